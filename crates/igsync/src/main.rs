@@ -1,0 +1,5 @@
+//! The `igsync` binary: command line, configuration, telemetry and wiring.
+
+fn main() {
+    println!("igsync");
+}
