@@ -1,0 +1,136 @@
+//! Sync history: one run per orchestrated sync of an account, one step row per step of the
+//! chain, with its cost (API calls, rate-limit units), rows written and completeness.
+
+use chrono::{DateTime, Utc};
+
+use crate::account::AccountId;
+
+pub type RunId = i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        Some(match s {
+            "running" => RunStatus::Running,
+            "succeeded" => RunStatus::Succeeded,
+            "failed" => RunStatus::Failed,
+            "cancelled" => RunStatus::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSyncRun {
+    pub account_id: AccountId,
+    /// `full` or `light`.
+    pub plan: String,
+    /// What started it: `schedule:<name>`, `manual`, `api`, `demo`…
+    pub trigger: String,
+    /// The steps the run will execute, in order.
+    pub steps: Vec<String>,
+    pub started_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncRun {
+    pub id: RunId,
+    pub account_id: AccountId,
+    pub plan: String,
+    pub trigger: String,
+    pub steps_planned: Vec<String>,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    /// Sums over the run's steps.
+    pub api_calls: i64,
+    pub rate_limit_units: i64,
+    pub rows_written: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StepStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Running => "running",
+            StepStatus::Succeeded => "succeeded",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StepStatus> {
+        Some(match s {
+            "running" => StepStatus::Running,
+            "succeeded" => StepStatus::Succeeded,
+            "failed" => StepStatus::Failed,
+            "skipped" => StepStatus::Skipped,
+            _ => return None,
+        })
+    }
+}
+
+/// One step's outcome, upserted on `(run_id, step)` (a retried step overwrites its row and
+/// increments nothing by itself: `attempts` is what the caller says).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncStep {
+    pub run_id: RunId,
+    pub step: String,
+    /// Position in the chain, from 0.
+    pub position: i32,
+    pub status: StepStatus,
+    pub attempts: i32,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub api_calls: i64,
+    pub rate_limit_units: i64,
+    pub rows_written: i64,
+    /// Completeness: what the API said exists vs what is stored after the step.
+    pub expected: Option<i64>,
+    pub stored: Option<i64>,
+    pub complete: Option<bool>,
+    pub error: Option<String>,
+    /// Step-specific facts (dropped metrics, pages read, items with errors…).
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFinish {
+    pub run_id: RunId,
+    pub status: RunStatus,
+    pub error: Option<String>,
+    pub finished_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunQuery {
+    pub account_id: Option<AccountId>,
+    pub status: Option<RunStatus>,
+    /// Newest first.
+    pub limit: u32,
+    pub before_id: Option<RunId>,
+}
