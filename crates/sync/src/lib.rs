@@ -4,3 +4,7 @@
 //!
 //! Jobs talk to the Graph API through `graph` and to the database through the `store` trait
 //! only: this crate holds no SQL and must not depend on `sqlx`, `axum` or a dialect crate.
+
+pub mod schedule;
+
+pub use schedule::{CronExpr, validate_cron};

@@ -1,0 +1,151 @@
+//! Cron schedules: parsing and validating the 6-field (with seconds) UTC cron expressions the
+//! configuration and the `schedules` table hold, and computing the next tick.
+//!
+//! A tick is always computed from "now" (never from the previous tick), so a paused
+//! schedule, a stopped worker or a clock jump never leaves a backlog of missed ticks.
+
+use chrono::{DateTime, Utc};
+use croner::Cron;
+
+/// Full sync every 6 hours. For a daily full sync at 02:00 UTC use `0 0 2 * * *`.
+pub const DEFAULT_FULL_SYNC_CRON: &str = "0 0 */6 * * *";
+/// Light sync (profile, account insights, recent posts' insights, stories) every hour.
+pub const DEFAULT_LIGHT_SYNC_CRON: &str = "0 0 * * * *";
+/// Token refresh fan-out once a day.
+pub const DEFAULT_TOKEN_REFRESH_CRON: &str = "0 30 3 * * *";
+/// Retention (queue pruning, expired sessions) once a day.
+pub const DEFAULT_RETENTION_CRON: &str = "0 45 3 * * *";
+
+/// A parsed cron expression (6 fields: second minute hour day-of-month month day-of-week,
+/// evaluated in UTC).
+#[derive(Debug, Clone)]
+pub struct CronExpr {
+    text: String,
+    cron: Cron,
+}
+
+impl CronExpr {
+    /// Parses and validates an expression; the error says what is wrong in plain words.
+    pub fn parse(expr: &str) -> Result<CronExpr, String> {
+        let text = expr.trim();
+        if text.is_empty() {
+            return Err("the cron expression is empty; expected 6 fields \
+                 (second minute hour day-of-month month day-of-week), e.g. `0 0 */6 * * *`"
+                .to_string());
+        }
+        let fields = text.split_whitespace().count();
+        if !text.starts_with('@') && fields != 6 {
+            let hint = if fields == 5 {
+                format!(
+                    "; it looks like a 5-field expression: add a seconds field in front, \
+                     e.g. `0 {text}`"
+                )
+            } else {
+                String::new()
+            };
+            return Err(format!(
+                "the cron expression `{text}` has {fields} field(s); expected 6 \
+                 (second minute hour day-of-month month day-of-week, in UTC){hint}"
+            ));
+        }
+        let cron = Cron::new(text)
+            .with_seconds_required()
+            .parse()
+            .map_err(|e| format!("invalid cron expression `{text}`: {e}"))?;
+        let parsed = CronExpr {
+            text: text.to_string(),
+            cron,
+        };
+        // An expression that can never fire (e.g. 31 February) is a configuration error.
+        parsed.next_after(Utc::now()).map_err(|_| {
+            format!("the cron expression `{text}` never fires (no matching date exists)")
+        })?;
+        Ok(parsed)
+    }
+
+    /// The expression as written (trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The first tick strictly after `after`.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+        self.cron
+            .find_next_occurrence(&after, false)
+            .map_err(|e| format!("cannot compute the next tick of `{}`: {e}", self.text))
+    }
+}
+
+/// Checks a cron expression (6 fields with seconds, UTC), e.g. `0 0 */6 * * *`.
+pub fn validate_cron(expr: &str) -> Result<(), String> {
+    CronExpr::parse(expr).map(|_| ())
+}
+
+/// The first tick of `expr` strictly after `after`.
+pub fn next_tick(expr: &str, after: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    CronExpr::parse(expr)?.next_after(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        for expr in [
+            DEFAULT_FULL_SYNC_CRON,
+            DEFAULT_LIGHT_SYNC_CRON,
+            DEFAULT_TOKEN_REFRESH_CRON,
+            DEFAULT_RETENTION_CRON,
+            "0 0 2 * * *",
+        ] {
+            validate_cron(expr).unwrap();
+        }
+    }
+
+    #[test]
+    fn rejects_bad_expressions_with_a_clear_message() {
+        let e = validate_cron("").unwrap_err();
+        assert!(e.contains("empty"), "{e}");
+        let e = validate_cron("0 2 * * *").unwrap_err();
+        assert!(e.contains("5-field") && e.contains("`0 0 2 * * *`"), "{e}");
+        let e = validate_cron("0 0 25 * * *").unwrap_err();
+        assert!(e.contains("invalid cron expression"), "{e}");
+        let e = validate_cron("every hour").unwrap_err();
+        assert!(e.contains("expected 6"), "{e}");
+        let e = validate_cron("0 0 0 31 2 *").unwrap_err();
+        assert!(e.contains("never fires"), "{e}");
+        assert!(validate_cron("0 0 0 1 1 * 2030").is_err());
+    }
+
+    #[test]
+    fn next_tick_is_strictly_after_and_in_utc() {
+        let six = CronExpr::parse(DEFAULT_FULL_SYNC_CRON).unwrap();
+        assert_eq!(
+            six.next_after(at(2026, 3, 1, 0, 0, 0)).unwrap(),
+            at(2026, 3, 1, 6, 0, 0)
+        );
+        assert_eq!(
+            six.next_after(at(2026, 3, 1, 5, 59, 59)).unwrap(),
+            at(2026, 3, 1, 6, 0, 0)
+        );
+        assert_eq!(
+            six.next_after(at(2026, 3, 1, 18, 0, 1)).unwrap(),
+            at(2026, 3, 2, 0, 0, 0)
+        );
+        let daily = CronExpr::parse("0 0 2 * * *").unwrap();
+        assert_eq!(
+            daily.next_after(at(2026, 3, 1, 2, 0, 0)).unwrap(),
+            at(2026, 3, 2, 2, 0, 0)
+        );
+        assert_eq!(
+            next_tick("*/10 * * * * *", at(2026, 3, 1, 0, 0, 5)).unwrap(),
+            at(2026, 3, 1, 0, 0, 10)
+        );
+    }
+}
