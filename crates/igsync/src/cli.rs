@@ -1,0 +1,349 @@
+//! The command line: every subcommand and flag of `igsync`, with help texts that read well.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// igsync keeps the complete history of Instagram professional accounts' analytics and
+/// turns it into answers: it syncs profiles, posts, reels, stories, insights and audience
+/// demographics from the Instagram Graph API on schedules, through a durable job queue,
+/// into SQLite or PostgreSQL, and serves reports, a JSON API and a dashboard.
+#[derive(Debug, Parser)]
+#[command(name = "igsync", version, propagate_version = true, max_term_width = 100)]
+#[command(after_help = "Start with `igsync demo` to see everything on a simulated fleet.\n\
+Configuration: igsync.toml in the working directory (or --config), IGSYNC_* environment \
+variables and flags, in increasing priority. Zero configuration uses ./igsync.db.")]
+pub(crate) struct Cli {
+    /// Configuration file (default: ./igsync.toml when it exists).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DB [env: IGSYNC_DATABASE_URL].
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
+
+    /// Log format [env: IGSYNC_LOG_FORMAT].
+    #[arg(long, global = true, value_enum)]
+    pub(crate) log_format: Option<LogFormatArg>,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LogFormatArg {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create or upgrade the database schema (also done at every start).
+    Migrate,
+    /// Register, list, pause, resume and remove Instagram accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Enqueue a sync of one account or all accounts (and run it with --wait).
+    Sync(SyncArgs),
+    /// Run queue workers and schedules until stopped (SIGTERM drains gracefully).
+    Worker(WorkerArgs),
+    /// Show the sync history: runs, their steps, cost and completeness.
+    History(HistoryArgs),
+    /// List, pause, resume or run the recurring schedules now.
+    #[command(subcommand)]
+    Schedules(SchedulesCommand),
+    /// Print an analytics report for an account.
+    Report(ReportArgs),
+    /// Serve the JSON API, the dashboard and the queue monitor.
+    Serve(ServeArgs),
+    /// Manage API keys for the HTTP API and dashboard, and the token encryption key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Serve a simulated Instagram Graph API with seeded, deterministic accounts.
+    Simulate(SimulateArgs),
+    /// Run everything on a simulated fleet: sync, analytics and the dashboard.
+    Demo(DemoArgs),
+    /// Measure sync, ingest, report and API performance.
+    Bench(BenchArgs),
+    /// Check configuration, database and Graph API reachability, and say how to fix problems.
+    Doctor,
+}
+
+/// Which account: its Instagram user id, its @username or igsync's numeric id.
+pub(crate) type AccountArg = String;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountsCommand {
+    /// Register an account (or replace its token). The token is verified against the Graph
+    /// API and stored encrypted.
+    Add(AccountsAddArgs),
+    /// List registered accounts with their sync status.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an account and all its stored history.
+    Remove {
+        account: AccountArg,
+        /// Confirm the deletion (required: history cannot be recovered).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Pause an account: schedules skip it until it is resumed.
+    Pause { account: AccountArg },
+    /// Resume a paused account.
+    Resume { account: AccountArg },
+    /// Set the time zone used for periods and best posting times.
+    SetTimezone {
+        account: AccountArg,
+        /// An IANA time zone, e.g. Europe/Berlin.
+        timezone: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AccountsAddArgs {
+    /// The Instagram professional account's id (the IG user id).
+    #[arg(long, value_name = "ID")]
+    pub(crate) ig_user_id: String,
+    /// The long-lived access token. Prefer --token-stdin or IGSYNC_ACCOUNT_TOKEN: a flag is
+    /// visible to other users of this machine.
+    #[arg(long, env = "IGSYNC_ACCOUNT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub(crate) token: Option<String>,
+    /// Read the token from standard input.
+    #[arg(long, conflicts_with = "token")]
+    pub(crate) token_stdin: bool,
+    /// IANA time zone for periods and best posting times.
+    #[arg(long, default_value = "UTC", value_name = "TZ")]
+    pub(crate) timezone: String,
+    /// Which login the token comes from.
+    #[arg(long, value_enum, default_value_t = LoginArg::Facebook)]
+    pub(crate) login: LoginArg,
+    /// Store without asking the Graph API first (the username is then the id).
+    #[arg(long)]
+    pub(crate) no_verify: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LoginArg {
+    /// Instagram API with Facebook Login (graph.facebook.com).
+    Facebook,
+    /// Instagram API with Instagram Login (graph.instagram.com).
+    Instagram,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// The account to sync.
+    #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+    pub(crate) account: Option<AccountArg>,
+    /// Sync every active account.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Full sync or the light hourly one.
+    #[arg(long, value_enum, default_value_t = PlanArg::Full)]
+    pub(crate) plan: PlanArg,
+    /// Wait until the syncs finish, running them in this process when no worker is running;
+    /// exits non-zero if one fails.
+    #[arg(long)]
+    pub(crate) wait: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PlanArg {
+    /// Profile, media, media insights, stories, demographics, account insights.
+    Full,
+    /// Profile, new media, due media insights, stories, account insights.
+    Light,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkerArgs {
+    /// Jobs this worker runs at a time [env: IGSYNC_SYNC_CONCURRENCY].
+    #[arg(long, value_name = "N")]
+    pub(crate) concurrency: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    /// Only this account.
+    #[arg(long)]
+    pub(crate) account: Option<AccountArg>,
+    /// How many runs.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) limit: u32,
+    /// Show each run's steps.
+    #[arg(long)]
+    pub(crate) steps: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SchedulesCommand {
+    /// List schedules with their last and next run.
+    List,
+    /// Pause a schedule.
+    Pause { name: String },
+    /// Resume a schedule.
+    Resume { name: String },
+    /// Fire a schedule now.
+    Run { name: String },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The account to report on.
+    #[arg(long)]
+    pub(crate) account: AccountArg,
+    /// First day (YYYY-MM-DD, in the account's time zone).
+    #[arg(long, requires = "to", conflicts_with = "days")]
+    pub(crate) from: Option<String>,
+    /// Last day, inclusive (YYYY-MM-DD).
+    #[arg(long, requires = "from")]
+    pub(crate) to: Option<String>,
+    /// The last N days up to today.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) days: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub(crate) format: ReportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    Table,
+    Json,
+    Csv,
+    /// One self-contained HTML file with inline SVG charts, readable offline.
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on [env: IGSYNC_SERVER_LISTEN] (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    /// Do not run queue workers in this process (run `igsync worker` separately).
+    #[arg(long)]
+    pub(crate) no_worker: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Create an API key; it is printed once and only its hash is stored.
+    Create {
+        /// A name to recognise the key by.
+        #[arg(long)]
+        name: String,
+    },
+    /// List API keys (never the keys themselves).
+    List,
+    /// Revoke an API key by its id.
+    Revoke { id: String },
+    /// Re-encrypt every stored account token with a new secret key, in one transaction.
+    RotateSecret {
+        /// The new key (64 hex characters); generated and printed when omitted.
+        #[arg(long, env = "IGSYNC_NEW_SECRET_KEY", hide_env_values = true)]
+        new_key: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub(crate) listen: String,
+    /// Number of simulated accounts.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) accounts: usize,
+    /// Average number of posts per account.
+    #[arg(long, default_value_t = 200)]
+    pub(crate) media: usize,
+    /// Seed of the simulated world: the same seed gives the same data.
+    #[arg(long, default_value_t = 42)]
+    pub(crate) seed: u64,
+    /// Latency added to every response, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) latency_ms: u64,
+    /// Random extra latency up to this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) jitter_ms: u64,
+    /// Share of requests (0 to 1) that get an injected fault.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) fault_rate: f64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Number of simulated accounts.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) accounts: usize,
+    /// Average number of posts per account.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) media: usize,
+    /// Seed of the simulated world.
+    #[arg(long, default_value_t = 42)]
+    pub(crate) seed: u64,
+    /// Sync and print the summary, then exit instead of serving the dashboard.
+    #[arg(long)]
+    pub(crate) no_serve: bool,
+    /// Where the demo database lives (default: a fresh ./demo-data/igsync.db).
+    #[arg(long, value_name = "DIR", default_value = "demo-data")]
+    pub(crate) dir: PathBuf,
+    /// Address of the dashboard.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub(crate) listen: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// What to measure.
+    #[arg(value_enum)]
+    pub(crate) scenario: BenchScenario,
+    /// Accounts in the simulated fleet.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) accounts: usize,
+    /// Posts per account.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) media: usize,
+    /// Simulated Graph API latency in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) latency_ms: u64,
+    /// Accounts synced at a time per worker.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) concurrency: u32,
+    /// Worker counts to measure (PostgreSQL), e.g. 1,2.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub(crate) workers: Vec<u32>,
+    /// Also run on PostgreSQL at this URL (default: $DATABASE_URL).
+    #[arg(long, env = "DATABASE_URL", value_name = "URL")]
+    pub(crate) postgres_url: Option<String>,
+    /// Skip PostgreSQL.
+    #[arg(long)]
+    pub(crate) sqlite_only: bool,
+    /// Write the results as JSON here.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) json: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum BenchScenario {
+    /// Fleet full sync at a given latency, SQLite and PostgreSQL, 1..N workers.
+    Sync,
+    /// The original specifications' one-request-per-post approach, side by side with igsync.
+    Naive,
+    /// Bulk upsert of insight snapshots, rows/s.
+    Ingest,
+    /// Report latency for an account with 10,000 posts.
+    Report,
+    /// Requests/s of the overview JSON API.
+    Api,
+    /// Everything above.
+    All,
+}

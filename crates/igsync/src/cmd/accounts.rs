@@ -1,0 +1,190 @@
+//! `igsync accounts`: register, list, pause, resume, re-zone and remove accounts.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use store::{
+    AccountType, DynStore, LoginKind, NewAccount, SecretString, StatusChange, SyncStatus,
+};
+
+use crate::cli::{AccountsAddArgs, AccountsCommand, LoginArg};
+use crate::cmd::resolve_account;
+use crate::config::Config;
+use crate::db;
+
+pub(crate) async fn run(cmd: AccountsCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    let store = db::open(&config.database_url).await?;
+    match cmd {
+        AccountsCommand::Add(args) => add(args, config, &store).await,
+        AccountsCommand::List { json } => list(&store, json).await,
+        AccountsCommand::Remove { account, yes } => {
+            let account = resolve_account(&store, &account).await?;
+            if !yes {
+                bail!(
+                    "removing @{} deletes all its stored history; run again with --yes to confirm",
+                    account.username
+                );
+            }
+            store.account_delete(account.id).await?;
+            println!("removed @{} ({}) and its history", account.username, account.ig_user_id);
+            Ok(ExitCode::SUCCESS)
+        }
+        AccountsCommand::Pause { account } => {
+            let account = resolve_account(&store, &account).await?;
+            let change = StatusChange {
+                status: SyncStatus::Paused,
+                error: account.last_sync_error.clone(),
+                synced_at: None,
+                only_if: vec![],
+                now: Utc::now(),
+            };
+            store.account_status_set(account.id, change).await?;
+            println!("paused @{}: schedules skip it until `igsync accounts resume`", account.username);
+            Ok(ExitCode::SUCCESS)
+        }
+        AccountsCommand::Resume { account } => {
+            let account = resolve_account(&store, &account).await?;
+            let change = StatusChange {
+                status: SyncStatus::Idle,
+                error: None,
+                synced_at: None,
+                only_if: vec![SyncStatus::Paused],
+                now: Utc::now(),
+            };
+            if store.account_status_set(account.id, change).await? {
+                println!("resumed @{}", account.username);
+            } else {
+                println!("@{} was not paused (status: {})", account.username, account.status.as_str());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AccountsCommand::SetTimezone { account, timezone } => {
+            let account = resolve_account(&store, &account).await?;
+            let tz = parse_timezone(&timezone)?;
+            store.account_timezone_set(account.id, tz.name()).await?;
+            println!("@{} now reports in {}", account.username, tz.name());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Validates an IANA time zone name with a clear error.
+pub(crate) fn parse_timezone(name: &str) -> anyhow::Result<chrono_tz::Tz> {
+    name.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+        anyhow::anyhow!(
+            "unknown time zone {name:?}: use an IANA name such as UTC, Europe/Berlin or \
+             America/New_York"
+        )
+    })
+}
+
+async fn add(args: AccountsAddArgs, config: &Config, store: &DynStore) -> anyhow::Result<ExitCode> {
+    let ig_user_id = args.ig_user_id.trim().to_string();
+    if ig_user_id.is_empty() || !ig_user_id.chars().all(|c| c.is_ascii_digit()) {
+        bail!("--ig-user-id must be the numeric Instagram user id, got {:?}", args.ig_user_id);
+    }
+    let token = match (args.token, args.token_stdin) {
+        (Some(token), _) => token,
+        (None, true) => {
+            let mut buf = String::new();
+            std::io::stdin().read_to_string(&mut buf).context("cannot read the token from stdin")?;
+            buf
+        }
+        (None, false) => bail!("give the token with --token-stdin, IGSYNC_ACCOUNT_TOKEN or --token"),
+    };
+    let token = SecretString::new(token.trim());
+    if token.is_empty() {
+        bail!("the access token is empty");
+    }
+    let timezone = parse_timezone(&args.timezone)?;
+    let cipher = db::cipher(config, store).await?;
+    let login = match args.login {
+        LoginArg::Facebook => LoginKind::Facebook,
+        LoginArg::Instagram => LoginKind::Instagram,
+    };
+    let verified = if args.no_verify {
+        None
+    } else {
+        Some(super::verify::account(config, login, &ig_user_id, &token).await?)
+    };
+    let new = NewAccount {
+        ig_user_id: ig_user_id.clone(),
+        username: verified.as_ref().map(|v| v.username.clone()).unwrap_or_else(|| ig_user_id.clone()),
+        name: verified.as_ref().and_then(|v| v.name.clone()),
+        account_type: verified.as_ref().map(|v| v.account_type).unwrap_or(AccountType::Unknown),
+        login,
+        page_id: None,
+        timezone: Some(timezone.name().to_string()),
+        token: cipher.encrypt(&token)?,
+        token_expires_at: verified.as_ref().and_then(|v| v.token_expires_at),
+        now: Utc::now(),
+    };
+    let account = store.account_upsert(new).await?;
+    println!(
+        "registered @{} (ig user id {}, igsync id {}, time zone {})",
+        account.username, account.ig_user_id, account.id, account.timezone
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn list(store: &DynStore, json: bool) -> anyhow::Result<ExitCode> {
+    let accounts = store.account_list().await?;
+    if json {
+        let rows: Vec<_> = accounts
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "id": a.id,
+                    "ig_user_id": a.ig_user_id,
+                    "username": a.username,
+                    "account_type": a.account_type.as_str(),
+                    "login": a.login.as_str(),
+                    "timezone": a.timezone,
+                    "status": a.status.as_str(),
+                    "followers": a.followers_count,
+                    "media": a.media_count,
+                    "last_synced_at": a.last_synced_at,
+                    "last_sync_error": a.last_sync_error,
+                    "token_expires_at": a.token_expires_at,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if accounts.is_empty() {
+        println!("no accounts yet: add one with `igsync accounts add --ig-user-id ID --token-stdin`");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:>4}  {:<20} {:<20} {:<13} {:>10} {:<17} {}",
+        "ID", "IG USER ID", "USERNAME", "STATUS", "FOLLOWERS", "LAST SYNC (UTC)", "TOKEN EXPIRES"
+    );
+    for a in &accounts {
+        println!(
+            "{:>4}  {:<20} {:<20} {:<13} {:>10} {:<17} {}",
+            a.id,
+            a.ig_user_id,
+            truncate(&a.username, 20),
+            a.status.as_str(),
+            a.followers_count.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            a.last_synced_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into()),
+            a.token_expires_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into()),
+        );
+        if let Some(error) = &a.last_sync_error {
+            println!("      last error: {error}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(n - 1).collect();
+    out.push('…');
+    out
+}

@@ -1,0 +1,169 @@
+//! `igsync doctor`: checks configuration, database, token key, Graph API reachability and
+//! accounts, and prints what is wrong and how to fix it.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::Utc;
+use store::SyncStatus;
+
+use crate::config::{Config, redact_url};
+use crate::db;
+
+/// One finding.
+enum Check {
+    Ok(String),
+    Warn(String, String),
+    Fail(String, String),
+}
+
+pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
+    let mut checks = Vec::new();
+    checks.push(Check::Ok(match &config.file {
+        Some(path) => format!("configuration read from {}", path.display()),
+        None => "configuration: defaults and IGSYNC_* environment (no igsync.toml here)".into(),
+    }));
+
+    let url = redact_url(&config.database_url);
+    let store = match db::connect(&config.database_url).await {
+        Ok(store) => match store.ping().await {
+            Ok(()) => {
+                checks.push(Check::Ok(format!("database {url} reachable ({})", store.dialect())));
+                Some(store)
+            }
+            Err(e) => {
+                checks.push(Check::Fail(
+                    format!("database {url} does not answer: {e}"),
+                    "check that the server runs and the URL (IGSYNC_DATABASE_URL) is right".into(),
+                ));
+                None
+            }
+        },
+        Err(e) => {
+            checks.push(Check::Fail(
+                format!("{e:#}"),
+                "set IGSYNC_DATABASE_URL or --database-url to sqlite://PATH or postgres://USER@HOST/DB"
+                    .into(),
+            ));
+            None
+        }
+    };
+
+    if let Some(store) = &store {
+        match store.migrate().await {
+            Ok(0) => checks.push(Check::Ok("schema is up to date".into())),
+            Ok(n) => checks.push(Check::Ok(format!("schema upgraded ({n} migration(s) applied)"))),
+            Err(e) => checks.push(Check::Fail(
+                format!("schema cannot be migrated: {e}"),
+                "check the database user may create tables; see the log with IGSYNC_LOG_LEVEL=debug"
+                    .into(),
+            )),
+        }
+        let holding = store.account_count_with_token().await.unwrap_or(0);
+        match (&config.secret_key, holding) {
+            (None, 0) => checks.push(Check::Warn(
+                "no secret key configured (needed before adding accounts)".into(),
+                "set IGSYNC_SECRET_KEY to the output of `openssl rand -hex 32` and keep a copy"
+                    .into(),
+            )),
+            (None, n) => checks.push(Check::Fail(
+                format!("no secret key configured, but {n} account token(s) are stored encrypted"),
+                "set IGSYNC_SECRET_KEY to the key they were encrypted with".into(),
+            )),
+            (Some(key), _) => {
+                let cipher = store::Cipher::new(key);
+                let accounts = store.account_list().await.unwrap_or_default();
+                let unreadable = accounts
+                    .iter()
+                    .filter(|a| a.token.as_ref().is_some_and(|t| cipher.decrypt(t).is_err()))
+                    .count();
+                if unreadable == 0 {
+                    checks.push(Check::Ok("secret key opens every stored token".into()));
+                } else {
+                    checks.push(Check::Fail(
+                        format!("the secret key cannot open {unreadable} stored token(s)"),
+                        "use the key the tokens were encrypted with, or re-add those accounts"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        let now = Utc::now();
+        for a in store.account_list().await.unwrap_or_default() {
+            match a.status {
+                SyncStatus::NeedsReauth => checks.push(Check::Fail(
+                    format!("@{}: Meta rejected its token", a.username),
+                    format!(
+                        "authorize again and run `igsync accounts add --ig-user-id {} --token-stdin`",
+                        a.ig_user_id
+                    ),
+                )),
+                SyncStatus::Failed => checks.push(Check::Warn(
+                    format!(
+                        "@{}: last sync failed: {}",
+                        a.username,
+                        a.last_sync_error.as_deref().unwrap_or("unknown error")
+                    ),
+                    format!("see `igsync history --account {} --steps`", a.ig_user_id),
+                )),
+                _ => {}
+            }
+            if let Some(expiry) = a.token_expires_at {
+                if expiry < now {
+                    checks.push(Check::Fail(
+                        format!("@{}: token expired on {}", a.username, expiry.format("%Y-%m-%d")),
+                        "authorize again and re-add the account with a fresh token".into(),
+                    ));
+                } else if expiry - now < chrono::Duration::days(7) {
+                    checks.push(Check::Warn(
+                        format!("@{}: token expires on {}", a.username, expiry.format("%Y-%m-%d")),
+                        "the daily token refresh renews it; make sure a worker runs".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    checks.push(graph_reachable(config).await);
+
+    let mut failed = false;
+    for check in &checks {
+        match check {
+            Check::Ok(what) => println!("  ok    {what}"),
+            Check::Warn(what, fix) => println!("  warn  {what}\n        fix: {fix}"),
+            Check::Fail(what, fix) => {
+                failed = true;
+                println!("  FAIL  {what}\n        fix: {fix}");
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// The Graph API answers an unauthenticated request with its own error JSON: that proves
+/// the host, TLS and version path work without spending any account's budget.
+async fn graph_reachable(config: &Config) -> Check {
+    let url = format!("{}/{}/me", config.graph.base_url, config.graph.api_version);
+    let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+        Ok(c) => c,
+        Err(e) => return Check::Fail(format!("cannot build an HTTP client: {e}"), String::new()),
+    };
+    match client.get(&url).send().await {
+        Ok(resp) => {
+            let status = resp.status();
+            let body = resp.text().await.unwrap_or_default();
+            if body.contains("\"error\"") || status.is_success() {
+                Check::Ok(format!("Graph API reachable at {} ({})", config.graph.base_url, config.graph.api_version))
+            } else {
+                Check::Fail(
+                    format!("{} answered HTTP {status} without a Graph API error body", config.graph.base_url),
+                    "check graph.base_url (IGSYNC_GRAPH_URL): it should be https://graph.facebook.com or the simulator's URL".into(),
+                )
+            }
+        }
+        Err(e) => Check::Fail(
+            format!("Graph API at {} unreachable: {e}", config.graph.base_url),
+            "check network access and graph.base_url (IGSYNC_GRAPH_URL); for a try-out run `igsync simulate` and point IGSYNC_GRAPH_URL at it".into(),
+        ),
+    }
+}

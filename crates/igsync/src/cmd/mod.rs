@@ -1,0 +1,94 @@
+//! One module per subcommand; [`dispatch`] runs the one the user asked for.
+
+mod accounts;
+mod doctor;
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use store::{Account, DynStore};
+
+use crate::cli::Command;
+use crate::config::{Config, Overrides};
+use crate::db;
+
+/// Flags of a subcommand that override configuration keys.
+pub(crate) fn overrides_of(command: &Command) -> Overrides {
+    match command {
+        Command::Serve(args) => Overrides { listen: args.listen.clone(), ..Default::default() },
+        Command::Worker(args) => {
+            Overrides { concurrency: args.concurrency.clone(), ..Default::default() }
+        }
+        _ => Overrides::default(),
+    }
+}
+
+/// Long-running commands log at info; commands that print results stay quiet unless
+/// something goes wrong.
+pub(crate) fn default_log_level(command: &Command) -> &'static str {
+    match command {
+        Command::Worker(_) | Command::Serve(_) | Command::Simulate(_) => "info",
+        _ => "warn",
+    }
+}
+
+pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Migrate => migrate(&config).await,
+        Command::Accounts(cmd) => accounts::run(cmd, &config).await,
+        Command::Doctor => doctor::run(&config).await,
+        other => bail!("`{}` is not available in this build", name_of(&other)),
+    }
+}
+
+fn name_of(command: &Command) -> &'static str {
+    match command {
+        Command::Migrate => "migrate",
+        Command::Accounts(_) => "accounts",
+        Command::Sync(_) => "sync",
+        Command::Worker(_) => "worker",
+        Command::History(_) => "history",
+        Command::Schedules(_) => "schedules",
+        Command::Report(_) => "report",
+        Command::Serve(_) => "serve",
+        Command::Keys(_) => "keys",
+        Command::Simulate(_) => "simulate",
+        Command::Demo(_) => "demo",
+        Command::Bench(_) => "bench",
+        Command::Doctor => "doctor",
+    }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
+    let store = db::connect(&config.database_url).await?;
+    let applied = store.migrate().await.context("migration failed")?;
+    let shown = crate::config::redact_url(&config.database_url);
+    if applied == 0 {
+        println!("{shown}: schema is up to date ({})", store.dialect());
+    } else {
+        println!("{shown}: applied {applied} migration(s) ({})", store.dialect());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Finds an account by Instagram user id, @username or igsync id, in that order.
+pub(crate) async fn resolve_account(store: &DynStore, arg: &str) -> anyhow::Result<Account> {
+    let arg = arg.trim();
+    if let Some(account) = store.account_get_by_ig(arg).await? {
+        return Ok(account);
+    }
+    let name = arg.trim_start_matches('@');
+    let accounts = store.account_list().await?;
+    if let Some(account) = accounts.iter().find(|a| a.username.eq_ignore_ascii_case(name)) {
+        return Ok(account.clone());
+    }
+    if let Ok(id) = arg.parse::<i64>() {
+        if let Some(account) = accounts.into_iter().find(|a| a.id == id) {
+            return Ok(account);
+        }
+    }
+    bail!(
+        "no account matches {arg:?}: give its Instagram user id, @username or igsync id \
+         (see `igsync accounts list`)"
+    )
+}

@@ -1,0 +1,588 @@
+//! Configuration: one typed [`Config`] read once at start-up from, in increasing priority,
+//! built-in defaults, the TOML file (`igsync.toml` or `--config`), `IGSYNC_*` environment
+//! variables and command-line flags.
+//!
+//! Every key is declared once in [`KEYS`] with its environment variable, default and
+//! meaning; the file may not hold keys outside that list. An invalid value is reported as one
+//! line naming the key, where it came from, the value and what is allowed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use store::SecretString;
+
+/// A configuration key: its dotted name in the file, its environment variable, its default
+/// (as written in the file) and what it means.
+pub(crate) struct KeySpec {
+    pub(crate) key: &'static str,
+    pub(crate) env: &'static str,
+    pub(crate) default: &'static str,
+    pub(crate) help: &'static str,
+}
+
+macro_rules! keys {
+    ($($key:literal, $env:literal, $default:literal, $help:literal;)*) => {
+        pub(crate) const KEYS: &[KeySpec] = &[
+            $(KeySpec { key: $key, env: $env, default: $default, help: $help },)*
+        ];
+    };
+}
+
+keys! {
+    "database_url", "IGSYNC_DATABASE_URL", "sqlite://igsync.db", "Database: sqlite://PATH or postgres://USER@HOST:PORT/DB";
+    "secret_key", "IGSYNC_SECRET_KEY", "", "64 hex characters (32 bytes) that encrypt account tokens; keep it out of the database";
+    "log.format", "IGSYNC_LOG_FORMAT", "pretty", "Log format: pretty or json";
+    "log.level", "IGSYNC_LOG_LEVEL", "info", "Log filter, e.g. info or igsync=debug,sync=debug";
+    "graph.base_url", "IGSYNC_GRAPH_URL", "https://graph.facebook.com", "Graph API base URL (the simulator's URL in tests and the demo)";
+    "graph.api_version", "IGSYNC_GRAPH_API_VERSION", "v25.0", "Graph API version to pin, v21.0 to v26.0";
+    "graph.app_id", "IGSYNC_GRAPH_APP_ID", "", "Meta app id (token exchange and debug_token)";
+    "graph.app_secret", "IGSYNC_GRAPH_APP_SECRET", "", "Meta app secret: enables appsecret_proof on every call";
+    "graph.timeout_secs", "IGSYNC_GRAPH_TIMEOUT_SECS", "30", "Timeout of one Graph API request, in seconds";
+    "sync.concurrency", "IGSYNC_SYNC_CONCURRENCY", "2", "Jobs (accounts) a worker runs at a time";
+    "sync.max_attempts", "IGSYNC_SYNC_MAX_ATTEMPTS", "3", "Attempts per job before it fails for good";
+    "sync.backoff_secs", "IGSYNC_SYNC_BACKOFF_SECS", "60", "First retry delay; doubles per attempt, with jitter";
+    "sync.job_timeout_secs", "IGSYNC_SYNC_JOB_TIMEOUT_SECS", "600", "A job running longer than this fails its attempt";
+    "sync.syncs_per_minute", "IGSYNC_SYNC_SYNCS_PER_MINUTE", "5", "Account syncs started per minute across all workers (0: no limit)";
+    "sync.lease_secs", "IGSYNC_SYNC_LEASE_SECS", "30", "A running job whose worker stops heartbeating is rescued after this";
+    "sync.full_cron", "IGSYNC_SYNC_FULL_CRON", "0 0 */6 * * *", "Full sync of every active account (sec min hour day month weekday, UTC); daily at 02:00 is \"0 0 2 * * *\"";
+    "sync.light_cron", "IGSYNC_SYNC_LIGHT_CRON", "0 30 * * * *", "Light sync: profile, account insights, recent posts' insights, stories";
+    "sync.token_refresh_cron", "IGSYNC_SYNC_TOKEN_REFRESH_CRON", "0 15 3 * * *", "Refresh of tokens expiring soon";
+    "sync.retention_cron", "IGSYNC_SYNC_RETENTION_CRON", "0 45 4 * * *", "Pruning of finished jobs";
+    "sync.token_refresh_within_days", "IGSYNC_SYNC_TOKEN_REFRESH_WITHIN_DAYS", "7", "Refresh tokens that expire within this many days";
+    "sync.account_insights_backfill_days", "IGSYNC_SYNC_ACCOUNT_INSIGHTS_BACKFILL_DAYS", "90", "Days of account insights read on an account's first sync";
+    "sync.account_insights_settling_days", "IGSYNC_SYNC_ACCOUNT_INSIGHTS_SETTLING_DAYS", "3", "Recent days of account insights read again on every sync";
+    "retention.completed_keep", "IGSYNC_RETENTION_COMPLETED_KEEP", "100", "Completed jobs always kept";
+    "retention.completed_max_age_days", "IGSYNC_RETENTION_COMPLETED_MAX_AGE_DAYS", "7", "Older completed jobs beyond the kept ones are deleted";
+    "retention.failed_keep", "IGSYNC_RETENTION_FAILED_KEEP", "500", "Failed jobs always kept";
+    "retention.failed_max_age_days", "IGSYNC_RETENTION_FAILED_MAX_AGE_DAYS", "30", "Older failed jobs beyond the kept ones are deleted";
+    "alerts.follower_growth_threshold", "IGSYNC_ALERTS_FOLLOWER_GROWTH_THRESHOLD", "100", "Alert when followers grow by more than this between two syncs";
+    "alerts.webhook_url", "IGSYNC_ALERTS_WEBHOOK_URL", "", "POST every alert as JSON to this URL (empty: no webhook)";
+    "alerts.webhook_secret", "IGSYNC_ALERTS_WEBHOOK_SECRET", "", "HMAC-SHA256 key that signs webhook bodies (X-Igsync-Signature)";
+    "server.listen", "IGSYNC_SERVER_LISTEN", "127.0.0.1:8080", "Address of the API and dashboard";
+}
+
+/// Where a value came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    Default,
+    File(PathBuf),
+    Env(&'static str),
+    Flag(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("the default"),
+            Origin::File(path) => write!(f, "{}", path.display()),
+            Origin::Env(var) => write!(f, "environment variable {var}"),
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+/// A configuration problem, always one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("config file {path} is not valid TOML: {reason}")]
+    Malformed { path: String, reason: String },
+    #[error("unknown key `{key}` in {path}; allowed keys: {allowed}")]
+    UnknownKey { key: String, path: String, allowed: String },
+    #[error("invalid value {value} for `{key}` (from {origin}): expected {expected}")]
+    Invalid { key: String, origin: String, value: String, expected: String },
+}
+
+/// Values given on the command line, which win over everything else.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Overrides {
+    pub(crate) database_url: Option<String>,
+    pub(crate) log_format: Option<String>,
+    pub(crate) listen: Option<String>,
+    pub(crate) graph_url: Option<String>,
+    pub(crate) concurrency: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// The file that was read, if any.
+    pub(crate) file: Option<PathBuf>,
+    pub(crate) database_url: String,
+    pub(crate) secret_key: Option<store::SecretKey>,
+    pub(crate) log_format: LogFormat,
+    pub(crate) log_level: String,
+    pub(crate) graph: GraphSettings,
+    pub(crate) sync: SyncSettings,
+    pub(crate) retention: RetentionSettings,
+    pub(crate) alerts: AlertSettings,
+    pub(crate) listen: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct GraphSettings {
+    pub(crate) base_url: String,
+    pub(crate) api_version: String,
+    pub(crate) app_id: Option<String>,
+    pub(crate) app_secret: Option<SecretString>,
+    pub(crate) timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SyncSettings {
+    pub(crate) concurrency: u32,
+    pub(crate) max_attempts: u32,
+    pub(crate) backoff: Duration,
+    pub(crate) job_timeout: Duration,
+    pub(crate) syncs_per_minute: u32,
+    pub(crate) lease: Duration,
+    pub(crate) full_cron: String,
+    pub(crate) light_cron: String,
+    pub(crate) token_refresh_cron: String,
+    pub(crate) retention_cron: String,
+    pub(crate) token_refresh_within_days: u32,
+    pub(crate) account_insights_backfill_days: u32,
+    pub(crate) account_insights_settling_days: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RetentionSettings {
+    pub(crate) completed_keep: u32,
+    pub(crate) completed_max_age_days: u32,
+    pub(crate) failed_keep: u32,
+    pub(crate) failed_max_age_days: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct AlertSettings {
+    pub(crate) follower_growth_threshold: u32,
+    pub(crate) webhook_url: Option<String>,
+    pub(crate) webhook_secret: Option<SecretString>,
+}
+
+/// The raw layers before typing.
+struct Layers<'a> {
+    file_path: Option<PathBuf>,
+    file: BTreeMap<String, String>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    flags: BTreeMap<&'static str, (&'static str, String)>,
+}
+
+impl Layers<'_> {
+    /// The winning raw value of a key and where it came from.
+    fn raw(&self, key: &'static str) -> (String, Origin) {
+        let spec = spec(key);
+        if let Some((flag, value)) = self.flags.get(key) {
+            return (value.clone(), Origin::Flag(flag));
+        }
+        if let Some(value) = (self.env)(spec.env) {
+            return (value, Origin::Env(spec.env));
+        }
+        if let Some(value) = self.file.get(key) {
+            let path = self.file_path.clone().unwrap_or_default();
+            return (value.clone(), Origin::File(path));
+        }
+        (spec.default.to_string(), Origin::Default)
+    }
+
+    fn string(&self, key: &'static str) -> String {
+        self.raw(key).0
+    }
+
+    fn optional(&self, key: &'static str) -> Option<String> {
+        let value = self.raw(key).0;
+        if value.trim().is_empty() { None } else { Some(value) }
+    }
+
+    fn number(&self, key: &'static str, min: u64, max: u64) -> Result<u64, ConfigError> {
+        let (value, origin) = self.raw(key);
+        match value.trim().parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(invalid(key, &origin, &value, &format!("a whole number from {min} to {max}"))),
+        }
+    }
+
+    fn choice(&self, key: &'static str, allowed: &[&str]) -> Result<String, ConfigError> {
+        let (value, origin) = self.raw(key);
+        let lower = value.trim().to_ascii_lowercase();
+        if allowed.contains(&lower.as_str()) {
+            return Ok(lower);
+        }
+        Err(invalid(key, &origin, &value, &format!("one of {}", allowed.join(", "))))
+    }
+
+    fn cron(&self, key: &'static str) -> Result<String, ConfigError> {
+        let (value, origin) = self.raw(key);
+        match sync::validate_cron(&value) {
+            Ok(()) => Ok(value.trim().to_string()),
+            Err(reason) => Err(invalid(
+                key,
+                &origin,
+                &value,
+                &format!(
+                    "a cron expression with 6 fields (sec min hour day-of-month month \
+                     day-of-week, UTC), e.g. \"0 0 */6 * * *\" ({reason})"
+                ),
+            )),
+        }
+    }
+}
+
+fn spec(key: &str) -> &'static KeySpec {
+    KEYS.iter().find(|it| it.key == key).expect("every key read is declared in KEYS")
+}
+
+fn invalid(key: &str, origin: &Origin, value: &str, expected: &str) -> ConfigError {
+    let shown = if key.contains("secret") {
+        "(hidden)".to_string()
+    } else {
+        format!("{value:?}")
+    };
+    ConfigError::Invalid {
+        key: key.to_string(),
+        origin: origin.to_string(),
+        value: shown,
+        expected: expected.to_string(),
+    }
+}
+
+/// Flattens a TOML table to `section.key → value as text`, rejecting keys that are not in
+/// [`KEYS`].
+fn flatten(table: &toml::Table, path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    fn walk(
+        prefix: &str,
+        table: &toml::Table,
+        out: &mut BTreeMap<String, String>,
+        unknown: &mut Vec<String>,
+    ) {
+        for (name, value) in table {
+            let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+            match value {
+                toml::Value::Table(inner) => walk(&key, inner, out, unknown),
+                toml::Value::String(s) => {
+                    out.insert(key, s.clone());
+                }
+                toml::Value::Integer(n) => {
+                    out.insert(key, n.to_string());
+                }
+                toml::Value::Float(x) => {
+                    out.insert(key, x.to_string());
+                }
+                toml::Value::Boolean(b) => {
+                    out.insert(key, b.to_string());
+                }
+                toml::Value::Datetime(d) => {
+                    out.insert(key, d.to_string());
+                }
+                toml::Value::Array(_) => unknown.push(key),
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    let mut unknown = Vec::new();
+    walk("", table, &mut out, &mut unknown);
+    unknown.extend(out.keys().filter(|k| !KEYS.iter().any(|s| s.key == k.as_str())).cloned());
+    if let Some(key) = unknown.into_iter().next() {
+        let allowed = KEYS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ");
+        return Err(ConfigError::UnknownKey { key, path: path.display().to_string(), allowed });
+    }
+    Ok(out)
+}
+
+impl Config {
+    /// Reads the configuration. `explicit` is `--config` (must exist); otherwise
+    /// `igsync.toml` in the working directory is read when present.
+    pub(crate) fn load(
+        explicit: Option<&Path>,
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let file_path = match explicit {
+            Some(path) => Some(path.to_path_buf()),
+            None => {
+                let default = PathBuf::from("igsync.toml");
+                default.exists().then_some(default)
+            }
+        };
+        let file = match &file_path {
+            None => BTreeMap::new(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+                    ConfigError::Malformed {
+                        path: path.display().to_string(),
+                        reason: e.message().trim().replace('\n', " "),
+                    }
+                })?;
+                flatten(&table, path)?
+            }
+        };
+        let mut flags = BTreeMap::new();
+        let mut flag = |key: &'static str, name: &'static str, value: &Option<String>| {
+            if let Some(v) = value {
+                flags.insert(key, (name, v.clone()));
+            }
+        };
+        flag("database_url", "--database-url", &overrides.database_url);
+        flag("log.format", "--log-format", &overrides.log_format);
+        flag("server.listen", "--listen", &overrides.listen);
+        flag("graph.base_url", "--graph-url", &overrides.graph_url);
+        flag("sync.concurrency", "--concurrency", &overrides.concurrency);
+        let layers = Layers { file_path: file_path.clone(), file, env, flags };
+        Config::from_layers(file_path, &layers)
+    }
+
+    fn from_layers(file: Option<PathBuf>, l: &Layers<'_>) -> Result<Config, ConfigError> {
+        let database_url = {
+            let (value, origin) = l.raw("database_url");
+            let v = value.trim();
+            if !(v.starts_with("sqlite:")
+                || v.starts_with("postgres://")
+                || v.starts_with("postgresql://"))
+            {
+                return Err(invalid(
+                    "database_url",
+                    &origin,
+                    &redact_url(v),
+                    "a URL starting with sqlite:// (e.g. sqlite://igsync.db) or postgres:// \
+                     (e.g. postgres://postgres@127.0.0.1:5432/igsync)",
+                ));
+            }
+            v.to_string()
+        };
+        let secret_key = match l.optional("secret_key") {
+            None => None,
+            Some(hex) => {
+                let origin = l.raw("secret_key").1;
+                Some(store::SecretKey::from_hex(&hex).map_err(|e| ConfigError::Invalid {
+                    key: "secret_key".into(),
+                    origin: origin.to_string(),
+                    value: "(hidden)".into(),
+                    expected: e.to_string(),
+                })?)
+            }
+        };
+        let log_format = match l.choice("log.format", &["pretty", "json"])?.as_str() {
+            "json" => LogFormat::Json,
+            _ => LogFormat::Pretty,
+        };
+        let graph = GraphSettings {
+            base_url: {
+                let (value, origin) = l.raw("graph.base_url");
+                let v = value.trim().trim_end_matches('/');
+                if !(v.starts_with("http://") || v.starts_with("https://")) || v.len() < 10 {
+                    return Err(invalid(
+                        "graph.base_url",
+                        &origin,
+                        &value,
+                        "an http:// or https:// URL, e.g. https://graph.facebook.com",
+                    ));
+                }
+                v.to_string()
+            },
+            api_version: {
+                let allowed = ["v21.0", "v22.0", "v23.0", "v24.0", "v25.0", "v26.0"];
+                let (value, origin) = l.raw("graph.api_version");
+                let v = value.trim();
+                if !allowed.contains(&v) {
+                    return Err(invalid(
+                        "graph.api_version",
+                        &origin,
+                        &value,
+                        &format!("one of {}", allowed.join(", ")),
+                    ));
+                }
+                v.to_string()
+            },
+            app_id: l.optional("graph.app_id"),
+            app_secret: l.optional("graph.app_secret").map(SecretString::new),
+            timeout: Duration::from_secs(l.number("graph.timeout_secs", 1, 600)?),
+        };
+        let sync = SyncSettings {
+            concurrency: l.number("sync.concurrency", 1, 256)? as u32,
+            max_attempts: l.number("sync.max_attempts", 1, 100)? as u32,
+            backoff: Duration::from_secs(l.number("sync.backoff_secs", 0, 86_400)?),
+            job_timeout: Duration::from_secs(l.number("sync.job_timeout_secs", 1, 86_400)?),
+            syncs_per_minute: l.number("sync.syncs_per_minute", 0, 100_000)? as u32,
+            lease: Duration::from_secs(l.number("sync.lease_secs", 5, 3_600)?),
+            full_cron: l.cron("sync.full_cron")?,
+            light_cron: l.cron("sync.light_cron")?,
+            token_refresh_cron: l.cron("sync.token_refresh_cron")?,
+            retention_cron: l.cron("sync.retention_cron")?,
+            token_refresh_within_days: l.number("sync.token_refresh_within_days", 1, 59)? as u32,
+            account_insights_backfill_days: l
+                .number("sync.account_insights_backfill_days", 1, 730)?
+                as u32,
+            account_insights_settling_days: l
+                .number("sync.account_insights_settling_days", 1, 30)?
+                as u32,
+        };
+        let retention = RetentionSettings {
+            completed_keep: l.number("retention.completed_keep", 0, 10_000_000)? as u32,
+            completed_max_age_days: l.number("retention.completed_max_age_days", 0, 36_500)?
+                as u32,
+            failed_keep: l.number("retention.failed_keep", 0, 10_000_000)? as u32,
+            failed_max_age_days: l.number("retention.failed_max_age_days", 0, 36_500)? as u32,
+        };
+        let alerts = AlertSettings {
+            follower_growth_threshold: l
+                .number("alerts.follower_growth_threshold", 1, 1_000_000_000)?
+                as u32,
+            webhook_url: match l.optional("alerts.webhook_url") {
+                None => None,
+                Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                    Some(url)
+                }
+                Some(url) => {
+                    let origin = l.raw("alerts.webhook_url").1;
+                    return Err(invalid(
+                        "alerts.webhook_url",
+                        &origin,
+                        &url,
+                        "an http:// or https:// URL, or empty",
+                    ));
+                }
+            },
+            webhook_secret: l.optional("alerts.webhook_secret").map(SecretString::new),
+        };
+        let listen = {
+            let (value, origin) = l.raw("server.listen");
+            value.trim().parse::<SocketAddr>().map_err(|_| {
+                invalid("server.listen", &origin, &value, "an address like 127.0.0.1:8080")
+            })?
+        };
+        Ok(Config {
+            file,
+            database_url,
+            secret_key,
+            log_format,
+            log_level: l.string("log.level"),
+            graph,
+            sync,
+            retention,
+            alerts,
+            listen,
+        })
+    }
+}
+
+/// A database URL with any password replaced, safe to print.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: Option<&str>, env: &[(&str, &str)], o: Overrides) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir().join(format!(
+            "igsync-config-test-{}-{}",
+            std::process::id(),
+            toml.map(|t| t.len()).unwrap_or(0) + env.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("igsync.toml");
+        if let Some(text) = toml {
+            std::fs::write(&path, text).unwrap();
+        }
+        let env: Vec<(String, String)> =
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        Config::load(toml.map(|_| path.as_path()), &o, &lookup)
+    }
+
+    #[test]
+    fn zero_config_uses_sqlite_in_the_working_directory() {
+        let c = load(None, &[], Overrides::default()).unwrap();
+        assert_eq!(c.database_url, "sqlite://igsync.db");
+        assert_eq!(c.sync.concurrency, 2);
+        assert_eq!(c.sync.max_attempts, 3);
+        assert_eq!(c.sync.full_cron, "0 0 */6 * * *");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert!(c.secret_key.is_none());
+    }
+
+    #[test]
+    fn flags_beat_environment_beats_file() {
+        let toml = "database_url = \"sqlite://file.db\"\n[sync]\nconcurrency = 4\n";
+        let c = load(Some(toml), &[], Overrides::default()).unwrap();
+        assert_eq!((c.database_url.as_str(), c.sync.concurrency), ("sqlite://file.db", 4));
+        let env = [("IGSYNC_DATABASE_URL", "sqlite://env.db"), ("IGSYNC_SYNC_CONCURRENCY", "8")];
+        let c = load(Some(toml), &env, Overrides::default()).unwrap();
+        assert_eq!((c.database_url.as_str(), c.sync.concurrency), ("sqlite://env.db", 8));
+        let o = Overrides { database_url: Some("sqlite://flag.db".into()), ..Default::default() };
+        let c = load(Some(toml), &env, o).unwrap();
+        assert_eq!(c.database_url, "sqlite://flag.db");
+        let c = load(None, &[("IGSYNC_GRAPH_URL", "http://127.0.0.1:9/")], Overrides::default());
+        assert_eq!(c.unwrap().graph.base_url, "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn invalid_values_name_key_origin_value_and_what_is_allowed() {
+        let err = load(Some("[sync]\nconcurrency = \"many\"\n"), &[], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`sync.concurrency`"), "{err}");
+        assert!(err.contains("\"many\""), "{err}");
+        assert!(err.contains("a whole number from 1 to 256"), "{err}");
+        assert!(err.contains("igsync.toml"), "{err}");
+
+        let err = load(None, &[("IGSYNC_DATABASE_URL", "mysql://x")], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("IGSYNC_DATABASE_URL") && err.contains("sqlite://"), "{err}");
+
+        let err = load(None, &[("IGSYNC_SYNC_FULL_CRON", "every day")], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`sync.full_cron`") && err.contains("cron"), "{err}");
+
+        let err = load(None, &[("IGSYNC_SECRET_KEY", "abc123")], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("secret_key") && err.contains("64 hexadecimal"), "{err}");
+        assert!(!err.contains("abc123"), "secrets are never echoed: {err}");
+    }
+
+    #[test]
+    fn unknown_keys_and_malformed_toml_are_one_line_errors() {
+        let err = load(Some("[sync]\nconcurency = 3\n"), &[], Overrides::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("unknown key `sync.concurency`"), "{text}");
+        assert!(text.contains("sync.concurrency"), "{text}");
+        let err = load(Some("database_url = \n"), &[], Overrides::default()).unwrap_err();
+        assert!(matches!(err, ConfigError::Malformed { .. }), "{err}");
+        assert!(!err.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/igsync"),
+            "postgres://app:***@db:5432/igsync"
+        );
+        assert_eq!(redact_url("sqlite://igsync.db"), "sqlite://igsync.db");
+    }
+}

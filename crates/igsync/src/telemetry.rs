@@ -1,0 +1,24 @@
+//! Logging: one subscriber for the whole process, pretty for people or JSON for machines,
+//! on standard error so standard output stays clean for command results.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Config, LogFormat};
+
+/// Installs the subscriber. `quiet_default` is the filter used when the user configured
+/// nothing (commands that print tables stay quiet; servers log at info).
+pub(crate) fn init(config: &Config, quiet_default: &str) {
+    let explicit = std::env::var("RUST_LOG")
+        .ok()
+        .or_else(|| std::env::var("IGSYNC_LOG_LEVEL").ok())
+        .or_else(|| (config.log_level != "info").then(|| config.log_level.clone()));
+    let filter = match explicit {
+        Some(f) => EnvFilter::try_new(&f).unwrap_or_else(|_| EnvFilter::new(quiet_default)),
+        None => EnvFilter::new(quiet_default),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().with_current_span(false).try_init(),
+        LogFormat::Pretty => builder.with_target(false).try_init(),
+    };
+}
