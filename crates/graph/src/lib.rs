@@ -5,3 +5,42 @@
 //!
 //! This is the only crate that knows Graph API URLs, versions and JSON shapes. It knows
 //! nothing about storage or the queue and must not depend on `store`, `sync` or `analytics`.
+//!
+//! Entry point: build a [`GraphConfig`], then a [`GraphClient`]; every read takes an
+//! [`AccountRef`] (IG user id + [`AccessToken`]).
+
+mod catalog;
+mod client;
+mod clock;
+mod config;
+mod days;
+mod error;
+mod insights;
+mod model;
+pub mod naive;
+mod parse;
+mod reads;
+mod stats;
+mod throttle;
+mod token;
+mod tokens;
+
+pub use catalog::{CatalogDecision, CatalogScope, RETIRED_METRICS};
+pub use client::GraphClient;
+pub use clock::Clock;
+pub use config::{
+    ApiVersion, GraphConfig, GraphConfigBuilder, LoginKind, RetryPolicy, ThrottleConfig,
+};
+pub use error::{
+    ApiError, ConfigError, ErrorClass, GraphError, ItemError, ItemErrorKind, RateLimitScope,
+};
+pub use insights::{AccountInsightsQuery, MAX_IDS_PER_REQUEST, MediaTarget};
+pub use model::{
+    AccountInsightPoint, Breakdown, DemographicTimeframe, DemographicValue, DiscoveredAccount,
+    InsightValue, MediaCategory, MediaChild, MediaInsights, MediaItem, MediaListing,
+    MediaProductType, MediaType, OnlineFollowers, Profile, Story, TokenDebug, TokenInfo,
+};
+pub use reads::PAGE_SIZE;
+pub use stats::{AccountCallStats, CallStats};
+pub use throttle::{AccountUsage, UsageLevel, UsageSnapshot};
+pub use token::{AccessToken, AccountRef, appsecret_proof};

@@ -1,0 +1,595 @@
+//! Insight reads, built for few round trips: media insights through multi-ID requests of up
+//! to 50 posts of one media category (per-id errors kept apart, a failing group bisected),
+//! account insights as daily time series in ≤ 30-day windows plus per-day `total_value`s
+//! through batch requests of up to 50 operations, demographics in one batch, and online
+//! followers. Metrics the API rejects are dropped, remembered and the rest retried.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{Duration, NaiveDate};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::catalog::{
+    ACCOUNT_BREAKDOWNS, CatalogScope, DEMOGRAPHIC_BREAKDOWNS, FOLLOWER_COUNT, ONLINE_FOLLOWERS,
+};
+use crate::client::{GraphClient, PathKind, Request};
+use crate::days::{each_day, pacific_day_ending_at, pacific_day_start, windows};
+use crate::error::{ErrorClass, GraphError, ItemError};
+use crate::model::{
+    AccountInsightPoint, DemographicTimeframe, DemographicValue, InsightValue, MediaCategory,
+    MediaInsights, MediaItem, OnlineFollowers,
+};
+use crate::parse;
+use crate::reads::check_id;
+use crate::token::AccountRef;
+
+/// Objects per multi-ID request and operations per batch request (Meta's limit).
+pub const MAX_IDS_PER_REQUEST: usize = 50;
+
+/// Longest account-insights range accepted in one call (two years of days).
+const MAX_RANGE_DAYS: i64 = 731;
+
+/// A media object whose insights are wanted.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MediaTarget {
+    /// Media id.
+    pub id: String,
+    /// Its category (decides the metrics).
+    pub category: MediaCategory,
+}
+
+impl MediaTarget {
+    /// A target.
+    pub fn new(id: impl Into<String>, category: MediaCategory) -> Self {
+        Self {
+            id: id.into(),
+            category,
+        }
+    }
+
+    /// The target for a listed item; `None` for ads and unknown product types. (Carousel
+    /// children are never targets: they have no insights.)
+    pub fn of(item: &MediaItem) -> Option<Self> {
+        Some(Self::new(item.id.clone(), item.category()?))
+    }
+}
+
+/// Which account insights to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccountInsightsQuery {
+    /// First Pacific day, inclusive.
+    pub since: NaiveDate,
+    /// Last Pacific day, inclusive.
+    pub until: NaiveDate,
+    /// Also read each day's totals split by breakdown (media product type, follow type,
+    /// contact button type, follower type): four more batched operations per day.
+    pub breakdowns: bool,
+}
+
+/// A `total_value` batch operation: its day and breakdown dimension.
+type DayOp = (NaiveDate, Option<&'static str>);
+
+impl GraphClient {
+    /// Lifetime insights of many media objects: one multi-ID request per ≤ 50 objects of the
+    /// same category. Each id gets its values or its own error (e.g. posted before the
+    /// business conversion, deleted, a story with fewer than 5 viewers); a request that
+    /// fails because of one object is split in halves until that object is isolated.
+    ///
+    /// Fails as a whole only for errors that concern every id (token, rate limit, transient
+    /// failures that outlived the retries).
+    pub async fn media_insights(
+        &self,
+        account: &AccountRef,
+        targets: &[MediaTarget],
+    ) -> Result<MediaInsights, GraphError> {
+        let mut groups: BTreeMap<MediaCategory, Vec<String>> = BTreeMap::new();
+        for t in targets {
+            check_id(&t.id)?;
+            let ids = groups.entry(t.category).or_default();
+            if !ids.contains(&t.id) {
+                ids.push(t.id.clone());
+            }
+        }
+        let mut out = MediaInsights::default();
+        for (category, ids) in groups {
+            for chunk in ids.chunks(MAX_IDS_PER_REQUEST) {
+                self.insights_group(account, category, chunk.to_vec(), &mut out)
+                    .await?;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn insights_group(
+        &self,
+        account: &AccountRef,
+        category: MediaCategory,
+        ids: Vec<String>,
+        out: &mut MediaInsights,
+    ) -> Result<(), GraphError> {
+        let scope = CatalogScope::Media(category);
+        let max_rounds = self.inner.cfg.retry.max_attempts;
+        // (ids, transient rounds so far)
+        let mut pending: Vec<(Vec<String>, u32)> = vec![(ids, 0)];
+        while let Some((group, rounds)) = pending.pop() {
+            let metrics = self.metrics(scope);
+            if metrics.is_empty() {
+                return Err(GraphError::NoMetricsLeft {
+                    scope: scope.to_string(),
+                    version: self.version(),
+                });
+            }
+            let req = Request {
+                units: group.len() as u64,
+                ..Request::get("media_insights", "")
+                    .for_account(account)
+                    .param("ids", group.join(","))
+                    .param("fields", format!("insights.metric({})", metrics.join(",")))
+            };
+            match self.call(&req, parse::multi_id_insights).await {
+                Ok(mut answer) => {
+                    let mut again = Vec::new();
+                    for id in group {
+                        match answer.remove(&id) {
+                            Some(Ok(values)) => {
+                                out.results.insert(id, Ok(values));
+                            }
+                            None => {
+                                out.results.insert(id, Err(ItemError::missing()));
+                            }
+                            Some(Err(api)) => {
+                                self.inner
+                                    .stats
+                                    .error(&api.code.to_string(), Some(&account.ig_user_id));
+                                match api.class() {
+                                    ErrorClass::UnsupportedMetric
+                                        if !self
+                                            .drop_rejected(scope, &api, &metrics)
+                                            .is_empty() =>
+                                    {
+                                        again.push(id);
+                                    }
+                                    ErrorClass::Transient if rounds + 1 < max_rounds => {
+                                        again.push(id)
+                                    }
+                                    ErrorClass::RateLimited | ErrorClass::Auth => {
+                                        return Err(self.api_error(
+                                            Some(&account.ig_user_id),
+                                            api,
+                                            None,
+                                        ));
+                                    }
+                                    _ => {
+                                        out.results.insert(id, Err(ItemError::from_api(&api)));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    if !again.is_empty() {
+                        pending.push((again, rounds + 1));
+                    }
+                }
+                Err(GraphError::Api(api)) if api.class() == ErrorClass::UnsupportedMetric => {
+                    if self.drop_rejected(scope, &api, &metrics).is_empty() {
+                        if group.len() == 1 {
+                            out.results
+                                .insert(group[0].clone(), Err(ItemError::from_api(&api)));
+                        } else {
+                            bisect(&mut pending, group, rounds);
+                        }
+                    } else {
+                        pending.push((group, rounds));
+                    }
+                }
+                Err(GraphError::Api(api)) if api.class() == ErrorClass::Permanent => {
+                    if group.len() == 1 {
+                        out.results
+                            .insert(group[0].clone(), Err(ItemError::from_api(&api)));
+                    } else {
+                        bisect(&mut pending, group, rounds);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Insights of one media object with one plain request (`GET /{media-id}/insights`).
+    /// Prefer [`media_insights`](Self::media_insights); this exists for single objects and
+    /// for comparison benchmarks.
+    pub async fn media_insights_one(
+        &self,
+        account: &AccountRef,
+        target: &MediaTarget,
+    ) -> Result<Result<Vec<InsightValue>, ItemError>, GraphError> {
+        check_id(&target.id)?;
+        let scope = CatalogScope::Media(target.category);
+        loop {
+            let metrics = self.metrics(scope);
+            if metrics.is_empty() {
+                return Err(GraphError::NoMetricsLeft {
+                    scope: scope.to_string(),
+                    version: self.version(),
+                });
+            }
+            let req = Request::get("media_insights", format!("{}/insights", target.id))
+                .for_account(account)
+                .param("metric", metrics.join(","));
+            match self.call(&req, parse::media_insights_single).await {
+                Ok(values) => return Ok(Ok(values)),
+                Err(GraphError::Api(api)) if api.class() == ErrorClass::UnsupportedMetric => {
+                    if self.drop_rejected(scope, &api, &metrics).is_empty() {
+                        return Ok(Err(ItemError::from_api(&api)));
+                    }
+                }
+                Err(GraphError::Api(api)) if api.class() == ErrorClass::Permanent => {
+                    return Ok(Err(ItemError::from_api(&api)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Account insights for an inclusive range of Pacific days: `reach` (and `follower_count`
+    /// over the range's last 30 days) as daily time series in ≤ 30-day windows, and every
+    /// `total_value` metric per day through batch requests (≤ 50 operations each). A 90-day
+    /// backfill costs 3 time-series requests and 2 batch requests (8 with breakdowns).
+    pub async fn account_insights(
+        &self,
+        account: &AccountRef,
+        query: &AccountInsightsQuery,
+    ) -> Result<Vec<AccountInsightPoint>, GraphError> {
+        check_id(&account.ig_user_id)?;
+        if query.since > query.until {
+            return Err(GraphError::InvalidRequest(
+                "account insights: since is after until".to_owned(),
+            ));
+        }
+        if (query.until - query.since).num_days() >= MAX_RANGE_DAYS {
+            return Err(GraphError::InvalidRequest(format!(
+                "account insights: at most {MAX_RANGE_DAYS} days per call"
+            )));
+        }
+        let mut points = self
+            .account_time_series(account, query.since, query.until)
+            .await?;
+        points.extend(self.account_total_values(account, query).await?);
+        Ok(points)
+    }
+
+    async fn account_time_series(
+        &self,
+        account: &AccountRef,
+        since: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<AccountInsightPoint>, GraphError> {
+        let scope = CatalogScope::AccountTimeSeries;
+        let mut points = Vec::new();
+        for (i, (d0, d1)) in windows(since, until).into_iter().enumerate() {
+            let mut metrics = self.metrics(scope);
+            if i > 0 {
+                // Meta serves follower_count for the last 30 days only.
+                metrics.retain(|m| *m != FOLLOWER_COUNT);
+            }
+            while !metrics.is_empty() {
+                let req = Request::get(
+                    "account_insights",
+                    format!("{}/insights", account.ig_user_id),
+                )
+                .for_account(account)
+                .param("metric", metrics.join(","))
+                .param("period", "day")
+                .param("metric_type", "time_series")
+                .param("since", pacific_day_start(d0).timestamp().to_string())
+                .param(
+                    "until",
+                    pacific_day_start(d1 + Duration::days(1))
+                        .timestamp()
+                        .to_string(),
+                );
+                match self.call(&req, parse::time_series).await {
+                    Ok(rows) => {
+                        for (metric, end, value) in rows {
+                            let day = pacific_day_ending_at(end);
+                            if day >= d0 && day <= d1 {
+                                points.push(AccountInsightPoint {
+                                    metric,
+                                    day,
+                                    breakdown: None,
+                                    value,
+                                });
+                            }
+                        }
+                        break;
+                    }
+                    Err(GraphError::Api(api)) if api.class() == ErrorClass::UnsupportedMetric => {
+                        let names = self.drop_rejected(scope, &api, &metrics);
+                        if names.is_empty() {
+                            return Err(GraphError::Api(api));
+                        }
+                        metrics.retain(|m| !names.iter().any(|n| n == m));
+                    }
+                    Err(GraphError::Api(api))
+                        if api.code == 100
+                            && metrics.contains(&FOLLOWER_COUNT)
+                            && api.message.contains(FOLLOWER_COUNT) =>
+                    {
+                        // The window reaches beyond follower_count's 30 days: read the rest.
+                        metrics.retain(|m| *m != FOLLOWER_COUNT);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(points)
+    }
+
+    async fn account_total_values(
+        &self,
+        account: &AccountRef,
+        query: &AccountInsightsQuery,
+    ) -> Result<Vec<AccountInsightPoint>, GraphError> {
+        let scope = CatalogScope::AccountTotalValue;
+        let plain = self.metrics(scope);
+        let mut jobs: Vec<(DayOp, Vec<&'static str>)> = Vec::new();
+        for day in each_day(query.since, query.until) {
+            if !plain.is_empty() {
+                jobs.push(((day, None), plain.clone()));
+            }
+            if query.breakdowns {
+                for (dimension, metrics) in ACCOUNT_BREAKDOWNS {
+                    let available: Vec<&'static str> = metrics
+                        .iter()
+                        .copied()
+                        .filter(|m| {
+                            plain.contains(m)
+                                || self.metrics(CatalogScope::AccountTimeSeries).contains(m)
+                        })
+                        .collect();
+                    if !available.is_empty() {
+                        jobs.push(((day, Some(*dimension)), available));
+                    }
+                }
+            }
+        }
+        let ig = account.ig_user_id.clone();
+        let url = |(day, dimension): &DayOp, metrics: &[&'static str]| {
+            let mut u = format!(
+                "{ig}/insights?metric={}&period=day&metric_type=total_value&since={}&until={}",
+                metrics.join(","),
+                pacific_day_start(*day).timestamp(),
+                pacific_day_start(*day + Duration::days(1)).timestamp()
+            );
+            if let Some(d) = dimension {
+                u.push_str("&breakdown=");
+                u.push_str(d);
+            }
+            u
+        };
+        let parse = |(day, dimension): &DayOp,
+                     body: &[u8]|
+         -> Result<Vec<AccountInsightPoint>, GraphError> {
+            Ok(parse::total_values(body)?
+                .into_iter()
+                // A breakdown operation also repeats the day's totals: keep only its rows.
+                .filter(|(_, b, _)| b.is_some() == dimension.is_some())
+                .map(|(metric, breakdown, value)| AccountInsightPoint {
+                    metric,
+                    day: *day,
+                    breakdown,
+                    value,
+                })
+                .collect())
+        };
+        self.run_batch(account, scope, jobs, url, parse).await
+    }
+
+    /// Audience demographics (follower, engaged and reached audience by age, gender,
+    /// country and city) in one batch request. Accounts below Meta's thresholds (100
+    /// followers / engagements) get no rows.
+    pub async fn demographics(
+        &self,
+        account: &AccountRef,
+        timeframe: DemographicTimeframe,
+    ) -> Result<Vec<DemographicValue>, GraphError> {
+        check_id(&account.ig_user_id)?;
+        let scope = CatalogScope::Demographics;
+        let jobs: Vec<((&'static str, &'static str), Vec<&'static str>)> = self
+            .metrics(scope)
+            .into_iter()
+            .flat_map(|metric| {
+                DEMOGRAPHIC_BREAKDOWNS
+                    .iter()
+                    .map(move |dim| ((metric, *dim), vec![metric]))
+            })
+            .collect();
+        let ig = account.ig_user_id.clone();
+        let url = |(_, dim): &(&'static str, &'static str), metrics: &[&'static str]| {
+            format!(
+                "{ig}/insights?metric={}&period=lifetime&metric_type=total_value&breakdown={dim}&timeframe={}",
+                metrics.join(","),
+                timeframe.as_str()
+            )
+        };
+        let parse = |(_, dim): &(&'static str, &'static str),
+                     body: &[u8]|
+         -> Result<Vec<DemographicValue>, GraphError> {
+            Ok(parse::total_values(body)?
+                .into_iter()
+                .filter_map(|(metric, b, value)| {
+                    let b = b?;
+                    Some(DemographicValue {
+                        metric,
+                        breakdown: if b.dimension.is_empty() {
+                            (*dim).to_owned()
+                        } else {
+                            b.dimension
+                        },
+                        timeframe,
+                        key: b.key,
+                        value,
+                    })
+                })
+                .collect())
+        };
+        self.run_batch(account, scope, jobs, url, parse).await
+    }
+
+    /// Followers online per hour for each Pacific day of the range (Meta keeps the last 30
+    /// days only), in ≤ 30-day windows. Empty when the API does not serve the metric.
+    pub async fn online_followers(
+        &self,
+        account: &AccountRef,
+        since: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<OnlineFollowers>, GraphError> {
+        check_id(&account.ig_user_id)?;
+        let scope = CatalogScope::AccountTimeSeries;
+        let mut out = Vec::new();
+        for (d0, d1) in windows(since, until) {
+            if self
+                .inner
+                .catalog
+                .is_dropped(self.version(), scope, ONLINE_FOLLOWERS)
+            {
+                break;
+            }
+            let req = Request::get(
+                "account_insights",
+                format!("{}/insights", account.ig_user_id),
+            )
+            .for_account(account)
+            .param("metric", ONLINE_FOLLOWERS)
+            .param("period", "lifetime")
+            .param("since", pacific_day_start(d0).timestamp().to_string())
+            .param(
+                "until",
+                pacific_day_start(d1 + Duration::days(1))
+                    .timestamp()
+                    .to_string(),
+            );
+            match self.call(&req, parse::online_followers).await {
+                Ok(days) => out.extend(days.into_iter().filter(|d| d.day >= d0 && d.day <= d1)),
+                Err(GraphError::Api(api)) if api.class() == ErrorClass::UnsupportedMetric => {
+                    self.drop_rejected(scope, &api, &[ONLINE_FOLLOWERS]);
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        out.sort_by_key(|d| d.day);
+        Ok(out)
+    }
+
+    /// Runs operations through batch requests of ≤ 50, re-queueing unfinished and transient
+    /// operations and re-issuing operations without metrics the API rejected.
+    async fn run_batch<T, R>(
+        &self,
+        account: &AccountRef,
+        scope: CatalogScope,
+        jobs: Vec<(T, Vec<&'static str>)>,
+        url: impl Fn(&T, &[&'static str]) -> String,
+        parse: impl Fn(&T, &[u8]) -> Result<Vec<R>, GraphError>,
+    ) -> Result<Vec<R>, GraphError> {
+        let max_attempts = self.inner.cfg.retry.max_attempts;
+        let version = self.version();
+        let mut queue: VecDeque<(T, Vec<&'static str>, u32)> =
+            jobs.into_iter().map(|(t, m)| (t, m, 0)).collect();
+        let mut out = Vec::new();
+        let mut round = 0;
+        while !queue.is_empty() {
+            let take = queue.len().min(MAX_IDS_PER_REQUEST);
+            let mut chunk: Vec<(T, Vec<&'static str>, u32)> = queue.drain(..take).collect();
+            for (_, metrics, _) in &mut chunk {
+                metrics.retain(|m| !self.inner.catalog.is_dropped(version, scope, m));
+            }
+            chunk.retain(|(_, metrics, _)| !metrics.is_empty());
+            if chunk.is_empty() {
+                continue;
+            }
+            let ops: Vec<Value> = chunk
+                .iter()
+                .map(
+                    |(tag, metrics, _)| json!({"method": "GET", "relative_url": url(tag, metrics)}),
+                )
+                .collect();
+            let n = ops.len();
+            let req = Request {
+                method: Method::POST,
+                kind: PathKind::Versioned,
+                form: Some(vec![
+                    ("batch", Value::Array(ops).to_string()),
+                    ("include_headers", "false".to_owned()),
+                ]),
+                units: n as u64,
+                ..Request::get("batch", "").for_account(account)
+            };
+            let items = self.call(&req, |b| parse::batch(b, n)).await?;
+            let mut retry_later = false;
+            for ((tag, mut metrics, attempts), item) in chunk.into_iter().zip(items) {
+                let failure = match item {
+                    None => GraphError::Malformed {
+                        context: "batch",
+                        detail: "operation not completed".to_owned(),
+                    },
+                    Some((status, body)) if (200..300).contains(&status) => {
+                        match parse(&tag, body.as_bytes()) {
+                            Ok(rows) => {
+                                out.extend(rows);
+                                continue;
+                            }
+                            Err(e) => e,
+                        }
+                    }
+                    Some((status, body)) => match parse::api_error(status, body.as_bytes()) {
+                        Some(mut api) => {
+                            api.message = crate::error::scrub(&api.message, account.token.expose());
+                            GraphError::Api(Box::new(api))
+                        }
+                        None => GraphError::Http {
+                            status,
+                            snippet: body.chars().take(200).collect(),
+                        },
+                    },
+                };
+                self.inner
+                    .stats
+                    .error(&failure.label(), Some(&account.ig_user_id));
+                match failure {
+                    GraphError::Api(api) if api.class() == ErrorClass::UnsupportedMetric => {
+                        let names = self.drop_rejected(scope, &api, &metrics);
+                        if names.is_empty() {
+                            return Err(GraphError::Api(api));
+                        }
+                        metrics.retain(|m| !names.iter().any(|n| n == m));
+                        if !metrics.is_empty() {
+                            queue.push_back((tag, metrics, attempts));
+                        }
+                    }
+                    GraphError::Api(api) if api.class() == ErrorClass::RateLimited => {
+                        return Err(self.api_error(Some(&account.ig_user_id), *api, None));
+                    }
+                    e if e.class() == ErrorClass::Transient && attempts + 1 < max_attempts => {
+                        retry_later = true;
+                        queue.push_back((tag, metrics, attempts + 1));
+                    }
+                    e => return Err(e),
+                }
+            }
+            if retry_later {
+                round += 1;
+                tokio::time::sleep(self.backoff(round)).await;
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn bisect(pending: &mut Vec<(Vec<String>, u32)>, mut group: Vec<String>, rounds: u32) {
+    let second = group.split_off(group.len() / 2);
+    pending.push((second, rounds));
+    pending.push((group, rounds));
+}
