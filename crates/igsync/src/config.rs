@@ -36,8 +36,8 @@ keys! {
     "secret_key", "IGSYNC_SECRET_KEY", "", "64 hex characters (32 bytes) that encrypt account tokens; keep it out of the database";
     "log.format", "IGSYNC_LOG_FORMAT", "pretty", "Log format: pretty or json";
     "log.level", "IGSYNC_LOG_LEVEL", "info", "Log filter, e.g. info or igsync=debug,sync=debug";
-    "graph.base_url", "IGSYNC_GRAPH_URL", "https://graph.facebook.com", "Graph API base URL (the simulator's URL in tests and the demo)";
-    "graph.api_version", "IGSYNC_GRAPH_API_VERSION", "v25.0", "Graph API version to pin, v21.0 to v26.0";
+    "graph.base_url", "IGSYNC_GRAPH_URL", "", "Graph API base URL; empty: graph.facebook.com for Facebook Login tokens, graph.instagram.com for Instagram Login tokens (set the simulator's URL for try-outs)";
+    "graph.api_version", "IGSYNC_GRAPH_API_VERSION", "v26.0", "Graph API version to pin, v21.0 to v26.0";
     "graph.app_id", "IGSYNC_GRAPH_APP_ID", "", "Meta app id (token exchange and debug_token)";
     "graph.app_secret", "IGSYNC_GRAPH_APP_SECRET", "", "Meta app secret: enables appsecret_proof on every call";
     "graph.timeout_secs", "IGSYNC_GRAPH_TIMEOUT_SECS", "30", "Timeout of one Graph API request, in seconds";
@@ -66,7 +66,7 @@ keys! {
 
 /// Where a value came from, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Origin {
+pub enum Origin {
     Default,
     File(PathBuf),
     Env(&'static str),
@@ -86,7 +86,7 @@ impl fmt::Display for Origin {
 
 /// A configuration problem, always one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum ConfigError {
+pub enum ConfigError {
     #[error("cannot read config file {path}: {reason}")]
     Unreadable { path: String, reason: String },
     #[error("config file {path} is not valid TOML: {reason}")]
@@ -99,22 +99,22 @@ pub(crate) enum ConfigError {
 
 /// Values given on the command line, which win over everything else.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Overrides {
-    pub(crate) database_url: Option<String>,
-    pub(crate) log_format: Option<String>,
-    pub(crate) listen: Option<String>,
-    pub(crate) graph_url: Option<String>,
-    pub(crate) concurrency: Option<String>,
+pub struct Overrides {
+    pub database_url: Option<String>,
+    pub log_format: Option<String>,
+    pub listen: Option<String>,
+    pub graph_url: Option<String>,
+    pub concurrency: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LogFormat {
+pub enum LogFormat {
     Pretty,
     Json,
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Config {
+pub struct Config {
     /// The file that was read, if any.
     pub(crate) file: Option<PathBuf>,
     pub(crate) database_url: String,
@@ -130,7 +130,8 @@ pub(crate) struct Config {
 
 #[derive(Debug, Clone)]
 pub(crate) struct GraphSettings {
-    pub(crate) base_url: String,
+    /// None: each login flavour's production host.
+    pub(crate) base_url: Option<String>,
     pub(crate) api_version: String,
     pub(crate) app_id: Option<String>,
     pub(crate) app_secret: Option<SecretString>,
@@ -301,7 +302,7 @@ fn flatten(table: &toml::Table, path: &Path) -> Result<BTreeMap<String, String>,
 impl Config {
     /// Reads the configuration. `explicit` is `--config` (must exist); otherwise
     /// `igsync.toml` in the working directory is read when present.
-    pub(crate) fn load(
+    pub fn load(
         explicit: Option<&Path>,
         overrides: &Overrides,
         env: &dyn Fn(&str) -> Option<String>,
@@ -382,15 +383,18 @@ impl Config {
             base_url: {
                 let (value, origin) = l.raw("graph.base_url");
                 let v = value.trim().trim_end_matches('/');
-                if !(v.starts_with("http://") || v.starts_with("https://")) || v.len() < 10 {
+                if v.is_empty() {
+                    None
+                } else if !(v.starts_with("http://") || v.starts_with("https://")) || v.len() < 10 {
                     return Err(invalid(
                         "graph.base_url",
                         &origin,
                         &value,
                         "an http:// or https:// URL, e.g. https://graph.facebook.com",
                     ));
+                } else {
+                    Some(v.to_string())
                 }
-                v.to_string()
             },
             api_version: {
                 let allowed = ["v21.0", "v22.0", "v23.0", "v24.0", "v25.0", "v26.0"];
@@ -536,7 +540,7 @@ mod tests {
         let c = load(Some(toml), &env, o).unwrap();
         assert_eq!(c.database_url, "sqlite://flag.db");
         let c = load(None, &[("IGSYNC_GRAPH_URL", "http://127.0.0.1:9/")], Overrides::default());
-        assert_eq!(c.unwrap().graph.base_url, "http://127.0.0.1:9");
+        assert_eq!(c.unwrap().graph.base_url.as_deref(), Some("http://127.0.0.1:9"));
     }
 
     #[test]

@@ -143,7 +143,8 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
 /// The Graph API answers an unauthenticated request with its own error JSON: that proves
 /// the host, TLS and version path work without spending any account's budget.
 async fn graph_reachable(config: &Config) -> Check {
-    let url = format!("{}/{}/me", config.graph.base_url, config.graph.api_version);
+    let base = config.graph.base_url.as_deref().unwrap_or("https://graph.facebook.com");
+    let url = format!("{base}/{}/me", config.graph.api_version);
     let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
         Ok(c) => c,
         Err(e) => return Check::Fail(format!("cannot build an HTTP client: {e}"), String::new()),
@@ -153,16 +154,16 @@ async fn graph_reachable(config: &Config) -> Check {
             let status = resp.status();
             let body = resp.text().await.unwrap_or_default();
             if body.contains("\"error\"") || status.is_success() {
-                Check::Ok(format!("Graph API reachable at {} ({})", config.graph.base_url, config.graph.api_version))
+                Check::Ok(format!("Graph API reachable at {} ({})", base, config.graph.api_version))
             } else {
                 Check::Fail(
-                    format!("{} answered HTTP {status} without a Graph API error body", config.graph.base_url),
+                    format!("{base} answered HTTP {status} without a Graph API error body"),
                     "check graph.base_url (IGSYNC_GRAPH_URL): it should be https://graph.facebook.com or the simulator's URL".into(),
                 )
             }
         }
         Err(e) => Check::Fail(
-            format!("Graph API at {} unreachable: {e}", config.graph.base_url),
+            format!("Graph API at {base} unreachable: {e}"),
             "check network access and graph.base_url (IGSYNC_GRAPH_URL); for a try-out run `igsync simulate` and point IGSYNC_GRAPH_URL at it".into(),
         ),
     }

@@ -2,6 +2,9 @@
 
 mod accounts;
 mod doctor;
+mod graph;
+mod simulate;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -37,6 +40,7 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::Migrate => migrate(&config).await,
         Command::Accounts(cmd) => accounts::run(cmd, &config).await,
         Command::Doctor => doctor::run(&config).await,
+        Command::Simulate(args) => simulate::run(args).await,
         other => bail!("`{}` is not available in this build", name_of(&other)),
     }
 }

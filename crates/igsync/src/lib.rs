@@ -1,0 +1,79 @@
+//! The `igsync` binary: command line, configuration, telemetry and wiring.
+//!
+//! This is the only crate that reads the environment or config files, installs a tracing
+//! subscriber, picks a database dialect from the URL, and uses `anyhow`. The library part
+//! exists so the integration tests can reach the configuration parser; `main` is
+//! [`run_main`].
+
+mod cli;
+mod cmd;
+pub mod config;
+mod db;
+mod telemetry;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, LogFormatArg};
+use crate::config::{Config, Overrides};
+
+/// Parses the command line, runs the command and returns the process exit code.
+pub fn run_main() -> ExitCode {
+    install_panic_hook();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            // `{:#}` prints the context chain on one line and never a backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides {
+        database_url: cli.database_url.clone(),
+        log_format: cli.log_format.map(|f| match f {
+            LogFormatArg::Pretty => "pretty".to_string(),
+            LogFormatArg::Json => "json".to_string(),
+        }),
+        ..cmd::overrides_of(&cli.command)
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let config = Config::load(cli.config.as_deref(), &overrides, &env)?;
+    telemetry::init(&config, cmd::default_log_level(&cli.command));
+    cmd::dispatch(cli.command, config).await
+}
+
+/// A panic is a bug: say so in one line instead of dumping a backtrace on the user, unless
+/// they ask for one with `IGSYNC_BACKTRACE=1`.
+fn install_panic_hook() {
+    if std::env::var_os("IGSYNC_BACKTRACE").is_some() {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        eprintln!(
+            "internal error: {message}{location} (a bug in igsync; rerun with IGSYNC_BACKTRACE=1 \
+             and report it)"
+        );
+    }));
+}
