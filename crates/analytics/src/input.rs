@@ -311,6 +311,17 @@ keyed_enum! {
     }
 }
 
+impl MediaProductType {
+    /// Position in [`MediaProductType::ALL`] (for per-type tables).
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            MediaProductType::Feed => 0,
+            MediaProductType::Reels => 1,
+            MediaProductType::Story => 2,
+        }
+    }
+}
+
 impl AccountMetric {
     /// Whether summing the daily values gives a meaningful period total. Counts of events
     /// (views, likes, clicks…) add up; counts of unique accounts (reach, accounts engaged) do

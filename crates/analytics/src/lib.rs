@@ -5,11 +5,59 @@
 //! This crate is the pure core of igsync. It does no IO, holds no clock (callers pass
 //! `now`), is not async and knows no SQL, HTTP or Graph API names: everything is a function
 //! of its arguments. It must not depend on any other igsync crate.
+//!
+//! Every number it produces names its definition: a [`Figure`] carries the key of a
+//! [`Definition`] in the registry ([`definition()`], [`definitions()`]), and typed fields
+//! document the key they hold.
 
+pub mod alert;
+pub mod best_time;
+pub mod definition;
+pub mod engagement;
+pub mod figure;
+pub mod growth;
 pub mod input;
+pub mod period;
+pub mod report;
+pub mod score;
+pub mod trending;
 
+mod stats;
+#[cfg(test)]
+mod testkit;
+
+pub use alert::{
+    Alert, AlertConfig, AlertKind, detect_alerts, detect_follower_growth, detect_trending_posts,
+};
+pub use best_time::{
+    BestTimeCell, BestTimeConfig, BestTimes, Confidence, OnlineSlot, PostSlot, RecommendationBasis,
+    SlotRecommendation, best_times,
+};
+pub use definition::{Definition, Unit, definition, definitions};
+pub use engagement::{
+    AverageRate, ComponentSet, Engagement, EngagementComponent, EngagementSummary,
+    FollowerSampleChoice, FollowerTimeline, FollowersAtPostTime, PostEngagement, Rate, RateGap,
+    engagement, metrics_engagement, post_engagement,
+};
+pub use figure::Figure;
+pub use growth::{DailyFollowers, FollowerGrowth, StartSampleChoice, follower_growth};
 pub use input::{
     AccountHistory, AccountInfo, AccountMetric, Audience, DailyMetricValue, DemographicDimension,
     DemographicValue, FollowerSample, MediaProductType, MediaType, OnlineFollowersSample, Post,
     PostMetrics, PostSnapshot, UnknownKey,
+};
+pub use period::{Period, PeriodError, local_date, local_day_start};
+pub use report::{
+    AccountMetricSummary, AccountSection, BestPost, Comparison, ContentSection, ContentTypeSummary,
+    DemographicBreakdown, PostRow, Report, ReportConfig, TrendingSummary, TrendsSection,
+    performance_report,
+};
+pub use score::{
+    LegacyPerformanceScore, PercentileRanking, PerformancePercentile, legacy_performance_score,
+    performance_percentiles,
+};
+pub use trending::{
+    BaselineStatistic, LegacyTrendingScore, TrendMetric, TrendingAssessment, TrendingConfig,
+    TrendingIndex, TrendingVerdict, assess_trending, legacy_trending_ranking,
+    legacy_weighted_trending_score,
 };

@@ -1,0 +1,2 @@
+//! Tests of the `best_time` module.
+use super::*;

@@ -1,0 +1,2 @@
+//! Tests of the `growth` module.
+use super::*;

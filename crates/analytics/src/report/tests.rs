@@ -1,0 +1,2 @@
+//! Tests of the `report` module.
+use super::*;

@@ -1,0 +1,2 @@
+//! Tests of the `score` module.
+use super::*;

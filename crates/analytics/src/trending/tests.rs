@@ -1,0 +1,2 @@
+//! Tests of the `trending` module.
+use super::*;
