@@ -5,6 +5,11 @@
 //! Jobs talk to the Graph API through `graph` and to the database through the `store` trait
 //! only: this crate holds no SQL and must not depend on `sqlx`, `axum` or a dialect crate.
 
+pub mod clock;
+pub mod error;
+pub mod queue;
 pub mod schedule;
 
-pub use schedule::{CronExpr, validate_cron};
+pub use clock::Clock;
+pub use error::{Result, SyncError};
+pub use schedule::{CronExpr, Scheduler, validate_cron};

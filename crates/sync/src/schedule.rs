@@ -6,6 +6,11 @@
 
 use chrono::{DateTime, Utc};
 use croner::Cron;
+use store::{DynStore, InsertOutcome, JobId, NewJob, Schedule, ScheduleDef, ScheduleFire};
+
+use crate::clock::Clock;
+use crate::error::{Result, SyncError};
+use crate::queue::Maintenance;
 
 /// Full sync every 6 hours. For a daily full sync at 02:00 UTC use `0 0 2 * * *`.
 pub const DEFAULT_FULL_SYNC_CRON: &str = "0 0 */6 * * *";
@@ -84,6 +89,159 @@ pub fn validate_cron(expr: &str) -> Result<(), String> {
 /// The first tick of `expr` strictly after `after`.
 pub fn next_tick(expr: &str, after: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     CronExpr::parse(expr)?.next_after(after)
+}
+
+/// Installs, fires, pauses and resumes the persisted schedules. Firing is exactly-once
+/// across workers: the store fires a tick only if `next_run_at` is still the value this
+/// worker read, and the next tick is computed from now.
+#[derive(Clone)]
+pub struct Scheduler {
+    store: DynStore,
+    clock: Clock,
+    max_attempts: i32,
+}
+
+/// What one [`Scheduler::fire_due`] pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FireReport {
+    /// Schedules this worker fired, with the job each inserted.
+    pub fired: Vec<(String, JobId)>,
+    /// Due schedules another worker fired first.
+    pub lost: Vec<String>,
+}
+
+impl Scheduler {
+    pub fn new(store: DynStore, clock: Clock, max_attempts: u32) -> Scheduler {
+        Scheduler {
+            store,
+            clock,
+            max_attempts: max_attempts.clamp(1, 100) as i32,
+        }
+    }
+
+    /// Creates or updates schedules (keeping their paused flag and last run).
+    pub async fn install(&self, defs: &[ScheduleDef]) -> Result<()> {
+        let now = self.clock.now();
+        for def in defs {
+            let cron = CronExpr::parse(&def.cron)
+                .map_err(|e| SyncError::config(format!("schedule `{}`: {e}", def.name)))?;
+            let next = cron.next_after(now).map_err(SyncError::Config)?;
+            self.store.schedule_upsert(def.clone(), next).await?;
+        }
+        Ok(())
+    }
+
+    /// Fires every schedule that is due (not paused, `next_run_at <= now`): one job per
+    /// schedule, whatever the number of missed ticks; the next tick is the first after now.
+    pub async fn fire_due(&self) -> Result<FireReport> {
+        let now = self.clock.now();
+        let mut report = FireReport::default();
+        for schedule in self.store.schedule_list().await? {
+            if schedule.paused || schedule.next_run_at > now {
+                continue;
+            }
+            let name = schedule.def.name.clone();
+            let next = match CronExpr::parse(&schedule.def.cron).and_then(|c| c.next_after(now)) {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::error!(schedule = %name, error = %e, "schedule has an invalid cron expression; skipped");
+                    continue;
+                }
+            };
+            let job = self.job_for(&schedule.def, schedule.next_run_at, now);
+            let fired = self
+                .store
+                .schedule_fire(ScheduleFire {
+                    name: name.clone(),
+                    expected_next_run_at: schedule.next_run_at,
+                    new_next_run_at: next,
+                    job,
+                    now,
+                })
+                .await?;
+            match fired {
+                Some(outcome) => {
+                    tracing::info!(schedule = %name, job = outcome.id(), next = %next, "schedule fired");
+                    report.fired.push((name, outcome.id()));
+                }
+                None => report.lost.push(name),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Pauses a schedule: it fires no more until resumed.
+    pub async fn pause(&self, name: &str) -> Result<()> {
+        let schedule = self.get(name).await?;
+        if !self
+            .store
+            .schedule_set_paused(name, true, schedule.next_run_at)
+            .await?
+        {
+            return Err(SyncError::UnknownSchedule(name.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Resumes a schedule; its next tick is the first after now (missed ticks are skipped).
+    pub async fn resume(&self, name: &str) -> Result<()> {
+        let schedule = self.get(name).await?;
+        let next = CronExpr::parse(&schedule.def.cron)
+            .and_then(|c| c.next_after(self.clock.now()))
+            .map_err(SyncError::Config)?;
+        if !self.store.schedule_set_paused(name, false, next).await? {
+            return Err(SyncError::UnknownSchedule(name.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Inserts the schedule's job now, leaving its next tick unchanged. Merges into the
+    /// job of a run-now that is still active.
+    pub async fn run_now(&self, name: &str) -> Result<InsertOutcome> {
+        let schedule = self.get(name).await?;
+        let now = self.clock.now();
+        let mut job = self.job_for(&schedule.def, now, now);
+        job.unique_key = Some(format!("schedule:{name}:now"));
+        Ok(self.store.job_insert(job).await?)
+    }
+
+    async fn get(&self, name: &str) -> Result<Schedule> {
+        self.store
+            .schedule_get(name)
+            .await?
+            .ok_or_else(|| SyncError::UnknownSchedule(name.to_string()))
+    }
+
+    fn job_for(&self, def: &ScheduleDef, tick: DateTime<Utc>, now: DateTime<Utc>) -> NewJob {
+        let mut args = def.args.clone();
+        if let serde_json::Value::Object(map) = &mut args {
+            map.insert("schedule".into(), def.name.clone().into());
+            map.insert("tick".into(), tick.to_rfc3339().into());
+        }
+        NewJob {
+            queue: def.queue.clone(),
+            kind: def.kind.clone(),
+            args,
+            account_id: None,
+            unique_key: Some(format!("schedule:{}:{}", def.name, tick.timestamp())),
+            run_id: None,
+            run_at: now,
+            max_attempts: self.max_attempts,
+            priority: 0,
+            now,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Maintenance for Scheduler {
+    fn name(&self) -> &str {
+        "schedules"
+    }
+
+    async fn run(&self, _now: DateTime<Utc>) -> Result<()> {
+        self.fire_due().await.map(|_| ())
+    }
 }
 
 #[cfg(test)]

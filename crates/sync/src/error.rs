@@ -1,0 +1,29 @@
+//! The engine's error type: what can go wrong configuring or driving the engine (job
+//! failures themselves are recorded on the jobs, not returned).
+
+use store::{AccountId, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// A setting is out of range or inconsistent.
+    #[error("invalid sync configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("account {0} does not exist")]
+    UnknownAccount(AccountId),
+    #[error("schedule `{0}` does not exist")]
+    UnknownSchedule(String),
+    /// The request cannot be carried out as asked.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl SyncError {
+    pub(crate) fn config(message: impl Into<String>) -> SyncError {
+        SyncError::Config(message.into())
+    }
+}
+
+pub type Result<T, E = SyncError> = std::result::Result<T, E>;

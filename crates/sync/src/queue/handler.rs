@@ -1,0 +1,100 @@
+//! What a job handler is: a [`JobHandler`] keyed by its stable `kind`, given a
+//! [`JobContext`] and returning a [`JobOutcome`] the worker applies through the store.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use store::{DynStore, Job, NewJob};
+
+use crate::clock::Clock;
+
+/// What became of one attempt of a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobOutcome {
+    /// Done: store `result` and insert `next` in the same transaction (chains).
+    Complete {
+        result: Option<serde_json::Value>,
+        next: Vec<NewJob>,
+    },
+    /// The attempt failed; retry with backoff while attempts remain.
+    Retry { error: String },
+    /// Not now: back to pending until `until`, without consuming the attempt.
+    Snooze {
+        until: DateTime<Utc>,
+        reason: String,
+    },
+    /// Failed for good: no further attempts.
+    Discard { error: String },
+}
+
+impl JobOutcome {
+    pub fn done() -> JobOutcome {
+        JobOutcome::Complete {
+            result: None,
+            next: Vec::new(),
+        }
+    }
+
+    pub fn retry(error: impl Into<String>) -> JobOutcome {
+        JobOutcome::Retry {
+            error: error.into(),
+        }
+    }
+
+    pub fn discard(error: impl Into<String>) -> JobOutcome {
+        JobOutcome::Discard {
+            error: error.into(),
+        }
+    }
+}
+
+/// Everything a handler may use while running one attempt.
+#[derive(Clone)]
+pub struct JobContext {
+    /// The job as claimed (`attempt` is this attempt's number, from 1).
+    pub job: Job,
+    pub worker_id: String,
+    pub store: DynStore,
+    pub clock: Clock,
+}
+
+impl JobContext {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// True when a failure of this attempt fails the job for good.
+    pub fn is_last_attempt(&self) -> bool {
+        self.job.attempt >= self.job.max_attempts
+    }
+
+    /// Records progress on the job (shown by the CLI and the queue monitor). Best effort:
+    /// a failure to record progress never fails the job.
+    pub async fn set_progress(&self, progress: serde_json::Value) {
+        if let Err(e) = self
+            .store
+            .job_progress_set(self.job.id, &self.worker_id, progress)
+            .await
+        {
+            tracing::debug!(job = self.job.id, error = %e, "could not record job progress");
+        }
+    }
+}
+
+/// The code behind one job kind.
+#[async_trait::async_trait]
+pub trait JobHandler: Send + Sync + 'static {
+    /// The stable snake_case kind this handler runs (persisted in jobs: never rename).
+    fn kind(&self) -> &str;
+
+    /// Runs one attempt. Errors are outcomes, never panics.
+    async fn run(&self, ctx: JobContext) -> JobOutcome;
+
+    /// Called once the job has failed for good (no attempts left, discarded, or timed out on
+    /// its last attempt), after the store recorded it. `error` is the last error.
+    async fn on_failed(&self, ctx: &JobContext, error: &str) {
+        let _ = (ctx, error);
+    }
+}
+
+pub type DynHandler = Arc<dyn JobHandler>;
