@@ -7,7 +7,9 @@ use chrono_tz::America::Los_Angeles;
 
 /// The Pacific day whose 24-hour period ends at `end_time`.
 pub(crate) fn pacific_day_ending_at(end_time: DateTime<Utc>) -> NaiveDate {
-    let just_before = end_time - Duration::seconds(1);
+    let just_before = end_time
+        .checked_sub_signed(Duration::seconds(1))
+        .unwrap_or(end_time);
     just_before.with_timezone(&Los_Angeles).date_naive()
 }
 
@@ -47,6 +49,23 @@ pub(crate) fn windows(since: NaiveDate, until: NaiveDate) -> Vec<(NaiveDate, Nai
         }
     }
     out
+}
+
+/// First and last day accepted in queries (keeps all date arithmetic far from overflow).
+pub(crate) fn check_range(since: NaiveDate, until: NaiveDate) -> Result<(), crate::GraphError> {
+    let lo = NaiveDate::from_ymd_opt(2010, 1, 1).unwrap_or(NaiveDate::MIN);
+    let hi = NaiveDate::from_ymd_opt(2200, 1, 1).unwrap_or(NaiveDate::MAX);
+    if since < lo || until > hi {
+        return Err(crate::GraphError::InvalidRequest(format!(
+            "days must be between {lo} and {hi}"
+        )));
+    }
+    if since > until {
+        return Err(crate::GraphError::InvalidRequest(
+            "since is after until".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// Every day of the inclusive range.

@@ -14,7 +14,7 @@ use crate::catalog::{
     ACCOUNT_BREAKDOWNS, CatalogScope, DEMOGRAPHIC_BREAKDOWNS, FOLLOWER_COUNT, ONLINE_FOLLOWERS,
 };
 use crate::client::{GraphClient, PathKind, Request};
-use crate::days::{each_day, pacific_day_ending_at, pacific_day_start, windows};
+use crate::days::{check_range, each_day, pacific_day_ending_at, pacific_day_start, windows};
 use crate::error::{ErrorClass, GraphError, ItemError};
 use crate::model::{
     AccountInsightPoint, DemographicTimeframe, DemographicValue, InsightValue, MediaCategory,
@@ -243,11 +243,7 @@ impl GraphClient {
         query: &AccountInsightsQuery,
     ) -> Result<Vec<AccountInsightPoint>, GraphError> {
         check_id(&account.ig_user_id)?;
-        if query.since > query.until {
-            return Err(GraphError::InvalidRequest(
-                "account insights: since is after until".to_owned(),
-            ));
-        }
+        check_range(query.since, query.until)?;
         if (query.until - query.since).num_days() >= MAX_RANGE_DAYS {
             return Err(GraphError::InvalidRequest(format!(
                 "account insights: at most {MAX_RANGE_DAYS} days per call"
@@ -447,6 +443,7 @@ impl GraphClient {
         until: NaiveDate,
     ) -> Result<Vec<OnlineFollowers>, GraphError> {
         check_id(&account.ig_user_id)?;
+        check_range(since, until)?;
         let scope = CatalogScope::AccountTimeSeries;
         let mut out = Vec::new();
         for (d0, d1) in windows(since, until) {

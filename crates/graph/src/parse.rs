@@ -650,3 +650,161 @@ mod tests {
         assert!(d.is_valid && d.expires_at.is_none() && d.issued_at.is_some());
     }
 }
+
+#[cfg(test)]
+pub(crate) mod props {
+    //! Property tests: every parser survives arbitrary bytes and mutated real responses.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Real response shapes (Meta's documented samples; the integration tests add bodies
+    /// captured from the simulator).
+    pub(crate) const SAMPLES: &[&str] = &[
+        r#"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"error_data":{"blame_field_specs":[[""]]},"error_subcode":2108006,"is_transient":false,"error_user_title":"Media Posted Before Business Account Conversion","error_user_msg":"x","fbtrace_id":"A"}}"#,
+        r#"{"id":"17841405309211844","username":"acme","name":"Acme","biography":"b","website":"https://a.example","profile_picture_url":"https://p.example/x.jpg","followers_count":1200,"follows_count":"33","media_count":120}"#,
+        r#"{"data":[{"id":"1","caption":"c","media_type":"CAROUSEL_ALBUM","media_product_type":"FEED","timestamp":"2019-04-05T07:56:32+0000","like_count":7,"comments_count":1,"children":{"data":[{"id":"11","media_type":"IMAGE","timestamp":"2019-04-05T07:56:32+0000"}]}},{"id":"2","media_type":"VIDEO","media_product_type":"REELS","timestamp":"2019-04-04T07:56:32+0000"}],"paging":{"cursors":{"before":"b","after":"A1"},"next":"https://graph.facebook.com/v26.0/9/media?after=A1"}}"#,
+        r#"{"data":[{"name":"navigation","period":"lifetime","values":[{"value":25}],"title":"Navigation","total_value":{"value":25,"breakdowns":[{"dimension_keys":["story_navigation_action_type"],"results":[{"dimension_values":["tap_forward"],"value":19}]}]},"id":"1/insights/navigation/lifetime"}]}"#,
+        r#"{"1":{"id":"1","insights":{"data":[{"name":"reach","period":"lifetime","values":[{"value":5}]}]}},"2":{"error":{"message":"Invalid parameter","code":100,"error_subcode":2108006}}}"#,
+        r#"{"data":[{"name":"reach","period":"day","values":[{"value":12,"end_time":"2018-01-11T08:00:00+0000"},{"value":13,"end_time":"2018-01-12T08:00:00+0000"}],"id":"x"}],"paging":{"previous":"p","next":"n"}}"#,
+        r#"{"data":[{"name":"reach","period":"day","total_value":{"value":224,"breakdowns":[{"dimension_keys":["media_product_type"],"results":[{"dimension_values":["CAROUSEL_CONTAINER"],"value":100},{"dimension_values":["POST"],"value":124}]}]},"id":"x"}]}"#,
+        r#"{"data":[{"name":"follower_demographics","period":"lifetime","total_value":{"breakdowns":[{"dimension_keys":["timeframe","country"],"results":[{"dimension_values":["LAST_90_DAYS","US"],"value":7}]}]}}]}"#,
+        r#"{"data":[{"name":"online_followers","period":"lifetime","values":[{"value":{"0":5,"1":6},"end_time":"2026-07-02T07:00:00+0000"}]}]}"#,
+        r#"[{"code":200,"headers":[],"body":"{\"data\":[]}"},null,{"code":400,"body":"{\"error\":{\"code\":190}}"}]"#,
+        r#"{"access_token":"abc","token_type":"bearer","expires_in":5183944}"#,
+        r#"{"data":{"app_id":"1","type":"USER","application":"a","is_valid":true,"expires_at":1900000000,"data_access_expires_at":0,"issued_at":1700000000,"scopes":["instagram_basic"],"user_id":"9"}}"#,
+        r#"{"data":[{"id":"p1","name":"Page","instagram_business_account":{"id":"178","username":"acme"}}],"paging":{"cursors":{"after":"c"}}}"#,
+        r#"{"user_id":"178","username":"acme"}"#,
+        r#"{"178":[{"type":"instagram","call_count":95,"total_cputime":20,"total_time":20,"estimated_time_to_regain_access":3}]}"#,
+        r#"{"call_count":28,"total_time":25,"total_cputime":25}"#,
+    ];
+
+    /// Feeds one body to every parser; only panics matter.
+    pub(crate) fn feed_all(body: &[u8]) {
+        let _ = api_error(400, body);
+        let _ = profile(body);
+        let _ = media_page(body);
+        let _ = story_page(body);
+        let _ = media_insights_single(body);
+        let _ = multi_id_insights(body);
+        let _ = time_series(body);
+        let _ = total_values(body);
+        let _ = online_followers(body);
+        let _ = batch(body, 3);
+        let _ = batch(body, 0);
+        let _ = token_info(body);
+        let _ = debug_token(body);
+        let _ = accounts_page(body);
+        let _ = me(body);
+        let text = String::from_utf8_lossy(body);
+        let now = Utc::now();
+        let _ = crate::throttle::parse_app_usage(&text, now);
+        let _ = crate::throttle::parse_buc_usage(&text, now);
+        let _ = crate::error::is_metric_rejection(&text);
+        let _ = crate::catalog::rejected_metrics(&text, &["reach", "views", "likes"]);
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            ".{0,12}".prop_map(Value::String),
+            Just(Value::String("2019-04-05T07:56:32+0000".into())),
+            Just(Value::from(u64::MAX)),
+            Just(Value::from(-1)),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Replaces the `n`-th node (pre-order, modulo the node count) of `v` by `with`.
+    fn replace_nth(v: &mut Value, n: &mut usize, with: &Value) -> bool {
+        if *n == 0 {
+            *v = with.clone();
+            return true;
+        }
+        *n -= 1;
+        match v {
+            Value::Array(a) => a.iter_mut().any(|x| replace_nth(x, n, with)),
+            Value::Object(o) => o.values_mut().any(|x| replace_nth(x, n, with)),
+            _ => false,
+        }
+    }
+
+    /// Applies a structural mutation to a sample, or a byte-level one.
+    pub(crate) fn mutate(
+        sample: &str,
+        pick: usize,
+        with: &Value,
+        bytes: &[(usize, u8)],
+        cut: usize,
+    ) -> Vec<u8> {
+        match serde_json::from_str::<Value>(sample) {
+            Ok(mut v) if !pick.is_multiple_of(3) => {
+                let mut n = pick;
+                replace_nth(&mut v, &mut n, with);
+                v.to_string().into_bytes()
+            }
+            _ => {
+                let mut b = sample.as_bytes().to_vec();
+                for (pos, byte) in bytes {
+                    if !b.is_empty() {
+                        let i = pos % b.len();
+                        b[i] = *byte;
+                    }
+                }
+                b.truncate(b.len().saturating_sub(cut % 8));
+                b
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..600)) {
+            feed_all(&body);
+        }
+
+        #[test]
+        fn arbitrary_json_never_panics(v in arb_json()) {
+            feed_all(v.to_string().as_bytes());
+        }
+
+        #[test]
+        fn mutated_samples_never_panic(
+            idx in 0..SAMPLES.len(),
+            pick in 0usize..64,
+            with in arb_json(),
+            bytes in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+            cut in any::<usize>(),
+        ) {
+            feed_all(&mutate(SAMPLES[idx], pick, &with, &bytes, cut));
+        }
+    }
+
+    #[test]
+    fn unmutated_samples_parse() {
+        assert!(api_error(400, SAMPLES[0].as_bytes()).is_some());
+        assert!(profile(SAMPLES[1].as_bytes()).is_ok());
+        assert!(media_page(SAMPLES[2].as_bytes()).is_ok());
+        assert!(media_insights_single(SAMPLES[3].as_bytes()).is_ok());
+        assert!(multi_id_insights(SAMPLES[4].as_bytes()).is_ok());
+        assert!(time_series(SAMPLES[5].as_bytes()).is_ok());
+        assert!(total_values(SAMPLES[6].as_bytes()).is_ok());
+        assert!(online_followers(SAMPLES[8].as_bytes()).is_ok());
+        assert!(batch(SAMPLES[9].as_bytes(), 3).is_ok());
+        assert!(token_info(SAMPLES[10].as_bytes()).is_ok());
+        assert!(debug_token(SAMPLES[11].as_bytes()).is_ok());
+        assert_eq!(accounts_page(SAMPLES[12].as_bytes()).unwrap().0.len(), 1);
+        assert!(me(SAMPLES[13].as_bytes()).is_ok());
+    }
+}

@@ -293,7 +293,8 @@ pub(crate) fn parse_buc_usage(raw: &str, observed_at: DateTime<Utc>) -> Vec<(Str
                 call_count: pct(o.get("call_count")),
                 total_time: pct(o.get("total_time")),
                 total_cputime: pct(o.get("total_cputime")),
-                regain_access_in: Duration::from_secs(minutes.saturating_mul(60)),
+                // Meta's window is a rolling 24 h: a longer wait is a bad header.
+                regain_access_in: Duration::from_secs(minutes.min(24 * 60) * 60),
                 observed_at,
             };
             best = Some(match best {
