@@ -2,4 +2,99 @@
 //! one queue: its schema, migrations and SQL.
 //!
 //! SQL lives only here and in `store-sqlite`. This crate must not depend on `store-sqlite`,
-//! `sync` or `server`.
+//! `sync` or `server`. Every value reaches the database as a bound parameter; dynamic
+//! `WHERE` clauses are assembled from fixed fragments only.
+
+mod accounts;
+mod content;
+mod error;
+mod migrate;
+mod ops;
+mod queue;
+mod runs;
+mod store_impl;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use store::{Result, StoreError};
+
+pub use crate::error::redact_url;
+pub use crate::migrate::MIGRATIONS;
+
+/// Namespace of igsync's advisory locks (the first key of the two-key form): "igsy".
+pub(crate) const LOCK_NAMESPACE: i32 = 0x6967_7379;
+/// Second keys of the advisory locks.
+pub(crate) const LOCK_MIGRATE: i32 = 1;
+pub(crate) const LOCK_CLAIM: i32 = 2;
+
+/// How to connect: pool size and timeouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// Largest number of connections the pool opens.
+    pub max_connections: u32,
+    /// How long an operation waits for a free connection before failing as unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// igsync's store on a PostgreSQL database (tables in the `public` schema).
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects with default options. Does not migrate: call [`store::Store::migrate`].
+    pub async fn connect(url: &str) -> Result<PostgresStore> {
+        Self::connect_with(url, PostgresOptions::default()).await
+    }
+
+    /// Connects with the given options. A bad URL is `InvalidInput`, an unreachable server
+    /// `Unavailable`; both name the URL without its password.
+    pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<PostgresStore> {
+        let shown = redact_url(url);
+        if options.max_connections == 0 {
+            return Err(StoreError::invalid(
+                "the PostgreSQL pool needs at least one connection",
+            ));
+        }
+        let connect: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| {
+            StoreError::invalid(format!(
+                "invalid PostgreSQL URL {shown}: {}",
+                error::one_line(&e.to_string())
+            ))
+        })?;
+        let connect = connect.options([("TimeZone", "UTC")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|e| StoreError::Unavailable {
+                message: format!(
+                    "cannot connect to PostgreSQL at {shown}: {}",
+                    error::one_line(&error::describe(&e))
+                ),
+            })?;
+        Ok(PostgresStore { pool })
+    }
+
+    /// The connection pool, for dialect-specific tools and tests.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes every connection; later calls fail as unavailable.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

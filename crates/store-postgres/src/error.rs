@@ -1,0 +1,138 @@
+//! Mapping of driver errors to [`StoreError`], so callers can tell a conflict from a
+//! database that is down, and redaction of connection URLs for messages.
+
+use store::StoreError;
+
+/// Maps a driver error: connection and pool problems are `Unavailable` (worth retrying),
+/// constraint violations `Conflict`, read-only transactions and full disks `ReadOnly`.
+pub(crate) fn db(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) => {
+            let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+            let message = one_line(d.message());
+            match code.as_str() {
+                // unique, foreign key, check, not null, exclusion
+                "23505" | "23503" | "23514" | "23502" | "23P01" => StoreError::Conflict {
+                    message: match d.constraint() {
+                        Some(c) => format!("{message} ({c})"),
+                        None => message,
+                    },
+                },
+                // read-only transaction, disk full, out of memory / too many connections
+                "25006" | "53100" => StoreError::ReadOnly { message },
+                c if c.starts_with("08")
+                    || c.starts_with("57P")
+                    || c.starts_with("53")
+                    || c == "40001"
+                    || c == "40P01"
+                    || c == "55P03" =>
+                {
+                    StoreError::Unavailable { message }
+                }
+                c if c.starts_with("22") => StoreError::InvalidInput { message },
+                _ => StoreError::Other {
+                    message: format!("{message} (SQLSTATE {code})"),
+                },
+            }
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::BeginFailed => StoreError::Unavailable {
+            message: one_line(&e.to_string()),
+        },
+        _ => StoreError::Other {
+            message: one_line(&describe(&e)),
+        },
+    }
+}
+
+/// The error and its sources, joined.
+pub(crate) fn describe(e: &sqlx::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Collapses a message onto one line.
+pub(crate) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A decoding problem with a stored value (a row the code cannot read back).
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Other {
+        message: format!("unexpected stored value: {what}"),
+    }
+}
+
+/// The URL with any password removed (`postgres://user:secret@host/db` →
+/// `postgres://user@host/db`; a `password=` query parameter is dropped too).
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, url),
+    };
+    let (main, query) = match rest.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (rest, None),
+    };
+    let main = match main.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            format!("{user}@{host}")
+        }
+        None => main.to_string(),
+    };
+    let mut out = match scheme {
+        Some(s) => format!("{s}://{main}"),
+        None => main,
+    };
+    if let Some(q) = query {
+        let kept: Vec<&str> = q
+            .split('&')
+            .filter(|kv| {
+                let key = kv.split('=').next().unwrap_or("");
+                !key.eq_ignore_ascii_case("password")
+            })
+            .collect();
+        if !kept.is_empty() {
+            out.push('?');
+            out.push_str(&kept.join("&"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_appear_in_shown_urls() {
+        assert_eq!(
+            redact_url("postgres://igsync:s3cret@db:5432/igsync"),
+            "postgres://igsync@db:5432/igsync"
+        );
+        assert_eq!(
+            redact_url("postgres://u@h/db?sslmode=require&password=s3cret"),
+            "postgres://u@h/db?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgresql://a:b:c@h/db?password=x"),
+            "postgresql://a@h/db"
+        );
+        assert_eq!(redact_url("not a url"), "not a url");
+    }
+}

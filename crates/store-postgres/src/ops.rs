@@ -1,0 +1,399 @@
+//! Operational records: alerts (deduplicated), API keys (hashed), dashboard sessions, and
+//! the Graph API usage and call counters per account.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use store::{
+    AccountId, Alert, AlertId, AlertQuery, ApiCallsDay, ApiCallsDelta, ApiKey, ApiUsage,
+    NewAlert, Result, Session, Severity, StoreError,
+};
+
+use crate::accounts::get;
+use crate::error::{corrupt, db};
+
+const ALERT_COLUMNS: &str = "id, account_id, kind, severity, dedup_key, title, message, payload, \
+    created_at, acknowledged_at, delivered_at, delivery_error";
+
+fn alert_from(r: &PgRow) -> Result<Alert> {
+    let severity: String = get(r, "severity")?;
+    Ok(Alert {
+        id: get(r, "id")?,
+        alert: NewAlert {
+            account_id: get(r, "account_id")?,
+            kind: get(r, "kind")?,
+            severity: Severity::parse(&severity)
+                .ok_or_else(|| corrupt(format!("severity {severity:?}")))?,
+            dedup_key: get(r, "dedup_key")?,
+            title: get(r, "title")?,
+            message: get(r, "message")?,
+            payload: get(r, "payload")?,
+            created_at: get(r, "created_at")?,
+        },
+        acknowledged_at: get(r, "acknowledged_at")?,
+        delivered_at: get(r, "delivered_at")?,
+        delivery_error: get(r, "delivery_error")?,
+    })
+}
+
+pub(crate) async fn alert_insert(pool: &PgPool, a: NewAlert) -> Result<Option<Alert>> {
+    let sql = format!(
+        "INSERT INTO alerts (account_id, kind, severity, dedup_key, title, message, payload,
+             created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (dedup_key) DO NOTHING
+         RETURNING {ALERT_COLUMNS}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(a.account_id)
+        .bind(&a.kind)
+        .bind(a.severity.as_str())
+        .bind(&a.dedup_key)
+        .bind(&a.title)
+        .bind(&a.message)
+        .bind(&a.payload)
+        .bind(a.created_at)
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
+    row.as_ref().map(alert_from).transpose()
+}
+
+pub(crate) async fn alert_list(pool: &PgPool, q: AlertQuery) -> Result<Vec<Alert>> {
+    let mut b: QueryBuilder<Postgres> = QueryBuilder::new("SELECT ");
+    b.push(ALERT_COLUMNS).push(" FROM alerts WHERE TRUE");
+    if let Some(a) = q.account_id {
+        b.push(" AND account_id = ").push_bind(a);
+    }
+    if let Some(k) = q.kind {
+        b.push(" AND kind = ").push_bind(k);
+    }
+    if q.unacknowledged_only {
+        b.push(" AND acknowledged_at IS NULL");
+    }
+    b.push(" ORDER BY created_at DESC, id DESC");
+    if q.limit > 0 {
+        b.push(" LIMIT ").push_bind(i64::from(q.limit));
+    }
+    let rows = b.build().fetch_all(pool).await.map_err(db)?;
+    rows.iter().map(alert_from).collect()
+}
+
+pub(crate) async fn alert_ack(pool: &PgPool, id: AlertId, at: DateTime<Utc>) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE alerts SET acknowledged_at = COALESCE(acknowledged_at, $2) WHERE id = $1",
+    )
+    .bind(id)
+    .bind(at)
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(crate) async fn alert_delivery_set(
+    pool: &PgPool,
+    id: AlertId,
+    delivered_at: Option<DateTime<Utc>>,
+    error: Option<String>,
+) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE alerts SET delivered_at = $2, delivery_error = $3 WHERE id = $1")
+            .bind(id)
+            .bind(delivered_at)
+            .bind(error)
+            .execute(pool)
+            .await
+            .map_err(db)?;
+    Ok(done.rows_affected() > 0)
+}
+
+fn key_from(r: &PgRow) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: get(r, "id")?,
+        name: get(r, "name")?,
+        hash: get(r, "hash")?,
+        created_at: get(r, "created_at")?,
+        last_used_at: get(r, "last_used_at")?,
+        revoked_at: get(r, "revoked_at")?,
+    })
+}
+
+pub(crate) async fn api_key_insert(pool: &PgPool, k: ApiKey) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, name, hash, created_at, last_used_at, revoked_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&k.id)
+    .bind(&k.name)
+    .bind(&k.hash)
+    .bind(k.created_at)
+    .bind(k.last_used_at)
+    .bind(k.revoked_at)
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+pub(crate) async fn api_key_get(pool: &PgPool, id: &str) -> Result<Option<ApiKey>> {
+    let row = sqlx::query(
+        "SELECT id, name, hash, created_at, last_used_at, revoked_at FROM api_keys WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?;
+    row.as_ref().map(key_from).transpose()
+}
+
+pub(crate) async fn api_key_list(pool: &PgPool) -> Result<Vec<ApiKey>> {
+    let rows = sqlx::query(
+        "SELECT id, name, hash, created_at, last_used_at, revoked_at FROM api_keys
+         ORDER BY created_at, id",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.iter().map(key_from).collect()
+}
+
+pub(crate) async fn api_key_revoke(pool: &PgPool, id: &str, at: DateTime<Utc>) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
+            .bind(id)
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(db)?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(crate) async fn api_key_touch(pool: &PgPool, id: &str, at: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE api_keys SET last_used_at = GREATEST(last_used_at, $2) WHERE id = $1",
+    )
+    .bind(id)
+    .bind(at)
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+pub(crate) async fn session_insert(pool: &PgPool, s: Session) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, api_key_id, csrf_token, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&s.id_hash)
+    .bind(&s.api_key_id)
+    .bind(&s.csrf_token)
+    .bind(s.created_at)
+    .bind(s.expires_at)
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+pub(crate) async fn session_get(pool: &PgPool, id_hash: &str) -> Result<Option<Session>> {
+    let row = sqlx::query(
+        "SELECT id_hash, api_key_id, csrf_token, created_at, expires_at FROM sessions
+         WHERE id_hash = $1",
+    )
+    .bind(id_hash)
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?;
+    row.as_ref()
+        .map(|r| {
+            Ok(Session {
+                id_hash: get(r, "id_hash")?,
+                api_key_id: get(r, "api_key_id")?,
+                csrf_token: get(r, "csrf_token")?,
+                created_at: get(r, "created_at")?,
+                expires_at: get(r, "expires_at")?,
+            })
+        })
+        .transpose()
+}
+
+pub(crate) async fn session_delete(pool: &PgPool, id_hash: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id_hash)
+        .execute(pool)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+pub(crate) async fn session_prune(pool: &PgPool, now: DateTime<Utc>) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM sessions s WHERE s.expires_at <= $1
+             OR EXISTS (SELECT 1 FROM api_keys k
+                        WHERE k.id = s.api_key_id AND k.revoked_at IS NOT NULL)",
+    )
+    .bind(now)
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(done.rows_affected())
+}
+
+pub(crate) async fn api_usage_record(pool: &PgPool, usage: Vec<ApiUsage>) -> Result<()> {
+    for u in &usage {
+        let values = [
+            u.usage_pct,
+            u.call_count_pct,
+            u.total_cputime_pct,
+            u.total_time_pct,
+        ];
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(StoreError::invalid("API usage percentages must be finite"));
+        }
+    }
+    // The latest observation per scope (account, or the app as a whole).
+    let mut latest: HashMap<Option<AccountId>, ApiUsage> = HashMap::new();
+    for u in usage {
+        match latest.get(&u.account_id) {
+            Some(prev) if prev.observed_at > u.observed_at => {}
+            _ => {
+                latest.insert(u.account_id, u);
+            }
+        }
+    }
+    if latest.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<ApiUsage> = latest.into_values().collect();
+    let accounts: Vec<Option<i64>> = rows.iter().map(|u| u.account_id).collect();
+    let observed: Vec<DateTime<Utc>> = rows.iter().map(|u| u.observed_at).collect();
+    let usage_pct: Vec<f64> = rows.iter().map(|u| u.usage_pct).collect();
+    let calls: Vec<f64> = rows.iter().map(|u| u.call_count_pct).collect();
+    let cpu: Vec<f64> = rows.iter().map(|u| u.total_cputime_pct).collect();
+    let time: Vec<f64> = rows.iter().map(|u| u.total_time_pct).collect();
+    let regain: Vec<Option<i64>> = rows.iter().map(|u| u.regain_access_minutes).collect();
+    sqlx::query(
+        "INSERT INTO api_usage (account_id, observed_at, usage_pct, call_count_pct,
+             total_cputime_pct, total_time_pct, regain_access_minutes)
+         SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::float8[], $4::float8[],
+             $5::float8[], $6::float8[], $7::bigint[])
+         ON CONFLICT ((COALESCE(account_id, 0))) DO UPDATE SET
+             observed_at = EXCLUDED.observed_at, usage_pct = EXCLUDED.usage_pct,
+             call_count_pct = EXCLUDED.call_count_pct,
+             total_cputime_pct = EXCLUDED.total_cputime_pct,
+             total_time_pct = EXCLUDED.total_time_pct,
+             regain_access_minutes = EXCLUDED.regain_access_minutes
+         WHERE api_usage.observed_at <= EXCLUDED.observed_at",
+    )
+    .bind(&accounts)
+    .bind(&observed)
+    .bind(&usage_pct)
+    .bind(&calls)
+    .bind(&cpu)
+    .bind(&time)
+    .bind(&regain)
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+pub(crate) async fn api_usage_latest(pool: &PgPool) -> Result<Vec<ApiUsage>> {
+    let rows = sqlx::query(
+        "SELECT account_id, observed_at, usage_pct, call_count_pct, total_cputime_pct,
+             total_time_pct, regain_access_minutes
+         FROM api_usage ORDER BY account_id NULLS FIRST",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|r| {
+            Ok(ApiUsage {
+                account_id: get(r, "account_id")?,
+                observed_at: get(r, "observed_at")?,
+                usage_pct: get(r, "usage_pct")?,
+                call_count_pct: get(r, "call_count_pct")?,
+                total_cputime_pct: get(r, "total_cputime_pct")?,
+                total_time_pct: get(r, "total_time_pct")?,
+                regain_access_minutes: get(r, "regain_access_minutes")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn api_calls_add(pool: &PgPool, deltas: Vec<ApiCallsDelta>) -> Result<()> {
+    let mut sums: HashMap<(AccountId, NaiveDate), (i64, i64, i64)> = HashMap::new();
+    for d in deltas {
+        let e = sums.entry((d.account_id, d.day)).or_default();
+        e.0 = e.0.saturating_add(d.requests);
+        e.1 = e.1.saturating_add(d.units);
+        e.2 = e.2.saturating_add(d.errors);
+    }
+    if sums.is_empty() {
+        return Ok(());
+    }
+    let mut accounts = Vec::with_capacity(sums.len());
+    let mut days = Vec::with_capacity(sums.len());
+    let mut requests = Vec::with_capacity(sums.len());
+    let mut units = Vec::with_capacity(sums.len());
+    let mut errors = Vec::with_capacity(sums.len());
+    for ((a, d), (r, u, e)) in sums {
+        accounts.push(a);
+        days.push(d);
+        requests.push(r);
+        units.push(u);
+        errors.push(e);
+    }
+    sqlx::query(
+        "INSERT INTO api_calls_days (account_id, day, requests, units, errors)
+         SELECT * FROM UNNEST($1::bigint[], $2::date[], $3::bigint[], $4::bigint[], $5::bigint[])
+         ON CONFLICT (account_id, day) DO UPDATE SET
+             requests = api_calls_days.requests + EXCLUDED.requests,
+             units = api_calls_days.units + EXCLUDED.units,
+             errors = api_calls_days.errors + EXCLUDED.errors",
+    )
+    .bind(&accounts)
+    .bind(&days)
+    .bind(&requests)
+    .bind(&units)
+    .bind(&errors)
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+pub(crate) async fn api_calls_days(
+    pool: &PgPool,
+    account_id: Option<AccountId>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<ApiCallsDay>> {
+    let rows = sqlx::query(
+        "SELECT account_id, day, requests, units, errors FROM api_calls_days
+         WHERE ($1::bigint IS NULL OR account_id = $1) AND day >= $2 AND day <= $3
+         ORDER BY day, account_id",
+    )
+    .bind(account_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|r| {
+            Ok(ApiCallsDay {
+                account_id: get(r, "account_id")?,
+                day: get(r, "day")?,
+                requests: get(r, "requests")?,
+                units: get(r, "units")?,
+                errors: get(r, "errors")?,
+            })
+        })
+        .collect()
+}

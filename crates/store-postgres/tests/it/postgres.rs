@@ -1,0 +1,1 @@
+//! Tests only PostgreSQL needs: placeholder, replaced below.
