@@ -148,3 +148,6 @@ pub fn local_day_start(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
 pub fn local_date(tz: Tz, at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&tz).date_naive()
 }
+
+#[cfg(test)]
+mod tests;
