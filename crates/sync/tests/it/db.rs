@@ -1,0 +1,201 @@
+//! Fresh databases for tests, on both dialects: a SQLite file in a temporary directory, or a
+//! new PostgreSQL database on the server of `DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), migrated, and dropped afterwards.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::{Connection, PgConnection};
+use store::{DynStore, Store};
+use store_postgres::PostgresStore;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+pub(crate) const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// One fresh database for one test.
+pub(crate) struct TestDb {
+    pub(crate) store: DynStore,
+    pub(crate) dialect: Dialect,
+    /// The URL other "processes" (workers) of the test connect to.
+    pub(crate) url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Postgres {
+        name: String,
+        store: Arc<PostgresStore>,
+    },
+    Sqlite {
+        dir: std::path::PathBuf,
+    },
+}
+
+fn base_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_URL.to_string())
+}
+
+fn url_with_database(url: &str, name: &str) -> String {
+    let (main, query) = match url.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = main.find("://").map_or(0, |i| i + 3);
+    let base = match main[after_scheme..].find('/') {
+        Some(slash) => &main[..after_scheme + slash],
+        None => main,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+async fn admin() -> PgConnection {
+    let url = base_url();
+    match PgConnection::connect(&url).await {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "PostgreSQL is unreachable at {} ({e}). These tests need a server: start one, or set \
+             DATABASE_URL=postgres://USER[:PASSWORD]@HOST:PORT/DB to a role that may CREATE \
+             DATABASE.",
+            store_postgres::redact_url(&url)
+        ),
+    }
+}
+
+fn unique_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "igsync_sync_test_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl TestDb {
+    pub(crate) async fn new(dialect: Dialect) -> TestDb {
+        match dialect {
+            Dialect::Postgres => {
+                let name = unique_name();
+                let mut conn = admin().await;
+                let mut tries = 0;
+                loop {
+                    let sql = format!("CREATE DATABASE \"{name}\"");
+                    match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut conn)
+                        .await
+                    {
+                        Ok(_) => break,
+                        Err(e)
+                            if tries < 20
+                                && e.to_string().contains("being accessed by other users") =>
+                        {
+                            tries += 1;
+                            tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+                        }
+                        Err(e) => panic!("cannot create test database {name}: {e}"),
+                    }
+                }
+                let _ = conn.close().await;
+                let url = url_with_database(&base_url(), &name);
+                let store = Arc::new(
+                    PostgresStore::connect(&url)
+                        .await
+                        .unwrap_or_else(|e| panic!("cannot open the test database: {e}")),
+                );
+                store.migrate().await.expect("migrations apply");
+                TestDb {
+                    store: store.clone(),
+                    dialect,
+                    url,
+                    cleanup: Cleanup::Postgres { name, store },
+                }
+            }
+            Dialect::Sqlite => {
+                let dir = std::env::temp_dir().join(unique_name());
+                std::fs::create_dir_all(&dir).unwrap();
+                let path = dir.join("igsync.db");
+                let url = format!("sqlite://{}", path.display());
+                let store = open(dialect, &url).await;
+                TestDb {
+                    store,
+                    dialect,
+                    url,
+                    cleanup: Cleanup::Sqlite { dir },
+                }
+            }
+        }
+    }
+
+    /// A second, independent connection to the same database (another "process").
+    pub(crate) async fn connect_again(&self) -> DynStore {
+        open(self.dialect, &self.url).await
+    }
+
+    pub(crate) async fn teardown(self) {
+        match self.cleanup {
+            Cleanup::Postgres { name, store } => {
+                store.close().await;
+                let mut conn = admin().await;
+                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot drop test database {name}: {e}"));
+                let _ = conn.close().await;
+            }
+            Cleanup::Sqlite { dir } => {
+                drop(self.store);
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+}
+
+async fn open(dialect: Dialect, url: &str) -> DynStore {
+    match dialect {
+        Dialect::Postgres => Arc::new(PostgresStore::connect(url).await.expect("connect")),
+        Dialect::Sqlite => open_sqlite(url).await,
+    }
+}
+
+async fn open_sqlite(_url: &str) -> DynStore {
+    panic!("SQLite store not available in this build")
+}
+
+/// Expands each listed `async fn name(db: Dialect)` into one test per dialect:
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! both_dialects {
+    ($($name:ident),* $(,)?) => {
+        pub(crate) mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::db::Dialect::Sqlite).await
+                }
+            )*
+        }
+        pub(crate) mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::db::Dialect::Postgres).await
+                }
+            )*
+        }
+    };
+}

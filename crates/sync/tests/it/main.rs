@@ -1,0 +1,6 @@
+//! Integration tests of the sync engine on real databases (SQLite files and fresh PostgreSQL
+//! databases) and, for the sync jobs, the Graph API simulator over real HTTP.
+
+mod db;
+mod queue;
+mod schedules;
