@@ -386,3 +386,69 @@ const DEFINITIONS: &[&Definition] = &{
     }
     all
 };
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_snake_case_and_found_by_lookup() {
+        let mut seen = HashSet::new();
+        for it in definitions() {
+            assert!(seen.insert(it.key), "duplicate key {}", it.key);
+            assert!(
+                it.key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{}",
+                it.key
+            );
+            assert!(!it.label.is_empty() && !it.definition.is_empty());
+            assert!(!it.definition.contains('\n'), "{} is not one line", it.key);
+            assert!(std::ptr::eq(definition(it.key).unwrap(), *it));
+        }
+        assert_eq!(definition("impressions"), None);
+    }
+
+    #[test]
+    fn the_documented_keys_exist() {
+        for key in [
+            "engagement_rate_by_reach",
+            "engagement_rate_by_followers_at_post_time",
+            "engagement_rate_by_views",
+            "follower_growth_abs",
+            "trending_ratio_at_age",
+            "trending_robust_z",
+            "performance_percentile",
+            "legacy_weighted_trending_score",
+            "legacy_performance_score",
+            "account_reach_daily_average",
+            "account_views_period_total",
+        ] {
+            assert!(definition(key).is_some(), "{key}");
+        }
+        assert_eq!(
+            definition("engagement_rate_by_reach").unwrap().unit,
+            Unit::Percent
+        );
+    }
+
+    #[test]
+    fn unique_account_metrics_have_no_period_total() {
+        for metric in AccountMetric::ALL {
+            assert_eq!(
+                metric.period_total_definition().is_some(),
+                metric.is_additive(),
+                "{metric}"
+            );
+            assert_eq!(
+                metric.daily_definition().key,
+                format!("account_{}_daily", metric.key())
+            );
+        }
+        assert_eq!(definition("account_reach_period_total"), None);
+        assert_eq!(definition("account_accounts_engaged_period_total"), None);
+    }
+}

@@ -330,3 +330,50 @@ impl AccountMetric {
         !matches!(self, AccountMetric::Reach | AccountMetric::AccountsEngaged)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_unknown_keys_are_errors() {
+        for it in MediaProductType::ALL {
+            assert_eq!(it.key().parse::<MediaProductType>(), Ok(*it));
+        }
+        for it in MediaType::ALL {
+            assert_eq!(it.to_string().parse::<MediaType>(), Ok(*it));
+        }
+        for it in AccountMetric::ALL {
+            assert_eq!(it.key().parse::<AccountMetric>(), Ok(*it));
+        }
+        for it in Audience::ALL {
+            assert_eq!(it.key().parse::<Audience>(), Ok(*it));
+        }
+        for it in DemographicDimension::ALL {
+            assert_eq!(it.key().parse::<DemographicDimension>(), Ok(*it));
+        }
+        let err = "impressions".parse::<AccountMetric>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown account metric key: \"impressions\""
+        );
+        assert_eq!(MediaType::CarouselAlbum.key(), "carousel_album");
+    }
+
+    #[test]
+    fn defaults_are_utc_and_feed() {
+        let h = AccountHistory::default();
+        assert_eq!(h.account.time_zone, Tz::UTC);
+        assert_eq!(Post::default().product_type, MediaProductType::Feed);
+        assert_eq!(
+            MediaProductType::ALL
+                .iter()
+                .map(|it| it.index())
+                .collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        assert!(!AccountMetric::Reach.is_additive());
+        assert!(!AccountMetric::AccountsEngaged.is_additive());
+        assert!(AccountMetric::Views.is_additive());
+    }
+}
