@@ -3,3 +3,167 @@
 //!
 //! This is the only crate that defines igsync's JSON and HTML shapes. It talks to the
 //! database through the `store` trait only and must not depend on `sqlx` or a dialect crate.
+//!
+//! Entry points: [`router`] (the test seam: the whole application as one `Router`) and
+//! [`serve`] (the same on a listener, with graceful shutdown).
+
+pub mod api;
+pub mod auth;
+pub mod charts;
+pub mod dashboard;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod report;
+pub mod state;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use crate::error::{AppError, AppResult};
+pub use crate::state::{AppState, BODY_LIMIT_BYTES, ServerSettings};
+
+/// The whole application: public probes, the authenticated JSON API, `/metrics`, the
+/// OpenAPI document and the dashboard, with security headers, body limits, timeouts,
+/// tracing and a last-resort panic handler on every route.
+pub fn router(state: AppState) -> Router {
+    let authenticated = Router::new()
+        .nest("/api/v1", api::router())
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/metrics", get(metrics::exposition))
+        .route("/readyz", get(readyz))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_auth,
+        ));
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(authenticated)
+        .merge(dashboard::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn(reject_oversized_bodies))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_timeout,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("unmatched", MatchedPath::as_str);
+                    tracing::info_span!("http", method = %req.method(), route)
+                })
+                .on_failure(()),
+        )
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(security_header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        ))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(security_header(header::CACHE_CONTROL, "no-store"))
+        .with_state(state)
+}
+
+/// Serves [`router`] on `listener` until `shutdown` resolves, then lets in-flight requests
+/// finish (each is bounded by the request timeout).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// `GET /healthz`: 200 while the process runs (no auth, no database).
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: 200 when the database answers a ping, 503 with a reason otherwise.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => axum::Json(serde_json::json!({
+            "status": "ready",
+            "database": state.store.dialect(),
+        }))
+        .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({
+                    "status": "unavailable",
+                    "database": state.store.dialect(),
+                    "reason": "the database did not answer a ping",
+                })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn not_found() -> AppError {
+    AppError::not_found("no such route")
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}
+
+/// 413 in the usual JSON shape as soon as a declared `Content-Length` exceeds the limit
+/// (bodies without a length are cut by `DefaultBodyLimit` in the extractors).
+async fn reject_oversized_bodies(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT_BYTES as u64) {
+        return AppError::PayloadTooLarge {
+            limit: BODY_LIMIT_BYTES,
+        }
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Bounds every request so a stuck database call cannot hold a connection (or shutdown)
+/// forever.
+async fn request_timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.settings.request_timeout, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => AppError::Timeout.into_response(),
+    }
+}
+
+fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    AppError::internal(format!("a handler panicked: {what}")).into_response()
+}
+
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}

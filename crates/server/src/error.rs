@@ -1,0 +1,299 @@
+//! The one error type of the HTTP layer and the extractors that make every rejection use it.
+//!
+//! Every error leaves the server as `{"error":{"code":"…","message":"…"}}` with a stable
+//! `code` and the matching status. 4xx messages say what was wrong with the request; 5xx
+//! bodies are generic and the detail is logged once, here, never sent to the client.
+
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use store::StoreError;
+
+/// Why a request failed, mapped to one status and one stable `code` each.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400 `bad_request`: malformed JSON, an unparsable query string.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401 `unauthorized`: no credentials, or a wrong, unknown or revoked key.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403 `forbidden`: authenticated, but the request is refused (CSRF token missing or
+    /// wrong).
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404 `not_found`: unknown route, account, job, run, schedule, alert or key.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405 `method_not_allowed`.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409 `conflict`: the request contradicts the current state (e.g. a running job cannot
+    /// be deleted, a confirmation that does not match).
+    #[error("{0}")]
+    Conflict(String),
+    /// 413 `payload_too_large`.
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// 415 `unsupported_media_type`: a JSON body without `Content-Type: application/json`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 422 `invalid`: well-formed, but a value is not acceptable (an unknown time zone, a
+    /// negative limit, a date range that ends before it starts).
+    #[error("{0}")]
+    Invalid(String),
+    /// 502 `upstream_error`: the Instagram Graph API refused or failed a call made on the
+    /// request's behalf. The message is safe to show (no token).
+    #[error("{0}")]
+    Upstream(String),
+    /// 503 `timeout`: the request took longer than the server's request timeout.
+    #[error("the request took too long")]
+    Timeout,
+    /// 503 `unavailable`: the database cannot be reached. The detail is logged only.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// 500 `internal`: anything else. The detail is logged only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn not_found(message: impl Into<String>) -> Self {
+        AppError::NotFound(message.into())
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        AppError::Invalid(message.into())
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        AppError::BadRequest(message.into())
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        AppError::Internal(message.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            AppError::Timeout | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code of the JSON body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::Conflict(_) => "conflict",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::Invalid(_) => "invalid",
+            AppError::Upstream(_) => "upstream_error",
+            AppError::Timeout => "timeout",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// What the client is told: the message for 4xx and 502, a generic sentence for the
+    /// other 5xx (the detail is in the log).
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Unavailable(_) => "the database is unavailable; try again shortly".to_owned(),
+            AppError::Internal(_) => "internal server error".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorDetail {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() && !matches!(self, AppError::Upstream(_)) {
+            // Logged once, here, inside the request's span; the client gets no detail.
+            tracing::error!(error.code = self.code(), error.message = %self, "request failed");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.public_message(),
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound { what } => AppError::NotFound(format!("{what} not found")),
+            StoreError::Conflict { message } => AppError::Conflict(message),
+            StoreError::InvalidInput { message } => AppError::Invalid(message),
+            StoreError::Unavailable { .. } => AppError::Unavailable(err.to_string()),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => AppError::Invalid(e.body_text()),
+            JsonRejection::JsonSyntaxError(e) => AppError::BadRequest(e.body_text()),
+            JsonRejection::MissingJsonContentType(e) => {
+                AppError::UnsupportedMediaType(e.body_text())
+            }
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge {
+                limit: crate::state::BODY_LIMIT_BYTES,
+            },
+            other => AppError::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<FormRejection> for AppError {
+    fn from(rejection: FormRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::PayloadTooLarge {
+                limit: crate::state::BODY_LIMIT_BYTES,
+            };
+        }
+        match rejection {
+            FormRejection::InvalidFormContentType(e) => {
+                AppError::UnsupportedMediaType(e.body_text())
+            }
+            other => AppError::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        AppError::BadRequest(rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        // An id that does not even parse names nothing that exists.
+        match rejection {
+            PathRejection::FailedToDeserializePathParams(e) => {
+                AppError::NotFound(format!("no such resource ({})", e.body_text()))
+            }
+            other => AppError::Internal(other.body_text()),
+        }
+    }
+}
+
+/// `axum::Json` whose rejections are [`AppError`]s (400 malformed, 413 too large, 415 wrong
+/// content type, 422 wrong shape or values).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(value) = Json::<T>::from_request(req, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Query` whose rejection is a 400 [`AppError`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(value))
+    }
+}
+
+/// `axum::extract::Path` whose rejection is an [`AppError`] (a segment that does not parse
+/// as the expected id is a 404: nothing by that name exists).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(value) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiPath(value))
+    }
+}
+
+/// `axum::Form` whose rejections are [`AppError`]s (for the dashboard's form posts).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiForm<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiForm<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Form(value) = axum::Form::<T>::from_request(req, state).await?;
+        Ok(ApiForm(value))
+    }
+}
+
+/// Handler results: `Result<T, AppError>`.
+pub type AppResult<T, E = AppError> = std::result::Result<T, E>;

@@ -1,0 +1,78 @@
+//! The state every handler shares: the store, the sync engine (when this process runs one),
+//! the token cipher, the server's settings and the in-memory credential cache.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use store::{Cipher, DynStore};
+
+use crate::auth::AuthCache;
+
+/// Largest request body accepted, in bytes (413 above).
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// How the HTTP server behaves; the binary fills it from its configuration.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Mark the session cookie `Secure` (set when igsync is served over HTTPS, directly or
+    /// behind a proxy).
+    pub cookie_secure: bool,
+    /// How long a dashboard session lasts after sign-in.
+    pub session_ttl: Duration,
+    /// How long a verified API key or session stays in the in-memory cache before it is
+    /// checked against the database again (this bounds how long a key revoked from another
+    /// process keeps working here).
+    pub auth_cache_ttl: Duration,
+    /// Requests taking longer than this are answered with 503 (so shutdown never hangs).
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            cookie_secure: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+            auth_cache_ttl: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Shared by every handler; cheap to clone.
+///
+/// Build it with [`AppState::new`] and the `with_*` methods.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    /// Seals account tokens added through the API; None when no secret key is configured
+    /// (adding accounts then fails with a clear error).
+    pub cipher: Option<Cipher>,
+    pub settings: Arc<ServerSettings>,
+    pub(crate) auth: Arc<AuthCache>,
+}
+
+impl AppState {
+    pub fn new(store: DynStore, settings: ServerSettings) -> AppState {
+        AppState {
+            store,
+            cipher: None,
+            auth: Arc::new(AuthCache::new(settings.auth_cache_ttl)),
+            settings: Arc::new(settings),
+        }
+    }
+
+    pub fn with_cipher(mut self, cipher: Cipher) -> AppState {
+        self.cipher = Some(cipher);
+        self
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("dialect", &self.store.dialect())
+            .field("cipher", &self.cipher.is_some())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}

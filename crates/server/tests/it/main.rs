@@ -1,0 +1,8 @@
+//! The server's one integration-test binary: the application served over real HTTP on port
+//! 0, a fresh SQLite database per test and the Graph API simulator behind the sync engine.
+
+mod api;
+mod browser;
+mod dashboard;
+mod report;
+mod support;
