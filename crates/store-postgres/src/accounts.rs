@@ -55,7 +55,9 @@ fn account_from(row: &PgRow) -> Result<Account> {
 
 pub(crate) async fn upsert(pool: &PgPool, a: NewAccount) -> Result<Account> {
     if a.ig_user_id.trim().is_empty() {
-        return Err(store::StoreError::invalid("an account needs an Instagram user id"));
+        return Err(store::StoreError::invalid(
+            "an account needs an Instagram user id",
+        ));
     }
     let sql = format!(
         "INSERT INTO accounts (ig_user_id, username, name, account_type, login, page_id, timezone,
@@ -208,4 +210,3 @@ pub(crate) async fn tokens_reencrypt(pool: &PgPool, old: &Cipher, new: &Cipher) 
     tx.commit().await.map_err(db)?;
     Ok(ids.len() as u64)
 }
-

@@ -12,8 +12,8 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use store::{
     AccountId, AccountInsightBatch, AccountInsightDay, DemographicBatch, DemographicValue,
     InsightBatch, InsightSnapshot, Media, MediaBatch, MediaChild, MediaIndexEntry, MediaQuery,
-    MediaRecord, MediaType, ProductType, ProfileSnapshot, ProfileUpdate, Result, Story,
-    StoryBatch, StoryRecord, StoreError, StoreTotals,
+    MediaRecord, MediaType, ProductType, ProfileSnapshot, ProfileUpdate, Result, StoreError,
+    StoreTotals, Story, StoryBatch, StoryRecord,
 };
 
 use crate::accounts::get;
@@ -321,7 +321,10 @@ pub(crate) async fn media_apply(pool: &PgPool, batch: MediaBatch) -> Result<u64>
     Ok(written)
 }
 
-pub(crate) async fn media_index(pool: &PgPool, account_id: AccountId) -> Result<Vec<MediaIndexEntry>> {
+pub(crate) async fn media_index(
+    pool: &PgPool,
+    account_id: AccountId,
+) -> Result<Vec<MediaIndexEntry>> {
     let rows = sqlx::query(
         "SELECT ig_media_id, media_type, product_type, published_at, deleted_at,
              insights_captured_at, insights_error
@@ -764,7 +767,10 @@ pub(crate) async fn story_insight_history(
 
 // ----- account insights and demographics -----
 
-pub(crate) async fn account_insights_apply(pool: &PgPool, batch: AccountInsightBatch) -> Result<u64> {
+pub(crate) async fn account_insights_apply(
+    pool: &PgPool,
+    batch: AccountInsightBatch,
+) -> Result<u64> {
     check_finite(batch.rows.iter().map(|r| r.value), "account insight")?;
     let rows = dedup_last(batch.rows, |r| {
         (r.metric.clone(), r.day, r.breakdown.clone(), r.key.clone())

@@ -7,8 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use store::{
-    AccountId, Alert, AlertId, AlertQuery, ApiCallsDay, ApiCallsDelta, ApiKey, ApiUsage,
-    NewAlert, Result, Session, Severity, StoreError,
+    AccountId, Alert, AlertId, AlertQuery, ApiCallsDay, ApiCallsDelta, ApiKey, ApiUsage, NewAlert,
+    Result, Session, Severity, StoreError,
 };
 
 use crate::accounts::get;
@@ -172,14 +172,12 @@ pub(crate) async fn api_key_revoke(pool: &PgPool, id: &str, at: DateTime<Utc>) -
 }
 
 pub(crate) async fn api_key_touch(pool: &PgPool, id: &str, at: DateTime<Utc>) -> Result<()> {
-    sqlx::query(
-        "UPDATE api_keys SET last_used_at = GREATEST(last_used_at, $2) WHERE id = $1",
-    )
-    .bind(id)
-    .bind(at)
-    .execute(pool)
-    .await
-    .map_err(db)?;
+    sqlx::query("UPDATE api_keys SET last_used_at = GREATEST(last_used_at, $2) WHERE id = $1")
+        .bind(id)
+        .bind(at)
+        .execute(pool)
+        .await
+        .map_err(db)?;
     Ok(())
 }
 

@@ -13,9 +13,9 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use store::{
     AttemptError, ClaimParams, HISTOGRAM_BUCKETS, InsertOutcome, Job, JobCompletion, JobCount,
-    JobFailure, JobId, JobMetricPoint, JobMetricsQuery, JobPage, JobQuery, JobSelector,
-    JobState, NewJob, PruneReport, QueueSnapshot, RateDecision, RescueReport, Resolution,
-    Result, Schedule, ScheduleDef, ScheduleFire, StoreError, WorkerInfo, histogram_bucket,
+    JobFailure, JobId, JobMetricPoint, JobMetricsQuery, JobPage, JobQuery, JobSelector, JobState,
+    NewJob, PruneReport, QueueSnapshot, RateDecision, RescueReport, Resolution, Result, Schedule,
+    ScheduleDef, ScheduleFire, StoreError, WorkerInfo, histogram_bucket,
 };
 
 use crate::accounts::get;
@@ -124,13 +124,12 @@ pub(crate) async fn insert_jobs(
         if todo.is_empty() {
             break;
         }
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT nextval('jobs_id_seq') FROM generate_series(1, $1::int)",
-        )
-        .bind(todo.len() as i32)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT nextval('jobs_id_seq') FROM generate_series(1, $1::int)")
+                .bind(todo.len() as i32)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
         let mut queues = Vec::with_capacity(todo.len());
         let mut kinds = Vec::with_capacity(todo.len());
         let mut args = Vec::with_capacity(todo.len());
@@ -353,14 +352,9 @@ async fn metrics_add(conn: &mut PgConnection, finished: &[Finished]) -> Result<(
     let mut groups: BTreeMap<Key, (i64, i64, Vec<i64>, Vec<i64>)> = BTreeMap::new();
     for f in finished {
         let key = (truncate(f.finished_at, 60), f.queue.clone(), f.kind.clone());
-        let g = groups.entry(key).or_insert_with(|| {
-            (
-                0,
-                0,
-                vec![0; HISTOGRAM_BUCKETS],
-                vec![0; HISTOGRAM_BUCKETS],
-            )
-        });
+        let g = groups
+            .entry(key)
+            .or_insert_with(|| (0, 0, vec![0; HISTOGRAM_BUCKETS], vec![0; HISTOGRAM_BUCKETS]));
         if f.completed {
             g.0 += 1;
         } else {
@@ -704,9 +698,8 @@ pub(crate) async fn snapshot(pool: &PgPool, now: DateTime<Utc>) -> Result<QueueS
 pub(crate) async fn retry(pool: &PgPool, selector: JobSelector, now: DateTime<Utc>) -> Result<u64> {
     // Newest job per unique key only, and only when no active job holds the key (a
     // pending job already holds its own).
-    let mut b: QueryBuilder<Postgres> = QueryBuilder::new(
-        "UPDATE jobs SET state = 'pending', run_at = ",
-    );
+    let mut b: QueryBuilder<Postgres> =
+        QueryBuilder::new("UPDATE jobs SET state = 'pending', run_at = ");
     b.push_bind(now).push(
         ", attempt = 0, finished_at = NULL, locked_by = NULL, lease_expires_at = NULL, \
          progress = NULL, result = NULL \
@@ -718,19 +711,20 @@ pub(crate) async fn retry(pool: &PgPool, selector: JobSelector, now: DateTime<Ut
                  AND o.state IN ('pending', 'running')))",
     );
     push_selector(&mut b, &selector);
-    b.push(
-        " ORDER BY j.unique_key, CASE WHEN j.unique_key IS NULL THEN j.id END, j.id DESC)",
-    );
+    b.push(" ORDER BY j.unique_key, CASE WHEN j.unique_key IS NULL THEN j.id END, j.id DESC)");
     let done = b.build().execute(pool).await.map_err(db)?;
     Ok(done.rows_affected())
 }
 
-pub(crate) async fn cancel(pool: &PgPool, selector: JobSelector, now: DateTime<Utc>) -> Result<u64> {
+pub(crate) async fn cancel(
+    pool: &PgPool,
+    selector: JobSelector,
+    now: DateTime<Utc>,
+) -> Result<u64> {
     let mut b: QueryBuilder<Postgres> =
         QueryBuilder::new("UPDATE jobs j SET state = 'cancelled', finished_at = ");
-    b.push_bind(now).push(
-        ", lease_expires_at = NULL WHERE j.state IN ('pending', 'running')",
-    );
+    b.push_bind(now)
+        .push(", lease_expires_at = NULL WHERE j.state IN ('pending', 'running')");
     push_selector(&mut b, &selector);
     let done = b.build().execute(pool).await.map_err(db)?;
     Ok(done.rows_affected())
@@ -778,20 +772,19 @@ pub(crate) async fn prune(pool: &PgPool, policy: store::RetentionPolicy) -> Resu
 }
 
 pub(crate) async fn metrics(pool: &PgPool, q: JobMetricsQuery) -> Result<Vec<JobMetricPoint>> {
-    let rows: Vec<(DateTime<Utc>, String, String, i64, i64, Vec<i64>, Vec<i64>)> =
-        sqlx::query_as(
-            "SELECT bucket_start, queue, kind, completed, failed, wait_hist, run_hist
+    let rows: Vec<(DateTime<Utc>, String, String, i64, i64, Vec<i64>, Vec<i64>)> = sqlx::query_as(
+        "SELECT bucket_start, queue, kind, completed, failed, wait_hist, run_hist
              FROM job_metrics
              WHERE bucket_start >= $1 AND bucket_start <= $2
                AND ($3::text IS NULL OR queue = $3)
              ORDER BY bucket_start, queue, kind",
-        )
-        .bind(q.from)
-        .bind(q.to)
-        .bind(&q.queue)
-        .fetch_all(pool)
-        .await
-        .map_err(db)?;
+    )
+    .bind(q.from)
+    .bind(q.to)
+    .bind(&q.queue)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
     let width = match q.resolution {
         Resolution::Minute => 60,
         Resolution::Hour => 3_600,
@@ -965,7 +958,10 @@ pub(crate) async fn schedule_set_paused(
     Ok(done.rows_affected() > 0)
 }
 
-pub(crate) async fn schedule_fire(pool: &PgPool, fire: ScheduleFire) -> Result<Option<InsertOutcome>> {
+pub(crate) async fn schedule_fire(
+    pool: &PgPool,
+    fire: ScheduleFire,
+) -> Result<Option<InsertOutcome>> {
     let mut tx = pool.begin().await.map_err(db)?;
     // The row lock taken by this update makes a racing caller wait, then see the new
     // next_run_at and match nothing.
@@ -1022,7 +1018,10 @@ pub(crate) async fn worker_heartbeat(pool: &PgPool, w: WorkerInfo) -> Result<()>
     Ok(())
 }
 
-pub(crate) async fn worker_list(pool: &PgPool, seen_since: DateTime<Utc>) -> Result<Vec<WorkerInfo>> {
+pub(crate) async fn worker_list(
+    pool: &PgPool,
+    seen_since: DateTime<Utc>,
+) -> Result<Vec<WorkerInfo>> {
     let rows = sqlx::query(
         "SELECT id, hostname, pid, queues, concurrency, started_at, last_seen_at FROM workers
          WHERE last_seen_at >= $1 ORDER BY id",

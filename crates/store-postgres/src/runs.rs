@@ -78,16 +78,15 @@ pub(crate) async fn create(pool: &PgPool, run: NewSyncRun) -> Result<RunId> {
 }
 
 pub(crate) async fn finish(pool: &PgPool, f: RunFinish) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE sync_runs SET status = $2, error = $3, finished_at = $4 WHERE id = $1",
-    )
-    .bind(f.run_id)
-    .bind(f.status.as_str())
-    .bind(&f.error)
-    .bind(f.finished_at)
-    .execute(pool)
-    .await
-    .map_err(db)?;
+    let done =
+        sqlx::query("UPDATE sync_runs SET status = $2, error = $3, finished_at = $4 WHERE id = $1")
+            .bind(f.run_id)
+            .bind(f.status.as_str())
+            .bind(&f.error)
+            .bind(f.finished_at)
+            .execute(pool)
+            .await
+            .map_err(db)?;
     Ok(done.rows_affected() > 0)
 }
 

@@ -67,7 +67,10 @@ pub(crate) async fn create_database() -> (String, String) {
     let mut tries = 0;
     loop {
         let sql = format!("CREATE DATABASE \"{name}\"");
-        match sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+        {
             Ok(_) => break,
             Err(e) if tries < 20 && e.to_string().contains("being accessed by other users") => {
                 tries += 1;
@@ -83,7 +86,10 @@ pub(crate) async fn create_database() -> (String, String) {
 pub(crate) async fn drop_database(name: &str) {
     let mut conn = admin().await;
     let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-    if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {
+    if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+    {
         panic!("cannot drop test database {name}: {e}");
     }
     let _ = conn.close().await;
