@@ -23,6 +23,9 @@ pub mod score;
 pub mod trending;
 
 mod stats;
+
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod testkit;
 

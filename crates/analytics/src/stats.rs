@@ -15,33 +15,42 @@ pub(crate) fn mean(values: &[f64]) -> Option<f64> {
     Some(values.iter().sum::<f64>() / values.len() as f64)
 }
 
-/// Median of values sorted ascending.
-pub(crate) fn median_sorted(sorted: &[f64]) -> Option<f64> {
-    let n = sorted.len();
+/// Median of unsorted values in O(n); reorders `values`.
+pub(crate) fn median_in_place(values: &mut [f64]) -> Option<f64> {
+    let n = values.len();
     if n == 0 {
         return None;
     }
-    Some(if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-    })
+    let (left, mid, _) = values.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let mid = *mid;
+    if n % 2 == 1 {
+        return Some(mid);
+    }
+    let below = left.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some((below + mid) / 2.0)
 }
 
-/// Mean of the middle 50 % of values sorted ascending: drops ⌊n/4⌋ values at each end
-/// (CrowdTangle's benchmark). With fewer than four values nothing is dropped.
-pub(crate) fn middle_fifty_mean_sorted(sorted: &[f64]) -> Option<f64> {
-    let drop = sorted.len() / 4;
-    mean(&sorted[drop..sorted.len() - drop])
+/// Mean of the middle 50 % of the values: drops ⌊n/4⌋ values at each end (CrowdTangle's
+/// benchmark); with fewer than four values nothing is dropped. O(n); reorders `values`.
+pub(crate) fn middle_fifty_mean_in_place(values: &mut [f64]) -> Option<f64> {
+    let drop = values.len() / 4;
+    if drop == 0 {
+        return mean(values);
+    }
+    // Smallest `drop` values to the left, then the largest `drop` of the rest to the right.
+    values.select_nth_unstable_by(drop, f64::total_cmp);
+    let rest = &mut values[drop..];
+    let keep = rest.len() - drop;
+    rest.select_nth_unstable_by(keep, f64::total_cmp);
+    mean(&rest[..keep])
 }
 
 /// Spread of values around their median, as a standard-deviation-equivalent scale:
 /// 1.4826 × MAD; when the MAD is 0 (more than half the values are equal), 1.2533 × the mean
 /// absolute deviation from the median; `None` when every value is the same.
-pub(crate) fn robust_scale(sorted: &[f64], median: f64) -> Option<(f64, ScaleKind)> {
-    let mut deviations: Vec<f64> = sorted.iter().map(|it| (it - median).abs()).collect();
-    sort(&mut deviations);
-    let mad = median_sorted(&deviations)?;
+pub(crate) fn robust_scale(values: &[f64], median: f64) -> Option<(f64, ScaleKind)> {
+    let mut deviations: Vec<f64> = values.iter().map(|it| (it - median).abs()).collect();
+    let mad = median_in_place(&mut deviations)?;
     if mad > 0.0 {
         return Some((1.4826 * mad, ScaleKind::Mad));
     }
@@ -103,24 +112,26 @@ mod tests {
 
     #[test]
     fn median_of_odd_and_even_counts() {
-        assert_eq!(median_sorted(&[]), None);
-        assert_eq!(median_sorted(&[3.0]), Some(3.0));
-        assert_eq!(median_sorted(&[1.0, 2.0, 10.0]), Some(2.0));
-        assert_eq!(median_sorted(&[1.0, 2.0, 4.0, 10.0]), Some(3.0));
+        assert_eq!(median_in_place(&mut []), None);
+        assert_eq!(median_in_place(&mut [3.0]), Some(3.0));
+        assert_eq!(median_in_place(&mut [10.0, 2.0, 1.0]), Some(2.0));
+        assert_eq!(median_in_place(&mut [10.0, 1.0, 4.0, 2.0]), Some(3.0));
     }
 
     #[test]
     fn middle_fifty_mean_drops_a_quarter_at_each_end() {
-        // 8 values: drop 2 at each end, mean of 3, 4, 5, 6.
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 100.0, 1000.0];
-        assert_eq!(middle_fifty_mean_sorted(&v), Some(4.5));
+        // 8 values: drop 2 at each end, mean of 3, 4, 5, 6 (input deliberately unsorted).
+        let mut eight = [1000.0, 3.0, 100.0, 1.0, 6.0, 4.0, 2.0, 5.0];
+        assert_eq!(middle_fifty_mean_in_place(&mut eight), Some(4.5));
         // 3 values: nothing dropped.
-        assert_eq!(middle_fifty_mean_sorted(&[1.0, 2.0, 6.0]), Some(3.0));
+        assert_eq!(middle_fifty_mean_in_place(&mut [6.0, 1.0, 2.0]), Some(3.0));
         // 5 values: drop 1 at each end.
         assert_eq!(
-            middle_fifty_mean_sorted(&[0.0, 2.0, 3.0, 4.0, 99.0]),
+            middle_fifty_mean_in_place(&mut [99.0, 3.0, 0.0, 4.0, 2.0]),
             Some(3.0)
         );
+        assert_eq!(middle_fifty_mean_in_place(&mut [2.0, 1.0]), Some(1.5));
+        assert_eq!(middle_fifty_mean_in_place(&mut []), None);
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! The original specification's fixed-weight score is kept as a named alternative:
 //! [`legacy_weighted_trending_score`].
 
+use std::cell::OnceCell;
 use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
@@ -201,72 +202,74 @@ impl TrendingAssessment {
 }
 
 /// Snapshot curves of a set of posts for one metric, as known at `as_of`; answers trending
-/// questions for any of those posts.
+/// questions for any of those posts. Curves are built on first use, so assessing a few recent
+/// posts of a large history only reads the snapshots of those posts and their baselines.
 #[derive(Debug, Clone)]
 pub struct TrendingIndex<'a> {
     posts: &'a [Post],
     metric: TrendMetric,
     as_of: DateTime<Utc>,
-    /// Per product type, the posts' curves ordered by publish time.
-    strata: [Vec<Curve>; 3],
-    /// For each post index: (stratum, position in the stratum).
-    position: Vec<(usize, usize)>,
-}
-
-#[derive(Debug, Clone)]
-struct Curve {
-    post_idx: usize,
-    published_at: DateTime<Utc>,
-    /// (seconds since publication, value), ascending by age; snapshots captured at or before
-    /// `as_of` that carry the metric.
-    points: Vec<(i64, f64)>,
+    /// Per product type, post indices ordered by publish time (then media id).
+    strata: [Vec<usize>; 3],
+    /// For each post index: its position in its stratum.
+    position: Vec<usize>,
+    /// For each post index: (seconds since publication, value), ascending by age, from the
+    /// snapshots captured at or before `as_of` that carry the metric.
+    curves: Vec<OnceCell<Vec<(i64, f64)>>>,
 }
 
 impl<'a> TrendingIndex<'a> {
-    /// Builds the curves of all `posts` for `metric`, using only snapshots captured at or
-    /// before `as_of`.
+    /// Indexes `posts` for `metric`, using only snapshots captured at or before `as_of`.
     pub fn new(posts: &'a [Post], metric: TrendMetric, as_of: DateTime<Utc>) -> TrendingIndex<'a> {
-        let mut strata: [Vec<Curve>; 3] = Default::default();
+        let mut strata: [Vec<usize>; 3] = Default::default();
         for (post_idx, post) in posts.iter().enumerate() {
-            let mut points: Vec<(i64, f64)> = post
-                .snapshots
-                .iter()
-                .filter(|it| it.captured_at <= as_of && it.captured_at >= post.published_at)
-                .filter_map(|it| {
-                    let value = metric.value(&it.metrics)?;
-                    let age = (it.captured_at - post.published_at).num_seconds();
-                    Some((age, value.max(0) as f64))
-                })
-                .collect();
-            if !points.is_sorted_by_key(|it| it.0) {
-                points.sort_by_key(|it| it.0);
-            }
-            strata[post.product_type.index()].push(Curve {
-                post_idx,
-                published_at: post.published_at,
-                points,
-            });
+            strata[post.product_type.index()].push(post_idx);
         }
-        let mut position = vec![(0, 0); posts.len()];
-        for (s, curves) in strata.iter_mut().enumerate() {
-            curves.sort_by(|a, b| {
-                a.published_at.cmp(&b.published_at).then_with(|| {
-                    posts[a.post_idx]
-                        .ig_media_id
-                        .cmp(&posts[b.post_idx].ig_media_id)
-                })
+        let mut position = vec![0; posts.len()];
+        for stratum in &mut strata {
+            stratum.sort_by(|a, b| {
+                let (pa, pb) = (&posts[*a], &posts[*b]);
+                pa.published_at
+                    .cmp(&pb.published_at)
+                    .then_with(|| pa.ig_media_id.cmp(&pb.ig_media_id))
             });
-            for (pos, curve) in curves.iter().enumerate() {
-                position[curve.post_idx] = (s, pos);
+            for (pos, post_idx) in stratum.iter().enumerate() {
+                position[*post_idx] = pos;
             }
         }
+        let curves = vec![OnceCell::new(); posts.len()];
         TrendingIndex {
             posts,
             metric,
             as_of,
             strata,
             position,
+            curves,
         }
+    }
+
+    fn curve(&self, post_idx: usize) -> &[(i64, f64)] {
+        self.curves[post_idx].get_or_init(|| {
+            let post = &self.posts[post_idx];
+            let published = post.published_at.timestamp();
+            let as_of = self.as_of.timestamp();
+            let mut points: Vec<(i64, f64)> = post
+                .snapshots
+                .iter()
+                .filter_map(|it| {
+                    let captured = it.captured_at.timestamp();
+                    if captured > as_of || captured < published {
+                        return None;
+                    }
+                    let value = self.metric.value(&it.metrics)?;
+                    Some((captured - published, value.max(0) as f64))
+                })
+                .collect();
+            if !points.is_sorted_by_key(|it| it.0) {
+                points.sort_by_key(|it| it.0);
+            }
+            points
+        })
     }
 
     /// The metric the index was built for.
@@ -283,9 +286,8 @@ impl<'a> TrendingIndex<'a> {
     /// `None` when the index is out of range.
     pub fn assess(&self, post_idx: usize, config: &TrendingConfig) -> Option<TrendingAssessment> {
         let post = self.posts.get(post_idx)?;
-        let (s, pos) = self.position[post_idx];
-        let curves = &self.strata[s];
-        let target = &curves[pos];
+        let stratum = &self.strata[post.product_type.index()];
+        let pos = self.position[post_idx];
         let type_name = product_type_plural(post.product_type);
         let base = |verdict, why: String| TrendingAssessment {
             post_idx,
@@ -303,7 +305,7 @@ impl<'a> TrendingIndex<'a> {
             why,
         };
 
-        let Some(&(age_secs, observed)) = target.points.last() else {
+        let Some(&(age_secs, observed)) = self.curve(post_idx).last() else {
             let why = format!(
                 "No snapshot with {} yet, so the post cannot be compared with earlier {type_name}.",
                 self.metric.key()
@@ -316,16 +318,16 @@ impl<'a> TrendingIndex<'a> {
             return Some(base(verdict, why));
         };
         let age = Duration::seconds(age_secs);
-        let observed_at = target.published_at + age;
+        let observed_at = post.published_at + age;
 
         // The last `max_baseline_posts` posts published strictly before the target.
-        let end = curves[..pos].partition_point(|it| it.published_at < target.published_at);
+        let end =
+            stratum[..pos].partition_point(|it| self.posts[*it].published_at < post.published_at);
         let begin = end.saturating_sub(config.max_baseline_posts);
-        let mut values: Vec<f64> = curves[begin..end]
+        let mut values: Vec<f64> = stratum[begin..end]
             .iter()
-            .filter_map(|it| value_at_age(&it.points, age_secs, config))
+            .filter_map(|it| value_at_age(self.curve(*it), age_secs, config))
             .collect();
-        stats::sort(&mut values);
         let n = values.len();
         let age_text = format_age(age);
         let label = self.metric.label();
@@ -355,8 +357,8 @@ impl<'a> TrendingIndex<'a> {
         }
 
         let expected = match config.baseline {
-            BaselineStatistic::MiddleFiftyMean => stats::middle_fifty_mean_sorted(&values),
-            BaselineStatistic::Median => stats::median_sorted(&values),
+            BaselineStatistic::MiddleFiftyMean => stats::middle_fifty_mean_in_place(&mut values),
+            BaselineStatistic::Median => stats::median_in_place(&mut values),
         }
         .unwrap_or(0.0);
         let stat = config.baseline.describe();
@@ -372,9 +374,8 @@ impl<'a> TrendingIndex<'a> {
             ),
         };
 
-        let logs: Vec<f64> = values.iter().map(|it| it.ln_1p()).collect();
-        // `values` is sorted and ln_1p is monotone, so `logs` is sorted too.
-        let log_median = stats::median_sorted(&logs).unwrap_or(0.0);
+        let mut logs: Vec<f64> = values.iter().map(|it| it.ln_1p()).collect();
+        let log_median = stats::median_in_place(&mut logs).unwrap_or(0.0);
         let scale = stats::robust_scale(&logs, log_median);
         let z = scale.map(|(s, _)| (observed.ln_1p() - log_median) / s);
         res.robust_z = match (z, scale) {
