@@ -2,3 +2,417 @@
 //!
 //! SQL lives only here and in `store-postgres`. This crate must not depend on
 //! `store-postgres`, `sync` or `server`.
+//!
+//! Storage conventions: timestamps are `INTEGER` unix microseconds (exact round trips,
+//! cheap comparisons), days `TEXT 'YYYY-MM-DD'`, JSON `TEXT`, tokens `BLOB` (sealed by
+//! [`store::Cipher`] before they get here). Connections run in WAL mode with
+//! `synchronous=NORMAL`, foreign keys on and a busy timeout; see [`SqliteStore`] for how
+//! writes are serialized.
+
+mod accounts;
+mod connect;
+mod content;
+mod error;
+mod history;
+mod migrate;
+mod ops;
+mod queue;
+mod sql;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use store::*;
+
+pub use crate::connect::{SqliteOptions, SqliteStore};
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    fn dialect(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(error::db_err)?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> Result<u32> {
+        migrate::migrate(self).await
+    }
+
+    async fn totals(&self) -> Result<StoreTotals> {
+        content::totals(self).await
+    }
+
+    // ----- accounts -----
+
+    async fn account_upsert(&self, account: NewAccount) -> Result<Account> {
+        accounts::upsert(self, account).await
+    }
+
+    async fn account_get(&self, id: AccountId) -> Result<Option<Account>> {
+        accounts::get(self, id).await
+    }
+
+    async fn account_get_by_ig(&self, ig_user_id: &str) -> Result<Option<Account>> {
+        accounts::get_by_ig(self, ig_user_id).await
+    }
+
+    async fn account_list(&self) -> Result<Vec<Account>> {
+        accounts::list(self).await
+    }
+
+    async fn account_status_set(&self, id: AccountId, change: StatusChange) -> Result<bool> {
+        accounts::status_set(self, id, change).await
+    }
+
+    async fn account_timezone_set(&self, id: AccountId, timezone: &str) -> Result<bool> {
+        accounts::timezone_set(self, id, timezone).await
+    }
+
+    async fn account_token_set(&self, update: TokenUpdate) -> Result<bool> {
+        accounts::token_set(self, update).await
+    }
+
+    async fn account_delete(&self, id: AccountId) -> Result<bool> {
+        accounts::delete(self, id).await
+    }
+
+    async fn account_count_with_token(&self) -> Result<i64> {
+        accounts::count_with_token(self).await
+    }
+
+    async fn account_tokens_reencrypt(&self, old: &Cipher, new: &Cipher) -> Result<u64> {
+        accounts::tokens_reencrypt(self, old, new).await
+    }
+
+    // ----- content and history -----
+
+    async fn profile_apply(&self, update: ProfileUpdate) -> Result<()> {
+        content::profile_apply(self, update).await
+    }
+
+    async fn profile_snapshots(
+        &self,
+        account_id: AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ProfileSnapshot>> {
+        content::profile_snapshots(self, account_id, from, to).await
+    }
+
+    async fn media_apply(&self, batch: MediaBatch) -> Result<u64> {
+        content::media_apply(self, batch).await
+    }
+
+    async fn media_index(&self, account_id: AccountId) -> Result<Vec<MediaIndexEntry>> {
+        content::media_index(self, account_id).await
+    }
+
+    async fn media_list(&self, query: MediaQuery) -> Result<Vec<Media>> {
+        content::media_list(self, query).await
+    }
+
+    async fn media_get(&self, ig_media_id: &str) -> Result<Option<Media>> {
+        content::media_get(self, ig_media_id).await
+    }
+
+    async fn media_insights_apply(&self, batch: InsightBatch) -> Result<u64> {
+        content::media_insights_apply(self, batch).await
+    }
+
+    async fn media_insight_history(
+        &self,
+        ig_media_ids: &[String],
+        metrics: &[String],
+    ) -> Result<Vec<InsightSnapshot>> {
+        content::media_insight_history(self, ig_media_ids, metrics).await
+    }
+
+    async fn stories_apply(&self, batch: StoryBatch) -> Result<u64> {
+        content::stories_apply(self, batch).await
+    }
+
+    async fn story_list(
+        &self,
+        account_id: AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Story>> {
+        content::story_list(self, account_id, from, to).await
+    }
+
+    async fn story_insight_history(&self, ig_media_ids: &[String]) -> Result<Vec<InsightSnapshot>> {
+        content::story_insight_history(self, ig_media_ids).await
+    }
+
+    async fn account_insights_apply(&self, batch: AccountInsightBatch) -> Result<u64> {
+        content::account_insights_apply(self, batch).await
+    }
+
+    async fn account_insight_days(
+        &self,
+        account_id: AccountId,
+        metrics: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<AccountInsightDay>> {
+        content::account_insight_days(self, account_id, metrics, from, to).await
+    }
+
+    async fn account_insight_last_day(
+        &self,
+        account_id: AccountId,
+        metric: &str,
+    ) -> Result<Option<NaiveDate>> {
+        content::account_insight_last_day(self, account_id, metric).await
+    }
+
+    async fn demographics_apply(&self, batch: DemographicBatch) -> Result<u64> {
+        content::demographics_apply(self, batch).await
+    }
+
+    async fn demographics_latest(
+        &self,
+        account_id: AccountId,
+    ) -> Result<Option<(NaiveDate, Vec<DemographicValue>)>> {
+        content::demographics_latest(self, account_id).await
+    }
+
+    // ----- sync history -----
+
+    async fn sync_run_create(&self, run: NewSyncRun) -> Result<RunId> {
+        history::run_create(self, run).await
+    }
+
+    async fn sync_run_finish(&self, finish: RunFinish) -> Result<bool> {
+        history::run_finish(self, finish).await
+    }
+
+    async fn sync_step_record(&self, step: SyncStep) -> Result<()> {
+        history::step_record(self, step).await
+    }
+
+    async fn sync_run_get(&self, id: RunId) -> Result<Option<(SyncRun, Vec<SyncStep>)>> {
+        history::run_get(self, id).await
+    }
+
+    async fn sync_runs_list(&self, query: RunQuery) -> Result<Vec<SyncRun>> {
+        history::runs_list(self, query).await
+    }
+
+    // ----- queue -----
+
+    async fn job_insert(&self, job: NewJob) -> Result<InsertOutcome> {
+        queue::insert(self, job).await
+    }
+
+    async fn job_insert_many(&self, jobs: Vec<NewJob>) -> Result<Vec<InsertOutcome>> {
+        queue::insert_many(self, jobs).await
+    }
+
+    async fn job_claim(&self, params: ClaimParams) -> Result<Vec<Job>> {
+        queue::claim(self, params).await
+    }
+
+    async fn job_heartbeat(
+        &self,
+        worker_id: &str,
+        ids: &[JobId],
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<JobId>> {
+        queue::heartbeat(self, worker_id, ids, lease_until).await
+    }
+
+    async fn job_complete(&self, completion: JobCompletion) -> Result<bool> {
+        queue::complete(self, completion).await
+    }
+
+    async fn job_fail(&self, failure: JobFailure) -> Result<Option<JobState>> {
+        queue::fail(self, failure).await
+    }
+
+    async fn job_snooze(
+        &self,
+        id: JobId,
+        worker_id: &str,
+        until: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<bool> {
+        queue::snooze(self, id, worker_id, until, reason).await
+    }
+
+    async fn job_progress_set(
+        &self,
+        id: JobId,
+        worker_id: &str,
+        progress: serde_json::Value,
+    ) -> Result<bool> {
+        queue::progress_set(self, id, worker_id, progress).await
+    }
+
+    async fn job_rescue(&self, now: DateTime<Utc>) -> Result<RescueReport> {
+        queue::rescue(self, now).await
+    }
+
+    async fn job_get(&self, id: JobId) -> Result<Option<Job>> {
+        queue::get(self, id).await
+    }
+
+    async fn job_list(&self, query: JobQuery) -> Result<JobPage> {
+        queue::list(self, query).await
+    }
+
+    async fn job_snapshot(&self, now: DateTime<Utc>) -> Result<QueueSnapshot> {
+        queue::snapshot(self, now).await
+    }
+
+    async fn jobs_retry(&self, selector: JobSelector, now: DateTime<Utc>) -> Result<u64> {
+        queue::retry(self, selector, now).await
+    }
+
+    async fn jobs_cancel(&self, selector: JobSelector, now: DateTime<Utc>) -> Result<u64> {
+        queue::cancel(self, selector, now).await
+    }
+
+    async fn jobs_delete(&self, selector: JobSelector) -> Result<u64> {
+        queue::delete(self, selector).await
+    }
+
+    async fn job_prune(&self, policy: RetentionPolicy) -> Result<PruneReport> {
+        queue::prune(self, policy).await
+    }
+
+    async fn job_metrics(&self, query: JobMetricsQuery) -> Result<Vec<JobMetricPoint>> {
+        queue::metrics(self, query).await
+    }
+
+    async fn rate_limit_acquire(
+        &self,
+        name: &str,
+        limit: u32,
+        window: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<RateDecision> {
+        queue::rate_limit_acquire(self, name, limit, window, now).await
+    }
+
+    async fn schedule_upsert(&self, def: ScheduleDef, next_run_at: DateTime<Utc>) -> Result<()> {
+        queue::schedule_upsert(self, def, next_run_at).await
+    }
+
+    async fn schedule_list(&self) -> Result<Vec<Schedule>> {
+        queue::schedule_list(self).await
+    }
+
+    async fn schedule_get(&self, name: &str) -> Result<Option<Schedule>> {
+        queue::schedule_get(self, name).await
+    }
+
+    async fn schedule_set_paused(
+        &self,
+        name: &str,
+        paused: bool,
+        next_run_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        queue::schedule_set_paused(self, name, paused, next_run_at).await
+    }
+
+    async fn schedule_fire(&self, fire: ScheduleFire) -> Result<Option<InsertOutcome>> {
+        queue::schedule_fire(self, fire).await
+    }
+
+    async fn worker_heartbeat(&self, worker: WorkerInfo) -> Result<()> {
+        queue::worker_heartbeat(self, worker).await
+    }
+
+    async fn worker_list(&self, seen_since: DateTime<Utc>) -> Result<Vec<WorkerInfo>> {
+        queue::worker_list(self, seen_since).await
+    }
+
+    async fn worker_remove(&self, id: &str) -> Result<()> {
+        queue::worker_remove(self, id).await
+    }
+
+    // ----- operations -----
+
+    async fn alert_insert(&self, alert: NewAlert) -> Result<Option<Alert>> {
+        ops::alert_insert(self, alert).await
+    }
+
+    async fn alert_list(&self, query: AlertQuery) -> Result<Vec<Alert>> {
+        ops::alert_list(self, query).await
+    }
+
+    async fn alert_ack(&self, id: AlertId, at: DateTime<Utc>) -> Result<bool> {
+        ops::alert_ack(self, id, at).await
+    }
+
+    async fn alert_delivery_set(
+        &self,
+        id: AlertId,
+        delivered_at: Option<DateTime<Utc>>,
+        error: Option<String>,
+    ) -> Result<bool> {
+        ops::alert_delivery_set(self, id, delivered_at, error).await
+    }
+
+    async fn api_key_insert(&self, key: ApiKey) -> Result<()> {
+        ops::api_key_insert(self, key).await
+    }
+
+    async fn api_key_get(&self, id: &str) -> Result<Option<ApiKey>> {
+        ops::api_key_get(self, id).await
+    }
+
+    async fn api_key_list(&self) -> Result<Vec<ApiKey>> {
+        ops::api_key_list(self).await
+    }
+
+    async fn api_key_revoke(&self, id: &str, at: DateTime<Utc>) -> Result<bool> {
+        ops::api_key_revoke(self, id, at).await
+    }
+
+    async fn api_key_touch(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        ops::api_key_touch(self, id, at).await
+    }
+
+    async fn session_insert(&self, session: Session) -> Result<()> {
+        ops::session_insert(self, session).await
+    }
+
+    async fn session_get(&self, id_hash: &str) -> Result<Option<Session>> {
+        ops::session_get(self, id_hash).await
+    }
+
+    async fn session_delete(&self, id_hash: &str) -> Result<()> {
+        ops::session_delete(self, id_hash).await
+    }
+
+    async fn session_prune(&self, now: DateTime<Utc>) -> Result<u64> {
+        ops::session_prune(self, now).await
+    }
+
+    async fn api_usage_record(&self, usage: Vec<ApiUsage>) -> Result<()> {
+        ops::api_usage_record(self, usage).await
+    }
+
+    async fn api_usage_latest(&self) -> Result<Vec<ApiUsage>> {
+        ops::api_usage_latest(self).await
+    }
+
+    async fn api_calls_add(&self, deltas: Vec<ApiCallsDelta>) -> Result<()> {
+        ops::api_calls_add(self, deltas).await
+    }
+
+    async fn api_calls_days(
+        &self,
+        account_id: Option<AccountId>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<ApiCallsDay>> {
+        ops::api_calls_days(self, account_id, from, to).await
+    }
+}

@@ -1,0 +1,169 @@
+//! Opening a database: URL parsing, connection settings and the two pools (one writer, a
+//! few readers) that keep concurrent writers from failing with SQLITE_BUSY.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use store::{Result, StoreError};
+
+use crate::error::db_err;
+
+/// Tuning knobs of [`SqliteStore::open_with`]; [`Default`] suits a single igsync process.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Connections of the read pool (writes always use one connection of their own).
+    pub read_connections: u32,
+    /// How long a statement waits for another process's write lock before giving up.
+    pub busy_timeout: Duration,
+    /// How long a caller waits for a free connection of a pool.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            read_connections: 4,
+            busy_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The [`store::Store`] on one SQLite database file (or an in-memory database).
+///
+/// Writes go through a pool of exactly one connection and run in `BEGIN IMMEDIATE`
+/// transactions: writers of this process queue for that connection, and writers of other
+/// processes wait for the file's write lock (up to the busy timeout) instead of failing
+/// half-way with SQLITE_BUSY. Reads use a separate pool and, in WAL mode, never block
+/// writes. An in-memory database has a single connection for both.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pub(crate) writer: SqlitePool,
+    pub(crate) reader: SqlitePool,
+    url: String,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if missing) the database at `url`: `sqlite://path`,
+    /// `sqlite:path`, `sqlite::memory:`, optionally with `?mode=rwc|rw|ro`. Does not
+    /// migrate: call [`store::Store::migrate`].
+    pub async fn open(url: &str) -> Result<SqliteStore> {
+        SqliteStore::open_with(url, SqliteOptions::default()).await
+    }
+
+    /// [`SqliteStore::open`] with explicit pool and timeout settings.
+    pub async fn open_with(url: &str, options: SqliteOptions) -> Result<SqliteStore> {
+        let parsed = parse_url(url)?;
+        let connect = parsed.options.busy_timeout(options.busy_timeout);
+        let unavailable = |e: sqlx::Error| StoreError::Unavailable {
+            message: format!("cannot open SQLite database {url}: {}", db_err(e)),
+        };
+        let (in_memory, read_only) = (parsed.in_memory, parsed.read_only);
+
+        let mut write_connect = connect.clone();
+        if !read_only {
+            write_connect = write_connect
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal);
+        }
+        let mut writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(options.acquire_timeout);
+        if in_memory {
+            // The database lives as long as its one connection does.
+            writer = writer.idle_timeout(None).max_lifetime(None);
+        }
+        let writer = writer
+            .connect_with(write_connect)
+            .await
+            .map_err(unavailable)?;
+
+        let reader = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(options.read_connections.max(1))
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(unavailable)?
+        };
+        Ok(SqliteStore {
+            writer,
+            reader,
+            url: url.to_owned(),
+        })
+    }
+
+    /// The URL the store was opened with.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Closes both pools, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    /// Starts a write transaction: takes the write lock now, so the transaction cannot fail
+    /// later on lock upgrade.
+    pub(crate) async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)
+    }
+}
+
+struct ParsedUrl {
+    options: SqliteConnectOptions,
+    in_memory: bool,
+    read_only: bool,
+}
+
+/// Connection settings for `url` (`synchronous=NORMAL`, foreign keys on) and what kind of
+/// database it names.
+fn parse_url(url: &str) -> Result<ParsedUrl> {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return Err(StoreError::invalid(format!(
+            "not a SQLite URL: {url} (expected sqlite://path, sqlite:path or sqlite::memory:)"
+        )));
+    };
+    let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+    let mode = params
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("mode="))
+        .unwrap_or("");
+    let in_memory = database == ":memory:" || mode == "memory";
+    if database.is_empty() && !in_memory {
+        return Err(StoreError::invalid(format!(
+            "bad SQLite URL {url}: no file name (use sqlite::memory: for a database in memory)"
+        )));
+    }
+    let options = SqliteConnectOptions::from_str(url).map_err(|e| {
+        StoreError::invalid(format!(
+            "bad SQLite URL {url}: {}",
+            one_line(&e.to_string())
+        ))
+    })?;
+    Ok(ParsedUrl {
+        options: options
+            .foreign_keys(true)
+            .synchronous(SqliteSynchronous::Normal),
+        in_memory,
+        read_only: mode == "ro",
+    })
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
