@@ -59,9 +59,11 @@ CREATE TABLE media (
 CREATE INDEX media_account_published ON media (account_id, published_at DESC);
 
 -- Long format: a metric Meta adds or removes needs no migration. Appended, never
--- overwritten: the key includes captured_at.
+-- overwritten: the key includes captured_at. The highest-volume table: instead of a
+-- foreign key checked row by row, writers lock the media rows they resolve (FOR KEY SHARE)
+-- and a statement trigger on media deletes the snapshots of deleted media.
 CREATE TABLE media_insight_snapshots (
-    media_id    bigint NOT NULL REFERENCES media (id) ON DELETE CASCADE,
+    media_id    bigint NOT NULL,
     metric      text NOT NULL,
     breakdown   text NOT NULL DEFAULT '',
     captured_at timestamptz NOT NULL,
@@ -87,13 +89,29 @@ CREATE TABLE stories (
 CREATE INDEX stories_account_published ON stories (account_id, published_at DESC);
 
 CREATE TABLE story_insight_snapshots (
-    story_id    bigint NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+    story_id    bigint NOT NULL,
     metric      text NOT NULL,
     breakdown   text NOT NULL DEFAULT '',
     captured_at timestamptz NOT NULL,
     value       double precision NOT NULL,
     PRIMARY KEY (story_id, metric, breakdown, captured_at)
 );
+
+CREATE FUNCTION igsync_media_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM media_insight_snapshots s USING gone WHERE s.media_id = gone.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER media_deleted AFTER DELETE ON media
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION igsync_media_deleted();
+
+CREATE FUNCTION igsync_stories_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM story_insight_snapshots s USING gone WHERE s.story_id = gone.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER stories_deleted AFTER DELETE ON stories
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION igsync_stories_deleted();
 
 -- Days of the settling window are updated in place; days are never deleted.
 CREATE TABLE account_insight_days (

@@ -408,7 +408,8 @@ impl Owner {
     }
 }
 
-/// Resolves Instagram ids of one account to row ids; fails naming the first unknown one.
+/// Resolves Instagram ids of one account to row ids, locking the rows against deletion
+/// until the transaction ends; fails naming the first unknown one.
 async fn resolve_ids(
     tx: &mut sqlx::PgConnection,
     owner: Owner,
@@ -417,10 +418,12 @@ async fn resolve_ids(
 ) -> Result<HashMap<String, i64>> {
     let sql = match owner {
         Owner::Media => {
-            "SELECT id, ig_media_id FROM media WHERE account_id = $1 AND ig_media_id = ANY($2)"
+            "SELECT id, ig_media_id FROM media WHERE account_id = $1 AND ig_media_id = ANY($2)
+             FOR KEY SHARE"
         }
         Owner::Story => {
-            "SELECT id, ig_media_id FROM stories WHERE account_id = $1 AND ig_media_id = ANY($2)"
+            "SELECT id, ig_media_id FROM stories WHERE account_id = $1 AND ig_media_id = ANY($2)
+             FOR KEY SHARE"
         }
     };
     let rows = sqlx::query(sql)
@@ -453,26 +456,49 @@ async fn insights_apply(
     errors: Vec<(String, String)>,
 ) -> Result<u64> {
     check_finite(rows.iter().map(|r| r.value), "insight")?;
-    let mut wanted: Vec<String> = rows
-        .iter()
-        .map(|r| r.ig_media_id.clone())
-        .chain(errors.iter().map(|e| e.0.clone()))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
+    let mut wanted: Vec<String> = {
+        let set: HashSet<&str> = rows
+            .iter()
+            .map(|r| r.ig_media_id.as_str())
+            .chain(errors.iter().map(|e| e.0.as_str()))
+            .collect();
+        set.into_iter().map(str::to_string).collect()
+    };
     wanted.sort();
     if wanted.is_empty() {
         return Ok(0);
     }
     let ids = resolve_ids(tx, owner, account_id, &wanted).await?;
-    let rows = dedup_last(rows, |r| {
-        (
-            r.ig_media_id.clone(),
-            r.metric.clone(),
-            r.breakdown.clone(),
-            r.captured_at,
-        )
-    });
+    // The last occurrence of a key within the batch wins (one statement cannot write a
+    // row twice).
+    let mut last: HashMap<(&str, &str, &str, DateTime<Utc>), usize> =
+        HashMap::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        last.insert(
+            (
+                r.ig_media_id.as_str(),
+                r.metric.as_str(),
+                r.breakdown.as_str(),
+                r.captured_at,
+            ),
+            i,
+        );
+    }
+    let keep: Vec<bool> = if last.len() == rows.len() {
+        vec![true; rows.len()]
+    } else {
+        let mut keep = vec![false; rows.len()];
+        for i in last.values() {
+            keep[*i] = true;
+        }
+        keep
+    };
+    drop(last);
+    let rows: Vec<&InsightSnapshot> = rows
+        .iter()
+        .zip(&keep)
+        .filter_map(|(r, k)| k.then_some(r))
+        .collect();
 
     let n = rows.len();
     let mut owner_ids = Vec::with_capacity(n);
@@ -482,7 +508,7 @@ async fn insights_apply(
     let mut values = Vec::with_capacity(n);
     // Latest total per item and metric within this batch.
     let mut latest: HashMap<i64, BTreeMap<&str, (DateTime<Utc>, f64)>> = HashMap::new();
-    for r in &rows {
+    for r in rows.iter().copied() {
         let id = ids[&r.ig_media_id];
         owner_ids.push(id);
         metrics.push(r.metric.as_str());

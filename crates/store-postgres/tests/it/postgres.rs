@@ -439,31 +439,33 @@ async fn ingest_and_claim_throughput() {
         .await
         .unwrap();
 
-    let mut rows_total = 0u64;
-    let started = Instant::now();
-    for c in 0..captures {
-        let captured_at = t0() + Duration::hours(i64::from(c));
-        let mut rows = Vec::with_capacity(media_count as usize * metrics.len());
-        for i in 0..media_count {
-            for (m, metric) in metrics.iter().enumerate() {
-                rows.push(InsightSnapshot {
-                    ig_media_id: format!("1790{i:010}"),
-                    metric: (*metric).to_string(),
-                    breakdown: String::new(),
-                    captured_at,
-                    value: f64::from(i * 10 + m as u32 + c),
-                });
+    let batches: Vec<InsightBatch> = (0..captures)
+        .map(|c| {
+            let captured_at = t0() + Duration::hours(i64::from(c));
+            let mut rows = Vec::with_capacity(media_count as usize * metrics.len());
+            for i in 0..media_count {
+                for (m, metric) in metrics.iter().enumerate() {
+                    rows.push(InsightSnapshot {
+                        ig_media_id: format!("1790{i:010}"),
+                        metric: (*metric).to_string(),
+                        breakdown: String::new(),
+                        captured_at,
+                        value: f64::from(i * 10 + m as u32 + c),
+                    });
+                }
             }
-        }
-        rows_total += store
-            .media_insights_apply(InsightBatch {
+            InsightBatch {
                 account_id: acc,
                 captured_at,
                 rows,
                 errors: vec![],
-            })
-            .await
-            .unwrap();
+            }
+        })
+        .collect();
+    let mut rows_total = 0u64;
+    let started = Instant::now();
+    for batch in batches {
+        rows_total += store.media_insights_apply(batch).await.unwrap();
     }
     let ingest = started.elapsed();
     let expected = u64::from(media_count) * metrics.len() as u64 * u64::from(captures);
@@ -477,47 +479,117 @@ async fn ingest_and_claim_throughput() {
 
     let batch: Vec<NewJob> = (0..jobs).map(|_| job(None)).collect();
     store.job_insert_many(batch).await.unwrap();
+    let claim_params = || ClaimParams {
+        queues: vec!["instagram-sync".into()],
+        worker_id: "bench".into(),
+        limit: 100,
+        now: t0(),
+        lease_until: t0() + Duration::minutes(5),
+    };
     let started = Instant::now();
-    let mut claimed = 0;
+    let mut claimed = Vec::new();
     loop {
-        let got = store
-            .job_claim(ClaimParams {
-                queues: vec!["instagram-sync".into()],
-                worker_id: "bench".into(),
-                limit: 100,
-                now: t0(),
-                lease_until: t0() + Duration::minutes(5),
-            })
-            .await
-            .unwrap();
+        let got = store.job_claim(claim_params()).await.unwrap();
         if got.is_empty() {
             break;
         }
-        for j in got {
-            claimed += 1;
-            assert!(
-                store
-                    .job_complete(JobCompletion {
-                        id: j.id,
-                        worker_id: "bench".into(),
-                        finished_at: t0(),
-                        result: None,
-                        next: vec![],
-                    })
-                    .await
-                    .unwrap()
-            );
-        }
+        claimed.extend(got.into_iter().map(|j| j.id));
     }
     let claim_time = started.elapsed();
-    assert_eq!(claimed, jobs);
+    assert_eq!(claimed.len(), jobs as usize);
+    let started = Instant::now();
+    for id in claimed {
+        assert!(
+            store
+                .job_complete(JobCompletion {
+                    id,
+                    worker_id: "bench".into(),
+                    finished_at: t0(),
+                    result: None,
+                    next: vec![],
+                })
+                .await
+                .unwrap()
+        );
+    }
+    let complete_time = started.elapsed();
     println!(
         "media insight snapshots: {expected} rows in {:.2?} = {:.0} rows/s; \
-         claim+complete: {jobs} jobs in {:.2?} = {:.0} jobs/s (batches of 100, one worker)",
+         claims: {jobs} jobs in {:.2?} = {:.0} jobs/s (batches of 100); \
+         completions: {:.2?} = {:.0} jobs/s (one transaction each)",
         ingest,
         expected as f64 / ingest.as_secs_f64(),
         claim_time,
         f64::from(jobs) / claim_time.as_secs_f64(),
+        complete_time,
+        f64::from(jobs) / complete_time.as_secs_f64(),
     );
+    Box::new(fx).teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_account_leaves_no_orphan_snapshots() {
+    let fx = PgFixture::new().await;
+    let store = fx.store.clone();
+    let cipher = Cipher::new(&SecretKey::generate().unwrap());
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let acc = store
+            .account_upsert(new_account(n, &cipher, "t"))
+            .await
+            .unwrap()
+            .id;
+        ids.push(acc);
+        let media = format!("1790000000000{n}");
+        store
+            .media_apply(MediaBatch {
+                account_id: acc,
+                seen_at: t0(),
+                upserts: vec![MediaRecord {
+                    ig_media_id: media.clone(),
+                    media_type: MediaType::Image,
+                    product_type: ProductType::Feed,
+                    published_at: t0(),
+                    caption: None,
+                    permalink: None,
+                    media_url: None,
+                    thumbnail_url: None,
+                    shortcode: None,
+                    like_count: None,
+                    comments_count: None,
+                    children: vec![],
+                }],
+                deleted: vec![],
+            })
+            .await
+            .unwrap();
+        let rows = (0..3)
+            .map(|h| InsightSnapshot {
+                ig_media_id: media.clone(),
+                metric: "reach".into(),
+                breakdown: String::new(),
+                captured_at: t0() + Duration::hours(h),
+                value: 1.0,
+            })
+            .collect();
+        store
+            .media_insights_apply(InsightBatch {
+                account_id: acc,
+                captured_at: t0(),
+                rows,
+                errors: vec![],
+            })
+            .await
+            .unwrap();
+    }
+    let count = |pool: sqlx::PgPool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM media_insight_snapshots")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count(store.pool().clone()).await, 6);
+    assert!(store.account_delete(ids[0]).await.unwrap());
+    assert_eq!(count(store.pool().clone()).await, 3);
     Box::new(fx).teardown().await;
 }
