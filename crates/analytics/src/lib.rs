@@ -9,6 +9,18 @@
 //! Every number it produces names its definition: a [`Figure`] carries the key of a
 //! [`Definition`] in the registry ([`definition()`], [`definitions()`]), and typed fields
 //! document the key they hold.
+//!
+//! Map:
+//! * [`input`]: the history the store produces ([`AccountHistory`] and its parts).
+//! * [`period`]: inclusive local-date periods and DST-correct day boundaries.
+//! * [`engagement`]: engagement, rates by reach / followers at post time / views, averages.
+//! * [`growth`]: follower growth from the counter history.
+//! * [`trending`]: age-matched baseline, ratio and robust z; the legacy weighted score.
+//! * [`score`]: percentile rank within the account; the legacy performance score.
+//! * [`best_time`]: weekday × hour grid from past posts and followers online.
+//! * [`report`]: the period report with comparison to the previous period.
+//! * [`alert`]: detectors for notifications, with dedup keys.
+//! * [`definition`]: the registry of every figure's key and definition.
 
 pub mod alert;
 pub mod best_time;
@@ -49,7 +61,7 @@ pub use input::{
     DemographicValue, FollowerSample, MediaProductType, MediaType, OnlineFollowersSample, Post,
     PostMetrics, PostSnapshot, UnknownKey,
 };
-pub use period::{Period, PeriodError, local_date, local_day_start};
+pub use period::{Period, PeriodError, local_date, local_day_start, posts_in_period};
 pub use report::{
     AccountMetricSummary, AccountSection, BestPost, Comparison, ContentSection, ContentTypeSummary,
     DemographicBreakdown, PostRow, Report, ReportConfig, TrendingSummary, TrendsSection,

@@ -10,6 +10,8 @@ use std::fmt;
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use crate::input::Post;
+
 /// An inclusive range of local dates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Period {
@@ -103,6 +105,11 @@ impl Period {
         self.start <= day && day <= self.end
     }
 
+    /// Whether the instant `at` falls on one of the period's local days in `tz`.
+    pub fn contains_instant(&self, tz: Tz, at: DateTime<Utc>) -> bool {
+        self.contains_day(local_date(tz, at))
+    }
+
     /// The period as the half-open UTC interval `[start, end)`: from local midnight of the
     /// first day to local midnight after the last day.
     pub fn utc_bounds(&self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -122,6 +129,25 @@ impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}..={}", self.start, self.end)
     }
+}
+
+/// Indices of the posts published during `period` (local dates in `tz`), ordered by publish
+/// time and then media id.
+pub fn posts_in_period(posts: &[Post], period: &Period, tz: Tz) -> Vec<usize> {
+    let (from, to) = period.utc_bounds(tz);
+    let mut res: Vec<usize> = posts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.published_at >= from && p.published_at < to)
+        .map(|(idx, _)| idx)
+        .collect();
+    res.sort_by(|a, b| {
+        let (pa, pb) = (&posts[*a], &posts[*b]);
+        pa.published_at
+            .cmp(&pb.published_at)
+            .then_with(|| pa.ig_media_id.cmp(&pb.ig_media_id))
+    });
+    res
 }
 
 /// The first instant of local day `day` in `tz`: local midnight, or when midnight does not

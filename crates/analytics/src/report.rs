@@ -26,7 +26,7 @@ use crate::input::{
     AccountHistory, AccountMetric, Audience, DailyMetricValue, DemographicDimension,
     DemographicValue, MediaProductType, MediaType, Post, PostMetrics,
 };
-use crate::period::Period;
+use crate::period::{Period, posts_in_period};
 use crate::score::{
     LegacyPerformanceScore, PercentileRanking, PerformancePercentile, legacy_performance_score,
 };
@@ -434,23 +434,8 @@ fn account_section(
     }
 }
 
-/// Indices of the posts published in the period, by publish time.
 fn period_post_indices(history: &AccountHistory, period: &Period, tz: Tz) -> Vec<usize> {
-    let (from, to) = period.utc_bounds(tz);
-    let mut res: Vec<usize> = history
-        .posts
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.published_at >= from && p.published_at < to)
-        .map(|(idx, _)| idx)
-        .collect();
-    res.sort_by(|a, b| {
-        let (pa, pb) = (&history.posts[*a], &history.posts[*b]);
-        pa.published_at
-            .cmp(&pb.published_at)
-            .then_with(|| pa.ig_media_id.cmp(&pb.ig_media_id))
-    });
-    res
+    posts_in_period(&history.posts, period, tz)
 }
 
 fn is_overall(product_type: MediaProductType) -> bool {

@@ -265,6 +265,47 @@ fn one_post_summary_has_equal_averages() {
     assert!(close(s.by_views.pooled.value, 5.0));
 }
 
+#[test]
+fn every_average_rate_is_hand_computed() {
+    let t1 = utc(2026, 3, 10, 12, 0);
+    let t2 = utc(2026, 3, 12, 12, 0);
+    let timeline = FollowerTimeline::new(&[
+        followers(utc(2026, 3, 10, 6, 0), 1000),
+        followers(utc(2026, 3, 11, 6, 0), 2000),
+    ]);
+    // A: engagement 50, reach 500, views 1000, 1000 followers.
+    // B: engagement 20, reach 100, views 400, 2000 followers.
+    let posts = [
+        post("a", t1, metrics(40, 6, 3, 1, 500, 1000)),
+        post("b", t2, metrics(10, 4, 4, 2, 100, 400)),
+    ];
+    let s = EngagementSummary::from_posts(&posts, &timeline);
+    let check = |a: &AverageRate, mean: f64, pooled: f64| {
+        assert_eq!(a.n_posts, 2);
+        assert!(close(a.mean_of_posts.value, mean), "{a:?}");
+        assert!(close(a.pooled.value, pooled), "{a:?}");
+        assert_eq!(a.pooled.note, None);
+    };
+    check(&s.by_reach, (10.0 + 20.0) / 2.0, 70.0 / 600.0 * 100.0);
+    check(&s.by_followers, (5.0 + 1.0) / 2.0, 70.0 / 3000.0 * 100.0);
+    check(&s.by_views, 5.0, 5.0);
+    check(&s.like_rate, (8.0 + 10.0) / 2.0, 50.0 / 600.0 * 100.0);
+    check(&s.comment_rate, (1.2 + 4.0) / 2.0, 10.0 / 600.0 * 100.0);
+    check(&s.save_rate, (0.6 + 4.0) / 2.0, 7.0 / 600.0 * 100.0);
+    check(&s.share_rate, (0.2 + 2.0) / 2.0, 3.0 / 600.0 * 100.0);
+    check(&s.reach_rate, (50.0 + 5.0) / 2.0, 600.0 / 3000.0 * 100.0);
+    assert_eq!(s.views_per_post_mean.value, Some(700.0));
+    assert_eq!(s.reach_per_post_mean.value, Some(300.0));
+    assert_eq!(s.engagement_per_post_mean.value, Some(35.0));
+    let keys: Vec<&str> = s
+        .average_rates()
+        .iter()
+        .flat_map(|it| [it.mean_of_posts.key, it.pooled.key])
+        .collect();
+    assert!(keys.contains(&"engagement_rate_by_followers_at_post_time_pooled"));
+    assert!(keys.contains(&"reach_rate_by_followers_at_post_time_mean_of_posts"));
+}
+
 fn likes_and_reach(likes: i64, reach: i64) -> PostMetrics {
     crate::testkit::likes_only(likes, reach)
 }

@@ -128,3 +128,21 @@ fn last_days_uses_the_local_date_of_now() {
     );
     assert!(p.contains_day(date(2026, 3, 1)) && !p.contains_day(date(2026, 3, 8)));
 }
+
+#[test]
+fn posts_are_selected_by_local_publish_date_in_new_york_across_fall_back() {
+    use crate::testkit::{likes_only, post};
+    // Sunday 2026-11-01 is 25 hours long in New York: 04:00 UTC to 05:00 UTC next day.
+    let posts = [
+        post("late", utc(2026, 11, 2, 4, 59), likes_only(1, 1)), // 23:59 EST on Nov 1
+        post("before", utc(2026, 11, 1, 3, 59), likes_only(1, 1)), // 23:59 EDT on Oct 31
+        post("first", utc(2026, 11, 1, 4, 0), likes_only(1, 1)), // 00:00 EDT on Nov 1
+        post("after", utc(2026, 11, 2, 5, 0), likes_only(1, 1)), // 00:00 EST on Nov 2
+    ];
+    let p = Period::new(date(2026, 11, 1), date(2026, 11, 1)).unwrap();
+    assert_eq!(posts_in_period(&posts, &p, New_York), [2, 0]);
+    assert!(p.contains_instant(New_York, utc(2026, 11, 2, 4, 59)));
+    assert!(!p.contains_instant(New_York, utc(2026, 11, 2, 5, 0)));
+    // The same instants in Berlin: Nov 1 runs 2026-10-31 23:00 to 2026-11-01 23:00 UTC.
+    assert_eq!(posts_in_period(&posts, &p, Berlin), [1, 2]);
+}
