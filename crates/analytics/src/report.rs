@@ -477,9 +477,7 @@ fn content_section(
         .iter()
         .map(|&post_idx| {
             let post = &history.posts[post_idx];
-            let trending = trending_index
-                .assess(post_idx, &config.trending)
-                .unwrap_or_else(|| unreachable_assessment(post_idx, post));
+            let trending = trending_index.assess_post(post_idx, post, &config.trending);
             PostRow {
                 post_idx,
                 ig_media_id: post.ig_media_id.clone(),
@@ -525,27 +523,6 @@ fn content_section(
         by_type,
         best_post: best_post(&posts, |it| is_overall(it.product_type)),
         posts,
-    }
-}
-
-/// A placeholder for a post the trending index does not know; cannot happen because the
-/// index is built from the same slice.
-fn unreachable_assessment(post_idx: usize, post: &Post) -> TrendingAssessment {
-    let why = "post not in the trending index".to_owned();
-    TrendingAssessment {
-        post_idx,
-        ig_media_id: post.ig_media_id.clone(),
-        product_type: post.product_type,
-        metric: crate::trending::TrendMetric::Engagement,
-        observed_at: None,
-        age: None,
-        observed: None,
-        expected: Figure::missing(&def::TRENDING_EXPECTED_AT_AGE, why.clone()),
-        ratio: Figure::missing(&def::TRENDING_RATIO_AT_AGE, why.clone()),
-        robust_z: Figure::missing(&def::TRENDING_ROBUST_Z, why.clone()),
-        baseline_posts: 0,
-        verdict: TrendingVerdict::NoObservation,
-        why,
     }
 }
 

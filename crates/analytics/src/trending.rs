@@ -286,6 +286,16 @@ impl<'a> TrendingIndex<'a> {
     /// `None` when the index is out of range.
     pub fn assess(&self, post_idx: usize, config: &TrendingConfig) -> Option<TrendingAssessment> {
         let post = self.posts.get(post_idx)?;
+        Some(self.assess_post(post_idx, post, config))
+    }
+
+    /// Assesses `post`, which is `self.posts[post_idx]`.
+    pub(crate) fn assess_post(
+        &self,
+        post_idx: usize,
+        post: &Post,
+        config: &TrendingConfig,
+    ) -> TrendingAssessment {
         let stratum = &self.strata[post.product_type.index()];
         let pos = self.position[post_idx];
         let type_name = product_type_plural(post.product_type);
@@ -315,7 +325,7 @@ impl<'a> TrendingIndex<'a> {
             } else {
                 TrendingVerdict::NoObservation
             };
-            return Some(base(verdict, why));
+            return base(verdict, why);
         };
         let age = Duration::seconds(age_secs);
         let observed_at = post.published_at + age;
@@ -353,7 +363,7 @@ impl<'a> TrendingIndex<'a> {
                 TrendingVerdict::InsufficientBaseline
             };
             res.why = why;
-            return Some(res);
+            return res;
         }
 
         let expected = match config.baseline {
@@ -444,7 +454,7 @@ impl<'a> TrendingIndex<'a> {
                 format!("{head}. Not trending: {}.", reasons.join(", "))
             }
         };
-        Some(res)
+        res
     }
 
     /// Assesses every post whose index is yielded by `post_indices`.
