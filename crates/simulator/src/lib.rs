@@ -5,3 +5,38 @@
 //! injects latency and faults, counts every call and exposes the ground truth a correct sync
 //! must store. It is written from the API reference, independently of the client: it must
 //! not depend on `graph` or any other igsync crate.
+//!
+//! Start one with [`SimServer::start`] (port 0 picks a free port), read its accounts and
+//! tokens with [`SimServer::accounts`], call it like `graph.facebook.com` /
+//! `graph.instagram.com`, and compare what a sync stored with [`SimServer::ground_truth`].
+
+mod api;
+mod budget;
+mod catalog;
+mod config;
+mod error;
+mod fault;
+mod fields;
+mod hash;
+mod listener;
+mod numbers;
+mod server;
+mod state;
+mod stats;
+mod time;
+mod truth;
+mod version;
+mod world;
+
+pub use config::{
+    ConfigError, FaultKind, FaultMix, MAX_ACCOUNTS, MAX_MEDIA_PER_ACCOUNT, SimConfig,
+};
+pub use server::{SimServer, serve};
+pub use state::SimAccount;
+pub use stats::SimStats;
+pub use truth::{
+    AccountDayTruth, DemographicRow, DemographicTruth, GroundTruth, InsightsTruth, MediaTruth,
+    OnlineFollowersTruth, ProfileTruth, StoryTruth,
+};
+pub use version::{ApiVersion, UnknownVersion};
+pub use world::{AccountType, LoginKind};

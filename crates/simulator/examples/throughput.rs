@@ -1,0 +1,2 @@
+//! Throughput of the simulator.
+fn main() {}

@@ -1,0 +1,787 @@
+//! The Graph API itself, independent of HTTP plumbing: parses a request (method, path,
+//! parameters, token), applies versions, tokens and rate limits, routes it to a node, an
+//! edge, a multi-ID read or a batch, and produces the status, JSON body and usage headers.
+//!
+//! Multi-ID reads (`GET /?ids=a,b` and `GET /{edge}?ids=a,b`): request-level problems (bad
+//! or unsupported metric or field, token, rate limit) fail the whole request; object-level
+//! problems (media posted before the business conversion, subcode 2108006; deleted or
+//! unknown media, subcode 33; a story with too few viewers; album children; expired
+//! stories) appear inside that id's entry as `{"error": {...}}` while the other ids succeed.
+//! Meta documents only the whole-page failure of field expansion on the media edge; for
+//! multi-ID reads this per-entry shape is the simulator's choice, made so that a client
+//! must handle both.
+
+mod auth;
+mod edges;
+mod insights;
+mod nodes;
+pub(crate) mod params;
+
+use std::cell::Cell;
+
+use serde_json::{Map, Value, json};
+
+use crate::budget::Verdict;
+use crate::catalog::MetricCtx;
+use crate::error::ApiError;
+use crate::state::{Obj, SimState};
+use crate::time::fmt_ts;
+use crate::version::ApiVersion;
+use crate::world::LoginKind;
+
+pub(crate) use insights::{media_insight_values, media_target, timeframe_days};
+pub(crate) use params::Params;
+
+/// The most ids in one multi-ID read and operations in one batch.
+pub(crate) const MAX_IDS: usize = 50;
+
+/// HTTP methods the API distinguishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Post,
+    Delete,
+    Other,
+}
+
+impl Method {
+    pub(crate) fn parse(s: &str) -> Method {
+        match s.to_ascii_uppercase().as_str() {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "DELETE" => Method::Delete,
+            _ => Method::Other,
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Method::Get => "get",
+            Method::Post => "post",
+            Method::Delete => "delete",
+            Method::Other => "unknown",
+        }
+    }
+}
+
+/// A complete HTTP answer of the API.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: String,
+    pub(crate) headers: Vec<(&'static str, String)>,
+}
+
+/// The result of one operation (a request, or one operation of a batch).
+#[derive(Debug, Clone)]
+struct OpResult {
+    status: u16,
+    body: Value,
+    acct: Option<usize>,
+    version: ApiVersion,
+    trace: String,
+    error_code: Option<u32>,
+}
+
+/// Handles one HTTP request to the API (control endpoints excluded).
+pub(crate) fn handle(
+    st: &SimState,
+    method: Method,
+    path: &str,
+    query: &str,
+    form_body: Option<&str>,
+    header_token: Option<String>,
+    seq: u64,
+) -> Reply {
+    st.stats().request();
+    let mut params = Params::parse(query);
+    if let Some(body) = form_body {
+        params.extend(Params::parse(body));
+    }
+    let trimmed = path.trim_matches('/');
+    let is_root = trimmed.is_empty()
+        || (trimmed.starts_with('v') && !trimmed.contains('/') && looks_like_version(trimmed));
+    if method == Method::Post && is_root {
+        return batch(st, trimmed, &params, header_token, seq);
+    }
+    let res = run_op(
+        st,
+        method,
+        path,
+        &params,
+        header_token.as_deref(),
+        None,
+        seq,
+        0,
+    );
+    let headers = usage_headers(st, res.acct, res.version, &res.trace, res.error_code);
+    Reply {
+        status: res.status,
+        body: res.body.to_string(),
+        headers,
+    }
+}
+
+fn looks_like_version(seg: &str) -> bool {
+    seg.len() > 1 && seg.starts_with('v') && seg.as_bytes()[1].is_ascii_digit()
+}
+
+/// Parses an optional version prefix; returns (effective version, version to write in
+/// links, remaining segments).
+fn split_version<'p>(
+    st: &SimState,
+    path: &'p str,
+    fallback: Option<ApiVersion>,
+    now: i64,
+) -> Result<(ApiVersion, ApiVersion, Vec<&'p str>), ApiError> {
+    let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let now_utc = crate::time::to_utc(now);
+    let requested = match segs.first() {
+        Some(first) if looks_like_version(first) => {
+            let v: ApiVersion = first
+                .parse()
+                .map_err(|_| ApiError::unknown_version(first))?;
+            if !v.is_released(now_utc) {
+                return Err(ApiError::unknown_version(first));
+            }
+            segs.remove(0);
+            v
+        }
+        _ => {
+            let v = fallback.unwrap_or(st.config.default_version);
+            if v.is_released(now_utc) {
+                v
+            } else {
+                ApiVersion::latest_at(now_utc)
+            }
+        }
+    };
+    Ok((requested.effective(now_utc), requested, segs))
+}
+
+/// What a path asks for.
+#[derive(Debug, Clone)]
+enum Route {
+    MultiNode(Vec<String>),
+    MultiEdge(String, Vec<String>),
+    Node(String),
+    Edge(String, String),
+    FbExchange,
+    IgRefresh,
+    IgExchange,
+    DebugToken,
+}
+
+fn parse_ids(raw: &str) -> Result<Vec<String>, ApiError> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !ids.iter().any(|x| x == id) {
+            ids.push(id.to_owned());
+        }
+    }
+    if ids.is_empty() {
+        return Err(ApiError::param(
+            "The parameter ids is required and must list at least one id",
+        ));
+    }
+    if ids.len() > MAX_IDS {
+        return Err(ApiError::param(format!(
+            "Too many IDs. Maximum: {MAX_IDS}. Actual: {}",
+            ids.len()
+        )));
+    }
+    Ok(ids)
+}
+
+fn route(
+    method: Method,
+    segs: &[&str],
+    params: &Params,
+    raw_path: &str,
+) -> Result<Route, ApiError> {
+    let ids = params.get("ids");
+    let r = match segs {
+        [] => match ids {
+            Some(raw) => Route::MultiNode(parse_ids(raw)?),
+            None => return Err(ApiError::param("The parameter ids is required")),
+        },
+        ["oauth", "access_token"] => Route::FbExchange,
+        ["refresh_access_token"] => Route::IgRefresh,
+        ["access_token"] => Route::IgExchange,
+        ["debug_token"] => Route::DebugToken,
+        [edge] if ids.is_some() && !edge.bytes().all(|b| b.is_ascii_digit()) && *edge != "me" => {
+            Route::MultiEdge((*edge).to_owned(), parse_ids(ids.unwrap_or_default())?)
+        }
+        [id] => Route::Node((*id).to_owned()),
+        [id, edge] => Route::Edge((*id).to_owned(), (*edge).to_owned()),
+        _ => {
+            return Err(ApiError::unknown_path(&format!(
+                "/{}",
+                raw_path.trim_matches('/')
+            )));
+        }
+    };
+    if method != Method::Get {
+        let id = match &r {
+            Route::Node(id) | Route::Edge(id, _) => id.clone(),
+            _ => String::new(),
+        };
+        return Err(ApiError::no_object(method.word(), &id));
+    }
+    Ok(r)
+}
+
+/// The request context of one operation with a valid token.
+pub(crate) struct Ctx<'a> {
+    pub(crate) st: &'a SimState,
+    pub(crate) version: ApiVersion,
+    pub(crate) url_version: ApiVersion,
+    pub(crate) now: i64,
+    pub(crate) acct: usize,
+    pub(crate) login: LoginKind,
+    pub(crate) token: String,
+    pub(crate) extra_units: Cell<u64>,
+    pub(crate) endpoint: Cell<&'static str>,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn metric_ctx(&self) -> MetricCtx {
+        MetricCtx {
+            version: self.version,
+            now: self.now,
+            login: self.login,
+        }
+    }
+
+    /// Absolute URL of an API path with a query, for paging links.
+    pub(crate) fn url(&self, path: &str, params: &Params) -> String {
+        let base = self
+            .st
+            .base_url
+            .get()
+            .map_or("http://127.0.0.1", String::as_str);
+        format!(
+            "{base}/{}/{}?{}",
+            self.url_version,
+            path.trim_matches('/'),
+            params.to_query()
+        )
+    }
+
+    pub(crate) fn is_withdrawn(&self, metric: &str) -> bool {
+        self.st.read().removed_metrics.contains(metric)
+    }
+}
+
+/// A validated token.
+pub(crate) struct Auth {
+    acct: usize,
+    login: LoginKind,
+    token: String,
+}
+
+fn authenticate(
+    st: &SimState,
+    token: Option<&str>,
+    params: &Params,
+    now: i64,
+) -> Result<Auth, ApiError> {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Err(ApiError::token_required());
+    };
+    if let Some(proof) = params.get("appsecret_proof")
+        && (proof.len() != 64 || !proof.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(ApiError::param(
+            "Invalid appsecret_proof provided in the API argument",
+        ));
+    }
+    let Some(rec) = st.token(token) else {
+        return Err(ApiError::token_invalid());
+    };
+    if let Some(exp) = rec.expires_at
+        && exp <= now
+    {
+        return Err(ApiError::token_expired(&meta_time(exp), &meta_time(now)));
+    }
+    Ok(Auth {
+        acct: rec.acct,
+        login: rec.login,
+        token: token.to_owned(),
+    })
+}
+
+/// Meta's wording of times in token errors: `Tuesday, 01-Jul-25 10:00:00 PDT`.
+pub(crate) fn meta_time(ts: i64) -> String {
+    crate::time::to_utc(ts)
+        .with_timezone(&chrono_tz::America::Los_Angeles)
+        .format("%A, %d-%b-%y %H:%M:%S %Z")
+        .to_string()
+}
+
+#[allow(clippy::too_many_arguments)] // The plain inputs of one operation; a struct would only rename them.
+fn run_op(
+    st: &SimState,
+    method: Method,
+    path: &str,
+    params: &Params,
+    header_token: Option<&str>,
+    batch_version: Option<ApiVersion>,
+    seq: u64,
+    op: u64,
+) -> OpResult {
+    let trace = st.trace_id(seq, op);
+    let now = st.now();
+    let mut version = batch_version.unwrap_or(st.config.default_version);
+    let mut acct = None;
+    let mut endpoint: &'static str = "unknown";
+    let mut units = 1u64;
+    let mut extra = 0u64;
+    let result = (|| -> Result<Value, ApiError> {
+        let (v, url_v, segs) = split_version(st, path, batch_version, now)?;
+        version = v;
+        let route = route(method, &segs, params, path)?;
+        let token = params.get("access_token").or(header_token);
+        match &route {
+            Route::FbExchange => {
+                endpoint = "GET /oauth/access_token";
+                let (a, body) = auth::fb_exchange(st, params, now)?;
+                acct = Some(a);
+                charge(st, acct, 1)?;
+                return Ok(body);
+            }
+            Route::IgRefresh | Route::IgExchange => {
+                endpoint = if matches!(route, Route::IgRefresh) {
+                    "GET /refresh_access_token"
+                } else {
+                    "GET /access_token"
+                };
+                let a = authenticate(st, token, params, now)?;
+                acct = Some(a.acct);
+                charge(st, acct, 1)?;
+                return auth::ig_refresh(st, &a, params, now, matches!(route, Route::IgExchange));
+            }
+            Route::DebugToken => {
+                endpoint = "GET /debug_token";
+                let (a, body) = auth::debug_token(st, token, params, now)?;
+                acct = a;
+                charge(st, acct, 1)?;
+                return Ok(body);
+            }
+            _ => {}
+        }
+        let a = authenticate(st, token, params, now)?;
+        acct = Some(a.acct);
+        if let Route::MultiNode(ids) | Route::MultiEdge(_, ids) = &route {
+            units = ids.len() as u64;
+        }
+        charge(st, acct, units)?;
+        let ctx = Ctx {
+            st,
+            version: v,
+            url_version: url_v,
+            now,
+            acct: a.acct,
+            login: a.login,
+            token: a.token,
+            extra_units: Cell::new(0),
+            endpoint: Cell::new("unknown"),
+        };
+        let res = execute(&ctx, &route, params);
+        endpoint = ctx.endpoint.get();
+        extra = ctx.extra_units.get();
+        res
+    })();
+    let mut stats = st.stats();
+    stats.call(endpoint, acct);
+    stats.units(acct, units + extra);
+    drop(stats);
+    if extra > 0 {
+        st.budgets().add(acct, extra);
+    }
+    match result {
+        Ok(body) => {
+            count_entry_errors(st, &body);
+            OpResult {
+                status: 200,
+                body,
+                acct,
+                version,
+                trace,
+                error_code: None,
+            }
+        }
+        Err(e) => {
+            let mut stats = st.stats();
+            stats.error(e.code);
+            if matches!(e.code, 80002 | 4) {
+                stats.throttled();
+            }
+            OpResult {
+                status: e.status,
+                body: e.body(&trace),
+                acct,
+                version,
+                trace,
+                error_code: Some(e.code),
+            }
+        }
+    }
+}
+
+/// Counts the per-id errors of a multi-ID answer.
+fn count_entry_errors(st: &SimState, body: &Value) {
+    let Value::Object(map) = body else { return };
+    if map.contains_key("data") {
+        return;
+    }
+    let mut stats = st.stats();
+    for v in map.values() {
+        if let Some(code) = v
+            .get("error")
+            .and_then(|e| e.get("code"))
+            .and_then(Value::as_u64)
+        {
+            stats.error(code as u32);
+        }
+    }
+}
+
+fn charge(st: &SimState, acct: Option<usize>, units: u64) -> Result<(), ApiError> {
+    match st.budgets().charge(acct, units) {
+        Verdict::Allowed => Ok(()),
+        Verdict::AccountExhausted => Err(ApiError::buc_throttled()),
+        Verdict::AppExhausted => Err(ApiError::app_throttled()),
+    }
+}
+
+/// Resolves `me` or an id to an object the token may read.
+fn resolve_for(ctx: &Ctx<'_>, id: &str, method: Method) -> Result<Obj, ApiError> {
+    if id == "me" {
+        return Ok(match ctx.login {
+            LoginKind::Facebook => Obj::FbUser(ctx.acct),
+            LoginKind::Instagram => Obj::User {
+                acct: ctx.acct,
+                app_scoped: true,
+            },
+        });
+    }
+    match ctx.st.resolve(id, ctx.now) {
+        Some(obj) if obj.account() == ctx.acct => Ok(obj),
+        _ => Err(ApiError::no_object(method.word(), id)),
+    }
+}
+
+fn execute(ctx: &Ctx<'_>, route: &Route, params: &Params) -> Result<Value, ApiError> {
+    match route {
+        Route::Node(id) => {
+            let obj = resolve_for(ctx, id, Method::Get)?;
+            ctx.endpoint.set(node_label(id, obj));
+            let fields = nodes::parse_fields(params.get("fields"))?;
+            nodes::render(ctx, obj, fields.as_deref())
+        }
+        Route::Edge(id, edge) => {
+            let obj = resolve_for(ctx, id, Method::Get)?;
+            ctx.endpoint.set(edge_label(id, obj, edge));
+            edges::edge(ctx, obj, id, edge, params)
+        }
+        Route::MultiNode(ids) => {
+            ctx.endpoint.set("GET /?ids");
+            let fields = nodes::parse_fields(params.get("fields"))?;
+            multi(ctx, ids, |id| {
+                let obj = resolve_for(ctx, id, Method::Get)?;
+                nodes::render(ctx, obj, fields.as_deref())
+            })
+        }
+        Route::MultiEdge(edge, ids) => {
+            ctx.endpoint.set(match edge.as_str() {
+                "insights" => "GET /insights?ids",
+                "media" => "GET /media?ids",
+                "stories" => "GET /stories?ids",
+                "children" => "GET /children?ids",
+                _ => "GET /{edge}?ids",
+            });
+            multi(ctx, ids, |id| {
+                let obj = resolve_for(ctx, id, Method::Get)?;
+                edges::edge(ctx, obj, id, edge, params)
+            })
+        }
+        Route::FbExchange | Route::IgRefresh | Route::IgExchange | Route::DebugToken => {
+            Err(ApiError::unknown_path("/"))
+        }
+    }
+}
+
+/// Runs `one` per id: object-level errors go in the id's entry, anything else fails all.
+fn multi(
+    ctx: &Ctx<'_>,
+    ids: &[String],
+    mut one: impl FnMut(&str) -> Result<Value, ApiError>,
+) -> Result<Value, ApiError> {
+    let mut out = Map::new();
+    for id in ids {
+        match one(id) {
+            Ok(v) => {
+                out.insert(id.clone(), v);
+            }
+            Err(e) if e.object_level => {
+                let trace = ctx.st.trace_id(ctx.now as u64, crate::hash::hs(id));
+                out.insert(id.clone(), json!({ "error": e.inner(&trace) }));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+fn node_label(id: &str, obj: Obj) -> &'static str {
+    if id == "me" {
+        return "GET /me";
+    }
+    match obj {
+        Obj::User { .. } => "GET /{ig-user-id}",
+        Obj::Page(_) => "GET /{page-id}",
+        Obj::FbUser(_) => "GET /{fb-user-id}",
+        Obj::Media(_) => "GET /{ig-media-id}",
+    }
+}
+
+fn edge_label(id: &str, obj: Obj, edge: &str) -> &'static str {
+    match (obj, edge) {
+        (Obj::FbUser(_), "accounts") if id == "me" => "GET /me/accounts",
+        (Obj::FbUser(_), "accounts") => "GET /{fb-user-id}/accounts",
+        (Obj::User { .. }, "media") => "GET /{ig-user-id}/media",
+        (Obj::User { .. }, "stories") => "GET /{ig-user-id}/stories",
+        (Obj::User { .. }, "insights") => "GET /{ig-user-id}/insights",
+        (Obj::Media(_), "insights") => "GET /{ig-media-id}/insights",
+        (Obj::Media(_), "children") => "GET /{ig-media-id}/children",
+        _ => "GET /{id}/{unknown-edge}",
+    }
+}
+
+/// A batch: `POST /` with `batch=[{"method":"GET","relative_url":"..."}, ...]`.
+fn batch(
+    st: &SimState,
+    path: &str,
+    params: &Params,
+    header_token: Option<String>,
+    seq: u64,
+) -> Reply {
+    st.stats().envelope("POST / (batch)");
+    let now = st.now();
+    let trace = st.trace_id(seq, 0);
+    let fail = |e: ApiError, acct: Option<usize>, version: ApiVersion| {
+        st.stats().error(e.code);
+        Reply {
+            status: e.status,
+            body: e.body(&trace).to_string(),
+            headers: usage_headers(st, acct, version, &trace, Some(e.code)),
+        }
+    };
+    let (version, _, _) = match split_version(st, path, None, now) {
+        Ok(v) => v,
+        Err(e) => return fail(e, None, st.config.default_version),
+    };
+    let top_token = params
+        .get("access_token")
+        .map(str::to_owned)
+        .or(header_token);
+    let top = match authenticate(st, top_token.as_deref(), params, now) {
+        Ok(a) => a,
+        Err(e) => return fail(e, None, version),
+    };
+    let Some(raw) = params.get("batch") else {
+        return fail(
+            ApiError::param("The parameter batch is required"),
+            Some(top.acct),
+            version,
+        );
+    };
+    let ops: Vec<Value> = match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Array(ops)) => ops,
+        _ => {
+            return fail(
+                ApiError::param("The parameter batch must be a JSON array of operations"),
+                Some(top.acct),
+                version,
+            );
+        }
+    };
+    if ops.is_empty() {
+        return fail(
+            ApiError::param("The batch must contain at least one operation"),
+            Some(top.acct),
+            version,
+        );
+    }
+    if ops.len() > MAX_IDS {
+        return fail(
+            ApiError::param(format!(
+                "Too many requests in batch message. Maximum batch size is {MAX_IDS}"
+            )),
+            Some(top.acct),
+            version,
+        );
+    }
+    let include_headers = params.get("include_headers") != Some("false");
+    let mut items = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let op_no = i as u64 + 1;
+        let method = op
+            .get("method")
+            .and_then(Value::as_str)
+            .map_or(Method::Get, Method::parse);
+        let Some(rel) = op.get("relative_url").and_then(Value::as_str) else {
+            let e = ApiError::param("Each batch operation needs a relative_url");
+            st.stats().error(e.code);
+            items.push(json!({
+                "code": e.status,
+                "body": e.body(&st.trace_id(seq, op_no)).to_string(),
+            }));
+            continue;
+        };
+        let (op_path, op_query) = rel.split_once('?').unwrap_or((rel, ""));
+        let mut op_params = Params::parse(op_query);
+        if let Some(body) = op.get("body").and_then(Value::as_str) {
+            op_params.extend(Params::parse(body));
+        }
+        let res = run_op(
+            st,
+            method,
+            op_path,
+            &op_params,
+            Some(top.token.as_str()),
+            Some(version),
+            seq,
+            op_no,
+        );
+        let mut item = Map::new();
+        item.insert("code".into(), Value::from(res.status));
+        if include_headers {
+            let headers: Vec<Value> =
+                std::iter::once(("Content-Type", "text/javascript; charset=UTF-8".to_owned()))
+                    .chain(usage_headers(
+                        st,
+                        res.acct,
+                        res.version,
+                        &res.trace,
+                        res.error_code,
+                    ))
+                    .map(|(n, v)| json!({ "name": n, "value": v }))
+                    .collect();
+            item.insert("headers".into(), Value::Array(headers));
+        }
+        item.insert("body".into(), Value::from(res.body.to_string()));
+        items.push(Value::Object(item));
+    }
+    Reply {
+        status: 200,
+        body: Value::Array(items).to_string(),
+        headers: usage_headers(st, Some(top.acct), version, &trace, None),
+    }
+}
+
+/// `facebook-api-version`, `x-fb-trace-id`, `X-App-Usage`, and `X-Business-Use-Case-Usage`
+/// when the call is tied to an account.
+fn usage_headers(
+    st: &SimState,
+    acct: Option<usize>,
+    version: ApiVersion,
+    trace: &str,
+    error_code: Option<u32>,
+) -> Vec<(&'static str, String)> {
+    let budgets = st.budgets();
+    let app = budgets.app_pct();
+    let mut h = vec![
+        ("facebook-api-version", version.as_str().to_owned()),
+        ("x-fb-trace-id", trace.to_owned()),
+        (
+            "x-app-usage",
+            json!({ "call_count": app, "total_cputime": app / 2, "total_time": app * 2 / 3 })
+                .to_string(),
+        ),
+    ];
+    if let Some(a) = acct {
+        let u = budgets.account_usage(a);
+        let id = st.world.accounts[a].ig_user_id.clone();
+        let mut m = Map::new();
+        m.insert(
+            id,
+            json!([{
+                "type": "instagram",
+                "call_count": u.call_pct,
+                "total_cputime": u.call_pct / 2,
+                "total_time": u.call_pct * 2 / 3,
+                "estimated_time_to_regain_access": u.regain_minutes,
+            }]),
+        );
+        h.push(("x-business-use-case-usage", Value::Object(m).to_string()));
+    }
+    if error_code == Some(190) {
+        h.push((
+            "www-authenticate",
+            "OAuth \"Facebook Platform\" \"invalid_token\"".to_owned(),
+        ));
+    }
+    h
+}
+
+/// Formats a Unix time for JSON bodies.
+pub(crate) fn ts(t: i64) -> Value {
+    Value::from(fmt_ts(t))
+}
+
+/// The reply of an injected error fault. Rate-limit storms report a full budget and a time
+/// to regain access for the token's account.
+pub(crate) fn fault_reply(
+    st: &SimState,
+    e: &ApiError,
+    path: &str,
+    query: &str,
+    header_token: Option<&str>,
+    seq: u64,
+    storm_regain_minutes: Option<u64>,
+) -> Reply {
+    st.stats().request();
+    let trace = st.trace_id(seq, 0);
+    let now = st.now();
+    let version = split_version(st, path, None, now).map_or(st.config.default_version, |v| v.0);
+    let params = Params::parse(query);
+    let acct = params
+        .get("access_token")
+        .or(header_token)
+        .and_then(|t| st.token(t))
+        .map(|r| r.acct);
+    let mut headers = usage_headers(st, acct, version, &trace, Some(e.code));
+    if let (Some(minutes), Some(a)) = (storm_regain_minutes, acct) {
+        let id = st.world.accounts[a].ig_user_id.clone();
+        let mut m = Map::new();
+        m.insert(
+            id,
+            json!([{
+                "type": "instagram",
+                "call_count": 100,
+                "total_cputime": 50,
+                "total_time": 66,
+                "estimated_time_to_regain_access": minutes,
+            }]),
+        );
+        headers.retain(|(n, _)| *n != "x-business-use-case-usage");
+        headers.push(("x-business-use-case-usage", Value::Object(m).to_string()));
+    }
+    st.stats().error(e.code);
+    Reply {
+        status: e.status,
+        body: e.body(&trace).to_string(),
+        headers,
+    }
+}
+
+/// Renders a node with explicit fields (used by the ground truth).
+pub(crate) fn render_node(
+    ctx: &Ctx<'_>,
+    obj: Obj,
+    fields: &[crate::fields::Field],
+) -> Result<Value, ApiError> {
+    nodes::render(ctx, obj, Some(fields))
+}

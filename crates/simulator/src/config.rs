@@ -1,0 +1,316 @@
+//! The simulator's configuration: the seeded world's size and clock, latency, faults and
+//! rate-limit budgets.
+
+use std::time::Duration;
+
+use chrono::{DateTime, DurationRound, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::version::ApiVersion;
+
+/// Everything that shapes a simulated Graph API. Build it with [`SimConfig::new`] and adjust
+/// the public fields.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimConfig {
+    /// Seed of the world: same seed (and same `now`) ⇒ same accounts, posts and numbers.
+    pub seed: u64,
+    /// Number of Instagram professional accounts.
+    pub accounts: usize,
+    /// Average number of posts per account; accounts vary from 0.5× to 1.5× of it.
+    pub media_per_account: usize,
+    /// Start of the simulated clock. The clock is frozen unless advanced.
+    pub now: DateTime<Utc>,
+    /// Posts are spread over this many days before `now`.
+    pub history_days: u32,
+    /// Added to every API response.
+    pub latency: Duration,
+    /// A deterministic extra delay in `[0, jitter)` added to every API response.
+    pub jitter: Duration,
+    /// Share of API requests (0.0..=1.0) that get an injected fault.
+    pub fault_rate: f64,
+    /// Which kinds of fault are injected.
+    pub faults: FaultMix,
+    /// Rolling window of the per-account (BUC) and app budgets, in real time.
+    pub rate_limit_window: Duration,
+    /// The last `tight_budget_accounts` accounts get `tight_budget` calls per window. They are
+    /// also small accounts (fewer than 100 followers).
+    pub tight_budget_accounts: usize,
+    /// Budget of the tight accounts, in calls per window.
+    pub tight_budget: u64,
+    /// The first `expiring_token_accounts` accounts have tokens expiring within 3 days.
+    pub expiring_token_accounts: usize,
+    /// Version used for paths without a version prefix.
+    pub default_version: ApiVersion,
+    /// How long a timeout fault holds the response before closing the connection.
+    pub timeout_hold: Duration,
+    /// App-level budget (all accounts together) per window; once exhausted, calls fail with
+    /// code 4.
+    pub app_budget: u64,
+}
+
+impl SimConfig {
+    /// A configuration with defaults: the clock starts at the current time (whole seconds),
+    /// 365 days of history, no latency, no faults, a 24 h rate-limit window, no tight or
+    /// expiring accounts, v25.0 for unversioned paths.
+    pub fn new(seed: u64, accounts: usize, media_per_account: usize) -> SimConfig {
+        let now = Utc::now();
+        let now = now
+            .duration_trunc(chrono::Duration::seconds(1))
+            .unwrap_or(now);
+        SimConfig {
+            seed,
+            accounts,
+            media_per_account,
+            now,
+            history_days: 365,
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            fault_rate: 0.0,
+            faults: FaultMix::default(),
+            rate_limit_window: Duration::from_secs(24 * 3600),
+            tight_budget_accounts: 0,
+            tight_budget: 200,
+            expiring_token_accounts: 0,
+            default_version: ApiVersion::V25,
+            timeout_hold: Duration::from_secs(30),
+            app_budget: 50_000_000,
+        }
+    }
+
+    /// Sets the latency in milliseconds (for the `--latency-ms` flag).
+    pub fn with_latency_ms(mut self, ms: u64) -> SimConfig {
+        self.latency = Duration::from_millis(ms);
+        self
+    }
+
+    /// Sets the jitter in milliseconds (for the `--jitter-ms` flag).
+    pub fn with_jitter_ms(mut self, ms: u64) -> SimConfig {
+        self.jitter = Duration::from_millis(ms);
+        self
+    }
+
+    /// Sets the fault rate (for the `--fault-rate` flag).
+    pub fn with_fault_rate(mut self, rate: f64) -> SimConfig {
+        self.fault_rate = rate;
+        self
+    }
+
+    /// Checks the configuration, saying what is wrong.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.accounts > MAX_ACCOUNTS {
+            return Err(ConfigError::TooManyAccounts(self.accounts));
+        }
+        if self.media_per_account > MAX_MEDIA_PER_ACCOUNT {
+            return Err(ConfigError::TooManyMedia(self.media_per_account));
+        }
+        if self.history_days == 0 || self.history_days > 3650 {
+            return Err(ConfigError::HistoryDays(self.history_days));
+        }
+        if !(0.0..=1.0).contains(&self.fault_rate) {
+            return Err(ConfigError::FaultRate(self.fault_rate));
+        }
+        if self.rate_limit_window.is_zero() {
+            return Err(ConfigError::ZeroWindow);
+        }
+        if self.tight_budget_accounts > self.accounts {
+            return Err(ConfigError::TooManySpecial(
+                "tight_budget_accounts",
+                self.tight_budget_accounts,
+            ));
+        }
+        if self.expiring_token_accounts > self.accounts {
+            return Err(ConfigError::TooManySpecial(
+                "expiring_token_accounts",
+                self.expiring_token_accounts,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Upper bound on `accounts`.
+pub const MAX_ACCOUNTS: usize = 50_000;
+/// Upper bound on `media_per_account`.
+pub const MAX_MEDIA_PER_ACCOUNT: usize = 50_000;
+
+/// A configuration the simulator cannot run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// More accounts than the id scheme supports.
+    #[error("accounts must be at most {MAX_ACCOUNTS}, got {0}")]
+    TooManyAccounts(usize),
+    /// More posts per account than the id scheme supports.
+    #[error("media_per_account must be at most {MAX_MEDIA_PER_ACCOUNT}, got {0}")]
+    TooManyMedia(usize),
+    /// `history_days` out of range.
+    #[error("history_days must be between 1 and 3650, got {0}")]
+    HistoryDays(u32),
+    /// `fault_rate` outside 0.0..=1.0.
+    #[error("fault_rate must be between 0.0 and 1.0, got {0}")]
+    FaultRate(f64),
+    /// A zero rate-limit window.
+    #[error("rate_limit_window must be longer than zero")]
+    ZeroWindow,
+    /// More special accounts than accounts.
+    #[error("{0} must not exceed accounts, got {1}")]
+    TooManySpecial(&'static str, usize),
+}
+
+/// The kinds of fault the simulator can inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// HTTP 500 (code 1) or 503 (code 2), `is_transient: true`.
+    ServerError,
+    /// The response is held (`timeout_hold`), then the connection is closed without one.
+    Timeout,
+    /// The connection is closed without a response.
+    DroppedConnection,
+    /// HTTP 400 with a Graph error `code 2`, `is_transient: true`.
+    TransientError,
+    /// HTTP 200 with a truncated JSON body.
+    MalformedJson,
+    /// A rate-limit error: one of codes 80002, 4, 17, 32, 613.
+    RateLimitStorm,
+}
+
+impl FaultKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [FaultKind; 6] = [
+        FaultKind::ServerError,
+        FaultKind::Timeout,
+        FaultKind::DroppedConnection,
+        FaultKind::TransientError,
+        FaultKind::MalformedJson,
+        FaultKind::RateLimitStorm,
+    ];
+
+    /// The snake_case name used in statistics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::ServerError => "server_error",
+            FaultKind::Timeout => "timeout",
+            FaultKind::DroppedConnection => "dropped_connection",
+            FaultKind::TransientError => "transient_error",
+            FaultKind::MalformedJson => "malformed_json",
+            FaultKind::RateLimitStorm => "rate_limit_storm",
+        }
+    }
+}
+
+/// Which fault kinds are injected; a fault picks one of the enabled kinds uniformly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultMix {
+    /// 500/503 responses.
+    pub server_error: bool,
+    /// Held responses that end in a closed connection.
+    pub timeout: bool,
+    /// Connections closed without a response.
+    pub dropped_connection: bool,
+    /// `is_transient` Graph errors.
+    pub transient_error: bool,
+    /// Truncated JSON with status 200.
+    pub malformed_json: bool,
+    /// Rate-limit errors (80002, 4, 17, 32, 613).
+    pub rate_limit_storm: bool,
+}
+
+impl Default for FaultMix {
+    /// Every kind except rate-limit storms.
+    fn default() -> Self {
+        FaultMix {
+            rate_limit_storm: false,
+            ..FaultMix::all()
+        }
+    }
+}
+
+impl FaultMix {
+    /// Every kind.
+    pub fn all() -> FaultMix {
+        FaultMix {
+            server_error: true,
+            timeout: true,
+            dropped_connection: true,
+            transient_error: true,
+            malformed_json: true,
+            rate_limit_storm: true,
+        }
+    }
+
+    /// No kind (faults are never injected, whatever the rate).
+    pub fn none() -> FaultMix {
+        FaultMix {
+            server_error: false,
+            timeout: false,
+            dropped_connection: false,
+            transient_error: false,
+            malformed_json: false,
+            rate_limit_storm: false,
+        }
+    }
+
+    /// Only the given kinds.
+    pub fn only(kinds: &[FaultKind]) -> FaultMix {
+        let mut mix = FaultMix::none();
+        for k in kinds {
+            match k {
+                FaultKind::ServerError => mix.server_error = true,
+                FaultKind::Timeout => mix.timeout = true,
+                FaultKind::DroppedConnection => mix.dropped_connection = true,
+                FaultKind::TransientError => mix.transient_error = true,
+                FaultKind::MalformedJson => mix.malformed_json = true,
+                FaultKind::RateLimitStorm => mix.rate_limit_storm = true,
+            }
+        }
+        mix
+    }
+
+    /// The enabled kinds, in [`FaultKind::ALL`] order.
+    pub fn kinds(&self) -> Vec<FaultKind> {
+        FaultKind::ALL
+            .into_iter()
+            .filter(|k| match k {
+                FaultKind::ServerError => self.server_error,
+                FaultKind::Timeout => self.timeout,
+                FaultKind::DroppedConnection => self.dropped_connection,
+                FaultKind::TransientError => self.transient_error,
+                FaultKind::MalformedJson => self.malformed_json,
+                FaultKind::RateLimitStorm => self.rate_limit_storm,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_mix_excludes_storms() {
+        let kinds = FaultMix::default().kinds();
+        assert_eq!(kinds.len(), 5);
+        assert!(!kinds.contains(&FaultKind::RateLimitStorm));
+        assert_eq!(
+            FaultMix::only(&[FaultKind::Timeout]).kinds(),
+            vec![FaultKind::Timeout]
+        );
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let mut c = SimConfig::new(1, 2, 3);
+        assert!(c.validate().is_ok());
+        c.fault_rate = 1.5;
+        assert_eq!(c.validate(), Err(ConfigError::FaultRate(1.5)));
+        c.fault_rate = 0.0;
+        c.tight_budget_accounts = 3;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("tight_budget_accounts")
+        );
+    }
+}

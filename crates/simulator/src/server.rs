@@ -1,0 +1,516 @@
+//! HTTP plumbing: the axum router (API fallback plus `/__sim/*` control endpoints), fault
+//! injection and latency around each API request, and the [`SimServer`] handle.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, Method, Reply};
+use crate::config::{FaultKind, FaultMix, SimConfig};
+use crate::fault;
+use crate::listener::{ConnHandle, SimListener};
+use crate::state::{SimAccount, SimState};
+use crate::stats::SimStats;
+use crate::truth::{self, GroundTruth};
+use crate::version::ApiVersion;
+use crate::world::MediaRef;
+
+/// A running simulator.
+#[derive(Debug)]
+pub struct SimServer {
+    state: Arc<SimState>,
+    url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SimServer {
+    /// Generates the world and starts serving on `addr` (port 0 picks a free port).
+    pub async fn start(config: SimConfig, addr: SocketAddr) -> std::io::Result<SimServer> {
+        config
+            .validate()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let host = if local.ip().is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            local.ip()
+        };
+        let url = format!("http://{}", SocketAddr::new(host, local.port()));
+        let state = Arc::new(SimState::new(config));
+        let _ = state.base_url.set(url.clone());
+        let app = router(state.clone()).into_make_service_with_connect_info::<ConnHandle>();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve =
+                axum::serve(SimListener::new(listener), app).with_graceful_shutdown(async {
+                    let _ = rx.await;
+                });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "simulator server stopped");
+            }
+        });
+        tracing::info!(%url, accounts = state.world.accounts.len(), "Graph API simulator listening");
+        Ok(SimServer {
+            state,
+            url,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Every account with its current token and counters.
+    pub fn accounts(&self) -> Vec<SimAccount> {
+        self.state.accounts()
+    }
+
+    /// Counters since start or the last reset.
+    pub fn stats(&self) -> SimStats {
+        stats_of(&self.state)
+    }
+
+    /// Resets the counters (budgets are kept; `POST /__sim/reset` resets both).
+    pub fn reset_stats(&self) {
+        self.state.reset_stats();
+    }
+
+    /// Resets the rate-limit budgets.
+    pub fn reset_budgets(&self) {
+        self.state.budgets().reset();
+    }
+
+    /// The simulated now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.state.now_utc()
+    }
+
+    /// Moves the simulated clock forward (negative durations are ignored).
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.state.advance(by);
+    }
+
+    /// Changes fault injection from now on.
+    pub fn set_faults(&self, rate: f64, mix: FaultMix) {
+        let mut m = self.state.write();
+        m.fault_rate = rate.clamp(0.0, 1.0);
+        m.fault_mix = mix;
+    }
+
+    /// Expires every token of the account: the next calls get 190 / 463.
+    pub fn expire_token(&self, ig_user_id: &str) {
+        if let Some(acct) = self.state.account_index(ig_user_id) {
+            self.state.expire_tokens(acct);
+        }
+    }
+
+    /// Withdraws a metric from now on: requests naming it fail as after a Meta deprecation.
+    pub fn remove_metric(&self, metric: &str) {
+        self.state
+            .write()
+            .removed_metrics
+            .insert(metric.trim().to_owned());
+    }
+
+    /// Deletes a post or story: it disappears from listings and its id answers subcode 33.
+    /// Returns whether the id was a known post or story.
+    pub fn delete_media(&self, media_id: &str) -> bool {
+        delete_media(&self.state, media_id)
+    }
+
+    /// What a correct sync of the account must have stored at the simulated now.
+    pub fn ground_truth(&self, ig_user_id: &str, version: ApiVersion) -> Option<GroundTruth> {
+        truth::ground_truth(&self.state, ig_user_id, version)
+    }
+
+    /// Stops serving (in-flight requests get a moment to finish).
+    pub async fn shutdown(mut self) {
+        self.stop().await;
+    }
+
+    async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            // Held (timeout-fault) and keep-alive connections would delay a graceful stop.
+            if tokio::time::timeout(std::time::Duration::from_secs(2), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Starts a simulator and serves until Ctrl-C.
+pub async fn serve(config: SimConfig, addr: SocketAddr) -> std::io::Result<()> {
+    let server = SimServer::start(config, addr).await?;
+    tokio::signal::ctrl_c().await?;
+    server.shutdown().await;
+    Ok(())
+}
+
+fn stats_of(st: &SimState) -> SimStats {
+    let accounts = &st.world.accounts;
+    st.stats().snapshot(|i| accounts[i].ig_user_id.clone())
+}
+
+fn delete_media(st: &SimState, media_id: &str) -> bool {
+    match st.world.decode_media(media_id) {
+        Some(r @ (MediaRef::Post { .. } | MediaRef::Story { .. })) => {
+            st.write().deleted.insert(r);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The router: control endpoints, everything else is the Graph API.
+fn router(state: Arc<SimState>) -> Router {
+    Router::new()
+        .route("/__sim/accounts", get(ctl_accounts))
+        .route("/__sim/stats", get(ctl_stats))
+        .route("/__sim/reset", post(ctl_reset))
+        .route("/__sim/clock", get(ctl_clock_get).post(ctl_clock))
+        .route("/__sim/faults", get(ctl_faults_get).post(ctl_faults))
+        .route("/__sim/ground-truth/{ig_user_id}", get(ctl_truth))
+        .route("/__sim/expire-token", post(ctl_expire_token))
+        .route("/__sim/remove-metric", post(ctl_remove_metric))
+        .route("/__sim/delete-media", post(ctl_delete_media))
+        .fallback(api_handler)
+        .with_state(state)
+}
+
+fn json_response(status: StatusCode, v: &impl serde::Serialize) -> Response {
+    let body = serde_json::to_string(v).unwrap_or_else(|_| "{}".to_owned());
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn bad_request(msg: impl Into<String>) -> Response {
+    json_response(StatusCode::BAD_REQUEST, &json!({ "error": msg.into() }))
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|e| bad_request(format!("invalid JSON body: {e}")))
+}
+
+async fn ctl_accounts(State(st): State<Arc<SimState>>) -> Response {
+    json_response(StatusCode::OK, &st.accounts())
+}
+
+async fn ctl_stats(State(st): State<Arc<SimState>>) -> Response {
+    json_response(StatusCode::OK, &stats_of(&st))
+}
+
+async fn ctl_reset(State(st): State<Arc<SimState>>) -> Response {
+    st.reset_stats();
+    st.budgets().reset();
+    json_response(StatusCode::OK, &json!({ "ok": true }))
+}
+
+async fn ctl_clock_get(State(st): State<Arc<SimState>>) -> Response {
+    json_response(StatusCode::OK, &json!({ "now": st.now_utc() }))
+}
+
+#[derive(Deserialize)]
+struct ClockBody {
+    advance_secs: i64,
+}
+
+async fn ctl_clock(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
+    let b: ClockBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if b.advance_secs < 0 {
+        return bad_request("advance_secs must not be negative: the clock only moves forward");
+    }
+    st.advance(chrono::Duration::seconds(b.advance_secs));
+    json_response(StatusCode::OK, &json!({ "now": st.now_utc() }))
+}
+
+async fn ctl_faults_get(State(st): State<Arc<SimState>>) -> Response {
+    let m = st.read();
+    json_response(
+        StatusCode::OK,
+        &json!({ "rate": m.fault_rate, "mix": m.fault_mix }),
+    )
+}
+
+#[derive(Deserialize)]
+struct FaultsBody {
+    rate: f64,
+    #[serde(default)]
+    mix: Option<FaultMix>,
+    #[serde(default)]
+    kinds: Option<Vec<FaultKind>>,
+}
+
+async fn ctl_faults(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
+    let b: FaultsBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if !(0.0..=1.0).contains(&b.rate) {
+        return bad_request(format!("rate must be between 0.0 and 1.0, got {}", b.rate));
+    }
+    let mut m = st.write();
+    m.fault_rate = b.rate;
+    if let Some(kinds) = b.kinds {
+        m.fault_mix = FaultMix::only(&kinds);
+    } else if let Some(mix) = b.mix {
+        m.fault_mix = mix;
+    }
+    json_response(
+        StatusCode::OK,
+        &json!({ "rate": m.fault_rate, "mix": m.fault_mix }),
+    )
+}
+
+#[derive(Deserialize)]
+struct TruthQuery {
+    version: Option<String>,
+}
+
+async fn ctl_truth(
+    State(st): State<Arc<SimState>>,
+    Path(id): Path<String>,
+    Query(q): Query<TruthQuery>,
+) -> Response {
+    let version = match q.version.as_deref() {
+        None => st.config.default_version,
+        Some(v) => match v.parse::<ApiVersion>() {
+            Ok(v) => v,
+            Err(e) => return bad_request(e.to_string()),
+        },
+    };
+    let st2 = st.clone();
+    // Large accounts take a moment; keep the runtime's workers free.
+    let res = tokio::task::spawn_blocking(move || truth::ground_truth(&st2, &id, version)).await;
+    match res {
+        Ok(Some(t)) => json_response(StatusCode::OK, &t),
+        Ok(None) => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({ "error": "unknown ig_user_id" }),
+        ),
+        Err(e) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({ "error": e.to_string() }),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct AccountBody {
+    ig_user_id: String,
+}
+
+async fn ctl_expire_token(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
+    let b: AccountBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    match st.account_index(&b.ig_user_id) {
+        Some(acct) => {
+            st.expire_tokens(acct);
+            json_response(StatusCode::OK, &json!({ "ok": true }))
+        }
+        None => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({ "error": "unknown ig_user_id" }),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct MetricBody {
+    metric: String,
+}
+
+async fn ctl_remove_metric(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
+    let b: MetricBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if b.metric.trim().is_empty() {
+        return bad_request("metric must not be empty");
+    }
+    st.write()
+        .removed_metrics
+        .insert(b.metric.trim().to_owned());
+    json_response(StatusCode::OK, &json!({ "ok": true }))
+}
+
+#[derive(Deserialize)]
+struct MediaBody {
+    media_id: String,
+}
+
+async fn ctl_delete_media(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
+    let b: MediaBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if delete_media(&st, &b.media_id) {
+        json_response(StatusCode::OK, &json!({ "ok": true }))
+    } else {
+        json_response(
+            StatusCode::NOT_FOUND,
+            &json!({ "error": "unknown post or story id" }),
+        )
+    }
+}
+
+fn header_token(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = v.split_once(' ')?;
+    matches!(scheme.to_ascii_lowercase().as_str(), "bearer" | "oauth")
+        .then(|| token.trim().to_owned())
+}
+
+/// Turns a JSON object body into form parameters (values that are not strings are sent as
+/// their JSON text, as the Graph API expects for `batch`).
+fn json_body_to_form(body: &[u8]) -> Option<String> {
+    let Value::Object(map) = serde_json::from_slice::<Value>(body).ok()? else {
+        return None;
+    };
+    let mut p = api::params::Params::default();
+    for (k, v) in map {
+        let s = match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        p.set(&k, s);
+    }
+    Some(p.to_query())
+}
+
+async fn api_handler(
+    State(st): State<Arc<SimState>>,
+    ConnectInfo(conn): ConnectInfo<ConnHandle>,
+    method: HttpMethod,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let seq = st.next_seq();
+    let path = uri.path().to_owned();
+    let query = uri.query().unwrap_or("").to_owned();
+    let token = header_token(&headers);
+    let kind = fault::decide(&st, seq);
+    if let Some(k) = kind {
+        st.stats().fault(k);
+    }
+    match kind {
+        Some(FaultKind::DroppedConnection) => {
+            st.stats().request();
+            conn.kill();
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        Some(FaultKind::Timeout) => {
+            st.stats().request();
+            tokio::time::sleep(st.config.timeout_hold).await;
+            conn.kill();
+            return StatusCode::GATEWAY_TIMEOUT.into_response();
+        }
+        _ => {}
+    }
+    let delay = fault::latency(&st, seq);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let reply = match kind {
+        Some(FaultKind::ServerError) => {
+            let e = fault::server_error(&st, seq);
+            api::fault_reply(&st, &e, &path, &query, token.as_deref(), seq, None)
+        }
+        Some(FaultKind::TransientError) => {
+            let e = crate::error::ApiError::transient_error();
+            api::fault_reply(&st, &e, &path, &query, token.as_deref(), seq, None)
+        }
+        Some(FaultKind::RateLimitStorm) => {
+            let e = fault::storm_error(&st, seq);
+            let minutes = fault::storm_regain_minutes(&st, seq);
+            api::fault_reply(&st, &e, &path, &query, token.as_deref(), seq, Some(minutes))
+        }
+        _ => {
+            let form = if method == HttpMethod::POST && !body.is_empty() {
+                let is_json = headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("application/json"));
+                if is_json {
+                    json_body_to_form(&body)
+                } else {
+                    Some(String::from_utf8_lossy(&body).into_owned())
+                }
+            } else {
+                None
+            };
+            let mut r = api::handle(
+                &st,
+                Method::parse(method.as_str()),
+                &path,
+                &query,
+                form.as_deref(),
+                token,
+                seq,
+            );
+            if kind == Some(FaultKind::MalformedJson) {
+                r.status = 200;
+                let cut = r.body.len() / 2;
+                let mut cut = cut.max(1).min(r.body.len());
+                while !r.body.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                r.body.truncate(cut);
+            }
+            r
+        }
+    };
+    into_response(reply)
+}
+
+fn into_response(r: Reply) -> Response {
+    let mut resp = Response::new(Body::from(r.body));
+    *resp.status_mut() =
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
+    for (name, value) in r.headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    resp
+}

@@ -1,0 +1,377 @@
+//! The simulator's shared state: the immutable world plus what changes while it runs (the
+//! clock, tokens, removed metrics, deleted media, fault settings, budgets and counters).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::budget::Budgets;
+use crate::config::{FaultMix, SimConfig};
+use crate::hash::{self, h, hs};
+use crate::stats::Counters;
+use crate::time::{DAY, to_utc};
+use crate::world::{AccountType, LoginKind, MediaRef, World};
+
+/// One simulated account as seen by scripts and tests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimAccount {
+    /// The Instagram professional account id used in `/{ig-user-id}/…` paths.
+    pub ig_user_id: String,
+    /// `@username`.
+    pub username: String,
+    /// Display name.
+    pub name: String,
+    /// `BUSINESS` or `MEDIA_CREATOR`.
+    pub account_type: AccountType,
+    /// Facebook Login or Instagram Login.
+    pub login: LoginKind,
+    /// The Facebook Page connected to the account (Facebook Login only).
+    pub page_id: Option<String>,
+    /// The Facebook user id (Facebook Login) or the app-scoped Instagram id returned as `id`
+    /// by `/me` (Instagram Login).
+    pub me_id: String,
+    /// The newest valid long-lived user token.
+    pub access_token: String,
+    /// When that token expires.
+    pub token_expires_at: DateTime<Utc>,
+    /// Followers at the simulated now.
+    pub followers_count: u64,
+    /// Published posts at the simulated now.
+    pub media_count: u64,
+}
+
+/// A token the simulator knows.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenRec {
+    pub(crate) acct: usize,
+    pub(crate) login: LoginKind,
+    pub(crate) issued_at: i64,
+    /// `None` for page tokens, which do not expire.
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) page: bool,
+}
+
+/// What an id resolves to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Obj {
+    /// An Instagram professional account (`app_scoped` when addressed by its app-scoped id).
+    User { acct: usize, app_scoped: bool },
+    /// The Facebook Page of a Facebook-Login account.
+    Page(usize),
+    /// The Facebook user behind a Facebook-Login account.
+    FbUser(usize),
+    /// A post, album child or story.
+    Media(MediaRef),
+}
+
+impl Obj {
+    pub(crate) fn account(&self) -> usize {
+        match *self {
+            Obj::User { acct, .. } | Obj::Page(acct) | Obj::FbUser(acct) => acct,
+            Obj::Media(MediaRef::Post { acct, .. })
+            | Obj::Media(MediaRef::Child { acct, .. })
+            | Obj::Media(MediaRef::Story { acct, .. }) => acct,
+        }
+    }
+}
+
+/// The parts that change at run time.
+#[derive(Debug)]
+pub(crate) struct Mutable {
+    pub(crate) tokens: HashMap<String, TokenRec>,
+    pub(crate) current: Vec<String>,
+    pub(crate) removed_metrics: HashSet<String>,
+    pub(crate) deleted: HashSet<MediaRef>,
+    pub(crate) fault_rate: f64,
+    pub(crate) fault_mix: FaultMix,
+    issued: u64,
+}
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub(crate) struct SimState {
+    pub(crate) config: SimConfig,
+    pub(crate) world: World,
+    clock_ms: AtomicI64,
+    seq: AtomicU64,
+    pub(crate) base_url: OnceLock<String>,
+    ids: HashMap<String, Obj>,
+    mutable: RwLock<Mutable>,
+    budgets: Mutex<Budgets>,
+    stats: Mutex<Counters>,
+    pub(crate) app_id: String,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave these plain counters inconsistent.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl SimState {
+    pub(crate) fn new(config: SimConfig) -> SimState {
+        let world = World::generate(&config);
+        let mut tokens = HashMap::with_capacity(world.accounts.len() * 2);
+        let mut current = Vec::with_capacity(world.accounts.len());
+        let mut ids = HashMap::with_capacity(world.accounts.len() * 4);
+        for a in &world.accounts {
+            tokens.insert(
+                a.token.token.clone(),
+                TokenRec {
+                    acct: a.idx,
+                    login: a.login,
+                    issued_at: a.token.issued_at,
+                    expires_at: Some(a.token.expires_at),
+                    page: false,
+                },
+            );
+            current.push(a.token.token.clone());
+            if let Some(pt) = &a.page_token {
+                tokens.insert(
+                    pt.clone(),
+                    TokenRec {
+                        acct: a.idx,
+                        login: LoginKind::Facebook,
+                        issued_at: a.token.issued_at,
+                        expires_at: None,
+                        page: true,
+                    },
+                );
+            }
+            ids.insert(
+                a.ig_user_id.clone(),
+                Obj::User {
+                    acct: a.idx,
+                    app_scoped: false,
+                },
+            );
+            match a.login {
+                LoginKind::Facebook => {
+                    ids.insert(a.page_id.clone(), Obj::Page(a.idx));
+                    ids.insert(a.fb_user_id.clone(), Obj::FbUser(a.idx));
+                }
+                LoginKind::Instagram => {
+                    ids.insert(
+                        a.app_scoped_id.clone(),
+                        Obj::User {
+                            acct: a.idx,
+                            app_scoped: true,
+                        },
+                    );
+                }
+            }
+        }
+        let limits = world.accounts.iter().map(|a| a.budget).collect();
+        let budgets = Budgets::new(config.rate_limit_window, limits, config.app_budget);
+        let app_id = (1_000_000_000_000_000u64 + h(&[config.seed, hs("app")]) % 1_000_000_000_000)
+            .to_string();
+        SimState {
+            clock_ms: AtomicI64::new(config.now.timestamp_millis()),
+            seq: AtomicU64::new(0),
+            base_url: OnceLock::new(),
+            ids,
+            mutable: RwLock::new(Mutable {
+                tokens,
+                current,
+                removed_metrics: HashSet::new(),
+                deleted: HashSet::new(),
+                fault_rate: config.fault_rate,
+                fault_mix: config.faults,
+                issued: 0,
+            }),
+            budgets: Mutex::new(budgets),
+            stats: Mutex::new(Counters::default()),
+            app_id,
+            world,
+            config,
+        }
+    }
+
+    /// The simulated now, in Unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock_ms.load(Ordering::Relaxed).div_euclid(1000)
+    }
+
+    /// The simulated now.
+    pub(crate) fn now_utc(&self) -> DateTime<Utc> {
+        DateTime::<Utc>::from_timestamp_millis(self.clock_ms.load(Ordering::Relaxed))
+            .unwrap_or_default()
+    }
+
+    /// Moves the clock forward (negative durations are ignored).
+    pub(crate) fn advance(&self, by: chrono::Duration) {
+        let ms = by.num_milliseconds();
+        if ms > 0 {
+            self.clock_ms.fetch_add(ms, Ordering::Relaxed);
+        }
+    }
+
+    /// The next request sequence number (drives faults, jitter and trace ids).
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A Meta-looking trace id for a request (and operation inside it).
+    pub(crate) fn trace_id(&self, seq: u64, op: u64) -> String {
+        hash::encode(
+            h(&[self.config.seed, hs("trace"), seq, op]),
+            hash::ALNUM,
+            23,
+        )
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Mutable> {
+        self.mutable
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Mutable> {
+        self.mutable
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn budgets(&self) -> MutexGuard<'_, Budgets> {
+        lock(&self.budgets)
+    }
+
+    pub(crate) fn stats(&self) -> MutexGuard<'_, Counters> {
+        lock(&self.stats)
+    }
+
+    pub(crate) fn reset_stats(&self) {
+        *self.stats() = Counters::default();
+    }
+
+    /// Resolves an id visible at `now` (not yet published or deleted media resolve to
+    /// nothing).
+    pub(crate) fn resolve(&self, id: &str, now: i64) -> Option<Obj> {
+        if let Some(o) = self.ids.get(id) {
+            return Some(*o);
+        }
+        let r = self.world.decode_media(id)?;
+        let visible = match r {
+            MediaRef::Post { acct, idx } => self.world.accounts[acct].posts[idx].ts <= now,
+            MediaRef::Child { acct, post, .. } => {
+                self.world.accounts[acct].posts[post].ts <= now
+                    && !self
+                        .read()
+                        .deleted
+                        .contains(&MediaRef::Post { acct, idx: post })
+            }
+            MediaRef::Story { acct, slot, n } => {
+                self.world.story(acct, slot, n).is_some_and(|s| s.ts <= now)
+            }
+        };
+        (visible && !self.read().deleted.contains(&r)).then_some(Obj::Media(r))
+    }
+
+    /// Looks a token up.
+    pub(crate) fn token(&self, token: &str) -> Option<TokenRec> {
+        self.read().tokens.get(token).cloned()
+    }
+
+    /// Issues a new long-lived user token for an account (60 days from now).
+    pub(crate) fn issue_token(&self, acct: usize, login: LoginKind) -> (String, i64) {
+        let now = self.now();
+        let mut m = self.write();
+        m.issued += 1;
+        let prefix = match login {
+            LoginKind::Facebook => "EAAG",
+            LoginKind::Instagram => "IGAA",
+        };
+        let token = format!(
+            "{prefix}{}",
+            hash::encode(
+                h(&[self.world.accounts[acct].key, hs("refresh"), m.issued]),
+                hash::ALNUM,
+                140
+            )
+        );
+        let expires_at = now + 60 * DAY;
+        m.tokens.insert(
+            token.clone(),
+            TokenRec {
+                acct,
+                login,
+                issued_at: now,
+                expires_at: Some(expires_at),
+                page: false,
+            },
+        );
+        m.current[acct] = token.clone();
+        (token, expires_at)
+    }
+
+    /// Makes every token of an account expired from now on.
+    pub(crate) fn expire_tokens(&self, acct: usize) {
+        let now = self.now();
+        let mut m = self.write();
+        for rec in m.tokens.values_mut() {
+            if rec.acct == acct {
+                rec.expires_at = Some(now - 1);
+            }
+        }
+    }
+
+    /// Index of an account by its ig user id.
+    pub(crate) fn account_index(&self, ig_user_id: &str) -> Option<usize> {
+        match self.ids.get(ig_user_id) {
+            Some(Obj::User { acct, .. }) => Some(*acct),
+            _ => None,
+        }
+    }
+
+    /// The public view of every account at the simulated now.
+    pub(crate) fn accounts(&self) -> Vec<SimAccount> {
+        let now = self.now();
+        let m = self.read();
+        self.world
+            .accounts
+            .iter()
+            .map(|a| {
+                let token = m.current[a.idx].clone();
+                let expires = m
+                    .tokens
+                    .get(&token)
+                    .and_then(|t| t.expires_at)
+                    .unwrap_or(a.token.expires_at);
+                SimAccount {
+                    ig_user_id: a.ig_user_id.clone(),
+                    username: a.username.clone(),
+                    name: a.name.clone(),
+                    account_type: a.account_type,
+                    login: a.login,
+                    page_id: (a.login == LoginKind::Facebook).then(|| a.page_id.clone()),
+                    me_id: match a.login {
+                        LoginKind::Facebook => a.fb_user_id.clone(),
+                        LoginKind::Instagram => a.app_scoped_id.clone(),
+                    },
+                    access_token: token,
+                    token_expires_at: to_utc(expires),
+                    followers_count: self.world.followers_at(a.idx, now),
+                    media_count: self.visible_media_count(a.idx, now, &m.deleted) as u64,
+                }
+            })
+            .collect()
+    }
+
+    /// Published, not deleted posts of an account at `now`.
+    pub(crate) fn visible_media_count(
+        &self,
+        acct: usize,
+        now: i64,
+        deleted: &HashSet<MediaRef>,
+    ) -> usize {
+        let first = self.world.first_visible(acct, now);
+        let n = self.world.accounts[acct].posts.len() - first;
+        let gone = deleted
+            .iter()
+            .filter(|r| matches!(r, MediaRef::Post { acct: a, idx } if *a == acct && *idx >= first))
+            .count();
+        n - gone
+    }
+}
