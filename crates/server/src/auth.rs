@@ -252,10 +252,10 @@ pub async fn session_from_headers(
         return Ok(None);
     };
     let now = Utc::now();
-    if let Some(session) = state.auth.cached_session(value) {
-        if session.expires_at > now {
-            return Ok(Some(session));
-        }
+    if let Some(session) = state.auth.cached_session(value)
+        && session.expires_at > now
+    {
+        return Ok(Some(session));
     }
     let Some(row) = state.store.session_get(&sha256_hex(value)).await? else {
         return Ok(None);

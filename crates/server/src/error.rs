@@ -51,6 +51,10 @@ pub enum AppError {
     /// request's behalf. The message is safe to show (no token).
     #[error("{0}")]
     Upstream(String),
+    /// 503 `not_configured`: the server lacks a setting the request needs (a secret key to
+    /// encrypt tokens, a Graph API app to verify them). The message says which.
+    #[error("{0}")]
+    NotConfigured(String),
     /// 503 `timeout`: the request took longer than the server's request timeout.
     #[error("the request took too long")]
     Timeout,
@@ -91,7 +95,9 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
-            AppError::Timeout | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::NotConfigured(_) | AppError::Timeout | AppError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -109,6 +115,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Invalid(_) => "invalid",
             AppError::Upstream(_) => "upstream_error",
+            AppError::NotConfigured(_) => "not_configured",
             AppError::Timeout => "timeout",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
@@ -141,7 +148,9 @@ pub struct ErrorDetail {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() && !matches!(self, AppError::Upstream(_)) {
+        if status.is_server_error()
+            && !matches!(self, AppError::Upstream(_) | AppError::NotConfigured(_))
+        {
             // Logged once, here, inside the request's span; the client gets no detail.
             tracing::error!(error.code = self.code(), error.message = %self, "request failed");
         }
@@ -162,6 +171,22 @@ impl From<StoreError> for AppError {
             StoreError::Conflict { message } => AppError::Conflict(message),
             StoreError::InvalidInput { message } => AppError::Invalid(message),
             StoreError::Unavailable { .. } => AppError::Unavailable(err.to_string()),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<sync::SyncError> for AppError {
+    fn from(err: sync::SyncError) -> Self {
+        match err {
+            sync::SyncError::Store(e) => e.into(),
+            sync::SyncError::UnknownAccount(id) => {
+                AppError::NotFound(format!("account {id} not found"))
+            }
+            sync::SyncError::UnknownSchedule(name) => {
+                AppError::NotFound(format!("schedule `{name}` not found"))
+            }
+            sync::SyncError::Invalid(message) => AppError::Conflict(message),
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -1,30 +1,449 @@
 //! `/metrics`: Prometheus text exposition (format 0.0.4) of the queue, the Graph API usage and
-//! the accounts' sync state. Never a token or key.
+//! the accounts' sync state, computed from the database at each scrape so every process
+//! (and every worker sharing the database) reports the same numbers. Never a token or key.
+//!
+//! Accounts are labelled by igsync's account id (`account="12"`); `igsync_account_info`
+//! maps ids to usernames, so a renamed account keeps its series.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use store::{
+    AlertQuery, HISTOGRAM_BUCKETS, JobMetricsQuery, JobState, Resolution, Store, SyncStatus,
+};
 
 use crate::error::AppResult;
 use crate::state::AppState;
 
+/// The content type of the text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
 /// `GET /metrics`.
 pub async fn exposition(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
-    let accounts = state.store.account_list().await?;
-    let mut out = String::new();
-    out.push_str("# HELP igsync_accounts Accounts by sync status.\n# TYPE igsync_accounts gauge\n");
-    for status in store::SyncStatus::ALL {
+    let text = render(&state).await?;
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text))
+}
+
+/// The whole exposition.
+pub async fn render(state: &AppState) -> AppResult<String> {
+    let store: &dyn Store = &*state.store;
+    let now = state.clock.now();
+    let mut out = Exposition::default();
+
+    // Accounts.
+    let accounts = store.account_list().await?;
+    out.family("igsync_accounts", "gauge", "Accounts by sync status.");
+    for status in SyncStatus::ALL {
         let n = accounts.iter().filter(|a| a.status == status).count();
-        out.push_str(&format!(
-            "igsync_accounts{{status=\"{}\"}} {n}\n",
-            status.as_str()
-        ));
+        out.sample("igsync_accounts", &[("status", status.as_str())], n as f64);
     }
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        out,
-    ))
+    out.family(
+        "igsync_account_info",
+        "gauge",
+        "Account id to username and Instagram user id (always 1).",
+    );
+    for a in &accounts {
+        let id = a.id.to_string();
+        out.sample(
+            "igsync_account_info",
+            &[
+                ("account", &id),
+                ("username", &a.username),
+                ("ig_user_id", &a.ig_user_id),
+            ],
+            1.0,
+        );
+    }
+    out.family(
+        "igsync_sync_lag_seconds",
+        "gauge",
+        "Seconds since the account's last successful sync (since it was added, if never).",
+    );
+    for a in &accounts {
+        let since = a.last_synced_at.unwrap_or(a.created_at);
+        out.sample(
+            "igsync_sync_lag_seconds",
+            &[("account", &a.id.to_string())],
+            seconds_between(since, now),
+        );
+    }
+    out.family(
+        "igsync_token_expires_in_seconds",
+        "gauge",
+        "Seconds until the account's access token expires (negative: expired).",
+    );
+    for a in &accounts {
+        if let Some(expires) = a.token_expires_at {
+            out.sample(
+                "igsync_token_expires_in_seconds",
+                &[("account", &a.id.to_string())],
+                (expires - now).num_milliseconds() as f64 / 1000.0,
+            );
+        }
+    }
+
+    // Queue: live counts and age.
+    let snapshot = store.job_snapshot(now).await?;
+    let mut queues: BTreeMap<String, BTreeMap<JobState, i64>> = BTreeMap::new();
+    for q in [sync::queue::SYNC_QUEUE, sync::queue::MAINTENANCE_QUEUE] {
+        queues.entry(q.to_owned()).or_default();
+    }
+    for c in &snapshot.counts {
+        *queues
+            .entry(c.queue.clone())
+            .or_default()
+            .entry(c.state)
+            .or_default() += c.count;
+    }
+    out.family("igsync_jobs", "gauge", "Jobs by queue and state.");
+    for (queue, counts) in &queues {
+        for state in JobState::ALL {
+            let n = counts.get(&state).copied().unwrap_or(0);
+            out.sample(
+                "igsync_jobs",
+                &[("queue", queue), ("state", state.as_str())],
+                n as f64,
+            );
+        }
+    }
+    out.family(
+        "igsync_jobs_scheduled",
+        "gauge",
+        "Pending jobs whose run time is in the future, by queue.",
+    );
+    for queue in queues.keys() {
+        let n = snapshot
+            .scheduled
+            .iter()
+            .filter(|(q, _)| q == queue)
+            .map(|(_, n)| *n)
+            .sum::<i64>();
+        out.sample("igsync_jobs_scheduled", &[("queue", queue)], n as f64);
+    }
+    out.family(
+        "igsync_queue_age_seconds",
+        "gauge",
+        "How long the oldest due pending job of the queue has waited (0 when none waits).",
+    );
+    for queue in queues.keys() {
+        let age = snapshot
+            .oldest_due
+            .iter()
+            .find(|(q, _)| q == queue)
+            .map_or(0.0, |(_, at)| seconds_between(*at, now));
+        out.sample("igsync_queue_age_seconds", &[("queue", queue)], age);
+    }
+    let workers = store
+        .worker_list(now - chrono::Duration::minutes(2))
+        .await?;
+    out.family(
+        "igsync_workers",
+        "gauge",
+        "Worker processes seen in the last two minutes.",
+    );
+    out.sample("igsync_workers", &[], workers.len() as f64);
+
+    // Queue: finished jobs and durations, all time, from the persisted histograms.
+    let points = store
+        .job_metrics(JobMetricsQuery {
+            from: epoch(),
+            to: now,
+            resolution: Resolution::Day,
+            queue: None,
+        })
+        .await?;
+    type Acc = (u64, u64, Vec<u64>, Vec<u64>);
+    let mut kinds: BTreeMap<(String, String), Acc> = BTreeMap::new();
+    for p in &points {
+        let acc = kinds
+            .entry((p.queue.clone(), p.kind.clone()))
+            .or_insert_with(|| (0, 0, vec![0; HISTOGRAM_BUCKETS], vec![0; HISTOGRAM_BUCKETS]));
+        acc.0 += p.completed;
+        acc.1 += p.failed;
+        for (a, b) in acc.2.iter_mut().zip(&p.wait_histogram) {
+            *a += b;
+        }
+        for (a, b) in acc.3.iter_mut().zip(&p.run_histogram) {
+            *a += b;
+        }
+    }
+    out.family(
+        "igsync_jobs_finished_total",
+        "counter",
+        "Job attempts that finished, by queue, kind and outcome.",
+    );
+    for ((queue, kind), (completed, failed, _, _)) in &kinds {
+        for (outcome, n) in [("completed", completed), ("failed", failed)] {
+            out.sample(
+                "igsync_jobs_finished_total",
+                &[("queue", queue), ("kind", kind), ("outcome", outcome)],
+                *n as f64,
+            );
+        }
+    }
+    for (name, help, pick) in [
+        (
+            "igsync_job_wait_seconds",
+            "Time from when a job was due to when its finishing attempt started. Buckets \
+             are powers of two milliseconds; the sum is estimated from bucket midpoints.",
+            2usize,
+        ),
+        (
+            "igsync_job_run_seconds",
+            "Run time of a job's finishing attempt. Buckets are powers of two milliseconds; \
+             the sum is estimated from bucket midpoints.",
+            3usize,
+        ),
+    ] {
+        out.family(name, "histogram", help);
+        for ((queue, kind), acc) in &kinds {
+            let hist = if pick == 2 { &acc.2 } else { &acc.3 };
+            out.histogram(name, &[("queue", queue), ("kind", kind)], hist);
+        }
+    }
+
+    // Graph API.
+    let calls = store
+        .api_calls_days(None, epoch().date_naive(), today(now))
+        .await?;
+    let mut per_account: BTreeMap<i64, (i64, i64, i64)> = BTreeMap::new();
+    for a in &accounts {
+        per_account.entry(a.id).or_default();
+    }
+    for d in &calls {
+        let e = per_account.entry(d.account_id).or_default();
+        e.0 += d.requests;
+        e.1 += d.units;
+        e.2 += d.errors;
+    }
+    for (name, help, pick) in [
+        (
+            "igsync_graph_requests_total",
+            "Graph API HTTP requests sent for the account (all workers).",
+            0,
+        ),
+        (
+            "igsync_graph_units_total",
+            "Graph API rate-limit units spent for the account (one per id of a multi-ID read).",
+            1,
+        ),
+        (
+            "igsync_graph_account_errors_total",
+            "Failed Graph API requests for the account (all workers).",
+            2,
+        ),
+    ] {
+        out.family(name, "counter", help);
+        for (id, (requests, units, errors)) in &per_account {
+            let n = [requests, units, errors][pick];
+            out.sample(name, &[("account", &id.to_string())], *n as f64);
+        }
+    }
+    out.family(
+        "igsync_graph_errors_total",
+        "counter",
+        "Failed Graph API attempts by Meta error code or transport class, counted by the \
+         Graph API clients of this process.",
+    );
+    let mut by_code: BTreeMap<String, u64> = BTreeMap::new();
+    for client in [&state.graph.facebook, &state.graph.instagram]
+        .into_iter()
+        .flatten()
+    {
+        for (code, n) in client.stats().errors_by_code {
+            *by_code.entry(code).or_default() += n;
+        }
+    }
+    for (code, n) in &by_code {
+        out.sample("igsync_graph_errors_total", &[("code", code)], *n as f64);
+    }
+    let usage = store.api_usage_latest().await?;
+    out.family(
+        "igsync_graph_usage_percent",
+        "gauge",
+        "Latest share of the account's Graph API budget in use, as Meta reports it (highest \
+         of call count, CPU time and total time).",
+    );
+    for u in usage.iter() {
+        if let Some(id) = u.account_id {
+            out.sample(
+                "igsync_graph_usage_percent",
+                &[("account", &id.to_string())],
+                u.usage_pct,
+            );
+        }
+    }
+    out.family(
+        "igsync_graph_app_usage_percent",
+        "gauge",
+        "Latest share of the app's Graph API budget in use (X-App-Usage).",
+    );
+    if let Some(u) = usage.iter().find(|u| u.account_id.is_none()) {
+        out.sample("igsync_graph_app_usage_percent", &[], u.usage_pct);
+    }
+
+    // Alerts.
+    let open = store
+        .alert_list(AlertQuery {
+            unacknowledged_only: true,
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await?;
+    out.family(
+        "igsync_alerts_open",
+        "gauge",
+        "Alerts not acknowledged yet, by severity.",
+    );
+    for severity in [
+        store::Severity::Info,
+        store::Severity::Warning,
+        store::Severity::Critical,
+    ] {
+        let n = open.iter().filter(|a| a.alert.severity == severity).count();
+        out.sample(
+            "igsync_alerts_open",
+            &[("severity", severity.as_str())],
+            n as f64,
+        );
+    }
+
+    Ok(out.text)
+}
+
+fn epoch() -> DateTime<Utc> {
+    Utc.timestamp_opt(0, 0).single().unwrap_or_default()
+}
+
+fn today(now: DateTime<Utc>) -> NaiveDate {
+    now.date_naive()
+}
+
+fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_milliseconds().max(0) as f64 / 1000.0
+}
+
+/// A text exposition being written.
+#[derive(Default)]
+struct Exposition {
+    text: String,
+}
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.text, "# HELP {name} {}", escape_help(help));
+        let _ = writeln!(self.text, "# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.text.push_str(name);
+        write_labels(&mut self.text, labels, None);
+        let _ = writeln!(self.text, " {}", format_value(value));
+    }
+
+    /// A cumulative histogram in seconds from the store's power-of-two millisecond buckets.
+    fn histogram(&mut self, name: &str, labels: &[(&str, &str)], counts: &[u64]) {
+        let mut cumulative = 0u64;
+        let mut sum_ms = 0.0;
+        for (i, n) in counts.iter().enumerate() {
+            cumulative += n;
+            let upper_ms = 2f64.powi(i as i32 + 1);
+            let lower_ms = if i == 0 { 0.0 } else { 2f64.powi(i as i32) };
+            sum_ms += *n as f64 * (lower_ms + upper_ms) / 2.0;
+            if i + 1 == counts.len() {
+                break; // The last bucket is open-ended: it is `+Inf`.
+            }
+            let le = format_value(upper_ms / 1000.0);
+            self.text.push_str(name);
+            self.text.push_str("_bucket");
+            write_labels(&mut self.text, labels, Some(&le));
+            let _ = writeln!(self.text, " {cumulative}");
+        }
+        self.text.push_str(name);
+        self.text.push_str("_bucket");
+        write_labels(&mut self.text, labels, Some("+Inf"));
+        let _ = writeln!(self.text, " {cumulative}");
+        self.text.push_str(name);
+        self.text.push_str("_sum");
+        write_labels(&mut self.text, labels, None);
+        let _ = writeln!(self.text, " {}", format_value(sum_ms / 1000.0));
+        self.text.push_str(name);
+        self.text.push_str("_count");
+        write_labels(&mut self.text, labels, None);
+        let _ = writeln!(self.text, " {cumulative}");
+    }
+}
+
+fn write_labels(out: &mut String, labels: &[(&str, &str)], le: Option<&str>) {
+    if labels.is_empty() && le.is_none() {
+        return;
+    }
+    out.push('{');
+    let mut first = true;
+    for (k, v) in labels.iter().copied().chain(le.map(|le| ("le", le))) {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push_str(k);
+        out.push_str("=\"");
+        out.push_str(&escape_label(v));
+        out.push('"');
+    }
+    out.push('}');
+}
+
+/// Label values escape `\`, `"` and newlines.
+fn escape_label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Help texts escape `\` and newlines.
+fn escape_help(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_owned()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_escaped() {
+        let mut e = Exposition::default();
+        e.sample("m", &[("a", "x\"y\\z\nw")], 1.5);
+        assert_eq!(e.text, "m{a=\"x\\\"y\\\\z\\nw\"} 1.5\n");
+    }
+
+    #[test]
+    fn histograms_are_cumulative_in_seconds() {
+        let mut e = Exposition::default();
+        let mut counts = vec![0u64; 4];
+        counts[0] = 1; // [0, 2) ms
+        counts[2] = 2; // [4, 8) ms
+        counts[3] = 1; // ≥ 8 ms, open-ended
+        e.histogram("h", &[("q", "a")], &counts);
+        let lines: Vec<&str> = e.text.lines().collect();
+        assert_eq!(lines[0], "h_bucket{q=\"a\",le=\"0.002\"} 1");
+        assert_eq!(lines[1], "h_bucket{q=\"a\",le=\"0.004\"} 1");
+        assert_eq!(lines[2], "h_bucket{q=\"a\",le=\"0.008\"} 3");
+        assert_eq!(lines[3], "h_bucket{q=\"a\",le=\"+Inf\"} 4");
+        assert!(lines[4].starts_with("h_sum{q=\"a\"} 0.0"));
+        assert_eq!(lines[5], "h_count{q=\"a\"} 4");
+    }
 }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use store::{Cipher, DynStore};
+use store::{Cipher, DynStore, LoginKind};
+use sync::Clock;
 
 use crate::auth::AuthCache;
 
@@ -48,7 +49,28 @@ pub struct AppState {
     /// (adding accounts then fails with a clear error).
     pub cipher: Option<Cipher>,
     pub settings: Arc<ServerSettings>,
+    /// Graph API clients, used to verify a token when an account is added.
+    pub graph: GraphClients,
+    /// The time every handler uses ("now" of sync decisions, default ranges); a manual clock
+    /// in tests.
+    pub clock: Clock,
     pub(crate) auth: Arc<AuthCache>,
+}
+
+/// One Graph API client per login flavour (either may be absent when not configured).
+#[derive(Clone, Default)]
+pub struct GraphClients {
+    pub facebook: Option<graph::GraphClient>,
+    pub instagram: Option<graph::GraphClient>,
+}
+
+impl GraphClients {
+    pub fn for_login(&self, login: LoginKind) -> Option<&graph::GraphClient> {
+        match login {
+            LoginKind::Facebook => self.facebook.as_ref(),
+            LoginKind::Instagram => self.instagram.as_ref(),
+        }
+    }
 }
 
 impl AppState {
@@ -56,6 +78,8 @@ impl AppState {
         AppState {
             store,
             cipher: None,
+            graph: GraphClients::default(),
+            clock: Clock::system(),
             auth: Arc::new(AuthCache::new(settings.auth_cache_ttl)),
             settings: Arc::new(settings),
         }
@@ -63,6 +87,16 @@ impl AppState {
 
     pub fn with_cipher(mut self, cipher: Cipher) -> AppState {
         self.cipher = Some(cipher);
+        self
+    }
+
+    pub fn with_graph(mut self, graph: GraphClients) -> AppState {
+        self.graph = graph;
+        self
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> AppState {
+        self.clock = clock;
         self
     }
 }
