@@ -4,12 +4,29 @@
 //!
 //! Jobs talk to the Graph API through `graph` and to the database through the `store` trait
 //! only: this crate holds no SQL and must not depend on `sqlx`, `axum` or a dialect crate.
+//!
+//! Entry point: [`Engine`] (built from an [`EngineConfig`]): `enqueue_sync`,
+//! `install_schedules`, `run_worker`, `run_until_idle`, `progress`, `refresh_tokens_now`.
 
 pub mod clock;
+pub mod engine;
 pub mod error;
+pub mod history;
+mod jobs;
+pub mod plan;
 pub mod queue;
 pub mod schedule;
+mod steps;
+pub mod tiered;
 
 pub use clock::Clock;
+pub use engine::{
+    AlertSettings, Engine, EngineConfig, Enqueued, GraphClients, RetentionSettings,
+    SCHEDULE_FULL_SYNC, SCHEDULE_LIGHT_SYNC, SCHEDULE_RETENTION, SCHEDULE_TOKEN_REFRESH,
+    StepProgress, StepState, SyncProgress, SyncSettings, SyncState, graph_clients,
+};
 pub use error::{Result, SyncError};
+pub use history::{HistoryWindow, load_account_history};
+pub use jobs::webhook_signature;
+pub use plan::{Plan, Step};
 pub use schedule::{CronExpr, Scheduler, validate_cron};

@@ -1,0 +1,625 @@
+//! The engine the binary and the server drive: its settings, enqueuing syncs, installing
+//! schedules, running workers (as a service or until idle) and watching the progress of a
+//! sync.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use graph::GraphClient;
+use store::{
+    AccountId, Cipher, DynStore, InsertOutcome, JobId, JobQuery, JobState, NewJob, RunId,
+    RunStatus, ScheduleDef, SecretString, StepStatus, SyncStatus,
+};
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::error::{Result, SyncError};
+use crate::jobs;
+use crate::plan::{KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH_FAN_OUT, Plan, Step};
+use crate::queue::{MAINTENANCE_QUEUE, RetryPolicy, SYNC_QUEUE, Worker, WorkerConfig, WorkerStats};
+use crate::schedule::{
+    CronExpr, DEFAULT_FULL_SYNC_CRON, DEFAULT_LIGHT_SYNC_CRON, DEFAULT_RETENTION_CRON,
+    DEFAULT_TOKEN_REFRESH_CRON, Scheduler,
+};
+
+/// Names of the schedules the engine installs.
+pub const SCHEDULE_FULL_SYNC: &str = "full_sync";
+pub const SCHEDULE_LIGHT_SYNC: &str = "light_sync";
+pub const SCHEDULE_TOKEN_REFRESH: &str = "token_refresh";
+pub const SCHEDULE_RETENTION: &str = "retention";
+
+/// The Graph API clients, one per login flavour (an account uses the one of its login).
+pub type GraphClients = Arc<HashMap<graph::LoginKind, GraphClient>>;
+
+/// Builds [`GraphClients`] from clients (keyed by each client's login flavour).
+pub fn graph_clients(clients: impl IntoIterator<Item = GraphClient>) -> GraphClients {
+    Arc::new(clients.into_iter().map(|c| (c.login(), c)).collect())
+}
+
+/// Retention of finished jobs (analytics data is never pruned).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetentionSettings {
+    pub completed_keep: u32,
+    pub completed_max_age: Duration,
+    pub failed_keep: u32,
+    pub failed_max_age: Duration,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            completed_keep: 100,
+            completed_max_age: Duration::from_secs(7 * 86_400),
+            failed_keep: 500,
+            failed_max_age: Duration::from_secs(30 * 86_400),
+        }
+    }
+}
+
+/// When alerts are raised and where they go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSettings {
+    /// Followers gained between two syncs above this raise an alert.
+    pub follower_growth_threshold: u32,
+    /// Graph API usage at or above this percentage raises a rate-limit pressure alert.
+    pub usage_pressure_percent: u32,
+    /// POST every new alert as JSON here (signed when a secret is set).
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<SecretString>,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            follower_growth_threshold: 100,
+            usage_pressure_percent: 90,
+            webhook_url: None,
+            webhook_secret: None,
+        }
+    }
+}
+
+/// Everything configurable about syncing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncSettings {
+    /// Jobs (accounts) one worker runs at a time.
+    pub concurrency: u32,
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt, ±20 % jitter.
+    pub backoff: Duration,
+    pub job_timeout: Duration,
+    pub lease: Duration,
+    pub poll_interval: Duration,
+    pub maintenance_interval: Duration,
+    pub shutdown_grace: Duration,
+    /// Account syncs started per minute across all workers (0: no limit).
+    pub syncs_per_minute: u32,
+    pub full_cron: String,
+    pub light_cron: String,
+    pub token_refresh_cron: String,
+    pub retention_cron: String,
+    /// Refresh tokens that expire within this many days.
+    pub token_refresh_within_days: u32,
+    /// Days of account insights read on an account's first sync.
+    pub account_insights_backfill_days: u32,
+    /// Recent days of account insights read again on every sync (Meta's numbers settle).
+    pub account_insights_settling_days: u32,
+    /// Also read per-day breakdowns of account insights (media product type, follow type…).
+    pub account_insight_breakdowns: bool,
+    pub retention: RetentionSettings,
+    pub alerts: AlertSettings,
+    /// Queues a worker serves.
+    pub queues: Vec<String>,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            concurrency: 2,
+            max_attempts: 3,
+            backoff: Duration::from_secs(60),
+            job_timeout: Duration::from_secs(600),
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+            maintenance_interval: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(30),
+            syncs_per_minute: 5,
+            full_cron: DEFAULT_FULL_SYNC_CRON.to_string(),
+            light_cron: DEFAULT_LIGHT_SYNC_CRON.to_string(),
+            token_refresh_cron: DEFAULT_TOKEN_REFRESH_CRON.to_string(),
+            retention_cron: DEFAULT_RETENTION_CRON.to_string(),
+            token_refresh_within_days: 7,
+            account_insights_backfill_days: 90,
+            account_insights_settling_days: 3,
+            account_insight_breakdowns: true,
+            retention: RetentionSettings::default(),
+            alerts: AlertSettings::default(),
+            queues: vec![SYNC_QUEUE.to_string(), MAINTENANCE_QUEUE.to_string()],
+        }
+    }
+}
+
+impl SyncSettings {
+    /// The worker configuration these settings describe.
+    pub fn worker_config(&self) -> WorkerConfig {
+        WorkerConfig {
+            queues: self.queues.clone(),
+            concurrency: self.concurrency,
+            lease: self.lease,
+            poll_interval: self.poll_interval,
+            job_timeout: self.job_timeout,
+            retry: RetryPolicy {
+                max_attempts: self.max_attempts,
+                base: self.backoff,
+                ..RetryPolicy::default()
+            },
+            maintenance_interval: self.maintenance_interval,
+            shutdown_grace: self.shutdown_grace,
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        self.worker_config().validate()?;
+        for (name, cron) in [
+            ("full_cron", &self.full_cron),
+            ("light_cron", &self.light_cron),
+            ("token_refresh_cron", &self.token_refresh_cron),
+            ("retention_cron", &self.retention_cron),
+        ] {
+            CronExpr::parse(cron).map_err(|e| SyncError::config(format!("{name}: {e}")))?;
+        }
+        if !(1..=59).contains(&self.token_refresh_within_days) {
+            return Err(SyncError::config(
+                "token_refresh_within_days must be from 1 to 59",
+            ));
+        }
+        if !(1..=730).contains(&self.account_insights_backfill_days) {
+            return Err(SyncError::config(
+                "account_insights_backfill_days must be from 1 to 730",
+            ));
+        }
+        if !(1..=30).contains(&self.account_insights_settling_days) {
+            return Err(SyncError::config(
+                "account_insights_settling_days must be from 1 to 30",
+            ));
+        }
+        if self.alerts.usage_pressure_percent == 0 || self.alerts.usage_pressure_percent > 100 {
+            return Err(SyncError::config(
+                "usage_pressure_percent must be from 1 to 100",
+            ));
+        }
+        if let Some(url) = &self.alerts.webhook_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(SyncError::config(format!(
+                "the webhook URL must start with http:// or https://, got {url:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The schedules these settings describe.
+    pub fn schedules(&self) -> Vec<ScheduleDef> {
+        let def = |name: &str, cron: &str, kind: &str, args: serde_json::Value| ScheduleDef {
+            name: name.to_string(),
+            cron: cron.trim().to_string(),
+            queue: MAINTENANCE_QUEUE.to_string(),
+            kind: kind.to_string(),
+            args,
+        };
+        vec![
+            def(
+                SCHEDULE_FULL_SYNC,
+                &self.full_cron,
+                KIND_SYNC_FAN_OUT,
+                serde_json::json!({ "plan": "full" }),
+            ),
+            def(
+                SCHEDULE_LIGHT_SYNC,
+                &self.light_cron,
+                KIND_SYNC_FAN_OUT,
+                serde_json::json!({ "plan": "light" }),
+            ),
+            def(
+                SCHEDULE_TOKEN_REFRESH,
+                &self.token_refresh_cron,
+                KIND_TOKEN_REFRESH_FAN_OUT,
+                serde_json::json!({}),
+            ),
+            def(
+                SCHEDULE_RETENTION,
+                &self.retention_cron,
+                KIND_RETENTION,
+                serde_json::json!({}),
+            ),
+        ]
+    }
+}
+
+/// What the engine is built from.
+pub struct EngineConfig {
+    pub store: DynStore,
+    pub graph: GraphClients,
+    /// Opens the stored tokens; without it syncs fail with a clear error.
+    pub cipher: Option<Cipher>,
+    pub settings: SyncSettings,
+    pub clock: Clock,
+}
+
+/// What the jobs share.
+pub(crate) struct Deps {
+    pub(crate) store: DynStore,
+    pub(crate) graph: GraphClients,
+    pub(crate) cipher: Option<Cipher>,
+    pub(crate) settings: SyncSettings,
+    pub(crate) clock: Clock,
+    pub(crate) wake: Arc<Notify>,
+    pub(crate) http: reqwest::Client,
+}
+
+/// The sync engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    deps: Arc<Deps>,
+}
+
+/// The answer to a sync request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enqueued {
+    pub account_id: AccountId,
+    /// `Inserted` for a new orchestrator job, `Merged` when a chain of the same plan was
+    /// already active for the account (its job id is given).
+    pub outcome: InsertOutcome,
+    /// The run, when already known (a merged request joins a running chain).
+    pub run_id: Option<RunId>,
+}
+
+impl Enqueued {
+    /// The job to follow with [`Engine::progress`].
+    pub fn job_id(&self) -> JobId {
+        self.outcome.id()
+    }
+}
+
+/// Where one step of a watched sync stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepProgress {
+    pub step: Step,
+    pub status: StepState,
+    /// Items done and total within the step (posts, days…), when the step reports them.
+    pub done: Option<u64>,
+    pub total: Option<u64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepState {
+    Waiting,
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+}
+
+/// Where a sync request stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncProgress {
+    pub job_id: JobId,
+    pub account_id: Option<AccountId>,
+    pub plan: Option<Plan>,
+    pub run_id: Option<RunId>,
+    pub state: SyncState,
+    pub steps: Vec<StepProgress>,
+}
+
+impl SyncProgress {
+    pub fn is_finished(&self) -> bool {
+        !matches!(self.state, SyncState::Queued { .. } | SyncState::Running)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncState {
+    /// Waiting for a worker (or for the start limiter) until `run_at`.
+    Queued {
+        run_at: DateTime<Utc>,
+    },
+    Running,
+    Succeeded,
+    Failed {
+        error: String,
+    },
+    Cancelled,
+    /// The account was paused or needs re-authorization: nothing ran.
+    Skipped {
+        reason: String,
+    },
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Result<Engine> {
+        config.settings.validate()?;
+        if config.graph.is_empty() {
+            return Err(SyncError::config(
+                "the engine needs at least one Graph API client",
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .user_agent(concat!("igsync/", env!("CARGO_PKG_VERSION")))
+            .tls_backend_rustls()
+            .build()
+            .map_err(|e| SyncError::config(format!("cannot build the webhook HTTP client: {e}")))?;
+        Ok(Engine {
+            deps: Arc::new(Deps {
+                store: config.store,
+                graph: config.graph,
+                cipher: config.cipher,
+                settings: config.settings,
+                clock: config.clock,
+                wake: Arc::new(Notify::new()),
+                http,
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &DynStore {
+        &self.deps.store
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.deps.clock
+    }
+
+    pub fn settings(&self) -> &SyncSettings {
+        &self.deps.settings
+    }
+
+    pub fn scheduler(&self) -> Scheduler {
+        Scheduler::new(
+            self.deps.store.clone(),
+            self.deps.clock.clone(),
+            self.deps.settings.max_attempts,
+        )
+    }
+
+    /// Requests a sync of one account. Paused accounts and accounts that need
+    /// re-authorization are refused with a clear error.
+    pub async fn enqueue_sync(
+        &self,
+        account_id: AccountId,
+        plan: Plan,
+        trigger: &str,
+    ) -> Result<Enqueued> {
+        let account = self
+            .deps
+            .store
+            .account_get(account_id)
+            .await?
+            .ok_or(SyncError::UnknownAccount(account_id))?;
+        match account.status {
+            SyncStatus::Paused => {
+                return Err(SyncError::Invalid(format!(
+                    "account {account_id} (@{}) is paused; resume it before syncing",
+                    account.username
+                )));
+            }
+            SyncStatus::NeedsReauth => {
+                return Err(SyncError::Invalid(format!(
+                    "account {account_id} (@{}) needs re-authorization: Meta rejected its token",
+                    account.username
+                )));
+            }
+            _ => {}
+        }
+        let now = self.deps.clock.now();
+        let outcome = self
+            .deps
+            .store
+            .job_insert(jobs::sync_account_job(
+                &self.deps, account_id, plan, trigger, now,
+            ))
+            .await?;
+        let run_id = match outcome {
+            InsertOutcome::Inserted(_) => None,
+            InsertOutcome::Merged(id) => self.deps.store.job_get(id).await?.and_then(|j| j.run_id),
+        };
+        self.deps.wake.notify_one();
+        Ok(Enqueued {
+            account_id,
+            outcome,
+            run_id,
+        })
+    }
+
+    /// Requests a sync of every active account (paused ones and those that need
+    /// re-authorization are skipped).
+    pub async fn enqueue_all(&self, plan: Plan, trigger: &str) -> Result<Vec<Enqueued>> {
+        let mut out = Vec::new();
+        for account in self.deps.store.account_list().await? {
+            if matches!(account.status, SyncStatus::Paused | SyncStatus::NeedsReauth) {
+                continue;
+            }
+            out.push(self.enqueue_sync(account.id, plan, trigger).await?);
+        }
+        Ok(out)
+    }
+
+    /// Creates or updates the full sync, light sync, token refresh and retention schedules.
+    pub async fn install_schedules(&self) -> Result<()> {
+        self.scheduler()
+            .install(&self.deps.settings.schedules())
+            .await
+    }
+
+    /// Inserts a token refresh fan-out now (refreshes every token expiring within the
+    /// configured window).
+    pub async fn refresh_tokens_now(&self) -> Result<InsertOutcome> {
+        let now = self.deps.clock.now();
+        let job = NewJob {
+            queue: MAINTENANCE_QUEUE.to_string(),
+            kind: KIND_TOKEN_REFRESH_FAN_OUT.to_string(),
+            args: serde_json::json!({ "trigger": "manual" }),
+            account_id: None,
+            unique_key: Some("token_refresh_fan_out:manual".to_string()),
+            run_id: None,
+            run_at: now,
+            max_attempts: self.deps.settings.max_attempts as i32,
+            priority: 5,
+            now,
+        };
+        let outcome = self.deps.store.job_insert(job).await?;
+        self.deps.wake.notify_one();
+        Ok(outcome)
+    }
+
+    /// A worker with every job handler and maintenance task of the engine registered.
+    pub fn worker(&self) -> Result<Worker> {
+        let mut worker = Worker::new(
+            self.deps.store.clone(),
+            self.deps.settings.worker_config(),
+            self.deps.clock.clone(),
+        )?;
+        jobs::register_all(&self.deps, &mut worker);
+        worker.add_maintenance(Arc::new(self.scheduler()));
+        worker.add_maintenance(Arc::new(jobs::Reconciler::new(self.deps.clone())));
+        worker.set_wake(self.deps.wake.clone());
+        Ok(worker)
+    }
+
+    /// Runs a worker until `shutdown` resolves (see [`Worker::run`]).
+    pub async fn run_worker<F>(&self, shutdown: F) -> Result<WorkerStats>
+    where
+        F: std::future::Future<Output = ()> + Send,
+    {
+        self.worker()?.run(shutdown).await
+    }
+
+    /// Runs jobs in this process until none is due (embedded mode, tests).
+    pub async fn run_until_idle(&self) -> Result<WorkerStats> {
+        self.worker()?.run_until_idle().await
+    }
+
+    /// Rescues lost jobs, fires due schedules and settles accounts whose chain was lost.
+    pub async fn maintain(&self) -> Result<()> {
+        self.worker()?.maintain().await
+    }
+
+    /// Where a sync request (the job id of [`Enqueued::job_id`]) stands: waiting, its run
+    /// and each step's state and item counts.
+    pub async fn progress(&self, job_id: JobId) -> Result<SyncProgress> {
+        let store = &self.deps.store;
+        let job = store
+            .job_get(job_id)
+            .await?
+            .ok_or_else(|| SyncError::Invalid(format!("job {job_id} does not exist")))?;
+        let plan = job.args["plan"]
+            .as_str()
+            .and_then(|p| p.parse::<Plan>().ok());
+        let run_id = job
+            .run_id
+            .or_else(|| job.result.as_ref()?["run_id"].as_i64());
+        let mut progress = SyncProgress {
+            job_id,
+            account_id: job.account_id,
+            plan,
+            run_id,
+            state: SyncState::Running,
+            steps: plan
+                .map(|p| {
+                    p.steps()
+                        .iter()
+                        .map(|s| StepProgress {
+                            step: *s,
+                            status: StepState::Waiting,
+                            done: None,
+                            total: None,
+                            error: None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        let Some(run_id) = run_id else {
+            progress.state = match job.state {
+                JobState::Pending => SyncState::Queued { run_at: job.run_at },
+                JobState::Running => SyncState::Running,
+                JobState::Failed => SyncState::Failed {
+                    error: job
+                        .errors
+                        .last()
+                        .map(|e| e.error.clone())
+                        .unwrap_or_else(|| "failed".to_string()),
+                },
+                JobState::Cancelled => SyncState::Cancelled,
+                JobState::Completed => SyncState::Skipped {
+                    reason: job
+                        .result
+                        .as_ref()
+                        .and_then(|r| r["skipped"].as_str())
+                        .unwrap_or("nothing to do")
+                        .to_string(),
+                },
+            };
+            return Ok(progress);
+        };
+        let Some((run, steps)) = store.sync_run_get(run_id).await? else {
+            return Err(SyncError::Invalid(format!(
+                "sync run {run_id} does not exist"
+            )));
+        };
+        if progress.plan.is_none() {
+            progress.plan = run.plan.parse().ok();
+        }
+        for recorded in &steps {
+            if let Some(slot) = progress
+                .steps
+                .iter_mut()
+                .find(|s| s.step.name() == recorded.step)
+            {
+                slot.status = match recorded.status {
+                    StepStatus::Running => StepState::Running,
+                    StepStatus::Succeeded => StepState::Succeeded,
+                    StepStatus::Failed => StepState::Failed,
+                    StepStatus::Skipped => StepState::Skipped,
+                };
+                slot.error = recorded.error.clone();
+                if let (Some(e), Some(s)) = (recorded.expected, recorded.stored) {
+                    slot.total = Some(e.max(0) as u64);
+                    slot.done = Some(s.max(0) as u64);
+                }
+            }
+        }
+        let active = store
+            .job_list(JobQuery {
+                run_id: Some(run_id),
+                states: vec![JobState::Pending, JobState::Running],
+                limit: 10,
+                ..Default::default()
+            })
+            .await?;
+        for job in &active.jobs {
+            let Some(step) = Step::from_kind(&job.kind) else {
+                continue;
+            };
+            if let Some(slot) = progress.steps.iter_mut().find(|s| s.step == step) {
+                slot.status = StepState::Running;
+                if let Some(p) = &job.progress {
+                    slot.done = p["done"].as_u64();
+                    slot.total = p["total"].as_u64();
+                }
+            }
+        }
+        progress.state = match run.status {
+            RunStatus::Running => SyncState::Running,
+            RunStatus::Succeeded => SyncState::Succeeded,
+            RunStatus::Failed => SyncState::Failed {
+                error: run.error.unwrap_or_else(|| "failed".to_string()),
+            },
+            RunStatus::Cancelled => SyncState::Cancelled,
+        };
+        Ok(progress)
+    }
+}

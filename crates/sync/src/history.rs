@@ -1,0 +1,356 @@
+//! The glue from stored rows to the analytics inputs: [`load_account_history`] reads an
+//! account's posts (latest values for all, snapshot history only for the posts a report or
+//! the trending baseline needs), follower samples, daily account metrics, followers online
+//! and the latest demographics, and maps Meta's metric names to analytics' domain names.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use analytics::{
+    AccountHistory, AccountInfo, AccountMetric, Audience, DailyMetricValue, DemographicDimension,
+    FollowerSample, OnlineFollowersSample, Post, PostMetrics, PostSnapshot,
+};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::America::Los_Angeles;
+use store::{AccountId, InsightSnapshot, MediaQuery, ProductType, Store};
+
+use crate::error::{Result, SyncError};
+
+/// The period a history is loaded for (a report's period, or the recent past for alerts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryWindow {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl HistoryWindow {
+    /// The `days` before `now`.
+    pub fn trailing(now: DateTime<Utc>, days: i64) -> HistoryWindow {
+        HistoryWindow {
+            from: now - Duration::days(days),
+            to: now,
+        }
+    }
+}
+
+/// Earlier posts of each type whose snapshots are loaded for the trending baseline.
+pub const BASELINE_POSTS: usize = 100;
+
+/// Loads what the analytics need about one account for `window`.
+///
+/// Every post is included with its latest metrics; snapshot history is loaded only for the
+/// posts published in the window and, per media product type, the [`BASELINE_POSTS`] posts
+/// published before it. Daily metrics cover the window (plus one day each side for
+/// time-zone edges), follower samples the window and the 30 days before it.
+pub async fn load_account_history(
+    store: &dyn Store,
+    account_id: AccountId,
+    window: HistoryWindow,
+) -> Result<AccountHistory> {
+    if window.to < window.from {
+        return Err(SyncError::Invalid(
+            "the history window ends before it starts".to_string(),
+        ));
+    }
+    let account = store
+        .account_get(account_id)
+        .await?
+        .ok_or(SyncError::UnknownAccount(account_id))?;
+    let time_zone = account.timezone.parse().unwrap_or(chrono_tz::UTC);
+
+    // Posts: latest values of all; snapshots only where needed.
+    let media = store
+        .media_list(MediaQuery {
+            account_id: Some(account_id),
+            include_deleted: true,
+            ..Default::default()
+        })
+        .await?;
+    let mut posts: Vec<Post> = Vec::with_capacity(media.len());
+    for m in &media {
+        let Some(product_type) = analytics_product(m.record.product_type) else {
+            continue;
+        };
+        let mut metrics = post_metrics(&m.latest);
+        if metrics.likes.is_none() {
+            metrics.likes = m.record.like_count;
+        }
+        if metrics.comments.is_none() {
+            metrics.comments = m.record.comments_count;
+        }
+        posts.push(Post {
+            ig_media_id: m.record.ig_media_id.clone(),
+            product_type,
+            media_type: analytics_media(m.record.media_type),
+            published_at: m.record.published_at,
+            caption: m.record.caption.clone(),
+            permalink: m.record.permalink.clone(),
+            deleted: m.deleted_at.is_some(),
+            metrics,
+            snapshots: Vec::new(),
+        });
+    }
+    let mut wanted: HashSet<String> = HashSet::new();
+    let mut by_type: BTreeMap<analytics::MediaProductType, Vec<&Post>> = BTreeMap::new();
+    for p in &posts {
+        if p.published_at >= window.from && p.published_at <= window.to {
+            wanted.insert(p.ig_media_id.clone());
+        } else if p.published_at < window.from {
+            by_type.entry(p.product_type).or_default().push(p);
+        }
+    }
+    for list in by_type.values_mut() {
+        list.sort_by_key(|p| std::cmp::Reverse(p.published_at));
+        wanted.extend(
+            list.iter()
+                .take(BASELINE_POSTS)
+                .map(|p| p.ig_media_id.clone()),
+        );
+    }
+    if !wanted.is_empty() {
+        let ids: Vec<String> = wanted.into_iter().collect();
+        let rows = store.media_insight_history(&ids, &[]).await?;
+        attach_snapshots(&mut posts, rows);
+    }
+
+    // Stories published in the window, with their snapshots.
+    let stories = store.story_list(account_id, window.from, window.to).await?;
+    if !stories.is_empty() {
+        let ids: Vec<String> = stories
+            .iter()
+            .map(|s| s.record.ig_media_id.clone())
+            .collect();
+        let rows = store.story_insight_history(&ids).await?;
+        let first = posts.len();
+        for s in &stories {
+            posts.push(Post {
+                ig_media_id: s.record.ig_media_id.clone(),
+                product_type: analytics::MediaProductType::Story,
+                media_type: analytics_media(s.record.media_type),
+                published_at: s.record.published_at,
+                caption: s.record.caption.clone(),
+                permalink: s.record.permalink.clone(),
+                deleted: false,
+                metrics: post_metrics(&s.latest),
+                snapshots: Vec::new(),
+            });
+        }
+        attach_snapshots(&mut posts[first..], rows);
+    }
+
+    let follower_samples: Vec<FollowerSample> = store
+        .profile_snapshots(account_id, window.from - Duration::days(30), window.to)
+        .await?
+        .into_iter()
+        .map(|s| FollowerSample {
+            captured_at: s.captured_at,
+            followers: s.followers_count,
+            follows: s.follows_count,
+            media_count: s.media_count,
+        })
+        .collect();
+
+    let first_day = window.from.date_naive() - Duration::days(1);
+    let last_day = window.to.date_naive() + Duration::days(1);
+    let days = store
+        .account_insight_days(account_id, &[], first_day, last_day)
+        .await?;
+    let mut daily_metrics = Vec::new();
+    let mut online_followers = Vec::new();
+    for d in days {
+        if d.metric == "online_followers" {
+            if let Ok(hour) = d.key.parse::<i64>()
+                && (0..24).contains(&hour)
+            {
+                online_followers.push(OnlineFollowersSample {
+                    hour_start: pacific_midnight(d.day) + Duration::hours(hour),
+                    followers_online: d.value.round() as i64,
+                });
+            }
+            continue;
+        }
+        if let Some(metric) = account_metric(&d.metric, &d.breakdown, &d.key) {
+            daily_metrics.push(DailyMetricValue {
+                day: d.day,
+                metric,
+                value: d.value.round() as i64,
+            });
+        }
+    }
+
+    let demographics = match store.demographics_latest(account_id).await? {
+        None => Vec::new(),
+        Some((_, values)) => values
+            .into_iter()
+            .filter_map(|v| {
+                Some(analytics::DemographicValue {
+                    audience: match v.metric.as_str() {
+                        "follower_demographics" => Audience::Followers,
+                        "engaged_audience_demographics" => Audience::Engaged,
+                        "reached_audience_demographics" => Audience::Reached,
+                        _ => return None,
+                    },
+                    dimension: match v.breakdown.as_str() {
+                        "age" => DemographicDimension::Age,
+                        "gender" => DemographicDimension::Gender,
+                        "country" => DemographicDimension::Country,
+                        "city" => DemographicDimension::City,
+                        _ => return None,
+                    },
+                    key: v.key,
+                    value: v.value.round() as i64,
+                })
+            })
+            .collect(),
+    };
+
+    Ok(AccountHistory {
+        account: AccountInfo {
+            time_zone,
+            followers_now: account.followers_count,
+        },
+        posts,
+        follower_samples,
+        daily_metrics,
+        online_followers,
+        demographics,
+    })
+}
+
+fn analytics_product(p: ProductType) -> Option<analytics::MediaProductType> {
+    match p {
+        ProductType::Feed => Some(analytics::MediaProductType::Feed),
+        ProductType::Reels => Some(analytics::MediaProductType::Reels),
+        ProductType::Story => Some(analytics::MediaProductType::Story),
+        ProductType::Ad => None,
+    }
+}
+
+fn analytics_media(m: store::MediaType) -> analytics::MediaType {
+    match m {
+        store::MediaType::Image => analytics::MediaType::Image,
+        store::MediaType::Video => analytics::MediaType::Video,
+        store::MediaType::CarouselAlbum => analytics::MediaType::CarouselAlbum,
+    }
+}
+
+/// Sets one post metric from a Meta media metric name; false when the name is not used.
+fn set_post_metric(m: &mut PostMetrics, name: &str, value: f64) -> bool {
+    let v = Some(value.round() as i64);
+    match name {
+        "likes" => m.likes = v,
+        "comments" => m.comments = v,
+        "saved" | "saves" => m.saves = v,
+        "shares" => m.shares = v,
+        "reach" => m.reach = v,
+        "views" => m.views = v,
+        "total_interactions" => m.total_interactions = v,
+        "follows" => m.follows = v,
+        "profile_visits" => m.profile_visits = v,
+        "ig_reels_avg_watch_time" => m.reels_avg_watch_time_ms = v,
+        _ => return false,
+    }
+    true
+}
+
+fn post_metrics(latest: &BTreeMap<String, f64>) -> PostMetrics {
+    let mut m = PostMetrics::default();
+    for (name, value) in latest {
+        set_post_metric(&mut m, name, *value);
+    }
+    m
+}
+
+/// Groups snapshot rows (totals only) by post and capture time and attaches them in time
+/// order.
+fn attach_snapshots(posts: &mut [Post], rows: Vec<InsightSnapshot>) {
+    let mut grouped: HashMap<String, BTreeMap<DateTime<Utc>, PostMetrics>> = HashMap::new();
+    for r in rows {
+        if !r.breakdown.is_empty() {
+            continue;
+        }
+        let entry = grouped
+            .entry(r.ig_media_id)
+            .or_default()
+            .entry(r.captured_at)
+            .or_default();
+        set_post_metric(entry, &r.metric, r.value);
+    }
+    for p in posts.iter_mut() {
+        if let Some(snaps) = grouped.remove(&p.ig_media_id) {
+            p.snapshots = snaps
+                .into_iter()
+                .map(|(captured_at, metrics)| PostSnapshot {
+                    captured_at,
+                    metrics,
+                })
+                .collect();
+        }
+    }
+}
+
+/// The analytics metric of a stored account insight (`None` for values analytics do not
+/// use, e.g. breakdown rows).
+fn account_metric(metric: &str, breakdown: &str, key: &str) -> Option<AccountMetric> {
+    if breakdown == "follow_type" && metric == "follows_and_unfollows" {
+        return match key {
+            "FOLLOWER" => Some(AccountMetric::Follows),
+            "NON_FOLLOWER" => Some(AccountMetric::Unfollows),
+            _ => None,
+        };
+    }
+    if !breakdown.is_empty() {
+        return None;
+    }
+    Some(match metric {
+        "reach" => AccountMetric::Reach,
+        "views" => AccountMetric::Views,
+        "accounts_engaged" => AccountMetric::AccountsEngaged,
+        "total_interactions" => AccountMetric::TotalInteractions,
+        "likes" => AccountMetric::Likes,
+        "comments" => AccountMetric::Comments,
+        "saves" => AccountMetric::Saves,
+        "shares" => AccountMetric::Shares,
+        "replies" => AccountMetric::Replies,
+        "profile_views" => AccountMetric::ProfileViews,
+        "website_clicks" => AccountMetric::WebsiteClicks,
+        "profile_links_taps" => AccountMetric::ProfileLinksTaps,
+        "follower_count" => AccountMetric::NetNewFollowers,
+        _ => return None,
+    })
+}
+
+/// The UTC instant of the Pacific midnight that starts `day` (Meta's day buckets).
+fn pacific_midnight(day: NaiveDate) -> DateTime<Utc> {
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    Los_Angeles
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| midnight.and_utc() + Duration::hours(8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_names_map_to_domain_names() {
+        assert_eq!(account_metric("reach", "", ""), Some(AccountMetric::Reach));
+        assert_eq!(
+            account_metric("follows_and_unfollows", "follow_type", "NON_FOLLOWER"),
+            Some(AccountMetric::Unfollows)
+        );
+        assert_eq!(account_metric("reach", "media_product_type", "REEL"), None);
+        assert_eq!(account_metric("impressions", "", ""), None);
+        let mut latest = BTreeMap::new();
+        latest.insert("saved".to_string(), 4.0);
+        latest.insert("views".to_string(), 120.4);
+        latest.insert("impressions".to_string(), 9.0);
+        let m = post_metrics(&latest);
+        assert_eq!((m.saves, m.views, m.reach), (Some(4), Some(120), None));
+        assert_eq!(
+            pacific_midnight("2026-07-10".parse().unwrap()).to_rfc3339(),
+            "2026-07-10T07:00:00+00:00"
+        );
+    }
+}

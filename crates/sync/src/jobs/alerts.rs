@@ -1,0 +1,215 @@
+//! Alerts: raised once per event (deduplicated by key in the store), logged, and delivered
+//! to the configured webhook by a `deliver_webhook` job (retried with the queue's backoff),
+//! signed with `X-Igsync-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use store::{Account, Alert, NewAlert, NewJob, RunId, Severity};
+
+use crate::engine::Deps;
+use crate::history::{HistoryWindow, load_account_history};
+use crate::jobs::PRIORITY_MAINTENANCE;
+use crate::plan::KIND_DELIVER_WEBHOOK;
+use crate::queue::{JobContext, JobHandler, JobOutcome, MAINTENANCE_QUEUE};
+
+/// Inserts an alert unless its event was alerted before; logs it and queues its webhook
+/// delivery. Returns the new alert. Failures are logged, never propagated: an alert must not
+/// fail a sync.
+pub(crate) async fn raise_alert(deps: &Deps, alert: NewAlert) -> Option<Alert> {
+    let inserted = match deps.store.alert_insert(alert).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not store an alert");
+            return None;
+        }
+    };
+    let a = &inserted.alert;
+    match a.severity {
+        Severity::Critical | Severity::Warning => {
+            tracing::warn!(alert = inserted.id, kind = %a.kind, account = ?a.account_id, "{}", a.message)
+        }
+        Severity::Info => {
+            tracing::info!(alert = inserted.id, kind = %a.kind, account = ?a.account_id, "{}", a.message)
+        }
+    }
+    if deps.settings.alerts.webhook_url.is_some() {
+        let now = deps.clock.now();
+        let job = NewJob {
+            queue: MAINTENANCE_QUEUE.to_string(),
+            kind: KIND_DELIVER_WEBHOOK.to_string(),
+            args: serde_json::json!({ "alert_id": inserted.id, "body": webhook_body(&inserted) }),
+            account_id: None,
+            unique_key: Some(format!("webhook:{}", inserted.id)),
+            run_id: None,
+            run_at: now,
+            max_attempts: deps.settings.max_attempts as i32,
+            priority: PRIORITY_MAINTENANCE,
+            now,
+        };
+        if let Err(e) = deps.store.job_insert(job).await {
+            tracing::warn!(alert = inserted.id, error = %e, "could not queue the webhook delivery");
+        }
+    }
+    Some(inserted)
+}
+
+/// The JSON an alert is delivered as.
+pub(crate) fn webhook_body(alert: &Alert) -> serde_json::Value {
+    let a = &alert.alert;
+    serde_json::json!({
+        "id": alert.id,
+        "kind": a.kind,
+        "severity": a.severity.as_str(),
+        "account_id": a.account_id,
+        "title": a.title,
+        "message": a.message,
+        "payload": a.payload,
+        "created_at": a.created_at.to_rfc3339(),
+    })
+}
+
+/// `sha256=<hex HMAC-SHA256 of body under secret>`.
+pub fn webhook_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Runs the analytics detectors over the account's history after a successful sync: follower
+/// growth above the threshold and newly trending posts.
+pub(crate) async fn after_sync(deps: &Deps, account: &Account, run_id: RunId, now: DateTime<Utc>) {
+    let window = HistoryWindow {
+        from: now - Duration::days(30),
+        to: now,
+    };
+    let history = match load_account_history(deps.store.as_ref(), account.id, window).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(account = account.id, error = %e, "could not load history for alerts");
+            return;
+        }
+    };
+    let config = analytics::AlertConfig {
+        follower_growth_threshold: deps.settings.alerts.follower_growth_threshold as i64,
+        ..analytics::AlertConfig::default()
+    };
+    for detected in analytics::detect_alerts(&history, now, &config) {
+        let (kind, title, payload) = match &detected.kind {
+            analytics::AlertKind::FollowerGrowth { from, to, .. } => (
+                "follower_growth",
+                format!(
+                    "@{} gained {} followers",
+                    account.username,
+                    to.followers - from.followers
+                ),
+                serde_json::json!({
+                    "from": { "at": from.captured_at.to_rfc3339(), "followers": from.followers },
+                    "to": { "at": to.captured_at.to_rfc3339(), "followers": to.followers },
+                    "growth": to.followers - from.followers,
+                    "run_id": run_id,
+                }),
+            ),
+            analytics::AlertKind::PostTrending { assessment } => (
+                "trending_post",
+                format!("A post of @{} is trending", account.username),
+                serde_json::json!({
+                    "ig_media_id": assessment.ig_media_id,
+                    "why": assessment.why,
+                    "run_id": run_id,
+                }),
+            ),
+        };
+        raise_alert(
+            deps,
+            NewAlert {
+                account_id: Some(account.id),
+                kind: kind.to_string(),
+                severity: Severity::Info,
+                dedup_key: format!("{}:{}", account.id, detected.dedup_key),
+                title,
+                message: detected.message.clone(),
+                payload,
+                created_at: now,
+            },
+        )
+        .await;
+    }
+}
+
+/// POSTs one alert to the webhook.
+pub(crate) struct DeliverWebhook {
+    pub(crate) deps: Arc<Deps>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for DeliverWebhook {
+    fn kind(&self) -> &str {
+        KIND_DELIVER_WEBHOOK
+    }
+
+    async fn run(&self, ctx: JobContext) -> JobOutcome {
+        let deps = &self.deps;
+        let Some(alert_id) = ctx.job.args["alert_id"].as_i64() else {
+            return JobOutcome::discard("a webhook delivery must name its alert");
+        };
+        let Some(url) = deps.settings.alerts.webhook_url.clone() else {
+            return JobOutcome::discard("no webhook URL is configured any more");
+        };
+        let body = serde_json::to_vec(&ctx.job.args["body"]).unwrap_or_default();
+        let mut request = deps
+            .http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("user-agent", concat!("igsync/", env!("CARGO_PKG_VERSION")));
+        if let Some(secret) = &deps.settings.alerts.webhook_secret {
+            request = request.header(
+                "x-igsync-signature",
+                webhook_signature(secret.expose(), &body),
+            );
+        }
+        let outcome = match request.body(body).send().await {
+            Ok(response) if response.status().is_success() => Ok(()),
+            Ok(response) => Err(format!("the webhook answered HTTP {}", response.status())),
+            Err(e) => Err(format!("the webhook could not be reached: {e}")),
+        };
+        let now = ctx.now();
+        match outcome {
+            Ok(()) => {
+                let _ = deps
+                    .store
+                    .alert_delivery_set(alert_id, Some(now), None)
+                    .await;
+                JobOutcome::Complete {
+                    result: Some(serde_json::json!({ "delivered_at": now.to_rfc3339() })),
+                    next: Vec::new(),
+                }
+            }
+            Err(error) => {
+                let _ = deps
+                    .store
+                    .alert_delivery_set(alert_id, None, Some(error.clone()))
+                    .await;
+                JobOutcome::retry(error)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_is_hex_hmac_sha256() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            webhook_signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}

@@ -1,0 +1,363 @@
+//! Maintenance jobs: the schedule fan-outs (one sync per active account, one token refresh
+//! per account whose token expires soon), the per-account token refresh and retention.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use store::{
+    JobQuery, JobState, NewAlert, NewJob, RetentionPolicy, Severity, StatusChange, SyncStatus,
+    TokenUpdate,
+};
+
+use crate::engine::Deps;
+use crate::jobs::{PRIORITY_MAINTENANCE, client_for, raise_alert, sync_account_job, token_for};
+use crate::plan::{
+    KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH, KIND_TOKEN_REFRESH_FAN_OUT, Plan,
+};
+use crate::queue::{JobContext, JobHandler, JobOutcome, MAINTENANCE_QUEUE};
+
+fn store_err(e: store::StoreError) -> JobOutcome {
+    JobOutcome::retry(e.to_string())
+}
+
+/// A sync schedule's tick: one `sync_account` job per active account. Paused accounts and
+/// accounts that need re-authorization are skipped; a light sync is skipped for an account
+/// whose chain is still active.
+pub(crate) struct SyncFanOut {
+    pub(crate) deps: Arc<Deps>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for SyncFanOut {
+    fn kind(&self) -> &str {
+        KIND_SYNC_FAN_OUT
+    }
+
+    async fn run(&self, ctx: JobContext) -> JobOutcome {
+        let store = &self.deps.store;
+        let plan: Plan = match ctx.job.args["plan"].as_str().unwrap_or("full").parse() {
+            Ok(p) => p,
+            Err(e) => return JobOutcome::discard(e),
+        };
+        let trigger = match ctx.job.args["schedule"].as_str() {
+            Some(name) => format!("schedule:{name}"),
+            None => ctx.job.args["trigger"]
+                .as_str()
+                .unwrap_or("schedule")
+                .to_string(),
+        };
+        let accounts = match store.account_list().await {
+            Ok(a) => a,
+            Err(e) => return store_err(e),
+        };
+        let now = ctx.now();
+        let mut jobs = Vec::new();
+        let mut skipped = 0;
+        for account in accounts {
+            if matches!(account.status, SyncStatus::Paused | SyncStatus::NeedsReauth)
+                || account.token.is_none()
+            {
+                skipped += 1;
+                continue;
+            }
+            if plan == Plan::Light {
+                let active = match store
+                    .job_list(JobQuery {
+                        account_id: Some(account.id),
+                        states: vec![JobState::Pending, JobState::Running],
+                        limit: 20,
+                        ..Default::default()
+                    })
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(e) => return store_err(e),
+                };
+                let prefix = format!("sync:{}:", account.id);
+                if active.jobs.iter().any(|j| {
+                    j.unique_key
+                        .as_deref()
+                        .is_some_and(|k| k.starts_with(&prefix))
+                }) {
+                    skipped += 1;
+                    continue;
+                }
+            }
+            jobs.push(sync_account_job(
+                &self.deps, account.id, plan, &trigger, now,
+            ));
+        }
+        let outcomes = match store.job_insert_many(jobs).await {
+            Ok(o) => o,
+            Err(e) => return store_err(e),
+        };
+        let inserted = outcomes
+            .iter()
+            .filter(|o| matches!(o, store::InsertOutcome::Inserted(_)))
+            .count();
+        self.deps.wake.notify_one();
+        JobOutcome::Complete {
+            result: Some(serde_json::json!({
+                "plan": plan.as_str(),
+                "inserted": inserted,
+                "merged": outcomes.len() - inserted,
+                "skipped": skipped,
+            })),
+            next: Vec::new(),
+        }
+    }
+}
+
+/// The token refresh schedule's tick: one `token_refresh` job per account whose token
+/// expires within the configured window.
+pub(crate) struct TokenRefreshFanOut {
+    pub(crate) deps: Arc<Deps>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for TokenRefreshFanOut {
+    fn kind(&self) -> &str {
+        KIND_TOKEN_REFRESH_FAN_OUT
+    }
+
+    async fn run(&self, ctx: JobContext) -> JobOutcome {
+        let store = &self.deps.store;
+        let now = ctx.now();
+        let horizon = now + Duration::days(self.deps.settings.token_refresh_within_days as i64);
+        let accounts = match store.account_list().await {
+            Ok(a) => a,
+            Err(e) => return store_err(e),
+        };
+        let jobs: Vec<NewJob> = accounts
+            .iter()
+            .filter(|a| a.token.is_some() && a.status != SyncStatus::NeedsReauth)
+            .filter(|a| a.token_expires_at.is_some_and(|at| at <= horizon))
+            .map(|a| NewJob {
+                queue: MAINTENANCE_QUEUE.to_string(),
+                kind: KIND_TOKEN_REFRESH.to_string(),
+                args: serde_json::json!({}),
+                account_id: Some(a.id),
+                unique_key: Some(format!("token_refresh:{}", a.id)),
+                run_id: None,
+                run_at: now,
+                max_attempts: self.deps.settings.max_attempts as i32,
+                priority: PRIORITY_MAINTENANCE,
+                now,
+            })
+            .collect();
+        let n = jobs.len();
+        if let Err(e) = store.job_insert_many(jobs).await {
+            return store_err(e);
+        }
+        JobOutcome::Complete {
+            result: Some(serde_json::json!({ "accounts": n })),
+            next: Vec::new(),
+        }
+    }
+}
+
+/// Refreshes one account's long-lived token and stores the new one, encrypted.
+pub(crate) struct TokenRefresh {
+    pub(crate) deps: Arc<Deps>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for TokenRefresh {
+    fn kind(&self) -> &str {
+        KIND_TOKEN_REFRESH
+    }
+
+    async fn run(&self, ctx: JobContext) -> JobOutcome {
+        let deps = &self.deps;
+        let store = &deps.store;
+        let Some(account_id) = ctx.job.account_id else {
+            return JobOutcome::discard("a token refresh must name its account");
+        };
+        let account = match store.account_get(account_id).await {
+            Ok(Some(a)) => a,
+            Ok(None) => {
+                return JobOutcome::discard(format!("account {account_id} no longer exists"));
+            }
+            Err(e) => return store_err(e),
+        };
+        let client = match client_for(deps, &account) {
+            Ok(c) => c,
+            Err(e) => return JobOutcome::discard(e),
+        };
+        let token = match token_for(deps, &account) {
+            Ok(t) => t,
+            Err(e) => return JobOutcome::discard(e),
+        };
+        let Some(cipher) = &deps.cipher else {
+            return JobOutcome::discard("no secret key is configured to store the new token");
+        };
+        let now = ctx.now();
+        match client.refresh_token(&token).await {
+            Ok(info) => {
+                let sealed = match cipher.encrypt(&store::SecretString::new(info.token.expose())) {
+                    Ok(s) => s,
+                    Err(e) => return JobOutcome::discard(e.to_string()),
+                };
+                let expires_at = info
+                    .expires_at
+                    .or_else(|| info.expires_in.map(|s| now + Duration::seconds(s as i64)));
+                match store
+                    .account_token_set(TokenUpdate {
+                        account_id,
+                        token: sealed,
+                        expires_at,
+                        refreshed_at: now,
+                    })
+                    .await
+                {
+                    Ok(_) => {
+                        tracing::info!(account = account_id, expires_at = ?expires_at, "token refreshed");
+                        JobOutcome::Complete {
+                            result: Some(serde_json::json!({
+                                "expires_at": expires_at.map(|t| t.to_rfc3339()),
+                            })),
+                            next: Vec::new(),
+                        }
+                    }
+                    Err(e) => store_err(e),
+                }
+            }
+            Err(e) if e.needs_reauth() => {
+                let message = format!(
+                    "token refresh: Meta rejected the token ({e}); authorize the account again"
+                );
+                let _ = store
+                    .account_status_set(
+                        account_id,
+                        StatusChange {
+                            status: SyncStatus::NeedsReauth,
+                            error: Some(message.clone()),
+                            synced_at: None,
+                            only_if: Vec::new(),
+                            now,
+                        },
+                    )
+                    .await;
+                raise_alert(
+                    deps,
+                    NewAlert {
+                        account_id: Some(account_id),
+                        kind: "needs_reauth".to_string(),
+                        severity: Severity::Critical,
+                        dedup_key: format!("needs_reauth:{account_id}:token:{}", now.date_naive()),
+                        title: format!("@{} needs to be authorized again", account.username),
+                        message: message.clone(),
+                        payload: serde_json::json!({ "code": e.code() }),
+                        created_at: now,
+                    },
+                )
+                .await;
+                JobOutcome::discard(message)
+            }
+            Err(e) if e.is_rate_limited() => JobOutcome::Snooze {
+                until: now
+                    + e.retry_after()
+                        .and_then(|d| Duration::from_std(d).ok())
+                        .unwrap_or(Duration::minutes(5)),
+                reason: format!("rate limited by Meta: {e}"),
+            },
+            Err(e) if e.is_retryable() => JobOutcome::retry(format!("token refresh: {e}")),
+            Err(e) => JobOutcome::discard(format!("token refresh: {e}")),
+        }
+    }
+
+    async fn on_failed(&self, ctx: &JobContext, error: &str) {
+        let Some(account_id) = ctx.job.account_id else {
+            return;
+        };
+        let Ok(Some(account)) = self.deps.store.account_get(account_id).await else {
+            return;
+        };
+        if account.status == SyncStatus::NeedsReauth {
+            return;
+        }
+        let now = ctx.now();
+        let expires = account
+            .token_expires_at
+            .map(|t| format!("; the token expires at {}", t.format("%Y-%m-%d %H:%M UTC")))
+            .unwrap_or_default();
+        let soon = account
+            .token_expires_at
+            .is_some_and(|t| t <= now + Duration::days(2));
+        raise_alert(
+            &self.deps,
+            NewAlert {
+                account_id: Some(account_id),
+                kind: "token_expiring".to_string(),
+                severity: if soon {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
+                dedup_key: format!("token_refresh_failed:{account_id}:{}", now.date_naive()),
+                title: format!("The token of @{} could not be refreshed", account.username),
+                message: format!("Refreshing the access token failed: {error}{expires}"),
+                payload: serde_json::json!({
+                    "error": error,
+                    "token_expires_at": account.token_expires_at.map(|t| t.to_rfc3339()),
+                }),
+                created_at: now,
+            },
+        )
+        .await;
+    }
+}
+
+/// Retention: prunes finished jobs (completed: keep 100 / 7 days; failed and cancelled:
+/// keep 500 / 30 days by default) and expired sessions. Analytics data is never pruned.
+pub(crate) struct Retention {
+    pub(crate) deps: Arc<Deps>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Retention {
+    fn kind(&self) -> &str {
+        KIND_RETENTION
+    }
+
+    async fn run(&self, ctx: JobContext) -> JobOutcome {
+        let r = &self.deps.settings.retention;
+        let now = ctx.now();
+        let age = |d: std::time::Duration| Duration::from_std(d).unwrap_or(Duration::days(36_500));
+        let report = match self
+            .deps
+            .store
+            .job_prune(RetentionPolicy {
+                completed_keep: r.completed_keep,
+                completed_max_age: age(r.completed_max_age),
+                failed_keep: r.failed_keep,
+                failed_max_age: age(r.failed_max_age),
+                now,
+            })
+            .await
+        {
+            Ok(report) => report,
+            Err(e) => return store_err(e),
+        };
+        let sessions = match self.deps.store.session_prune(now).await {
+            Ok(n) => n,
+            Err(e) => return store_err(e),
+        };
+        tracing::info!(
+            completed = report.completed,
+            failed = report.failed,
+            cancelled = report.cancelled,
+            sessions,
+            "retention pruned old jobs"
+        );
+        JobOutcome::Complete {
+            result: Some(serde_json::json!({
+                "completed": report.completed,
+                "failed": report.failed,
+                "cancelled": report.cancelled,
+                "sessions": sessions,
+            })),
+            next: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,697 @@
+//! The sync chain: the `sync_account` orchestrator (marks the account `syncing`, takes a
+//! slot of the global start limiter, opens the run, inserts the first step) and one job per
+//! step, each completing by inserting the next in the same transaction. The last step sets
+//! the account `idle` and closes the run; a step failing for good stops the chain and marks
+//! the account `failed` with the step and the reason; a rejected token marks it
+//! `needs_reauth` at once; a rate limit snoozes the chain until access is regained.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use graph::{AccountRef, GraphClient};
+use store::{
+    Account, AccountId, ApiCallsDelta, ApiUsage, NewAlert, NewJob, NewSyncRun, RateDecision,
+    RunFinish, RunId, RunQuery, RunStatus, Severity, StatusChange, StepStatus, SyncStatus,
+    SyncStep,
+};
+
+use crate::engine::Deps;
+use crate::jobs::{PRIORITY_STEP, alerts, client_for, raise_alert, token_for};
+use crate::plan::{Plan, Step};
+use crate::queue::{JobContext, JobHandler, JobOutcome, SYNC_QUEUE};
+use crate::steps::{self, StepCtx, StepError, StepReport};
+
+/// Name of the global start limiter in the store.
+const START_LIMITER: &str = "account_sync_starts";
+
+fn plan_of(args: &serde_json::Value) -> Plan {
+    args["plan"]
+        .as_str()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(Plan::Full)
+}
+
+fn trigger_of(args: &serde_json::Value) -> String {
+    args["trigger"].as_str().unwrap_or("manual").to_string()
+}
+
+/// `SyncAllInstagramData(account)`.
+pub(crate) struct SyncAccount {
+    pub(crate) deps: Arc<Deps>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for SyncAccount {
+    fn kind(&self) -> &str {
+        crate::plan::KIND_SYNC_ACCOUNT
+    }
+
+    async fn run(&self, ctx: JobContext) -> JobOutcome {
+        match self.start(&ctx).await {
+            Ok(outcome) => outcome,
+            Err(e) => JobOutcome::retry(e.to_string()),
+        }
+    }
+
+    async fn on_failed(&self, ctx: &JobContext, error: &str) {
+        let Some(account_id) = ctx.job.account_id else {
+            return;
+        };
+        let _ = self
+            .deps
+            .store
+            .account_status_set(
+                account_id,
+                StatusChange {
+                    status: SyncStatus::Failed,
+                    error: Some(format!("the sync could not start: {error}")),
+                    synced_at: None,
+                    only_if: vec![SyncStatus::Syncing],
+                    now: ctx.now(),
+                },
+            )
+            .await;
+    }
+}
+
+impl SyncAccount {
+    async fn start(&self, ctx: &JobContext) -> store::Result<JobOutcome> {
+        let deps = &self.deps;
+        let store = &deps.store;
+        let now = ctx.now();
+        let plan = plan_of(&ctx.job.args);
+        let trigger = trigger_of(&ctx.job.args);
+        let Some(account_id) = ctx.job.account_id else {
+            return Ok(JobOutcome::discard("a sync job must name its account"));
+        };
+        let Some(account) = store.account_get(account_id).await? else {
+            return Ok(JobOutcome::discard(format!(
+                "account {account_id} no longer exists"
+            )));
+        };
+        if let Some(reason) = skip_reason(&account) {
+            return Ok(JobOutcome::Complete {
+                result: Some(serde_json::json!({ "skipped": reason })),
+                next: Vec::new(),
+            });
+        }
+        let per_minute = deps.settings.syncs_per_minute;
+        if per_minute > 0 {
+            match store
+                .rate_limit_acquire(START_LIMITER, per_minute, Duration::minutes(1), now)
+                .await?
+            {
+                RateDecision::Granted => {}
+                RateDecision::RetryAt(at) => {
+                    return Ok(JobOutcome::Snooze {
+                        until: at.max(now + Duration::milliseconds(100)),
+                        reason: format!(
+                            "at most {per_minute} account syncs start per minute (all workers)"
+                        ),
+                    });
+                }
+            }
+        }
+        let marked = store
+            .account_status_set(
+                account_id,
+                StatusChange {
+                    status: SyncStatus::Syncing,
+                    error: account.last_sync_error.clone(),
+                    synced_at: None,
+                    only_if: vec![SyncStatus::Idle, SyncStatus::Failed, SyncStatus::Syncing],
+                    now,
+                },
+            )
+            .await?;
+        if !marked {
+            return Ok(JobOutcome::Complete {
+                result: Some(serde_json::json!({ "skipped": "the account was paused" })),
+                next: Vec::new(),
+            });
+        }
+        // A retried orchestrator reuses the run its earlier attempt opened.
+        let existing = store
+            .sync_runs_list(RunQuery {
+                account_id: Some(account_id),
+                status: Some(RunStatus::Running),
+                limit: 5,
+                before_id: None,
+            })
+            .await?
+            .into_iter()
+            .find(|r| r.plan == plan.as_str() && r.started_at >= ctx.job.created_at);
+        let run_id = match existing {
+            Some(run) => run.id,
+            None => {
+                store
+                    .sync_run_create(NewSyncRun {
+                        account_id,
+                        plan: plan.as_str().to_string(),
+                        trigger: trigger.clone(),
+                        steps: plan.steps().iter().map(|s| s.name().to_string()).collect(),
+                        started_at: now,
+                    })
+                    .await?
+            }
+        };
+        tracing::info!(account = account_id, run = run_id, plan = %plan, trigger = %trigger, "sync started");
+        let first = step_job(deps, account_id, plan, &trigger, run_id, 0, now);
+        Ok(JobOutcome::Complete {
+            result: Some(serde_json::json!({ "run_id": run_id })),
+            next: vec![first],
+        })
+    }
+}
+
+fn skip_reason(account: &Account) -> Option<&'static str> {
+    match account.status {
+        SyncStatus::Paused => Some("the account is paused"),
+        SyncStatus::NeedsReauth => Some("the account needs re-authorization"),
+        _ => None,
+    }
+}
+
+/// The job of step `position` of a chain.
+fn step_job(
+    deps: &Deps,
+    account_id: AccountId,
+    plan: Plan,
+    trigger: &str,
+    run_id: RunId,
+    position: usize,
+    now: DateTime<Utc>,
+) -> NewJob {
+    let step = plan.steps()[position];
+    NewJob {
+        queue: SYNC_QUEUE.to_string(),
+        kind: step.kind().to_string(),
+        args: serde_json::json!({
+            "plan": plan.as_str(),
+            "trigger": trigger,
+            "position": position,
+        }),
+        account_id: Some(account_id),
+        unique_key: Some(plan.unique_key(account_id)),
+        run_id: Some(run_id),
+        run_at: now,
+        max_attempts: deps.settings.max_attempts as i32,
+        priority: PRIORITY_STEP,
+        now,
+    }
+}
+
+/// One step of the chain.
+pub(crate) struct StepJob {
+    pub(crate) deps: Arc<Deps>,
+    pub(crate) step: Step,
+}
+
+/// The step row's counters so far (a retried or resumed step adds to them).
+#[derive(Default, Clone, Copy)]
+struct Spent {
+    calls: i64,
+    units: i64,
+    rows: i64,
+    started_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for StepJob {
+    fn kind(&self) -> &str {
+        self.step.kind()
+    }
+
+    async fn run(&self, ctx: JobContext) -> JobOutcome {
+        match self.execute(&ctx).await {
+            Ok(outcome) => outcome,
+            Err(e) => JobOutcome::retry(e.to_string()),
+        }
+    }
+
+    async fn on_failed(&self, ctx: &JobContext, error: &str) {
+        let (Some(account_id), Some(run_id)) = (ctx.job.account_id, ctx.job.run_id) else {
+            return;
+        };
+        let store = &self.deps.store;
+        let now = ctx.now();
+        let account = store.account_get(account_id).await.ok().flatten();
+        let position = ctx.job.args["position"].as_u64().unwrap_or(0) as i32;
+        let spent = self.spent(run_id).await;
+        let _ = store
+            .sync_step_record(SyncStep {
+                run_id,
+                step: self.step.name().to_string(),
+                position,
+                status: StepStatus::Failed,
+                attempts: ctx.job.attempt,
+                started_at: spent.started_at.unwrap_or(now),
+                finished_at: Some(now),
+                api_calls: spent.calls,
+                rate_limit_units: spent.units,
+                rows_written: spent.rows,
+                expected: None,
+                stored: None,
+                complete: Some(false),
+                error: Some(error.to_string()),
+                detail: serde_json::json!({}),
+            })
+            .await;
+        let message = format!("step {} failed: {error}", self.step.name());
+        let _ = store
+            .sync_run_finish(RunFinish {
+                run_id,
+                status: RunStatus::Failed,
+                error: Some(message.clone()),
+                finished_at: now,
+            })
+            .await;
+        if account
+            .as_ref()
+            .is_some_and(|a| a.status == SyncStatus::NeedsReauth)
+        {
+            return;
+        }
+        let changed = store
+            .account_status_set(
+                account_id,
+                StatusChange {
+                    status: SyncStatus::Failed,
+                    error: Some(message.clone()),
+                    synced_at: None,
+                    only_if: vec![SyncStatus::Syncing],
+                    now,
+                },
+            )
+            .await
+            .unwrap_or(false);
+        if changed {
+            let username = account.map(|a| a.username).unwrap_or_default();
+            raise_alert(
+                &self.deps,
+                NewAlert {
+                    account_id: Some(account_id),
+                    kind: "sync_failed".to_string(),
+                    severity: Severity::Warning,
+                    dedup_key: format!("sync_failed:{run_id}"),
+                    title: format!("Sync of @{username} failed"),
+                    message: message.clone(),
+                    payload: serde_json::json!({
+                        "run_id": run_id,
+                        "step": self.step.name(),
+                        "error": error,
+                    }),
+                    created_at: now,
+                },
+            )
+            .await;
+        }
+    }
+}
+
+impl StepJob {
+    async fn spent(&self, run_id: RunId) -> Spent {
+        match self.deps.store.sync_run_get(run_id).await {
+            Ok(Some((_, steps))) => steps
+                .into_iter()
+                .find(|s| s.step == self.step.name())
+                .map(|s| Spent {
+                    calls: s.api_calls,
+                    units: s.rate_limit_units,
+                    rows: s.rows_written,
+                    started_at: Some(s.started_at),
+                })
+                .unwrap_or_default(),
+            _ => Spent::default(),
+        }
+    }
+
+    async fn execute(&self, ctx: &JobContext) -> store::Result<JobOutcome> {
+        let deps = &self.deps;
+        let store = &deps.store;
+        let now = ctx.now();
+        let plan = plan_of(&ctx.job.args);
+        let trigger = trigger_of(&ctx.job.args);
+        let position = ctx.job.args["position"].as_u64().unwrap_or(0) as usize;
+        let (Some(account_id), Some(run_id)) = (ctx.job.account_id, ctx.job.run_id) else {
+            return Ok(JobOutcome::discard(
+                "a step job must name its account and run",
+            ));
+        };
+        if plan.steps().get(position) != Some(&self.step) {
+            return Ok(JobOutcome::discard(format!(
+                "step {} is not at position {position} of the {plan} plan",
+                self.step
+            )));
+        }
+        let Some(account) = store.account_get(account_id).await? else {
+            return Ok(JobOutcome::discard(format!(
+                "account {account_id} no longer exists"
+            )));
+        };
+        if let Some(reason) = skip_reason(&account) {
+            let status = if account.status == SyncStatus::Paused {
+                RunStatus::Cancelled
+            } else {
+                RunStatus::Failed
+            };
+            store
+                .sync_run_finish(RunFinish {
+                    run_id,
+                    status,
+                    error: Some(format!("stopped before {}: {reason}", self.step)),
+                    finished_at: now,
+                })
+                .await?;
+            return Ok(JobOutcome::Complete {
+                result: Some(serde_json::json!({ "stopped": reason })),
+                next: Vec::new(),
+            });
+        }
+        let client = match client_for(deps, &account) {
+            Ok(c) => c,
+            Err(e) => return Ok(JobOutcome::discard(e)),
+        };
+        let token = match token_for(deps, &account) {
+            Ok(t) => t,
+            Err(e) => return Ok(JobOutcome::discard(e)),
+        };
+        let spent = self.spent(run_id).await;
+        let started_at = spent.started_at.unwrap_or(now);
+        let record = |status: StepStatus,
+                      report: Option<&StepReport>,
+                      error: Option<String>,
+                      spent: Spent| SyncStep {
+            run_id,
+            step: self.step.name().to_string(),
+            position: position as i32,
+            status,
+            attempts: ctx.job.attempt,
+            started_at,
+            finished_at: matches!(
+                status,
+                StepStatus::Succeeded | StepStatus::Failed | StepStatus::Skipped
+            )
+            .then_some(ctx.now()),
+            api_calls: spent.calls,
+            rate_limit_units: spent.units,
+            rows_written: spent.rows,
+            expected: report.and_then(|r| r.expected),
+            stored: report.and_then(|r| r.stored),
+            complete: report.and_then(|r| r.complete),
+            error,
+            detail: report
+                .map(|r| r.detail.clone())
+                .unwrap_or_else(|| serde_json::json!({})),
+        };
+        store
+            .sync_step_record(record(StepStatus::Running, None, None, spent))
+            .await?;
+
+        let acct = AccountRef::new(account.ig_user_id.clone(), token);
+        let before = client.stats();
+        let steps = plan.steps();
+        let sctx = StepCtx {
+            deps,
+            job: ctx,
+            account: &account,
+            acct,
+            client,
+            plan,
+            step: self.step,
+            position,
+            of: steps.len(),
+            now,
+        };
+        let result = steps::run(&sctx).await;
+        let cost = self.account_usage(client, &account, &before).await;
+        let rows = match &result {
+            Ok(r) => r.rows_written,
+            Err(StepError::Incomplete { report, .. }) => report.rows_written,
+            Err(_) => 0,
+        };
+        let spent = Spent {
+            calls: spent.calls + cost.0,
+            units: spent.units + cost.1,
+            rows: spent.rows + rows as i64,
+            started_at: Some(started_at),
+        };
+
+        match result {
+            Ok(report) => {
+                let status = if report.skipped {
+                    StepStatus::Skipped
+                } else {
+                    StepStatus::Succeeded
+                };
+                store
+                    .sync_step_record(record(status, Some(&report), None, spent))
+                    .await?;
+                let result = Some(serde_json::json!({
+                    "run_id": run_id,
+                    "step": self.step.name(),
+                    "rows_written": report.rows_written,
+                    "complete": report.complete,
+                }));
+                if position + 1 < steps.len() {
+                    let next = step_job(
+                        deps,
+                        account_id,
+                        plan,
+                        &trigger,
+                        run_id,
+                        position + 1,
+                        ctx.now(),
+                    );
+                    return Ok(JobOutcome::Complete {
+                        result,
+                        next: vec![next],
+                    });
+                }
+                self.finish(&account, run_id, ctx.now()).await?;
+                Ok(JobOutcome::Complete {
+                    result,
+                    next: Vec::new(),
+                })
+            }
+            Err(StepError::Graph(e)) if e.needs_reauth() => {
+                let message = format!(
+                    "step {}: Meta rejected the access token ({e}); authorize the account again",
+                    self.step
+                );
+                store
+                    .sync_step_record(record(StepStatus::Failed, None, Some(e.to_string()), spent))
+                    .await?;
+                store
+                    .account_status_set(
+                        account_id,
+                        StatusChange {
+                            status: SyncStatus::NeedsReauth,
+                            error: Some(message.clone()),
+                            synced_at: None,
+                            only_if: Vec::new(),
+                            now: ctx.now(),
+                        },
+                    )
+                    .await?;
+                store
+                    .sync_run_finish(RunFinish {
+                        run_id,
+                        status: RunStatus::Failed,
+                        error: Some(message.clone()),
+                        finished_at: ctx.now(),
+                    })
+                    .await?;
+                raise_alert(
+                    deps,
+                    NewAlert {
+                        account_id: Some(account_id),
+                        kind: "needs_reauth".to_string(),
+                        severity: Severity::Critical,
+                        dedup_key: format!("needs_reauth:{account_id}:{run_id}"),
+                        title: format!("@{} needs to be authorized again", account.username),
+                        message: message.clone(),
+                        payload: serde_json::json!({ "run_id": run_id, "code": e.code() }),
+                        created_at: ctx.now(),
+                    },
+                )
+                .await;
+                tracing::error!(account = account_id, error = %e, "token rejected: account needs re-authorization");
+                Ok(JobOutcome::discard(message))
+            }
+            Err(StepError::Graph(e)) if e.is_rate_limited() => {
+                let wait = e
+                    .retry_after()
+                    .and_then(|d| Duration::from_std(d).ok())
+                    .unwrap_or(Duration::minutes(5))
+                    .max(Duration::seconds(1));
+                let until = ctx.now() + wait;
+                let reason = format!("rate limited by Meta ({e}); resuming at {until}");
+                store
+                    .sync_step_record(record(
+                        StepStatus::Running,
+                        None,
+                        Some(reason.clone()),
+                        spent,
+                    ))
+                    .await?;
+                tracing::warn!(account = account_id, step = %self.step, until = %until, "rate limited: chain snoozed");
+                Ok(JobOutcome::Snooze { until, reason })
+            }
+            Err(StepError::Graph(e)) if e.is_retryable() => {
+                let message = format!("Graph API: {e}");
+                store
+                    .sync_step_record(record(
+                        StepStatus::Running,
+                        None,
+                        Some(message.clone()),
+                        spent,
+                    ))
+                    .await?;
+                Ok(JobOutcome::retry(message))
+            }
+            Err(StepError::Graph(e)) => Ok(JobOutcome::discard(format!("Graph API: {e}"))),
+            Err(StepError::Store(e)) => Ok(JobOutcome::retry(e.to_string())),
+            Err(StepError::Incomplete { report, reason }) => {
+                let message = format!("incomplete: {reason}");
+                store
+                    .sync_step_record(record(
+                        StepStatus::Running,
+                        Some(&report),
+                        Some(message.clone()),
+                        spent,
+                    ))
+                    .await?;
+                Ok(JobOutcome::retry(message))
+            }
+        }
+    }
+
+    /// The chain succeeded: the account is idle and synced, the run closed, alerts raised.
+    async fn finish(
+        &self,
+        account: &Account,
+        run_id: RunId,
+        now: DateTime<Utc>,
+    ) -> store::Result<()> {
+        let store = &self.deps.store;
+        store
+            .account_status_set(
+                account.id,
+                StatusChange {
+                    status: SyncStatus::Idle,
+                    error: None,
+                    synced_at: Some(now),
+                    only_if: vec![SyncStatus::Syncing],
+                    now,
+                },
+            )
+            .await?;
+        store
+            .sync_run_finish(RunFinish {
+                run_id,
+                status: RunStatus::Succeeded,
+                error: None,
+                finished_at: now,
+            })
+            .await?;
+        tracing::info!(account = account.id, run = run_id, "sync finished");
+        alerts::after_sync(&self.deps, account, run_id, now).await;
+        Ok(())
+    }
+
+    /// Records the Graph API usage of this step (calls, units, errors; the usage headers)
+    /// and returns (requests, units) spent.
+    async fn account_usage(
+        &self,
+        client: &GraphClient,
+        account: &Account,
+        before: &graph::CallStats,
+    ) -> (i64, i64) {
+        let deps = &self.deps;
+        let now = deps.clock.now();
+        let delta = client.stats().since(before);
+        let spent = delta
+            .accounts
+            .get(&account.ig_user_id)
+            .cloned()
+            .unwrap_or_default();
+        let (requests, units, errors) = (
+            spent.http_requests as i64,
+            spent.units as i64,
+            spent.errors as i64,
+        );
+        if requests + units + errors > 0
+            && let Err(e) = deps
+                .store
+                .api_calls_add(vec![ApiCallsDelta {
+                    account_id: account.id,
+                    day: now.date_naive(),
+                    requests,
+                    units,
+                    errors,
+                }])
+                .await
+        {
+            tracing::debug!(error = %e, "could not record API calls");
+        }
+        let usage = client.usage();
+        let mut records = Vec::new();
+        let mut highest: Option<u32> = None;
+        if let Some(level) = usage
+            .accounts
+            .get(&account.ig_user_id)
+            .and_then(|u| u.usage.as_ref())
+        {
+            highest = Some(level.percent());
+            records.push(usage_record(Some(account.id), level));
+        }
+        if let Some(level) = &usage.app {
+            records.push(usage_record(None, level));
+        }
+        if !records.is_empty()
+            && let Err(e) = deps.store.api_usage_record(records).await
+        {
+            tracing::debug!(error = %e, "could not record API usage");
+        }
+        if let Some(pct) = highest
+            && pct >= deps.settings.alerts.usage_pressure_percent
+        {
+            raise_alert(
+                deps,
+                NewAlert {
+                    account_id: Some(account.id),
+                    kind: "rate_limit_pressure".to_string(),
+                    severity: Severity::Warning,
+                    dedup_key: format!("rate_limit_pressure:{}:{}", account.id, now.date_naive()),
+                    title: format!(
+                        "@{} is using {pct}% of its Graph API budget",
+                        account.username
+                    ),
+                    message: format!(
+                        "Meta reports {pct}% of the rate-limit budget used for @{}; syncs slow \
+                         down and pause when it reaches 100%.",
+                        account.username
+                    ),
+                    payload: serde_json::json!({ "usage_percent": pct }),
+                    created_at: now,
+                },
+            )
+            .await;
+        }
+        (requests, units)
+    }
+}
+
+fn usage_record(account_id: Option<AccountId>, level: &graph::UsageLevel) -> ApiUsage {
+    let regain = level.regain_access_in.as_secs();
+    ApiUsage {
+        account_id,
+        observed_at: level.observed_at,
+        usage_pct: level.percent() as f64,
+        call_count_pct: level.call_count as f64,
+        total_cputime_pct: level.total_cputime as f64,
+        total_time_pct: level.total_time as f64,
+        regain_access_minutes: (regain > 0).then(|| regain.div_ceil(60) as i64),
+    }
+}

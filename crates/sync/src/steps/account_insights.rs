@@ -1,0 +1,159 @@
+//! Account insights step: daily account metrics. The first sync backfills the configured
+//! number of days (90 by default, read in ≤ 30-day windows by the client); later syncs read
+//! from the last stored day, and always the last few days again because Meta's numbers
+//! settle for about 48 h. Days are Pacific-time days (Meta's buckets); the series is kept
+//! forever. Followers online per hour come along for the last 30 days.
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration, NaiveDate};
+use chrono_tz::America::Los_Angeles;
+use graph::AccountInsightsQuery;
+use store::{AccountInsightBatch, AccountInsightDay};
+
+use crate::steps::{StepCtx, StepError, StepReport};
+
+/// The metric whose stored days decide between backfill and settling window.
+const ANCHOR_METRIC: &str = "reach";
+
+/// The inclusive range of Pacific days to read, given the last stored day.
+pub(crate) fn days_to_read(
+    yesterday: NaiveDate,
+    last_stored: Option<NaiveDate>,
+    backfill_days: u32,
+    settling_days: u32,
+) -> (NaiveDate, NaiveDate) {
+    let earliest = yesterday - Duration::days(backfill_days.max(1) as i64 - 1);
+    let settling_start = yesterday - Duration::days(settling_days.max(1) as i64 - 1);
+    let since = match last_stored {
+        None => earliest,
+        Some(last) => (last + Duration::days(1)).min(settling_start).max(earliest),
+    };
+    (since, yesterday)
+}
+
+pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
+    let store = &ctx.deps.store;
+    let settings = &ctx.deps.settings;
+    let today = ctx.now.with_timezone(&Los_Angeles).date_naive();
+    let yesterday = today - Duration::days(1);
+    let last = store
+        .account_insight_last_day(ctx.account.id, ANCHOR_METRIC)
+        .await?;
+    let (since, until) = days_to_read(
+        yesterday,
+        last,
+        settings.account_insights_backfill_days,
+        settings.account_insights_settling_days,
+    );
+    let days = (until - since).num_days() + 1;
+    ctx.progress(0, days as u64).await;
+    let points = ctx
+        .client
+        .account_insights(
+            &ctx.acct,
+            &AccountInsightsQuery {
+                since,
+                until,
+                breakdowns: settings.account_insight_breakdowns,
+            },
+        )
+        .await?;
+    let online_since = since.max(until - Duration::days(29));
+    let online = ctx
+        .client
+        .online_followers(&ctx.acct, online_since, until)
+        .await?;
+    let mut rows: Vec<AccountInsightDay> = points
+        .into_iter()
+        .map(|p| {
+            let (breakdown, key) = match p.breakdown {
+                Some(b) => (b.dimension, b.key),
+                None => (String::new(), String::new()),
+            };
+            AccountInsightDay {
+                metric: p.metric,
+                day: p.day,
+                breakdown,
+                key,
+                value: p.value,
+            }
+        })
+        .collect();
+    let online_days = online.len();
+    for day in online {
+        for (hour, value) in day.by_hour {
+            rows.push(AccountInsightDay {
+                metric: "online_followers".to_string(),
+                day: day.day,
+                breakdown: "hour".to_string(),
+                key: hour.to_string(),
+                value,
+            });
+        }
+    }
+    let values = rows.len();
+    let metrics: BTreeSet<String> = rows.iter().map(|r| r.metric.clone()).collect();
+    let written = if rows.is_empty() {
+        0
+    } else {
+        store
+            .account_insights_apply(AccountInsightBatch {
+                account_id: ctx.account.id,
+                fetched_at: ctx.now,
+                rows,
+            })
+            .await?
+    };
+    let stored_days: BTreeSet<NaiveDate> = store
+        .account_insight_days(ctx.account.id, &[ANCHOR_METRIC.to_string()], since, until)
+        .await?
+        .into_iter()
+        .filter(|d| d.breakdown.is_empty())
+        .map(|d| d.day)
+        .collect();
+    let stored = stored_days.len() as i64;
+    ctx.progress(stored.max(0) as u64, days as u64).await;
+    Ok(StepReport {
+        rows_written: written,
+        expected: Some(days),
+        stored: Some(stored),
+        complete: Some(stored == days),
+        detail: serde_json::json!({
+            "since": since.to_string(),
+            "until": until.to_string(),
+            "backfill": last.is_none(),
+            "values": values,
+            "metrics": metrics,
+            "online_followers_days": online_days,
+        }),
+        skipped: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn first_sync_backfills_then_settling_window() {
+        let y = d("2026-03-09");
+        assert_eq!(days_to_read(y, None, 90, 3), (d("2025-12-10"), y));
+        // Up to date: read the settling window again.
+        assert_eq!(days_to_read(y, Some(y), 90, 3), (d("2026-03-07"), y));
+        // A week behind: read from the first missing day.
+        assert_eq!(
+            days_to_read(y, Some(d("2026-03-01")), 90, 3),
+            (d("2026-03-02"), y)
+        );
+        // A year behind: never more than the backfill.
+        assert_eq!(
+            days_to_read(y, Some(d("2025-01-01")), 90, 3),
+            (d("2025-12-10"), y)
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! The steps of a sync chain. Each step reads from the Graph API, then writes everything it
+//! read with ONE store `*_apply` call (one transaction, idempotent), and reports what it
+//! wrote and how complete the stored data is compared with what the API said exists.
+
+mod account_insights;
+mod demographics;
+mod media;
+mod media_insights;
+mod profile;
+mod stories;
+
+use chrono::{DateTime, Utc};
+use graph::{AccountRef, GraphClient, GraphError};
+use store::{Account, StoreError};
+
+use crate::engine::Deps;
+use crate::plan::{Plan, Step};
+use crate::queue::JobContext;
+
+/// What a step works with.
+pub(crate) struct StepCtx<'a> {
+    pub(crate) deps: &'a Deps,
+    pub(crate) job: &'a JobContext,
+    pub(crate) account: &'a Account,
+    pub(crate) acct: AccountRef,
+    pub(crate) client: &'a GraphClient,
+    pub(crate) plan: Plan,
+    pub(crate) step: Step,
+    /// Position of the step in the plan (from 0) and the plan's length.
+    pub(crate) position: usize,
+    pub(crate) of: usize,
+    pub(crate) now: DateTime<Utc>,
+}
+
+impl StepCtx<'_> {
+    /// Records "step k of n, `done` of `total` items" on the job.
+    pub(crate) async fn progress(&self, done: u64, total: u64) {
+        self.job
+            .set_progress(serde_json::json!({
+                "step": self.step.name(),
+                "position": self.position,
+                "of": self.of,
+                "done": done,
+                "total": total,
+            }))
+            .await;
+    }
+}
+
+/// What a step did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct StepReport {
+    pub(crate) rows_written: u64,
+    /// What the API said exists and what is stored after the step.
+    pub(crate) expected: Option<i64>,
+    pub(crate) stored: Option<i64>,
+    pub(crate) complete: Option<bool>,
+    pub(crate) detail: serde_json::Value,
+    /// Nothing needed doing (e.g. today's demographics already stored).
+    pub(crate) skipped: bool,
+}
+
+/// Why a step did not succeed.
+#[derive(Debug)]
+pub(crate) enum StepError {
+    Graph(GraphError),
+    Store(StoreError),
+    /// Some data could not be read this time (what was read is stored); try again.
+    Incomplete {
+        report: StepReport,
+        reason: String,
+    },
+}
+
+impl From<GraphError> for StepError {
+    fn from(e: GraphError) -> Self {
+        StepError::Graph(e)
+    }
+}
+
+impl From<StoreError> for StepError {
+    fn from(e: StoreError) -> Self {
+        StepError::Store(e)
+    }
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepError::Graph(e) => write!(f, "Graph API: {e}"),
+            StepError::Store(e) => write!(f, "{e}"),
+            StepError::Incomplete { reason, .. } => write!(f, "incomplete: {reason}"),
+        }
+    }
+}
+
+pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
+    match ctx.step {
+        Step::Profile => profile::run(ctx).await,
+        Step::Media => media::run(ctx).await,
+        Step::MediaInsights => media_insights::run(ctx).await,
+        Step::Stories => stories::run(ctx).await,
+        Step::Demographics => demographics::run(ctx).await,
+        Step::AccountInsights => account_insights::run(ctx).await,
+    }
+}
+
+/// Converts a count from the API into the store's integer type.
+pub(crate) fn count(v: Option<u64>) -> Option<i64> {
+    v.and_then(|n| i64::try_from(n).ok())
+}
+
+/// The store's media type of a Graph media type (`None` for kinds the store does not know).
+pub(crate) fn media_type(t: &graph::MediaType) -> Option<store::MediaType> {
+    match t {
+        graph::MediaType::Image => Some(store::MediaType::Image),
+        graph::MediaType::Video => Some(store::MediaType::Video),
+        graph::MediaType::CarouselAlbum => Some(store::MediaType::CarouselAlbum),
+        _ => None,
+    }
+}
+
+/// The store's product type of a Graph product type.
+pub(crate) fn product_type(t: &graph::MediaProductType) -> Option<store::ProductType> {
+    match t {
+        graph::MediaProductType::Feed => Some(store::ProductType::Feed),
+        graph::MediaProductType::Reels => Some(store::ProductType::Reels),
+        graph::MediaProductType::Story => Some(store::ProductType::Story),
+        graph::MediaProductType::Ad => Some(store::ProductType::Ad),
+        _ => None,
+    }
+}
+
+/// The metric-catalog category of a stored media item (`None`: no organic insights).
+pub(crate) fn category(
+    product: store::ProductType,
+    media: store::MediaType,
+) -> Option<graph::MediaCategory> {
+    match (product, media) {
+        (store::ProductType::Reels, _) => Some(graph::MediaCategory::Reels),
+        (store::ProductType::Story, _) => Some(graph::MediaCategory::Story),
+        (store::ProductType::Feed, store::MediaType::CarouselAlbum) => {
+            Some(graph::MediaCategory::CarouselAlbum)
+        }
+        (store::ProductType::Feed, _) => Some(graph::MediaCategory::Feed),
+        (store::ProductType::Ad, _) => None,
+    }
+}
+
+/// Whether a per-item error is the item's lasting state (retrying cannot help): posted
+/// before the business conversion, deleted, too few viewers, no permission.
+pub(crate) fn item_error_is_permanent(e: &graph::ItemError) -> bool {
+    matches!(
+        e.kind,
+        graph::ItemErrorKind::PostedBeforeBusinessConversion
+            | graph::ItemErrorKind::NotFound
+            | graph::ItemErrorKind::NotEnoughViewers
+            | graph::ItemErrorKind::PermissionDenied
+    )
+}
