@@ -62,7 +62,10 @@ pub(crate) async fn profile_apply(pool: &PgPool, u: ProfileUpdate) -> Result<()>
     let s = &u.snapshot;
     let mut tx = pool.begin().await.map_err(db)?;
     let done = sqlx::query(
-        "UPDATE accounts SET username = $2, name = $3, profile_picture_url = $4,
+        "UPDATE accounts SET
+             username = CASE WHEN newer.t IS NULL THEN $2 ELSE username END,
+             name = CASE WHEN newer.t IS NULL THEN $3 ELSE name END,
+             profile_picture_url = CASE WHEN newer.t IS NULL THEN $4 ELSE profile_picture_url END,
              followers_count = CASE WHEN newer.t IS NULL THEN $5 ELSE followers_count END,
              follows_count = CASE WHEN newer.t IS NULL THEN $6 ELSE follows_count END,
              media_count = CASE WHEN newer.t IS NULL THEN $7 ELSE media_count END,
@@ -257,6 +260,7 @@ pub(crate) async fn media_apply(pool: &PgPool, batch: MediaBatch) -> Result<u64>
     }
     let mut tx = pool.begin().await.map_err(db)?;
     account_exists(&mut tx, batch.account_id).await?;
+    owned_elsewhere(&mut tx, Owner::Media, batch.account_id, &ids).await?;
     let mut written = 0;
     if n > 0 {
         let done = sqlx::query(
@@ -408,6 +412,38 @@ impl Owner {
     }
 }
 
+/// Fails with `Conflict` when any of the ids belongs to another account.
+async fn owned_elsewhere(
+    tx: &mut sqlx::PgConnection,
+    owner: Owner,
+    account_id: AccountId,
+    ig_ids: &[String],
+) -> Result<()> {
+    if ig_ids.is_empty() {
+        return Ok(());
+    }
+    let sql = match owner {
+        Owner::Media => {
+            "SELECT ig_media_id FROM media WHERE ig_media_id = ANY($2) AND account_id <> $1 LIMIT 1"
+        }
+        Owner::Story => {
+            "SELECT ig_media_id FROM stories WHERE ig_media_id = ANY($2) AND account_id <> $1 LIMIT 1"
+        }
+    };
+    let taken: Option<String> = sqlx::query_scalar(sql)
+        .bind(account_id)
+        .bind(ig_ids)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+    match taken {
+        Some(id) => Err(StoreError::Conflict {
+            message: format!("{} {id} belongs to another account", owner.noun()),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Resolves Instagram ids of one account to row ids, locking the rows against deletion
 /// until the transaction ends; fails naming the first unknown one.
 async fn resolve_ids(
@@ -437,8 +473,8 @@ async fn resolve_ids(
         map.insert(get::<String>(r, "ig_media_id")?, get::<i64>(r, "id")?);
     }
     if let Some(missing) = ig_ids.iter().find(|id| !map.contains_key(*id)) {
-        return Err(StoreError::not_found(format!(
-            "{} {missing} of account {account_id}",
+        return Err(StoreError::invalid(format!(
+            "{} {missing} is not stored for account {account_id}",
             owner.noun()
         )));
     }
@@ -456,6 +492,9 @@ async fn insights_apply(
     errors: Vec<(String, String)>,
 ) -> Result<u64> {
     check_finite(rows.iter().map(|r| r.value), "insight")?;
+    if rows.iter().any(|r| r.metric.trim().is_empty()) {
+        return Err(StoreError::invalid("an insight row needs a metric name"));
+    }
     let mut wanted: Vec<String> = {
         let set: HashSet<&str> = rows
             .iter()
@@ -688,6 +727,7 @@ pub(crate) async fn stories_apply(pool: &PgPool, batch: StoryBatch) -> Result<u6
     }
     let mut tx = pool.begin().await.map_err(db)?;
     account_exists(&mut tx, batch.account_id).await?;
+    owned_elsewhere(&mut tx, Owner::Story, batch.account_id, &ids).await?;
     let mut written = 0;
     if n > 0 {
         let done = sqlx::query(
@@ -819,7 +859,9 @@ pub(crate) async fn account_insights_apply(
              AS u(m, d, b, k, v)
          ON CONFLICT (account_id, metric, day, breakdown, key) DO UPDATE
              SET value = EXCLUDED.value, fetched_at = EXCLUDED.fetched_at
-             WHERE account_insight_days.value IS DISTINCT FROM EXCLUDED.value",
+             WHERE account_insight_days.fetched_at < EXCLUDED.fetched_at
+                OR (account_insight_days.fetched_at = EXCLUDED.fetched_at
+                    AND account_insight_days.value IS DISTINCT FROM EXCLUDED.value)",
     )
     .bind(batch.account_id)
     .bind(batch.fetched_at)
