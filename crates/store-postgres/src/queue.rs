@@ -771,8 +771,11 @@ pub(crate) async fn prune(pool: &PgPool, policy: store::RetentionPolicy) -> Resu
     })
 }
 
+/// A stored minute: start, queue, kind, completed, failed, wait and run histograms.
+type MetricRow = (DateTime<Utc>, String, String, i64, i64, Vec<i64>, Vec<i64>);
+
 pub(crate) async fn metrics(pool: &PgPool, q: JobMetricsQuery) -> Result<Vec<JobMetricPoint>> {
-    let rows: Vec<(DateTime<Utc>, String, String, i64, i64, Vec<i64>, Vec<i64>)> = sqlx::query_as(
+    let rows: Vec<MetricRow> = sqlx::query_as(
         "SELECT bucket_start, queue, kind, completed, failed, wait_hist, run_hist
              FROM job_metrics
              WHERE bucket_start >= $1 AND bucket_start <= $2
