@@ -55,7 +55,7 @@ CREATE TABLE media (
     insights_captured_at timestamptz,
     insights_error       text,
     latest               jsonb NOT NULL DEFAULT '{}'
-);
+) WITH (fillfactor = 80); -- room for in-place (HOT) updates of latest values on every sync
 CREATE INDEX media_account_published ON media (account_id, published_at DESC);
 
 -- Long format: a metric Meta adds or removes needs no migration. Appended, never
@@ -85,7 +85,7 @@ CREATE TABLE stories (
     insights_captured_at timestamptz,
     insights_error       text,
     latest               jsonb NOT NULL DEFAULT '{}'
-);
+) WITH (fillfactor = 80);
 CREATE INDEX stories_account_published ON stories (account_id, published_at DESC);
 
 CREATE TABLE story_insight_snapshots (
@@ -211,15 +211,18 @@ CREATE INDEX jobs_account ON jobs (account_id);
 CREATE INDEX jobs_run ON jobs (run_id);
 
 -- Finished jobs per minute, queue and kind: counts and log2 histograms (milliseconds).
+-- Each minute is split over a few shards (by job id) so that workers finishing jobs at the
+-- same time do not queue behind one row lock; readers add the shards up.
 CREATE TABLE job_metrics (
     bucket_start timestamptz NOT NULL,
     queue        text NOT NULL,
     kind         text NOT NULL,
+    shard        smallint NOT NULL DEFAULT 0,
     completed    bigint NOT NULL DEFAULT 0,
     failed       bigint NOT NULL DEFAULT 0,
     wait_hist    bigint[] NOT NULL,
     run_hist     bigint[] NOT NULL,
-    PRIMARY KEY (bucket_start, queue, kind)
+    PRIMARY KEY (bucket_start, queue, kind, shard)
 );
 
 -- The global start limiter: one row per granted start, kept for one window.

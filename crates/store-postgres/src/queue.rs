@@ -336,8 +336,12 @@ fn millis(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     (to - from).num_milliseconds().max(0)
 }
 
+/// How many rows each minute of metrics is spread over.
+const METRIC_SHARDS: i64 = 8;
+
 /// One finished job's contribution to the per-minute metrics.
 struct Finished {
+    id: JobId,
     queue: String,
     kind: String,
     created_at: DateTime<Utc>,
@@ -348,10 +352,15 @@ struct Finished {
 }
 
 async fn metrics_add(conn: &mut PgConnection, finished: &[Finished]) -> Result<()> {
-    type Key = (DateTime<Utc>, String, String);
+    type Key = (DateTime<Utc>, String, String, i16);
     let mut groups: BTreeMap<Key, (i64, i64, Vec<i64>, Vec<i64>)> = BTreeMap::new();
     for f in finished {
-        let key = (truncate(f.finished_at, 60), f.queue.clone(), f.kind.clone());
+        let key = (
+            truncate(f.finished_at, 60),
+            f.queue.clone(),
+            f.kind.clone(),
+            (f.id.rem_euclid(METRIC_SHARDS)) as i16,
+        );
         let g = groups
             .entry(key)
             .or_insert_with(|| (0, 0, vec![0; HISTOGRAM_BUCKETS], vec![0; HISTOGRAM_BUCKETS]));
@@ -366,12 +375,12 @@ async fn metrics_add(conn: &mut PgConnection, finished: &[Finished]) -> Result<(
             g.3[histogram_bucket(millis(claimed, f.finished_at))] += 1;
         }
     }
-    for ((bucket, queue, kind), (completed, failed, wait, run)) in groups {
+    for ((bucket, queue, kind, shard), (completed, failed, wait, run)) in groups {
         sqlx::query(
-            "INSERT INTO job_metrics (bucket_start, queue, kind, completed, failed, wait_hist,
-                 run_hist)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (bucket_start, queue, kind) DO UPDATE SET
+            "INSERT INTO job_metrics (bucket_start, queue, kind, shard, completed, failed,
+                 wait_hist, run_hist)
+             VALUES ($1, $2, $3, $8, $4, $5, $6, $7)
+             ON CONFLICT (bucket_start, queue, kind, shard) DO UPDATE SET
                  completed = job_metrics.completed + EXCLUDED.completed,
                  failed = job_metrics.failed + EXCLUDED.failed,
                  wait_hist = ARRAY(SELECT a + b FROM unnest(job_metrics.wait_hist,
@@ -386,6 +395,7 @@ async fn metrics_add(conn: &mut PgConnection, finished: &[Finished]) -> Result<(
         .bind(failed)
         .bind(&wait)
         .bind(&run)
+        .bind(shard)
         .execute(&mut *conn)
         .await
         .map_err(db)?;
@@ -395,6 +405,7 @@ async fn metrics_add(conn: &mut PgConnection, finished: &[Finished]) -> Result<(
 
 fn finished_from(r: &PgRow, finished_at: DateTime<Utc>, completed: bool) -> Result<Finished> {
     Ok(Finished {
+        id: get(r, "id")?,
         queue: get(r, "queue")?,
         kind: get(r, "kind")?,
         created_at: get(r, "created_at")?,
@@ -411,7 +422,7 @@ pub(crate) async fn complete(pool: &PgPool, c: JobCompletion) -> Result<bool> {
         "UPDATE jobs SET state = 'completed', finished_at = $3, result = $4,
              lease_expires_at = NULL
          WHERE id = $1 AND state = 'running' AND locked_by = $2
-         RETURNING queue, kind, created_at, run_at, attempted_at",
+         RETURNING id, queue, kind, created_at, run_at, attempted_at",
     )
     .bind(c.id)
     .bind(&c.worker_id)
@@ -434,7 +445,7 @@ pub(crate) async fn complete(pool: &PgPool, c: JobCompletion) -> Result<bool> {
 pub(crate) async fn fail(pool: &PgPool, f: JobFailure) -> Result<Option<JobState>> {
     let mut tx = pool.begin().await.map_err(db)?;
     let row = sqlx::query(
-        "SELECT attempt, max_attempts, queue, kind, created_at, run_at, attempted_at FROM jobs
+        "SELECT id, attempt, max_attempts, queue, kind, created_at, run_at, attempted_at FROM jobs
          WHERE id = $1 AND state = 'running' AND locked_by = $2 FOR UPDATE",
     )
     .bind(f.id)
@@ -542,7 +553,7 @@ pub(crate) async fn rescue(pool: &PgPool, now: DateTime<Utc>) -> Result<RescueRe
                  'attempt', j.attempt, 'at', $2::text, 'worker_id', j.locked_by,
                  'error', $3::text))
          FROM expired WHERE j.id = expired.id
-         RETURNING j.state, j.queue, j.kind, j.created_at, j.run_at, j.attempted_at",
+         RETURNING j.id, j.state, j.queue, j.kind, j.created_at, j.run_at, j.attempted_at",
     )
     .bind(now)
     .bind(stamp(now))
