@@ -139,7 +139,7 @@ async fn two_pools_claim_concurrently_without_duplicates() {
             let worker = format!("process-{}-task-{w}", w % 2);
             let mut mine = Vec::new();
             let mut empty = 0;
-            while empty < 200 {
+            while empty < 20_000 {
                 let claimed = store
                     .job_claim(ClaimParams {
                         queues: vec!["instagram-sync".into()],
@@ -164,9 +164,10 @@ async fn two_pools_claim_concurrently_without_duplicates() {
                         break;
                     }
                     empty += 1;
-                    tokio::task::yield_now().await;
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
                     continue;
                 }
+                empty = 0;
                 for j in claimed {
                     mine.push(j.id);
                     assert!(
