@@ -9,10 +9,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// demographics from the Instagram Graph API on schedules, through a durable job queue,
 /// into SQLite or PostgreSQL, and serves reports, a JSON API and a dashboard.
 #[derive(Debug, Parser)]
-#[command(name = "igsync", version, propagate_version = true, max_term_width = 100)]
-#[command(after_help = "Start with `igsync demo` to see everything on a simulated fleet.\n\
+#[command(
+    name = "igsync",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Start with `igsync demo` to see everything on a simulated fleet.\n\
 Configuration: igsync.toml in the working directory (or --config), IGSYNC_* environment \
-variables and flags, in increasing priority. Zero configuration uses ./igsync.db.")]
+variables and flags, in increasing priority. Zero configuration uses ./igsync.db."
+)]
 pub(crate) struct Cli {
     /// Configuration file (default: ./igsync.toml when it exists).
     #[arg(long, global = true, value_name = "PATH")]
@@ -109,7 +116,12 @@ pub(crate) struct AccountsAddArgs {
     pub(crate) ig_user_id: String,
     /// The long-lived access token. Prefer --token-stdin or IGSYNC_ACCOUNT_TOKEN: a flag is
     /// visible to other users of this machine.
-    #[arg(long, env = "IGSYNC_ACCOUNT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "IGSYNC_ACCOUNT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub(crate) token: Option<String>,
     /// Read the token from standard input.
     #[arg(long, conflicts_with = "token")]
@@ -118,7 +130,7 @@ pub(crate) struct AccountsAddArgs {
     #[arg(long, default_value = "UTC", value_name = "TZ")]
     pub(crate) timezone: String,
     /// Which login the token comes from.
-    #[arg(long, value_enum, default_value_t = LoginArg::Facebook)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = LoginArg::Facebook)]
     pub(crate) login: LoginArg,
     /// Store without asking the Graph API first (the username is then the id).
     #[arg(long)]

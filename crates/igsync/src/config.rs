@@ -92,9 +92,18 @@ pub enum ConfigError {
     #[error("config file {path} is not valid TOML: {reason}")]
     Malformed { path: String, reason: String },
     #[error("unknown key `{key}` in {path}; allowed keys: {allowed}")]
-    UnknownKey { key: String, path: String, allowed: String },
+    UnknownKey {
+        key: String,
+        path: String,
+        allowed: String,
+    },
     #[error("invalid value {value} for `{key}` (from {origin}): expected {expected}")]
-    Invalid { key: String, origin: String, value: String, expected: String },
+    Invalid {
+        key: String,
+        origin: String,
+        value: String,
+        expected: String,
+    },
 }
 
 /// Values given on the command line, which win over everything else.
@@ -201,14 +210,23 @@ impl Layers<'_> {
 
     fn optional(&self, key: &'static str) -> Option<String> {
         let value = self.raw(key).0;
-        if value.trim().is_empty() { None } else { Some(value) }
+        if value.trim().is_empty() {
+            None
+        } else {
+            Some(value)
+        }
     }
 
     fn number(&self, key: &'static str, min: u64, max: u64) -> Result<u64, ConfigError> {
         let (value, origin) = self.raw(key);
         match value.trim().parse::<u64>() {
             Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(invalid(key, &origin, &value, &format!("a whole number from {min} to {max}"))),
+            _ => Err(invalid(
+                key,
+                &origin,
+                &value,
+                &format!("a whole number from {min} to {max}"),
+            )),
         }
     }
 
@@ -218,7 +236,12 @@ impl Layers<'_> {
         if allowed.contains(&lower.as_str()) {
             return Ok(lower);
         }
-        Err(invalid(key, &origin, &value, &format!("one of {}", allowed.join(", "))))
+        Err(invalid(
+            key,
+            &origin,
+            &value,
+            &format!("one of {}", allowed.join(", ")),
+        ))
     }
 
     fn cron(&self, key: &'static str) -> Result<String, ConfigError> {
@@ -239,7 +262,9 @@ impl Layers<'_> {
 }
 
 fn spec(key: &str) -> &'static KeySpec {
-    KEYS.iter().find(|it| it.key == key).expect("every key read is declared in KEYS")
+    KEYS.iter()
+        .find(|it| it.key == key)
+        .expect("every key read is declared in KEYS")
 }
 
 fn invalid(key: &str, origin: &Origin, value: &str, expected: &str) -> ConfigError {
@@ -266,7 +291,11 @@ fn flatten(table: &toml::Table, path: &Path) -> Result<BTreeMap<String, String>,
         unknown: &mut Vec<String>,
     ) {
         for (name, value) in table {
-            let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+            let key = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
             match value {
                 toml::Value::Table(inner) => walk(&key, inner, out, unknown),
                 toml::Value::String(s) => {
@@ -291,10 +320,18 @@ fn flatten(table: &toml::Table, path: &Path) -> Result<BTreeMap<String, String>,
     let mut out = BTreeMap::new();
     let mut unknown = Vec::new();
     walk("", table, &mut out, &mut unknown);
-    unknown.extend(out.keys().filter(|k| !KEYS.iter().any(|s| s.key == k.as_str())).cloned());
+    unknown.extend(
+        out.keys()
+            .filter(|k| !KEYS.iter().any(|s| s.key == k.as_str()))
+            .cloned(),
+    );
     if let Some(key) = unknown.into_iter().next() {
         let allowed = KEYS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ");
-        return Err(ConfigError::UnknownKey { key, path: path.display().to_string(), allowed });
+        return Err(ConfigError::UnknownKey {
+            key,
+            path: path.display().to_string(),
+            allowed,
+        });
     }
     Ok(out)
 }
@@ -321,12 +358,12 @@ impl Config {
                     path: path.display().to_string(),
                     reason: e.to_string(),
                 })?;
-                let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-                    ConfigError::Malformed {
-                        path: path.display().to_string(),
-                        reason: e.message().trim().replace('\n', " "),
-                    }
-                })?;
+                let table: toml::Table =
+                    text.parse()
+                        .map_err(|e: toml::de::Error| ConfigError::Malformed {
+                            path: path.display().to_string(),
+                            reason: e.message().trim().replace('\n', " "),
+                        })?;
                 flatten(&table, path)?
             }
         };
@@ -341,7 +378,12 @@ impl Config {
         flag("server.listen", "--listen", &overrides.listen);
         flag("graph.base_url", "--graph-url", &overrides.graph_url);
         flag("sync.concurrency", "--concurrency", &overrides.concurrency);
-        let layers = Layers { file_path: file_path.clone(), file, env, flags };
+        let layers = Layers {
+            file_path: file_path.clone(),
+            file,
+            env,
+            flags,
+        };
         Config::from_layers(file_path, &layers)
     }
 
@@ -367,12 +409,14 @@ impl Config {
             None => None,
             Some(hex) => {
                 let origin = l.raw("secret_key").1;
-                Some(store::SecretKey::from_hex(&hex).map_err(|e| ConfigError::Invalid {
-                    key: "secret_key".into(),
-                    origin: origin.to_string(),
-                    value: "(hidden)".into(),
-                    expected: e.to_string(),
-                })?)
+                Some(
+                    store::SecretKey::from_hex(&hex).map_err(|e| ConfigError::Invalid {
+                        key: "secret_key".into(),
+                        origin: origin.to_string(),
+                        value: "(hidden)".into(),
+                        expected: e.to_string(),
+                    })?,
+                )
             }
         };
         let log_format = match l.choice("log.format", &["pretty", "json"])?.as_str() {
@@ -426,29 +470,32 @@ impl Config {
             token_refresh_cron: l.cron("sync.token_refresh_cron")?,
             retention_cron: l.cron("sync.retention_cron")?,
             token_refresh_within_days: l.number("sync.token_refresh_within_days", 1, 59)? as u32,
-            account_insights_backfill_days: l
-                .number("sync.account_insights_backfill_days", 1, 730)?
-                as u32,
-            account_insights_settling_days: l
-                .number("sync.account_insights_settling_days", 1, 30)?
-                as u32,
+            account_insights_backfill_days: l.number(
+                "sync.account_insights_backfill_days",
+                1,
+                730,
+            )? as u32,
+            account_insights_settling_days: l.number(
+                "sync.account_insights_settling_days",
+                1,
+                30,
+            )? as u32,
         };
         let retention = RetentionSettings {
             completed_keep: l.number("retention.completed_keep", 0, 10_000_000)? as u32,
-            completed_max_age_days: l.number("retention.completed_max_age_days", 0, 36_500)?
-                as u32,
+            completed_max_age_days: l.number("retention.completed_max_age_days", 0, 36_500)? as u32,
             failed_keep: l.number("retention.failed_keep", 0, 10_000_000)? as u32,
             failed_max_age_days: l.number("retention.failed_max_age_days", 0, 36_500)? as u32,
         };
         let alerts = AlertSettings {
-            follower_growth_threshold: l
-                .number("alerts.follower_growth_threshold", 1, 1_000_000_000)?
-                as u32,
+            follower_growth_threshold: l.number(
+                "alerts.follower_growth_threshold",
+                1,
+                1_000_000_000,
+            )? as u32,
             webhook_url: match l.optional("alerts.webhook_url") {
                 None => None,
-                Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
-                    Some(url)
-                }
+                Some(url) if url.starts_with("http://") || url.starts_with("https://") => Some(url),
                 Some(url) => {
                     let origin = l.raw("alerts.webhook_url").1;
                     return Err(invalid(
@@ -464,7 +511,12 @@ impl Config {
         let listen = {
             let (value, origin) = l.raw("server.listen");
             value.trim().parse::<SocketAddr>().map_err(|_| {
-                invalid("server.listen", &origin, &value, "an address like 127.0.0.1:8080")
+                invalid(
+                    "server.listen",
+                    &origin,
+                    &value,
+                    "an address like 127.0.0.1:8080",
+                )
             })?
         };
         Ok(Config {
@@ -511,8 +563,10 @@ mod tests {
         if let Some(text) = toml {
             std::fs::write(&path, text).unwrap();
         }
-        let env: Vec<(String, String)> =
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         Config::load(toml.map(|_| path.as_path()), &o, &lookup)
     }
@@ -532,41 +586,85 @@ mod tests {
     fn flags_beat_environment_beats_file() {
         let toml = "database_url = \"sqlite://file.db\"\n[sync]\nconcurrency = 4\n";
         let c = load(Some(toml), &[], Overrides::default()).unwrap();
-        assert_eq!((c.database_url.as_str(), c.sync.concurrency), ("sqlite://file.db", 4));
-        let env = [("IGSYNC_DATABASE_URL", "sqlite://env.db"), ("IGSYNC_SYNC_CONCURRENCY", "8")];
+        assert_eq!(
+            (c.database_url.as_str(), c.sync.concurrency),
+            ("sqlite://file.db", 4)
+        );
+        let env = [
+            ("IGSYNC_DATABASE_URL", "sqlite://env.db"),
+            ("IGSYNC_SYNC_CONCURRENCY", "8"),
+        ];
         let c = load(Some(toml), &env, Overrides::default()).unwrap();
-        assert_eq!((c.database_url.as_str(), c.sync.concurrency), ("sqlite://env.db", 8));
-        let o = Overrides { database_url: Some("sqlite://flag.db".into()), ..Default::default() };
+        assert_eq!(
+            (c.database_url.as_str(), c.sync.concurrency),
+            ("sqlite://env.db", 8)
+        );
+        let o = Overrides {
+            database_url: Some("sqlite://flag.db".into()),
+            ..Default::default()
+        };
         let c = load(Some(toml), &env, o).unwrap();
         assert_eq!(c.database_url, "sqlite://flag.db");
-        let c = load(None, &[("IGSYNC_GRAPH_URL", "http://127.0.0.1:9/")], Overrides::default());
-        assert_eq!(c.unwrap().graph.base_url.as_deref(), Some("http://127.0.0.1:9"));
+        let c = load(
+            None,
+            &[("IGSYNC_GRAPH_URL", "http://127.0.0.1:9/")],
+            Overrides::default(),
+        );
+        assert_eq!(
+            c.unwrap().graph.base_url.as_deref(),
+            Some("http://127.0.0.1:9")
+        );
     }
 
     #[test]
     fn invalid_values_name_key_origin_value_and_what_is_allowed() {
-        let err = load(Some("[sync]\nconcurrency = \"many\"\n"), &[], Overrides::default())
-            .unwrap_err()
-            .to_string();
+        let err = load(
+            Some("[sync]\nconcurrency = \"many\"\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("`sync.concurrency`"), "{err}");
         assert!(err.contains("\"many\""), "{err}");
         assert!(err.contains("a whole number from 1 to 256"), "{err}");
         assert!(err.contains("igsync.toml"), "{err}");
 
-        let err = load(None, &[("IGSYNC_DATABASE_URL", "mysql://x")], Overrides::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("IGSYNC_DATABASE_URL") && err.contains("sqlite://"), "{err}");
+        let err = load(
+            None,
+            &[("IGSYNC_DATABASE_URL", "mysql://x")],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("IGSYNC_DATABASE_URL") && err.contains("sqlite://"),
+            "{err}"
+        );
 
-        let err = load(None, &[("IGSYNC_SYNC_FULL_CRON", "every day")], Overrides::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("`sync.full_cron`") && err.contains("cron"), "{err}");
+        let err = load(
+            None,
+            &[("IGSYNC_SYNC_FULL_CRON", "every day")],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`sync.full_cron`") && err.contains("cron"),
+            "{err}"
+        );
 
-        let err = load(None, &[("IGSYNC_SECRET_KEY", "abc123")], Overrides::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("secret_key") && err.contains("64 hexadecimal"), "{err}");
+        let err = load(
+            None,
+            &[("IGSYNC_SECRET_KEY", "abc123")],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("secret_key") && err.contains("64 hexadecimal"),
+            "{err}"
+        );
         assert!(!err.contains("abc123"), "secrets are never echoed: {err}");
     }
 

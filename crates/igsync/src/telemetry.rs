@@ -16,7 +16,9 @@ pub(crate) fn init(config: &Config, quiet_default: &str) {
         Some(f) => EnvFilter::try_new(&f).unwrap_or_else(|_| EnvFilter::new(quiet_default)),
         None => EnvFilter::new(quiet_default),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match config.log_format {
         LogFormat::Json => builder.json().with_current_span(false).try_init(),
         LogFormat::Pretty => builder.with_target(false).try_init(),

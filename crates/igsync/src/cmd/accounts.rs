@@ -5,9 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
-use store::{
-    AccountType, DynStore, LoginKind, NewAccount, SecretString, StatusChange, SyncStatus,
-};
+use store::{AccountType, DynStore, LoginKind, NewAccount, SecretString, StatusChange, SyncStatus};
 
 use crate::cli::{AccountsAddArgs, AccountsCommand, LoginArg};
 use crate::cmd::resolve_account;
@@ -28,7 +26,10 @@ pub(crate) async fn run(cmd: AccountsCommand, config: &Config) -> anyhow::Result
                 );
             }
             store.account_delete(account.id).await?;
-            println!("removed @{} ({}) and its history", account.username, account.ig_user_id);
+            println!(
+                "removed @{} ({}) and its history",
+                account.username, account.ig_user_id
+            );
             Ok(ExitCode::SUCCESS)
         }
         AccountsCommand::Pause { account } => {
@@ -41,7 +42,10 @@ pub(crate) async fn run(cmd: AccountsCommand, config: &Config) -> anyhow::Result
                 now: Utc::now(),
             };
             store.account_status_set(account.id, change).await?;
-            println!("paused @{}: schedules skip it until `igsync accounts resume`", account.username);
+            println!(
+                "paused @{}: schedules skip it until `igsync accounts resume`",
+                account.username
+            );
             Ok(ExitCode::SUCCESS)
         }
         AccountsCommand::Resume { account } => {
@@ -56,7 +60,11 @@ pub(crate) async fn run(cmd: AccountsCommand, config: &Config) -> anyhow::Result
             if store.account_status_set(account.id, change).await? {
                 println!("resumed @{}", account.username);
             } else {
-                println!("@{} was not paused (status: {})", account.username, account.status.as_str());
+                println!(
+                    "@{} was not paused (status: {})",
+                    account.username,
+                    account.status.as_str()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -83,16 +91,23 @@ pub(crate) fn parse_timezone(name: &str) -> anyhow::Result<chrono_tz::Tz> {
 async fn add(args: AccountsAddArgs, config: &Config, store: &DynStore) -> anyhow::Result<ExitCode> {
     let ig_user_id = args.ig_user_id.trim().to_string();
     if ig_user_id.is_empty() || !ig_user_id.chars().all(|c| c.is_ascii_digit()) {
-        bail!("--ig-user-id must be the numeric Instagram user id, got {:?}", args.ig_user_id);
+        bail!(
+            "--ig-user-id must be the numeric Instagram user id, got {:?}",
+            args.ig_user_id
+        );
     }
     let token = match (args.token, args.token_stdin) {
         (Some(token), _) => token,
         (None, true) => {
             let mut buf = String::new();
-            std::io::stdin().read_to_string(&mut buf).context("cannot read the token from stdin")?;
+            std::io::stdin()
+                .read_to_string(&mut buf)
+                .context("cannot read the token from stdin")?;
             buf
         }
-        (None, false) => bail!("give the token with --token-stdin, IGSYNC_ACCOUNT_TOKEN or --token"),
+        (None, false) => {
+            bail!("give the token with --token-stdin, IGSYNC_ACCOUNT_TOKEN or --token")
+        }
     };
     let token = SecretString::new(token.trim());
     if token.is_empty() {
@@ -111,9 +126,15 @@ async fn add(args: AccountsAddArgs, config: &Config, store: &DynStore) -> anyhow
     };
     let new = NewAccount {
         ig_user_id: ig_user_id.clone(),
-        username: verified.as_ref().map(|v| v.username.clone()).unwrap_or_else(|| ig_user_id.clone()),
+        username: verified
+            .as_ref()
+            .map(|v| v.username.clone())
+            .unwrap_or_else(|| ig_user_id.clone()),
         name: verified.as_ref().and_then(|v| v.name.clone()),
-        account_type: verified.as_ref().map(|v| v.account_type).unwrap_or(AccountType::Unknown),
+        account_type: verified
+            .as_ref()
+            .map(|v| v.account_type)
+            .unwrap_or(AccountType::Unknown),
         login,
         page_id: None,
         timezone: Some(timezone.name().to_string()),
@@ -155,7 +176,9 @@ async fn list(store: &DynStore, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if accounts.is_empty() {
-        println!("no accounts yet: add one with `igsync accounts add --ig-user-id ID --token-stdin`");
+        println!(
+            "no accounts yet: add one with `igsync accounts add --ig-user-id ID --token-stdin`"
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -169,9 +192,15 @@ async fn list(store: &DynStore, json: bool) -> anyhow::Result<ExitCode> {
             a.ig_user_id,
             truncate(&a.username, 20),
             a.status.as_str(),
-            a.followers_count.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
-            a.last_synced_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into()),
-            a.token_expires_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into()),
+            a.followers_count
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "-".into()),
+            a.last_synced_at
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| "never".into()),
+            a.token_expires_at
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_else(|| "-".into()),
         );
         if let Some(error) = &a.last_sync_error {
             println!("      last error: {error}");

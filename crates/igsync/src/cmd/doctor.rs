@@ -28,7 +28,10 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     let store = match db::connect(&config.database_url).await {
         Ok(store) => match store.ping().await {
             Ok(()) => {
-                checks.push(Check::Ok(format!("database {url} reachable ({})", store.dialect())));
+                checks.push(Check::Ok(format!(
+                    "database {url} reachable ({})",
+                    store.dialect()
+                )));
                 Some(store)
             }
             Err(e) => {
@@ -111,12 +114,20 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
             if let Some(expiry) = a.token_expires_at {
                 if expiry < now {
                     checks.push(Check::Fail(
-                        format!("@{}: token expired on {}", a.username, expiry.format("%Y-%m-%d")),
+                        format!(
+                            "@{}: token expired on {}",
+                            a.username,
+                            expiry.format("%Y-%m-%d")
+                        ),
                         "authorize again and re-add the account with a fresh token".into(),
                     ));
                 } else if expiry - now < chrono::Duration::days(7) {
                     checks.push(Check::Warn(
-                        format!("@{}: token expires on {}", a.username, expiry.format("%Y-%m-%d")),
+                        format!(
+                            "@{}: token expires on {}",
+                            a.username,
+                            expiry.format("%Y-%m-%d")
+                        ),
                         "the daily token refresh renews it; make sure a worker runs".into(),
                     ));
                 }
@@ -137,15 +148,26 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The Graph API answers an unauthenticated request with its own error JSON: that proves
 /// the host, TLS and version path work without spending any account's budget.
 async fn graph_reachable(config: &Config) -> Check {
-    let base = config.graph.base_url.as_deref().unwrap_or("https://graph.facebook.com");
+    let base = config
+        .graph
+        .base_url
+        .as_deref()
+        .unwrap_or("https://graph.facebook.com");
     let url = format!("{base}/{}/me", config.graph.api_version);
-    let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
         Ok(c) => c,
         Err(e) => return Check::Fail(format!("cannot build an HTTP client: {e}"), String::new()),
     };

@@ -1,9 +1,6 @@
 //! Building Graph API clients from the configuration, one per login flavour (each has its
 //! own host unless a base URL such as the simulator's is configured).
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use anyhow::Context;
 use graph::{GraphClient, GraphConfig, LoginKind};
 
@@ -26,10 +23,9 @@ pub(crate) fn client(config: &Config, login: LoginKind) -> anyhow::Result<GraphC
 }
 
 /// Clients for both login flavours.
-pub(crate) fn clients(config: &Config) -> anyhow::Result<Arc<HashMap<LoginKind, GraphClient>>> {
-    let mut map = HashMap::new();
-    for login in [LoginKind::Facebook, LoginKind::Instagram] {
-        map.insert(login, client(config, login)?);
-    }
-    Ok(Arc::new(map))
+pub(crate) fn clients(config: &Config) -> anyhow::Result<sync::GraphClients> {
+    Ok(sync::graph_clients([
+        client(config, LoginKind::Facebook)?,
+        client(config, LoginKind::Instagram)?,
+    ]))
 }

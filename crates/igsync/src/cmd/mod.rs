@@ -2,7 +2,12 @@
 
 mod accounts;
 mod doctor;
+mod engine;
 mod graph;
+mod keys;
+mod report;
+mod run;
+mod serve;
 mod simulate;
 mod verify;
 
@@ -18,10 +23,14 @@ use crate::db;
 /// Flags of a subcommand that override configuration keys.
 pub(crate) fn overrides_of(command: &Command) -> Overrides {
     match command {
-        Command::Serve(args) => Overrides { listen: args.listen.clone(), ..Default::default() },
-        Command::Worker(args) => {
-            Overrides { concurrency: args.concurrency.clone(), ..Default::default() }
-        }
+        Command::Serve(args) => Overrides {
+            listen: args.listen.clone(),
+            ..Default::default()
+        },
+        Command::Worker(args) => Overrides {
+            concurrency: args.concurrency.clone(),
+            ..Default::default()
+        },
         _ => Overrides::default(),
     }
 }
@@ -41,6 +50,13 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::Accounts(cmd) => accounts::run(cmd, &config).await,
         Command::Doctor => doctor::run(&config).await,
         Command::Simulate(args) => simulate::run(args).await,
+        Command::Sync(args) => run::sync(args, &config).await,
+        Command::Worker(_) => run::worker(&config).await,
+        Command::History(args) => run::history(args, &config).await,
+        Command::Schedules(cmd) => run::schedules(cmd, &config).await,
+        Command::Report(args) => report::run(args, &config).await,
+        Command::Serve(args) => serve::run(args, &config).await,
+        Command::Keys(cmd) => keys::run(cmd, &config).await,
         other => bail!("`{}` is not available in this build", name_of(&other)),
     }
 }
@@ -70,7 +86,10 @@ async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
     if applied == 0 {
         println!("{shown}: schema is up to date ({})", store.dialect());
     } else {
-        println!("{shown}: applied {applied} migration(s) ({})", store.dialect());
+        println!(
+            "{shown}: applied {applied} migration(s) ({})",
+            store.dialect()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -83,7 +102,10 @@ pub(crate) async fn resolve_account(store: &DynStore, arg: &str) -> anyhow::Resu
     }
     let name = arg.trim_start_matches('@');
     let accounts = store.account_list().await?;
-    if let Some(account) = accounts.iter().find(|a| a.username.eq_ignore_ascii_case(name)) {
+    if let Some(account) = accounts
+        .iter()
+        .find(|a| a.username.eq_ignore_ascii_case(name))
+    {
         return Ok(account.clone());
     }
     if let Ok(id) = arg.parse::<i64>() {

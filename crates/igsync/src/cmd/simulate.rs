@@ -11,27 +11,40 @@ use simulator::{SimConfig, SimServer};
 use crate::cli::SimulateArgs;
 
 pub(crate) async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let addr: SocketAddr = args
-        .listen
-        .parse()
-        .with_context(|| format!("--listen {:?} is not an address like 127.0.0.1:8787", args.listen))?;
+    let addr: SocketAddr = args.listen.parse().with_context(|| {
+        format!(
+            "--listen {:?} is not an address like 127.0.0.1:8787",
+            args.listen
+        )
+    })?;
     if !(0.0..=1.0).contains(&args.fault_rate) || args.fault_rate.is_nan() {
-        bail!("--fault-rate must be between 0 and 1, got {}", args.fault_rate);
+        bail!(
+            "--fault-rate must be between 0 and 1, got {}",
+            args.fault_rate
+        );
     }
     let mut config = SimConfig::new(args.seed, args.accounts, args.media);
     config.latency = Duration::from_millis(args.latency_ms);
     config.jitter = Duration::from_millis(args.jitter_ms);
     config.fault_rate = args.fault_rate;
-    config.validate().map_err(|e| anyhow::anyhow!("invalid simulator settings: {e}"))?;
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid simulator settings: {e}"))?;
     let server = SimServer::start(config, addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let url = server.url();
-    println!("Graph API simulator listening on {url}  (seed {})", args.seed);
+    println!(
+        "Graph API simulator listening on {url}  (seed {})",
+        args.seed
+    );
     println!("point igsync at it:  export IGSYNC_GRAPH_URL={url}");
     println!("accounts: {url}/__sim/accounts   stats: {url}/__sim/stats");
     println!();
-    println!("{:<20} {:<24} {:>8}  {:<10} TOKEN", "IG USER ID", "USERNAME", "MEDIA", "LOGIN");
+    println!(
+        "{:<20} {:<24} {:>8}  {:<10} TOKEN",
+        "IG USER ID", "USERNAME", "MEDIA", "LOGIN"
+    );
     for a in server.accounts() {
         println!(
             "{:<20} {:<24} {:>8}  {:<10} {}",
@@ -43,7 +56,9 @@ pub(crate) async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!("\n(simulated tokens are not secrets; Ctrl-C stops the simulator)");
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

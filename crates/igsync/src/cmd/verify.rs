@@ -39,7 +39,11 @@ pub(crate) async fn account(
         ),
     };
     let token_expires_at = if config.graph.app_id.is_some() {
-        client.debug_token(&AccessToken::new(token.expose())).await.ok().and_then(|d| d.expires_at)
+        client
+            .debug_token(&AccessToken::new(token.expose()))
+            .await
+            .ok()
+            .and_then(|d| d.expires_at)
     } else {
         None
     };

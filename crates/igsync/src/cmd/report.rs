@@ -1,0 +1,56 @@
+//! `igsync report`: an analytics report for one account over a period, as a table, JSON,
+//! CSV or one self-contained HTML file.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use server::api::analytics::{ReportParams, build_report, period_of};
+use server::report::{ReportFormat as Format, ReportSubject, render};
+use server::{AppState, ServerSettings};
+
+use crate::cli::{ReportArgs, ReportFormat};
+use crate::cmd::resolve_account;
+use crate::config::Config;
+use crate::db;
+
+pub(crate) async fn run(args: ReportArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let store = db::open(&config.database_url).await?;
+    let account = resolve_account(&store, &args.account).await?;
+    let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let params = ReportParams {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        days: if args.from.is_some() {
+            None
+        } else {
+            Some(args.days)
+        },
+        format: None,
+    };
+    let state = AppState::new(store, ServerSettings::default());
+    let period = period_of(&params, state.clock.now(), tz).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = build_report(&state, &account, period)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot build the report: {e}"))?;
+    let format = match args.format {
+        ReportFormat::Table => Format::Table,
+        ReportFormat::Json => Format::Json,
+        ReportFormat::Csv => Format::Csv,
+        ReportFormat::Html => Format::Html,
+    };
+    let text = render(&report, &ReportSubject::from(&account), format);
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote {} ({} bytes)", path.display(), text.len());
+        }
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,69 @@
+//! `igsync serve`: the JSON API, dashboard and queue monitor, with queue workers and
+//! schedules in the same process unless `--no-worker`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use server::{AppState, ServerSettings};
+
+use crate::cli::ServeArgs;
+use crate::cmd::{engine, graph, run::shutdown_signal};
+use crate::config::{Config, redact_url};
+use crate::db;
+
+pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let store = db::open(&config.database_url).await?;
+    let engine = engine::build(config, store.clone()).await?;
+    let mut state = AppState::new(store.clone(), ServerSettings::default())
+        .with_engine(engine.clone())
+        .with_graph(graph::clients(config)?);
+    if config.secret_key.is_some() {
+        state = state.with_cipher(db::cipher(config, &store).await?);
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        url = %format!("http://{addr}"),
+        database = %redact_url(&config.database_url),
+        workers = !args.no_worker,
+        "serving the API and the dashboard"
+    );
+    eprintln!(
+        "igsync serving on http://{addr} (create a sign-in key with `igsync keys create --name NAME`)"
+    );
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = if args.no_worker {
+        None
+    } else {
+        engine
+            .install_schedules()
+            .await
+            .context("cannot install the schedules")?;
+        let engine = engine.clone();
+        let mut rx = stop_rx.clone();
+        Some(tokio::spawn(async move {
+            engine
+                .run_worker(async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                })
+                .await
+        }))
+    };
+    let mut rx = stop_rx.clone();
+    let http = tokio::spawn(server::serve(listener, state, async move {
+        let _ = rx.wait_for(|s| *s).await;
+    }));
+    shutdown_signal().await;
+    eprintln!("stopping: finishing requests and draining jobs");
+    let _ = stop_tx.send(true);
+    http.await
+        .context("the HTTP server stopped unexpectedly")?
+        .context("HTTP server error")?;
+    if let Some(worker) = worker {
+        worker.await.context("the worker stopped unexpectedly")??;
+    }
+    Ok(ExitCode::SUCCESS)
+}
