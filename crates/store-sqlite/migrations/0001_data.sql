@@ -64,13 +64,15 @@ CREATE TABLE media (
 
 CREATE INDEX media_by_account ON media (account_id, published_at);
 
+-- Clustered by (item, capture time): one capture of an item's metrics lands on one page,
+-- appended after the item's earlier captures.
 CREATE TABLE media_insight_snapshots (
     media_id    INTEGER NOT NULL REFERENCES media (id) ON DELETE CASCADE,
+    captured_at INTEGER NOT NULL,
     metric      TEXT    NOT NULL,
     breakdown   TEXT    NOT NULL,
-    captured_at INTEGER NOT NULL,
     value       REAL    NOT NULL,
-    PRIMARY KEY (media_id, metric, breakdown, captured_at)
+    PRIMARY KEY (media_id, captured_at, metric, breakdown)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE stories (
@@ -93,11 +95,11 @@ CREATE INDEX stories_by_account ON stories (account_id, published_at);
 
 CREATE TABLE story_insight_snapshots (
     story_id    INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+    captured_at INTEGER NOT NULL,
     metric      TEXT    NOT NULL,
     breakdown   TEXT    NOT NULL,
-    captured_at INTEGER NOT NULL,
     value       REAL    NOT NULL,
-    PRIMARY KEY (story_id, metric, breakdown, captured_at)
+    PRIMARY KEY (story_id, captured_at, metric, breakdown)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE account_insight_days (

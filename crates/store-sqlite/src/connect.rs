@@ -64,7 +64,11 @@ impl SqliteStore {
         };
         let (in_memory, read_only) = (parsed.in_memory, parsed.read_only);
 
-        let mut write_connect = connect.clone();
+        // Bulk statements come in a few shapes × power-of-two sizes: keep them all prepared.
+        let mut write_connect = connect
+            .clone()
+            .statement_cache_capacity(256)
+            .pragma("cache_size", "-16384");
         if !read_only {
             write_connect = write_connect
                 .create_if_missing(true)

@@ -234,12 +234,12 @@ pub(crate) async fn media_apply(db: &SqliteStore, batch: MediaBatch) -> Result<u
     } else {
         sqlx::query(
             "UPDATE media SET deleted_at = ?
-             WHERE account_id = ? AND deleted_at IS NULL
-               AND ig_media_id IN (SELECT value FROM json_each(?))",
+             WHERE ig_media_id IN (SELECT value FROM json_each(?))
+               AND +account_id = ? AND deleted_at IS NULL",
         )
         .bind(seen)
-        .bind(account)
         .bind(json_texts(&batch.deleted))
+        .bind(account)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?
@@ -388,12 +388,14 @@ async fn apply_insights(
     if wanted.is_empty() {
         return Ok(0);
     }
+    // `+account_id` keeps the planner on the unique index of the ids (not the account's
+    // index, which would scan every item the account has).
     let found = sqlx::query(AssertSqlSafe(format!(
         "SELECT id, ig_media_id FROM {items}
-         WHERE account_id = ? AND ig_media_id IN (SELECT value FROM json_each(?))"
+         WHERE ig_media_id IN (SELECT value FROM json_each(?)) AND +account_id = ?"
     )))
-    .bind(account)
     .bind(json_texts(&wanted))
+    .bind(account)
     .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -424,18 +426,18 @@ async fn apply_insights(
         rows.iter().map(|r| (ids[&r.ig_media_id], r)).collect();
     let written = chunked_values(
         conn,
-        &format!("INSERT INTO {snapshots} ({item_column}, metric, breakdown, captured_at, value)"),
+        &format!("INSERT INTO {snapshots} ({item_column}, captured_at, metric, breakdown, value)"),
         "(?, ?, ?, ?, ?)",
         &format!(
-            "ON CONFLICT ({item_column}, metric, breakdown, captured_at) \
+            "ON CONFLICT ({item_column}, captured_at, metric, breakdown) \
              DO UPDATE SET value = excluded.value"
         ),
         &resolved,
         |q, (id, r)| {
             q.bind(*id)
+                .bind(micros(r.captured_at))
                 .bind(r.metric.clone())
                 .bind(r.breakdown.clone())
-                .bind(micros(r.captured_at))
                 .bind(r.value)
         },
     )

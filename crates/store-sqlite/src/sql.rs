@@ -14,9 +14,8 @@ use crate::error::{corrupt, db_err};
 
 /// SQLite's default `SQLITE_MAX_VARIABLE_NUMBER` (since 3.32).
 const MAX_PARAMS: usize = 32_766;
-/// Rows per multi-row statement: large enough to amortize each statement, small enough that
-/// the prepared statement stays cheap to cache.
-const MAX_ROWS: usize = 2_000;
+/// At most this many rows per statement.
+const MAX_ROWS: usize = 4_096;
 
 /// A query whose parameters are owned (bound by value).
 pub(crate) type Q = Query<'static, Sqlite, SqliteArguments>;
@@ -116,6 +115,10 @@ impl RowExt for SqliteRow {
 /// Runs `head VALUES row, row, … tail` over `rows` in as few statements as the parameter
 /// limit allows; `row` is the parenthesized placeholder tuple of one row and `bind` binds
 /// one row's values in the same order. Returns the rows affected.
+///
+/// Statements hold a power-of-two number of rows (a remainder is split the same way), so
+/// each statement shape has only a dozen sizes and every one of them stays prepared in the
+/// connection's statement cache.
 pub(crate) async fn chunked_values<T>(
     conn: &mut SqliteConnection,
     head: &str,
@@ -125,14 +128,17 @@ pub(crate) async fn chunked_values<T>(
     bind: impl Fn(Q, &T) -> Q,
 ) -> Result<u64> {
     let per_row = row.matches('?').count().max(1);
-    let chunk = (MAX_PARAMS / per_row).clamp(1, MAX_ROWS);
+    let max_rows = prev_power_of_two((MAX_PARAMS / per_row).clamp(1, MAX_ROWS));
     let mut affected = 0;
-    for part in rows.chunks(chunk) {
-        let mut sql =
-            String::with_capacity(head.len() + tail.len() + part.len() * (row.len() + 1) + 8);
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = prev_power_of_two(rest.len()).min(max_rows);
+        let (part, tail_rows) = rest.split_at(n);
+        rest = tail_rows;
+        let mut sql = String::with_capacity(head.len() + tail.len() + n * (row.len() + 1) + 16);
         sql.push_str(head);
         sql.push_str(" VALUES ");
-        for i in 0..part.len() {
+        for i in 0..n {
             if i > 0 {
                 sql.push(',');
             }
@@ -140,8 +146,7 @@ pub(crate) async fn chunked_values<T>(
         }
         sql.push(' ');
         sql.push_str(tail);
-        // Full chunks share one cached statement; a remainder is prepared once and dropped.
-        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(part.len() == chunk);
+        let mut query = sqlx::query(AssertSqlSafe(sql));
         for item in part {
             query = bind(query, item);
         }
@@ -152,6 +157,24 @@ pub(crate) async fn chunked_values<T>(
             .rows_affected();
     }
     Ok(affected)
+}
+
+/// The largest power of two not above `n` (`n` ≥ 1).
+fn prev_power_of_two(n: usize) -> usize {
+    1 << (usize::BITS - 1 - n.max(1).leading_zeros())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_powers_of_two() {
+        assert_eq!(prev_power_of_two(1), 1);
+        assert_eq!(prev_power_of_two(1000), 512);
+        assert_eq!(prev_power_of_two(1024), 1024);
+        assert_eq!(prev_power_of_two(32_766 / 5), 4096);
+    }
 }
 
 /// A value for a statement assembled from fixed fragments at run time.
