@@ -4,7 +4,7 @@
 //! through batch requests of up to 50 operations, demographics in one batch, and online
 //! followers. Metrics the API rejects are dropped, remembered and the rest retried.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use chrono::{Duration, NaiveDate};
 use reqwest::Method;
@@ -183,7 +183,9 @@ impl GraphClient {
                         pending.push((group, rounds));
                     }
                 }
-                Err(GraphError::Api(api)) if api.class() == ErrorClass::Permanent => {
+                Err(GraphError::Api(api))
+                    if api.class() == ErrorClass::Permanent && blames_one_object(&api) =>
+                {
                     if group.len() == 1 {
                         out.results
                             .insert(group[0].clone(), Err(ItemError::from_api(&api)));
@@ -236,7 +238,9 @@ impl GraphClient {
     /// Account insights for an inclusive range of Pacific days: `reach` (and `follower_count`
     /// over the range's last 30 days) as daily time series in ≤ 30-day windows, and every
     /// `total_value` metric per day through batch requests (≤ 50 operations each). A 90-day
-    /// backfill costs 3 time-series requests and 2 batch requests (8 with breakdowns).
+    /// backfill costs 3–4 time-series requests (a window over a DST change is a day shorter)
+    /// and 2 batch requests (9 with breakdowns). Pass `until` = the current Pacific day:
+    /// with an earlier `until`, one request is spent finding `follower_count`'s limit.
     pub async fn account_insights(
         &self,
         account: &AccountRef,
@@ -262,65 +266,105 @@ impl GraphClient {
         since: NaiveDate,
         until: NaiveDate,
     ) -> Result<Vec<AccountInsightPoint>, GraphError> {
-        let scope = CatalogScope::AccountTimeSeries;
+        // Meta serves follower_count for the last 30 days excluding the current day. The 31
+        // days ending at `until` get windows with follower_count (so `until` = today yields
+        // all 30); a day the API refuses it for moves to the windows without it.
+        let recent_start = (until - Duration::days(30)).max(since);
+        let mut reach_only: BTreeSet<NaiveDate> = each_day(since, until)
+            .filter(|d| *d < recent_start)
+            .collect();
         let mut points = Vec::new();
-        for (i, (d0, d1)) in windows(since, until).into_iter().enumerate() {
-            let mut metrics = self.metrics(scope);
-            if i > 0 {
-                // Meta serves follower_count for the last 30 days only.
-                metrics.retain(|m| *m != FOLLOWER_COUNT);
-            }
-            while !metrics.is_empty() {
-                let req = Request::get(
-                    "account_insights",
-                    format!("{}/insights", account.ig_user_id),
-                )
-                .for_account(account)
-                .param("metric", metrics.join(","))
-                .param("period", "day")
-                .param("metric_type", "time_series")
-                .param("since", pacific_day_start(d0).timestamp().to_string())
-                .param(
-                    "until",
-                    pacific_day_start(d1 + Duration::days(1))
-                        .timestamp()
-                        .to_string(),
-                );
-                match self.call(&req, parse::time_series).await {
-                    Ok(rows) => {
-                        for (metric, end, value) in rows {
-                            let day = pacific_day_ending_at(end);
-                            if day >= d0 && day <= d1 {
-                                points.push(AccountInsightPoint {
-                                    metric,
-                                    day,
-                                    breakdown: None,
-                                    value,
-                                });
-                            }
-                        }
+        for (d0, d1) in windows(recent_start, until) {
+            let mut start = d0;
+            while start <= d1 {
+                match self.time_series_window(account, start, d1, true).await? {
+                    Some(mut p) => {
+                        points.append(&mut p);
                         break;
                     }
-                    Err(GraphError::Api(api)) if api.class() == ErrorClass::UnsupportedMetric => {
-                        let names = self.drop_rejected(scope, &api, &metrics);
-                        if names.is_empty() {
-                            return Err(GraphError::Api(api));
-                        }
-                        metrics.retain(|m| !names.iter().any(|n| n == m));
+                    None => {
+                        reach_only.insert(start);
+                        start += Duration::days(1);
                     }
-                    Err(GraphError::Api(api))
-                        if api.code == 100
-                            && metrics.contains(&FOLLOWER_COUNT)
-                            && api.message.contains(FOLLOWER_COUNT) =>
-                    {
-                        // The window reaches beyond follower_count's 30 days: read the rest.
-                        metrics.retain(|m| *m != FOLLOWER_COUNT);
-                    }
-                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let days: Vec<NaiveDate> = reach_only.into_iter().collect();
+        for run in days.chunk_by(|a, b| *a + Duration::days(1) == *b) {
+            let (Some(first), Some(last)) = (run.first(), run.last()) else {
+                continue;
+            };
+            for (d0, d1) in windows(*first, *last) {
+                if let Some(mut p) = self.time_series_window(account, d0, d1, false).await? {
+                    points.append(&mut p);
                 }
             }
         }
         Ok(points)
+    }
+
+    /// One time-series request over `d0..=d1`. `None` when `follower_count` was asked for and
+    /// the API refused it for this range.
+    async fn time_series_window(
+        &self,
+        account: &AccountRef,
+        d0: NaiveDate,
+        d1: NaiveDate,
+        with_follower_count: bool,
+    ) -> Result<Option<Vec<AccountInsightPoint>>, GraphError> {
+        let scope = CatalogScope::AccountTimeSeries;
+        let mut metrics = self.metrics(scope);
+        if !with_follower_count {
+            metrics.retain(|m| *m != FOLLOWER_COUNT);
+        }
+        while !metrics.is_empty() {
+            let req = Request::get(
+                "account_insights",
+                format!("{}/insights", account.ig_user_id),
+            )
+            .for_account(account)
+            .param("metric", metrics.join(","))
+            .param("period", "day")
+            .param("metric_type", "time_series")
+            .param("since", pacific_day_start(d0).timestamp().to_string())
+            .param(
+                "until",
+                pacific_day_start(d1 + Duration::days(1))
+                    .timestamp()
+                    .to_string(),
+            );
+            match self.call(&req, parse::time_series).await {
+                Ok(rows) => {
+                    return Ok(Some(
+                        rows.into_iter()
+                            .map(|(metric, end, value)| AccountInsightPoint {
+                                metric,
+                                day: pacific_day_ending_at(end),
+                                breakdown: None,
+                                value,
+                            })
+                            .filter(|p| p.day >= d0 && p.day <= d1)
+                            .collect(),
+                    ));
+                }
+                Err(GraphError::Api(api)) if api.class() == ErrorClass::UnsupportedMetric => {
+                    let names = self.drop_rejected(scope, &api, &metrics);
+                    if names.is_empty() {
+                        return Err(GraphError::Api(api));
+                    }
+                    metrics.retain(|m| !names.iter().any(|n| n == m));
+                }
+                Err(GraphError::Api(api))
+                    if api.code == 100
+                        && metrics.contains(&FOLLOWER_COUNT)
+                        && api.message.contains(FOLLOWER_COUNT) =>
+                {
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Some(Vec::new()))
     }
 
     async fn account_total_values(
@@ -330,6 +374,7 @@ impl GraphClient {
     ) -> Result<Vec<AccountInsightPoint>, GraphError> {
         let scope = CatalogScope::AccountTotalValue;
         let plain = self.metrics(scope);
+        let series = self.metrics(CatalogScope::AccountTimeSeries);
         let mut jobs: Vec<(DayOp, Vec<&'static str>)> = Vec::new();
         for day in each_day(query.since, query.until) {
             if !plain.is_empty() {
@@ -340,10 +385,7 @@ impl GraphClient {
                     let available: Vec<&'static str> = metrics
                         .iter()
                         .copied()
-                        .filter(|m| {
-                            plain.contains(m)
-                                || self.metrics(CatalogScope::AccountTimeSeries).contains(m)
-                        })
+                        .filter(|m| plain.contains(m) || series.contains(m))
                         .collect();
                     if !available.is_empty() {
                         jobs.push(((day, Some(*dimension)), available));
@@ -583,6 +625,18 @@ impl GraphClient {
         }
         Ok(out)
     }
+}
+
+/// Whether a whole-request error can come from a single object of a multi-ID request
+/// (invalid or missing object, pre-conversion media, a story with too few viewers), so that
+/// splitting the request isolates it. Permission and other account-wide errors cannot.
+fn blames_one_object(api: &crate::ApiError) -> bool {
+    api.code == 100
+        || (api.code == 10
+            && api
+                .message
+                .to_ascii_lowercase()
+                .contains("not enough viewers"))
 }
 
 fn bisect(pending: &mut Vec<(Vec<String>, u32)>, mut group: Vec<String>, rounds: u32) {
