@@ -1,7 +1,7 @@
 //! Account insights step: daily account metrics. The first sync backfills the configured
-//! number of days (90 by default, read in ≤ 30-day windows by the client); later syncs read
-//! from the last stored day, and always the last few days again because Meta's numbers
-//! settle for about 48 h. Days are Pacific-time days (Meta's buckets); the series is kept
+//! number of days up to today (90 by default, read in ≤ 30-day windows by the client); later
+//! syncs read from the last stored day, and always the last few days again because Meta's
+//! numbers settle for about 48 h (today's partial values included). Days are Pacific-time days (Meta's buckets); the series is kept
 //! forever. Followers online per hour come along for the last 30 days.
 
 use std::collections::BTreeSet;
@@ -16,32 +16,32 @@ use crate::steps::{StepCtx, StepError, StepReport};
 /// The metric whose stored days decide between backfill and settling window.
 const ANCHOR_METRIC: &str = "reach";
 
-/// The inclusive range of Pacific days to read, given the last stored day.
+/// The inclusive range of Pacific days to read (ending `today`), given the last stored day.
 pub(crate) fn days_to_read(
-    yesterday: NaiveDate,
+    today: NaiveDate,
     last_stored: Option<NaiveDate>,
     backfill_days: u32,
     settling_days: u32,
 ) -> (NaiveDate, NaiveDate) {
-    let earliest = yesterday - Duration::days(backfill_days.max(1) as i64 - 1);
-    let settling_start = yesterday - Duration::days(settling_days.max(1) as i64 - 1);
+    let earliest = today - Duration::days(backfill_days.max(1) as i64 - 1);
+    let settling_start = today - Duration::days(settling_days.max(1) as i64 - 1);
     let since = match last_stored {
         None => earliest,
         Some(last) => (last + Duration::days(1)).min(settling_start).max(earliest),
     };
-    (since, yesterday)
+    (since, today)
 }
 
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let store = &ctx.deps.store;
     let settings = &ctx.deps.settings;
+    // Today's (partial) values are read too; the settling window reads them again.
     let today = ctx.now.with_timezone(&Los_Angeles).date_naive();
-    let yesterday = today - Duration::days(1);
     let last = store
         .account_insight_last_day(ctx.account.id, ANCHOR_METRIC)
         .await?;
     let (since, until) = days_to_read(
-        yesterday,
+        today,
         last,
         settings.account_insights_backfill_days,
         settings.account_insights_settling_days,
@@ -59,11 +59,16 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
             },
         )
         .await?;
-    let online_since = since.max(until - Duration::days(29));
-    let online = ctx
-        .client
-        .online_followers(&ctx.acct, online_since, until)
-        .await?;
+    // Meta keeps followers online for the 30 days before today.
+    let online_since = since.max(today - Duration::days(30));
+    let online_until = today - Duration::days(1);
+    let online = if online_since <= online_until {
+        ctx.client
+            .online_followers(&ctx.acct, online_since, online_until)
+            .await?
+    } else {
+        Vec::new()
+    };
     let mut rows: Vec<AccountInsightDay> = points
         .into_iter()
         .map(|p| {

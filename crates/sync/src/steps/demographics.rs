@@ -21,21 +21,39 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
             skipped: true,
         });
     }
-    ctx.progress(0, 1).await;
-    let values = ctx
-        .client
-        .demographics(&ctx.acct, DemographicTimeframe::ThisMonth)
-        .await?;
-    let rows: Vec<DemographicValue> = values
-        .into_iter()
-        .map(|v| DemographicValue {
-            metric: v.metric,
-            breakdown: v.breakdown,
-            timeframe: v.timeframe.as_str().to_string(),
-            key: v.key,
-            value: v.value,
-        })
-        .collect();
+    ctx.progress(0, 2).await;
+    // Engaged and reached audiences are read for the last week and the last month; follower
+    // demographics have no time frame (the month read carries them).
+    let mut rows: Vec<DemographicValue> = Vec::new();
+    for (i, timeframe) in [
+        DemographicTimeframe::ThisMonth,
+        DemographicTimeframe::ThisWeek,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let values = ctx.client.demographics(&ctx.acct, timeframe).await?;
+        rows.extend(
+            values
+                .into_iter()
+                .filter(|v| {
+                    timeframe == DemographicTimeframe::ThisMonth
+                        || v.metric != "follower_demographics"
+                })
+                .map(|v| DemographicValue {
+                    timeframe: if v.metric == "follower_demographics" {
+                        String::new()
+                    } else {
+                        v.timeframe.as_str().to_string()
+                    },
+                    metric: v.metric,
+                    breakdown: v.breakdown,
+                    key: v.key,
+                    value: v.value,
+                }),
+        );
+        ctx.progress(i as u64 + 1, 2).await;
+    }
     let count = rows.len() as i64;
     let written = if rows.is_empty() {
         0
@@ -48,7 +66,6 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
             })
             .await?
     };
-    ctx.progress(1, 1).await;
     Ok(StepReport {
         rows_written: written,
         expected: Some(count),

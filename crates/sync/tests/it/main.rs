@@ -2,5 +2,7 @@
 //! databases) and, for the sync jobs, the Graph API simulator over real HTTP.
 
 mod db;
+mod e2e;
+mod env;
 mod queue;
 mod schedules;

@@ -1,0 +1,154 @@
+//! A test environment: a fresh database, the Graph API simulator over real HTTP, Graph
+//! clients for both login flavours pointed at it, the simulator's accounts registered with
+//! encrypted tokens, and an engine — all on one manual clock that moves the engine, the
+//! clients and the simulator together.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use graph::{GraphClient, GraphConfig};
+use simulator::{SimAccount, SimConfig, SimServer};
+use store::{AccountId, Cipher, NewAccount, SecretKey, SecretString};
+use sync::{Clock, Engine, EngineConfig, SyncSettings, graph_clients};
+
+use crate::db::{Dialect, TestDb};
+
+pub(crate) struct Env {
+    pub(crate) db: TestDb,
+    pub(crate) sim: SimServer,
+    pub(crate) engine: Engine,
+    pub(crate) clock: Clock,
+    pub(crate) graph_clock: graph::Clock,
+    pub(crate) clients: sync::GraphClients,
+    pub(crate) cipher: Cipher,
+    /// Registered accounts, in the simulator's order.
+    pub(crate) accounts: Vec<(AccountId, SimAccount)>,
+}
+
+/// Settings for tests: no start limiter, quick polling.
+pub(crate) fn test_settings() -> SyncSettings {
+    SyncSettings {
+        concurrency: 4,
+        syncs_per_minute: 0,
+        poll_interval: Duration::from_millis(50),
+        ..SyncSettings::default()
+    }
+}
+
+pub(crate) fn sim_config(seed: u64, accounts: usize, media: usize) -> SimConfig {
+    let mut c = SimConfig::new(seed, accounts, media);
+    c.timeout_hold = Duration::from_millis(1500);
+    c
+}
+
+pub(crate) fn graph_client(
+    login: graph::LoginKind,
+    url: &str,
+    clock: &graph::Clock,
+) -> GraphClient {
+    let cfg = GraphConfig::builder(login, "1234567890")
+        .base_url(url.to_string())
+        .version(graph::ApiVersion::V25)
+        .request_timeout(Duration::from_secs(1))
+        .retry(graph::RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(50),
+        })
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    GraphClient::new(cfg).unwrap()
+}
+
+impl Env {
+    pub(crate) async fn new(d: Dialect, sim: SimConfig, settings: SyncSettings) -> Env {
+        let db = TestDb::new(d).await;
+        let sim = SimServer::start(sim, SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        let clock = Clock::manual(sim.now());
+        let graph_clock = graph::Clock::manual();
+        let clients = graph_clients([
+            graph_client(graph::LoginKind::Facebook, &sim.url(), &graph_clock),
+            graph_client(graph::LoginKind::Instagram, &sim.url(), &graph_clock),
+        ]);
+        let cipher = Cipher::new(&SecretKey::generate().unwrap());
+        let mut accounts = Vec::new();
+        for a in sim.accounts() {
+            let stored = db
+                .store
+                .account_upsert(NewAccount {
+                    ig_user_id: a.ig_user_id.clone(),
+                    username: a.username.clone(),
+                    name: Some(a.name.clone()),
+                    account_type: match a.account_type {
+                        simulator::AccountType::Business => store::AccountType::Business,
+                        simulator::AccountType::MediaCreator => store::AccountType::Creator,
+                    },
+                    login: match a.login {
+                        simulator::LoginKind::Facebook => store::LoginKind::Facebook,
+                        simulator::LoginKind::Instagram => store::LoginKind::Instagram,
+                    },
+                    page_id: a.page_id.clone(),
+                    timezone: None,
+                    token: cipher
+                        .encrypt(&SecretString::new(a.access_token.clone()))
+                        .unwrap(),
+                    token_expires_at: Some(a.token_expires_at),
+                    now: clock.now(),
+                })
+                .await
+                .unwrap();
+            accounts.push((stored.id, a));
+        }
+        let engine = Engine::new(EngineConfig {
+            store: db.store.clone(),
+            graph: clients.clone(),
+            cipher: Some(cipher.clone()),
+            settings,
+            clock: clock.clone(),
+        })
+        .unwrap();
+        Env {
+            db,
+            sim,
+            engine,
+            clock,
+            graph_clock,
+            clients,
+            cipher,
+            accounts,
+        }
+    }
+
+    /// Another engine on another connection to the same database (a second worker process)
+    /// sharing the clients and the clock.
+    pub(crate) async fn second_engine(&self, settings: SyncSettings) -> Engine {
+        Engine::new(EngineConfig {
+            store: self.db.connect_again().await,
+            graph: self.clients.clone(),
+            cipher: Some(self.cipher.clone()),
+            settings,
+            clock: self.clock.clone(),
+        })
+        .unwrap()
+    }
+
+    /// Moves the engine's, the clients' and the simulator's clocks together.
+    pub(crate) fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+        self.graph_clock.advance(by.to_std().unwrap());
+        self.sim.advance_clock(by);
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub(crate) async fn teardown(self) {
+        self.sim.shutdown().await;
+        self.db.teardown().await;
+    }
+}
