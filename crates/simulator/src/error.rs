@@ -16,12 +16,19 @@ pub(crate) struct ApiError {
     pub(crate) code: u32,
     pub(crate) subcode: Option<u32>,
     pub(crate) is_transient: bool,
-    pub(crate) user_title: Option<String>,
-    pub(crate) user_msg: Option<String>,
-    pub(crate) error_data: Option<Value>,
+    /// The rarely present user-facing texts and `error_data`, boxed to keep errors small.
+    pub(crate) extra: Option<Box<ErrorExtra>>,
     /// Object-level problems (one object of a multi-ID read) as opposed to request-level
     /// ones (bad parameter, token, rate limit) that fail the whole request.
     pub(crate) object_level: bool,
+}
+
+/// Optional parts of an error.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ErrorExtra {
+    pub(crate) user_title: String,
+    pub(crate) user_msg: String,
+    pub(crate) error_data: Value,
 }
 
 /// Type of most Graph errors.
@@ -36,9 +43,7 @@ impl ApiError {
             code,
             subcode: None,
             is_transient: false,
-            user_title: None,
-            user_msg: None,
-            error_data: None,
+            extra: None,
             object_level: false,
         }
     }
@@ -72,15 +77,13 @@ impl ApiError {
         if let Some(sub) = self.subcode {
             m.insert("error_subcode".into(), Value::from(sub));
         }
-        if let Some(data) = &self.error_data {
-            m.insert("error_data".into(), data.clone());
+        if let Some(x) = &self.extra {
+            m.insert("error_data".into(), x.error_data.clone());
         }
         m.insert("is_transient".into(), Value::from(self.is_transient));
-        if let Some(t) = &self.user_title {
-            m.insert("error_user_title".into(), Value::from(t.clone()));
-        }
-        if let Some(t) = &self.user_msg {
-            m.insert("error_user_msg".into(), Value::from(t.clone()));
+        if let Some(x) = &self.extra {
+            m.insert("error_user_title".into(), Value::from(x.user_title.clone()));
+            m.insert("error_user_msg".into(), Value::from(x.user_msg.clone()));
         }
         m.insert("fbtrace_id".into(), Value::from(trace_id));
         Value::Object(m)
@@ -270,12 +273,12 @@ impl ApiError {
     /// Media posted before the account became a business account (verbatim).
     pub(crate) fn pre_conversion() -> ApiError {
         let mut e = ApiError::new(400, 100, "Invalid parameter").subcode(2108006);
-        e.error_data = Some(json!({ "blame_field_specs": [[""]] }));
-        e.user_title = Some("Media Posted Before Business Account Conversion".to_owned());
-        e.user_msg = Some(
-            "The media was posted before the most recent time that the user's account was converted to a business account from a personal account."
+        e.extra = Some(Box::new(ErrorExtra {
+            user_title: "Media Posted Before Business Account Conversion".to_owned(),
+            user_msg: "The media was posted before the most recent time that the user's account was converted to a business account from a personal account."
                 .to_owned(),
-        );
+            error_data: json!({ "blame_field_specs": [[""]] }),
+        }));
         e.object()
     }
 

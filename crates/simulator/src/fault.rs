@@ -28,7 +28,7 @@ pub(crate) fn decide(st: &SimState, seq: u64) -> Option<FaultKind> {
 
 /// The error of an injected 5xx fault.
 pub(crate) fn server_error(st: &SimState, seq: u64) -> ApiError {
-    if h(&[st.config.seed, hs("5xx"), seq]) % 2 == 0 {
+    if h(&[st.config.seed, hs("5xx"), seq]).is_multiple_of(2) {
         ApiError::server_unknown()
     } else {
         ApiError::service_unavailable()

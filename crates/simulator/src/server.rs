@@ -217,8 +217,8 @@ fn bad_request(msg: impl Into<String>) -> Response {
     json_response(StatusCode::BAD_REQUEST, &json!({ "error": msg.into() }))
 }
 
-fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| bad_request(format!("invalid JSON body: {e}")))
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
 }
 
 async fn ctl_accounts(State(st): State<Arc<SimState>>) -> Response {
@@ -247,7 +247,7 @@ struct ClockBody {
 async fn ctl_clock(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
     let b: ClockBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     if b.advance_secs < 0 {
         return bad_request("advance_secs must not be negative: the clock only moves forward");
@@ -276,7 +276,7 @@ struct FaultsBody {
 async fn ctl_faults(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
     let b: FaultsBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     if !(0.0..=1.0).contains(&b.rate) {
         return bad_request(format!("rate must be between 0.0 and 1.0, got {}", b.rate));
@@ -335,7 +335,7 @@ struct AccountBody {
 async fn ctl_expire_token(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
     let b: AccountBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     match st.account_index(&b.ig_user_id) {
         Some(acct) => {
@@ -357,7 +357,7 @@ struct MetricBody {
 async fn ctl_remove_metric(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
     let b: MetricBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     if b.metric.trim().is_empty() {
         return bad_request("metric must not be empty");
@@ -376,7 +376,7 @@ struct MediaBody {
 async fn ctl_delete_media(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
     let b: MediaBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     if delete_media(&st, &b.media_id) {
         json_response(StatusCode::OK, &json!({ "ok": true }))

@@ -456,7 +456,7 @@ fn generate_account(config: &SimConfig, idx: usize, user_salt: u64, start: i64) 
     let history = i64::from(config.history_days) * DAY;
     // Every third account converted to a professional account during the history, so its
     // oldest posts predate the conversion (media insights fail with subcode 2108006).
-    let converted_at = if idx % 3 == 0 {
+    let converted_at = if idx.is_multiple_of(3) {
         start - (history as f64 * range(h(&[key, 8]), 0.6, 0.9)) as i64
     } else {
         start - history - 30 * DAY
@@ -472,7 +472,7 @@ fn generate_account(config: &SimConfig, idx: usize, user_salt: u64, start: i64) 
     let expires_at = if expiring {
         start + (range(h(&[key, 10]), 0.25, 2.9) * DAY as f64) as i64
     } else {
-        start + (range(h(&[key, 10]), 40.0, 60.0) * DAY as f64) as i64
+        start + (range(h(&[key, 10]), 40.0, 58.0) * DAY as f64) as i64
     };
     let issued_at = expires_at - 60 * DAY;
     let prefix = match login {

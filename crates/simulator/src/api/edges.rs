@@ -137,19 +137,38 @@ fn paginate<T: Clone>(
     }
 }
 
-fn paged_body(
-    ctx: &Ctx<'_>,
-    acct: usize,
+/// A rendered page and where it sits in the edge.
+struct PageOut {
     data: Vec<Value>,
-    page_keys: (Option<u64>, Option<u64>),
+    first: Option<u64>,
+    last: Option<u64>,
     has_prev: bool,
     has_next: bool,
-    path: &str,
-    params: &Params,
-) -> Value {
+}
+
+impl PageOut {
+    fn new<T>(data: Vec<Value>, page: &Page<T>) -> PageOut {
+        PageOut {
+            data,
+            first: page.items.first().map(|x| x.0),
+            last: page.items.last().map(|x| x.0),
+            has_prev: page.has_prev,
+            has_next: page.has_next,
+        }
+    }
+}
+
+fn paged_body(ctx: &Ctx<'_>, acct: usize, out: PageOut, path: &str, params: &Params) -> Value {
+    let PageOut {
+        data,
+        first,
+        last,
+        has_prev,
+        has_next,
+    } = out;
     let mut body = Map::new();
     body.insert("data".into(), Value::Array(data));
-    let (Some(first), Some(last)) = page_keys else {
+    let (Some(first), Some(last)) = (first, last) else {
         return Value::Object(body);
     };
     let w = &ctx.st.world;
@@ -234,18 +253,8 @@ fn list_media(ctx: &Ctx<'_>, acct: usize, id: &str, params: &Params) -> Result<V
         ctx.extra_units
             .set(ctx.extra_units.get() + data.len() as u64);
     }
-    let first = page.items.first().map(|x| x.0);
-    let last = page.items.last().map(|x| x.0);
-    Ok(paged_body(
-        ctx,
-        acct,
-        data,
-        (first, last),
-        page.has_prev,
-        page.has_next,
-        &format!("{id}/media"),
-        params,
-    ))
+    let out = PageOut::new(data, &page);
+    Ok(paged_body(ctx, acct, out, &format!("{id}/media"), params))
 }
 
 /// `/{ig-user-id}/stories`: stories published in the last 24 h, newest first.
@@ -282,18 +291,8 @@ fn list_stories(ctx: &Ctx<'_>, acct: usize, id: &str, params: &Params) -> Result
         ctx.extra_units
             .set(ctx.extra_units.get() + data.len() as u64);
     }
-    let first = page.items.first().map(|x| x.0);
-    let last = page.items.last().map(|x| x.0);
-    Ok(paged_body(
-        ctx,
-        acct,
-        data,
-        (first, last),
-        page.has_prev,
-        page.has_next,
-        &format!("{id}/stories"),
-        params,
-    ))
+    let out = PageOut::new(data, &page);
+    Ok(paged_body(ctx, acct, out, &format!("{id}/stories"), params))
 }
 
 /// `/{ig-media-id}/children`: an album's items.

@@ -31,12 +31,15 @@ pub(crate) fn boosted(v: u32, b: f64) -> u64 {
     u64::from(v) + (f64::from(v) * b).floor() as u64
 }
 
+/// A breakdown dimension and its values per key.
+pub(crate) type Breakdown = (&'static str, Vec<(&'static str, u64)>);
+
 /// One media metric value, with its breakdown when the metric has one.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct MetricValue {
     pub(crate) name: &'static str,
     pub(crate) value: Value,
-    pub(crate) breakdown: Option<(&'static str, Vec<(&'static str, u64)>)>,
+    pub(crate) breakdown: Option<Breakdown>,
 }
 
 /// The metric target (product type and creation time) of a post or story.
@@ -117,7 +120,7 @@ fn metric_value(
     c: &Counts,
     surface: Surface,
     extra: Option<(u32, u16, f64)>,
-) -> (Value, Option<(&'static str, Vec<(&'static str, u64)>)>) {
+) -> (Value, Option<Breakdown>) {
     let (watch, skip, boost) = extra.unwrap_or((0, 0, 0.0));
     let views = u64::from(c.views);
     let v = match name {
