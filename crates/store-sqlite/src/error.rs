@@ -61,3 +61,59 @@ pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
         message: format!("unreadable stored value: {what}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, SqliteConnection};
+
+    use super::*;
+
+    async fn failing(conn: &mut SqliteConnection, sql: &'static str) -> StoreError {
+        db_err(sqlx::query(sql).execute(conn).await.unwrap_err())
+    }
+
+    #[tokio::test]
+    async fn sqlite_failures_map_to_store_error_classes() {
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE child (id INTEGER PRIMARY KEY,
+                 parent_id INTEGER NOT NULL REFERENCES parent (id),
+                 n INTEGER CHECK (n > 0));
+             INSERT INTO parent (id) VALUES (1);
+             PRAGMA foreign_keys = ON;",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+        let err = failing(&mut conn, "INSERT INTO parent (id) VALUES (1)").await;
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        let err = failing(&mut conn, "INSERT INTO child (parent_id) VALUES (7)").await;
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        let err = failing(&mut conn, "INSERT INTO child (parent_id, n) VALUES (1, 0)").await;
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        let err = failing(&mut conn, "SELECT * FROM missing_table").await;
+        assert!(matches!(err, StoreError::Other { .. }), "{err:?}");
+
+        // A database that cannot grow is full: it refuses writes.
+        sqlx::query("PRAGMA max_page_count = 3")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let err = failing(
+            &mut conn,
+            "INSERT INTO parent (id) WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL
+                 SELECT i + 1 FROM n WHERE i < 100000) SELECT i FROM n",
+        )
+        .await;
+        assert!(matches!(err, StoreError::ReadOnly { .. }), "{err:?}");
+        assert!(!err.is_transient());
+    }
+
+    #[test]
+    fn pool_errors_are_transient() {
+        assert!(db_err(sqlx::Error::PoolTimedOut).is_transient());
+        assert!(db_err(sqlx::Error::PoolClosed).is_transient());
+    }
+}
