@@ -118,6 +118,10 @@ pub struct TrendingConfig {
     pub max_gap_fraction: f64,
     /// Snapshot gaps up to this long are always accepted for interpolation.
     pub min_gap_allowance: Duration,
+    /// Meta's numbers are final this long after publication (48 h): a snapshot taken at or
+    /// after this age gives the post's value at every later age, so settled posts form a
+    /// baseline from their first sync on.
+    pub settled_after: Duration,
 }
 
 impl Default for TrendingConfig {
@@ -131,6 +135,7 @@ impl Default for TrendingConfig {
             min_robust_z: 2.0,
             max_gap_fraction: 0.5,
             min_gap_allowance: Duration::hours(1),
+            settled_after: Duration::hours(48),
         }
     }
 }
@@ -481,8 +486,16 @@ pub fn assess_trending(
 }
 
 /// The value of a curve at `age` seconds: exact snapshot, or linear interpolation between the
-/// snapshots around it (publication = value 0) when they are close enough.
+/// snapshots around it (publication = value 0) when they are close enough. At or after the
+/// settling age, the first snapshot taken once settled is the value (Meta's numbers no
+/// longer change).
 fn value_at_age(points: &[(i64, f64)], age: i64, config: &TrendingConfig) -> Option<f64> {
+    let settled = config.settled_after.num_seconds();
+    if age >= settled
+        && let Some(point) = points.iter().find(|it| it.0 >= settled)
+    {
+        return Some(point.1);
+    }
     let idx = points.partition_point(|it| it.0 < age);
     let upper = *points.get(idx)?;
     if upper.0 == age {

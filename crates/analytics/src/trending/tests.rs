@@ -365,3 +365,29 @@ fn ages_are_formatted_for_humans() {
     assert_eq!(format_age(Duration::hours(72)), "3 d");
     assert_eq!(format_age(Duration::hours(76)), "3 d 4 h");
 }
+
+#[test]
+fn settled_posts_seen_once_still_form_a_baseline_for_settled_ages() {
+    // Earlier reels were captured once, months after publication (their first sync); the
+    // target was captured at 5 days. Both are past the 48 h settling age, so each earlier
+    // reel's single snapshot is its value at 5 days.
+    let mut posts: Vec<Post> = [10, 20, 30, 40, 50, 60, 70, 80]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| reel(&format!("p{i}"), i as i64, &[(24 * 150, *v)]))
+        .collect();
+    posts.push(reel("target", 200, &[(24 * 5, 400)]));
+    let as_of = posts[8].published_at + Duration::days(5);
+    let a = assess_trending(&posts, [8], as_of, &config()).remove(0);
+    assert_eq!(a.baseline_posts, 8, "{}", a.why);
+    assert_eq!(a.expected.value, Some(45.0));
+    assert_eq!(a.verdict, TrendingVerdict::Trending, "{}", a.why);
+
+    // Before the settling age a single late snapshot says nothing about the curve.
+    let mut young = posts.clone();
+    young[8] = reel("target", 200, &[(24, 400)]);
+    let as_of = young[8].published_at + Duration::hours(24);
+    let a = assess_trending(&young, [8], as_of, &config()).remove(0);
+    assert_eq!(a.baseline_posts, 0, "{}", a.why);
+    assert_eq!(a.verdict, TrendingVerdict::InsufficientBaseline);
+}
