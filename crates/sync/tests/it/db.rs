@@ -172,8 +172,12 @@ async fn open(dialect: Dialect, url: &str) -> DynStore {
     }
 }
 
-async fn open_sqlite(_url: &str) -> DynStore {
-    panic!("SQLite store not available in this build")
+async fn open_sqlite(url: &str) -> DynStore {
+    let store = store_sqlite::SqliteStore::open(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+    store.migrate().await.expect("migrations apply");
+    Arc::new(store)
 }
 
 /// Expands each listed `async fn name(db: Dialect)` into one test per dialect:
