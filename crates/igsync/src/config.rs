@@ -127,6 +127,8 @@ pub struct Config {
     /// The file that was read, if any.
     pub(crate) file: Option<PathBuf>,
     pub(crate) database_url: String,
+    /// The database URL was given (flag, environment or file) rather than the default.
+    pub(crate) database_url_explicit: bool,
     pub(crate) secret_key: Option<store::SecretKey>,
     pub(crate) log_format: LogFormat,
     pub(crate) log_level: String,
@@ -388,6 +390,7 @@ impl Config {
     }
 
     fn from_layers(file: Option<PathBuf>, l: &Layers<'_>) -> Result<Config, ConfigError> {
+        let database_url_explicit = l.raw("database_url").1 != Origin::Default;
         let database_url = {
             let (value, origin) = l.raw("database_url");
             let v = value.trim();
@@ -522,6 +525,7 @@ impl Config {
         Ok(Config {
             file,
             database_url,
+            database_url_explicit,
             secret_key,
             log_format,
             log_level: l.string("log.level"),

@@ -1,6 +1,7 @@
 //! One module per subcommand; [`dispatch`] runs the one the user asked for.
 
 mod accounts;
+mod demo;
 mod doctor;
 mod engine;
 mod graph;
@@ -40,6 +41,7 @@ pub(crate) fn overrides_of(command: &Command) -> Overrides {
 pub(crate) fn default_log_level(command: &Command) -> &'static str {
     match command {
         Command::Worker(_) | Command::Serve(_) | Command::Simulate(_) => "info",
+        Command::Demo(_) => "warn,igsync=info",
         _ => "warn",
     }
 }
@@ -57,6 +59,7 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::Report(args) => report::run(args, &config).await,
         Command::Serve(args) => serve::run(args, &config).await,
         Command::Keys(cmd) => keys::run(cmd, &config).await,
+        Command::Demo(args) => demo::run(args, &config).await,
         other => bail!("`{}` is not available in this build", name_of(&other)),
     }
 }

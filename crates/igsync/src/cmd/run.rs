@@ -65,7 +65,7 @@ pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<Exit
     if !args.wait {
         return Ok(ExitCode::SUCCESS);
     }
-    let failed = wait_with_progress(&engine, &requests, config).await?;
+    let failed = wait_with_progress(&engine, &requests, config, false).await?;
     Ok(if failed {
         ExitCode::FAILURE
     } else {
@@ -74,11 +74,14 @@ pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<Exit
 }
 
 /// Waits for the requested syncs, drawing one progress bar per account; runs a worker in
-/// this process when no worker is running. Returns true when one of them failed.
+/// this process when no worker is running. With `stop_at_deferred`, a sync deferred for
+/// more than a few seconds (Meta's rate limit) no longer holds the wait. Returns true when
+/// one of them failed.
 pub(crate) async fn wait_with_progress(
     engine: &Engine,
     requests: &[(Account, Enqueued)],
     config: &Config,
+    stop_at_deferred: bool,
 ) -> anyhow::Result<bool> {
     let store = engine.store().clone();
     let recent = Utc::now() - chrono::Duration::from_std(config.sync.lease * 2)?;
@@ -122,7 +125,8 @@ pub(crate) async fn wait_with_progress(
             let progress = engine.progress(enqueued.job_id()).await?;
             let bar = &bars[&enqueued.job_id()];
             draw(bar, &progress);
-            all_done &= progress.is_finished();
+            all_done &= progress.is_finished()
+                || (stop_at_deferred && deferred_until(&store, &progress).await?.is_some());
             last.insert(enqueued.job_id(), progress);
         }
         if all_done {
@@ -156,10 +160,57 @@ pub(crate) async fn wait_with_progress(
                 failed = true;
                 println!("@{}: sync cancelled", account.username);
             }
-            SyncState::Queued { .. } | SyncState::Running => {}
+            SyncState::Queued { .. } | SyncState::Running => {
+                if let Some(at) = deferred_until(&store, &last[&enqueued.job_id()]).await? {
+                    println!(
+                        "@{}: deferred by Meta's rate limit until {}; a worker resumes it then",
+                        account.username,
+                        at.format("%H:%M UTC")
+                    );
+                }
+            }
         }
     }
     Ok(failed)
+}
+
+/// When a sync waits for later than a few seconds from now (snoozed by a rate limit, before
+/// it started or between two steps), the time it resumes.
+pub(crate) async fn deferred_until(
+    store: &DynStore,
+    progress: &SyncProgress,
+) -> anyhow::Result<Option<chrono::DateTime<Utc>>> {
+    let soon = Utc::now() + chrono::Duration::seconds(5);
+    match &progress.state {
+        SyncState::Queued { run_at } => Ok((*run_at > soon).then_some(*run_at)),
+        SyncState::Running => {
+            let Some(run_id) = progress.run_id else {
+                return Ok(None);
+            };
+            let active = store
+                .job_list(store::JobQuery {
+                    run_id: Some(run_id),
+                    states: vec![store::JobState::Pending, store::JobState::Running],
+                    limit: 10,
+                    ..Default::default()
+                })
+                .await?;
+            if active
+                .jobs
+                .iter()
+                .any(|j| j.state == store::JobState::Running)
+            {
+                return Ok(None);
+            }
+            Ok(active
+                .jobs
+                .iter()
+                .map(|j| j.run_at)
+                .filter(|at| *at > soon)
+                .min())
+        }
+        _ => Ok(None),
+    }
 }
 
 fn draw(bar: &ProgressBar, progress: &SyncProgress) {
