@@ -45,7 +45,7 @@ impl std::fmt::Debug for GraphClient {
 
 /// Installs rustls' `ring` provider as the process default, once; a provider installed
 /// earlier by someone else is kept.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         if rustls::crypto::CryptoProvider::get_default().is_none() {

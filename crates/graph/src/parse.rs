@@ -808,3 +808,128 @@ pub(crate) mod props {
         assert!(me(SAMPLES[13].as_bytes()).is_ok());
     }
 }
+
+#[cfg(test)]
+mod simulator_bodies {
+    //! The same property over bodies captured from the simulator over real HTTP.
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use simulator::{SimConfig, SimServer};
+
+    use super::props::{feed_all, mutate};
+
+    async fn fetch(http: &reqwest::Client, base: &str, token: &str, path: String) -> String {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = format!("{base}/{path}{sep}access_token={token}");
+        http.get(url).send().await.unwrap().text().await.unwrap()
+    }
+
+    async fn capture() -> Vec<String> {
+        crate::client::install_crypto_provider();
+        let sim = SimServer::start(SimConfig::new(9, 1, 120), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let acc = sim.accounts()[0].clone();
+        let (id, token) = (acc.ig_user_id.clone(), acc.access_token.clone());
+        let base = format!("{}/v26.0", sim.url());
+        let http = reqwest::Client::new();
+        let get = |path: String| fetch(&http, &base, &token, path);
+        let mut bodies = vec![
+            get(format!("{id}?fields=id,username,followers_count,media_count")).await,
+            get(format!("{id}/media?fields={}&limit=3", crate::reads::MEDIA_FIELDS)).await,
+            get(format!("{id}/stories?fields=id,media_type,timestamp")).await,
+            get(format!("{id}/insights?metric=reach,follower_count&period=day&metric_type=time_series")).await,
+            get(format!("{id}/insights?metric=likes,views&period=day&metric_type=total_value&breakdown=media_product_type")).await,
+            get(format!("{id}/insights?metric=follower_demographics&period=lifetime&metric_type=total_value&breakdown=country&timeframe=this_month")).await,
+            get(format!("{id}/insights?metric=online_followers&period=lifetime")).await,
+            get(format!("{id}/insights?metric=impressions&period=day")).await,
+            get(format!("debug_token?input_token={token}")).await,
+            get("me/accounts?fields=id,name,instagram_business_account{id,username}".to_owned()).await,
+        ];
+        let media: Vec<String> = super::media_page(bodies[1].as_bytes())
+            .map(|(items, _)| items.into_iter().map(|m| m.id).collect())
+            .unwrap_or_default();
+        assert!(!media.is_empty(), "captured a media page: {}", bodies[1]);
+        bodies.push(
+            get(format!(
+                "?ids={}&fields=insights.metric(reach,views,likes)",
+                media.join(",")
+            ))
+            .await,
+        );
+        bodies.push(get(format!("{}/insights?metric=reach,saved", media[0])).await);
+        let batch = serde_json::json!([
+            {"method": "GET", "relative_url": format!("{id}/insights?metric=likes&period=day&metric_type=total_value")},
+            {"method": "GET", "relative_url": format!("{id}?fields=id")},
+        ]);
+        let resp = http
+            .post(format!("{base}/"))
+            .query(&[
+                ("access_token", token.as_str()),
+                ("include_headers", "false"),
+                ("batch", &batch.to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        bodies.push(resp.text().await.unwrap());
+        sim.shutdown().await;
+        bodies
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mutated_simulator_bodies_never_panic() {
+        let bodies = capture().await;
+        assert!(
+            super::profile(bodies[0].as_bytes()).is_ok(),
+            "{}",
+            bodies[0]
+        );
+        assert!(
+            super::time_series(bodies[3].as_bytes()).is_ok(),
+            "{}",
+            bodies[3]
+        );
+        assert!(
+            super::multi_id_insights(bodies[10].as_bytes()).is_ok(),
+            "{}",
+            bodies[10]
+        );
+        assert!(
+            super::batch(bodies[12].as_bytes(), 2).is_ok(),
+            "{}",
+            bodies[12]
+        );
+        let mut runner = TestRunner::new(Config {
+            cases: 1024,
+            ..Config::default()
+        });
+        let strategy = (
+            0..bodies.len(),
+            0usize..256,
+            any::<i64>().prop_map(serde_json::Value::from),
+            proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+            any::<usize>(),
+        );
+        runner
+            .run(&strategy, |(idx, pick, with, bytes, cut)| {
+                feed_all(&mutate(&bodies[idx], pick, &with, &bytes, cut));
+                feed_all(&mutate(
+                    &bodies[idx],
+                    pick,
+                    &serde_json::Value::Null,
+                    &bytes,
+                    cut,
+                ));
+                feed_all(&mutate(
+                    &bodies[idx],
+                    pick,
+                    &serde_json::json!({"x": []}),
+                    &bytes,
+                    cut,
+                ));
+                Ok(())
+            })
+            .unwrap();
+    }
+}
