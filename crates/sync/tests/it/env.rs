@@ -39,6 +39,9 @@ pub(crate) fn test_settings() -> SyncSettings {
 pub(crate) fn sim_config(seed: u64, accounts: usize, media: usize) -> SimConfig {
     let mut c = SimConfig::new(seed, accounts, media);
     c.timeout_hold = Duration::from_millis(1500);
+    // Noon UTC yesterday: a few hours of simulated time never cross a day boundary.
+    let yesterday = (Utc::now() - chrono::Duration::days(1)).date_naive();
+    c.now = yesterday.and_hms_opt(12, 0, 0).unwrap().and_utc();
     c
 }
 
@@ -141,6 +144,61 @@ impl Env {
         self.clock.advance(by);
         self.graph_clock.advance(by.to_std().unwrap());
         self.sim.advance_clock(by);
+    }
+
+    /// Moves the engine's and the clients' clocks only: the simulated world (and so its
+    /// ground truth) stays where it is.
+    pub(crate) fn advance_engine(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+        self.graph_clock.advance(by.to_std().unwrap());
+    }
+
+    /// Runs the engine until no job is pending: whenever only future jobs remain (retries,
+    /// snoozes), the engine's clock jumps to the earliest. Returns the number of jumps.
+    pub(crate) async fn run_until_settled(&self, max_jumps: usize) -> usize {
+        for jump in 0..=max_jumps {
+            let stats = self.engine.run_until_idle().await.unwrap();
+            let _ = stats;
+            let pending = self
+                .db
+                .store
+                .job_list(store::JobQuery {
+                    states: vec![store::JobState::Pending, store::JobState::Running],
+                    limit: 1000,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let Some(next) = pending.jobs.iter().map(|j| j.run_at).min() else {
+                return jump;
+            };
+            let wait = next - self.now();
+            if wait > chrono::Duration::zero() {
+                self.advance_engine(wait + chrono::Duration::milliseconds(1));
+            }
+        }
+        panic!("jobs still pending after {max_jumps} clock jumps");
+    }
+
+    pub(crate) fn account(&self, n: usize) -> (AccountId, &SimAccount) {
+        let (id, a) = &self.accounts[n];
+        (*id, a)
+    }
+
+    pub(crate) async fn jobs_of(&self, account: AccountId) -> Vec<store::Job> {
+        let mut jobs = self
+            .db
+            .store
+            .job_list(store::JobQuery {
+                account_id: Some(account),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .jobs;
+        jobs.sort_by_key(|j| j.id);
+        jobs
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {

@@ -1,0 +1,424 @@
+//! The orchestrator chain against the simulator: the exact jobs in the exact order, merged
+//! duplicate requests, a failure mid-chain that stops it and says why, and a second sync
+//! that adds snapshots without duplicating anything.
+
+use chrono::Duration;
+use simulator::{ApiVersion, FaultMix};
+use store::{JobState, MediaQuery, RunStatus, StepStatus, SyncStatus};
+use sync::{Plan, SyncState};
+
+use crate::both_dialects;
+use crate::db::Dialect;
+use crate::e2e::assert_matches_truth;
+use crate::env::{Env, sim_config, test_settings};
+
+both_dialects!(
+    the_orchestrator_enqueues_exactly_the_steps_in_order,
+    a_second_request_while_a_chain_is_active_merges_into_it,
+    a_failure_mid_chain_stops_it_and_records_the_error,
+    a_second_sync_adds_snapshots_without_duplicating,
+    paused_accounts_are_refused_and_a_pause_mid_chain_stops_it,
+);
+
+const FULL: [&str; 7] = [
+    "sync_account",
+    "sync_profile",
+    "sync_media",
+    "sync_media_insights",
+    "sync_stories",
+    "sync_demographics",
+    "sync_account_insights",
+];
+
+async fn the_orchestrator_enqueues_exactly_the_steps_in_order(d: Dialect) {
+    let env = Env::new(d, sim_config(21, 2, 40), test_settings()).await;
+    let (a, _) = env.account(0);
+    let (b, _) = env.account(1);
+    let full = env
+        .engine
+        .enqueue_sync(a, Plan::Full, "manual")
+        .await
+        .unwrap();
+    let light = env
+        .engine
+        .enqueue_sync(b, Plan::Light, "manual")
+        .await
+        .unwrap();
+    assert!(matches!(full.outcome, store::InsertOutcome::Inserted(_)));
+    assert_eq!(full.run_id, None);
+    env.engine.run_until_idle().await.unwrap();
+
+    let jobs = env.jobs_of(a).await;
+    let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
+    assert_eq!(kinds, FULL);
+    assert!(
+        jobs.iter().all(|j| j.state == JobState::Completed),
+        "{jobs:?}"
+    );
+    assert!(jobs.iter().all(|j| j.queue == "instagram-sync"));
+    assert!(
+        jobs.iter()
+            .all(|j| j.unique_key.as_deref() == Some(&*format!("sync:{a}:full")))
+    );
+    let run_id = jobs[0].result.as_ref().unwrap()["run_id"].as_i64().unwrap();
+    assert!(jobs[1..].iter().all(|j| j.run_id == Some(run_id)));
+    // Each step started after the previous one finished.
+    for pair in jobs.windows(2) {
+        assert!(pair[1].created_at >= pair[0].attempted_at.unwrap());
+        assert!(pair[1].attempted_at.unwrap() >= pair[0].finished_at.unwrap());
+    }
+
+    let (run, steps) = env.db.store.sync_run_get(run_id).await.unwrap().unwrap();
+    assert_eq!(
+        (run.status, run.plan.as_str(), run.trigger.as_str()),
+        (RunStatus::Succeeded, "full", "manual")
+    );
+    assert_eq!(
+        run.steps_planned,
+        [
+            "profile",
+            "media",
+            "media_insights",
+            "stories",
+            "demographics",
+            "account_insights"
+        ]
+    );
+    let mut steps = steps;
+    steps.sort_by_key(|s| s.position);
+    assert_eq!(
+        steps
+            .iter()
+            .map(|s| (s.step.as_str(), s.position))
+            .collect::<Vec<_>>(),
+        [
+            ("profile", 0),
+            ("media", 1),
+            ("media_insights", 2),
+            ("stories", 3),
+            ("demographics", 4),
+            ("account_insights", 5)
+        ]
+    );
+    for s in &steps {
+        assert_eq!(s.status, StepStatus::Succeeded, "{s:?}");
+        assert_eq!(s.complete, Some(true), "{s:?}");
+        assert_eq!(s.attempts, 1);
+        assert!(
+            s.api_calls > 0 && s.rate_limit_units >= s.api_calls,
+            "{s:?}"
+        );
+        assert!(s.finished_at.is_some());
+    }
+    let media = steps.iter().find(|s| s.step == "media").unwrap();
+    assert_eq!(media.expected, media.stored);
+    assert_eq!(
+        run.api_calls,
+        steps.iter().map(|s| s.api_calls).sum::<i64>()
+    );
+    assert!(run.rows_written > 0);
+    // Never one request per post: media insights of ≤ 50 posts of a category per request.
+    let insights = steps.iter().find(|s| s.step == "media_insights").unwrap();
+    let due = insights.expected.unwrap();
+    assert!(insights.api_calls <= due / 50 + 4, "{insights:?}");
+
+    let jobs = env.jobs_of(b).await;
+    let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "sync_account",
+            "sync_profile",
+            "sync_media",
+            "sync_media_insights",
+            "sync_stories",
+            "sync_account_insights"
+        ]
+    );
+    let p = env.engine.progress(light.job_id()).await.unwrap();
+    assert_eq!(p.state, SyncState::Succeeded);
+    assert_eq!(p.plan, Some(Plan::Light));
+    assert_eq!(p.steps.len(), 5);
+    let p = env.engine.progress(full.job_id()).await.unwrap();
+    assert_eq!(p.run_id, Some(run_id));
+    assert!(
+        p.steps
+            .iter()
+            .all(|s| s.total.is_some() && s.done <= s.total),
+        "{p:?}"
+    );
+    assert_eq!(p.steps[1].done, p.steps[1].total, "every post stored");
+    env.teardown().await;
+}
+
+async fn a_second_request_while_a_chain_is_active_merges_into_it(d: Dialect) {
+    let env = Env::new(d, sim_config(22, 1, 20), test_settings()).await;
+    let (a, _) = env.account(0);
+    let first = env
+        .engine
+        .enqueue_sync(a, Plan::Full, "manual")
+        .await
+        .unwrap();
+    let again = env.engine.enqueue_sync(a, Plan::Full, "api").await.unwrap();
+    assert_eq!(again.outcome, store::InsertOutcome::Merged(first.job_id()));
+    // Let the chain start, then ask again: the request joins the running chain.
+    let worker = env.engine.worker().unwrap();
+    worker.run_once().await.unwrap();
+    worker.run_once().await.unwrap();
+    let mid = env.engine.enqueue_sync(a, Plan::Full, "api").await.unwrap();
+    assert!(matches!(mid.outcome, store::InsertOutcome::Merged(_)));
+    assert_ne!(mid.job_id(), first.job_id());
+    let run_id = mid
+        .run_id
+        .expect("a merged request names the running chain's run");
+    let p = env.engine.progress(mid.job_id()).await.unwrap();
+    assert_eq!(p.run_id, Some(run_id));
+    assert_eq!(p.state, SyncState::Running);
+    assert_eq!(p.steps[0].status, sync::StepState::Succeeded);
+    env.engine.run_until_idle().await.unwrap();
+    let jobs = env.jobs_of(a).await;
+    assert_eq!(jobs.len(), FULL.len(), "one chain, not two");
+    let runs = env
+        .db
+        .store
+        .sync_runs_list(store::RunQuery {
+            account_id: Some(a),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    // Once finished, a new request starts a new chain.
+    let later = env.engine.enqueue_sync(a, Plan::Full, "api").await.unwrap();
+    assert!(matches!(later.outcome, store::InsertOutcome::Inserted(_)));
+    env.teardown().await;
+}
+
+async fn a_failure_mid_chain_stops_it_and_records_the_error(d: Dialect) {
+    let env = Env::new(d, sim_config(23, 2, 30), test_settings()).await;
+    let (a, _) = env.account(0);
+    let worker = env.engine.worker().unwrap();
+    env.engine
+        .enqueue_sync(a, Plan::Full, "manual")
+        .await
+        .unwrap();
+    assert_eq!(worker.run_once().await.unwrap(), 1); // orchestrator
+    assert_eq!(worker.run_once().await.unwrap(), 1); // profile
+    // The API breaks for good before the media step.
+    env.sim
+        .set_faults(1.0, FaultMix::only(&[simulator::FaultKind::ServerError]));
+    env.run_until_settled(10).await;
+
+    let account = env.db.store.account_get(a).await.unwrap().unwrap();
+    assert_eq!(account.status, SyncStatus::Failed);
+    let error = account.last_sync_error.unwrap();
+    assert!(error.starts_with("step media failed:"), "{error}");
+    assert!(error.contains("Graph API"), "{error}");
+    let jobs = env.jobs_of(a).await;
+    let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["sync_account", "sync_profile", "sync_media"],
+        "the chain stopped"
+    );
+    let media = &jobs[2];
+    assert_eq!((media.state, media.attempt), (JobState::Failed, 3));
+    assert_eq!(media.errors.len(), 3);
+    // Retries waited with exponential backoff.
+    let gap1 = media.errors[1].at - media.errors[0].at;
+    let gap2 = media.errors[2].at - media.errors[1].at;
+    assert!(
+        gap1 >= Duration::seconds(48) && gap2 >= Duration::seconds(96),
+        "{gap1} {gap2}"
+    );
+
+    let run_id = media.run_id.unwrap();
+    let (run, steps) = env.db.store.sync_run_get(run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert_eq!(run.error.as_deref(), Some(error.as_str()));
+    let step = steps.iter().find(|s| s.step == "media").unwrap();
+    assert_eq!(
+        (step.status, step.attempts, step.complete),
+        (StepStatus::Failed, 3, Some(false))
+    );
+    assert!(step.error.is_some());
+    assert!(
+        steps
+            .iter()
+            .all(|s| s.step == "profile" || s.step == "media")
+    );
+    let alerts = env
+        .db
+        .store
+        .alert_list(store::AlertQuery {
+            account_id: Some(a),
+            kind: Some("sync_failed".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert!(alerts[0].alert.message.contains("step media failed"));
+
+    // The API recovers: the next sync succeeds and clears the error.
+    env.sim.set_faults(0.0, FaultMix::none());
+    env.engine
+        .enqueue_sync(a, Plan::Full, "manual")
+        .await
+        .unwrap();
+    env.run_until_settled(3).await;
+    let account = env.db.store.account_get(a).await.unwrap().unwrap();
+    assert_eq!(
+        (account.status, account.last_sync_error),
+        (SyncStatus::Idle, None)
+    );
+    env.teardown().await;
+}
+
+async fn a_second_sync_adds_snapshots_without_duplicating(d: Dialect) {
+    let mut sim = sim_config(24, 2, 50);
+    sim.history_days = 20;
+    let env = Env::new(d, sim, test_settings()).await;
+    env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
+    env.run_until_settled(3).await;
+    let first = env.db.store.totals().await.unwrap();
+    let mut first_demographics = Vec::new();
+    for (_, sim_account) in &env.accounts {
+        let truth = env
+            .sim
+            .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
+            .unwrap();
+        first_demographics.push(truth.demographics);
+    }
+
+    env.advance(Duration::hours(2));
+    env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
+    env.run_until_settled(3).await;
+    let second = env.db.store.totals().await.unwrap();
+    assert_eq!(second.accounts, first.accounts);
+    assert_eq!(second.media, first.media, "no post stored twice");
+    assert_eq!(
+        second.profile_snapshots,
+        first.profile_snapshots + 2,
+        "one snapshot per sync"
+    );
+    assert!(second.media_insight_snapshots > first.media_insight_snapshots);
+    assert_eq!(second.sync_runs, 4);
+    assert_eq!(
+        second.demographic_values, first.demographic_values,
+        "one snapshot a day"
+    );
+
+    for (n, (id, sim_account)) in env.accounts.iter().enumerate() {
+        let mut truth = env
+            .sim
+            .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
+            .unwrap();
+        // Demographics are a daily snapshot: the second sync of the day kept the first.
+        truth.demographics = first_demographics[n].clone();
+        assert_matches_truth(&env, *id, &truth).await;
+        // Posts younger than 48 h were captured again; week-old ones were not yet due.
+        let media = env
+            .db
+            .store
+            .media_list(MediaQuery {
+                account_id: Some(*id),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let young: Vec<String> = media
+            .iter()
+            .filter(|m| env.now() - m.record.published_at < Duration::hours(40))
+            .map(|m| m.record.ig_media_id.clone())
+            .collect();
+        let old: Vec<String> = media
+            .iter()
+            .filter(|m| env.now() - m.record.published_at > Duration::days(8))
+            .map(|m| m.record.ig_media_id.clone())
+            .collect();
+        assert!(!young.is_empty() && !old.is_empty());
+        let captures = |ids: &Vec<String>| {
+            let ids = ids.clone();
+            let store = env.db.store.clone();
+            async move {
+                let rows = store
+                    .media_insight_history(&ids, &["reach".to_string()])
+                    .await
+                    .unwrap();
+                let mut per: std::collections::BTreeMap<String, usize> = Default::default();
+                for r in rows.iter().filter(|r| r.breakdown.is_empty()) {
+                    *per.entry(r.ig_media_id.clone()).or_default() += 1;
+                }
+                per
+            }
+        };
+        let young_caps = captures(&young).await;
+        assert!(young_caps.values().all(|n| *n == 2), "{young_caps:?}");
+        let old_caps = captures(&old).await;
+        assert!(old_caps.values().all(|n| *n == 1), "{old_caps:?}");
+        // Two profile snapshots, two hours apart.
+        let snaps = env
+            .db
+            .store
+            .profile_snapshots(*id, env.now() - Duration::days(1), env.now())
+            .await
+            .unwrap();
+        assert_eq!(snaps.len(), 2);
+        assert_eq!(
+            snaps[1].captured_at - snaps[0].captured_at,
+            Duration::hours(2)
+        );
+    }
+    env.teardown().await;
+}
+
+async fn paused_accounts_are_refused_and_a_pause_mid_chain_stops_it(d: Dialect) {
+    let env = Env::new(d, sim_config(25, 1, 20), test_settings()).await;
+    let (a, _) = env.account(0);
+    let pause = |status| store::StatusChange {
+        status,
+        error: None,
+        synced_at: None,
+        only_if: Vec::new(),
+        now: env.now(),
+    };
+    env.engine
+        .enqueue_sync(a, Plan::Full, "manual")
+        .await
+        .unwrap();
+    let worker = env.engine.worker().unwrap();
+    worker.run_once().await.unwrap();
+    worker.run_once().await.unwrap();
+    env.db
+        .store
+        .account_status_set(a, pause(SyncStatus::Paused))
+        .await
+        .unwrap();
+    env.engine.run_until_idle().await.unwrap();
+    let jobs = env.jobs_of(a).await;
+    assert_eq!(
+        jobs.len(),
+        3,
+        "the chain stopped at the step after the pause"
+    );
+    let run_id = jobs[2].run_id.unwrap();
+    let (run, _) = env.db.store.sync_run_get(run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Cancelled);
+    let account = env.db.store.account_get(a).await.unwrap().unwrap();
+    assert_eq!(account.status, SyncStatus::Paused);
+    let err = env
+        .engine
+        .enqueue_sync(a, Plan::Full, "manual")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("paused"), "{err}");
+    let err = env
+        .engine
+        .enqueue_sync(999_999, Plan::Full, "manual")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("999999"), "{err}");
+    env.teardown().await;
+}
