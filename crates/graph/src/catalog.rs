@@ -157,6 +157,24 @@ const ACCOUNT_TOTAL_VALUE: &[MetricDef] = &[
     m("website_clicks"),
 ];
 
+/// Media breakdowns: the categories, the metric and its breakdown dimension.
+pub(crate) const MEDIA_BREAKDOWNS: &[(&[MediaCategory], &str, &str)] = &[
+    (
+        &[
+            MediaCategory::Feed,
+            MediaCategory::CarouselAlbum,
+            MediaCategory::Story,
+        ],
+        "profile_activity",
+        "action_type",
+    ),
+    (
+        &[MediaCategory::Story],
+        "navigation",
+        "story_navigation_action_type",
+    ),
+];
+
 /// Breakdown dimension → account metrics that accept it (with `metric_type=total_value`).
 pub(crate) const ACCOUNT_BREAKDOWNS: &[(&str, &[&str])] = &[
     (

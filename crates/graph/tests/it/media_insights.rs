@@ -241,3 +241,71 @@ async fn story_insights_and_too_few_viewers() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn breakdown_rows_match_the_truth() {
+    let (sim, client, account, truth) = setup(14, 200).await;
+    let mut targets = listed_targets(&client, &account).await;
+    let stories = client.stories(&account).await.unwrap();
+    targets.extend(
+        stories
+            .iter()
+            .map(|s| MediaTarget::new(s.id.clone(), MediaCategory::Story)),
+    );
+    let counts = per_category(&targets);
+    let budget: usize = counts
+        .iter()
+        .map(|(c, n)| {
+            let per = match c {
+                MediaCategory::Feed | MediaCategory::CarouselAlbum => 1,
+                MediaCategory::Story => 2,
+                MediaCategory::Reels => 0,
+            };
+            per * n.div_ceil(50)
+        })
+        .sum();
+
+    sim.reset_stats();
+    let got = client
+        .media_insight_breakdowns(&account, &targets)
+        .await
+        .unwrap();
+    assert_eq!(sim.stats().requests_total as usize, budget);
+
+    let truths = truth
+        .media
+        .iter()
+        .map(|m| (m.id.as_str(), &m.insights))
+        .chain(truth.stories.iter().map(|s| (s.id.as_str(), &s.insights)));
+    let mut rows = 0;
+    for (id, insights) in truths {
+        let InsightsTruth::Values { breakdowns, .. } = insights else {
+            continue;
+        };
+        let Some(Ok(values)) = got.results.get(id) else {
+            assert!(
+                breakdowns.is_empty(),
+                "{id} has breakdowns in the truth but none read"
+            );
+            continue;
+        };
+        for (metric, keys) in breakdowns {
+            for (key, value) in keys {
+                rows += 1;
+                let found = values.iter().find(|v| {
+                    &v.metric == metric
+                        && v.breakdown
+                            .as_ref()
+                            .is_some_and(|b| b.key.eq_ignore_ascii_case(key))
+                });
+                assert_eq!(
+                    found.map(|v| v.value),
+                    Some(*value as f64),
+                    "{id} {metric} {key}"
+                );
+            }
+        }
+    }
+    assert!(rows > 0);
+    sim.shutdown().await;
+}
