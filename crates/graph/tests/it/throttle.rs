@@ -95,3 +95,49 @@ async fn a_rate_limited_account_is_paused_while_others_go_on() {
     client.profile(&tight).await.unwrap();
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exhausted_app_budget_pauses_every_account() {
+    let mut cfg = SimConfig::new(52, 2, 10);
+    cfg.app_budget = 4;
+    let sim = start(cfg).await;
+    let accounts = sim.accounts();
+    let client = crate::support::client(&sim, login_of(&accounts[0]));
+    let (a, b) = (account_ref(&accounts[0]), account_ref(&accounts[1]));
+    let mut limited = None;
+    for _ in 0..10 {
+        if let Err(e) = client.profile(&a).await {
+            limited = Some(e);
+            break;
+        }
+    }
+    let err = limited.expect("the app budget runs out");
+    assert!(
+        matches!(
+            err,
+            graph::GraphError::RateLimited {
+                scope: RateLimitScope::App,
+                code: Some(4),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    sim.reset_stats();
+    let other = client.profile(&b).await.unwrap_err();
+    assert!(matches!(
+        other,
+        graph::GraphError::RateLimited {
+            scope: RateLimitScope::App,
+            code: None,
+            ..
+        }
+    ));
+    assert_eq!(
+        sim.stats().requests_total,
+        0,
+        "no request while the app is paused"
+    );
+    assert!(client.usage().app_paused_for.is_some());
+    sim.shutdown().await;
+}
