@@ -63,3 +63,34 @@ pub(crate) fn account_ref(a: &SimAccount) -> AccountRef {
 pub(crate) fn sim_version(v: ApiVersion) -> simulator::ApiVersion {
     v.to_string().parse().expect("simulator knows the version")
 }
+
+/// Every read's future is `Send`, so syncs can run them on spawned tasks (checked at
+/// compile time; the futures are dropped unpolled).
+#[test]
+fn futures_are_send() {
+    fn send<T: Send>(_: T) {}
+    let cfg = GraphConfig::builder(LoginKind::Facebook, "1")
+        .build()
+        .unwrap();
+    let c = GraphClient::new(cfg).unwrap();
+    let a = AccountRef::new("1", AccessToken::new("t"));
+    let q = graph::AccountInsightsQuery {
+        since: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        until: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+        breakdowns: true,
+    };
+    send(c.profile(&a));
+    send(c.list_media(&a, |_| false));
+    send(c.stories(&a));
+    send(c.media_insights(&a, &[]));
+    send(c.media_insight_breakdowns(&a, &[]));
+    send(c.account_insights(&a, &q));
+    send(c.demographics(&a, graph::DemographicTimeframe::ThisMonth));
+    send(c.online_followers(&a, q.since, q.until));
+    send(c.discover_accounts(&a.token));
+    send(c.refresh_token(&a.token));
+    send(c.debug_token(&a.token));
+    send(graph::naive::read_account(&c, &a));
+    fn sync<T: Send + Sync + Clone>() {}
+    sync::<GraphClient>();
+}
