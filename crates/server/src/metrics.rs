@@ -250,10 +250,7 @@ pub async fn render(state: &AppState) -> AppResult<String> {
          Graph API clients of this process.",
     );
     let mut by_code: BTreeMap<String, u64> = BTreeMap::new();
-    for client in [&state.graph.facebook, &state.graph.instagram]
-        .into_iter()
-        .flatten()
-    {
+    for client in state.graph.values() {
         for (code, n) in client.stats().errors_by_code {
             *by_code.entry(code).or_default() += n;
         }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use store::{Cipher, DynStore, LoginKind};
-use sync::Clock;
+use store::{Cipher, DynStore};
+use sync::{Clock, Engine, GraphClients};
 
 use crate::auth::AuthCache;
 
@@ -49,7 +49,11 @@ pub struct AppState {
     /// (adding accounts then fails with a clear error).
     pub cipher: Option<Cipher>,
     pub settings: Arc<ServerSettings>,
-    /// Graph API clients, used to verify a token when an account is added.
+    /// The sync engine: syncs requested through the API are queued through it. None when
+    /// this server cannot sync (no Graph API configured).
+    pub engine: Option<Engine>,
+    /// Graph API clients by login flavour: verify a token when an account is added, and
+    /// report this process's Graph API errors in `/metrics`.
     pub graph: GraphClients,
     /// The time every handler uses ("now" of sync decisions, default ranges); a manual clock
     /// in tests.
@@ -57,27 +61,12 @@ pub struct AppState {
     pub(crate) auth: Arc<AuthCache>,
 }
 
-/// One Graph API client per login flavour (either may be absent when not configured).
-#[derive(Clone, Default)]
-pub struct GraphClients {
-    pub facebook: Option<graph::GraphClient>,
-    pub instagram: Option<graph::GraphClient>,
-}
-
-impl GraphClients {
-    pub fn for_login(&self, login: LoginKind) -> Option<&graph::GraphClient> {
-        match login {
-            LoginKind::Facebook => self.facebook.as_ref(),
-            LoginKind::Instagram => self.instagram.as_ref(),
-        }
-    }
-}
-
 impl AppState {
     pub fn new(store: DynStore, settings: ServerSettings) -> AppState {
         AppState {
             store,
             cipher: None,
+            engine: None,
             graph: GraphClients::default(),
             clock: Clock::system(),
             auth: Arc::new(AuthCache::new(settings.auth_cache_ttl)),
@@ -87,6 +76,13 @@ impl AppState {
 
     pub fn with_cipher(mut self, cipher: Cipher) -> AppState {
         self.cipher = Some(cipher);
+        self
+    }
+
+    /// Uses the engine for syncs, and its clock for every decision.
+    pub fn with_engine(mut self, engine: Engine) -> AppState {
+        self.clock = engine.clock().clone();
+        self.engine = Some(engine);
         self
     }
 
@@ -105,7 +101,9 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("dialect", &self.store.dialect())
+            .field("engine", &self.engine.is_some())
             .field("cipher", &self.cipher.is_some())
+            .field("graph", &self.graph.keys().collect::<Vec<_>>())
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }

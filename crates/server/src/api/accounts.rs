@@ -15,16 +15,13 @@ use crate::api::{account_or_404, parse_timezone};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
 use crate::state::AppState;
 
-// The sync engine's persisted job kinds (stable strings).
-const KIND_SYNC_ACCOUNT: &str = "sync_account";
-const KIND_SYNC_FAN_OUT: &str = "sync_fan_out";
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/accounts", get(list).post(add))
         .route("/accounts/{id}", get(detail).patch(update).delete(remove))
         .route("/accounts/{id}/pause", post(pause))
         .route("/accounts/{id}/resume", post(resume))
+        .route("/accounts/{id}/sync", post(sync_now))
 }
 
 /// An account as the API shows it (never its token).
@@ -97,14 +94,14 @@ impl NextSyncs {
             .schedule_list()
             .await?
             .into_iter()
-            .filter(|s| !s.paused && s.def.kind == KIND_SYNC_FAN_OUT)
+            .filter(|s| !s.paused && s.def.kind == sync::plan::KIND_SYNC_FAN_OUT)
             .map(|s| s.next_run_at)
             .min();
         let page = state
             .store
             .job_list(store::JobQuery {
                 states: vec![store::JobState::Pending],
-                kind: Some(KIND_SYNC_ACCOUNT.to_owned()),
+                kind: Some(sync::plan::KIND_SYNC_ACCOUNT.to_owned()),
                 limit: crate::api::MAX_LIMIT,
                 ..Default::default()
             })
@@ -268,7 +265,11 @@ async fn verify_token(
     ig_user_id: &str,
     token: &SecretString,
 ) -> AppResult<graph::Profile> {
-    let Some(client) = state.graph.for_login(login) else {
+    let graph_login = match login {
+        LoginKind::Facebook => graph::LoginKind::Facebook,
+        LoginKind::Instagram => graph::LoginKind::Instagram,
+    };
+    let Some(client) = state.graph.get(&graph_login) else {
         return Err(AppError::NotConfigured(format!(
             "no Graph API client is configured for {} login; add the account with \
              \"verify\": false or configure the Graph API",
@@ -392,4 +393,64 @@ async fn remove(
         return Err(AppError::not_found(format!("account {id} not found")));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncParams {
+    /// `full` (default) or `light`.
+    pub plan: Option<String>,
+}
+
+/// The answer to a sync request.
+#[derive(Debug, Serialize)]
+pub struct SyncRequested {
+    pub account_id: i64,
+    pub plan: &'static str,
+    /// The orchestrator job to follow (`GET /jobs/{id}`).
+    pub job_id: i64,
+    /// True when a sync of this plan was already queued or running for the account: the
+    /// request joined it instead of queuing a second one.
+    pub merged: bool,
+    /// The sync run, once known.
+    pub run_id: Option<i64>,
+}
+
+/// Requests a sync of an account through the engine (merged into an active one of the same
+/// plan). 409 for a paused account or one that needs a new token; 503 without an engine.
+pub async fn request_sync(
+    state: &AppState,
+    account_id: store::AccountId,
+    plan: sync::Plan,
+    trigger: &str,
+) -> AppResult<SyncRequested> {
+    account_or_404(state, account_id).await?;
+    let Some(engine) = state.engine.as_ref() else {
+        return Err(AppError::NotConfigured(
+            "this server runs without a sync engine (no Graph API configured), so it cannot \
+             sync"
+                .to_owned(),
+        ));
+    };
+    let enqueued = engine.enqueue_sync(account_id, plan, trigger).await?;
+    Ok(SyncRequested {
+        account_id,
+        plan: plan.as_str(),
+        job_id: enqueued.job_id(),
+        merged: matches!(enqueued.outcome, store::InsertOutcome::Merged(_)),
+        run_id: enqueued.run_id,
+    })
+}
+
+async fn sync_now(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(params): ApiQuery<SyncParams>,
+) -> AppResult<(StatusCode, ApiJson<SyncRequested>)> {
+    let plan = match params.plan.as_deref() {
+        None => sync::Plan::Full,
+        Some(p) => p.parse::<sync::Plan>().map_err(AppError::Invalid)?,
+    };
+    let requested = request_sync(&state, id, plan, "api").await?;
+    Ok((StatusCode::ACCEPTED, ApiJson(requested)))
 }

@@ -99,9 +99,17 @@ async fn detail(
 }
 
 /// The engine's scheduler (pause, resume and run-now follow its rules: resuming skips
-/// missed ticks, run-now merges into a run-now still active).
+/// missed ticks, run-now merges into a run-now still active); without an engine, one with
+/// the engine's default attempts.
 pub fn scheduler(state: &AppState) -> sync::Scheduler {
-    sync::Scheduler::new(state.store.clone(), state.clock.clone(), 3)
+    match &state.engine {
+        Some(engine) => engine.scheduler(),
+        None => sync::Scheduler::new(
+            state.store.clone(),
+            state.clock.clone(),
+            sync::SyncSettings::default().max_attempts,
+        ),
+    }
 }
 
 async fn pause(

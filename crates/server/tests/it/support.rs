@@ -1,11 +1,18 @@
-//! Test helpers: spawn the application on port 0 with a fresh SQLite database, and an API
-//! key to call it with.
+//! Test helpers: spawn the application on port 0 with a fresh SQLite database (or a fresh
+//! PostgreSQL database), an API key to call it with, request helpers, and seeding of rows
+//! that tests need in a given state.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use chrono::{DateTime, Duration, Utc};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::Value;
 use server::{AppState, ServerSettings};
-use store::{DynStore, SecretString, Store};
+use store::{
+    Account, AccountType, Cipher, ClaimParams, DynStore, JobCompletion, JobFailure, JobId,
+    LoginKind, NewAccount, NewJob, SecretKey, SecretString, Store,
+};
 use store_sqlite::SqliteStore;
 
 /// A running server and what a test needs to talk to it.
@@ -13,29 +20,38 @@ pub(crate) struct TestApp {
     pub(crate) base: String,
     pub(crate) store: DynStore,
     pub(crate) key: SecretString,
+    pub(crate) key_id: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) db_path: PathBuf,
+    pub(crate) db_path: Option<PathBuf>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 impl TestApp {
+    /// The application on a fresh SQLite database file.
     pub(crate) async fn spawn() -> TestApp {
-        let dir = std::env::temp_dir().join(format!(
-            "igsync-server-test-{}-{}",
-            std::process::id(),
-            unique()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir("igsync-server-test");
         let db_path = dir.join("igsync.db");
         let store = SqliteStore::open(&format!("sqlite://{}", db_path.display()))
             .await
             .unwrap();
         store.migrate().await.unwrap();
-        let store: DynStore = Arc::new(store);
-        let (_, key) = server::auth::create_api_key(&*store, "tests")
+        let mut app = TestApp::spawn_on(Arc::new(store), ServerSettings::default()).await;
+        app.db_path = Some(db_path);
+        app
+    }
+
+    /// The application on the given (migrated) store.
+    pub(crate) async fn spawn_on(store: DynStore, settings: ServerSettings) -> TestApp {
+        let (key, secret) = server::auth::create_api_key(&*store, "tests")
             .await
             .unwrap();
-        let state = AppState::new(store.clone(), ServerSettings::default());
+        let cipher = Cipher::new(&SecretKey::generate().unwrap());
+        let state = AppState::new(store.clone(), settings).with_cipher(cipher);
+        TestApp::serve(state, secret, key.id).await
+    }
+
+    pub(crate) async fn serve(state: AppState, key: SecretString, key_id: String) -> TestApp {
+        let store = state.store.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -46,8 +62,9 @@ impl TestApp {
             base,
             store,
             key,
-            client: reqwest::Client::new(),
-            db_path,
+            key_id,
+            client: http_client(),
+            db_path: None,
             _shutdown: tx,
         }
     }
@@ -55,10 +72,254 @@ impl TestApp {
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
+
+    /// A request with the test's API key.
+    pub(crate) fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(self.key.expose())
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.unwrap()
+    }
+
+    /// GET, expecting 200 and a JSON body.
+    pub(crate) async fn get_json(&self, path: &str) -> Value {
+        let res = self.get(path).await;
+        json_of(res, StatusCode::OK).await
+    }
+
+    pub(crate) async fn send_json(&self, method: Method, path: &str, body: &Value) -> Response {
+        self.request(method, path).json(body).send().await.unwrap()
+    }
+
+    pub(crate) async fn post(&self, path: &str) -> Response {
+        self.request(Method::POST, path).send().await.unwrap()
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path).send().await.unwrap()
+    }
+
+    /// Registers an account directly in the store (a token sealed with a throwaway key).
+    pub(crate) async fn seed_account(&self, ig_user_id: &str, username: &str) -> Account {
+        let cipher = Cipher::new(&SecretKey::generate().unwrap());
+        self.store
+            .account_upsert(NewAccount {
+                ig_user_id: ig_user_id.into(),
+                username: username.into(),
+                name: None,
+                account_type: AccountType::Business,
+                login: LoginKind::Instagram,
+                page_id: None,
+                timezone: None,
+                token: cipher.encrypt(&SecretString::new("seed-token")).unwrap(),
+                token_expires_at: Some(Utc::now() + Duration::days(30)),
+                now: Utc::now(),
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Inserts a job and leaves it pending.
+    pub(crate) async fn seed_job(&self, queue: &str, kind: &str, args: Value) -> JobId {
+        let now = Utc::now();
+        self.store
+            .job_insert(new_job(queue, kind, args, now))
+            .await
+            .unwrap()
+            .id()
+    }
+
+    /// Inserts a job, runs it as worker `w-test` and fails it for good with `error`.
+    pub(crate) async fn seed_failed_job(&self, kind: &str, args: Value, error: &str) -> JobId {
+        let id = self.seed_job("maintenance", kind, args).await;
+        let now = Utc::now();
+        self.claim(id, now).await;
+        let state = self
+            .store
+            .job_fail(JobFailure {
+                id,
+                worker_id: "w-test".into(),
+                at: now,
+                error: error.into(),
+                retry_at: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(state, Some(store::JobState::Failed));
+        id
+    }
+
+    /// Inserts a job and completes it (which records its wait and run times).
+    pub(crate) async fn seed_completed_job(&self, kind: &str) -> JobId {
+        let id = self
+            .seed_job("maintenance", kind, serde_json::json!({}))
+            .await;
+        let now = Utc::now();
+        self.claim(id, now).await;
+        assert!(
+            self.store
+                .job_complete(JobCompletion {
+                    id,
+                    worker_id: "w-test".into(),
+                    finished_at: now + Duration::milliseconds(1300),
+                    result: Some(serde_json::json!({"ok": true})),
+                    next: vec![],
+                })
+                .await
+                .unwrap()
+        );
+        id
+    }
+
+    async fn claim(&self, id: JobId, now: DateTime<Utc>) {
+        let claimed = self
+            .store
+            .job_claim(ClaimParams {
+                queues: vec!["maintenance".into()],
+                worker_id: "w-test".into(),
+                limit: 100,
+                now: now + Duration::seconds(1),
+                lease_until: now + Duration::minutes(5),
+            })
+            .await
+            .unwrap();
+        assert!(claimed.iter().any(|j| j.id == id), "job {id} was claimed");
+    }
 }
 
-fn unique() -> u64 {
+/// An HTTP client that does not follow redirects (rustls needs a process-wide provider).
+pub(crate) fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub(crate) fn new_job(queue: &str, kind: &str, args: Value, now: DateTime<Utc>) -> NewJob {
+    NewJob {
+        queue: queue.into(),
+        kind: kind.into(),
+        args,
+        account_id: None,
+        unique_key: None,
+        run_id: None,
+        run_at: now,
+        max_attempts: 3,
+        priority: 0,
+        now,
+    }
+}
+
+/// Asserts the status and returns the JSON body.
+pub(crate) async fn json_of(res: Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts an error response: status, the stable shape and its code.
+pub(crate) async fn assert_error(res: Response, status: StatusCode, code: &str) -> String {
+    assert_eq!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json"),
+        "errors are JSON"
+    );
+    let body = json_of(res, status).await;
+    assert_eq!(body["error"]["code"], code, "error code in {body}");
+    let message = body["error"]["message"].as_str().unwrap().to_owned();
+    assert!(!message.is_empty());
+    assert_eq!(body.as_object().unwrap().len(), 1, "only `error`: {body}");
+    message
+}
+
+pub(crate) fn temp_dir(prefix: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
+    let dir = std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// PostgreSQL test databases: created fresh on the server of `DATABASE_URL` and dropped
+/// `WITH (FORCE)`.
+pub(crate) mod pg {
+    use sqlx::{Connection, PgConnection};
+
+    pub(crate) const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+    pub(crate) fn base_url() -> String {
+        std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_URL.to_owned())
+    }
+
+    fn url_with_database(url: &str, name: &str) -> String {
+        let (main, query) = match url.split_once('?') {
+            Some((m, q)) => (m, Some(q)),
+            None => (url, None),
+        };
+        let after_scheme = main.find("://").map_or(0, |i| i + 3);
+        let base = match main[after_scheme..].find('/') {
+            Some(slash) => &main[..after_scheme + slash],
+            None => main,
+        };
+        match query {
+            Some(q) => format!("{base}/{name}?{q}"),
+            None => format!("{base}/{name}"),
+        }
+    }
+
+    async fn admin() -> PgConnection {
+        let url = base_url();
+        PgConnection::connect(&url).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is unreachable ({e}). These tests need a server: start one, or set \
+                 DATABASE_URL=postgres://USER[:PASSWORD]@HOST:PORT/DB to a role that may \
+                 CREATE DATABASE."
+            )
+        })
+    }
+
+    async fn exec(sql: String) {
+        let mut conn = admin().await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let _ = conn.close().await;
+    }
+
+    /// Creates an empty database; returns its name and URL.
+    pub(crate) async fn create() -> (String, String) {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!(
+            "igsync_server_test_{}_{}_{nanos}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        exec(format!("CREATE DATABASE \"{name}\"")).await;
+        let url = url_with_database(&base_url(), &name);
+        (name, url)
+    }
+
+    pub(crate) async fn drop(name: &str) {
+        exec(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+    }
 }
