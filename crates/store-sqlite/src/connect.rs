@@ -65,10 +65,12 @@ impl SqliteStore {
         let (in_memory, read_only) = (parsed.in_memory, parsed.read_only);
 
         // Bulk statements come in a few shapes × power-of-two sizes: keep them all prepared.
+        // Their statement journals stay in memory instead of temporary files.
         let mut write_connect = connect
             .clone()
             .statement_cache_capacity(256)
-            .pragma("cache_size", "-16384");
+            .pragma("cache_size", "-16384")
+            .pragma("temp_store", "MEMORY");
         if !read_only {
             write_connect = write_connect
                 .create_if_missing(true)
