@@ -5,5 +5,6 @@ mod chain;
 mod db;
 mod e2e;
 mod env;
+mod failures;
 mod queue;
 mod schedules;

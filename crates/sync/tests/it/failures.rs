@@ -1,0 +1,382 @@
+//! Syncs when things go wrong: 20 % API faults, a rate-limited account, a rejected token, a
+//! worker killed mid-chain, two workers sharing the queue, a chain cancelled by hand.
+
+use std::collections::BTreeMap;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use simulator::{ApiVersion, FaultMix};
+use store::{ClaimParams, JobSelector, JobState, RunQuery, RunStatus, StepStatus, SyncStatus};
+use sync::{Clock, Engine, EngineConfig, Plan};
+
+use crate::both_dialects;
+use crate::db::Dialect;
+use crate::e2e::assert_matches_truth;
+use crate::env::{Env, sim_config, test_settings};
+
+both_dialects!(
+    api_faults_end_in_complete_data_or_a_clear_failure,
+    a_rate_limited_account_is_snoozed_and_the_others_go_on,
+    a_rejected_token_marks_the_account_needs_reauth_at_once,
+    a_killed_workers_chain_resumes_after_restart_without_duplicates,
+    two_workers_never_run_the_same_account_at_once,
+    a_cancelled_chain_leaves_the_account_idle,
+);
+
+async fn api_faults_end_in_complete_data_or_a_clear_failure(d: Dialect) {
+    let mut sim = sim_config(31, 4, 120);
+    sim.fault_rate = 0.2;
+    let env = Env::new(d, sim, test_settings()).await;
+    env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
+    env.run_until_settled(40).await;
+    let faults: u64 = env.sim.stats().faults_by_kind.values().sum();
+    let retries: u64 = env.clients.values().map(|c| c.stats().retries).sum();
+    let requests = env.sim.stats().requests_total;
+    assert!(
+        faults >= 3 && retries >= faults,
+        "faults were injected: {faults} of {requests}, {retries} retries"
+    );
+    let mut succeeded = 0;
+    for (id, sim_account) in &env.accounts {
+        let account = env.db.store.account_get(*id).await.unwrap().unwrap();
+        let runs = env
+            .db
+            .store
+            .sync_runs_list(RunQuery {
+                account_id: Some(*id),
+                limit: 5,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(runs.len(), 1);
+        match account.status {
+            SyncStatus::Idle => {
+                succeeded += 1;
+                assert_eq!(runs[0].status, RunStatus::Succeeded);
+                let truth = env
+                    .sim
+                    .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
+                    .unwrap();
+                assert_matches_truth(&env, *id, &truth).await;
+                let (_, steps) = env
+                    .db
+                    .store
+                    .sync_run_get(runs[0].id)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert!(
+                    steps
+                        .iter()
+                        .all(|s| s.status == StepStatus::Succeeded && s.complete == Some(true)),
+                    "{steps:?}"
+                );
+            }
+            SyncStatus::Failed => {
+                assert_eq!(runs[0].status, RunStatus::Failed);
+                let error = account.last_sync_error.unwrap_or_default();
+                assert!(error.starts_with("step "), "a clear error: {error}");
+            }
+            other => panic!("account left {other:?}"),
+        }
+    }
+    assert!(succeeded >= 1);
+    env.teardown().await;
+}
+
+async fn a_rate_limited_account_is_snoozed_and_the_others_go_on(d: Dialect) {
+    let mut sim = sim_config(32, 3, 10);
+    sim.tight_budget_accounts = 1;
+    sim.tight_budget = 40;
+    let mut settings = test_settings();
+    settings.account_insights_backfill_days = 3;
+    let env = Env::new(d, sim, settings).await;
+    let (tight, _) = env.account(2);
+    env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
+    env.engine.run_until_idle().await.unwrap();
+
+    for n in 0..2 {
+        let (id, _) = env.account(n);
+        let account = env.db.store.account_get(id).await.unwrap().unwrap();
+        assert_eq!(
+            account.status,
+            SyncStatus::Idle,
+            "{:?}",
+            account.last_sync_error
+        );
+    }
+    let account = env.db.store.account_get(tight).await.unwrap().unwrap();
+    assert_eq!(account.status, SyncStatus::Syncing);
+    let jobs = env.jobs_of(tight).await;
+    let waiting = jobs.last().unwrap();
+    assert_eq!(waiting.state, JobState::Pending);
+    assert!(
+        waiting.run_at > env.now() + Duration::seconds(30),
+        "{waiting:?}"
+    );
+    assert_eq!(waiting.attempt, 0, "a snooze does not use an attempt");
+    assert!(waiting.errors.is_empty());
+    let (_, steps) = env
+        .db
+        .store
+        .sync_run_get(waiting.run_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let step = steps
+        .iter()
+        .find(|s| {
+            s.step == Plan::Full.steps()[waiting.args["position"].as_u64().unwrap() as usize].name()
+        })
+        .unwrap();
+    assert!(
+        step.error.as_deref().unwrap_or("").contains("rate limited"),
+        "{step:?}"
+    );
+    assert!(env.sim.stats().throttled_total >= 1);
+
+    // Access is regained: the chain resumes where it stopped and completes.
+    env.sim.reset_budgets();
+    env.run_until_settled(5).await;
+    let account = env.db.store.account_get(tight).await.unwrap().unwrap();
+    assert_eq!(
+        account.status,
+        SyncStatus::Idle,
+        "{:?}",
+        account.last_sync_error
+    );
+    let kinds: Vec<String> = env
+        .jobs_of(tight)
+        .await
+        .iter()
+        .map(|j| j.kind.clone())
+        .collect();
+    assert_eq!(kinds.len(), 7, "no step ran twice: {kinds:?}");
+    env.teardown().await;
+}
+
+async fn a_rejected_token_marks_the_account_needs_reauth_at_once(d: Dialect) {
+    let env = Env::new(d, sim_config(33, 2, 10), test_settings()).await;
+    let (bad, bad_sim) = env.account(0);
+    env.sim.expire_token(&bad_sim.ig_user_id);
+    env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
+    env.run_until_settled(3).await;
+
+    let account = env.db.store.account_get(bad).await.unwrap().unwrap();
+    assert_eq!(account.status, SyncStatus::NeedsReauth);
+    assert!(
+        account
+            .last_sync_error
+            .as_deref()
+            .unwrap()
+            .contains("authorize the account again")
+    );
+    let jobs = env.jobs_of(bad).await;
+    let profile = &jobs[1];
+    assert_eq!(profile.kind, "sync_profile");
+    assert_eq!(
+        (profile.state, profile.attempt),
+        (JobState::Failed, 1),
+        "no blind retries"
+    );
+    assert!(
+        profile.errors[0].error.contains("190"),
+        "{:?}",
+        profile.errors
+    );
+    assert_eq!(jobs.len(), 2);
+    let runs = env
+        .db
+        .store
+        .sync_runs_list(RunQuery {
+            account_id: Some(bad),
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    let alerts = env
+        .db
+        .store
+        .alert_list(store::AlertQuery {
+            account_id: Some(bad),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = alerts.iter().map(|a| a.alert.kind.as_str()).collect();
+    assert_eq!(kinds, ["needs_reauth"]);
+    assert_eq!(alerts[0].alert.severity, store::Severity::Critical);
+    let (good, _) = env.account(1);
+    let account = env.db.store.account_get(good).await.unwrap().unwrap();
+    assert_eq!(account.status, SyncStatus::Idle);
+    // Manual syncs are refused until the account is authorized again.
+    let err = env
+        .engine
+        .enqueue_sync(bad, Plan::Full, "manual")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("re-authorization"), "{err}");
+    env.teardown().await;
+}
+
+async fn a_killed_workers_chain_resumes_after_restart_without_duplicates(d: Dialect) {
+    let env = Env::new(d, sim_config(34, 1, 30), test_settings()).await;
+    let (a, sim_account) = env.account(0);
+    env.engine
+        .enqueue_sync(a, Plan::Full, "manual")
+        .await
+        .unwrap();
+    let worker = env.engine.worker().unwrap();
+    worker.run_once().await.unwrap();
+    worker.run_once().await.unwrap();
+    // A worker claims the media step and is killed (no heartbeat, no outcome).
+    let claimed = env
+        .db
+        .store
+        .job_claim(ClaimParams {
+            queues: vec!["instagram-sync".into()],
+            worker_id: "igsync-crashed-1-0".into(),
+            limit: 4,
+            now: env.now(),
+            lease_until: env.now() + Duration::seconds(30),
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].kind, "sync_media");
+    drop(worker);
+
+    // After a restart (a new process: another connection and worker id), nothing can run
+    // until the lease expires; then the rescuer hands the step back and the chain completes.
+    let restarted = env.second_engine(test_settings()).await;
+    assert_eq!(restarted.run_until_idle().await.unwrap().claimed, 0);
+    env.advance_engine(Duration::seconds(31));
+    restarted.maintain().await.unwrap();
+    let stats = restarted.run_until_idle().await.unwrap();
+    assert_eq!((stats.completed, stats.failed), (5, 0));
+
+    let jobs = env.jobs_of(a).await;
+    assert_eq!(jobs.len(), 7);
+    assert!(jobs.iter().all(|j| j.state == JobState::Completed));
+    let media = jobs.iter().find(|j| j.kind == "sync_media").unwrap();
+    assert_eq!(media.attempt, 2);
+    assert!(
+        media.errors[0].error.to_lowercase().contains("lost"),
+        "{:?}",
+        media.errors
+    );
+    let truth = env
+        .sim
+        .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
+        .unwrap();
+    assert_matches_truth(&env, a, &truth).await;
+    let totals = env.db.store.totals().await.unwrap();
+    assert_eq!(totals.media, truth.media.len() as i64);
+    assert_eq!(totals.profile_snapshots, 1);
+    assert_eq!(totals.sync_runs, 1);
+    let account = env.db.store.account_get(a).await.unwrap().unwrap();
+    assert_eq!(account.status, SyncStatus::Idle);
+    env.teardown().await;
+}
+
+async fn two_workers_never_run_the_same_account_at_once(d: Dialect) {
+    let mut sim = sim_config(35, 6, 15);
+    sim.latency = StdDuration::from_millis(5);
+    let env = Env::new(d, sim, test_settings()).await;
+    // Real time, so the jobs' start and finish times can be compared.
+    let engine = |store| {
+        Engine::new(EngineConfig {
+            store,
+            graph: env.clients.clone(),
+            cipher: Some(env.cipher.clone()),
+            settings: sync::SyncSettings {
+                concurrency: 2,
+                ..test_settings()
+            },
+            clock: Clock::system(),
+        })
+        .unwrap()
+    };
+    let one = engine(env.db.store.clone());
+    let two = engine(env.db.connect_again().await);
+    one.enqueue_all(Plan::Full, "manual").await.unwrap();
+    two.enqueue_all(Plan::Light, "manual").await.unwrap();
+    let (a, b) = tokio::join!(one.run_until_idle(), two.run_until_idle());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(
+        a.completed > 0 && b.completed > 0,
+        "both workers worked: {a:?} {b:?}"
+    );
+    assert_eq!(a.failed + b.failed, 0);
+    let mut total = 0;
+    for (id, _) in &env.accounts {
+        let jobs = env.jobs_of(*id).await;
+        total += jobs.len() as u64;
+        assert_eq!(jobs.len(), 13, "a full and a light chain");
+        let mut spans: Vec<_> = jobs
+            .iter()
+            .map(|j| (j.attempted_at.unwrap(), j.finished_at.unwrap()))
+            .collect();
+        spans.sort();
+        for pair in spans.windows(2) {
+            assert!(
+                pair[1].0 >= pair[0].1,
+                "account {id}: overlapping jobs {pair:?}"
+            );
+        }
+        let account = env.db.store.account_get(*id).await.unwrap().unwrap();
+        assert_eq!(account.status, SyncStatus::Idle);
+    }
+    assert_eq!(a.completed + b.completed, total);
+    env.teardown().await;
+}
+
+async fn a_cancelled_chain_leaves_the_account_idle(d: Dialect) {
+    let env = Env::new(d, sim_config(36, 1, 10), test_settings()).await;
+    let (a, _) = env.account(0);
+    env.engine
+        .enqueue_sync(a, Plan::Full, "manual")
+        .await
+        .unwrap();
+    let worker = env.engine.worker().unwrap();
+    worker.run_once().await.unwrap();
+    worker.run_once().await.unwrap();
+    let cancelled = env
+        .db
+        .store
+        .jobs_cancel(
+            JobSelector::Filter(store::JobQuery {
+                account_id: Some(a),
+                ..Default::default()
+            }),
+            env.now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled, 1);
+    assert_eq!(
+        env.db.store.account_get(a).await.unwrap().unwrap().status,
+        SyncStatus::Syncing
+    );
+    env.engine.maintain().await.unwrap();
+    let account = env.db.store.account_get(a).await.unwrap().unwrap();
+    assert_eq!(account.status, SyncStatus::Idle);
+    let runs = env
+        .db
+        .store
+        .sync_runs_list(RunQuery {
+            account_id: Some(a),
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Cancelled);
+    let _: BTreeMap<(), ()> = BTreeMap::new();
+    let _ = FaultMix::none();
+    env.teardown().await;
+}
