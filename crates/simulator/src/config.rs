@@ -103,6 +103,10 @@ impl SimConfig {
         if self.media_per_account > MAX_MEDIA_PER_ACCOUNT {
             return Err(ConfigError::TooManyMedia(self.media_per_account));
         }
+        let year = chrono::Datelike::year(&self.now);
+        if !(2010..=2150).contains(&year) {
+            return Err(ConfigError::Clock(self.now));
+        }
         if self.history_days == 0 || self.history_days > 3650 {
             return Err(ConfigError::HistoryDays(self.history_days));
         }
@@ -148,6 +152,9 @@ pub enum ConfigError {
     /// `fault_rate` outside 0.0..=1.0.
     #[error("fault_rate must be between 0.0 and 1.0, got {0}")]
     FaultRate(f64),
+    /// A clock start outside 2010–2150.
+    #[error("now must be between 2010 and 2150, got {0}")]
+    Clock(DateTime<Utc>),
     /// A zero rate-limit window.
     #[error("rate_limit_window must be longer than zero")]
     ZeroWindow,

@@ -252,7 +252,10 @@ async fn ctl_clock(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
     if b.advance_secs < 0 {
         return bad_request("advance_secs must not be negative: the clock only moves forward");
     }
-    st.advance(chrono::Duration::seconds(b.advance_secs));
+    let Some(by) = chrono::Duration::try_seconds(b.advance_secs) else {
+        return bad_request("advance_secs is too large");
+    };
+    st.advance(by);
     json_response(StatusCode::OK, &json!({ "now": st.now_utc() }))
 }
 

@@ -15,6 +15,9 @@ use crate::stats::Counters;
 use crate::time::{DAY, to_utc};
 use crate::world::{AccountType, LoginKind, MediaRef, World};
 
+/// The clock never goes past 2200-01-01 (Unix milliseconds).
+pub(crate) const MAX_CLOCK_MS: i64 = 7_258_118_400_000;
+
 /// One simulated account as seen by scripts and tests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimAccount {
@@ -200,11 +203,16 @@ impl SimState {
             .unwrap_or_default()
     }
 
-    /// Moves the clock forward (negative durations are ignored).
+    /// Moves the clock forward (negative durations are ignored; the clock stops at
+    /// [`MAX_CLOCK_MS`]).
     pub(crate) fn advance(&self, by: chrono::Duration) {
         let ms = by.num_milliseconds();
         if ms > 0 {
-            self.clock_ms.fetch_add(ms, Ordering::Relaxed);
+            let _ = self
+                .clock_ms
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                    Some(c.saturating_add(ms).min(MAX_CLOCK_MS))
+                });
         }
     }
 

@@ -314,6 +314,7 @@ pub(crate) fn render_media(
     };
     let shortcode = w.shortcode(&id);
     let is_video = media_type == "VIDEO";
+    let counts = post.map(|(_, p)| post_counts(&p.fin, p.ts, ctx.now));
     let mut out = Map::new();
     for f in fields {
         let v = match f.name.as_str() {
@@ -352,12 +353,12 @@ pub(crate) fn render_media(
             "shortcode" => json!(shortcode),
             "timestamp" => ts(ts_),
             "username" => json!(a.username),
-            "like_count" => match post {
-                Some((_, p)) => json!(post_counts(&p.fin, p.ts, ctx.now).likes),
+            "like_count" => match counts {
+                Some(c) => json!(c.likes),
                 None => continue,
             },
-            "comments_count" => match post {
-                Some((_, p)) => json!(post_counts(&p.fin, p.ts, ctx.now).comments),
+            "comments_count" => match counts {
+                Some(c) => json!(c.comments),
                 None => continue,
             },
             "is_comment_enabled" => match post {
@@ -400,8 +401,8 @@ pub(crate) fn render_media(
                 f.modifier("breakdown"),
             )?,
             name => match (post, &story) {
-                (Some((idx, p)), _) => {
-                    let c = post_counts(&p.fin, p.ts, ctx.now);
+                (Some((idx, _)), _) => {
+                    let c = counts.unwrap_or_default();
                     let boost = insights::boost(a.key, idx);
                     match name {
                         "saved_count" => json!(c.saved),

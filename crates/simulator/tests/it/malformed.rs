@@ -86,6 +86,16 @@ async fn bad_paths_versions_fields_and_params() {
     .await;
     assert_graph_error(&r, 36104);
 
+    // Control endpoints refuse absurd clock moves instead of overflowing.
+    let r = client()
+        .post(format!("{}/__sim/clock", server.url()))
+        .header("content-type", "application/json")
+        .body(format!("{{\"advance_secs\": {}}}", i64::MAX))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
     // Writes are not supported.
     let r = client()
         .post(format!("{}/v25.0/{id}?access_token={t}", server.url()))
