@@ -227,7 +227,8 @@ pub struct GraphConfig {
 }
 
 impl GraphConfig {
-    /// Starts a configuration. The login flavour and the Meta app id are required choices;
+    /// Starts a configuration. The login flavour and the Meta app id (empty when only user
+    /// tokens are read; token exchange then fails clearly) are required choices;
     /// everything else has a documented default (version [`ApiVersion::LATEST`], the login
     /// flavour's production host, 30 s timeout, [`RetryPolicy::STANDARD`],
     /// [`ThrottleConfig::STANDARD`], no app secret, the system clock).
@@ -358,9 +359,11 @@ impl GraphConfigBuilder {
         if self.version < ApiVersion::OLDEST_SUPPORTED {
             return Err(ConfigError::VersionExpired(self.version));
         }
+        // The app id is only needed by token exchange and `debug_token` with an app token;
+        // reads with a user token work without it, so it may be empty.
         let app_id = self.app_id.trim().to_owned();
-        if app_id.is_empty() || app_id.len() > 32 || !app_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ConfigError::Invalid("app id must be 1 to 32 digits"));
+        if app_id.len() > 32 || !app_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConfigError::Invalid("app id must be up to 32 digits"));
         }
         if let Some(secret) = &self.app_secret
             && secret.expose().trim().is_empty()

@@ -42,10 +42,15 @@ impl GraphClient {
     }
 
     /// Exchanges a short-lived token for a long-lived one (about 60 days). Facebook Login:
-    /// `oauth/access_token?grant_type=fb_exchange_token`; Instagram Login:
+    /// `oauth/access_token?grant_type=fb_exchange_token` (needs the app id); Instagram Login:
     /// `access_token?grant_type=ig_exchange_token`. Needs the app secret.
     pub async fn exchange_token(&self, short_lived: &AccessToken) -> Result<TokenInfo, GraphError> {
         let secret = self.app_secret()?;
+        if self.login() == LoginKind::Facebook && self.config().app_id().is_empty() {
+            return Err(GraphError::InvalidRequest(
+                "this call needs the app id".to_owned(),
+            ));
+        }
         let mut req = match self.login() {
             LoginKind::Facebook => Request::get("token", "oauth/access_token")
                 .param("grant_type", "fb_exchange_token")
@@ -89,12 +94,14 @@ impl GraphClient {
     /// Inspects a token with `debug_token` (validity, expiry, scopes). Uses the app access
     /// token (`app_id|app_secret`) when the app secret is configured, else the token itself.
     pub async fn debug_token(&self, token: &AccessToken) -> Result<TokenDebug, GraphError> {
+        let app_id = self.config().app_id();
         let app_token = self
             .inner
             .cfg
             .app_secret
             .as_ref()
-            .map(|s| AccessToken::new(format!("{}|{}", self.config().app_id(), s.expose())));
+            .filter(|_| !app_id.is_empty())
+            .map(|s| AccessToken::new(format!("{app_id}|{}", s.expose())));
         let mut req = Request::get("token", "debug_token").param("input_token", token.expose());
         req.token = Some(app_token.as_ref().unwrap_or(token));
         req.secrets = vec![token.expose()];

@@ -74,6 +74,24 @@ pub(crate) enum Command {
     Bench(BenchArgs),
     /// Check configuration, database and Graph API reachability, and say how to fix problems.
     Doctor,
+    /// Print every setting: its effective value, where it came from and what it means.
+    Config,
+    /// The load generator of `igsync bench api` (run as a second process).
+    #[command(hide = true)]
+    BenchLoad(BenchLoadArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchLoadArgs {
+    #[arg(long)]
+    pub(crate) url: String,
+    #[arg(long, default_value_t = 32)]
+    pub(crate) connections: u32,
+    #[arg(long, default_value_t = 10)]
+    pub(crate) seconds: u64,
+    /// The API key, from the environment so it never shows in the process list.
+    #[arg(long, env = "IGSYNC_BENCH_KEY", hide_env_values = true)]
+    pub(crate) key: String,
 }
 
 /// Which account: its Instagram user id, its @username or igsync's numeric id.

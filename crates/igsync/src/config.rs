@@ -16,6 +16,7 @@ use store::SecretString;
 
 /// A configuration key: its dotted name in the file, its environment variable, its default
 /// (as written in the file) and what it means.
+#[derive(Debug)]
 pub(crate) struct KeySpec {
     pub(crate) key: &'static str,
     pub(crate) env: &'static str,
@@ -129,6 +130,9 @@ pub struct Config {
     pub(crate) database_url: String,
     /// The database URL was given (flag, environment or file) rather than the default.
     pub(crate) database_url_explicit: bool,
+    /// Every key's effective value (secrets hidden, passwords redacted) and where it came
+    /// from, for `igsync config`.
+    pub(crate) effective: Vec<(&'static KeySpec, String, Origin)>,
     pub(crate) secret_key: Option<store::SecretKey>,
     pub(crate) log_format: LogFormat,
     pub(crate) log_level: String,
@@ -391,6 +395,20 @@ impl Config {
 
     fn from_layers(file: Option<PathBuf>, l: &Layers<'_>) -> Result<Config, ConfigError> {
         let database_url_explicit = l.raw("database_url").1 != Origin::Default;
+        let effective = KEYS
+            .iter()
+            .map(|spec| {
+                let (value, origin) = l.raw(spec.key);
+                let shown = if spec.key.contains("secret") && !value.is_empty() {
+                    "(set, hidden)".to_string()
+                } else if spec.key == "database_url" {
+                    redact_url(&value)
+                } else {
+                    value
+                };
+                (spec, shown, origin)
+            })
+            .collect();
         let database_url = {
             let (value, origin) = l.raw("database_url");
             let v = value.trim();
@@ -526,6 +544,7 @@ impl Config {
             file,
             database_url,
             database_url_explicit,
+            effective,
             secret_key,
             log_format,
             log_level: l.string("log.level"),

@@ -12,6 +12,7 @@ mod migrate;
 mod ops;
 mod queue;
 mod runs;
+pub mod scratch;
 mod store_impl;
 
 use std::time::Duration;

@@ -10,6 +10,20 @@ use store::SyncStatus;
 use crate::config::{Config, redact_url};
 use crate::db;
 
+/// Prints every setting with its effective value, origin and meaning.
+pub(crate) fn print_config(config: &Config) {
+    for (spec, value, origin) in &config.effective {
+        let shown = if value.is_empty() {
+            "(empty)"
+        } else {
+            value.as_str()
+        };
+        println!("{} = {shown}", spec.key);
+        println!("    from {origin}; env {}", spec.env);
+        println!("    {}", spec.help);
+    }
+}
+
 /// One finding.
 enum Check {
     Ok(String),

@@ -1,6 +1,7 @@
 //! One module per subcommand; [`dispatch`] runs the one the user asked for.
 
 mod accounts;
+mod bench;
 mod demo;
 mod doctor;
 mod engine;
@@ -51,6 +52,10 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::Migrate => migrate(&config).await,
         Command::Accounts(cmd) => accounts::run(cmd, &config).await,
         Command::Doctor => doctor::run(&config).await,
+        Command::Config => {
+            doctor::print_config(&config);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Simulate(args) => simulate::run(args).await,
         Command::Sync(args) => run::sync(args, &config).await,
         Command::Worker(_) => run::worker(&config).await,
@@ -60,25 +65,16 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::Serve(args) => serve::run(args, &config).await,
         Command::Keys(cmd) => keys::run(cmd, &config).await,
         Command::Demo(args) => demo::run(args, &config).await,
-        other => bail!("`{}` is not available in this build", name_of(&other)),
-    }
-}
-
-fn name_of(command: &Command) -> &'static str {
-    match command {
-        Command::Migrate => "migrate",
-        Command::Accounts(_) => "accounts",
-        Command::Sync(_) => "sync",
-        Command::Worker(_) => "worker",
-        Command::History(_) => "history",
-        Command::Schedules(_) => "schedules",
-        Command::Report(_) => "report",
-        Command::Serve(_) => "serve",
-        Command::Keys(_) => "keys",
-        Command::Simulate(_) => "simulate",
-        Command::Demo(_) => "demo",
-        Command::Bench(_) => "bench",
-        Command::Doctor => "doctor",
+        Command::Bench(args) => bench::run(args, &config).await,
+        Command::BenchLoad(args) => {
+            bench::load(
+                &args.url,
+                args.connections.clamp(1, 1024),
+                args.seconds.clamp(1, 600),
+                &args.key,
+            )
+            .await
+        }
     }
 }
 

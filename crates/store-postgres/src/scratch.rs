@@ -1,0 +1,104 @@
+//! Scratch databases on a PostgreSQL server: create an empty database with a unique name
+//! and drop it again. Used by tests and benchmarks that need a fresh database per run
+//! (`DATABASE_URL` names the server), never by igsync's normal operation.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use sqlx::{Connection, PgConnection};
+use store::{Result, StoreError};
+
+use crate::error::redact_url;
+
+/// `url` with its database name replaced by `name`.
+pub fn url_with_database(url: &str, name: &str) -> String {
+    let (main, query) = match url.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = main.find("://").map_or(0, |i| i + 3);
+    let base = match main[after_scheme..].find('/') {
+        Some(slash) => &main[..after_scheme + slash],
+        None => main,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+async fn admin(server_url: &str) -> Result<PgConnection> {
+    PgConnection::connect(server_url)
+        .await
+        .map_err(|e| StoreError::Unavailable {
+            message: format!(
+                "PostgreSQL is unreachable at {} ({e}); start a server or set DATABASE_URL to one \
+             whose role may CREATE DATABASE",
+                redact_url(server_url)
+            ),
+        })
+}
+
+/// Creates an empty database named `igsync_<label>_<pid>_<n>_<nanos>` on the server of
+/// `server_url`. Returns its URL and name. The name is built from digits and the label's
+/// ASCII letters only, so it is safe to quote.
+pub async fn create_database(server_url: &str, label: &str) -> Result<(String, String)> {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let label: String = label
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(20)
+        .collect();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let name = format!(
+        "igsync_{label}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+    .to_ascii_lowercase();
+    let mut conn = admin(server_url).await?;
+    // CREATE DATABASE copies template1 and fails while another session uses it.
+    let mut tries = 0;
+    loop {
+        let sql = format!("CREATE DATABASE \"{name}\"");
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => break,
+            Err(e) if tries < 20 && e.to_string().contains("being accessed by other users") => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50 * tries)).await;
+            }
+            Err(e) => {
+                return Err(StoreError::Other {
+                    message: format!("cannot create database {name}: {e}"),
+                });
+            }
+        }
+    }
+    let _ = conn.close().await;
+    Ok((url_with_database(server_url, &name), name))
+}
+
+/// Drops a database made by [`create_database`], disconnecting its sessions.
+pub async fn drop_database(server_url: &str, name: &str) -> Result<()> {
+    if !name.starts_with("igsync_") || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(StoreError::invalid(format!(
+            "{name:?} is not a scratch database name"
+        )));
+    }
+    let mut conn = admin(server_url).await?;
+    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+    let res = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await;
+    let _ = conn.close().await;
+    res.map(|_| ()).map_err(|e| StoreError::Other {
+        message: format!("cannot drop database {name}: {e}"),
+    })
+}
