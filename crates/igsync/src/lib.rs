@@ -21,6 +21,8 @@ use crate::config::{Config, Overrides};
 /// Parses the command line, runs the command and returns the process exit code.
 pub fn run_main() -> ExitCode {
     install_panic_hook();
+    // HTTPS everywhere in the process (Graph API, webhooks, doctor) uses rustls with ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
