@@ -92,7 +92,7 @@ pub enum ConfigError {
     Unreadable { path: String, reason: String },
     #[error("config file {path} is not valid TOML: {reason}")]
     Malformed { path: String, reason: String },
-    #[error("unknown key `{key}` in {path}; allowed keys: {allowed}")]
+    #[error("unknown key `{key}` in {path}: {allowed}")]
     UnknownKey {
         key: String,
         path: String,
@@ -332,14 +332,63 @@ fn flatten(table: &toml::Table, path: &Path) -> Result<BTreeMap<String, String>,
             .cloned(),
     );
     if let Some(key) = unknown.into_iter().next() {
-        let allowed = KEYS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ");
         return Err(ConfigError::UnknownKey {
+            allowed: allowed_near(&key),
             key,
             path: path.display().to_string(),
-            allowed,
         });
     }
     Ok(out)
+}
+
+/// What to suggest for an unknown key: the closest known key when it is a likely typo, and
+/// the keys of the same section.
+fn allowed_near(key: &str) -> String {
+    let closest = KEYS
+        .iter()
+        .map(|s| (edit_distance(key, s.key), s.key))
+        .min()
+        .filter(|(d, _)| *d <= 3);
+    let section = key.split_once('.').map(|(s, _)| s);
+    let same: Vec<&str> = KEYS
+        .iter()
+        .map(|s| s.key)
+        .filter(|k| k.split_once('.').map(|(s, _)| s) == section)
+        .collect();
+    let list = if same.is_empty() {
+        KEYS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
+    } else {
+        same.join(", ")
+    };
+    match closest {
+        Some((_, k)) => format!("did you mean `{k}`? (allowed here: {list})"),
+        None => list,
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()
+        .iter()
+        .take(offset)
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 impl Config {
@@ -364,12 +413,19 @@ impl Config {
                     path: path.display().to_string(),
                     reason: e.to_string(),
                 })?;
-                let table: toml::Table =
-                    text.parse()
-                        .map_err(|e: toml::de::Error| ConfigError::Malformed {
-                            path: path.display().to_string(),
-                            reason: e.message().trim().replace('\n', " "),
-                        })?;
+                let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+                    let at = e
+                        .span()
+                        .map(|s| format!(" (line {})", line_of(&text, s.start)));
+                    ConfigError::Malformed {
+                        path: path.display().to_string(),
+                        reason: format!(
+                            "{}{}",
+                            e.message().trim().replace('\n', " "),
+                            at.unwrap_or_default()
+                        ),
+                    }
+                })?;
                 flatten(&table, path)?
             }
         };
@@ -696,9 +752,19 @@ mod tests {
         let err = load(Some("[sync]\nconcurency = 3\n"), &[], Overrides::default()).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("unknown key `sync.concurency`"), "{text}");
-        assert!(text.contains("sync.concurrency"), "{text}");
-        let err = load(Some("database_url = \n"), &[], Overrides::default()).unwrap_err();
+        assert!(text.contains("did you mean `sync.concurrency`?"), "{text}");
+        assert!(
+            !text.contains("retention."),
+            "only the same section is listed: {text}"
+        );
+        let err = load(
+            Some("# igsync\ndatabase_url = \n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
         assert!(matches!(err, ConfigError::Malformed { .. }), "{err}");
+        assert!(err.to_string().contains("(line 2)"), "{err}");
         assert!(!err.to_string().contains('\n'));
     }
 

@@ -18,17 +18,14 @@ pub(crate) async fn open(url: &str) -> anyhow::Result<DynStore> {
 
 /// Opens the store named by `url` without migrating.
 pub(crate) async fn connect(url: &str) -> anyhow::Result<DynStore> {
+    // The stores' errors already name the URL (without its password).
     let shown = redact_url(url);
     if url.starts_with("sqlite:") {
-        let store = store_sqlite::SqliteStore::open(url)
-            .await
-            .with_context(|| format!("cannot open the SQLite database {shown}"))?;
+        let store = store_sqlite::SqliteStore::open(url).await?;
         return Ok(std::sync::Arc::new(store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = store_postgres::PostgresStore::connect(url)
-            .await
-            .with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
+        let store = store_postgres::PostgresStore::connect(url).await?;
         return Ok(std::sync::Arc::new(store));
     }
     bail!("unsupported database URL {shown}: use sqlite://PATH or postgres://USER@HOST:PORT/DB")

@@ -23,7 +23,10 @@ pub fn run_main() -> ExitCode {
     install_panic_hook();
     // HTTPS everywhere in the process (Graph API, webhooks, doctor) uses rustls with ring.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -57,6 +60,47 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref(), &overrides, &env)?;
     telemetry::init(&config, cmd::default_log_level(&cli.command));
     cmd::dispatch(cli.command, config).await
+}
+
+/// Help and version go to standard output as clap renders them; a usage error becomes one
+/// line on standard error (the message, allowed values and tip, without the usage block)
+/// and exit code 2.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let rendered = e.render().to_string();
+    let mut parts = Vec::new();
+    let mut in_usage = false;
+    for line in rendered.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") {
+            in_usage = true;
+            continue;
+        }
+        if line.is_empty() {
+            in_usage = false;
+            continue;
+        }
+        if in_usage || line.starts_with("For more information") {
+            continue;
+        }
+        parts.push(line.to_string());
+    }
+    let mut message = parts.join(" ");
+    if !message.starts_with("error:") {
+        message = format!("error: {message}");
+    }
+    eprintln!("{message} (see `igsync --help`)");
+    ExitCode::from(2)
 }
 
 /// A panic is a bug: say so in one line instead of dumping a backtrace on the user, unless
