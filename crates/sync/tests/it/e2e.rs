@@ -128,7 +128,7 @@ pub(crate) async fn assert_matches_truth(env: &Env, account_id: AccountId, truth
                 // Breakdown rows are stored when the client reads them (it currently asks
                 // for totals only); whatever is stored must match the truth.
                 let rows = store
-                    .media_insight_history(&[t.id.clone()], &[])
+                    .media_insight_history(std::slice::from_ref(&t.id), &[])
                     .await
                     .unwrap();
                 for row in rows.iter().filter(|r| !r.breakdown.is_empty()) {

@@ -53,6 +53,7 @@ pub(crate) fn graph_client(
     let cfg = GraphConfig::builder(login, "1234567890")
         .base_url(url.to_string())
         .version(graph::ApiVersion::V25)
+        .app_secret("test-app-secret")
         .request_timeout(Duration::from_secs(1))
         .retry(graph::RetryPolicy {
             max_attempts: 5,

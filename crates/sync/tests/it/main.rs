@@ -6,5 +6,7 @@ mod db;
 mod e2e;
 mod env;
 mod failures;
+mod ops;
 mod queue;
 mod schedules;
+mod webhook;

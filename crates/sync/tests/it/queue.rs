@@ -517,7 +517,7 @@ async fn one_running_job_per_account_across_two_workers(d: Dialect) {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.completed + b.completed, 40);
     assert_eq!(log.runs.lock().unwrap().len(), 40);
-    let intervals = log.intervals.lock().unwrap();
+    let intervals = log.intervals.lock().unwrap().clone();
     for (acct, list) in intervals.iter() {
         let mut list = list.clone();
         list.sort();

@@ -1,0 +1,478 @@
+//! Operations around the syncs: schedules fanning out through the engine, the global start
+//! limiter across workers, token refresh, alerts delivered to a signed webhook, retention,
+//! and the history loader.
+
+use chrono::Duration;
+use simulator::ApiVersion;
+use store::{AlertQuery, JobQuery, JobState, RunQuery, SecretString, StatusChange, SyncStatus};
+use sync::{HistoryWindow, Plan, load_account_history};
+
+use crate::both_dialects;
+use crate::db::Dialect;
+use crate::env::{Env, sim_config, test_settings};
+
+both_dialects!(
+    schedules_fan_out_once_across_workers_and_once_after_a_clock_jump,
+    the_global_start_limiter_holds_across_workers,
+    expiring_tokens_are_refreshed_and_a_failed_refresh_alerts,
+    alerts_are_raised_once_and_delivered_signed_to_the_webhook,
+    retention_prunes_finished_jobs_and_never_analytics_data,
+    the_history_loader_maps_stored_rows_to_analytics_inputs,
+);
+
+async fn jobs_of_kind(env: &Env, kind: &str) -> Vec<store::Job> {
+    env.db
+        .store
+        .job_list(JobQuery {
+            kind: Some(kind.to_string()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .jobs
+}
+
+async fn schedules_fan_out_once_across_workers_and_once_after_a_clock_jump(d: Dialect) {
+    let env = Env::new(d, sim_config(41, 3, 10), test_settings()).await;
+    let (paused, _) = env.account(2);
+    env.db
+        .store
+        .account_status_set(
+            paused,
+            StatusChange {
+                status: SyncStatus::Paused,
+                error: None,
+                synced_at: None,
+                only_if: Vec::new(),
+                now: env.now(),
+            },
+        )
+        .await
+        .unwrap();
+    let other = env.second_engine(test_settings()).await;
+    env.engine.install_schedules().await.unwrap();
+    other.install_schedules().await.unwrap();
+    let schedules = env.db.store.schedule_list().await.unwrap();
+    let names: std::collections::BTreeSet<&str> =
+        schedules.iter().map(|s| s.def.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["full_sync", "light_sync", "retention", "token_refresh"]
+            .into_iter()
+            .collect()
+    );
+    // Noon: the light sync is next, at 13:00; the full sync at 18:00.
+    let light = schedules
+        .iter()
+        .find(|s| s.def.name == "light_sync")
+        .unwrap();
+    let full = schedules
+        .iter()
+        .find(|s| s.def.name == "full_sync")
+        .unwrap();
+    assert_eq!(light.next_run_at - env.now(), Duration::hours(1));
+    assert_eq!(full.next_run_at - env.now(), Duration::hours(6));
+
+    // An account whose full chain is still waiting is skipped by the light fan-out.
+    let (busy, _) = env.account(0);
+    env.engine
+        .enqueue_sync(busy, Plan::Full, "manual")
+        .await
+        .unwrap();
+    env.advance_engine(Duration::hours(1));
+    let (a, b) = tokio::join!(env.engine.maintain(), other.maintain());
+    a.unwrap();
+    b.unwrap();
+    let fan_outs = jobs_of_kind(&env, "sync_fan_out").await;
+    assert_eq!(fan_outs.len(), 1, "one tick, one job, two workers");
+    assert_eq!(fan_outs[0].args["plan"], "light");
+    env.engine.run_until_idle().await.unwrap();
+    let syncs = jobs_of_kind(&env, "sync_account").await;
+    let mut light_syncs: Vec<(i64, String)> = syncs
+        .iter()
+        .filter(|j| j.args["plan"] == "light")
+        .map(|j| {
+            (
+                j.account_id.unwrap(),
+                j.args["trigger"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    light_syncs.sort();
+    let (only, _) = env.account(1);
+    assert_eq!(light_syncs, [(only, "schedule:light_sync".to_string())]);
+
+    // Three days pass with no worker: each schedule fires once, not once per missed tick.
+    env.advance_engine(Duration::days(3));
+    let (a, b) = tokio::join!(env.engine.maintain(), other.maintain());
+    a.unwrap();
+    b.unwrap();
+    let pending = env
+        .db
+        .store
+        .job_list(JobQuery {
+            states: vec![JobState::Pending],
+            queue: Some("maintenance".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut kinds: Vec<String> = pending
+        .jobs
+        .iter()
+        .map(|j| format!("{}:{}", j.kind, j.args["plan"].as_str().unwrap_or("")))
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "retention:",
+            "sync_fan_out:full",
+            "sync_fan_out:light",
+            "token_refresh_fan_out:"
+        ]
+    );
+    for s in env.db.store.schedule_list().await.unwrap() {
+        assert!(s.next_run_at > env.now(), "{s:?}");
+    }
+    env.teardown().await;
+}
+
+async fn the_global_start_limiter_holds_across_workers(d: Dialect) {
+    let mut settings = test_settings();
+    settings.syncs_per_minute = 2;
+    settings.account_insights_backfill_days = 3;
+    let env = Env::new(d, sim_config(42, 5, 5), settings.clone()).await;
+    let other = env.second_engine(settings).await;
+    env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
+    let runs = || async {
+        env.db
+            .store
+            .sync_runs_list(RunQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len()
+    };
+    let (a, b) = tokio::join!(env.engine.run_until_idle(), other.run_until_idle());
+    let snoozed = a.unwrap().snoozed + b.unwrap().snoozed;
+    assert_eq!(
+        runs().await,
+        2,
+        "two syncs start in the first minute, across both workers"
+    );
+    assert!(snoozed >= 3);
+    let waiting = jobs_of_kind(&env, "sync_account").await;
+    let waiting: Vec<_> = waiting
+        .iter()
+        .filter(|j| j.state == JobState::Pending)
+        .collect();
+    assert_eq!(waiting.len(), 3);
+    for j in &waiting {
+        assert_eq!(j.attempt, 0, "waiting for the limiter uses no attempt");
+        assert!(j.run_at > env.now() && j.run_at <= env.now() + Duration::seconds(61));
+    }
+    env.advance_engine(Duration::seconds(61));
+    let (a, b) = tokio::join!(env.engine.run_until_idle(), other.run_until_idle());
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(runs().await, 4);
+    env.advance_engine(Duration::seconds(61));
+    env.engine.run_until_idle().await.unwrap();
+    assert_eq!(runs().await, 5);
+    for (id, _) in &env.accounts {
+        let account = env.db.store.account_get(*id).await.unwrap().unwrap();
+        assert_eq!(account.status, SyncStatus::Idle);
+    }
+    env.teardown().await;
+}
+
+async fn expiring_tokens_are_refreshed_and_a_failed_refresh_alerts(d: Dialect) {
+    let mut sim = sim_config(43, 3, 5);
+    sim.expiring_token_accounts = 2;
+    let env = Env::new(d, sim, test_settings()).await;
+    let (refreshed, _) = env.account(0);
+    let (revoked, revoked_sim) = env.account(1);
+    let (fresh, _) = env.account(2);
+    let store = env.db.store.clone();
+    let before = |id| {
+        let store = store.clone();
+        async move { store.account_get(id).await.unwrap().unwrap() }
+    };
+    let old = before(refreshed).await;
+    let untouched = before(fresh).await;
+    env.sim.expire_token(&revoked_sim.ig_user_id);
+
+    env.engine.refresh_tokens_now().await.unwrap();
+    env.run_until_settled(5).await;
+
+    let now = env.now();
+    let a = before(refreshed).await;
+    assert_ne!(a.token, old.token);
+    let plain = env.cipher.decrypt(a.token.as_ref().unwrap()).unwrap();
+    assert_ne!(
+        plain,
+        SecretString::new(env.accounts[0].1.access_token.clone())
+    );
+    assert!(
+        a.token_expires_at.unwrap() > now + Duration::days(50),
+        "{:?}",
+        a.token_expires_at
+    );
+    assert_eq!(a.token_refreshed_at, Some(now));
+    assert_eq!(a.status, SyncStatus::Idle);
+    let c = before(fresh).await;
+    assert_eq!(
+        c.token, untouched.token,
+        "tokens far from expiry are left alone"
+    );
+    let b = before(revoked).await;
+    assert_eq!(b.status, SyncStatus::NeedsReauth);
+    let alerts = env
+        .db
+        .store
+        .alert_list(AlertQuery {
+            account_id: Some(revoked),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].alert.kind, "needs_reauth");
+    assert_eq!(jobs_of_kind(&env, "token_refresh").await.len(), 2);
+
+    // The refreshed token works for the next sync.
+    env.engine
+        .enqueue_sync(refreshed, Plan::Light, "manual")
+        .await
+        .unwrap();
+    env.run_until_settled(3).await;
+    assert_eq!(before(refreshed).await.status, SyncStatus::Idle);
+    env.teardown().await;
+}
+
+async fn alerts_are_raised_once_and_delivered_signed_to_the_webhook(d: Dialect) {
+    let hook = crate::webhook::start(&[500]).await;
+    let mut settings = test_settings();
+    settings.alerts.webhook_url = Some(hook.url.clone());
+    settings.alerts.webhook_secret = Some(SecretString::new("s3cret"));
+    settings.alerts.follower_growth_threshold = 1;
+    let env = Env::new(d, sim_config(44, 2, 10), settings).await;
+    let (bad, bad_sim) = env.account(0);
+    let (good, good_sim) = env.account(1);
+    env.sim.expire_token(&bad_sim.ig_user_id);
+    env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
+    env.run_until_settled(5).await;
+
+    // Followers move on; the next sync of the good account sees the growth.
+    let followers_before = env
+        .sim
+        .ground_truth(&good_sim.ig_user_id, ApiVersion::V25)
+        .unwrap()
+        .profile
+        .followers_count;
+    env.advance(Duration::days(3));
+    let followers_after = env
+        .sim
+        .ground_truth(&good_sim.ig_user_id, ApiVersion::V25)
+        .unwrap()
+        .profile
+        .followers_count;
+    assert!(
+        followers_after > followers_before + 1,
+        "{followers_before} → {followers_after}"
+    );
+    env.engine
+        .enqueue_sync(good, Plan::Light, "manual")
+        .await
+        .unwrap();
+    env.run_until_settled(5).await;
+    // The same state again raises nothing new.
+    env.engine
+        .enqueue_sync(good, Plan::Light, "manual")
+        .await
+        .unwrap();
+    env.run_until_settled(5).await;
+
+    let alerts = env
+        .db
+        .store
+        .alert_list(AlertQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let growth: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.alert.kind == "follower_growth")
+        .collect();
+    assert_eq!(growth.len(), 1, "{alerts:?}");
+    assert_eq!(growth[0].alert.account_id, Some(good));
+    assert_eq!(
+        growth[0].alert.payload["growth"].as_i64(),
+        Some((followers_after - followers_before) as i64)
+    );
+    let reauth: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.alert.kind == "needs_reauth")
+        .collect();
+    assert_eq!(reauth.len(), 1);
+    assert_eq!(reauth[0].alert.account_id, Some(bad));
+
+    // Every alert was delivered, signed; the first attempt got a 500 and was retried.
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(received.len(), alerts.len() + 1);
+    let mut delivered_ids = std::collections::BTreeSet::new();
+    for r in &received {
+        let signature = r.headers.get("x-igsync-signature").unwrap();
+        assert_eq!(*signature, sync::webhook_signature("s3cret", &r.body));
+        assert_eq!(
+            r.headers.get("content-type").map(String::as_str),
+            Some("application/json")
+        );
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        delivered_ids.insert(body["id"].as_i64().unwrap());
+        assert!(body["kind"].is_string() && body["message"].is_string());
+    }
+    assert_eq!(delivered_ids.len(), alerts.len());
+    for a in &alerts {
+        assert!(a.delivered_at.is_some(), "{a:?}");
+    }
+    let deliveries = jobs_of_kind(&env, "deliver_webhook").await;
+    assert_eq!(deliveries.len(), alerts.len());
+    assert!(
+        deliveries
+            .iter()
+            .any(|j| j.errors.iter().any(|e| e.error.contains("500")))
+    );
+    env.teardown().await;
+}
+
+async fn retention_prunes_finished_jobs_and_never_analytics_data(d: Dialect) {
+    let mut settings = test_settings();
+    settings.retention.completed_keep = 3;
+    settings.retention.completed_max_age = std::time::Duration::from_secs(86_400);
+    let env = Env::new(d, sim_config(45, 2, 10), settings).await;
+    env.engine.install_schedules().await.unwrap();
+    env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
+    env.run_until_settled(3).await;
+    let totals = env.db.store.totals().await.unwrap();
+    let completed = |env: &Env| {
+        let store = env.db.store.clone();
+        async move {
+            store
+                .job_list(JobQuery {
+                    states: vec![JobState::Completed],
+                    limit: 1000,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .total
+        }
+    };
+    assert_eq!(completed(&env).await, 14);
+    env.advance_engine(Duration::days(2));
+    env.engine.scheduler().run_now("retention").await.unwrap();
+    env.engine.run_until_idle().await.unwrap();
+    let retention = jobs_of_kind(&env, "retention").await;
+    assert_eq!(retention[0].state, JobState::Completed);
+    assert_eq!(retention[0].result.as_ref().unwrap()["completed"], 14 - 3);
+    assert_eq!(
+        completed(&env).await,
+        4,
+        "the 3 newest kept, plus the retention job"
+    );
+    let after = env.db.store.totals().await.unwrap();
+    assert_eq!(after, totals, "analytics data is never pruned");
+    env.teardown().await;
+}
+
+async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
+    let mut sim = sim_config(46, 1, 80);
+    sim.history_days = 60;
+    let env = Env::new(d, sim, test_settings()).await;
+    let (id, sim_account) = env.account(0);
+    env.engine
+        .enqueue_sync(id, Plan::Full, "manual")
+        .await
+        .unwrap();
+    env.run_until_settled(3).await;
+    let truth = env
+        .sim
+        .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
+        .unwrap();
+    let window = HistoryWindow::trailing(env.now(), 30);
+    let history = load_account_history(env.db.store.as_ref(), id, window)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.account.followers_now,
+        Some(truth.profile.followers_count as i64)
+    );
+    assert_eq!(history.account.time_zone, chrono_tz::UTC);
+    let posts: Vec<_> = history
+        .posts
+        .iter()
+        .filter(|p| p.product_type != analytics::MediaProductType::Story)
+        .collect();
+    assert_eq!(posts.len(), truth.media.len());
+    let stories = history.posts.len() - posts.len();
+    assert_eq!(stories, truth.stories.len());
+    for p in &posts {
+        let t = truth.media.iter().find(|m| m.id == p.ig_media_id).unwrap();
+        assert_eq!(p.metrics.likes, Some(t.like_count as i64));
+        assert_eq!(p.metrics.comments, Some(t.comments_count as i64));
+        if let simulator::InsightsTruth::Values { values, .. } = &t.insights {
+            assert_eq!(
+                p.metrics.reach,
+                values.get("reach").and_then(|v| v.as_i64()),
+                "{}",
+                p.ig_media_id
+            );
+            if p.product_type == analytics::MediaProductType::Feed {
+                assert_eq!(
+                    p.metrics.saves,
+                    values.get("saved").and_then(|v| v.as_i64())
+                );
+            }
+        }
+        // Snapshots are loaded for the window and the trending baseline (all 80 here).
+        let captured = !matches!(t.insights, simulator::InsightsTruth::Error { .. });
+        assert_eq!(
+            p.snapshots.len(),
+            usize::from(captured),
+            "{}",
+            p.ig_media_id
+        );
+    }
+    assert_eq!(history.follower_samples.len(), 1);
+    let reach_days = history
+        .daily_metrics
+        .iter()
+        .filter(|m| m.metric == analytics::AccountMetric::Reach)
+        .count();
+    assert!((30..=33).contains(&reach_days), "{reach_days}");
+    assert!(
+        history
+            .daily_metrics
+            .iter()
+            .any(|m| m.metric == analytics::AccountMetric::Follows)
+    );
+    assert!(!history.online_followers.is_empty());
+    assert!(!history.demographics.is_empty());
+    let report_inputs_ok =
+        analytics::detect_alerts(&history, env.now(), &analytics::AlertConfig::default());
+    let _ = report_inputs_ok;
+    let err = load_account_history(env.db.store.as_ref(), 424_242, window)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("424242"));
+    env.teardown().await;
+}
