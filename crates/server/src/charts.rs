@@ -176,11 +176,19 @@ fn sanitize_id(id: &str) -> String {
 }
 
 /// Opens an `<svg>` with its accessible title and description.
-fn open_svg(out: &mut String, id: &str, width: f64, height: f64, title: &str, desc: &str) {
+fn open_svg(
+    out: &mut String,
+    class: &str,
+    id: &str,
+    width: f64,
+    height: f64,
+    title: &str,
+    desc: &str,
+) {
     let id = sanitize_id(id);
     let _ = write!(
         out,
-        "<svg class=\"chart\" id=\"{id}\" viewBox=\"0 0 {width} {height}\" \
+        "<svg class=\"{class}\" id=\"{id}\" viewBox=\"0 0 {width} {height}\" \
          width=\"{width}\" height=\"{height}\" preserveAspectRatio=\"xMidYMid meet\" role=\"img\" \
          aria-labelledby=\"{id}-title {id}-desc\" {FONT} font-size=\"11\">\
          <title id=\"{id}-title\">{}</title><desc id=\"{id}-desc\">{}</desc>",
@@ -276,6 +284,8 @@ pub struct LineChart {
     pub scale: Scale,
     /// Draw the last segment of each line dashed: its bucket is still filling.
     pub last_point_partial: bool,
+    /// A smaller canvas (560 × 240 instead of 960 × 280) for half-width places.
+    pub compact: bool,
 }
 
 impl LineChart {
@@ -290,6 +300,7 @@ impl LineChart {
             area: false,
             scale: Scale::LinearFromZero,
             last_point_partial: false,
+            compact: false,
         }
     }
 
@@ -323,16 +334,25 @@ impl LineChart {
         self
     }
 
+    /// Uses the smaller canvas.
+    pub fn compact(mut self) -> LineChart {
+        self.compact = true;
+        self
+    }
+
     /// Renders the chart.
     pub fn to_svg(&self) -> String {
-        const W: f64 = 960.0;
-        const H: f64 = 280.0;
+        let (w, h) = if self.compact {
+            (560.0, 240.0)
+        } else {
+            (960.0, 280.0)
+        };
         const LEFT: f64 = 64.0;
         const RIGHT: f64 = 18.0;
         const TOP: f64 = 30.0;
         const BOTTOM: f64 = 34.0;
-        let plot_w = W - LEFT - RIGHT;
-        let plot_h = H - TOP - BOTTOM;
+        let plot_w = w - LEFT - RIGHT;
+        let plot_h = h - TOP - BOTTOM;
 
         let mut series: Vec<Vec<(DateTime<Utc>, Option<f64>)>> = self
             .series
@@ -359,8 +379,8 @@ impl LineChart {
 
         let mut out = String::new();
         let desc = self.describe(&series);
-        open_svg(&mut out, &self.id, W, H, &self.title, &desc);
-        self.legend(&mut out, LEFT, W - RIGHT);
+        open_svg(&mut out, "chart line", &self.id, w, h, &self.title, &desc);
+        self.legend(&mut out, LEFT, w - RIGHT);
         if !self.y_label.is_empty() {
             let _ = write!(
                 out,
@@ -855,7 +875,7 @@ pub fn percentile_chart(
     title: &str,
     points: &[PercentilePoint],
     last_point_partial: bool,
-) -> String {
+) -> LineChart {
     let pick = |f: fn(&PercentilePoint) -> Option<f64>| -> Vec<(DateTime<Utc>, Option<f64>)> {
         points.iter().map(|p| (p.at, f(p))).collect()
     };
@@ -866,7 +886,6 @@ pub fn percentile_chart(
         .series(TimeSeries::new("p95", pick(|p| p.p95)))
         .series(TimeSeries::new("p99", pick(|p| p.p99)))
         .last_point_partial(last_point_partial)
-        .to_svg()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -950,7 +969,15 @@ impl BarChart {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        open_svg(&mut out, &self.id, W, height, &self.title, &desc);
+        open_svg(
+            &mut out,
+            "chart bars",
+            &self.id,
+            W,
+            height,
+            &self.title,
+            &desc,
+        );
         if bars.is_empty() {
             empty_note(&mut out, W / 2.0, height / 2.0 + 4.0, "No data");
             out.push_str("</svg>");
@@ -1113,7 +1140,15 @@ impl Heatmap {
             }
             d
         };
-        open_svg(&mut out, &self.id, W, H, &self.title, &desc);
+        open_svg(
+            &mut out,
+            "chart heatmap",
+            &self.id,
+            W,
+            H,
+            &self.title,
+            &desc,
+        );
         for hour in (0..24).step_by(3) {
             let x = LEFT + hour as f64 * CW + CW / 2.0;
             text(
@@ -1447,7 +1482,7 @@ mod tests {
                 p99: Some(12_000.0),
             })
             .collect();
-        let svg = percentile_chart("wait", "Wait time", &points, false);
+        let svg = percentile_chart("wait", "Wait time", &points, false).to_svg();
         assert_balanced(&svg);
         for label in ["p50", "p95", "p99"] {
             assert!(svg.contains(&format!(">{label}<")), "legend {label}");
@@ -1457,6 +1492,19 @@ mod tests {
             assert!(svg.contains(tick), "tick {tick} in {svg}");
         }
         assert!(svg.contains("p99 — 2026-03-05: 12 s"));
+    }
+
+    #[test]
+    fn compact_charts_use_the_smaller_canvas() {
+        let svg = LineChart::new("c", "Compact", ValueFormat::Count)
+            .compact()
+            .series(TimeSeries::new(
+                "v",
+                vec![(day(1), Some(1.0)), (day(2), Some(2.0))],
+            ))
+            .to_svg();
+        assert!(svg.contains("viewBox=\"0 0 560 240\""));
+        assert!(svg.contains("class=\"chart line\""));
     }
 
     #[test]

@@ -1,10 +1,45 @@
-//! The server-rendered dashboard and queue monitor.
+//! The server-rendered dashboard and queue monitor: sign-in with an API key, the overview
+//! of accounts, an account's analytics, the queue monitor (live counts, persisted
+//! throughput and wait/run-time percentiles, failed jobs with search and bulk actions, job
+//! detail, workers, API usage against its budget), schedules and alerts.
+//!
+//! Pages are plain HTML built here with every value escaped; the only assets are one
+//! stylesheet and one small script (live counts, bulk selection, confirmations) served from
+//! `/assets/`, so the dashboard works offline and under a `default-src 'self'` policy. Every
+//! form posts with the session's CSRF token, checked by [`crate::auth::verify_csrf`].
+//! Tokens and API keys never appear on a page.
+
+mod account;
+mod alerts;
+mod assets;
+mod form;
+mod layout;
+mod login;
+mod overview;
+mod queue;
+mod schedules;
 
 use axum::Router;
+use axum::routing::{get, post};
 
 use crate::state::AppState;
 
 /// The dashboard's routes, merged under `/` by [`crate::router`].
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/", get(overview::page))
+        .route("/accounts/{id}", get(account::page))
+        .route("/accounts/{id}/sync", post(account::sync_now))
+        .route("/queue", get(queue::page))
+        .route("/queue/live", get(queue::live))
+        .route("/queue/bulk", post(queue::bulk))
+        .route("/queue/jobs/{id}", get(queue::job_page))
+        .route("/queue/jobs/{id}/{action}", post(queue::job_action))
+        .route("/schedules", get(schedules::page))
+        .route("/schedules/{name}/{action}", post(schedules::action))
+        .route("/alerts", get(alerts::page))
+        .route("/alerts/{id}/ack", post(alerts::ack))
+        .route("/assets/{file}", get(assets::serve))
 }

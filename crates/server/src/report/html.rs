@@ -100,6 +100,20 @@ fn note_line(figure: &Figure) -> String {
         .unwrap_or_default()
 }
 
+/// A card's caveat, folded (cards stay compact; tables show notes in full).
+fn card_note(figure: &Figure) -> String {
+    figure
+        .note
+        .as_deref()
+        .map(|n| {
+            format!(
+                "<details class=\"note\"><summary>caveat</summary>{}</details>",
+                escape(n)
+            )
+        })
+        .unwrap_or_default()
+}
+
 fn card(out: &mut String, label: &str, figure: &Figure, change: Option<&Figure>) {
     let change_html = match change {
         Some(c) => {
@@ -120,7 +134,7 @@ fn card(out: &mut String, label: &str, figure: &Figure, change: Option<&Figure>)
         "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div>{change_html}{}<div class=\"def\">{}</div></div>",
         escape(label),
         escape(&format_figure(figure)),
-        note_line(figure),
+        card_note(figure),
         def_line(figure),
     );
 }
@@ -162,6 +176,12 @@ fn headline_cards(out: &mut String, report: &Report) {
         "Reach per post",
         &s.reach_per_post_mean,
         change_of(report, s.reach_per_post_mean.key),
+    );
+    card(
+        out,
+        "Engagement per post",
+        &s.engagement_per_post_mean,
+        change_of(report, s.engagement_per_post_mean.key),
     );
     if let Some(m) = account.metric(analytics::AccountMetric::Reach) {
         card(

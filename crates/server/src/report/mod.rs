@@ -239,7 +239,7 @@ pub(crate) fn weekday_label(weekday: chrono::Weekday) -> &'static str {
 }
 
 /// A caption shortened to one line of at most `max` characters.
-pub(crate) fn short_caption(caption: Option<&str>, max: usize) -> String {
+pub fn short_caption(caption: Option<&str>, max: usize) -> String {
     let Some(caption) = caption else {
         return String::new();
     };
