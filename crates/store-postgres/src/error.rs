@@ -52,6 +52,14 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
 
 /// The error and its sources, joined.
 pub(crate) fn describe(e: &sqlx::Error) -> String {
+    // The server's own message, without the position in PostgreSQL's sources that the
+    // driver's `Display` appends.
+    if let Some(db) = e.as_database_error() {
+        return match db.code() {
+            Some(code) => format!("{} (SQLSTATE {code})", db.message()),
+            None => db.message().to_string(),
+        };
+    }
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

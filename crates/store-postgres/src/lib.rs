@@ -75,17 +75,27 @@ impl PostgresStore {
             ))
         })?;
         let connect = connect.options([("TimeZone", "UTC")]);
+        let unavailable = |e: sqlx::Error| StoreError::Unavailable {
+            message: format!(
+                "cannot connect to PostgreSQL at {shown}: {}",
+                error::one_line(&error::describe(&e))
+            ),
+        };
+        // One direct attempt first, so a refused connection or a wrong password is reported
+        // at once with its real reason instead of after the pool's acquire timeout.
+        {
+            use sqlx::Connection;
+            let probe = sqlx::PgConnection::connect_with(&connect)
+                .await
+                .map_err(unavailable)?;
+            let _ = probe.close().await;
+        }
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect)
             .await
-            .map_err(|e| StoreError::Unavailable {
-                message: format!(
-                    "cannot connect to PostgreSQL at {shown}: {}",
-                    error::one_line(&error::describe(&e))
-                ),
-            })?;
+            .map_err(unavailable)?;
         Ok(PostgresStore { pool })
     }
 
