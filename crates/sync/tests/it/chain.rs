@@ -122,6 +122,20 @@ async fn the_orchestrator_enqueues_exactly_the_steps_in_order(d: Dialect) {
     let due = insights.expected.unwrap();
     assert!(insights.api_calls <= due / 50 + 4, "{insights:?}");
 
+    // What the sync cost is kept per account and day, with the latest usage headers.
+    let today = env.now().date_naive();
+    let calls = env
+        .db
+        .store
+        .api_calls_days(Some(a), today, today)
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].requests, run.api_calls);
+    assert_eq!(calls[0].units, run.rate_limit_units);
+    let usage = env.db.store.api_usage_latest().await.unwrap();
+    assert!(usage.iter().any(|u| u.account_id == Some(a)), "{usage:?}");
+
     let jobs = env.jobs_of(b).await;
     let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
     assert_eq!(

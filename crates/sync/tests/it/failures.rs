@@ -135,6 +135,22 @@ async fn a_rate_limited_account_is_snoozed_and_the_others_go_on(d: Dialect) {
         "{step:?}"
     );
     assert!(env.sim.stats().throttled_total >= 1);
+    let pressure = env
+        .db
+        .store
+        .alert_list(store::AlertQuery {
+            account_id: Some(tight),
+            kind: Some("rate_limit_pressure".into()),
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        pressure.len(),
+        1,
+        "usage at 100 % raises one pressure alert"
+    );
 
     // Access is regained: the chain resumes where it stopped and completes.
     env.sim.reset_budgets();

@@ -18,6 +18,7 @@ both_dialects!(
     alerts_are_raised_once_and_delivered_signed_to_the_webhook,
     retention_prunes_finished_jobs_and_never_analytics_data,
     the_history_loader_maps_stored_rows_to_analytics_inputs,
+    a_worker_service_fires_due_schedules_and_syncs_until_shut_down,
 );
 
 async fn jobs_of_kind(env: &Env, kind: &str) -> Vec<store::Job> {
@@ -474,5 +475,51 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("424242"));
+    env.teardown().await;
+}
+
+async fn a_worker_service_fires_due_schedules_and_syncs_until_shut_down(d: Dialect) {
+    let mut settings = test_settings();
+    settings.maintenance_interval = std::time::Duration::from_millis(100);
+    let env = Env::new(d, sim_config(47, 2, 10), settings).await;
+    env.engine.install_schedules().await.unwrap();
+    env.advance_engine(Duration::hours(1));
+    let store = env.db.store.clone();
+    let shutdown = async move {
+        loop {
+            let accounts = store.account_list().await.unwrap();
+            if accounts
+                .iter()
+                .all(|a| a.last_synced_at.is_some() && a.status == SyncStatus::Idle)
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let stats = env.engine.run_worker(shutdown).await.unwrap();
+    // One fan-out, two orchestrators and five light steps each.
+    assert_eq!(stats.completed, 1 + 2 * 6, "{stats:?}");
+    let runs = env
+        .db
+        .store
+        .sync_runs_list(RunQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 2);
+    assert!(
+        runs.iter()
+            .all(|r| r.plan == "light" && r.trigger == "schedule:light_sync")
+    );
+    let workers = env
+        .db
+        .store
+        .worker_list(env.now() - Duration::days(1))
+        .await
+        .unwrap();
+    assert!(workers.is_empty(), "the worker unregistered: {workers:?}");
     env.teardown().await;
 }
