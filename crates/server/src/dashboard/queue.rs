@@ -550,10 +550,10 @@ fn jobs_panel(
     out.push_str(&format!(
         "<form class=\"filters\" method=\"get\" action=\"/queue\">\
          <select name=\"state\" aria-label=\"state\">{state_options}</select>\
-         <input type=\"search\" name=\"q\" placeholder=\"search kind, arguments, errors\" value=\"{}\" size=\"28\">\
-         <input type=\"text\" name=\"kind\" placeholder=\"kind\" value=\"{}\" size=\"14\">\
-         <input type=\"text\" name=\"queue\" placeholder=\"queue\" value=\"{}\" size=\"14\">\
-         <input type=\"text\" name=\"account\" placeholder=\"account id\" value=\"{}\" size=\"8\">\
+         <input type=\"search\" name=\"q\" aria-label=\"search\" placeholder=\"search kind, arguments, errors\" value=\"{}\" size=\"28\">\
+         <input type=\"text\" name=\"kind\" aria-label=\"kind\" placeholder=\"kind\" value=\"{}\" size=\"14\">\
+         <input type=\"text\" name=\"queue\" aria-label=\"queue\" placeholder=\"queue\" value=\"{}\" size=\"14\">\
+         <input type=\"text\" name=\"account\" aria-label=\"account id\" placeholder=\"account id\" value=\"{}\" size=\"8\">\
          <input type=\"hidden\" name=\"run\" value=\"{}\">\
          <button type=\"submit\">Search</button> <a href=\"/queue?state=\">clear</a></form>",
         v(&filter.search),

@@ -347,6 +347,47 @@ async fn chromium_signs_in_browses_retries_a_failed_job_and_saves_screenshots() 
     );
     shots.push(driver.screenshot(&dir, "queue-retried", 1000).await);
 
+    // Live counts refresh without a reload: cancel the job behind the page's back and wait
+    // (bounded) for the polled count to show it.
+    let shown = |v: Value| v.as_str().unwrap_or_default().trim().to_owned();
+    let cancelled_before = shown(
+        driver
+            .script("return document.querySelector('[data-live=\"state:cancelled\"]').textContent")
+            .await,
+    );
+    assert_eq!(cancelled_before, "0");
+    let n = store
+        .jobs_cancel(store::JobSelector::Ids(vec![job]), env.engine.clock().now())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let mut refreshed = false;
+    for _ in 0..300 {
+        let text = shown(
+            driver
+                .script(
+                    "return document.querySelector('[data-live=\"state:cancelled\"]').textContent",
+                )
+                .await,
+        );
+        if text == "1" {
+            refreshed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        refreshed,
+        "the live count of cancelled jobs updated from /queue/live"
+    );
+    let status = driver
+        .script("return document.querySelector('[data-live-status]').textContent")
+        .await;
+    assert!(
+        shown(status).starts_with("live · updated"),
+        "the page says it is live"
+    );
+
     // The job's own page.
     driver
         .goto(&env.app.url(&format!("/queue/jobs/{job}")))

@@ -540,3 +540,54 @@ fn an_empty_history_renders_in_every_format_without_made_up_numbers() {
     assert!(json["followers"]["now"]["value"].is_null());
     assert_eq!(json["followers"]["now"]["note"], "no profile sync yet");
 }
+
+#[tokio::test]
+async fn reports_of_an_account_synced_from_the_simulator_render_in_every_format() {
+    let env = crate::dashboard::synced_app_over(3).await;
+    let store = &env.app.store;
+    let (id, _) = &env.synced[0];
+    let account = store.account_get(*id).await.unwrap().unwrap();
+    let now = env.engine.clock().now();
+    let history = sync::load_account_history(&**store, *id, sync::HistoryWindow::trailing(now, 60))
+        .await
+        .unwrap();
+    assert!(!history.posts.is_empty() && !history.follower_samples.is_empty());
+    let period = Period::last_days(now, history.account.time_zone, 30).unwrap();
+    let report = performance_report(&history, period, now, &ReportConfig::default());
+    let subject = ReportSubject::from(&account);
+
+    let json = report_json(&report, &subject);
+    let known = known_keys();
+    let mut objects = Vec::new();
+    keyed_objects(&json, "$".to_owned(), &mut objects);
+    for (path, obj) in &objects {
+        assert!(
+            known.contains(obj["key"].as_str().unwrap()),
+            "{path}: unknown key"
+        );
+    }
+    assert_eq!(
+        json["followers"]["now"]["value"].as_f64(),
+        account.followers_count.map(|f| f as f64),
+        "followers now is the stored counter"
+    );
+    assert!(json["posts"].as_array().unwrap().len() == report.content.posts.len());
+
+    let csv = parse_csv(&render(&report, &subject, ReportFormat::Csv));
+    assert!(csv.len() > 100, "rows for every figure: {}", csv.len());
+    assert!(
+        csv.iter()
+            .skip(1)
+            .all(|r| r.len() == 8 && known.contains(r[3].as_str()))
+    );
+
+    let table = render(&report, &subject, ReportFormat::Table);
+    assert!(table.contains(&format!("@{}", account.username)));
+
+    let html = render(&report, &subject, ReportFormat::Html);
+    assert!(html.matches("<svg").count() >= 5);
+    assert!(!html.contains("<script"));
+    for token in &env.tokens {
+        assert!(!html.contains(token.as_str()));
+    }
+}
