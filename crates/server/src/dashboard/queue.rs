@@ -998,18 +998,20 @@ pub(crate) async fn job_page(
     );
 
     // Timings.
-    let wait = job.attempted_at.map(|a| {
-        duration_ms(
-            (a - job.run_at.max(job.created_at))
-                .num_milliseconds()
-                .max(0),
-        )
-    });
-    let run = match (job.attempted_at, job.finished_at) {
-        (Some(a), Some(f)) => Some(duration_ms((f - a).num_milliseconds().max(0))),
-        (Some(a), None) if job.state == JobState::Running => Some(format!(
+    // Wait and run belong to the last attempt; a retry moves `run_at` past it and a cancel
+    // sets `finished_at` without a run, so they are shown only when they describe one attempt.
+    let due = job.run_at.max(job.created_at);
+    let wait = job
+        .attempted_at
+        .filter(|a| *a >= due)
+        .map(|a| duration_ms((a - due).num_milliseconds()));
+    let run = match (job.state, job.attempted_at, job.finished_at) {
+        (JobState::Completed | JobState::Failed, Some(a), Some(f)) if f >= a && a >= due => {
+            Some(duration_ms((f - a).num_milliseconds()))
+        }
+        (JobState::Running, Some(a), _) => Some(format!(
             "{} so far",
-            duration_ms((now - a).num_milliseconds())
+            duration_ms((now - a).num_milliseconds().max(0))
         )),
         _ => None,
     };
@@ -1077,7 +1079,7 @@ pub(crate) async fn job_page(
         body.push_str("<div class=\"table-wrap\"><table><thead><tr><th class=\"num\">attempt</th><th>at</th><th>worker</th><th>error</th></tr></thead><tbody>");
         for e in job.errors.iter().rev() {
             body.push_str(&format!(
-                "<tr><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td><td><pre class=\"json\">{}</pre></td></tr>",
+                "<tr><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td><td><pre class=\"error-text\">{}</pre></td></tr>",
                 e.attempt,
                 when(Some(e.at), now),
                 escape(e.worker_id.as_deref().unwrap_or("–")),

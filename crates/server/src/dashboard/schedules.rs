@@ -56,7 +56,7 @@ pub(crate) async fn page(
             };
             body.push_str(&format!(
                 "<tr><td><strong>{}</strong></td><td><code>{}</code></td><td><code>{}</code> <span class=\"sub\">on {}</span></td>\
-                 <td>{status}</td><td>{}{last_job}</td><td>{next}</td><td class=\"row\">{toggle}{}</td></tr>",
+                 <td>{status}</td><td>{}{last_job}</td><td>{next}</td><td><div class=\"row\">{toggle}{}</div></td></tr>",
                 escape(name),
                 escape(&s.def.cron),
                 escape(&s.def.kind),

@@ -266,6 +266,7 @@ async fn chromium_signs_in_browses_retries_a_failed_job_and_saves_screenshots() 
     // Sign in.
     driver.goto(&env.app.url("/")).await;
     driver.wait_for_title("Sign in").await;
+    shots.push(driver.screenshot(&dir, "login", 700).await);
     driver.type_into("#key", env.app.key.expose()).await;
     driver.click("button[type=submit]").await;
     driver.wait_for_title("Overview").await;
@@ -394,6 +395,16 @@ async fn chromium_signs_in_browses_retries_a_failed_job_and_saves_screenshots() 
         .await;
     driver.wait_for_title(&format!("Job #{job}")).await;
     assert!(driver.source().await.contains("Attempts and errors"));
+    shots.push(driver.screenshot(&dir, "job", 1200).await);
+
+    // Schedules and alerts.
+    driver.goto(&env.app.url("/schedules")).await;
+    driver.wait_for_title("Schedules").await;
+    shots.push(driver.screenshot(&dir, "schedules", 900).await);
+    driver.goto(&env.app.url("/alerts")).await;
+    driver.wait_for_title("Alerts").await;
+    assert!(driver.source().await.contains("Meta rejected the token"));
+    shots.push(driver.screenshot(&dir, "alerts", 1200).await);
 
     // The self-contained HTML report, opened from a file with nothing else around.
     let now = env.engine.clock().now();
