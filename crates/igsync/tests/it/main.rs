@@ -1,4 +1,9 @@
 //! End-to-end tests of the `igsync` binary: the command line, configuration, the demo, and
-//! the reliability and security promises, against the simulator and real databases.
+//! the reliability and security promises of DESIGN.md, against the Graph API simulator and
+//! real databases. Slow variants (more kills, longer outages, a million fuzz cases) run with
+//! `IGSYNC_SLOW_TESTS=1`; each writes its figures to `target/tmp/reliability/`.
 
 mod cli;
+mod kill;
+mod support;
+mod truth;

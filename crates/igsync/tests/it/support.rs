@@ -1,0 +1,614 @@
+//! Shared plumbing of the end-to-end tests: fast or slow mode, recorded figures, private
+//! temporary directories, fresh databases on both dialects, the Graph API simulator, and the
+//! `igsync` binary run as real processes with a clean environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use simulator::{SimConfig, SimServer};
+use store::{DynStore, JobQuery, JobState, Store, SyncStatus};
+
+/// `IGSYNC_SLOW_TESTS=1` (CI) switches on the long variants of the reliability tests.
+pub(crate) fn slow() -> bool {
+    std::env::var("IGSYNC_SLOW_TESTS")
+        .map(|v| !matches!(v.trim(), "" | "0" | "false" | "no"))
+        .unwrap_or(false)
+}
+
+/// `fast` normally, `slow` with `IGSYNC_SLOW_TESTS=1`.
+pub(crate) fn pick<T>(fast: T, slow_value: T) -> T {
+    if slow() { slow_value } else { fast }
+}
+
+/// Records the figures of one test run (runs, faults, rows checked…) as JSON in
+/// `target/tmp/reliability/NAME.json` and on standard error, for `docs/reliability.md`.
+pub(crate) fn record_figures(name: &str, figures: serde_json::Value) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reliability");
+    let _ = std::fs::create_dir_all(&dir);
+    let doc = serde_json::json!({
+        "test": name,
+        "mode": if slow() { "slow" } else { "fast" },
+        "at": Utc::now().to_rfc3339(),
+        "figures": figures,
+    });
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let _ = std::fs::write(dir.join(format!("{name}.json")), &text);
+    eprintln!("figures of {name}: {text}");
+}
+
+/// A unique name for this process and call.
+pub(crate) fn unique(label: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "igsync-it-{label}-{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A directory of its own under the system's temporary directory, removed on drop.
+pub(crate) struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    pub(crate) fn new(label: &str) -> TempDir {
+        let path = std::env::temp_dir().join(unique(label));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir { path }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+}
+
+/// The PostgreSQL server the tests create their databases on.
+pub(crate) fn postgres_server_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// One fresh database for one test: a SQLite file in a private directory, or a new
+/// PostgreSQL database on the server of `DATABASE_URL`, dropped at the end.
+pub(crate) struct TestDb {
+    pub(crate) dialect: Dialect,
+    pub(crate) url: String,
+    /// The SQLite file (SQLite only).
+    pub(crate) file: Option<PathBuf>,
+    pg: Option<(String, String)>,
+    _dir: Option<TempDir>,
+}
+
+impl TestDb {
+    pub(crate) async fn new(dialect: Dialect, label: &str) -> TestDb {
+        match dialect {
+            Dialect::Sqlite => {
+                let dir = TempDir::new(&format!("db-{label}"));
+                let file = dir.path().join("igsync.db");
+                TestDb {
+                    dialect,
+                    url: format!("sqlite://{}", file.display()),
+                    file: Some(file),
+                    pg: None,
+                    _dir: Some(dir),
+                }
+            }
+            Dialect::Postgres => {
+                let server = postgres_server_url();
+                let (url, name) = store_postgres::scratch::create_database(&server, label)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "{e}. The PostgreSQL tests need a server: start one, or set \
+                             DATABASE_URL=postgres://USER[:PASSWORD]@HOST:PORT/DB to a role that \
+                             may CREATE DATABASE."
+                        )
+                    });
+                TestDb {
+                    dialect,
+                    url,
+                    file: None,
+                    pg: Some((server, name)),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    /// A SQLite database at a given file (e.g. on a small file system).
+    pub(crate) fn sqlite_at(file: PathBuf) -> TestDb {
+        TestDb {
+            dialect: Dialect::Sqlite,
+            url: format!("sqlite://{}", file.display()),
+            file: Some(file),
+            pg: None,
+            _dir: None,
+        }
+    }
+
+    /// A new connection of the test's own (migrated, so it works before any process ran).
+    pub(crate) async fn open(&self) -> DynStore {
+        open_store(&self.url).await
+    }
+
+    /// Drops the PostgreSQL database (SQLite files go with their directory).
+    pub(crate) async fn teardown(mut self) {
+        if let Some((server, name)) = self.pg.take() {
+            store_postgres::scratch::drop_database(&server, &name)
+                .await
+                .unwrap_or_else(|e| panic!("cannot drop the test database: {e}"));
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // A failed test still drops its database.
+        if let Some((server, name)) = self.pg.take() {
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    let _ = rt.block_on(store_postgres::scratch::drop_database(&server, &name));
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// Opens (and migrates) the store at `url`.
+pub(crate) async fn open_store(url: &str) -> DynStore {
+    let store: DynStore = if url.starts_with("sqlite:") {
+        Arc::new(
+            store_sqlite::SqliteStore::open(url)
+                .await
+                .unwrap_or_else(|e| panic!("cannot open {url}: {e}")),
+        )
+    } else {
+        Arc::new(
+            store_postgres::PostgresStore::connect(url)
+                .await
+                .unwrap_or_else(|e| panic!("cannot connect to the test database: {e}")),
+        )
+    };
+    store.migrate().await.expect("migrations apply");
+    store
+}
+
+/// A simulator configuration for tests: timeouts held briefly, clock at the current time.
+pub(crate) fn sim_config(seed: u64, accounts: usize, media: usize) -> SimConfig {
+    let mut c = SimConfig::new(seed, accounts, media);
+    c.timeout_hold = Duration::from_millis(2500);
+    c
+}
+
+pub(crate) async fn start_sim(config: SimConfig) -> SimServer {
+    SimServer::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("the simulator starts")
+}
+
+/// A cron expression that does not fire while a test runs (midnight on 1 January).
+pub(crate) const NEVER: &str = "0 0 0 1 1 *";
+
+/// Everything a test drives the binary with: a private working directory (logs, config),
+/// a fresh database, a token key and the settings every `igsync` process gets.
+pub(crate) struct Harness {
+    pub(crate) dir: TempDir,
+    pub(crate) db: TestDb,
+    pub(crate) secret_hex: String,
+    pub(crate) env: BTreeMap<String, String>,
+    logs: AtomicU32,
+}
+
+impl Harness {
+    pub(crate) async fn new(dialect: Dialect, label: &str) -> Harness {
+        let db = TestDb::new(dialect, label).await;
+        Harness::with_db(db, label)
+    }
+
+    pub(crate) fn with_db(db: TestDb, label: &str) -> Harness {
+        let dir = TempDir::new(label);
+        let secret_hex = store::SecretKey::generate()
+            .unwrap()
+            .to_hex()
+            .expose()
+            .to_string();
+        let mut env = BTreeMap::new();
+        for (k, v) in [
+            ("IGSYNC_DATABASE_URL", db.url.as_str()),
+            ("IGSYNC_SECRET_KEY", secret_hex.as_str()),
+            ("IGSYNC_SYNC_SYNCS_PER_MINUTE", "0"),
+            ("IGSYNC_SYNC_BACKOFF_SECS", "1"),
+            ("IGSYNC_SYNC_LEASE_SECS", "5"),
+            ("IGSYNC_SYNC_CONCURRENCY", "2"),
+            ("IGSYNC_GRAPH_TIMEOUT_SECS", "2"),
+            ("IGSYNC_SYNC_FULL_CRON", NEVER),
+            ("IGSYNC_SYNC_LIGHT_CRON", NEVER),
+            ("IGSYNC_SYNC_TOKEN_REFRESH_CRON", NEVER),
+            ("IGSYNC_SYNC_RETENTION_CRON", NEVER),
+            ("NO_COLOR", "1"),
+        ] {
+            env.insert(k.to_string(), v.to_string());
+        }
+        Harness {
+            dir,
+            db,
+            secret_hex,
+            env,
+            logs: AtomicU32::new(0),
+        }
+    }
+
+    pub(crate) fn set(&mut self, key: &str, value: &str) {
+        self.env.insert(key.to_string(), value.to_string());
+    }
+
+    pub(crate) fn graph(&mut self, sim: &SimServer) {
+        self.set("IGSYNC_GRAPH_URL", &sim.url());
+    }
+
+    /// `igsync ARGS` with exactly the harness's environment, in its directory.
+    pub(crate) fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_igsync"));
+        cmd.args(args)
+            .env_clear()
+            .envs(&self.env)
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .current_dir(self.dir.path())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs `igsync ARGS` to the end (with `stdin` as standard input).
+    pub(crate) async fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        run_command(self.command(args), args, stdin).await
+    }
+
+    /// Like [`Harness::run`], and fails the test unless it succeeded.
+    pub(crate) async fn ok(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let run = self.run(args, stdin).await;
+        assert!(run.status.success(), "igsync {args:?} failed: {run}");
+        run
+    }
+
+    /// Starts `igsync ARGS` in the background, its output going to log files.
+    pub(crate) fn spawn(&self, args: &[&str]) -> Proc {
+        let n = self.logs.fetch_add(1, Ordering::Relaxed);
+        let name = args.first().copied().unwrap_or("igsync");
+        Proc::spawn(
+            self.command(args),
+            self.dir.path(),
+            &format!("{n:03}-{name}"),
+        )
+    }
+
+    /// Registers every simulator account with `igsync accounts add --token-stdin`.
+    pub(crate) async fn register(&self, sim: &SimServer) {
+        for a in sim.accounts() {
+            self.register_one(&a).await;
+        }
+    }
+
+    pub(crate) async fn register_one(&self, a: &simulator::SimAccount) {
+        let login = match a.login {
+            simulator::LoginKind::Facebook => "facebook",
+            simulator::LoginKind::Instagram => "instagram",
+        };
+        self.ok(
+            &[
+                "accounts",
+                "add",
+                "--ig-user-id",
+                &a.ig_user_id,
+                "--token-stdin",
+                "--login",
+                login,
+            ],
+            Some(&a.access_token),
+        )
+        .await;
+    }
+
+    /// Every log the harness's processes wrote so far, concatenated.
+    pub(crate) fn all_logs(&self) -> String {
+        let mut out = String::new();
+        let mut entries: Vec<_> = std::fs::read_dir(self.dir.path())
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        entries.sort();
+        for path in entries {
+            if path.extension().is_some_and(|e| e == "log") {
+                out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+            }
+        }
+        out
+    }
+}
+
+/// The end of a process run to completion.
+pub(crate) struct Run {
+    pub(crate) args: Vec<String>,
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "igsync {:?} exited with {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.args, self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+pub(crate) async fn run_command(
+    mut cmd: tokio::process::Command,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Run {
+    use tokio::io::AsyncWriteExt;
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("the igsync binary starts");
+    if let Some(text) = stdin
+        && let Some(mut pipe) = child.stdin.take()
+    {
+        pipe.write_all(text.as_bytes()).await.unwrap();
+        drop(pipe);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(600), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("igsync {args:?} did not finish within 10 minutes"))
+        .unwrap();
+    Run {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A background `igsync` process whose standard output and error go to `NAME.log` files;
+/// killed when dropped.
+pub(crate) struct Proc {
+    child: tokio::process::Child,
+    pub(crate) pid: u32,
+    pub(crate) stdout_path: PathBuf,
+    pub(crate) stderr_path: PathBuf,
+}
+
+impl Proc {
+    pub(crate) fn spawn(mut cmd: tokio::process::Command, dir: &Path, name: &str) -> Proc {
+        let stdout_path = dir.join(format!("{name}.stdout.log"));
+        let stderr_path = dir.join(format!("{name}.stderr.log"));
+        let out = std::fs::File::create(&stdout_path).unwrap();
+        let err = std::fs::File::create(&stderr_path).unwrap();
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+        let child = cmd.spawn().expect("the igsync binary starts");
+        let pid = child.id().expect("a running child has a pid");
+        Proc {
+            child,
+            pid,
+            stdout_path,
+            stderr_path,
+        }
+    }
+
+    pub(crate) fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout_path).unwrap_or_default()
+    }
+
+    pub(crate) fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Sends a signal (`KILL`, `TERM`, `STOP`, `CONT`) with the system's `kill`.
+    pub(crate) fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args(["-s", name, &self.pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -s {name} {} failed", self.pid);
+    }
+
+    /// SIGKILL, and reaps the process.
+    pub(crate) async fn kill9(&mut self) -> ExitStatus {
+        self.signal("KILL");
+        self.child.wait().await.unwrap()
+    }
+
+    /// SIGTERM, and waits (up to a minute) for the process to exit.
+    pub(crate) async fn terminate(&mut self) -> ExitStatus {
+        self.signal("TERM");
+        match tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await {
+            Ok(status) => status.unwrap(),
+            Err(_) => panic!(
+                "process {} did not stop within 60 s of SIGTERM:\n{}",
+                self.pid,
+                self.stderr()
+            ),
+        }
+    }
+
+    /// Whether the process is still running.
+    pub(crate) fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for the process to exit on its own.
+    pub(crate) async fn wait(&mut self, limit: Duration) -> ExitStatus {
+        match tokio::time::timeout(limit, self.child.wait()).await {
+            Ok(status) => status.unwrap(),
+            Err(_) => panic!(
+                "process {} did not finish within {limit:?}:\n{}",
+                self.pid,
+                self.stderr()
+            ),
+        }
+    }
+
+    /// Waits until standard output or error contains `needle`; returns what it read.
+    pub(crate) async fn wait_for_output(&mut self, needle: &str, limit: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let text = format!("{}{}", self.stdout(), self.stderr());
+            if text.contains(needle) {
+                return text;
+            }
+            if !self.alive() {
+                panic!(
+                    "process {} exited before printing {needle:?}:\n{text}",
+                    self.pid
+                );
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "process {} did not print {needle:?} within {limit:?}:\n{text}",
+                    self.pid
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, failing after `limit`.
+pub(crate) async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("{what}: not reached within {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Jobs of the sync queue that are pending or running.
+pub(crate) async fn active_sync_jobs(store: &dyn Store) -> Vec<store::Job> {
+    store
+        .job_list(JobQuery {
+            states: vec![JobState::Pending, JobState::Running],
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .map(|p| p.jobs)
+        .unwrap_or_default()
+}
+
+/// Whether every account's sync is over: no job pending or running, nobody `syncing`.
+pub(crate) async fn fleet_settled(store: &dyn Store) -> bool {
+    let Ok(accounts) = store.account_list().await else {
+        return false;
+    };
+    active_sync_jobs(store).await.is_empty()
+        && accounts.iter().all(|a| a.status != SyncStatus::Syncing)
+}
+
+/// Every job, oldest first.
+pub(crate) async fn all_jobs(store: &dyn Store) -> Vec<store::Job> {
+    let mut jobs = store
+        .job_list(JobQuery {
+            limit: 100_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .jobs;
+    jobs.sort_by_key(|j| j.id);
+    jobs
+}
+
+/// Completions recorded in the persisted queue metrics between `from` and `to`.
+pub(crate) async fn completions_in_metrics(
+    store: &dyn Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> BTreeMap<String, u64> {
+    let points = store
+        .job_metrics(store::JobMetricsQuery {
+            from,
+            to,
+            resolution: store::Resolution::Day,
+            queue: None,
+        })
+        .await
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for p in points {
+        *out.entry(p.kind).or_default() += p.completed;
+    }
+    out
+}
+
+/// Text that must never show up in the given output, with where it did.
+pub(crate) fn assert_absent(haystack: &str, secrets: &[(&str, String)], where_: &str) {
+    for (what, secret) in secrets {
+        if secret.len() >= 8 {
+            assert!(
+                !haystack.contains(secret.as_str()),
+                "{what} leaked into {where_}"
+            );
+        }
+    }
+}
+
+/// Whether this process runs as root (mounting file systems, marking files immutable).
+pub(crate) fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
