@@ -4,6 +4,7 @@
 //! `IGSYNC_SLOW_TESTS=1`; each writes its figures to `target/tmp/reliability/`.
 
 mod cli;
+mod faults;
 mod kill;
 mod support;
 mod truth;

@@ -612,3 +612,27 @@ pub(crate) fn is_root() -> bool {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
 }
+
+/// Expands each listed `async fn name(d: Dialect)` of the calling module into two tests,
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! both_dialects {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::support::Dialect::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::support::Dialect::Postgres).await
+                }
+            )*
+        }
+    };
+}
