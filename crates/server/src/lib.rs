@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn(reject_oversized_bodies))
+        .layer(middleware::from_fn_with_state(state.clone(), count_writes))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             request_timeout,
@@ -153,6 +154,20 @@ async fn request_timeout(State(state): State<AppState>, req: Request, next: Next
         Ok(res) => res,
         Err(_) => AppError::Timeout.into_response(),
     }
+}
+
+/// Counts successful writes (any unsafe method answered below 400), so cached reads made
+/// before a write are not served after it.
+async fn count_writes(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let write = !req.method().is_safe();
+    let res = next.run(req).await;
+    if write && res.status().as_u16() < 400 {
+        state
+            .overview_cache
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+    res
 }
 
 fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {

@@ -1,17 +1,1134 @@
-//! `/api/openapi.json`: the OpenAPI 3.1 document of every route, parameter and response shape.
+//! `/api/openapi.json`: the OpenAPI 3.1 document of every route of the server — the JSON
+//! API under `/api/v1`, the operational endpoints and the dashboard's HTML pages — with
+//! their parameters, request bodies and response shapes. A test checks that every route of
+//! the router is documented here and that every documented route exists.
 
 use axum::Json;
+use serde_json::{Map, Value, json};
 
 /// `GET /api/openapi.json`.
-pub async fn document() -> Json<serde_json::Value> {
+pub async fn document() -> Json<Value> {
     Json(spec())
 }
 
-/// The document itself.
-pub fn spec() -> serde_json::Value {
-    serde_json::json!({
+/// The document.
+pub fn spec() -> Value {
+    let mut paths = Map::new();
+    let mut add = |path: &str, method: &str, op: Value| {
+        let entry = paths
+            .entry(path.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(map) = entry {
+            map.insert(method.to_owned(), op);
+        }
+    };
+
+    // ----- operations -----
+    add(
+        "/healthz",
+        "get",
+        json!({
+            "tags": ["operations"],
+            "summary": "Liveness: 200 while the process runs (no key needed)",
+            "security": [],
+            "responses": {"200": json_response("Alive", obj(&[("status", string())]))},
+        }),
+    );
+    add(
+        "/readyz",
+        "get",
+        json!({
+            "tags": ["operations"],
+            "summary": "Readiness: 200 when the database answers a ping, 503 with a reason otherwise",
+            "responses": {
+                "200": json_response("Ready", schema_ref("Readiness")),
+                "401": error_ref(),
+                "503": json_response("The database does not answer", schema_ref("Readiness")),
+            },
+        }),
+    );
+    add(
+        "/metrics",
+        "get",
+        json!({
+            "tags": ["operations"],
+            "summary": "Prometheus text exposition (format 0.0.4)",
+            "description": "Gauges igsync_accounts{status}, igsync_jobs{queue,state}, \
+                igsync_jobs_scheduled{queue}, igsync_queue_age_seconds{queue}, igsync_workers, \
+                igsync_sync_lag_seconds{account}, igsync_token_expires_in_seconds{account}, \
+                igsync_graph_usage_percent{account}, igsync_graph_app_usage_percent, \
+                igsync_alerts_open{severity}, igsync_account_info{account,username,ig_user_id}; \
+                counters igsync_jobs_finished_total{queue,kind,outcome}, \
+                igsync_graph_requests_total{account}, igsync_graph_units_total{account}, \
+                igsync_graph_account_errors_total{account}, igsync_graph_errors_total{code}; \
+                histograms igsync_job_wait_seconds and igsync_job_run_seconds{queue,kind}.",
+            "responses": {
+                "200": {"description": "The exposition",
+                        "content": {"text/plain; version=0.0.4": {"schema": {"type": "string"}}}},
+                "401": error_ref(),
+                "503": error_ref(),
+            },
+        }),
+    );
+    add(
+        "/api/openapi.json",
+        "get",
+        json!({
+            "tags": ["operations"],
+            "summary": "This document",
+            "responses": {"200": json_response("OpenAPI 3.1", json!({"type": "object"})), "401": error_ref()},
+        }),
+    );
+
+    // ----- overview and accounts -----
+    add(
+        "/api/v1/overview",
+        "get",
+        op(
+            "accounts",
+            "Accounts with sync status, last and next sync and token expiry; open alerts; live queue counts",
+            &[],
+            None,
+            &[("200", json_response("The overview", schema_ref("Overview")))],
+        ),
+    );
+    add(
+        "/api/v1/accounts",
+        "get",
+        op(
+            "accounts",
+            "All accounts",
+            &[],
+            None,
+            &[(
+                "200",
+                json_response(
+                    "Accounts by id",
+                    obj(&[("accounts", array(schema_ref("Account")))]),
+                ),
+            )],
+        ),
+    );
+    add(
+        "/api/v1/accounts",
+        "post",
+        op(
+            "accounts",
+            "Register an account (or update the registration of an existing one)",
+            &[],
+            Some(schema_ref("AddAccount")),
+            &[
+                ("201", json_response("Registered", schema_ref("Account"))),
+                (
+                    "200",
+                    json_response("Existing registration updated", schema_ref("Account")),
+                ),
+                ("502", error_ref()),
+            ],
+        ),
+    );
+    add(
+        "/api/v1/accounts/{id}",
+        "get",
+        op(
+            "accounts",
+            "One account",
+            &[id_param("id", "Account id")],
+            None,
+            &[
+                ("200", json_response("The account", schema_ref("Account"))),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+    add(
+        "/api/v1/accounts/{id}",
+        "patch",
+        op(
+            "accounts",
+            "Change the account's time zone (an IANA name)",
+            &[id_param("id", "Account id")],
+            Some(schema_ref("UpdateAccount")),
+            &[
+                ("200", json_response("Updated", schema_ref("Account"))),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+    add(
+        "/api/v1/accounts/{id}",
+        "delete",
+        op(
+            "accounts",
+            "Remove the account and all its stored history",
+            &[
+                id_param("id", "Account id"),
+                query_param(
+                    "confirm",
+                    string(),
+                    true,
+                    "Must equal the account's ig_user_id",
+                ),
+            ],
+            None,
+            &[
+                ("204", json!({"description": "Removed"})),
+                ("404", error_ref()),
+                ("409", error_ref()),
+            ],
+        ),
+    );
+    for (action, summary, status) in [
+        ("pause", "Pause the account: schedules skip it", "200"),
+        (
+            "resume",
+            "Resume a paused account (409 when it is not paused)",
+            "200",
+        ),
+    ] {
+        add(
+            &format!("/api/v1/accounts/{{id}}/{action}"),
+            "post",
+            op(
+                "accounts",
+                summary,
+                &[id_param("id", "Account id")],
+                None,
+                &[
+                    (status, json_response("The account", schema_ref("Account"))),
+                    ("404", error_ref()),
+                    ("409", error_ref()),
+                ],
+            ),
+        );
+    }
+    add(
+        "/api/v1/accounts/{id}/sync",
+        "post",
+        op(
+            "accounts",
+            "Queue a sync of the account; merged into an active sync of the same plan",
+            &[
+                id_param("id", "Account id"),
+                query_param("plan", enum_of(&["full", "light"]), false, "Default full"),
+            ],
+            None,
+            &[
+                (
+                    "202",
+                    json_response("Queued or merged", schema_ref("SyncRequested")),
+                ),
+                ("404", error_ref()),
+                ("409", error_ref()),
+            ],
+        ),
+    );
+
+    // ----- analytics -----
+    add(
+        "/api/v1/accounts/{id}/report",
+        "get",
+        op(
+            "analytics",
+            "The performance report: account metrics and follower growth, engagement rates, \
+             content by type, top and trending posts, best posting times, demographics, \
+             comparison with the previous period",
+            &[
+                id_param("id", "Account id"),
+                query_param("from", date(), false, "First local day (account time zone)"),
+                query_param(
+                    "to",
+                    date(),
+                    false,
+                    "Last local day, inclusive; default today",
+                ),
+                query_param(
+                    "days",
+                    int_range(1, 731),
+                    false,
+                    "Last N days up to `to`; default 30; not with `from`",
+                ),
+                query_param(
+                    "format",
+                    enum_of(&["json", "csv", "table", "html"]),
+                    false,
+                    "Default json",
+                ),
+            ],
+            None,
+            &[
+                (
+                    "200",
+                    json!({
+                        "description": "The report. In JSON every figure is {key, label, value, unit, note, definition}; \
+                            `key` is a key of GET /api/v1/definitions. CSV has one row per figure.",
+                        "content": {
+                            "application/json": {"schema": schema_ref("Report")},
+                            "text/csv": {"schema": {"type": "string"}},
+                            "text/plain": {"schema": {"type": "string"}},
+                            "text/html": {"schema": {"type": "string"}},
+                        },
+                    }),
+                ),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+    add(
+        "/api/v1/definitions",
+        "get",
+        op(
+            "analytics",
+            "Every figure's definition, by key",
+            &[],
+            None,
+            &[(
+                "200",
+                json_response(
+                    "The glossary",
+                    obj(&[("definitions", array(schema_ref("Definition")))]),
+                ),
+            )],
+        ),
+    );
+
+    // ----- queue -----
+    let job_filters = || {
+        vec![
+            query_param(
+                "state",
+                string(),
+                false,
+                "pending, running, completed, failed, cancelled; several separated by commas",
+            ),
+            query_param("queue", string(), false, "Queue name"),
+            query_param("kind", string(), false, "Job kind"),
+            query_param("account", int(), false, "Account id"),
+            query_param("run", int(), false, "Sync run id"),
+            query_param(
+                "search",
+                string(),
+                false,
+                "Plain text matched (case-insensitively) against the kind, the arguments and the errors; at most 200 characters",
+            ),
+        ]
+    };
+    let mut list_params = job_filters();
+    list_params.push(query_param("limit", int_range(1, 500), false, "Default 50"));
+    list_params.push(query_param("offset", int(), false, "Default 0"));
+    add(
+        "/api/v1/jobs",
+        "get",
+        op(
+            "queue",
+            "Search jobs (newest first)",
+            &list_params,
+            None,
+            &[(
+                "200",
+                json_response("A page of jobs", schema_ref("JobList")),
+            )],
+        ),
+    );
+    add(
+        "/api/v1/jobs/bulk",
+        "post",
+        op(
+            "queue",
+            "Retry, cancel or delete jobs by ids or by a filter",
+            &[],
+            Some(schema_ref("BulkRequest")),
+            &[(
+                "200",
+                json_response("How many changed", schema_ref("BulkResult")),
+            )],
+        ),
+    );
+    add(
+        "/api/v1/jobs/{id}",
+        "get",
+        op(
+            "queue",
+            "A job with its arguments, attempts, errors, progress and timings",
+            &[id_param("id", "Job id")],
+            None,
+            &[
+                ("200", json_response("The job", schema_ref("Job"))),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+    add(
+        "/api/v1/jobs/{id}",
+        "delete",
+        op(
+            "queue",
+            "Delete a job that is not running",
+            &[id_param("id", "Job id")],
+            None,
+            &[
+                ("204", json!({"description": "Deleted"})),
+                ("404", error_ref()),
+                ("409", error_ref()),
+            ],
+        ),
+    );
+    for (action, summary) in [
+        (
+            "retry",
+            "Retry a failed, cancelled or pending job now (attempts reset)",
+        ),
+        ("cancel", "Cancel a pending or running job"),
+    ] {
+        add(
+            &format!("/api/v1/jobs/{{id}}/{action}"),
+            "post",
+            op(
+                "queue",
+                summary,
+                &[id_param("id", "Job id")],
+                None,
+                &[
+                    ("200", json_response("The job", schema_ref("Job"))),
+                    ("404", error_ref()),
+                    ("409", error_ref()),
+                ],
+            ),
+        );
+    }
+    add(
+        "/api/v1/queue",
+        "get",
+        op(
+            "queue",
+            "Live counts by queue and state, and queue age",
+            &[],
+            None,
+            &[(
+                "200",
+                json_response("The snapshot", schema_ref("QueueSnapshot")),
+            )],
+        ),
+    );
+    add(
+        "/api/v1/queue/metrics",
+        "get",
+        op(
+            "queue",
+            "Throughput and wait / run-time percentiles over time, from the persisted histograms",
+            &[
+                query_param(
+                    "from",
+                    string(),
+                    false,
+                    "Date or RFC 3339 time; default 7 days (minute: 6 hours) before `to`",
+                ),
+                query_param("to", string(), false, "Date or RFC 3339 time; default now"),
+                query_param(
+                    "resolution",
+                    enum_of(&["minute", "hour", "day"]),
+                    false,
+                    "Default hour; minute covers at most 2 days, hour 93",
+                ),
+                query_param("queue", string(), false, "Only this queue"),
+            ],
+            None,
+            &[(
+                "200",
+                json_response("The series", schema_ref("QueueMetrics")),
+            )],
+        ),
+    );
+    add(
+        "/api/v1/queue/workers",
+        "get",
+        op(
+            "queue",
+            "Worker processes seen in the last two minutes",
+            &[],
+            None,
+            &[("200", json_response("Workers", schema_ref("WorkerList")))],
+        ),
+    );
+
+    // ----- schedules, history, alerts, usage, keys -----
+    add(
+        "/api/v1/schedules",
+        "get",
+        op(
+            "schedules",
+            "Every schedule with its last and next run",
+            &[],
+            None,
+            &[(
+                "200",
+                json_response(
+                    "Schedules",
+                    obj(&[("schedules", array(schema_ref("Schedule")))]),
+                ),
+            )],
+        ),
+    );
+    add(
+        "/api/v1/schedules/{name}",
+        "get",
+        op(
+            "schedules",
+            "One schedule",
+            &[name_param()],
+            None,
+            &[
+                ("200", json_response("The schedule", schema_ref("Schedule"))),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+    for (action, summary) in [
+        ("pause", "Pause a schedule"),
+        (
+            "resume",
+            "Resume a schedule (its next run is the first tick after now)",
+        ),
+    ] {
+        add(
+            &format!("/api/v1/schedules/{{name}}/{action}"),
+            "post",
+            op(
+                "schedules",
+                summary,
+                &[name_param()],
+                None,
+                &[
+                    ("200", json_response("The schedule", schema_ref("Schedule"))),
+                    ("404", error_ref()),
+                ],
+            ),
+        );
+    }
+    add(
+        "/api/v1/schedules/{name}/run",
+        "post",
+        op(
+            "schedules",
+            "Insert the schedule's job now (merged into a run-now still active)",
+            &[name_param()],
+            None,
+            &[
+                ("202", json_response("Queued", schema_ref("RunNow"))),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+    add(
+        "/api/v1/runs",
+        "get",
+        op(
+            "history",
+            "Sync runs, newest first",
+            &[
+                query_param("account", int(), false, "Account id"),
+                query_param(
+                    "status",
+                    enum_of(&["running", "succeeded", "failed", "cancelled"]),
+                    false,
+                    "Run status",
+                ),
+                query_param("limit", int_range(1, 500), false, "Default 50"),
+                query_param(
+                    "before",
+                    int(),
+                    false,
+                    "Runs older than this run id (next page)",
+                ),
+            ],
+            None,
+            &[
+                ("200", json_response("Runs", schema_ref("RunList"))),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+    add(
+        "/api/v1/runs/{id}",
+        "get",
+        op(
+            "history",
+            "A run with its steps",
+            &[id_param("id", "Run id")],
+            None,
+            &[
+                ("200", json_response("The run", schema_ref("RunDetail"))),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+    add(
+        "/api/v1/alerts",
+        "get",
+        op(
+            "alerts",
+            "Alerts, newest first",
+            &[
+                query_param("account", int(), false, "Account id"),
+                query_param(
+                    "kind",
+                    string(),
+                    false,
+                    "e.g. sync_failed, sync_stale, token_expiring, rate_limit_pressure, needs_reauth, follower_growth, trending_post",
+                ),
+                query_param(
+                    "open",
+                    json!({"type": "boolean"}),
+                    false,
+                    "Only alerts not acknowledged",
+                ),
+                query_param("limit", int_range(1, 500), false, "Default 50"),
+            ],
+            None,
+            &[(
+                "200",
+                json_response("Alerts", obj(&[("alerts", array(schema_ref("Alert")))])),
+            )],
+        ),
+    );
+    add(
+        "/api/v1/alerts/{id}/ack",
+        "post",
+        op(
+            "alerts",
+            "Acknowledge an alert",
+            &[id_param("id", "Alert id")],
+            None,
+            &[
+                (
+                    "200",
+                    json_response(
+                        "Acknowledged",
+                        obj(&[("id", int()), ("acknowledged", json!({"type": "boolean"}))]),
+                    ),
+                ),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+    add(
+        "/api/v1/usage",
+        "get",
+        op(
+            "usage",
+            "Graph API usage per account: latest share of Meta's budget and calls per day",
+            &[query_param(
+                "days",
+                int_range(1, 90),
+                false,
+                "Days of call history; default 7",
+            )],
+            None,
+            &[("200", json_response("Usage", schema_ref("UsageReport")))],
+        ),
+    );
+    add(
+        "/api/v1/keys",
+        "get",
+        op(
+            "keys",
+            "API keys (never the keys themselves)",
+            &[],
+            None,
+            &[(
+                "200",
+                json_response("Keys", obj(&[("keys", array(schema_ref("ApiKey")))])),
+            )],
+        ),
+    );
+    add(
+        "/api/v1/keys",
+        "post",
+        op(
+            "keys",
+            "Create an API key; the answer holds the key, once",
+            &[],
+            Some(obj(&[("name", string())])),
+            &[("201", json_response("Created", schema_ref("CreatedKey")))],
+        ),
+    );
+    add(
+        "/api/v1/keys/{id}",
+        "delete",
+        op(
+            "keys",
+            "Revoke an API key",
+            &[path_param("id", string(), "Key id")],
+            None,
+            &[
+                ("204", json!({"description": "Revoked"})),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+
+    // ----- dashboard (HTML, cookie session; forms carry the session's CSRF token) -----
+    for (path, method, summary, params) in [
+        ("/login", "get", "Sign-in form", vec![]),
+        (
+            "/login",
+            "post",
+            "Sign in with an API key (form field `key`); sets the session cookie",
+            vec![],
+        ),
+        ("/logout", "post", "Sign out (form field `csrf`)", vec![]),
+        ("/", "get", "Overview", vec![]),
+        (
+            "/accounts/{id}",
+            "get",
+            "Account page",
+            vec![id_param("id", "Account id")],
+        ),
+        (
+            "/accounts/{id}/sync",
+            "post",
+            "Sync the account now (form field `csrf`)",
+            vec![id_param("id", "Account id")],
+        ),
+        ("/queue", "get", "Queue monitor", vec![]),
+        (
+            "/queue/live",
+            "get",
+            "Live queue counts for the monitor (JSON)",
+            vec![],
+        ),
+        (
+            "/queue/bulk",
+            "post",
+            "Bulk retry / cancel / delete (form)",
+            vec![],
+        ),
+        (
+            "/queue/jobs/{id}",
+            "get",
+            "Job page",
+            vec![id_param("id", "Job id")],
+        ),
+        (
+            "/queue/jobs/{id}/{action}",
+            "post",
+            "Retry, cancel or delete one job (form)",
+            vec![
+                id_param("id", "Job id"),
+                path_param("action", enum_of(&["retry", "cancel", "delete"]), "Action"),
+            ],
+        ),
+        ("/schedules", "get", "Schedules page", vec![]),
+        (
+            "/schedules/{name}/{action}",
+            "post",
+            "Pause, resume or run a schedule now (form)",
+            vec![
+                name_param(),
+                path_param("action", enum_of(&["pause", "resume", "run"]), "Action"),
+            ],
+        ),
+        ("/alerts", "get", "Alerts page", vec![]),
+        (
+            "/alerts/{id}/ack",
+            "post",
+            "Acknowledge an alert (form)",
+            vec![id_param("id", "Alert id")],
+        ),
+        (
+            "/assets/{file}",
+            "get",
+            "Vendored CSS and JavaScript",
+            vec![path_param("file", string(), "File name")],
+        ),
+    ] {
+        let public = path.starts_with("/login") || path.starts_with("/assets");
+        let mut op = json!({
+            "tags": ["dashboard"],
+            "summary": summary,
+            "parameters": params,
+            "responses": {
+                "200": {"description": "An HTML page (or JSON for /queue/live, a file for /assets)",
+                        "content": {"text/html": {"schema": {"type": "string"}}}},
+                "303": {"description": "Redirect (to /login without a session; after a form post)"},
+                "403": {"description": "Missing or wrong CSRF token"},
+            },
+        });
+        if public {
+            op["security"] = json!([]);
+        } else {
+            op["security"] = json!([{"sessionCookie": []}]);
+        }
+        add(path, method, op);
+    }
+
+    json!({
         "openapi": "3.1.0",
-        "info": { "title": "igsync", "version": env!("CARGO_PKG_VERSION") },
-        "paths": {}
+        "info": {
+            "title": "igsync",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The HTTP interface of igsync: a JSON API under /api/v1, operational \
+                endpoints and the dashboard. Every request except /healthz, /login and /assets \
+                needs an API key (`Authorization: Bearer igs_…` or `X-Api-Key: igs_…`) or a \
+                dashboard session cookie; with the cookie, unsafe methods also need the \
+                session's CSRF token in `X-CSRF-Token`. Errors are \
+                {\"error\":{\"code\":\"…\",\"message\":\"…\"}} with codes bad_request (400), \
+                unauthorized (401), forbidden (403), not_found (404), method_not_allowed (405), \
+                conflict (409), payload_too_large (413, bodies above 64 KiB), \
+                unsupported_media_type (415), invalid (422), upstream_error (502), \
+                not_configured, timeout and unavailable (503), internal (500).",
+        },
+        "tags": [
+            {"name": "accounts"}, {"name": "analytics"}, {"name": "queue"}, {"name": "schedules"},
+            {"name": "history"}, {"name": "alerts"}, {"name": "usage"}, {"name": "keys"},
+            {"name": "operations"}, {"name": "dashboard"},
+        ],
+        "security": [{"bearerAuth": []}, {"apiKeyHeader": []}, {"sessionCookie": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An igsync API key igs_<id>_<secret>"},
+                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "igsync_session"},
+            },
+            "responses": {
+                "Error": json_response("An error", schema_ref("Error")),
+            },
+            "schemas": schemas(),
+        },
     })
+}
+
+fn schemas() -> Value {
+    let ts = datetime;
+    let opt = nullable;
+    let counts = obj(&[
+        ("pending", int()),
+        ("scheduled", int()),
+        ("running", int()),
+        ("completed", int()),
+        ("failed", int()),
+        ("cancelled", int()),
+    ]);
+    let percentiles = obj(&[
+        ("p50", opt(number())),
+        ("p95", opt(number())),
+        ("p99", opt(number())),
+    ]);
+    json!({
+        "Error": obj(&[("error", obj(&[
+            ("code", enum_of(&["bad_request", "unauthorized", "forbidden", "not_found",
+                "method_not_allowed", "conflict", "payload_too_large", "unsupported_media_type",
+                "invalid", "upstream_error", "not_configured", "timeout", "unavailable", "internal"])),
+            ("message", string()),
+        ]))]),
+        "Readiness": json!({
+            "type": "object",
+            "required": ["status", "database"],
+            "properties": {
+                "status": enum_of(&["ready", "unavailable"]),
+                "database": enum_of(&["sqlite", "postgres"]),
+                "reason": {"type": "string", "description": "Why the server is not ready"},
+            },
+        }),
+        "Account": obj(&[
+            ("id", int()), ("ig_user_id", string()), ("username", string()), ("name", opt(string())),
+            ("account_type", enum_of(&["business", "creator", "unknown"])),
+            ("login", enum_of(&["facebook", "instagram"])),
+            ("timezone", string()),
+            ("status", enum_of(&["idle", "syncing", "failed", "paused", "needs_reauth"])),
+            ("last_synced_at", opt(ts())), ("last_sync_error", opt(string())), ("next_sync_at", opt(ts())),
+            ("has_token", json!({"type": "boolean"})), ("token_expires_at", opt(ts())), ("token_refreshed_at", opt(ts())),
+            ("followers_count", opt(int())), ("follows_count", opt(int())), ("media_count", opt(int())),
+            ("profile_picture_url", opt(string())), ("created_at", ts()), ("updated_at", ts()),
+        ]),
+        "AddAccount": json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["ig_user_id", "token"],
+            "properties": {
+                "ig_user_id": {"type": "string", "pattern": "^[0-9]{1,32}$"},
+                "token": {"type": "string", "description": "Long-lived access token, stored encrypted, never returned"},
+                "login": enum_of(&["instagram", "facebook"]),
+                "timezone": {"type": "string", "description": "IANA time zone; default UTC"},
+                "verify": {"type": "boolean", "description": "Read the profile with the token first (default true)"},
+                "username": {"type": "string", "description": "Used when verify is false"},
+            },
+        }),
+        "UpdateAccount": json!({
+            "type": "object", "additionalProperties": false, "required": ["timezone"],
+            "properties": {"timezone": {"type": "string", "description": "IANA time zone"}},
+        }),
+        "SyncRequested": obj(&[
+            ("account_id", int()), ("plan", enum_of(&["full", "light"])), ("job_id", int()),
+            ("merged", json!({"type": "boolean"})), ("run_id", opt(int())),
+        ]),
+        "Overview": obj(&[
+            ("generated_at", ts()),
+            ("accounts", array(schema_ref("Account"))),
+            ("account_status", json!({"type": "object", "additionalProperties": {"type": "integer"}})),
+            ("open_alerts", array(schema_ref("Alert"))),
+            ("queue", schema_ref("QueueSnapshot")),
+        ]),
+        "Report": json!({"type": "object", "description": "Figures are {key, label, value, unit, note, definition}; series are {key, label, unit, definition, points}"}),
+        "Definition": obj(&[("key", string()), ("label", string()), ("unit", string()), ("definition", string())]),
+        "Job": obj(&[
+            ("id", int()), ("queue", string()), ("kind", string()),
+            ("state", enum_of(&["pending", "running", "completed", "failed", "cancelled"])),
+            ("scheduled", json!({"type": "boolean"})),
+            ("account_id", opt(int())), ("run_id", opt(int())), ("unique_key", opt(string())),
+            ("args", json!({})), ("attempt", int()), ("max_attempts", int()), ("priority", int()),
+            ("run_at", ts()), ("created_at", ts()), ("attempted_at", opt(ts())), ("finished_at", opt(ts())),
+            ("locked_by", opt(string())), ("lease_expires_at", opt(ts())), ("last_error", opt(string())),
+            ("errors", array(obj(&[("attempt", int()), ("at", ts()), ("worker_id", opt(string())), ("error", string())]))),
+            ("progress", json!({})), ("result", json!({})),
+            ("timings", obj(&[("wait_ms", opt(int())), ("run_ms", opt(int())), ("total_ms", int())])),
+        ]),
+        "JobList": obj(&[("jobs", array(schema_ref("Job"))), ("total", int()), ("limit", int()), ("offset", int())]),
+        "JobFilter": json!({
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "state": string(), "queue": string(), "kind": string(),
+                "account": int(), "run": int(), "search": string(),
+            },
+        }),
+        "BulkRequest": json!({
+            "type": "object", "additionalProperties": false, "required": ["action"],
+            "description": "Exactly one of ids and filter; a filter must restrict something",
+            "properties": {
+                "action": enum_of(&["retry", "cancel", "delete"]),
+                "ids": {"type": "array", "items": int(), "minItems": 1, "maxItems": 1000},
+                "filter": schema_ref("JobFilter"),
+            },
+        }),
+        "BulkResult": obj(&[("action", enum_of(&["retry", "cancel", "delete"])), ("affected", int())]),
+        "QueueSnapshot": obj(&[
+            ("generated_at", ts()),
+            ("totals", counts.clone()),
+            ("age_seconds", number()),
+            ("queues", array(obj(&[("queue", string()), ("counts", counts), ("oldest_due_at", opt(ts())), ("age_seconds", number())]))),
+        ]),
+        "QueueMetrics": obj(&[
+            ("from", ts()), ("to", ts()), ("resolution", enum_of(&["minute", "hour", "day"])), ("queue", opt(string())),
+            ("series", array(obj(&[("bucket_start", ts()), ("completed", int()), ("failed", int()), ("wait_ms", percentiles.clone()), ("run_ms", percentiles.clone())]))),
+            ("by_kind", array(obj(&[("queue", string()), ("kind", string()), ("completed", int()), ("failed", int()), ("wait_ms", percentiles.clone()), ("run_ms", percentiles)]))),
+        ]),
+        "WorkerList": obj(&[
+            ("seen_within_seconds", int()),
+            ("workers", array(obj(&[
+                ("id", string()), ("hostname", string()), ("pid", int()), ("queues", array(string())),
+                ("concurrency", int()), ("started_at", ts()), ("last_seen_at", ts()), ("running_jobs", array(int())),
+            ]))),
+        ]),
+        "Schedule": obj(&[
+            ("name", string()), ("cron", string()), ("queue", string()), ("kind", string()), ("args", json!({})),
+            ("paused", json!({"type": "boolean"})), ("next_run_at", opt(ts())), ("last_run_at", opt(ts())),
+            ("last_job_id", opt(int())), ("last_job_state", opt(string())),
+        ]),
+        "RunNow": obj(&[("schedule", string()), ("job_id", int()), ("merged", json!({"type": "boolean"}))]),
+        "Run": obj(&[
+            ("id", int()), ("account_id", int()), ("plan", string()), ("trigger", string()),
+            ("steps_planned", array(string())),
+            ("status", enum_of(&["running", "succeeded", "failed", "cancelled"])),
+            ("started_at", ts()), ("finished_at", opt(ts())), ("duration_ms", opt(int())), ("error", opt(string())),
+            ("api_calls", int()), ("rate_limit_units", int()), ("rows_written", int()),
+        ]),
+        "RunList": obj(&[("runs", array(schema_ref("Run"))), ("next_before", opt(int()))]),
+        "RunDetail": json!({
+            "allOf": [schema_ref("Run"), obj(&[("steps", array(obj(&[
+                ("step", string()), ("position", int()),
+                ("status", enum_of(&["running", "succeeded", "failed", "skipped"])),
+                ("attempts", int()), ("started_at", ts()), ("finished_at", opt(ts())), ("duration_ms", opt(int())),
+                ("api_calls", int()), ("rate_limit_units", int()), ("rows_written", int()),
+                ("expected", opt(int())), ("stored", opt(int())), ("complete", opt(json!({"type": "boolean"}))),
+                ("error", opt(string())), ("detail", json!({})),
+            ])))])],
+        }),
+        "Alert": obj(&[
+            ("id", int()), ("account_id", opt(int())), ("kind", string()),
+            ("severity", enum_of(&["info", "warning", "critical"])), ("title", string()), ("message", string()),
+            ("payload", json!({})), ("created_at", ts()), ("acknowledged_at", opt(ts())),
+            ("delivered_at", opt(ts())), ("delivery_error", opt(string())),
+        ]),
+        "Usage": obj(&[
+            ("observed_at", ts()), ("usage_pct", number()), ("call_count_pct", number()),
+            ("total_cputime_pct", number()), ("total_time_pct", number()),
+            ("pressure", enum_of(&["ok", "high", "critical"])), ("regain_access_minutes", opt(int())),
+        ]),
+        "UsageReport": obj(&[
+            ("from", date()), ("to", date()), ("app", opt(schema_ref("Usage"))),
+            ("accounts", array(obj(&[
+                ("account_id", int()), ("username", string()), ("latest", opt(schema_ref("Usage"))),
+                ("days", array(obj(&[("day", date()), ("requests", int()), ("units", int()), ("errors", int())]))),
+                ("requests_total", int()), ("units_total", int()),
+            ]))),
+        ]),
+        "ApiKey": obj(&[("id", string()), ("name", string()), ("created_at", ts()), ("last_used_at", opt(ts())), ("revoked_at", opt(ts()))]),
+        "CreatedKey": json!({"allOf": [schema_ref("ApiKey"), obj(&[("secret", string())])]}),
+    })
+}
+
+/// An operation of the JSON API: tag, summary, parameters, optional JSON body and the
+/// documented responses (the error responses every API route shares are added).
+fn op(
+    tag: &str,
+    summary: &str,
+    params: &[Value],
+    body: Option<Value>,
+    responses: &[(&str, Value)],
+) -> Value {
+    let mut all = Map::new();
+    for (status, response) in responses {
+        all.insert((*status).to_owned(), response.clone());
+    }
+    for status in ["400", "401", "403", "422", "503"] {
+        all.entry(status.to_owned()).or_insert_with(error_ref);
+    }
+    if body.is_some() {
+        for status in ["413", "415"] {
+            all.entry(status.to_owned()).or_insert_with(error_ref);
+        }
+    }
+    let mut op = json!({
+        "tags": [tag],
+        "summary": summary,
+        "parameters": params,
+        "responses": all,
+    });
+    if let Some(schema) = body {
+        op["requestBody"] = json!({
+            "required": true,
+            "content": {"application/json": {"schema": schema}},
+        });
+    }
+    op
+}
+
+fn json_response(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+fn error_ref() -> Value {
+    json!({"$ref": "#/components/responses/Error"})
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn obj(props: &[(&str, Value)]) -> Value {
+    let mut properties = Map::new();
+    for (name, schema) in props {
+        properties.insert((*name).to_owned(), schema.clone());
+    }
+    let required: Vec<&str> = props.iter().map(|(name, _)| *name).collect();
+    json!({"type": "object", "properties": properties, "required": required})
+}
+
+fn array(items: Value) -> Value {
+    json!({"type": "array", "items": items})
+}
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn int() -> Value {
+    json!({"type": "integer", "format": "int64"})
+}
+
+fn int_range(min: i64, max: i64) -> Value {
+    json!({"type": "integer", "minimum": min, "maximum": max})
+}
+
+fn number() -> Value {
+    json!({"type": "number"})
+}
+
+fn datetime() -> Value {
+    json!({"type": "string", "format": "date-time"})
+}
+
+fn date() -> Value {
+    json!({"type": "string", "format": "date"})
+}
+
+fn nullable(schema: Value) -> Value {
+    json!({"oneOf": [schema, {"type": "null"}]})
+}
+
+fn enum_of(values: &[&str]) -> Value {
+    json!({"type": "string", "enum": values})
+}
+
+fn path_param(name: &str, schema: Value, description: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "schema": schema, "description": description})
+}
+
+fn id_param(name: &str, description: &str) -> Value {
+    path_param(name, int(), description)
+}
+
+fn name_param() -> Value {
+    path_param("name", string(), "Schedule name")
+}
+
+fn query_param(name: &str, schema: Value, required: bool, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": required, "schema": schema, "description": description})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` points at a component that exists.
+    #[test]
+    fn references_resolve() {
+        let doc = spec();
+        fn walk(v: &Value, doc: &Value, n: &mut usize) {
+            match v {
+                Value::Object(map) => {
+                    if let Some(Value::String(r)) = map.get("$ref") {
+                        let path = r.trim_start_matches("#/").split('/');
+                        let mut target = doc;
+                        for part in path {
+                            target = &target[part];
+                        }
+                        assert!(!target.is_null(), "dangling {r}");
+                        *n += 1;
+                    }
+                    map.values().for_each(|v| walk(v, doc, n));
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, doc, n)),
+                _ => {}
+            }
+        }
+        let mut n = 0;
+        walk(&doc, &doc, &mut n);
+        assert!(n > 50);
+    }
+
+    /// Path parameters are declared exactly as the path names them.
+    #[test]
+    fn path_parameters_match_their_paths() {
+        let doc = spec();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let named: Vec<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .collect();
+            for (method, op) in item.as_object().unwrap() {
+                let declared: Vec<&str> = op["parameters"]
+                    .as_array()
+                    .map(|ps| {
+                        ps.iter()
+                            .filter(|p| p["in"] == "path")
+                            .map(|p| p["name"].as_str().unwrap())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                assert_eq!(declared, named, "{method} {path}");
+            }
+        }
+    }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use store::{Cipher, DynStore};
 use sync::{Clock, Engine, GraphClients};
 
+use crate::api::overview::OverviewCache;
 use crate::auth::AuthCache;
 
 /// Largest request body accepted, in bytes (413 above).
@@ -26,6 +27,9 @@ pub struct ServerSettings {
     pub auth_cache_ttl: Duration,
     /// Requests taking longer than this are answered with 503 (so shutdown never hangs).
     pub request_timeout: Duration,
+    /// How long the overview's JSON is reused (it is recomputed at once after a write
+    /// through this server). Zero computes it for every request.
+    pub overview_cache_ttl: Duration,
 }
 
 impl Default for ServerSettings {
@@ -35,6 +39,7 @@ impl Default for ServerSettings {
             session_ttl: Duration::from_secs(12 * 3600),
             auth_cache_ttl: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
+            overview_cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -59,6 +64,7 @@ pub struct AppState {
     /// in tests.
     pub clock: Clock,
     pub(crate) auth: Arc<AuthCache>,
+    pub(crate) overview_cache: Arc<OverviewCache>,
 }
 
 impl AppState {
@@ -70,6 +76,7 @@ impl AppState {
             graph: GraphClients::default(),
             clock: Clock::system(),
             auth: Arc::new(AuthCache::new(settings.auth_cache_ttl)),
+            overview_cache: Arc::new(OverviewCache::new(settings.overview_cache_ttl)),
             settings: Arc::new(settings),
         }
     }

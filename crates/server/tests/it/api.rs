@@ -9,7 +9,7 @@ use store::{
     SyncStep,
 };
 
-use crate::support::{TestApp, assert_error, json_of, pg};
+use crate::support::{SimApp, TestApp, assert_error, json_of, pg};
 
 // ----- probes, headers, auth -----
 
@@ -1197,4 +1197,425 @@ async fn raw_chunked(app: &TestApp, head: &str, chunks: usize, size: usize) -> (
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     (status, text)
+}
+
+// ----- with the simulator behind the engine -----
+
+#[tokio::test]
+async fn syncs_are_queued_through_the_engine_and_merged_while_active() {
+    let env = SimApp::start(2, 8).await;
+    let app = &env.app;
+    let (id, _) = env.accounts[0];
+    let path = format!("/api/v1/accounts/{id}/sync");
+
+    let first = json_of(app.post(&path).await, StatusCode::ACCEPTED).await;
+    assert_eq!(first["plan"], "full");
+    assert_eq!(first["merged"], false);
+    let job = first["job_id"].as_i64().unwrap();
+    // Asked again while queued: the same chain, nothing doubled.
+    let again = json_of(app.post(&path).await, StatusCode::ACCEPTED).await;
+    assert_eq!(again["merged"], true);
+    assert_eq!(again["job_id"], job);
+    assert_error(
+        app.post(&format!("{path}?plan=weekly")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert_error(
+        app.post("/api/v1/accounts/999/sync").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    // The orchestrator runs once: the run exists and the chain's first step is queued under
+    // the same key, so a request now joins the running chain (and learns its run).
+    let worker = env.engine.worker().unwrap();
+    assert!(worker.run_once().await.unwrap() >= 1);
+    let joined = json_of(app.post(&path).await, StatusCode::ACCEPTED).await;
+    assert_eq!(joined["merged"], true);
+    let run = joined["run_id"]
+        .as_i64()
+        .expect("the run is known once the chain started");
+    assert_ne!(joined["job_id"], job, "joined the chain's current step");
+
+    env.engine.run_until_idle().await.unwrap();
+    let account = app.get_json(&format!("/api/v1/accounts/{id}")).await;
+    assert_eq!(account["status"], "idle", "{account}");
+    assert!(account["last_synced_at"].is_string());
+    assert!(account["followers_count"].as_i64().unwrap() > 0);
+
+    // Exactly one run, succeeded, with every step complete.
+    let runs = app.get_json(&format!("/api/v1/runs?account={id}")).await;
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 1, "{runs}");
+    assert_eq!(runs["runs"][0]["id"], run);
+    assert_eq!(runs["runs"][0]["status"], "succeeded");
+    assert_eq!(runs["runs"][0]["trigger"], "api");
+    let detail = app.get_json(&format!("/api/v1/runs/{run}")).await;
+    let steps = detail["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 6);
+    assert!(steps.iter().all(|s| s["status"] == "succeeded"), "{detail}");
+    assert!(detail["api_calls"].as_i64().unwrap() > 0);
+    let jobs = app.get_json(&format!("/api/v1/jobs?run={run}")).await;
+    assert_eq!(jobs["total"], 6, "one job per step: {jobs}");
+
+    // Paused accounts are not synced.
+    json_of(
+        app.post(&format!("/api/v1/accounts/{id}/pause")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_error(app.post(&path).await, StatusCode::CONFLICT, "conflict").await;
+}
+
+#[tokio::test]
+async fn added_accounts_are_verified_against_the_graph_api() {
+    let env = SimApp::start(1, 4).await;
+    let app = &env.app;
+    let (id, sim_account) = env.accounts[0].clone();
+    let confirm = format!("/api/v1/accounts/{id}?confirm={}", sim_account.ig_user_id);
+    assert_eq!(app.delete(&confirm).await.status(), StatusCode::NO_CONTENT);
+
+    // A token Meta rejects is refused, and nothing is stored.
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/v1/accounts",
+            &json!({"ig_user_id": sim_account.ig_user_id, "token": "not-a-real-token",
+                    "login": sim_account_login(&sim_account)}),
+        )
+        .await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+    assert!(
+        app.get_json("/api/v1/accounts").await["accounts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // The real token: the profile is read, the username comes from Meta.
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/v1/accounts",
+            &json!({"ig_user_id": sim_account.ig_user_id, "token": sim_account.access_token,
+                    "login": sim_account_login(&sim_account), "timezone": "Asia/Tokyo"}),
+        )
+        .await;
+    let added = json_of(res, StatusCode::CREATED).await;
+    assert_eq!(added["username"], sim_account.username.as_str());
+    assert_eq!(added["timezone"], "Asia/Tokyo");
+    assert!(!added.to_string().contains(&sim_account.access_token));
+    // Registering it again updates it (200), and it syncs with the stored token.
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/v1/accounts",
+            &json!({"ig_user_id": sim_account.ig_user_id, "token": sim_account.access_token,
+                    "login": sim_account_login(&sim_account)}),
+        )
+        .await;
+    let again = json_of(res, StatusCode::OK).await;
+    let new_id = again["id"].as_i64().unwrap();
+    json_of(
+        app.post(&format!("/api/v1/accounts/{new_id}/sync?plan=light"))
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    env.engine.run_until_idle().await.unwrap();
+    let account = app.get_json(&format!("/api/v1/accounts/{new_id}")).await;
+    assert_eq!(account["status"], "idle", "{account}");
+}
+
+fn sim_account_login(a: &simulator::SimAccount) -> &'static str {
+    match a.login {
+        simulator::LoginKind::Facebook => "facebook",
+        simulator::LoginKind::Instagram => "instagram",
+    }
+}
+
+#[tokio::test]
+async fn reports_of_a_synced_account_in_json_and_csv() {
+    let env = SimApp::start(1, 24).await;
+    let app = &env.app;
+    let (id, _) = env.accounts[0];
+    json_of(
+        app.post(&format!("/api/v1/accounts/{id}/sync")).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    env.engine.run_until_idle().await.unwrap();
+
+    let report = app
+        .get_json(&format!("/api/v1/accounts/{id}/report?days=30"))
+        .await;
+    // Every figure and series names a known definition.
+    let mut keys = Vec::new();
+    collect_keys(&report, &mut keys);
+    assert!(keys.len() > 10, "figures with keys: {keys:?}");
+    for key in &keys {
+        assert!(
+            analytics::definition(key).is_some(),
+            "unknown definition key {key}"
+        );
+    }
+    assert!(
+        keys.iter().any(|k| k.starts_with("engagement_rate")),
+        "{keys:?}"
+    );
+    let glossary = app.get_json("/api/v1/definitions").await;
+    let known: Vec<&str> = glossary["definitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["key"].as_str().unwrap())
+        .collect();
+    assert!(keys.iter().all(|k| known.contains(&k.as_str())));
+    assert!(report.to_string().contains("2") && !report.to_string().contains("access_token"));
+
+    let res = app
+        .get(&format!(
+            "/api/v1/accounts/{id}/report?from=2020-01-01&to=2020-01-31&format=csv"
+        ))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("2020-01-01-2020-01-31.csv")
+    );
+    let csv = res.text().await.unwrap();
+    let csv_now = app
+        .get(&format!("/api/v1/accounts/{id}/report?days=30&format=csv"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.lines().count() > 1 && csv_now.lines().count() > csv.lines().count() / 2);
+    assert!(
+        keys.iter().any(|k| csv_now.contains(k.as_str())),
+        "CSV rows carry the keys"
+    );
+
+    for query in [
+        "days=0",
+        "from=2025-02-01&to=2025-01-01",
+        "from=2025-01-01&days=3",
+        "format=pdf",
+        "to=someday",
+    ] {
+        let res = app
+            .get(&format!("/api/v1/accounts/{id}/report?{query}"))
+            .await;
+        assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+    }
+    assert_error(
+        app.get("/api/v1/accounts/999/report").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+/// Every `key` of an object that also has a `definition` (figures and series).
+fn collect_keys(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let (Some(Value::String(k)), true) = (map.get("key"), map.contains_key("definition"))
+            {
+                out.push(k.clone());
+            }
+            map.values().for_each(|v| collect_keys(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_keys(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_the_graph_calls_and_errors_of_real_syncs() {
+    let env = SimApp::start(2, 6).await;
+    let app = &env.app;
+    let (ok, _) = env.accounts[0];
+    let (broken, ref broken_sim) = env.accounts[1];
+    env.sim.expire_token(&broken_sim.ig_user_id);
+    for id in [ok, broken] {
+        json_of(
+            app.post(&format!("/api/v1/accounts/{id}/sync")).await,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+    }
+    env.engine.run_until_idle().await.unwrap();
+
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` in\n{text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(value(&format!("igsync_graph_requests_total{{account=\"{ok}\"}} ")) > 5.0);
+    assert!(
+        value("igsync_graph_errors_total{code=\"190\"} ") >= 1.0,
+        "the expired token"
+    );
+    assert_eq!(value("igsync_accounts{status=\"needs_reauth\"} "), 1.0);
+    assert_eq!(value("igsync_accounts{status=\"idle\"} "), 1.0);
+    assert!(value(&format!("igsync_sync_lag_seconds{{account=\"{ok}\"}} ")) < 60.0);
+    // Two hours later, without a sync, the lag says so.
+    env.advance(Duration::hours(2));
+    let later = app.get("/metrics").await.text().await.unwrap();
+    let lag: f64 = later
+        .lines()
+        .find(|l| l.starts_with(&format!("igsync_sync_lag_seconds{{account=\"{ok}\"}} ")))
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((7200.0..7300.0).contains(&lag), "lag {lag}");
+    assert!(
+        value(
+            "igsync_jobs_finished_total{queue=\"instagram-sync\",kind=\"sync_media\",outcome=\"completed\"} "
+        ) >= 1.0
+    );
+    assert!(!text.contains(&broken_sim.access_token));
+    assert!(!text.contains(&env.accounts[0].1.access_token));
+}
+
+// ----- the OpenAPI document -----
+
+#[tokio::test]
+async fn the_openapi_document_covers_every_route_and_only_real_ones() {
+    let app = TestApp::spawn().await;
+    let doc = app.get_json("/api/openapi.json").await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(op["summary"].is_string(), "{method} {path} has a summary");
+            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()));
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+
+    // Every route the router declares (read from the route tables) is documented, and
+    // nothing else is.
+    let routed = declared_routes();
+    assert!(routed.len() > 40, "found {} routes", routed.len());
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let phantom: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from the OpenAPI document: {undocumented:?}"
+    );
+    assert!(
+        phantom.is_empty(),
+        "documented routes the router does not have: {phantom:?}"
+    );
+
+    // And each documented route really answers: never the router's own 404 or 405.
+    for (method, path) in &documented {
+        let action = if path.starts_with("/schedules") {
+            "run"
+        } else {
+            "retry"
+        };
+        let concrete = path
+            .replace("{id}", "987654")
+            .replace("{name}", "no_such_schedule")
+            .replace("{action}", action)
+            .replace("{file}", "no-such-file.css");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = app.request(method.clone(), &concrete);
+        if method == Method::POST || method == Method::PATCH {
+            req = req.json(&json!({}));
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let body = res.text().await.unwrap();
+        assert_ne!(
+            status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {concrete}: {body}"
+        );
+        assert!(
+            !body.contains("no such route"),
+            "{method} {concrete} is not routed: {body}"
+        );
+    }
+}
+
+/// `(METHOD, path)` of every `.route(…)` in the server's route tables: `lib.rs`, the API
+/// modules (nested under `/api/v1`) and the dashboard.
+fn declared_routes() -> std::collections::BTreeSet<(String, String)> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![(src.join("lib.rs"), ""), (src.join("dashboard/mod.rs"), "")];
+    for entry in std::fs::read_dir(src.join("api")).unwrap() {
+        files.push((entry.unwrap().path(), "/api/v1"));
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for (file, prefix) in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(".route(") {
+            rest = &rest[at + ".route(".len()..];
+            // The call's arguments, up to its closing parenthesis.
+            let mut depth = 1;
+            let end = rest
+                .char_indices()
+                .find(|(_, c)| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                })
+                .map(|(i, _)| i)
+                .unwrap();
+            let args = &rest[..end];
+            let path = args
+                .split('"')
+                .nth(1)
+                .unwrap_or_else(|| panic!("route path in {args}"));
+            let full = if prefix.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{prefix}{path}")
+            };
+            let mut methods = 0;
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let needle = format!("{method}(");
+                let found = args.match_indices(&needle).any(|(i, _)| {
+                    i == 0
+                        || !args.as_bytes()[i - 1].is_ascii_alphanumeric()
+                            && args.as_bytes()[i - 1] != b'_'
+                });
+                if found {
+                    out.insert((method.to_uppercase(), full.clone()));
+                    methods += 1;
+                }
+            }
+            assert!(
+                methods > 0,
+                "no method in .route({args}) of {}",
+                file.display()
+            );
+        }
+    }
+    out
 }

@@ -2,6 +2,7 @@
 //! 0, a fresh SQLite database per test and the Graph API simulator behind the sync engine.
 
 mod api;
+mod bench;
 mod browser;
 mod dashboard;
 mod report;

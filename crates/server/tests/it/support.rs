@@ -323,3 +323,121 @@ pub(crate) mod pg {
         exec(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
     }
 }
+
+/// The application with the Graph API simulator behind a real sync engine: the simulator's
+/// accounts registered (tokens encrypted), Graph clients for both login flavours pointed at
+/// it, and one manual clock shared by the engine, the clients and the simulator.
+pub(crate) struct SimApp {
+    pub(crate) app: TestApp,
+    pub(crate) sim: simulator::SimServer,
+    pub(crate) engine: sync::Engine,
+    pub(crate) clock: sync::Clock,
+    pub(crate) graph_clock: graph::Clock,
+    /// Registered accounts, in the simulator's order.
+    pub(crate) accounts: Vec<(store::AccountId, simulator::SimAccount)>,
+}
+
+impl SimApp {
+    /// `n_accounts` simulated accounts with `media` posts each, all registered.
+    pub(crate) async fn start(n_accounts: usize, media: usize) -> SimApp {
+        let config = simulator::SimConfig::new(20_261_124, n_accounts, media);
+        let sim =
+            simulator::SimServer::start(config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .unwrap();
+        let dir = temp_dir("igsync-server-sim");
+        let sqlite = SqliteStore::open(&format!("sqlite://{}", dir.join("igsync.db").display()))
+            .await
+            .unwrap();
+        sqlite.migrate().await.unwrap();
+        let store: DynStore = Arc::new(sqlite);
+        let clock = sync::Clock::manual(sim.now());
+        let graph_clock = graph::Clock::manual();
+        let clients = sync::graph_clients([
+            sim_graph_client(graph::LoginKind::Facebook, &sim.url(), &graph_clock),
+            sim_graph_client(graph::LoginKind::Instagram, &sim.url(), &graph_clock),
+        ]);
+        let cipher = Cipher::new(&SecretKey::generate().unwrap());
+        let mut accounts = Vec::new();
+        for a in sim.accounts() {
+            let stored = store
+                .account_upsert(NewAccount {
+                    ig_user_id: a.ig_user_id.clone(),
+                    username: a.username.clone(),
+                    name: Some(a.name.clone()),
+                    account_type: AccountType::Business,
+                    login: match a.login {
+                        simulator::LoginKind::Facebook => LoginKind::Facebook,
+                        simulator::LoginKind::Instagram => LoginKind::Instagram,
+                    },
+                    page_id: a.page_id.clone(),
+                    timezone: None,
+                    token: cipher
+                        .encrypt(&SecretString::new(a.access_token.clone()))
+                        .unwrap(),
+                    token_expires_at: Some(a.token_expires_at),
+                    now: clock.now(),
+                })
+                .await
+                .unwrap();
+            accounts.push((stored.id, a));
+        }
+        let engine = sync::Engine::new(sync::EngineConfig {
+            store: store.clone(),
+            graph: clients.clone(),
+            cipher: Some(cipher.clone()),
+            settings: sync::SyncSettings {
+                concurrency: 3,
+                syncs_per_minute: 0,
+                poll_interval: std::time::Duration::from_millis(20),
+                ..sync::SyncSettings::default()
+            },
+            clock: clock.clone(),
+        })
+        .unwrap();
+        let (key, secret) = server::auth::create_api_key(&*store, "tests")
+            .await
+            .unwrap();
+        let state = AppState::new(store, ServerSettings::default())
+            .with_cipher(cipher)
+            .with_engine(engine.clone())
+            .with_graph(clients);
+        let app = TestApp::serve(state, secret, key.id).await;
+        SimApp {
+            app,
+            sim,
+            engine,
+            clock,
+            graph_clock,
+            accounts,
+        }
+    }
+
+    /// Moves the engine's, the clients' and the simulator's clocks together.
+    pub(crate) fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        self.graph_clock.advance(by.to_std().unwrap());
+        self.sim.advance_clock(by);
+    }
+}
+
+/// A Graph API client of one login flavour pointed at the simulator, on a manual clock.
+pub(crate) fn sim_graph_client(
+    login: graph::LoginKind,
+    url: &str,
+    clock: &graph::Clock,
+) -> graph::GraphClient {
+    let cfg = graph::GraphConfig::builder(login, "1234567890")
+        .base_url(url.to_owned())
+        .version(graph::ApiVersion::V25)
+        .request_timeout(std::time::Duration::from_secs(2))
+        .retry(graph::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: std::time::Duration::from_millis(5),
+            max_backoff: std::time::Duration::from_millis(20),
+        })
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    graph::GraphClient::new(cfg).unwrap()
+}
