@@ -35,6 +35,21 @@ impl HistoryWindow {
 /// Earlier posts of each type whose snapshots are loaded for the trending baseline.
 pub const BASELINE_POSTS: usize = 100;
 
+/// The media metrics analytics read from snapshots (others are not loaded).
+const SNAPSHOT_METRICS: &[&str] = &[
+    "likes",
+    "comments",
+    "saved",
+    "saves",
+    "shares",
+    "reach",
+    "views",
+    "total_interactions",
+    "follows",
+    "profile_visits",
+    "ig_reels_avg_watch_time",
+];
+
 /// Loads what the analytics need about one account for `window`.
 ///
 /// Every post is included with its latest metrics; snapshot history is loaded only for the
@@ -51,20 +66,26 @@ pub async fn load_account_history(
             "the history window ends before it starts".to_string(),
         ));
     }
-    let account = store
-        .account_get(account_id)
-        .await?
-        .ok_or(SyncError::UnknownAccount(account_id))?;
-    let time_zone = account.timezone.parse().unwrap_or(chrono_tz::UTC);
-
-    // Posts: latest values of all; snapshots only where needed.
-    let media = store
-        .media_list(MediaQuery {
+    // Independent reads run concurrently.
+    let first_day = window.from.date_naive() - Duration::days(1);
+    let last_day = window.to.date_naive() + Duration::days(1);
+    let (account, media, stories, samples, days, demographics) = tokio::join!(
+        store.account_get(account_id),
+        store.media_list(MediaQuery {
             account_id: Some(account_id),
             include_deleted: true,
             ..Default::default()
-        })
-        .await?;
+        }),
+        store.story_list(account_id, window.from, window.to),
+        store.profile_snapshots(account_id, window.from - Duration::days(30), window.to),
+        store.account_insight_days(account_id, &[], first_day, last_day),
+        store.demographics_latest(account_id),
+    );
+    let account = account?.ok_or(SyncError::UnknownAccount(account_id))?;
+    let (media, stories, samples, days, demographics) =
+        (media?, stories?, samples?, days?, demographics?);
+    let time_zone = account.timezone.parse().unwrap_or(chrono_tz::UTC);
+
     let mut posts: Vec<Post> = Vec::with_capacity(media.len());
     for m in &media {
         let Some(product_type) = analytics_product(m.record.product_type) else {
@@ -106,40 +127,48 @@ pub async fn load_account_history(
                 .map(|p| p.ig_media_id.clone()),
         );
     }
-    if !wanted.is_empty() {
-        let ids: Vec<String> = wanted.into_iter().collect();
-        let rows = store.media_insight_history(&ids, &[]).await?;
-        attach_snapshots(&mut posts, rows);
-    }
+    let metrics: Vec<String> = SNAPSHOT_METRICS.iter().map(|m| m.to_string()).collect();
+    let wanted: Vec<String> = wanted.into_iter().collect();
+    let story_ids: Vec<String> = stories
+        .iter()
+        .map(|s| s.record.ig_media_id.clone())
+        .collect();
+    let (post_rows, story_rows) = tokio::join!(
+        async {
+            if wanted.is_empty() {
+                Ok(Vec::new())
+            } else {
+                store.media_insight_history(&wanted, &metrics).await
+            }
+        },
+        async {
+            if story_ids.is_empty() {
+                Ok(Vec::new())
+            } else {
+                store.story_insight_history(&story_ids).await
+            }
+        },
+    );
+    attach_snapshots(&mut posts, post_rows?);
 
     // Stories published in the window, with their snapshots.
-    let stories = store.story_list(account_id, window.from, window.to).await?;
-    if !stories.is_empty() {
-        let ids: Vec<String> = stories
-            .iter()
-            .map(|s| s.record.ig_media_id.clone())
-            .collect();
-        let rows = store.story_insight_history(&ids).await?;
-        let first = posts.len();
-        for s in &stories {
-            posts.push(Post {
-                ig_media_id: s.record.ig_media_id.clone(),
-                product_type: analytics::MediaProductType::Story,
-                media_type: analytics_media(s.record.media_type),
-                published_at: s.record.published_at,
-                caption: s.record.caption.clone(),
-                permalink: s.record.permalink.clone(),
-                deleted: false,
-                metrics: post_metrics(&s.latest),
-                snapshots: Vec::new(),
-            });
-        }
-        attach_snapshots(&mut posts[first..], rows);
+    let first = posts.len();
+    for s in &stories {
+        posts.push(Post {
+            ig_media_id: s.record.ig_media_id.clone(),
+            product_type: analytics::MediaProductType::Story,
+            media_type: analytics_media(s.record.media_type),
+            published_at: s.record.published_at,
+            caption: s.record.caption.clone(),
+            permalink: s.record.permalink.clone(),
+            deleted: false,
+            metrics: post_metrics(&s.latest),
+            snapshots: Vec::new(),
+        });
     }
+    attach_snapshots(&mut posts[first..], story_rows?);
 
-    let follower_samples: Vec<FollowerSample> = store
-        .profile_snapshots(account_id, window.from - Duration::days(30), window.to)
-        .await?
+    let follower_samples: Vec<FollowerSample> = samples
         .into_iter()
         .map(|s| FollowerSample {
             captured_at: s.captured_at,
@@ -149,11 +178,6 @@ pub async fn load_account_history(
         })
         .collect();
 
-    let first_day = window.from.date_naive() - Duration::days(1);
-    let last_day = window.to.date_naive() + Duration::days(1);
-    let days = store
-        .account_insight_days(account_id, &[], first_day, last_day)
-        .await?;
     let mut daily_metrics = Vec::new();
     let mut online_followers = Vec::new();
     for d in days {
@@ -177,7 +201,7 @@ pub async fn load_account_history(
         }
     }
 
-    let demographics = match store.demographics_latest(account_id).await? {
+    let demographics = match demographics {
         None => Vec::new(),
         Some((_, values)) => values
             .into_iter()
