@@ -99,9 +99,19 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: 200 when the database answers a ping, 503 with a reason otherwise.
+/// How long `/readyz` waits for the database: a probe must answer quickly, and a database
+/// that cannot answer a ping within this is not ready (its pool would otherwise hold the
+/// probe for its whole acquire timeout).
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /readyz`: 200 when the database answers a ping within [`READY_TIMEOUT`], 503 with a
+/// reason otherwise.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
+    let ping = match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {}s", READY_TIMEOUT.as_secs())),
+    };
+    match ping {
         Ok(()) => axum::Json(serde_json::json!({
             "status": "ready",
             "database": state.store.dialect(),
