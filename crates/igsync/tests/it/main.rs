@@ -6,5 +6,6 @@
 mod cli;
 mod faults;
 mod kill;
+mod outage;
 mod support;
 mod truth;

@@ -126,25 +126,27 @@ impl TestDb {
                     _dir: Some(dir),
                 }
             }
-            Dialect::Postgres => {
-                let server = postgres_server_url();
-                let (url, name) = store_postgres::scratch::create_database(&server, label)
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!(
-                            "{e}. The PostgreSQL tests need a server: start one, or set \
-                             DATABASE_URL=postgres://USER[:PASSWORD]@HOST:PORT/DB to a role that \
-                             may CREATE DATABASE."
-                        )
-                    });
-                TestDb {
-                    dialect,
-                    url,
-                    file: None,
-                    pg: Some((server, name)),
-                    _dir: None,
-                }
-            }
+            Dialect::Postgres => TestDb::postgres_on(&postgres_server_url(), label).await,
+        }
+    }
+
+    /// A fresh database on the PostgreSQL server at `server`.
+    pub(crate) async fn postgres_on(server: &str, label: &str) -> TestDb {
+        let (url, name) = store_postgres::scratch::create_database(server, label)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{e}. The PostgreSQL tests need a server: start one, or set \
+                     DATABASE_URL=postgres://USER[:PASSWORD]@HOST:PORT/DB to a role that may \
+                     CREATE DATABASE."
+                )
+            });
+        TestDb {
+            dialect: Dialect::Postgres,
+            url,
+            file: None,
+            pg: Some((server.to_string(), name)),
+            _dir: None,
         }
     }
 
@@ -635,4 +637,39 @@ macro_rules! both_dialects {
             )*
         }
     };
+}
+
+/// An HTTP client for talking to `igsync serve` (no TLS needed, but reqwest wants a
+/// crypto provider installed).
+pub(crate) fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Starts `igsync serve --listen 127.0.0.1:0 EXTRA…` and returns it with its base URL.
+pub(crate) async fn serve(h: &Harness, extra: &[&str]) -> (Proc, String) {
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let mut proc = h.spawn(&args);
+    let text = proc
+        .wait_for_output("igsync serving on http://", Duration::from_secs(60))
+        .await;
+    let start = text.find("igsync serving on http://").unwrap() + "igsync serving on ".len();
+    let url: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    (proc, url)
+}
+
+/// Creates an API key with `igsync keys create` and returns it.
+pub(crate) async fn api_key(h: &Harness, name: &str) -> String {
+    let run = h.ok(&["keys", "create", "--name", name], None).await;
+    let key = run.stdout.trim().to_string();
+    assert!(key.starts_with("igs_"), "{run}");
+    key
 }
