@@ -12,10 +12,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use store::{
-    AlertQuery, HISTOGRAM_BUCKETS, JobMetricsQuery, JobState, Resolution, Store, SyncStatus,
-};
+use store::{AlertQuery, JobMetricsQuery, JobState, Resolution, Store, SyncStatus};
 
+use crate::api::queue::{Totals, totals_by_kind};
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -156,53 +155,40 @@ pub async fn render(state: &AppState) -> AppResult<String> {
             queue: None,
         })
         .await?;
-    type Acc = (u64, u64, Vec<u64>, Vec<u64>);
-    let mut kinds: BTreeMap<(String, String), Acc> = BTreeMap::new();
-    for p in &points {
-        let acc = kinds
-            .entry((p.queue.clone(), p.kind.clone()))
-            .or_insert_with(|| (0, 0, vec![0; HISTOGRAM_BUCKETS], vec![0; HISTOGRAM_BUCKETS]));
-        acc.0 += p.completed;
-        acc.1 += p.failed;
-        for (a, b) in acc.2.iter_mut().zip(&p.wait_histogram) {
-            *a += b;
-        }
-        for (a, b) in acc.3.iter_mut().zip(&p.run_histogram) {
-            *a += b;
-        }
-    }
+    let kinds = totals_by_kind(&points);
     out.family(
         "igsync_jobs_finished_total",
         "counter",
         "Job attempts that finished, by queue, kind and outcome.",
     );
-    for ((queue, kind), (completed, failed, _, _)) in &kinds {
-        for (outcome, n) in [("completed", completed), ("failed", failed)] {
+    for ((queue, kind), t) in &kinds {
+        for (outcome, n) in [("completed", t.completed), ("failed", t.failed)] {
             out.sample(
                 "igsync_jobs_finished_total",
                 &[("queue", queue), ("kind", kind), ("outcome", outcome)],
-                *n as f64,
+                n as f64,
             );
         }
     }
-    for (name, help, pick) in [
+    type HistogramOf = fn(&Totals) -> &[u64];
+    let histograms: [(&str, &str, HistogramOf); 2] = [
         (
             "igsync_job_wait_seconds",
             "Time from when a job was due to when its finishing attempt started. Buckets \
              are powers of two milliseconds; the sum is estimated from bucket midpoints.",
-            2usize,
+            |t| &t.wait_histogram,
         ),
         (
             "igsync_job_run_seconds",
             "Run time of a job's finishing attempt. Buckets are powers of two milliseconds; \
              the sum is estimated from bucket midpoints.",
-            3usize,
+            |t| &t.run_histogram,
         ),
-    ] {
+    ];
+    for (name, help, histogram) in histograms {
         out.family(name, "histogram", help);
-        for ((queue, kind), acc) in &kinds {
-            let hist = if pick == 2 { &acc.2 } else { &acc.3 };
-            out.histogram(name, &[("queue", queue), ("kind", kind)], hist);
+        for ((queue, kind), t) in &kinds {
+            out.histogram(name, &[("queue", queue), ("kind", kind)], histogram(t));
         }
     }
 
@@ -210,37 +196,49 @@ pub async fn render(state: &AppState) -> AppResult<String> {
     let calls = store
         .api_calls_days(None, epoch().date_naive(), today(now))
         .await?;
-    let mut per_account: BTreeMap<i64, (i64, i64, i64)> = BTreeMap::new();
+    /// Calls of one account over all days.
+    #[derive(Default)]
+    struct CallTotals {
+        requests: i64,
+        units: i64,
+        errors: i64,
+    }
+    let mut per_account: BTreeMap<i64, CallTotals> = BTreeMap::new();
     for a in &accounts {
         per_account.entry(a.id).or_default();
     }
     for d in &calls {
         let e = per_account.entry(d.account_id).or_default();
-        e.0 += d.requests;
-        e.1 += d.units;
-        e.2 += d.errors;
+        e.requests += d.requests;
+        e.units += d.units;
+        e.errors += d.errors;
     }
-    for (name, help, pick) in [
+    type CounterOf = fn(&CallTotals) -> i64;
+    let counters: [(&str, &str, CounterOf); 3] = [
         (
             "igsync_graph_requests_total",
             "Graph API HTTP requests sent for the account (all workers).",
-            0,
+            |d| d.requests,
         ),
         (
             "igsync_graph_units_total",
             "Graph API rate-limit units spent for the account (one per id of a multi-ID read).",
-            1,
+            |d| d.units,
         ),
         (
             "igsync_graph_account_errors_total",
             "Failed Graph API requests for the account (all workers).",
-            2,
+            |d| d.errors,
         ),
-    ] {
+    ];
+    for (name, help, counter) in counters {
         out.family(name, "counter", help);
-        for (id, (requests, units, errors)) in &per_account {
-            let n = [requests, units, errors][pick];
-            out.sample(name, &[("account", &id.to_string())], *n as f64);
+        for (id, totals) in &per_account {
+            out.sample(
+                name,
+                &[("account", &id.to_string())],
+                counter(totals) as f64,
+            );
         }
     }
     out.family(

@@ -116,13 +116,15 @@ pub struct AttemptErrorView {
     pub error: String,
 }
 
-/// Durations in milliseconds; null when not applicable yet.
+/// Durations in milliseconds of the latest attempt; null when they do not apply (not
+/// attempted yet, scheduled for later, cancelled before running).
 #[derive(Debug, Clone, Serialize)]
 pub struct Timings {
     /// From when the job was due (`max(run_at, created_at)`) to its latest attempt's start
-    /// (or to now while it waits).
+    /// (or to now while a due job waits).
     pub wait_ms: Option<i64>,
-    /// From the latest attempt's start to its finish (or to now while it runs).
+    /// From the latest attempt's start to its finish (or to now while it runs); null for a
+    /// cancelled job.
     pub run_ms: Option<i64>,
     /// From creation to finish (or to now).
     pub total_ms: i64,
@@ -130,18 +132,24 @@ pub struct Timings {
 
 impl JobView {
     pub fn of(job: &Job, now: DateTime<Utc>) -> JobView {
+        // Wait and run describe the latest attempt only: a retry moves `run_at` past it and
+        // a cancel sets `finished_at` without a run.
         let due = job.run_at.max(job.created_at);
         let wait_ms = match (job.state, job.attempted_at) {
             (JobState::Pending, _) if job.run_at <= now => Some((now - due).num_milliseconds()),
-            (_, Some(start)) => Some((start - due).num_milliseconds().max(0)),
+            (JobState::Pending, _) => None,
+            (_, Some(start)) if start >= due => Some((start - due).num_milliseconds()),
             _ => None,
         };
-        let run_ms = job.attempted_at.and_then(|start| match job.state {
-            JobState::Running => Some((now - start).num_milliseconds()),
-            _ => job
-                .finished_at
-                .map(|end| (end - start).num_milliseconds().max(0)),
-        });
+        let run_ms = match (job.state, job.attempted_at, job.finished_at) {
+            (JobState::Running, Some(start), _) => Some((now - start).num_milliseconds().max(0)),
+            (JobState::Completed | JobState::Failed, Some(start), Some(end))
+                if end >= start && start >= due =>
+            {
+                Some((end - start).num_milliseconds())
+            }
+            _ => None,
+        };
         let total_ms = (job.finished_at.unwrap_or(now) - job.created_at).num_milliseconds();
         JobView {
             id: job.id,
@@ -391,6 +399,71 @@ mod tests {
             parse_states(Some("dead")),
             Err(AppError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn timings_describe_the_latest_attempt_only() {
+        use chrono::Duration;
+        let t0 = Utc::now() - Duration::hours(1);
+        let job = Job {
+            id: 1,
+            queue: "q".into(),
+            kind: "k".into(),
+            args: serde_json::json!({}),
+            account_id: None,
+            unique_key: None,
+            run_id: None,
+            state: JobState::Completed,
+            attempt: 1,
+            max_attempts: 3,
+            priority: 0,
+            run_at: t0,
+            created_at: t0,
+            attempted_at: Some(t0 + Duration::seconds(2)),
+            finished_at: Some(t0 + Duration::seconds(5)),
+            locked_by: None,
+            lease_expires_at: None,
+            errors: vec![],
+            progress: None,
+            result: None,
+        };
+        let now = t0 + Duration::minutes(10);
+        let t = JobView::of(&job, now).timings;
+        assert_eq!(
+            (t.wait_ms, t.run_ms, t.total_ms),
+            (Some(2000), Some(3000), 5000)
+        );
+        // Retried for later: the old attempt's times no longer apply.
+        let retried = Job {
+            state: JobState::Pending,
+            run_at: now + Duration::minutes(1),
+            finished_at: None,
+            ..job.clone()
+        };
+        let t = JobView::of(&retried, now).timings;
+        assert_eq!((t.wait_ms, t.run_ms), (None, None));
+        assert!(JobView::of(&retried, now).scheduled);
+        // Due and waiting: the wait so far.
+        let due = Job {
+            run_at: now - Duration::seconds(30),
+            ..retried.clone()
+        };
+        assert_eq!(JobView::of(&due, now).timings.wait_ms, Some(30_000));
+        // Cancelled while pending: no run.
+        let cancelled = Job {
+            state: JobState::Cancelled,
+            attempted_at: None,
+            ..job.clone()
+        };
+        let t = JobView::of(&cancelled, now).timings;
+        assert_eq!((t.wait_ms, t.run_ms), (None, None));
+        // Running: the run so far.
+        let running = Job {
+            state: JobState::Running,
+            finished_at: None,
+            ..job
+        };
+        assert_eq!(JobView::of(&running, now).timings.run_ms, Some(598_000));
     }
 
     #[test]

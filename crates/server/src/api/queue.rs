@@ -236,30 +236,57 @@ pub fn metrics_query(params: &MetricsParams, now: DateTime<Utc>) -> AppResult<Jo
     })
 }
 
-fn merge(into: &mut [u64], from: &[u64]) {
-    for (a, b) in into.iter_mut().zip(from) {
-        *a += b;
+/// Finished jobs and their merged wait / run-time histograms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Totals {
+    pub completed: u64,
+    pub failed: u64,
+    pub wait_histogram: Vec<u64>,
+    pub run_histogram: Vec<u64>,
+}
+
+impl Default for Totals {
+    fn default() -> Self {
+        Totals {
+            completed: 0,
+            failed: 0,
+            wait_histogram: vec![0; HISTOGRAM_BUCKETS],
+            run_histogram: vec![0; HISTOGRAM_BUCKETS],
+        }
     }
+}
+
+impl Totals {
+    /// Adds a point (the layout of the buckets is fixed, so histograms merge exactly).
+    pub fn add(&mut self, p: &JobMetricPoint) {
+        self.completed += p.completed;
+        self.failed += p.failed;
+        for (a, b) in self.wait_histogram.iter_mut().zip(&p.wait_histogram) {
+            *a += b;
+        }
+        for (a, b) in self.run_histogram.iter_mut().zip(&p.run_histogram) {
+            *a += b;
+        }
+    }
+}
+
+/// The points merged per queue and kind.
+pub fn totals_by_kind(points: &[JobMetricPoint]) -> BTreeMap<(String, String), Totals> {
+    let mut kinds: BTreeMap<(String, String), Totals> = BTreeMap::new();
+    for p in points {
+        kinds
+            .entry((p.queue.clone(), p.kind.clone()))
+            .or_default()
+            .add(p);
+    }
+    kinds
 }
 
 /// Merges the store's points per bucket (all kinds) and per kind (whole range).
 pub fn summarize(query: &JobMetricsQuery, points: &[JobMetricPoint]) -> MetricsView {
-    type Acc = (u64, u64, Vec<u64>, Vec<u64>);
-    let empty = || -> Acc { (0, 0, vec![0; HISTOGRAM_BUCKETS], vec![0; HISTOGRAM_BUCKETS]) };
-    let mut buckets: BTreeMap<DateTime<Utc>, Acc> = BTreeMap::new();
-    let mut kinds: BTreeMap<(String, String), Acc> = BTreeMap::new();
+    let mut buckets: BTreeMap<DateTime<Utc>, Totals> = BTreeMap::new();
     for p in points {
-        for acc in [
-            buckets.entry(p.bucket_start).or_insert_with(empty),
-            kinds
-                .entry((p.queue.clone(), p.kind.clone()))
-                .or_insert_with(empty),
-        ] {
-            acc.0 += p.completed;
-            acc.1 += p.failed;
-            merge(&mut acc.2, &p.wait_histogram);
-            merge(&mut acc.3, &p.run_histogram);
-        }
+        buckets.entry(p.bucket_start).or_default().add(p);
     }
     MetricsView {
         from: query.from,
@@ -268,28 +295,24 @@ pub fn summarize(query: &JobMetricsQuery, points: &[JobMetricPoint]) -> MetricsV
         queue: query.queue.clone(),
         series: buckets
             .into_iter()
-            .map(
-                |(bucket_start, (completed, failed, wait, run))| MetricBucket {
-                    bucket_start,
-                    completed,
-                    failed,
-                    wait_ms: Percentiles::of(&wait),
-                    run_ms: Percentiles::of(&run),
-                },
-            )
+            .map(|(bucket_start, t)| MetricBucket {
+                bucket_start,
+                completed: t.completed,
+                failed: t.failed,
+                wait_ms: Percentiles::of(&t.wait_histogram),
+                run_ms: Percentiles::of(&t.run_histogram),
+            })
             .collect(),
-        by_kind: kinds
+        by_kind: totals_by_kind(points)
             .into_iter()
-            .map(
-                |((queue, kind), (completed, failed, wait, run))| KindSummary {
-                    queue,
-                    kind,
-                    completed,
-                    failed,
-                    wait_ms: Percentiles::of(&wait),
-                    run_ms: Percentiles::of(&run),
-                },
-            )
+            .map(|((queue, kind), t)| KindSummary {
+                queue,
+                kind,
+                completed: t.completed,
+                failed: t.failed,
+                wait_ms: Percentiles::of(&t.wait_histogram),
+                run_ms: Percentiles::of(&t.run_histogram),
+            })
             .collect(),
     }
 }

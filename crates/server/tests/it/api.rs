@@ -1619,3 +1619,33 @@ fn declared_routes() -> std::collections::BTreeSet<(String, String)> {
     }
     out
 }
+
+#[tokio::test]
+async fn serve_stops_gracefully_when_told() {
+    let dir = crate::support::temp_dir("igsync-server-shutdown");
+    let store = store_sqlite::SqliteStore::open(&format!("sqlite://{}", dir.join("db").display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let state = server::AppState::new(std::sync::Arc::new(store), ServerSettings::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    let client = crate::support::http_client();
+    let url = format!("http://{addr}/healthz");
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
+
+    tx.send(()).unwrap();
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(20), serving).await;
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "serve returned: {stopped:?}"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer listening"
+    );
+}
