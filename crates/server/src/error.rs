@@ -5,7 +5,7 @@
 //! bodies are generic and the detail is logged once, here, never sent to the client.
 
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -208,22 +208,6 @@ impl From<JsonRejection> for AppError {
     }
 }
 
-impl From<FormRejection> for AppError {
-    fn from(rejection: FormRejection) -> Self {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return AppError::PayloadTooLarge {
-                limit: crate::state::BODY_LIMIT_BYTES,
-            };
-        }
-        match rejection {
-            FormRejection::InvalidFormContentType(e) => {
-                AppError::UnsupportedMediaType(e.body_text())
-            }
-            other => AppError::BadRequest(other.body_text()),
-        }
-    }
-}
-
 impl From<QueryRejection> for AppError {
     fn from(rejection: QueryRejection) -> Self {
         AppError::BadRequest(rejection.body_text())
@@ -300,23 +284,6 @@ where
         let axum::extract::Path(value) =
             axum::extract::Path::<T>::from_request_parts(parts, state).await?;
         Ok(ApiPath(value))
-    }
-}
-
-/// `axum::Form` whose rejections are [`AppError`]s (for the dashboard's form posts).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ApiForm<T>(pub T);
-
-impl<T, S> FromRequest<S> for ApiForm<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Form(value) = axum::Form::<T>::from_request(req, state).await?;
-        Ok(ApiForm(value))
     }
 }
 

@@ -282,7 +282,9 @@ pub async fn apply(state: &AppState, action: Action, selector: JobSelector) -> A
     })
 }
 
-async fn one(state: &AppState, id: JobId, action: Action) -> AppResult<Job> {
+/// Applies the action to one job: 404 when it does not exist, 409 when its state does not
+/// allow the action.
+async fn one(state: &AppState, id: JobId, action: Action) -> AppResult<()> {
     let job = job_or_404(state, id).await?;
     if apply(state, action, JobSelector::Ids(vec![id])).await? == 0 {
         let allowed = match action {
@@ -295,24 +297,27 @@ async fn one(state: &AppState, id: JobId, action: Action) -> AppResult<Job> {
             job.state.as_str()
         )));
     }
-    Ok(job)
+    Ok(())
 }
 
 async fn retry_one(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<JobView>> {
-    one(&state, id, Action::Retry).await?;
-    let job = job_or_404(&state, id).await?;
-    Ok(ApiJson(JobView::of(&job, state.clock.now())))
+    one_then_view(&state, id, Action::Retry).await
 }
 
 async fn cancel_one(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<JobView>> {
-    one(&state, id, Action::Cancel).await?;
-    let job = job_or_404(&state, id).await?;
+    one_then_view(&state, id, Action::Cancel).await
+}
+
+/// Applies the action to one job and answers with the job as it is now.
+async fn one_then_view(state: &AppState, id: JobId, action: Action) -> AppResult<ApiJson<JobView>> {
+    one(state, id, action).await?;
+    let job = job_or_404(state, id).await?;
     Ok(ApiJson(JobView::of(&job, state.clock.now())))
 }
 
