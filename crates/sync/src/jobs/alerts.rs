@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use store::{Account, Alert, NewAlert, NewJob, RunId, Severity};
@@ -83,8 +83,13 @@ pub fn webhook_signature(secret: &str, body: &[u8]) -> String {
 /// Runs the analytics detectors over the account's history after a successful sync: follower
 /// growth above the threshold and newly trending posts.
 pub(crate) async fn after_sync(deps: &Deps, account: &Account, run_id: RunId, now: DateTime<Utc>) {
+    let config = analytics::AlertConfig {
+        follower_growth_threshold: deps.settings.alerts.follower_growth_threshold as i64,
+        ..analytics::AlertConfig::default()
+    };
+    // The detectors look at the trending window (and the baselines before it) only.
     let window = HistoryWindow {
-        from: now - Duration::days(30),
+        from: now - config.trending_window,
         to: now,
     };
     let history = match load_account_history(deps.store.as_ref(), account.id, window).await {
@@ -93,10 +98,6 @@ pub(crate) async fn after_sync(deps: &Deps, account: &Account, run_id: RunId, no
             tracing::warn!(account = account.id, error = %e, "could not load history for alerts");
             return;
         }
-    };
-    let config = analytics::AlertConfig {
-        follower_growth_threshold: deps.settings.alerts.follower_growth_threshold as i64,
-        ..analytics::AlertConfig::default()
     };
     for detected in analytics::detect_alerts(&history, now, &config) {
         let (kind, title, payload) = match &detected.kind {
