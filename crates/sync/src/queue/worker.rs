@@ -417,6 +417,7 @@ impl Worker {
                 for id in ids {
                     if !held.contains(&id)
                         && let Some(abort) = running.get(&id)
+                        && !abort.is_finished()
                     {
                         tracing::warn!(
                             job = id,

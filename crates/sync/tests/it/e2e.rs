@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use simulator::{ApiVersion, GroundTruth, InsightsTruth};
-use store::{AccountId, JobQuery, MediaQuery, RunQuery, RunStatus, SyncStatus};
+use store::{AccountId, MediaQuery, RunQuery, RunStatus, SyncStatus};
 use sync::{Plan, SyncState};
 
 use crate::both_dialects;
@@ -340,6 +340,5 @@ async fn a_full_sync_stores_exactly_the_ground_truth(d: Dialect) {
         .unwrap();
     assert_eq!(runs.len(), 3);
     assert!(runs.iter().all(|r| r.status == RunStatus::Succeeded));
-    let _ = JobQuery::default();
     env.teardown().await;
 }

@@ -1,11 +1,10 @@
 //! Syncs when things go wrong: 20 % API faults, a rate-limited account, a rejected token, a
 //! worker killed mid-chain, two workers sharing the queue, a chain cancelled by hand.
 
-use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use simulator::{ApiVersion, FaultMix};
+use simulator::ApiVersion;
 use store::{ClaimParams, JobSelector, JobState, RunQuery, RunStatus, StepStatus, SyncStatus};
 use sync::{Clock, Engine, EngineConfig, Plan};
 
@@ -427,7 +426,5 @@ async fn a_cancelled_chain_leaves_the_account_idle(d: Dialect) {
         .await
         .unwrap();
     assert_eq!(runs[0].status, RunStatus::Cancelled);
-    let _: BTreeMap<(), ()> = BTreeMap::new();
-    let _ = FaultMix::none();
     env.teardown().await;
 }

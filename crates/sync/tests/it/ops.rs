@@ -468,9 +468,33 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
     );
     assert!(!history.online_followers.is_empty());
     assert!(!history.demographics.is_empty());
-    let report_inputs_ok =
-        analytics::detect_alerts(&history, env.now(), &analytics::AlertConfig::default());
-    let _ = report_inputs_ok;
+    // The loaded history feeds the analytics as is.
+    let period = analytics::Period::last_days(env.now(), history.account.time_zone, 30).unwrap();
+    let report = analytics::performance_report(
+        &history,
+        period,
+        env.now(),
+        &analytics::ReportConfig::default(),
+    );
+    assert_eq!(
+        report.account.followers_now.value,
+        Some(truth.profile.followers_count as f64)
+    );
+    let in_period = truth
+        .media
+        .iter()
+        .filter(|m| period.contains_instant(chrono_tz::UTC, crate::e2e::parse_ts(&m.timestamp)))
+        .count();
+    // Posts, reels and the live stories published in the period.
+    assert_eq!(
+        report.content.posts_published.value,
+        Some((in_period + truth.stories.len()) as f64)
+    );
+    let reach = report
+        .account
+        .metric(analytics::AccountMetric::Reach)
+        .unwrap();
+    assert_eq!(reach.daily.len(), 30);
     let err = load_account_history(env.db.store.as_ref(), 424_242, window)
         .await
         .unwrap_err();
