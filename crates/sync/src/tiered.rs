@@ -1,7 +1,8 @@
 //! The tiered refresh policy of media insights: how often a post's insights are captured
 //! again, by its age. Young posts move fast (hourly while under 48 h, when Meta's numbers are
 //! still settling), then every 6 h to 7 days, daily to 30 days and weekly after that, so
-//! velocity can be computed without spending the rate-limit budget on old posts.
+//! velocity can be computed without spending the rate-limit budget on old posts. A post last
+//! read before its numbers settled is read once more right after.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -30,9 +31,17 @@ pub fn insights_due(
         return true;
     };
     let age = (now - published_at).max(Duration::zero());
+    // Meta's numbers settle within 48 h: a post last read before it settled is read once
+    // more as soon as it has, so its final numbers are kept.
+    if age >= SETTLED && last - published_at < SETTLED {
+        return true;
+    }
     let interval = refresh_interval(age);
     now - last >= interval - interval / 10
 }
+
+/// Age after which Meta's numbers of a post no longer change much.
+pub const SETTLED: Duration = Duration::hours(48);
 
 #[cfg(test)]
 mod tests {
@@ -86,6 +95,23 @@ mod tests {
         assert!(insights_due(
             published,
             Some(now() - Duration::hours(2)),
+            now()
+        ));
+    }
+
+    #[test]
+    fn a_post_read_before_it_settled_is_read_once_after() {
+        let published = now() - Duration::hours(49);
+        // Last read at 47 h: read again now that the numbers have settled.
+        assert!(insights_due(
+            published,
+            Some(published + Duration::hours(47)),
+            now()
+        ));
+        // Last read at 48 h 30 min: settled already, the 6-hour cadence applies.
+        assert!(!insights_due(
+            published,
+            Some(published + Duration::minutes(48 * 60 + 30)),
             now()
         ));
     }

@@ -18,6 +18,7 @@ both_dialects!(
     a_failure_mid_chain_stops_it_and_records_the_error,
     a_second_sync_adds_snapshots_without_duplicating,
     paused_accounts_are_refused_and_a_pause_mid_chain_stops_it,
+    deleted_posts_are_detected_and_light_syncs_stop_at_known_posts,
 );
 
 const FULL: [&str; 7] = [
@@ -434,5 +435,112 @@ async fn paused_accounts_are_refused_and_a_pause_mid_chain_stops_it(d: Dialect) 
         .await
         .unwrap_err();
     assert!(err.to_string().contains("999999"), "{err}");
+    env.teardown().await;
+}
+
+async fn deleted_posts_are_detected_and_light_syncs_stop_at_known_posts(d: Dialect) {
+    let mut sim = sim_config(26, 1, 250);
+    sim.history_days = 20;
+    let env = Env::new(d, sim, test_settings()).await;
+    let (a, sim_account) = env.account(0);
+    env.engine
+        .enqueue_sync(a, Plan::Full, "manual")
+        .await
+        .unwrap();
+    env.run_until_settled(3).await;
+    let media = env
+        .db
+        .store
+        .media_list(MediaQuery {
+            account_id: Some(a),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(media.len() > 150, "more than one page of posts");
+    let young = media
+        .iter()
+        .find(|m| env.now() - m.record.published_at < Duration::hours(24))
+        .unwrap()
+        .record
+        .ig_media_id
+        .clone();
+    let old = media
+        .iter()
+        .find(|m| env.now() - m.record.published_at > Duration::days(15))
+        .unwrap()
+        .record
+        .ig_media_id
+        .clone();
+    assert!(env.sim.delete_media(&young) && env.sim.delete_media(&old));
+    env.advance(Duration::hours(2));
+
+    // A light sync lists until the first known, settled post: it sees the young deletion.
+    let light = env
+        .engine
+        .enqueue_sync(a, Plan::Light, "manual")
+        .await
+        .unwrap();
+    env.run_until_settled(3).await;
+    let run_id = env
+        .engine
+        .progress(light.job_id())
+        .await
+        .unwrap()
+        .run_id
+        .unwrap();
+    let (run, steps) = env.db.store.sync_run_get(run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Succeeded);
+    let step = steps.iter().find(|s| s.step == "media").unwrap();
+    assert_eq!(step.detail["listing_complete"], false, "{step:?}");
+    assert_eq!(step.detail["pages"], 1);
+    assert_eq!(step.detail["deleted"], 1);
+    let get = |id: String| {
+        let store = env.db.store.clone();
+        async move { store.media_get(&id).await.unwrap().unwrap() }
+    };
+    assert!(get(young.clone()).await.deleted_at.is_some());
+    assert!(
+        get(old.clone()).await.deleted_at.is_none(),
+        "outside the light listing's range"
+    );
+    // Deleted posts keep their history.
+    let kept = env
+        .db
+        .store
+        .media_insight_history(std::slice::from_ref(&young), &[])
+        .await
+        .unwrap();
+    assert!(!kept.is_empty());
+
+    // A full sync lists everything and finds the old deletion too.
+    env.engine
+        .enqueue_sync(a, Plan::Full, "manual")
+        .await
+        .unwrap();
+    env.run_until_settled(3).await;
+    assert!(get(old).await.deleted_at.is_some());
+    // Stored live posts are exactly the simulator's (insight values of posts not due in
+    // this run are, by design, those of their last capture).
+    let truth = env
+        .sim
+        .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
+        .unwrap();
+    let live: std::collections::BTreeSet<String> = env
+        .db
+        .store
+        .media_list(MediaQuery {
+            account_id: Some(a),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.record.ig_media_id)
+        .collect();
+    let expected: std::collections::BTreeSet<String> =
+        truth.media.iter().map(|m| m.id.clone()).collect();
+    assert_eq!(live, expected);
+    assert_eq!(live.len() as u64, truth.profile.media_count);
     env.teardown().await;
 }

@@ -123,7 +123,19 @@ pub(crate) async fn assert_matches_truth(env: &Env, account_id: AccountId, truth
         match &t.insights {
             InsightsTruth::Values { values, breakdowns } => {
                 let expected = requested(env, &account, category(r), values);
-                assert_eq!(m.latest, expected, "{}: latest insights", t.id);
+                // Values differ only for a post the tiered policy did not refresh in the
+                // latest run (its numbers are those of its last capture).
+                let captured = m.insights_captured_at.expect("insights captured");
+                let stale_by_policy = captured < env.now()
+                    && !sync::tiered::insights_due(r.published_at, Some(captured), env.now());
+                if !stale_by_policy {
+                    assert_eq!(m.latest, expected, "{}: latest insights", t.id);
+                } else {
+                    assert_eq!(
+                        m.latest.keys().collect::<Vec<_>>(),
+                        expected.keys().collect::<Vec<_>>()
+                    );
+                }
                 assert!(m.insights_error.is_none(), "{}", t.id);
                 // Breakdown rows are stored when the client reads them (it currently asks
                 // for totals only); whatever is stored must match the truth.
