@@ -231,11 +231,6 @@ pub(crate) async fn assert_matches_truth(env: &Env, account_id: AccountId, truth
     let mut expected_values = 0;
     for day in &truth.account_insights {
         for (metric, value) in &day.values {
-            // The client reads follower_count in its newest 30-day window (up to today);
-            // Meta also serves the day before that window.
-            if metric == "follower_count" && (last - day.date).num_days() >= 30 {
-                continue;
-            }
             let got = stored.get(&(metric.clone(), day.date, String::new(), String::new()));
             assert_eq!(
                 got,
