@@ -205,6 +205,10 @@ pub async fn load_account_history(
         None => Vec::new(),
         Some((_, values)) => values
             .into_iter()
+            // Engaged and reached audiences are read for two timeframes; the analytics get
+            // one snapshot per audience: the longer one (this month), or the one without a
+            // timeframe (followers).
+            .filter(|v| v.timeframe.is_empty() || v.timeframe == "this_month")
             .filter_map(|v| {
                 Some(analytics::DemographicValue {
                     audience: match v.metric.as_str() {

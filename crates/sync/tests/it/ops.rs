@@ -468,6 +468,17 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
     );
     assert!(!history.online_followers.is_empty());
     assert!(!history.demographics.is_empty());
+    // One value per audience, dimension and key, though two timeframes are stored.
+    let mut seen = std::collections::HashSet::new();
+    for d in &history.demographics {
+        assert!(
+            seen.insert((d.audience, d.dimension, d.key.clone())),
+            "demographic {:?} {:?} {} loaded twice",
+            d.audience,
+            d.dimension,
+            d.key
+        );
+    }
     // The loaded history feeds the analytics as is.
     let period = analytics::Period::last_days(env.now(), history.account.time_zone, 30).unwrap();
     let report = analytics::performance_report(
