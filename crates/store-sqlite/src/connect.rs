@@ -83,6 +83,14 @@ impl SqliteStore {
         if in_memory {
             // The database lives as long as its one connection does.
             writer = writer.idle_timeout(None).max_lifetime(None);
+        } else {
+            // When a write fails because the disk is full, SQLite rolls the transaction back
+            // by itself and the driver's own ROLLBACK then fails, so the driver believes a
+            // transaction is still open and refuses every later BEGIN. Such a connection is
+            // replaced by a fresh one instead of poisoning all writes until a restart.
+            writer = writer.before_acquire(|conn, _| {
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+            });
         }
         let writer = writer
             .connect_with(write_connect)
@@ -109,6 +117,16 @@ impl SqliteStore {
     /// The URL the store was opened with.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check` and returns its findings: `["ok"]` for a sound
+    /// database, otherwise one line per problem.
+    pub async fn integrity_check(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(|(line,)| line).collect())
     }
 
     /// Closes both pools, waiting for connections in use to be returned.
@@ -172,4 +190,62 @@ fn parse_url(url: &str) -> Result<ParsedUrl> {
 
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_file() -> std::path::PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        std::env::temp_dir().join(format!(
+            "igsync-store-sqlite-rollback-{}-{nanos}.db",
+            std::process::id()
+        ))
+    }
+
+    #[tokio::test]
+    async fn writes_go_on_after_sqlite_rolled_a_transaction_back_by_itself() {
+        let path = temp_file();
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let mut tx = store.write().await.unwrap();
+        sqlx::raw_sql("CREATE TABLE t (v TEXT)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // What a full disk does at COMMIT: SQLite ends the transaction on its own, and the
+        // driver's COMMIT (or ROLLBACK) then fails.
+        let mut tx = store.write().await.unwrap();
+        sqlx::raw_sql("INSERT INTO t (v) VALUES ('lost'); ROLLBACK;")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        assert!(tx.commit().await.is_err());
+        // The next write gets a working connection.
+        let mut tx = store.write().await.unwrap();
+        sqlx::query("INSERT INTO t (v) VALUES ('kept')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT v FROM t")
+            .fetch_all(&store.reader)
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![("kept".to_string(),)]);
+        assert_eq!(
+            store.integrity_check().await.unwrap(),
+            vec!["ok".to_string()]
+        );
+        store.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
 }
