@@ -59,10 +59,23 @@ impl SqliteStore {
     pub async fn open_with(url: &str, options: SqliteOptions) -> Result<SqliteStore> {
         let parsed = parse_url(url)?;
         let connect = parsed.options.busy_timeout(options.busy_timeout);
-        let unavailable = |e: sqlx::Error| StoreError::Unavailable {
-            message: format!("cannot open SQLite database {url}: {}", db_err(e)),
-        };
         let (in_memory, read_only) = (parsed.in_memory, parsed.read_only);
+        let file = (!in_memory).then(|| connect.get_filename().to_path_buf());
+        let unavailable = |e: sqlx::Error| {
+            let reason = match db_err(e) {
+                StoreError::Unavailable { message }
+                | StoreError::ReadOnly { message }
+                | StoreError::Other { message } => message,
+                other => other.to_string(),
+            };
+            let message = format!("cannot open SQLite database {url}: {reason}");
+            match file.as_deref().and_then(|f| read_only_reason(f, read_only)) {
+                Some(why) => StoreError::ReadOnly {
+                    message: format!("{message} ({why})"),
+                },
+                None => StoreError::Unavailable { message },
+            }
+        };
 
         // Bulk statements come in a few shapes × power-of-two sizes: keep them all prepared.
         // Their statement journals stay in memory instead of temporary files.
@@ -142,6 +155,44 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db_err)
+    }
+}
+
+/// Why a database file cannot be opened for writing, when that is the reason: the file or
+/// its directory is read-only (SQLite needs both, for the WAL and shared-memory files).
+fn read_only_reason(file: &std::path::Path, read_only_url: bool) -> Option<String> {
+    use std::io::ErrorKind;
+    if read_only_url {
+        return None;
+    }
+    let refused = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem
+        )
+    };
+    if file.exists()
+        && let Err(e) = std::fs::OpenOptions::new().write(true).open(file)
+        && refused(&e)
+    {
+        return Some(format!("the file is read-only: {e}"));
+    }
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let probe = dir.join(format!(".igsync-write-check-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            None
+        }
+        Err(e) if refused(&e) => Some(format!("its directory {} is read-only: {e}", dir.display())),
+        Err(_) => None,
     }
 }
 
