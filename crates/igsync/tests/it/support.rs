@@ -288,14 +288,30 @@ impl Harness {
     /// `igsync ARGS` with exactly the harness's environment, in its directory.
     pub(crate) fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_igsync"));
-        cmd.args(args)
-            .env_clear()
+        cmd.args(args);
+        self.environment(&mut cmd);
+        cmd
+    }
+
+    /// `sh -c SCRIPT igsync ARGS` (the script ends with `exec "$0" "$@"`), with the
+    /// harness's environment: for limits set with `ulimit` before igsync starts.
+    pub(crate) fn command_in_shell(&self, script: &str, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_igsync"))
+            .args(args);
+        self.environment(&mut cmd);
+        cmd
+    }
+
+    fn environment(&self, cmd: &mut tokio::process::Command) {
+        cmd.env_clear()
             .envs(&self.env)
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
             .current_dir(self.dir.path())
             .kill_on_drop(true);
-        cmd
     }
 
     /// Runs `igsync ARGS` to the end (with `stdin` as standard input).
@@ -312,13 +328,14 @@ impl Harness {
 
     /// Starts `igsync ARGS` in the background, its output going to log files.
     pub(crate) fn spawn(&self, args: &[&str]) -> Proc {
+        self.spawn_command(self.command(args), args)
+    }
+
+    /// Starts a prepared command (see [`Harness::command_in_shell`]) in the background.
+    pub(crate) fn spawn_command(&self, cmd: tokio::process::Command, args: &[&str]) -> Proc {
         let n = self.logs.fetch_add(1, Ordering::Relaxed);
         let name = args.first().copied().unwrap_or("igsync");
-        Proc::spawn(
-            self.command(args),
-            self.dir.path(),
-            &format!("{n:03}-{name}"),
-        )
+        Proc::spawn(cmd, self.dir.path(), &format!("{n:03}-{name}"))
     }
 
     /// Registers every simulator account with `igsync accounts add --token-stdin`.
