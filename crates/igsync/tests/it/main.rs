@@ -4,6 +4,7 @@
 //! `IGSYNC_SLOW_TESTS=1`; each writes its figures to `target/tmp/reliability/`.
 
 mod cli;
+mod clock;
 mod disk;
 mod faults;
 mod kill;
