@@ -9,5 +9,6 @@ mod disk;
 mod faults;
 mod kill;
 mod outage;
+mod security;
 mod support;
 mod truth;
