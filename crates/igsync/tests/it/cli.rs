@@ -1,6 +1,10 @@
-//! The command line: clear one-line errors and non-zero exits for bad input.
+//! The command line: help that reads well, and for every invalid argument, value,
+//! configuration or reference one clear line on standard error and a non-zero exit — never
+//! a panic, a backtrace or a usage dump.
 
 use std::process::Command;
+
+use crate::support::{Dialect, Harness, record_figures};
 
 fn igsync() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_igsync"));
@@ -20,4 +24,246 @@ fn help_reads_well() {
     ] {
         assert!(text.contains(word), "--help lists {word}: {text}");
     }
+}
+
+/// One invalid invocation: arguments, extra environment, standard input, a config file.
+struct Case {
+    args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+    stdin: Option<&'static str>,
+    config: Option<&'static str>,
+    /// A word the error line must contain.
+    says: &'static str,
+}
+
+const fn case(args: &'static [&'static str], says: &'static str) -> Case {
+    Case {
+        args,
+        env: &[],
+        stdin: None,
+        config: None,
+        says,
+    }
+}
+
+const CASES: &[Case] = &[
+    // The command line itself.
+    case(&["frobnicate"], "frobnicate"),
+    case(&["sync", "--bogus"], "--bogus"),
+    case(&["sync"], "--account"),
+    case(&["sync", "--account", "1", "--all"], "--all"),
+    case(&["sync", "--all", "--plan", "medium"], "medium"),
+    case(&["history", "--limit", "many"], "many"),
+    case(&["history", "--limit", "-5"], "-5"),
+    case(&["report"], "--account"),
+    case(&["report", "--account", "1", "--format", "pdf"], "pdf"),
+    case(
+        &["report", "--account", "1", "--from", "2026-01-01"],
+        "--to",
+    ),
+    case(&["--log-format", "xml", "migrate"], "xml"),
+    case(
+        &["accounts", "add", "--ig-user-id", "1", "--login", "myspace"],
+        "myspace",
+    ),
+    case(&["worker", "--concurrency", "lots"], "lots"),
+    case(&["worker", "--concurrency", "0"], "concurrency"),
+    case(&["serve", "--listen", "not-an-address"], "not-an-address"),
+    case(&["simulate", "--fault-rate", "2"], "fault-rate"),
+    case(&["simulate", "--listen", "nowhere"], "nowhere"),
+    case(&["demo", "--accounts", "0"], "--accounts"),
+    case(&["demo", "--media", "999999999"], "--media"),
+    case(&["bench", "warp"], "warp"),
+    // Configuration: environment, files, URLs.
+    case(&["--database-url", "mysql://x", "migrate"], "sqlite://"),
+    case(
+        &[
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/x",
+            "migrate",
+        ],
+        "127.0.0.1:1",
+    ),
+    case(
+        &["--config", "/nonexistent/igsync.toml", "migrate"],
+        "/nonexistent/igsync.toml",
+    ),
+    Case {
+        env: &[("IGSYNC_SYNC_CONCURRENCY", "0")],
+        ..case(&["migrate"], "sync.concurrency")
+    },
+    Case {
+        env: &[("IGSYNC_SECRET_KEY", "abc123")],
+        ..case(&["migrate"], "secret_key")
+    },
+    Case {
+        env: &[("IGSYNC_GRAPH_API_VERSION", "v99.0")],
+        ..case(&["migrate"], "v99.0")
+    },
+    Case {
+        env: &[("IGSYNC_SYNC_FULL_CRON", "every day")],
+        ..case(&["migrate"], "cron")
+    },
+    Case {
+        env: &[("IGSYNC_SERVER_LISTEN", "everywhere")],
+        ..case(&["migrate"], "server.listen")
+    },
+    Case {
+        config: Some("[sync\nconcurrency = 3\n"),
+        ..case(&["migrate"], "igsync.toml")
+    },
+    Case {
+        config: Some("[sync]\nconcurency = 3\n"),
+        ..case(&["migrate"], "sync.concurrency")
+    },
+    Case {
+        config: Some("[alerts]\nfollower_growth_threshold = \"soon\"\n"),
+        ..case(&["migrate"], "alerts.follower_growth_threshold")
+    },
+    // Values and references checked at run time.
+    Case {
+        stdin: Some("EAAG-token"),
+        ..case(
+            &["accounts", "add", "--ig-user-id", "abc", "--token-stdin"],
+            "--ig-user-id",
+        )
+    },
+    Case {
+        stdin: Some("   \n"),
+        ..case(
+            &["accounts", "add", "--ig-user-id", "123", "--token-stdin"],
+            "empty",
+        )
+    },
+    case(&["accounts", "add", "--ig-user-id", "123"], "--token-stdin"),
+    Case {
+        stdin: Some("EAAG-token"),
+        ..case(
+            &[
+                "accounts",
+                "add",
+                "--ig-user-id",
+                "123",
+                "--token-stdin",
+                "--no-verify",
+                "--timezone",
+                "Mars/Olympus",
+            ],
+            "Mars/Olympus",
+        )
+    },
+    case(&["accounts", "remove", "ghost"], "ghost"),
+    case(&["accounts", "remove", "17841400000000091"], "--yes"),
+    case(
+        &[
+            "accounts",
+            "set-timezone",
+            "17841400000000091",
+            "Nowhere/Land",
+        ],
+        "Nowhere/Land",
+    ),
+    case(&["accounts", "pause", "@ghost"], "ghost"),
+    case(&["sync", "--account", "ghost"], "ghost"),
+    case(&["report", "--account", "ghost"], "ghost"),
+    case(
+        &[
+            "report",
+            "--account",
+            "17841400000000091",
+            "--from",
+            "2026-13-01",
+            "--to",
+            "2026-12-01",
+        ],
+        "2026-13-01",
+    ),
+    case(&["keys", "revoke", "nope"], "nope"),
+    case(&["keys", "create", "--name", ""], "name"),
+    case(&["keys", "rotate-secret", "--new-key", "abc"], "64"),
+    case(&["schedules", "run", "nope"], "nope"),
+    case(&["schedules", "pause", "nope"], "nope"),
+    Case {
+        env: &[("IGSYNC_SECRET_KEY", "")],
+        stdin: Some("EAAG-token"),
+        ..case(
+            &[
+                "accounts",
+                "add",
+                "--ig-user-id",
+                "124",
+                "--token-stdin",
+                "--no-verify",
+            ],
+            "IGSYNC_SECRET_KEY",
+        )
+    },
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_invalid_invocation_gives_one_clear_line_and_a_non_zero_exit() {
+    let h = Harness::new(Dialect::Sqlite, "cli").await;
+    h.ok(&["migrate"], None).await;
+    h.ok(
+        &[
+            "accounts",
+            "add",
+            "--ig-user-id",
+            "17841400000000091",
+            "--token-stdin",
+            "--no-verify",
+        ],
+        Some("EAAG-cli-token"),
+    )
+    .await;
+    let config_path = h.dir.path().join("igsync.toml");
+    let mut failures = Vec::new();
+    for c in CASES {
+        match c.config {
+            Some(text) => std::fs::write(&config_path, text).unwrap(),
+            None => {
+                let _ = std::fs::remove_file(&config_path);
+            }
+        }
+        let mut cmd = h.command(c.args);
+        for (k, v) in c.env {
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        let run = crate::support::run_command(cmd, c.args, c.stdin).await;
+        let err = run.stderr.trim();
+        let problem = if run.status.success() {
+            Some("exit code 0")
+        } else if err.lines().count() != 1 {
+            Some("not exactly one line on standard error")
+        } else if !err.starts_with("error:") {
+            Some("the line does not start with `error:`")
+        } else if !err.contains(c.says) {
+            Some("the line does not name the problem")
+        } else if err.contains("panicked") || err.contains("internal error") {
+            Some("a panic")
+        } else if !run.stdout.trim().is_empty() {
+            Some("output on standard output")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            failures.push(format!("{problem} (wanted {:?}): {run}", c.says));
+        }
+    }
+    let _ = std::fs::remove_file(&config_path);
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n\n")
+    );
+    record_figures(
+        "cli_errors",
+        serde_json::json!({ "invalid_invocations": CASES.len(), "one_clear_line_each": CASES.len() }),
+    );
 }

@@ -3,6 +3,7 @@
 //! real databases. Slow variants (more kills, longer outages, a million fuzz cases) run with
 //! `IGSYNC_SLOW_TESTS=1`; each writes its figures to `target/tmp/reliability/`.
 
+mod api;
 mod cli;
 mod clock;
 mod disk;
