@@ -15,6 +15,7 @@ mod clock;
 mod config;
 mod days;
 mod error;
+pub mod fuzz;
 mod insights;
 mod model;
 pub mod naive;

@@ -680,27 +680,7 @@ pub(crate) mod props {
 
     /// Feeds one body to every parser; only panics matter.
     pub(crate) fn feed_all(body: &[u8]) {
-        let _ = api_error(400, body);
-        let _ = profile(body);
-        let _ = media_page(body);
-        let _ = story_page(body);
-        let _ = media_insights_single(body);
-        let _ = multi_id_insights(body);
-        let _ = time_series(body);
-        let _ = total_values(body);
-        let _ = online_followers(body);
-        let _ = batch(body, 3);
-        let _ = batch(body, 0);
-        let _ = token_info(body);
-        let _ = debug_token(body);
-        let _ = accounts_page(body);
-        let _ = me(body);
-        let text = String::from_utf8_lossy(body);
-        let now = Utc::now();
-        let _ = crate::throttle::parse_app_usage(&text, now);
-        let _ = crate::throttle::parse_buc_usage(&text, now);
-        let _ = crate::error::is_metric_rejection(&text);
-        let _ = crate::catalog::rejected_metrics(&text, &["reach", "views", "likes"]);
+        let _ = crate::fuzz::parse_any_response(body);
     }
 
     fn arb_json() -> impl Strategy<Value = Value> {
