@@ -406,17 +406,35 @@ impl Config {
                 default.exists().then_some(default)
             }
         };
-        let file = match &file_path {
-            None => BTreeMap::new(),
+        let text = match &file_path {
+            None => None,
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                })?;
+                Some(
+                    std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
+                        path: path.display().to_string(),
+                        reason: e.to_string(),
+                    })?,
+                )
+            }
+        };
+        Config::from_text(file_path.as_deref().zip(text.as_deref()), overrides, env)
+    }
+
+    /// What [`Config::load`] does once the file is read: `file` is its path (for messages)
+    /// and text. Also the entry point of the configuration's property tests.
+    pub fn from_text(
+        file: Option<(&Path, &str)>,
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let file_path = file.map(|(path, _)| path.to_path_buf());
+        let file = match file {
+            None => BTreeMap::new(),
+            Some((path, text)) => {
                 let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
                     let at = e
                         .span()
-                        .map(|s| format!(" (line {})", line_of(&text, s.start)));
+                        .map(|s| format!(" (line {})", line_of(text, s.start)));
                     ConfigError::Malformed {
                         path: path.display().to_string(),
                         reason: format!(
