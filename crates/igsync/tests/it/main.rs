@@ -8,6 +8,7 @@ mod cli;
 mod clock;
 mod disk;
 mod faults;
+mod fuzz;
 mod kill;
 mod outage;
 mod security;
