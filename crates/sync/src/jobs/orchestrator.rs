@@ -421,7 +421,11 @@ impl StepJob {
             step: self.step,
             position,
             of: steps.len(),
-            now,
+            // Every attempt of a step stamps its snapshots with the time the step first
+            // started: an attempt whose writes were committed but whose outcome was lost
+            // (killed worker, full disk, database gone at completion) is re-run and rewrites
+            // the same rows instead of adding a second capture to the run.
+            now: started_at,
         };
         let result = steps::run(&sctx).await;
         let cost = self.account_usage(client, &account, &before).await;
