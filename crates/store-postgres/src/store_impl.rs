@@ -102,6 +102,10 @@ impl Store for PostgresStore {
         content::media_get(&self.pool, ig_media_id).await
     }
 
+    async fn media_summaries(&self, account_id: AccountId) -> Result<Vec<MediaSummary>> {
+        content::media_summaries(&self.pool, account_id).await
+    }
+
     async fn media_insights_apply(&self, batch: InsightBatch) -> Result<u64> {
         content::media_insights_apply(&self.pool, batch).await
     }

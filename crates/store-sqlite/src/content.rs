@@ -11,14 +11,17 @@ use sqlx::{AssertSqlSafe, SqliteConnection};
 use store::{
     AccountId, AccountInsightBatch, AccountInsightDay, DemographicBatch, DemographicValue,
     InsightBatch, InsightSnapshot, Media, MediaBatch, MediaChild, MediaIndexEntry, MediaQuery,
-    MediaRecord, MediaType, ProductType, ProfileSnapshot, ProfileUpdate, Result, StoreError,
-    StoreTotals, Story, StoryBatch, StoryRecord,
+    MediaRecord, MediaSummary, MediaType, ProductType, ProfileSnapshot, ProfileUpdate, Result,
+    StoreError, StoreTotals, Story, StoryBatch, StoryRecord,
 };
 
 use crate::SqliteStore;
 use crate::accounts::ensure_exists;
 use crate::error::{corrupt, db_err};
-use crate::sql::{Arg, Filter, RowExt, check_finite, chunked_values, day, json_texts, micros};
+use crate::sql::{
+    Arg, Filter, RowExt, check_finite, chunked_values, day, from_micros, json_texts, micros,
+    parse_day,
+};
 
 // ----- profile -----
 
@@ -309,6 +312,78 @@ pub(crate) async fn media_list(db: &SqliteStore, query: MediaQuery) -> Result<Ve
     rows.iter().map(media_from).collect()
 }
 
+/// One post as an array in [`media_summaries`]' aggregate (the first value is the row id).
+#[derive(serde::Deserialize)]
+struct SummaryJson(
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    bool,
+    Option<i64>,
+    Option<i64>,
+    BTreeMap<String, f64>,
+);
+
+/// Every post of an account with what the analytics need. The rows come back as ONE
+/// aggregated JSON text rather than one driver row per post: the SQLite driver hands each
+/// row from its worker thread to the caller, and for the ten thousand posts of a large
+/// account that hand-off, not SQLite, was most of a report's time.
+pub(crate) async fn media_summaries(
+    db: &SqliteStore,
+    account_id: AccountId,
+) -> Result<Vec<MediaSummary>> {
+    let text: String = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(id, ig_media_id, media_type, product_type,
+                    published_at, caption, permalink,
+                    json(iif(deleted_at IS NULL, 'false', 'true')), like_count, comments_count,
+                    json(latest)))
+         FROM media WHERE account_id = ?",
+    )
+    .bind(account_id)
+    .fetch_one(&db.reader)
+    .await
+    .map_err(db_err)?;
+    let mut rows: Vec<SummaryJson> =
+        serde_json::from_str(&text).map_err(|e| corrupt(format!("media summaries: {e}")))?;
+    // Sorting here is cheaper than asking the aggregate to sort the JSON it builds.
+    rows.sort_unstable_by(|a, b| (b.4, b.0).cmp(&(a.4, a.0)));
+    rows.into_iter()
+        .map(|r| {
+            let SummaryJson(
+                _,
+                id,
+                mt,
+                pt,
+                published,
+                caption,
+                permalink,
+                deleted,
+                likes,
+                comments,
+                latest,
+            ) = r;
+            Ok(MediaSummary {
+                media_type: MediaType::parse(&mt)
+                    .ok_or_else(|| corrupt(format!("media_type {mt:?}")))?,
+                product_type: ProductType::parse(&pt)
+                    .ok_or_else(|| corrupt(format!("product_type {pt:?}")))?,
+                ig_media_id: id,
+                published_at: from_micros(published)?,
+                caption,
+                permalink,
+                deleted,
+                like_count: likes,
+                comments_count: comments,
+                latest,
+            })
+        })
+        .collect()
+}
+
 pub(crate) async fn media_get(db: &SqliteStore, ig_media_id: &str) -> Result<Option<Media>> {
     sqlx::query(AssertSqlSafe(format!(
         "SELECT {MEDIA_COLUMNS} FROM media WHERE ig_media_id = ?"
@@ -528,25 +603,41 @@ fn snapshot_from(row: &SqliteRow) -> Result<InsightSnapshot> {
     })
 }
 
+/// Snapshot history, aggregated into one JSON text (see [`media_summaries`] for why) and
+/// ordered here. Values are written with 17 significant digits: SQLite's JSON would round
+/// them to 15.
 pub(crate) async fn media_insight_history(
     db: &SqliteStore,
     ig_media_ids: &[String],
     metrics: &[String],
 ) -> Result<Vec<InsightSnapshot>> {
-    let rows = sqlx::query(
-        "SELECT m.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value
+    let text: String = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(m.ig_media_id, s.metric, s.breakdown,
+                    s.captured_at, json(printf('%!.17g', s.value))))
          FROM media m JOIN media_insight_snapshots s ON s.media_id = m.id
          WHERE m.ig_media_id IN (SELECT value FROM json_each(?1))
-           AND (?2 = 0 OR s.metric IN (SELECT value FROM json_each(?3)))
-         ORDER BY m.ig_media_id, s.metric, s.breakdown, s.captured_at",
+           AND (?2 = 0 OR s.metric IN (SELECT value FROM json_each(?3)))",
     )
     .bind(json_texts(ig_media_ids))
     .bind(metrics.len() as i64)
     .bind(json_texts(metrics))
-    .fetch_all(&db.reader)
+    .fetch_one(&db.reader)
     .await
     .map_err(db_err)?;
-    rows.iter().map(snapshot_from).collect()
+    let mut rows: Vec<(String, String, String, i64, f64)> =
+        serde_json::from_str(&text).map_err(|e| corrupt(format!("insight history: {e}")))?;
+    rows.sort_unstable_by(|a, b| (&a.0, &a.1, &a.2, a.3).cmp(&(&b.0, &b.1, &b.2, b.3)));
+    rows.into_iter()
+        .map(|(ig_media_id, metric, breakdown, captured_at, value)| {
+            Ok(InsightSnapshot {
+                ig_media_id,
+                metric,
+                breakdown,
+                captured_at: from_micros(captured_at)?,
+                value,
+            })
+        })
+        .collect()
 }
 
 // ----- stories -----
@@ -711,6 +802,8 @@ pub(crate) async fn account_insights_apply(
     Ok(written)
 }
 
+/// Days of account insights, aggregated into one JSON text (a year of daily metrics with
+/// breakdowns is tens of thousands of rows; see [`media_summaries`]) and ordered here.
 pub(crate) async fn account_insight_days(
     db: &SqliteStore,
     account_id: AccountId,
@@ -718,28 +811,32 @@ pub(crate) async fn account_insight_days(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<AccountInsightDay>> {
-    let rows = sqlx::query(
-        "SELECT metric, day, breakdown, key, value FROM account_insight_days
+    let text: String = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(metric, day, breakdown, key,
+                    json(printf('%!.17g', value))))
+         FROM account_insight_days
          WHERE account_id = ?1 AND day BETWEEN ?2 AND ?3
-           AND (?4 = 0 OR metric IN (SELECT value FROM json_each(?5)))
-         ORDER BY metric, day, breakdown, key",
+           AND (?4 = 0 OR metric IN (SELECT value FROM json_each(?5)))",
     )
     .bind(account_id)
     .bind(day(from))
     .bind(day(to))
     .bind(metrics.len() as i64)
     .bind(json_texts(metrics))
-    .fetch_all(&db.reader)
+    .fetch_one(&db.reader)
     .await
     .map_err(db_err)?;
-    rows.iter()
-        .map(|row| {
+    let mut rows: Vec<(String, String, String, String, f64)> =
+        serde_json::from_str(&text).map_err(|e| corrupt(format!("account insight days: {e}")))?;
+    rows.sort_unstable_by(|a, b| (&a.0, &a.1, &a.2, &a.3).cmp(&(&b.0, &b.1, &b.2, &b.3)));
+    rows.into_iter()
+        .map(|(metric, d, breakdown, key, value)| {
             Ok(AccountInsightDay {
-                metric: row.col("metric")?,
-                day: row.day("day")?,
-                breakdown: row.col("breakdown")?,
-                key: row.col("key")?,
-                value: row.col("value")?,
+                metric,
+                day: parse_day(&d)?,
+                breakdown,
+                key,
+                value,
             })
         })
         .collect()

@@ -119,6 +119,10 @@ impl Store for SqliteStore {
         content::media_get(self, ig_media_id).await
     }
 
+    async fn media_summaries(&self, account_id: AccountId) -> Result<Vec<MediaSummary>> {
+        content::media_summaries(self, account_id).await
+    }
+
     async fn media_insights_apply(&self, batch: InsightBatch) -> Result<u64> {
         content::media_insights_apply(self, batch).await
     }

@@ -143,6 +143,23 @@ pub struct MediaBatch {
     pub deleted: Vec<String>,
 }
 
+/// What the analytics need of a post, read for every post of an account at once (no URLs,
+/// children or seen times, so thousands of posts stay cheap to load).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaSummary {
+    pub ig_media_id: String,
+    pub media_type: MediaType,
+    pub product_type: ProductType,
+    pub published_at: DateTime<Utc>,
+    pub caption: Option<String>,
+    pub permalink: Option<String>,
+    pub deleted: bool,
+    pub like_count: Option<i64>,
+    pub comments_count: Option<i64>,
+    /// Latest value of each insight metric, as in [`Media::latest`].
+    pub latest: BTreeMap<String, f64>,
+}
+
 /// What a listing needs to know about stored media to stop early, detect deletions and
 /// plan insight refreshes.
 #[derive(Debug, Clone, PartialEq)]

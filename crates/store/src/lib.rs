@@ -87,6 +87,9 @@ pub trait Store: Send + Sync + 'static {
     async fn media_index(&self, account_id: AccountId) -> Result<Vec<MediaIndexEntry>>;
     async fn media_list(&self, query: MediaQuery) -> Result<Vec<Media>>;
     async fn media_get(&self, ig_media_id: &str) -> Result<Option<Media>>;
+    /// Every post of an account (deleted ones included), newest first, with only what the
+    /// analytics need: the same values [`Store::media_list`] gives, lighter to read.
+    async fn media_summaries(&self, account_id: AccountId) -> Result<Vec<MediaSummary>>;
     /// Returns rows written. Fails as a whole (nothing written) if any row names unknown
     /// media or holds a non-finite value.
     async fn media_insights_apply(&self, batch: InsightBatch) -> Result<u64>;

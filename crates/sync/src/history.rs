@@ -11,23 +11,30 @@ use analytics::{
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::Los_Angeles;
-use store::{AccountId, InsightSnapshot, MediaQuery, ProductType, Store};
+use store::{AccountId, InsightSnapshot, ProductType, Store};
 
 use crate::error::{Result, SyncError};
 
-/// The period a history is loaded for (a report's period, or the recent past for alerts).
+/// The period a history is loaded for (a report's period with the previous one it is
+/// compared with, or the recent past for alerts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistoryWindow {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+    /// Posts published from here to `to` get their snapshot history, for the trending
+    /// assessment (with the baseline of earlier posts); older posts come with their latest
+    /// values only. Usually the start of the reported period.
+    pub trending_from: DateTime<Utc>,
 }
 
 impl HistoryWindow {
     /// The `days` before `now`.
     pub fn trailing(now: DateTime<Utc>, days: i64) -> HistoryWindow {
+        let from = now - Duration::days(days);
         HistoryWindow {
-            from: now - Duration::days(days),
+            from,
             to: now,
+            trending_from: from,
         }
     }
 }
@@ -71,11 +78,7 @@ pub async fn load_account_history(
     let last_day = window.to.date_naive() + Duration::days(1);
     let (account, media, stories, samples, days, demographics) = tokio::join!(
         store.account_get(account_id),
-        store.media_list(MediaQuery {
-            account_id: Some(account_id),
-            include_deleted: true,
-            ..Default::default()
-        }),
+        store.media_summaries(account_id),
         store.story_list(account_id, window.from, window.to),
         store.profile_snapshots(account_id, window.from - Duration::days(30), window.to),
         store.account_insight_days(account_id, &[], first_day, last_day),
@@ -87,25 +90,25 @@ pub async fn load_account_history(
     let time_zone = account.timezone.parse().unwrap_or(chrono_tz::UTC);
 
     let mut posts: Vec<Post> = Vec::with_capacity(media.len());
-    for m in &media {
-        let Some(product_type) = analytics_product(m.record.product_type) else {
+    for m in media {
+        let Some(product_type) = analytics_product(m.product_type) else {
             continue;
         };
         let mut metrics = post_metrics(&m.latest);
         if metrics.likes.is_none() {
-            metrics.likes = m.record.like_count;
+            metrics.likes = m.like_count;
         }
         if metrics.comments.is_none() {
-            metrics.comments = m.record.comments_count;
+            metrics.comments = m.comments_count;
         }
         posts.push(Post {
-            ig_media_id: m.record.ig_media_id.clone(),
+            ig_media_id: m.ig_media_id,
             product_type,
-            media_type: analytics_media(m.record.media_type),
-            published_at: m.record.published_at,
-            caption: m.record.caption.clone(),
-            permalink: m.record.permalink.clone(),
-            deleted: m.deleted_at.is_some(),
+            media_type: analytics_media(m.media_type),
+            published_at: m.published_at,
+            caption: m.caption,
+            permalink: m.permalink,
+            deleted: m.deleted,
             metrics,
             snapshots: Vec::new(),
         });
@@ -113,9 +116,9 @@ pub async fn load_account_history(
     let mut wanted: HashSet<String> = HashSet::new();
     let mut by_type: BTreeMap<analytics::MediaProductType, Vec<&Post>> = BTreeMap::new();
     for p in &posts {
-        if p.published_at >= window.from && p.published_at <= window.to {
+        if p.published_at >= window.trending_from && p.published_at <= window.to {
             wanted.insert(p.ig_media_id.clone());
-        } else if p.published_at < window.from {
+        } else if p.published_at < window.trending_from {
             by_type.entry(p.product_type).or_default().push(p);
         }
     }

@@ -91,10 +91,12 @@ pub async fn build_report(
     let (from, _) = analytics::Period::new(from_day, period.end())
         .map_err(|e| AppError::invalid(e.to_string()))?
         .utc_bounds(tz);
-    let (_, to) = period.utc_bounds(tz);
+    let (period_start, to) = period.utc_bounds(tz);
+    let to = to.min(now).max(from);
     let window = sync::HistoryWindow {
         from,
-        to: to.min(now).max(from),
+        to,
+        trending_from: period_start.min(to),
     };
     let history = sync::load_account_history(&*state.store, account.id, window).await?;
     Ok(analytics::performance_report(

@@ -43,6 +43,7 @@ macro_rules! data_cases {
             api_call_days_add_up,
             media_list_filters_and_paging,
             media_index_lists_what_planning_needs,
+            media_summaries_match_the_full_listing,
             totals_count_rows,
             writes_for_an_unknown_account_are_not_found,
             a_large_insight_batch_is_written_whole,
@@ -59,10 +60,10 @@ use crate::{
     Account, AccountId, AccountInsightBatch, AccountInsightDay, AccountType, AlertQuery,
     ApiCallsDelta, ApiKey, ApiUsage, Cipher, DemographicBatch, DemographicValue, DynStore,
     EncryptedToken, InsightBatch, InsightSnapshot, LoginKind, MediaBatch, MediaChild, MediaQuery,
-    MediaRecord, MediaType, NewAccount, NewAlert, NewJob, NewSyncRun, ProductType, ProfileSnapshot,
-    ProfileUpdate, RunFinish, RunQuery, RunStatus, SecretKey, SecretString, Session, Severity,
-    StatusChange, StepStatus, StoreError, StoryBatch, StoryRecord, SyncStatus, SyncStep,
-    TokenUpdate,
+    MediaRecord, MediaSummary, MediaType, NewAccount, NewAlert, NewJob, NewSyncRun, ProductType,
+    ProfileSnapshot, ProfileUpdate, RunFinish, RunQuery, RunStatus, SecretKey, SecretString,
+    Session, Severity, StatusChange, StepStatus, StoreError, StoryBatch, StoryRecord, SyncStatus,
+    SyncStep, TokenUpdate,
 };
 
 // ----- helpers -----
@@ -1497,12 +1498,19 @@ pub async fn account_insight_days_settle_in_place(store: DynStore) {
             row("reach", 3, "", "", 300.0),
             row("reach", 3, "media_product_type", "REELS", 120.0),
             row("online_followers", 2, "hour", "13", 42.0),
+            row("reels_skip_rate", 1, "", "", 0.1 + 0.2),
         ],
     };
     assert_eq!(
         store.account_insights_apply(first.clone()).await.unwrap(),
-        5
+        6
     );
+    let exact = store
+        .account_insight_days(a, &["reels_skip_rate".to_owned()], day(1), day(1))
+        .await
+        .unwrap();
+    assert_eq!(exact.len(), 1);
+    assert_eq!(exact[0].value, 0.1 + 0.2, "values round-trip exactly");
     // The settling window is fetched again: days 2 and 3 change, day 1 is untouched.
     store
         .account_insights_apply(AccountInsightBatch {
@@ -1556,7 +1564,7 @@ pub async fn account_insight_days_settle_in_place(store: DynStore) {
             ("reach", day(3))
         ]
     );
-    assert_eq!(store.totals().await.unwrap().account_insight_days, 6);
+    assert_eq!(store.totals().await.unwrap().account_insight_days, 7);
     assert_eq!(
         store.account_insight_last_day(a, "reach").await.unwrap(),
         Some(day(4))
@@ -2240,6 +2248,87 @@ pub async fn media_list_filters_and_paging(store: DynStore) {
         ids(&["l3", "other", "l2", "l1", "l0"]),
         "all accounts"
     );
+}
+
+pub async fn media_summaries_match_the_full_listing(store: DynStore) {
+    let a = account(&store, "15101").await.id;
+    let other = account(&store, "15102").await.id;
+    let mut captioned = record("s1", at(-30), ProductType::Feed);
+    captioned.caption = Some("Quotes \" and ' and \\ and emoji ✨ and\nnew lines".to_owned());
+    captioned.permalink = Some("https://www.instagram.com/p/abc/".to_owned());
+    captioned.like_count = None;
+    add_media(
+        &store,
+        a,
+        vec![
+            captioned,
+            record("s2", at(-20), ProductType::Reels),
+            record("s3", at(-10), ProductType::Feed),
+        ],
+    )
+    .await;
+    add_media(&store, other, vec![record("s9", at(-5), ProductType::Feed)]).await;
+    store
+        .media_insights_apply(insights(
+            a,
+            at(1),
+            vec![
+                snap("s2", "reach", "", at(1), 1234.0),
+                snap("s2", "reels_skip_rate", "", at(1), 0.1 + 0.2),
+                snap("s1", "likes", "", at(1), 7.0),
+            ],
+        ))
+        .await
+        .unwrap();
+    store
+        .media_apply(MediaBatch {
+            account_id: a,
+            seen_at: at(2),
+            upserts: vec![],
+            deleted: ids(&["s3"]),
+        })
+        .await
+        .unwrap();
+
+    let summaries = store.media_summaries(a).await.unwrap();
+    let full = store
+        .media_list(MediaQuery {
+            account_id: Some(a),
+            include_deleted: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let expected: Vec<MediaSummary> = full
+        .into_iter()
+        .map(|m| MediaSummary {
+            ig_media_id: m.record.ig_media_id,
+            media_type: m.record.media_type,
+            product_type: m.record.product_type,
+            published_at: m.record.published_at,
+            caption: m.record.caption,
+            permalink: m.record.permalink,
+            deleted: m.deleted_at.is_some(),
+            like_count: m.record.like_count,
+            comments_count: m.record.comments_count,
+            latest: m.latest,
+        })
+        .collect();
+    assert_eq!(summaries, expected);
+    assert_eq!(
+        summaries
+            .iter()
+            .map(|s| s.ig_media_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["s3", "s2", "s1"],
+        "newest first, deleted included, other accounts excluded"
+    );
+    assert_eq!(
+        summaries[1].latest["reels_skip_rate"],
+        0.1 + 0.2,
+        "exact values"
+    );
+    assert!(store.media_summaries(999_999).await.unwrap().is_empty());
 }
 
 pub async fn media_index_lists_what_planning_needs(store: DynStore) {

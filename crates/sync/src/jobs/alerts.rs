@@ -88,9 +88,11 @@ pub(crate) async fn after_sync(deps: &Deps, account: &Account, run_id: RunId, no
         ..analytics::AlertConfig::default()
     };
     // The detectors look at the trending window (and the baselines before it) only.
+    let from = now - config.trending_window;
     let window = HistoryWindow {
-        from: now - config.trending_window,
+        from,
         to: now,
+        trending_from: from,
     };
     let history = match load_account_history(deps.store.as_ref(), account.id, window).await {
         Ok(h) => h,
