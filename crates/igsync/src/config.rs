@@ -63,6 +63,7 @@ keys! {
     "alerts.webhook_url", "IGSYNC_ALERTS_WEBHOOK_URL", "", "POST every alert as JSON to this URL (empty: no webhook)";
     "alerts.webhook_secret", "IGSYNC_ALERTS_WEBHOOK_SECRET", "", "HMAC-SHA256 key that signs webhook bodies (X-Igsync-Signature)";
     "server.listen", "IGSYNC_SERVER_LISTEN", "127.0.0.1:8080", "Address of the API and dashboard";
+    "server.cookie_secure", "IGSYNC_SERVER_COOKIE_SECURE", "false", "Mark the dashboard's session cookie Secure (set it when igsync is served over HTTPS, directly or behind a proxy)";
 }
 
 /// Where a value came from, for error messages.
@@ -141,6 +142,7 @@ pub struct Config {
     pub(crate) retention: RetentionSettings,
     pub(crate) alerts: AlertSettings,
     pub(crate) listen: SocketAddr,
+    pub(crate) cookie_secure: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -614,6 +616,7 @@ impl Config {
                 )
             })?
         };
+        let cookie_secure = l.choice("server.cookie_secure", &["true", "false"])? == "true";
         Ok(Config {
             file,
             database_url,
@@ -627,6 +630,7 @@ impl Config {
             retention,
             alerts,
             listen,
+            cookie_secure,
         })
     }
 }

@@ -20,8 +20,11 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
                 },
                 // read-only transaction, disk full, out of memory / too many connections
                 "25006" | "53100" => StoreError::ReadOnly { message },
+                // connection problems, shutdown, resources, serialization, lock timeouts, and
+                // a database that no longer exists (dropped under a running process)
                 c if c.starts_with("08")
                     || c.starts_with("57P")
+                    || c == "3D000"
                     || c.starts_with("53")
                     || c == "40001"
                     || c == "40P01"

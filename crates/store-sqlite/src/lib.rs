@@ -31,7 +31,9 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
+        // Reads the file (not just the connection): an unreadable or vanished database
+        // fails here, so `/readyz` notices.
+        sqlx::query("SELECT count(*) FROM sqlite_schema")
             .execute(&self.reader)
             .await
             .map_err(error::db_err)?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
-use server::{AppState, ServerSettings};
+use server::AppState;
 use simulator::{SimConfig, SimServer};
 use store::{
     AccountType, AlertQuery, Cipher, DynStore, LoginKind, NewAccount, SecretKey, SecretString,
@@ -19,6 +19,7 @@ use sync::{Engine, Plan};
 
 use crate::cli::DemoArgs;
 use crate::cmd::run::{deferred_until, shutdown_signal, wait_with_progress};
+use crate::cmd::serve::server_settings;
 use crate::cmd::{engine, graph};
 use crate::config::{Config, redact_url};
 use crate::db;
@@ -337,7 +338,7 @@ async fn serve(
     let (_, key) = server::auth::create_api_key(&*store, "demo")
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the sign-in key: {e}"))?;
-    let mut state = AppState::new(store.clone(), ServerSettings::default())
+    let mut state = AppState::new(store.clone(), server_settings(config))
         .with_engine(engine.clone())
         .with_graph(graph::clients(config)?);
     state = state.with_cipher(db::cipher(config, &store).await?);

@@ -14,7 +14,7 @@ use crate::db;
 pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let store = db::open(&config.database_url).await?;
     let engine = engine::build(config, store.clone()).await?;
-    let mut state = AppState::new(store.clone(), ServerSettings::default())
+    let mut state = AppState::new(store.clone(), server_settings(config))
         .with_engine(engine.clone())
         .with_graph(graph::clients(config)?);
     if config.secret_key.is_some() {
@@ -66,4 +66,12 @@ pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<Exit
         worker.await.context("the worker stopped unexpectedly")??;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The HTTP server's settings from the configuration.
+pub(crate) fn server_settings(config: &Config) -> ServerSettings {
+    ServerSettings {
+        cookie_secure: config.cookie_secure,
+        ..ServerSettings::default()
+    }
 }
