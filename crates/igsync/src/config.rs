@@ -791,6 +791,15 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_documents_every_key_and_its_variable() {
+        let readme = include_str!("../../../README.md");
+        for spec in KEYS {
+            let row = format!("| `{}` | `{}` |", spec.key, spec.env);
+            assert!(readme.contains(&row), "README.md does not document {row}");
+        }
+    }
+
+    #[test]
     fn passwords_are_redacted_from_urls() {
         assert_eq!(
             redact_url("postgres://app:s3cret@db:5432/igsync"),
