@@ -427,7 +427,7 @@ pub(crate) async fn media_summaries(
             },
         ));
     }
-    out.sort_unstable_by(|a, b| (b.1.published_at, b.0).cmp(&(a.1.published_at, a.0)));
+    out.sort_unstable_by_key(|it| std::cmp::Reverse((it.1.published_at, it.0)));
     Ok(out.into_iter().map(|(_, s)| s).collect())
 }
 

@@ -350,7 +350,7 @@ pub(crate) async fn media_summaries(
     let mut rows: Vec<SummaryJson> =
         serde_json::from_str(&text).map_err(|e| corrupt(format!("media summaries: {e}")))?;
     // Sorting here is cheaper than asking the aggregate to sort the JSON it builds.
-    rows.sort_unstable_by(|a, b| (b.4, b.0).cmp(&(a.4, a.0)));
+    rows.sort_unstable_by_key(|it| std::cmp::Reverse((it.4, it.0)));
     rows.into_iter()
         .map(|r| {
             let SummaryJson(

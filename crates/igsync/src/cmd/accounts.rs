@@ -182,8 +182,8 @@ async fn list(store: &DynStore, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:>4}  {:<20} {:<20} {:<13} {:>10} {:<17} {}",
-        "ID", "IG USER ID", "USERNAME", "STATUS", "FOLLOWERS", "LAST SYNC (UTC)", "TOKEN EXPIRES"
+        "{:>4}  {:<20} {:<20} {:<13} {:>10} {:<17} TOKEN EXPIRES",
+        "ID", "IG USER ID", "USERNAME", "STATUS", "FOLLOWERS", "LAST SYNC (UTC)"
     );
     for a in &accounts {
         println!(

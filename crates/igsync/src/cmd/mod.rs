@@ -107,10 +107,10 @@ pub(crate) async fn resolve_account(store: &DynStore, arg: &str) -> anyhow::Resu
     {
         return Ok(account.clone());
     }
-    if let Ok(id) = arg.parse::<i64>() {
-        if let Some(account) = accounts.into_iter().find(|a| a.id == id) {
-            return Ok(account);
-        }
+    if let Ok(id) = arg.parse::<i64>()
+        && let Some(account) = accounts.into_iter().find(|a| a.id == id)
+    {
+        return Ok(account);
     }
     bail!(
         "no account matches {arg:?}: give its Instagram user id, @username or igsync id \
