@@ -199,15 +199,23 @@ async fn concurrent_worker_processes_never_duplicate_a_scheduled_run(d: Dialect)
     let sim = start_sim(sim_config(71, 2, 10)).await;
     let mut h = Harness::new(d, "cron").await;
     h.graph(&sim);
-    h.set("IGSYNC_SYNC_FULL_CRON", "* * * * * *");
+    h.set("IGSYNC_SYNC_FULL_CRON", "*/5 * * * * *");
     h.register(&sim).await;
     let store = h.db.open().await;
     let rounds = pick(3, 8);
     let workers = 3;
     for round in 1..=rounds {
-        // Install (or keep) the schedules, then let the next tick fall due.
+        // Install (or keep) the schedules, then let the next tick fall due: the workers all
+        // start within the five seconds before the one after.
         h.ok(&["schedules", "list"], None).await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let due = store
+            .schedule_get("full_sync")
+            .await
+            .unwrap()
+            .unwrap()
+            .next_run_at;
+        let wait = (due - chrono::Utc::now()).to_std().unwrap_or_default();
+        tokio::time::sleep(wait + Duration::from_millis(300)).await;
         let mut procs: Vec<_> = (0..workers).map(|_| h.spawn(&["worker"])).collect();
         eventually(
             "the round's syncs finish",
