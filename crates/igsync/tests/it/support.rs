@@ -104,7 +104,6 @@ pub(crate) fn postgres_server_url() -> String {
 /// One fresh database for one test: a SQLite file in a private directory, or a new
 /// PostgreSQL database on the server of `DATABASE_URL`, dropped at the end.
 pub(crate) struct TestDb {
-    pub(crate) dialect: Dialect,
     pub(crate) url: String,
     /// The SQLite file (SQLite only).
     pub(crate) file: Option<PathBuf>,
@@ -119,7 +118,6 @@ impl TestDb {
                 let dir = TempDir::new(&format!("db-{label}"));
                 let file = dir.path().join("igsync.db");
                 TestDb {
-                    dialect,
                     url: format!("sqlite://{}", file.display()),
                     file: Some(file),
                     pg: None,
@@ -142,7 +140,6 @@ impl TestDb {
                 )
             });
         TestDb {
-            dialect: Dialect::Postgres,
             url,
             file: None,
             pg: Some((server.to_string(), name)),
@@ -153,7 +150,6 @@ impl TestDb {
     /// A SQLite database at a given file (e.g. on a small file system).
     pub(crate) fn sqlite_at(file: PathBuf) -> TestDb {
         TestDb {
-            dialect: Dialect::Sqlite,
             url: format!("sqlite://{}", file.display()),
             file: Some(file),
             pg: None,
@@ -496,18 +492,6 @@ impl Proc {
     /// Whether the process is still running.
     pub(crate) fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Waits for the process to exit on its own.
-    pub(crate) async fn wait(&mut self, limit: Duration) -> ExitStatus {
-        match tokio::time::timeout(limit, self.child.wait()).await {
-            Ok(status) => status.unwrap(),
-            Err(_) => panic!(
-                "process {} did not finish within {limit:?}:\n{}",
-                self.pid,
-                self.stderr()
-            ),
-        }
     }
 
     /// Waits until standard output or error contains `needle`; returns what it read.
