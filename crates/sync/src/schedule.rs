@@ -183,11 +183,15 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Resumes a schedule; its next tick is the first after now (missed ticks are skipped).
+    /// Resumes a schedule; its next tick is the first after now (missed ticks are skipped)
+    /// and after the last time it fired, so a clock set back while the schedule was paused
+    /// never fires a tick a second time.
     pub async fn resume(&self, name: &str) -> Result<()> {
         let schedule = self.get(name).await?;
+        let now = self.clock.now();
+        let from = schedule.last_run_at.map_or(now, |last| last.max(now));
         let next = CronExpr::parse(&schedule.def.cron)
-            .and_then(|c| c.next_after(self.clock.now()))
+            .and_then(|c| c.next_after(from))
             .map_err(SyncError::Config)?;
         if !self.store.schedule_set_paused(name, false, next).await? {
             return Err(SyncError::UnknownSchedule(name.to_string()));
