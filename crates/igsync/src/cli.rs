@@ -259,9 +259,13 @@ pub(crate) struct ServeArgs {
     /// Address to listen on [env: IGSYNC_SERVER_LISTEN] (default 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub(crate) listen: Option<String>,
-    /// Do not run queue workers in this process (run `igsync worker` separately).
-    #[arg(long)]
+    /// Do not run queue workers and schedules in this process (run `igsync worker`
+    /// separately). The default on PostgreSQL, where workers usually run apart.
+    #[arg(long, conflicts_with = "worker")]
     pub(crate) no_worker: bool,
+    /// Run queue workers and schedules in this process. The default on SQLite.
+    #[arg(long)]
+    pub(crate) worker: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,6 +20,15 @@ pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<Exit
     if config.secret_key.is_some() {
         state = state.with_cipher(db::cipher(config, &store).await?);
     }
+    // Embedded SQLite serves and works in one process; on PostgreSQL a production install
+    // runs `igsync worker` processes beside `serve`.
+    let run_workers = if args.worker {
+        true
+    } else if args.no_worker {
+        false
+    } else {
+        store.dialect() == "sqlite"
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -27,7 +36,7 @@ pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<Exit
     tracing::info!(
         url = %format!("http://{addr}"),
         database = %redact_url(&config.database_url),
-        workers = !args.no_worker,
+        workers = run_workers,
         "serving the API and the dashboard"
     );
     eprintln!(
@@ -35,7 +44,12 @@ pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<Exit
     );
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = if args.no_worker {
+    if !run_workers {
+        eprintln!(
+            "no workers in this process: syncs run in `igsync worker` processes (or pass --worker)"
+        );
+    }
+    let worker = if !run_workers {
         None
     } else {
         engine
