@@ -85,6 +85,10 @@ async fn killed_workers(d: Dialect) {
         let sim = start_sim(config).await;
         let mut h = Harness::new(d, "kill").await;
         h.graph(&sim);
+        // A lost attempt counts: a job killed `max_attempts` times in a row fails for good
+        // (it might be what kills its workers). Twenty random kills can hit one long step
+        // three times, so this fleet allows more attempts.
+        h.set("IGSYNC_SYNC_MAX_ATTEMPTS", "10");
         h.register(&sim).await;
         let store = h.db.open().await;
         let started = Utc::now();
@@ -204,6 +208,7 @@ async fn killed_workers(d: Dialect) {
         &format!("kill_{}", d.name()),
         serde_json::json!({
             "seed": seed,
+            "max_attempts": 10,
             "kills": kills,
             "jobs_running_when_killed": interrupted_jobs,
             "attempts_rescued_after_lease_expiry": rescued_attempts,
