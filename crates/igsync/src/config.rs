@@ -124,7 +124,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     /// The file that was read, if any.
     pub(crate) file: Option<PathBuf>,
@@ -143,6 +143,27 @@ pub struct Config {
     pub(crate) alerts: AlertSettings,
     pub(crate) listen: SocketAddr,
     pub(crate) cookie_secure: bool,
+}
+
+/// Like a derived `Debug`, with the password of the database URL replaced (the secret key
+/// and secrets print themselves redacted).
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("file", &self.file)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("database_url_explicit", &self.database_url_explicit)
+            .field("secret_key", &self.secret_key)
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("graph", &self.graph)
+            .field("sync", &self.sync)
+            .field("retention", &self.retention)
+            .field("alerts", &self.alerts)
+            .field("listen", &self.listen)
+            .field("cookie_secure", &self.cookie_secure)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]
