@@ -545,3 +545,42 @@ async fn dashboard_forms_need_the_csrf_token_and_every_answer_has_security_heade
         }),
     );
 }
+
+#[test]
+fn debug_output_of_secret_holding_values_shows_no_secret() {
+    let key = SecretKey::generate().unwrap();
+    let key_hex = key.to_hex().expose().to_string();
+    let token = "EAAG-debug-token-0123456789";
+    let env = |name: &str| match name {
+        "IGSYNC_SECRET_KEY" => Some(key_hex.clone()),
+        "IGSYNC_DATABASE_URL" => Some("postgres://igsync:db-password-42@db:5432/igsync".into()),
+        "IGSYNC_GRAPH_APP_SECRET" => Some("app-secret-0123456789".into()),
+        "IGSYNC_ALERTS_WEBHOOK_URL" => Some("https://hooks.example/x".into()),
+        "IGSYNC_ALERTS_WEBHOOK_SECRET" => Some("webhook-secret-0123456789".into()),
+        _ => None,
+    };
+    let config = igsync::config::Config::from_text(None, &Default::default(), &env).unwrap();
+    let cipher = Cipher::new(&key);
+    let sealed = cipher.encrypt(&SecretString::new(token)).unwrap();
+    let shown = format!(
+        "{config:?} {cipher:?} {key:?} {sealed:?} {:?} {}",
+        SecretString::new(token),
+        SecretString::new(token)
+    );
+    let secrets = [
+        ("the secret key", key_hex.clone()),
+        ("the database password", "db-password-42".to_string()),
+        ("the app secret", "app-secret-0123456789".to_string()),
+        (
+            "the webhook secret",
+            "webhook-secret-0123456789".to_string(),
+        ),
+        ("a token", token.to_string()),
+    ];
+    for (what, secret) in &secrets {
+        assert!(
+            !shown.contains(secret.as_str()),
+            "{what} in Debug output: {shown}"
+        );
+    }
+}
