@@ -536,10 +536,20 @@ async fn dashboard_forms_need_the_csrf_token_and_every_answer_has_security_heade
         checked += 1;
     }
     assert!(server.terminate().await.success());
+
+    // Served over HTTPS (directly or behind a proxy), the cookie is also `Secure`.
+    let mut h = h;
+    h.set("IGSYNC_SERVER_COOKIE_SECURE", "true");
+    let (mut server, base) = serve(&h, &["--no-worker"]).await;
+    let (_, set_cookie) = sign_in(&client, &base, &key).await;
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(set_cookie.contains(flag), "{set_cookie}");
+    }
+    assert!(server.terminate().await.success());
     record_figures(
         "dashboard_csrf_headers",
         serde_json::json!({
-            "cookie_flags": ["HttpOnly", "SameSite=Strict", "Path=/"],
+            "cookie_flags": ["HttpOnly", "SameSite=Strict", "Path=/", "Secure with server.cookie_secure"],
             "forged_or_missing_csrf_rejected": 3,
             "responses_with_security_headers": checked,
         }),
