@@ -6,6 +6,7 @@
 mod api;
 mod cli;
 mod clock;
+mod demo;
 mod disk;
 mod faults;
 mod fuzz;
