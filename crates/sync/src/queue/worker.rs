@@ -81,6 +81,9 @@ struct Shared {
     job_timeout: Duration,
     retry: RetryPolicy,
     counters: Counters,
+    /// Jobs whose outcome is being written: a heartbeat that no longer sees them running
+    /// raced with their own completion and must not abort the write.
+    finishing: std::sync::Mutex<std::collections::HashSet<JobId>>,
 }
 
 /// A queue worker. Cheap to clone? No: create one per process (its id is unique).
@@ -117,6 +120,7 @@ impl Worker {
                 job_timeout: config.job_timeout,
                 retry: config.retry.clone(),
                 counters: Counters::default(),
+                finishing: Default::default(),
             }),
             config,
             handlers: HashMap::new(),
@@ -416,6 +420,7 @@ impl Worker {
             Ok(held) => {
                 for id in ids {
                     if !held.contains(&id)
+                        && !self.shared.is_finishing(id)
                         && let Some(abort) = running.get(&id)
                         && !abort.is_finished()
                     {
@@ -514,7 +519,9 @@ async fn execute(shared: Arc<Shared>, handler: Option<DynHandler>, ctx: JobConte
             }
         }
     };
+    shared.finishing_mark(id, true);
     shared.apply(handler.as_deref(), &ctx, outcome).await;
+    shared.finishing_mark(id, false);
     id
 }
 
@@ -530,6 +537,22 @@ fn panic_message(e: tokio::task::JoinError) -> String {
 }
 
 impl Shared {
+    fn finishing_mark(&self, id: JobId, on: bool) {
+        let mut set = self.finishing.lock().unwrap_or_else(|e| e.into_inner());
+        if on {
+            set.insert(id);
+        } else {
+            set.remove(&id);
+        }
+    }
+
+    fn is_finishing(&self, id: JobId) -> bool {
+        self.finishing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&id)
+    }
+
     /// Applies an outcome through the store, retrying briefly when the database is
     /// unavailable (if it stays down the lease expires and the rescuer takes over).
     async fn apply(&self, handler: Option<&dyn JobHandler>, ctx: &JobContext, outcome: JobOutcome) {
