@@ -621,7 +621,7 @@ fn fleet_chart(points: &[Value], args: &BenchArgs) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\
          <title>igsync full-sync wall time against fleet size</title>\
          <rect width=\"{w}\" height=\"{h}\" fill=\"white\"/>\
-         <text x=\"{left}\" y=\"18\" font-size=\"14\">Full sync wall time vs fleet size ({} posts/account, {} ms latency, concurrency {}, SQLite)</text>\
+         <text x=\"{left}\" y=\"18\" font-size=\"13\">Full sync wall time vs fleet size: {} posts/account, {} ms latency, {} at a time, SQLite</text>\
          <line x1=\"{left}\" y1=\"{bottom}\" x2=\"{right}\" y2=\"{bottom}\" stroke=\"#333\"/>\
          <line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{bottom}\" stroke=\"#333\"/>",
         args.media, args.latency_ms, args.concurrency
