@@ -372,7 +372,8 @@ pub(crate) enum BenchScenario {
     Sync,
     /// The original specifications' one-request-per-post approach, side by side with igsync.
     Naive,
-    /// Bulk upsert of insight snapshots, rows/s.
+    /// Bulk upsert of insight snapshots, rows/s (also `store`).
+    #[value(alias = "store")]
     Ingest,
     /// Report latency for an account with 10,000 posts.
     Report,
