@@ -44,8 +44,9 @@ impl std::fmt::Debug for GraphClient {
 }
 
 /// Installs rustls' `ring` provider as the process default, once; a provider installed
-/// earlier by someone else is kept.
-pub(crate) fn install_crypto_provider() {
+/// earlier by someone else is kept. Needed before any other `reqwest` client of the process
+/// is built (igsync's HTTPS uses rustls without a compiled-in default provider).
+pub fn install_crypto_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         if rustls::crypto::CryptoProvider::get_default().is_none() {

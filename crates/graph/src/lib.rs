@@ -27,7 +27,7 @@ mod token;
 mod tokens;
 
 pub use catalog::{CatalogDecision, CatalogScope, RETIRED_METRICS};
-pub use client::GraphClient;
+pub use client::{GraphClient, install_crypto_provider};
 pub use clock::Clock;
 pub use config::{
     ApiVersion, GraphConfig, GraphConfigBuilder, LoginKind, RetryPolicy, ThrottleConfig,

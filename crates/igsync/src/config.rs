@@ -204,7 +204,7 @@ pub(crate) struct RetentionSettings {
 #[derive(Debug, Clone)]
 pub(crate) struct AlertSettings {
     pub(crate) follower_growth_threshold: u32,
-    pub(crate) webhook_url: Option<String>,
+    pub(crate) webhook_url: Option<sync::WebhookUrl>,
     pub(crate) webhook_secret: Option<SecretString>,
 }
 
@@ -500,6 +500,9 @@ impl Config {
                     "(set, hidden)".to_string()
                 } else if spec.key == "database_url" {
                     redact_url(&value)
+                } else if spec.key == "alerts.webhook_url" && !value.is_empty() {
+                    // The path or query of a webhook URL often is its credential.
+                    sync::WebhookUrl::parse(&value).map_or_else(|_| value.clone(), |u| u.origin())
                 } else {
                     value
                 };
@@ -613,16 +616,15 @@ impl Config {
             )? as u32,
             webhook_url: match l.optional("alerts.webhook_url") {
                 None => None,
-                Some(url) if url.starts_with("http://") || url.starts_with("https://") => Some(url),
-                Some(url) => {
+                Some(url) => Some(sync::WebhookUrl::parse(&url).map_err(|_| {
                     let origin = l.raw("alerts.webhook_url").1;
-                    return Err(invalid(
+                    invalid(
                         "alerts.webhook_url",
                         &origin,
                         &url,
-                        "an http:// or https:// URL, or empty",
-                    ));
-                }
+                        "an http:// or https:// URL with a host, or empty",
+                    )
+                })?),
             },
             webhook_secret: l.optional("alerts.webhook_secret").map(SecretString::new),
         };
@@ -827,5 +829,32 @@ mod tests {
             "postgres://app:***@db:5432/igsync"
         );
         assert_eq!(redact_url("sqlite://igsync.db"), "sqlite://igsync.db");
+    }
+
+    #[test]
+    fn a_webhook_url_is_shown_and_debugged_without_its_path() {
+        let url = "https://hooks.slack.com/services/T01/B02/SeCrEtPaRt";
+        let c = load(
+            None,
+            &[("IGSYNC_ALERTS_WEBHOOK_URL", url)],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.alerts.webhook_url.as_ref().map(|u| u.expose()), Some(url));
+        let (_, shown, _) = c
+            .effective
+            .iter()
+            .find(|(spec, _, _)| spec.key == "alerts.webhook_url")
+            .unwrap();
+        assert_eq!(shown, "https://hooks.slack.com/…");
+        assert!(!format!("{c:?}").contains("SeCrEtPaRt"));
+        let err = load(
+            None,
+            &[("IGSYNC_ALERTS_WEBHOOK_URL", "ftp://example.com/x")],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("alerts.webhook_url"), "{err}");
     }
 }

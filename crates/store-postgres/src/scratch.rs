@@ -10,6 +10,17 @@ use store::{Result, StoreError};
 
 use crate::error::redact_url;
 
+/// The server tests and benchmarks use when `DATABASE_URL` is not set.
+pub const DEFAULT_SERVER_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The server named by `DATABASE_URL`, or [`DEFAULT_SERVER_URL`].
+pub fn server_url_from_env() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_SERVER_URL.to_string())
+}
+
 /// `url` with its database name replaced by `name`.
 pub fn url_with_database(url: &str, name: &str) -> String {
     let (main, query) = match url.split_once('?') {

@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::error::{Result, SyncError};
-use crate::jobs;
+use crate::jobs::{self, WebhookUrl};
 use crate::plan::{KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH_FAN_OUT, Plan, Step};
 use crate::queue::{MAINTENANCE_QUEUE, RetryPolicy, SYNC_QUEUE, Worker, WorkerConfig, WorkerStats};
 use crate::schedule::{
@@ -66,7 +66,7 @@ pub struct AlertSettings {
     /// Graph API usage at or above this percentage raises a rate-limit pressure alert.
     pub usage_pressure_percent: u32,
     /// POST every new alert as JSON here (signed when a secret is set).
-    pub webhook_url: Option<String>,
+    pub webhook_url: Option<WebhookUrl>,
     pub webhook_secret: Option<SecretString>,
 }
 
@@ -189,13 +189,6 @@ impl SyncSettings {
             return Err(SyncError::config(
                 "usage_pressure_percent must be from 1 to 100",
             ));
-        }
-        if let Some(url) = &self.alerts.webhook_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(SyncError::config(format!(
-                "the webhook URL must start with http:// or https://, got {url:?}"
-            )));
         }
         Ok(())
     }
@@ -346,6 +339,7 @@ impl Engine {
                 "the engine needs at least one Graph API client",
             ));
         }
+        graph::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .user_agent(concat!("igsync/", env!("CARGO_PKG_VERSION")))

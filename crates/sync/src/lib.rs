@@ -27,6 +27,6 @@ pub use engine::{
 };
 pub use error::{Result, SyncError};
 pub use history::{HistoryWindow, load_account_history};
-pub use jobs::webhook_signature;
+pub use jobs::{WebhookUrl, webhook_signature};
 pub use plan::{Plan, Step};
 pub use schedule::{CronExpr, Scheduler, validate_cron};

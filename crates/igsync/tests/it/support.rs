@@ -95,10 +95,7 @@ impl Dialect {
 
 /// The PostgreSQL server the tests create their databases on.
 pub(crate) fn postgres_server_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+    store_postgres::scratch::server_url_from_env()
 }
 
 /// One fresh database for one test: a SQLite file in a private directory, or a new

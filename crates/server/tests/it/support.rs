@@ -255,72 +255,26 @@ pub(crate) fn temp_dir(prefix: &str) -> PathBuf {
 /// PostgreSQL test databases: created fresh on the server of `DATABASE_URL` and dropped
 /// `WITH (FORCE)`.
 pub(crate) mod pg {
-    use sqlx::{Connection, PgConnection};
-
-    pub(crate) const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-    pub(crate) fn base_url() -> String {
-        std::env::var("DATABASE_URL")
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_URL.to_owned())
-    }
-
-    fn url_with_database(url: &str, name: &str) -> String {
-        let (main, query) = match url.split_once('?') {
-            Some((m, q)) => (m, Some(q)),
-            None => (url, None),
-        };
-        let after_scheme = main.find("://").map_or(0, |i| i + 3);
-        let base = match main[after_scheme..].find('/') {
-            Some(slash) => &main[..after_scheme + slash],
-            None => main,
-        };
-        match query {
-            Some(q) => format!("{base}/{name}?{q}"),
-            None => format!("{base}/{name}"),
-        }
-    }
-
-    async fn admin() -> PgConnection {
-        let url = base_url();
-        PgConnection::connect(&url).await.unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is unreachable ({e}). These tests need a server: start one, or set \
-                 DATABASE_URL=postgres://USER[:PASSWORD]@HOST:PORT/DB to a role that may \
-                 CREATE DATABASE."
-            )
-        })
-    }
-
-    async fn exec(sql: String) {
-        let mut conn = admin().await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-            .execute(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let _ = conn.close().await;
-    }
+    use store_postgres::scratch;
 
     /// Creates an empty database; returns its name and URL.
     pub(crate) async fn create() -> (String, String) {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static N: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = format!(
-            "igsync_server_test_{}_{}_{nanos}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        exec(format!("CREATE DATABASE \"{name}\"")).await;
-        let url = url_with_database(&base_url(), &name);
+        let (url, name) = scratch::create_database(&scratch::server_url_from_env(), "servertest")
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{e}. These tests need a server: start one, or set \
+                     DATABASE_URL=postgres://USER[:PASSWORD]@HOST:PORT/DB to a role that may \
+                     CREATE DATABASE."
+                )
+            });
         (name, url)
     }
 
     pub(crate) async fn drop(name: &str) {
-        exec(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+        scratch::drop_database(&scratch::server_url_from_env(), name)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 }
 

@@ -15,6 +15,59 @@ use crate::jobs::PRIORITY_MAINTENANCE;
 use crate::plan::KIND_DELIVER_WEBHOOK;
 use crate::queue::{JobContext, JobHandler, JobOutcome, MAINTENANCE_QUEUE};
 
+/// A webhook URL. Services such as Slack put the credential in the path or the query, so
+/// `Debug` and `Display` show only the scheme and the host; [`WebhookUrl::expose`] is the
+/// one way to the whole URL.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookUrl(String);
+
+impl WebhookUrl {
+    /// Accepts `http://` and `https://` URLs with a host.
+    pub fn parse(url: &str) -> Result<WebhookUrl, String> {
+        let url = url.trim();
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .ok_or_else(|| "the webhook URL must start with http:// or https://".to_string())?;
+        if rest.split(['/', '?', '#']).next().unwrap_or("").is_empty() {
+            return Err("the webhook URL has no host".to_string());
+        }
+        Ok(WebhookUrl(url.to_string()))
+    }
+
+    /// The whole URL, credential included: for sending, never for printing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `scheme://host[:port]`, followed by `/…` when the URL has more.
+    pub fn origin(&self) -> String {
+        let (scheme, rest) = self.0.split_once("://").unwrap_or(("", &self.0));
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let host = &rest[..end];
+        // A user:password@ part is a credential too.
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        let more = rest[end..].trim_start_matches('/');
+        if more.is_empty() {
+            format!("{scheme}://{host}")
+        } else {
+            format!("{scheme}://{host}/…")
+        }
+    }
+}
+
+impl std::fmt::Debug for WebhookUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WebhookUrl({:?})", self.origin())
+    }
+}
+
+impl std::fmt::Display for WebhookUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.origin())
+    }
+}
+
 /// Inserts an alert unless its event was alerted before; logs it and queues its webhook
 /// delivery. Returns the new alert. Failures are logged, never propagated: an alert must not
 /// fail a sync.
@@ -166,7 +219,7 @@ impl JobHandler for DeliverWebhook {
         let body = serde_json::to_vec(&ctx.job.args["body"]).unwrap_or_default();
         let mut request = deps
             .http
-            .post(&url)
+            .post(url.expose())
             .header("content-type", "application/json")
             .header("user-agent", concat!("igsync/", env!("CARGO_PKG_VERSION")));
         if let Some(secret) = &deps.settings.alerts.webhook_secret {
@@ -178,7 +231,7 @@ impl JobHandler for DeliverWebhook {
         let outcome = match request.body(body).send().await {
             Ok(response) if response.status().is_success() => Ok(()),
             Ok(response) => Err(format!("the webhook answered HTTP {}", response.status())),
-            Err(e) => Err(format!("the webhook could not be reached: {e}")),
+            Err(e) => Err(unreachable_error(&url, e)),
         };
         let now = ctx.now();
         match outcome {
@@ -203,9 +256,66 @@ impl JobHandler for DeliverWebhook {
     }
 }
 
+/// Why a delivery failed before any answer. reqwest's own message names the whole URL,
+/// whose path may hold a credential, so it is dropped.
+fn unreachable_error(url: &WebhookUrl, e: reqwest::Error) -> String {
+    format!(
+        "the webhook at {url} could not be reached: {}",
+        e.without_url()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SLACK: &str = "https://hooks.slack.com/services/T0001/B0002/XXXXsecretXXXX";
+
+    #[test]
+    fn webhook_urls_print_without_their_credential() {
+        let url = WebhookUrl::parse(SLACK).unwrap();
+        assert_eq!(url.expose(), SLACK);
+        assert_eq!(url.to_string(), "https://hooks.slack.com/…");
+        assert_eq!(
+            format!("{url:?}"),
+            r#"WebhookUrl("https://hooks.slack.com/…")"#
+        );
+        let with_user = WebhookUrl::parse("http://me:pw@example.com:8080?token=1").unwrap();
+        assert_eq!(with_user.origin(), "http://example.com:8080/…");
+        assert_eq!(
+            WebhookUrl::parse("https://example.com/").unwrap().origin(),
+            "https://example.com"
+        );
+        assert!(WebhookUrl::parse("hooks.slack.com/services/T/B/X").is_err());
+        assert!(WebhookUrl::parse("https:///path").is_err());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_webhook_is_reported_without_its_credential() {
+        // A port nobody listens on: bind one, then free it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url =
+            WebhookUrl::parse(&format!("http://127.0.0.1:{port}/hook/XXXXsecretXXXX")).unwrap();
+        graph::install_crypto_provider();
+        let e = reqwest::Client::new()
+            .post(url.expose())
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("XXXXsecretXXXX"), "{e}");
+        let message = unreachable_error(&url, e);
+        assert!(!message.contains("XXXXsecretXXXX"), "{message}");
+        assert!(
+            message.starts_with(&format!(
+                "the webhook at http://127.0.0.1:{port}/… could not"
+            )),
+            "{message}"
+        );
+    }
 
     #[test]
     fn signature_is_hex_hmac_sha256() {

@@ -3,7 +3,7 @@
 //! accounts whose chain was lost.
 
 mod alerts;
-pub use alerts::webhook_signature;
+pub use alerts::{WebhookUrl, webhook_signature};
 mod maintenance;
 mod orchestrator;
 

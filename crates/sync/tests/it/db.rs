@@ -5,17 +5,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use sqlx::{Connection, PgConnection};
 use store::{DynStore, Store};
-use store_postgres::PostgresStore;
+use store_postgres::{PostgresStore, scratch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
     Sqlite,
     Postgres,
 }
-
-pub(crate) const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// One fresh database for one test.
 pub(crate) struct TestDb {
@@ -36,42 +33,6 @@ enum Cleanup {
     },
 }
 
-fn base_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_URL.to_string())
-}
-
-fn url_with_database(url: &str, name: &str) -> String {
-    let (main, query) = match url.split_once('?') {
-        Some((m, q)) => (m, Some(q)),
-        None => (url, None),
-    };
-    let after_scheme = main.find("://").map_or(0, |i| i + 3);
-    let base = match main[after_scheme..].find('/') {
-        Some(slash) => &main[..after_scheme + slash],
-        None => main,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
-async fn admin() -> PgConnection {
-    let url = base_url();
-    match PgConnection::connect(&url).await {
-        Ok(c) => c,
-        Err(e) => panic!(
-            "PostgreSQL is unreachable at {} ({e}). These tests need a server: start one, or set \
-             DATABASE_URL=postgres://USER[:PASSWORD]@HOST:PORT/DB to a role that may CREATE \
-             DATABASE.",
-            store_postgres::redact_url(&url)
-        ),
-    }
-}
-
 fn unique_name() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
@@ -89,28 +50,16 @@ impl TestDb {
     pub(crate) async fn new(dialect: Dialect) -> TestDb {
         match dialect {
             Dialect::Postgres => {
-                let name = unique_name();
-                let mut conn = admin().await;
-                let mut tries = 0;
-                loop {
-                    let sql = format!("CREATE DATABASE \"{name}\"");
-                    match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut conn)
+                let (url, name) =
+                    scratch::create_database(&scratch::server_url_from_env(), "synctest")
                         .await
-                    {
-                        Ok(_) => break,
-                        Err(e)
-                            if tries < 20
-                                && e.to_string().contains("being accessed by other users") =>
-                        {
-                            tries += 1;
-                            tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
-                        }
-                        Err(e) => panic!("cannot create test database {name}: {e}"),
-                    }
-                }
-                let _ = conn.close().await;
-                let url = url_with_database(&base_url(), &name);
+                        .unwrap_or_else(|e| {
+                            panic!(
+                                "{e}. These tests need a server: start one, or set \
+                                 DATABASE_URL=postgres://USER[:PASSWORD]@HOST:PORT/DB to a role \
+                                 that may CREATE DATABASE."
+                            )
+                        });
                 let store = Arc::new(
                     PostgresStore::connect(&url)
                         .await
@@ -149,13 +98,9 @@ impl TestDb {
         match self.cleanup {
             Cleanup::Postgres { name, store } => {
                 store.close().await;
-                let mut conn = admin().await;
-                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
+                scratch::drop_database(&scratch::server_url_from_env(), &name)
                     .await
-                    .unwrap_or_else(|e| panic!("cannot drop test database {name}: {e}"));
-                let _ = conn.close().await;
+                    .unwrap_or_else(|e| panic!("{e}"));
             }
             Cleanup::Sqlite { dir } => {
                 drop(self.store);

@@ -260,7 +260,7 @@ async fn expiring_tokens_are_refreshed_and_a_failed_refresh_alerts(d: Dialect) {
 async fn alerts_are_raised_once_and_delivered_signed_to_the_webhook(d: Dialect) {
     let hook = crate::webhook::start(&[500]).await;
     let mut settings = test_settings();
-    settings.alerts.webhook_url = Some(hook.url.clone());
+    settings.alerts.webhook_url = Some(sync::WebhookUrl::parse(&hook.url).unwrap());
     settings.alerts.webhook_secret = Some(SecretString::new("s3cret"));
     settings.alerts.follower_growth_threshold = 1;
     let env = Env::new(d, sim_config(44, 2, 10), settings).await;
