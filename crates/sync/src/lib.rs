@@ -17,6 +17,8 @@ pub mod plan;
 pub mod queue;
 pub mod schedule;
 mod steps;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod tiered;
 
 pub use clock::Clock;

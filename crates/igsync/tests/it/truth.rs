@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use graph::{GraphClient, GraphConfig, MediaCategory};
 use simulator::{GroundTruth, InsightsTruth, SimServer};
 use store::{AccountId, DynStore, MediaQuery, RunQuery, RunStatus, StepStatus};
+use sync::testkit;
 
 /// The Graph API version the binary pins by default (`graph.api_version`).
 pub(crate) const VERSION: simulator::ApiVersion = simulator::ApiVersion::V26;
@@ -29,14 +30,6 @@ impl Catalogs {
             clients.insert(login, GraphClient::new(cfg).unwrap());
         }
         Catalogs { clients }
-    }
-
-    fn metrics(&self, login: store::LoginKind, cat: MediaCategory) -> Vec<&'static str> {
-        let login = match login {
-            store::LoginKind::Facebook => graph::LoginKind::Facebook,
-            store::LoginKind::Instagram => graph::LoginKind::Instagram,
-        };
-        self.clients[&login].media_metrics(cat)
     }
 }
 
@@ -79,41 +72,16 @@ impl Checked {
     }
 }
 
-pub(crate) fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn num(v: &serde_json::Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
-
-fn category(r: &store::MediaRecord) -> MediaCategory {
-    match (r.product_type, r.media_type) {
-        (store::ProductType::Reels, _) => MediaCategory::Reels,
-        (_, store::MediaType::CarouselAlbum) => MediaCategory::CarouselAlbum,
-        _ => MediaCategory::Feed,
-    }
-}
-
 fn requested(
     catalogs: &Catalogs,
     account: &store::Account,
     cat: MediaCategory,
     values: &BTreeMap<String, serde_json::Value>,
 ) -> BTreeMap<String, f64> {
-    let metrics = catalogs.metrics(account.login, cat);
-    let out: BTreeMap<String, f64> = values
-        .iter()
-        .filter(|(k, _)| metrics.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), num(v)))
-        .collect();
-    assert!(
-        out.len() * 2 > values.len(),
-        "the client reads too few of {values:?}"
-    );
-    out
+    testkit::requested(
+        &testkit::client_for(&catalogs.clients, account).media_metrics(cat),
+        values,
+    )
 }
 
 /// The last succeeded run of the account and its steps.
@@ -168,21 +136,7 @@ pub(crate) async fn assert_matches_truth(
     let who = truth.profile.username.clone();
     let who = who.as_str();
     let account = store.account_get(account_id).await.unwrap().unwrap();
-    assert_eq!(
-        account.followers_count,
-        Some(truth.profile.followers_count as i64),
-        "{who}"
-    );
-    assert_eq!(
-        account.follows_count,
-        Some(truth.profile.follows_count as i64),
-        "{who}"
-    );
-    assert_eq!(
-        account.media_count,
-        Some(truth.profile.media_count as i64),
-        "{who}"
-    );
+    testkit::assert_profile_counters(&account, truth);
     let profiles = store
         .profile_snapshots(
             account_id,
@@ -230,31 +184,13 @@ pub(crate) async fn assert_matches_truth(
     for t in &truth.media {
         let m = by_id[t.id.as_str()];
         let r = &m.record;
-        assert_eq!(r.media_type.as_str(), t.media_type, "{}", t.id);
-        assert_eq!(r.product_type.as_str(), t.media_product_type, "{}", t.id);
-        assert_eq!(r.published_at, parse_ts(&t.timestamp), "{}", t.id);
-        assert_eq!(
-            r.permalink.as_deref(),
-            Some(t.permalink.as_str()),
-            "{}",
-            t.id
-        );
-        assert_eq!(r.caption, t.caption, "{}", t.id);
-        assert_eq!(r.like_count, Some(t.like_count as i64), "{}", t.id);
-        assert_eq!(r.comments_count, Some(t.comments_count as i64), "{}", t.id);
+        testkit::assert_post_record(m, t);
         assert!(m.deleted_at.is_none(), "{}", t.id);
-        let children: Vec<&str> = r.children.iter().map(|c| c.ig_media_id.as_str()).collect();
-        assert_eq!(
-            children,
-            t.children.iter().map(String::as_str).collect::<Vec<_>>(),
-            "{}",
-            t.id
-        );
         checked.media += 1;
         let rows = snapshots.remove(t.id.as_str()).unwrap_or_default();
         match &t.insights {
             InsightsTruth::Values { values, breakdowns } => {
-                let expected = requested(catalogs, &account, category(r), values);
+                let expected = requested(catalogs, &account, testkit::category(r), values);
                 assert_eq!(m.latest, expected, "{}: latest insights", t.id);
                 assert!(m.insights_error.is_none(), "{}", t.id);
                 let captures: BTreeSet<DateTime<Utc>> =
@@ -275,16 +211,7 @@ pub(crate) async fn assert_matches_truth(
                         t.id
                     );
                 }
-                for row in rows.iter().filter(|r| !r.breakdown.is_empty()) {
-                    let key = row.breakdown.split_once(':').map(|(_, k)| k).unwrap_or("");
-                    let want = breakdowns.get(&row.metric).and_then(|b| b.get(key));
-                    assert_eq!(
-                        want.map(|v| *v as f64),
-                        Some(row.value),
-                        "{}: {row:?}",
-                        t.id
-                    );
-                }
+                testkit::assert_breakdown_rows(&t.id, &rows, breakdowns);
                 checked.insight_values += rows.len() as u64;
                 with_values += 1;
             }
@@ -323,7 +250,7 @@ pub(crate) async fn assert_matches_truth(
             .iter()
             .find(|s| s.record.ig_media_id == t.id)
             .unwrap();
-        assert_eq!(s.record.published_at, parse_ts(&t.timestamp));
+        assert_eq!(s.record.published_at, testkit::parse_ts(&t.timestamp));
         let rows: Vec<_> = story_rows
             .iter()
             .filter(|r| r.ig_media_id == t.id)
@@ -389,21 +316,8 @@ pub(crate) async fn assert_matches_truth(
         .account_insight_days(account_id, &[], since, last)
         .await
         .unwrap();
-    let stored: BTreeMap<(String, NaiveDate, String, String), f64> = days
-        .iter()
-        .map(|d| {
-            (
-                (d.metric.clone(), d.day, d.breakdown.clone(), d.key.clone()),
-                d.value,
-            )
-        })
-        .collect();
-    assert_eq!(
-        stored.len(),
-        days.len(),
-        "{who}: no doubled account insight rows"
-    );
-    let mut expected: BTreeMap<(String, NaiveDate, String, String), f64> = BTreeMap::new();
+    let stored = testkit::day_map(&days);
+    let mut expected: BTreeMap<testkit::DayKey, f64> = BTreeMap::new();
     for d in truth
         .account_insights
         .iter()
@@ -463,34 +377,7 @@ pub(crate) async fn assert_matches_truth(
     checked.account_values += expected.len() as u64;
 
     // Demographics.
-    let (_, demo) = store
-        .demographics_latest(account_id)
-        .await
-        .unwrap()
-        .unwrap_or_default();
-    let mut demographic_rows = 0;
-    for t in &truth.demographics {
-        if t.breakdown.contains(',') {
-            continue;
-        }
-        for row in &t.rows {
-            demographic_rows += 1;
-            let key = row.keys.join(",");
-            let found = demo.iter().any(|d| {
-                d.metric == t.metric
-                    && d.breakdown == t.breakdown
-                    && d.key == key
-                    && d.value == row.value as f64
-                    && d.timeframe == t.timeframe.clone().unwrap_or_default()
-            });
-            assert!(
-                found,
-                "{who}: demographic {} {} {:?} {key}={} missing",
-                t.metric, t.breakdown, t.timeframe, row.value
-            );
-        }
-    }
-    assert_eq!(demo.len(), demographic_rows, "{who}: demographics stored");
-    checked.demographic_values += demographic_rows as u64;
+    checked.demographic_values +=
+        testkit::assert_demographics(store.as_ref(), account_id, truth).await as u64;
     checked
 }

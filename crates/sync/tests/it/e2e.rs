@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use simulator::{ApiVersion, GroundTruth, InsightsTruth};
 use store::{AccountId, MediaQuery, RunQuery, RunStatus, SyncStatus};
-use sync::{Plan, SyncState};
+use sync::{Plan, SyncState, testkit};
 
 use crate::both_dialects;
 use crate::db::Dialect;
@@ -14,47 +14,17 @@ use crate::env::{Env, sim_config, test_settings};
 
 both_dialects!(a_full_sync_stores_exactly_the_ground_truth);
 
-pub(crate) fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn num(v: &serde_json::Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
-
-fn category(r: &store::MediaRecord) -> graph::MediaCategory {
-    match (r.product_type, r.media_type) {
-        (store::ProductType::Reels, _) => graph::MediaCategory::Reels,
-        (_, store::MediaType::CarouselAlbum) => graph::MediaCategory::CarouselAlbum,
-        _ => graph::MediaCategory::Feed,
-    }
-}
-
-/// The truth's values of the metrics the account's Graph client requests for a category
-/// (the client's catalog decides which metrics are read; every one it reads must match).
+/// The truth's values of the metrics the account's Graph client requests for a category.
 fn requested(
     env: &Env,
     account: &store::Account,
     cat: graph::MediaCategory,
     values: &BTreeMap<String, serde_json::Value>,
 ) -> BTreeMap<String, f64> {
-    let login = match account.login {
-        store::LoginKind::Facebook => graph::LoginKind::Facebook,
-        store::LoginKind::Instagram => graph::LoginKind::Instagram,
-    };
-    let metrics = env.clients[&login].media_metrics(cat);
-    let out: BTreeMap<String, f64> = values
-        .iter()
-        .filter(|(k, _)| metrics.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), num(v)))
-        .collect();
-    assert!(
-        out.len() * 2 > values.len(),
-        "the client reads too few of {values:?}"
-    );
-    out
+    testkit::requested(
+        &testkit::client_for(&env.clients, account).media_metrics(cat),
+        values,
+    )
 }
 
 /// Compares everything stored for one account with the simulator's ground truth.
@@ -62,21 +32,7 @@ pub(crate) async fn assert_matches_truth(env: &Env, account_id: AccountId, truth
     let store = &env.db.store;
     let who = &truth.profile.username;
     let account = store.account_get(account_id).await.unwrap().unwrap();
-    assert_eq!(
-        account.followers_count,
-        Some(truth.profile.followers_count as i64),
-        "{who}"
-    );
-    assert_eq!(
-        account.follows_count,
-        Some(truth.profile.follows_count as i64),
-        "{who}"
-    );
-    assert_eq!(
-        account.media_count,
-        Some(truth.profile.media_count as i64),
-        "{who}"
-    );
+    testkit::assert_profile_counters(&account, truth);
 
     // Posts with their children and latest insights.
     let media = store
@@ -101,28 +57,10 @@ pub(crate) async fn assert_matches_truth(env: &Env, account_id: AccountId, truth
     for t in &truth.media {
         let m = by_id[t.id.as_str()];
         let r = &m.record;
-        assert_eq!(r.media_type.as_str(), t.media_type, "{}", t.id);
-        assert_eq!(r.product_type.as_str(), t.media_product_type, "{}", t.id);
-        assert_eq!(r.published_at, parse_ts(&t.timestamp), "{}", t.id);
-        assert_eq!(
-            r.permalink.as_deref(),
-            Some(t.permalink.as_str()),
-            "{}",
-            t.id
-        );
-        assert_eq!(r.caption, t.caption, "{}", t.id);
-        assert_eq!(r.like_count, Some(t.like_count as i64), "{}", t.id);
-        assert_eq!(r.comments_count, Some(t.comments_count as i64), "{}", t.id);
-        let children: Vec<&str> = r.children.iter().map(|c| c.ig_media_id.as_str()).collect();
-        assert_eq!(
-            children,
-            t.children.iter().map(String::as_str).collect::<Vec<_>>(),
-            "{}",
-            t.id
-        );
+        testkit::assert_post_record(m, t);
         match &t.insights {
             InsightsTruth::Values { values, breakdowns } => {
-                let expected = requested(env, &account, category(r), values);
+                let expected = requested(env, &account, testkit::category(r), values);
                 // Values differ only for a post the tiered policy did not refresh in the
                 // latest run (its numbers are those of its last capture).
                 let captured = m.insights_captured_at.expect("insights captured");
@@ -143,16 +81,8 @@ pub(crate) async fn assert_matches_truth(env: &Env, account_id: AccountId, truth
                     .media_insight_history(std::slice::from_ref(&t.id), &[])
                     .await
                     .unwrap();
-                for row in rows.iter().filter(|r| !r.breakdown.is_empty()) {
-                    let key = row.breakdown.split_once(':').map(|(_, k)| k).unwrap_or("");
-                    let want = breakdowns.get(&row.metric).and_then(|b| b.get(key));
-                    assert_eq!(
-                        want.map(|v| *v as f64),
-                        Some(row.value),
-                        "{}: {row:?}",
-                        t.id
-                    );
-                }
+                let rows: Vec<_> = rows.iter().collect();
+                testkit::assert_breakdown_rows(&t.id, &rows, breakdowns);
                 checked_insights += 1;
             }
             InsightsTruth::Error { message, .. } => {
@@ -195,7 +125,7 @@ pub(crate) async fn assert_matches_truth(env: &Env, account_id: AccountId, truth
             .iter()
             .find(|s| s.record.ig_media_id == t.id)
             .unwrap();
-        assert_eq!(s.record.published_at, parse_ts(&t.timestamp));
+        assert_eq!(s.record.published_at, testkit::parse_ts(&t.timestamp));
         match &t.insights {
             InsightsTruth::Values { values, .. } => {
                 let expected = requested(env, &account, graph::MediaCategory::Story, values);
@@ -219,15 +149,7 @@ pub(crate) async fn assert_matches_truth(env: &Env, account_id: AccountId, truth
         .account_insight_days(account_id, &[], first, last)
         .await
         .unwrap();
-    let stored: BTreeMap<(String, chrono::NaiveDate, String, String), f64> = days
-        .iter()
-        .map(|d| {
-            (
-                (d.metric.clone(), d.day, d.breakdown.clone(), d.key.clone()),
-                d.value,
-            )
-        })
-        .collect();
+    let stored = testkit::day_map(&days);
     let mut expected_values = 0;
     for day in &truth.account_insights {
         for (metric, value) in &day.values {
@@ -274,35 +196,7 @@ pub(crate) async fn assert_matches_truth(env: &Env, account_id: AccountId, truth
     }
 
     // Demographics.
-    let (_, demo) = store
-        .demographics_latest(account_id)
-        .await
-        .unwrap()
-        .unwrap_or_default();
-    let mut demographic_rows = 0;
-    for t in &truth.demographics {
-        // The client reads single-dimension breakdowns (age, gender, country, city).
-        if t.breakdown.contains(',') {
-            continue;
-        }
-        for row in &t.rows {
-            demographic_rows += 1;
-            let key = row.keys.join(",");
-            let found = demo.iter().any(|d| {
-                d.metric == t.metric
-                    && d.breakdown == t.breakdown
-                    && d.key == key
-                    && d.value == row.value as f64
-                    && d.timeframe == t.timeframe.clone().unwrap_or_default()
-            });
-            assert!(
-                found,
-                "{who}: demographic {} {} {:?} {key}={} missing",
-                t.metric, t.breakdown, t.timeframe, row.value
-            );
-        }
-    }
-    assert_eq!(demo.len(), demographic_rows, "{who}: demographics stored");
+    testkit::assert_demographics(store.as_ref(), account_id, truth).await;
 }
 
 async fn a_full_sync_stores_exactly_the_ground_truth(d: Dialect) {

@@ -494,7 +494,7 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
     let in_period = truth
         .media
         .iter()
-        .filter(|m| period.contains_instant(chrono_tz::UTC, crate::e2e::parse_ts(&m.timestamp)))
+        .filter(|m| period.contains_instant(chrono_tz::UTC, sync::testkit::parse_ts(&m.timestamp)))
         .count();
     // Posts, reels and the live stories published in the period.
     assert_eq!(
