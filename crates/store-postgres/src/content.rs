@@ -12,8 +12,8 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use store::{
     AccountId, AccountInsightBatch, AccountInsightDay, DemographicBatch, DemographicValue,
     InsightBatch, InsightSnapshot, Media, MediaBatch, MediaChild, MediaIndexEntry, MediaQuery,
-    MediaRecord, MediaSummary, MediaType, ProductType, ProfileSnapshot, ProfileUpdate, Result,
-    StoreError, StoreTotals, Story, StoryBatch, StoryRecord,
+    MediaRecord, MediaSummary, MediaType, PostWindow, ProductType, ProfileSnapshot, ProfileUpdate,
+    Result, StoreError, StoreTotals, Story, StoryBatch, StoryRecord,
 };
 
 use crate::accounts::get;
@@ -766,6 +766,38 @@ pub(crate) async fn media_insight_history(
          WHERE m.ig_media_id = ANY($1) AND (cardinality($2::text[]) = 0 OR s.metric = ANY($2))",
     )
     .bind(ig_media_ids)
+    .bind(metrics)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    sorted_snapshots(&rows)
+}
+
+pub(crate) async fn media_insight_history_window(
+    pool: &PgPool,
+    window: PostWindow,
+    metrics: &[String],
+) -> Result<Vec<InsightSnapshot>> {
+    let baseline = i64::try_from(window.baseline).unwrap_or(i64::MAX);
+    let rows = sqlx::query(
+        "WITH wanted AS (
+             SELECT id, ig_media_id FROM media
+             WHERE account_id = $1 AND published_at >= $2 AND published_at <= $3
+             UNION ALL
+             SELECT id, ig_media_id FROM (
+                 SELECT id, ig_media_id, row_number() OVER (
+                     PARTITION BY product_type ORDER BY published_at DESC, ig_media_id DESC) AS n
+                 FROM media WHERE account_id = $1 AND published_at < $2
+             ) earlier WHERE n <= $4
+         )
+         SELECT w.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value
+         FROM wanted w JOIN media_insight_snapshots s ON s.media_id = w.id
+         WHERE cardinality($5::text[]) = 0 OR s.metric = ANY($5)",
+    )
+    .bind(window.account_id)
+    .bind(window.from)
+    .bind(window.to)
+    .bind(baseline)
     .bind(metrics)
     .fetch_all(pool)
     .await

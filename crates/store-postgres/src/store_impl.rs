@@ -118,6 +118,14 @@ impl Store for PostgresStore {
         content::media_insight_history(&self.pool, ig_media_ids, metrics).await
     }
 
+    async fn media_insight_history_window(
+        &self,
+        window: PostWindow,
+        metrics: &[String],
+    ) -> Result<Vec<InsightSnapshot>> {
+        content::media_insight_history_window(&self.pool, window, metrics).await
+    }
+
     async fn stories_apply(&self, batch: StoryBatch) -> Result<u64> {
         content::stories_apply(&self.pool, batch).await
     }

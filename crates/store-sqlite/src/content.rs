@@ -11,8 +11,8 @@ use sqlx::{AssertSqlSafe, SqliteConnection};
 use store::{
     AccountId, AccountInsightBatch, AccountInsightDay, DemographicBatch, DemographicValue,
     InsightBatch, InsightSnapshot, Media, MediaBatch, MediaChild, MediaIndexEntry, MediaQuery,
-    MediaRecord, MediaSummary, MediaType, ProductType, ProfileSnapshot, ProfileUpdate, Result,
-    StoreError, StoreTotals, Story, StoryBatch, StoryRecord,
+    MediaRecord, MediaSummary, MediaType, PostWindow, ProductType, ProfileSnapshot, ProfileUpdate,
+    Result, StoreError, StoreTotals, Story, StoryBatch, StoryRecord,
 };
 
 use crate::SqliteStore;
@@ -624,8 +624,48 @@ pub(crate) async fn media_insight_history(
     .fetch_one(&db.reader)
     .await
     .map_err(db_err)?;
+    sorted_history(&text)
+}
+
+pub(crate) async fn media_insight_history_window(
+    db: &SqliteStore,
+    window: PostWindow,
+    metrics: &[String],
+) -> Result<Vec<InsightSnapshot>> {
+    let baseline = i64::try_from(window.baseline).unwrap_or(i64::MAX);
+    let text: String = sqlx::query_scalar(
+        "WITH wanted AS (
+             SELECT id, ig_media_id FROM media
+             WHERE account_id = ?1 AND published_at >= ?2 AND published_at <= ?3
+             UNION ALL
+             SELECT id, ig_media_id FROM (
+                 SELECT id, ig_media_id, row_number() OVER (
+                     PARTITION BY product_type ORDER BY published_at DESC, ig_media_id DESC) AS n
+                 FROM media WHERE account_id = ?1 AND published_at < ?2
+             ) WHERE n <= ?4
+         )
+         SELECT json_group_array(json_array(w.ig_media_id, s.metric, s.breakdown,
+                    s.captured_at, json(printf('%!.17g', s.value))))
+         FROM wanted w JOIN media_insight_snapshots s ON s.media_id = w.id
+         WHERE ?5 = 0 OR s.metric IN (SELECT value FROM json_each(?6))",
+    )
+    .bind(window.account_id)
+    .bind(micros(window.from))
+    .bind(micros(window.to))
+    .bind(baseline)
+    .bind(metrics.len() as i64)
+    .bind(json_texts(metrics))
+    .fetch_one(&db.reader)
+    .await
+    .map_err(db_err)?;
+    sorted_history(&text)
+}
+
+/// Decodes a JSON array of `[media id, metric, breakdown, captured_at µs, value]` rows and
+/// orders them by media, metric, breakdown and time.
+fn sorted_history(text: &str) -> Result<Vec<InsightSnapshot>> {
     let mut rows: Vec<(String, String, String, i64, f64)> =
-        serde_json::from_str(&text).map_err(|e| corrupt(format!("insight history: {e}")))?;
+        serde_json::from_str(text).map_err(|e| corrupt(format!("insight history: {e}")))?;
     rows.sort_unstable_by(|a, b| (&a.0, &a.1, &a.2, a.3).cmp(&(&b.0, &b.1, &b.2, b.3)));
     rows.into_iter()
         .map(|(ig_media_id, metric, breakdown, captured_at, value)| {

@@ -137,6 +137,14 @@ impl Store for SqliteStore {
         content::media_insight_history(self, ig_media_ids, metrics).await
     }
 
+    async fn media_insight_history_window(
+        &self,
+        window: PostWindow,
+        metrics: &[String],
+    ) -> Result<Vec<InsightSnapshot>> {
+        content::media_insight_history_window(self, window, metrics).await
+    }
+
     async fn stories_apply(&self, batch: StoryBatch) -> Result<u64> {
         content::stories_apply(self, batch).await
     }

@@ -160,6 +160,17 @@ pub struct MediaSummary {
     pub latest: BTreeMap<String, f64>,
 }
 
+/// The posts of an account whose snapshot history a report needs: those published in
+/// `from..=to`, and the `baseline` most recent of each product type published before
+/// `from` (newest first, ties by `ig_media_id` descending), against which they are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostWindow {
+    pub account_id: AccountId,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub baseline: usize,
+}
+
 /// What a listing needs to know about stored media to stop early, detect deletions and
 /// plan insight refreshes.
 #[derive(Debug, Clone, PartialEq)]

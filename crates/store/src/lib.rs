@@ -100,6 +100,14 @@ pub trait Store: Send + Sync + 'static {
         ig_media_ids: &[String],
         metrics: &[String],
     ) -> Result<Vec<InsightSnapshot>>;
+    /// Snapshot history of the posts of a [`PostWindow`], chosen in the database so it can
+    /// be read while the posts themselves are; same filter and order as
+    /// [`Store::media_insight_history`].
+    async fn media_insight_history_window(
+        &self,
+        window: PostWindow,
+        metrics: &[String],
+    ) -> Result<Vec<InsightSnapshot>>;
 
     async fn stories_apply(&self, batch: StoryBatch) -> Result<u64>;
     /// Stories published in the inclusive range, newest first.

@@ -3,7 +3,7 @@
 //! the trending baseline needs), follower samples, daily account metrics, followers online
 //! and the latest demographics, and maps Meta's metric names to analytics' domain names.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use analytics::{
     AccountHistory, AccountInfo, AccountMetric, Audience, DailyMetricValue, DemographicDimension,
@@ -11,7 +11,7 @@ use analytics::{
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::Los_Angeles;
-use store::{AccountId, InsightSnapshot, ProductType, Store};
+use store::{AccountId, InsightSnapshot, PostWindow, ProductType, Store};
 
 use crate::error::{Result, SyncError};
 
@@ -73,20 +73,41 @@ pub async fn load_account_history(
             "the history window ends before it starts".to_string(),
         ));
     }
-    // Independent reads run concurrently.
+    // Independent reads run concurrently; the database picks the posts whose snapshots are
+    // needed, so their history is read alongside the posts themselves.
     let first_day = window.from.date_naive() - Duration::days(1);
     let last_day = window.to.date_naive() + Duration::days(1);
-    let (account, media, stories, samples, days, demographics) = tokio::join!(
+    let metrics: Vec<String> = SNAPSHOT_METRICS.iter().map(|m| m.to_string()).collect();
+    let snapshot_window = PostWindow {
+        account_id,
+        from: window.trending_from,
+        to: window.to,
+        baseline: BASELINE_POSTS,
+    };
+    let (account, media, post_rows, stories, samples, days, demographics) = tokio::join!(
         store.account_get(account_id),
         store.media_summaries(account_id),
-        store.story_list(account_id, window.from, window.to),
+        store.media_insight_history_window(snapshot_window, &metrics),
+        async {
+            let stories = store.story_list(account_id, window.from, window.to).await?;
+            let ids: Vec<String> = stories
+                .iter()
+                .map(|s| s.record.ig_media_id.clone())
+                .collect();
+            let rows = if ids.is_empty() {
+                Vec::new()
+            } else {
+                store.story_insight_history(&ids).await?
+            };
+            Ok::<_, store::StoreError>((stories, rows))
+        },
         store.profile_snapshots(account_id, window.from - Duration::days(30), window.to),
         store.account_insight_days(account_id, &[], first_day, last_day),
         store.demographics_latest(account_id),
     );
     let account = account?.ok_or(SyncError::UnknownAccount(account_id))?;
-    let (media, stories, samples, days, demographics) =
-        (media?, stories?, samples?, days?, demographics?);
+    let (media, post_rows, (stories, story_rows), samples, days, demographics) =
+        (media?, post_rows?, stories?, samples?, days?, demographics?);
     let time_zone = account.timezone.parse().unwrap_or(chrono_tz::UTC);
 
     let mut posts: Vec<Post> = Vec::with_capacity(media.len());
@@ -113,46 +134,7 @@ pub async fn load_account_history(
             snapshots: Vec::new(),
         });
     }
-    let mut wanted: HashSet<String> = HashSet::new();
-    let mut by_type: BTreeMap<analytics::MediaProductType, Vec<&Post>> = BTreeMap::new();
-    for p in &posts {
-        if p.published_at >= window.trending_from && p.published_at <= window.to {
-            wanted.insert(p.ig_media_id.clone());
-        } else if p.published_at < window.trending_from {
-            by_type.entry(p.product_type).or_default().push(p);
-        }
-    }
-    for list in by_type.values_mut() {
-        list.sort_by_key(|p| std::cmp::Reverse(p.published_at));
-        wanted.extend(
-            list.iter()
-                .take(BASELINE_POSTS)
-                .map(|p| p.ig_media_id.clone()),
-        );
-    }
-    let metrics: Vec<String> = SNAPSHOT_METRICS.iter().map(|m| m.to_string()).collect();
-    let wanted: Vec<String> = wanted.into_iter().collect();
-    let story_ids: Vec<String> = stories
-        .iter()
-        .map(|s| s.record.ig_media_id.clone())
-        .collect();
-    let (post_rows, story_rows) = tokio::join!(
-        async {
-            if wanted.is_empty() {
-                Ok(Vec::new())
-            } else {
-                store.media_insight_history(&wanted, &metrics).await
-            }
-        },
-        async {
-            if story_ids.is_empty() {
-                Ok(Vec::new())
-            } else {
-                store.story_insight_history(&story_ids).await
-            }
-        },
-    );
-    attach_snapshots(&mut posts, post_rows?);
+    attach_snapshots(&mut posts, post_rows);
 
     // Stories published in the window, with their snapshots.
     let first = posts.len();
@@ -169,7 +151,7 @@ pub async fn load_account_history(
             snapshots: Vec::new(),
         });
     }
-    attach_snapshots(&mut posts[first..], story_rows?);
+    attach_snapshots(&mut posts[first..], story_rows);
 
     let follower_samples: Vec<FollowerSample> = samples
         .into_iter()

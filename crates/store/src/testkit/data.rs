@@ -44,6 +44,7 @@ macro_rules! data_cases {
             media_list_filters_and_paging,
             media_index_lists_what_planning_needs,
             media_summaries_match_the_full_listing,
+            history_window_selects_the_period_and_each_types_baseline,
             totals_count_rows,
             writes_for_an_unknown_account_are_not_found,
             a_large_insight_batch_is_written_whole,
@@ -60,10 +61,10 @@ use crate::{
     Account, AccountId, AccountInsightBatch, AccountInsightDay, AccountType, AlertQuery,
     ApiCallsDelta, ApiKey, ApiUsage, Cipher, DemographicBatch, DemographicValue, DynStore,
     EncryptedToken, InsightBatch, InsightSnapshot, LoginKind, MediaBatch, MediaChild, MediaQuery,
-    MediaRecord, MediaSummary, MediaType, NewAccount, NewAlert, NewJob, NewSyncRun, ProductType,
-    ProfileSnapshot, ProfileUpdate, RunFinish, RunQuery, RunStatus, SecretKey, SecretString,
-    Session, Severity, StatusChange, StepStatus, StoreError, StoryBatch, StoryRecord, SyncStatus,
-    SyncStep, TokenUpdate,
+    MediaRecord, MediaSummary, MediaType, NewAccount, NewAlert, NewJob, NewSyncRun, PostWindow,
+    ProductType, ProfileSnapshot, ProfileUpdate, RunFinish, RunQuery, RunStatus, SecretKey,
+    SecretString, Session, Severity, StatusChange, StepStatus, StoreError, StoryBatch, StoryRecord,
+    SyncStatus, SyncStep, TokenUpdate,
 };
 
 // ----- helpers -----
@@ -2329,6 +2330,98 @@ pub async fn media_summaries_match_the_full_listing(store: DynStore) {
         "exact values"
     );
     assert!(store.media_summaries(999_999).await.unwrap().is_empty());
+}
+
+pub async fn history_window_selects_the_period_and_each_types_baseline(store: DynStore) {
+    let a = account(&store, "15201").await.id;
+    let other = account(&store, "15202").await.id;
+    let feed = |id: &str, m: i64| record(id, at(m), ProductType::Feed);
+    let reel = |id: &str, m: i64| record(id, at(m), ProductType::Reels);
+    let posts = vec![
+        feed("f1", -100),
+        feed("f4", -85),
+        feed("f4b", -85),
+        feed("f3", -80),
+        reel("r1", -70),
+        reel("r2", -60),
+        reel("r3", -50),
+        feed("w0", -20),
+        feed("w1", -10),
+        reel("w2", 0),
+        reel("late", 10),
+    ];
+    let all: Vec<String> = posts.iter().map(|p| p.ig_media_id.clone()).collect();
+    add_media(&store, a, posts).await;
+    add_media(&store, other, vec![feed("o1", -10), feed("o2", -30)]).await;
+    for (account, list) in [(a, all.clone()), (other, ids(&["o1", "o2"]))] {
+        for (n, captured) in [at(20), at(80)].into_iter().enumerate() {
+            let mut rows = Vec::new();
+            for id in &list {
+                rows.push(snap(id, "reach", "", captured, 100.0 + n as f64));
+                rows.push(snap(id, "likes", "", captured, 0.1 + 0.2));
+                rows.push(snap(
+                    id,
+                    "profile_activity",
+                    "action_type:bio",
+                    captured,
+                    2.0,
+                ));
+            }
+            store
+                .media_insights_apply(insights(account, captured, rows))
+                .await
+                .unwrap();
+        }
+    }
+
+    let window = PostWindow {
+        account_id: a,
+        from: at(-20),
+        to: at(0),
+        baseline: 2,
+    };
+    // The period's posts (both ends included) and, per type, the two newest before it
+    // (f4b over f4 at the same instant); not f1, r1, the post after the period, nor the
+    // other account's.
+    let wanted = ids(&["f3", "f4b", "r2", "r3", "w0", "w1", "w2"]);
+    for metrics in [ids(&[]), ids(&["reach", "likes"])] {
+        let got = store
+            .media_insight_history_window(window, &metrics)
+            .await
+            .unwrap();
+        let expected = store
+            .media_insight_history(&wanted, &metrics)
+            .await
+            .unwrap();
+        assert_eq!(got, expected, "metrics {metrics:?}");
+        let per_post = if metrics.is_empty() { 6 } else { 4 };
+        assert_eq!(got.len(), wanted.len() * per_post, "metrics {metrics:?}");
+        assert!(got.iter().any(|r| r.value == 0.1 + 0.2), "exact values");
+    }
+    let period_only = store
+        .media_insight_history_window(
+            PostWindow {
+                baseline: 0,
+                ..window
+            },
+            &ids(&["reach"]),
+        )
+        .await
+        .unwrap();
+    let media: std::collections::BTreeSet<&str> =
+        period_only.iter().map(|r| r.ig_media_id.as_str()).collect();
+    assert_eq!(media.into_iter().collect::<Vec<_>>(), ["w0", "w1", "w2"]);
+    let nobody = store
+        .media_insight_history_window(
+            PostWindow {
+                account_id: 999_999,
+                ..window
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(nobody.is_empty());
 }
 
 pub async fn media_index_lists_what_planning_needs(store: DynStore) {
