@@ -16,6 +16,7 @@ both_dialects!(
     the_global_start_limiter_holds_across_workers,
     expiring_tokens_are_refreshed_and_a_failed_refresh_alerts,
     alerts_are_raised_once_and_delivered_signed_to_the_webhook,
+    trending_posts_are_alerted_once_each,
     retention_prunes_finished_jobs_and_never_analytics_data,
     the_history_loader_maps_stored_rows_to_analytics_inputs,
     a_worker_service_fires_due_schedules_and_syncs_until_shut_down,
@@ -352,6 +353,73 @@ async fn alerts_are_raised_once_and_delivered_signed_to_the_webhook(d: Dialect) 
             .iter()
             .any(|j| j.errors.iter().any(|e| e.error.contains("500")))
     );
+    env.teardown().await;
+}
+
+/// After a sync, every post that analytics finds trending in the stored history has exactly
+/// one `trending_post` alert, and syncing again raises none twice.
+async fn trending_posts_are_alerted_once_each(d: Dialect) {
+    let mut settings = test_settings();
+    // Only trending alerts here.
+    settings.alerts.follower_growth_threshold = u32::MAX;
+    let env = Env::new(d, sim_config(42, 5, 300), settings).await;
+    let trending_alerts = || async {
+        let alerts = env
+            .db
+            .store
+            .alert_list(AlertQuery {
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut found: Vec<(i64, String)> = alerts
+            .iter()
+            .filter(|a| a.alert.kind == "trending_post")
+            .map(|a| {
+                let media = a.alert.payload["ig_media_id"].as_str().unwrap().to_string();
+                assert!(
+                    a.alert.payload["why"].is_string() && !a.alert.message.is_empty(),
+                    "{a:?}"
+                );
+                (a.alert.account_id.unwrap(), media)
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
+    env.run_until_settled(5).await;
+    let first = trending_alerts().await;
+
+    // What the detector finds in the stored history, account by account.
+    let config = analytics::AlertConfig::default();
+    let now = env.now();
+    let from = now - config.trending_window;
+    let mut expected = Vec::new();
+    for n in 0..5 {
+        let (id, _) = env.account(n);
+        let window = HistoryWindow {
+            from,
+            to: now,
+            trending_from: from,
+        };
+        let history = load_account_history(env.db.store.as_ref(), id, window)
+            .await
+            .unwrap();
+        for alert in analytics::detect_alerts(&history, now, &config) {
+            if let analytics::AlertKind::PostTrending { assessment } = alert.kind {
+                expected.push((id, assessment.ig_media_id));
+            }
+        }
+    }
+    expected.sort();
+    assert!(!expected.is_empty(), "this world has trending posts");
+    assert_eq!(first, expected);
+
+    env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
+    env.run_until_settled(5).await;
+    assert_eq!(trending_alerts().await, first, "no alert raised twice");
     env.teardown().await;
 }
 
