@@ -43,8 +43,9 @@ async fn admin(server_url: &str) -> Result<PgConnection> {
         .await
         .map_err(|e| StoreError::Unavailable {
             message: format!(
-                "PostgreSQL is unreachable at {} ({e}); start a server or set DATABASE_URL to one \
-             whose role may CREATE DATABASE",
+                "PostgreSQL is unreachable at {} ({e}); start a server, or set \
+                 DATABASE_URL=postgres://USER[:PASSWORD]@HOST:PORT/DB to one whose role may \
+                 CREATE DATABASE",
                 redact_url(server_url)
             ),
         })

@@ -603,27 +603,31 @@ fn snapshot_from(row: &SqliteRow) -> Result<InsightSnapshot> {
     })
 }
 
-/// Snapshot history, aggregated into one JSON text (see [`media_summaries`] for why) and
-/// ordered here. Values are written with 17 significant digits: SQLite's JSON would round
-/// them to 15.
+/// Snapshot history rows of the posts `m` (with `id` and `ig_media_id`) joined to their
+/// snapshots `s`, aggregated into one JSON text (see [`media_summaries`] for why) that
+/// [`sorted_history`] decodes. Values are written with 17 significant digits: SQLite's JSON
+/// would round them to 15.
+const HISTORY_JSON: &str = "SELECT json_group_array(json_array(m.ig_media_id, s.metric,
+    s.breakdown, s.captured_at, json(printf('%!.17g', s.value))))";
+
 pub(crate) async fn media_insight_history(
     db: &SqliteStore,
     ig_media_ids: &[String],
     metrics: &[String],
 ) -> Result<Vec<InsightSnapshot>> {
-    let text: String = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(m.ig_media_id, s.metric, s.breakdown,
-                    s.captured_at, json(printf('%!.17g', s.value))))
+    let sql = format!(
+        "{HISTORY_JSON}
          FROM media m JOIN media_insight_snapshots s ON s.media_id = m.id
          WHERE m.ig_media_id IN (SELECT value FROM json_each(?1))
-           AND (?2 = 0 OR s.metric IN (SELECT value FROM json_each(?3)))",
-    )
-    .bind(json_texts(ig_media_ids))
-    .bind(metrics.len() as i64)
-    .bind(json_texts(metrics))
-    .fetch_one(&db.reader)
-    .await
-    .map_err(db_err)?;
+           AND (?2 = 0 OR s.metric IN (SELECT value FROM json_each(?3)))"
+    );
+    let text: String = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(json_texts(ig_media_ids))
+        .bind(metrics.len() as i64)
+        .bind(json_texts(metrics))
+        .fetch_one(&db.reader)
+        .await
+        .map_err(db_err)?;
     sorted_history(&text)
 }
 
@@ -633,7 +637,7 @@ pub(crate) async fn media_insight_history_window(
     metrics: &[String],
 ) -> Result<Vec<InsightSnapshot>> {
     let baseline = i64::try_from(window.baseline).unwrap_or(i64::MAX);
-    let text: String = sqlx::query_scalar(
+    let sql = format!(
         "WITH wanted AS (
              SELECT id, ig_media_id FROM media
              WHERE account_id = ?1 AND published_at >= ?2 AND published_at <= ?3
@@ -644,20 +648,20 @@ pub(crate) async fn media_insight_history_window(
                  FROM media WHERE account_id = ?1 AND published_at < ?2
              ) WHERE n <= ?4
          )
-         SELECT json_group_array(json_array(w.ig_media_id, s.metric, s.breakdown,
-                    s.captured_at, json(printf('%!.17g', s.value))))
-         FROM wanted w JOIN media_insight_snapshots s ON s.media_id = w.id
-         WHERE ?5 = 0 OR s.metric IN (SELECT value FROM json_each(?6))",
-    )
-    .bind(window.account_id)
-    .bind(micros(window.from))
-    .bind(micros(window.to))
-    .bind(baseline)
-    .bind(metrics.len() as i64)
-    .bind(json_texts(metrics))
-    .fetch_one(&db.reader)
-    .await
-    .map_err(db_err)?;
+         {HISTORY_JSON}
+         FROM wanted m JOIN media_insight_snapshots s ON s.media_id = m.id
+         WHERE ?5 = 0 OR s.metric IN (SELECT value FROM json_each(?6))"
+    );
+    let text: String = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(window.account_id)
+        .bind(micros(window.from))
+        .bind(micros(window.to))
+        .bind(baseline)
+        .bind(metrics.len() as i64)
+        .bind(json_texts(metrics))
+        .fetch_one(&db.reader)
+        .await
+        .map_err(db_err)?;
     sorted_history(&text)
 }
 

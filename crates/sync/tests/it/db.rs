@@ -53,13 +53,7 @@ impl TestDb {
                 let (url, name) =
                     scratch::create_database(&scratch::server_url_from_env(), "synctest")
                         .await
-                        .unwrap_or_else(|e| {
-                            panic!(
-                                "{e}. These tests need a server: start one, or set \
-                                 DATABASE_URL=postgres://USER[:PASSWORD]@HOST:PORT/DB to a role \
-                                 that may CREATE DATABASE."
-                            )
-                        });
+                        .unwrap_or_else(|e| panic!("{e}"));
                 let store = Arc::new(
                     PostgresStore::connect(&url)
                         .await
