@@ -357,7 +357,8 @@ fn flatten(table: &toml::Table, path: &Path) -> Result<BTreeMap<String, String>,
     if let Some(key) = unknown.into_iter().next() {
         return Err(ConfigError::UnknownKey {
             allowed: allowed_near(&key),
-            key,
+            // A quoted TOML key may hold line breaks; the error stays one line.
+            key: key.escape_debug().to_string(),
             path: path.display().to_string(),
         });
     }
@@ -797,6 +798,13 @@ mod tests {
         let err = load(Some("[sync]\nconcurency = 3\n"), &[], Overrides::default()).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("unknown key `sync.concurency`"), "{text}");
+        let quoted = load(Some("[sync]\n\"a\\nb\" = 1\n"), &[], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            quoted.contains(r"unknown key `sync.a\nb`") && !quoted.contains('\n'),
+            "{quoted}"
+        );
         assert!(text.contains("did you mean `sync.concurrency`?"), "{text}");
         assert!(
             !text.contains("retention."),
