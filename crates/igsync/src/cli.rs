@@ -76,9 +76,33 @@ pub(crate) enum Command {
     Doctor,
     /// Print every setting: its effective value, where it came from and what it means.
     Config,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --out.
+    Man(ManArgs),
     /// The load generator of `igsync bench api` (run as a second process).
     #[command(hide = true)]
     BenchLoad(BenchLoadArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Install, e.g.: igsync completions bash > ~/.local/share/bash-completion/completions/igsync\n\
+zsh: igsync completions zsh > ~/.zfunc/_igsync (with ~/.zfunc in $fpath)\n\
+fish: igsync completions fish > ~/.config/fish/completions/igsync.fish"
+)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Write igsync.1 and one igsync-COMMAND.1 per subcommand into this directory (created
+    /// when missing) instead of printing igsync.1.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

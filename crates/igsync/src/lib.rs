@@ -48,6 +48,9 @@ pub fn run_main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(result) = cmd::without_config(&cli.command) {
+        return result;
+    }
     let overrides = Overrides {
         database_url: cli.database_url.clone(),
         log_format: cli.log_format.map(|f| match f {

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod bench;
+mod completions;
 mod demo;
 mod doctor;
 mod engine;
@@ -47,6 +48,16 @@ pub(crate) fn default_log_level(command: &Command) -> &'static str {
     }
 }
 
+/// Commands that describe the command line itself run before the configuration is read, so
+/// a broken igsync.toml never stops `igsync completions` or `igsync man`.
+pub(crate) fn without_config(command: &Command) -> Option<anyhow::Result<ExitCode>> {
+    match command {
+        Command::Completions(args) => Some(completions::completions(args)),
+        Command::Man(args) => Some(completions::man(args)),
+        _ => None,
+    }
+}
+
 pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Migrate => migrate(&config).await,
@@ -56,6 +67,8 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
             doctor::print_config(&config);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args),
         Command::Simulate(args) => simulate::run(args).await,
         Command::Sync(args) => run::sync(args, &config).await,
         Command::Worker(_) => run::worker(&config).await,

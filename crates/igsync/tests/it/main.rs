@@ -6,6 +6,7 @@
 mod api;
 mod cli;
 mod clock;
+mod conventions;
 mod demo;
 mod disk;
 mod faults;
