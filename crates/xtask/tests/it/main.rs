@@ -1,7 +1,7 @@
 //! Tidy over the real workspace: each test runs one check of `xtask` on the files under
 //! `crates/` and lists every violation, one per line, with what to do about it.
 
-use xtask::{Violation, Workspace, deps, files, sql};
+use xtask::{Violation, Workspace, calls, deps, files, sql};
 
 fn workspace() -> Workspace {
     Workspace::read(&Workspace::root()).expect("the workspace's files are readable")
@@ -54,5 +54,14 @@ fn big_files_are_accounted_for() {
     assert_clean(
         "file sizes",
         files::check_sizes(&workspace.sources, files::BIG_FILES),
+    );
+}
+
+#[test]
+fn only_the_binary_reads_the_environment_and_analytics_stays_pure() {
+    let workspace = workspace();
+    assert_clean(
+        "calls",
+        calls::check(&workspace.sources, calls::RULES, calls::ALLOWED),
     );
 }
