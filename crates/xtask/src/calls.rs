@@ -1,6 +1,7 @@
 //! What code may call, by crate: only `igsync` reads the environment (libraries take their
-//! settings as arguments), and `analytics` has no clock and no IO (`now` is an argument). A
-//! heuristic over source lines, comments skipped; test code and examples (benchmark
+//! settings as arguments), `analytics` has no clock and no IO (`now` is an argument), and
+//! the job engine in `sync::queue` uses nothing of Instagram's (the graph client, analytics,
+//! the plans, steps and jobs). A heuristic over source lines, comments skipped; test code and examples (benchmark
 //! programs) are exempt.
 
 use crate::Violation;
@@ -45,6 +46,21 @@ pub const RULES: &[Rule] = &[
         applies_under: &["crates/analytics/"],
         allowed_under: &[],
         why: "analytics is pure functions: no IO",
+    },
+    Rule {
+        name: "Instagram in the queue",
+        patterns: &[
+            "graph::",
+            "analytics::",
+            "simulator::",
+            "crate::steps",
+            "crate::jobs",
+            "crate::plan",
+            "crate::engine",
+        ],
+        applies_under: &["crates/sync/src/queue/"],
+        allowed_under: &[],
+        why: "the job engine knows nothing about Instagram: jobs are kinds and JSON arguments",
     },
 ];
 
@@ -177,6 +193,15 @@ mod tests {
         );
         // The same code elsewhere is not analytics' business.
         assert!(check(&file("crates/sync/src/engine.rs", code), RULES, &[]).is_empty());
+    }
+
+    #[test]
+    fn the_queue_using_the_graph_client_is_a_violation() {
+        let code = "//! x\nuse crate::clock::Clock;\nuse graph::GraphClient;\n";
+        let violations = check(&file("crates/sync/src/queue/worker.rs", code), RULES, &[]);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(violations[0].place, "crates/sync/src/queue/worker.rs:3");
+        assert!(check(&file("crates/sync/src/steps/media.rs", code), RULES, &[]).is_empty());
     }
 
     #[test]

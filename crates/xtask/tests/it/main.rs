@@ -58,7 +58,7 @@ fn big_files_are_accounted_for() {
 }
 
 #[test]
-fn only_the_binary_reads_the_environment_and_analytics_stays_pure() {
+fn code_calls_only_what_its_crate_may() {
     let workspace = workspace();
     assert_clean(
         "calls",
