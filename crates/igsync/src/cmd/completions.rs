@@ -66,15 +66,12 @@ pub(super) fn man(args: &ManArgs) -> anyhow::Result<ExitCode> {
 /// A page titled in capitals, as manual pages are (`.TH IGSYNC-SYNC 1 …`). The top page's
 /// NAME line is a one-liner; its description is the full text of `--help`.
 fn page(mut command: clap::Command) -> clap_mangen::Man {
-    if command
-        .get_display_name()
-        .is_none_or(|name| name == command.get_name())
+    if command.get_name() == "igsync"
+        && let Some(about) = command.get_about().cloned()
     {
-        if let Some(about) = command.get_about().cloned() {
-            command = command
-                .about("keep the complete history of Instagram accounts' analytics")
-                .long_about(about);
-        }
+        command = command
+            .about("keep the complete history of Instagram accounts' analytics")
+            .long_about(about);
     }
     let title = command
         .get_display_name()
