@@ -77,7 +77,9 @@ impl ApiError {
         if let Some(sub) = self.subcode {
             m.insert("error_subcode".into(), Value::from(sub));
         }
-        if let Some(x) = &self.extra {
+        if let Some(x) = &self.extra
+            && !x.error_data.is_null()
+        {
             m.insert("error_data".into(), x.error_data.clone());
         }
         m.insert("is_transient".into(), Value::from(self.is_transient));
@@ -126,6 +128,54 @@ impl ApiError {
         .object();
         e.kind = "GraphMethodException";
         e
+    }
+
+    /// An id of a multi-ID read that names nothing (edges on): the whole request fails.
+    pub(crate) fn alias_unknown(id: &str) -> ApiError {
+        ApiError::new(
+            400,
+            803,
+            format!("(#803) Some of the aliases you requested do not exist: {id}"),
+        )
+    }
+
+    /// A permission the user declined or the token lacks (`(#10)`, as Meta answers insights
+    /// calls without `instagram_manage_insights`).
+    pub(crate) fn permission_missing() -> ApiError {
+        ApiError::new(
+            403,
+            10,
+            "(#10) Application does not have permission for this action",
+        )
+    }
+
+    /// The app lacks Advanced Access for webhooks. Meta's wording for this refusal is not
+    /// quoted anywhere we found; this is its generic capability error.
+    pub(crate) fn capability() -> ApiError {
+        ApiError::new(
+            400,
+            3,
+            "(#3) Application does not have the capability to make this API call.",
+        )
+    }
+
+    /// Business Discovery of a username that is not a professional account.
+    pub(crate) fn discovery_user_not_found(username: &str) -> ApiError {
+        let mut e = ApiError::new(400, 110, "Invalid user id").subcode(2207013);
+        e.extra = Some(Box::new(ErrorExtra {
+            user_title: "Cannot find User".to_owned(),
+            user_msg: format!("The user with username: {username} cannot be found."),
+            error_data: Value::Null,
+        }));
+        e
+    }
+
+    /// `online_followers` of the latest two days (edges on). Meta's wording is not quoted
+    /// anywhere we found (Airbyte reports the failure only).
+    pub(crate) fn online_followers_not_ready() -> ApiError {
+        ApiError::param(
+            "online_followers data is not available yet for the last 2 days; request days before them",
+        )
     }
 
     /// A field that does not exist on the node type.

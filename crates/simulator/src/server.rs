@@ -10,7 +10,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -129,6 +129,35 @@ impl SimServer {
             .insert(metric.trim().to_owned());
     }
 
+    /// Withdraws a metric from now on for calls served by `version` and every later version
+    /// (earlier versions keep serving it), as Meta deprecates "from version N on".
+    pub fn withdraw_metric(&self, metric: &str, version: ApiVersion) {
+        withdraw(&self.state, metric, Some(version));
+    }
+
+    /// Switches the real Graph API's edges on or off from now on (see [`SimConfig::edges`]).
+    pub fn set_edges(&self, on: bool) {
+        self.state.write().edges = on;
+    }
+
+    /// Whether the real Graph API's edges are on.
+    pub fn edges(&self) -> bool {
+        self.state.edges()
+    }
+
+    /// Revises one account day from now on: every value of the day (breakdowns included) is
+    /// scaled by `factor`, as when Meta corrects numbers after the fact. `date` defaults to
+    /// yesterday (Pacific). Returns the revised day, or `None` for an unknown account or a
+    /// factor outside 0.5..=2.0.
+    pub fn revise_day(
+        &self,
+        ig_user_id: &str,
+        date: Option<NaiveDate>,
+        factor: f64,
+    ) -> Option<NaiveDate> {
+        revise(&self.state, ig_user_id, date, factor).ok()
+    }
+
     /// Deletes a post or story: it disappears from listings and its id answers subcode 33.
     /// Returns whether the id was a known post or story.
     pub fn delete_media(&self, media_id: &str) -> bool {
@@ -182,6 +211,48 @@ fn stats_of(st: &SimState) -> SimStats {
     st.stats().snapshot(|i| accounts[i].ig_user_id.clone())
 }
 
+fn withdraw(st: &SimState, metric: &str, version: Option<ApiVersion>) {
+    let metric = metric.trim().to_owned();
+    let mut m = st.write();
+    match version {
+        None => {
+            m.removed_metrics.insert(metric);
+        }
+        Some(v) => {
+            let e = m.withdrawn_from.entry(metric).or_insert(v);
+            *e = (*e).min(v);
+        }
+    }
+}
+
+fn revise(
+    st: &SimState,
+    ig_user_id: &str,
+    date: Option<NaiveDate>,
+    factor: f64,
+) -> Result<NaiveDate, String> {
+    let acct = st
+        .account_index(ig_user_id)
+        .ok_or_else(|| "unknown ig_user_id".to_owned())?;
+    if !(0.5..=2.0).contains(&factor) || factor.is_nan() {
+        return Err(format!("factor must be between 0.5 and 2.0, got {factor}"));
+    }
+    let now = st.now();
+    let today = crate::time::pacific_date(now);
+    let day = date.unwrap_or(today - chrono::Duration::days(1));
+    if day > today {
+        return Err(format!(
+            "{day} has not started yet (today is {today}, Pacific)"
+        ));
+    }
+    st.write()
+        .revisions
+        .entry((acct, day))
+        .or_default()
+        .push((now, factor));
+    Ok(day)
+}
+
 fn delete_media(st: &SimState, media_id: &str) -> bool {
     match st.world.decode_media(media_id) {
         Some(r @ (MediaRef::Post { .. } | MediaRef::Story { .. })) => {
@@ -204,6 +275,8 @@ fn router(state: Arc<SimState>) -> Router {
         .route("/__sim/expire-token", post(ctl_expire_token))
         .route("/__sim/remove-metric", post(ctl_remove_metric))
         .route("/__sim/delete-media", post(ctl_delete_media))
+        .route("/__sim/edges", get(ctl_edges_get).post(ctl_edges))
+        .route("/__sim/revise", post(ctl_revise))
         .fallback(api_handler)
         .with_state(state)
 }
@@ -355,6 +428,9 @@ async fn ctl_expire_token(State(st): State<Arc<SimState>>, body: Bytes) -> Respo
 #[derive(Deserialize)]
 struct MetricBody {
     metric: String,
+    /// Withdraw only from this version on.
+    #[serde(default)]
+    version: Option<String>,
 }
 
 async fn ctl_remove_metric(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
@@ -365,10 +441,56 @@ async fn ctl_remove_metric(State(st): State<Arc<SimState>>, body: Bytes) -> Resp
     if b.metric.trim().is_empty() {
         return bad_request("metric must not be empty");
     }
-    st.write()
-        .removed_metrics
-        .insert(b.metric.trim().to_owned());
+    let version = match b.version.as_deref().map(str::parse::<ApiVersion>) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(e)) => return bad_request(e.to_string()),
+    };
+    withdraw(&st, &b.metric, version);
     json_response(StatusCode::OK, &json!({ "ok": true }))
+}
+
+async fn ctl_edges_get(State(st): State<Arc<SimState>>) -> Response {
+    json_response(StatusCode::OK, &json!({ "edges": st.edges() }))
+}
+
+#[derive(Deserialize)]
+struct EdgesBody {
+    edges: bool,
+}
+
+async fn ctl_edges(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
+    let b: EdgesBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    st.write().edges = b.edges;
+    json_response(StatusCode::OK, &json!({ "edges": b.edges }))
+}
+
+#[derive(Deserialize)]
+struct ReviseBody {
+    ig_user_id: String,
+    /// `YYYY-MM-DD` (Pacific day); default yesterday.
+    #[serde(default)]
+    date: Option<NaiveDate>,
+    /// Default 1.05.
+    #[serde(default)]
+    factor: Option<f64>,
+}
+
+async fn ctl_revise(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
+    let b: ReviseBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    match revise(&st, &b.ig_user_id, b.date, b.factor.unwrap_or(1.05)) {
+        Ok(day) => json_response(StatusCode::OK, &json!({ "ok": true, "date": day })),
+        Err(e) if e == "unknown ig_user_id" => {
+            json_response(StatusCode::NOT_FOUND, &json!({ "error": e }))
+        }
+        Err(e) => bad_request(e),
+    }
 }
 
 #[derive(Deserialize)]

@@ -79,6 +79,23 @@ pub(crate) fn ig_refresh(
     Ok(json!({ "access_token": token, "token_type": "bearer", "expires_in": expires_at - now }))
 }
 
+/// The scopes of the seeded tokens (every permission the login kind needs).
+pub(crate) fn seeded_scopes(login: LoginKind) -> &'static [&'static str] {
+    match login {
+        LoginKind::Facebook => &[
+            "instagram_basic",
+            "instagram_manage_insights",
+            "pages_read_engagement",
+            "pages_show_list",
+            "business_management",
+        ],
+        LoginKind::Instagram => &[
+            "instagram_business_basic",
+            "instagram_business_manage_insights",
+        ],
+    }
+}
+
 /// `GET /debug_token?input_token=...&access_token=<app token or user token>`.
 pub(crate) fn debug_token(
     st: &SimState,
@@ -116,28 +133,52 @@ pub(crate) fn debug_token(
         ));
     };
     let a = &st.world.accounts[rec.acct];
-    let scopes: Vec<&str> = match rec.login {
-        LoginKind::Facebook => vec![
-            "instagram_basic",
-            "instagram_manage_insights",
-            "pages_read_engagement",
-            "pages_show_list",
-            "business_management",
-        ],
-        LoginKind::Instagram => vec![
-            "instagram_business_basic",
-            "instagram_business_manage_insights",
-        ],
+    let fb_user = rec.grant.as_ref().and_then(|g| g.user);
+    let scopes: Vec<String> = match &rec.grant {
+        Some(g) => g.granted.clone(),
+        None => seeded_scopes(rec.login)
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
     };
-    let target = match rec.login {
-        LoginKind::Facebook => a.page_id.clone(),
-        LoginKind::Instagram => a.ig_user_id.clone(),
+    // Which objects each scope reaches: the user's Pages for Page scopes, their Instagram
+    // accounts for Instagram scopes.
+    let (pages, igs): (Vec<String>, Vec<String>) = match (rec.login, fb_user) {
+        (LoginKind::Facebook, Some(u)) => {
+            let user = &st.logins.facebook[u];
+            let mut pages: Vec<String> = user
+                .accounts
+                .iter()
+                .map(|x| st.world.accounts[*x].page_id.clone())
+                .collect();
+            pages.extend(user.bare_page.iter().map(|p| p.id.clone()));
+            let igs = user
+                .accounts
+                .iter()
+                .map(|x| st.world.accounts[*x].ig_user_id.clone())
+                .collect();
+            (pages, igs)
+        }
+        (LoginKind::Facebook, None) => (vec![a.page_id.clone()], vec![a.page_id.clone()]),
+        (LoginKind::Instagram, _) => (vec![], vec![a.ig_user_id.clone()]),
     };
     let granular: Vec<Value> = scopes
         .iter()
-        .map(|s| json!({ "scope": s, "target_ids": [target] }))
+        .map(|s| {
+            let targets = if s.starts_with("pages_") || s == "business_management" {
+                &pages
+            } else {
+                &igs
+            };
+            json!({ "scope": s, "target_ids": targets })
+        })
         .collect();
     let valid = rec.expires_at.is_none_or(|e| e > now);
+    let user_id = match (rec.login, fb_user) {
+        (LoginKind::Facebook, Some(u)) => st.logins.facebook[u].id.clone(),
+        (LoginKind::Facebook, None) => a.fb_user_id.clone(),
+        (LoginKind::Instagram, _) => a.ig_user_id.clone(),
+    };
     let mut data = json!({
         "app_id": st.app_id,
         "type": if rec.page { "PAGE" } else { "USER" },
@@ -148,13 +189,17 @@ pub(crate) fn debug_token(
         "issued_at": rec.issued_at,
         "scopes": scopes,
         "granular_scopes": granular,
-        "user_id": match rec.login {
-            LoginKind::Facebook => a.fb_user_id.clone(),
-            LoginKind::Instagram => a.ig_user_id.clone(),
-        },
+        "user_id": user_id,
     });
     if rec.page {
-        data["profile_id"] = json!(a.page_id);
+        let bare = rec
+            .grant
+            .as_ref()
+            .filter(|g| g.bare_page)
+            .and_then(|g| g.user)
+            .and_then(|u| st.logins.facebook[u].bare_page.as_ref())
+            .map(|p| p.id.clone());
+        data["profile_id"] = json!(bare.unwrap_or_else(|| a.page_id.clone()));
     }
     if !valid {
         let exp = rec.expires_at.unwrap_or(now);
