@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::dialog::LoginAuto;
 use crate::version::ApiVersion;
 
 /// Everything that shapes a simulated Graph API. Build it with [`SimConfig::new`] and adjust
@@ -64,6 +65,10 @@ pub struct SimConfig {
     /// is refused.
     #[serde(default = "yes")]
     pub webhooks_advanced_access: bool,
+    /// Consent given at once by every login dialog (scripts and tests that follow a dialog
+    /// URL built by the program under test); `None` shows the consent page.
+    #[serde(default)]
+    pub login_auto: Option<LoginAuto>,
 }
 
 fn yes() -> bool {
@@ -100,6 +105,7 @@ impl SimConfig {
             app_id: None,
             app_secret: None,
             webhooks_advanced_access: true,
+            login_auto: None,
         }
     }
 

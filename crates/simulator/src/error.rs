@@ -240,6 +240,45 @@ impl ApiError {
         .subcode(463)
     }
 
+    /// A `client_id` that is not the app's id.
+    pub(crate) fn app_id_invalid() -> ApiError {
+        ApiError::new(
+            400,
+            101,
+            "Error validating application. Invalid application ID.",
+        )
+    }
+
+    /// A `client_secret` that is not the app's secret.
+    pub(crate) fn client_secret_invalid() -> ApiError {
+        ApiError::new(400, 1, "Error validating client secret.")
+    }
+
+    /// A code the dialog never issued.
+    pub(crate) fn code_invalid() -> ApiError {
+        ApiError::param("Invalid verification code format.")
+    }
+
+    /// A code exchanged before (subcode 36009).
+    pub(crate) fn code_used() -> ApiError {
+        ApiError::new(400, 100, "This authorization code has been used.").subcode(36009)
+    }
+
+    /// A code past its lifetime (subcode 36007).
+    pub(crate) fn code_expired() -> ApiError {
+        ApiError::new(400, 100, "This authorization code has expired.").subcode(36007)
+    }
+
+    /// A `redirect_uri` other than the dialog's (subcode 36008).
+    pub(crate) fn code_redirect_mismatch() -> ApiError {
+        ApiError::new(
+            400,
+            100,
+            "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request",
+        )
+        .subcode(36008)
+    }
+
     // ---- insights ----------------------------------------------------------------------
 
     /// Unknown metric name: the list is the set of accepted names.

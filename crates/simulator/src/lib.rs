@@ -14,6 +14,7 @@ mod api;
 mod budget;
 mod catalog;
 mod config;
+mod dialog;
 mod edge_cases;
 mod error;
 mod fault;
@@ -34,6 +35,7 @@ mod world;
 pub use config::{
     ConfigError, FaultKind, FaultMix, MAX_ACCOUNTS, MAX_MEDIA_PER_ACCOUNT, SimConfig,
 };
+pub use dialog::LoginAuto;
 pub use login::{LoginPage, LoginUser};
 pub use server::{SimServer, serve};
 pub use state::SimAccount;

@@ -94,13 +94,6 @@ impl LoginUsers {
         }
     }
 
-    /// The Facebook login user that owns an account.
-    pub(crate) fn owner_of(&self, acct: usize) -> Option<usize> {
-        self.facebook
-            .iter()
-            .position(|u| u.accounts.contains(&acct))
-    }
-
     /// Whether Facebook login user `u` owns account `acct`.
     pub(crate) fn owns(&self, u: usize, acct: usize) -> bool {
         self.facebook
@@ -246,7 +239,6 @@ mod tests {
         assert!(l.facebook[1..].iter().all(|u| u.bare_page.is_none()));
         assert_eq!(l.instagram.len(), 12 - fb_accounts);
         let first = l.facebook[0].accounts[0];
-        assert_eq!(l.owner_of(first), Some(0));
         assert!(l.owns(0, first));
         let public = l.public(&w);
         assert_eq!(public[0].pages.len(), 4);

@@ -19,8 +19,10 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, Method, Reply};
 use crate::config::{FaultKind, FaultMix, SimConfig};
+use crate::dialog::{self, LoginAuto};
 use crate::fault;
 use crate::listener::{ConnHandle, SimListener};
+use crate::login::LoginUser;
 use crate::state::{SimAccount, SimState};
 use crate::stats::SimStats;
 use crate::truth::{self, GroundTruth};
@@ -164,6 +166,27 @@ impl SimServer {
         delete_media(&self.state, media_id)
     }
 
+    /// The people who can run the login flows, with the Pages and accounts they own.
+    pub fn login_users(&self) -> Vec<LoginUser> {
+        self.state.logins.public(&self.state.world)
+    }
+
+    /// The Meta app id the login flows expect as `client_id`.
+    pub fn app_id(&self) -> String {
+        self.state.app_id.clone()
+    }
+
+    /// The app secret the code exchanges expect and webhooks are signed with.
+    pub fn app_secret(&self) -> String {
+        self.state.app_secret.clone()
+    }
+
+    /// Makes every login dialog consent (or cancel) at once from now on; `None` shows the
+    /// consent page again.
+    pub fn set_login_auto(&self, auto: Option<LoginAuto>) {
+        self.state.write().login_auto = auto;
+    }
+
     /// What a correct sync of the account must have stored at the simulated now.
     pub fn ground_truth(&self, ig_user_id: &str, version: ApiVersion) -> Option<GroundTruth> {
         truth::ground_truth(&self.state, ig_user_id, version)
@@ -277,6 +300,17 @@ fn router(state: Arc<SimState>) -> Router {
         .route("/__sim/delete-media", post(ctl_delete_media))
         .route("/__sim/edges", get(ctl_edges_get).post(ctl_edges))
         .route("/__sim/revise", post(ctl_revise))
+        .route("/__sim/login-users", get(ctl_login_users))
+        .route(
+            "/__sim/login-auto",
+            get(ctl_login_auto_get).post(ctl_login_auto),
+        )
+        .route("/dialog/oauth", get(fb_dialog).post(fb_dialog))
+        .route(
+            "/{version}/dialog/oauth",
+            get(fb_dialog_v).post(fb_dialog_v),
+        )
+        .route("/oauth/authorize", get(ig_dialog).post(ig_dialog))
         .fallback(api_handler)
         .with_state(state)
 }
@@ -511,6 +545,125 @@ async fn ctl_delete_media(State(st): State<Arc<SimState>>, body: Bytes) -> Respo
             &json!({ "error": "unknown post or story id" }),
         )
     }
+}
+
+async fn ctl_login_users(State(st): State<Arc<SimState>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "app_id": st.app_id,
+            "users": st.logins.public(&st.world),
+        }),
+    )
+}
+
+async fn ctl_login_auto_get(State(st): State<Arc<SimState>>) -> Response {
+    json_response(StatusCode::OK, &json!({ "auto": st.read().login_auto }))
+}
+
+#[derive(Deserialize)]
+struct LoginAutoBody {
+    /// `consent`, `cancel` or `off`.
+    mode: String,
+    #[serde(default)]
+    decline: Vec<String>,
+    #[serde(default)]
+    user: Option<String>,
+}
+
+async fn ctl_login_auto(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
+    let b: LoginAutoBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let auto = match b.mode.as_str() {
+        "off" => None,
+        "consent" | "cancel" => Some(LoginAuto {
+            cancel: b.mode == "cancel",
+            decline: b.decline,
+            user: b.user,
+        }),
+        other => {
+            return bad_request(format!(
+                "mode must be consent, cancel or off, got {other:?}"
+            ));
+        }
+    };
+    st.write().login_auto = auto.clone();
+    json_response(StatusCode::OK, &json!({ "auto": auto }))
+}
+
+fn page_response(p: dialog::Page) -> Response {
+    let mut resp = Response::new(Body::from(p.html));
+    *resp.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(loc) = p.location
+        && let Ok(v) = HeaderValue::from_str(&loc)
+    {
+        h.insert(header::LOCATION, v);
+    }
+    resp
+}
+
+fn form_of(method: &HttpMethod, body: &Bytes) -> Option<String> {
+    (*method == HttpMethod::POST).then(|| String::from_utf8_lossy(body).into_owned())
+}
+
+async fn fb_dialog(
+    State(st): State<Arc<SimState>>,
+    method: HttpMethod,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let form = form_of(&method, &body);
+    page_response(dialog::facebook(
+        &st,
+        uri.path(),
+        uri.query().unwrap_or(""),
+        form.as_deref(),
+    ))
+}
+
+async fn fb_dialog_v(
+    State(st): State<Arc<SimState>>,
+    Path(version): Path<String>,
+    method: HttpMethod,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let released = version
+        .parse::<ApiVersion>()
+        .is_ok_and(|v| v.is_released(st.now_utc()));
+    if !released {
+        return page_response(dialog::Page {
+            status: 404,
+            location: None,
+            html: format!(
+                "<!doctype html><html><body><h1>Page not found</h1><p>{} is not a Graph API version served here.</p></body></html>",
+                dialog::escape(&version)
+            ),
+        });
+    }
+    fb_dialog(State(st), method, uri, body).await
+}
+
+async fn ig_dialog(
+    State(st): State<Arc<SimState>>,
+    method: HttpMethod,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let form = form_of(&method, &body);
+    page_response(dialog::instagram(
+        &st,
+        uri.query().unwrap_or(""),
+        form.as_deref(),
+    ))
 }
 
 fn header_token(headers: &HeaderMap) -> Option<String> {

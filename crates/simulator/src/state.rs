@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::budget::Budgets;
 use crate::config::{FaultMix, SimConfig};
+use crate::dialog::LoginAuto;
 use crate::edge_cases;
 use crate::hash::{self, h, hs};
 use crate::login::{AuthCode, LoginUsers};
@@ -145,6 +146,8 @@ pub(crate) struct Mutable {
     pub(crate) declined: HashMap<String, BTreeSet<String>>,
     /// Webhook subscriptions per account.
     pub(crate) subscriptions: BTreeMap<usize, Subscription>,
+    /// Consent given at once by every dialog.
+    pub(crate) login_auto: Option<LoginAuto>,
     pub(crate) issued: u64,
 }
 
@@ -277,6 +280,7 @@ impl SimState {
                 codes: HashMap::new(),
                 declined: HashMap::new(),
                 subscriptions: BTreeMap::new(),
+                login_auto: config.login_auto.clone(),
                 issued: 0,
             }),
             budgets: Mutex::new(budgets),

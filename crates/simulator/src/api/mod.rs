@@ -100,6 +100,9 @@ pub(crate) fn handle(
         params.extend(Params::parse(body));
     }
     let trimmed = path.trim_matches('/');
+    if method == Method::Post && trimmed == "oauth/access_token" {
+        return instagram_code_exchange(st, &params, seq);
+    }
     let is_root = trimmed.is_empty()
         || (trimmed.starts_with('v') && !trimmed.contains('/') && looks_like_version(trimmed));
     if method == Method::Post && is_root {
@@ -120,6 +123,36 @@ pub(crate) fn handle(
         status: res.status,
         body: res.body.to_string(),
         headers,
+    }
+}
+
+/// `POST /oauth/access_token` (api.instagram.com): answers in that host's JSON shape.
+fn instagram_code_exchange(st: &SimState, params: &Params, seq: u64) -> Reply {
+    let now = st.now();
+    let trace = st.trace_id(seq, 0);
+    let version = st.config.default_version;
+    let res = auth::ig_code_exchange(st, params, now);
+    let acct = res.as_ref().ok().map(|(a, _)| *a);
+    let mut stats = st.stats();
+    stats.call("POST /oauth/access_token", acct);
+    stats.units(acct, 1);
+    drop(stats);
+    match res {
+        Ok((_, body)) => Reply {
+            status: 200,
+            body: body.to_string(),
+            headers: usage_headers(st, acct, version, &trace, None),
+        },
+        Err(message) => {
+            st.stats().error(400);
+            Reply {
+                status: 400,
+                body:
+                    json!({ "error_type": "OAuthException", "code": 400, "error_message": message })
+                        .to_string(),
+                headers: usage_headers(st, None, version, &trace, None),
+            }
+        }
     }
 }
 
@@ -556,10 +589,13 @@ fn resolve_for(ctx: &Ctx<'_>, id: &str, method: Method) -> Result<Obj, ApiError>
         }
         return Ok(match ctx.login {
             LoginKind::Facebook => Obj::FbUser(ctx.acct),
-            LoginKind::Instagram => Obj::User {
-                acct: ctx.acct,
-                app_scoped: true,
-            },
+            LoginKind::Instagram => {
+                ctx.require(Scope::Basic)?;
+                Obj::User {
+                    acct: ctx.acct,
+                    app_scoped: true,
+                }
+            }
         });
     }
     match ctx.st.resolve(id, ctx.now) {

@@ -7,6 +7,7 @@ mod determinism;
 mod edges;
 mod expansion;
 mod faults;
+mod login;
 mod malformed;
 mod media_metrics;
 mod multi_id;
