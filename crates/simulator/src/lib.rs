@@ -45,4 +45,5 @@ pub use truth::{
     MissingKind, MissingReason, MissingValue, OnlineFollowersTruth, ProfileTruth, StoryTruth,
 };
 pub use version::{ApiVersion, UnknownVersion};
+pub use webhooks::{WebhookConfig, WebhookDelivery, WebhookError, WebhookEvent, WebhookState};
 pub use world::{AccountType, LoginKind};

@@ -27,6 +27,7 @@ use crate::state::{SimAccount, SimState};
 use crate::stats::SimStats;
 use crate::truth::{self, GroundTruth};
 use crate::version::ApiVersion;
+use crate::webhooks::{self, WebhookConfig, WebhookDelivery, WebhookError, WebhookEvent};
 use crate::world::MediaRef;
 
 /// A running simulator.
@@ -187,6 +188,34 @@ impl SimServer {
         self.state.write().login_auto = auto;
     }
 
+    /// Verifies the callback (Meta's handshake) and starts delivering webhook notifications
+    /// of the subscribed accounts (`POST /{ig-user-id}/subscribed_apps`), driven by the
+    /// simulated clock. Replaces a running sender.
+    pub async fn start_webhooks(&self, config: WebhookConfig) -> Result<(), WebhookError> {
+        webhooks::start(&self.state, config).await
+    }
+
+    /// Stops delivering webhooks (what was sent stays in the log).
+    pub async fn stop_webhooks(&self) {
+        self.state.hub.stop().await;
+    }
+
+    /// Delivers every notification due at the simulated now and waits for the attempts to
+    /// finish (the sender also runs on its own; this makes a test's step deterministic).
+    pub async fn flush_webhooks(&self) {
+        webhooks::deliver_due(&self.state).await;
+    }
+
+    /// Every delivery attempt so far, in order.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.state.hub.deliveries()
+    }
+
+    /// Every notification the sender owes so far, with its delivery state.
+    pub async fn webhook_events(&self) -> Vec<WebhookEvent> {
+        self.state.hub.events(&self.state).await
+    }
+
     /// What a correct sync of the account must have stored at the simulated now.
     pub fn ground_truth(&self, ig_user_id: &str, version: ApiVersion) -> Option<GroundTruth> {
         truth::ground_truth(&self.state, ig_user_id, version)
@@ -198,6 +227,7 @@ impl SimServer {
     }
 
     async fn stop(&mut self) {
+        self.state.hub.stop().await;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -215,6 +245,7 @@ impl SimServer {
 
 impl Drop for SimServer {
     fn drop(&mut self) {
+        self.state.hub.abort();
         if let Some(task) = self.task.take() {
             task.abort();
         }
@@ -301,6 +332,13 @@ fn router(state: Arc<SimState>) -> Router {
         .route("/__sim/edges", get(ctl_edges_get).post(ctl_edges))
         .route("/__sim/revise", post(ctl_revise))
         .route("/__sim/login-users", get(ctl_login_users))
+        .route(
+            "/__sim/webhooks",
+            get(ctl_webhooks_get)
+                .post(ctl_webhooks)
+                .delete(ctl_webhooks_stop),
+        )
+        .route("/__sim/webhooks/flush", post(ctl_webhooks_flush))
         .route(
             "/__sim/login-auto",
             get(ctl_login_auto_get).post(ctl_login_auto),
@@ -545,6 +583,45 @@ async fn ctl_delete_media(State(st): State<Arc<SimState>>, body: Bytes) -> Respo
             &json!({ "error": "unknown post or story id" }),
         )
     }
+}
+
+async fn ctl_webhooks_get(State(st): State<Arc<SimState>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "config": st.hub.config().await,
+            "events": st.hub.events(&st).await,
+            "deliveries": st.hub.deliveries(),
+        }),
+    )
+}
+
+async fn ctl_webhooks(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
+    let cfg: WebhookConfig = match parse_body(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    match webhooks::start(&st, cfg).await {
+        Ok(()) => json_response(StatusCode::OK, &json!({ "ok": true, "verified": true })),
+        Err(e) => bad_request(e.to_string()),
+    }
+}
+
+async fn ctl_webhooks_stop(State(st): State<Arc<SimState>>) -> Response {
+    st.hub.stop().await;
+    json_response(StatusCode::OK, &json!({ "ok": true }))
+}
+
+async fn ctl_webhooks_flush(State(st): State<Arc<SimState>>) -> Response {
+    webhooks::deliver_due(&st).await;
+    let deliveries = st.hub.deliveries();
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "attempts": deliveries.len(),
+            "accepted": deliveries.iter().filter(|d| d.accepted()).count(),
+        }),
+    )
 }
 
 async fn ctl_login_users(State(st): State<Arc<SimState>>) -> Response {

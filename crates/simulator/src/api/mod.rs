@@ -16,6 +16,7 @@ mod edges;
 mod insights;
 mod nodes;
 pub(crate) mod params;
+mod subscriptions;
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -255,7 +256,9 @@ fn route(
             )));
         }
     };
-    if method != Method::Get {
+    let writable = matches!(&r, Route::Edge(_, edge) if edge == "subscribed_apps")
+        && matches!(method, Method::Post | Method::Delete);
+    if method != Method::Get && !writable {
         let id = match &r {
             Route::Node(id) | Route::Edge(id, _) => id.clone(),
             _ => String::new(),
@@ -468,7 +471,7 @@ fn run_op(
             grant: a.grant,
             edges: st.edges(),
         };
-        let res = execute(&ctx, &route, params);
+        let res = execute(&ctx, &route, params, method);
         endpoint = ctx.endpoint.get();
         extra = ctx.extra_units.get();
         res
@@ -610,8 +613,22 @@ fn resolve_for(ctx: &Ctx<'_>, id: &str, method: Method) -> Result<Obj, ApiError>
     }
 }
 
-fn execute(ctx: &Ctx<'_>, route: &Route, params: &Params) -> Result<Value, ApiError> {
+fn execute(
+    ctx: &Ctx<'_>,
+    route: &Route,
+    params: &Params,
+    method: Method,
+) -> Result<Value, ApiError> {
     match route {
+        Route::Edge(id, edge) if edge == "subscribed_apps" => {
+            let obj = resolve_for(ctx, id, method)?;
+            ctx.endpoint.set(match method {
+                Method::Post => "POST /{ig-user-id}/subscribed_apps",
+                Method::Delete => "DELETE /{ig-user-id}/subscribed_apps",
+                _ => "GET /{ig-user-id}/subscribed_apps",
+            });
+            subscriptions::subscribed_apps(ctx, obj, method, params)
+        }
         Route::Node(id) => {
             let obj = resolve_for(ctx, id, Method::Get)?;
             ctx.endpoint.set(node_label(id, obj));

@@ -17,6 +17,7 @@ mod settling;
 mod stories;
 mod tokens;
 mod truth;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Once;
