@@ -326,17 +326,14 @@ pub(crate) async fn deliver_due(st: &SimState) {
     };
     let now = st.now();
     schedule(st, s, now);
-    loop {
-        let Some(pos) = s
-            .queue
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.due <= now)
-            .min_by_key(|(_, p)| (p.due, p.event, p.duplicate))
-            .map(|(i, _)| i)
-        else {
-            break;
-        };
+    while let Some(pos) = s
+        .queue
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.due <= now)
+        .min_by_key(|(_, p)| (p.due, p.event, p.duplicate))
+        .map(|(i, _)| i)
+    {
         let p = s.queue.remove(pos);
         attempt(st, s, p, now).await;
     }
