@@ -7,9 +7,12 @@
 //! problems (media posted before the business conversion, subcode 2108006; deleted or
 //! unknown media, subcode 33; a story with too few viewers; album children; expired
 //! stories) appear inside that id's entry as `{"error": {...}}` while the other ids succeed.
-//! Meta documents only the whole-page failure of field expansion on the media edge; for
-//! multi-ID reads this per-entry shape is the simulator's choice, made so that a client
-//! must handle both.
+//! With the edges on (`SimConfig::edges`) the simulator answers as Meta does instead: the
+//! first failing id fails the whole request with its error (`(#803)` for an id that names
+//! nothing), so a client must split the batch to isolate it (docs/graph-api-edges.md).
+//!
+//! Tokens minted by the login flows carry a [`Grant`]: a Facebook login user's token reads
+//! every account the user owns, and a declined scope refuses the calls that need it.
 
 mod auth;
 mod edges;

@@ -728,3 +728,82 @@ async fn the_truth_gives_every_refusal_its_reason() {
     assert!(reasons.contains(&"not_enough_viewers"));
     assert!(reasons.contains(&"deleted"));
 }
+
+#[tokio::test]
+async fn the_edges_revisions_and_withdrawals_are_steered_over_http() {
+    let server = start(config(311, 2, 60)).await;
+    let base = server.url();
+    let http = crate::client();
+    let post = |path: &str, body: Value| {
+        let req = http.post(format!("{base}{path}")).json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    assert!(!server.edges());
+    let (status, b) = post("/__sim/edges", serde_json::json!({ "edges": true })).await;
+    assert_eq!((status.as_u16(), b["edges"].as_bool()), (200, Some(true)));
+    assert!(server.edges());
+
+    let a = account(&server, LoginKind::Facebook);
+    let (status, b) = post(
+        "/__sim/revise",
+        serde_json::json!({ "ig_user_id": a.ig_user_id, "factor": 1.1 }),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200, "{b}");
+    let yesterday = server.now().date_naive() - chrono::Duration::days(1);
+    let day = b["date"].as_str().unwrap();
+    assert!(
+        day == yesterday.to_string() || day == (yesterday - chrono::Duration::days(1)).to_string(),
+        "{day}"
+    );
+    let (status, b) = post(
+        "/__sim/revise",
+        serde_json::json!({ "ig_user_id": a.ig_user_id, "factor": 3.0 }),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 400);
+    assert!(b["error"].as_str().unwrap().contains("factor"));
+    let (status, _) = post(
+        "/__sim/revise",
+        serde_json::json!({ "ig_user_id": "1", "factor": 1.1 }),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 404);
+
+    let (status, _) = post(
+        "/__sim/remove-metric",
+        serde_json::json!({ "metric": "likes", "version": "v25.0" }),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200);
+    let (status, b) = post(
+        "/__sim/remove-metric",
+        serde_json::json!({ "metric": "likes", "version": "v99.0" }),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 400, "{b}");
+    let t = truth(&server, &a);
+    let image = &media_ok(&t, "FEED", "IMAGE")[0];
+    let r = get(
+        &server,
+        &format!(
+            "/v24.0/{image}/insights?metric=likes&access_token={}",
+            a.access_token
+        ),
+    )
+    .await;
+    assert_eq!(r.ok()["data"][0]["name"], "likes");
+    let r = get(
+        &server,
+        &format!(
+            "/v25.0/{image}/insights?metric=likes&access_token={}",
+            a.access_token
+        ),
+    )
+    .await;
+    assert_graph_error(&r, 100);
+}

@@ -481,4 +481,21 @@ async fn duplicates_and_reordering_can_be_switched_off() {
         .unwrap();
     assert_eq!(v["deliveries"].as_array().unwrap().len(), times.len());
     assert_eq!(v["config"]["duplicates"], false);
+    assert!(
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["state"] == "delivered")
+    );
+    let f: Value = crate::client()
+        .post(format!("{}/__sim/webhooks/flush", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(f["attempts"], times.len());
+    assert_eq!(f["accepted"], times.len());
 }
