@@ -1,5 +1,6 @@
-//! The simulator's configuration: the seeded world's size and clock, latency, faults and
-//! rate-limit budgets.
+//! The simulator's configuration: the seeded world's size and clock, latency, faults,
+//! rate-limit budgets, the real API's edges, the app's credentials, webhook access and
+//! automatic consent of the login dialogs.
 
 use std::time::Duration;
 

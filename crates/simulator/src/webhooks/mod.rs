@@ -354,6 +354,7 @@ fn schedule(st: &SimState, s: &mut Sender, now: i64) {
     let seed = st.config.seed;
     for e in fresh {
         let k = h(&[seed, hs(&e.key)]);
+        // A late event is held 10 minutes to 3 hours, so newer ones overtake it.
         let late = if s.cfg.reorder && unit(h(&[k, hs("late")])) < LATE_SHARE {
             600 + (h(&[k, hs("late-by")]) % 10_200) as i64
         } else {
