@@ -103,7 +103,7 @@ fn absolute_http(url: &str) -> bool {
     (url.starts_with("http://") || url.starts_with("https://"))
         && url.len() > 8
         && !url.contains('#')
-        && !url.chars().any(char::is_whitespace)
+        && url.chars().all(|c| c.is_ascii_graphic())
 }
 
 fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
@@ -486,6 +486,8 @@ mod tests {
         assert!(absolute_http("https://example.com/cb"));
         assert!(!absolute_http("example.com/cb"));
         assert!(!absolute_http("https://example.com/cb#frag"));
+        assert!(!absolute_http("https://exämple.com/cb"));
+        assert!(!absolute_http("https://example.com/c b"));
         assert_eq!(
             split_scopes("a,b c,,a"),
             vec!["a".to_owned(), "b".to_owned(), "c".to_owned()]
