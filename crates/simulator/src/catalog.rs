@@ -21,6 +21,9 @@ pub(crate) struct MetricCtx {
     pub(crate) version: ApiVersion,
     pub(crate) now: i64,
     pub(crate) login: LoginKind,
+    /// The real Graph API's edges: an unknown metric's error lists what the media product
+    /// type accepts, not every media metric.
+    pub(crate) edges: bool,
 }
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -371,6 +374,24 @@ fn accepted_media(ctx: &MetricCtx) -> Vec<&'static str> {
     names
 }
 
+/// Names the API accepts for one media product type at this version, date and login.
+fn accepted_media_for(ctx: &MetricCtx, surface: Surface) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = MEDIA_METRICS
+        .iter()
+        .filter(|m| current_exists(m, ctx) && available_on(m, surface, ctx.now))
+        .map(|m| m.name)
+        .collect();
+    if ctx.version == ApiVersion::V21 {
+        for (name, surfaces, _) in LEGACY_MEDIA {
+            if surfaces.contains(&surface) && (*name == "impressions" || legacy_open(ctx)) {
+                names.push(name);
+            }
+        }
+    }
+    names.sort_unstable();
+    names
+}
+
 /// A media object a metric list is checked against.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct MediaTarget {
@@ -418,7 +439,13 @@ pub(crate) fn check_media_metrics(
             continue;
         }
         let Some(m) = media_metric(name).filter(|m| current_exists(m, ctx)) else {
-            return Err(ApiError::metric_must_be_one_of(i, &accepted_media(ctx)));
+            let accepted = match targets.first() {
+                Some(t) if ctx.edges && targets.iter().all(|x| x.surface == t.surface) => {
+                    accepted_media_for(ctx, t.surface)
+                }
+                _ => accepted_media(ctx),
+            };
+            return Err(ApiError::metric_must_be_one_of(i, &accepted));
         };
         if targets.iter().any(|t| !available_on(m, t.surface, ctx.now)) {
             return Err(ApiError::metric_not_for_product_type(name));
@@ -802,6 +829,7 @@ mod tests {
             version: v,
             now: ts_of(y, m, d),
             login,
+            edges: false,
         }
     }
 
@@ -854,6 +882,34 @@ mod tests {
         let fb = ctx(ApiVersion::V25, 2026, 6, 1, LoginKind::Facebook);
         assert!(check_media_metrics("total_likes", &ig, &[FEED_OLD]).is_err());
         assert!(check_media_metrics("total_likes", &fb, &[FEED_OLD]).is_ok());
+    }
+
+    #[test]
+    fn with_edges_an_unknown_metric_lists_what_the_product_type_accepts() {
+        let mut c = ctx(ApiVersion::V25, 2026, 9, 1, LoginKind::Instagram);
+        c.edges = true;
+        let reel = MediaTarget {
+            surface: Surface::Reels,
+            created: 0,
+        };
+        let e = check_media_metrics("bogus", &c, &[reel]).unwrap_err();
+        assert!(
+            e.message.contains("ig_reels_avg_watch_time"),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains("profile_visits"), "{}", e.message);
+        assert!(!e.message.contains("total_likes"), "{}", e.message);
+        let story = MediaTarget {
+            surface: Surface::Story,
+            created: 0,
+        };
+        let e = check_media_metrics("bogus", &c, &[story]).unwrap_err();
+        assert!(e.message.contains("navigation"), "{}", e.message);
+        assert!(!e.message.contains("saved"), "{}", e.message);
+        c.edges = false;
+        let e = check_media_metrics("bogus", &c, &[story]).unwrap_err();
+        assert!(e.message.contains("saved"), "{}", e.message);
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! The simulator's configuration: the seeded world's size and clock, latency, faults and
-//! rate-limit budgets.
+//! The simulator's configuration: the seeded world's size and clock, latency, faults,
+//! rate-limit budgets, the real API's edges, the app's credentials, webhook access and
+//! automatic consent of the login dialogs.
 
 use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::dialog::LoginAuto;
 use crate::version::ApiVersion;
 
 /// Everything that shapes a simulated Graph API. Build it with [`SimConfig::new`] and adjust
@@ -46,6 +48,32 @@ pub struct SimConfig {
     /// App-level budget (all accounts together) per window; once exhausted, calls fail with
     /// code 4.
     pub app_budget: u64,
+    /// Meet the real Graph API's edges (off by default): multi-ID reads fail as a whole when
+    /// one id fails, young posts answer `{"data": []}`, the latest two days of
+    /// `online_followers` error, some account days are revised after 48 h, unknown metrics
+    /// list what the product type accepts, Business Discovery is served to Facebook Login.
+    /// Deterministic by seed; switchable at run time with [`crate::SimServer::set_edges`].
+    #[serde(default)]
+    pub edges: bool,
+    /// The Meta app id the login flows expect as `client_id` (default: derived from the seed).
+    #[serde(default)]
+    pub app_id: Option<String>,
+    /// The app secret the code exchanges expect and webhooks are signed with (default:
+    /// derived from the seed).
+    #[serde(default)]
+    pub app_secret: Option<String>,
+    /// Whether the app has Advanced Access: without it, `POST /{ig-user-id}/subscribed_apps`
+    /// is refused.
+    #[serde(default = "yes")]
+    pub webhooks_advanced_access: bool,
+    /// Consent given at once by every login dialog (scripts and tests that follow a dialog
+    /// URL built by the program under test); `None` shows the consent page.
+    #[serde(default)]
+    pub login_auto: Option<LoginAuto>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl SimConfig {
@@ -74,6 +102,11 @@ impl SimConfig {
             default_version: ApiVersion::V25,
             timeout_hold: Duration::from_secs(30),
             app_budget: 50_000_000,
+            edges: false,
+            app_id: None,
+            app_secret: None,
+            webhooks_advanced_access: true,
+            login_auto: None,
         }
     }
 
@@ -122,6 +155,16 @@ impl SimConfig {
                 self.tight_budget_accounts,
             ));
         }
+        if let Some(id) = &self.app_id
+            && (id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(ConfigError::AppId(id.clone()));
+        }
+        if let Some(secret) = &self.app_secret
+            && (secret.is_empty() || secret.len() > 256)
+        {
+            return Err(ConfigError::AppSecret);
+        }
         if self.expiring_token_accounts > self.accounts {
             return Err(ConfigError::TooManySpecial(
                 "expiring_token_accounts",
@@ -161,6 +204,12 @@ pub enum ConfigError {
     /// More special accounts than accounts.
     #[error("{0} must not exceed accounts, got {1}")]
     TooManySpecial(&'static str, usize),
+    /// An app id that is not a numeric string.
+    #[error("app_id must be 1 to 32 digits, got {0:?}")]
+    AppId(String),
+    /// An empty or oversized app secret.
+    #[error("app_secret must be 1 to 256 characters")]
+    AppSecret,
 }
 
 /// The kinds of fault the simulator can inject.

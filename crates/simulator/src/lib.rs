@@ -14,11 +14,14 @@ mod api;
 mod budget;
 mod catalog;
 mod config;
+mod dialog;
+mod edge_cases;
 mod error;
 mod fault;
 mod fields;
 mod hash;
 mod listener;
+mod login;
 mod numbers;
 mod server;
 mod state;
@@ -26,17 +29,21 @@ mod stats;
 mod time;
 mod truth;
 mod version;
+mod webhooks;
 mod world;
 
 pub use config::{
     ConfigError, FaultKind, FaultMix, MAX_ACCOUNTS, MAX_MEDIA_PER_ACCOUNT, SimConfig,
 };
+pub use dialog::LoginAuto;
+pub use login::{LoginPage, LoginUser};
 pub use server::{SimServer, serve};
 pub use state::SimAccount;
 pub use stats::SimStats;
 pub use truth::{
     AccountDayTruth, DemographicRow, DemographicTruth, GroundTruth, InsightsTruth, MediaTruth,
-    OnlineFollowersTruth, ProfileTruth, StoryTruth,
+    MissingKind, MissingReason, MissingValue, OnlineFollowersTruth, ProfileTruth, StoryTruth,
 };
 pub use version::{ApiVersion, UnknownVersion};
+pub use webhooks::{WebhookConfig, WebhookDelivery, WebhookError, WebhookEvent, WebhookState};
 pub use world::{AccountType, LoginKind};

@@ -257,11 +257,24 @@ pub(crate) fn combine(metric: &str, values: &[u64]) -> u64 {
 
 /// Account insights for one Pacific day, as reported at `now`; `None` if the day has not
 /// started yet.
+#[cfg(test)]
 pub(crate) fn account_day(
     world: &World,
     acct: usize,
     day: NaiveDate,
     now: i64,
+) -> Option<DayValues> {
+    account_day_revised(world, acct, day, now, 1.0)
+}
+
+/// [`account_day`] after Meta revised the day by `revision` (1.0: not revised). The factor
+/// scales the day's accruals like settling does, so every sum and breakdown stays consistent.
+pub(crate) fn account_day_revised(
+    world: &World,
+    acct: usize,
+    day: NaiveDate,
+    now: i64,
+    revision: f64,
 ) -> Option<DayValues> {
     let start = day_start(day);
     let end = day_end(day);
@@ -274,11 +287,12 @@ pub(crate) fn account_day(
     let dk = day_key(day);
     let dayfrac = ((cutoff - start) as f64 / (end - start) as f64).clamp(0.0, 1.0);
     let since_end = now - end;
-    let settle = if since_end >= DAY_SETTLE {
+    let settled = if since_end >= DAY_SETTLE {
         1.0
     } else {
         0.85 + 0.15 * (since_end.max(0) as f64 / DAY_SETTLE as f64)
     };
+    let settle = settled * revision;
 
     // Raw accruals during the day, per product type.
     let mut reach = [0f64; 5];
@@ -514,6 +528,19 @@ pub(crate) fn demographics(
     total: u64,
     breakdown: &[&str],
 ) -> Vec<(Vec<String>, u64)> {
+    let mut out = demographics_all(world, acct, total, breakdown);
+    out.truncate(DEMOGRAPHIC_TOP);
+    out
+}
+
+/// Every non-zero key of a demographic breakdown, largest first (what Meta cuts to the
+/// top 45).
+pub(crate) fn demographics_all(
+    world: &World,
+    acct: usize,
+    total: u64,
+    breakdown: &[&str],
+) -> Vec<(Vec<String>, u64)> {
     let mut dims: Vec<Vec<(String, f64)>> = Vec::new();
     for b in breakdown {
         let dim: Vec<(String, f64)> = match *b {
@@ -575,7 +602,6 @@ pub(crate) fn demographics(
         .filter(|(_, v)| *v > 0)
         .collect();
     out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    out.truncate(DEMOGRAPHIC_TOP);
     out
 }
 
@@ -588,6 +614,7 @@ pub(crate) fn demographic_total(
     metric: &str,
     days: u32,
     now: i64,
+    day_values: impl Fn(NaiveDate) -> Option<DayValues>,
 ) -> Option<u64> {
     let followers = world.followers_at(acct, now);
     if followers < 100 {
@@ -605,7 +632,7 @@ pub(crate) fn demographic_total(
             let values: Vec<u64> = (0..days)
                 .filter_map(|back| {
                     let d = today - chrono::Duration::days(i64::from(back));
-                    account_day(world, acct, d, now).and_then(|v| v.get(name))
+                    day_values(d).and_then(|v| v.get(name))
                 })
                 .collect();
             combine(name, &values) * 9 / 10

@@ -10,7 +10,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -19,12 +19,15 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, Method, Reply};
 use crate::config::{FaultKind, FaultMix, SimConfig};
+use crate::dialog::{self, LoginAuto};
 use crate::fault;
 use crate::listener::{ConnHandle, SimListener};
+use crate::login::LoginUser;
 use crate::state::{SimAccount, SimState};
 use crate::stats::SimStats;
 use crate::truth::{self, GroundTruth};
 use crate::version::ApiVersion;
+use crate::webhooks::{self, WebhookConfig, WebhookDelivery, WebhookError, WebhookEvent};
 use crate::world::MediaRef;
 
 /// A running simulator.
@@ -129,10 +132,88 @@ impl SimServer {
             .insert(metric.trim().to_owned());
     }
 
+    /// Withdraws a metric from now on for calls served by `version` and every later version
+    /// (earlier versions keep serving it), as Meta deprecates "from version N on".
+    pub fn withdraw_metric(&self, metric: &str, version: ApiVersion) {
+        withdraw(&self.state, metric, Some(version));
+    }
+
+    /// Switches the real Graph API's edges on or off from now on (see [`SimConfig::edges`]).
+    pub fn set_edges(&self, on: bool) {
+        self.state.write().edges = on;
+    }
+
+    /// Whether the real Graph API's edges are on.
+    pub fn edges(&self) -> bool {
+        self.state.edges()
+    }
+
+    /// Revises one account day from now on: every value of the day (breakdowns included) is
+    /// scaled by `factor`, as when Meta corrects numbers after the fact. `date` defaults to
+    /// yesterday (Pacific). Returns the revised day, or `None` for an unknown account or a
+    /// factor outside 0.5..=2.0.
+    pub fn revise_day(
+        &self,
+        ig_user_id: &str,
+        date: Option<NaiveDate>,
+        factor: f64,
+    ) -> Option<NaiveDate> {
+        revise(&self.state, ig_user_id, date, factor).ok()
+    }
+
     /// Deletes a post or story: it disappears from listings and its id answers subcode 33.
     /// Returns whether the id was a known post or story.
     pub fn delete_media(&self, media_id: &str) -> bool {
         delete_media(&self.state, media_id)
+    }
+
+    /// The people who can run the login flows, with the Pages and accounts they own.
+    pub fn login_users(&self) -> Vec<LoginUser> {
+        self.state.logins.public(&self.state.world)
+    }
+
+    /// The Meta app id the login flows expect as `client_id`.
+    pub fn app_id(&self) -> String {
+        self.state.app_id.clone()
+    }
+
+    /// The app secret the code exchanges expect and webhooks are signed with.
+    pub fn app_secret(&self) -> String {
+        self.state.app_secret.clone()
+    }
+
+    /// Makes every login dialog consent (or cancel) at once from now on; `None` shows the
+    /// consent page again.
+    pub fn set_login_auto(&self, auto: Option<LoginAuto>) {
+        self.state.write().login_auto = auto;
+    }
+
+    /// Verifies the callback (Meta's handshake) and starts delivering webhook notifications
+    /// of the subscribed accounts (`POST /{ig-user-id}/subscribed_apps`), driven by the
+    /// simulated clock. Replaces a running sender.
+    pub async fn start_webhooks(&self, config: WebhookConfig) -> Result<(), WebhookError> {
+        webhooks::start(&self.state, config).await
+    }
+
+    /// Stops delivering webhooks (what was sent stays in the log).
+    pub async fn stop_webhooks(&self) {
+        self.state.hub.stop().await;
+    }
+
+    /// Delivers every notification due at the simulated now and waits for the attempts to
+    /// finish (the sender also runs on its own; this makes a test's step deterministic).
+    pub async fn flush_webhooks(&self) {
+        webhooks::deliver_due(&self.state).await;
+    }
+
+    /// Every delivery attempt so far, in order.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.state.hub.deliveries()
+    }
+
+    /// Every notification the sender owes so far, with its delivery state.
+    pub async fn webhook_events(&self) -> Vec<WebhookEvent> {
+        self.state.hub.events(&self.state).await
     }
 
     /// What a correct sync of the account must have stored at the simulated now.
@@ -146,6 +227,7 @@ impl SimServer {
     }
 
     async fn stop(&mut self) {
+        self.state.hub.stop().await;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -163,6 +245,7 @@ impl SimServer {
 
 impl Drop for SimServer {
     fn drop(&mut self) {
+        self.state.hub.abort();
         if let Some(task) = self.task.take() {
             task.abort();
         }
@@ -180,6 +263,48 @@ pub async fn serve(config: SimConfig, addr: SocketAddr) -> std::io::Result<()> {
 fn stats_of(st: &SimState) -> SimStats {
     let accounts = &st.world.accounts;
     st.stats().snapshot(|i| accounts[i].ig_user_id.clone())
+}
+
+fn withdraw(st: &SimState, metric: &str, version: Option<ApiVersion>) {
+    let metric = metric.trim().to_owned();
+    let mut m = st.write();
+    match version {
+        None => {
+            m.removed_metrics.insert(metric);
+        }
+        Some(v) => {
+            let e = m.withdrawn_from.entry(metric).or_insert(v);
+            *e = (*e).min(v);
+        }
+    }
+}
+
+fn revise(
+    st: &SimState,
+    ig_user_id: &str,
+    date: Option<NaiveDate>,
+    factor: f64,
+) -> Result<NaiveDate, String> {
+    let acct = st
+        .account_index(ig_user_id)
+        .ok_or_else(|| "unknown ig_user_id".to_owned())?;
+    if !(0.5..=2.0).contains(&factor) || factor.is_nan() {
+        return Err(format!("factor must be between 0.5 and 2.0, got {factor}"));
+    }
+    let now = st.now();
+    let today = crate::time::pacific_date(now);
+    let day = date.unwrap_or(today - chrono::Duration::days(1));
+    if day > today {
+        return Err(format!(
+            "{day} has not started yet (today is {today}, Pacific)"
+        ));
+    }
+    st.write()
+        .revisions
+        .entry((acct, day))
+        .or_default()
+        .push((now, factor));
+    Ok(day)
 }
 
 fn delete_media(st: &SimState, media_id: &str) -> bool {
@@ -204,6 +329,26 @@ fn router(state: Arc<SimState>) -> Router {
         .route("/__sim/expire-token", post(ctl_expire_token))
         .route("/__sim/remove-metric", post(ctl_remove_metric))
         .route("/__sim/delete-media", post(ctl_delete_media))
+        .route("/__sim/edges", get(ctl_edges_get).post(ctl_edges))
+        .route("/__sim/revise", post(ctl_revise))
+        .route("/__sim/login-users", get(ctl_login_users))
+        .route(
+            "/__sim/webhooks",
+            get(ctl_webhooks_get)
+                .post(ctl_webhooks)
+                .delete(ctl_webhooks_stop),
+        )
+        .route("/__sim/webhooks/flush", post(ctl_webhooks_flush))
+        .route(
+            "/__sim/login-auto",
+            get(ctl_login_auto_get).post(ctl_login_auto),
+        )
+        .route("/dialog/oauth", get(fb_dialog).post(fb_dialog))
+        .route(
+            "/{version}/dialog/oauth",
+            get(fb_dialog_v).post(fb_dialog_v),
+        )
+        .route("/oauth/authorize", get(ig_dialog).post(ig_dialog))
         .fallback(api_handler)
         .with_state(state)
 }
@@ -355,6 +500,9 @@ async fn ctl_expire_token(State(st): State<Arc<SimState>>, body: Bytes) -> Respo
 #[derive(Deserialize)]
 struct MetricBody {
     metric: String,
+    /// Withdraw only from this version on.
+    #[serde(default)]
+    version: Option<String>,
 }
 
 async fn ctl_remove_metric(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
@@ -365,10 +513,56 @@ async fn ctl_remove_metric(State(st): State<Arc<SimState>>, body: Bytes) -> Resp
     if b.metric.trim().is_empty() {
         return bad_request("metric must not be empty");
     }
-    st.write()
-        .removed_metrics
-        .insert(b.metric.trim().to_owned());
+    let version = match b.version.as_deref().map(str::parse::<ApiVersion>) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(e)) => return bad_request(e.to_string()),
+    };
+    withdraw(&st, &b.metric, version);
     json_response(StatusCode::OK, &json!({ "ok": true }))
+}
+
+async fn ctl_edges_get(State(st): State<Arc<SimState>>) -> Response {
+    json_response(StatusCode::OK, &json!({ "edges": st.edges() }))
+}
+
+#[derive(Deserialize)]
+struct EdgesBody {
+    edges: bool,
+}
+
+async fn ctl_edges(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
+    let b: EdgesBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    st.write().edges = b.edges;
+    json_response(StatusCode::OK, &json!({ "edges": b.edges }))
+}
+
+#[derive(Deserialize)]
+struct ReviseBody {
+    ig_user_id: String,
+    /// `YYYY-MM-DD` (Pacific day); default yesterday.
+    #[serde(default)]
+    date: Option<NaiveDate>,
+    /// Default 1.05.
+    #[serde(default)]
+    factor: Option<f64>,
+}
+
+async fn ctl_revise(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
+    let b: ReviseBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    match revise(&st, &b.ig_user_id, b.date, b.factor.unwrap_or(1.05)) {
+        Ok(day) => json_response(StatusCode::OK, &json!({ "ok": true, "date": day })),
+        Err(e) if e == "unknown ig_user_id" => {
+            json_response(StatusCode::NOT_FOUND, &json!({ "error": e }))
+        }
+        Err(e) => bad_request(e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -389,6 +583,164 @@ async fn ctl_delete_media(State(st): State<Arc<SimState>>, body: Bytes) -> Respo
             &json!({ "error": "unknown post or story id" }),
         )
     }
+}
+
+async fn ctl_webhooks_get(State(st): State<Arc<SimState>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "config": st.hub.config().await,
+            "events": st.hub.events(&st).await,
+            "deliveries": st.hub.deliveries(),
+        }),
+    )
+}
+
+async fn ctl_webhooks(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
+    let cfg: WebhookConfig = match parse_body(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    match webhooks::start(&st, cfg).await {
+        Ok(()) => json_response(StatusCode::OK, &json!({ "ok": true, "verified": true })),
+        Err(e) => bad_request(e.to_string()),
+    }
+}
+
+async fn ctl_webhooks_stop(State(st): State<Arc<SimState>>) -> Response {
+    st.hub.stop().await;
+    json_response(StatusCode::OK, &json!({ "ok": true }))
+}
+
+async fn ctl_webhooks_flush(State(st): State<Arc<SimState>>) -> Response {
+    webhooks::deliver_due(&st).await;
+    let deliveries = st.hub.deliveries();
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "attempts": deliveries.len(),
+            "accepted": deliveries.iter().filter(|d| d.accepted()).count(),
+        }),
+    )
+}
+
+async fn ctl_login_users(State(st): State<Arc<SimState>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "app_id": st.app_id,
+            "users": st.logins.public(&st.world),
+        }),
+    )
+}
+
+async fn ctl_login_auto_get(State(st): State<Arc<SimState>>) -> Response {
+    json_response(StatusCode::OK, &json!({ "auto": st.read().login_auto }))
+}
+
+#[derive(Deserialize)]
+struct LoginAutoBody {
+    /// `consent`, `cancel` or `off`.
+    mode: String,
+    #[serde(default)]
+    decline: Vec<String>,
+    #[serde(default)]
+    user: Option<String>,
+}
+
+async fn ctl_login_auto(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
+    let b: LoginAutoBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let auto = match b.mode.as_str() {
+        "off" => None,
+        "consent" | "cancel" => Some(LoginAuto {
+            cancel: b.mode == "cancel",
+            decline: b.decline,
+            user: b.user,
+        }),
+        other => {
+            return bad_request(format!(
+                "mode must be consent, cancel or off, got {other:?}"
+            ));
+        }
+    };
+    st.write().login_auto = auto.clone();
+    json_response(StatusCode::OK, &json!({ "auto": auto }))
+}
+
+fn page_response(p: dialog::Page) -> Response {
+    let mut resp = Response::new(Body::from(p.html));
+    *resp.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(loc) = p.location
+        && let Ok(v) = HeaderValue::from_str(&loc)
+    {
+        h.insert(header::LOCATION, v);
+    }
+    resp
+}
+
+fn form_of(method: &HttpMethod, body: &Bytes) -> Option<String> {
+    (*method == HttpMethod::POST).then(|| String::from_utf8_lossy(body).into_owned())
+}
+
+async fn fb_dialog(
+    State(st): State<Arc<SimState>>,
+    method: HttpMethod,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let form = form_of(&method, &body);
+    page_response(dialog::facebook(
+        &st,
+        uri.path(),
+        uri.query().unwrap_or(""),
+        form.as_deref(),
+    ))
+}
+
+async fn fb_dialog_v(
+    State(st): State<Arc<SimState>>,
+    Path(version): Path<String>,
+    method: HttpMethod,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let released = version
+        .parse::<ApiVersion>()
+        .is_ok_and(|v| v.is_released(st.now_utc()));
+    if !released {
+        return page_response(dialog::Page {
+            status: 404,
+            location: None,
+            html: format!(
+                "<!doctype html><html><body><h1>Page not found</h1><p>{} is not a Graph API version served here.</p></body></html>",
+                dialog::escape(&version)
+            ),
+        });
+    }
+    fb_dialog(State(st), method, uri, body).await
+}
+
+async fn ig_dialog(
+    State(st): State<Arc<SimState>>,
+    method: HttpMethod,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let form = form_of(&method, &body);
+    page_response(dialog::instagram(
+        &st,
+        uri.query().unwrap_or(""),
+        form.as_deref(),
+    ))
 }
 
 fn header_token(headers: &HeaderMap) -> Option<String> {

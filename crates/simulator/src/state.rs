@@ -1,18 +1,25 @@
 //! The simulator's shared state: the immutable world plus what changes while it runs (the
-//! clock, tokens, removed metrics, deleted media, fault settings, budgets and counters).
+//! clock, tokens, removed metrics, deleted media, revisions, login codes, webhook
+//! subscriptions, fault settings, budgets and counters).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::budget::Budgets;
 use crate::config::{FaultMix, SimConfig};
+use crate::dialog::LoginAuto;
+use crate::edge_cases;
 use crate::hash::{self, h, hs};
+use crate::login::{AuthCode, LoginUsers};
+use crate::numbers::{self, DayValues};
 use crate::stats::Counters;
 use crate::time::{DAY, to_utc};
+use crate::version::ApiVersion;
+use crate::webhooks::Hub;
 use crate::world::{AccountType, LoginKind, MediaRef, World};
 
 /// The clock never goes past 2200-01-01 (Unix milliseconds).
@@ -55,6 +62,38 @@ pub(crate) struct TokenRec {
     /// `None` for page tokens, which do not expire.
     pub(crate) expires_at: Option<i64>,
     pub(crate) page: bool,
+    /// What a token minted by a login flow may do; `None` for the seeded tokens, which hold
+    /// every permission of their login kind.
+    pub(crate) grant: Option<Arc<Grant>>,
+}
+
+/// The permissions and owner of a token minted by a login flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Grant {
+    /// The Facebook login user (index into the login users) of a Facebook Login token.
+    pub(crate) user: Option<usize>,
+    /// Scopes granted, in request order.
+    pub(crate) granted: Vec<String>,
+    /// Scopes the user declined.
+    pub(crate) declined: Vec<String>,
+    /// A short-lived token, to be exchanged for a long-lived one.
+    pub(crate) short_lived: bool,
+    /// The token of a Page without an Instagram account.
+    pub(crate) bare_page: bool,
+}
+
+impl Grant {
+    pub(crate) fn has(&self, scope: &str) -> bool {
+        self.granted.iter().any(|s| s == scope)
+    }
+}
+
+/// An account's webhook subscription (`POST /{ig-user-id}/subscribed_apps`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Subscription {
+    pub(crate) fields: Vec<String>,
+    /// Simulated time of the (latest) subscription: events after it are delivered.
+    pub(crate) since: i64,
 }
 
 /// What an id resolves to.
@@ -68,15 +107,21 @@ pub(crate) enum Obj {
     FbUser(usize),
     /// A post, album child or story.
     Media(MediaRef),
+    /// A Facebook login user (the person who runs Facebook Login).
+    LoginUser(usize),
+    /// The Page of a login user that has no Instagram account.
+    BarePage(usize),
 }
 
 impl Obj {
-    pub(crate) fn account(&self) -> usize {
+    /// The Instagram account the object belongs to (none for a login user or a bare Page).
+    pub(crate) fn account(&self) -> Option<usize> {
         match *self {
-            Obj::User { acct, .. } | Obj::Page(acct) | Obj::FbUser(acct) => acct,
+            Obj::User { acct, .. } | Obj::Page(acct) | Obj::FbUser(acct) => Some(acct),
             Obj::Media(MediaRef::Post { acct, .. })
             | Obj::Media(MediaRef::Child { acct, .. })
-            | Obj::Media(MediaRef::Story { acct, .. }) => acct,
+            | Obj::Media(MediaRef::Story { acct, .. }) => Some(acct),
+            Obj::LoginUser(_) | Obj::BarePage(_) => None,
         }
     }
 }
@@ -87,10 +132,23 @@ pub(crate) struct Mutable {
     pub(crate) tokens: HashMap<String, TokenRec>,
     pub(crate) current: Vec<String>,
     pub(crate) removed_metrics: HashSet<String>,
+    /// Metrics withdrawn from a version on (and every later version).
+    pub(crate) withdrawn_from: HashMap<String, ApiVersion>,
     pub(crate) deleted: HashSet<MediaRef>,
     pub(crate) fault_rate: f64,
     pub(crate) fault_mix: FaultMix,
-    issued: u64,
+    pub(crate) edges: bool,
+    /// Revisions asked for through the control API: (account, day) → (from when, factor).
+    pub(crate) revisions: HashMap<(usize, NaiveDate), Vec<(i64, f64)>>,
+    /// Authorization codes of the login flows.
+    pub(crate) codes: HashMap<String, AuthCode>,
+    /// Scopes each login user declined (keyed by the user's id), remembered across dialogs.
+    pub(crate) declined: HashMap<String, BTreeSet<String>>,
+    /// Webhook subscriptions per account.
+    pub(crate) subscriptions: BTreeMap<usize, Subscription>,
+    /// Consent given at once by every dialog.
+    pub(crate) login_auto: Option<LoginAuto>,
+    pub(crate) issued: u64,
 }
 
 /// Everything the handlers share.
@@ -106,6 +164,9 @@ pub(crate) struct SimState {
     budgets: Mutex<Budgets>,
     stats: Mutex<Counters>,
     pub(crate) app_id: String,
+    pub(crate) app_secret: String,
+    pub(crate) logins: LoginUsers,
+    pub(crate) hub: Hub,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -128,6 +189,7 @@ impl SimState {
                     issued_at: a.token.issued_at,
                     expires_at: Some(a.token.expires_at),
                     page: false,
+                    grant: None,
                 },
             );
             current.push(a.token.token.clone());
@@ -140,6 +202,7 @@ impl SimState {
                         issued_at: a.token.issued_at,
                         expires_at: None,
                         page: true,
+                        grant: None,
                     },
                 );
             }
@@ -168,8 +231,37 @@ impl SimState {
         }
         let limits = world.accounts.iter().map(|a| a.budget).collect();
         let budgets = Budgets::new(config.rate_limit_window, limits, config.app_budget);
-        let app_id = (1_000_000_000_000_000u64 + h(&[config.seed, hs("app")]) % 1_000_000_000_000)
-            .to_string();
+        let app_id = config.app_id.clone().unwrap_or_else(|| {
+            (1_000_000_000_000_000u64 + h(&[config.seed, hs("app")]) % 1_000_000_000_000)
+                .to_string()
+        });
+        let app_secret = config.app_secret.clone().unwrap_or_else(|| {
+            hash::encode(h(&[config.seed, hs("app-secret")]), b"0123456789abcdef", 32)
+        });
+        let logins = LoginUsers::generate(&world);
+        for (u, user) in logins.facebook.iter().enumerate() {
+            ids.insert(user.id.clone(), Obj::LoginUser(u));
+            if let Some(p) = &user.bare_page {
+                ids.insert(p.id.clone(), Obj::BarePage(u));
+                tokens.insert(
+                    p.token.clone(),
+                    TokenRec {
+                        acct: user.accounts.first().copied().unwrap_or(0),
+                        login: LoginKind::Facebook,
+                        issued_at: world.start - 30 * DAY,
+                        expires_at: None,
+                        page: true,
+                        grant: Some(Arc::new(Grant {
+                            user: Some(u),
+                            granted: Vec::new(),
+                            declined: Vec::new(),
+                            short_lived: false,
+                            bare_page: true,
+                        })),
+                    },
+                );
+            }
+        }
         SimState {
             clock_ms: AtomicI64::new(config.now.timestamp_millis()),
             seq: AtomicU64::new(0),
@@ -179,14 +271,24 @@ impl SimState {
                 tokens,
                 current,
                 removed_metrics: HashSet::new(),
+                withdrawn_from: HashMap::new(),
                 deleted: HashSet::new(),
                 fault_rate: config.fault_rate,
                 fault_mix: config.faults,
+                edges: config.edges,
+                revisions: HashMap::new(),
+                codes: HashMap::new(),
+                declined: HashMap::new(),
+                subscriptions: BTreeMap::new(),
+                login_auto: config.login_auto.clone(),
                 issued: 0,
             }),
             budgets: Mutex::new(budgets),
             stats: Mutex::new(Counters::default()),
             app_id,
+            app_secret,
+            logins,
+            hub: Hub::default(),
             world,
             config,
         }
@@ -204,7 +306,7 @@ impl SimState {
     }
 
     /// Moves the clock forward (negative durations are ignored; the clock stops at
-    /// [`MAX_CLOCK_MS`]).
+    /// [`MAX_CLOCK_MS`]). Wakes the webhook sender.
     pub(crate) fn advance(&self, by: chrono::Duration) {
         let ms = by.num_milliseconds();
         if ms > 0 {
@@ -213,7 +315,47 @@ impl SimState {
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
                     Some(c.saturating_add(ms).min(MAX_CLOCK_MS))
                 });
+            self.hub.wake();
         }
+    }
+
+    /// Whether the real Graph API's edges are on.
+    pub(crate) fn edges(&self) -> bool {
+        self.read().edges
+    }
+
+    /// Whether a metric is withdrawn for calls served by `version`.
+    pub(crate) fn is_withdrawn(&self, metric: &str, version: ApiVersion) -> bool {
+        let m = self.read();
+        m.removed_metrics.contains(metric)
+            || m.withdrawn_from.get(metric).is_some_and(|v| version >= *v)
+    }
+
+    /// The revision factor of an account day at `now`: late revisions of the edges (when
+    /// on) times the revisions asked for through the control API.
+    pub(crate) fn revision(&self, acct: usize, day: NaiveDate, now: i64) -> f64 {
+        let m = self.read();
+        let mut f = 1.0;
+        if m.edges
+            && let Some(r) = edge_cases::late_revision(&self.world, acct, day)
+            && now >= r.at
+        {
+            f *= r.factor;
+        }
+        if let Some(list) = m.revisions.get(&(acct, day)) {
+            for (at, factor) in list {
+                if now >= *at {
+                    f *= factor;
+                }
+            }
+        }
+        f
+    }
+
+    /// Account insights of one Pacific day as reported at `now`, revisions included.
+    pub(crate) fn day_values(&self, acct: usize, day: NaiveDate, now: i64) -> Option<DayValues> {
+        let r = self.revision(acct, day, now);
+        numbers::account_day_revised(&self.world, acct, day, now, r)
     }
 
     /// The next request sequence number (drives faults, jitter and trace ids).
@@ -308,9 +450,48 @@ impl SimState {
                 issued_at: now,
                 expires_at: Some(expires_at),
                 page: false,
+                grant: None,
             },
         );
         m.current[acct] = token.clone();
+        (token, expires_at)
+    }
+
+    /// Mints a token of a login flow (it does not replace the account's current token).
+    pub(crate) fn mint_token(
+        &self,
+        acct: usize,
+        login: LoginKind,
+        lifetime: i64,
+        grant: Grant,
+    ) -> (String, i64) {
+        let now = self.now();
+        let mut m = self.write();
+        m.issued += 1;
+        let prefix = match login {
+            LoginKind::Facebook => "EAAG",
+            LoginKind::Instagram => "IGAA",
+        };
+        let token = format!(
+            "{prefix}{}",
+            hash::encode(
+                h(&[self.config.seed, hs("minted"), m.issued]),
+                hash::ALNUM,
+                140
+            )
+        );
+        let expires_at = now + lifetime;
+        m.tokens.insert(
+            token.clone(),
+            TokenRec {
+                acct,
+                login,
+                issued_at: now,
+                expires_at: Some(expires_at),
+                page: false,
+                grant: Some(Arc::new(grant)),
+            },
+        );
         (token, expires_at)
     }
 
@@ -331,6 +512,12 @@ impl SimState {
             Some(Obj::User { acct, .. }) => Some(*acct),
             _ => None,
         }
+    }
+
+    /// Whether an id is known at all (an account, page, user or any media id of the world,
+    /// published or not).
+    pub(crate) fn id_exists(&self, id: &str) -> bool {
+        self.ids.contains_key(id) || self.world.decode_media(id).is_some()
     }
 
     /// The public view of every account at the simulated now.

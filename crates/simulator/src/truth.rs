@@ -1,5 +1,6 @@
 //! Ground truth: what a correct sync must have stored for one account at the current
-//! simulated time, computed by the same code the HTTP handlers use.
+//! simulated time, computed by the same code the HTTP handlers use. Every expected value is
+//! either present or listed in [`GroundTruth::missing`] with Meta's reason.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -10,6 +11,7 @@ use serde_json::Value;
 
 use crate::api::{self, Ctx, media_insight_values, media_target};
 use crate::catalog::{self, MetricCtx};
+use crate::edge_cases;
 use crate::error::ApiError;
 use crate::fields;
 use crate::numbers;
@@ -39,6 +41,111 @@ pub struct GroundTruth {
     pub online_followers: Vec<OnlineFollowersTruth>,
     /// Audience demographics.
     pub demographics: Vec<DemographicTruth>,
+    /// Every value a sync would ask for that Meta does not give, with the reason.
+    #[serde(default)]
+    pub missing: Vec<MissingValue>,
+}
+
+/// Why Meta gives no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingReason {
+    /// A story seen by fewer than 5 accounts: `(#10) Not enough viewers`.
+    NotEnoughViewers,
+    /// Media posted before the business conversion (subcode 2108006).
+    BeforeConversion,
+    /// Media deleted since it was listed (subcode 33).
+    Deleted,
+    /// An album child: no insights of its own.
+    AlbumChild,
+    /// A story more than 24 h old.
+    StoryExpired,
+    /// A young post: `{"data": []}` until Meta has numbers.
+    NoDataYet,
+    /// Below the 100 followers / 100 engagements threshold.
+    BelowThreshold,
+    /// Demographic keys beyond the top 45 values.
+    TruncatedTop45,
+    /// `online_followers` of the latest two days, not served yet.
+    NotReadyYet,
+    /// Any other refusal (see the error).
+    Other,
+}
+
+impl MissingReason {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MissingReason::NotEnoughViewers => "not_enough_viewers",
+            MissingReason::BeforeConversion => "before_conversion",
+            MissingReason::Deleted => "deleted",
+            MissingReason::AlbumChild => "album_child",
+            MissingReason::StoryExpired => "story_expired",
+            MissingReason::NoDataYet => "no_data_yet",
+            MissingReason::BelowThreshold => "below_threshold",
+            MissingReason::TruncatedTop45 => "truncated_top_45",
+            MissingReason::NotReadyYet => "not_ready_yet",
+            MissingReason::Other => "other",
+        }
+    }
+}
+
+/// What kind of value is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingKind {
+    /// A post's lifetime insights.
+    MediaInsights,
+    /// A live story's insights.
+    StoryInsights,
+    /// One account metric of one day.
+    AccountInsight,
+    /// Followers online per hour of one day.
+    OnlineFollowers,
+    /// A demographic metric (all its rows, or the rows past the top 45).
+    Demographics,
+}
+
+/// One expected value that Meta does not give.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingValue {
+    /// What is missing.
+    pub kind: MissingKind,
+    /// The media or story id (media and story insights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The Pacific day (account insights, online followers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<NaiveDate>,
+    /// The metric (account insights, demographics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// The demographic timeframe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeframe: Option<String>,
+    /// The demographic breakdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<String>,
+    /// Keys dropped past the top 45 (truncated demographics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped: Option<u64>,
+    /// Why.
+    pub reason: MissingReason,
+}
+
+impl MissingValue {
+    fn new(kind: MissingKind, reason: MissingReason) -> MissingValue {
+        MissingValue {
+            kind,
+            id: None,
+            date: None,
+            metric: None,
+            timeframe: None,
+            breakdown: None,
+            dropped: None,
+            reason,
+        }
+    }
 }
 
 /// Profile fields and counters.
@@ -119,7 +226,14 @@ pub enum InsightsTruth {
         subcode: Option<u32>,
         /// Message.
         message: String,
+        /// Why the values are missing.
+        #[serde(default = "other_reason")]
+        reason: MissingReason,
     },
+}
+
+fn other_reason() -> MissingReason {
+    MissingReason::Other
 }
 
 /// Account insights of one Pacific day.
@@ -175,6 +289,33 @@ fn err_truth(e: &ApiError) -> InsightsTruth {
         code: e.code,
         subcode: e.subcode,
         message: e.message.clone(),
+        reason: reason_of(e),
+    }
+}
+
+/// The reason behind an object-level insights error.
+fn reason_of(e: &ApiError) -> MissingReason {
+    if e.subcode == Some(2_108_006) {
+        MissingReason::BeforeConversion
+    } else if e.code == 10 {
+        MissingReason::NotEnoughViewers
+    } else if e.subcode == Some(33) {
+        MissingReason::Deleted
+    } else if *e == ApiError::album_child_insights() {
+        MissingReason::AlbumChild
+    } else if *e == ApiError::story_expired() {
+        MissingReason::StoryExpired
+    } else {
+        MissingReason::Other
+    }
+}
+
+/// The reason attached to a media's insights, if they are missing.
+fn insights_missing(t: &InsightsTruth) -> Option<MissingReason> {
+    match t {
+        InsightsTruth::Error { reason, .. } => Some(*reason),
+        InsightsTruth::Values { values, .. } if values.is_empty() => Some(MissingReason::NoDataYet),
+        InsightsTruth::Values { .. } => None,
     }
 }
 
@@ -187,10 +328,9 @@ fn insights_truth(
     let Some(target) = media_target(&st.world, m) else {
         return err_truth(&ApiError::album_child_insights());
     };
-    let removed = st.read().removed_metrics.clone();
     let names: Vec<&'static str> = catalog::valid_media_metrics(mctx, target, crossposted)
         .into_iter()
-        .filter(|n| !removed.contains(*n))
+        .filter(|n| !st.is_withdrawn(n, mctx.version))
         .collect();
     match media_insight_values(st, m, &names, mctx.now) {
         Ok(values) => {
@@ -247,7 +387,10 @@ pub(crate) fn ground_truth(
         token,
         extra_units: Cell::new(0),
         endpoint: Cell::new("ground truth"),
+        grant: None,
+        edges: st.edges(),
     };
+    let mut missing = Vec::new();
     let mctx = ctx.metric_ctx();
     let profile_fields = fields::parse(
         "id,username,name,biography,website,followers_count,follows_count,media_count",
@@ -305,6 +448,37 @@ pub(crate) fn ground_truth(
             insights: insights_truth(st, m, &mctx, a.posts[idx].crossposted),
         });
     }
+    for t in &media {
+        if let Some(reason) = insights_missing(&t.insights) {
+            let mut mv = MissingValue::new(MissingKind::MediaInsights, reason);
+            mv.id = Some(t.id.clone());
+            missing.push(mv);
+        }
+    }
+    // Posts deleted after they were published: a sync that listed them holds them.
+    let mut gone: Vec<MissingValue> = deleted
+        .iter()
+        .filter_map(|r| match *r {
+            MediaRef::Post { acct: x, idx } if x == acct && idx >= first => {
+                let mut mv = MissingValue::new(MissingKind::MediaInsights, MissingReason::Deleted);
+                mv.id = Some(st.world.post_id(acct, idx));
+                Some(mv)
+            }
+            MediaRef::Story { acct: x, slot, n } if x == acct => st
+                .world
+                .story(acct, slot, n)
+                .filter(|s| World::story_is_live(s, now))
+                .map(|_| {
+                    let mut mv =
+                        MissingValue::new(MissingKind::StoryInsights, MissingReason::Deleted);
+                    mv.id = Some(st.world.story_id(acct, slot, n));
+                    mv
+                }),
+            _ => None,
+        })
+        .collect();
+    gone.sort_by(|a, b| a.id.cmp(&b.id));
+    missing.extend(gone);
 
     let stories = st
         .world
@@ -324,32 +498,44 @@ pub(crate) fn ground_truth(
             }
         })
         .filter(|s| !deleted.contains(&story_ref(&st.world, acct, &s.id)))
-        .collect();
+        .collect::<Vec<StoryTruth>>();
+    for t in &stories {
+        if let Some(reason) = insights_missing(&t.insights) {
+            let mut mv = MissingValue::new(MissingKind::StoryInsights, reason);
+            mv.id = Some(t.id.clone());
+            missing.push(mv);
+        }
+    }
 
     let (ts_metrics, tv_metrics) = catalog::daily_user_metrics(&mctx);
-    let removed = st.read().removed_metrics.clone();
+    let removed = |m: &str| st.is_withdrawn(m, version);
     let today = pacific_date(now);
     let small = st.world.followers_at(acct, now) < 100;
     let mut account_insights = Vec::new();
     for back in (0..90).rev() {
         let d = today - chrono::Duration::days(back);
-        let Some(dv) = numbers::account_day(&st.world, acct, d, now) else {
+        let Some(dv) = st.day_values(acct, d, now) else {
             continue;
         };
         let mut values = BTreeMap::new();
         let mut breakdowns: BTreeMap<String, BTreeMap<String, BTreeMap<String, u64>>> =
             BTreeMap::new();
         for m in ts_metrics.iter().chain(tv_metrics.iter()) {
-            if removed.contains(*m) {
+            if removed(m) {
                 continue;
             }
             if *m == "online_followers" {
                 continue;
             }
-            if *m == "follower_count" && (small || d >= today || back > 30) {
+            if *m == "follower_count" && (d >= today || back > 30) {
                 continue;
             }
-            if *m == "follows_and_unfollows" && small {
+            if small && matches!(*m, "follower_count" | "follows_and_unfollows") {
+                let mut mv =
+                    MissingValue::new(MissingKind::AccountInsight, MissingReason::BelowThreshold);
+                mv.date = Some(d);
+                mv.metric = Some((*m).to_owned());
+                missing.push(mv);
                 continue;
             }
             let Some(v) = dv.get(m) else { continue };
@@ -380,9 +566,23 @@ pub(crate) fn ground_truth(
     }
 
     let mut online_followers = Vec::new();
-    if !small && !removed.contains("online_followers") {
+    if !removed("online_followers") {
         for back in (1..=30).rev() {
             let d = today - chrono::Duration::days(back);
+            let reason = if small {
+                Some(MissingReason::BelowThreshold)
+            } else if ctx.edges && edge_cases::online_followers_not_ready(d, today) {
+                Some(MissingReason::NotReadyYet)
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                let mut mv = MissingValue::new(MissingKind::OnlineFollowers, reason);
+                mv.date = Some(d);
+                mv.metric = Some("online_followers".to_owned());
+                missing.push(mv);
+                continue;
+            }
             online_followers.push(OnlineFollowersTruth {
                 date: d,
                 end_time: fmt_ts(day_end(d)),
@@ -403,17 +603,35 @@ pub(crate) fn ground_truth(
         ("reached_audience_demographics", Some("this_month")),
     ];
     for (metric, tf) in plan {
-        if removed.contains(metric) {
+        if removed(metric) {
             continue;
         }
         let days = tf.and_then(api::timeframe_days).unwrap_or(30);
-        let Some(total) = numbers::demographic_total(&st.world, acct, metric, days, now) else {
+        let Some(total) = numbers::demographic_total(&st.world, acct, metric, days, now, |d| {
+            st.day_values(acct, d, now)
+        }) else {
+            let mut mv =
+                MissingValue::new(MissingKind::Demographics, MissingReason::BelowThreshold);
+            mv.metric = Some(metric.to_owned());
+            mv.timeframe = tf.map(str::to_owned);
+            missing.push(mv);
             continue;
         };
         for breakdown in ["age", "gender", "country", "city", "age,gender"] {
             let dims: Vec<&str> = breakdown.split(',').collect();
-            let rows = numbers::demographics(&st.world, acct, total, &dims)
+            let all = numbers::demographics_all(&st.world, acct, total, &dims);
+            if all.len() > numbers::DEMOGRAPHIC_TOP {
+                let mut mv =
+                    MissingValue::new(MissingKind::Demographics, MissingReason::TruncatedTop45);
+                mv.metric = Some(metric.to_owned());
+                mv.timeframe = tf.map(str::to_owned);
+                mv.breakdown = Some(breakdown.to_owned());
+                mv.dropped = Some((all.len() - numbers::DEMOGRAPHIC_TOP) as u64);
+                missing.push(mv);
+            }
+            let rows = all
                 .into_iter()
+                .take(numbers::DEMOGRAPHIC_TOP)
                 .map(|(keys, value)| DemographicRow { keys, value })
                 .collect();
             demographics.push(DemographicTruth {
@@ -435,6 +653,7 @@ pub(crate) fn ground_truth(
         account_insights,
         online_followers,
         demographics,
+        missing,
     })
 }
 

@@ -221,7 +221,7 @@ impl World {
         // Facebook user (10.16e15) and page (1e14) ids.
         let media_base =
             17_900_000_000_000_000 + (h(&[seed, hs("media")]) % 50) * 1_000_000_000_000;
-        let user_salt = h(&[seed, hs("users")]) % 10_000;
+        let user_salt = user_salt(seed);
         let n = config.accounts;
         let accounts = (0..n)
             .map(|idx| generate_account(config, idx, user_salt, start))
@@ -424,6 +424,11 @@ impl World {
             NOUNS[((k >> 16) % 16) as usize]
         ))
     }
+}
+
+/// The per-seed offset of user, page and app-scoped ids.
+pub(crate) fn user_salt(seed: u64) -> u64 {
+    h(&[seed, hs("users")]) % 10_000
 }
 
 fn generate_account(config: &SimConfig, idx: usize, user_salt: u64, start: i64) -> Account {

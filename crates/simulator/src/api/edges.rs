@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, Params, insights, nodes};
+use super::{Ctx, Params, Scope, insights, nodes};
 use crate::error::ApiError;
 use crate::fields::Field;
 use crate::hash::{h, hs, mix};
@@ -46,16 +46,73 @@ pub(crate) fn edge(
         }
         (Obj::Media(m), "children") => list_children(ctx, m, params),
         (Obj::FbUser(acct), "accounts") => list_accounts(ctx, acct, params),
+        (Obj::LoginUser(u), "accounts") => list_user_pages(ctx, u, params),
+        (Obj::FbUser(_) | Obj::LoginUser(_), "permissions") => Ok(permissions(ctx)),
         (obj, _) => Err(ApiError::nonexisting_field(
             edge,
             match obj {
                 Obj::User { .. } => "IGUser",
                 Obj::Media(_) => "IGMedia",
-                Obj::Page(_) => "Page",
-                Obj::FbUser(_) => "User",
+                Obj::Page(_) | Obj::BarePage(_) => "Page",
+                Obj::FbUser(_) | Obj::LoginUser(_) => "User",
             },
         )),
     }
+}
+
+/// `/me/permissions`: every scope the token's user granted or declined.
+fn permissions(ctx: &Ctx<'_>) -> Value {
+    let mut data = vec![json!({ "permission": "public_profile", "status": "granted" })];
+    match &ctx.grant {
+        Some(g) => {
+            data.extend(
+                g.granted
+                    .iter()
+                    .filter(|s| *s != "public_profile")
+                    .map(|s| json!({ "permission": s, "status": "granted" })),
+            );
+            data.extend(
+                g.declined
+                    .iter()
+                    .map(|s| json!({ "permission": s, "status": "declined" })),
+            );
+        }
+        None => data.extend(
+            super::auth::seeded_scopes(ctx.login)
+                .iter()
+                .map(|s| json!({ "permission": s, "status": "granted" })),
+        ),
+    }
+    json!({ "data": data })
+}
+
+/// `/me/accounts` of a login user: each Page with its token and Instagram account, the
+/// Page without Instagram included. Without `pages_show_list` the list is empty.
+fn list_user_pages(ctx: &Ctx<'_>, u: usize, params: &Params) -> Result<Value, ApiError> {
+    let fields = nodes::parse_fields(params.get("fields"))?;
+    if ctx.require(Scope::Pages).is_err() {
+        return Ok(json!({ "data": [] }));
+    }
+    let user = &ctx.st.logins.facebook[u];
+    let mut data = Vec::new();
+    for &acct in &user.accounts {
+        data.push(match fields.as_deref() {
+            None => nodes::page_summary(ctx, acct),
+            Some(f) => nodes::render(ctx, Obj::Page(acct), Some(f))?,
+        });
+    }
+    if user.bare_page.is_some() {
+        data.push(match fields.as_deref() {
+            None => nodes::bare_page_summary(ctx, u).unwrap_or(Value::Null),
+            Some(f) => nodes::render_bare_page(ctx, u, Some(f))?,
+        });
+    }
+    let w = &ctx.st.world;
+    let anchor = user.accounts.first().copied().unwrap_or(0);
+    Ok(json!({
+        "data": data,
+        "paging": { "cursors": { "before": cursor(w, anchor, 0), "after": cursor(w, anchor, 0) } },
+    }))
 }
 
 fn parse_limit(params: &Params) -> Result<usize, ApiError> {

@@ -5,8 +5,9 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, Params};
+use super::{Ctx, Params, Scope};
 use crate::catalog::{self, MediaTarget, PERIODS, UserMetric};
+use crate::edge_cases;
 use crate::error::ApiError;
 use crate::hash::{h, hs, range, unit};
 use crate::numbers::{
@@ -77,6 +78,10 @@ pub(crate) fn media_insight_values(
             let p = &a.posts[idx];
             if p.pre_conversion {
                 return Err(ApiError::pre_conversion());
+            }
+            if st.edges() && edge_cases::post_has_no_data_yet(w, acct, idx, now) {
+                // Empty is not zero: a young post answers an empty data set.
+                return Ok(Vec::new());
             }
             let c = post_counts(&p.fin, p.ts, now);
             (
@@ -191,6 +196,7 @@ pub(crate) fn media_insights(
     metric: Option<&str>,
     breakdown: Option<&str>,
 ) -> Result<Value, ApiError> {
+    ctx.require(Scope::Insights)?;
     let Some(target) = media_target(&ctx.st.world, m) else {
         return Err(ApiError::album_child_insights());
     };
@@ -261,7 +267,7 @@ pub(crate) fn timeframe_days(tf: &str) -> Option<u32> {
 
 /// Days of account insights at `now`, computed once per request.
 struct DayCache<'a> {
-    world: &'a World,
+    st: &'a SimState,
     acct: usize,
     now: i64,
     days: Vec<(NaiveDate, Option<DayValues>)>,
@@ -273,7 +279,7 @@ impl DayCache<'_> {
             Some(p) => p,
             None => {
                 self.days
-                    .push((d, numbers::account_day(self.world, self.acct, d, self.now)));
+                    .push((d, self.st.day_values(self.acct, d, self.now)));
                 self.days.len() - 1
             }
         };
@@ -288,6 +294,7 @@ pub(crate) fn user_insights(
     id: &str,
     params: &Params,
 ) -> Result<Value, ApiError> {
+    ctx.require(Scope::Insights)?;
     let mctx = ctx.metric_ctx();
     let names = catalog::split_list(params.get("metric").unwrap_or(""));
     if names.is_empty() {
@@ -465,9 +472,17 @@ pub(crate) fn user_insights(
     {
         return Err(ApiError::follower_count_window());
     }
+    if ctx.edges
+        && metrics.iter().any(|m| m.name == "online_followers")
+        && days
+            .iter()
+            .any(|d| edge_cases::online_followers_not_ready(*d, today))
+    {
+        return Err(ApiError::online_followers_not_ready());
+    }
     let small = ctx.st.world.followers_at(acct, now) < 100;
     let mut cache = DayCache {
-        world: &ctx.st.world,
+        st: ctx.st,
         acct,
         now,
         days: Vec::new(),
@@ -610,7 +625,9 @@ fn demographic_entry(
     dims: &[String],
 ) -> Option<Value> {
     let days = timeframe.and_then(timeframe_days).unwrap_or(30);
-    let total = numbers::demographic_total(&ctx.st.world, acct, name, days, ctx.now)?;
+    let total = numbers::demographic_total(&ctx.st.world, acct, name, days, ctx.now, |d| {
+        ctx.st.day_values(acct, d, ctx.now)
+    })?;
     if dims.is_empty() {
         return Some(json!({ "value": total }));
     }

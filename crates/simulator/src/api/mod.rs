@@ -7,24 +7,29 @@
 //! problems (media posted before the business conversion, subcode 2108006; deleted or
 //! unknown media, subcode 33; a story with too few viewers; album children; expired
 //! stories) appear inside that id's entry as `{"error": {...}}` while the other ids succeed.
-//! Meta documents only the whole-page failure of field expansion on the media edge; for
-//! multi-ID reads this per-entry shape is the simulator's choice, made so that a client
-//! must handle both.
+//! With the edges on (`SimConfig::edges`) the simulator answers as Meta does instead: the
+//! first failing id fails the whole request with its error (`(#803)` for an id that names
+//! nothing), so a client must split the batch to isolate it (docs/graph-api-edges.md).
+//!
+//! Tokens minted by the login flows carry a [`Grant`]: a Facebook login user's token reads
+//! every account the user owns, and a declined scope refuses the calls that need it.
 
 mod auth;
 mod edges;
 mod insights;
 mod nodes;
 pub(crate) mod params;
+mod subscriptions;
 
 use std::cell::Cell;
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
 use crate::budget::Verdict;
 use crate::catalog::MetricCtx;
 use crate::error::ApiError;
-use crate::state::{Obj, SimState};
+use crate::state::{Grant, Obj, SimState};
 use crate::time::fmt_ts;
 use crate::version::ApiVersion;
 use crate::world::LoginKind;
@@ -99,6 +104,9 @@ pub(crate) fn handle(
         params.extend(Params::parse(body));
     }
     let trimmed = path.trim_matches('/');
+    if method == Method::Post && trimmed == "oauth/access_token" {
+        return instagram_code_exchange(st, &params, seq);
+    }
     let is_root = trimmed.is_empty()
         || (trimmed.starts_with('v') && !trimmed.contains('/') && looks_like_version(trimmed));
     if method == Method::Post && is_root {
@@ -119,6 +127,36 @@ pub(crate) fn handle(
         status: res.status,
         body: res.body.to_string(),
         headers,
+    }
+}
+
+/// `POST /oauth/access_token` (api.instagram.com): answers in that host's JSON shape.
+fn instagram_code_exchange(st: &SimState, params: &Params, seq: u64) -> Reply {
+    let now = st.now();
+    let trace = st.trace_id(seq, 0);
+    let version = st.config.default_version;
+    let res = auth::ig_code_exchange(st, params, now);
+    let acct = res.as_ref().ok().map(|(a, _)| *a);
+    let mut stats = st.stats();
+    stats.call("POST /oauth/access_token", acct);
+    stats.units(acct, 1);
+    drop(stats);
+    match res {
+        Ok((_, body)) => Reply {
+            status: 200,
+            body: body.to_string(),
+            headers: usage_headers(st, acct, version, &trace, None),
+        },
+        Err(message) => {
+            st.stats().error(400);
+            Reply {
+                status: 400,
+                body:
+                    json!({ "error_type": "OAuthException", "code": 400, "error_message": message })
+                        .to_string(),
+                headers: usage_headers(st, None, version, &trace, None),
+            }
+        }
     }
 }
 
@@ -221,7 +259,9 @@ fn route(
             )));
         }
     };
-    if method != Method::Get {
+    let writable = matches!(&r, Route::Edge(_, edge) if edge == "subscribed_apps")
+        && matches!(method, Method::Post | Method::Delete);
+    if method != Method::Get && !writable {
         let id = match &r {
             Route::Node(id) | Route::Edge(id, _) => id.clone(),
             _ => String::new(),
@@ -242,6 +282,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) token: String,
     pub(crate) extra_units: Cell<u64>,
     pub(crate) endpoint: Cell<&'static str>,
+    /// The permissions of a token minted by a login flow (`None`: a seeded token).
+    pub(crate) grant: Option<Arc<Grant>>,
+    /// Whether the real Graph API's edges are on for this request.
+    pub(crate) edges: bool,
 }
 
 impl Ctx<'_> {
@@ -250,6 +294,15 @@ impl Ctx<'_> {
             version: self.version,
             now: self.now,
             login: self.login,
+            edges: self.edges,
+        }
+    }
+
+    /// Refuses the call unless the token holds `scope` (seeded tokens hold every scope).
+    pub(crate) fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        match &self.grant {
+            Some(g) if !g.has(scope.name(self.login)) => Err(ApiError::permission_missing()),
+            _ => Ok(()),
         }
     }
 
@@ -269,7 +322,34 @@ impl Ctx<'_> {
     }
 
     pub(crate) fn is_withdrawn(&self, metric: &str) -> bool {
-        self.st.read().removed_metrics.contains(metric)
+        self.st.is_withdrawn(metric, self.version)
+    }
+}
+
+/// What a call needs from a minted token, per login kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Profile, media and stories.
+    Basic,
+    /// Insights.
+    Insights,
+    /// Comments and mentions webhooks.
+    Comments,
+    /// Listing Pages (Facebook Login).
+    Pages,
+}
+
+impl Scope {
+    pub(crate) fn name(self, login: LoginKind) -> &'static str {
+        match (self, login) {
+            (Scope::Basic, LoginKind::Facebook) => "instagram_basic",
+            (Scope::Basic, LoginKind::Instagram) => "instagram_business_basic",
+            (Scope::Insights, LoginKind::Facebook) => "instagram_manage_insights",
+            (Scope::Insights, LoginKind::Instagram) => "instagram_business_manage_insights",
+            (Scope::Comments, LoginKind::Facebook) => "instagram_manage_comments",
+            (Scope::Comments, LoginKind::Instagram) => "instagram_business_manage_comments",
+            (Scope::Pages, _) => "pages_show_list",
+        }
     }
 }
 
@@ -278,6 +358,7 @@ pub(crate) struct Auth {
     acct: usize,
     login: LoginKind,
     token: String,
+    grant: Option<Arc<Grant>>,
 }
 
 fn authenticate(
@@ -308,6 +389,7 @@ fn authenticate(
         acct: rec.acct,
         login: rec.login,
         token: token.to_owned(),
+        grant: rec.grant,
     })
 }
 
@@ -371,7 +453,10 @@ fn run_op(
             _ => {}
         }
         let a = authenticate(st, token, params, now)?;
-        acct = Some(a.acct);
+        // A login user's token reads every account the user owns: the call is the target
+        // account's.
+        let target = owned_target(st, &a, &route, now);
+        acct = Some(target);
         if let Route::MultiNode(ids) | Route::MultiEdge(_, ids) = &route {
             units = ids.len() as u64;
         }
@@ -381,13 +466,15 @@ fn run_op(
             version: v,
             url_version: url_v,
             now,
-            acct: a.acct,
+            acct: target,
             login: a.login,
             token: a.token,
             extra_units: Cell::new(0),
             endpoint: Cell::new("unknown"),
+            grant: a.grant,
+            edges: st.edges(),
         };
-        let res = execute(&ctx, &route, params);
+        let res = execute(&ctx, &route, params, method);
         endpoint = ctx.endpoint.get();
         extra = ctx.extra_units.get();
         res
@@ -455,25 +542,96 @@ fn charge(st: &SimState, acct: Option<usize>, units: u64) -> Result<(), ApiError
     }
 }
 
+/// The account a call made with a login user's token is about: the account of the object it
+/// names when the user owns it, else the token's own account.
+fn owned_target(st: &SimState, a: &Auth, route: &Route, now: i64) -> usize {
+    let Some(u) = a.grant.as_ref().and_then(|g| g.user) else {
+        return a.acct;
+    };
+    let first = match route {
+        Route::Node(id) | Route::Edge(id, _) => Some(id.as_str()),
+        Route::MultiNode(ids) | Route::MultiEdge(_, ids) => ids.first().map(String::as_str),
+        _ => None,
+    };
+    first
+        .filter(|id| *id != "me")
+        .and_then(|id| st.resolve(id, now))
+        .and_then(|o| o.account())
+        .filter(|acct| st.logins.owns(u, *acct))
+        .unwrap_or(a.acct)
+}
+
+/// Whether the token may read objects of account `acct`.
+fn may_read(ctx: &Ctx<'_>, obj: Obj) -> bool {
+    match (&ctx.grant, obj) {
+        (Some(g), Obj::BarePage(u)) => g.user == Some(u),
+        (Some(g), _) if g.bare_page => false,
+        (Some(g), Obj::LoginUser(u)) => g.user == Some(u),
+        (_, obj) => match obj.account() {
+            Some(acct) => {
+                acct == ctx.acct
+                    || ctx
+                        .grant
+                        .as_ref()
+                        .and_then(|g| g.user)
+                        .is_some_and(|u| ctx.st.logins.owns(u, acct))
+            }
+            None => false,
+        },
+    }
+}
+
 /// Resolves `me` or an id to an object the token may read.
 fn resolve_for(ctx: &Ctx<'_>, id: &str, method: Method) -> Result<Obj, ApiError> {
     if id == "me" {
+        if let Some(g) = &ctx.grant
+            && let Some(u) = g.user
+        {
+            return Ok(if g.bare_page {
+                Obj::BarePage(u)
+            } else {
+                Obj::LoginUser(u)
+            });
+        }
         return Ok(match ctx.login {
             LoginKind::Facebook => Obj::FbUser(ctx.acct),
-            LoginKind::Instagram => Obj::User {
-                acct: ctx.acct,
-                app_scoped: true,
-            },
+            LoginKind::Instagram => {
+                ctx.require(Scope::Basic)?;
+                Obj::User {
+                    acct: ctx.acct,
+                    app_scoped: true,
+                }
+            }
         });
     }
     match ctx.st.resolve(id, ctx.now) {
-        Some(obj) if obj.account() == ctx.acct => Ok(obj),
+        Some(obj) if may_read(ctx, obj) => {
+            if matches!(obj, Obj::User { .. } | Obj::Media(_)) {
+                ctx.require(Scope::Basic)?;
+            }
+            Ok(obj)
+        }
+        None if ctx.edges && !ctx.st.id_exists(id) => Err(ApiError::alias_unknown(id)),
         _ => Err(ApiError::no_object(method.word(), id)),
     }
 }
 
-fn execute(ctx: &Ctx<'_>, route: &Route, params: &Params) -> Result<Value, ApiError> {
+fn execute(
+    ctx: &Ctx<'_>,
+    route: &Route,
+    params: &Params,
+    method: Method,
+) -> Result<Value, ApiError> {
     match route {
+        Route::Edge(id, edge) if edge == "subscribed_apps" => {
+            let obj = resolve_for(ctx, id, method)?;
+            ctx.endpoint.set(match method {
+                Method::Post => "POST /{ig-user-id}/subscribed_apps",
+                Method::Delete => "DELETE /{ig-user-id}/subscribed_apps",
+                _ => "GET /{ig-user-id}/subscribed_apps",
+            });
+            subscriptions::subscribed_apps(ctx, obj, method, params)
+        }
         Route::Node(id) => {
             let obj = resolve_for(ctx, id, Method::Get)?;
             ctx.endpoint.set(node_label(id, obj));
@@ -513,6 +671,7 @@ fn execute(ctx: &Ctx<'_>, route: &Route, params: &Params) -> Result<Value, ApiEr
 }
 
 /// Runs `one` per id: object-level errors go in the id's entry, anything else fails all.
+/// With the edges on, the first failing id fails the whole request, as Meta answers.
 fn multi(
     ctx: &Ctx<'_>,
     ids: &[String],
@@ -524,7 +683,7 @@ fn multi(
             Ok(v) => {
                 out.insert(id.clone(), v);
             }
-            Err(e) if e.object_level => {
+            Err(e) if e.object_level && !ctx.edges => {
                 let trace = ctx.st.trace_id(ctx.now as u64, crate::hash::hs(id));
                 out.insert(id.clone(), json!({ "error": e.inner(&trace) }));
             }
@@ -541,15 +700,17 @@ fn node_label(id: &str, obj: Obj) -> &'static str {
     match obj {
         Obj::User { .. } => "GET /{ig-user-id}",
         Obj::Page(_) => "GET /{page-id}",
-        Obj::FbUser(_) => "GET /{fb-user-id}",
+        Obj::FbUser(_) | Obj::LoginUser(_) => "GET /{fb-user-id}",
         Obj::Media(_) => "GET /{ig-media-id}",
+        Obj::BarePage(_) => "GET /{page-id}",
     }
 }
 
 fn edge_label(id: &str, obj: Obj, edge: &str) -> &'static str {
     match (obj, edge) {
-        (Obj::FbUser(_), "accounts") if id == "me" => "GET /me/accounts",
-        (Obj::FbUser(_), "accounts") => "GET /{fb-user-id}/accounts",
+        (Obj::FbUser(_) | Obj::LoginUser(_), "accounts") if id == "me" => "GET /me/accounts",
+        (Obj::FbUser(_) | Obj::LoginUser(_), "accounts") => "GET /{fb-user-id}/accounts",
+        (Obj::FbUser(_) | Obj::LoginUser(_), "permissions") => "GET /me/permissions",
         (Obj::User { .. }, "media") => "GET /{ig-user-id}/media",
         (Obj::User { .. }, "stories") => "GET /{ig-user-id}/stories",
         (Obj::User { .. }, "insights") => "GET /{ig-user-id}/insights",

@@ -27,6 +27,8 @@ pub(crate) fn render(ctx: &Ctx<'_>, obj: Obj, fields: Option<&[Field]>) -> Resul
         Obj::Page(acct) => render_page(ctx, acct, fields),
         Obj::FbUser(acct) => render_fb_user(ctx, acct, fields),
         Obj::Media(m) => render_media(ctx, m, fields),
+        Obj::LoginUser(u) => render_login_user(ctx, u, fields),
+        Obj::BarePage(u) => render_bare_page(ctx, u, fields),
     }
 }
 
@@ -78,7 +80,14 @@ fn render_user(
     } else {
         &[]
     };
-    check_fields(fields, &[USER_FIELDS, extra], "IGUser")?;
+    // Business Discovery needs Facebook Login; with Instagram Login the field does not
+    // exist on the node (edges on).
+    let discovery: &[&str] = if ctx.edges && ctx.login == LoginKind::Facebook {
+        &["business_discovery"]
+    } else {
+        &[]
+    };
+    check_fields(fields, &[USER_FIELDS, extra, discovery], "IGUser")?;
     let mut m = Map::new();
     for f in fields {
         let v = match f.name.as_str() {
@@ -109,6 +118,7 @@ fn render_user(
                 let params = edges::params_from_field(ctx, f);
                 edges::edge(ctx, Obj::User { acct, app_scoped }, id, &f.name, &params)?
             }
+            "business_discovery" => business_discovery(ctx, f)?,
             _ => return Err(ApiError::nonexisting_field(&f.name, "IGUser")),
         };
         m.insert(f.name.clone(), v);
@@ -184,7 +194,207 @@ pub(crate) fn page_summary(ctx: &Ctx<'_>, acct: usize) -> Value {
     })
 }
 
+/// Fields Business Discovery returns about another professional account.
+const DISCOVERY_USER_FIELDS: &[&str] = &[
+    "id",
+    "ig_id",
+    "username",
+    "name",
+    "biography",
+    "website",
+    "profile_picture_url",
+    "followers_count",
+    "follows_count",
+    "media_count",
+    "media",
+];
+/// Fields of the media Business Discovery returns (`view_count` is served only here).
+const DISCOVERY_MEDIA_FIELDS: &[&str] = &[
+    "id",
+    "caption",
+    "comments_count",
+    "like_count",
+    "media_type",
+    "media_product_type",
+    "media_url",
+    "permalink",
+    "timestamp",
+    "username",
+    "view_count",
+];
+
+/// `business_discovery.username(x){...}`: another professional account's public profile
+/// and newest media, current values only.
+fn business_discovery(ctx: &Ctx<'_>, f: &Field) -> Result<Value, ApiError> {
+    let Some(username) = f
+        .modifier("username")
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    else {
+        return Err(ApiError::param(
+            "business_discovery requires a username: business_discovery.username(name){fields}",
+        ));
+    };
+    let w = &ctx.st.world;
+    let Some(a) = w.accounts.iter().find(|a| a.username == username) else {
+        return Err(ApiError::discovery_user_not_found(username));
+    };
+    let default = vec![Field {
+        name: "id".into(),
+        modifiers: Vec::new(),
+        children: None,
+    }];
+    let fields = f.children.as_deref().unwrap_or(&default);
+    check_fields(fields, &[DISCOVERY_USER_FIELDS], "IGUser")?;
+    let mut m = Map::new();
+    for sub in fields {
+        let v = match sub.name.as_str() {
+            "media" => discovery_media(ctx, a.idx, sub)?,
+            _ => {
+                let plain = Field {
+                    name: sub.name.clone(),
+                    modifiers: Vec::new(),
+                    children: None,
+                };
+                let rendered = render_user(ctx, a.idx, false, Some(std::slice::from_ref(&plain)))?;
+                match rendered.get(&sub.name) {
+                    Some(v) => v.clone(),
+                    None => continue,
+                }
+            }
+        };
+        m.insert(sub.name.clone(), v);
+    }
+    Ok(Value::Object(m))
+}
+
+fn discovery_media(ctx: &Ctx<'_>, acct: usize, f: &Field) -> Result<Value, ApiError> {
+    let w = &ctx.st.world;
+    let limit = match f.modifier("limit") {
+        None => edges::DEFAULT_LIMIT,
+        Some(raw) => match raw.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => n.min(edges::MAX_LIMIT),
+            _ => {
+                return Err(ApiError::param(format!(
+                    "Param limit must be a positive integer, got '{raw}'"
+                )));
+            }
+        },
+    };
+    let default = vec![Field {
+        name: "id".into(),
+        modifiers: Vec::new(),
+        children: None,
+    }];
+    let fields = f.children.as_deref().unwrap_or(&default);
+    check_fields(fields, &[DISCOVERY_MEDIA_FIELDS], "IGMedia")?;
+    let deleted = ctx.st.read().deleted.clone();
+    let first = w.first_visible(acct, ctx.now);
+    let mut data = Vec::new();
+    for idx in first..w.accounts[acct].posts.len() {
+        if data.len() >= limit {
+            break;
+        }
+        let m = MediaRef::Post { acct, idx };
+        if deleted.contains(&m) {
+            continue;
+        }
+        let plain: Vec<Field> = fields
+            .iter()
+            .filter(|x| x.name != "view_count")
+            .cloned()
+            .collect();
+        let mut v = render_media(ctx, m, Some(&plain))?;
+        if fields.iter().any(|x| x.name == "view_count") {
+            let p = &w.accounts[acct].posts[idx];
+            let c = post_counts(&p.fin, p.ts, ctx.now);
+            if let Value::Object(map) = &mut v {
+                map.insert("view_count".into(), json!(c.views));
+            }
+        }
+        data.push(v);
+    }
+    Ok(json!({ "data": data }))
+}
+
 const FB_USER_FIELDS: &[&str] = &["id", "name", "accounts"];
+
+fn render_login_user(ctx: &Ctx<'_>, u: usize, fields: Option<&[Field]>) -> Result<Value, ApiError> {
+    let user = &ctx.st.logins.facebook[u];
+    let Some(fields) = fields else {
+        return Ok(json!({ "id": user.id, "name": user.name }));
+    };
+    check_fields(fields, &[FB_USER_FIELDS, &["permissions"]], "User")?;
+    let mut m = Map::new();
+    for f in fields {
+        let v = match f.name.as_str() {
+            "id" => json!(user.id),
+            "name" => json!(user.name),
+            "accounts" | "permissions" => {
+                let params = edges::params_from_field(ctx, f);
+                edges::edge(ctx, Obj::LoginUser(u), &user.id, &f.name, &params)?
+            }
+            _ => return Err(ApiError::nonexisting_field(&f.name, "User")),
+        };
+        m.insert(f.name.clone(), v);
+    }
+    Ok(Value::Object(m))
+}
+
+const BARE_PAGE_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "category",
+    "access_token",
+    "instagram_business_account",
+    "tasks",
+];
+
+/// A Page without an Instagram account: `instagram_business_account` is absent.
+pub(crate) fn render_bare_page(
+    ctx: &Ctx<'_>,
+    u: usize,
+    fields: Option<&[Field]>,
+) -> Result<Value, ApiError> {
+    let Some(p) = ctx.st.logins.facebook[u].bare_page.as_ref() else {
+        return Err(ApiError::no_object("get", "page"));
+    };
+    let Some(fields) = fields else {
+        return Ok(json!({ "id": p.id, "name": p.name }));
+    };
+    check_fields(fields, &[BARE_PAGE_FIELDS], "Page")?;
+    let mut m = Map::new();
+    for f in fields {
+        let v = match f.name.as_str() {
+            "id" => json!(p.id),
+            "name" => json!(p.name),
+            "category" => json!("Personal blog"),
+            "access_token" => json!(p.token),
+            "tasks" => json!([
+                "ANALYZE",
+                "ADVERTISE",
+                "MODERATE",
+                "CREATE_CONTENT",
+                "MANAGE"
+            ]),
+            _ => continue,
+        };
+        m.insert(f.name.clone(), v);
+    }
+    Ok(Value::Object(m))
+}
+
+/// The default fields `/me/accounts` returns for a Page without Instagram.
+pub(crate) fn bare_page_summary(ctx: &Ctx<'_>, u: usize) -> Option<Value> {
+    let p = ctx.st.logins.facebook[u].bare_page.as_ref()?;
+    Some(json!({
+        "id": p.id,
+        "name": p.name,
+        "category": "Personal blog",
+        "access_token": p.token,
+        "tasks": ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"],
+    }))
+}
 
 fn render_fb_user(ctx: &Ctx<'_>, acct: usize, fields: Option<&[Field]>) -> Result<Value, ApiError> {
     let a = &ctx.st.world.accounts[acct];

@@ -4,8 +4,10 @@ mod account_insights;
 mod batch;
 mod control;
 mod determinism;
+mod edges;
 mod expansion;
 mod faults;
+mod login;
 mod malformed;
 mod media_metrics;
 mod multi_id;
@@ -15,6 +17,7 @@ mod settling;
 mod stories;
 mod tokens;
 mod truth;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Once;
