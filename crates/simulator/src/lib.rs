@@ -14,6 +14,7 @@ mod api;
 mod budget;
 mod catalog;
 mod config;
+mod control;
 mod dialog;
 mod edge_cases;
 mod error;

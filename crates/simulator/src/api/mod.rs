@@ -15,11 +15,13 @@
 //! every account the user owns, and a declined scope refuses the calls that need it.
 
 mod auth;
+mod batch;
 mod edges;
 mod insights;
 mod nodes;
 pub(crate) mod params;
 mod subscriptions;
+mod token;
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -33,6 +35,9 @@ use crate::state::{Grant, Obj, SimState};
 use crate::time::fmt_ts;
 use crate::version::ApiVersion;
 use crate::world::LoginKind;
+
+use token::authenticate;
+pub(crate) use token::{Auth, Scope, meta_time};
 
 pub(crate) use insights::{media_insight_values, media_target, timeframe_days};
 pub(crate) use params::Params;
@@ -110,7 +115,7 @@ pub(crate) fn handle(
     let is_root = trimmed.is_empty()
         || (trimmed.starts_with('v') && !trimmed.contains('/') && looks_like_version(trimmed));
     if method == Method::Post && is_root {
-        return batch(st, trimmed, &params, header_token, seq);
+        return batch::batch(st, trimmed, &params, header_token, seq);
     }
     let res = run_op(
         st,
@@ -324,81 +329,6 @@ impl Ctx<'_> {
     pub(crate) fn is_withdrawn(&self, metric: &str) -> bool {
         self.st.is_withdrawn(metric, self.version)
     }
-}
-
-/// What a call needs from a minted token, per login kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Scope {
-    /// Profile, media and stories.
-    Basic,
-    /// Insights.
-    Insights,
-    /// Comments and mentions webhooks.
-    Comments,
-    /// Listing Pages (Facebook Login).
-    Pages,
-}
-
-impl Scope {
-    pub(crate) fn name(self, login: LoginKind) -> &'static str {
-        match (self, login) {
-            (Scope::Basic, LoginKind::Facebook) => "instagram_basic",
-            (Scope::Basic, LoginKind::Instagram) => "instagram_business_basic",
-            (Scope::Insights, LoginKind::Facebook) => "instagram_manage_insights",
-            (Scope::Insights, LoginKind::Instagram) => "instagram_business_manage_insights",
-            (Scope::Comments, LoginKind::Facebook) => "instagram_manage_comments",
-            (Scope::Comments, LoginKind::Instagram) => "instagram_business_manage_comments",
-            (Scope::Pages, _) => "pages_show_list",
-        }
-    }
-}
-
-/// A validated token.
-pub(crate) struct Auth {
-    acct: usize,
-    login: LoginKind,
-    token: String,
-    grant: Option<Arc<Grant>>,
-}
-
-fn authenticate(
-    st: &SimState,
-    token: Option<&str>,
-    params: &Params,
-    now: i64,
-) -> Result<Auth, ApiError> {
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Err(ApiError::token_required());
-    };
-    if let Some(proof) = params.get("appsecret_proof")
-        && (proof.len() != 64 || !proof.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        return Err(ApiError::param(
-            "Invalid appsecret_proof provided in the API argument",
-        ));
-    }
-    let Some(rec) = st.token(token) else {
-        return Err(ApiError::token_invalid());
-    };
-    if let Some(exp) = rec.expires_at
-        && exp <= now
-    {
-        return Err(ApiError::token_expired(&meta_time(exp), &meta_time(now)));
-    }
-    Ok(Auth {
-        acct: rec.acct,
-        login: rec.login,
-        token: token.to_owned(),
-        grant: rec.grant,
-    })
-}
-
-/// Meta's wording of times in token errors: `Tuesday, 01-Jul-25 10:00:00 PDT`.
-pub(crate) fn meta_time(ts: i64) -> String {
-    crate::time::to_utc(ts)
-        .with_timezone(&chrono_tz::America::Los_Angeles)
-        .format("%A, %d-%b-%y %H:%M:%S %Z")
-        .to_string()
 }
 
 #[allow(clippy::too_many_arguments)] // The plain inputs of one operation; a struct would only rename them.
@@ -717,128 +647,6 @@ fn edge_label(id: &str, obj: Obj, edge: &str) -> &'static str {
         (Obj::Media(_), "insights") => "GET /{ig-media-id}/insights",
         (Obj::Media(_), "children") => "GET /{ig-media-id}/children",
         _ => "GET /{id}/{unknown-edge}",
-    }
-}
-
-/// A batch: `POST /` with `batch=[{"method":"GET","relative_url":"..."}, ...]`.
-fn batch(
-    st: &SimState,
-    path: &str,
-    params: &Params,
-    header_token: Option<String>,
-    seq: u64,
-) -> Reply {
-    st.stats().envelope("POST / (batch)");
-    let now = st.now();
-    let trace = st.trace_id(seq, 0);
-    let fail = |e: ApiError, acct: Option<usize>, version: ApiVersion| {
-        st.stats().error(e.code);
-        Reply {
-            status: e.status,
-            body: e.body(&trace).to_string(),
-            headers: usage_headers(st, acct, version, &trace, Some(e.code)),
-        }
-    };
-    let (version, _, _) = match split_version(st, path, None, now) {
-        Ok(v) => v,
-        Err(e) => return fail(e, None, st.config.default_version),
-    };
-    let top_token = params
-        .get("access_token")
-        .map(str::to_owned)
-        .or(header_token);
-    let top = match authenticate(st, top_token.as_deref(), params, now) {
-        Ok(a) => a,
-        Err(e) => return fail(e, None, version),
-    };
-    let Some(raw) = params.get("batch") else {
-        return fail(
-            ApiError::param("The parameter batch is required"),
-            Some(top.acct),
-            version,
-        );
-    };
-    let ops: Vec<Value> = match serde_json::from_str::<Value>(raw) {
-        Ok(Value::Array(ops)) => ops,
-        _ => {
-            return fail(
-                ApiError::param("The parameter batch must be a JSON array of operations"),
-                Some(top.acct),
-                version,
-            );
-        }
-    };
-    if ops.is_empty() {
-        return fail(
-            ApiError::param("The batch must contain at least one operation"),
-            Some(top.acct),
-            version,
-        );
-    }
-    if ops.len() > MAX_IDS {
-        return fail(
-            ApiError::param(format!(
-                "Too many requests in batch message. Maximum batch size is {MAX_IDS}"
-            )),
-            Some(top.acct),
-            version,
-        );
-    }
-    let include_headers = params.get("include_headers") != Some("false");
-    let mut items = Vec::with_capacity(ops.len());
-    for (i, op) in ops.iter().enumerate() {
-        let op_no = i as u64 + 1;
-        let method = op
-            .get("method")
-            .and_then(Value::as_str)
-            .map_or(Method::Get, Method::parse);
-        let Some(rel) = op.get("relative_url").and_then(Value::as_str) else {
-            let e = ApiError::param("Each batch operation needs a relative_url");
-            st.stats().error(e.code);
-            items.push(json!({
-                "code": e.status,
-                "body": e.body(&st.trace_id(seq, op_no)).to_string(),
-            }));
-            continue;
-        };
-        let (op_path, op_query) = rel.split_once('?').unwrap_or((rel, ""));
-        let mut op_params = Params::parse(op_query);
-        if let Some(body) = op.get("body").and_then(Value::as_str) {
-            op_params.extend(Params::parse(body));
-        }
-        let res = run_op(
-            st,
-            method,
-            op_path,
-            &op_params,
-            Some(top.token.as_str()),
-            Some(version),
-            seq,
-            op_no,
-        );
-        let mut item = Map::new();
-        item.insert("code".into(), Value::from(res.status));
-        if include_headers {
-            let headers: Vec<Value> =
-                std::iter::once(("Content-Type", "text/javascript; charset=UTF-8".to_owned()))
-                    .chain(usage_headers(
-                        st,
-                        res.acct,
-                        res.version,
-                        &res.trace,
-                        res.error_code,
-                    ))
-                    .map(|(n, v)| json!({ "name": n, "value": v }))
-                    .collect();
-            item.insert("headers".into(), Value::Array(headers));
-        }
-        item.insert("body".into(), Value::from(res.body.to_string()));
-        items.push(Value::Object(item));
-    }
-    Reply {
-        status: 200,
-        body: Value::Array(items).to_string(),
-        headers: usage_headers(st, Some(top.acct), version, &trace, None),
     }
 }
 
