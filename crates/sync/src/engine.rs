@@ -9,8 +9,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use graph::GraphClient;
 use store::{
-    AccountId, Cipher, DynStore, InsertOutcome, JobId, JobQuery, JobState, NewJob, RunId,
-    RunStatus, ScheduleDef, SecretString, StepStatus, SyncStatus,
+    AccountId, Cipher, DynStore, InsertOutcome, JobId, JobQuery, JobState, NewJob, RescueReport,
+    RunId, RunStatus, ScheduleDef, SecretString, StepStatus, SyncStatus, WorkerInfo,
 };
 use tokio::sync::Notify;
 
@@ -18,7 +18,10 @@ use crate::clock::Clock;
 use crate::error::{Result, SyncError};
 use crate::jobs::{self, WebhookUrl};
 use crate::plan::{KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH_FAN_OUT, Plan, Step};
-use crate::queue::{MAINTENANCE_QUEUE, RetryPolicy, SYNC_QUEUE, Worker, WorkerConfig, WorkerStats};
+use crate::queue::{
+    MAINTENANCE_QUEUE, RetryPolicy, SYNC_QUEUE, Worker, WorkerConfig, WorkerStats,
+    worker_process_gone,
+};
 use crate::schedule::{
     CronExpr, DEFAULT_FULL_SYNC_CRON, DEFAULT_LIGHT_SYNC_CRON, DEFAULT_RETENTION_CRON,
     DEFAULT_TOKEN_REFRESH_CRON, Scheduler,
@@ -499,6 +502,41 @@ impl Engine {
     /// Rescues lost jobs, fires due schedules and settles accounts whose chain was lost.
     pub async fn maintain(&self) -> Result<()> {
         self.worker()?.maintain().await
+    }
+
+    /// The workers that are alive: seen within one lease (a worker heartbeats every third
+    /// of it), minus those of this machine whose process is gone. The registrations of
+    /// workers proven gone are removed, so they stop showing in the queue monitor too.
+    pub async fn live_workers(&self) -> Result<Vec<WorkerInfo>> {
+        let store = &self.deps.store;
+        let lease = chrono::Duration::from_std(self.deps.settings.lease)
+            .unwrap_or(chrono::Duration::seconds(30));
+        let mut live = Vec::new();
+        for worker in store.worker_list(self.deps.clock.now() - lease).await? {
+            if worker_process_gone(&worker) {
+                tracing::warn!(worker = %worker.id, pid = worker.pid, "worker process is gone: forgetting its registration");
+                if let Err(e) = store.worker_remove(&worker.id).await {
+                    tracing::debug!(worker = %worker.id, error = %e, "could not remove the registration");
+                }
+                continue;
+            }
+            live.push(worker);
+        }
+        Ok(live)
+    }
+
+    /// Hands the jobs whose lease expired (their worker died) back to the queue now,
+    /// without waiting for a worker's periodic maintenance.
+    pub async fn rescue_lost_jobs(&self) -> Result<RescueReport> {
+        let report = self.deps.store.job_rescue(self.deps.clock.now()).await?;
+        if report.rescued + report.failed > 0 {
+            tracing::warn!(
+                rescued = report.rescued,
+                failed = report.failed,
+                "rescued jobs of lost workers"
+            );
+        }
+        Ok(report)
     }
 
     /// Where a sync request (the job id of [`Enqueued::job_id`]) stands: waiting, its run

@@ -73,36 +73,37 @@ pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<Exit
     })
 }
 
-/// Waits for the requested syncs, drawing one progress bar per account; runs a worker in
-/// this process when no worker is running. With `stop_at_deferred`, a sync deferred for
-/// more than a few seconds (Meta's rate limit) no longer holds the wait. Returns true when
-/// one of them failed.
+/// Waits for the requested syncs, drawing one progress bar per account. The work is done by
+/// the workers that are alive (seen within a lease, their process present); when there is
+/// none — or the ones there were stop heartbeating — a worker runs in this process, and the
+/// leases of dead workers' jobs are rescued as soon as they expire. With `stop_at_deferred`,
+/// a sync deferred for more than a few seconds (Meta's rate limit) no longer holds the wait.
+/// Returns true when one of them failed.
 pub(crate) async fn wait_with_progress(
     engine: &Engine,
     requests: &[(Account, Enqueued)],
-    config: &Config,
+    _config: &Config,
     stop_at_deferred: bool,
 ) -> anyhow::Result<bool> {
     let store = engine.store().clone();
-    let recent = Utc::now() - chrono::Duration::from_std(config.sync.lease * 2)?;
-    let workers = store.worker_list(recent).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let embedded = if workers.is_empty() {
+    let mut embedded: Option<tokio::task::JoinHandle<sync::Result<sync::queue::WorkerStats>>> =
+        None;
+    let mut others_announced = false;
+    let mut next_worker_check = tokio::time::Instant::now();
+    let start_embedded = |reason: &str| {
+        if !reason.is_empty() {
+            eprintln!("{reason}");
+        }
         let engine = engine.clone();
         let mut rx = stop_rx.clone();
-        Some(tokio::spawn(async move {
+        tokio::spawn(async move {
             engine
                 .run_worker(async move {
                     let _ = rx.wait_for(|stop| *stop).await;
                 })
                 .await
-        }))
-    } else {
-        eprintln!(
-            "{} worker(s) running: waiting for them to do the work",
-            workers.len()
-        );
-        None
+        })
     };
 
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8));
@@ -120,6 +121,31 @@ pub(crate) async fn wait_with_progress(
     let mut last: HashMap<i64, SyncProgress> = HashMap::new();
     let mut interrupted = false;
     loop {
+        let now = tokio::time::Instant::now();
+        if now >= next_worker_check {
+            next_worker_check = now + WORKER_CHECK_EVERY;
+            if embedded.is_none() {
+                let live = engine.live_workers().await?;
+                if live.is_empty() {
+                    embedded = Some(start_embedded(if others_announced {
+                        "the worker(s) stopped heartbeating: running the syncs in this process"
+                    } else {
+                        ""
+                    }));
+                } else if !others_announced {
+                    others_announced = true;
+                    multi.suspend(|| {
+                        eprintln!(
+                            "{} worker(s) running: waiting for them to do the work",
+                            live.len()
+                        )
+                    });
+                }
+            } else {
+                // A dead worker's jobs come back as soon as their lease expires.
+                engine.rescue_lost_jobs().await?;
+            }
+        }
         let mut all_done = true;
         for (_, enqueued) in requests {
             let progress = engine.progress(enqueued.job_id()).await?;
@@ -173,6 +199,9 @@ pub(crate) async fn wait_with_progress(
     }
     Ok(failed)
 }
+
+/// How often the wait looks for live workers and rescues the jobs of dead ones.
+const WORKER_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// When a sync waits for later than a few seconds from now (snoozed by a rate limit, before
 /// it started or between two steps), the time it resumes.
