@@ -53,13 +53,17 @@ async fn killed_sync_wait(d: Dialect) {
     let who = sim_account.ig_user_id.clone();
 
     let mut first = h.spawn(&["sync", "--account", &who, "--wait"]);
-    eventually("a step of the sync runs", Duration::from_secs(60), || async {
-        all_jobs(&*store)
-            .await
-            .iter()
-            .any(|j| j.state == JobState::Running && j.kind != "sync_account")
-            .then_some(())
-    })
+    eventually(
+        "a step of the sync runs",
+        Duration::from_secs(60),
+        || async {
+            all_jobs(&*store)
+                .await
+                .iter()
+                .any(|j| j.state == JobState::Running && j.kind != "sync_account")
+                .then_some(())
+        },
+    )
     .await;
     first.kill9().await;
     let interrupted: Vec<store::JobId> = all_jobs(&*store)
@@ -72,7 +76,11 @@ async fn killed_sync_wait(d: Dialect) {
         .worker_list(Utc::now() - chrono::Duration::seconds(10))
         .await
         .unwrap();
-    assert_eq!(dead.len(), 1, "the killed process's registration is still fresh");
+    assert_eq!(
+        dead.len(),
+        1,
+        "the killed process's registration is still fresh"
+    );
 
     let second = tokio::time::timeout(
         Duration::from_secs(180),
@@ -88,7 +96,12 @@ async fn killed_sync_wait(d: Dialect) {
     );
 
     let account = store.account_get_by_ig(&who).await.unwrap().unwrap();
-    assert_eq!(account.status, SyncStatus::Idle, "{:?}", account.last_sync_error);
+    assert_eq!(
+        account.status,
+        SyncStatus::Idle,
+        "{:?}",
+        account.last_sync_error
+    );
     let runs = store
         .sync_runs_list(RunQuery {
             account_id: Some(account.id),
@@ -100,7 +113,10 @@ async fn killed_sync_wait(d: Dialect) {
     assert_eq!(runs.len(), 1, "the interrupted run is resumed, not doubled");
     assert_eq!(runs[0].status, RunStatus::Succeeded);
     let jobs = all_jobs(&*store).await;
-    assert!(jobs.iter().all(|j| j.state == JobState::Completed), "{jobs:?}");
+    assert!(
+        jobs.iter().all(|j| j.state == JobState::Completed),
+        "{jobs:?}"
+    );
     for job in jobs.iter().filter(|j| interrupted.contains(&j.id)) {
         assert!(
             job.errors.iter().any(|e| e.error.contains("worker lost")),

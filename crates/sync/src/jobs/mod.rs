@@ -31,10 +31,7 @@ pub(crate) const PRIORITY_MAINTENANCE: i16 = 5;
 pub(crate) fn register_all(deps: &Arc<Deps>, worker: &mut Worker) {
     worker.register(Arc::new(orchestrator::SyncAccount { deps: deps.clone() }));
     for step in Step::ALL {
-        worker.register(Arc::new(orchestrator::StepJob {
-            deps: deps.clone(),
-            step,
-        }));
+        worker.register(Arc::new(orchestrator::StepJob::new(deps.clone(), step)));
     }
     worker.register(Arc::new(maintenance::SyncFanOut { deps: deps.clone() }));
     worker.register(Arc::new(maintenance::TokenRefreshFanOut {

@@ -5,12 +5,13 @@
 //! the account `failed` with the step and the reason; a rejected token marks it
 //! `needs_reauth` at once; a rate limit snoozes the chain until access is regained.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use graph::{AccountRef, GraphClient};
 use store::{
-    Account, AccountId, ApiCallsDelta, ApiUsage, NewAlert, NewJob, NewSyncRun, RateDecision,
+    Account, AccountId, ApiCallsDelta, ApiUsage, JobId, NewAlert, NewJob, NewSyncRun, RateDecision,
     RunFinish, RunId, RunQuery, RunStatus, Severity, StatusChange, StepStatus, SyncStatus,
     SyncStep,
 };
@@ -205,6 +206,32 @@ fn step_job(
 pub(crate) struct StepJob {
     pub(crate) deps: Arc<Deps>,
     pub(crate) step: Step,
+    /// The attempts running in this process, by job: what a timed-out attempt had spent
+    /// before it started, so the calls it made still reach the step's counters.
+    pub(crate) running: std::sync::Mutex<HashMap<JobId, AttemptStart>>,
+}
+
+impl StepJob {
+    pub(crate) fn new(deps: Arc<Deps>, step: Step) -> StepJob {
+        StepJob {
+            deps,
+            step,
+            running: Default::default(),
+        }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, AttemptStart>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where a running attempt of a step started from.
+pub(crate) struct AttemptStart {
+    account: Account,
+    run_id: RunId,
+    position: usize,
+    before: graph::CallStats,
+    spent: Spent,
 }
 
 /// The step row's counters so far (a retried or resumed step adds to them).
@@ -226,6 +253,44 @@ impl JobHandler for StepJob {
         match self.execute(&ctx).await {
             Ok(outcome) => outcome,
             Err(e) => JobOutcome::retry(e.to_string()),
+        }
+    }
+
+    async fn on_timeout(&self, ctx: &JobContext) {
+        let Some(start) = self.running().remove(&ctx.job.id) else {
+            return;
+        };
+        let Ok(client) = client_for(&self.deps, &start.account) else {
+            return;
+        };
+        let cost = self
+            .account_usage(client, &start.account, &start.before)
+            .await;
+        let spent = start.spent;
+        let started_at = spent.started_at.unwrap_or_else(|| ctx.now());
+        let record = SyncStep {
+            run_id: start.run_id,
+            step: self.step.name().to_string(),
+            position: start.position as i32,
+            status: StepStatus::Running,
+            attempts: ctx.job.attempt,
+            started_at,
+            finished_at: None,
+            api_calls: spent.calls + cost.0,
+            rate_limit_units: spent.units + cost.1,
+            rows_written: spent.rows,
+            expected: None,
+            stored: None,
+            complete: None,
+            error: Some(format!(
+                "attempt {} timed out after {}s",
+                ctx.job.attempt,
+                self.deps.settings.job_timeout.as_secs_f64()
+            )),
+            detail: serde_json::json!({}),
+        };
+        if let Err(e) = self.deps.store.sync_step_record(record).await {
+            tracing::warn!(job = ctx.job.id, error = %e, "could not record the calls of a timed-out attempt");
         }
     }
 
@@ -427,7 +492,18 @@ impl StepJob {
             // the same rows instead of adding a second capture to the run.
             now: started_at,
         };
+        self.running().insert(
+            ctx.job.id,
+            AttemptStart {
+                account: account.clone(),
+                run_id,
+                position,
+                before: before.clone(),
+                spent,
+            },
+        );
         let result = steps::run(&sctx).await;
+        self.running().remove(&ctx.job.id);
         let cost = self.account_usage(client, &account, &before).await;
         let rows = match &result {
             Ok(r) => r.rows_written,
