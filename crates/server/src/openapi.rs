@@ -838,6 +838,11 @@ fn schemas() -> Value {
             ("timezone", string()),
             ("status", enum_of(&["idle", "syncing", "failed", "paused", "needs_reauth"])),
             ("last_synced_at", opt(ts())), ("last_sync_error", opt(string())), ("next_sync_at", opt(ts())),
+            ("retrying", opt(obj(&[
+                ("step", enum_of(&["start", "profile", "media", "media_insights", "stories", "demographics", "account_insights"])),
+                ("failed_attempts", int()), ("max_attempts", int()),
+                ("last_error", string()), ("last_error_at", ts()), ("next_attempt_at", opt(ts())), ("job_id", int()),
+            ]))),
             ("has_token", json!({"type": "boolean"})), ("token_expires_at", opt(ts())), ("token_refreshed_at", opt(ts())),
             ("followers_count", opt(int())), ("follows_count", opt(int())), ("media_count", opt(int())),
             ("profile_picture_url", opt(string())), ("created_at", ts()), ("updated_at", ts()),

@@ -15,6 +15,7 @@ pub mod history;
 mod jobs;
 pub mod plan;
 pub mod queue;
+pub mod retry;
 pub mod schedule;
 mod steps;
 #[cfg(feature = "testkit")]
@@ -31,4 +32,5 @@ pub use error::{Result, SyncError};
 pub use history::{HistoryWindow, load_account_history};
 pub use jobs::{WebhookUrl, webhook_signature};
 pub use plan::{Plan, Step};
+pub use retry::{RetryState, retries_by_account};
 pub use schedule::{CronExpr, Scheduler, validate_cron};

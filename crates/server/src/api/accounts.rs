@@ -41,6 +41,9 @@ pub struct AccountView {
     /// When the next sync of this account is due (a queued sync job, or the next tick of a
     /// sync schedule); null for paused accounts and accounts that need a new token.
     pub next_sync_at: Option<DateTime<Utc>>,
+    /// Set while the account's sync is retrying after a failed attempt (the status stays
+    /// `syncing` until the sync succeeds or fails for good); null otherwise.
+    pub retrying: Option<RetryView>,
     pub has_token: bool,
     pub token_expires_at: Option<DateTime<Utc>>,
     pub token_refreshed_at: Option<DateTime<Utc>>,
@@ -66,6 +69,7 @@ impl AccountView {
             last_synced_at: account.last_synced_at,
             last_sync_error: account.last_sync_error.clone(),
             next_sync_at,
+            retrying: None,
             has_token: account.token.is_some(),
             token_expires_at: account.token_expires_at,
             token_refreshed_at: account.token_refreshed_at,
@@ -79,12 +83,50 @@ impl AccountView {
     }
 }
 
+/// A sync between attempts: the last attempt's error and when the next one starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetryView {
+    /// The step that failed (`profile`, `media`…), or `start` for the job that starts a sync.
+    pub step: &'static str,
+    pub failed_attempts: usize,
+    pub max_attempts: i32,
+    pub last_error: String,
+    pub last_error_at: DateTime<Utc>,
+    /// When the next attempt starts; null while it runs.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The job to follow (`GET /jobs/{id}`).
+    pub job_id: i64,
+}
+
+impl RetryView {
+    pub fn of(r: &sync::RetryState) -> RetryView {
+        RetryView {
+            step: r.step.map(|s| s.name()).unwrap_or("start"),
+            failed_attempts: r.failed_attempts,
+            max_attempts: r.max_attempts,
+            last_error: r.last_error.clone(),
+            last_error_at: r.last_error_at,
+            next_attempt_at: r.next_attempt_at,
+            job_id: r.job_id,
+        }
+    }
+}
+
+impl AccountView {
+    /// The view with the account's retry state (see [`NextSyncs::retry_of`]).
+    pub fn with_retry(mut self, retry: Option<&sync::RetryState>) -> AccountView {
+        self.retrying = retry.map(RetryView::of);
+        self
+    }
+}
+
 /// When each account syncs next: the earliest of its queued (pending) sync jobs and the next
 /// tick of the unpaused sync schedules. Paused and needs-reauth accounts are skipped by the
 /// schedules, so they get None unless a sync job is queued for them.
 pub struct NextSyncs {
     schedule_next: Option<DateTime<Utc>>,
     queued: std::collections::HashMap<store::AccountId, DateTime<Utc>>,
+    retries: std::collections::HashMap<store::AccountId, sync::RetryState>,
 }
 
 impl NextSyncs {
@@ -115,10 +157,17 @@ impl NextSyncs {
                     .or_insert(job.run_at);
             }
         }
+        let retries = sync::retries_by_account(state.store.as_ref()).await?;
         Ok(NextSyncs {
             schedule_next,
             queued,
+            retries,
         })
+    }
+
+    /// The account's sync retrying after a failed attempt, if it is.
+    pub fn retry_of(&self, account: &Account) -> Option<&sync::RetryState> {
+        self.retries.get(&account.id)
     }
 
     pub fn of(&self, account: &Account) -> Option<DateTime<Utc>> {
@@ -139,13 +188,13 @@ pub async fn account_views(state: &AppState) -> AppResult<Vec<AccountView>> {
     let next = NextSyncs::load(state).await?;
     Ok(accounts
         .iter()
-        .map(|a| AccountView::of(a, next.of(a)))
+        .map(|a| AccountView::of(a, next.of(a)).with_retry(next.retry_of(a)))
         .collect())
 }
 
 async fn view_of(state: &AppState, account: &Account) -> AppResult<AccountView> {
     let next = NextSyncs::load(state).await?;
-    Ok(AccountView::of(account, next.of(account)))
+    Ok(AccountView::of(account, next.of(account)).with_retry(next.retry_of(account)))
 }
 
 #[derive(Debug, Serialize)]

@@ -1270,6 +1270,78 @@ async fn syncs_are_queued_through_the_engine_and_merged_while_active() {
 }
 
 #[tokio::test]
+async fn a_retrying_sync_shows_its_last_error_and_next_attempt() {
+    let env = SimApp::start(1, 4).await;
+    let app = &env.app;
+    let (id, _) = env.accounts[0];
+    json_of(
+        app.post(&format!("/api/v1/accounts/{id}/sync")).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let worker = env.engine.worker().unwrap();
+    // The sync starts, then its first step fails an attempt: Meta answers 500/503 only.
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    env.sim.set_faults(
+        1.0,
+        simulator::FaultMix::only(&[simulator::FaultKind::ServerError]),
+    );
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    let step = env
+        .app
+        .store
+        .job_list(store::JobQuery {
+            account_id: Some(id),
+            states: vec![store::JobState::Pending],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .jobs
+        .remove(0);
+    assert_eq!(step.kind, "sync_profile");
+    assert!(step.run_at > env.clock.now());
+
+    let account = app.get_json(&format!("/api/v1/accounts/{id}")).await;
+    assert_eq!(account["status"], "syncing");
+    let retrying = &account["retrying"];
+    assert_eq!(retrying["step"], "profile", "{account}");
+    assert_eq!(retrying["failed_attempts"], 1);
+    assert_eq!(retrying["max_attempts"], 3);
+    assert_eq!(retrying["job_id"], step.id);
+    let error = retrying["last_error"].as_str().unwrap();
+    assert!(error.contains("Graph API"), "{error}");
+    assert_eq!(
+        retrying["next_attempt_at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<Utc>>()
+            .unwrap(),
+        step.run_at
+    );
+    let list = app.get_json("/api/v1/accounts").await;
+    assert_eq!(list["accounts"][0]["retrying"], *retrying);
+    let overview = app.get_json("/api/v1/overview").await;
+    assert_eq!(overview["accounts"][0]["retrying"], *retrying);
+
+    let browser = crate::dashboard::Browser::sign_in(app).await;
+    for page in ["/".to_owned(), format!("/accounts/{id}")] {
+        let html = browser.page(&page).await;
+        assert!(html.contains("retrying"), "{page} shows the retry");
+        assert!(html.contains("1 of 3 attempts failed"), "{page}");
+        assert!(html.contains("next attempt"), "{page}");
+    }
+
+    // Meta recovers: the retry succeeds and the account shows no retry any more.
+    env.sim.set_faults(0.0, simulator::FaultMix::none());
+    env.advance(Duration::minutes(5));
+    env.engine.run_until_idle().await.unwrap();
+    let account = app.get_json(&format!("/api/v1/accounts/{id}")).await;
+    assert_eq!(account["status"], "idle", "{account}");
+    assert!(account["retrying"].is_null(), "{account}");
+}
+
+#[tokio::test]
 async fn added_accounts_are_verified_against_the_graph_api() {
     let env = SimApp::start(1, 4).await;
     let app = &env.app;

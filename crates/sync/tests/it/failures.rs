@@ -22,6 +22,7 @@ both_dialects!(
     two_workers_never_run_the_same_account_at_once,
     a_cancelled_chain_leaves_the_account_idle,
     the_calls_of_timed_out_attempts_are_counted,
+    a_retrying_chain_shows_its_last_error_and_next_attempt,
 );
 
 async fn api_faults_end_in_complete_data_or_a_clear_failure(d: Dialect) {
@@ -515,5 +516,55 @@ async fn the_calls_of_timed_out_attempts_are_counted(d: Dialect) {
     assert_eq!(per_day, client, "the daily call counts have them too");
     let account = env.db.store.account_get(a).await.unwrap().unwrap();
     assert_eq!(account.status, SyncStatus::Failed);
+    env.teardown().await;
+}
+
+/// Between a failed attempt and the next one the account stays `syncing`; the retry state
+/// says which step failed, with what, and when it is tried again.
+async fn a_retrying_chain_shows_its_last_error_and_next_attempt(d: Dialect) {
+    let env = Env::new(d, sim_config(38, 2, 10), test_settings()).await;
+    let (a, _) = env.account(0);
+    let (b, _) = env.account(1);
+    env.engine
+        .enqueue_sync(a, Plan::Full, "manual")
+        .await
+        .unwrap();
+    let worker = env.engine.worker().unwrap();
+    worker.run_once().await.unwrap();
+    env.sim.set_faults(
+        1.0,
+        simulator::FaultMix::only(&[simulator::FaultKind::ServerError]),
+    );
+    worker.run_once().await.unwrap();
+    let retries = sync::retries_by_account(env.db.store.as_ref())
+        .await
+        .unwrap();
+    assert!(!retries.contains_key(&b), "{retries:?}");
+    let retry = &retries[&a];
+    let job = env
+        .jobs_of(a)
+        .await
+        .into_iter()
+        .find(|j| j.state == JobState::Pending)
+        .unwrap();
+    assert_eq!(retry.job_id, job.id);
+    assert_eq!(retry.step, Some(sync::Step::Profile));
+    assert_eq!((retry.failed_attempts, retry.max_attempts), (1, 3));
+    assert!(retry.last_error.contains("Graph API"), "{retry:?}");
+    assert_eq!(retry.next_attempt_at, Some(job.run_at));
+    assert!(job.run_at > env.now());
+    assert_eq!(
+        env.db.store.account_get(a).await.unwrap().unwrap().status,
+        SyncStatus::Syncing
+    );
+
+    env.sim.set_faults(0.0, simulator::FaultMix::none());
+    env.run_until_settled(5).await;
+    assert!(
+        sync::retries_by_account(env.db.store.as_ref())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     env.teardown().await;
 }
