@@ -9,9 +9,9 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use store::{Account, DynStore, RunQuery, SyncRun};
-use sync::{Engine, Enqueued, Plan, StepState, SyncProgress, SyncState};
+use sync::{Engine, Enqueued, Plan, Scope, Step, StepState, SyncProgress, SyncState};
 
-use crate::cli::{HistoryArgs, PlanArg, SchedulesCommand, SyncArgs};
+use crate::cli::{HistoryArgs, OnlyArg, PlanArg, SchedulesCommand, SyncArgs};
 use crate::cmd::{engine, resolve_account};
 use crate::config::Config;
 use crate::db;
@@ -19,9 +19,27 @@ use crate::db;
 pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let store = db::open(&config.database_url).await?;
     let engine = engine::build(config, store.clone()).await?;
-    let plan = match args.plan {
-        PlanArg::Full => Plan::Full,
-        PlanArg::Light => Plan::Light,
+    let plan = match (args.only, args.plan) {
+        (Some(only), _) => Plan::Only(match only {
+            OnlyArg::Profile => Step::Profile,
+            OnlyArg::Media => Step::Media,
+            OnlyArg::MediaInsights => Step::MediaInsights,
+            OnlyArg::AccountInsights => Step::AccountInsights,
+            OnlyArg::Stories => Step::Stories,
+            OnlyArg::Demographics => Step::Demographics,
+        }),
+        (None, PlanArg::Full) => Plan::Full,
+        (None, PlanArg::Light) => Plan::Light,
+    };
+    let scope = Scope {
+        media: args
+            .media
+            .iter()
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty())
+            .collect(),
+        since: args.since,
+        until: args.until,
     };
     let accounts: Vec<Account> = match &args.account {
         Some(arg) => vec![resolve_account(&store, arg).await?],
@@ -46,7 +64,7 @@ pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<Exit
             continue;
         }
         let enqueued = engine
-            .enqueue_sync(account.id, plan, "manual")
+            .enqueue_scoped(account.id, plan, scope.clone(), "manual")
             .await
             .with_context(|| format!("cannot enqueue a sync of @{}", account.username))?;
         let verb = match enqueued.outcome {
@@ -54,8 +72,13 @@ pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<Exit
             store::InsertOutcome::Merged(_) => "joined the sync already under way for",
         };
         if !args.wait {
+            let narrowed = if scope.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", scope.describe())
+            };
             println!(
-                "{verb} a {plan} sync of @{} (job {})",
+                "{verb} a {plan} sync{narrowed} of @{} (job {})",
                 account.username,
                 enqueued.job_id()
             );
@@ -107,9 +130,10 @@ pub(crate) async fn wait_with_progress(
     };
 
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8));
-    let style = ProgressStyle::with_template("{prefix:<22} [{bar:24}] {pos}/{len} {wide_msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{prefix:<22} [{bar:24}] {pos}/{len} steps {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
     let mut bars = HashMap::new();
     for (account, enqueued) in requests {
         let bar = multi.add(ProgressBar::new(6));
@@ -264,8 +288,10 @@ fn draw(bar: &ProgressBar, progress: &SyncProgress) {
             .iter()
             .find(|s| s.status == StepState::Running)
         {
-            Some(step) => match (step.done, step.total) {
-                (Some(d), Some(t)) => format!("{} {d}/{t}", step.step.name()),
+            Some(step) => match (step.items_done, step.items_total) {
+                (Some(d), Some(t)) if t > 0 => {
+                    format!("{}: {d} of {t} {}", step.step.name(), step.step.items())
+                }
                 _ => step.step.name().to_string(),
             },
             None => "starting".to_string(),
@@ -356,6 +382,7 @@ pub(crate) async fn history(args: HistoryArgs, config: &Config) -> anyhow::Resul
                 "status": run.status.as_str(),
                 "started_at": run.started_at,
                 "finished_at": run.finished_at,
+                "duration_ms": run.finished_at.map(|f| (f - run.started_at).num_milliseconds()),
                 "api_calls": run.api_calls,
                 "rate_limit_units": run.rate_limit_units,
                 "rows_written": run.rows_written,
@@ -371,21 +398,13 @@ pub(crate) async fn history(args: HistoryArgs, config: &Config) -> anyhow::Resul
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:>6}  {:<18} {:<6} {:<10} {:<17} {:>8} {:>7} {:>7} {:>8}  ERROR",
+        "{:>6}  {:<18} {:<16} {:<10} {:<17} {:>8} {:>7} {:>7} {:>8}  ERROR",
         "RUN", "ACCOUNT", "PLAN", "STATUS", "STARTED (UTC)", "SECONDS", "CALLS", "UNITS", "ROWS"
     );
     for run in &runs {
-        let secs = run
-            .finished_at
-            .map(|f| {
-                format!(
-                    "{:.1}",
-                    (f - run.started_at).num_milliseconds() as f64 / 1000.0
-                )
-            })
-            .unwrap_or_else(|| "-".into());
+        let secs = seconds(run.started_at, run.finished_at);
         println!(
-            "{:>6}  {:<18} {:<6} {:<10} {:<17} {:>8} {:>7} {:>7} {:>8}  {}",
+            "{:>6}  {:<18} {:<16} {:<10} {:<17} {:>8} {:>7} {:>7} {:>8}  {}",
             run.id,
             truncate(
                 names
@@ -413,10 +432,17 @@ pub(crate) async fn history(args: HistoryArgs, config: &Config) -> anyhow::Resul
                     }
                     _ => String::new(),
                 };
+                let scope = sync::Scope::from_json(&s.detail["scope"]);
+                let scope = if scope.is_empty() {
+                    String::new()
+                } else {
+                    format!("[{}] ", scope.describe())
+                };
                 println!(
-                    "          {:<17} {:<10} attempts {:<2} calls {:<5} units {:<6} rows {:<7} {} {}",
+                    "          {:<17} {:<10} {:>8}s attempts {:<2} calls {:<5} units {:<6} rows {:<7} {scope}{} {}",
                     s.step,
                     s.status.as_str(),
+                    seconds(s.started_at, s.finished_at),
                     s.attempts,
                     s.api_calls,
                     s.rate_limit_units,
@@ -444,6 +470,7 @@ async fn steps_json(store: &DynStore, run: &SyncRun) -> anyhow::Result<serde_jso
                     "attempts": s.attempts,
                     "started_at": s.started_at,
                     "finished_at": s.finished_at,
+                    "duration_ms": s.finished_at.map(|f| (f - s.started_at).num_milliseconds()),
                     "api_calls": s.api_calls,
                     "rate_limit_units": s.rate_limit_units,
                     "rows_written": s.rows_written,
@@ -512,6 +539,12 @@ pub(crate) async fn schedules(cmd: SchedulesCommand, config: &Config) -> anyhow:
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Seconds from `start` to `end` with one decimal, or `-` while unfinished.
+fn seconds(start: chrono::DateTime<Utc>, end: Option<chrono::DateTime<Utc>>) -> String {
+    end.map(|f| format!("{:.1}", (f - start).num_milliseconds() as f64 / 1000.0))
+        .unwrap_or_else(|| "-".into())
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -12,6 +12,7 @@ mod faults;
 mod fuzz;
 mod kill;
 mod outage;
+mod scoped;
 mod security;
 mod support;
 mod truth;

@@ -17,8 +17,8 @@ use store::{
 };
 
 use crate::engine::Deps;
-use crate::jobs::{PRIORITY_STEP, alerts, client_for, raise_alert, token_for};
-use crate::plan::{Plan, Step};
+use crate::jobs::{PRIORITY_STEP, alerts, chain_key, client_for, raise_alert, token_for};
+use crate::plan::{Plan, Scope, Step};
 use crate::queue::{JobContext, JobHandler, JobOutcome, SYNC_QUEUE};
 use crate::steps::{self, StepCtx, StepError, StepReport};
 
@@ -30,6 +30,10 @@ fn plan_of(args: &serde_json::Value) -> Plan {
         .as_str()
         .and_then(|p| p.parse().ok())
         .unwrap_or(Plan::Full)
+}
+
+fn scope_of(args: &serde_json::Value) -> Scope {
+    Scope::from_json(&args["scope"])
 }
 
 fn trigger_of(args: &serde_json::Value) -> String {
@@ -81,6 +85,7 @@ impl SyncAccount {
         let store = &deps.store;
         let now = ctx.now();
         let plan = plan_of(&ctx.job.args);
+        let scope = scope_of(&ctx.job.args);
         let trigger = trigger_of(&ctx.job.args);
         let Some(account_id) = ctx.job.account_id else {
             return Ok(JobOutcome::discard("a sync job must name its account"));
@@ -157,7 +162,7 @@ impl SyncAccount {
             }
         };
         tracing::info!(account = account_id, run = run_id, plan = %plan, trigger = %trigger, "sync started");
-        let first = step_job(deps, account_id, plan, &trigger, run_id, 0, now);
+        let first = step_job(deps, account_id, plan, &scope, &trigger, run_id, 0, now);
         Ok(JobOutcome::Complete {
             result: Some(serde_json::json!({ "run_id": run_id })),
             next: vec![first],
@@ -174,26 +179,32 @@ fn skip_reason(account: &Account) -> Option<&'static str> {
 }
 
 /// The job of step `position` of a chain.
+#[allow(clippy::too_many_arguments)]
 fn step_job(
     deps: &Deps,
     account_id: AccountId,
     plan: Plan,
+    scope: &Scope,
     trigger: &str,
     run_id: RunId,
     position: usize,
     now: DateTime<Utc>,
 ) -> NewJob {
     let step = plan.steps()[position];
+    let mut args = serde_json::json!({
+        "plan": plan.as_str(),
+        "trigger": trigger,
+        "position": position,
+    });
+    if !scope.is_empty() {
+        args["scope"] = scope.to_json();
+    }
     NewJob {
         queue: SYNC_QUEUE.to_string(),
         kind: step.kind().to_string(),
-        args: serde_json::json!({
-            "plan": plan.as_str(),
-            "trigger": trigger,
-            "position": position,
-        }),
+        args,
         account_id: Some(account_id),
-        unique_key: Some(plan.unique_key(account_id)),
+        unique_key: Some(chain_key(account_id, plan, scope)),
         run_id: Some(run_id),
         run_at: now,
         max_attempts: deps.settings.max_attempts as i32,
@@ -396,6 +407,7 @@ impl StepJob {
         let store = &deps.store;
         let now = ctx.now();
         let plan = plan_of(&ctx.job.args);
+        let scope = scope_of(&ctx.job.args);
         let trigger = trigger_of(&ctx.job.args);
         let position = ctx.job.args["position"].as_u64().unwrap_or(0) as usize;
         let (Some(account_id), Some(run_id)) = (ctx.job.account_id, ctx.job.run_id) else {
@@ -465,9 +477,15 @@ impl StepJob {
             stored: report.and_then(|r| r.stored),
             complete: report.and_then(|r| r.complete),
             error,
-            detail: report
-                .map(|r| r.detail.clone())
-                .unwrap_or_else(|| serde_json::json!({})),
+            detail: {
+                let mut detail = report
+                    .map(|r| r.detail.clone())
+                    .unwrap_or_else(|| serde_json::json!({}));
+                if !scope.is_empty() && detail.is_object() {
+                    detail["scope"] = scope.to_json();
+                }
+                detail
+            },
         };
         store
             .sync_step_record(record(StepStatus::Running, None, None, spent))
@@ -483,9 +501,10 @@ impl StepJob {
             acct,
             client,
             plan,
+            scope: &scope,
             step: self.step,
             position,
-            of: steps.len(),
+            steps_in_plan: steps.len(),
             // Every attempt of a step stamps its snapshots with the time the step first
             // started: an attempt whose writes were committed but whose outcome was lost
             // (killed worker, full disk, database gone at completion) is re-run and rewrites
@@ -538,6 +557,7 @@ impl StepJob {
                         deps,
                         account_id,
                         plan,
+                        &scope,
                         &trigger,
                         run_id,
                         position + 1,
