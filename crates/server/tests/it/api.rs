@@ -1592,6 +1592,22 @@ async fn reports_of_a_synced_account_in_json_and_csv() {
         .collect();
     assert!(keys.iter().all(|k| known.contains(&k.as_str())));
     assert!(report.to_string().contains("2") && !report.to_string().contains("access_token"));
+    // After the first sync the counter has one sample: the growth is Meta's daily changes.
+    let followers = &report["followers"];
+    let from_meta = followers["net_new_followers_api"]["value"].as_f64();
+    assert!(from_meta.is_some(), "{followers}");
+    assert_eq!(
+        followers["growth_abs"]["value"].as_f64(),
+        from_meta,
+        "{followers}"
+    );
+    assert!(
+        followers["growth_abs"]["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("sum of Meta's daily follower changes"),
+        "{followers}"
+    );
 
     let res = app
         .get(&format!(
