@@ -79,7 +79,7 @@ pub(crate) fn describe(e: &ItemError) -> String {
 fn selected(ctx: &StepCtx<'_>, e: &store::MediaIndexEntry) -> bool {
     let scope = ctx.scope;
     if !scope.media.is_empty() {
-        return scope.media.iter().any(|id| *id == e.ig_media_id);
+        return scope.media.contains(&e.ig_media_id);
     }
     if let Some(since) = scope.since {
         let tz: chrono_tz::Tz = ctx.account.timezone.parse().unwrap_or(chrono_tz::UTC);
