@@ -12,6 +12,7 @@ mod faults;
 mod fuzz;
 mod kill;
 mod outage;
+mod retrying;
 mod scoped;
 mod security;
 mod support;
