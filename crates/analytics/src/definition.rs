@@ -179,7 +179,7 @@ define! {
     FOLLOWERS_AT_PERIOD_END = "followers_at_period_end", Count, "Followers at period end",
         "Followers at the last sample inside the period (before the local midnight that ends it).";
     FOLLOWER_GROWTH_ABS = "follower_growth_abs", Count, "Follower growth",
-        "Followers at the period-end sample − followers at the period-start sample; exact across sync gaps (the counter is a stock), no interpolation.";
+        "Followers at the period-end sample − followers at the period-start sample; exact across sync gaps (the counter is a stock), no interpolation. Before the counter has two samples: the sum of Meta's daily follower changes over the period's days that have one (noted).";
     FOLLOWER_GROWTH_PCT = "follower_growth_pct", Percent, "Follower growth rate",
         "Follower growth / followers at the period-start sample × 100; none when that count is 0.";
     FOLLOWERS_DAILY = "followers_daily", Count, "Followers per day",

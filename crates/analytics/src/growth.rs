@@ -8,6 +8,11 @@
 //! extra time and the figure's note says so. The daily series has one point per local day
 //! that has a sample (the last sample of that day); days without a sync have no point, and
 //! each point says how many days its change spans.
+//!
+//! Until the counter has two samples to measure between (an account's first sync), the
+//! growth is taken from Meta's own daily follower changes (the account insight
+//! `follower_count`, [`crate::AccountMetric::NetNewFollowers`]) over the period's days that
+//! have one, and the figure says so; without those it stays missing.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -66,6 +71,53 @@ pub struct FollowerGrowth {
     pub days_with_samples: usize,
     /// Longest run of consecutive period days without a sample.
     pub longest_gap_days: i64,
+    /// Where `growth_abs` comes from.
+    pub source: GrowthSource,
+}
+
+/// What the follower growth was measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrowthSource {
+    /// Two samples of the follower counter (or none: the growth is missing).
+    Samples,
+    /// The sum of Meta's daily follower changes over this many days of the period (fewer
+    /// than two counter samples to measure between).
+    ApiDailyChanges { days: usize },
+}
+
+impl FollowerGrowth {
+    /// When the counter samples cannot give the growth, the sum of Meta's daily follower
+    /// changes (`(day, change)` of the period's days that have one) gives it, noted as
+    /// such; the rate stays missing (it needs the counter at the period start). A growth
+    /// measured from samples, or no daily changes at all, leaves everything as it is.
+    pub fn or_api_daily_changes(mut self, changes: &[(NaiveDate, i64)]) -> FollowerGrowth {
+        if self.growth_abs.value.is_some() || changes.is_empty() {
+            return self;
+        }
+        let why = self
+            .growth_abs
+            .note
+            .clone()
+            .unwrap_or_else(|| "no follower samples".to_owned());
+        let sum: i128 = changes.iter().map(|it| i128::from(it.1)).sum();
+        let days = changes.len();
+        let mut note = format!(
+            "sum of Meta's daily follower changes ({why}: the counter cannot be measured yet)"
+        );
+        if (days as i64) < self.days_in_period {
+            note.push_str(&format!(
+                "; data for {days} of {} day(s)",
+                self.days_in_period
+            ));
+        }
+        self.growth_abs = Figure::new(&def::FOLLOWER_GROWTH_ABS, Some(sum as f64)).with_note(note);
+        self.growth_pct = Figure::missing(
+            &def::FOLLOWER_GROWTH_PCT,
+            format!("{why}: the followers at the period start are not known"),
+        );
+        self.source = GrowthSource::ApiDailyChanges { days };
+        self
+    }
 }
 
 /// Computes follower growth over `period` (local dates in `tz`).
@@ -179,6 +231,7 @@ pub fn follower_growth(timeline: &FollowerTimeline, period: &Period, tz: Tz) -> 
         days_in_period,
         days_with_samples,
         longest_gap_days,
+        source: GrowthSource::Samples,
     }
 }
 

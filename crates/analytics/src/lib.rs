@@ -55,7 +55,9 @@ pub use engagement::{
     engagement, metrics_engagement, post_engagement,
 };
 pub use figure::Figure;
-pub use growth::{DailyFollowers, FollowerGrowth, StartSampleChoice, follower_growth};
+pub use growth::{
+    DailyFollowers, FollowerGrowth, GrowthSource, StartSampleChoice, follower_growth,
+};
 pub use input::{
     AccountHistory, AccountInfo, AccountMetric, Audience, DailyMetricValue, DemographicDimension,
     DemographicValue, FollowerSample, MediaProductType, MediaType, OnlineFollowersSample, Post,

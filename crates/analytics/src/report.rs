@@ -428,7 +428,7 @@ fn account_section(
     };
     AccountSection {
         followers_now,
-        follower_growth: follower_growth(timeline, period, tz),
+        follower_growth: follower_growth(timeline, period, tz).or_api_daily_changes(net),
         net_new_followers_api,
         metrics,
     }

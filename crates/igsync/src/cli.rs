@@ -196,12 +196,47 @@ pub(crate) struct SyncArgs {
     #[arg(long)]
     pub(crate) all: bool,
     /// Full sync or the light hourly one.
-    #[arg(long, value_enum, default_value_t = PlanArg::Full)]
+    #[arg(long, value_enum, default_value_t = PlanArg::Full, conflicts_with = "only")]
     pub(crate) plan: PlanArg,
+    /// Sync one kind of data on its own (recorded in the history like any sync).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub(crate) only: Option<OnlyArg>,
+    /// With --only media-insights: read the insights of these posts (Instagram media ids).
+    #[arg(long, value_name = "ID", num_args = 1.., value_delimiter = ',', requires = "only")]
+    pub(crate) media: Vec<String>,
+    /// With --only media-insights or account-insights: the first day (YYYY-MM-DD) of the
+    /// posts published, or of the account insight days, to read.
+    #[arg(long, value_name = "DATE", value_parser = parse_day, requires = "only")]
+    pub(crate) since: Option<chrono::NaiveDate>,
+    /// The last day, inclusive (default: today).
+    #[arg(long, value_name = "DATE", value_parser = parse_day, requires = "since")]
+    pub(crate) until: Option<chrono::NaiveDate>,
     /// Wait until the syncs finish, running them in this process when no worker is running;
     /// exits non-zero if one fails.
     #[arg(long)]
     pub(crate) wait: bool,
+}
+
+/// What `sync --only` syncs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OnlyArg {
+    /// Followers, follows and media counts.
+    Profile,
+    /// The list of posts, reels and carousels (new, changed, deleted).
+    Media,
+    /// Post insights: the posts due for a refresh, or those of --media / --since.
+    MediaInsights,
+    /// Daily account metrics: the usual days, or those of --since/--until.
+    AccountInsights,
+    /// Live stories and their insights.
+    Stories,
+    /// Audience demographics (today's snapshot, read again).
+    Demographics,
+}
+
+fn parse_day(value: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("expected a date YYYY-MM-DD, got {value:?}"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -187,6 +187,7 @@ impl From<sync::SyncError> for AppError {
                 AppError::NotFound(format!("schedule `{name}` not found"))
             }
             sync::SyncError::Invalid(message) => AppError::Conflict(message),
+            sync::SyncError::BadScope(message) => AppError::Invalid(message),
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -11,6 +11,16 @@ pub async fn document() -> Json<Value> {
     Json(spec())
 }
 
+/// What `POST /api/v1/accounts/{id}/sync?only=` accepts.
+const SYNC_ONLY: [&str; 6] = [
+    "profile",
+    "media",
+    "media_insights",
+    "account_insights",
+    "stories",
+    "demographics",
+];
+
 /// The document.
 pub fn spec() -> Value {
     let mut paths = Map::new();
@@ -133,7 +143,7 @@ pub fn spec() -> Value {
         op(
             "accounts",
             "One account",
-            &[id_param("id", "Account id")],
+            &[account_param()],
             None,
             &[
                 ("200", json_response("The account", schema_ref("Account"))),
@@ -147,7 +157,7 @@ pub fn spec() -> Value {
         op(
             "accounts",
             "Change the account's time zone (an IANA name)",
-            &[id_param("id", "Account id")],
+            &[account_param()],
             Some(schema_ref("UpdateAccount")),
             &[
                 ("200", json_response("Updated", schema_ref("Account"))),
@@ -162,7 +172,7 @@ pub fn spec() -> Value {
             "accounts",
             "Remove the account and all its stored history",
             &[
-                id_param("id", "Account id"),
+                account_param(),
                 query_param(
                     "confirm",
                     string(),
@@ -192,7 +202,7 @@ pub fn spec() -> Value {
             op(
                 "accounts",
                 summary,
-                &[id_param("id", "Account id")],
+                &[account_param()],
                 None,
                 &[
                     (status, json_response("The account", schema_ref("Account"))),
@@ -207,10 +217,41 @@ pub fn spec() -> Value {
         "post",
         op(
             "accounts",
-            "Queue a sync of the account; merged into an active sync of the same plan",
+            "Queue a sync of the account (or of one kind of its data); merged into an active \
+             sync of the same plan and scope",
             &[
-                id_param("id", "Account id"),
-                query_param("plan", enum_of(&["full", "light"]), false, "Default full"),
+                account_param(),
+                query_param(
+                    "plan",
+                    enum_of(&["full", "light"]),
+                    false,
+                    "Default full; not with `only`",
+                ),
+                query_param(
+                    "only",
+                    enum_of(&SYNC_ONLY),
+                    false,
+                    "Sync one kind of data on its own (recorded in the history as its own run)",
+                ),
+                query_param(
+                    "media",
+                    string(),
+                    false,
+                    "With only=media_insights: Instagram media ids of stored posts, separated by commas",
+                ),
+                query_param(
+                    "since",
+                    date(),
+                    false,
+                    "With only=media_insights (posts published from this day, account time zone) \
+                     or only=account_insights (Meta's days from this one); not with `media`",
+                ),
+                query_param(
+                    "until",
+                    date(),
+                    false,
+                    "Last day, inclusive; default today; needs `since`",
+                ),
             ],
             None,
             &[
@@ -234,7 +275,7 @@ pub fn spec() -> Value {
              content by type, top and trending posts, best posting times, demographics, \
              comparison with the previous period",
             &[
-                id_param("id", "Account id"),
+                account_param(),
                 query_param("from", date(), false, "First local day (account time zone)"),
                 query_param(
                     "to",
@@ -838,6 +879,11 @@ fn schemas() -> Value {
             ("timezone", string()),
             ("status", enum_of(&["idle", "syncing", "failed", "paused", "needs_reauth"])),
             ("last_synced_at", opt(ts())), ("last_sync_error", opt(string())), ("next_sync_at", opt(ts())),
+            ("retrying", opt(obj(&[
+                ("step", enum_of(&["start", "profile", "media", "media_insights", "stories", "demographics", "account_insights"])),
+                ("failed_attempts", int()), ("max_attempts", int()),
+                ("last_error", string()), ("last_error_at", ts()), ("next_attempt_at", opt(ts())), ("job_id", int()),
+            ]))),
             ("has_token", json!({"type": "boolean"})), ("token_expires_at", opt(ts())), ("token_refreshed_at", opt(ts())),
             ("followers_count", opt(int())), ("follows_count", opt(int())), ("media_count", opt(int())),
             ("profile_picture_url", opt(string())), ("created_at", ts()), ("updated_at", ts()),
@@ -860,7 +906,10 @@ fn schemas() -> Value {
             "properties": {"timezone": {"type": "string", "description": "IANA time zone"}},
         }),
         "SyncRequested": obj(&[
-            ("account_id", int()), ("plan", enum_of(&["full", "light"])), ("job_id", int()),
+            ("account_id", int()),
+            ("plan", enum_of(&["full", "light", "profile", "media", "media_insights", "account_insights", "stories", "demographics"])),
+            ("scope", opt(obj(&[("media", array(string())), ("since", opt(date())), ("until", opt(date()))]))),
+            ("job_id", int()),
             ("merged", json!({"type": "boolean"})), ("run_id", opt(int())),
         ]),
         "Overview": obj(&[
@@ -881,7 +930,19 @@ fn schemas() -> Value {
             ("run_at", ts()), ("created_at", ts()), ("attempted_at", opt(ts())), ("finished_at", opt(ts())),
             ("locked_by", opt(string())), ("lease_expires_at", opt(ts())), ("last_error", opt(string())),
             ("errors", array(obj(&[("attempt", int()), ("at", ts()), ("worker_id", opt(string())), ("error", string())]))),
-            ("progress", json!({})), ("result", json!({})),
+            ("progress", json!({
+                "description": "Where a running sync step stands (null for other jobs and before it reports): \
+                    step `step_number` of `steps_in_plan`, `items_done` of `items_total` `items` (posts, days…)",
+                "oneOf": [
+                    {"type": "null"},
+                    {"type": "object", "properties": {
+                        "step": {"type": "string"}, "step_number": {"type": "integer"},
+                        "steps_in_plan": {"type": "integer"}, "items_done": {"type": "integer"},
+                        "items_total": {"type": "integer"}, "items": {"type": "string"},
+                    }},
+                ],
+            })),
+            ("result", json!({})),
             ("timings", obj(&[("wait_ms", opt(int())), ("run_ms", opt(int())), ("total_ms", int())])),
         ]),
         "JobList": obj(&[("jobs", array(schema_ref("Job"))), ("total", int()), ("limit", int()), ("offset", int())]),
@@ -1067,6 +1128,16 @@ fn path_param(name: &str, schema: Value, description: &str) -> Value {
 
 fn id_param(name: &str, description: &str) -> Value {
     path_param(name, int(), description)
+}
+
+/// The `{id}` of `/api/v1/accounts/{id}…`: any of the account's references.
+fn account_param() -> Value {
+    path_param(
+        "id",
+        string(),
+        "The account: igsync's numeric id, its Instagram user id or its @username (tried as \
+         Instagram user id, then username, then igsync id)",
+    )
 }
 
 fn name_param() -> Value {

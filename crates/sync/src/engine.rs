@@ -9,20 +9,30 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use graph::GraphClient;
 use store::{
-    AccountId, Cipher, DynStore, InsertOutcome, JobId, JobQuery, JobState, NewJob, RunId,
-    RunStatus, ScheduleDef, SecretString, StepStatus, SyncStatus,
+    Account, AccountId, Cipher, DynStore, InsertOutcome, JobId, JobQuery, JobState, NewJob,
+    RescueReport, RunId, RunStatus, ScheduleDef, SecretString, StepStatus, SyncStatus, WorkerInfo,
 };
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::error::{Result, SyncError};
 use crate::jobs::{self, WebhookUrl};
-use crate::plan::{KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH_FAN_OUT, Plan, Step};
-use crate::queue::{MAINTENANCE_QUEUE, RetryPolicy, SYNC_QUEUE, Worker, WorkerConfig, WorkerStats};
+use crate::plan::{
+    KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH_FAN_OUT, Plan, Scope, Step,
+};
+use crate::queue::{
+    MAINTENANCE_QUEUE, RetryPolicy, SYNC_QUEUE, Worker, WorkerConfig, WorkerStats,
+    worker_process_gone,
+};
 use crate::schedule::{
     CronExpr, DEFAULT_FULL_SYNC_CRON, DEFAULT_LIGHT_SYNC_CRON, DEFAULT_RETENTION_CRON,
     DEFAULT_TOKEN_REFRESH_CRON, Scheduler,
 };
+
+/// Most media ids one scoped sync may name.
+pub const MAX_SCOPE_MEDIA: usize = 1000;
+/// How far back a scoped account insights sync may start (Meta keeps about two years).
+pub const MAX_ACCOUNT_INSIGHT_DAYS_BACK: i64 = 729;
 
 /// Names of the schedules the engine installs.
 pub const SCHEDULE_FULL_SYNC: &str = "full_sync";
@@ -281,9 +291,10 @@ impl Enqueued {
 pub struct StepProgress {
     pub step: Step,
     pub status: StepState,
-    /// Items done and total within the step (posts, days…), when the step reports them.
-    pub done: Option<u64>,
-    pub total: Option<u64>,
+    /// Items of the step done so far and in all (posts, days… — see [`Step::items`]), when
+    /// the step reports them.
+    pub items_done: Option<u64>,
+    pub items_total: Option<u64>,
     pub error: Option<String>,
 }
 
@@ -387,6 +398,21 @@ impl Engine {
         plan: Plan,
         trigger: &str,
     ) -> Result<Enqueued> {
+        self.enqueue_scoped(account_id, plan, Scope::default(), trigger)
+            .await
+    }
+
+    /// Requests a sync of one account narrowed by `scope`: given posts or a range of days
+    /// for media insights, a range of days for account insights (see [`Scope`]). The scope
+    /// is checked against the step and the account first ([`SyncError::BadScope`]); the
+    /// same request twice while it is active merges.
+    pub async fn enqueue_scoped(
+        &self,
+        account_id: AccountId,
+        plan: Plan,
+        scope: Scope,
+        trigger: &str,
+    ) -> Result<Enqueued> {
         let account = self
             .deps
             .store
@@ -409,11 +435,12 @@ impl Engine {
             _ => {}
         }
         let now = self.deps.clock.now();
+        let scope = self.checked_scope(&account, plan, scope, now).await?;
         let outcome = self
             .deps
             .store
             .job_insert(jobs::sync_account_job(
-                &self.deps, account_id, plan, trigger, now,
+                &self.deps, account_id, plan, &scope, trigger, now,
             ))
             .await?;
         let run_id = match outcome {
@@ -426,6 +453,106 @@ impl Engine {
             outcome,
             run_id,
         })
+    }
+
+    /// The scope, checked and completed (a missing end day is today; repeated ids once).
+    async fn checked_scope(
+        &self,
+        account: &Account,
+        plan: Plan,
+        mut scope: Scope,
+        now: DateTime<Utc>,
+    ) -> Result<Scope> {
+        if scope.is_empty() {
+            return Ok(scope);
+        }
+        let bad = |m: String| Err(SyncError::BadScope(m));
+        let step = match plan {
+            Plan::Only(step @ (Step::MediaInsights | Step::AccountInsights)) => step,
+            _ => {
+                return bad(format!(
+                    "media ids and days narrow a sync of media insights or account insights \
+                     only, not a {plan} sync"
+                ));
+            }
+        };
+        if step == Step::AccountInsights && !scope.media.is_empty() {
+            return bad(
+                "media ids narrow a sync of media insights, not of account insights".into(),
+            );
+        }
+        if !scope.media.is_empty() && (scope.since.is_some() || scope.until.is_some()) {
+            return bad("give either media ids or a range of days, not both".into());
+        }
+        if scope.until.is_some() && scope.since.is_none() {
+            return bad("a range of days needs its first day (since) too".into());
+        }
+        if let Some(since) = scope.since {
+            // Account insights are Meta's Pacific days; posts are dated in the account's
+            // time zone, like reports.
+            let today = if step == Step::AccountInsights {
+                now.with_timezone(&chrono_tz::America::Los_Angeles)
+                    .date_naive()
+            } else {
+                let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
+                now.with_timezone(&tz).date_naive()
+            };
+            let until = *scope.until.get_or_insert(today);
+            if since > until {
+                return bad(format!(
+                    "the range of days starts ({since}) after it ends ({until})"
+                ));
+            }
+            if until > today {
+                return bad(format!(
+                    "the range of days ends in the future ({until}; today is {today})"
+                ));
+            }
+            let oldest = today - chrono::Duration::days(MAX_ACCOUNT_INSIGHT_DAYS_BACK);
+            if step == Step::AccountInsights && since < oldest {
+                return bad(format!(
+                    "Meta keeps account insights for about two years: the first day must be \
+                     {oldest} or later, not {since}"
+                ));
+            }
+        }
+        if !scope.media.is_empty() {
+            let mut seen = std::collections::HashSet::new();
+            scope.media.retain(|id| seen.insert(id.clone()));
+            if scope.media.len() > MAX_SCOPE_MEDIA {
+                return bad(format!(
+                    "at most {MAX_SCOPE_MEDIA} media ids per sync, got {}",
+                    scope.media.len()
+                ));
+            }
+            let index = self.deps.store.media_index(account.id).await?;
+            let known: HashMap<&str, &store::MediaIndexEntry> =
+                index.iter().map(|e| (e.ig_media_id.as_str(), e)).collect();
+            let mut problems = Vec::new();
+            for id in &scope.media {
+                match known.get(id.as_str()) {
+                    None => problems.push(format!(
+                        "{id} is not a stored post of @{}",
+                        account.username
+                    )),
+                    Some(e) if e.deleted => problems.push(format!("{id} was deleted on Instagram")),
+                    Some(e) if e.product_type == store::ProductType::Ad => {
+                        problems.push(format!("{id} is an ad, which has no organic insights"))
+                    }
+                    Some(e) if e.product_type == store::ProductType::Story => problems.push(
+                        format!("{id} is a story: stories are read by the stories step"),
+                    ),
+                    Some(_) => {}
+                }
+            }
+            if !problems.is_empty() {
+                return bad(format!(
+                    "cannot read insights of the given media: {} (a media sync stores new posts)",
+                    problems.join("; ")
+                ));
+            }
+        }
+        Ok(scope)
     }
 
     /// Requests a sync of every active account (paused ones and those that need
@@ -501,6 +628,41 @@ impl Engine {
         self.worker()?.maintain().await
     }
 
+    /// The workers that are alive: seen within one lease (a worker heartbeats every third
+    /// of it), minus those of this machine whose process is gone. The registrations of
+    /// workers proven gone are removed, so they stop showing in the queue monitor too.
+    pub async fn live_workers(&self) -> Result<Vec<WorkerInfo>> {
+        let store = &self.deps.store;
+        let lease = chrono::Duration::from_std(self.deps.settings.lease)
+            .unwrap_or(chrono::Duration::seconds(30));
+        let mut live = Vec::new();
+        for worker in store.worker_list(self.deps.clock.now() - lease).await? {
+            if worker_process_gone(&worker) {
+                tracing::warn!(worker = %worker.id, pid = worker.pid, "worker process is gone: forgetting its registration");
+                if let Err(e) = store.worker_remove(&worker.id).await {
+                    tracing::debug!(worker = %worker.id, error = %e, "could not remove the registration");
+                }
+                continue;
+            }
+            live.push(worker);
+        }
+        Ok(live)
+    }
+
+    /// Hands the jobs whose lease expired (their worker died) back to the queue now,
+    /// without waiting for a worker's periodic maintenance.
+    pub async fn rescue_lost_jobs(&self) -> Result<RescueReport> {
+        let report = self.deps.store.job_rescue(self.deps.clock.now()).await?;
+        if report.rescued + report.failed > 0 {
+            tracing::warn!(
+                rescued = report.rescued,
+                failed = report.failed,
+                "rescued jobs of lost workers"
+            );
+        }
+        Ok(report)
+    }
+
     /// Where a sync request (the job id of [`Enqueued::job_id`]) stands: waiting, its run
     /// and each step's state and item counts.
     pub async fn progress(&self, job_id: JobId) -> Result<SyncProgress> {
@@ -528,8 +690,8 @@ impl Engine {
                         .map(|s| StepProgress {
                             step: *s,
                             status: StepState::Waiting,
-                            done: None,
-                            total: None,
+                            items_done: None,
+                            items_total: None,
                             error: None,
                         })
                         .collect()
@@ -581,8 +743,8 @@ impl Engine {
                 };
                 slot.error = recorded.error.clone();
                 if let (Some(e), Some(s)) = (recorded.expected, recorded.stored) {
-                    slot.total = Some(e.max(0) as u64);
-                    slot.done = Some(s.max(0) as u64);
+                    slot.items_total = Some(e.max(0) as u64);
+                    slot.items_done = Some(s.max(0) as u64);
                 }
             }
         }
@@ -601,8 +763,9 @@ impl Engine {
             if let Some(slot) = progress.steps.iter_mut().find(|s| s.step == step) {
                 slot.status = StepState::Running;
                 if let Some(p) = &job.progress {
-                    slot.done = p["done"].as_u64();
-                    slot.total = p["total"].as_u64();
+                    // Jobs recorded by earlier versions say `done` and `total`.
+                    slot.items_done = p["items_done"].as_u64().or_else(|| p["done"].as_u64());
+                    slot.items_total = p["items_total"].as_u64().or_else(|| p["total"].as_u64());
                 }
             }
         }

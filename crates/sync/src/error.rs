@@ -18,6 +18,9 @@ pub enum SyncError {
     /// The request cannot be carried out as asked.
     #[error("{0}")]
     Invalid(String),
+    /// A sync's scope (media ids, days) does not fit its step or the account.
+    #[error("{0}")]
+    BadScope(String),
 }
 
 impl SyncError {

@@ -15,6 +15,7 @@ pub mod history;
 mod jobs;
 pub mod plan;
 pub mod queue;
+pub mod retry;
 pub mod schedule;
 mod steps;
 #[cfg(feature = "testkit")]
@@ -30,5 +31,6 @@ pub use engine::{
 pub use error::{Result, SyncError};
 pub use history::{HistoryWindow, load_account_history};
 pub use jobs::{WebhookUrl, webhook_signature};
-pub use plan::{Plan, Step};
+pub use plan::{Plan, Scope, Step};
+pub use retry::{RetryState, retries_by_account};
 pub use schedule::{CronExpr, Scheduler, validate_cron};

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::NaiveDate;
+
 /// The orchestrator: one per account sync; creates the run and inserts the first step.
 pub const KIND_SYNC_ACCOUNT: &str = "sync_account";
 /// A schedule tick: one `sync_account` job per active account.
@@ -25,6 +27,9 @@ pub enum Plan {
     /// profile → media (until known) → media insights (due only) → stories → account
     /// insights.
     Light,
+    /// One step on its own, asked for by hand (`sync --only media-insights`), optionally
+    /// narrowed by a [`Scope`]. Persisted as the step's name (`media_insights`).
+    Only(Step),
 }
 
 impl Plan {
@@ -32,6 +37,7 @@ impl Plan {
         match self {
             Plan::Full => "full",
             Plan::Light => "light",
+            Plan::Only(step) => step.name(),
         }
     }
 
@@ -52,7 +58,20 @@ impl Plan {
                 Step::Stories,
                 Step::AccountInsights,
             ],
+            Plan::Only(Step::Profile) => &[Step::Profile],
+            Plan::Only(Step::Media) => &[Step::Media],
+            Plan::Only(Step::MediaInsights) => &[Step::MediaInsights],
+            Plan::Only(Step::Stories) => &[Step::Stories],
+            Plan::Only(Step::Demographics) => &[Step::Demographics],
+            Plan::Only(Step::AccountInsights) => &[Step::AccountInsights],
         }
+    }
+
+    /// Whether the plan reads everything its steps can: the full listing of posts (and so
+    /// deletions), insights of posts whose last read failed for good, today's demographics
+    /// again. True for the full plan and for a step asked for on its own.
+    pub fn is_thorough(self) -> bool {
+        !matches!(self, Plan::Light)
     }
 
     /// The unique key the whole chain of one account and plan holds while active: a second
@@ -71,14 +90,94 @@ impl fmt::Display for Plan {
 impl FromStr for Plan {
     type Err = String;
 
+    /// `full`, `light`, or one step's name (`media_insights` or `media-insights`).
     fn from_str(s: &str) -> Result<Plan, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
+        let name = s.trim().to_ascii_lowercase().replace('-', "_");
+        match name.as_str() {
             "full" => Ok(Plan::Full),
             "light" => Ok(Plan::Light),
-            other => Err(format!(
-                "unknown sync plan `{other}` (expected full or light)"
-            )),
+            other => Step::from_name(other).map(Plan::Only).ok_or_else(|| {
+                format!(
+                    "unknown sync plan `{}` (expected full, light, or one step: profile, media, \
+                     media-insights, stories, demographics, account-insights)",
+                    s.trim()
+                )
+            }),
         }
+    }
+}
+
+/// What a sync of one step on its own is narrowed to: given posts, or a range of days
+/// (posts published in it, in the account's time zone, for media insights; Meta's days for
+/// account insights). Empty: the step's usual choice.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scope {
+    /// Instagram media ids of stored posts of the account.
+    pub media: Vec<String>,
+    pub since: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+}
+
+impl Scope {
+    pub fn is_empty(&self) -> bool {
+        self.media.is_empty() && self.since.is_none() && self.until.is_none()
+    }
+
+    /// The scope as stored in a job's arguments (null when empty).
+    pub fn to_json(&self) -> serde_json::Value {
+        if self.is_empty() {
+            return serde_json::Value::Null;
+        }
+        serde_json::json!({
+            "media": self.media,
+            "since": self.since.map(|d| d.to_string()),
+            "until": self.until.map(|d| d.to_string()),
+        })
+    }
+
+    /// The scope of a job's arguments (empty when absent or unreadable).
+    pub fn from_json(value: &serde_json::Value) -> Scope {
+        let date = |key: &str| value[key].as_str().and_then(|d| d.parse().ok());
+        Scope {
+            media: value["media"]
+                .as_array()
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|id| id.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            since: date("since"),
+            until: date("until"),
+        }
+    }
+
+    /// A short stable tag of the scope for unique keys (requests with different scopes are
+    /// different syncs; the same scope asked twice merges).
+    pub fn key(&self) -> String {
+        // FNV-1a over the canonical JSON: stable across processes and versions.
+        let text = self.to_json().to_string();
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in text.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{hash:016x}")
+    }
+
+    /// One line for history and messages: "media 123, 456" or "2026-03-01 to 2026-03-07".
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.media.is_empty() {
+            parts.push(format!("media {}", self.media.join(", ")));
+        }
+        match (self.since, self.until) {
+            (Some(a), Some(b)) => parts.push(format!("{a} to {b}")),
+            (Some(a), None) => parts.push(format!("from {a}")),
+            (None, Some(b)) => parts.push(format!("until {b}")),
+            (None, None) => {}
+        }
+        parts.join("; ")
     }
 }
 
@@ -124,6 +223,18 @@ impl Step {
             Step::Stories => "stories",
             Step::Demographics => "demographics",
             Step::AccountInsights => "account_insights",
+        }
+    }
+
+    /// What the step's progress counts (`items_done` of `items_total`).
+    pub fn items(self) -> &'static str {
+        match self {
+            Step::Profile => "profile reads",
+            Step::Media => "posts",
+            Step::MediaInsights => "posts",
+            Step::Stories => "stories",
+            Step::Demographics => "audience reads",
+            Step::AccountInsights => "days",
         }
     }
 
@@ -176,12 +287,45 @@ mod tests {
             "weekly"
                 .parse::<Plan>()
                 .unwrap_err()
-                .contains("full or light")
+                .contains("full, light, or one step")
         );
+        assert_eq!(
+            "media-insights".parse::<Plan>(),
+            Ok(Plan::Only(Step::MediaInsights))
+        );
+        assert_eq!(
+            "account_insights".parse::<Plan>(),
+            Ok(Plan::Only(Step::AccountInsights))
+        );
+        for step in Step::ALL {
+            let only = Plan::Only(step);
+            assert_eq!(only.steps(), &[step]);
+            assert_eq!(only.as_str().parse::<Plan>(), Ok(only));
+            assert!(only.is_thorough());
+        }
+        assert!(!Plan::Light.is_thorough());
         for step in Step::ALL {
             assert_eq!(Step::from_kind(step.kind()), Some(step));
             assert_eq!(Step::from_name(step.name()), Some(step));
         }
         assert_eq!(Plan::Light.unique_key(7), "sync:7:light");
+    }
+
+    #[test]
+    fn scopes_round_trip_through_job_arguments() {
+        assert_eq!(Scope::default().to_json(), serde_json::Value::Null);
+        assert_eq!(Scope::from_json(&serde_json::Value::Null), Scope::default());
+        let scope = Scope {
+            media: vec!["1789".into(), "1790".into()],
+            since: Some("2026-03-01".parse().unwrap()),
+            until: Some("2026-03-07".parse().unwrap()),
+        };
+        assert_eq!(Scope::from_json(&scope.to_json()), scope);
+        assert_eq!(
+            scope.describe(),
+            "media 1789, 1790; 2026-03-01 to 2026-03-07"
+        );
+        assert_eq!(scope.key(), scope.clone().key());
+        assert_ne!(scope.key(), Scope::default().key());
     }
 }

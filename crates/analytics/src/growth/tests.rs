@@ -163,3 +163,57 @@ fn days_are_local_days_of_the_account() {
     // In UTC both samples are on Mar 1: nothing in the period.
     assert_eq!(follower_growth(&t, &period, UTC).growth_abs.value, None);
 }
+
+#[test]
+fn before_two_samples_meta_daily_changes_give_the_growth() {
+    let period = Period::new(date(2026, 3, 1), date(2026, 3, 4)).unwrap();
+    let changes = [
+        (date(2026, 3, 2), 5),
+        (date(2026, 3, 3), -2),
+        (date(2026, 3, 4), 4),
+    ];
+    // The first sync: one counter sample, and Meta's daily changes for three days.
+    let one = follower_growth(
+        &timeline(&[followers(utc(2026, 3, 4, 9, 0), 1000)]),
+        &period,
+        UTC,
+    )
+    .or_api_daily_changes(&changes);
+    assert_eq!(one.growth_abs.value, Some(7.0));
+    assert_eq!(one.growth_abs.key, "follower_growth_abs");
+    assert_eq!(
+        one.growth_abs.note.as_deref(),
+        Some(
+            "sum of Meta's daily follower changes (only one follower sample: the counter \
+             cannot be measured yet); data for 3 of 4 day(s)"
+        )
+    );
+    assert_eq!(one.source, GrowthSource::ApiDailyChanges { days: 3 });
+    assert_eq!(one.growth_pct.value, None);
+    assert!(
+        one.growth_pct
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("followers at the period start are not known")
+    );
+
+    // Missing stays missing without daily changes, never 0.
+    let none = follower_growth(&timeline(&[]), &period, UTC).or_api_daily_changes(&[]);
+    assert_eq!(none.growth_abs.value, None);
+    assert_eq!(none.source, GrowthSource::Samples);
+
+    // Two samples measure the growth; the daily changes do not replace it.
+    let two = follower_growth(
+        &timeline(&[
+            followers(utc(2026, 3, 1, 9, 0), 1000),
+            followers(utc(2026, 3, 4, 9, 0), 1010),
+        ]),
+        &period,
+        UTC,
+    )
+    .or_api_daily_changes(&changes);
+    assert_eq!(two.growth_abs.value, Some(10.0));
+    assert_eq!(two.growth_pct.value, Some(1.0));
+    assert_eq!(two.source, GrowthSource::Samples);
+}

@@ -254,6 +254,27 @@ fn follower_growth_comes_from_the_counter_history() {
 }
 
 #[test]
+fn after_the_first_sync_follower_growth_comes_from_meta_daily_changes() {
+    let mut h = history();
+    h.follower_samples = vec![followers(utc(2026, 3, 29, 20, 0), 1100)];
+    let period = Period::new(date(2026, 3, 23), date(2026, 3, 29)).unwrap();
+    let r = performance_report(&h, period, utc(2026, 4, 1, 12, 0), &ReportConfig::default());
+    let g = &r.account.follower_growth;
+    // Seven days of +10 from the account insight `follower_count`.
+    assert_eq!(g.growth_abs.value, Some(70.0));
+    assert!(
+        g.growth_abs
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("sum of Meta's daily follower changes"),
+        "{:?}",
+        g.growth_abs.note
+    );
+    assert_eq!(g.growth_pct.value, None);
+}
+
+#[test]
 fn comparison_gives_percent_change_or_n_a_never_an_invented_number() {
     let r = report();
     let row = |key: &str| r.comparison.iter().find(|it| it.key == key).unwrap();

@@ -152,6 +152,7 @@ async fn add(args: AccountsAddArgs, config: &Config, store: &DynStore) -> anyhow
 
 async fn list(store: &DynStore, json: bool) -> anyhow::Result<ExitCode> {
     let accounts = store.account_list().await?;
+    let retries = sync::retries_by_account(store.as_ref()).await?;
     if json {
         let rows: Vec<_> = accounts
             .iter()
@@ -169,6 +170,14 @@ async fn list(store: &DynStore, json: bool) -> anyhow::Result<ExitCode> {
                     "last_synced_at": a.last_synced_at,
                     "last_sync_error": a.last_sync_error,
                     "token_expires_at": a.token_expires_at,
+                    "retrying": retries.get(&a.id).map(|r| serde_json::json!({
+                        "step": r.step.map(|s| s.name()).unwrap_or("start"),
+                        "failed_attempts": r.failed_attempts,
+                        "max_attempts": r.max_attempts,
+                        "last_error": r.last_error,
+                        "last_error_at": r.last_error_at,
+                        "next_attempt_at": r.next_attempt_at,
+                    })),
                 })
             })
             .collect();
@@ -204,6 +213,9 @@ async fn list(store: &DynStore, json: bool) -> anyhow::Result<ExitCode> {
         );
         if let Some(error) = &a.last_sync_error {
             println!("      last error: {error}");
+        }
+        if let Some(retry) = retries.get(&a.id) {
+            println!("      retrying: {}", retry.describe());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -9,9 +9,9 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use store::{Account, DynStore, RunQuery, SyncRun};
-use sync::{Engine, Enqueued, Plan, StepState, SyncProgress, SyncState};
+use sync::{Engine, Enqueued, Plan, Scope, Step, StepState, SyncProgress, SyncState};
 
-use crate::cli::{HistoryArgs, PlanArg, SchedulesCommand, SyncArgs};
+use crate::cli::{HistoryArgs, OnlyArg, PlanArg, SchedulesCommand, SyncArgs};
 use crate::cmd::{engine, resolve_account};
 use crate::config::Config;
 use crate::db;
@@ -19,9 +19,27 @@ use crate::db;
 pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let store = db::open(&config.database_url).await?;
     let engine = engine::build(config, store.clone()).await?;
-    let plan = match args.plan {
-        PlanArg::Full => Plan::Full,
-        PlanArg::Light => Plan::Light,
+    let plan = match (args.only, args.plan) {
+        (Some(only), _) => Plan::Only(match only {
+            OnlyArg::Profile => Step::Profile,
+            OnlyArg::Media => Step::Media,
+            OnlyArg::MediaInsights => Step::MediaInsights,
+            OnlyArg::AccountInsights => Step::AccountInsights,
+            OnlyArg::Stories => Step::Stories,
+            OnlyArg::Demographics => Step::Demographics,
+        }),
+        (None, PlanArg::Full) => Plan::Full,
+        (None, PlanArg::Light) => Plan::Light,
+    };
+    let scope = Scope {
+        media: args
+            .media
+            .iter()
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty())
+            .collect(),
+        since: args.since,
+        until: args.until,
     };
     let accounts: Vec<Account> = match &args.account {
         Some(arg) => vec![resolve_account(&store, arg).await?],
@@ -46,7 +64,7 @@ pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<Exit
             continue;
         }
         let enqueued = engine
-            .enqueue_sync(account.id, plan, "manual")
+            .enqueue_scoped(account.id, plan, scope.clone(), "manual")
             .await
             .with_context(|| format!("cannot enqueue a sync of @{}", account.username))?;
         let verb = match enqueued.outcome {
@@ -54,8 +72,13 @@ pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<Exit
             store::InsertOutcome::Merged(_) => "joined the sync already under way for",
         };
         if !args.wait {
+            let narrowed = if scope.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", scope.describe())
+            };
             println!(
-                "{verb} a {plan} sync of @{} (job {})",
+                "{verb} a {plan} sync{narrowed} of @{} (job {})",
                 account.username,
                 enqueued.job_id()
             );
@@ -73,42 +96,44 @@ pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<Exit
     })
 }
 
-/// Waits for the requested syncs, drawing one progress bar per account; runs a worker in
-/// this process when no worker is running. With `stop_at_deferred`, a sync deferred for
-/// more than a few seconds (Meta's rate limit) no longer holds the wait. Returns true when
-/// one of them failed.
+/// Waits for the requested syncs, drawing one progress bar per account. The work is done by
+/// the workers that are alive (seen within a lease, their process present); when there is
+/// none — or the ones there were stop heartbeating — a worker runs in this process, and the
+/// leases of dead workers' jobs are rescued as soon as they expire. With `stop_at_deferred`,
+/// a sync deferred for more than a few seconds (Meta's rate limit) no longer holds the wait.
+/// Returns true when one of them failed.
 pub(crate) async fn wait_with_progress(
     engine: &Engine,
     requests: &[(Account, Enqueued)],
-    config: &Config,
+    _config: &Config,
     stop_at_deferred: bool,
 ) -> anyhow::Result<bool> {
     let store = engine.store().clone();
-    let recent = Utc::now() - chrono::Duration::from_std(config.sync.lease * 2)?;
-    let workers = store.worker_list(recent).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let embedded = if workers.is_empty() {
+    let mut embedded: Option<tokio::task::JoinHandle<sync::Result<sync::queue::WorkerStats>>> =
+        None;
+    let mut others_announced = false;
+    let mut next_worker_check = tokio::time::Instant::now();
+    let start_embedded = |reason: &str| {
+        if !reason.is_empty() {
+            eprintln!("{reason}");
+        }
         let engine = engine.clone();
         let mut rx = stop_rx.clone();
-        Some(tokio::spawn(async move {
+        tokio::spawn(async move {
             engine
                 .run_worker(async move {
                     let _ = rx.wait_for(|stop| *stop).await;
                 })
                 .await
-        }))
-    } else {
-        eprintln!(
-            "{} worker(s) running: waiting for them to do the work",
-            workers.len()
-        );
-        None
+        })
     };
 
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8));
-    let style = ProgressStyle::with_template("{prefix:<22} [{bar:24}] {pos}/{len} {wide_msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{prefix:<22} [{bar:24}] {pos}/{len} steps {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
     let mut bars = HashMap::new();
     for (account, enqueued) in requests {
         let bar = multi.add(ProgressBar::new(6));
@@ -120,6 +145,31 @@ pub(crate) async fn wait_with_progress(
     let mut last: HashMap<i64, SyncProgress> = HashMap::new();
     let mut interrupted = false;
     loop {
+        let now = tokio::time::Instant::now();
+        if now >= next_worker_check {
+            next_worker_check = now + WORKER_CHECK_EVERY;
+            if embedded.is_none() {
+                let live = engine.live_workers().await?;
+                if live.is_empty() {
+                    embedded = Some(start_embedded(if others_announced {
+                        "the worker(s) stopped heartbeating: running the syncs in this process"
+                    } else {
+                        ""
+                    }));
+                } else if !others_announced {
+                    others_announced = true;
+                    multi.suspend(|| {
+                        eprintln!(
+                            "{} worker(s) running: waiting for them to do the work",
+                            live.len()
+                        )
+                    });
+                }
+            } else {
+                // A dead worker's jobs come back as soon as their lease expires.
+                engine.rescue_lost_jobs().await?;
+            }
+        }
         let mut all_done = true;
         for (_, enqueued) in requests {
             let progress = engine.progress(enqueued.job_id()).await?;
@@ -173,6 +223,9 @@ pub(crate) async fn wait_with_progress(
     }
     Ok(failed)
 }
+
+/// How often the wait looks for live workers and rescues the jobs of dead ones.
+const WORKER_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// When a sync waits for later than a few seconds from now (snoozed by a rate limit, before
 /// it started or between two steps), the time it resumes.
@@ -235,8 +288,10 @@ fn draw(bar: &ProgressBar, progress: &SyncProgress) {
             .iter()
             .find(|s| s.status == StepState::Running)
         {
-            Some(step) => match (step.done, step.total) {
-                (Some(d), Some(t)) => format!("{} {d}/{t}", step.step.name()),
+            Some(step) => match (step.items_done, step.items_total) {
+                (Some(d), Some(t)) if t > 0 => {
+                    format!("{}: {d} of {t} {}", step.step.name(), step.step.items())
+                }
                 _ => step.step.name().to_string(),
             },
             None => "starting".to_string(),
@@ -327,6 +382,7 @@ pub(crate) async fn history(args: HistoryArgs, config: &Config) -> anyhow::Resul
                 "status": run.status.as_str(),
                 "started_at": run.started_at,
                 "finished_at": run.finished_at,
+                "duration_ms": run.finished_at.map(|f| (f - run.started_at).num_milliseconds()),
                 "api_calls": run.api_calls,
                 "rate_limit_units": run.rate_limit_units,
                 "rows_written": run.rows_written,
@@ -342,21 +398,13 @@ pub(crate) async fn history(args: HistoryArgs, config: &Config) -> anyhow::Resul
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:>6}  {:<18} {:<6} {:<10} {:<17} {:>8} {:>7} {:>7} {:>8}  ERROR",
+        "{:>6}  {:<18} {:<16} {:<10} {:<17} {:>8} {:>7} {:>7} {:>8}  ERROR",
         "RUN", "ACCOUNT", "PLAN", "STATUS", "STARTED (UTC)", "SECONDS", "CALLS", "UNITS", "ROWS"
     );
     for run in &runs {
-        let secs = run
-            .finished_at
-            .map(|f| {
-                format!(
-                    "{:.1}",
-                    (f - run.started_at).num_milliseconds() as f64 / 1000.0
-                )
-            })
-            .unwrap_or_else(|| "-".into());
+        let secs = seconds(run.started_at, run.finished_at);
         println!(
-            "{:>6}  {:<18} {:<6} {:<10} {:<17} {:>8} {:>7} {:>7} {:>8}  {}",
+            "{:>6}  {:<18} {:<16} {:<10} {:<17} {:>8} {:>7} {:>7} {:>8}  {}",
             run.id,
             truncate(
                 names
@@ -384,10 +432,17 @@ pub(crate) async fn history(args: HistoryArgs, config: &Config) -> anyhow::Resul
                     }
                     _ => String::new(),
                 };
+                let scope = sync::Scope::from_json(&s.detail["scope"]);
+                let scope = if scope.is_empty() {
+                    String::new()
+                } else {
+                    format!("[{}] ", scope.describe())
+                };
                 println!(
-                    "          {:<17} {:<10} attempts {:<2} calls {:<5} units {:<6} rows {:<7} {} {}",
+                    "          {:<17} {:<10} {:>8}s attempts {:<2} calls {:<5} units {:<6} rows {:<7} {scope}{} {}",
                     s.step,
                     s.status.as_str(),
+                    seconds(s.started_at, s.finished_at),
                     s.attempts,
                     s.api_calls,
                     s.rate_limit_units,
@@ -415,6 +470,7 @@ async fn steps_json(store: &DynStore, run: &SyncRun) -> anyhow::Result<serde_jso
                     "attempts": s.attempts,
                     "started_at": s.started_at,
                     "finished_at": s.finished_at,
+                    "duration_ms": s.finished_at.map(|f| (f - s.started_at).num_milliseconds()),
                     "api_calls": s.api_calls,
                     "rate_limit_units": s.rate_limit_units,
                     "rows_written": s.rows_written,
@@ -483,6 +539,12 @@ pub(crate) async fn schedules(cmd: SchedulesCommand, config: &Config) -> anyhow:
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Seconds from `start` to `end` with one decimal, or `-` while unfinished.
+fn seconds(start: chrono::DateTime<Utc>, end: Option<chrono::DateTime<Utc>>) -> String {
+    end.map(|f| format!("{:.1}", (f - start).num_milliseconds() as f64 / 1000.0))
+        .unwrap_or_else(|| "-".into())
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -1,7 +1,8 @@
 //! `kill -9` of `igsync worker` processes at random points of a fleet sync (3 kills, 20 with
 //! `IGSYNC_SLOW_TESTS=1`), on SQLite and PostgreSQL: after a restart everything completes,
 //! the stored data equals the simulator's ground truth row for row, no job completes twice,
-//! and no account is left `syncing`.
+//! and no account is left `syncing`. A `sync --wait` killed mid-run is finished by the next
+//! `sync --wait`, which does not wait for the dead process's worker.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -25,6 +26,118 @@ async fn sqlite_killed_workers_lose_and_double_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_killed_workers_lose_and_double_nothing() {
     killed_workers(Dialect::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_a_killed_sync_wait_is_finished_by_the_next_one() {
+    killed_sync_wait(Dialect::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_a_killed_sync_wait_is_finished_by_the_next_one() {
+    killed_sync_wait(Dialect::Postgres).await;
+}
+
+/// `sync --wait` runs its own worker; killing it leaves a fresh-looking worker registration
+/// and a leased step behind. The next `sync --wait` must see that the worker is dead, run the
+/// sync itself and take the step back when its lease expires: same run, complete data.
+async fn killed_sync_wait(d: Dialect) {
+    let mut config = sim_config(177, 1, 120);
+    config.latency = Duration::from_millis(150);
+    let sim = start_sim(config).await;
+    let mut h = Harness::new(d, "killwait").await;
+    h.graph(&sim);
+    h.register(&sim).await;
+    let store = h.db.open().await;
+    let sim_account = sim.accounts()[0].clone();
+    let who = sim_account.ig_user_id.clone();
+
+    let mut first = h.spawn(&["sync", "--account", &who, "--wait"]);
+    eventually(
+        "a step of the sync runs",
+        Duration::from_secs(60),
+        || async {
+            all_jobs(&*store)
+                .await
+                .iter()
+                .any(|j| j.state == JobState::Running && j.kind != "sync_account")
+                .then_some(())
+        },
+    )
+    .await;
+    first.kill9().await;
+    let interrupted: Vec<store::JobId> = all_jobs(&*store)
+        .await
+        .iter()
+        .filter(|j| j.state == JobState::Running)
+        .map(|j| j.id)
+        .collect();
+    let dead = store
+        .worker_list(Utc::now() - chrono::Duration::seconds(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        dead.len(),
+        1,
+        "the killed process's registration is still fresh"
+    );
+
+    let second = tokio::time::timeout(
+        Duration::from_secs(180),
+        h.run(&["sync", "--account", &who, "--wait"], None),
+    )
+    .await
+    .expect("the second `sync --wait` finishes instead of waiting for a dead worker");
+    assert!(second.status.success(), "{second}");
+    assert!(second.stdout.contains("sync succeeded"), "{second}");
+    assert!(
+        !second.stderr.contains("waiting for them"),
+        "a dead worker is not waited for: {second}"
+    );
+
+    let account = store.account_get_by_ig(&who).await.unwrap().unwrap();
+    assert_eq!(
+        account.status,
+        SyncStatus::Idle,
+        "{:?}",
+        account.last_sync_error
+    );
+    let runs = store
+        .sync_runs_list(RunQuery {
+            account_id: Some(account.id),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1, "the interrupted run is resumed, not doubled");
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
+    let jobs = all_jobs(&*store).await;
+    assert!(
+        jobs.iter().all(|j| j.state == JobState::Completed),
+        "{jobs:?}"
+    );
+    for job in jobs.iter().filter(|j| interrupted.contains(&j.id)) {
+        assert!(
+            job.errors.iter().any(|e| e.error.contains("worker lost")),
+            "the killed attempt was rescued: {job:?}"
+        );
+    }
+    let (_, steps) = last_succeeded_run(&store, account.id).await;
+    assert_run_complete(&steps, &account.username);
+    let truth = sim.ground_truth(&who, VERSION).unwrap();
+    assert_matches_truth(&store, &Catalogs::new(&sim), account.id, &truth, 1).await;
+    assert!(
+        store
+            .worker_list(Utc::now() - chrono::Duration::days(1))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the dead worker's registration is gone and the embedded worker unregistered"
+    );
+    drop(store);
+    sim.shutdown().await;
+    h.db.teardown().await;
 }
 
 /// A small deterministic random source (splitmix64); the seed is printed so a failing run

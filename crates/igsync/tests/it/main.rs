@@ -13,6 +13,8 @@ mod faults;
 mod fuzz;
 mod kill;
 mod outage;
+mod retrying;
+mod scoped;
 mod security;
 mod support;
 mod truth;

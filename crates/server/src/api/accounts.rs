@@ -24,6 +24,44 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/sync", post(sync_now))
 }
 
+/// Most characters of an account reference in a path.
+const MAX_ACCOUNT_REF_CHARS: usize = 100;
+
+/// The account a path's `{id}` names: its Instagram user id, its `@username` (or the bare
+/// username) or igsync's numeric id, in that order (as the command line reads them); 404
+/// when none matches.
+pub async fn account_by_ref(state: &AppState, raw: &str) -> AppResult<Account> {
+    let arg = raw.trim();
+    if arg.is_empty()
+        || arg.chars().count() > MAX_ACCOUNT_REF_CHARS
+        || arg.chars().any(char::is_control)
+    {
+        return Err(AppError::not_found(
+            "no account matches that reference: give its Instagram user id, @username or \
+             igsync id",
+        ));
+    }
+    if let Some(account) = state.store.account_get_by_ig(arg).await? {
+        return Ok(account);
+    }
+    let name = arg.strip_prefix('@').unwrap_or(arg);
+    let accounts = state.store.account_list().await?;
+    if let Some(account) = accounts
+        .iter()
+        .find(|a| a.username.eq_ignore_ascii_case(name))
+    {
+        return Ok(account.clone());
+    }
+    if let Ok(id) = arg.parse::<i64>()
+        && let Some(account) = accounts.into_iter().find(|a| a.id == id)
+    {
+        return Ok(account);
+    }
+    Err(AppError::not_found(format!(
+        "no account matches {arg:?}: give its Instagram user id, @username or igsync id"
+    )))
+}
+
 /// An account as the API shows it (never its token).
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountView {
@@ -41,6 +79,9 @@ pub struct AccountView {
     /// When the next sync of this account is due (a queued sync job, or the next tick of a
     /// sync schedule); null for paused accounts and accounts that need a new token.
     pub next_sync_at: Option<DateTime<Utc>>,
+    /// Set while the account's sync is retrying after a failed attempt (the status stays
+    /// `syncing` until the sync succeeds or fails for good); null otherwise.
+    pub retrying: Option<RetryView>,
     pub has_token: bool,
     pub token_expires_at: Option<DateTime<Utc>>,
     pub token_refreshed_at: Option<DateTime<Utc>>,
@@ -66,6 +107,7 @@ impl AccountView {
             last_synced_at: account.last_synced_at,
             last_sync_error: account.last_sync_error.clone(),
             next_sync_at,
+            retrying: None,
             has_token: account.token.is_some(),
             token_expires_at: account.token_expires_at,
             token_refreshed_at: account.token_refreshed_at,
@@ -79,12 +121,50 @@ impl AccountView {
     }
 }
 
+/// A sync between attempts: the last attempt's error and when the next one starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetryView {
+    /// The step that failed (`profile`, `media`…), or `start` for the job that starts a sync.
+    pub step: &'static str,
+    pub failed_attempts: usize,
+    pub max_attempts: i32,
+    pub last_error: String,
+    pub last_error_at: DateTime<Utc>,
+    /// When the next attempt starts; null while it runs.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The job to follow (`GET /jobs/{id}`).
+    pub job_id: i64,
+}
+
+impl RetryView {
+    pub fn of(r: &sync::RetryState) -> RetryView {
+        RetryView {
+            step: r.step.map(|s| s.name()).unwrap_or("start"),
+            failed_attempts: r.failed_attempts,
+            max_attempts: r.max_attempts,
+            last_error: r.last_error.clone(),
+            last_error_at: r.last_error_at,
+            next_attempt_at: r.next_attempt_at,
+            job_id: r.job_id,
+        }
+    }
+}
+
+impl AccountView {
+    /// The view with the account's retry state (see [`NextSyncs::retry_of`]).
+    pub fn with_retry(mut self, retry: Option<&sync::RetryState>) -> AccountView {
+        self.retrying = retry.map(RetryView::of);
+        self
+    }
+}
+
 /// When each account syncs next: the earliest of its queued (pending) sync jobs and the next
 /// tick of the unpaused sync schedules. Paused and needs-reauth accounts are skipped by the
 /// schedules, so they get None unless a sync job is queued for them.
 pub struct NextSyncs {
     schedule_next: Option<DateTime<Utc>>,
     queued: std::collections::HashMap<store::AccountId, DateTime<Utc>>,
+    retries: std::collections::HashMap<store::AccountId, sync::RetryState>,
 }
 
 impl NextSyncs {
@@ -115,10 +195,17 @@ impl NextSyncs {
                     .or_insert(job.run_at);
             }
         }
+        let retries = sync::retries_by_account(state.store.as_ref()).await?;
         Ok(NextSyncs {
             schedule_next,
             queued,
+            retries,
         })
+    }
+
+    /// The account's sync retrying after a failed attempt, if it is.
+    pub fn retry_of(&self, account: &Account) -> Option<&sync::RetryState> {
+        self.retries.get(&account.id)
     }
 
     pub fn of(&self, account: &Account) -> Option<DateTime<Utc>> {
@@ -139,13 +226,13 @@ pub async fn account_views(state: &AppState) -> AppResult<Vec<AccountView>> {
     let next = NextSyncs::load(state).await?;
     Ok(accounts
         .iter()
-        .map(|a| AccountView::of(a, next.of(a)))
+        .map(|a| AccountView::of(a, next.of(a)).with_retry(next.retry_of(a)))
         .collect())
 }
 
 async fn view_of(state: &AppState, account: &Account) -> AppResult<AccountView> {
     let next = NextSyncs::load(state).await?;
-    Ok(AccountView::of(account, next.of(account)))
+    Ok(AccountView::of(account, next.of(account)).with_retry(next.retry_of(account)))
 }
 
 #[derive(Debug, Serialize)]
@@ -161,9 +248,9 @@ async fn list(State(state): State<AppState>) -> AppResult<ApiJson<AccountList>> 
 
 async fn detail(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<String>,
 ) -> AppResult<ApiJson<AccountView>> {
-    let account = account_or_404(&state, id).await?;
+    let account = account_by_ref(&state, &id).await?;
     Ok(ApiJson(view_of(&state, &account).await?))
 }
 
@@ -305,14 +392,14 @@ pub struct UpdateAccount {
 
 async fn update(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateAccount>,
 ) -> AppResult<ApiJson<AccountView>> {
     let Some(timezone) = body.timezone else {
         return Err(AppError::invalid("nothing to update: give `timezone`"));
     };
     let tz = parse_timezone(&timezone)?;
-    account_or_404(&state, id).await?;
+    let id = account_by_ref(&state, &id).await?.id;
     if !state.store.account_timezone_set(id, tz.name()).await? {
         return Err(AppError::not_found(format!("account {id} not found")));
     }
@@ -322,9 +409,10 @@ async fn update(
 
 async fn pause(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<String>,
 ) -> AppResult<ApiJson<AccountView>> {
-    let account = account_or_404(&state, id).await?;
+    let account = account_by_ref(&state, &id).await?;
+    let id = account.id;
     if account.status != SyncStatus::Paused {
         let change = StatusChange {
             status: SyncStatus::Paused,
@@ -341,9 +429,10 @@ async fn pause(
 
 async fn resume(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<String>,
 ) -> AppResult<ApiJson<AccountView>> {
-    let account = account_or_404(&state, id).await?;
+    let account = account_by_ref(&state, &id).await?;
+    let id = account.id;
     let change = StatusChange {
         status: SyncStatus::Idle,
         error: None,
@@ -370,10 +459,11 @@ pub struct RemoveParams {
 
 async fn remove(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<RemoveParams>,
 ) -> AppResult<StatusCode> {
-    let account = account_or_404(&state, id).await?;
+    let account = account_by_ref(&state, &id).await?;
+    let id = account.id;
     match params.confirm.as_deref().map(str::trim) {
         None | Some("") => {
             return Err(AppError::invalid(format!(
@@ -400,13 +490,92 @@ async fn remove(
 pub struct SyncParams {
     /// `full` (default) or `light`.
     pub plan: Option<String>,
+    /// One kind of data on its own: `profile`, `media`, `media_insights`,
+    /// `account_insights`, `stories` or `demographics` (hyphens accepted); not with `plan`.
+    pub only: Option<String>,
+    /// With `only=media_insights`: Instagram media ids, separated by commas.
+    pub media: Option<String>,
+    /// With `only=media_insights` or `account_insights`: the first day (YYYY-MM-DD).
+    pub since: Option<String>,
+    /// The last day, inclusive (default today).
+    pub until: Option<String>,
+}
+
+impl SyncParams {
+    /// The plan and scope asked for (422 when they do not parse or contradict).
+    pub fn plan_and_scope(&self) -> AppResult<(sync::Plan, sync::Scope)> {
+        let text = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let plan = match (text(&self.plan), text(&self.only)) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::invalid("give either plan or only, not both"));
+            }
+            (None, None) => sync::Plan::Full,
+            (Some(p), None) => match p.parse::<sync::Plan>().map_err(AppError::Invalid)? {
+                plan @ (sync::Plan::Full | sync::Plan::Light) => plan,
+                _ => {
+                    return Err(AppError::invalid(format!(
+                        "plan must be full or light, got {p:?} (one step on its own is only={p})"
+                    )));
+                }
+            },
+            (None, Some(o)) => match o.parse::<sync::Plan>().map_err(AppError::Invalid)? {
+                plan @ sync::Plan::Only(_) => plan,
+                _ => {
+                    return Err(AppError::invalid(format!(
+                        "only must name one kind of data (profile, media, media_insights, \
+                         account_insights, stories, demographics), got {o:?}"
+                    )));
+                }
+            },
+        };
+        let media: Vec<String> = text(&self.media)
+            .map(|m| {
+                m.split(',')
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = media
+            .iter()
+            .find(|id| id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(AppError::invalid(format!(
+                "media must be numeric Instagram media ids separated by commas, got {bad:?}"
+            )));
+        }
+        let since = text(&self.since)
+            .map(|d| crate::api::parse_date("since", &d))
+            .transpose()?;
+        let until = text(&self.until)
+            .map(|d| crate::api::parse_date("until", &d))
+            .transpose()?;
+        Ok((
+            plan,
+            sync::Scope {
+                media,
+                since,
+                until,
+            },
+        ))
+    }
 }
 
 /// The answer to a sync request.
 #[derive(Debug, Serialize)]
 pub struct SyncRequested {
     pub account_id: i64,
+    /// `full`, `light`, or the one kind of data synced on its own (`media_insights`…).
     pub plan: &'static str,
+    /// What a sync of one kind of data is narrowed to: `{media, since, until}`; null when
+    /// it is not.
+    pub scope: Option<serde_json::Value>,
     /// The orchestrator job to follow (`GET /jobs/{id}`).
     pub job_id: i64,
     /// True when a sync of this plan was already queued or running for the account: the
@@ -424,6 +593,17 @@ pub async fn request_sync(
     plan: sync::Plan,
     trigger: &str,
 ) -> AppResult<SyncRequested> {
+    request_scoped(state, account_id, plan, sync::Scope::default(), trigger).await
+}
+
+/// [`request_sync`] narrowed by a scope (422 when it does not fit the plan or the account).
+pub async fn request_scoped(
+    state: &AppState,
+    account_id: store::AccountId,
+    plan: sync::Plan,
+    scope: sync::Scope,
+    trigger: &str,
+) -> AppResult<SyncRequested> {
     account_or_404(state, account_id).await?;
     let Some(engine) = state.engine.as_ref() else {
         return Err(AppError::NotConfigured(
@@ -432,10 +612,13 @@ pub async fn request_sync(
                 .to_owned(),
         ));
     };
-    let enqueued = engine.enqueue_sync(account_id, plan, trigger).await?;
+    let enqueued = engine
+        .enqueue_scoped(account_id, plan, scope.clone(), trigger)
+        .await?;
     Ok(SyncRequested {
         account_id,
         plan: plan.as_str(),
+        scope: (!scope.is_empty()).then(|| scope.to_json()),
         job_id: enqueued.job_id(),
         merged: matches!(enqueued.outcome, store::InsertOutcome::Merged(_)),
         run_id: enqueued.run_id,
@@ -444,13 +627,11 @@ pub async fn request_sync(
 
 async fn sync_now(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<SyncParams>,
 ) -> AppResult<(StatusCode, ApiJson<SyncRequested>)> {
-    let plan = match params.plan.as_deref() {
-        None => sync::Plan::Full,
-        Some(p) => p.parse::<sync::Plan>().map_err(AppError::Invalid)?,
-    };
-    let requested = request_sync(&state, id, plan, "api").await?;
+    let (plan, scope) = params.plan_and_scope()?;
+    let account = account_by_ref(&state, &id).await?;
+    let requested = request_scoped(&state, account.id, plan, scope, "api").await?;
     Ok((StatusCode::ACCEPTED, ApiJson(requested)))
 }

@@ -12,7 +12,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{account_or_404, parse_date};
+use crate::api::parse_date;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
 use crate::report::{ReportFormat, ReportSubject};
 use crate::state::AppState;
@@ -109,7 +109,7 @@ pub async fn build_report(
 
 async fn report(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<ReportParams>,
 ) -> AppResult<Response> {
     let format = match params.format.as_deref() {
@@ -118,7 +118,8 @@ async fn report(
             .parse::<ReportFormat>()
             .map_err(|e| AppError::invalid(e.to_string()))?,
     };
-    let account = account_or_404(&state, id).await?;
+    let account = crate::api::accounts::account_by_ref(&state, &id).await?;
+    let id = account.id;
     let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
     let period = period_of(&params, state.clock.now(), tz)?;
     let report = build_report(&state, &account, period).await?;

@@ -12,7 +12,7 @@ use super::form::{FormData, encode};
 use super::layout::{
     Flash, Nav, Page, PageResult, badge, clip, duration_ms, post_button, render, see_other, when,
 };
-use super::overview::{next_sync, status_badge, token_expiry};
+use super::overview::{next_sync, retry_note, status_badge, token_expiry};
 use crate::api::accounts::NextSyncs;
 use crate::api::analytics as analytics_api;
 use crate::auth::{RequireSession, verify_csrf};
@@ -72,7 +72,12 @@ pub(crate) async fn page(
     let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
     let period = period_of(&form, now, tz)?;
     let report = analytics_api::build_report(&state, &account, period).await?;
-    let next = NextSyncs::load(&state).await?.of(&account);
+    let next_syncs = NextSyncs::load(&state).await?;
+    let next = next_syncs.of(&account);
+    let retry = next_syncs
+        .retry_of(&account)
+        .map(|r| retry_note(r, now))
+        .unwrap_or_default();
     let runs = state
         .store
         .sync_runs_list(RunQuery {
@@ -159,7 +164,7 @@ pub(crate) async fn page(
     body.push_str(&format!(
         "<div class=\"panel\"><div class=\"facts\"><div><span class=\"label\">status</span>{}</div>\
          <div><span class=\"label\">last sync</span>{}</div><div><span class=\"label\">next sync</span>{next}</div>\
-         <div><span class=\"label\">token expiry</span>{}</div>{usage}</div>{error}\
+         <div><span class=\"label\">token expiry</span>{}</div>{usage}</div>{retry}{error}\
          <div class=\"row\">{periods}<form class=\"row inline\" method=\"get\" action=\"/accounts/{id}\">\
          <input type=\"text\" name=\"from\" value=\"{}\" size=\"10\" aria-label=\"from\"> to \
          <input type=\"text\" name=\"to\" value=\"{}\" size=\"10\" aria-label=\"to\"><button type=\"submit\">Show</button></form>\

@@ -139,6 +139,7 @@ pub(crate) async fn page(
             body.push_str(&account_row(
                 a,
                 next.of(a),
+                next.retry_of(a),
                 open_by_account.get(&a.id).copied().unwrap_or(0),
                 now,
             ));
@@ -227,9 +228,31 @@ pub(crate) fn token_expiry(account: &Account, now: DateTime<Utc>) -> String {
     }
 }
 
+/// A sync retrying after a failed attempt: the last error and when the next attempt starts.
+pub(crate) fn retry_note(retry: &sync::RetryState, now: DateTime<Utc>) -> String {
+    let what = match retry.step {
+        Some(step) => format!("step {step}"),
+        None => "start".to_owned(),
+    };
+    let next = match retry.next_attempt_at {
+        Some(at) => format!("next attempt {}", when(Some(at), now)),
+        None => "next attempt running".to_owned(),
+    };
+    format!(
+        "<div class=\"note\" title=\"{}\">{} {} of {} attempts failed ({}): {}; {next}</div>",
+        escape(&retry.last_error),
+        badge("warning", "retrying"),
+        retry.failed_attempts,
+        retry.max_attempts,
+        escape(&what),
+        escape(&clip(&retry.last_error, 80)),
+    )
+}
+
 fn account_row(
     a: &Account,
     next: Option<DateTime<Utc>>,
+    retry: Option<&sync::RetryState>,
     open_alerts: usize,
     now: DateTime<Utc>,
 ) -> String {
@@ -250,6 +273,10 @@ fn account_row(
             )
         })
         .unwrap_or_default();
+    let error = match retry {
+        Some(r) => format!("{error}{}", retry_note(r, now)),
+        None => error,
+    };
     let next = match (a.status, next) {
         (SyncStatus::Paused, _) => "<span class=\"sub\">paused</span>".to_owned(),
         (SyncStatus::NeedsReauth, None) => {

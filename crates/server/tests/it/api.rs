@@ -1270,6 +1270,224 @@ async fn syncs_are_queued_through_the_engine_and_merged_while_active() {
 }
 
 #[tokio::test]
+async fn a_retrying_sync_shows_its_last_error_and_next_attempt() {
+    let env = SimApp::start(1, 4).await;
+    let app = &env.app;
+    let (id, _) = env.accounts[0];
+    json_of(
+        app.post(&format!("/api/v1/accounts/{id}/sync")).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let worker = env.engine.worker().unwrap();
+    // The sync starts, then its first step fails an attempt: Meta answers 500/503 only.
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    env.sim.set_faults(
+        1.0,
+        simulator::FaultMix::only(&[simulator::FaultKind::ServerError]),
+    );
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    let step = env
+        .app
+        .store
+        .job_list(store::JobQuery {
+            account_id: Some(id),
+            states: vec![store::JobState::Pending],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .jobs
+        .remove(0);
+    assert_eq!(step.kind, "sync_profile");
+    assert!(step.run_at > env.clock.now());
+
+    let account = app.get_json(&format!("/api/v1/accounts/{id}")).await;
+    assert_eq!(account["status"], "syncing");
+    let retrying = &account["retrying"];
+    assert_eq!(retrying["step"], "profile", "{account}");
+    assert_eq!(retrying["failed_attempts"], 1);
+    assert_eq!(retrying["max_attempts"], 3);
+    assert_eq!(retrying["job_id"], step.id);
+    let error = retrying["last_error"].as_str().unwrap();
+    assert!(error.contains("Graph API"), "{error}");
+    assert_eq!(
+        retrying["next_attempt_at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<Utc>>()
+            .unwrap(),
+        step.run_at
+    );
+    let list = app.get_json("/api/v1/accounts").await;
+    assert_eq!(list["accounts"][0]["retrying"], *retrying);
+    let overview = app.get_json("/api/v1/overview").await;
+    assert_eq!(overview["accounts"][0]["retrying"], *retrying);
+
+    let browser = crate::dashboard::Browser::sign_in(app).await;
+    for page in ["/".to_owned(), format!("/accounts/{id}")] {
+        let html = browser.page(&page).await;
+        assert!(html.contains("retrying"), "{page} shows the retry");
+        assert!(html.contains("1 of 3 attempts failed"), "{page}");
+        assert!(html.contains("next attempt"), "{page}");
+    }
+
+    // Meta recovers: the retry succeeds and the account shows no retry any more.
+    env.sim.set_faults(0.0, simulator::FaultMix::none());
+    env.advance(Duration::minutes(5));
+    env.engine.run_until_idle().await.unwrap();
+    let account = app.get_json(&format!("/api/v1/accounts/{id}")).await;
+    assert_eq!(account["status"], "idle", "{account}");
+    assert!(account["retrying"].is_null(), "{account}");
+}
+
+#[tokio::test]
+async fn one_kind_of_data_is_synced_on_its_own_through_the_api() {
+    let env = SimApp::start(1, 8).await;
+    let app = &env.app;
+    let (id, sim_account) = env.accounts[0].clone();
+    json_of(
+        app.post(&format!("/api/v1/accounts/{id}/sync")).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    env.engine.run_until_idle().await.unwrap();
+    let ids: Vec<String> = app
+        .store
+        .media_index(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| !e.deleted && e.product_type != store::ProductType::Ad)
+        .map(|e| e.ig_media_id)
+        .take(2)
+        .collect();
+    env.advance(Duration::hours(1));
+
+    let by_name = format!("/api/v1/accounts/@{}/sync", sim_account.username);
+    let asked = json_of(
+        app.post(&format!(
+            "{by_name}?only=media_insights&media={}",
+            ids.join(",")
+        ))
+        .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    assert_eq!(asked["account_id"], id);
+    assert_eq!(asked["plan"], "media_insights");
+    assert_eq!(asked["scope"]["media"], json!(ids));
+    env.engine.run_until_idle().await.unwrap();
+    let runs = app.get_json(&format!("/api/v1/runs?account={id}")).await;
+    let newest = &runs["runs"][0];
+    assert_eq!(newest["plan"], "media_insights", "{runs}");
+    assert_eq!(newest["status"], "succeeded");
+    assert_eq!(newest["steps_planned"], json!(["media_insights"]));
+    let detail = app
+        .get_json(&format!("/api/v1/runs/{}", newest["id"]))
+        .await;
+    assert_eq!(detail["steps"].as_array().unwrap().len(), 1);
+    assert_eq!(detail["steps"][0]["expected"], 2);
+    assert_eq!(detail["steps"][0]["detail"]["scope"]["media"], json!(ids));
+
+    let today = env.clock.now().date_naive();
+    let since = today - Duration::days(8);
+    let until = today - Duration::days(4);
+    let asked = json_of(
+        app.post(&format!(
+            "/api/v1/accounts/{}/sync?only=account-insights&since={since}&until={until}",
+            sim_account.ig_user_id
+        ))
+        .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    assert_eq!(asked["plan"], "account_insights");
+    assert_eq!(asked["scope"]["since"], since.to_string());
+    env.engine.run_until_idle().await.unwrap();
+    let runs = app.get_json(&format!("/api/v1/runs?account={id}")).await;
+    assert_eq!(runs["runs"][0]["plan"], "account_insights");
+    assert_eq!(runs["runs"][0]["status"], "succeeded");
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 3);
+
+    let sync = format!("/api/v1/accounts/{id}/sync");
+    for query in [
+        "?plan=full&only=media",
+        "?only=weekly",
+        "?plan=media",
+        "?only=profile&media=1",
+        "?only=media_insights&media=abc",
+        "?only=media_insights&media=999",
+        "?only=account_insights&since=2026-02-30",
+        "?only=account_insights&until=2020-01-01",
+        "?only=media_insights&since=2099-01-01",
+    ] {
+        let res = app.post(&format!("{sync}{query}")).await;
+        let message = assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+        assert!(!message.is_empty(), "{query}");
+    }
+}
+
+#[tokio::test]
+async fn account_routes_take_the_instagram_user_id_or_username_too() {
+    let app = TestApp::spawn().await;
+    let account = app.seed_account("17841400000000077", "Ref_Me").await;
+    app.seed_account("17841400000000078", "other").await;
+    for reference in [
+        account.id.to_string(),
+        "17841400000000077".to_owned(),
+        "@ref_me".to_owned(),
+        "%40Ref_Me".to_owned(),
+        "Ref_Me".to_owned(),
+    ] {
+        let body = app.get_json(&format!("/api/v1/accounts/{reference}")).await;
+        assert_eq!(body["id"], account.id, "{reference}");
+        let res = app
+            .get(&format!("/api/v1/accounts/{reference}/report?days=7"))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{reference}");
+    }
+    let body = json_of(
+        app.send_json(
+            Method::PATCH,
+            "/api/v1/accounts/@Ref_Me",
+            &json!({"timezone": "Europe/Berlin"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(body["timezone"], "Europe/Berlin");
+    let body = json_of(
+        app.post("/api/v1/accounts/17841400000000077/pause").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (body["id"].clone(), body["status"].clone()),
+        (json!(account.id), json!("paused"))
+    );
+    json_of(
+        app.post("/api/v1/accounts/@ref_me/resume").await,
+        StatusCode::OK,
+    )
+    .await;
+    for missing in ["@nobody", "17841400000000099", "0"] {
+        assert_error(
+            app.get(&format!("/api/v1/accounts/{missing}")).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+    let res = app
+        .delete("/api/v1/accounts/@ref_me?confirm=17841400000000077")
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(app.store.account_get(account.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
 async fn added_accounts_are_verified_against_the_graph_api() {
     let env = SimApp::start(1, 4).await;
     let app = &env.app;
@@ -1374,6 +1592,22 @@ async fn reports_of_a_synced_account_in_json_and_csv() {
         .collect();
     assert!(keys.iter().all(|k| known.contains(&k.as_str())));
     assert!(report.to_string().contains("2") && !report.to_string().contains("access_token"));
+    // After the first sync the counter has one sample: the growth is Meta's daily changes.
+    let followers = &report["followers"];
+    let from_meta = followers["net_new_followers_api"]["value"].as_f64();
+    assert!(from_meta.is_some(), "{followers}");
+    assert_eq!(
+        followers["growth_abs"]["value"].as_f64(),
+        from_meta,
+        "{followers}"
+    );
+    assert!(
+        followers["growth_abs"]["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("sum of Meta's daily follower changes"),
+        "{followers}"
+    );
 
     let res = app
         .get(&format!(

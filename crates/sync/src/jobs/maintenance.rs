@@ -84,7 +84,12 @@ impl JobHandler for SyncFanOut {
                 }
             }
             jobs.push(sync_account_job(
-                &self.deps, account.id, plan, &trigger, now,
+                &self.deps,
+                account.id,
+                plan,
+                &crate::plan::Scope::default(),
+                &trigger,
+                now,
             ));
         }
         let outcomes = match store.job_insert_many(jobs).await {

@@ -18,7 +18,7 @@ use store::{
 
 use crate::engine::Deps;
 use crate::error::Result;
-use crate::plan::{KIND_SYNC_ACCOUNT, Plan, Step};
+use crate::plan::{KIND_SYNC_ACCOUNT, Plan, Scope, Step};
 use crate::queue::{Maintenance, SYNC_QUEUE, Worker};
 
 pub(crate) use alerts::raise_alert;
@@ -31,10 +31,7 @@ pub(crate) const PRIORITY_MAINTENANCE: i16 = 5;
 pub(crate) fn register_all(deps: &Arc<Deps>, worker: &mut Worker) {
     worker.register(Arc::new(orchestrator::SyncAccount { deps: deps.clone() }));
     for step in Step::ALL {
-        worker.register(Arc::new(orchestrator::StepJob {
-            deps: deps.clone(),
-            step,
-        }));
+        worker.register(Arc::new(orchestrator::StepJob::new(deps.clone(), step)));
     }
     worker.register(Arc::new(maintenance::SyncFanOut { deps: deps.clone() }));
     worker.register(Arc::new(maintenance::TokenRefreshFanOut {
@@ -50,20 +47,34 @@ pub(crate) fn sync_account_job(
     deps: &Deps,
     account_id: AccountId,
     plan: Plan,
+    scope: &Scope,
     trigger: &str,
     now: DateTime<Utc>,
 ) -> NewJob {
+    let mut args = serde_json::json!({ "plan": plan.as_str(), "trigger": trigger });
+    if !scope.is_empty() {
+        args["scope"] = scope.to_json();
+    }
     NewJob {
         queue: SYNC_QUEUE.to_string(),
         kind: KIND_SYNC_ACCOUNT.to_string(),
-        args: serde_json::json!({ "plan": plan.as_str(), "trigger": trigger }),
+        args,
         account_id: Some(account_id),
-        unique_key: Some(plan.unique_key(account_id)),
+        unique_key: Some(chain_key(account_id, plan, scope)),
         run_id: None,
         run_at: now,
         max_attempts: deps.settings.max_attempts as i32,
         priority: PRIORITY_ORCHESTRATOR,
         now,
+    }
+}
+
+/// The unique key a chain holds while active: one per account, plan and scope.
+pub(crate) fn chain_key(account_id: AccountId, plan: Plan, scope: &Scope) -> String {
+    if scope.is_empty() {
+        plan.unique_key(account_id)
+    } else {
+        format!("{}:{}", plan.unique_key(account_id), scope.key())
     }
 }
 

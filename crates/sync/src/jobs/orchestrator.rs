@@ -5,19 +5,20 @@
 //! the account `failed` with the step and the reason; a rejected token marks it
 //! `needs_reauth` at once; a rate limit snoozes the chain until access is regained.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use graph::{AccountRef, GraphClient};
 use store::{
-    Account, AccountId, ApiCallsDelta, ApiUsage, NewAlert, NewJob, NewSyncRun, RateDecision,
+    Account, AccountId, ApiCallsDelta, ApiUsage, JobId, NewAlert, NewJob, NewSyncRun, RateDecision,
     RunFinish, RunId, RunQuery, RunStatus, Severity, StatusChange, StepStatus, SyncStatus,
     SyncStep,
 };
 
 use crate::engine::Deps;
-use crate::jobs::{PRIORITY_STEP, alerts, client_for, raise_alert, token_for};
-use crate::plan::{Plan, Step};
+use crate::jobs::{PRIORITY_STEP, alerts, chain_key, client_for, raise_alert, token_for};
+use crate::plan::{Plan, Scope, Step};
 use crate::queue::{JobContext, JobHandler, JobOutcome, SYNC_QUEUE};
 use crate::steps::{self, StepCtx, StepError, StepReport};
 
@@ -29,6 +30,10 @@ fn plan_of(args: &serde_json::Value) -> Plan {
         .as_str()
         .and_then(|p| p.parse().ok())
         .unwrap_or(Plan::Full)
+}
+
+fn scope_of(args: &serde_json::Value) -> Scope {
+    Scope::from_json(&args["scope"])
 }
 
 fn trigger_of(args: &serde_json::Value) -> String {
@@ -80,6 +85,7 @@ impl SyncAccount {
         let store = &deps.store;
         let now = ctx.now();
         let plan = plan_of(&ctx.job.args);
+        let scope = scope_of(&ctx.job.args);
         let trigger = trigger_of(&ctx.job.args);
         let Some(account_id) = ctx.job.account_id else {
             return Ok(JobOutcome::discard("a sync job must name its account"));
@@ -156,7 +162,7 @@ impl SyncAccount {
             }
         };
         tracing::info!(account = account_id, run = run_id, plan = %plan, trigger = %trigger, "sync started");
-        let first = step_job(deps, account_id, plan, &trigger, run_id, 0, now);
+        let first = step_job(deps, account_id, plan, &scope, &trigger, run_id, 0, now);
         Ok(JobOutcome::Complete {
             result: Some(serde_json::json!({ "run_id": run_id })),
             next: vec![first],
@@ -173,26 +179,32 @@ fn skip_reason(account: &Account) -> Option<&'static str> {
 }
 
 /// The job of step `position` of a chain.
+#[allow(clippy::too_many_arguments)]
 fn step_job(
     deps: &Deps,
     account_id: AccountId,
     plan: Plan,
+    scope: &Scope,
     trigger: &str,
     run_id: RunId,
     position: usize,
     now: DateTime<Utc>,
 ) -> NewJob {
     let step = plan.steps()[position];
+    let mut args = serde_json::json!({
+        "plan": plan.as_str(),
+        "trigger": trigger,
+        "position": position,
+    });
+    if !scope.is_empty() {
+        args["scope"] = scope.to_json();
+    }
     NewJob {
         queue: SYNC_QUEUE.to_string(),
         kind: step.kind().to_string(),
-        args: serde_json::json!({
-            "plan": plan.as_str(),
-            "trigger": trigger,
-            "position": position,
-        }),
+        args,
         account_id: Some(account_id),
-        unique_key: Some(plan.unique_key(account_id)),
+        unique_key: Some(chain_key(account_id, plan, scope)),
         run_id: Some(run_id),
         run_at: now,
         max_attempts: deps.settings.max_attempts as i32,
@@ -205,6 +217,32 @@ fn step_job(
 pub(crate) struct StepJob {
     pub(crate) deps: Arc<Deps>,
     pub(crate) step: Step,
+    /// The attempts running in this process, by job: what a timed-out attempt had spent
+    /// before it started, so the calls it made still reach the step's counters.
+    pub(crate) running: std::sync::Mutex<HashMap<JobId, AttemptStart>>,
+}
+
+impl StepJob {
+    pub(crate) fn new(deps: Arc<Deps>, step: Step) -> StepJob {
+        StepJob {
+            deps,
+            step,
+            running: Default::default(),
+        }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, AttemptStart>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where a running attempt of a step started from.
+pub(crate) struct AttemptStart {
+    account: Account,
+    run_id: RunId,
+    position: usize,
+    before: graph::CallStats,
+    spent: Spent,
 }
 
 /// The step row's counters so far (a retried or resumed step adds to them).
@@ -226,6 +264,44 @@ impl JobHandler for StepJob {
         match self.execute(&ctx).await {
             Ok(outcome) => outcome,
             Err(e) => JobOutcome::retry(e.to_string()),
+        }
+    }
+
+    async fn on_timeout(&self, ctx: &JobContext) {
+        let Some(start) = self.running().remove(&ctx.job.id) else {
+            return;
+        };
+        let Ok(client) = client_for(&self.deps, &start.account) else {
+            return;
+        };
+        let cost = self
+            .account_usage(client, &start.account, &start.before)
+            .await;
+        let spent = start.spent;
+        let started_at = spent.started_at.unwrap_or_else(|| ctx.now());
+        let record = SyncStep {
+            run_id: start.run_id,
+            step: self.step.name().to_string(),
+            position: start.position as i32,
+            status: StepStatus::Running,
+            attempts: ctx.job.attempt,
+            started_at,
+            finished_at: None,
+            api_calls: spent.calls + cost.0,
+            rate_limit_units: spent.units + cost.1,
+            rows_written: spent.rows,
+            expected: None,
+            stored: None,
+            complete: None,
+            error: Some(format!(
+                "attempt {} timed out after {}s",
+                ctx.job.attempt,
+                self.deps.settings.job_timeout.as_secs_f64()
+            )),
+            detail: serde_json::json!({}),
+        };
+        if let Err(e) = self.deps.store.sync_step_record(record).await {
+            tracing::warn!(job = ctx.job.id, error = %e, "could not record the calls of a timed-out attempt");
         }
     }
 
@@ -331,6 +407,7 @@ impl StepJob {
         let store = &deps.store;
         let now = ctx.now();
         let plan = plan_of(&ctx.job.args);
+        let scope = scope_of(&ctx.job.args);
         let trigger = trigger_of(&ctx.job.args);
         let position = ctx.job.args["position"].as_u64().unwrap_or(0) as usize;
         let (Some(account_id), Some(run_id)) = (ctx.job.account_id, ctx.job.run_id) else {
@@ -400,9 +477,15 @@ impl StepJob {
             stored: report.and_then(|r| r.stored),
             complete: report.and_then(|r| r.complete),
             error,
-            detail: report
-                .map(|r| r.detail.clone())
-                .unwrap_or_else(|| serde_json::json!({})),
+            detail: {
+                let mut detail = report
+                    .map(|r| r.detail.clone())
+                    .unwrap_or_else(|| serde_json::json!({}));
+                if !scope.is_empty() && detail.is_object() {
+                    detail["scope"] = scope.to_json();
+                }
+                detail
+            },
         };
         store
             .sync_step_record(record(StepStatus::Running, None, None, spent))
@@ -418,16 +501,28 @@ impl StepJob {
             acct,
             client,
             plan,
+            scope: &scope,
             step: self.step,
             position,
-            of: steps.len(),
+            steps_in_plan: steps.len(),
             // Every attempt of a step stamps its snapshots with the time the step first
             // started: an attempt whose writes were committed but whose outcome was lost
             // (killed worker, full disk, database gone at completion) is re-run and rewrites
             // the same rows instead of adding a second capture to the run.
             now: started_at,
         };
+        self.running().insert(
+            ctx.job.id,
+            AttemptStart {
+                account: account.clone(),
+                run_id,
+                position,
+                before: before.clone(),
+                spent,
+            },
+        );
         let result = steps::run(&sctx).await;
+        self.running().remove(&ctx.job.id);
         let cost = self.account_usage(client, &account, &before).await;
         let rows = match &result {
             Ok(r) => r.rows_written,
@@ -462,6 +557,7 @@ impl StepJob {
                         deps,
                         account_id,
                         plan,
+                        &scope,
                         &trigger,
                         run_id,
                         position + 1,

@@ -90,6 +90,13 @@ pub trait JobHandler: Send + Sync + 'static {
     /// Runs one attempt. Errors are outcomes, never panics.
     async fn run(&self, ctx: JobContext) -> JobOutcome;
 
+    /// Called when an attempt ran past the job timeout: after its task was stopped and
+    /// before the failed attempt is recorded (so a retry, and [`JobHandler::on_failed`],
+    /// see what it accounts for here, e.g. the calls the stopped attempt made).
+    async fn on_timeout(&self, ctx: &JobContext) {
+        let _ = ctx;
+    }
+
     /// Called once the job has failed for good (no attempts left, discarded, or timed out on
     /// its last attempt), after the store recorded it. `error` is the last error.
     async fn on_failed(&self, ctx: &JobContext, error: &str) {

@@ -9,4 +9,4 @@ mod worker;
 
 pub use handler::{DynHandler, JobContext, JobHandler, JobOutcome};
 pub use policy::{MAINTENANCE_QUEUE, RetryPolicy, SYNC_QUEUE, WorkerConfig};
-pub use worker::{Maintenance, Worker, WorkerStats};
+pub use worker::{Maintenance, Worker, WorkerStats, worker_process_gone};

@@ -511,6 +511,9 @@ async fn execute(shared: Arc<Shared>, handler: Option<DynHandler>, ctx: JobConte
                 Ok(Err(_)) => JobOutcome::retry("job handler was cancelled"),
                 Err(_) => {
                     task.0.abort();
+                    // The attempt is over only once its task is: what it did is then final.
+                    let _ = (&mut task.0).await;
+                    handler.on_timeout(&ctx).await;
                     JobOutcome::retry(format!(
                         "timed out after {}s",
                         shared.job_timeout.as_secs_f64()
@@ -639,6 +642,27 @@ impl Shared {
                 }
             }
         }
+    }
+}
+
+/// Whether a registered worker is certainly gone: it ran on this machine and its process no
+/// longer exists (or is a zombie). Workers of other machines are judged by their heartbeats
+/// only, so this says false for them.
+pub fn worker_process_gone(worker: &WorkerInfo) -> bool {
+    if worker.hostname != hostname() || worker.pid <= 0 {
+        return false;
+    }
+    if !std::path::Path::new("/proc/self/stat").exists() {
+        // No procfs: nothing can be proven.
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{}/stat", worker.pid)) {
+        Err(_) => true,
+        // `pid (comm) state …`: the state follows the last parenthesis.
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|state| matches!(state, "Z" | "X" | "x")),
     }
 }
 

@@ -1,8 +1,9 @@
 //! Account insights step: daily account metrics. The first sync backfills the configured
 //! number of days up to today (90 by default, read in ≤ 30-day windows by the client); later
 //! syncs read from the last stored day, and always the last few days again because Meta's
-//! numbers settle for about 48 h (today's partial values included). Days are Pacific-time days (Meta's buckets); the series is kept
-//! forever. Followers online per hour come along for the last 30 days.
+//! numbers settle for about 48 h (today's partial values included). Asked for on its own with
+//! a range of days, it reads exactly those. Days are Pacific-time days (Meta's buckets); the
+//! series is kept forever. Followers online per hour come along for the last 30 days.
 
 use std::collections::BTreeSet;
 
@@ -40,12 +41,16 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let last = store
         .account_insight_last_day(ctx.account.id, ANCHOR_METRIC)
         .await?;
-    let (since, until) = days_to_read(
-        today,
-        last,
-        settings.account_insights_backfill_days,
-        settings.account_insights_settling_days,
-    );
+    let (since, until) = match ctx.scope.since {
+        // Asked for on its own with a range of days: exactly those (checked when enqueued).
+        Some(since) => (since, ctx.scope.until.unwrap_or(today).min(today)),
+        None => days_to_read(
+            today,
+            last,
+            settings.account_insights_backfill_days,
+            settings.account_insights_settling_days,
+        ),
+    };
     let days = (until - since).num_days() + 1;
     ctx.progress(0, days as u64).await;
     let points = ctx

@@ -1,15 +1,19 @@
 //! Demographics step: a daily snapshot of the audience (followers, engaged and reached
-//! accounts by age, gender, country and city); skipped when today's snapshot exists.
+//! accounts by age, gender, country and city); skipped when today's snapshot exists, unless
+//! asked for on its own.
 
 use graph::DemographicTimeframe;
 use store::{DemographicBatch, DemographicValue};
 
+use crate::plan::{Plan, Step};
 use crate::steps::{StepCtx, StepError, StepReport};
 
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let today = ctx.now.date_naive();
     let store = &ctx.deps.store;
-    if let Some((day, values)) = store.demographics_latest(ctx.account.id).await?
+    // A demographics sync asked for on its own reads today's snapshot again.
+    if ctx.plan != Plan::Only(Step::Demographics)
+        && let Some((day, values)) = store.demographics_latest(ctx.account.id).await?
         && day == today
     {
         return Ok(StepReport {

@@ -1,6 +1,6 @@
 //! Media step: the account's posts, reels and carousels (with children), listed newest
-//! first. A full sync lists everything and marks stored posts missing from the listing as
-//! deleted; a light sync stops at the first already-known post whose numbers have settled
+//! first. A full sync (and a media sync on its own) lists everything and marks stored posts
+//! missing from the listing as deleted; a light sync stops at the first already-known post whose numbers have settled
 //! (older than 48 h) and detects deletions only within the range it listed.
 
 use std::collections::{HashMap, HashSet};
@@ -8,7 +8,6 @@ use std::collections::{HashMap, HashSet};
 use chrono::Duration;
 use store::{MediaBatch, MediaChild, MediaRecord};
 
-use crate::plan::Plan;
 use crate::steps::{StepCtx, StepError, StepReport, count, media_type, product_type};
 
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
@@ -19,7 +18,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let known: HashMap<&str, &store::MediaIndexEntry> =
         index.iter().map(|e| (e.ig_media_id.as_str(), e)).collect();
     let settled_before = ctx.now - Duration::hours(48);
-    let full = ctx.plan == Plan::Full;
+    let full = ctx.plan.is_thorough();
     let listing = ctx
         .client
         .list_media(&ctx.acct, |item| {

@@ -1,12 +1,11 @@
 //! Media insights step: lifetime insights of the posts that are due under the tiered
-//! refresh policy, read with one multi-ID request per ≤ 50 posts of one media category, kept
+//! refresh policy (or, asked for on its own, of given posts or the posts of given days), read with one multi-ID request per ≤ 50 posts of one media category, kept
 //! as snapshots. Per-item errors are recorded on the item; an item that could not be read
 //! for a passing reason makes the step incomplete (retried) after storing the rest.
 
 use graph::{InsightValue, ItemError, MAX_IDS_PER_REQUEST, MediaInsights, MediaTarget};
 use store::{InsightBatch, InsightSnapshot};
 
-use crate::plan::Plan;
 use crate::steps::{StepCtx, StepError, StepReport, category, item_error_is_permanent};
 use crate::tiered::insights_due;
 
@@ -75,18 +74,30 @@ pub(crate) fn describe(e: &ItemError) -> String {
     format!("{kind}: {}", e.message)
 }
 
+/// Whether a stored post is read by this run: the given posts, the posts published in the
+/// given days (in the account's time zone), or the posts due under the tiered policy.
+fn selected(ctx: &StepCtx<'_>, e: &store::MediaIndexEntry) -> bool {
+    let scope = ctx.scope;
+    if !scope.media.is_empty() {
+        return scope.media.contains(&e.ig_media_id);
+    }
+    if let Some(since) = scope.since {
+        let tz: chrono_tz::Tz = ctx.account.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let day = e.published_at.with_timezone(&tz).date_naive();
+        return day >= since && scope.until.is_none_or(|until| day <= until);
+    }
+    // Items whose last read failed for good are tried again on thorough syncs only.
+    (e.insights_captured_at.is_some() || e.insights_error.is_none() || ctx.plan.is_thorough())
+        && insights_due(e.published_at, e.insights_captured_at, ctx.now)
+}
+
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let store = &ctx.deps.store;
     let index = store.media_index(ctx.account.id).await?;
-    let full = ctx.plan == Plan::Full;
     let mut targets: Vec<MediaTarget> = index
         .iter()
         .filter(|e| !e.deleted)
-        .filter(|e| {
-            // Items whose last read failed for good are tried again on full syncs only.
-            e.insights_captured_at.is_some() || e.insights_error.is_none() || full
-        })
-        .filter(|e| insights_due(e.published_at, e.insights_captured_at, ctx.now))
+        .filter(|e| selected(ctx, e))
         .filter_map(|e| {
             let cat = category(e.product_type, e.media_type)?;
             (cat != graph::MediaCategory::Story)

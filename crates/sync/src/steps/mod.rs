@@ -14,7 +14,7 @@ use graph::{AccountRef, GraphClient, GraphError};
 use store::{Account, StoreError};
 
 use crate::engine::Deps;
-use crate::plan::{Plan, Step};
+use crate::plan::{Plan, Scope, Step};
 use crate::queue::JobContext;
 
 /// What a step works with.
@@ -25,10 +25,12 @@ pub(crate) struct StepCtx<'a> {
     pub(crate) acct: AccountRef,
     pub(crate) client: &'a GraphClient,
     pub(crate) plan: Plan,
+    /// What a step asked for on its own is narrowed to (empty: the step's usual choice).
+    pub(crate) scope: &'a Scope,
     pub(crate) step: Step,
     /// Position of the step in the plan (from 0) and the plan's length.
     pub(crate) position: usize,
-    pub(crate) of: usize,
+    pub(crate) steps_in_plan: usize,
     pub(crate) now: DateTime<Utc>,
 }
 
@@ -36,15 +38,34 @@ impl StepCtx<'_> {
     /// Records "step k of n, `done` of `total` items" on the job.
     pub(crate) async fn progress(&self, done: u64, total: u64) {
         self.job
-            .set_progress(serde_json::json!({
-                "step": self.step.name(),
-                "position": self.position,
-                "of": self.of,
-                "done": done,
-                "total": total,
-            }))
+            .set_progress(progress_json(
+                self.step,
+                self.position,
+                self.steps_in_plan,
+                done,
+                total,
+            ))
             .await;
     }
+}
+
+/// A step's progress as recorded on its job (shown by `sync --wait`, the API's job JSON
+/// and the queue monitor): which step of how many, and how many of its items are done.
+pub(crate) fn progress_json(
+    step: Step,
+    position: usize,
+    steps_in_plan: usize,
+    items_done: u64,
+    items_total: u64,
+) -> serde_json::Value {
+    serde_json::json!({
+        "step": step.name(),
+        "step_number": position + 1,
+        "steps_in_plan": steps_in_plan,
+        "items_done": items_done,
+        "items_total": items_total,
+        "items": step.items(),
+    })
 }
 
 /// What a step did.

@@ -159,10 +159,13 @@ async fn the_orchestrator_enqueues_exactly_the_steps_in_order(d: Dialect) {
     assert!(
         p.steps
             .iter()
-            .all(|s| s.total.is_some() && s.done <= s.total),
+            .all(|s| s.items_total.is_some() && s.items_done <= s.items_total),
         "{p:?}"
     );
-    assert_eq!(p.steps[1].done, p.steps[1].total, "every post stored");
+    assert_eq!(
+        p.steps[1].items_done, p.steps[1].items_total,
+        "every post stored"
+    );
     env.teardown().await;
 }
 

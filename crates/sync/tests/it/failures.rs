@@ -1,5 +1,6 @@
 //! Syncs when things go wrong: 20 % API faults, a rate-limited account, a rejected token, a
-//! worker killed mid-chain, two workers sharing the queue, a chain cancelled by hand.
+//! worker killed mid-chain, two workers sharing the queue, a chain cancelled by hand, steps
+//! that run past the job timeout.
 
 use std::time::Duration as StdDuration;
 
@@ -20,6 +21,8 @@ both_dialects!(
     a_killed_workers_chain_resumes_after_restart_without_duplicates,
     two_workers_never_run_the_same_account_at_once,
     a_cancelled_chain_leaves_the_account_idle,
+    the_calls_of_timed_out_attempts_are_counted,
+    a_retrying_chain_shows_its_last_error_and_next_attempt,
 );
 
 async fn api_faults_end_in_complete_data_or_a_clear_failure(d: Dialect) {
@@ -426,5 +429,142 @@ async fn a_cancelled_chain_leaves_the_account_idle(d: Dialect) {
         .await
         .unwrap();
     assert_eq!(runs[0].status, RunStatus::Cancelled);
+    env.teardown().await;
+}
+
+/// A step whose attempts run past the job timeout is stopped; the requests and units those
+/// attempts spent still reach the step's (and so the run's) counters and the daily call
+/// counts, exactly as the Graph client counted them.
+async fn the_calls_of_timed_out_attempts_are_counted(d: Dialect) {
+    let mut sim = sim_config(37, 1, 80);
+    sim.latency = StdDuration::from_millis(600);
+    let settings = sync::SyncSettings {
+        job_timeout: StdDuration::from_secs(1),
+        max_attempts: 2,
+        backoff: StdDuration::from_millis(10),
+        ..test_settings()
+    };
+    let env = Env::new(d, sim, settings).await;
+    let (a, sim_account) = env.account(0);
+    env.engine
+        .enqueue_sync(a, Plan::Full, "manual")
+        .await
+        .unwrap();
+    env.run_until_settled(10).await;
+
+    let runs = env
+        .db
+        .store
+        .sync_runs_list(RunQuery {
+            account_id: Some(a),
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Failed, "{runs:?}");
+    let (run, steps) = env
+        .db
+        .store
+        .sync_run_get(runs[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    let failed = steps
+        .iter()
+        .find(|s| s.status == StepStatus::Failed)
+        .unwrap_or_else(|| panic!("a step failed: {steps:?}"));
+    assert_eq!(failed.attempts, 2, "{failed:?}");
+    assert!(
+        failed.error.as_deref().unwrap_or("").contains("timed out"),
+        "{failed:?}"
+    );
+    assert!(
+        failed.api_calls >= 2,
+        "each timed-out attempt made at least one request: {failed:?}"
+    );
+
+    let client: (i64, i64) = env
+        .clients
+        .values()
+        .filter_map(|c| c.stats().accounts.get(&sim_account.ig_user_id).cloned())
+        .fold((0, 0), |(r, u), s| {
+            (r + s.http_requests as i64, u + s.units as i64)
+        });
+    let steps_sum = steps.iter().fold((0, 0), |(r, u), s| {
+        (r + s.api_calls, u + s.rate_limit_units)
+    });
+    assert_eq!(
+        steps_sum, client,
+        "every request the client sent is counted"
+    );
+    assert_eq!((run.api_calls, run.rate_limit_units), client);
+    let days = env
+        .db
+        .store
+        .api_calls_days(
+            Some(a),
+            env.now().date_naive() - Duration::days(2),
+            env.now().date_naive() + Duration::days(2),
+        )
+        .await
+        .unwrap();
+    let per_day = days
+        .iter()
+        .fold((0, 0), |(r, u), d| (r + d.requests, u + d.units));
+    assert_eq!(per_day, client, "the daily call counts have them too");
+    let account = env.db.store.account_get(a).await.unwrap().unwrap();
+    assert_eq!(account.status, SyncStatus::Failed);
+    env.teardown().await;
+}
+
+/// Between a failed attempt and the next one the account stays `syncing`; the retry state
+/// says which step failed, with what, and when it is tried again.
+async fn a_retrying_chain_shows_its_last_error_and_next_attempt(d: Dialect) {
+    let env = Env::new(d, sim_config(38, 2, 10), test_settings()).await;
+    let (a, _) = env.account(0);
+    let (b, _) = env.account(1);
+    env.engine
+        .enqueue_sync(a, Plan::Full, "manual")
+        .await
+        .unwrap();
+    let worker = env.engine.worker().unwrap();
+    worker.run_once().await.unwrap();
+    env.sim.set_faults(
+        1.0,
+        simulator::FaultMix::only(&[simulator::FaultKind::ServerError]),
+    );
+    worker.run_once().await.unwrap();
+    let retries = sync::retries_by_account(env.db.store.as_ref())
+        .await
+        .unwrap();
+    assert!(!retries.contains_key(&b), "{retries:?}");
+    let retry = &retries[&a];
+    let job = env
+        .jobs_of(a)
+        .await
+        .into_iter()
+        .find(|j| j.state == JobState::Pending)
+        .unwrap();
+    assert_eq!(retry.job_id, job.id);
+    assert_eq!(retry.step, Some(sync::Step::Profile));
+    assert_eq!((retry.failed_attempts, retry.max_attempts), (1, 3));
+    assert!(retry.last_error.contains("Graph API"), "{retry:?}");
+    assert_eq!(retry.next_attempt_at, Some(job.run_at));
+    assert!(job.run_at > env.now());
+    assert_eq!(
+        env.db.store.account_get(a).await.unwrap().unwrap().status,
+        SyncStatus::Syncing
+    );
+
+    env.sim.set_faults(0.0, simulator::FaultMix::none());
+    env.run_until_settled(5).await;
+    assert!(
+        sync::retries_by_account(env.db.store.as_ref())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     env.teardown().await;
 }

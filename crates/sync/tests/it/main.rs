@@ -9,4 +9,5 @@ mod failures;
 mod ops;
 mod queue;
 mod schedules;
+mod scoped;
 mod webhook;
