@@ -11,7 +11,6 @@ mod report;
 mod run;
 mod serve;
 mod simulate;
-mod verify;
 
 use std::process::ExitCode;
 
