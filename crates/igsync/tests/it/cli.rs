@@ -267,3 +267,154 @@ async fn every_invalid_invocation_gives_one_clear_line_and_a_non_zero_exit() {
         serde_json::json!({ "invalid_invocations": CASES.len(), "one_clear_line_each": CASES.len() }),
     );
 }
+
+/// `igsync history --steps | head -1`: once the reader has what it wanted and closes the
+/// pipe, igsync stops quietly with success instead of reporting a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_output_pipe_ends_a_listing_quietly() {
+    let h = Harness::new(Dialect::Sqlite, "pipe").await;
+    h.ok(
+        &[
+            "accounts",
+            "add",
+            "--ig-user-id",
+            "17841400000000092",
+            "--token-stdin",
+            "--no-verify",
+        ],
+        Some("EAAG-pipe-token"),
+    )
+    .await;
+    for args in [
+        &["history", "--steps"][..],
+        &["schedules", "list"],
+        &["accounts", "list"],
+        &["accounts", "list", "--json"],
+        &["keys", "list"],
+        &["config"],
+    ] {
+        // The reading end is closed before igsync starts: its first write finds no reader.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut cmd = h.command(args);
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::from(writer))
+            .stderr(std::process::Stdio::piped());
+        let out = cmd.spawn().unwrap().wait_with_output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "igsync {args:?} exited with {}: {stderr}",
+            out.status
+        );
+        assert!(stderr.trim().is_empty(), "igsync {args:?}: {stderr}");
+    }
+}
+
+/// `igsync accounts add` registers through the same use case as the API: the token must
+/// open the account named, and the account type and the token's expiry are learned (or the
+/// documented 60 days assumed, with a warning when igsync cannot renew the token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_add_checks_the_token_owner_and_learns_type_and_expiry() {
+    let mut h = Harness::new(Dialect::Sqlite, "add").await;
+    let sim = crate::support::start_sim(crate::support::sim_config(23, 3, 5)).await;
+    h.graph(&sim);
+    let accounts = sim.accounts();
+    let fb = &accounts[0];
+    let ig = &accounts[1];
+    assert_eq!(fb.login, simulator::LoginKind::Facebook);
+    assert_eq!(ig.login, simulator::LoginKind::Instagram);
+    let add = |id: &str, login: &'static str| {
+        vec![
+            "accounts".to_string(),
+            "add".into(),
+            "--ig-user-id".into(),
+            id.to_string(),
+            "--login".into(),
+            login.into(),
+            "--token-stdin".into(),
+        ]
+    };
+    let run = |args: Vec<String>, token: String| {
+        let h = &h;
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            h.run(&args, Some(&token)).await
+        }
+    };
+
+    // The Instagram Login account under its app-scoped id: the profile names another id.
+    let refused = run(add(&ig.me_id, "instagram"), ig.access_token.clone()).await;
+    assert!(!refused.status.success(), "{refused}");
+    assert_eq!(refused.stderr.trim().lines().count(), 1, "{refused}");
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("belongs to Instagram user {}", ig.ig_user_id)),
+        "{refused}"
+    );
+    // Another account's token: refused, without a hint to skip the check.
+    let refused = run(add(&fb.ig_user_id, "facebook"), ig.access_token.clone()).await;
+    assert!(!refused.status.success(), "{refused}");
+    assert!(refused.stderr.contains("another account"), "{refused}");
+    assert!(!refused.stderr.contains("--no-verify"), "{refused}");
+    let store = h.db.open().await;
+    assert!(store.account_list().await.unwrap().is_empty());
+
+    // Instagram Login: type from the profile, expiry from a refresh, no app credentials.
+    let ok = run(add(&ig.ig_user_id, "instagram"), ig.access_token.clone()).await;
+    assert!(ok.status.success(), "{ok}");
+    assert!(ok.stdout.contains("token expires"), "{ok}");
+    assert!(ok.stderr.trim().is_empty(), "{ok}");
+    let a = store
+        .account_get_by_ig(&ig.ig_user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(a.account_type, store::AccountType::Unknown);
+    let now = chrono::Utc::now();
+    assert!(
+        a.token_expires_at
+            .is_some_and(|t| t > now + chrono::Duration::days(59)),
+        "{:?}",
+        a.token_expires_at
+    );
+
+    // Facebook Login without the app's credentials: 60 days assumed, and a warning that
+    // igsync cannot renew the token, repeated by `doctor`.
+    let ok = run(add(&fb.ig_user_id, "facebook"), fb.access_token.clone()).await;
+    assert!(ok.status.success(), "{ok}");
+    assert!(ok.stdout.contains("token expiry assumed"), "{ok}");
+    assert_eq!(ok.stderr.trim().lines().count(), 1, "{ok}");
+    assert!(
+        ok.stderr
+            .starts_with("warning: igsync cannot refresh Facebook Login tokens"),
+        "{ok}"
+    );
+    let a = store
+        .account_get_by_ig(&fb.ig_user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let assumed = a.token_expires_at.expect("an assumed expiry");
+    assert!(
+        (assumed - (now + chrono::Duration::days(60)))
+            .num_minutes()
+            .abs()
+            < 10
+    );
+    let doctor = h.run(&["doctor"], None).await;
+    assert!(
+        doctor.stdout.contains(&format!(
+            "the token of @{} lapses around {}",
+            fb.username,
+            assumed.format("%Y-%m-%d")
+        )),
+        "{doctor}"
+    );
+    assert!(
+        !doctor
+            .stdout
+            .contains(&format!("token of @{} lapses", ig.username))
+    );
+}

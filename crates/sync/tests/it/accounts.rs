@@ -18,7 +18,8 @@ use crate::env::sim_config;
 
 both_dialects!(
     a_token_is_only_stored_under_the_account_it_opens,
-    type_and_expiry_are_learned_without_app_credentials_or_assumed
+    type_and_expiry_are_learned_without_app_credentials_or_assumed,
+    instagram_tokens_of_unknown_expiry_are_refreshed
 );
 
 /// Clients pointed at the simulator, with or without the app's id and secret.
@@ -263,4 +264,55 @@ async fn type_and_expiry_are_learned_without_app_credentials_or_assumed(d: Diale
     assert_eq!(r.account.username, "typed_name");
     assert_eq!(r.account.account_type, AccountType::Unknown);
     db.teardown().await;
+}
+
+/// Accounts registered before igsync learned token expiries have none stored: the daily
+/// refresh still reaches those on Instagram Login (whose refresh needs no app credentials and
+/// tells the expiry), and leaves Facebook Login ones (which may hold tokens that never
+/// expire) alone.
+async fn instagram_tokens_of_unknown_expiry_are_refreshed(d: Dialect) {
+    let env = crate::env::Env::new(d, sim_config(19, 2, 5), crate::env::test_settings()).await;
+    let store = env.db.store.clone();
+    let mut before = Vec::new();
+    for (id, _) in &env.accounts {
+        let a = store.account_get(*id).await.unwrap().unwrap();
+        let legacy = store
+            .account_upsert(store::NewAccount {
+                ig_user_id: a.ig_user_id.clone(),
+                username: a.username.clone(),
+                name: a.name.clone(),
+                account_type: a.account_type,
+                login: a.login,
+                page_id: a.page_id.clone(),
+                timezone: None,
+                token: a.token.clone().unwrap(),
+                token_expires_at: None,
+                now: env.now(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(legacy.token_expires_at, None);
+        before.push(legacy);
+    }
+    env.engine.refresh_tokens_now().await.unwrap();
+    env.run_until_settled(5).await;
+    let now = env.now();
+    for old in before {
+        let a = store.account_get(old.id).await.unwrap().unwrap();
+        match a.login {
+            LoginKind::Instagram => {
+                assert_ne!(a.token, old.token, "refreshed");
+                assert!(
+                    a.token_expires_at.unwrap() > now + Duration::days(50),
+                    "{:?}",
+                    a.token_expires_at
+                );
+            }
+            LoginKind::Facebook => {
+                assert_eq!(a.token, old.token, "left alone");
+                assert_eq!(a.token_expires_at, None);
+            }
+        }
+    }
+    env.teardown().await;
 }
