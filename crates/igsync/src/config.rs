@@ -659,19 +659,8 @@ impl Config {
     }
 }
 
-/// A database URL with any password replaced, safe to print.
-pub(crate) fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_string();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
-}
+/// The one redaction of database URLs (shared with the stores' error messages).
+pub(crate) use store::redact_url;
 
 #[cfg(test)]
 mod tests {
@@ -831,11 +820,33 @@ mod tests {
     }
 
     #[test]
-    fn passwords_are_redacted_from_urls() {
-        assert_eq!(
-            redact_url("postgres://app:s3cret@db:5432/igsync"),
-            "postgres://app:***@db:5432/igsync"
-        );
+    fn passwords_are_redacted_from_urls_in_config_and_debug() {
+        for (url, secret) in [
+            ("postgres://app:s3cret@db:5432/igsync", "s3cret"),
+            ("postgres://u:p@ss@h/db", "ss"),
+            (
+                "postgres://u@h/db?sslmode=require&password=hunter2",
+                "hunter2",
+            ),
+        ] {
+            let c = load(None, &[("IGSYNC_DATABASE_URL", url)], Overrides::default()).unwrap();
+            let (_, shown, _) = c
+                .effective
+                .iter()
+                .find(|(spec, _, _)| spec.key == "database_url")
+                .unwrap();
+            assert!(!shown.contains(secret), "{url} shown as {shown}");
+            let debug = format!("{c:?}");
+            assert!(!debug.contains(secret), "{url} in Debug: {debug}");
+        }
+        let err = load(
+            None,
+            &[("IGSYNC_DATABASE_URL", "host=db password=hunter2")],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
         assert_eq!(redact_url("sqlite://igsync.db"), "sqlite://igsync.db");
     }
 

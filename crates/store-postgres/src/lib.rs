@@ -20,8 +20,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use store::{Result, StoreError};
 
-pub use crate::error::redact_url;
 pub use crate::migrate::MIGRATIONS;
+pub use store::redact_url;
 
 /// Namespace of igsync's advisory locks (the first key of the two-key form): "igsy".
 pub(crate) const LOCK_NAMESPACE: i32 = 0x6967_7379;
