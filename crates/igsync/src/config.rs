@@ -136,7 +136,8 @@ pub struct Config {
     pub(crate) effective: Vec<(&'static KeySpec, String, Origin)>,
     pub(crate) secret_key: Option<store::SecretKey>,
     pub(crate) log_format: LogFormat,
-    pub(crate) log_level: String,
+    /// The log filter the user configured (`None`: each command's quiet default).
+    pub(crate) log_level: Option<String>,
     pub(crate) graph: GraphSettings,
     pub(crate) sync: SyncSettings,
     pub(crate) retention: RetentionSettings,
@@ -233,10 +234,6 @@ impl Layers<'_> {
         (spec.default.to_string(), Origin::Default)
     }
 
-    fn string(&self, key: &'static str) -> String {
-        self.raw(key).0
-    }
-
     fn optional(&self, key: &'static str) -> Option<String> {
         let value = self.raw(key).0;
         if value.trim().is_empty() {
@@ -287,6 +284,46 @@ impl Layers<'_> {
                 ),
             )),
         }
+    }
+}
+
+/// Levels of a log filter.
+const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+impl Layers<'_> {
+    /// A log filter: a level, or comma-separated `target=level` directives (`None` when
+    /// the default is in effect). A bare word that is not a level is refused, as a typo
+    /// (`verbose`, `warning`) would otherwise silently switch logging off.
+    fn log_filter(&self, key: &'static str) -> Result<Option<String>, ConfigError> {
+        let (value, origin) = self.raw(key);
+        if origin == Origin::Default {
+            return Ok(None);
+        }
+        let refused = || {
+            invalid(
+                key,
+                &origin,
+                &value,
+                "a level (trace, debug, info, warn, error or off) or comma-separated \
+                 target=level directives, e.g. info or igsync=debug,sync=debug",
+            )
+        };
+        let is_level = |l: &str| LOG_LEVELS.contains(&l.trim().to_ascii_lowercase().as_str());
+        let mut directives = 0;
+        for directive in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+            directives += 1;
+            let ok = match directive.rsplit_once('=') {
+                Some((target, level)) => !target.trim().is_empty() && is_level(level),
+                None => is_level(directive),
+            };
+            if !ok {
+                return Err(refused());
+            }
+        }
+        if directives == 0 || tracing_subscriber::EnvFilter::try_new(value.trim()).is_err() {
+            return Err(refused());
+        }
+        Ok(Some(value.trim().to_string()))
     }
 }
 
@@ -648,7 +685,7 @@ impl Config {
             effective,
             secret_key,
             log_format,
-            log_level: l.string("log.level"),
+            log_level: l.log_filter("log.level")?,
             graph,
             sync,
             retention,
@@ -780,6 +817,53 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("abc123"), "secrets are never echoed: {err}");
+    }
+
+    #[test]
+    fn log_filters_are_checked_like_every_other_key() {
+        for good in [
+            "info",
+            "DEBUG",
+            "warn,igsync=debug",
+            "igsync=debug,sync=trace",
+            "off",
+        ] {
+            let c = load(None, &[("IGSYNC_LOG_LEVEL", good)], Overrides::default());
+            assert_eq!(c.unwrap().log_level.as_deref(), Some(good));
+        }
+        assert_eq!(
+            load(None, &[], Overrides::default()).unwrap().log_level,
+            None
+        );
+        for bad in [
+            "verbose",
+            "warning",
+            "igsync=loud",
+            "info,,=debug",
+            " ",
+            "sync=",
+            "a=b=c",
+        ] {
+            let err = load(None, &[("IGSYNC_LOG_LEVEL", bad)], Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("`log.level`") && err.contains("IGSYNC_LOG_LEVEL"),
+                "{bad:?}: {err}"
+            );
+            assert!(err.contains("e.g. info"), "{err}");
+        }
+        let err = load(
+            Some("[log]\nlevel = \"chatty\"\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("\"chatty\"") && err.contains("igsync.toml"),
+            "{err}"
+        );
     }
 
     #[test]

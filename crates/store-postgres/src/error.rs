@@ -53,6 +53,20 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Whether a connection attempt failed because the other side does not speak PostgreSQL's
+/// protocol (an HTTP or SSH server on the port): the driver then reports a protocol error,
+/// or an absurd message length read from foreign bytes followed by the end of the stream.
+pub(crate) fn is_foreign_protocol(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    }
+}
+
 /// The error and its sources, joined.
 pub(crate) fn describe(e: &sqlx::Error) -> String {
     // The server's own message, without the position in PostgreSQL's sources that the

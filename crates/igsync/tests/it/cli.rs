@@ -71,6 +71,7 @@ const CASES: &[Case] = &[
     case(&["serve", "--listen", "not-an-address"], "not-an-address"),
     case(&["simulate", "--fault-rate", "2"], "fault-rate"),
     case(&["simulate", "--listen", "nowhere"], "nowhere"),
+    case(&["simulate", "--accounts", "0"], "--accounts"),
     case(&["demo", "--accounts", "0"], "--accounts"),
     case(&["demo", "--media", "999999999"], "--media"),
     case(&["bench", "warp"], "warp"),
@@ -103,6 +104,10 @@ const CASES: &[Case] = &[
     Case {
         env: &[("IGSYNC_SYNC_FULL_CRON", "every day")],
         ..case(&["migrate"], "cron")
+    },
+    Case {
+        env: &[("IGSYNC_LOG_LEVEL", "verbose")],
+        ..case(&["migrate"], "log.level")
     },
     Case {
         env: &[("IGSYNC_SERVER_LISTEN", "everywhere")],
@@ -417,4 +422,20 @@ async fn accounts_add_checks_the_token_owner_and_learns_type_and_expiry() {
             .stdout
             .contains(&format!("token of @{} lapses", ig.username))
     );
+}
+
+/// A database URL pointing at a server that is not PostgreSQL (here the Graph API
+/// simulator, an HTTP server) is named as such in one line, not as a raw protocol error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_port_without_postgresql_is_named_as_such() {
+    let h = Harness::new(Dialect::Sqlite, "not-pg").await;
+    let sim = crate::support::start_sim(crate::support::sim_config(3, 1, 2)).await;
+    let host = sim.url().trim_start_matches("http://").to_string();
+    let url = format!("postgres://nobody:s3cret@{host}/igsync");
+    let run = h.run(&["--database-url", &url, "migrate"], None).await;
+    assert!(!run.status.success(), "{run}");
+    let err = run.stderr.trim();
+    assert_eq!(err.lines().count(), 1, "{run}");
+    assert!(err.contains("not a PostgreSQL server"), "{run}");
+    assert!(!err.contains("s3cret") && !err.contains("bytes"), "{run}");
 }
