@@ -18,7 +18,7 @@ use crate::db;
 
 pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let store = db::open(&config.database_url).await?;
-    let engine = engine::build(config, store.clone()).await?;
+    let engine = engine::build_for_workers(config, store.clone()).await?;
     let plan = match args.plan {
         PlanArg::Full => Plan::Full,
         PlanArg::Light => Plan::Light,
@@ -254,7 +254,7 @@ fn draw(bar: &ProgressBar, progress: &SyncProgress) {
 
 pub(crate) async fn worker(config: &Config) -> anyhow::Result<ExitCode> {
     let store = db::open(&config.database_url).await?;
-    let engine = engine::build(config, store).await?;
+    let engine = engine::build_for_workers(config, store).await?;
     engine
         .install_schedules()
         .await

@@ -439,3 +439,85 @@ async fn a_database_port_without_postgresql_is_named_as_such() {
     assert!(err.contains("not a PostgreSQL server"), "{run}");
     assert!(!err.contains("s3cret") && !err.contains("bytes"), "{run}");
 }
+
+/// A missing or wrong secret key is a configuration error: processes that would run
+/// workers refuse to start in one line, instead of failing every account's sync and
+/// raising an alert for each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_refuse_to_start_with_a_key_that_opens_no_stored_token() {
+    let h = Harness::new(Dialect::Sqlite, "key-check").await;
+    for id in ["17841400000000093", "17841400000000094"] {
+        h.ok(
+            &[
+                "accounts",
+                "add",
+                "--ig-user-id",
+                id,
+                "--token-stdin",
+                "--no-verify",
+            ],
+            Some("EAAG-key-check-token"),
+        )
+        .await;
+    }
+    let wrong = store::SecretKey::generate()
+        .unwrap()
+        .to_hex()
+        .expose()
+        .to_string();
+    for (key, args, says) in [
+        (None, &["worker"][..], "IGSYNC_SECRET_KEY"),
+        (
+            Some(wrong.as_str()),
+            &["worker"],
+            "opens none of the 2 stored",
+        ),
+        (
+            Some(wrong.as_str()),
+            &["serve", "--listen", "127.0.0.1:0"],
+            "opens none",
+        ),
+        (
+            Some(wrong.as_str()),
+            &["sync", "--all", "--wait"],
+            "opens none",
+        ),
+    ] {
+        let mut cmd = h.command(args);
+        match key {
+            None => cmd.env_remove("IGSYNC_SECRET_KEY"),
+            Some(k) => cmd.env("IGSYNC_SECRET_KEY", k),
+        };
+        let run = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            crate::support::run_command(cmd, args, None),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("igsync {args:?} started instead of refusing"));
+        assert!(!run.status.success(), "{run}");
+        let err = run.stderr.trim();
+        assert_eq!(err.lines().count(), 1, "{run}");
+        assert!(err.starts_with("error:") && err.contains(says), "{run}");
+    }
+    // Nothing ran, nothing failed, nothing was raised.
+    let store = h.db.open().await;
+    let runs = store
+        .sync_runs_list(store::RunQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(runs.is_empty(), "{runs:?}");
+    let alerts = store
+        .alert_list(store::AlertQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(alerts.is_empty(), "{alerts:?}");
+    for a in store.account_list().await.unwrap() {
+        assert_eq!(a.status, store::SyncStatus::Idle);
+    }
+}
