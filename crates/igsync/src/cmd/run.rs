@@ -163,7 +163,7 @@ pub(crate) async fn wait_with_progress(
             SyncState::Queued { .. } | SyncState::Running => {
                 if let Some(at) = deferred_until(&store, &last[&enqueued.job_id()]).await? {
                     println!(
-                        "@{}: deferred by Meta's rate limit until {}; a worker resumes it then",
+                        "@{}: deferred by Meta's rate limit until {}",
                         account.username,
                         at.format("%H:%M UTC")
                     );
