@@ -573,7 +573,15 @@ impl Config {
                         key: "secret_key".into(),
                         origin: origin.to_string(),
                         value: "(hidden)".into(),
-                        expected: e.to_string(),
+                        expected: match e {
+                            store::CryptoError::BadKeyLength { got, hint } => format!(
+                                "64 hexadecimal characters (32 bytes), got {got} characters{hint}"
+                            ),
+                            store::CryptoError::BadKeyHex => {
+                                "64 hexadecimal characters (0-9, a-f) only".to_string()
+                            }
+                            other => other.to_string(),
+                        },
                     })?,
                 )
             }
@@ -813,8 +821,13 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("secret_key") && err.contains("64 hexadecimal"),
+            err.contains("secret_key")
+                && err.contains("expected 64 hexadecimal characters (32 bytes), got 6"),
             "{err}"
+        );
+        assert!(
+            !err.contains("expected the"),
+            "reads as one sentence: {err}"
         );
         assert!(!err.contains("abc123"), "secrets are never echoed: {err}");
     }

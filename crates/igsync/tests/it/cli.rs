@@ -186,8 +186,13 @@ const CASES: &[Case] = &[
     case(&["keys", "revoke", "nope"], "nope"),
     case(&["keys", "create", "--name", ""], "name"),
     case(&["keys", "rotate-secret", "--new-key", "abc"], "64"),
-    case(&["schedules", "run", "nope"], "nope"),
-    case(&["schedules", "pause", "nope"], "nope"),
+    // An unknown schedule: the error lists the ones there are.
+    case(
+        &["schedules", "run", "nope"],
+        "`nope` does not exist; the schedules are",
+    ),
+    case(&["schedules", "pause", "nope"], "light_sync"),
+    case(&["schedules", "resume", "nope"], "token_refresh"),
     Case {
         env: &[("IGSYNC_SECRET_KEY", "")],
         stdin: Some("EAAG-token"),
