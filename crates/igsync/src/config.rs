@@ -36,7 +36,7 @@ keys! {
     "database_url", "IGSYNC_DATABASE_URL", "sqlite://igsync.db", "Database: sqlite://PATH or postgres://USER@HOST:PORT/DB";
     "secret_key", "IGSYNC_SECRET_KEY", "", "64 hex characters (32 bytes) that encrypt account tokens; keep it out of the database";
     "log.format", "IGSYNC_LOG_FORMAT", "pretty", "Log format: pretty or json";
-    "log.level", "IGSYNC_LOG_LEVEL", "info", "Log filter, e.g. info or igsync=debug,sync=debug";
+    "log.level", "IGSYNC_LOG_LEVEL", "info", "Log filter: a level (trace, debug, info, warn, error, off) or target=level directives, e.g. igsync=debug,sync=debug";
     "graph.base_url", "IGSYNC_GRAPH_URL", "", "Graph API base URL; empty: graph.facebook.com for Facebook Login tokens, graph.instagram.com for Instagram Login tokens (set the simulator's URL for try-outs)";
     "graph.api_version", "IGSYNC_GRAPH_API_VERSION", "v26.0", "Graph API version to pin, v21.0 to v26.0";
     "graph.app_id", "IGSYNC_GRAPH_APP_ID", "", "Meta app id (token exchange and debug_token)";

@@ -183,6 +183,17 @@ const CASES: &[Case] = &[
         ],
         "2026-13-01",
     ),
+    case(
+        &[
+            "report",
+            "--account",
+            "17841400000000091",
+            "--format",
+            "json",
+            "--csv-raw",
+        ],
+        "--csv-raw",
+    ),
     case(&["keys", "revoke", "nope"], "nope"),
     case(&["keys", "create", "--name", ""], "name"),
     case(&["keys", "rotate-secret", "--new-key", "abc"], "64"),
@@ -525,4 +536,38 @@ async fn workers_refuse_to_start_with_a_key_that_opens_no_stored_token() {
     for a in store.account_list().await.unwrap() {
         assert_eq!(a.status, store::SyncStatus::Idle);
     }
+}
+
+/// CSV reports guard cells a spreadsheet would run as formulas (`@name` is written
+/// `'@name`); `--csv-raw` writes them as they are, for programs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_reports_guard_formula_cells_unless_raw_is_asked() {
+    let h = Harness::new(Dialect::Sqlite, "csv").await;
+    h.ok(
+        &[
+            "accounts",
+            "add",
+            "--ig-user-id",
+            "17841400000000095",
+            "--token-stdin",
+            "--no-verify",
+        ],
+        Some("EAAG-csv-token"),
+    )
+    .await;
+    let report = [
+        "report",
+        "--account",
+        "17841400000000095",
+        "--format",
+        "csv",
+    ];
+    let guarded = h.ok(&report, None).await.stdout;
+    assert!(guarded.contains(",'@17841400000000095,"), "{guarded}");
+    let mut raw_args = report.to_vec();
+    raw_args.push("--csv-raw");
+    let raw = h.ok(&raw_args, None).await.stdout;
+    assert!(raw.contains(",@17841400000000095,"), "{raw}");
+    assert!(!raw.contains("'@"), "{raw}");
+    assert_eq!(raw.lines().count(), guarded.lines().count());
 }
