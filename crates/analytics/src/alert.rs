@@ -85,11 +85,10 @@ pub fn detect_follower_growth(samples: &[FollowerSample], threshold: i64) -> Opt
             to.captured_at.timestamp()
         ),
         message: format!(
-            "Followers grew by {growth} (from {} to {}) between {} and {}.",
+            "Followers grew by {growth} (from {} to {}) {}.",
             from.followers,
             to.followers,
-            from.captured_at.format("%Y-%m-%d %H:%M UTC"),
-            to.captured_at.format("%Y-%m-%d %H:%M UTC")
+            between(from.captured_at, to.captured_at)
         ),
         kind: AlertKind::FollowerGrowth {
             from: *from,
@@ -100,6 +99,27 @@ pub fn detect_follower_growth(samples: &[FollowerSample], threshold: i64) -> Opt
             ),
         },
     })
+}
+
+/// "between … and …" for two instants, precise enough to tell them apart: seconds when
+/// they fall in the same minute, the date once when they share it.
+fn between(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    let same_minute =
+        from.format("%Y-%m-%d %H:%M").to_string() == to.format("%Y-%m-%d %H:%M").to_string();
+    let time = if same_minute { "%H:%M:%S" } else { "%H:%M" };
+    if from.date_naive() == to.date_naive() {
+        format!(
+            "between {} and {} UTC",
+            from.format(&format!("%Y-%m-%d {time}")),
+            to.format(time)
+        )
+    } else {
+        format!(
+            "between {} UTC and {} UTC",
+            from.format(&format!("%Y-%m-%d {time}")),
+            to.format(&format!("%Y-%m-%d {time}"))
+        )
+    }
 }
 
 /// Posts published within `window` before `now` (not deleted) that are trending at `now`.

@@ -153,6 +153,9 @@ pub struct Profile {
     pub follows_count: Option<u64>,
     /// `media_count`.
     pub media_count: Option<u64>,
+    /// `account_type` (`BUSINESS` or `MEDIA_CREATOR`): only Instagram Login's user node has
+    /// it.
+    pub account_type: Option<String>,
 }
 
 /// A child of a carousel album (no insights of its own).

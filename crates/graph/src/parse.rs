@@ -96,8 +96,9 @@ pub(crate) fn profile(body: &[u8]) -> Result<Profile, GraphError> {
     const CTX: &str = "profile";
     let v = json(body, CTX)?;
     let o = object(&v, CTX)?;
-    let id = string(o.get("id"))
-        .or_else(|| string(o.get("user_id")))
+    // Instagram Login's `id` is app-scoped; `user_id` is the professional account's id.
+    let id = string(o.get("user_id"))
+        .or_else(|| string(o.get("id")))
         .ok_or_else(|| malformed(CTX, "missing id"))?;
     Ok(Profile {
         id,
@@ -109,6 +110,7 @@ pub(crate) fn profile(body: &[u8]) -> Result<Profile, GraphError> {
         followers_count: count(o.get("followers_count")),
         follows_count: count(o.get("follows_count")),
         media_count: count(o.get("media_count")),
+        account_type: string(o.get("account_type")),
     })
 }
 

@@ -11,6 +11,10 @@ use crate::token::{AccessToken, AccountRef};
 /// Profile fields read.
 const PROFILE_FIELDS: &str = "id,username,name,biography,website,profile_picture_url,followers_count,follows_count,media_count";
 
+/// Profile fields read with Instagram Login, whose user node also has the professional
+/// account's id (`id` is app-scoped there) and whether it is a business or a creator account.
+const PROFILE_FIELDS_IG_LOGIN: &str = "id,user_id,username,name,biography,website,profile_picture_url,followers_count,follows_count,media_count,account_type";
+
 /// Media fields read, carousel children included.
 pub(crate) const MEDIA_FIELDS: &str = "id,caption,media_type,media_product_type,media_url,thumbnail_url,permalink,shortcode,timestamp,like_count,comments_count,children{id,media_type,media_url,thumbnail_url,permalink,timestamp}";
 
@@ -37,10 +41,28 @@ pub(crate) fn check_id(id: &str) -> Result<(), GraphError> {
 impl GraphClient {
     /// The account's profile (current counters).
     pub async fn profile(&self, account: &AccountRef) -> Result<Profile, GraphError> {
+        self.profile_with(account, PROFILE_FIELDS).await
+    }
+
+    /// The profile as read when an account is registered: with Instagram Login also the
+    /// professional account's id (`user_id`) and its type (`account_type`).
+    pub async fn registration_profile(&self, account: &AccountRef) -> Result<Profile, GraphError> {
+        let fields = match self.login() {
+            LoginKind::Instagram => PROFILE_FIELDS_IG_LOGIN,
+            LoginKind::Facebook => PROFILE_FIELDS,
+        };
+        self.profile_with(account, fields).await
+    }
+
+    async fn profile_with(
+        &self,
+        account: &AccountRef,
+        fields: &'static str,
+    ) -> Result<Profile, GraphError> {
         check_id(&account.ig_user_id)?;
         let req = Request::get("profile", account.ig_user_id.clone())
             .for_account(account)
-            .param("fields", PROFILE_FIELDS);
+            .param("fields", fields);
         self.call(&req, parse::profile).await
     }
 

@@ -299,6 +299,11 @@ pub(crate) struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub(crate) format: ReportFormat,
+    /// With --format csv: write text cells as they are. By default a cell that a spreadsheet
+    /// would run as a formula (starting with = + - @) gets a leading ' (so @acme is written
+    /// '@acme, shown as @acme).
+    #[arg(long)]
+    pub(crate) csv_raw: bool,
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     pub(crate) output: Option<PathBuf>,
@@ -308,6 +313,7 @@ pub(crate) struct ReportArgs {
 pub(crate) enum ReportFormat {
     Table,
     Json,
+    /// One row per figure; formula-like text cells get a leading ' (see --csv-raw).
     Csv,
     /// One self-contained HTML file with inline SVG charts, readable offline.
     Html,

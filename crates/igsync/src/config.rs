@@ -36,7 +36,7 @@ keys! {
     "database_url", "IGSYNC_DATABASE_URL", "sqlite://igsync.db", "Database: sqlite://PATH or postgres://USER@HOST:PORT/DB";
     "secret_key", "IGSYNC_SECRET_KEY", "", "64 hex characters (32 bytes) that encrypt account tokens; keep it out of the database";
     "log.format", "IGSYNC_LOG_FORMAT", "pretty", "Log format: pretty or json";
-    "log.level", "IGSYNC_LOG_LEVEL", "info", "Log filter, e.g. info or igsync=debug,sync=debug";
+    "log.level", "IGSYNC_LOG_LEVEL", "info", "Log filter: a level (trace, debug, info, warn, error, off) or target=level directives, e.g. igsync=debug,sync=debug";
     "graph.base_url", "IGSYNC_GRAPH_URL", "", "Graph API base URL; empty: graph.facebook.com for Facebook Login tokens, graph.instagram.com for Instagram Login tokens (set the simulator's URL for try-outs)";
     "graph.api_version", "IGSYNC_GRAPH_API_VERSION", "v26.0", "Graph API version to pin, v21.0 to v26.0";
     "graph.app_id", "IGSYNC_GRAPH_APP_ID", "", "Meta app id (token exchange and debug_token)";
@@ -136,7 +136,8 @@ pub struct Config {
     pub(crate) effective: Vec<(&'static KeySpec, String, Origin)>,
     pub(crate) secret_key: Option<store::SecretKey>,
     pub(crate) log_format: LogFormat,
-    pub(crate) log_level: String,
+    /// The log filter the user configured (`None`: each command's quiet default).
+    pub(crate) log_level: Option<String>,
     pub(crate) graph: GraphSettings,
     pub(crate) sync: SyncSettings,
     pub(crate) retention: RetentionSettings,
@@ -233,10 +234,6 @@ impl Layers<'_> {
         (spec.default.to_string(), Origin::Default)
     }
 
-    fn string(&self, key: &'static str) -> String {
-        self.raw(key).0
-    }
-
     fn optional(&self, key: &'static str) -> Option<String> {
         let value = self.raw(key).0;
         if value.trim().is_empty() {
@@ -287,6 +284,46 @@ impl Layers<'_> {
                 ),
             )),
         }
+    }
+}
+
+/// Levels of a log filter.
+const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+impl Layers<'_> {
+    /// A log filter: a level, or comma-separated `target=level` directives (`None` when
+    /// the default is in effect). A bare word that is not a level is refused, as a typo
+    /// (`verbose`, `warning`) would otherwise silently switch logging off.
+    fn log_filter(&self, key: &'static str) -> Result<Option<String>, ConfigError> {
+        let (value, origin) = self.raw(key);
+        if origin == Origin::Default {
+            return Ok(None);
+        }
+        let refused = || {
+            invalid(
+                key,
+                &origin,
+                &value,
+                "a level (trace, debug, info, warn, error or off) or comma-separated \
+                 target=level directives, e.g. info or igsync=debug,sync=debug",
+            )
+        };
+        let is_level = |l: &str| LOG_LEVELS.contains(&l.trim().to_ascii_lowercase().as_str());
+        let mut directives = 0;
+        for directive in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+            directives += 1;
+            let ok = match directive.rsplit_once('=') {
+                Some((target, level)) => !target.trim().is_empty() && is_level(level),
+                None => is_level(directive),
+            };
+            if !ok {
+                return Err(refused());
+            }
+        }
+        if directives == 0 || tracing_subscriber::EnvFilter::try_new(value.trim()).is_err() {
+            return Err(refused());
+        }
+        Ok(Some(value.trim().to_string()))
     }
 }
 
@@ -536,7 +573,15 @@ impl Config {
                         key: "secret_key".into(),
                         origin: origin.to_string(),
                         value: "(hidden)".into(),
-                        expected: e.to_string(),
+                        expected: match e {
+                            store::CryptoError::BadKeyLength { got, hint } => format!(
+                                "64 hexadecimal characters (32 bytes), got {got} characters{hint}"
+                            ),
+                            store::CryptoError::BadKeyHex => {
+                                "64 hexadecimal characters (0-9, a-f) only".to_string()
+                            }
+                            other => other.to_string(),
+                        },
                     })?,
                 )
             }
@@ -648,7 +693,7 @@ impl Config {
             effective,
             secret_key,
             log_format,
-            log_level: l.string("log.level"),
+            log_level: l.log_filter("log.level")?,
             graph,
             sync,
             retention,
@@ -659,19 +704,8 @@ impl Config {
     }
 }
 
-/// A database URL with any password replaced, safe to print.
-pub(crate) fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_string();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
-}
+/// The one redaction of database URLs (shared with the stores' error messages).
+pub(crate) use store::redact_url;
 
 #[cfg(test)]
 mod tests {
@@ -787,10 +821,62 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("secret_key") && err.contains("64 hexadecimal"),
+            err.contains("secret_key")
+                && err.contains("expected 64 hexadecimal characters (32 bytes), got 6"),
             "{err}"
         );
+        assert!(
+            !err.contains("expected the"),
+            "reads as one sentence: {err}"
+        );
         assert!(!err.contains("abc123"), "secrets are never echoed: {err}");
+    }
+
+    #[test]
+    fn log_filters_are_checked_like_every_other_key() {
+        for good in [
+            "info",
+            "DEBUG",
+            "warn,igsync=debug",
+            "igsync=debug,sync=trace",
+            "off",
+        ] {
+            let c = load(None, &[("IGSYNC_LOG_LEVEL", good)], Overrides::default());
+            assert_eq!(c.unwrap().log_level.as_deref(), Some(good));
+        }
+        assert_eq!(
+            load(None, &[], Overrides::default()).unwrap().log_level,
+            None
+        );
+        for bad in [
+            "verbose",
+            "warning",
+            "igsync=loud",
+            "info,,=debug",
+            " ",
+            "sync=",
+            "a=b=c",
+        ] {
+            let err = load(None, &[("IGSYNC_LOG_LEVEL", bad)], Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("`log.level`") && err.contains("IGSYNC_LOG_LEVEL"),
+                "{bad:?}: {err}"
+            );
+            assert!(err.contains("e.g. info"), "{err}");
+        }
+        let err = load(
+            Some("[log]\nlevel = \"chatty\"\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("\"chatty\"") && err.contains("igsync.toml"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -831,11 +917,33 @@ mod tests {
     }
 
     #[test]
-    fn passwords_are_redacted_from_urls() {
-        assert_eq!(
-            redact_url("postgres://app:s3cret@db:5432/igsync"),
-            "postgres://app:***@db:5432/igsync"
-        );
+    fn passwords_are_redacted_from_urls_in_config_and_debug() {
+        for (url, secret) in [
+            ("postgres://app:s3cret@db:5432/igsync", "s3cret"),
+            ("postgres://u:p@ss@h/db", "ss"),
+            (
+                "postgres://u@h/db?sslmode=require&password=hunter2",
+                "hunter2",
+            ),
+        ] {
+            let c = load(None, &[("IGSYNC_DATABASE_URL", url)], Overrides::default()).unwrap();
+            let (_, shown, _) = c
+                .effective
+                .iter()
+                .find(|(spec, _, _)| spec.key == "database_url")
+                .unwrap();
+            assert!(!shown.contains(secret), "{url} shown as {shown}");
+            let debug = format!("{c:?}");
+            assert!(!debug.contains(secret), "{url} in Debug: {debug}");
+        }
+        let err = load(
+            None,
+            &[("IGSYNC_DATABASE_URL", "host=db password=hunter2")],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
         assert_eq!(redact_url("sqlite://igsync.db"), "sqlite://igsync.db");
     }
 

@@ -107,25 +107,41 @@ fn usage_error(e: clap::Error) -> ExitCode {
 }
 
 /// A panic is a bug: say so in one line instead of dumping a backtrace on the user, unless
-/// they ask for one with `IGSYNC_BACKTRACE=1`.
+/// they ask for one with `IGSYNC_BACKTRACE=1`. A closed standard output or error (`igsync
+/// history | head -1`) is no bug: the reader has what it wanted, so igsync stops quietly
+/// with success, as other command-line tools do.
 fn install_panic_hook() {
-    if std::env::var_os("IGSYNC_BACKTRACE").is_some() {
-        return;
-    }
-    std::panic::set_hook(Box::new(|info| {
-        let location = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
+    let backtrace = std::env::var_os("IGSYNC_BACKTRACE").is_some();
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
         let message = info
             .payload()
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".to_string());
+        if is_closed_output(&message) {
+            std::process::exit(0);
+        }
+        if backtrace {
+            default(info);
+            return;
+        }
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         eprintln!(
             "internal error: {message}{location} (a bug in igsync; rerun with IGSYNC_BACKTRACE=1 \
              and report it)"
         );
     }));
+}
+
+/// Whether a panic is the standard library's report of a write to a closed pipe
+/// (`println!` panics on it; Rust ignores SIGPIPE, so the write fails with EPIPE).
+fn is_closed_output(message: &str) -> bool {
+    (message.starts_with("failed printing to stdout")
+        || message.starts_with("failed printing to stderr"))
+        && (message.contains("Broken pipe") || message.contains("os error 32"))
 }

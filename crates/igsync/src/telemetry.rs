@@ -10,12 +10,13 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{Config, LogFormat};
 
 /// Installs the subscriber. `quiet_default` is the filter used when the user configured
-/// nothing (commands that print tables stay quiet; servers log at info).
+/// nothing (commands that print tables stay quiet; servers log at info). `RUST_LOG` wins
+/// over `log.level` (already checked by the configuration) when it is a valid filter.
 pub(crate) fn init(config: &Config, quiet_default: &str) {
     let explicit = std::env::var("RUST_LOG")
         .ok()
-        .or_else(|| std::env::var("IGSYNC_LOG_LEVEL").ok())
-        .or_else(|| (config.log_level != "info").then(|| config.log_level.clone()));
+        .filter(|f| EnvFilter::try_new(f).is_ok())
+        .or_else(|| config.log_level.clone());
     let filter = match explicit {
         Some(f) => EnvFilter::try_new(&f).unwrap_or_else(|_| EnvFilter::new(quiet_default)),
         None => EnvFilter::new(quiet_default),

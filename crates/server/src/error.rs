@@ -183,7 +183,7 @@ impl From<sync::SyncError> for AppError {
             sync::SyncError::UnknownAccount(id) => {
                 AppError::NotFound(format!("account {id} not found"))
             }
-            sync::SyncError::UnknownSchedule(name) => {
+            sync::SyncError::UnknownSchedule { name, .. } => {
                 AppError::NotFound(format!("schedule `{name}` not found"))
             }
             sync::SyncError::Invalid(message) => AppError::Conflict(message),

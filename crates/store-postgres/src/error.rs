@@ -1,5 +1,5 @@
 //! Mapping of driver errors to [`StoreError`], so callers can tell a conflict from a
-//! database that is down, and redaction of connection URLs for messages.
+//! database that is down.
 
 use store::StoreError;
 
@@ -53,6 +53,20 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Whether a connection attempt failed because the other side does not speak PostgreSQL's
+/// protocol (an HTTP or SSH server on the port): the driver then reports a protocol error,
+/// or an absurd message length read from foreign bytes followed by the end of the stream.
+pub(crate) fn is_foreign_protocol(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    }
+}
+
 /// The error and its sources, joined.
 pub(crate) fn describe(e: &sqlx::Error) -> String {
     // The server's own message, without the position in PostgreSQL's sources that the
@@ -85,65 +99,5 @@ pub(crate) fn one_line(text: &str) -> String {
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Other {
         message: format!("unexpected stored value: {what}"),
-    }
-}
-
-/// The URL with any password removed (`postgres://user:secret@host/db` →
-/// `postgres://user@host/db`; a `password=` query parameter is dropped too).
-pub fn redact_url(url: &str) -> String {
-    let (scheme, rest) = match url.split_once("://") {
-        Some((s, r)) => (Some(s), r),
-        None => (None, url),
-    };
-    let (main, query) = match rest.split_once('?') {
-        Some((m, q)) => (m, Some(q)),
-        None => (rest, None),
-    };
-    let main = match main.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            format!("{user}@{host}")
-        }
-        None => main.to_string(),
-    };
-    let mut out = match scheme {
-        Some(s) => format!("{s}://{main}"),
-        None => main,
-    };
-    if let Some(q) = query {
-        let kept: Vec<&str> = q
-            .split('&')
-            .filter(|kv| {
-                let key = kv.split('=').next().unwrap_or("");
-                !key.eq_ignore_ascii_case("password")
-            })
-            .collect();
-        if !kept.is_empty() {
-            out.push('?');
-            out.push_str(&kept.join("&"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_never_appear_in_shown_urls() {
-        assert_eq!(
-            redact_url("postgres://igsync:s3cret@db:5432/igsync"),
-            "postgres://igsync@db:5432/igsync"
-        );
-        assert_eq!(
-            redact_url("postgres://u@h/db?sslmode=require&password=s3cret"),
-            "postgres://u@h/db?sslmode=require"
-        );
-        assert_eq!(
-            redact_url("postgresql://a:b:c@h/db?password=x"),
-            "postgresql://a@h/db"
-        );
-        assert_eq!(redact_url("not a url"), "not a url");
     }
 }

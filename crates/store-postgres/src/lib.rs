@@ -20,8 +20,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use store::{Result, StoreError};
 
-pub use crate::error::redact_url;
 pub use crate::migrate::MIGRATIONS;
+pub use store::redact_url;
 
 /// Namespace of igsync's advisory locks (the first key of the two-key form): "igsy".
 pub(crate) const LOCK_NAMESPACE: i32 = 0x6967_7379;
@@ -76,18 +76,37 @@ impl PostgresStore {
         })?;
         let connect = connect.options([("TimeZone", "UTC")]);
         let unavailable = |e: sqlx::Error| StoreError::Unavailable {
-            message: format!(
-                "cannot connect to PostgreSQL at {shown}: {}",
-                error::one_line(&error::describe(&e))
-            ),
+            message: if error::is_foreign_protocol(&e) {
+                format!(
+                    "cannot connect to PostgreSQL at {shown}: the server there is not a \
+                     PostgreSQL server (it does not answer in PostgreSQL's protocol); check the \
+                     host and port"
+                )
+            } else {
+                format!(
+                    "cannot connect to PostgreSQL at {shown}: {}",
+                    error::one_line(&error::describe(&e))
+                )
+            },
         };
         // One direct attempt first, so a refused connection or a wrong password is reported
-        // at once with its real reason instead of after the pool's acquire timeout.
+        // at once with its real reason instead of after the pool's acquire timeout; a server
+        // that accepts the connection and never answers is given the same time.
         {
             use sqlx::Connection;
-            let probe = sqlx::PgConnection::connect_with(&connect)
-                .await
-                .map_err(unavailable)?;
+            let probe = tokio::time::timeout(
+                options.acquire_timeout,
+                sqlx::PgConnection::connect_with(&connect),
+            )
+            .await
+            .map_err(|_| StoreError::Unavailable {
+                message: format!(
+                    "cannot connect to PostgreSQL at {shown}: no answer within {} s (is a \
+                     PostgreSQL server listening there?)",
+                    options.acquire_timeout.as_secs_f64()
+                ),
+            })?
+            .map_err(unavailable)?;
             let _ = probe.close().await;
         }
         let pool = PgPoolOptions::new()

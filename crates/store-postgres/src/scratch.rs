@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::{Connection, PgConnection};
 use store::{Result, StoreError};
 
-use crate::error::redact_url;
+use store::redact_url;
 
 /// The server tests and benchmarks use when `DATABASE_URL` is not set.
 pub const DEFAULT_SERVER_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

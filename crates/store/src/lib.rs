@@ -16,6 +16,7 @@ mod error;
 mod history;
 mod ops;
 mod queue;
+mod redact;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -31,6 +32,7 @@ pub use crate::error::{Result, StoreError};
 pub use crate::history::*;
 pub use crate::ops::*;
 pub use crate::queue::*;
+pub use crate::redact::redact_url;
 
 /// A shared handle to whichever database is configured.
 pub type DynStore = Arc<dyn Store>;

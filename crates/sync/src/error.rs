@@ -13,8 +13,9 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("account {0} does not exist")]
     UnknownAccount(AccountId),
-    #[error("schedule `{0}` does not exist")]
-    UnknownSchedule(String),
+    /// No schedule has this name; `known` lists the ones that exist.
+    #[error("schedule `{name}` does not exist; the schedules are {}", known.join(", "))]
+    UnknownSchedule { name: String, known: Vec<String> },
     /// The request cannot be carried out as asked.
     #[error("{0}")]
     Invalid(String),

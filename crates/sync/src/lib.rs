@@ -8,6 +8,7 @@
 //! Entry point: [`Engine`] (built from an [`EngineConfig`]): `enqueue_sync`,
 //! `install_schedules`, `run_worker`, `run_until_idle`, `progress`, `refresh_tokens_now`.
 
+pub mod accounts;
 pub mod clock;
 pub mod engine;
 pub mod error;

@@ -178,7 +178,7 @@ impl Scheduler {
             .schedule_set_paused(name, true, schedule.next_run_at)
             .await?
         {
-            return Err(SyncError::UnknownSchedule(name.to_string()));
+            return Err(self.unknown(name).await);
         }
         Ok(())
     }
@@ -194,7 +194,7 @@ impl Scheduler {
             .and_then(|c| c.next_after(from))
             .map_err(SyncError::Config)?;
         if !self.store.schedule_set_paused(name, false, next).await? {
-            return Err(SyncError::UnknownSchedule(name.to_string()));
+            return Err(self.unknown(name).await);
         }
         Ok(())
     }
@@ -210,10 +210,22 @@ impl Scheduler {
     }
 
     async fn get(&self, name: &str) -> Result<Schedule> {
-        self.store
-            .schedule_get(name)
-            .await?
-            .ok_or_else(|| SyncError::UnknownSchedule(name.to_string()))
+        match self.store.schedule_get(name).await? {
+            Some(schedule) => Ok(schedule),
+            None => Err(self.unknown(name).await),
+        }
+    }
+
+    /// The error for a name no schedule has, listing the names that exist.
+    async fn unknown(&self, name: &str) -> SyncError {
+        let known = match self.store.schedule_list().await {
+            Ok(list) => list.into_iter().map(|s| s.def.name).collect(),
+            Err(e) => return e.into(),
+        };
+        SyncError::UnknownSchedule {
+            name: name.to_string(),
+            known,
+        }
     }
 
     fn job_for(&self, def: &ScheduleDef, tick: DateTime<Utc>, now: DateTime<Utc>) -> NewJob {

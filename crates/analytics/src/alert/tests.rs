@@ -38,6 +38,28 @@ fn follower_growth_above_the_threshold_alerts_once_per_sample_pair() {
 }
 
 #[test]
+fn growth_messages_tell_the_two_samples_apart() {
+    let message = |from, to| {
+        let samples = [followers(from, 1000), followers(to, 1200)];
+        detect_follower_growth(&samples, 100).unwrap().message
+    };
+    let t = utc(2026, 3, 1, 6, 10);
+    assert_eq!(
+        message(t, t + Duration::seconds(41)),
+        "Followers grew by 200 (from 1000 to 1200) between 2026-03-01 06:10:00 and 06:10:41 UTC."
+    );
+    assert_eq!(
+        message(t, t + Duration::hours(3)),
+        "Followers grew by 200 (from 1000 to 1200) between 2026-03-01 06:10 and 09:10 UTC."
+    );
+    assert_eq!(
+        message(t, t + Duration::days(1)),
+        "Followers grew by 200 (from 1000 to 1200) between 2026-03-01 06:10 UTC and 2026-03-02 \
+         06:10 UTC."
+    );
+}
+
+#[test]
 fn growth_at_or_below_the_threshold_or_without_two_samples_is_silent() {
     let at = [
         followers(utc(2026, 3, 1, 6, 0), 1000),

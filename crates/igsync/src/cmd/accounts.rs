@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
-use store::{AccountType, DynStore, LoginKind, NewAccount, SecretString, StatusChange, SyncStatus};
+use store::{DynStore, LoginKind, SecretString, StatusChange, SyncStatus};
+use sync::accounts::{RegisterError, Registration, TokenExpiry};
 
 use crate::cli::{AccountsAddArgs, AccountsCommand, LoginArg};
 use crate::cmd::resolve_account;
@@ -89,13 +90,6 @@ pub(crate) fn parse_timezone(name: &str) -> anyhow::Result<chrono_tz::Tz> {
 }
 
 async fn add(args: AccountsAddArgs, config: &Config, store: &DynStore) -> anyhow::Result<ExitCode> {
-    let ig_user_id = args.ig_user_id.trim().to_string();
-    if ig_user_id.is_empty() || !ig_user_id.chars().all(|c| c.is_ascii_digit()) {
-        bail!(
-            "--ig-user-id must be the numeric Instagram user id, got {:?}",
-            args.ig_user_id
-        );
-    }
     let token = match (args.token, args.token_stdin) {
         (Some(token), _) => token,
         (None, true) => {
@@ -109,45 +103,80 @@ async fn add(args: AccountsAddArgs, config: &Config, store: &DynStore) -> anyhow
             bail!("give the token with --token-stdin, IGSYNC_ACCOUNT_TOKEN or --token")
         }
     };
-    let token = SecretString::new(token.trim());
-    if token.is_empty() {
-        bail!("the access token is empty");
-    }
-    let timezone = parse_timezone(&args.timezone)?;
-    let cipher = db::cipher(config, store).await?;
-    let login = match args.login {
-        LoginArg::Facebook => LoginKind::Facebook,
-        LoginArg::Instagram => LoginKind::Instagram,
-    };
-    let verified = if args.no_verify {
-        None
-    } else {
-        Some(super::verify::account(config, login, &ig_user_id, &token).await?)
-    };
-    let new = NewAccount {
-        ig_user_id: ig_user_id.clone(),
-        username: verified
-            .as_ref()
-            .map(|v| v.username.clone())
-            .unwrap_or_else(|| ig_user_id.clone()),
-        name: verified.as_ref().and_then(|v| v.name.clone()),
-        account_type: verified
-            .as_ref()
-            .map(|v| v.account_type)
-            .unwrap_or(AccountType::Unknown),
-        login,
-        page_id: None,
-        timezone: Some(timezone.name().to_string()),
-        token: cipher.encrypt(&token)?,
-        token_expires_at: verified.as_ref().and_then(|v| v.token_expires_at),
+    let registration = Registration {
+        ig_user_id: args.ig_user_id,
+        token: SecretString::new(token),
+        login: match args.login {
+            LoginArg::Facebook => LoginKind::Facebook,
+            LoginArg::Instagram => LoginKind::Instagram,
+        },
+        timezone: Some(args.timezone),
+        verify: !args.no_verify,
+        username: None,
         now: Utc::now(),
     };
-    let account = store.account_upsert(new).await?;
+    // The input is checked before the key is asked for, so a typo is named first.
+    let cipher = match db::cipher(config, store).await {
+        Ok(cipher) => cipher,
+        Err(e) => {
+            sync::accounts::check(&registration).map_err(cli_error)?;
+            return Err(e);
+        }
+    };
+    let graph = super::graph::clients(config)?;
+    let registered = sync::accounts::register(&**store, &graph, &cipher, registration)
+        .await
+        .map_err(cli_error)?;
+    let account = &registered.account;
+    let expiry = match registered.expiry {
+        TokenExpiry::Reported(at) | TokenExpiry::Refreshed(at) => {
+            format!("token expires {}", at.format("%Y-%m-%d"))
+        }
+        TokenExpiry::Never => "token does not expire".to_string(),
+        TokenExpiry::Assumed(at) => format!(
+            "token expiry assumed {} (Meta's documented 60 days)",
+            at.format("%Y-%m-%d")
+        ),
+    };
     println!(
-        "registered @{} (ig user id {}, igsync id {}, time zone {})",
-        account.username, account.ig_user_id, account.id, account.timezone
+        "registered @{} (ig user id {}, igsync id {}, {}, time zone {}; {expiry})",
+        account.username,
+        account.ig_user_id,
+        account.id,
+        account.account_type.as_str(),
+        account.timezone
     );
+    if !registered.refreshable {
+        eprintln!("warning: {}", not_refreshable(account));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why an account's token will lapse without igsync renewing it, in one line.
+pub(crate) fn not_refreshable(account: &store::Account) -> String {
+    let when = account
+        .token_expires_at
+        .map(|t| format!(" around {}", t.format("%Y-%m-%d")))
+        .unwrap_or_default();
+    format!(
+        "igsync cannot refresh Facebook Login tokens without graph.app_id and graph.app_secret \
+         (IGSYNC_GRAPH_APP_ID, IGSYNC_GRAPH_APP_SECRET): the token of @{} lapses{when} unless \
+         they are set or a fresh token is added before then",
+        account.username
+    )
+}
+
+/// A registration error as the command line says it (flags instead of field names).
+fn cli_error(e: RegisterError) -> anyhow::Error {
+    match e {
+        RegisterError::InvalidId(got) => {
+            anyhow::anyhow!("--ig-user-id must be the numeric Instagram user id, got {got:?}")
+        }
+        RegisterError::NoClient(_) | RegisterError::Unverified { .. } => {
+            anyhow::anyhow!("{e} (use --no-verify to register without checking)")
+        }
+        e => e.into(),
+    }
 }
 
 async fn list(store: &DynStore, json: bool) -> anyhow::Result<ExitCode> {

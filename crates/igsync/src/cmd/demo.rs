@@ -10,10 +10,13 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
-use server::AppState;
+use server::api::analytics::{ReportParams, build_report, period_of};
+use server::{AppState, ServerSettings};
 use simulator::{SimConfig, SimServer};
 use store::{
-    AccountType, AlertQuery, Cipher, DynStore, LoginKind, NewAccount, SecretKey, SecretString,
+    AccountType, AlertQuery, Cipher, DynStore, JobQuery, JobSelector, JobState, LoginKind,
+    NewAccount, RunFinish, RunStatus, SecretKey, SecretString, StatusChange, StepStatus,
+    SyncStatus, SyncStep,
 };
 use sync::{Engine, Plan};
 
@@ -88,8 +91,20 @@ pub(crate) async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<ExitC
     let failed = wait_with_progress(&engine, &requests, &config, true).await?;
     let elapsed = started.elapsed();
     let refreshed = refresh_tokens(&engine, &store, &cipher).await?;
+    // Without the dashboard the simulator stops with the demo: a sync Meta's rate limit
+    // deferred could never resume, so it is cancelled now, with its reason in the history.
+    let cancelled = if args.no_serve {
+        cancel_deferred(&store, &engine, &requests).await?
+    } else {
+        Vec::new()
+    };
 
-    print_summary(&store, &sim, &engine, &requests, elapsed, &refreshed).await?;
+    let summary = Summary {
+        elapsed,
+        refreshed: &refreshed,
+        cancelled: &cancelled,
+    };
+    print_summary(&store, &sim, &engine, &requests, &summary).await?;
     if let Some(note) = key_note {
         eprintln!("{note}");
     }
@@ -139,20 +154,35 @@ fn demo_config(
         }
         config.database_url = format!("sqlite://{}", args.dir.join("igsync.db").display());
     }
+    // The key that seals the demo's tokens is kept next to the demo's data (also for a
+    // database given with --database-url), so the database stays usable after the demo.
     let mut note = None;
     if config.secret_key.is_none() {
-        let key = SecretKey::generate()?;
+        std::fs::create_dir_all(&args.dir)
+            .with_context(|| format!("cannot create {}", args.dir.display()))?;
         let path = args.dir.join("secret.key");
-        if !config.database_url_explicit {
+        let key = if config.database_url_explicit && path.exists() {
+            // The given database may hold the tokens of a previous demo, sealed with it.
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the demo's key {}", path.display()))?;
+            SecretKey::from_hex(text.trim()).map_err(|e| {
+                anyhow::anyhow!(
+                    "the demo's key {} is unusable ({e}); remove it to start afresh",
+                    path.display()
+                )
+            })?
+        } else {
+            let key = SecretKey::generate()?;
             write_private(&path, key.to_hex().expose())?;
-            note = Some(format!(
-                "the demo's tokens are encrypted with the key in {}; to reuse this database: \
-                 IGSYNC_SECRET_KEY=$(cat {}) igsync serve --database-url {}",
-                path.display(),
-                path.display(),
-                config.database_url
-            ));
-        }
+            key
+        };
+        note = Some(format!(
+            "the demo's tokens are encrypted with the key in {}; to reuse this database: \
+             IGSYNC_SECRET_KEY=$(cat {}) igsync serve --database-url {}",
+            path.display(),
+            path.display(),
+            redact_url(&config.database_url)
+        ));
         config.secret_key = Some(key);
     }
     Ok((config, note))
@@ -215,6 +245,103 @@ async fn register(
     Ok(out)
 }
 
+/// Why a deferred demo sync was cancelled, as the history shows it.
+const CANCELLED_AT_EXIT: &str = "cancelled when the demo ended: Meta's rate limit deferred this \
+     sync and the demo's simulated Graph API stopped with it; run the demo again, or without \
+     --no-serve to watch it resume";
+
+/// Cancels the syncs still waiting (deferred by the rate limit): their jobs are cancelled,
+/// their runs end as cancelled with the reason, and their accounts go back to idle. Returns
+/// the usernames.
+async fn cancel_deferred(
+    store: &DynStore,
+    engine: &Engine,
+    requests: &[(store::Account, sync::Enqueued)],
+) -> anyhow::Result<Vec<String>> {
+    let mut cancelled = Vec::new();
+    for (account, enqueued) in requests {
+        let progress = engine.progress(enqueued.job_id()).await?;
+        if progress.is_finished() {
+            continue;
+        }
+        let now = Utc::now();
+        let mut ids = vec![enqueued.job_id()];
+        if let Some(run_id) = progress.run_id {
+            let active = store
+                .job_list(JobQuery {
+                    run_id: Some(run_id),
+                    states: vec![JobState::Pending, JobState::Running],
+                    limit: 100,
+                    ..Default::default()
+                })
+                .await?;
+            ids.extend(active.jobs.iter().map(|j| j.id));
+        }
+        store.jobs_cancel(JobSelector::Ids(ids), now).await?;
+        if let Some(run_id) = progress.run_id {
+            // The step the rate limit held ends with the run, saying so.
+            if let Some((_, steps)) = store.sync_run_get(run_id).await? {
+                for step in steps
+                    .into_iter()
+                    .filter(|s| s.status == StepStatus::Running)
+                {
+                    store
+                        .sync_step_record(SyncStep {
+                            status: StepStatus::Failed,
+                            finished_at: Some(now),
+                            complete: Some(false),
+                            error: Some(format!(
+                                "cancelled when the demo ended ({})",
+                                step.error.as_deref().unwrap_or("deferred")
+                            )),
+                            ..step
+                        })
+                        .await?;
+                }
+            }
+            store
+                .sync_run_finish(RunFinish {
+                    run_id,
+                    status: RunStatus::Cancelled,
+                    error: Some(CANCELLED_AT_EXIT.to_string()),
+                    finished_at: now,
+                })
+                .await?;
+        }
+        store
+            .account_status_set(
+                account.id,
+                StatusChange {
+                    status: SyncStatus::Idle,
+                    error: None,
+                    synced_at: None,
+                    only_if: vec![SyncStatus::Syncing],
+                    now,
+                },
+            )
+            .await?;
+        cancelled.push(account.username.clone());
+    }
+    Ok(cancelled)
+}
+
+/// Trending posts in each account's report of the last 30 days (`igsync report`'s
+/// default), summed: the figure the reports will show.
+async fn trending_in_reports(store: &DynStore) -> anyhow::Result<usize> {
+    let state = AppState::new(store.clone(), ServerSettings::default());
+    let mut trending = 0;
+    for account in store.account_list().await? {
+        let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let period = period_of(&ReportParams::default(), state.clock.now(), tz)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let report = build_report(&state, &account, period).await.map_err(|e| {
+            anyhow::anyhow!("cannot build the report of @{}: {e}", account.username)
+        })?;
+        trending += report.trends.trending_rows.len();
+    }
+    Ok(trending)
+}
+
 /// Runs the token refresh now and reports which accounts got a new token.
 async fn refresh_tokens(
     engine: &Engine,
@@ -242,13 +369,19 @@ async fn refresh_tokens(
     Ok(refreshed)
 }
 
+/// What happened besides the syncs, for the summary.
+struct Summary<'a> {
+    elapsed: Duration,
+    refreshed: &'a [String],
+    cancelled: &'a [String],
+}
+
 async fn print_summary(
     store: &DynStore,
     sim: &SimServer,
     engine: &Engine,
     requests: &[(store::Account, sync::Enqueued)],
-    elapsed: Duration,
-    refreshed: &[String],
+    summary: &Summary<'_>,
 ) -> anyhow::Result<()> {
     let totals = store.totals().await?;
     let stats = sim.stats();
@@ -258,10 +391,7 @@ async fn print_summary(
             ..Default::default()
         })
         .await?;
-    let trending = alerts
-        .iter()
-        .filter(|a| a.alert.kind == "trending_post")
-        .count();
+    let trending = trending_in_reports(store).await?;
     println!();
     println!(
         "{:<22} {:<9} {:>9} {:>6}  {:<12} NOTE",
@@ -274,13 +404,19 @@ async fn print_summary(
             .unwrap_or_else(|| account.clone());
         let progress = engine.progress(enqueued.job_id()).await?;
         let mut note = Vec::new();
-        if let Some(at) = deferred_until(store, &progress).await? {
+        if summary.cancelled.contains(&a.username) {
+            note.push(
+                "rate-limited by Meta; its sync was cancelled as the demo ended (see `igsync \
+                 history`)"
+                    .to_string(),
+            );
+        } else if let Some(at) = deferred_until(store, &progress).await? {
             note.push(format!(
                 "rate-limited by Meta; resumes {}",
                 at.format("%H:%M UTC")
             ));
         }
-        if refreshed.contains(&a.username) {
+        if summary.refreshed.contains(&a.username) {
             note.push("token was expiring: refreshed".to_string());
         }
         if let Some(e) = &a.last_sync_error {
@@ -322,9 +458,15 @@ async fn print_summary(
         "  API calls                {:>10}   ({} rate-limit units)",
         stats.requests_total, stats.rate_limit_units_total
     );
-    println!("  trending posts found     {:>10}", trending);
+    println!(
+        "  trending posts found     {:>10}   (in the accounts' 30-day reports)",
+        trending
+    );
     println!("  alerts                   {:>10}", alerts.len());
-    println!("  sync wall time           {:>9.1}s", elapsed.as_secs_f64());
+    println!(
+        "  sync wall time           {:>9.1}s",
+        summary.elapsed.as_secs_f64()
+    );
     println!();
     Ok(())
 }

@@ -106,7 +106,27 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
             }
         }
         let now = Utc::now();
+        let graph = super::graph::clients(config).ok();
         for a in store.account_list().await.unwrap_or_default() {
+            let renewable = graph
+                .as_ref()
+                .is_none_or(|g| sync::accounts::can_refresh_login(g, a.login));
+            if a.token.is_some() && a.status != SyncStatus::NeedsReauth && !renewable {
+                checks.push(Check::Warn(
+                    super::accounts::not_refreshable(&a),
+                    "set graph.app_id and graph.app_secret to the Meta app's id and secret, or \
+                     add a fresh token with `igsync accounts add` before it lapses"
+                        .into(),
+                ));
+            } else if a.token.is_some()
+                && a.token_expires_at.is_none()
+                && a.login == store::LoginKind::Instagram
+            {
+                checks.push(Check::Warn(
+                    format!("@{}: when its token expires is not known yet", a.username),
+                    "the daily token refresh learns it; make sure a worker runs".into(),
+                ));
+            }
             match a.status {
                 SyncStatus::NeedsReauth => checks.push(Check::Fail(
                     format!("@{}: Meta rejected its token", a.username),

@@ -1,6 +1,6 @@
 //! Building the sync engine from the configuration.
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use store::DynStore;
 use sync::{AlertSettings, Clock, Engine, EngineConfig, RetentionSettings, SyncSettings};
 
@@ -57,4 +57,53 @@ pub(crate) async fn build(config: &Config, store: DynStore) -> anyhow::Result<En
         clock: Clock::system(),
     })
     .context("invalid sync settings")
+}
+
+/// The engine for a process that runs queue workers (`worker`, `serve`, `sync`), after
+/// [`check_secret_key`]: a key that cannot open the stored tokens is a configuration error
+/// to report once at start, not a failed sync and an alert for every account.
+pub(crate) async fn build_for_workers(config: &Config, store: DynStore) -> anyhow::Result<Engine> {
+    check_secret_key(config, &store).await?;
+    build(config, store).await
+}
+
+/// Checks, as `igsync doctor` does, that the configured secret key opens the stored account
+/// tokens: no key while tokens are stored, or a key that opens none of them, is refused in
+/// one line; a key that opens only some is logged as a warning naming the others.
+pub(crate) async fn check_secret_key(config: &Config, store: &DynStore) -> anyhow::Result<()> {
+    let accounts = store
+        .account_list()
+        .await
+        .context("cannot read the accounts")?;
+    let sealed: Vec<_> = accounts.iter().filter(|a| a.token.is_some()).collect();
+    if sealed.is_empty() {
+        return Ok(());
+    }
+    let cipher = db::cipher(config, store).await?;
+    let unreadable: Vec<_> = sealed
+        .iter()
+        .filter(|a| a.token.as_ref().is_some_and(|t| cipher.decrypt(t).is_err()))
+        .collect();
+    if unreadable.len() == sealed.len() {
+        bail!(
+            "the configured secret key opens none of the {} stored account token(s): it is not \
+             the key they were encrypted with; set IGSYNC_SECRET_KEY (or `secret_key` in \
+             igsync.toml) to that key (`igsync doctor` checks it); no worker was started",
+            sealed.len()
+        );
+    }
+    if !unreadable.is_empty() {
+        let names: Vec<String> = unreadable
+            .iter()
+            .map(|a| format!("@{}", a.username))
+            .collect();
+        tracing::warn!(
+            accounts = %names.join(", "),
+            "the secret key cannot open {} of {} stored tokens: those accounts fail to sync until \
+             they are added again with `igsync accounts add`",
+            unreadable.len(),
+            sealed.len()
+        );
+    }
+    Ok(())
 }

@@ -12,7 +12,6 @@ mod report;
 mod run;
 mod serve;
 mod simulate;
-mod verify;
 
 use std::process::ExitCode;
 

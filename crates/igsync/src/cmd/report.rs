@@ -3,9 +3,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use server::api::analytics::{ReportParams, build_report, period_of};
-use server::report::{ReportFormat as Format, ReportSubject, render};
+use server::report::{ReportFormat as Format, ReportSubject, render, render_csv_raw};
 use server::{AppState, ServerSettings};
 
 use crate::cli::{ReportArgs, ReportFormat};
@@ -14,6 +14,9 @@ use crate::config::Config;
 use crate::db;
 
 pub(crate) async fn run(args: ReportArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    if args.csv_raw && args.format != ReportFormat::Csv {
+        bail!("--csv-raw applies to --format csv only");
+    }
     let store = db::open(&config.database_url).await?;
     let account = resolve_account(&store, &args.account).await?;
     let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
@@ -38,7 +41,12 @@ pub(crate) async fn run(args: ReportArgs, config: &Config) -> anyhow::Result<Exi
         ReportFormat::Csv => Format::Csv,
         ReportFormat::Html => Format::Html,
     };
-    let text = render(&report, &ReportSubject::from(&account), format);
+    let subject = ReportSubject::from(&account);
+    let text = if args.csv_raw {
+        render_csv_raw(&report, &subject)
+    } else {
+        render(&report, &subject, format)
+    };
     match &args.output {
         Some(path) => {
             std::fs::write(path, text.as_bytes())

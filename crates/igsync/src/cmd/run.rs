@@ -18,7 +18,7 @@ use crate::db;
 
 pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let store = db::open(&config.database_url).await?;
-    let engine = engine::build(config, store.clone()).await?;
+    let engine = engine::build_for_workers(config, store.clone()).await?;
     let plan = match (args.only, args.plan) {
         (Some(only), _) => Plan::Only(match only {
             OnlyArg::Profile => Step::Profile,
@@ -213,7 +213,7 @@ pub(crate) async fn wait_with_progress(
             SyncState::Queued { .. } | SyncState::Running => {
                 if let Some(at) = deferred_until(&store, &last[&enqueued.job_id()]).await? {
                     println!(
-                        "@{}: deferred by Meta's rate limit until {}; a worker resumes it then",
+                        "@{}: deferred by Meta's rate limit until {}",
                         account.username,
                         at.format("%H:%M UTC")
                     );
@@ -309,7 +309,7 @@ fn draw(bar: &ProgressBar, progress: &SyncProgress) {
 
 pub(crate) async fn worker(config: &Config) -> anyhow::Result<ExitCode> {
     let store = db::open(&config.database_url).await?;
-    let engine = engine::build(config, store).await?;
+    let engine = engine::build_for_workers(config, store).await?;
     engine
         .install_schedules()
         .await

@@ -13,13 +13,6 @@ use crate::db;
 
 pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let store = db::open(&config.database_url).await?;
-    let engine = engine::build(config, store.clone()).await?;
-    let mut state = AppState::new(store.clone(), server_settings(config))
-        .with_engine(engine.clone())
-        .with_graph(graph::clients(config)?);
-    if config.secret_key.is_some() {
-        state = state.with_cipher(db::cipher(config, &store).await?);
-    }
     // Embedded SQLite serves and works in one process; on PostgreSQL a production install
     // runs `igsync worker` processes beside `serve`.
     let run_workers = if args.worker {
@@ -29,6 +22,17 @@ pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<Exit
     } else {
         store.dialect() == "sqlite"
     };
+    let engine = if run_workers {
+        engine::build_for_workers(config, store.clone()).await?
+    } else {
+        engine::build(config, store.clone()).await?
+    };
+    let mut state = AppState::new(store.clone(), server_settings(config))
+        .with_engine(engine.clone())
+        .with_graph(graph::clients(config)?);
+    if config.secret_key.is_some() {
+        state = state.with_cipher(db::cipher(config, &store).await?);
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

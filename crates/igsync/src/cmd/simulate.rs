@@ -17,6 +17,13 @@ pub(crate) async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             args.listen
         )
     })?;
+    if args.accounts == 0 || args.accounts > simulator::MAX_ACCOUNTS {
+        bail!(
+            "--accounts must be from 1 to {}, got {}",
+            simulator::MAX_ACCOUNTS,
+            args.accounts
+        );
+    }
     if !(0.0..=1.0).contains(&args.fault_rate) || args.fault_rate.is_nan() {
         bail!(
             "--fault-rate must be between 0 and 1, got {}",

@@ -71,6 +71,7 @@ const CASES: &[Case] = &[
     case(&["serve", "--listen", "not-an-address"], "not-an-address"),
     case(&["simulate", "--fault-rate", "2"], "fault-rate"),
     case(&["simulate", "--listen", "nowhere"], "nowhere"),
+    case(&["simulate", "--accounts", "0"], "--accounts"),
     case(&["demo", "--accounts", "0"], "--accounts"),
     case(&["demo", "--media", "999999999"], "--media"),
     case(&["bench", "warp"], "warp"),
@@ -103,6 +104,10 @@ const CASES: &[Case] = &[
     Case {
         env: &[("IGSYNC_SYNC_FULL_CRON", "every day")],
         ..case(&["migrate"], "cron")
+    },
+    Case {
+        env: &[("IGSYNC_LOG_LEVEL", "verbose")],
+        ..case(&["migrate"], "log.level")
     },
     Case {
         env: &[("IGSYNC_SERVER_LISTEN", "everywhere")],
@@ -178,11 +183,27 @@ const CASES: &[Case] = &[
         ],
         "2026-13-01",
     ),
+    case(
+        &[
+            "report",
+            "--account",
+            "17841400000000091",
+            "--format",
+            "json",
+            "--csv-raw",
+        ],
+        "--csv-raw",
+    ),
     case(&["keys", "revoke", "nope"], "nope"),
     case(&["keys", "create", "--name", ""], "name"),
     case(&["keys", "rotate-secret", "--new-key", "abc"], "64"),
-    case(&["schedules", "run", "nope"], "nope"),
-    case(&["schedules", "pause", "nope"], "nope"),
+    // An unknown schedule: the error lists the ones there are.
+    case(
+        &["schedules", "run", "nope"],
+        "`nope` does not exist; the schedules are",
+    ),
+    case(&["schedules", "pause", "nope"], "light_sync"),
+    case(&["schedules", "resume", "nope"], "token_refresh"),
     Case {
         env: &[("IGSYNC_SECRET_KEY", "")],
         stdin: Some("EAAG-token"),
@@ -266,4 +287,287 @@ async fn every_invalid_invocation_gives_one_clear_line_and_a_non_zero_exit() {
         "cli_errors",
         serde_json::json!({ "invalid_invocations": CASES.len(), "one_clear_line_each": CASES.len() }),
     );
+}
+
+/// `igsync history --steps | head -1`: once the reader has what it wanted and closes the
+/// pipe, igsync stops quietly with success instead of reporting a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_output_pipe_ends_a_listing_quietly() {
+    let h = Harness::new(Dialect::Sqlite, "pipe").await;
+    h.ok(
+        &[
+            "accounts",
+            "add",
+            "--ig-user-id",
+            "17841400000000092",
+            "--token-stdin",
+            "--no-verify",
+        ],
+        Some("EAAG-pipe-token"),
+    )
+    .await;
+    for args in [
+        &["history", "--steps"][..],
+        &["schedules", "list"],
+        &["accounts", "list"],
+        &["accounts", "list", "--json"],
+        &["keys", "list"],
+        &["config"],
+    ] {
+        // The reading end is closed before igsync starts: its first write finds no reader.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut cmd = h.command(args);
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::from(writer))
+            .stderr(std::process::Stdio::piped());
+        let out = cmd.spawn().unwrap().wait_with_output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "igsync {args:?} exited with {}: {stderr}",
+            out.status
+        );
+        assert!(stderr.trim().is_empty(), "igsync {args:?}: {stderr}");
+    }
+}
+
+/// `igsync accounts add` registers through the same use case as the API: the token must
+/// open the account named, and the account type and the token's expiry are learned (or the
+/// documented 60 days assumed, with a warning when igsync cannot renew the token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_add_checks_the_token_owner_and_learns_type_and_expiry() {
+    let mut h = Harness::new(Dialect::Sqlite, "add").await;
+    let sim = crate::support::start_sim(crate::support::sim_config(23, 3, 5)).await;
+    h.graph(&sim);
+    let accounts = sim.accounts();
+    let fb = &accounts[0];
+    let ig = &accounts[1];
+    assert_eq!(fb.login, simulator::LoginKind::Facebook);
+    assert_eq!(ig.login, simulator::LoginKind::Instagram);
+    let add = |id: &str, login: &'static str| {
+        vec![
+            "accounts".to_string(),
+            "add".into(),
+            "--ig-user-id".into(),
+            id.to_string(),
+            "--login".into(),
+            login.into(),
+            "--token-stdin".into(),
+        ]
+    };
+    let run = |args: Vec<String>, token: String| {
+        let h = &h;
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            h.run(&args, Some(&token)).await
+        }
+    };
+
+    // The Instagram Login account under its app-scoped id: the profile names another id.
+    let refused = run(add(&ig.me_id, "instagram"), ig.access_token.clone()).await;
+    assert!(!refused.status.success(), "{refused}");
+    assert_eq!(refused.stderr.trim().lines().count(), 1, "{refused}");
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("belongs to Instagram user {}", ig.ig_user_id)),
+        "{refused}"
+    );
+    // Another account's token: refused, without a hint to skip the check.
+    let refused = run(add(&fb.ig_user_id, "facebook"), ig.access_token.clone()).await;
+    assert!(!refused.status.success(), "{refused}");
+    assert!(refused.stderr.contains("another account"), "{refused}");
+    assert!(!refused.stderr.contains("--no-verify"), "{refused}");
+    let store = h.db.open().await;
+    assert!(store.account_list().await.unwrap().is_empty());
+
+    // Instagram Login: type from the profile, expiry from a refresh, no app credentials.
+    let ok = run(add(&ig.ig_user_id, "instagram"), ig.access_token.clone()).await;
+    assert!(ok.status.success(), "{ok}");
+    assert!(ok.stdout.contains("token expires"), "{ok}");
+    assert!(ok.stderr.trim().is_empty(), "{ok}");
+    let a = store
+        .account_get_by_ig(&ig.ig_user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(a.account_type, store::AccountType::Unknown);
+    let now = chrono::Utc::now();
+    assert!(
+        a.token_expires_at
+            .is_some_and(|t| t > now + chrono::Duration::days(59)),
+        "{:?}",
+        a.token_expires_at
+    );
+
+    // Facebook Login without the app's credentials: 60 days assumed, and a warning that
+    // igsync cannot renew the token, repeated by `doctor`.
+    let ok = run(add(&fb.ig_user_id, "facebook"), fb.access_token.clone()).await;
+    assert!(ok.status.success(), "{ok}");
+    assert!(ok.stdout.contains("token expiry assumed"), "{ok}");
+    assert_eq!(ok.stderr.trim().lines().count(), 1, "{ok}");
+    assert!(
+        ok.stderr
+            .starts_with("warning: igsync cannot refresh Facebook Login tokens"),
+        "{ok}"
+    );
+    let a = store
+        .account_get_by_ig(&fb.ig_user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let assumed = a.token_expires_at.expect("an assumed expiry");
+    assert!(
+        (assumed - (now + chrono::Duration::days(60)))
+            .num_minutes()
+            .abs()
+            < 10
+    );
+    let doctor = h.run(&["doctor"], None).await;
+    assert!(
+        doctor.stdout.contains(&format!(
+            "the token of @{} lapses around {}",
+            fb.username,
+            assumed.format("%Y-%m-%d")
+        )),
+        "{doctor}"
+    );
+    assert!(
+        !doctor
+            .stdout
+            .contains(&format!("token of @{} lapses", ig.username))
+    );
+}
+
+/// A database URL pointing at a server that is not PostgreSQL (here the Graph API
+/// simulator, an HTTP server) is named as such in one line, not as a raw protocol error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_port_without_postgresql_is_named_as_such() {
+    let h = Harness::new(Dialect::Sqlite, "not-pg").await;
+    let sim = crate::support::start_sim(crate::support::sim_config(3, 1, 2)).await;
+    let host = sim.url().trim_start_matches("http://").to_string();
+    let url = format!("postgres://nobody:s3cret@{host}/igsync");
+    let run = h.run(&["--database-url", &url, "migrate"], None).await;
+    assert!(!run.status.success(), "{run}");
+    let err = run.stderr.trim();
+    assert_eq!(err.lines().count(), 1, "{run}");
+    assert!(err.contains("not a PostgreSQL server"), "{run}");
+    assert!(!err.contains("s3cret") && !err.contains("bytes"), "{run}");
+}
+
+/// A missing or wrong secret key is a configuration error: processes that would run
+/// workers refuse to start in one line, instead of failing every account's sync and
+/// raising an alert for each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_refuse_to_start_with_a_key_that_opens_no_stored_token() {
+    let h = Harness::new(Dialect::Sqlite, "key-check").await;
+    for id in ["17841400000000093", "17841400000000094"] {
+        h.ok(
+            &[
+                "accounts",
+                "add",
+                "--ig-user-id",
+                id,
+                "--token-stdin",
+                "--no-verify",
+            ],
+            Some("EAAG-key-check-token"),
+        )
+        .await;
+    }
+    let wrong = store::SecretKey::generate()
+        .unwrap()
+        .to_hex()
+        .expose()
+        .to_string();
+    for (key, args, says) in [
+        (None, &["worker"][..], "IGSYNC_SECRET_KEY"),
+        (
+            Some(wrong.as_str()),
+            &["worker"],
+            "opens none of the 2 stored",
+        ),
+        (
+            Some(wrong.as_str()),
+            &["serve", "--listen", "127.0.0.1:0"],
+            "opens none",
+        ),
+        (
+            Some(wrong.as_str()),
+            &["sync", "--all", "--wait"],
+            "opens none",
+        ),
+    ] {
+        let mut cmd = h.command(args);
+        match key {
+            None => cmd.env_remove("IGSYNC_SECRET_KEY"),
+            Some(k) => cmd.env("IGSYNC_SECRET_KEY", k),
+        };
+        let run = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            crate::support::run_command(cmd, args, None),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("igsync {args:?} started instead of refusing"));
+        assert!(!run.status.success(), "{run}");
+        let err = run.stderr.trim();
+        assert_eq!(err.lines().count(), 1, "{run}");
+        assert!(err.starts_with("error:") && err.contains(says), "{run}");
+    }
+    // Nothing ran, nothing failed, nothing was raised.
+    let store = h.db.open().await;
+    let runs = store
+        .sync_runs_list(store::RunQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(runs.is_empty(), "{runs:?}");
+    let alerts = store
+        .alert_list(store::AlertQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(alerts.is_empty(), "{alerts:?}");
+    for a in store.account_list().await.unwrap() {
+        assert_eq!(a.status, store::SyncStatus::Idle);
+    }
+}
+
+/// CSV reports guard cells a spreadsheet would run as formulas (`@name` is written
+/// `'@name`); `--csv-raw` writes them as they are, for programs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_reports_guard_formula_cells_unless_raw_is_asked() {
+    let h = Harness::new(Dialect::Sqlite, "csv").await;
+    h.ok(
+        &[
+            "accounts",
+            "add",
+            "--ig-user-id",
+            "17841400000000095",
+            "--token-stdin",
+            "--no-verify",
+        ],
+        Some("EAAG-csv-token"),
+    )
+    .await;
+    let report = [
+        "report",
+        "--account",
+        "17841400000000095",
+        "--format",
+        "csv",
+    ];
+    let guarded = h.ok(&report, None).await.stdout;
+    assert!(guarded.contains(",'@17841400000000095,"), "{guarded}");
+    let mut raw_args = report.to_vec();
+    raw_args.push("--csv-raw");
+    let raw = h.ok(&raw_args, None).await.stdout;
+    assert!(raw.contains(",@17841400000000095,"), "{raw}");
+    assert!(!raw.contains("'@"), "{raw}");
+    assert_eq!(raw.lines().count(), guarded.lines().count());
 }

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use store::{Account, AccountType, LoginKind, NewAccount, SecretString, StatusChange, SyncStatus};
+use store::{Account, LoginKind, SecretString, StatusChange, SyncStatus};
+use sync::accounts::{RegisterError, Registration};
 
 use crate::api::{account_or_404, parse_timezone};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
@@ -280,19 +281,6 @@ async fn add(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<AddAccount>,
 ) -> AppResult<Response> {
-    let ig_user_id = body.ig_user_id.trim().to_owned();
-    if ig_user_id.is_empty()
-        || ig_user_id.len() > 32
-        || !ig_user_id.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(AppError::invalid(
-            "ig_user_id must be the numeric Instagram user id",
-        ));
-    }
-    let token = SecretString::new(body.token.trim());
-    if token.is_empty() || token.expose().len() > 4096 {
-        return Err(AppError::invalid("token must be a non-empty access token"));
-    }
     let login = match body.login.as_deref().map(str::trim) {
         None | Some("") | Some("instagram") => LoginKind::Instagram,
         Some("facebook") => LoginKind::Facebook,
@@ -302,83 +290,45 @@ async fn add(
             )));
         }
     };
-    let timezone = parse_timezone(body.timezone.as_deref().unwrap_or("UTC"))?;
-    let username = crate::api::check_text("username", body.username.as_deref(), 100)?;
+    let registration = Registration {
+        ig_user_id: body.ig_user_id,
+        token: SecretString::new(body.token),
+        login,
+        timezone: Some(body.timezone.unwrap_or_else(|| "UTC".to_owned())),
+        verify: body.verify.unwrap_or(true),
+        username: body.username,
+        now: state.clock.now(),
+    };
+    sync::accounts::check(&registration).map_err(api_error)?;
     let Some(cipher) = state.cipher.as_ref() else {
         return Err(AppError::NotConfigured(
             "no secret key is configured to encrypt tokens (set IGSYNC_SECRET_KEY)".to_owned(),
         ));
     };
-    let verified = if body.verify.unwrap_or(true) {
-        Some(verify_token(&state, login, &ig_user_id, &token).await?)
-    } else {
-        None
-    };
-    let existed = state.store.account_get_by_ig(&ig_user_id).await?.is_some();
-    let encrypted = cipher
-        .encrypt(&token)
-        .map_err(|e| AppError::internal(e.to_string()))?;
-    let account = state
-        .store
-        .account_upsert(NewAccount {
-            ig_user_id: ig_user_id.clone(),
-            username: verified
-                .as_ref()
-                .and_then(|p| p.username.clone())
-                .or(username)
-                .unwrap_or_else(|| ig_user_id.clone()),
-            name: verified.as_ref().and_then(|p| p.name.clone()),
-            account_type: AccountType::Unknown,
-            login,
-            page_id: None,
-            timezone: Some(timezone.name().to_owned()),
-            token: encrypted,
-            token_expires_at: None,
-            now: state.clock.now(),
-        })
-        .await?;
-    let status = if existed {
-        StatusCode::OK
-    } else {
+    let registered = sync::accounts::register(&*state.store, &state.graph, cipher, registration)
+        .await
+        .map_err(api_error)?;
+    let status = if registered.created {
         StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
-    Ok((status, ApiJson(view_of(&state, &account).await?)).into_response())
+    let view = view_of(&state, &registered.account).await?;
+    Ok((status, ApiJson(view)).into_response())
 }
 
-/// Reads the profile with the token, so a wrong token fails now and not at the first sync.
-async fn verify_token(
-    state: &AppState,
-    login: LoginKind,
-    ig_user_id: &str,
-    token: &SecretString,
-) -> AppResult<graph::Profile> {
-    let graph_login = match login {
-        LoginKind::Facebook => graph::LoginKind::Facebook,
-        LoginKind::Instagram => graph::LoginKind::Instagram,
-    };
-    let Some(client) = state.graph.get(&graph_login) else {
-        return Err(AppError::NotConfigured(format!(
-            "no Graph API client is configured for {} login; add the account with \
-             \"verify\": false or configure the Graph API",
-            login.as_str()
-        )));
-    };
-    let account = graph::AccountRef::new(ig_user_id, graph::AccessToken::new(token.expose()));
-    match client.profile(&account).await {
-        Ok(profile) if profile.id == ig_user_id => Ok(profile),
-        Ok(profile) => Err(AppError::invalid(format!(
-            "the token belongs to Instagram user {}, not {ig_user_id}",
-            profile.id
-        ))),
-        Err(e) if e.needs_reauth() => Err(AppError::invalid(format!(
-            "Meta rejected the token ({}): get a fresh long-lived token",
-            e.label()
-        ))),
-        Err(e) => Err(AppError::Upstream(format!(
-            "cannot read the profile of {ig_user_id} to verify the token ({}); retry, or \
-             add the account with \"verify\": false",
-            e.label()
-        ))),
+/// A registration error as the API answers it.
+fn api_error(e: RegisterError) -> AppError {
+    match e {
+        RegisterError::NoClient(_) => AppError::NotConfigured(format!(
+            "{e}; add the account with \"verify\": false or configure the Graph API"
+        )),
+        RegisterError::Unverified { .. } => AppError::Upstream(format!(
+            "{e}; retry, or add the account with \"verify\": false"
+        )),
+        RegisterError::Store(e) => e.into(),
+        RegisterError::Crypto(_) => AppError::internal(e.to_string()),
+        e => AppError::invalid(e.to_string()),
     }
 }
 

@@ -1,5 +1,5 @@
-//! `GET /alerts`: what needs attention right now (failing syncs, tokens Meta rejected or
-//! that expire soon, stale syncs, Graph API rate-limit pressure, failed jobs, a queue whose
+//! `GET /alerts`: what needs attention right now (failing syncs, tokens Meta rejected, that
+//! expire soon or that igsync cannot renew, stale syncs, Graph API rate-limit pressure, failed jobs, a queue whose
 //! oldest due job waits too long), computed on each request, and the alerts the engine
 //! raised (follower growth, trending posts, failures…) with acknowledgement
 //! (`POST /alerts/{id}/ack`).
@@ -25,6 +25,19 @@ const STALE_AFTER_HOURS: i64 = 24;
 const USAGE_PRESSURE_PCT: f64 = 75.0;
 /// A due job waiting longer than this means the queue is stuck or under-provisioned.
 const QUEUE_AGE_WARNING_MINUTES: i64 = 15;
+
+/// Whether the daily token refresh can renew the account's token with the configured Graph
+/// API clients (true when no client is configured: then nothing syncs at all).
+fn renewable(state: &AppState, account: &store::Account) -> bool {
+    let login = match account.login {
+        store::LoginKind::Facebook => graph::LoginKind::Facebook,
+        store::LoginKind::Instagram => graph::LoginKind::Instagram,
+    };
+    state
+        .graph
+        .get(&login)
+        .is_none_or(sync::accounts::can_refresh)
+}
 
 /// One condition that holds now.
 struct Condition {
@@ -106,6 +119,28 @@ async fn conditions(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Conditio
                     link: link.clone(),
                 });
             }
+        }
+        if a.token.is_some() && a.status != SyncStatus::NeedsReauth && !renewable(state, a) {
+            let lapses = a.token_expires_at.map_or_else(
+                || "when Meta's documented 60 days run out".to_owned(),
+                |at| {
+                    format!(
+                        "around {} (the expiry may be assumed: 60 days from when it was added)",
+                        at.format("%Y-%m-%d")
+                    )
+                },
+            );
+            out.push(Condition {
+                severity: "warning",
+                kind: "token not renewed",
+                title: format!("igsync cannot renew the token of @{}", a.username),
+                detail: format!(
+                    "Facebook Login tokens are renewed with the Meta app's credentials: set graph.app_id and \
+                     graph.app_secret (IGSYNC_GRAPH_APP_ID, IGSYNC_GRAPH_APP_SECRET), or add a fresh token \
+                     before it lapses {lapses}."
+                ),
+                link: link.clone(),
+            });
         }
     }
     for u in state.store.api_usage_latest().await? {

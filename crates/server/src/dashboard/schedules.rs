@@ -92,7 +92,7 @@ pub(crate) async fn action(
     }
     let scheduler = crate::api::schedules::scheduler(&state);
     let map = |e: sync::SyncError| match e {
-        sync::SyncError::UnknownSchedule(n) => {
+        sync::SyncError::UnknownSchedule { name: n, .. } => {
             AppError::not_found(format!("schedule {n:?} not found"))
         }
         other => AppError::internal(other.to_string()),

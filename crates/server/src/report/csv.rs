@@ -1,7 +1,10 @@
 //! The CSV form of a report: long format, one row per figure, daily value, post figure,
 //! best-time slot and audience entry, each naming its definition key. Columns:
 //! `section,item,date,key,label,value,unit,note`. Missing values are empty with the reason
-//! in `note`. Text cells that a spreadsheet would read as a formula are prefixed with `'`.
+//! in `note`. Text cells that a spreadsheet would read as a formula (starting with `=`, `+`,
+//! `-`, `@`, a tab or a carriage return) are prefixed with `'`, so opening the file never runs
+//! a caption or a name as a formula: `@acme` is written `'@acme`, which spreadsheets show as
+//! `@acme`. [`render_raw`] writes the cells as they are, for programs that read CSV.
 
 use std::fmt::Write as _;
 
@@ -13,6 +16,8 @@ const HEADER: &str = "section,item,date,key,label,value,unit,note";
 
 struct Csv {
     out: String,
+    /// Prefix formula-like text cells with `'`.
+    guard: bool,
 }
 
 impl Csv {
@@ -22,7 +27,7 @@ impl Csv {
                 self.out.push(',');
             }
             // Column 5 is the numeric value; every other column is text.
-            self.out.push_str(&cell_text(cell, idx != 5));
+            self.out.push_str(&cell_text(cell, self.guard && idx != 5));
         }
         self.out.push_str("\r\n");
     }
@@ -84,8 +89,23 @@ fn cell_text(cell: &str, is_text: bool) -> String {
     }
 }
 
+/// The CSV with formula-like text cells guarded (the default, safe to open in a
+/// spreadsheet).
 pub(super) fn render(report: &Report, subject: &ReportSubject) -> String {
-    let mut csv = Csv { out: String::new() };
+    write(report, subject, true)
+}
+
+/// The CSV with every cell as it is (still RFC 4180 quoted): `@acme` stays `@acme`. Not
+/// safe to open in a spreadsheet when captions or names come from others.
+pub(super) fn render_raw(report: &Report, subject: &ReportSubject) -> String {
+    write(report, subject, false)
+}
+
+fn write(report: &Report, subject: &ReportSubject, guard: bool) -> String {
+    let mut csv = Csv {
+        out: String::new(),
+        guard,
+    };
     csv.out.push_str(HEADER);
     csv.out.push_str("\r\n");
     let account_item = format!("@{}", subject.username);
@@ -234,6 +254,8 @@ mod tests {
             "\"'=HYPERLINK(\"\"x\"\")\""
         );
         assert_eq!(cell_text("-12.5", false), "-12.5");
+        assert_eq!(cell_text("@acme", true), "'@acme");
+        assert_eq!(cell_text("@acme", false), "@acme");
         assert_eq!(number(1234.0), "1234");
         assert_eq!(number(3.25), "3.25");
         assert_eq!(number(1.0 / 3.0), "0.333333");

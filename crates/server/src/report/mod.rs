@@ -128,6 +128,12 @@ pub fn render(report: &Report, subject: &ReportSubject, format: ReportFormat) ->
     }
 }
 
+/// The CSV form without the formula guard: text cells as they are (`@acme`, not
+/// `'@acme`), for programs that read CSV rather than spreadsheets.
+pub fn render_csv_raw(report: &Report, subject: &ReportSubject) -> String {
+    csv::render_raw(report, subject)
+}
+
 /// A figure's value for people, from its unit (`n/a` when missing).
 pub fn format_figure(figure: &Figure) -> String {
     match figure.value {

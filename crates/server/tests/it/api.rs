@@ -1489,9 +1489,25 @@ async fn account_routes_take_the_instagram_user_id_or_username_too() {
 
 #[tokio::test]
 async fn added_accounts_are_verified_against_the_graph_api() {
-    let env = SimApp::start(1, 4).await;
+    let env = SimApp::start(2, 4).await;
     let app = &env.app;
     let (id, sim_account) = env.accounts[0].clone();
+    let other = env.accounts[1].1.clone();
+    let before = app.store.account_get(id).await.unwrap().unwrap();
+    // Another account's valid token is refused for this id (422, not a hint to skip the
+    // check), and the registration is left as it was.
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/v1/accounts",
+            &json!({"ig_user_id": sim_account.ig_user_id, "token": other.access_token,
+                    "login": sim_account_login(&sim_account)}),
+        )
+        .await;
+    let message = assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+    assert!(message.contains("another account"), "{message}");
+    assert!(!message.contains("verify"), "{message}");
+    assert_eq!(app.store.account_get(id).await.unwrap().unwrap(), before);
     let confirm = format!("/api/v1/accounts/{id}?confirm={}", sim_account.ig_user_id);
     assert_eq!(app.delete(&confirm).await.status(), StatusCode::NO_CONTENT);
 
@@ -1506,10 +1522,11 @@ async fn added_accounts_are_verified_against_the_graph_api() {
         .await;
     assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
     assert!(
-        app.get_json("/api/v1/accounts").await["accounts"]
-            .as_array()
+        app.store
+            .account_get_by_ig(&sim_account.ig_user_id)
+            .await
             .unwrap()
-            .is_empty()
+            .is_none()
     );
 
     // The real token: the profile is read, the username comes from Meta.
@@ -1524,6 +1541,8 @@ async fn added_accounts_are_verified_against_the_graph_api() {
     let added = json_of(res, StatusCode::CREATED).await;
     assert_eq!(added["username"], sim_account.username.as_str());
     assert_eq!(added["timezone"], "Asia/Tokyo");
+    // The expiry is known, so the daily token refresh reaches the account.
+    assert!(added["token_expires_at"].is_string(), "{added}");
     assert!(!added.to_string().contains(&sim_account.access_token));
     // Registering it again updates it (200), and it syncs with the stored token.
     let res = app

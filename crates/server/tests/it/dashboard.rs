@@ -1038,3 +1038,27 @@ impl SyncedApp {
             .to_owned()
     }
 }
+
+#[tokio::test]
+async fn tokens_igsync_cannot_renew_are_flagged_on_the_alerts_page() {
+    // The simulator's clients have an app id but no app secret: Facebook Login tokens
+    // cannot be exchanged for new ones, Instagram Login tokens refresh on their own.
+    let env = crate::support::SimApp::start(2, 4).await;
+    let (fb, ig) = (&env.accounts[0].1, &env.accounts[1].1);
+    assert_eq!(fb.login, simulator::LoginKind::Facebook);
+    assert_eq!(ig.login, simulator::LoginKind::Instagram);
+    let browser = Browser::sign_in(&env.app).await;
+    let alerts = browser.page("/alerts").await;
+    assert!(
+        alerts.contains(&format!(
+            "igsync cannot renew the token of @{}",
+            fb.username
+        )),
+        "{alerts}"
+    );
+    assert!(alerts.contains("graph.app_secret"), "{alerts}");
+    assert!(!alerts.contains(&format!(
+        "igsync cannot renew the token of @{}",
+        ig.username
+    )));
+}

@@ -359,6 +359,56 @@ async fn unreachable_server_and_bad_urls_get_clear_errors_without_the_password()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_is_not_postgresql_is_named_as_such() {
+    let options = PostgresOptions {
+        acquire_timeout: std::time::Duration::from_millis(700),
+        ..PostgresOptions::default()
+    };
+    // An HTTP server on the port: it answers, in another protocol.
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http_port = http.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = http.accept().await {
+            let mut buf = [0u8; 64];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket
+                .write_all(
+                    b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )
+                .await;
+            // Closes its side as an HTTP server does, reading what the client still sends.
+            let _ = socket.shutdown().await;
+            while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
+        }
+    });
+    let url = format!("postgres://u:s3cret@127.0.0.1:{http_port}/db");
+    let err = PostgresStore::connect_with(&url, options.clone())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a PostgreSQL server"), "{err}");
+    assert!(!err.contains("s3cret") && !err.contains("bytes"), "{err}");
+
+    // A server that accepts and never answers: a clear error after the timeout, not a hang.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let url = format!("postgres://u@127.0.0.1:{silent_port}/db");
+    let err = PostgresStore::connect_with(&url, options)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
+    assert!(err.to_string().contains("no answer within"), "{err}");
+    held.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn driver_errors_map_to_store_errors() {
     let fx = PgFixture::new().await;
     let store = fx.store.clone();

@@ -114,7 +114,9 @@ impl JobHandler for SyncFanOut {
 }
 
 /// The token refresh schedule's tick: one `token_refresh` job per account whose token
-/// expires within the configured window.
+/// expires within the configured window, and per Instagram Login account whose expiry is not
+/// known (registered before igsync learned expiries): its refresh needs no app credentials
+/// and tells the expiry.
 pub(crate) struct TokenRefreshFanOut {
     pub(crate) deps: Arc<Deps>,
 }
@@ -136,7 +138,10 @@ impl JobHandler for TokenRefreshFanOut {
         let jobs: Vec<NewJob> = accounts
             .iter()
             .filter(|a| a.token.is_some() && a.status != SyncStatus::NeedsReauth)
-            .filter(|a| a.token_expires_at.is_some_and(|at| at <= horizon))
+            .filter(|a| match a.token_expires_at {
+                Some(at) => at <= horizon,
+                None => a.login == store::LoginKind::Instagram,
+            })
             .map(|a| NewJob {
                 queue: MAINTENANCE_QUEUE.to_string(),
                 kind: KIND_TOKEN_REFRESH.to_string(),

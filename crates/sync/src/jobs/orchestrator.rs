@@ -575,10 +575,11 @@ impl StepJob {
                 })
             }
             Err(StepError::Graph(e)) if e.needs_reauth() => {
-                let message = format!(
-                    "step {}: Meta rejected the access token ({e}); authorize the account again",
-                    self.step
-                );
+                // The job's error is the reason; the run and the account say which step
+                // failed, in the words `on_failed` uses for every failed step.
+                let reason =
+                    format!("Meta rejected the access token ({e}); authorize the account again");
+                let message = format!("step {} failed: {reason}", self.step);
                 store
                     .sync_step_record(record(StepStatus::Failed, None, Some(e.to_string()), spent))
                     .await?;
@@ -617,7 +618,7 @@ impl StepJob {
                 )
                 .await;
                 tracing::error!(account = account_id, error = %e, "token rejected: account needs re-authorization");
-                Ok(JobOutcome::discard(message))
+                Ok(JobOutcome::discard(reason))
             }
             Err(StepError::Graph(e)) if e.is_rate_limited() => {
                 let wait = e

@@ -215,6 +215,14 @@ async fn a_rejected_token_marks_the_account_needs_reauth_at_once(d: Dialect) {
         .await
         .unwrap();
     assert_eq!(runs[0].status, RunStatus::Failed);
+    // One wording everywhere, naming the step once.
+    let said = runs[0].error.as_deref().unwrap();
+    assert!(
+        said.starts_with("step profile failed: Meta rejected the access token"),
+        "{said}"
+    );
+    assert_eq!(said.matches("step profile").count(), 1, "{said}");
+    assert_eq!(account_error(&env, bad).await, said);
     let alerts = env
         .db
         .store
@@ -567,4 +575,9 @@ async fn a_retrying_chain_shows_its_last_error_and_next_attempt(d: Dialect) {
             .is_empty()
     );
     env.teardown().await;
+}
+
+async fn account_error(env: &Env, id: store::AccountId) -> String {
+    let account = env.db.store.account_get(id).await.unwrap().unwrap();
+    account.last_sync_error.unwrap_or_default()
 }

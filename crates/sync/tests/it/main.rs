@@ -1,6 +1,7 @@
 //! Integration tests of the sync engine on real databases (SQLite files and fresh PostgreSQL
 //! databases) and, for the sync jobs, the Graph API simulator over real HTTP.
 
+mod accounts;
 mod chain;
 mod db;
 mod e2e;
