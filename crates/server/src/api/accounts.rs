@@ -202,12 +202,18 @@ async fn add(
             "ig_user_id must be the numeric Instagram user id",
         ));
     }
+    if body.token.chars().count() > 4096 || body.token.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "token must be an access token of at most 4096 characters, without control \
+             characters",
+        ));
+    }
     let token = SecretString::new(body.token.trim());
-    if token.is_empty() || token.expose().len() > 4096 {
+    if token.is_empty() {
         return Err(AppError::invalid("token must be a non-empty access token"));
     }
-    let login = match body.login.as_deref().map(str::trim) {
-        None | Some("") | Some("instagram") => LoginKind::Instagram,
+    let login = match body.login.as_deref() {
+        None | Some("instagram") => LoginKind::Instagram,
         Some("facebook") => LoginKind::Facebook,
         Some(other) => {
             return Err(AppError::invalid(format!(
