@@ -79,8 +79,11 @@ pub async fn create_api_key(
     store: &dyn Store,
     name: &str,
 ) -> Result<(ApiKey, SecretString), KeyError> {
+    if name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(KeyError::InvalidName);
+    }
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+    if name.is_empty() {
         return Err(KeyError::InvalidName);
     }
     let id = hex::encode(random_bytes::<KEY_ID_BYTES>()?);

@@ -228,7 +228,8 @@ impl From<PathRejection> for AppError {
 }
 
 /// `axum::Json` whose rejections are [`AppError`]s (400 malformed, 413 too large, 415 wrong
-/// content type, 422 wrong shape or values).
+/// content type, 422 wrong shape or values). A number without a fraction is an integer,
+/// however it is written (`3` and `3.0` alike), as in JSON Schema.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -240,8 +241,34 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Json(value) = Json::<T>::from_request(req, state).await?;
+        let Json(mut value) = Json::<serde_json::Value>::from_request(req, state).await?;
+        integral_numbers_as_integers(&mut value);
+        let bytes = serde_json::to_vec(&value).map_err(|e| AppError::internal(e.to_string()))?;
+        let Json(value) = Json::<T>::from_bytes(&bytes)?;
         Ok(ApiJson(value))
+    }
+}
+
+/// Rewrites every number written with a zero fraction (`3.0`, `1e3`) that lies strictly
+/// between `i64::MIN` and `i64::MAX` as that integer, so integer fields take it. (An integer
+/// literal beyond the range of `i64` is read as the nearest float, which for one just below
+/// `i64::MIN` is exactly `i64::MIN`: the bounds are exclusive so such a literal stays out of
+/// range.)
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    match value {
+        serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f > -TWO_POW_63
+                && f < TWO_POW_63
+            {
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
     }
 }
 

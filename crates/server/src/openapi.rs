@@ -1,7 +1,13 @@
-//! `/api/openapi.json`: the OpenAPI 3.1 document of every route of the server — the JSON
-//! API under `/api/v1`, the operational endpoints and the dashboard's HTML pages — with
-//! their parameters, request bodies and response shapes. A test checks that every route of
-//! the router is documented here and that every documented route exists.
+//! `/api/openapi.json`: the OpenAPI 3.1 document of the server's programmatic interface —
+//! the JSON API under `/api/v1` and the operational endpoints — with their parameters,
+//! request bodies and response shapes. The dashboard's HTML pages are for browsers and are
+//! not part of it. A test checks that every API route of the router is documented here, that
+//! every documented route exists, and that no dashboard page is documented.
+//!
+//! The document promises what the server does: every value a schema admits is accepted
+//! (unless it names something that does not exist, or conflicts with another parameter or
+//! with stored state, which JSON Schema cannot say), and every value it refuses is refused.
+//! `.ci/schemathesis` checks both against a running server.
 
 use axum::Json;
 use serde_json::{Map, Value, json};
@@ -175,9 +181,9 @@ pub fn spec() -> Value {
                 account_param(),
                 query_param(
                     "confirm",
-                    string(),
+                    ig_user_id(),
                     true,
-                    "Must equal the account's ig_user_id",
+                    "Must equal the account's ig_user_id (409 when it names another account)",
                 ),
             ],
             None,
@@ -276,7 +282,13 @@ pub fn spec() -> Value {
              comparison with the previous period",
             &[
                 account_param(),
-                query_param("from", date(), false, "First local day (account time zone)"),
+                query_param(
+                    "from",
+                    date(),
+                    false,
+                    "First local day (account time zone); not after `to`, at most 731 days \
+                     before it; not with `days`",
+                ),
                 query_param(
                     "to",
                     date(),
@@ -336,27 +348,32 @@ pub fn spec() -> Value {
     // ----- queue -----
     let job_filters = || {
         vec![
-            query_param(
+            empty_means_absent(query_param(
                 "state",
-                string(),
+                job_states(),
                 false,
                 "pending, running, completed, failed, cancelled; several separated by commas",
-            ),
-            query_param("queue", string(), false, "Queue name"),
-            query_param("kind", string(), false, "Job kind"),
+            )),
+            empty_means_absent(query_param("queue", text(100), false, "Queue name")),
+            empty_means_absent(query_param("kind", text(100), false, "Job kind")),
             query_param("account", int(), false, "Account id"),
             query_param("run", int(), false, "Sync run id"),
-            query_param(
+            empty_means_absent(query_param(
                 "search",
-                string(),
+                text(crate::api::MAX_SEARCH_CHARS),
                 false,
-                "Plain text matched (case-insensitively) against the kind, the arguments and the errors; at most 200 characters",
-            ),
+                "Plain text matched (case-insensitively) against the kind, the arguments and the errors",
+            )),
         ]
     };
     let mut list_params = job_filters();
     list_params.push(query_param("limit", int_range(1, 500), false, "Default 50"));
-    list_params.push(query_param("offset", int(), false, "Default 0"));
+    list_params.push(query_param(
+        "offset",
+        int_range(0, i64::from(u32::MAX)),
+        false,
+        "Default 0",
+    ));
     add(
         "/api/v1/jobs",
         "get",
@@ -460,18 +477,19 @@ pub fn spec() -> Value {
             &[
                 query_param(
                     "from",
-                    string(),
+                    instant(),
                     false,
-                    "Date or RFC 3339 time; default 7 days (minute: 6 hours) before `to`",
+                    "Date or RFC 3339 time, before `to`; default 7 days (minute: 6 hours) \
+                     before `to`",
                 ),
-                query_param("to", string(), false, "Date or RFC 3339 time; default now"),
-                query_param(
+                query_param("to", instant(), false, "Date or RFC 3339 time; default now"),
+                empty_means_absent(query_param(
                     "resolution",
                     enum_of(&["minute", "hour", "day"]),
                     false,
-                    "Default hour; minute covers at most 2 days, hour 93",
-                ),
-                query_param("queue", string(), false, "Only this queue"),
+                    "Default hour; minute covers at most 2 days, hour 93, day 1,098",
+                )),
+                empty_means_absent(query_param("queue", text(100), false, "Only this queue")),
             ],
             None,
             &[(
@@ -568,12 +586,12 @@ pub fn spec() -> Value {
             "Sync runs, newest first",
             &[
                 query_param("account", int(), false, "Account id"),
-                query_param(
+                empty_means_absent(query_param(
                     "status",
                     enum_of(&["running", "succeeded", "failed", "cancelled"]),
                     false,
                     "Run status",
-                ),
+                )),
                 query_param("limit", int_range(1, 500), false, "Default 50"),
                 query_param(
                     "before",
@@ -611,12 +629,12 @@ pub fn spec() -> Value {
             "Alerts, newest first",
             &[
                 query_param("account", int(), false, "Account id"),
-                query_param(
+                empty_means_absent(query_param(
                     "kind",
-                    string(),
+                    text(100),
                     false,
                     "e.g. sync_failed, sync_stale, token_expiring, rate_limit_pressure, needs_reauth, follower_growth, trending_post",
-                ),
+                )),
                 query_param(
                     "open",
                     json!({"type": "boolean"}),
@@ -689,7 +707,7 @@ pub fn spec() -> Value {
             "keys",
             "Create an API key; the answer holds the key, once",
             &[],
-            Some(obj(&[("name", string())])),
+            Some(schema_ref("CreateKey")),
             &[("201", json_response("Created", schema_ref("CreatedKey")))],
         ),
     );
@@ -708,111 +726,19 @@ pub fn spec() -> Value {
         ),
     );
 
-    // ----- dashboard (HTML, cookie session; forms carry the session's CSRF token) -----
-    for (path, method, summary, params) in [
-        ("/login", "get", "Sign-in form", vec![]),
-        (
-            "/login",
-            "post",
-            "Sign in with an API key (form field `key`); sets the session cookie",
-            vec![],
-        ),
-        ("/logout", "post", "Sign out (form field `csrf`)", vec![]),
-        ("/", "get", "Overview", vec![]),
-        (
-            "/accounts/{id}",
-            "get",
-            "Account page",
-            vec![id_param("id", "Account id")],
-        ),
-        (
-            "/accounts/{id}/sync",
-            "post",
-            "Sync the account now (form field `csrf`)",
-            vec![id_param("id", "Account id")],
-        ),
-        ("/queue", "get", "Queue monitor", vec![]),
-        (
-            "/queue/live",
-            "get",
-            "Live queue counts for the monitor (JSON)",
-            vec![],
-        ),
-        (
-            "/queue/bulk",
-            "post",
-            "Bulk retry / cancel / delete (form)",
-            vec![],
-        ),
-        (
-            "/queue/jobs/{id}",
-            "get",
-            "Job page",
-            vec![id_param("id", "Job id")],
-        ),
-        (
-            "/queue/jobs/{id}/{action}",
-            "post",
-            "Retry, cancel or delete one job (form)",
-            vec![
-                id_param("id", "Job id"),
-                path_param("action", enum_of(&["retry", "cancel", "delete"]), "Action"),
-            ],
-        ),
-        ("/schedules", "get", "Schedules page", vec![]),
-        (
-            "/schedules/{name}/{action}",
-            "post",
-            "Pause, resume or run a schedule now (form)",
-            vec![
-                name_param(),
-                path_param("action", enum_of(&["pause", "resume", "run"]), "Action"),
-            ],
-        ),
-        ("/alerts", "get", "Alerts page", vec![]),
-        (
-            "/alerts/{id}/ack",
-            "post",
-            "Acknowledge an alert (form)",
-            vec![id_param("id", "Alert id")],
-        ),
-        (
-            "/assets/{file}",
-            "get",
-            "Vendored CSS and JavaScript",
-            vec![path_param("file", string(), "File name")],
-        ),
-    ] {
-        let public = path.starts_with("/login") || path.starts_with("/assets");
-        let mut op = json!({
-            "tags": ["dashboard"],
-            "summary": summary,
-            "parameters": params,
-            "responses": {
-                "200": {"description": "An HTML page (or JSON for /queue/live, a file for /assets)",
-                        "content": {"text/html": {"schema": {"type": "string"}}}},
-                "303": {"description": "Redirect (to /login without a session; after a form post)"},
-                "403": {"description": "Missing or wrong CSRF token"},
-            },
-        });
-        if public {
-            op["security"] = json!([]);
-        } else {
-            op["security"] = json!([{"sessionCookie": []}]);
-        }
-        add(path, method, op);
-    }
-
     json!({
         "openapi": "3.1.0",
         "info": {
             "title": "igsync",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The HTTP interface of igsync: a JSON API under /api/v1, operational \
-                endpoints and the dashboard. Every request except /healthz, /login and /assets \
-                needs an API key (`Authorization: Bearer igs_…` or `X-Api-Key: igs_…`) or a \
-                dashboard session cookie; with the cookie, unsafe methods also need the \
-                session's CSRF token in `X-CSRF-Token`. Errors are \
+            "description": "The programmatic interface of igsync: a JSON API under /api/v1 and \
+                operational endpoints (the dashboard's HTML pages, served by the same server, \
+                are for browsers and not described here). Every request except /healthz needs \
+                an API key (`Authorization: Bearer igs_…` or `X-Api-Key: igs_…`) or the \
+                session cookie of a dashboard sign-in at /login; with the cookie, unsafe \
+                methods also need the session's CSRF token in `X-CSRF-Token`. A parameter or \
+                property that is absent takes its default; an optional query parameter given \
+                empty is treated as absent where it says so. Errors are \
                 {\"error\":{\"code\":\"…\",\"message\":\"…\"}} with codes bad_request (400), \
                 unauthorized (401), forbidden (403), not_found (404), method_not_allowed (405), \
                 conflict (409), payload_too_large (413, bodies above 64 KiB), \
@@ -822,7 +748,7 @@ pub fn spec() -> Value {
         "tags": [
             {"name": "accounts"}, {"name": "analytics"}, {"name": "queue"}, {"name": "schedules"},
             {"name": "history"}, {"name": "alerts"}, {"name": "usage"}, {"name": "keys"},
-            {"name": "operations"}, {"name": "dashboard"},
+            {"name": "operations"},
         ],
         "security": [{"bearerAuth": []}, {"apiKeyHeader": []}, {"sessionCookie": []}],
         "paths": paths,
@@ -830,7 +756,8 @@ pub fn spec() -> Value {
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An igsync API key igs_<id>_<secret>"},
                 "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
-                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "igsync_session"},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "igsync_session",
+                                  "description": "The dashboard's session, from signing in at /login with an API key"},
             },
             "responses": {
                 "Error": json_response("An error", schema_ref("Error")),
@@ -892,18 +819,31 @@ fn schemas() -> Value {
             "type": "object",
             "additionalProperties": false,
             "required": ["ig_user_id", "token"],
+            "description": "Null stands for an absent property. Whether Meta accepts the token \
+                for this ig_user_id is checked when verify is true (422 when Meta rejects it).",
             "properties": {
-                "ig_user_id": {"type": "string", "pattern": "^[0-9]{1,32}$"},
-                "token": {"type": "string", "description": "Long-lived access token, stored encrypted, never returned"},
-                "login": enum_of(&["instagram", "facebook"]),
-                "timezone": {"type": "string", "description": "IANA time zone; default UTC"},
-                "verify": {"type": "boolean", "description": "Read the profile with the token first (default true)"},
-                "username": {"type": "string", "description": "Used when verify is false"},
+                "ig_user_id": ig_user_id(),
+                "token": json!({
+                    "allOf": [text(4096), not_blank()],
+                    "description": "Long-lived access token, stored encrypted, never returned",
+                }),
+                "login": json!({"enum": ["instagram", "facebook", null], "description": "Default instagram"}),
+                "timezone": nullable(json!({"$ref": "#/components/schemas/TimeZone", "description": "Default UTC"})),
+                "verify": {"type": ["boolean", "null"], "description": "Read the profile with the token first (default true)"},
+                "username": nullable(json!({
+                    "allOf": [text(100)],
+                    "description": "Used when verify is false (default: the ig_user_id)",
+                })),
             },
         }),
         "UpdateAccount": json!({
             "type": "object", "additionalProperties": false, "required": ["timezone"],
-            "properties": {"timezone": {"type": "string", "description": "IANA time zone"}},
+            "properties": {"timezone": schema_ref("TimeZone")},
+        }),
+        "TimeZone": json!({
+            "type": "string",
+            "description": "An IANA time zone name, e.g. UTC, Europe/Berlin, America/New_York",
+            "enum": chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect::<Vec<_>>(),
         }),
         "SyncRequested": obj(&[
             ("account_id", int()),
@@ -948,19 +888,47 @@ fn schemas() -> Value {
         "JobList": obj(&[("jobs", array(schema_ref("Job"))), ("total", int()), ("limit", int()), ("offset", int())]),
         "JobFilter": json!({
             "type": "object", "additionalProperties": false,
+            "description": "All given filters must match; null, an empty text and an absent \
+                property mean no filter. In a bulk request the filter must restrict something.",
             "properties": {
-                "state": string(), "queue": string(), "kind": string(),
-                "account": int(), "run": int(), "search": string(),
+                "state": nullable(job_states()),
+                "queue": nullable(text(100)),
+                "kind": nullable(text(100)),
+                "account": nullable(int()),
+                "run": nullable(int()),
+                "search": nullable(text(crate::api::MAX_SEARCH_CHARS)),
             },
         }),
         "BulkRequest": json!({
             "type": "object", "additionalProperties": false, "required": ["action"],
-            "description": "Exactly one of ids and filter; a filter must restrict something",
+            "description": "Exactly one of ids and filter (null stands for absent); a filter \
+                must restrict something: a state, a queue, a kind, an account, a run or a search",
             "properties": {
                 "action": enum_of(&["retry", "cancel", "delete"]),
-                "ids": {"type": "array", "items": int(), "minItems": 1, "maxItems": 1000},
-                "filter": schema_ref("JobFilter"),
+                "ids": {
+                    "type": ["array", "null"], "items": int(),
+                    "minItems": 1, "maxItems": crate::api::jobs::MAX_BULK_IDS,
+                },
+                "filter": nullable(json!({
+                    "allOf": [schema_ref("JobFilter")],
+                    "anyOf": [
+                        {"required": ["state"], "properties": {"state": {"type": "string", "pattern": JOB_STATE}}},
+                        {"required": ["queue"], "properties": {"queue": not_blank()}},
+                        {"required": ["kind"], "properties": {"kind": not_blank()}},
+                        {"required": ["account"], "properties": {"account": int()}},
+                        {"required": ["run"], "properties": {"run": int()}},
+                        {"required": ["search"], "properties": {"search": not_blank()}},
+                    ],
+                })),
             },
+            "oneOf": [
+                {"required": ["ids"], "properties": {"ids": {"type": "array"}}},
+                {"required": ["filter"], "properties": {"filter": {"type": "object"}}},
+            ],
+        }),
+        "CreateKey": json!({
+            "type": "object", "additionalProperties": false, "required": ["name"],
+            "properties": {"name": {"allOf": [text(100), not_blank()], "description": "A name to recognise the key by"}},
         }),
         "BulkResult": obj(&[("action", enum_of(&["retry", "cancel", "delete"])), ("affected", int())]),
         "QueueSnapshot": obj(&[
@@ -1116,6 +1084,54 @@ fn date() -> Value {
 
 fn nullable(schema: Value) -> Value {
     json!({"oneOf": [schema, {"type": "null"}]})
+}
+
+/// Text as the API's text inputs take it: at most `max_chars` characters, none of them a
+/// control character (an empty or blank text is no value).
+fn text(max_chars: usize) -> Value {
+    json!({"type": "string", "maxLength": max_chars, "pattern": NO_CONTROL_CHARACTERS})
+}
+
+/// Text with at least one character that is not white space.
+fn not_blank() -> Value {
+    json!({"type": "string", "pattern": NOT_BLANK})
+}
+
+/// Characters a text input refuses: the Unicode control characters (`char::is_control`).
+const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
+/// A character that `str::trim` keeps: not Unicode white space (the white-space control
+/// characters are refused by [`NO_CONTROL_CHARACTERS`] anyway).
+const NOT_BLANK: &str =
+    "[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+
+/// One job state.
+const JOB_STATE: &str = "(pending|running|completed|failed|cancelled)";
+
+/// Job states separated by commas (spaces and empty items are ignored; none means every
+/// state).
+fn job_states() -> Value {
+    json!({
+        "type": "string",
+        "pattern": format!("^[ ,]*(?:{JOB_STATE} *(?:,[ ,]*|$))*$"),
+    })
+}
+
+/// A numeric Instagram user id.
+fn ig_user_id() -> Value {
+    json!({"type": "string", "pattern": "^[0-9]{1,32}$"})
+}
+
+/// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time.
+fn instant() -> Value {
+    json!({"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]})
+}
+
+/// Marks an optional query parameter whose empty value (`?name=`) means the same as leaving
+/// it out.
+fn empty_means_absent(mut param: Value) -> Value {
+    param["allowEmptyValue"] = json!(true);
+    param
 }
 
 fn enum_of(values: &[&str]) -> Value {

@@ -11,11 +11,6 @@ pub const MAX_LINES: usize = 800;
 /// Files of code longer than [`MAX_LINES`], with the reason, largest first.
 pub const BIG_FILES: &[(&str, &str)] = &[
     (
-        "crates/server/src/charts.rs",
-        "every chart kind plus their shared axes and scales (~300 lines are tests); to be \
-         split along its section markers into a charts/ module",
-    ),
-    (
         "crates/store-postgres/src/content.rs",
         "the SQL of all synced content (profile, media, stories, account insights), one \
          section per table family; to be split by family like the SQLite queue",

@@ -281,8 +281,16 @@ async fn add(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<AddAccount>,
 ) -> AppResult<Response> {
-    let login = match body.login.as_deref().map(str::trim) {
-        None | Some("") | Some("instagram") => LoginKind::Instagram,
+    // The document's rule for the raw body: no control characters anywhere in the token
+    // (the registration itself trims what a terminal or a file adds).
+    if body.token.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "token must be an access token of at most 4096 characters, without control \
+             characters",
+        ));
+    }
+    let login = match body.login.as_deref() {
+        None | Some("instagram") => LoginKind::Instagram,
         Some("facebook") => LoginKind::Facebook,
         Some(other) => {
             return Err(AppError::invalid(format!(

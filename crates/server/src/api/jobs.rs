@@ -63,7 +63,11 @@ pub fn parse_states(value: Option<&str>) -> AppResult<Vec<JobState>> {
         return Ok(Vec::new());
     };
     let mut states = Vec::new();
-    for part in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for part in value
+        .split(',')
+        .map(|s| s.trim_matches(' '))
+        .filter(|s| !s.is_empty())
+    {
         let state = JobState::parse(part).ok_or_else(|| {
             AppError::invalid(format!(
                 "unknown job state {part:?} (expected pending, running, completed, failed or \

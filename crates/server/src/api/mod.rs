@@ -72,9 +72,10 @@ pub fn check_limit(limit: Option<u32>) -> AppResult<u32> {
     }
 }
 
-/// An optional free-text filter: trimmed, empty means none, bounded in length.
+/// An optional free-text filter: bounded in length and free of control characters as given,
+/// then trimmed; empty means none.
 pub fn check_text(name: &str, value: Option<&str>, max_chars: usize) -> AppResult<Option<String>> {
-    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+    let Some(value) = value else {
         return Ok(None);
     };
     if value.chars().count() > max_chars {
@@ -87,7 +88,8 @@ pub fn check_text(name: &str, value: Option<&str>, max_chars: usize) -> AppResul
             "{name} must not contain control characters"
         )));
     }
-    Ok(Some(value.to_owned()))
+    let value = value.trim();
+    Ok((!value.is_empty()).then(|| value.to_owned()))
 }
 
 /// Parses an instant given as RFC 3339 (`2025-03-01T12:00:00Z`) or as a date
@@ -148,6 +150,10 @@ mod tests {
         );
         assert!(check_text("q", Some("abcdef"), 5).is_err());
         assert!(check_text("q", Some("a\u{0}b"), 5).is_err());
+        // Length and control characters are judged on the text as given, before trimming.
+        assert!(check_text("q", Some("  abcd  "), 5).is_err());
+        assert!(check_text("q", Some("ab\n"), 5).is_err());
+        assert!(check_text("q", Some("\t"), 5).is_err());
     }
 
     #[test]

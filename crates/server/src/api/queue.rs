@@ -178,7 +178,7 @@ pub struct MetricsView {
 
 /// Parses `minute | hour | day`.
 pub fn parse_resolution(value: Option<&str>) -> AppResult<Resolution> {
-    match value.map(str::trim) {
+    match value {
         None | Some("") | Some("hour") => Ok(Resolution::Hour),
         Some("minute") => Ok(Resolution::Minute),
         Some("day") => Ok(Resolution::Day),

@@ -123,7 +123,7 @@ async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> AppResult<ApiJson<RunList>> {
-    let status = match params.status.as_deref().map(str::trim) {
+    let status = match params.status.as_deref() {
         None | Some("") => None,
         Some(s) => Some(RunStatus::parse(s).ok_or_else(|| {
             AppError::invalid(format!(
