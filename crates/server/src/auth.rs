@@ -326,6 +326,9 @@ pub async fn authenticate_key(
         return Err(invalid());
     };
     let row = state.store.api_key_get(id).await?;
+    // A legacy verification's turn is held until its outcome is counted, so requests queued
+    // behind it see every failure before they start.
+    let mut legacy_turn = None;
     let verified = match &row {
         // The same digest comparison as for a real key, so both answers take as long.
         None => {
@@ -340,7 +343,9 @@ pub async fn authenticate_key(
                 if let Some(err) = refused(state, Some(id)) {
                     return Err(err);
                 }
-                turn.verify(secret, hash).await?
+                let (ok, turn) = turn.verify(secret, hash).await?;
+                legacy_turn = Some(turn);
+                ok
             }
             StoredHash::Unreadable => {
                 tracing::error!(
@@ -355,6 +360,7 @@ pub async fn authenticate_key(
         state.throttle.fail(client, Some(id));
         return Err(invalid());
     };
+    drop(legacy_turn);
     if key.revoked_at.is_some() {
         state.throttle.fail(client, Some(id));
         return Err(AppError::Unauthorized(
@@ -553,13 +559,17 @@ impl LegacyVerifier {
 }
 
 impl LegacyTurn {
-    /// Whether `secret` matches the argon2 `stored` hash (constant-time comparison).
-    pub(crate) async fn verify(self, secret: &str, stored: &str) -> AppResult<bool> {
+    /// Whether `secret` matches the argon2 `stored` hash (constant-time comparison); the
+    /// turn is handed back, to be dropped once the outcome is counted.
+    pub(crate) async fn verify(self, secret: &str, stored: &str) -> AppResult<(bool, LegacyTurn)> {
         let (secret, stored) = (secret.to_owned(), stored.to_owned());
         let mut memory = self.0;
-        tokio::task::spawn_blocking(move || verify_legacy(&mut memory, &secret, &stored))
-            .await
-            .map_err(|e| AppError::internal(e.to_string()))
+        tokio::task::spawn_blocking(move || {
+            let ok = verify_legacy(&mut memory, &secret, &stored);
+            (ok, LegacyTurn(memory))
+        })
+        .await
+        .map_err(|e| AppError::internal(e.to_string()))
     }
 }
 
