@@ -9,11 +9,13 @@
 //! key id that does not exist is compared against a fixed digest the same way, so a wrong
 //! secret costs the same whether or not the id exists. Keys created before this format carry
 //! an argon2 hash: it still verifies, one verification at a time in one reused block of
-//! memory ([`LegacyVerifier`]), and is replaced by the digest on the key's next successful
-//! use.
+//! memory, with at most [`LEGACY_QUEUE`] requests waiting ([`LegacyVerifier`]), and is
+//! replaced by the digest on the key's next successful use.
 //!
-//! Failed checks are throttled per client address and per key id ([`crate::throttle`]): past
-//! the limit, 429 with `Retry-After` and nothing is looked up. A key that verified in the
+//! Wrong secrets (a well-formed key whose id does not exist or whose secret does not match)
+//! are throttled per client address and per key id ([`crate::throttle`]): past the limit,
+//! 429 with `Retry-After` and nothing is looked up. Malformed keys cost nothing and are not
+//! counted; a revoked key with its right secret is told so. A key that verified in the
 //! last [`PROVEN_FOR`] is exempt, so a flood of wrong secrets does not lock out its holder.
 //!
 //! A successful verification is cached in memory for a short time, keyed by a SHA-256 of the
@@ -69,6 +71,10 @@ pub const KEY_HASH_PREFIX: &str = "sha256:";
 pub const PROVEN_FOR: Duration = Duration::from_secs(12 * 3600);
 /// A wrong key whose id does not exist is compared against this, like any other.
 const UNKNOWN_ID_DIGEST: [u8; 32] = [0x5a; 32];
+/// Key lookups for credentials not in the cache that may run at once: a flood of wrong
+/// secrets queues here instead of in the database pool, whose connections the rest of the
+/// API needs (and whose acquire timeout would report the database unavailable).
+pub const KEY_CHECKS: usize = 8;
 /// Largest argon2 memory a legacy hash may ask for (the default is 19 MiB).
 const LEGACY_MAX_BLOCKS: usize = 64 * 1024;
 
@@ -321,11 +327,13 @@ pub async fn authenticate_key(
         return Err(err);
     }
     let invalid = || AppError::Unauthorized("invalid API key".to_owned());
+    // A malformed key costs nothing and cannot be right: only wrong secrets count.
     let Some((id, secret)) = parsed else {
-        state.throttle.fail(client, None);
         return Err(invalid());
     };
+    let check = state.key_checks.acquire().await;
     let row = state.store.api_key_get(id).await?;
+    drop(check);
     // A legacy verification's turn is held until its outcome is counted, so requests queued
     // behind it see every failure before they start.
     let mut legacy_turn = None;
@@ -338,7 +346,11 @@ pub async fn authenticate_key(
         Some(key) => match StoredHash::of(&key.hash) {
             StoredHash::Digest(stored) => digests_match(&presented_digest, &stored),
             StoredHash::Legacy(hash) => {
-                let turn = state.legacy.turn().await;
+                let Some(turn) = state.legacy.turn().await else {
+                    return Err(AppError::TooManyRequests {
+                        retry_after: Duration::from_secs(1),
+                    });
+                };
                 // Requests queued behind a flood find the key refused by now.
                 if let Some(err) = refused(state, Some(id)) {
                     return Err(err);
@@ -362,7 +374,6 @@ pub async fn authenticate_key(
     };
     drop(legacy_turn);
     if key.revoked_at.is_some() {
-        state.throttle.fail(client, Some(id));
         return Err(AppError::Unauthorized(
             "this API key has been revoked".to_owned(),
         ));
@@ -541,32 +552,58 @@ fn digests_match(presented: &[u8; 32], stored: &[u8; 32]) -> bool {
 
 /// Verifies legacy argon2 hashes one at a time, in one block of memory allocated at the
 /// first use and reused after, so however many requests present a legacy key at once the
-/// process holds one argon2 working set (19 MiB with the default parameters).
-#[derive(Debug, Default)]
+/// process holds one argon2 working set (19 MiB with the default parameters). At most
+/// [`LEGACY_QUEUE`] requests wait for (or hold) a turn; more are answered 429 at once, so a
+/// flood cannot park requests here either.
+#[derive(Debug)]
 pub(crate) struct LegacyVerifier {
     memory: Arc<tokio::sync::Mutex<Vec<Block>>>,
+    places: Arc<tokio::sync::Semaphore>,
+}
+
+/// Requests that may wait for a legacy verification at once, the running one included.
+pub const LEGACY_QUEUE: usize = 8;
+
+impl Default for LegacyVerifier {
+    fn default() -> Self {
+        LegacyVerifier {
+            memory: Arc::default(),
+            places: Arc::new(tokio::sync::Semaphore::new(LEGACY_QUEUE)),
+        }
+    }
 }
 
 /// The right to run one legacy verification: held until the verification ends, even when
 /// the request that waited for it is dropped meanwhile.
-pub(crate) struct LegacyTurn(tokio::sync::OwnedMutexGuard<Vec<Block>>);
+pub(crate) struct LegacyTurn {
+    memory: tokio::sync::OwnedMutexGuard<Vec<Block>>,
+    _place: tokio::sync::OwnedSemaphorePermit,
+}
 
 impl LegacyVerifier {
-    /// Waits for the verifier to be free.
-    pub(crate) async fn turn(&self) -> LegacyTurn {
-        LegacyTurn(self.memory.clone().lock_owned().await)
+    /// Waits for the verifier to be free; None when [`LEGACY_QUEUE`] requests already wait.
+    pub(crate) async fn turn(&self) -> Option<LegacyTurn> {
+        let place = self.places.clone().try_acquire_owned().ok()?;
+        let memory = self.memory.clone().lock_owned().await;
+        Some(LegacyTurn {
+            memory,
+            _place: place,
+        })
     }
 }
 
 impl LegacyTurn {
     /// Whether `secret` matches the argon2 `stored` hash (constant-time comparison); the
     /// turn is handed back, to be dropped once the outcome is counted.
-    pub(crate) async fn verify(self, secret: &str, stored: &str) -> AppResult<(bool, LegacyTurn)> {
+    pub(crate) async fn verify(
+        mut self,
+        secret: &str,
+        stored: &str,
+    ) -> AppResult<(bool, LegacyTurn)> {
         let (secret, stored) = (secret.to_owned(), stored.to_owned());
-        let mut memory = self.0;
         tokio::task::spawn_blocking(move || {
-            let ok = verify_legacy(&mut memory, &secret, &stored);
-            (ok, LegacyTurn(memory))
+            let ok = verify_legacy(&mut self.memory, &secret, &stored);
+            (ok, self)
         })
         .await
         .map_err(|e| AppError::internal(e.to_string()))

@@ -4,7 +4,9 @@
 //!   `ServerSettings::header_read_timeout` is closed; the same bound applies to a kept-alive
 //!   connection waiting idle for its next request. Half-sent requests cannot pile up.
 //! - At most `max_connections` connections are served at once; beyond that the listener stops
-//!   accepting until one closes (clients wait in the kernel's backlog).
+//!   accepting until one closes (clients wait in the kernel's backlog). With fewer than an
+//!   eighth of the slots free, answers carry `Connection: close`, so that idle kept-alive
+//!   connections do not hold the slots waiting clients need.
 //! - At most `max_connections_per_client` of them come from one client address (IPv6: one
 //!   /64); further connections from it are closed as soon as they are accepted, so one client
 //!   cannot take every slot.
@@ -21,6 +23,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::HeaderValue;
+use axum::http::header::CONNECTION;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
@@ -99,6 +103,7 @@ pub(crate) async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let low_water = (limits.max_connections / 8).max(1);
     let per_client = PerClient::new(limits.max_connections_per_client);
     // Dropping `stop_rx` tells everyone to stop; each connection holds a `done_rx` clone.
     let (stop_tx, stop_rx) = watch::channel(());
@@ -132,15 +137,19 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let free = slots.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
-            let app = app.clone();
+            let (app, free) = (app.clone(), free.clone());
             async move {
-                Ok::<_, Infallible>(
-                    app.oneshot(req.map(axum::body::Body::new))
-                        .await
-                        .unwrap_or_else(|e| match e {}),
-                )
+                let Ok(mut res) = app.oneshot(req.map(axum::body::Body::new)).await;
+                // Short of slots, a connection is not kept alive for a next request: idle
+                // connections would hold the slots that waiting clients need.
+                if free.available_permits() < low_water {
+                    res.headers_mut()
+                        .insert(CONNECTION, HeaderValue::from_static("close"));
+                }
+                Ok::<_, Infallible>(res)
             }
         });
         let stop = stop_tx.clone();

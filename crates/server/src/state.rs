@@ -44,7 +44,9 @@ pub struct ServerSettings {
     /// A connection that has not sent a whole request head within this is closed (also the
     /// longest a kept-alive connection may wait idle).
     pub header_read_timeout: Duration,
-    /// Most connections served at once; further ones wait in the listen backlog.
+    /// Most connections served at once; further ones wait in the listen backlog. This is
+    /// also the bound on requests in flight, and so on the memory they hold (about 50 KiB
+    /// each).
     pub max_connections: usize,
     /// Most connections at once from one client address (IPv6: one /64); further ones are
     /// closed when accepted.
@@ -63,7 +65,7 @@ impl Default for ServerSettings {
             auth_failures_per_key: 20,
             auth_failure_window: Duration::from_secs(60),
             header_read_timeout: Duration::from_secs(10),
-            max_connections: 1024,
+            max_connections: 512,
             max_connections_per_client: 256,
         }
     }
@@ -91,6 +93,7 @@ pub struct AppState {
     pub(crate) auth: Arc<AuthCache>,
     pub(crate) throttle: Arc<Throttle>,
     pub(crate) legacy: Arc<LegacyVerifier>,
+    pub(crate) key_checks: Arc<tokio::sync::Semaphore>,
     pub(crate) gate: Arc<DatabaseGate>,
     pub(crate) overview_cache: Arc<OverviewCache>,
 }
@@ -110,6 +113,7 @@ impl AppState {
                 settings.auth_failure_window,
             )),
             legacy: Arc::new(LegacyVerifier::default()),
+            key_checks: Arc::new(tokio::sync::Semaphore::new(crate::auth::KEY_CHECKS)),
             gate: Arc::new(DatabaseGate::default()),
             overview_cache: Arc::new(OverviewCache::new(settings.overview_cache_ttl)),
             settings: Arc::new(settings),

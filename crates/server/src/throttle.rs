@@ -1,5 +1,6 @@
-//! Throttling of failed credentials: API keys that do not verify and failed dashboard
-//! sign-ins, counted per client address and per key id.
+//! Throttling of failed credentials: well-formed API keys whose secret is wrong (or whose id
+//! does not exist), presented to the API or to the dashboard's sign-in, counted per client
+//! address and per key id.
 //!
 //! Each subject (a client address, IPv6 addresses by /64 network; a key id, known or not)
 //! may fail `limit` times in a window of `window`; once it has, every further attempt of that
@@ -62,7 +63,11 @@ impl<K: Eq + Hash + Clone> Table<K> {
     }
 
     /// How long `subject` stays refused, if it is.
-    fn blocked(&self, subject: &K, now: Instant, window: Duration) -> Option<Duration> {
+    fn blocked<Q>(&self, subject: &Q, now: Instant, window: Duration) -> Option<Duration>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         let w = self.entries.get(subject)?;
         let ends = w.start + window;
         (w.failures >= self.limit && ends > now).then(|| ends - now)
@@ -133,7 +138,7 @@ impl Throttle {
         let now = Instant::now();
         let inner = self.lock();
         let by_client = client.and_then(|c| inner.clients.blocked(&c, now, self.window));
-        let by_key = key_id.and_then(|k| inner.keys.blocked(&k.to_owned(), now, self.window));
+        let by_key = key_id.and_then(|k| inner.keys.blocked(k, now, self.window));
         by_client.max(by_key)
     }
 
