@@ -14,7 +14,8 @@
 //!
 //! Wrong secrets (a well-formed key whose id does not exist or whose secret does not match)
 //! are throttled per client address and per key id ([`crate::throttle`]): past the limit,
-//! 429 with `Retry-After` and nothing is looked up. Malformed keys cost nothing and are not
+//! 429 with `Retry-After`, nothing is looked up, and the answer is held for a second so
+//! that a flood gets one answer per connection and second. Malformed keys cost nothing and are not
 //! counted; a revoked key with its right secret is told so. A key that verified in the
 //! last [`PROVEN_FOR`] is exempt, so a flood of wrong secrets does not lock out its holder.
 //!
@@ -324,7 +325,7 @@ pub async fn authenticate_key(
             .map(|wait| AppError::TooManyRequests { retry_after: wait })
     };
     if let Some(err) = refused(state, parsed.map(|(id, _)| id)) {
-        return Err(err);
+        return Err(held(state, err).await);
     }
     let invalid = || AppError::Unauthorized("invalid API key".to_owned());
     // A malformed key costs nothing and cannot be right: only wrong secrets count.
@@ -347,13 +348,15 @@ pub async fn authenticate_key(
             StoredHash::Digest(stored) => digests_match(&presented_digest, &stored),
             StoredHash::Legacy(hash) => {
                 let Some(turn) = state.legacy.turn().await else {
-                    return Err(AppError::TooManyRequests {
+                    let busy = AppError::TooManyRequests {
                         retry_after: Duration::from_secs(1),
-                    });
+                    };
+                    return Err(held(state, busy).await);
                 };
                 // Requests queued behind a flood find the key refused by now.
                 if let Some(err) = refused(state, Some(id)) {
-                    return Err(err);
+                    drop(turn);
+                    return Err(held(state, err).await);
                 }
                 let (ok, turn) = turn.verify(secret, hash).await?;
                 legacy_turn = Some(turn);
@@ -384,6 +387,13 @@ pub async fn authenticate_key(
     state.auth.remember_key(presented_digest, &key.id);
     touch_if_due(state, &key.id, key.last_used_at);
     Ok(key.id)
+}
+
+/// A refusal, answered after `ServerSettings::throttled_answer_delay`: a client past its
+/// limit gets one answer per connection in that time, however fast it asks.
+async fn held(state: &AppState, refusal: AppError) -> AppError {
+    tokio::time::sleep(state.settings.throttled_answer_delay).await;
+    refusal
 }
 
 /// Replaces a verified key's legacy hash with its digest. A failure is logged and retried at

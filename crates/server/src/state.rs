@@ -41,6 +41,9 @@ pub struct ServerSettings {
     pub auth_failures_per_key: u32,
     /// The window of both failure limits, from a subject's first failure.
     pub auth_failure_window: Duration,
+    /// How long a refused (429) attempt is held before it is answered, so that a client
+    /// past its limit makes at most one attempt per connection in this time.
+    pub throttled_answer_delay: Duration,
     /// A connection that has not sent a whole request head within this is closed (also the
     /// longest a kept-alive connection may wait idle).
     pub header_read_timeout: Duration,
@@ -64,6 +67,7 @@ impl Default for ServerSettings {
             auth_failures_per_client: 20,
             auth_failures_per_key: 20,
             auth_failure_window: Duration::from_secs(60),
+            throttled_answer_delay: Duration::from_secs(1),
             header_read_timeout: Duration::from_secs(10),
             max_connections: 512,
             max_connections_per_client: 256,

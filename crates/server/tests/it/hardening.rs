@@ -204,12 +204,17 @@ async fn failed_keys_are_throttled_per_client_and_per_key_id_but_never_lock_out_
         let key = format!("igs_{n:016x}_{}", "0".repeat(64));
         assert_eq!(status_of(&home, &app, &key).await, 401);
     }
+    let asked = Instant::now();
     let res = home
         .get(app.url("/api/v1/accounts"))
         .bearer_auth("igs_fffffffffffffff0_nope")
         .send()
         .await
         .unwrap();
+    assert!(
+        asked.elapsed() >= Duration::from_secs(1),
+        "a refusal is held for a second"
+    );
     let retry: u64 = res.headers()["retry-after"]
         .to_str()
         .unwrap()
