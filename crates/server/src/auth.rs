@@ -1,14 +1,29 @@
 //! Authentication: API keys for the JSON API and dashboard sessions signed in with a key.
 //!
 //! An API key reads `igs_<id>_<secret>`: `id` (16 hex characters) is public and names the
-//! row; `secret` (32 random bytes, 64 hex characters) is stored only as an argon2 hash. Keys
-//! are accepted as `Authorization: Bearer igs_…` or `X-Api-Key: igs_…`.
+//! row; `secret` is 32 random bytes (64 hex characters). Keys are accepted as
+//! `Authorization: Bearer igs_…` or `X-Api-Key: igs_…`.
 //!
-//! Argon2 is deliberately slow, so a successful verification is cached in memory for a short
-//! time, keyed by a SHA-256 of the presented key (the key itself is never kept); revoking a
-//! key through this process drops its entries at once, and the cache's TTL bounds how long a
-//! key revoked elsewhere (by `igsync keys revoke`) keeps working here. `last_used_at` is
-//! written at most once a minute per key.
+//! A key is a 256-bit random secret, not a password, so it is stored as `sha256:<hex>`, the
+//! SHA-256 of the whole key, and checked with one digest and a constant-time comparison. A
+//! key id that does not exist is compared against a fixed digest the same way, so a wrong
+//! secret costs the same whether or not the id exists. Keys created before this format carry
+//! an argon2 hash: it still verifies, one verification at a time in one reused block of
+//! memory, with at most [`LEGACY_QUEUE`] requests waiting ([`LegacyVerifier`]), and is
+//! replaced by the digest on the key's next successful use.
+//!
+//! Wrong secrets (a well-formed key whose id does not exist or whose secret does not match)
+//! are throttled per client address and per key id ([`crate::throttle`]): past the limit,
+//! 429 with `Retry-After`, nothing is looked up, and the answer is held for a second so
+//! that a flood gets one answer per connection and second. Malformed keys cost nothing and are not
+//! counted; a revoked key with its right secret is told so. A key that verified in the
+//! last [`PROVEN_FOR`] is exempt, so a flood of wrong secrets does not lock out its holder.
+//!
+//! A successful verification is cached in memory for a short time, keyed by a SHA-256 of the
+//! presented key (the key itself is never kept); revoking a key through this process drops
+//! its entries at once, and the cache's TTL bounds how long a key revoked elsewhere (by
+//! `igsync keys revoke`) keeps working here. `last_used_at` is written at most once a minute
+//! per key.
 //!
 //! A dashboard session is a random cookie `igsync_session` (HttpOnly, SameSite=Strict,
 //! Path=/, Secure when configured); only a SHA-256 of its value is stored, with a CSRF token
@@ -16,12 +31,13 @@
 //! cookie; unsafe methods then need the CSRF token in the `X-CSRF-Token` header.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::{FromRequestParts, Request, State};
+use argon2::password_hash::PasswordHash;
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method};
@@ -35,6 +51,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::throttle::ClientKey;
 
 /// Every API key starts with this.
 pub const API_KEY_PREFIX: &str = "igs_";
@@ -49,6 +66,18 @@ const KEY_ID_BYTES: usize = 8;
 const KEY_SECRET_BYTES: usize = 32;
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 const CACHE_CAPACITY: usize = 4096;
+/// How a stored key hash in the current format starts.
+pub const KEY_HASH_PREFIX: &str = "sha256:";
+/// How long a key that verified stays exempt from the failed-attempt throttle.
+pub const PROVEN_FOR: Duration = Duration::from_secs(12 * 3600);
+/// A wrong key whose id does not exist is compared against this, like any other.
+const UNKNOWN_ID_DIGEST: [u8; 32] = [0x5a; 32];
+/// Key lookups for credentials not in the cache that may run at once: a flood of wrong
+/// secrets queues here instead of in the database pool, whose connections the rest of the
+/// API needs (and whose acquire timeout would report the database unavailable).
+pub const KEY_CHECKS: usize = 8;
+/// Largest argon2 memory a legacy hash may ask for (the default is 19 MiB).
+const LEGACY_MAX_BLOCKS: usize = 64 * 1024;
 
 /// Why an API key could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -57,8 +86,6 @@ pub enum KeyError {
     InvalidName,
     #[error("the operating system's random number generator failed")]
     Random,
-    #[error("hashing the key failed: {0}")]
-    Hash(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -88,10 +115,8 @@ pub async fn create_api_key(
     }
     let id = hex::encode(random_bytes::<KEY_ID_BYTES>()?);
     let secret = hex::encode(random_bytes::<KEY_SECRET_BYTES>()?);
-    let hash = tokio::task::spawn_blocking(move || hash_secret(&secret).map(|h| (h, secret)))
-        .await
-        .map_err(|e| KeyError::Hash(e.to_string()))??;
-    let (hash, secret) = hash;
+    let presented = SecretString::new(format!("{API_KEY_PREFIX}{id}_{secret}"));
+    let hash = key_hash(presented.expose());
     let key = ApiKey {
         id: id.clone(),
         name: name.to_owned(),
@@ -101,10 +126,7 @@ pub async fn create_api_key(
         revoked_at: None,
     };
     store.api_key_insert(key.clone()).await?;
-    Ok((
-        key,
-        SecretString::new(format!("{API_KEY_PREFIX}{id}_{secret}")),
-    ))
+    Ok((key, presented))
 }
 
 /// Revokes a key and forgets every cached verification and session of it in this process.
@@ -186,9 +208,14 @@ pub struct StartedSession {
 }
 
 /// Signs in with an API key: verifies it, stores a session row (only a hash of the cookie
-/// value) and returns the cookie to set. 401 when the key is not valid.
-pub async fn start_session(state: &AppState, presented_key: &str) -> AppResult<StartedSession> {
-    let key_id = authenticate_key(state, presented_key.trim()).await?;
+/// value) and returns the cookie to set. 401 when the key is not valid, 429 when `client` or
+/// the key id has failed too often.
+pub async fn start_session(
+    state: &AppState,
+    presented_key: &str,
+    client: Option<ClientKey>,
+) -> AppResult<StartedSession> {
+    let key_id = authenticate_key(state, presented_key.trim(), client).await?;
     let cookie_value = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(random_bytes::<32>().map_err(AppError::from)?);
     let csrf_token = hex::encode(random_bytes::<32>().map_err(AppError::from)?);
@@ -280,40 +307,142 @@ pub async fn session_from_headers(
 }
 
 /// Verifies a presented API key and returns its id. 401 when it is malformed, unknown,
-/// revoked or wrong.
-pub async fn authenticate_key(state: &AppState, presented: &str) -> AppResult<String> {
-    if let Some(key_id) = state.auth.cached_key(presented) {
+/// revoked or wrong; 429 (nothing looked up) when `client` or the key id has failed too
+/// often, unless this exact key verified recently.
+pub async fn authenticate_key(
+    state: &AppState,
+    presented: &str,
+    client: Option<ClientKey>,
+) -> AppResult<String> {
+    let presented_digest = digest(presented);
+    if let Some(key_id) = state.auth.cached_key(&presented_digest) {
         touch_if_due(state, &key_id, None);
         return Ok(key_id);
     }
+    let proven = state.auth.recently_verified(&presented_digest);
+    let parsed = parse_key(presented);
+    let refused = |state: &AppState, key_id: Option<&str>| {
+        (!proven)
+            .then(|| state.throttle.blocked(client, key_id))
+            .flatten()
+            .map(|wait| AppError::TooManyRequests { retry_after: wait })
+    };
+    if let Some(err) = refused(state, parsed.map(|(id, _)| id)) {
+        return Err(held(state, err).await);
+    }
     let invalid = || AppError::Unauthorized("invalid API key".to_owned());
-    let (id, secret) = parse_key(presented).ok_or_else(invalid)?;
-    let Some(key) = state.store.api_key_get(id).await? else {
+    // A malformed key costs nothing and cannot be right: only wrong secrets count.
+    let Some((id, secret)) = parsed else {
         return Err(invalid());
     };
+    let check = state.key_checks.acquire().await;
+    let row = state.store.api_key_get(id).await?;
+    drop(check);
+    // A legacy verification's turn is held until its outcome is counted, so requests queued
+    // behind it see every failure before they start.
+    let mut legacy_turn = None;
+    let verified = match &row {
+        // The same digest comparison as for a real key, so both answers take as long.
+        None => {
+            let _ = digests_match(&presented_digest, &UNKNOWN_ID_DIGEST);
+            false
+        }
+        Some(key) => match StoredHash::of(&key.hash) {
+            StoredHash::Digest(stored) => digests_match(&presented_digest, &stored),
+            StoredHash::Legacy(hash) => {
+                let Some(turn) = state.legacy.turn().await else {
+                    let busy = AppError::TooManyRequests {
+                        retry_after: Duration::from_secs(1),
+                    };
+                    return Err(held(state, busy).await);
+                };
+                // Requests queued behind a flood find the key refused by now.
+                if let Some(err) = refused(state, Some(id)) {
+                    drop(turn);
+                    return Err(held(state, err).await);
+                }
+                let (ok, turn) = turn.verify(secret, hash).await?;
+                legacy_turn = Some(turn);
+                ok
+            }
+            StoredHash::Unreadable => {
+                tracing::error!(
+                    key_id = id,
+                    "an API key's stored hash is in no known format"
+                );
+                false
+            }
+        },
+    };
+    let Some(key) = row.filter(|_| verified) else {
+        state.throttle.fail(client, Some(id));
+        return Err(invalid());
+    };
+    drop(legacy_turn);
     if key.revoked_at.is_some() {
         return Err(AppError::Unauthorized(
             "this API key has been revoked".to_owned(),
         ));
     }
-    let secret = secret.to_owned();
-    let hash = key.hash.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_secret(&secret, &hash))
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))?;
-    if !ok {
-        return Err(invalid());
+    if !key.hash.starts_with(KEY_HASH_PREFIX) {
+        upgrade_hash(state, &key, presented).await;
     }
-    state.auth.remember_key(presented, &key.id);
+    state.auth.remember_key(presented_digest, &key.id);
     touch_if_due(state, &key.id, key.last_used_at);
     Ok(key.id)
+}
+
+/// A refusal, answered after `ServerSettings::throttled_answer_delay`: a client past its
+/// limit gets one answer per connection in that time, however fast it asks.
+async fn held(state: &AppState, refusal: AppError) -> AppError {
+    tokio::time::sleep(state.settings.throttled_answer_delay).await;
+    refusal
+}
+
+/// Replaces a verified key's legacy hash with its digest. A failure is logged and retried at
+/// the next use: the legacy hash keeps working meanwhile.
+async fn upgrade_hash(state: &AppState, key: &ApiKey, presented: &str) {
+    match state
+        .store
+        .api_key_rehash(&key.id, &key.hash, &key_hash(presented))
+        .await
+    {
+        Ok(true) => {
+            tracing::info!(key_id = %key.id, "an API key's argon2 hash was replaced by its digest")
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(key_id = %key.id, error = %e, "could not replace an API key's argon2 hash")
+        }
+    }
+}
+
+/// The client address of a request (set by [`crate::serve`]); None for requests that did
+/// not come over a socket (in-process tests).
+pub fn client_of(extensions: &axum::http::Extensions) -> Option<ClientKey> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| ClientKey::of(addr.ip()))
+}
+
+/// Extractor: the request's client, for the sign-in throttle.
+#[derive(Debug, Clone, Copy)]
+pub struct Client(pub Option<ClientKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Client(client_of(&parts.extensions)))
+    }
 }
 
 /// Middleware for every authenticated route: accepts an API key (`Authorization: Bearer`
 /// or `X-Api-Key`) or a dashboard session cookie (with `X-CSRF-Token` on unsafe methods),
 /// puts the [`Principal`] in the request extensions, and answers 401/403 otherwise.
 pub async fn require_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    match principal_of(&state, req.method(), req.headers()).await {
+    let client = client_of(req.extensions());
+    match principal_of(&state, req.method(), req.headers(), client).await {
         Ok(principal) => {
             req.extensions_mut().insert(principal);
             next.run(req).await
@@ -335,9 +464,10 @@ async fn principal_of(
     state: &AppState,
     method: &Method,
     headers: &HeaderMap,
+    client: Option<ClientKey>,
 ) -> AppResult<Principal> {
     if let Some(presented) = presented_key(headers)? {
-        let key_id = authenticate_key(state, presented).await?;
+        let key_id = authenticate_key(state, presented, client).await?;
         return Ok(Principal::Key { key_id });
     }
     if let Some(session) = session_from_headers(state, headers).await? {
@@ -399,24 +529,134 @@ fn parse_key(presented: &str) -> Option<(&str, &str)> {
     (hex_of(id, KEY_ID_BYTES) && hex_of(secret, KEY_SECRET_BYTES)).then_some((id, secret))
 }
 
-fn hash_secret(secret: &str) -> Result<String, KeyError> {
-    let salt = SaltString::encode_b64(&random_bytes::<16>()?)
-        .map_err(|e| KeyError::Hash(e.to_string()))?;
-    Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| KeyError::Hash(e.to_string()))
+/// The stored form of a key: `sha256:` and the hex SHA-256 of the whole presented key.
+pub fn key_hash(presented: &str) -> String {
+    format!("{KEY_HASH_PREFIX}{}", hex::encode(digest(presented)))
 }
 
-/// Argon2 verification (its comparison of the derived hash is constant time).
-fn verify_secret(secret: &str, stored_hash: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(stored_hash) else {
-        tracing::error!("an API key's stored hash is not a valid PHC string");
-        return false;
-    };
-    Argon2::default()
-        .verify_password(secret.as_bytes(), &parsed)
-        .is_ok()
+/// A stored key hash, by format.
+enum StoredHash<'a> {
+    Digest([u8; 32]),
+    /// An argon2 PHC string of the secret part, from before the digest format.
+    Legacy(&'a str),
+    Unreadable,
+}
+
+impl StoredHash<'_> {
+    fn of(stored: &str) -> StoredHash<'_> {
+        if let Some(hex_digest) = stored.strip_prefix(KEY_HASH_PREFIX) {
+            let mut bytes = [0u8; 32];
+            return match hex::decode_to_slice(hex_digest, &mut bytes) {
+                Ok(()) => StoredHash::Digest(bytes),
+                Err(_) => StoredHash::Unreadable,
+            };
+        }
+        if stored.starts_with("$argon2") {
+            StoredHash::Legacy(stored)
+        } else {
+            StoredHash::Unreadable
+        }
+    }
+}
+
+fn digests_match(presented: &[u8; 32], stored: &[u8; 32]) -> bool {
+    bool::from(presented.ct_eq(stored))
+}
+
+/// Verifies legacy argon2 hashes one at a time, in one block of memory allocated at the
+/// first use and reused after, so however many requests present a legacy key at once the
+/// process holds one argon2 working set (19 MiB with the default parameters). At most
+/// [`LEGACY_QUEUE`] requests wait for (or hold) a turn; more are answered 429 at once, so a
+/// flood cannot park requests here either.
+#[derive(Debug)]
+pub(crate) struct LegacyVerifier {
+    memory: Arc<tokio::sync::Mutex<Vec<Block>>>,
+    places: Arc<tokio::sync::Semaphore>,
+}
+
+/// Requests that may wait for a legacy verification at once, the running one included.
+pub const LEGACY_QUEUE: usize = 8;
+
+impl Default for LegacyVerifier {
+    fn default() -> Self {
+        LegacyVerifier {
+            memory: Arc::default(),
+            places: Arc::new(tokio::sync::Semaphore::new(LEGACY_QUEUE)),
+        }
+    }
+}
+
+/// The right to run one legacy verification: held until the verification ends, even when
+/// the request that waited for it is dropped meanwhile.
+pub(crate) struct LegacyTurn {
+    memory: tokio::sync::OwnedMutexGuard<Vec<Block>>,
+    _place: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl LegacyVerifier {
+    /// Waits for the verifier to be free; None when [`LEGACY_QUEUE`] requests already wait.
+    pub(crate) async fn turn(&self) -> Option<LegacyTurn> {
+        let place = self.places.clone().try_acquire_owned().ok()?;
+        let memory = self.memory.clone().lock_owned().await;
+        Some(LegacyTurn {
+            memory,
+            _place: place,
+        })
+    }
+}
+
+impl LegacyTurn {
+    /// Whether `secret` matches the argon2 `stored` hash (constant-time comparison); the
+    /// turn is handed back, to be dropped once the outcome is counted.
+    pub(crate) async fn verify(
+        mut self,
+        secret: &str,
+        stored: &str,
+    ) -> AppResult<(bool, LegacyTurn)> {
+        let (secret, stored) = (secret.to_owned(), stored.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let ok = verify_legacy(&mut self.memory, &secret, &stored);
+            (ok, self)
+        })
+        .await
+        .map_err(|e| AppError::internal(e.to_string()))
+    }
+}
+
+fn verify_legacy(memory: &mut Vec<Block>, secret: &str, stored: &str) -> bool {
+    let checked = (|| {
+        let parsed = PasswordHash::new(stored).ok()?;
+        let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
+        let version = match parsed.version {
+            Some(v) => Version::try_from(v).ok()?,
+            None => Version::default(),
+        };
+        let params = Params::try_from(&parsed).ok()?;
+        let expected = parsed.hash?;
+        let mut salt = [0u8; 64];
+        let salt = parsed.salt?.decode_b64(&mut salt).ok()?;
+        let blocks = params.block_count();
+        if blocks > LEGACY_MAX_BLOCKS {
+            return None;
+        }
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        let mut out = vec![0u8; expected.len()];
+        Argon2::new(algorithm, version, params)
+            .hash_password_into_with_memory(
+                secret.as_bytes(),
+                salt,
+                &mut out,
+                &mut memory[..blocks],
+            )
+            .ok()?;
+        Some(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
+    })();
+    checked.unwrap_or_else(|| {
+        tracing::error!("an API key's stored argon2 hash cannot be used");
+        false
+    })
 }
 
 /// Writes `last_used_at` in the background, at most once a minute per key.
@@ -473,25 +713,33 @@ impl AuthCache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn cached_key(&self, presented: &str) -> Option<String> {
-        let d = digest(presented);
+    /// The key id of a presented key (by digest) verified within the cache's TTL.
+    fn cached_key(&self, presented: &[u8; 32]) -> Option<String> {
         let inner = self.lock();
-        let (id, at) = inner.keys.get(&d)?;
+        let (id, at) = inner.keys.get(presented)?;
         (at.elapsed() < self.ttl).then(|| id.clone())
     }
 
-    fn remember_key(&self, presented: &str, key_id: &str) {
-        let ttl = self.ttl;
+    /// Whether this exact key verified within [`PROVEN_FOR`] (it may have been revoked
+    /// since: this only exempts it from the throttle, it is still checked).
+    fn recently_verified(&self, presented: &[u8; 32]) -> bool {
+        self.lock()
+            .keys
+            .get(presented)
+            .is_some_and(|(_, at)| at.elapsed() < PROVEN_FOR)
+    }
+
+    fn remember_key(&self, presented: [u8; 32], key_id: &str) {
         let mut inner = self.lock();
         if inner.keys.len() >= CACHE_CAPACITY {
-            inner.keys.retain(|_, (_, at)| at.elapsed() < ttl);
+            inner.keys.retain(|_, (_, at)| at.elapsed() < PROVEN_FOR);
             if inner.keys.len() >= CACHE_CAPACITY {
                 inner.keys.clear();
             }
         }
         inner
             .keys
-            .insert(digest(presented), (key_id.to_owned(), Instant::now()));
+            .insert(presented, (key_id.to_owned(), Instant::now()));
     }
 
     fn cached_session(&self, cookie: &str) -> Option<SessionInfo> {
@@ -563,14 +811,58 @@ mod tests {
         assert_eq!(parse_key(""), None);
     }
 
+    /// An argon2 hash as keys created before the digest format carry.
+    fn legacy_hash(secret: &str) -> String {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
+        Argon2::default()
+            .hash_password(secret.as_bytes(), &salt)
+            .unwrap()
+            .to_string()
+    }
+
     #[test]
-    fn hashes_verify_only_their_secret() {
-        let hash = hash_secret("s3cret").unwrap();
+    fn key_hashes_are_digests_of_the_whole_key() {
+        let key = format!("igs_0123456789abcdef_{}", "ab".repeat(32));
+        let hash = key_hash(&key);
+        assert_eq!(hash.len(), KEY_HASH_PREFIX.len() + 64);
+        assert!(!hash.contains(&"ab".repeat(32)));
+        let StoredHash::Digest(stored) = StoredHash::of(&hash) else {
+            panic!("a digest");
+        };
+        assert!(digests_match(&digest(&key), &stored));
+        assert!(!digests_match(&digest(&format!("{key}0")), &stored));
+        assert!(matches!(
+            StoredHash::of("sha256:zz"),
+            StoredHash::Unreadable
+        ));
+        assert!(matches!(StoredHash::of("md5:00"), StoredHash::Unreadable));
+        assert!(matches!(
+            StoredHash::of(&legacy_hash("x")),
+            StoredHash::Legacy(_)
+        ));
+    }
+
+    #[test]
+    fn legacy_hashes_verify_only_their_secret_in_reused_memory() {
+        let hash = legacy_hash("s3cret");
         assert!(hash.starts_with("$argon2id$"));
-        assert!(!hash.contains("s3cret"));
-        assert!(verify_secret("s3cret", &hash));
-        assert!(!verify_secret("s3cret2", &hash));
-        assert!(!verify_secret("s3cret", "not a hash"));
+        let mut memory = Vec::new();
+        assert!(verify_legacy(&mut memory, "s3cret", &hash));
+        let allocated = memory.capacity();
+        assert_eq!(allocated, Params::default().block_count(), "19 MiB, once");
+        assert!(!verify_legacy(&mut memory, "s3cret2", &hash));
+        assert!(!verify_legacy(&mut memory, "s3cret", "not a hash"));
+        assert!(!verify_legacy(
+            &mut memory,
+            "s3cret",
+            "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+        ));
+        assert_eq!(
+            memory.capacity(),
+            allocated,
+            "never grown for a hostile hash"
+        );
     }
 
     #[test]
@@ -609,15 +901,22 @@ mod tests {
 
     #[test]
     fn the_cache_expires_and_forgets_revoked_keys() {
+        let (b, c) = (digest("igs_a_b"), digest("igs_a_c"));
         let cache = AuthCache::new(Duration::from_secs(60));
-        cache.remember_key("igs_a_b", "a");
-        assert_eq!(cache.cached_key("igs_a_b").as_deref(), Some("a"));
-        assert_eq!(cache.cached_key("igs_a_c"), None);
+        cache.remember_key(b, "a");
+        assert_eq!(cache.cached_key(&b).as_deref(), Some("a"));
+        assert_eq!(cache.cached_key(&c), None);
         cache.forget_key("a");
-        assert_eq!(cache.cached_key("igs_a_b"), None);
+        assert_eq!(cache.cached_key(&b), None);
+        assert!(!cache.recently_verified(&b));
         let expired = AuthCache::new(Duration::ZERO);
-        expired.remember_key("igs_a_b", "a");
-        assert_eq!(expired.cached_key("igs_a_b"), None);
+        expired.remember_key(b, "a");
+        assert_eq!(expired.cached_key(&b), None);
+        assert!(
+            expired.recently_verified(&b),
+            "still exempt from the throttle"
+        );
+        assert!(!expired.recently_verified(&c));
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub enum AppError {
     /// 413 `payload_too_large`.
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// 429 `too_many_requests`: too many failed API-key checks or sign-ins from this client
+    /// or for this key id; `Retry-After` says when to try again.
+    #[error("too many failed attempts; try again in {} s", crate::throttle::retry_after_secs(*retry_after))]
+    TooManyRequests { retry_after: std::time::Duration },
     /// 415 `unsupported_media_type`: a JSON body without `Content-Type: application/json`.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -58,7 +62,7 @@ pub enum AppError {
     /// 503 `timeout`: the request took longer than the server's request timeout.
     #[error("the request took too long")]
     Timeout,
-    /// 503 `unavailable`: the database cannot be reached. The detail is logged only.
+    /// 503 `database_unavailable`: the database cannot be reached. The detail is logged only.
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// 500 `internal`: anything else. The detail is logged only.
@@ -93,6 +97,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
             AppError::NotConfigured(_) | AppError::Timeout | AppError::Unavailable(_) => {
@@ -113,11 +118,12 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Invalid(_) => "invalid",
             AppError::Upstream(_) => "upstream_error",
             AppError::NotConfigured(_) => "not_configured",
             AppError::Timeout => "timeout",
-            AppError::Unavailable(_) => "unavailable",
+            AppError::Unavailable(_) => "database_unavailable",
             AppError::Internal(_) => "internal",
         }
     }
@@ -129,6 +135,25 @@ impl AppError {
             AppError::Unavailable(_) => "the database is unavailable; try again shortly".to_owned(),
             AppError::Internal(_) => "internal server error".to_owned(),
             other => other.to_string(),
+        }
+    }
+}
+
+impl AppError {
+    /// Adds what the response of this error needs besides its body: `Retry-After` on a 429,
+    /// and the mark that closes the database gate on `database_unavailable`.
+    pub(crate) fn mark(&self, res: &mut Response) {
+        match self {
+            AppError::TooManyRequests { retry_after } => {
+                res.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    crate::throttle::retry_after_secs(*retry_after).into(),
+                );
+            }
+            AppError::Unavailable(_) => {
+                res.extensions_mut().insert(crate::gate::DatabaseDown);
+            }
+            _ => {}
         }
     }
 }
@@ -160,7 +185,9 @@ impl IntoResponse for AppError {
                 message: self.public_message(),
             },
         };
-        (status, Json(body)).into_response()
+        let mut res = (status, Json(body)).into_response();
+        self.mark(&mut res);
+        res
     }
 }
 

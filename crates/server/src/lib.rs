@@ -5,17 +5,20 @@
 //! database through the `store` trait only and must not depend on `sqlx` or a dialect crate.
 //!
 //! Entry points: [`router`] (the test seam: the whole application as one `Router`) and
-//! [`serve`] (the same on a listener, with graceful shutdown).
+//! [`serve`] (the same on a listener, with connection limits and graceful shutdown).
 
 pub mod api;
 pub mod auth;
 pub mod charts;
+mod connections;
 pub mod dashboard;
 pub mod error;
+mod gate;
 pub mod metrics;
 pub mod openapi;
 pub mod report;
 pub mod state;
+pub mod throttle;
 
 use std::future::Future;
 
@@ -40,20 +43,36 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .route("/api/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::exposition))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_auth,
+        ));
+    // Readiness answers within READY_TIMEOUT whatever the database does, the key check
+    // included.
+    let readiness = Router::new()
         .route("/readyz", get(readyz))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_auth,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            readiness_deadline,
         ));
 
     Router::new()
         .route("/healthz", get(healthz))
         .merge(authenticated)
+        .merge(readiness)
         .merge(dashboard::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn(reject_oversized_bodies))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            gate::database_gate,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), count_writes))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -83,15 +102,19 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves [`router`] on `listener` until `shutdown` resolves, then lets in-flight requests
-/// finish (each is bounded by the request timeout).
+/// finish (each is bounded by the request timeout). Connections are bounded as the settings
+/// say: a header read timeout, a cap in all and a cap per client address.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = connections::Limits {
+        header_read_timeout: state.settings.header_read_timeout,
+        max_connections: state.settings.max_connections,
+        max_connections_per_client: state.settings.max_connections_per_client,
+    };
+    connections::serve(listener, router(state), limits, shutdown).await
 }
 
 /// `GET /healthz`: 200 while the process runs (no auth, no database).
@@ -99,19 +122,14 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// How long `/readyz` waits for the database: a probe must answer quickly, and a database
-/// that cannot answer a ping within this is not ready (its pool would otherwise hold the
-/// probe for its whole acquire timeout).
-const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long `/readyz` may take in all, the key check included: a probe must answer quickly,
+/// and a database that cannot answer a ping within this is not ready (its pool would
+/// otherwise hold the probe for its whole acquire timeout).
+pub const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
 
-/// `GET /readyz`: 200 when the database answers a ping within [`READY_TIMEOUT`], 503 with a
-/// reason otherwise.
+/// `GET /readyz`: 200 when the database answers a ping, 503 with a reason otherwise.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let ping = match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("no answer within {}s", READY_TIMEOUT.as_secs())),
-    };
-    match ping {
+    match state.store.ping().await {
         Ok(()) => axum::Json(serde_json::json!({
             "status": "ready",
             "database": state.store.dialect(),
@@ -119,17 +137,41 @@ async fn readyz(State(state): State<AppState>) -> Response {
         .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({
-                    "status": "unavailable",
-                    "database": state.store.dialect(),
-                    "reason": "the database did not answer a ping",
-                })),
-            )
-                .into_response()
+            readiness_unavailable(state.store.dialect(), "the database did not answer a ping")
         }
     }
+}
+
+/// Bounds `/readyz` (its key check and its ping) by [`READY_TIMEOUT`].
+async fn readiness_deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(READY_TIMEOUT, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!("readiness check timed out");
+            readiness_unavailable(
+                state.store.dialect(),
+                &format!(
+                    "the database did not answer within {} ms",
+                    READY_TIMEOUT.as_millis()
+                ),
+            )
+        }
+    }
+}
+
+/// The 503 of `/readyz`, marked so that the database gate closes.
+pub(crate) fn readiness_unavailable(dialect: &str, reason: &str) -> Response {
+    let mut res = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(serde_json::json!({
+            "status": "unavailable",
+            "database": dialect,
+            "reason": reason,
+        })),
+    )
+        .into_response();
+    res.extensions_mut().insert(gate::DatabaseDown);
+    res
 }
 
 async fn not_found() -> AppError {

@@ -55,10 +55,11 @@ pub fn spec() -> Value {
         "get",
         json!({
             "tags": ["operations"],
-            "summary": "Readiness: 200 when the database answers a ping, 503 with a reason otherwise",
+            "summary": "Readiness: 200 when the database answers a ping, 503 with a reason otherwise; always within 1.5 s",
             "responses": {
                 "200": json_response("Ready", schema_ref("Readiness")),
                 "401": error_ref(),
+                "429": error_ref(),
                 "503": json_response("The database does not answer", schema_ref("Readiness")),
             },
         }),
@@ -742,8 +743,11 @@ pub fn spec() -> Value {
                 {\"error\":{\"code\":\"…\",\"message\":\"…\"}} with codes bad_request (400), \
                 unauthorized (401), forbidden (403), not_found (404), method_not_allowed (405), \
                 conflict (409), payload_too_large (413, bodies above 64 KiB), \
-                unsupported_media_type (415), invalid (422), upstream_error (502), \
-                not_configured, timeout and unavailable (503), internal (500).",
+                unsupported_media_type (415), invalid (422), too_many_requests (429, with \
+                Retry-After: too many failed API keys or sign-ins from one client or for one \
+                key id), upstream_error (502), not_configured, timeout and \
+                database_unavailable (503, answered at once while the database is known to be \
+                unreachable), internal (500).",
         },
         "tags": [
             {"name": "accounts"}, {"name": "analytics"}, {"name": "queue"}, {"name": "schedules"},
@@ -787,7 +791,8 @@ fn schemas() -> Value {
         "Error": obj(&[("error", obj(&[
             ("code", enum_of(&["bad_request", "unauthorized", "forbidden", "not_found",
                 "method_not_allowed", "conflict", "payload_too_large", "unsupported_media_type",
-                "invalid", "upstream_error", "not_configured", "timeout", "unavailable", "internal"])),
+                "too_many_requests", "invalid", "upstream_error", "not_configured", "timeout",
+                "database_unavailable", "internal"])),
             ("message", string()),
         ]))]),
         "Readiness": json!({
@@ -869,7 +874,8 @@ fn schemas() -> Value {
             ("args", json!({})), ("attempt", int()), ("max_attempts", int()), ("priority", int()),
             ("run_at", ts()), ("created_at", ts()), ("attempted_at", opt(ts())), ("finished_at", opt(ts())),
             ("locked_by", opt(string())), ("lease_expires_at", opt(ts())), ("last_error", opt(string())),
-            ("errors", array(obj(&[("attempt", int()), ("at", ts()), ("worker_id", opt(string())), ("error", string())]))),
+            ("errors", array(obj(&[("attempt", int()), ("at", ts()), ("worker_id", opt(string())), ("error", string()),
+                ("unreadable", json!({"type": "boolean", "description": "The stored entry could not be read; `error` quotes it"}))]))),
             ("progress", json!({
                 "description": "Where a running sync step stands (null for other jobs and before it reports): \
                     step `step_number` of `steps_in_plan`, `items_done` of `items_total` `items` (posts, days…)",
@@ -1010,7 +1016,7 @@ fn op(
     for (status, response) in responses {
         all.insert((*status).to_owned(), response.clone());
     }
-    for status in ["400", "401", "403", "422", "503"] {
+    for status in ["400", "401", "403", "422", "429", "503"] {
         all.entry(status.to_owned()).or_insert_with(error_ref);
     }
     if body.is_some() {

@@ -1,5 +1,6 @@
 //! The state every handler shares: the store, the sync engine (when this process runs one),
-//! the token cipher, the server's settings and the in-memory credential cache.
+//! the token cipher, the server's settings, the in-memory credential cache, the failed-attempt
+//! throttle and the database gate.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,9 @@ use store::{Cipher, DynStore};
 use sync::{Clock, Engine, GraphClients};
 
 use crate::api::overview::OverviewCache;
-use crate::auth::AuthCache;
+use crate::auth::{AuthCache, LegacyVerifier};
+use crate::gate::DatabaseGate;
+use crate::throttle::Throttle;
 
 /// Largest request body accepted, in bytes (413 above).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -30,6 +33,27 @@ pub struct ServerSettings {
     /// How long the overview's JSON is reused (it is recomputed at once after a write
     /// through this server). Zero computes it for every request.
     pub overview_cache_ttl: Duration,
+    /// Failed API-key checks and sign-ins allowed per client address (IPv6: per /64) within
+    /// `auth_failure_window`; more are answered 429 with `Retry-After` until it ends.
+    pub auth_failures_per_client: u32,
+    /// Failed API-key checks and sign-ins allowed per key id (whether it exists or not)
+    /// within `auth_failure_window`.
+    pub auth_failures_per_key: u32,
+    /// The window of both failure limits, from a subject's first failure.
+    pub auth_failure_window: Duration,
+    /// How long a refused (429) attempt is held before it is answered, so that a client
+    /// past its limit makes at most one attempt per connection in this time.
+    pub throttled_answer_delay: Duration,
+    /// A connection that has not sent a whole request head within this is closed (also the
+    /// longest a kept-alive connection may wait idle).
+    pub header_read_timeout: Duration,
+    /// Most connections served at once; further ones wait in the listen backlog. This is
+    /// also the bound on requests in flight, and so on the memory they hold (about 50 KiB
+    /// each).
+    pub max_connections: usize,
+    /// Most connections at once from one client address (IPv6: one /64); further ones are
+    /// closed when accepted.
+    pub max_connections_per_client: usize,
 }
 
 impl Default for ServerSettings {
@@ -40,6 +64,13 @@ impl Default for ServerSettings {
             auth_cache_ttl: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
             overview_cache_ttl: Duration::from_secs(1),
+            auth_failures_per_client: 20,
+            auth_failures_per_key: 20,
+            auth_failure_window: Duration::from_secs(60),
+            throttled_answer_delay: Duration::from_secs(1),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 512,
+            max_connections_per_client: 256,
         }
     }
 }
@@ -64,6 +95,10 @@ pub struct AppState {
     /// in tests.
     pub clock: Clock,
     pub(crate) auth: Arc<AuthCache>,
+    pub(crate) throttle: Arc<Throttle>,
+    pub(crate) legacy: Arc<LegacyVerifier>,
+    pub(crate) key_checks: Arc<tokio::sync::Semaphore>,
+    pub(crate) gate: Arc<DatabaseGate>,
     pub(crate) overview_cache: Arc<OverviewCache>,
 }
 
@@ -76,6 +111,14 @@ impl AppState {
             graph: GraphClients::default(),
             clock: Clock::system(),
             auth: Arc::new(AuthCache::new(settings.auth_cache_ttl)),
+            throttle: Arc::new(Throttle::new(
+                settings.auth_failures_per_client,
+                settings.auth_failures_per_key,
+                settings.auth_failure_window,
+            )),
+            legacy: Arc::new(LegacyVerifier::default()),
+            key_checks: Arc::new(tokio::sync::Semaphore::new(crate::auth::KEY_CHECKS)),
+            gate: Arc::new(DatabaseGate::default()),
             overview_cache: Arc::new(OverviewCache::new(settings.overview_cache_ttl)),
             settings: Arc::new(settings),
         }

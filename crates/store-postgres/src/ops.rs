@@ -181,6 +181,22 @@ pub(crate) async fn api_key_touch(pool: &PgPool, id: &str, at: DateTime<Utc>) ->
     Ok(())
 }
 
+pub(crate) async fn api_key_rehash(
+    pool: &PgPool,
+    id: &str,
+    old_hash: &str,
+    new_hash: &str,
+) -> Result<bool> {
+    let done = sqlx::query("UPDATE api_keys SET hash = $3 WHERE id = $1 AND hash = $2")
+        .bind(id)
+        .bind(old_hash)
+        .bind(new_hash)
+        .execute(pool)
+        .await
+        .map_err(db)?;
+    Ok(done.rows_affected() > 0)
+}
+
 pub(crate) async fn session_insert(pool: &PgPool, s: Session) -> Result<()> {
     sqlx::query(
         "INSERT INTO sessions (id_hash, api_key_id, csrf_token, created_at, expires_at)

@@ -38,25 +38,31 @@ fn error_entry(attempt: i32, at: DateTime<Utc>, worker: Option<&str>, error: &st
         .to_string()
 }
 
-fn errors_from(value: serde_json::Value) -> Result<Vec<AttemptError>> {
+/// The attempts of a job as stored. An entry (or a whole column) that cannot be read becomes
+/// an [`AttemptError::unreadable`] entry dated `fallback`, so one bad row never fails a
+/// listing.
+fn errors_from(value: serde_json::Value, fallback: DateTime<Utc>) -> Vec<AttemptError> {
     let serde_json::Value::Array(items) = value else {
-        return Err(corrupt("job errors"));
+        return vec![AttemptError::unreadable(&value.to_string(), None, fallback)];
     };
     items
         .into_iter()
         .map(|e| {
-            let at = e["at"].as_str().unwrap_or_default();
-            Ok(AttemptError {
-                attempt: e["attempt"]
-                    .as_i64()
-                    .and_then(|a| i32::try_from(a).ok())
-                    .ok_or_else(|| corrupt("job error attempt"))?,
-                at: DateTime::parse_from_rfc3339(at)
-                    .map_err(|_| corrupt(format!("job error time {at:?}")))?
-                    .with_timezone(&Utc),
-                worker_id: e["worker_id"].as_str().map(str::to_string),
-                error: e["error"].as_str().unwrap_or_default().to_string(),
-            })
+            let attempt = e["attempt"].as_i64().and_then(|a| i32::try_from(a).ok());
+            let at = e["at"]
+                .as_str()
+                .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+                .map(|at| at.with_timezone(&Utc));
+            match (attempt, at, e["error"].as_str()) {
+                (Some(attempt), Some(at), Some(error)) => AttemptError {
+                    attempt,
+                    at,
+                    worker_id: e["worker_id"].as_str().map(str::to_string),
+                    error: error.to_string(),
+                    unreadable: false,
+                },
+                _ => AttemptError::unreadable(&e.to_string(), attempt, at.unwrap_or(fallback)),
+            }
         })
         .collect()
 }
@@ -67,6 +73,8 @@ fn state_from(s: &str) -> Result<JobState> {
 
 fn job_from(r: &PgRow) -> Result<Job> {
     let state: String = get(r, "state")?;
+    let created_at: DateTime<Utc> = get(r, "created_at")?;
+    let attempted_at: Option<DateTime<Utc>> = get(r, "attempted_at")?;
     Ok(Job {
         id: get(r, "id")?,
         queue: get(r, "queue")?,
@@ -80,12 +88,12 @@ fn job_from(r: &PgRow) -> Result<Job> {
         max_attempts: get(r, "max_attempts")?,
         priority: get(r, "priority")?,
         run_at: get(r, "run_at")?,
-        created_at: get(r, "created_at")?,
-        attempted_at: get(r, "attempted_at")?,
+        created_at,
+        attempted_at,
         finished_at: get(r, "finished_at")?,
         locked_by: get(r, "locked_by")?,
         lease_expires_at: get(r, "lease_expires_at")?,
-        errors: errors_from(get(r, "errors")?)?,
+        errors: errors_from(get(r, "errors")?, attempted_at.unwrap_or(created_at)),
         progress: get(r, "progress")?,
         result: get(r, "result")?,
     })
@@ -627,7 +635,8 @@ fn push_filter(b: &mut QueryBuilder<Postgres>, q: &JobQuery) {
             .push(" ESCAPE '\\' OR j.args::text ILIKE ")
             .push_bind(p.clone())
             .push(
-                " ESCAPE '\\' OR EXISTS (SELECT 1 FROM jsonb_array_elements(j.errors) AS e \
+                " ESCAPE '\\' OR EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN \
+                 jsonb_typeof(j.errors) = 'array' THEN j.errors ELSE '[]'::jsonb END) AS e \
                  WHERE e->>'error' ILIKE ",
             )
             .push_bind(p)

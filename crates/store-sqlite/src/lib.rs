@@ -393,6 +393,10 @@ impl Store for SqliteStore {
         ops::api_key_touch(self, id, at).await
     }
 
+    async fn api_key_rehash(&self, id: &str, old_hash: &str, new_hash: &str) -> Result<bool> {
+        ops::api_key_rehash(self, id, old_hash, new_hash).await
+    }
+
     async fn session_insert(&self, session: Session) -> Result<()> {
         ops::session_insert(self, session).await
     }

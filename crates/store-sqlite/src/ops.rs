@@ -206,6 +206,25 @@ pub(crate) async fn api_key_touch(db: &SqliteStore, id: &str, at: DateTime<Utc>)
     tx.commit().await.map_err(db_err)
 }
 
+pub(crate) async fn api_key_rehash(
+    db: &SqliteStore,
+    id: &str,
+    old_hash: &str,
+    new_hash: &str,
+) -> Result<bool> {
+    let mut tx = db.write().await?;
+    let done = sqlx::query("UPDATE api_keys SET hash = ? WHERE id = ? AND hash = ?")
+        .bind(new_hash)
+        .bind(id)
+        .bind(old_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+    tx.commit().await.map_err(db_err)?;
+    Ok(done > 0)
+}
+
 pub(crate) async fn session_insert(db: &SqliteStore, session: Session) -> Result<()> {
     let mut tx = db.write().await?;
     sqlx::query(

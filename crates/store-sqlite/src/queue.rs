@@ -28,26 +28,44 @@ const JOB_COLUMNS: &str = "id, queue, kind, args, account_id, unique_key, run_id
      max_attempts, priority, run_at, created_at, attempted_at, finished_at, locked_by, \
      lease_expires_at, errors, progress, result";
 
-fn job_from(row: &SqliteRow) -> Result<Job> {
-    let errors = match row.json("errors")? {
-        Value::Array(items) => items
-            .iter()
-            .map(|e| {
-                let attempt = e["attempt"].as_i64().and_then(|a| i32::try_from(a).ok());
-                let at = e["at"].as_i64().map(from_micros).transpose()?;
-                match (attempt, at, e["error"].as_str()) {
-                    (Some(attempt), Some(at), Some(error)) => Ok(AttemptError {
-                        attempt,
-                        at,
-                        worker_id: e["worker_id"].as_str().map(str::to_owned),
-                        error: error.to_owned(),
-                    }),
-                    _ => Err(corrupt(format!("job error entry {e}"))),
-                }
-            })
-            .collect::<Result<Vec<_>>>()?,
-        other => return Err(corrupt(format!("job errors {other}"))),
+/// The attempts of a job as stored. An entry (or a whole column) that cannot be read becomes
+/// an [`AttemptError::unreadable`] entry dated `fallback`, so one bad row never fails a
+/// listing.
+fn errors_from(stored: Option<String>, fallback: DateTime<Utc>) -> Vec<AttemptError> {
+    let Some(text) = stored else {
+        return Vec::new();
     };
+    let items = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Array(items)) => items,
+        _ => return vec![AttemptError::unreadable(&text, None, fallback)],
+    };
+    items
+        .iter()
+        .map(|e| {
+            let attempt = e["attempt"].as_i64().and_then(|a| i32::try_from(a).ok());
+            let at = e["at"].as_i64().and_then(|t| from_micros(t).ok());
+            match (attempt, at, e["error"].as_str()) {
+                (Some(attempt), Some(at), Some(error)) => AttemptError {
+                    attempt,
+                    at,
+                    worker_id: e["worker_id"].as_str().map(str::to_owned),
+                    error: error.to_owned(),
+                    unreadable: false,
+                },
+                _ => AttemptError::unreadable(&e.to_string(), attempt, at.unwrap_or(fallback)),
+            }
+        })
+        .collect()
+}
+
+fn job_from(row: &SqliteRow) -> Result<Job> {
+    let created_at = row.time("created_at")?;
+    let attempted_at = row.time_opt("attempted_at")?;
+    // A value SQLite holds as something other than text is unreadable as a whole.
+    let stored = row
+        .col::<Option<String>>("errors")
+        .unwrap_or_else(|_| Some("(a value that is not text)".to_owned()));
+    let errors = errors_from(stored, attempted_at.unwrap_or(created_at));
     Ok(Job {
         id: row.col("id")?,
         queue: row.col("queue")?,
@@ -61,8 +79,8 @@ fn job_from(row: &SqliteRow) -> Result<Job> {
         max_attempts: row.col("max_attempts")?,
         priority: row.col("priority")?,
         run_at: row.time("run_at")?,
-        created_at: row.time("created_at")?,
-        attempted_at: row.time_opt("attempted_at")?,
+        created_at,
+        attempted_at,
         finished_at: row.time_opt("finished_at")?,
         locked_by: row.col("locked_by")?,
         lease_expires_at: row.time_opt("lease_expires_at")?,
@@ -394,8 +412,11 @@ pub(crate) async fn fail(db: &SqliteStore, failure: JobFailure) -> Result<Option
              locked_by = CASE WHEN ?1 IS NOT NULL AND attempt < max_attempts
                               THEN NULL ELSE locked_by END,
              lease_expires_at = NULL,
-             errors = json_insert(errors, '$[#]', json_object(
-                 'attempt', attempt, 'at', ?2, 'worker_id', ?4, 'error', ?5))
+             errors = json_insert(
+                 CASE WHEN NOT json_valid(errors) THEN json_array(errors)
+                      WHEN json_type(errors) = 'array' THEN errors
+                      ELSE json_array(json(errors)) END,
+                 '$[#]', json_object('attempt', attempt, 'at', ?2, 'worker_id', ?4, 'error', ?5))
          WHERE id = ?3 AND state = 'running' AND locked_by = ?4
          RETURNING state, queue, kind, run_at, created_at, attempted_at",
     )
@@ -475,8 +496,11 @@ pub(crate) async fn rescue(db: &SqliteStore, now: DateTime<Utc>) -> Result<Rescu
              finished_at = CASE WHEN attempt < max_attempts THEN NULL ELSE ?1 END,
              locked_by = CASE WHEN attempt < max_attempts THEN NULL ELSE locked_by END,
              lease_expires_at = NULL,
-             errors = json_insert(errors, '$[#]', json_object(
-                 'attempt', attempt, 'at', ?1, 'worker_id', locked_by,
+             errors = json_insert(
+                 CASE WHEN NOT json_valid(errors) THEN json_array(errors)
+                      WHEN json_type(errors) = 'array' THEN errors
+                      ELSE json_array(json(errors)) END,
+                 '$[#]', json_object('attempt', attempt, 'at', ?1, 'worker_id', locked_by,
                  'error', 'worker lost: its lease expired before the job finished'))
          WHERE state = 'running' AND lease_expires_at < ?1
          RETURNING state, queue, kind, run_at, created_at, attempted_at",
@@ -552,8 +576,11 @@ fn job_filter(query: &JobQuery) -> Filter {
         let pattern = contains_pattern(search);
         filter.and(
             "(kind LIKE ? ESCAPE '\\' OR args LIKE ? ESCAPE '\\'
-              OR EXISTS (SELECT 1 FROM json_each(jobs.errors) e
-                         WHERE json_extract(e.value, '$.error') LIKE ? ESCAPE '\\'))",
+              OR EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(jobs.errors)
+                                                 THEN jobs.errors ELSE '[]' END) e
+                         WHERE CASE WHEN e.type = 'object'
+                                    THEN json_extract(e.value, '$.error') END
+                               LIKE ? ESCAPE '\\'))",
             [
                 Arg::Text(pattern.clone()),
                 Arg::Text(pattern.clone()),

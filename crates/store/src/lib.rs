@@ -249,6 +249,10 @@ pub trait Store: Send + Sync + 'static {
     async fn api_key_list(&self) -> Result<Vec<ApiKey>>;
     async fn api_key_revoke(&self, id: &str, at: DateTime<Utc>) -> Result<bool>;
     async fn api_key_touch(&self, id: &str, at: DateTime<Utc>) -> Result<()>;
+    /// Replaces a key's stored hash with `new_hash` only while it still equals `old_hash`
+    /// (a compare-and-set, so two servers upgrading one key cannot undo each other). Returns
+    /// whether the row changed.
+    async fn api_key_rehash(&self, id: &str, old_hash: &str, new_hash: &str) -> Result<bool>;
 
     async fn session_insert(&self, session: Session) -> Result<()>;
     async fn session_get(&self, id_hash: &str) -> Result<Option<Session>>;

@@ -73,7 +73,9 @@ pub struct AlertQuery {
 pub struct ApiKey {
     pub id: String,
     pub name: String,
-    /// A PHC-format password hash (argon2) of the secret part.
+    /// The stored hash of the whole key: `sha256:<64 hex digits>` (a SHA-256 digest of the
+    /// 256-bit random key), or, for keys created before that format, a PHC-format argon2
+    /// hash of the secret part, replaced by the digest on the key's next successful use.
     pub hash: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,

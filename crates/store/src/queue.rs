@@ -102,6 +102,31 @@ pub struct AttemptError {
     pub at: DateTime<Utc>,
     pub worker_id: Option<String>,
     pub error: String,
+    /// The stored entry could not be read (edited by hand, written by a foreign tool): the
+    /// job is still listed, and `error` says so and quotes what is stored.
+    pub unreadable: bool,
+}
+
+impl AttemptError {
+    /// Longest excerpt of an unreadable entry quoted in its `error`.
+    pub const UNREADABLE_EXCERPT_CHARS: usize = 200;
+
+    /// Stands in for a stored error entry that cannot be read, so that one bad entry flags
+    /// its job instead of failing every listing that includes it. `attempt` is the entry's
+    /// own attempt number when that much is readable, else 0; `at` is the best time known.
+    pub fn unreadable(stored: &str, attempt: Option<i32>, at: DateTime<Utc>) -> AttemptError {
+        let mut excerpt: String = stored.chars().take(Self::UNREADABLE_EXCERPT_CHARS).collect();
+        if excerpt.len() < stored.len() {
+            excerpt.push('…');
+        }
+        AttemptError {
+            attempt: attempt.unwrap_or(0),
+            at,
+            worker_id: None,
+            error: format!("unreadable error entry: {excerpt}"),
+            unreadable: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

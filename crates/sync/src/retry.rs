@@ -123,6 +123,7 @@ mod tests {
                     at: at + chrono::Duration::seconds(n as i64),
                     worker_id: None,
                     error: format!("Graph API: HTTP 503 ({n})"),
+                    unreadable: false,
                 })
                 .collect(),
             progress: None,

@@ -1,9 +1,11 @@
 //! PostgreSQL going away mid-sync: on a throwaway cluster this test starts itself (the
 //! system's `initdb` and `pg_ctl`, a free port, as the `postgres` user when run as root), the
-//! server is stopped hard in the middle of a fleet sync and started again after 5 s (30 s
+//! server is stopped hard in the middle of a fleet sync and started again after 5 s (60 s
 //! with `IGSYNC_SLOW_TESTS=1`). `igsync serve` and `igsync worker` keep running, `/readyz`
-//! reports the outage while it lasts, jobs retry, and the sync completes with data equal to
-//! the ground truth.
+//! reports the outage within 2 s of every probe while it lasts (with a key the server has
+//! verified and with one it has never seen), API calls fail fast with 503
+//! `database_unavailable`, jobs retry, and the sync completes with data equal to the ground
+//! truth.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -190,9 +192,28 @@ impl Drop for Cluster {
     }
 }
 
+/// GET with a bearer key: the status (0 when no answer came) and the body.
+async fn get(client: reqwest::Client, url: String, key: String) -> (u16, String) {
+    match client.get(url).bearer_auth(&key).send().await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap_or_default())
+        }
+        Err(e) => (0, e.to_string()),
+    }
+}
+
+/// The `q` quantile of sorted samples, rounded to 0.1 (0 when there are none).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let Some(last) = sorted.len().checked_sub(1) else {
+        return 0.0;
+    };
+    (sorted[((last as f64) * q).round() as usize] * 10.0).round() / 10.0
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_outage_mid_sync_is_reported_waited_out_and_loses_nothing() {
-    let outage = Duration::from_secs(pick(5, 30));
+    let outage = Duration::from_secs(pick(5, 60));
     let cluster = Cluster::start();
     let db = TestDb::postgres_on(&cluster.url(), "outage").await;
     let mut h = Harness::with_db(db, "outage");
@@ -202,6 +223,8 @@ async fn postgres_outage_mid_sync_is_reported_waited_out_and_loses_nothing() {
     h.graph(&sim);
     h.register(&sim).await;
     let key = api_key(&h, "probe").await;
+    // Never used before the outage: checking it needs the database.
+    let unseen = api_key(&h, "unseen").await;
     let store = h.db.open().await;
     let started = Utc::now();
 
@@ -209,18 +232,7 @@ async fn postgres_outage_mid_sync_is_reported_waited_out_and_loses_nothing() {
     let mut worker = h.spawn(&["worker"]);
     let client = http();
     let readyz = |client: reqwest::Client, base: String, key: String| async move {
-        match client
-            .get(format!("{base}/readyz"))
-            .bearer_auth(&key)
-            .send()
-            .await
-        {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                (status, r.text().await.unwrap_or_default())
-            }
-            Err(e) => (0, e.to_string()),
-        }
+        get(client, format!("{base}/readyz"), key).await
     };
     let (status, body) = readyz(client.clone(), base.clone(), key.clone()).await;
     assert_eq!(status, 200, "{body}");
@@ -256,15 +268,25 @@ async fn postgres_outage_mid_sync_is_reported_waited_out_and_loses_nothing() {
 
     cluster.stop_immediately();
     let down_at = Instant::now();
-    // Probe /readyz every 500 ms while PostgreSQL is down (each probe on its own, so a slow
-    // answer does not hide the next one).
+    // Every 500 ms while PostgreSQL is down: `/readyz` with the verified key and with the
+    // unseen one, and an API call (each on its own, so a slow answer does not hide the
+    // next one).
     let mut probes = tokio::task::JoinSet::new();
+    let mut tick = 0usize;
     while down_at.elapsed() < outage {
-        let (c, b, k) = (client.clone(), base.clone(), key.clone());
-        probes.spawn(async move {
-            let (status, body) = readyz(c, b, k).await;
-            (status, body, Instant::now())
-        });
+        let probe_key = if tick % 2 == 0 { &key } else { &unseen };
+        for (what, path, k) in [
+            ("readyz", "/readyz", probe_key.clone()),
+            ("api", "/api/v1/accounts", key.clone()),
+        ] {
+            let (c, url) = (client.clone(), format!("{base}{path}"));
+            probes.spawn(async move {
+                let sent = Instant::now();
+                let (status, body) = get(c, url, k).await;
+                (what, status, body, sent, Instant::now())
+            });
+        }
+        tick += 1;
         assert!(
             server.alive(),
             "igsync serve exited during the outage:\n{}",
@@ -281,19 +303,39 @@ async fn postgres_outage_mid_sync_is_reported_waited_out_and_loses_nothing() {
     cluster.pg_ctl_start();
     let outage_secs = (restart_at - down_at).as_secs_f64();
     let mut during = Vec::new();
+    let (mut readyz_ms, mut api_ms) = (Vec::new(), Vec::new());
     while let Some(joined) = probes.join_next().await {
-        let (status, body, at) = joined.unwrap();
-        if at < restart_at {
-            // Answered while PostgreSQL was down: never "ready".
-            assert_eq!(status, 503, "{body}");
-            assert!(body.contains("unavailable"), "{body}");
+        let (what, status, body, sent, at) = joined.unwrap();
+        if at >= restart_at {
+            continue;
+        }
+        // Answered while PostgreSQL was down: never "ready", never a success.
+        assert_eq!(status, 503, "{what}: {body}");
+        let took = at - sent;
+        if what == "readyz" {
+            assert!(body.contains("\"unavailable\""), "{body}");
+            assert!(
+                took < Duration::from_secs(2),
+                "/readyz took {took:?} {:.1} s into the outage",
+                (sent - down_at).as_secs_f64()
+            );
+            readyz_ms.push(took.as_secs_f64() * 1000.0);
             during.push(status);
+        } else {
+            assert!(body.contains("\"database_unavailable\""), "{body}");
+            // The first calls may find the outage out themselves; after that, at once.
+            if sent - down_at > Duration::from_secs(2) {
+                assert!(took < Duration::from_secs(2), "an API call took {took:?}");
+                api_ms.push(took.as_secs_f64() * 1000.0);
+            }
         }
     }
     assert!(
         during.len() >= 2,
         "/readyz answered during the outage: {during:?}"
     );
+    readyz_ms.sort_by(f64::total_cmp);
+    api_ms.sort_by(f64::total_cmp);
 
     let recovered_after = eventually(
         "/readyz reports ready again",
@@ -367,6 +409,9 @@ async fn postgres_outage_mid_sync_is_reported_waited_out_and_loses_nothing() {
         serde_json::json!({
             "outage_seconds": (outage_secs * 10.0).round() / 10.0,
             "readyz_503_answers_during_outage": during.len(),
+            "readyz_ms_p50_max": [percentile(&readyz_ms, 0.5), percentile(&readyz_ms, 1.0)],
+            "api_503_answers_after_the_first_2_s": api_ms.len(),
+            "api_ms_p50_max": [percentile(&api_ms, 0.5), percentile(&api_ms, 1.0)],
             "ready_again_seconds_after_stop": recovered_after.as_secs_f64().round(),
             "jobs_completed_before_outage": completed_before,
             "jobs_completed": jobs.len(),

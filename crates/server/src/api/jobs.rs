@@ -118,6 +118,8 @@ pub struct AttemptErrorView {
     pub at: DateTime<Utc>,
     pub worker_id: Option<String>,
     pub error: String,
+    /// The stored entry could not be read; `error` says so and quotes it.
+    pub unreadable: bool,
 }
 
 /// Durations in milliseconds of the latest attempt; null when they do not apply (not
@@ -183,6 +185,7 @@ impl JobView {
                     at: e.at,
                     worker_id: e.worker_id.clone(),
                     error: e.error.clone(),
+                    unreadable: e.unreadable,
                 })
                 .collect(),
             progress: job.progress.clone(),

@@ -151,7 +151,7 @@ impl IntoResponse for PageError {
             escape(status.canonical_reason().unwrap_or("Error")),
             escape(&self.0.public_message())
         );
-        render_with_status(
+        let mut res = render_with_status(
             status,
             Page {
                 title: format!("{}", status.as_u16()),
@@ -161,7 +161,9 @@ impl IntoResponse for PageError {
                 live_src: None,
                 body,
             },
-        )
+        );
+        self.0.mark(&mut res);
+        res
     }
 }
 

@@ -1,17 +1,24 @@
 //! Signing in to the dashboard with an API key (which becomes an HttpOnly, SameSite=Strict
 //! session cookie; the key itself is never stored in the browser or shown again) and
 //! signing out.
+//!
+//! A sign-in posted from another site is refused (403): a browser says where a form comes
+//! from in `Sec-Fetch-Site` and `Origin`, and a page elsewhere must not sign a visitor in to
+//! a session of its choosing. Failed sign-ins are throttled like failed API keys, per client
+//! and per key id (429 with `Retry-After`).
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
-use axum::http::header::SET_COOKIE;
+use axum::http::header::{HOST, ORIGIN, RETRY_AFTER, SET_COOKIE};
 use axum::response::IntoResponse;
 
 use super::form::FormData;
 use super::layout::{Page, PageResult, render, render_with_status, see_other};
-use crate::auth::{RequireSession, end_session, session_from_headers, start_session, verify_csrf};
+use crate::auth::{
+    Client, RequireSession, end_session, session_from_headers, start_session, verify_csrf,
+};
 use crate::charts::escape;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -56,7 +63,19 @@ pub(crate) async fn form(State(state): State<AppState>, headers: HeaderMap) -> P
 }
 
 /// `POST /login`: verifies the key and starts a session.
-pub(crate) async fn submit(State(state): State<AppState>, body: Bytes) -> PageResult {
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    body: Bytes,
+) -> PageResult {
+    if let Err(why) = same_origin(&headers) {
+        tracing::warn!(why, "a cross-site sign-in was refused");
+        return Ok(login_page(
+            StatusCode::FORBIDDEN,
+            Some("Sign in from igsync's own sign-in page."),
+        ));
+    }
     let form = FormData::parse(&body)?;
     let Some(key) = form.get("key") else {
         return Ok(login_page(
@@ -64,7 +83,7 @@ pub(crate) async fn submit(State(state): State<AppState>, body: Bytes) -> PageRe
             Some("Enter an API key."),
         ));
     };
-    match start_session(&state, key).await {
+    match start_session(&state, key, client).await {
         Ok(started) => {
             let mut res = see_other("/");
             res.headers_mut().insert(SET_COOKIE, started.set_cookie);
@@ -78,7 +97,48 @@ pub(crate) async fn submit(State(state): State<AppState>, body: Bytes) -> PageRe
             };
             Ok(login_page(StatusCode::UNAUTHORIZED, Some(message)))
         }
+        Err(AppError::TooManyRequests { retry_after }) => {
+            let secs = crate::throttle::retry_after_secs(retry_after);
+            let mut res = login_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&format!(
+                    "Too many failed sign-ins. Try again in {secs} seconds."
+                )),
+            );
+            res.headers_mut().insert(RETRY_AFTER, secs.into());
+            Ok(res)
+        }
         Err(other) => Err(other.into()),
+    }
+}
+
+/// Whether a sign-in comes from this site's own page, as far as the browser says: a
+/// `Sec-Fetch-Site` other than `same-origin` or `none` (typed or bookmarked), or an `Origin`
+/// whose host differs from the request's `Host`, is refused. Clients that send neither
+/// (command-line tools, not browsers) cannot be led by another site and are let through.
+fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        match site.to_str().map(str::to_ascii_lowercase).as_deref() {
+            Ok("same-origin" | "none") => {}
+            _ => return Err("Sec-Fetch-Site is not same-origin"),
+        }
+    }
+    let Some(origin) = headers.get(ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().map_err(|_| "Origin is not text")?;
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest.trim_end_matches('/'))
+        .ok_or("Origin has no scheme (or is `null`)")?;
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .ok_or("Origin without Host")?;
+    if origin_host.eq_ignore_ascii_case(host) {
+        Ok(())
+    } else {
+        Err("Origin names another host")
     }
 }
 
@@ -95,4 +155,46 @@ pub(crate) async fn logout(
     let mut res = see_other("/login");
     res.headers_mut().insert(SET_COOKIE, clear);
     Ok(res.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.insert(*name, value.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_same_origin_sign_ins_pass() {
+        let host = ("host", "igsync.example:8080");
+        for ok in [
+            vec![host],
+            vec![host, ("sec-fetch-site", "same-origin")],
+            vec![host, ("sec-fetch-site", "none")],
+            vec![host, ("origin", "http://igsync.example:8080")],
+            vec![host, ("origin", "https://IGSYNC.example:8080")],
+        ] {
+            assert_eq!(same_origin(&headers(&ok)), Ok(()), "{ok:?}");
+        }
+        for refused in [
+            vec![host, ("sec-fetch-site", "cross-site")],
+            vec![host, ("sec-fetch-site", "same-site")],
+            vec![host, ("origin", "https://evil.example")],
+            vec![host, ("origin", "http://igsync.example:8081")],
+            vec![host, ("origin", "null")],
+            vec![("origin", "http://igsync.example:8080")],
+            vec![
+                host,
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "http://igsync.example:8080"),
+            ],
+        ] {
+            assert!(same_origin(&headers(&refused)).is_err(), "{refused:?}");
+        }
+    }
 }

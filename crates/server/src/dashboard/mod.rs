@@ -22,7 +22,13 @@ mod schedules;
 use axum::Router;
 use axum::routing::{get, post};
 
+use crate::error::AppError;
 use crate::state::AppState;
+
+/// An error as the dashboard shows it: an HTML page with the error's status.
+pub(crate) fn error_page(err: AppError) -> axum::response::Response {
+    axum::response::IntoResponse::into_response(layout::PageError(err))
+}
 
 /// The dashboard's routes, merged under `/` by [`crate::router`].
 pub fn router() -> Router<AppState> {

@@ -1079,10 +1079,15 @@ pub(crate) async fn job_page(
         body.push_str("<div class=\"table-wrap\"><table><thead><tr><th class=\"num\">attempt</th><th>at</th><th>worker</th><th>error</th></tr></thead><tbody>");
         for e in job.errors.iter().rev() {
             body.push_str(&format!(
-                "<tr><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td><td><pre class=\"error-text\">{}</pre></td></tr>",
+                "<tr><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td><td>{}<pre class=\"error-text\">{}</pre></td></tr>",
                 e.attempt,
                 when(Some(e.at), now),
                 escape(e.worker_id.as_deref().unwrap_or("–")),
+                if e.unreadable {
+                    badge("failed", "unreadable entry")
+                } else {
+                    String::new()
+                },
                 escape(&e.error)
             ));
         }

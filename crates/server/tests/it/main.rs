@@ -5,5 +5,6 @@ mod api;
 mod bench;
 mod browser;
 mod dashboard;
+mod hardening;
 mod report;
 mod support;

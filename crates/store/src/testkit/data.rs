@@ -1998,6 +1998,35 @@ pub async fn api_keys_lifecycle(store: DynStore) {
         Some(at(5))
     );
 
+    // A hash is replaced only while it is still the one the caller read.
+    let old = key("k_one", at(0)).hash;
+    assert!(
+        store
+            .api_key_rehash("k_one", &old, "sha256:0a0b")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .api_key_rehash("k_one", &old, "sha256:0c0d")
+            .await
+            .unwrap(),
+        "a stale compare-and-set changes nothing"
+    );
+    assert!(
+        !store
+            .api_key_rehash("k_none", &old, "sha256:0c0d")
+            .await
+            .unwrap()
+    );
+    let one = store.api_key_get("k_one").await.unwrap().unwrap();
+    assert_eq!(one.hash, "sha256:0a0b");
+    assert_eq!(
+        (one.name.as_str(), one.last_used_at),
+        ("key k_one", Some(at(5))),
+        "nothing else changed"
+    );
+
     assert!(store.api_key_revoke("k_two", at(6)).await.unwrap());
     assert!(store.api_key_revoke("k_two", at(7)).await.unwrap());
     assert!(!store.api_key_revoke("k_none", at(6)).await.unwrap());
