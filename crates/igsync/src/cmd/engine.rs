@@ -88,7 +88,7 @@ pub(crate) async fn check_secret_key(config: &Config, store: &DynStore) -> anyho
         bail!(
             "the configured secret key opens none of the {} stored account token(s): it is not \
              the key they were encrypted with; set IGSYNC_SECRET_KEY (or `secret_key` in \
-             igsync.toml) to that key (`igsync doctor` checks it); no worker was started",
+             igsync.toml) to that key (`igsync doctor` checks it); no worker runs without it",
             sealed.len()
         );
     }

@@ -25,6 +25,11 @@ pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<Exit
     let engine = if run_workers {
         engine::build_for_workers(config, store.clone()).await?
     } else {
+        // Without workers the dashboard and the API still serve what is stored; the key's
+        // problem is said once, for the workers that run elsewhere.
+        if let Err(e) = engine::check_secret_key(config, &store).await {
+            eprintln!("warning: {e:#}");
+        }
         engine::build(config, store.clone()).await?
     };
     let mut state = AppState::new(store.clone(), server_settings(config))
