@@ -169,9 +169,16 @@ fn checked(r: &Registration) -> Result<Checked, RegisterError> {
                 .map_err(|_| RegisterError::InvalidTimezone(name.to_owned()))?,
         ),
     };
+    // A control character is refused wherever it stands: a username is never padded.
+    if r.username
+        .as_deref()
+        .is_some_and(|u| u.chars().any(char::is_control))
+    {
+        return Err(RegisterError::InvalidUsername);
+    }
     let username = match r.username.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(u) if u.chars().count() > MAX_USERNAME_CHARS || u.chars().any(char::is_control) => {
+        Some(u) if u.chars().count() > MAX_USERNAME_CHARS => {
             return Err(RegisterError::InvalidUsername);
         }
         Some(u) => Some(u.trim_start_matches('@').to_owned()),
