@@ -69,8 +69,8 @@ impl Default for ServerSettings {
             auth_failure_window: Duration::from_secs(60),
             throttled_answer_delay: Duration::from_secs(1),
             header_read_timeout: Duration::from_secs(10),
-            max_connections: 512,
-            max_connections_per_client: 256,
+            max_connections: 256,
+            max_connections_per_client: 128,
         }
     }
 }

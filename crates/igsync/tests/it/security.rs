@@ -864,7 +864,7 @@ async fn a_wrong_secret_takes_as_long_for_a_missing_key_id_as_for_a_real_one() {
     h.db.teardown().await;
 }
 
-/// 3,000 half-sent requests from one host: `igsync serve` holds at most 256 of them (the
+/// 3,000 half-sent requests from one host: `igsync serve` holds at most 128 of them (the
 /// per-host cap; the rest are closed as soon as accepted), closes each held one after the
 /// 10 s header read timeout, and serves other hosts meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -900,7 +900,7 @@ async fn half_sent_requests_are_closed_and_one_host_cannot_take_every_connection
     let opened_in = started.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let held = open_sockets(server.pid).saturating_sub(sockets_before);
-    assert!(held <= 256 + 4, "{held} connections held for one host");
+    assert!(held <= 128 + 4, "{held} connections held for one host");
     // Another host is served at once.
     let t = std::time::Instant::now();
     let res = client_from("127.0.0.2")

@@ -112,25 +112,31 @@ pub(crate) async fn submit(
     }
 }
 
-/// Whether a sign-in comes from this site's own page, as far as the browser says: a
-/// `Sec-Fetch-Site` other than `same-origin` or `none` (typed or bookmarked), or an `Origin`
-/// whose host differs from the request's `Host`, is refused. Clients that send neither
-/// (command-line tools, not browsers) cannot be led by another site and are let through.
+/// Whether a sign-in comes from this site's own page, as far as the browser says. Browsers
+/// with Fetch Metadata (every current one) send `Sec-Fetch-Site`, which alone decides:
+/// `same-origin`, or `none` (typed or bookmarked), passes. Otherwise an `Origin` naming
+/// another host than the request's `Host` is refused. `Origin: null` cannot be told apart
+/// (the dashboard's `Referrer-Policy: no-referrer` makes a browser send it for its own
+/// forms), and clients that send neither header (command-line tools, not browsers) cannot be
+/// led by another site: both pass.
 fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
     if let Some(site) = headers.get("sec-fetch-site") {
-        match site.to_str().map(str::to_ascii_lowercase).as_deref() {
-            Ok("same-origin" | "none") => {}
-            _ => return Err("Sec-Fetch-Site is not same-origin"),
-        }
+        return match site.to_str().map(str::to_ascii_lowercase).as_deref() {
+            Ok("same-origin" | "none") => Ok(()),
+            _ => Err("Sec-Fetch-Site is not same-origin"),
+        };
     }
     let Some(origin) = headers.get(ORIGIN) else {
         return Ok(());
     };
     let origin = origin.to_str().map_err(|_| "Origin is not text")?;
+    if origin == "null" {
+        return Ok(());
+    }
     let origin_host = origin
         .split_once("://")
         .map(|(_, rest)| rest.trim_end_matches('/'))
-        .ok_or("Origin has no scheme (or is `null`)")?;
+        .ok_or("Origin has no scheme")?;
     let host = headers
         .get(HOST)
         .and_then(|h| h.to_str().ok())
@@ -176,23 +182,25 @@ mod tests {
             vec![host],
             vec![host, ("sec-fetch-site", "same-origin")],
             vec![host, ("sec-fetch-site", "none")],
+            // What Chromium sends for the dashboard's own form (no-referrer policy).
+            vec![host, ("sec-fetch-site", "same-origin"), ("origin", "null")],
             vec![host, ("origin", "http://igsync.example:8080")],
             vec![host, ("origin", "https://IGSYNC.example:8080")],
+            vec![host, ("origin", "null")],
         ] {
             assert_eq!(same_origin(&headers(&ok)), Ok(()), "{ok:?}");
         }
         for refused in [
             vec![host, ("sec-fetch-site", "cross-site")],
             vec![host, ("sec-fetch-site", "same-site")],
-            vec![host, ("origin", "https://evil.example")],
-            vec![host, ("origin", "http://igsync.example:8081")],
-            vec![host, ("origin", "null")],
-            vec![("origin", "http://igsync.example:8080")],
             vec![
                 host,
                 ("sec-fetch-site", "cross-site"),
                 ("origin", "http://igsync.example:8080"),
             ],
+            vec![host, ("origin", "https://evil.example")],
+            vec![host, ("origin", "http://igsync.example:8081")],
+            vec![("origin", "http://igsync.example:8080")],
         ] {
             assert!(same_origin(&headers(&refused)).is_err(), "{refused:?}");
         }
