@@ -115,7 +115,10 @@ impl AttemptError {
     /// its job instead of failing every listing that includes it. `attempt` is the entry's
     /// own attempt number when that much is readable, else 0; `at` is the best time known.
     pub fn unreadable(stored: &str, attempt: Option<i32>, at: DateTime<Utc>) -> AttemptError {
-        let mut excerpt: String = stored.chars().take(Self::UNREADABLE_EXCERPT_CHARS).collect();
+        let mut excerpt: String = stored
+            .chars()
+            .take(Self::UNREADABLE_EXCERPT_CHARS)
+            .collect();
         if excerpt.len() < stored.len() {
             excerpt.push('…');
         }

@@ -108,7 +108,7 @@ pub async fn load_account_history(
     let account = account?.ok_or(SyncError::UnknownAccount(account_id))?;
     let (media, post_rows, (stories, story_rows), samples, days, demographics) =
         (media?, post_rows?, stories?, samples?, days?, demographics?);
-    let time_zone = account.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let time_zone = account.time_zone()?;
 
     let mut posts: Vec<Post> = Vec::with_capacity(media.len());
     for m in media {

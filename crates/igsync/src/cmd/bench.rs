@@ -878,8 +878,7 @@ async fn report_scenario(args: &BenchArgs, config: &Config) -> anyhow::Result<Va
         engine.enqueue_sync(ids[0], Plan::Full, "bench").await?;
         engine.run_until_idle().await?;
         let account = store.account_get(ids[0]).await?.context("bench account")?;
-        let state = server::AppState::new(store.clone(), server::ServerSettings::default());
-        let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let tz = account.time_zone()?;
         let mut times = Vec::new();
         for days in [30u32, 365] {
             let params = server::api::analytics::ReportParams {
@@ -891,7 +890,7 @@ async fn report_scenario(args: &BenchArgs, config: &Config) -> anyhow::Result<Va
             let mut samples = Vec::new();
             for _ in 0..15 {
                 let t = Instant::now();
-                let report = server::api::analytics::build_report(&state, &account, period)
+                let report = sync::build_report(&*store, &account, period, Utc::now())
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 samples.push(t.elapsed().as_secs_f64() * 1000.0);

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
-use server::api::analytics::{ReportParams, build_report, period_of};
-use server::{AppState, ServerSettings};
+use server::AppState;
+use server::api::analytics::{ReportParams, period_of};
 use simulator::{SimConfig, SimServer};
 use store::{
     AccountType, AlertQuery, Cipher, DynStore, JobQuery, JobSelector, JobState, LoginKind,
@@ -328,15 +328,16 @@ async fn cancel_deferred(
 /// Trending posts in each account's report of the last 30 days (`igsync report`'s
 /// default), summed: the figure the reports will show.
 async fn trending_in_reports(store: &DynStore) -> anyhow::Result<usize> {
-    let state = AppState::new(store.clone(), ServerSettings::default());
     let mut trending = 0;
     for account in store.account_list().await? {
-        let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
-        let period = period_of(&ReportParams::default(), state.clock.now(), tz)
+        let now = chrono::Utc::now();
+        let period = period_of(&ReportParams::default(), now, account.time_zone()?)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let report = build_report(&state, &account, period).await.map_err(|e| {
-            anyhow::anyhow!("cannot build the report of @{}: {e}", account.username)
-        })?;
+        let report = sync::build_report(&**store, &account, period, now)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("cannot build the report of @{}: {e}", account.username)
+            })?;
         trending += report.trends.trending_rows.len();
     }
     Ok(trending)
