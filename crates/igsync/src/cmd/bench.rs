@@ -27,7 +27,6 @@ use sync::{Clock, Engine, EngineConfig, Plan};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::cli::{BenchArgs, BenchScenario};
-use crate::cmd::engine as engine_settings;
 use crate::config::Config;
 
 pub(crate) async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<ExitCode> {
@@ -392,7 +391,7 @@ async fn engine_for(config: &Config, store: DynStore, key: &SecretKey) -> anyhow
         store,
         graph: super::graph::clients(config)?,
         cipher: Some(Cipher::new(key)),
-        settings: engine_settings::settings(config),
+        settings: config.sync.clone(),
         clock: Clock::system(),
     })?)
 }

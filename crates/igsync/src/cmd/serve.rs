@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use server::{AppState, ServerSettings};
+use server::AppState;
 use store::DynStore;
 use sync::Engine;
 
@@ -65,14 +65,6 @@ pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// The HTTP server's settings from the configuration.
-pub(crate) fn server_settings(config: &Config) -> ServerSettings {
-    ServerSettings {
-        cookie_secure: config.cookie_secure,
-        ..ServerSettings::default()
-    }
-}
-
 /// The state the HTTP server shares: the store, the engine (its clock included), the Graph
 /// clients and, when a secret key is configured, the token cipher.
 pub(crate) async fn app_state(
@@ -80,7 +72,7 @@ pub(crate) async fn app_state(
     store: DynStore,
     engine: Engine,
 ) -> anyhow::Result<AppState> {
-    let mut state = AppState::new(store.clone(), server_settings(config))
+    let mut state = AppState::new(store.clone(), config.server.clone())
         .with_engine(engine)
         .with_graph(graph::clients(config)?);
     if config.secret_key.is_some() {
