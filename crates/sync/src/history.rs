@@ -42,9 +42,12 @@ impl HistoryWindow {
 /// Earlier posts of each type whose snapshots are loaded for the trending baseline.
 pub const BASELINE_POSTS: usize = 100;
 
+/// Picks one field of a post's metrics.
+type PostField = fn(&mut PostMetrics) -> &mut Option<i64>;
+
 /// The one table of the media metrics analytics use: Meta's name and the post metric it
 /// fills. Snapshots are loaded for these names only; `saved` is the older name of `saves`.
-const POST_METRICS: &[(&str, fn(&mut PostMetrics) -> &mut Option<i64>)] = &[
+const POST_METRICS: &[(&str, PostField)] = &[
     ("likes", |m| &mut m.likes),
     ("comments", |m| &mut m.comments),
     ("saved", |m| &mut m.saves),
