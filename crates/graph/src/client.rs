@@ -355,6 +355,7 @@ impl GraphClient {
 
     /// Sends a call, retrying transient failures, and parses the answer with `parse`
     /// (a malformed body counts as transient).
+    #[tracing::instrument(skip_all, fields(endpoint = req.endpoint, account = req.account))]
     pub(crate) async fn call<T>(
         &self,
         req: &Request<'_>,

@@ -79,6 +79,7 @@ impl GraphClient {
     ///
     /// Fails as a whole only for errors that concern every id (token, rate limit, transient
     /// failures that outlived the retries).
+    #[tracing::instrument(skip_all)]
     pub async fn media_insights(
         &self,
         account: &AccountRef,
@@ -107,6 +108,7 @@ impl GraphClient {
     /// stories), read like [`media_insights`](Self::media_insights): one multi-ID request
     /// per ≤ 50 objects of a category and breakdown. Reels have none. Each id gets only
     /// breakdown rows (`InsightValue::breakdown` is set).
+    #[tracing::instrument(skip_all)]
     pub async fn media_insight_breakdowns(
         &self,
         account: &AccountRef,
@@ -262,6 +264,7 @@ impl GraphClient {
     /// Insights of one media object with one plain request (`GET /{media-id}/insights`).
     /// Prefer [`media_insights`](Self::media_insights); this exists for single objects and
     /// for comparison benchmarks.
+    #[tracing::instrument(skip_all)]
     pub async fn media_insights_one(
         &self,
         account: &AccountRef,
@@ -301,6 +304,7 @@ impl GraphClient {
     /// backfill costs 3–4 time-series requests (a window over a DST change is a day shorter)
     /// and 2 batch requests (9 with breakdowns). Pass `until` = the current Pacific day:
     /// with an earlier `until`, one request is spent finding `follower_count`'s limit.
+    #[tracing::instrument(skip_all)]
     pub async fn account_insights(
         &self,
         account: &AccountRef,
@@ -488,6 +492,7 @@ impl GraphClient {
     /// Audience demographics (follower, engaged and reached audience by age, gender,
     /// country and city) in one batch request. Accounts below Meta's thresholds (100
     /// followers / engagements) get no rows.
+    #[tracing::instrument(skip_all)]
     pub async fn demographics(
         &self,
         account: &AccountRef,
@@ -538,6 +543,7 @@ impl GraphClient {
 
     /// Followers online per hour for each Pacific day of the range (Meta keeps the last 30
     /// days only), in ≤ 30-day windows. Empty when the API does not serve the metric.
+    #[tracing::instrument(skip_all)]
     pub async fn online_followers(
         &self,
         account: &AccountRef,

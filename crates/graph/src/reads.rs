@@ -40,12 +40,14 @@ pub(crate) fn check_id(id: &str) -> Result<(), GraphError> {
 
 impl GraphClient {
     /// The account's profile (current counters).
+    #[tracing::instrument(skip_all)]
     pub async fn profile(&self, account: &AccountRef) -> Result<Profile, GraphError> {
         self.profile_with(account, PROFILE_FIELDS).await
     }
 
     /// The profile as read when an account is registered: with Instagram Login also the
     /// professional account's id (`user_id`) and its type (`account_type`).
+    #[tracing::instrument(skip_all)]
     pub async fn registration_profile(&self, account: &AccountRef) -> Result<Profile, GraphError> {
         let fields = match self.login() {
             LoginKind::Instagram => PROFILE_FIELDS_IG_LOGIN,
@@ -71,6 +73,7 @@ impl GraphClient {
     /// `stop` is asked about every item in order; when it returns `true` (e.g. the item is
     /// already stored and its numbers have settled) listing stops before that item and the
     /// result says it is not complete. Pass `|_| false` for a full listing.
+    #[tracing::instrument(skip_all)]
     pub async fn list_media(
         &self,
         account: &AccountRef,
@@ -133,6 +136,7 @@ impl GraphClient {
     }
 
     /// The account's live stories (stories disappear after 24 h).
+    #[tracing::instrument(skip_all)]
     pub async fn stories(&self, account: &AccountRef) -> Result<Vec<Story>, GraphError> {
         check_id(&account.ig_user_id)?;
         let mut out = Vec::new();
@@ -163,6 +167,7 @@ impl GraphClient {
 
     /// The professional accounts a token can read: the Pages' connected Instagram accounts
     /// (`/me/accounts`, Facebook Login) or the token's own account (`/me`, Instagram Login).
+    #[tracing::instrument(skip_all)]
     pub async fn discover_accounts(
         &self,
         token: &AccessToken,

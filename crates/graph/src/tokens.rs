@@ -44,6 +44,7 @@ impl GraphClient {
     /// Exchanges a short-lived token for a long-lived one (about 60 days). Facebook Login:
     /// `oauth/access_token?grant_type=fb_exchange_token` (needs the app id); Instagram Login:
     /// `access_token?grant_type=ig_exchange_token`. Needs the app secret.
+    #[tracing::instrument(skip_all)]
     pub async fn exchange_token(&self, short_lived: &AccessToken) -> Result<TokenInfo, GraphError> {
         let secret = self.app_secret()?;
         if self.login() == LoginKind::Facebook && self.config().app_id().is_empty() {
@@ -76,6 +77,7 @@ impl GraphClient {
     /// needed). Facebook Login: a new `fb_exchange_token` exchange of the current token
     /// (needs the app secret). An expired token cannot be refreshed: the error
     /// [`needs_reauth`](GraphError::needs_reauth).
+    #[tracing::instrument(skip_all)]
     pub async fn refresh_token(&self, long_lived: &AccessToken) -> Result<TokenInfo, GraphError> {
         match self.login() {
             LoginKind::Facebook => self.exchange_token(long_lived).await,
@@ -93,6 +95,7 @@ impl GraphClient {
 
     /// Inspects a token with `debug_token` (validity, expiry, scopes). Uses the app access
     /// token (`app_id|app_secret`) when the app secret is configured, else the token itself.
+    #[tracing::instrument(skip_all)]
     pub async fn debug_token(&self, token: &AccessToken) -> Result<TokenDebug, GraphError> {
         let app_id = self.config().app_id();
         let app_token = self

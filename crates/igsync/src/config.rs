@@ -139,11 +139,11 @@ pub struct Config {
     /// The log filter the user configured (`None`: each command's quiet default).
     pub(crate) log_level: Option<String>,
     pub(crate) graph: GraphSettings,
-    pub(crate) sync: SyncSettings,
-    pub(crate) retention: RetentionSettings,
-    pub(crate) alerts: AlertSettings,
+    /// The engine's settings (retention and alerts included), built once here.
+    pub(crate) sync: sync::SyncSettings,
     pub(crate) listen: SocketAddr,
-    pub(crate) cookie_secure: bool,
+    /// The HTTP server's settings, built once here.
+    pub(crate) server: server::ServerSettings,
 }
 
 /// Like a derived `Debug`, with the password of the database URL replaced (the secret key
@@ -159,10 +159,8 @@ impl fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("graph", &self.graph)
             .field("sync", &self.sync)
-            .field("retention", &self.retention)
-            .field("alerts", &self.alerts)
             .field("listen", &self.listen)
-            .field("cookie_secure", &self.cookie_secure)
+            .field("server", &self.server)
             .finish_non_exhaustive()
     }
 }
@@ -175,38 +173,6 @@ pub(crate) struct GraphSettings {
     pub(crate) app_id: Option<String>,
     pub(crate) app_secret: Option<SecretString>,
     pub(crate) timeout: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct SyncSettings {
-    pub(crate) concurrency: u32,
-    pub(crate) max_attempts: u32,
-    pub(crate) backoff: Duration,
-    pub(crate) job_timeout: Duration,
-    pub(crate) syncs_per_minute: u32,
-    pub(crate) lease: Duration,
-    pub(crate) full_cron: String,
-    pub(crate) light_cron: String,
-    pub(crate) token_refresh_cron: String,
-    pub(crate) retention_cron: String,
-    pub(crate) token_refresh_within_days: u32,
-    pub(crate) account_insights_backfill_days: u32,
-    pub(crate) account_insights_settling_days: u32,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct RetentionSettings {
-    pub(crate) completed_keep: u32,
-    pub(crate) completed_max_age_days: u32,
-    pub(crate) failed_keep: u32,
-    pub(crate) failed_max_age_days: u32,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct AlertSettings {
-    pub(crate) follower_growth_threshold: u32,
-    pub(crate) webhook_url: Option<sync::WebhookUrl>,
-    pub(crate) webhook_secret: Option<SecretString>,
 }
 
 /// The raw layers before typing.
@@ -625,7 +591,36 @@ impl Config {
             app_secret: l.optional("graph.app_secret").map(SecretString::new),
             timeout: Duration::from_secs(l.number("graph.timeout_secs", 1, 600)?),
         };
-        let sync = SyncSettings {
+        let day = Duration::from_secs(86_400);
+        let retention = sync::RetentionSettings {
+            completed_keep: l.number("retention.completed_keep", 0, 10_000_000)? as u32,
+            completed_max_age: day
+                * l.number("retention.completed_max_age_days", 0, 36_500)? as u32,
+            failed_keep: l.number("retention.failed_keep", 0, 10_000_000)? as u32,
+            failed_max_age: day * l.number("retention.failed_max_age_days", 0, 36_500)? as u32,
+        };
+        let alerts = sync::AlertSettings {
+            follower_growth_threshold: l.number(
+                "alerts.follower_growth_threshold",
+                1,
+                1_000_000_000,
+            )? as u32,
+            webhook_url: match l.optional("alerts.webhook_url") {
+                None => None,
+                Some(url) => Some(sync::WebhookUrl::parse(&url).map_err(|_| {
+                    let origin = l.raw("alerts.webhook_url").1;
+                    invalid(
+                        "alerts.webhook_url",
+                        &origin,
+                        &url,
+                        "an http:// or https:// URL with a host, or empty",
+                    )
+                })?),
+            },
+            webhook_secret: l.optional("alerts.webhook_secret").map(SecretString::new),
+            ..sync::AlertSettings::default()
+        };
+        let sync = sync::SyncSettings {
             concurrency: l.number("sync.concurrency", 1, 256)? as u32,
             max_attempts: l.number("sync.max_attempts", 1, 100)? as u32,
             backoff: Duration::from_secs(l.number("sync.backoff_secs", 0, 86_400)?),
@@ -647,32 +642,9 @@ impl Config {
                 1,
                 30,
             )? as u32,
-        };
-        let retention = RetentionSettings {
-            completed_keep: l.number("retention.completed_keep", 0, 10_000_000)? as u32,
-            completed_max_age_days: l.number("retention.completed_max_age_days", 0, 36_500)? as u32,
-            failed_keep: l.number("retention.failed_keep", 0, 10_000_000)? as u32,
-            failed_max_age_days: l.number("retention.failed_max_age_days", 0, 36_500)? as u32,
-        };
-        let alerts = AlertSettings {
-            follower_growth_threshold: l.number(
-                "alerts.follower_growth_threshold",
-                1,
-                1_000_000_000,
-            )? as u32,
-            webhook_url: match l.optional("alerts.webhook_url") {
-                None => None,
-                Some(url) => Some(sync::WebhookUrl::parse(&url).map_err(|_| {
-                    let origin = l.raw("alerts.webhook_url").1;
-                    invalid(
-                        "alerts.webhook_url",
-                        &origin,
-                        &url,
-                        "an http:// or https:// URL with a host, or empty",
-                    )
-                })?),
-            },
-            webhook_secret: l.optional("alerts.webhook_secret").map(SecretString::new),
+            retention,
+            alerts,
+            ..sync::SyncSettings::default()
         };
         let listen = {
             let (value, origin) = l.raw("server.listen");
@@ -685,7 +657,10 @@ impl Config {
                 )
             })?
         };
-        let cookie_secure = l.choice("server.cookie_secure", &["true", "false"])? == "true";
+        let server = server::ServerSettings {
+            cookie_secure: l.choice("server.cookie_secure", &["true", "false"])? == "true",
+            ..server::ServerSettings::default()
+        };
         Ok(Config {
             file,
             database_url,
@@ -696,10 +671,8 @@ impl Config {
             log_level: l.log_filter("log.level")?,
             graph,
             sync,
-            retention,
-            alerts,
             listen,
-            cookie_secure,
+            server,
         })
     }
 }
@@ -920,7 +893,7 @@ mod tests {
     fn passwords_are_redacted_from_urls_in_config_and_debug() {
         for (url, secret) in [
             ("postgres://app:s3cret@db:5432/igsync", "s3cret"),
-            ("postgres://u:p@ss@h/db", "ss"),
+            ("postgres://u:p@zq9@h/db", "zq9"),
             (
                 "postgres://u@h/db?sslmode=require&password=hunter2",
                 "hunter2",
@@ -956,7 +929,10 @@ mod tests {
             Overrides::default(),
         )
         .unwrap();
-        assert_eq!(c.alerts.webhook_url.as_ref().map(|u| u.expose()), Some(url));
+        assert_eq!(
+            c.sync.alerts.webhook_url.as_ref().map(|u| u.expose()),
+            Some(url)
+        );
         let (_, shown, _) = c
             .effective
             .iter()

@@ -128,6 +128,20 @@ pub struct Account {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Account {
+    /// The account's IANA time zone. A stored name that is not one (written around igsync's
+    /// checks) is an error naming the account, never a silent UTC.
+    pub fn time_zone(&self) -> crate::Result<chrono_tz::Tz> {
+        self.timezone.parse().map_err(|_| {
+            crate::StoreError::invalid(format!(
+                "account @{} has the stored time zone {:?}, which is not an IANA name; set a \
+                 valid one (e.g. `igsync accounts set-timezone`)",
+                self.username, self.timezone
+            ))
+        })
+    }
+}
+
 /// Registers an account, or updates the registration of an existing one (matched by
 /// `ig_user_id`). Updating replaces the token and descriptive fields but keeps the
 /// status, history and time zone unless `timezone` is given.

@@ -191,7 +191,9 @@ fn checked(r: &Registration) -> Result<Checked, RegisterError> {
     })
 }
 
-fn graph_login(login: LoginKind) -> graph::LoginKind {
+/// The Graph API login flavour of a stored account's login: the one conversion (`store`
+/// and `graph` know nothing of each other, so it cannot be a `From`).
+pub fn graph_login(login: LoginKind) -> graph::LoginKind {
     match login {
         LoginKind::Facebook => graph::LoginKind::Facebook,
         LoginKind::Instagram => graph::LoginKind::Instagram,

@@ -494,8 +494,7 @@ impl Engine {
                 now.with_timezone(&chrono_tz::America::Los_Angeles)
                     .date_naive()
             } else {
-                let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
-                now.with_timezone(&tz).date_naive()
+                now.with_timezone(&account.time_zone()?).date_naive()
             };
             let until = *scope.until.get_or_insert(today);
             if since > until {

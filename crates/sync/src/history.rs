@@ -42,19 +42,25 @@ impl HistoryWindow {
 /// Earlier posts of each type whose snapshots are loaded for the trending baseline.
 pub const BASELINE_POSTS: usize = 100;
 
-/// The media metrics analytics read from snapshots (others are not loaded).
-const SNAPSHOT_METRICS: &[&str] = &[
-    "likes",
-    "comments",
-    "saved",
-    "saves",
-    "shares",
-    "reach",
-    "views",
-    "total_interactions",
-    "follows",
-    "profile_visits",
-    "ig_reels_avg_watch_time",
+/// Picks one field of a post's metrics.
+type PostField = fn(&mut PostMetrics) -> &mut Option<i64>;
+
+/// The one table of the media metrics analytics use: Meta's name and the post metric it
+/// fills. Snapshots are loaded for these names only; `saved` is the older name of `saves`.
+const POST_METRICS: &[(&str, PostField)] = &[
+    ("likes", |m| &mut m.likes),
+    ("comments", |m| &mut m.comments),
+    ("saved", |m| &mut m.saves),
+    ("saves", |m| &mut m.saves),
+    ("shares", |m| &mut m.shares),
+    ("reach", |m| &mut m.reach),
+    ("views", |m| &mut m.views),
+    ("total_interactions", |m| &mut m.total_interactions),
+    ("follows", |m| &mut m.follows),
+    ("profile_visits", |m| &mut m.profile_visits),
+    ("ig_reels_avg_watch_time", |m| {
+        &mut m.reels_avg_watch_time_ms
+    }),
 ];
 
 /// Loads what the analytics need about one account for `window`.
@@ -77,7 +83,7 @@ pub async fn load_account_history(
     // needed, so their history is read alongside the posts themselves.
     let first_day = window.from.date_naive() - Duration::days(1);
     let last_day = window.to.date_naive() + Duration::days(1);
-    let metrics: Vec<String> = SNAPSHOT_METRICS.iter().map(|m| m.to_string()).collect();
+    let metrics: Vec<String> = POST_METRICS.iter().map(|(m, _)| m.to_string()).collect();
     let snapshot_window = PostWindow {
         account_id,
         from: window.trending_from,
@@ -108,7 +114,7 @@ pub async fn load_account_history(
     let account = account?.ok_or(SyncError::UnknownAccount(account_id))?;
     let (media, post_rows, (stories, story_rows), samples, days, demographics) =
         (media?, post_rows?, stories?, samples?, days?, demographics?);
-    let time_zone = account.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let time_zone = account.time_zone()?;
 
     let mut posts: Vec<Post> = Vec::with_capacity(media.len());
     for m in media {
@@ -248,21 +254,13 @@ fn analytics_media(m: store::MediaType) -> analytics::MediaType {
 
 /// Sets one post metric from a Meta media metric name; false when the name is not used.
 fn set_post_metric(m: &mut PostMetrics, name: &str, value: f64) -> bool {
-    let v = Some(value.round() as i64);
-    match name {
-        "likes" => m.likes = v,
-        "comments" => m.comments = v,
-        "saved" | "saves" => m.saves = v,
-        "shares" => m.shares = v,
-        "reach" => m.reach = v,
-        "views" => m.views = v,
-        "total_interactions" => m.total_interactions = v,
-        "follows" => m.follows = v,
-        "profile_visits" => m.profile_visits = v,
-        "ig_reels_avg_watch_time" => m.reels_avg_watch_time_ms = v,
-        _ => return false,
+    match POST_METRICS.iter().find(|(n, _)| *n == name) {
+        Some((_, field)) => {
+            *field(m) = Some(value.round() as i64);
+            true
+        }
+        None => false,
     }
-    true
 }
 
 fn post_metrics(latest: &BTreeMap<String, f64>) -> PostMetrics {
@@ -345,6 +343,20 @@ fn pacific_midnight(day: NaiveDate) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_loaded_media_metric_fills_a_post_metric() {
+        for (name, _) in POST_METRICS {
+            let mut m = PostMetrics::default();
+            assert!(set_post_metric(&mut m, name, 3.0), "{name}");
+            assert_ne!(m, PostMetrics::default(), "{name} fills nothing");
+        }
+        assert!(!set_post_metric(
+            &mut PostMetrics::default(),
+            "impressions",
+            1.0
+        ));
+    }
 
     #[test]
     fn meta_names_map_to_domain_names() {

@@ -31,11 +31,7 @@ pub fn client_for<'a>(
     clients: &'a std::collections::HashMap<graph::LoginKind, graph::GraphClient>,
     account: &Account,
 ) -> &'a graph::GraphClient {
-    let login = match account.login {
-        store::LoginKind::Facebook => graph::LoginKind::Facebook,
-        store::LoginKind::Instagram => graph::LoginKind::Instagram,
-    };
-    &clients[&login]
+    &clients[&crate::accounts::graph_login(account.login)]
 }
 
 /// The truth's values of the metrics a client requests (its catalog decides which metrics

@@ -27,7 +27,6 @@ use sync::{Clock, Engine, EngineConfig, Plan};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::cli::{BenchArgs, BenchScenario};
-use crate::cmd::engine as engine_settings;
 use crate::config::Config;
 
 pub(crate) async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<ExitCode> {
@@ -392,7 +391,7 @@ async fn engine_for(config: &Config, store: DynStore, key: &SecretKey) -> anyhow
         store,
         graph: super::graph::clients(config)?,
         cipher: Some(Cipher::new(key)),
-        settings: engine_settings::settings(config),
+        settings: config.sync.clone(),
         clock: Clock::system(),
     })?)
 }
@@ -878,8 +877,7 @@ async fn report_scenario(args: &BenchArgs, config: &Config) -> anyhow::Result<Va
         engine.enqueue_sync(ids[0], Plan::Full, "bench").await?;
         engine.run_until_idle().await?;
         let account = store.account_get(ids[0]).await?.context("bench account")?;
-        let state = server::AppState::new(store.clone(), server::ServerSettings::default());
-        let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let tz = account.time_zone()?;
         let mut times = Vec::new();
         for days in [30u32, 365] {
             let params = server::api::analytics::ReportParams {
@@ -891,7 +889,7 @@ async fn report_scenario(args: &BenchArgs, config: &Config) -> anyhow::Result<Va
             let mut samples = Vec::new();
             for _ in 0..15 {
                 let t = Instant::now();
-                let report = server::api::analytics::build_report(&state, &account, period)
+                let report = sync::build_report(&*store, &account, period, Utc::now())
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 samples.push(t.elapsed().as_secs_f64() * 1000.0);

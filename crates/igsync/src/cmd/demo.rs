@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
-use server::api::analytics::{ReportParams, build_report, period_of};
-use server::{AppState, ServerSettings};
+use server::api::analytics::{ReportParams, period_of};
 use simulator::{SimConfig, SimServer};
 use store::{
     AccountType, AlertQuery, Cipher, DynStore, JobQuery, JobSelector, JobState, LoginKind,
@@ -21,9 +20,9 @@ use store::{
 use sync::{Engine, Plan};
 
 use crate::cli::DemoArgs;
-use crate::cmd::run::{deferred_until, shutdown_signal, wait_with_progress};
-use crate::cmd::serve::server_settings;
-use crate::cmd::{engine, graph};
+use crate::cmd::engine;
+use crate::cmd::run::{deferred_until, wait_with_progress};
+use crate::cmd::serve::{app_state, serve_with_workers};
 use crate::config::{Config, redact_url};
 use crate::db;
 
@@ -328,15 +327,16 @@ async fn cancel_deferred(
 /// Trending posts in each account's report of the last 30 days (`igsync report`'s
 /// default), summed: the figure the reports will show.
 async fn trending_in_reports(store: &DynStore) -> anyhow::Result<usize> {
-    let state = AppState::new(store.clone(), ServerSettings::default());
     let mut trending = 0;
     for account in store.account_list().await? {
-        let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
-        let period = period_of(&ReportParams::default(), state.clock.now(), tz)
+        let now = chrono::Utc::now();
+        let period = period_of(&ReportParams::default(), now, account.time_zone()?)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let report = build_report(&state, &account, period).await.map_err(|e| {
-            anyhow::anyhow!("cannot build the report of @{}: {e}", account.username)
-        })?;
+        let report = sync::build_report(&**store, &account, period, now)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("cannot build the report of @{}: {e}", account.username)
+            })?;
         trending += report.trends.trending_rows.len();
     }
     Ok(trending)
@@ -480,10 +480,7 @@ async fn serve(
     let (_, key) = server::auth::create_api_key(&*store, "demo")
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the sign-in key: {e}"))?;
-    let mut state = AppState::new(store.clone(), server_settings(config))
-        .with_engine(engine.clone())
-        .with_graph(graph::clients(config)?);
-    state = state.with_cipher(db::cipher(config, &store).await?);
+    let state = app_state(config, store, engine.clone()).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
@@ -495,27 +492,5 @@ async fn serve(
     println!("API:        curl -H 'Authorization: Bearer <key>' http://{addr}/api/v1/accounts");
     println!("Ctrl-C stops the demo.");
 
-    engine.install_schedules().await?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut rx = stop_rx.clone();
-    let worker_engine = engine.clone();
-    let worker = tokio::spawn(async move {
-        worker_engine
-            .run_worker(async move {
-                let _ = rx.wait_for(|s| *s).await;
-            })
-            .await
-    });
-    let mut rx = stop_rx.clone();
-    let http = tokio::spawn(server::serve(listener, state, async move {
-        let _ = rx.wait_for(|s| *s).await;
-    }));
-    shutdown_signal().await;
-    eprintln!("stopping the demo");
-    let _ = stop_tx.send(true);
-    http.await
-        .context("the HTTP server stopped unexpectedly")?
-        .context("HTTP server error")?;
-    worker.await.context("the worker stopped unexpectedly")??;
-    Ok(())
+    serve_with_workers(listener, state, Some(engine), "stopping the demo").await
 }

@@ -4,9 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use server::api::analytics::{ReportParams, build_report, period_of};
+use server::api::analytics::{ReportParams, period_of};
 use server::report::{ReportFormat as Format, ReportSubject, render, render_csv_raw};
-use server::{AppState, ServerSettings};
 
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::cmd::resolve_account;
@@ -19,7 +18,7 @@ pub(crate) async fn run(args: ReportArgs, config: &Config) -> anyhow::Result<Exi
     }
     let store = db::open(&config.database_url).await?;
     let account = resolve_account(&store, &args.account).await?;
-    let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let tz = account.time_zone()?;
     let params = ReportParams {
         from: args.from.clone(),
         to: args.to.clone(),
@@ -30,9 +29,9 @@ pub(crate) async fn run(args: ReportArgs, config: &Config) -> anyhow::Result<Exi
         },
         format: None,
     };
-    let state = AppState::new(store, ServerSettings::default());
-    let period = period_of(&params, state.clock.now(), tz).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let report = build_report(&state, &account, period)
+    let now = chrono::Utc::now();
+    let period = period_of(&params, now, tz).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = sync::build_report(&*store, &account, period, now)
         .await
         .map_err(|e| anyhow::anyhow!("cannot build the report: {e}"))?;
     let format = match args.format {

@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use server::{AppState, ServerSettings};
+use server::AppState;
+use store::DynStore;
+use sync::Engine;
 
 use crate::cli::ServeArgs;
 use crate::cmd::{engine, graph, run::shutdown_signal};
@@ -32,12 +34,7 @@ pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<Exit
         }
         engine::build(config, store.clone()).await?
     };
-    let mut state = AppState::new(store.clone(), server_settings(config))
-        .with_engine(engine.clone())
-        .with_graph(graph::clients(config)?);
-    if config.secret_key.is_some() {
-        state = state.with_cipher(db::cipher(config, &store).await?);
-    }
+    let state = app_state(config, store, engine.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -52,35 +49,71 @@ pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<Exit
         "igsync serving on http://{addr} (create a sign-in key with `igsync keys create --name NAME`)"
     );
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     if !run_workers {
         eprintln!(
             "no workers in this process: syncs run in `igsync worker` processes (or pass --worker)"
         );
     }
-    let worker = if !run_workers {
-        None
-    } else {
-        engine
-            .install_schedules()
-            .await
-            .context("cannot install the schedules")?;
-        let engine = engine.clone();
-        let mut rx = stop_rx.clone();
-        Some(tokio::spawn(async move {
+    let workers = run_workers.then_some(engine);
+    serve_with_workers(
+        listener,
+        state,
+        workers,
+        "stopping: finishing requests and draining jobs",
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The state the HTTP server shares: the store, the engine (its clock included), the Graph
+/// clients and, when a secret key is configured, the token cipher.
+pub(crate) async fn app_state(
+    config: &Config,
+    store: DynStore,
+    engine: Engine,
+) -> anyhow::Result<AppState> {
+    let mut state = AppState::new(store.clone(), config.server.clone())
+        .with_engine(engine)
+        .with_graph(graph::clients(config)?);
+    if config.secret_key.is_some() {
+        state = state.with_cipher(db::cipher(config, &store).await?);
+    }
+    Ok(state)
+}
+
+/// Serves HTTP on `listener` and, given an engine, runs its schedules and a worker in the
+/// same process, until Ctrl-C or SIGTERM; then says `stopping`, finishes the requests in
+/// flight and drains the running jobs. `igsync serve` and `igsync demo` both run through here.
+pub(crate) async fn serve_with_workers(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    workers: Option<Engine>,
+    stopping: &str,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = match workers {
+        None => None,
+        Some(engine) => {
             engine
-                .run_worker(async move {
-                    let _ = rx.wait_for(|s| *s).await;
-                })
+                .install_schedules()
                 .await
-        }))
+                .context("cannot install the schedules")?;
+            let mut rx = stop_rx.clone();
+            Some(tokio::spawn(async move {
+                engine
+                    .run_worker(async move {
+                        let _ = rx.wait_for(|s| *s).await;
+                    })
+                    .await
+            }))
+        }
     };
     let mut rx = stop_rx.clone();
     let http = tokio::spawn(server::serve(listener, state, async move {
         let _ = rx.wait_for(|s| *s).await;
     }));
     shutdown_signal().await;
-    eprintln!("stopping: finishing requests and draining jobs");
+    eprintln!("{stopping}");
     let _ = stop_tx.send(true);
     http.await
         .context("the HTTP server stopped unexpectedly")?
@@ -88,13 +121,5 @@ pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<Exit
     if let Some(worker) = worker {
         worker.await.context("the worker stopped unexpectedly")??;
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The HTTP server's settings from the configuration.
-pub(crate) fn server_settings(config: &Config) -> ServerSettings {
-    ServerSettings {
-        cookie_secure: config.cookie_secure,
-        ..ServerSettings::default()
-    }
+    Ok(())
 }

@@ -78,35 +78,6 @@ pub fn period_of(
     Ok(period)
 }
 
-/// Loads the account's history and assembles its report for `period` (the previous period
-/// of equal length is loaded too, for the comparison).
-pub async fn build_report(
-    state: &AppState,
-    account: &store::Account,
-    period: analytics::Period,
-) -> AppResult<analytics::Report> {
-    let now = state.clock.now();
-    let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
-    let from_day = period.previous().map_or(period.start(), |p| p.start());
-    let (from, _) = analytics::Period::new(from_day, period.end())
-        .map_err(|e| AppError::invalid(e.to_string()))?
-        .utc_bounds(tz);
-    let (period_start, to) = period.utc_bounds(tz);
-    let to = to.min(now).max(from);
-    let window = sync::HistoryWindow {
-        from,
-        to,
-        trending_from: period_start.min(to),
-    };
-    let history = sync::load_account_history(&*state.store, account.id, window).await?;
-    Ok(analytics::performance_report(
-        &history,
-        period,
-        now,
-        &analytics::ReportConfig::default(),
-    ))
-}
-
 async fn report(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -120,9 +91,9 @@ async fn report(
     };
     let account = crate::api::accounts::account_by_ref(&state, &id).await?;
     let id = account.id;
-    let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
-    let period = period_of(&params, state.clock.now(), tz)?;
-    let report = build_report(&state, &account, period).await?;
+    let now = state.clock.now();
+    let period = period_of(&params, now, account.time_zone()?)?;
+    let report = sync::build_report(&*state.store, &account, period, now).await?;
     let subject = ReportSubject::from(&account);
     if format == ReportFormat::Json {
         return Ok(ApiJson(crate::report::report_json(&report, &subject)).into_response());

@@ -69,9 +69,8 @@ pub(crate) async fn page(
     let now = state.clock.now();
     let account = account_or_404(&state, id).await?;
     let form = FormData::parse_str(query.as_deref().unwrap_or_default())?;
-    let tz: chrono_tz::Tz = account.timezone.parse().unwrap_or(chrono_tz::UTC);
-    let period = period_of(&form, now, tz)?;
-    let report = analytics_api::build_report(&state, &account, period).await?;
+    let period = period_of(&form, now, account.time_zone()?)?;
+    let report = sync::build_report(&*state.store, &account, period, now).await?;
     let next_syncs = NextSyncs::load(&state).await?;
     let next = next_syncs.of(&account);
     let retry = next_syncs

@@ -29,13 +29,9 @@ const QUEUE_AGE_WARNING_MINUTES: i64 = 15;
 /// Whether the daily token refresh can renew the account's token with the configured Graph
 /// API clients (true when no client is configured: then nothing syncs at all).
 fn renewable(state: &AppState, account: &store::Account) -> bool {
-    let login = match account.login {
-        store::LoginKind::Facebook => graph::LoginKind::Facebook,
-        store::LoginKind::Instagram => graph::LoginKind::Instagram,
-    };
     state
         .graph
-        .get(&login)
+        .get(&sync::accounts::graph_login(account.login))
         .is_none_or(sync::accounts::can_refresh)
 }
 

@@ -80,10 +80,7 @@ pub(crate) fn chain_key(account_id: AccountId, plan: Plan, scope: &Scope) -> Str
 
 /// The Graph client of the account's login flavour.
 pub(crate) fn client_for<'a>(deps: &'a Deps, account: &Account) -> Result<&'a GraphClient, String> {
-    let login = match account.login {
-        store::LoginKind::Facebook => graph::LoginKind::Facebook,
-        store::LoginKind::Instagram => graph::LoginKind::Instagram,
-    };
+    let login = crate::accounts::graph_login(account.login);
     deps.graph.get(&login).ok_or_else(|| {
         format!(
             "no Graph API client is configured for {} login",

@@ -76,13 +76,13 @@ pub(crate) fn describe(e: &ItemError) -> String {
 
 /// Whether a stored post is read by this run: the given posts, the posts published in the
 /// given days (in the account's time zone), or the posts due under the tiered policy.
-fn selected(ctx: &StepCtx<'_>, e: &store::MediaIndexEntry) -> bool {
+/// `tz` is the account's time zone, known when the scope has days.
+fn selected(ctx: &StepCtx<'_>, tz: Option<chrono_tz::Tz>, e: &store::MediaIndexEntry) -> bool {
     let scope = ctx.scope;
     if !scope.media.is_empty() {
         return scope.media.contains(&e.ig_media_id);
     }
-    if let Some(since) = scope.since {
-        let tz: chrono_tz::Tz = ctx.account.timezone.parse().unwrap_or(chrono_tz::UTC);
+    if let (Some(since), Some(tz)) = (scope.since, tz) {
         let day = e.published_at.with_timezone(&tz).date_naive();
         return day >= since && scope.until.is_none_or(|until| day <= until);
     }
@@ -94,10 +94,14 @@ fn selected(ctx: &StepCtx<'_>, e: &store::MediaIndexEntry) -> bool {
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let store = &ctx.deps.store;
     let index = store.media_index(ctx.account.id).await?;
+    let tz = match ctx.scope.since {
+        Some(_) => Some(ctx.account.time_zone()?),
+        None => None,
+    };
     let mut targets: Vec<MediaTarget> = index
         .iter()
         .filter(|e| !e.deleted)
-        .filter(|e| selected(ctx, e))
+        .filter(|e| selected(ctx, tz, e))
         .filter_map(|e| {
             let cat = category(e.product_type, e.media_type)?;
             (cat != graph::MediaCategory::Story)

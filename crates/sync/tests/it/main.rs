@@ -9,6 +9,7 @@ mod env;
 mod failures;
 mod ops;
 mod queue;
+mod report;
 mod schedules;
 mod scoped;
 mod webhook;
