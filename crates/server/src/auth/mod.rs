@@ -30,13 +30,9 @@
 //! every form post must echo ([`verify_csrf`]). JSON API calls may also ride on the session
 //! cookie; unsafe methods then need the CSRF token in the `X-CSRF-Token` header.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use argon2::password_hash::PasswordHash;
-use argon2::{Algorithm, Argon2, Block, Params, Version};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
@@ -52,6 +48,13 @@ use subtle::ConstantTimeEq;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::throttle::ClientKey;
+
+mod cache;
+mod legacy;
+
+pub(crate) use cache::AuthCache;
+pub use legacy::LEGACY_QUEUE;
+pub(crate) use legacy::LegacyVerifier;
 
 /// Every API key starts with this.
 pub const API_KEY_PREFIX: &str = "igs_";
@@ -76,8 +79,6 @@ const UNKNOWN_ID_DIGEST: [u8; 32] = [0x5a; 32];
 /// secrets queues here instead of in the database pool, whose connections the rest of the
 /// API needs (and whose acquire timeout would report the database unavailable).
 pub const KEY_CHECKS: usize = 8;
-/// Largest argon2 memory a legacy hash may ask for (the default is 19 MiB).
-const LEGACY_MAX_BLOCKS: usize = 64 * 1024;
 
 /// Why an API key could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -563,102 +564,6 @@ fn digests_match(presented: &[u8; 32], stored: &[u8; 32]) -> bool {
     bool::from(presented.ct_eq(stored))
 }
 
-/// Verifies legacy argon2 hashes one at a time, in one block of memory allocated at the
-/// first use and reused after, so however many requests present a legacy key at once the
-/// process holds one argon2 working set (19 MiB with the default parameters). At most
-/// [`LEGACY_QUEUE`] requests wait for (or hold) a turn; more are answered 429 at once, so a
-/// flood cannot park requests here either.
-#[derive(Debug)]
-pub(crate) struct LegacyVerifier {
-    memory: Arc<tokio::sync::Mutex<Vec<Block>>>,
-    places: Arc<tokio::sync::Semaphore>,
-}
-
-/// Requests that may wait for a legacy verification at once, the running one included.
-pub const LEGACY_QUEUE: usize = 8;
-
-impl Default for LegacyVerifier {
-    fn default() -> Self {
-        LegacyVerifier {
-            memory: Arc::default(),
-            places: Arc::new(tokio::sync::Semaphore::new(LEGACY_QUEUE)),
-        }
-    }
-}
-
-/// The right to run one legacy verification: held until the verification ends, even when
-/// the request that waited for it is dropped meanwhile.
-pub(crate) struct LegacyTurn {
-    memory: tokio::sync::OwnedMutexGuard<Vec<Block>>,
-    _place: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl LegacyVerifier {
-    /// Waits for the verifier to be free; None when [`LEGACY_QUEUE`] requests already wait.
-    pub(crate) async fn turn(&self) -> Option<LegacyTurn> {
-        let place = self.places.clone().try_acquire_owned().ok()?;
-        let memory = self.memory.clone().lock_owned().await;
-        Some(LegacyTurn {
-            memory,
-            _place: place,
-        })
-    }
-}
-
-impl LegacyTurn {
-    /// Whether `secret` matches the argon2 `stored` hash (constant-time comparison); the
-    /// turn is handed back, to be dropped once the outcome is counted.
-    pub(crate) async fn verify(
-        mut self,
-        secret: &str,
-        stored: &str,
-    ) -> AppResult<(bool, LegacyTurn)> {
-        let (secret, stored) = (secret.to_owned(), stored.to_owned());
-        tokio::task::spawn_blocking(move || {
-            let ok = verify_legacy(&mut self.memory, &secret, &stored);
-            (ok, self)
-        })
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))
-    }
-}
-
-fn verify_legacy(memory: &mut Vec<Block>, secret: &str, stored: &str) -> bool {
-    let checked = (|| {
-        let parsed = PasswordHash::new(stored).ok()?;
-        let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
-        let version = match parsed.version {
-            Some(v) => Version::try_from(v).ok()?,
-            None => Version::default(),
-        };
-        let params = Params::try_from(&parsed).ok()?;
-        let expected = parsed.hash?;
-        let mut salt = [0u8; 64];
-        let salt = parsed.salt?.decode_b64(&mut salt).ok()?;
-        let blocks = params.block_count();
-        if blocks > LEGACY_MAX_BLOCKS {
-            return None;
-        }
-        if memory.len() < blocks {
-            memory.resize(blocks, Block::default());
-        }
-        let mut out = vec![0u8; expected.len()];
-        Argon2::new(algorithm, version, params)
-            .hash_password_into_with_memory(
-                secret.as_bytes(),
-                salt,
-                &mut out,
-                &mut memory[..blocks],
-            )
-            .ok()?;
-        Some(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
-    })();
-    checked.unwrap_or_else(|| {
-        tracing::error!("an API key's stored argon2 hash cannot be used");
-        false
-    })
-}
-
 /// Writes `last_used_at` in the background, at most once a minute per key.
 fn touch_if_due(state: &AppState, key_id: &str, last_used_at: Option<chrono::DateTime<Utc>>) {
     if !state.auth.touch_due(key_id, last_used_at) {
@@ -687,115 +592,13 @@ fn digest(value: &str) -> [u8; 32] {
     Sha256::digest(value.as_bytes()).into()
 }
 
-/// Recently verified keys and sessions, by SHA-256 of the presented credential, plus when
-/// each key's `last_used_at` was last written.
-pub(crate) struct AuthCache {
-    ttl: Duration,
-    inner: Mutex<CacheInner>,
-}
-
-#[derive(Default)]
-struct CacheInner {
-    keys: HashMap<[u8; 32], (String, Instant)>,
-    sessions: HashMap<[u8; 32], (SessionInfo, Instant)>,
-    touched: HashMap<String, Instant>,
-}
-
-impl AuthCache {
-    pub(crate) fn new(ttl: Duration) -> AuthCache {
-        AuthCache {
-            ttl,
-            inner: Mutex::new(CacheInner::default()),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The key id of a presented key (by digest) verified within the cache's TTL.
-    fn cached_key(&self, presented: &[u8; 32]) -> Option<String> {
-        let inner = self.lock();
-        let (id, at) = inner.keys.get(presented)?;
-        (at.elapsed() < self.ttl).then(|| id.clone())
-    }
-
-    /// Whether this exact key verified within [`PROVEN_FOR`] (it may have been revoked
-    /// since: this only exempts it from the throttle, it is still checked).
-    fn recently_verified(&self, presented: &[u8; 32]) -> bool {
-        self.lock()
-            .keys
-            .get(presented)
-            .is_some_and(|(_, at)| at.elapsed() < PROVEN_FOR)
-    }
-
-    fn remember_key(&self, presented: [u8; 32], key_id: &str) {
-        let mut inner = self.lock();
-        if inner.keys.len() >= CACHE_CAPACITY {
-            inner.keys.retain(|_, (_, at)| at.elapsed() < PROVEN_FOR);
-            if inner.keys.len() >= CACHE_CAPACITY {
-                inner.keys.clear();
-            }
-        }
-        inner
-            .keys
-            .insert(presented, (key_id.to_owned(), Instant::now()));
-    }
-
-    fn cached_session(&self, cookie: &str) -> Option<SessionInfo> {
-        let d = digest(cookie);
-        let inner = self.lock();
-        let (session, at) = inner.sessions.get(&d)?;
-        (at.elapsed() < self.ttl).then(|| session.clone())
-    }
-
-    fn remember_session(&self, cookie: &str, session: &SessionInfo) {
-        let ttl = self.ttl;
-        let mut inner = self.lock();
-        if inner.sessions.len() >= CACHE_CAPACITY {
-            inner.sessions.retain(|_, (_, at)| at.elapsed() < ttl);
-            if inner.sessions.len() >= CACHE_CAPACITY {
-                inner.sessions.clear();
-            }
-        }
-        inner
-            .sessions
-            .insert(digest(cookie), (session.clone(), Instant::now()));
-    }
-
-    fn forget_session(&self, cookie: &str) {
-        self.lock().sessions.remove(&digest(cookie));
-    }
-
-    fn forget_key(&self, key_id: &str) {
-        let mut inner = self.lock();
-        inner.keys.retain(|_, (id, _)| id != key_id);
-        inner.sessions.retain(|_, (s, _)| s.key_id != key_id);
-    }
-
-    /// True (and records now) when the key's `last_used_at` should be written.
-    fn touch_due(&self, key_id: &str, last_used_at: Option<chrono::DateTime<Utc>>) -> bool {
-        let mut inner = self.lock();
-        let now = Instant::now();
-        match inner.touched.get(key_id) {
-            Some(at) if now.duration_since(*at) < TOUCH_EVERY => false,
-            Some(_) => {
-                inner.touched.insert(key_id.to_owned(), now);
-                true
-            }
-            None => {
-                // First sight in this process: the stored value decides.
-                let recent = last_used_at
-                    .is_some_and(|t| (Utc::now() - t).to_std().is_ok_and(|age| age < TOUCH_EVERY));
-                inner.touched.insert(key_id.to_owned(), now);
-                !recent
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use argon2::{Argon2, Params};
+
+    use super::legacy::verify_legacy;
     use super::*;
 
     #[test]
