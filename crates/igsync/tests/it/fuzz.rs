@@ -521,7 +521,7 @@ async fn api_request_bodies_never_panic_or_fail_with_500() {
         .iter()
         .map(|(_, _, b)| b.as_bytes().to_vec())
         .collect();
-    // Valid key names cost an argon2 hash each: mutations of the key body stay rare.
+    // Every valid key name creates a key row: mutations of the key body stay rare.
     let n = cases();
     let rt = tokio::runtime::Handle::current();
     let figures = tokio::task::spawn_blocking(move || {
