@@ -20,11 +20,6 @@ pub const BIG_FILES: &[(&str, &str)] = &[
         "the OpenAPI document is data: one JSON literal per route, in router order",
     ),
     (
-        "crates/server/src/dashboard/queue.rs",
-        "the queue monitor's pages, filters and bulk actions; to be split into list, detail \
-         and actions",
-    ),
-    (
         "crates/store-sqlite/src/queue.rs",
         "the whole queue on SQLite, one section per operation family; kept beside its \
          PostgreSQL twin for review",
