@@ -29,11 +29,6 @@ pub const BIG_FILES: &[(&str, &str)] = &[
          SQLite twin for review",
     ),
     (
-        "crates/store-sqlite/src/content.rs",
-        "the SQL of all synced content, one section per table family; kept beside its \
-         PostgreSQL twin for review",
-    ),
-    (
         "crates/graph/src/parse.rs",
         "every response parser with its no-panic property tests (~360 lines are tests)",
     ),
