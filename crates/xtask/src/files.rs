@@ -20,10 +20,6 @@ pub const BIG_FILES: &[(&str, &str)] = &[
          PostgreSQL twin for review",
     ),
     (
-        "crates/igsync/src/cmd/bench.rs",
-        "every benchmark scenario, one section each; to be split into cmd/bench/ per scenario",
-    ),
-    (
         "crates/store-postgres/src/queue.rs",
         "the whole queue on PostgreSQL, one section per operation family; kept beside its \
          SQLite twin for review",
