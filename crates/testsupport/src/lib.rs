@@ -10,12 +10,21 @@ use simulator::{SimAccount, SimServer};
 use store::{AccountId, Cipher, DynStore, NewAccount, SecretString};
 
 /// A Graph API client of one login flavour pointed at the simulator at `url`, on `clock`:
-/// short timeouts and quick retries, so a test waits on faults for milliseconds.
-pub fn sim_graph_client(login: graph::LoginKind, url: &str, clock: &graph::Clock) -> GraphClient {
-    let cfg = GraphConfig::builder(login, "1234567890")
+/// short timeouts and quick retries, so a test waits on faults for milliseconds. Without an
+/// `app_secret`, Facebook Login tokens cannot be exchanged for new ones.
+pub fn sim_graph_client(
+    login: graph::LoginKind,
+    url: &str,
+    clock: &graph::Clock,
+    app_secret: Option<&str>,
+) -> GraphClient {
+    let mut builder = GraphConfig::builder(login, "1234567890")
         .base_url(url.to_owned())
-        .version(graph::ApiVersion::V25)
-        .app_secret("test-app-secret")
+        .version(graph::ApiVersion::V25);
+    if let Some(secret) = app_secret {
+        builder = builder.app_secret(secret);
+    }
+    let cfg = builder
         .request_timeout(Duration::from_secs(1))
         .retry(graph::RetryPolicy {
             max_attempts: 5,
@@ -29,10 +38,14 @@ pub fn sim_graph_client(login: graph::LoginKind, url: &str, clock: &graph::Clock
 }
 
 /// Clients of both login flavours pointed at the simulator at `url`, on one `clock`.
-pub fn sim_clients(url: &str, clock: &graph::Clock) -> sync::GraphClients {
+pub fn sim_clients(
+    url: &str,
+    clock: &graph::Clock,
+    app_secret: Option<&str>,
+) -> sync::GraphClients {
     sync::graph_clients([
-        sim_graph_client(graph::LoginKind::Facebook, url, clock),
-        sim_graph_client(graph::LoginKind::Instagram, url, clock),
+        sim_graph_client(graph::LoginKind::Facebook, url, clock, app_secret),
+        sim_graph_client(graph::LoginKind::Instagram, url, clock, app_secret),
     ])
 }
 

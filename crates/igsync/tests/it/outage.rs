@@ -272,7 +272,11 @@ async fn postgres_outage_mid_sync_is_reported_waited_out_and_loses_nothing() {
     let mut probes = tokio::task::JoinSet::new();
     let mut tick = 0usize;
     while down_at.elapsed() < outage {
-        let probe_key = if tick % 2 == 0 { &key } else { &unseen };
+        let probe_key = if tick.is_multiple_of(2) {
+            &key
+        } else {
+            &unseen
+        };
         for (what, path, k) in [
             ("readyz", "/readyz", probe_key.clone()),
             ("api", "/api/v1/accounts", key.clone()),

@@ -58,7 +58,7 @@ pub(crate) async fn synced_app_over(days: u32) -> SyncedApp {
     let store: DynStore = Arc::new(sqlite);
     let clock = Clock::manual(sim.now());
     let graph_clock = graph::Clock::manual();
-    let clients = testsupport::sim_clients(&sim.url(), &graph_clock);
+    let clients = testsupport::sim_clients(&sim.url(), &graph_clock, None);
     let cipher = Cipher::new(&SecretKey::generate().unwrap());
     let mut registered =
         testsupport::register_sim_accounts(&store, &sim, &cipher, clock.now(), |n| NewAccount {

@@ -301,7 +301,7 @@ impl SimApp {
         let store: DynStore = Arc::new(sqlite);
         let clock = sync::Clock::manual(sim.now());
         let graph_clock = graph::Clock::manual();
-        let clients = testsupport::sim_clients(&sim.url(), &graph_clock);
+        let clients = testsupport::sim_clients(&sim.url(), &graph_clock, None);
         let cipher = Cipher::new(&SecretKey::generate().unwrap());
         let accounts =
             testsupport::register_sim_accounts(&store, &sim, &cipher, clock.now(), |n| {

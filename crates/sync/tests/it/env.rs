@@ -52,7 +52,7 @@ impl Env {
             .unwrap();
         let clock = Clock::manual(sim.now());
         let graph_clock = graph::Clock::manual();
-        let clients = testsupport::sim_clients(&sim.url(), &graph_clock);
+        let clients = testsupport::sim_clients(&sim.url(), &graph_clock, Some("test-app-secret"));
         let cipher = Cipher::new(&SecretKey::generate().unwrap());
         let accounts =
             testsupport::register_sim_accounts(&db.store, &sim, &cipher, clock.now(), |n| n).await;
