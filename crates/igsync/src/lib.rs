@@ -5,6 +5,7 @@
 //! exists so the integration tests can reach the configuration parser; `main` is
 //! [`run_main`].
 
+mod bench;
 mod cli;
 mod cmd;
 pub mod config;

@@ -30,6 +30,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
             "sync",
         ],
     ),
+    ("testsupport", &["graph", "simulator", "store", "sync"]),
     ("xtask", &[]),
 ];
 

@@ -11,15 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use store::SyncStatus;
-
 use crate::support::{
     Harness, TempDir, TestDb, eventually, fleet_settled, is_root, pick, record_figures, sim_config,
     start_sim,
 };
-use crate::truth::{
-    Catalogs, Checked, VERSION, assert_matches_truth, assert_run_complete, last_succeeded_run,
-};
+use crate::truth::{Catalogs, Checked, assert_fleet_matches_truth};
 
 /// A directory for the database: a small tmpfs as root, a plain directory otherwise.
 struct SmallDisk {
@@ -197,23 +193,7 @@ async fn sqlite_full_disk_is_reported_survived_and_corrupts_nothing() {
 
     let catalogs = Catalogs::new(&sim);
     let mut checked = Checked::default();
-    for a in sim.accounts() {
-        let account = store
-            .account_get_by_ig(&a.ig_user_id)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            account.status,
-            SyncStatus::Idle,
-            "{:?}",
-            account.last_sync_error
-        );
-        let (_, steps) = last_succeeded_run(&store, account.id).await;
-        assert_run_complete(&steps, &account.username);
-        let truth = sim.ground_truth(&a.ig_user_id, VERSION).unwrap();
-        checked.add(assert_matches_truth(&store, &catalogs, account.id, &truth, 1).await);
-    }
+    checked.add(assert_fleet_matches_truth(&store, &sim, &catalogs).await);
     drop(store);
     assert_eq!(integrity(&disk.db_file()).await, ["ok"]);
     record_figures(

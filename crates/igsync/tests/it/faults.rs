@@ -19,7 +19,8 @@ use crate::support::{
     sim_config, start_sim,
 };
 use crate::truth::{
-    Catalogs, Checked, VERSION, assert_matches_truth, assert_run_complete, last_succeeded_run,
+    Catalogs, Checked, VERSION, assert_fleet_matches_truth, assert_matches_truth,
+    assert_run_complete, last_succeeded_run,
 };
 
 both_dialects!(
@@ -255,23 +256,7 @@ async fn rate_limit_storms_are_waited_out_and_never_marked_complete(d: Dialect) 
 
     let catalogs = Catalogs::new(&sim);
     let mut checked = Checked::default();
-    for a in sim.accounts() {
-        let account = store
-            .account_get_by_ig(&a.ig_user_id)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            account.status,
-            SyncStatus::Idle,
-            "{:?}",
-            account.last_sync_error
-        );
-        let (_, steps) = last_succeeded_run(&store, account.id).await;
-        assert_run_complete(&steps, &account.username);
-        let truth = sim.ground_truth(&a.ig_user_id, VERSION).unwrap();
-        checked.add(assert_matches_truth(&store, &catalogs, account.id, &truth, 1).await);
-    }
+    checked.add(assert_fleet_matches_truth(&store, &sim, &catalogs).await);
     record_figures(
         &format!("rate_limit_storms_{}", d.name()),
         serde_json::json!({

@@ -12,15 +12,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use store::{JobState, SyncStatus};
+use store::JobState;
 
 use crate::support::{
     Harness, TempDir, TestDb, all_jobs, api_key, completions_in_metrics, eventually, fleet_settled,
     http, is_root, pick, record_figures, serve, sim_config, start_sim,
 };
-use crate::truth::{
-    Catalogs, Checked, VERSION, assert_matches_truth, assert_run_complete, last_succeeded_run,
-};
+use crate::truth::{Catalogs, Checked, assert_fleet_matches_truth};
 
 /// A PostgreSQL cluster of the test's own, stopped (hard) when dropped.
 struct Cluster {
@@ -390,23 +388,7 @@ async fn postgres_outage_mid_sync_is_reported_waited_out_and_loses_nothing() {
         in_metrics, completed_by_kind,
         "one recorded completion per job"
     );
-    for a in sim.accounts() {
-        let account = store
-            .account_get_by_ig(&a.ig_user_id)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            account.status,
-            SyncStatus::Idle,
-            "{:?}",
-            account.last_sync_error
-        );
-        let (_, steps) = last_succeeded_run(&store, account.id).await;
-        assert_run_complete(&steps, &account.username);
-        let truth = sim.ground_truth(&a.ig_user_id, VERSION).unwrap();
-        checked.add(assert_matches_truth(&store, &catalogs, account.id, &truth, 1).await);
-    }
+    checked.add(assert_fleet_matches_truth(&store, &sim, &catalogs).await);
     let logs = h.all_logs();
     record_figures(
         "postgres_outage",

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use graph::{GraphClient, GraphConfig, MediaCategory};
 use simulator::{GroundTruth, InsightsTruth, SimServer};
-use store::{AccountId, DynStore, MediaQuery, RunQuery, RunStatus, StepStatus};
+use store::{AccountId, DynStore, MediaQuery, RunQuery, RunStatus, StepStatus, SyncStatus};
 use sync::testkit;
 
 /// The Graph API version the binary pins by default (`graph.api_version`).
@@ -121,6 +121,34 @@ pub(crate) fn assert_run_complete(steps: &[store::SyncStep], who: &str) {
             );
         }
     }
+}
+
+/// Asserts that every account of the simulator is idle after a complete succeeded sync that
+/// stored exactly its ground truth (one capture of each value).
+pub(crate) async fn assert_fleet_matches_truth(
+    store: &DynStore,
+    sim: &SimServer,
+    catalogs: &Catalogs,
+) -> Checked {
+    let mut checked = Checked::default();
+    for a in sim.accounts() {
+        let account = store
+            .account_get_by_ig(&a.ig_user_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            account.status,
+            SyncStatus::Idle,
+            "{:?}",
+            account.last_sync_error
+        );
+        let (_, steps) = last_succeeded_run(store, account.id).await;
+        assert_run_complete(&steps, &account.username);
+        let truth = sim.ground_truth(&a.ig_user_id, VERSION).unwrap();
+        checked.add(assert_matches_truth(store, catalogs, account.id, &truth, 1).await);
+    }
+    checked
 }
 
 /// Compares everything stored for one account with the ground truth. `syncs` is how many

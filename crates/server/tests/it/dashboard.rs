@@ -16,7 +16,7 @@ use store::{
     Store, SyncStatus,
 };
 use store_sqlite::SqliteStore;
-use sync::{Clock, Engine, EngineConfig, SyncSettings, graph_clients};
+use sync::{Clock, Engine, EngineConfig, SyncSettings};
 
 use crate::support::{TestApp, temp_dir};
 
@@ -32,22 +32,6 @@ pub(crate) struct SyncedApp {
     pub(crate) broken: (AccountId, SimAccount),
     /// The tokens the simulator issued (they must never appear on a page).
     pub(crate) tokens: Vec<String>,
-}
-
-fn graph_client(login: graph::LoginKind, url: &str, clock: &graph::Clock) -> graph::GraphClient {
-    let cfg = graph::GraphConfig::builder(login, "1234567890")
-        .base_url(url.to_string())
-        .version(graph::ApiVersion::V25)
-        .request_timeout(Duration::from_secs(2))
-        .retry(graph::RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-        })
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    graph::GraphClient::new(cfg).unwrap()
 }
 
 /// [`synced_app_over`] one day.
@@ -74,38 +58,14 @@ pub(crate) async fn synced_app_over(days: u32) -> SyncedApp {
     let store: DynStore = Arc::new(sqlite);
     let clock = Clock::manual(sim.now());
     let graph_clock = graph::Clock::manual();
-    let clients = graph_clients([
-        graph_client(graph::LoginKind::Facebook, &sim.url(), &graph_clock),
-        graph_client(graph::LoginKind::Instagram, &sim.url(), &graph_clock),
-    ]);
+    let clients = testsupport::sim_clients(&sim.url(), &graph_clock, None);
     let cipher = Cipher::new(&SecretKey::generate().unwrap());
-    let mut registered = Vec::new();
-    for a in sim.accounts() {
-        let stored = store
-            .account_upsert(NewAccount {
-                ig_user_id: a.ig_user_id.clone(),
-                username: a.username.clone(),
-                name: Some(a.name.clone()),
-                account_type: match a.account_type {
-                    simulator::AccountType::Business => store::AccountType::Business,
-                    simulator::AccountType::MediaCreator => store::AccountType::Creator,
-                },
-                login: match a.login {
-                    simulator::LoginKind::Facebook => store::LoginKind::Facebook,
-                    simulator::LoginKind::Instagram => store::LoginKind::Instagram,
-                },
-                page_id: a.page_id.clone(),
-                timezone: Some("Europe/Berlin".to_owned()),
-                token: cipher
-                    .encrypt(&SecretString::new(a.access_token.clone()))
-                    .unwrap(),
-                token_expires_at: Some(a.token_expires_at),
-                now: clock.now(),
-            })
-            .await
-            .unwrap();
-        registered.push((stored.id, a));
-    }
+    let mut registered =
+        testsupport::register_sim_accounts(&store, &sim, &cipher, clock.now(), |n| NewAccount {
+            timezone: Some("Europe/Berlin".to_owned()),
+            ..n
+        })
+        .await;
     let tokens = registered
         .iter()
         .map(|(_, a)| a.access_token.clone())

@@ -301,35 +301,16 @@ impl SimApp {
         let store: DynStore = Arc::new(sqlite);
         let clock = sync::Clock::manual(sim.now());
         let graph_clock = graph::Clock::manual();
-        let clients = sync::graph_clients([
-            sim_graph_client(graph::LoginKind::Facebook, &sim.url(), &graph_clock),
-            sim_graph_client(graph::LoginKind::Instagram, &sim.url(), &graph_clock),
-        ]);
+        let clients = testsupport::sim_clients(&sim.url(), &graph_clock, None);
         let cipher = Cipher::new(&SecretKey::generate().unwrap());
-        let mut accounts = Vec::new();
-        for a in sim.accounts() {
-            let stored = store
-                .account_upsert(NewAccount {
-                    ig_user_id: a.ig_user_id.clone(),
-                    username: a.username.clone(),
-                    name: Some(a.name.clone()),
+        let accounts =
+            testsupport::register_sim_accounts(&store, &sim, &cipher, clock.now(), |n| {
+                NewAccount {
                     account_type: AccountType::Business,
-                    login: match a.login {
-                        simulator::LoginKind::Facebook => LoginKind::Facebook,
-                        simulator::LoginKind::Instagram => LoginKind::Instagram,
-                    },
-                    page_id: a.page_id.clone(),
-                    timezone: None,
-                    token: cipher
-                        .encrypt(&SecretString::new(a.access_token.clone()))
-                        .unwrap(),
-                    token_expires_at: Some(a.token_expires_at),
-                    now: clock.now(),
-                })
-                .await
-                .unwrap();
-            accounts.push((stored.id, a));
-        }
+                    ..n
+                }
+            })
+            .await;
         let engine = sync::Engine::new(sync::EngineConfig {
             store: store.clone(),
             graph: clients.clone(),
@@ -367,25 +348,4 @@ impl SimApp {
         self.graph_clock.advance(by.to_std().unwrap());
         self.sim.advance_clock(by);
     }
-}
-
-/// A Graph API client of one login flavour pointed at the simulator, on a manual clock.
-pub(crate) fn sim_graph_client(
-    login: graph::LoginKind,
-    url: &str,
-    clock: &graph::Clock,
-) -> graph::GraphClient {
-    let cfg = graph::GraphConfig::builder(login, "1234567890")
-        .base_url(url.to_owned())
-        .version(graph::ApiVersion::V25)
-        .request_timeout(std::time::Duration::from_secs(2))
-        .retry(graph::RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: std::time::Duration::from_millis(5),
-            max_backoff: std::time::Duration::from_millis(20),
-        })
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    graph::GraphClient::new(cfg).unwrap()
 }

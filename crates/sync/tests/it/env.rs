@@ -7,10 +7,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use graph::{GraphClient, GraphConfig};
 use simulator::{SimAccount, SimConfig, SimServer};
-use store::{AccountId, Cipher, NewAccount, SecretKey, SecretString};
-use sync::{Clock, Engine, EngineConfig, SyncSettings, graph_clients};
+use store::{AccountId, Cipher, SecretKey};
+use sync::{Clock, Engine, EngineConfig, SyncSettings};
 
 use crate::db::{Dialect, TestDb};
 
@@ -45,27 +44,6 @@ pub(crate) fn sim_config(seed: u64, accounts: usize, media: usize) -> SimConfig 
     c
 }
 
-pub(crate) fn graph_client(
-    login: graph::LoginKind,
-    url: &str,
-    clock: &graph::Clock,
-) -> GraphClient {
-    let cfg = GraphConfig::builder(login, "1234567890")
-        .base_url(url.to_string())
-        .version(graph::ApiVersion::V25)
-        .app_secret("test-app-secret")
-        .request_timeout(Duration::from_secs(1))
-        .retry(graph::RetryPolicy {
-            max_attempts: 5,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(50),
-        })
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    GraphClient::new(cfg).unwrap()
-}
-
 impl Env {
     pub(crate) async fn new(d: Dialect, sim: SimConfig, settings: SyncSettings) -> Env {
         let db = TestDb::new(d).await;
@@ -74,39 +52,10 @@ impl Env {
             .unwrap();
         let clock = Clock::manual(sim.now());
         let graph_clock = graph::Clock::manual();
-        let clients = graph_clients([
-            graph_client(graph::LoginKind::Facebook, &sim.url(), &graph_clock),
-            graph_client(graph::LoginKind::Instagram, &sim.url(), &graph_clock),
-        ]);
+        let clients = testsupport::sim_clients(&sim.url(), &graph_clock, Some("test-app-secret"));
         let cipher = Cipher::new(&SecretKey::generate().unwrap());
-        let mut accounts = Vec::new();
-        for a in sim.accounts() {
-            let stored = db
-                .store
-                .account_upsert(NewAccount {
-                    ig_user_id: a.ig_user_id.clone(),
-                    username: a.username.clone(),
-                    name: Some(a.name.clone()),
-                    account_type: match a.account_type {
-                        simulator::AccountType::Business => store::AccountType::Business,
-                        simulator::AccountType::MediaCreator => store::AccountType::Creator,
-                    },
-                    login: match a.login {
-                        simulator::LoginKind::Facebook => store::LoginKind::Facebook,
-                        simulator::LoginKind::Instagram => store::LoginKind::Instagram,
-                    },
-                    page_id: a.page_id.clone(),
-                    timezone: None,
-                    token: cipher
-                        .encrypt(&SecretString::new(a.access_token.clone()))
-                        .unwrap(),
-                    token_expires_at: Some(a.token_expires_at),
-                    now: clock.now(),
-                })
-                .await
-                .unwrap();
-            accounts.push((stored.id, a));
-        }
+        let accounts =
+            testsupport::register_sim_accounts(&db.store, &sim, &cipher, clock.now(), |n| n).await;
         let engine = Engine::new(EngineConfig {
             store: db.store.clone(),
             graph: clients.clone(),

@@ -1,0 +1,189 @@
+//! Account insight days (one value per metric and day, revised in place) and the
+//! latest demographic breakdowns.
+
+use chrono::NaiveDate;
+use sqlx::{PgPool, Row};
+use store::{
+    AccountId, AccountInsightBatch, AccountInsightDay, DemographicBatch, DemographicValue, Result,
+};
+
+use crate::accounts::get;
+use crate::error::db;
+
+use super::media::dedup_last;
+use super::{account_exists, check_finite};
+
+// ----- account insights and demographics -----
+
+pub(crate) async fn account_insights_apply(
+    pool: &PgPool,
+    batch: AccountInsightBatch,
+) -> Result<u64> {
+    check_finite(batch.rows.iter().map(|r| r.value), "account insight")?;
+    let rows = dedup_last(batch.rows, |r| {
+        (r.metric.clone(), r.day, r.breakdown.clone(), r.key.clone())
+    });
+    let mut tx = pool.begin().await.map_err(db)?;
+    account_exists(&mut tx, batch.account_id).await?;
+    if rows.is_empty() {
+        tx.commit().await.map_err(db)?;
+        return Ok(0);
+    }
+    let metrics: Vec<&str> = rows.iter().map(|r| r.metric.as_str()).collect();
+    let days: Vec<NaiveDate> = rows.iter().map(|r| r.day).collect();
+    let breakdowns: Vec<&str> = rows.iter().map(|r| r.breakdown.as_str()).collect();
+    let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+    let values: Vec<f64> = rows.iter().map(|r| r.value).collect();
+    let done = sqlx::query(
+        "INSERT INTO account_insight_days (account_id, metric, day, breakdown, key, value, fetched_at)
+         SELECT $1, u.m, u.d, u.b, u.k, u.v, $2
+         FROM UNNEST($3::text[], $4::date[], $5::text[], $6::text[], $7::float8[])
+             AS u(m, d, b, k, v)
+         ON CONFLICT (account_id, metric, day, breakdown, key) DO UPDATE
+             SET value = EXCLUDED.value, fetched_at = EXCLUDED.fetched_at
+             WHERE account_insight_days.fetched_at < EXCLUDED.fetched_at
+                OR (account_insight_days.fetched_at = EXCLUDED.fetched_at
+                    AND account_insight_days.value IS DISTINCT FROM EXCLUDED.value)",
+    )
+    .bind(batch.account_id)
+    .bind(batch.fetched_at)
+    .bind(&metrics)
+    .bind(&days)
+    .bind(&breakdowns)
+    .bind(&keys)
+    .bind(&values)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok(done.rows_affected())
+}
+
+/// Days of account insights, ordered here (see [`media_insight_history`]).
+pub(crate) async fn account_insight_days(
+    pool: &PgPool,
+    account_id: AccountId,
+    metrics: &[String],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<AccountInsightDay>> {
+    let rows = sqlx::query(
+        "SELECT metric, day, breakdown, key, value FROM account_insight_days
+         WHERE account_id = $1 AND (cardinality($2::text[]) = 0 OR metric = ANY($2))
+             AND day >= $3 AND day <= $4",
+    )
+    .bind(account_id)
+    .bind(metrics)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        out.push(AccountInsightDay {
+            metric: row.try_get(0).map_err(db)?,
+            day: row.try_get(1).map_err(db)?,
+            breakdown: row.try_get(2).map_err(db)?,
+            key: row.try_get(3).map_err(db)?,
+            value: row.try_get(4).map_err(db)?,
+        });
+    }
+    out.sort_unstable_by(|a, b| {
+        (&a.metric, a.day, &a.breakdown, &a.key).cmp(&(&b.metric, b.day, &b.breakdown, &b.key))
+    });
+    Ok(out)
+}
+
+pub(crate) async fn account_insight_last_day(
+    pool: &PgPool,
+    account_id: AccountId,
+    metric: &str,
+) -> Result<Option<NaiveDate>> {
+    sqlx::query_scalar(
+        "SELECT max(day) FROM account_insight_days WHERE account_id = $1 AND metric = $2",
+    )
+    .bind(account_id)
+    .bind(metric)
+    .fetch_one(pool)
+    .await
+    .map_err(db)
+}
+
+pub(crate) async fn demographics_apply(pool: &PgPool, batch: DemographicBatch) -> Result<u64> {
+    check_finite(batch.rows.iter().map(|r| r.value), "demographic")?;
+    let rows = dedup_last(batch.rows, |r| {
+        (
+            r.metric.clone(),
+            r.breakdown.clone(),
+            r.timeframe.clone(),
+            r.key.clone(),
+        )
+    });
+    let mut tx = pool.begin().await.map_err(db)?;
+    account_exists(&mut tx, batch.account_id).await?;
+    if rows.is_empty() {
+        tx.commit().await.map_err(db)?;
+        return Ok(0);
+    }
+    let metrics: Vec<&str> = rows.iter().map(|r| r.metric.as_str()).collect();
+    let breakdowns: Vec<&str> = rows.iter().map(|r| r.breakdown.as_str()).collect();
+    let timeframes: Vec<&str> = rows.iter().map(|r| r.timeframe.as_str()).collect();
+    let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+    let values: Vec<f64> = rows.iter().map(|r| r.value).collect();
+    let done = sqlx::query(
+        "INSERT INTO demographic_snapshots
+             (account_id, captured_on, metric, breakdown, timeframe, key, value)
+         SELECT $1, $2, u.m, u.b, u.t, u.k, u.v
+         FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[])
+             AS u(m, b, t, k, v)
+         ON CONFLICT (account_id, captured_on, metric, breakdown, timeframe, key) DO UPDATE
+             SET value = EXCLUDED.value
+             WHERE demographic_snapshots.value IS DISTINCT FROM EXCLUDED.value",
+    )
+    .bind(batch.account_id)
+    .bind(batch.captured_on)
+    .bind(&metrics)
+    .bind(&breakdowns)
+    .bind(&timeframes)
+    .bind(&keys)
+    .bind(&values)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok(done.rows_affected())
+}
+
+pub(crate) async fn demographics_latest(
+    pool: &PgPool,
+    account_id: AccountId,
+) -> Result<Option<(NaiveDate, Vec<DemographicValue>)>> {
+    let rows = sqlx::query(
+        "SELECT captured_on, metric, breakdown, timeframe, key, value FROM demographic_snapshots
+         WHERE account_id = $1 AND captured_on =
+             (SELECT max(captured_on) FROM demographic_snapshots WHERE account_id = $1)
+         ORDER BY metric, breakdown, timeframe, key",
+    )
+    .bind(account_id)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let day: NaiveDate = get(first, "captured_on")?;
+    let values = rows
+        .iter()
+        .map(|r| {
+            Ok(DemographicValue {
+                metric: get(r, "metric")?,
+                breakdown: get(r, "breakdown")?,
+                timeframe: get(r, "timeframe")?,
+                key: get(r, "key")?,
+                value: get(r, "value")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some((day, values)))
+}

@@ -1,0 +1,382 @@
+//! Insight snapshots of media and stories: appended per capture, with each item's latest
+//! values kept beside it, and read back as history.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row};
+use store::{AccountId, InsightBatch, InsightSnapshot, PostWindow, Result, StoreError};
+
+use crate::accounts::get;
+use crate::error::db;
+
+use super::media::dedup_last;
+use super::{account_exists, check_finite};
+
+/// Which table family an insight batch goes to.
+#[derive(Clone, Copy)]
+pub(super) enum Owner {
+    Media,
+    Story,
+}
+
+impl Owner {
+    fn noun(self) -> &'static str {
+        match self {
+            Owner::Media => "media",
+            Owner::Story => "story",
+        }
+    }
+}
+
+/// Fails with `Conflict` when any of the ids belongs to another account.
+pub(super) async fn owned_elsewhere(
+    tx: &mut sqlx::PgConnection,
+    owner: Owner,
+    account_id: AccountId,
+    ig_ids: &[String],
+) -> Result<()> {
+    if ig_ids.is_empty() {
+        return Ok(());
+    }
+    let sql = match owner {
+        Owner::Media => {
+            "SELECT ig_media_id FROM media WHERE ig_media_id = ANY($2) AND account_id <> $1 LIMIT 1"
+        }
+        Owner::Story => {
+            "SELECT ig_media_id FROM stories WHERE ig_media_id = ANY($2) AND account_id <> $1 LIMIT 1"
+        }
+    };
+    let taken: Option<String> = sqlx::query_scalar(sql)
+        .bind(account_id)
+        .bind(ig_ids)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+    match taken {
+        Some(id) => Err(StoreError::Conflict {
+            message: format!("{} {id} belongs to another account", owner.noun()),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Resolves Instagram ids of one account to row ids, locking the rows against deletion
+/// until the transaction ends; fails naming the first unknown one.
+async fn resolve_ids(
+    tx: &mut sqlx::PgConnection,
+    owner: Owner,
+    account_id: AccountId,
+    ig_ids: &[String],
+) -> Result<HashMap<String, i64>> {
+    let sql = match owner {
+        Owner::Media => {
+            "SELECT id, ig_media_id FROM media WHERE account_id = $1 AND ig_media_id = ANY($2)
+             FOR KEY SHARE"
+        }
+        Owner::Story => {
+            "SELECT id, ig_media_id FROM stories WHERE account_id = $1 AND ig_media_id = ANY($2)
+             FOR KEY SHARE"
+        }
+    };
+    let rows = sqlx::query(sql)
+        .bind(account_id)
+        .bind(ig_ids)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+    let mut map = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        map.insert(get::<String>(r, "ig_media_id")?, get::<i64>(r, "id")?);
+    }
+    if let Some(missing) = ig_ids.iter().find(|id| !map.contains_key(*id)) {
+        return Err(StoreError::invalid(format!(
+            "{} {missing} is not stored for account {account_id}",
+            owner.noun()
+        )));
+    }
+    Ok(map)
+}
+
+/// Appends insight snapshots and refreshes each item's latest values and error. Returns
+/// snapshot rows written (a re-applied identical row is not written again).
+pub(super) async fn insights_apply(
+    tx: &mut sqlx::PgConnection,
+    owner: Owner,
+    account_id: AccountId,
+    captured_at: DateTime<Utc>,
+    rows: Vec<InsightSnapshot>,
+    errors: Vec<(String, String)>,
+) -> Result<u64> {
+    check_finite(rows.iter().map(|r| r.value), "insight")?;
+    if rows.iter().any(|r| r.metric.trim().is_empty()) {
+        return Err(StoreError::invalid("an insight row needs a metric name"));
+    }
+    let mut wanted: Vec<String> = {
+        let set: HashSet<&str> = rows
+            .iter()
+            .map(|r| r.ig_media_id.as_str())
+            .chain(errors.iter().map(|e| e.0.as_str()))
+            .collect();
+        set.into_iter().map(str::to_string).collect()
+    };
+    wanted.sort();
+    if wanted.is_empty() {
+        return Ok(0);
+    }
+    let ids = resolve_ids(tx, owner, account_id, &wanted).await?;
+    // The last occurrence of a key within the batch wins (one statement cannot write a
+    // row twice).
+    let mut last: HashMap<(&str, &str, &str, DateTime<Utc>), usize> =
+        HashMap::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        last.insert(
+            (
+                r.ig_media_id.as_str(),
+                r.metric.as_str(),
+                r.breakdown.as_str(),
+                r.captured_at,
+            ),
+            i,
+        );
+    }
+    let keep: Vec<bool> = if last.len() == rows.len() {
+        vec![true; rows.len()]
+    } else {
+        let mut keep = vec![false; rows.len()];
+        for i in last.values() {
+            keep[*i] = true;
+        }
+        keep
+    };
+    drop(last);
+    let rows: Vec<&InsightSnapshot> = rows
+        .iter()
+        .zip(&keep)
+        .filter_map(|(r, k)| k.then_some(r))
+        .collect();
+
+    let n = rows.len();
+    let mut owner_ids = Vec::with_capacity(n);
+    let mut metrics = Vec::with_capacity(n);
+    let mut breakdowns = Vec::with_capacity(n);
+    let mut times = Vec::with_capacity(n);
+    let mut values = Vec::with_capacity(n);
+    // Latest total per item and metric within this batch.
+    let mut latest: HashMap<i64, BTreeMap<&str, (DateTime<Utc>, f64)>> = HashMap::new();
+    for r in rows.iter().copied() {
+        let id = ids[&r.ig_media_id];
+        owner_ids.push(id);
+        metrics.push(r.metric.as_str());
+        breakdowns.push(r.breakdown.as_str());
+        times.push(r.captured_at);
+        values.push(r.value);
+        if r.breakdown.is_empty() {
+            let slot = latest.entry(id).or_default();
+            match slot.get(r.metric.as_str()) {
+                Some((t, _)) if *t > r.captured_at => {}
+                _ => {
+                    slot.insert(r.metric.as_str(), (r.captured_at, r.value));
+                }
+            }
+        }
+        latest.entry(id).or_default();
+    }
+    let mut written = 0;
+    if n > 0 {
+        let sql = match owner {
+            Owner::Media => {
+                "INSERT INTO media_insight_snapshots (media_id, metric, breakdown, captured_at, value)
+                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::timestamptz[],
+                     $5::float8[])
+                 ON CONFLICT (media_id, metric, breakdown, captured_at) DO UPDATE
+                     SET value = EXCLUDED.value
+                     WHERE media_insight_snapshots.value IS DISTINCT FROM EXCLUDED.value"
+            }
+            Owner::Story => {
+                "INSERT INTO story_insight_snapshots (story_id, metric, breakdown, captured_at, value)
+                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::timestamptz[],
+                     $5::float8[])
+                 ON CONFLICT (story_id, metric, breakdown, captured_at) DO UPDATE
+                     SET value = EXCLUDED.value
+                     WHERE story_insight_snapshots.value IS DISTINCT FROM EXCLUDED.value"
+            }
+        };
+        let done = sqlx::query(sql)
+            .bind(&owner_ids)
+            .bind(&metrics)
+            .bind(&breakdowns)
+            .bind(&times)
+            .bind(&values)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        written = done.rows_affected();
+
+        let mut lid = Vec::with_capacity(latest.len());
+        let mut ljson = Vec::with_capacity(latest.len());
+        for (id, metrics) in &latest {
+            lid.push(*id);
+            let obj: serde_json::Map<String, serde_json::Value> = metrics
+                .iter()
+                .map(|(k, (_, v))| ((*k).to_string(), json!(v)))
+                .collect();
+            ljson.push(serde_json::Value::Object(obj).to_string());
+        }
+        // Fresher captures win; an older batch only fills metrics not known yet.
+        let sql = match owner {
+            Owner::Media => {
+                "UPDATE media AS t SET
+                     latest = CASE WHEN t.insights_captured_at IS NULL
+                                    OR t.insights_captured_at <= $3
+                               THEN t.latest || u.l::jsonb ELSE u.l::jsonb || t.latest END,
+                     insights_captured_at = GREATEST(t.insights_captured_at, $3),
+                     insights_error = NULL
+                 FROM UNNEST($1::bigint[], $2::text[]) AS u(id, l)
+                 WHERE t.id = u.id"
+            }
+            Owner::Story => {
+                "UPDATE stories AS t SET
+                     latest = CASE WHEN t.insights_captured_at IS NULL
+                                    OR t.insights_captured_at <= $3
+                               THEN t.latest || u.l::jsonb ELSE u.l::jsonb || t.latest END,
+                     insights_captured_at = GREATEST(t.insights_captured_at, $3),
+                     insights_error = NULL
+                 FROM UNNEST($1::bigint[], $2::text[]) AS u(id, l)
+                 WHERE t.id = u.id"
+            }
+        };
+        sqlx::query(sql)
+            .bind(&lid)
+            .bind(&ljson)
+            .bind(captured_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+    }
+    if !errors.is_empty() {
+        let errors = dedup_last(errors, |e| e.0.clone());
+        let eid: Vec<i64> = errors.iter().map(|e| ids[&e.0]).collect();
+        let emsg: Vec<&str> = errors.iter().map(|e| e.1.as_str()).collect();
+        let sql = match owner {
+            Owner::Media => {
+                "UPDATE media AS t SET insights_error = u.e
+                 FROM UNNEST($1::bigint[], $2::text[]) AS u(id, e) WHERE t.id = u.id"
+            }
+            Owner::Story => {
+                "UPDATE stories AS t SET insights_error = u.e
+                 FROM UNNEST($1::bigint[], $2::text[]) AS u(id, e) WHERE t.id = u.id"
+            }
+        };
+        sqlx::query(sql)
+            .bind(&eid)
+            .bind(&emsg)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+    }
+    Ok(written)
+}
+
+pub(crate) async fn media_insights_apply(pool: &PgPool, batch: InsightBatch) -> Result<u64> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    account_exists(&mut tx, batch.account_id).await?;
+    let written = insights_apply(
+        &mut tx,
+        Owner::Media,
+        batch.account_id,
+        batch.captured_at,
+        batch.rows,
+        batch.errors,
+    )
+    .await?;
+    tx.commit().await.map_err(db)?;
+    Ok(written)
+}
+
+pub(super) fn snapshot_from(r: &PgRow) -> Result<InsightSnapshot> {
+    Ok(InsightSnapshot {
+        ig_media_id: get(r, "ig_media_id")?,
+        metric: get(r, "metric")?,
+        breakdown: get(r, "breakdown")?,
+        captured_at: get(r, "captured_at")?,
+        value: get(r, "value")?,
+    })
+}
+
+/// Snapshot history of the given media, ordered here rather than by the server.
+pub(crate) async fn media_insight_history(
+    pool: &PgPool,
+    ig_media_ids: &[String],
+    metrics: &[String],
+) -> Result<Vec<InsightSnapshot>> {
+    let rows = sqlx::query(
+        "SELECT m.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value
+         FROM media_insight_snapshots s JOIN media m ON m.id = s.media_id
+         WHERE m.ig_media_id = ANY($1) AND (cardinality($2::text[]) = 0 OR s.metric = ANY($2))",
+    )
+    .bind(ig_media_ids)
+    .bind(metrics)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    sorted_snapshots(&rows)
+}
+
+pub(crate) async fn media_insight_history_window(
+    pool: &PgPool,
+    window: PostWindow,
+    metrics: &[String],
+) -> Result<Vec<InsightSnapshot>> {
+    let baseline = i64::try_from(window.baseline).unwrap_or(i64::MAX);
+    let rows = sqlx::query(
+        "WITH wanted AS (
+             SELECT id, ig_media_id FROM media
+             WHERE account_id = $1 AND published_at >= $2 AND published_at <= $3
+             UNION ALL
+             SELECT id, ig_media_id FROM (
+                 SELECT id, ig_media_id, row_number() OVER (
+                     PARTITION BY product_type ORDER BY published_at DESC, ig_media_id DESC) AS n
+                 FROM media WHERE account_id = $1 AND published_at < $2
+             ) earlier WHERE n <= $4
+         )
+         SELECT w.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value
+         FROM wanted w JOIN media_insight_snapshots s ON s.media_id = w.id
+         WHERE cardinality($5::text[]) = 0 OR s.metric = ANY($5)",
+    )
+    .bind(window.account_id)
+    .bind(window.from)
+    .bind(window.to)
+    .bind(baseline)
+    .bind(metrics)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    sorted_snapshots(&rows)
+}
+
+/// Snapshot rows (media id, metric, breakdown, captured_at, value) ordered by media,
+/// metric, breakdown and time: sorting here is cheaper than on the server.
+fn sorted_snapshots(rows: &[PgRow]) -> Result<Vec<InsightSnapshot>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(InsightSnapshot {
+            ig_media_id: row.try_get(0).map_err(db)?,
+            metric: row.try_get(1).map_err(db)?,
+            breakdown: row.try_get(2).map_err(db)?,
+            captured_at: row.try_get(3).map_err(db)?,
+            value: row.try_get(4).map_err(db)?,
+        });
+    }
+    out.sort_unstable_by(|a, b| {
+        (&a.ig_media_id, &a.metric, &a.breakdown, a.captured_at).cmp(&(
+            &b.ig_media_id,
+            &b.metric,
+            &b.breakdown,
+            b.captured_at,
+        ))
+    });
+    Ok(out)
+}

@@ -1,0 +1,182 @@
+//! Synced content and its history: profile snapshots, media, media insight snapshots,
+//! stories, account insight days and demographics, one module per table family. Every apply
+//! is one transaction of multi-row `INSERT … SELECT FROM UNNEST(…) ON CONFLICT …` statements;
+//! snapshots are appended (keys include `captured_at`), never overwritten by later captures.
+
+mod account;
+mod insights;
+mod media;
+mod stories;
+
+pub(crate) use account::{
+    account_insight_days, account_insight_last_day, account_insights_apply, demographics_apply,
+    demographics_latest,
+};
+pub(crate) use insights::{
+    media_insight_history, media_insight_history_window, media_insights_apply,
+};
+pub(crate) use media::{media_apply, media_get, media_index, media_list, media_summaries};
+pub(crate) use stories::{stories_apply, story_insight_history, story_list};
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use sqlx::postgres::PgRow;
+use store::{AccountId, ProfileSnapshot, ProfileUpdate, Result, StoreError, StoreTotals};
+
+use crate::accounts::get;
+use crate::error::{corrupt, db};
+
+fn check_finite(values: impl IntoIterator<Item = f64>, what: &str) -> Result<()> {
+    for v in values {
+        if !v.is_finite() {
+            return Err(StoreError::invalid(format!(
+                "{what} value {v} is not a finite number"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn latest_from(row: &PgRow) -> Result<BTreeMap<String, f64>> {
+    let value: serde_json::Value = get(row, "latest")?;
+    let mut out = BTreeMap::new();
+    if let serde_json::Value::Object(map) = value {
+        for (k, v) in map {
+            let n = v
+                .as_f64()
+                .ok_or_else(|| corrupt(format!("latest value of {k}")))?;
+            out.insert(k, n);
+        }
+    }
+    Ok(out)
+}
+
+async fn account_exists(tx: &mut sqlx::PgConnection, id: AccountId) -> Result<()> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(StoreError::not_found(format!("account {id}"))),
+    }
+}
+
+// ----- profile -----
+
+pub(crate) async fn profile_apply(pool: &PgPool, u: ProfileUpdate) -> Result<()> {
+    let s = &u.snapshot;
+    let mut tx = pool.begin().await.map_err(db)?;
+    let done = sqlx::query(
+        "UPDATE accounts SET
+             username = CASE WHEN newer.t IS NULL THEN $2 ELSE username END,
+             name = CASE WHEN newer.t IS NULL THEN $3 ELSE name END,
+             profile_picture_url = CASE WHEN newer.t IS NULL THEN $4 ELSE profile_picture_url END,
+             followers_count = CASE WHEN newer.t IS NULL THEN $5 ELSE followers_count END,
+             follows_count = CASE WHEN newer.t IS NULL THEN $6 ELSE follows_count END,
+             media_count = CASE WHEN newer.t IS NULL THEN $7 ELSE media_count END,
+             updated_at = GREATEST(updated_at, $8)
+         FROM (SELECT max(captured_at) AS t FROM profile_snapshots
+               WHERE account_id = $1 AND captured_at > $8) AS newer
+         WHERE id = $1",
+    )
+    .bind(s.account_id)
+    .bind(&u.username)
+    .bind(&u.name)
+    .bind(&u.profile_picture_url)
+    .bind(s.followers_count)
+    .bind(s.follows_count)
+    .bind(s.media_count)
+    .bind(s.captured_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::not_found(format!("account {}", s.account_id)));
+    }
+    sqlx::query(
+        "INSERT INTO profile_snapshots
+             (account_id, captured_at, followers_count, follows_count, media_count)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (account_id, captured_at) DO UPDATE SET
+             followers_count = EXCLUDED.followers_count,
+             follows_count = EXCLUDED.follows_count,
+             media_count = EXCLUDED.media_count",
+    )
+    .bind(s.account_id)
+    .bind(s.captured_at)
+    .bind(s.followers_count)
+    .bind(s.follows_count)
+    .bind(s.media_count)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)
+}
+
+pub(crate) async fn profile_snapshots(
+    pool: &PgPool,
+    account_id: AccountId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<ProfileSnapshot>> {
+    let rows = sqlx::query(
+        "SELECT account_id, captured_at, followers_count, follows_count, media_count
+         FROM profile_snapshots
+         WHERE account_id = $1 AND captured_at >= $2 AND captured_at <= $3
+         ORDER BY captured_at",
+    )
+    .bind(account_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|r| {
+            Ok(ProfileSnapshot {
+                account_id: get(r, "account_id")?,
+                captured_at: get(r, "captured_at")?,
+                followers_count: get(r, "followers_count")?,
+                follows_count: get(r, "follows_count")?,
+                media_count: get(r, "media_count")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn totals(pool: &PgPool) -> Result<StoreTotals> {
+    let r = sqlx::query(
+        "SELECT
+             (SELECT count(*) FROM accounts) AS accounts,
+             (SELECT count(*) FROM profile_snapshots) AS profile_snapshots,
+             (SELECT count(*) FROM media) AS media,
+             (SELECT count(*) FROM media WHERE deleted_at IS NOT NULL) AS media_deleted,
+             (SELECT count(*) FROM media_insight_snapshots) AS media_insight_snapshots,
+             (SELECT count(*) FROM stories) AS stories,
+             (SELECT count(*) FROM story_insight_snapshots) AS story_insight_snapshots,
+             (SELECT count(*) FROM account_insight_days) AS account_insight_days,
+             (SELECT count(*) FROM demographic_snapshots) AS demographic_values,
+             (SELECT count(*) FROM sync_runs) AS sync_runs,
+             (SELECT count(*) FROM alerts) AS alerts",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(db)?;
+    Ok(StoreTotals {
+        accounts: get(&r, "accounts")?,
+        profile_snapshots: get(&r, "profile_snapshots")?,
+        media: get(&r, "media")?,
+        media_deleted: get(&r, "media_deleted")?,
+        media_insight_snapshots: get(&r, "media_insight_snapshots")?,
+        stories: get(&r, "stories")?,
+        story_insight_snapshots: get(&r, "story_insight_snapshots")?,
+        account_insight_days: get(&r, "account_insight_days")?,
+        demographic_values: get(&r, "demographic_values")?,
+        sync_runs: get(&r, "sync_runs")?,
+        alerts: get(&r, "alerts")?,
+    })
+}

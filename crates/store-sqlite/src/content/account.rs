@@ -1,0 +1,191 @@
+//! Account insight days (one value per metric and day, revised in place) and the
+//! latest demographic breakdowns.
+
+use chrono::NaiveDate;
+use store::{
+    AccountId, AccountInsightBatch, AccountInsightDay, DemographicBatch, DemographicValue, Result,
+    StoreError,
+};
+
+use crate::SqliteStore;
+use crate::accounts::ensure_exists;
+use crate::error::{corrupt, db_err};
+use crate::sql::{RowExt, check_finite, chunked_values, day, json_texts, micros, parse_day};
+
+// ----- account insights -----
+
+pub(crate) async fn account_insights_apply(
+    db: &SqliteStore,
+    batch: AccountInsightBatch,
+) -> Result<u64> {
+    for row in &batch.rows {
+        if row.metric.is_empty() {
+            return Err(StoreError::invalid(
+                "an account insight without a metric name",
+            ));
+        }
+        check_finite(
+            &format!("account insight {} on {}", row.metric, row.day),
+            row.value,
+        )?;
+    }
+    let account = batch.account_id;
+    let fetched = micros(batch.fetched_at);
+    let mut tx = db.write().await?;
+    ensure_exists(&mut tx, account).await?;
+    // A fresher fetch replaces a day's value (the settling window); an older one does not.
+    let written = chunked_values(
+        &mut tx,
+        "INSERT INTO account_insight_days
+             (account_id, metric, day, breakdown, key, value, fetched_at)",
+        "(?, ?, ?, ?, ?, ?, ?)",
+        "ON CONFLICT (account_id, metric, day, breakdown, key) DO UPDATE SET
+             value = excluded.value, fetched_at = excluded.fetched_at
+         WHERE excluded.fetched_at >= account_insight_days.fetched_at",
+        &batch.rows,
+        |q, r| {
+            q.bind(account)
+                .bind(r.metric.clone())
+                .bind(day(r.day))
+                .bind(r.breakdown.clone())
+                .bind(r.key.clone())
+                .bind(r.value)
+                .bind(fetched)
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(written)
+}
+
+/// Days of account insights, aggregated into one JSON text (a year of daily metrics with
+/// breakdowns is tens of thousands of rows; see [`media_summaries`]) and ordered here.
+pub(crate) async fn account_insight_days(
+    db: &SqliteStore,
+    account_id: AccountId,
+    metrics: &[String],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<AccountInsightDay>> {
+    let text: String = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(metric, day, breakdown, key,
+                    json(printf('%!.17g', value))))
+         FROM account_insight_days
+         WHERE account_id = ?1 AND day BETWEEN ?2 AND ?3
+           AND (?4 = 0 OR metric IN (SELECT value FROM json_each(?5)))",
+    )
+    .bind(account_id)
+    .bind(day(from))
+    .bind(day(to))
+    .bind(metrics.len() as i64)
+    .bind(json_texts(metrics))
+    .fetch_one(&db.reader)
+    .await
+    .map_err(db_err)?;
+    let mut rows: Vec<(String, String, String, String, f64)> =
+        serde_json::from_str(&text).map_err(|e| corrupt(format!("account insight days: {e}")))?;
+    rows.sort_unstable_by(|a, b| (&a.0, &a.1, &a.2, &a.3).cmp(&(&b.0, &b.1, &b.2, &b.3)));
+    rows.into_iter()
+        .map(|(metric, d, breakdown, key, value)| {
+            Ok(AccountInsightDay {
+                metric,
+                day: parse_day(&d)?,
+                breakdown,
+                key,
+                value,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn account_insight_last_day(
+    db: &SqliteStore,
+    account_id: AccountId,
+    metric: &str,
+) -> Result<Option<NaiveDate>> {
+    let last: Option<String> = sqlx::query_scalar(
+        "SELECT max(day) FROM account_insight_days WHERE account_id = ? AND metric = ?",
+    )
+    .bind(account_id)
+    .bind(metric)
+    .fetch_one(&db.reader)
+    .await
+    .map_err(db_err)?;
+    last.as_deref().map(crate::sql::parse_day).transpose()
+}
+
+// ----- demographics -----
+
+pub(crate) async fn demographics_apply(db: &SqliteStore, batch: DemographicBatch) -> Result<u64> {
+    for row in &batch.rows {
+        if row.metric.is_empty() {
+            return Err(StoreError::invalid(
+                "a demographic value without a metric name",
+            ));
+        }
+        check_finite(
+            &format!("demographic {} {} {}", row.metric, row.breakdown, row.key),
+            row.value,
+        )?;
+    }
+    let account = batch.account_id;
+    let on = day(batch.captured_on);
+    let mut tx = db.write().await?;
+    ensure_exists(&mut tx, account).await?;
+    let written = chunked_values(
+        &mut tx,
+        "INSERT INTO demographic_snapshots
+             (account_id, captured_on, metric, breakdown, timeframe, key, value)",
+        "(?, ?, ?, ?, ?, ?, ?)",
+        "ON CONFLICT (account_id, captured_on, metric, breakdown, timeframe, key)
+         DO UPDATE SET value = excluded.value",
+        &batch.rows,
+        |q, r| {
+            q.bind(account)
+                .bind(on.clone())
+                .bind(r.metric.clone())
+                .bind(r.breakdown.clone())
+                .bind(r.timeframe.clone())
+                .bind(r.key.clone())
+                .bind(r.value)
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(written)
+}
+
+pub(crate) async fn demographics_latest(
+    db: &SqliteStore,
+    account_id: AccountId,
+) -> Result<Option<(NaiveDate, Vec<DemographicValue>)>> {
+    let rows = sqlx::query(
+        "SELECT captured_on, metric, breakdown, timeframe, key, value
+         FROM demographic_snapshots
+         WHERE account_id = ?1
+           AND captured_on = (SELECT max(captured_on) FROM demographic_snapshots
+                              WHERE account_id = ?1)
+         ORDER BY metric, breakdown, timeframe, key",
+    )
+    .bind(account_id)
+    .fetch_all(&db.reader)
+    .await
+    .map_err(db_err)?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let on = first.day("captured_on")?;
+    let values = rows
+        .iter()
+        .map(|row| {
+            Ok(DemographicValue {
+                metric: row.col("metric")?,
+                breakdown: row.col("breakdown")?,
+                timeframe: row.col("timeframe")?,
+                key: row.col("key")?,
+                value: row.col("value")?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Some((on, values)))
+}

@@ -1,0 +1,140 @@
+//! The synced content and its history: profile snapshots, media and their insight
+//! snapshots, stories, account insight days and demographics, one module per table family.
+//! Every `*_apply` is one write transaction of chunked multi-row statements.
+
+mod account;
+mod insights;
+mod media;
+mod stories;
+
+pub(crate) use account::{
+    account_insight_days, account_insight_last_day, account_insights_apply, demographics_apply,
+    demographics_latest,
+};
+pub(crate) use insights::{
+    media_insight_history, media_insight_history_window, media_insights_apply,
+};
+pub(crate) use media::{media_apply, media_get, media_index, media_list, media_summaries};
+pub(crate) use stories::{stories_apply, story_insight_history, story_list};
+
+use chrono::{DateTime, Utc};
+use store::{AccountId, ProfileSnapshot, ProfileUpdate, Result, StoreTotals};
+
+use crate::SqliteStore;
+use crate::accounts::ensure_exists;
+use crate::error::db_err;
+use crate::sql::{RowExt, micros};
+
+// ----- profile -----
+
+pub(crate) async fn profile_apply(db: &SqliteStore, update: ProfileUpdate) -> Result<()> {
+    let snap = &update.snapshot;
+    let at = micros(snap.captured_at);
+    let mut tx = db.write().await?;
+    ensure_exists(&mut tx, snap.account_id).await?;
+    sqlx::query(
+        "INSERT INTO profile_snapshots
+             (account_id, captured_at, followers_count, follows_count, media_count)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (account_id, captured_at) DO UPDATE SET
+             followers_count = excluded.followers_count,
+             follows_count = excluded.follows_count,
+             media_count = excluded.media_count",
+    )
+    .bind(snap.account_id)
+    .bind(at)
+    .bind(snap.followers_count)
+    .bind(snap.follows_count)
+    .bind(snap.media_count)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    // The account shows the newest read: an older snapshot applied late only adds history.
+    sqlx::query(
+        "UPDATE accounts SET
+             username = ?2, name = ?3, profile_picture_url = ?4,
+             followers_count = ?5, follows_count = ?6, media_count = ?7,
+             updated_at = max(updated_at, ?8)
+         WHERE id = ?1
+           AND NOT EXISTS (SELECT 1 FROM profile_snapshots
+                           WHERE account_id = ?1 AND captured_at > ?8)",
+    )
+    .bind(snap.account_id)
+    .bind(&update.username)
+    .bind(&update.name)
+    .bind(&update.profile_picture_url)
+    .bind(snap.followers_count)
+    .bind(snap.follows_count)
+    .bind(snap.media_count)
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)
+}
+
+pub(crate) async fn profile_snapshots(
+    db: &SqliteStore,
+    account_id: AccountId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<ProfileSnapshot>> {
+    let rows = sqlx::query(
+        "SELECT captured_at, followers_count, follows_count, media_count
+         FROM profile_snapshots
+         WHERE account_id = ? AND captured_at BETWEEN ? AND ?
+         ORDER BY captured_at",
+    )
+    .bind(account_id)
+    .bind(micros(from))
+    .bind(micros(to))
+    .fetch_all(&db.reader)
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok(ProfileSnapshot {
+                account_id,
+                captured_at: row.time("captured_at")?,
+                followers_count: row.col("followers_count")?,
+                follows_count: row.col("follows_count")?,
+                media_count: row.col("media_count")?,
+            })
+        })
+        .collect()
+}
+
+// ----- totals -----
+
+pub(crate) async fn totals(db: &SqliteStore) -> Result<StoreTotals> {
+    let row = sqlx::query(
+        "SELECT
+             (SELECT count(*) FROM accounts) AS accounts,
+             (SELECT count(*) FROM profile_snapshots) AS profile_snapshots,
+             (SELECT count(*) FROM media) AS media,
+             (SELECT count(*) FROM media WHERE deleted_at IS NOT NULL) AS media_deleted,
+             (SELECT count(*) FROM media_insight_snapshots) AS media_insight_snapshots,
+             (SELECT count(*) FROM stories) AS stories,
+             (SELECT count(*) FROM story_insight_snapshots) AS story_insight_snapshots,
+             (SELECT count(*) FROM account_insight_days) AS account_insight_days,
+             (SELECT count(*) FROM demographic_snapshots) AS demographic_values,
+             (SELECT count(*) FROM sync_runs) AS sync_runs,
+             (SELECT count(*) FROM alerts) AS alerts",
+    )
+    .fetch_one(&db.reader)
+    .await
+    .map_err(db_err)?;
+    Ok(StoreTotals {
+        accounts: row.col("accounts")?,
+        profile_snapshots: row.col("profile_snapshots")?,
+        media: row.col("media")?,
+        media_deleted: row.col("media_deleted")?,
+        media_insight_snapshots: row.col("media_insight_snapshots")?,
+        stories: row.col("stories")?,
+        story_insight_snapshots: row.col("story_insight_snapshots")?,
+        account_insight_days: row.col("account_insight_days")?,
+        demographic_values: row.col("demographic_values")?,
+        sync_runs: row.col("sync_runs")?,
+        alerts: row.col("alerts")?,
+    })
+}
