@@ -10,8 +10,8 @@ use serde_json::json;
 use sqlx::{Connection, Row, SqliteConnection};
 use store::{
     AccountInsightBatch, AccountInsightDay, AccountType, Cipher, ClaimParams, EncryptedToken,
-    JobCompletion, JobQuery, JobState, LoginKind, NewAccount, NewJob, SecretKey, SecretString,
-    Store, StoreError,
+    JobCompletion, JobQuery, JobState, LoginKind, NewAccount, NewJob, QueueStore, SecretKey,
+    SecretString, Store, StoreError,
 };
 use store_sqlite::{SqliteOptions, SqliteStore};
 
@@ -534,7 +534,10 @@ async fn unreadable_job_errors_flag_their_job_and_fail_no_listing() {
         .unwrap();
     assert_eq!(claimed.len(), 1, "one job of the account at a time");
     let claimed = claimed[0].id;
-    assert_eq!(claimed, ids[0], "the oldest job: the one stored as plain text");
+    assert_eq!(
+        claimed, ids[0],
+        "the oldest job: the one stored as plain text"
+    );
     let before = store.job_get(claimed).await.unwrap().unwrap().errors;
     store
         .job_fail(store::JobFailure {

@@ -17,9 +17,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::account::AccountId;
-use crate::history::RunId;
-
+/// Our own surrogate key for an account (the queue only carries it: one running job per
+/// account).
+pub type AccountId = i64;
+/// A sync run's id (the queue only carries it, for the run's own bookkeeping).
+pub type RunId = i64;
 pub type JobId = i64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -115,7 +117,10 @@ impl AttemptError {
     /// its job instead of failing every listing that includes it. `attempt` is the entry's
     /// own attempt number when that much is readable, else 0; `at` is the best time known.
     pub fn unreadable(stored: &str, attempt: Option<i32>, at: DateTime<Utc>) -> AttemptError {
-        let mut excerpt: String = stored.chars().take(Self::UNREADABLE_EXCERPT_CHARS).collect();
+        let mut excerpt: String = stored
+            .chars()
+            .take(Self::UNREADABLE_EXCERPT_CHARS)
+            .collect();
         if excerpt.len() < stored.len() {
             excerpt.push('…');
         }

@@ -10,15 +10,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use store::{ClaimParams, DynStore, JobCompletion, JobFailure, JobId, JobState, WorkerInfo};
+
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
+use tracing::Instrument;
 
-use crate::clock::Clock;
-use crate::error::{Result, SyncError};
-use crate::queue::handler::{DynHandler, JobContext, JobHandler, JobOutcome};
-use crate::queue::policy::{RetryPolicy, WorkerConfig, random_u64};
+use crate::error::{QueueError, Result};
+use crate::handler::{DynHandler, JobContext, JobHandler, JobOutcome};
+use crate::policy::{RetryPolicy, WorkerConfig, random_u64};
+use crate::types::{ClaimParams, JobCompletion, JobFailure, JobId, JobState, WorkerInfo};
+use crate::{Clock, DynQueueStore};
 
 /// Periodic work every worker does besides running jobs (e.g. firing due schedules).
 #[async_trait::async_trait]
@@ -75,7 +77,7 @@ impl Counters {
 
 /// What running tasks share with the worker.
 struct Shared {
-    store: DynStore,
+    store: DynQueueStore,
     clock: Clock,
     worker_id: String,
     job_timeout: Duration,
@@ -106,7 +108,7 @@ enum Mode<'a> {
 
 impl Worker {
     /// A worker with a fresh unique id `igsync-{host}-{pid}-{random}`.
-    pub fn new(store: DynStore, config: WorkerConfig, clock: Clock) -> Result<Worker> {
+    pub fn new(store: DynQueueStore, config: WorkerConfig, clock: Clock) -> Result<Worker> {
         config.validate()?;
         let hostname = hostname();
         let pid = std::process::id() as i64;
@@ -258,7 +260,7 @@ impl Worker {
     async fn claim(&self, limit: usize) -> Result<Vec<JobContext>> {
         let now = self.shared.clock.now();
         let lease = chrono::Duration::from_std(self.config.lease)
-            .map_err(|_| SyncError::config("lease too long"))?;
+            .map_err(|_| QueueError::config("lease too long"))?;
         let jobs = self
             .shared
             .store
@@ -319,7 +321,17 @@ impl Worker {
                             let id = ctx.job.id;
                             tracing::debug!(job = id, kind = %ctx.job.kind, attempt = ctx.job.attempt, "job claimed");
                             let handler = self.handler_for(&ctx.job.kind);
-                            let abort = tasks.spawn(execute(self.shared.clone(), handler, ctx));
+                            // Everything the attempt logs, its outcome's write included,
+                            // names its job and account.
+                            let span = tracing::info_span!(
+                                "job",
+                                id,
+                                kind = %ctx.job.kind,
+                                account = ctx.job.account_id,
+                                attempt = ctx.job.attempt,
+                            );
+                            let abort = tasks
+                                .spawn(execute(self.shared.clone(), handler, ctx).instrument(span));
                             task_job.insert(abort.id(), id);
                             running.insert(id, abort);
                         }
@@ -563,7 +575,7 @@ impl Shared {
         let mut delay = Duration::from_millis(100);
         for round in 0..6 {
             let now = self.clock.now();
-            let result: store::Result<()> = match &outcome {
+            let result: crate::Result<()> = match &outcome {
                 JobOutcome::Complete { result, next } => self
                     .store
                     .job_complete(JobCompletion {
