@@ -321,17 +321,7 @@ impl Worker {
                             let id = ctx.job.id;
                             tracing::debug!(job = id, kind = %ctx.job.kind, attempt = ctx.job.attempt, "job claimed");
                             let handler = self.handler_for(&ctx.job.kind);
-                            // Everything the attempt logs, its outcome's write included,
-                            // names its job and account.
-                            let span = tracing::info_span!(
-                                "job",
-                                id,
-                                kind = %ctx.job.kind,
-                                account = ctx.job.account_id,
-                                attempt = ctx.job.attempt,
-                            );
-                            let abort = tasks
-                                .spawn(execute(self.shared.clone(), handler, ctx).instrument(span));
+                            let abort = tasks.spawn(execute(self.shared.clone(), handler, ctx));
                             task_job.insert(abort.id(), id);
                             running.insert(id, abort);
                         }
@@ -503,8 +493,28 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Runs one attempt and applies its outcome. Returns the job id.
+/// Runs one attempt and applies its outcome, inside a `job` span (id, kind, account,
+/// attempt) so everything the attempt logs, its handler's task and the outcome's write
+/// included, names its job and account. Returns the job id.
 async fn execute(shared: Arc<Shared>, handler: Option<DynHandler>, ctx: JobContext) -> JobId {
+    let span = tracing::info_span!(
+        "job",
+        id = ctx.job.id,
+        kind = %ctx.job.kind,
+        account = ctx.job.account_id,
+        attempt = ctx.job.attempt,
+    );
+    execute_attempt(shared, handler, ctx, span.clone())
+        .instrument(span)
+        .await
+}
+
+async fn execute_attempt(
+    shared: Arc<Shared>,
+    handler: Option<DynHandler>,
+    ctx: JobContext,
+    span: tracing::Span,
+) -> JobId {
     let id = ctx.job.id;
     let outcome = match &handler {
         None => JobOutcome::discard(format!(
@@ -514,7 +524,8 @@ async fn execute(shared: Arc<Shared>, handler: Option<DynHandler>, ctx: JobConte
         Some(handler) => {
             let h = handler.clone();
             let c = ctx.clone();
-            let mut task = AbortOnDrop(tokio::spawn(async move { h.run(c).await }));
+            let mut task =
+                AbortOnDrop(tokio::spawn(async move { h.run(c).await }.instrument(span)));
             match tokio::time::timeout(shared.job_timeout, &mut task.0).await {
                 Ok(Ok(outcome)) => outcome,
                 Ok(Err(e)) if e.is_panic() => {
