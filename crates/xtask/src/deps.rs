@@ -11,7 +11,7 @@ use crate::Violation;
 pub const LAYERS: &[(&str, &[&str])] = &[
     ("analytics", &[]),
     ("clock", &[]),
-    ("graph", &[]),
+    ("graph", &["clock"]),
     ("simulator", &[]),
     ("queue", &["clock"]),
     ("store", &["queue"]),

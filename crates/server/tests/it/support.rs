@@ -300,7 +300,7 @@ impl SimApp {
         sqlite.migrate().await.unwrap();
         let store: DynStore = Arc::new(sqlite);
         let clock = sync::Clock::manual(sim.now());
-        let graph_clock = graph::Clock::manual();
+        let graph_clock = graph::Clock::offset();
         let clients = sync::graph_clients([
             sim_graph_client(graph::LoginKind::Facebook, &sim.url(), &graph_clock),
             sim_graph_client(graph::LoginKind::Instagram, &sim.url(), &graph_clock),
@@ -364,7 +364,7 @@ impl SimApp {
     /// Moves the engine's, the clients' and the simulator's clocks together.
     pub(crate) fn advance(&self, by: Duration) {
         self.clock.advance(by);
-        self.graph_clock.advance(by.to_std().unwrap());
+        self.graph_clock.advance(by);
         self.sim.advance_clock(by);
     }
 }

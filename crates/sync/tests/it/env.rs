@@ -73,7 +73,7 @@ impl Env {
             .await
             .unwrap();
         let clock = Clock::manual(sim.now());
-        let graph_clock = graph::Clock::manual();
+        let graph_clock = graph::Clock::offset();
         let clients = graph_clients([
             graph_client(graph::LoginKind::Facebook, &sim.url(), &graph_clock),
             graph_client(graph::LoginKind::Instagram, &sim.url(), &graph_clock),
@@ -143,7 +143,7 @@ impl Env {
     /// Moves the engine's, the clients' and the simulator's clocks together.
     pub(crate) fn advance(&self, by: chrono::Duration) {
         self.clock.advance(by);
-        self.graph_clock.advance(by.to_std().unwrap());
+        self.graph_clock.advance(by);
         self.sim.advance_clock(by);
     }
 
@@ -151,7 +151,7 @@ impl Env {
     /// ground truth) stays where it is.
     pub(crate) fn advance_engine(&self, by: chrono::Duration) {
         self.clock.advance(by);
-        self.graph_clock.advance(by.to_std().unwrap());
+        self.graph_clock.advance(by);
     }
 
     /// Runs the engine until no job is pending: whenever only future jobs remain (retries,
