@@ -192,7 +192,7 @@ impl GraphClient {
         requested: &[&str],
     ) -> Vec<String> {
         let names = crate::catalog::rejected_metrics(&api.message, requested);
-        let now = self.inner.cfg.clock.now_utc();
+        let now = self.inner.cfg.clock.now();
         for name in &names {
             self.inner
                 .catalog

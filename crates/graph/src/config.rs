@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::token::AppSecret;
+use ::clock::Clock;
 
 /// A Graph API version such as `v26.0`.
 ///
@@ -329,7 +329,7 @@ impl GraphConfigBuilder {
         self.throttle = throttle;
         self
     }
-    /// The clock (a [`Clock::manual`] one lets simulations move time).
+    /// The clock (a [`Clock::offset`] one lets simulations move time).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self

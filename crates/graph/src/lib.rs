@@ -11,7 +11,6 @@
 
 mod catalog;
 mod client;
-mod clock;
 mod config;
 mod days;
 mod error;
@@ -26,9 +25,9 @@ mod throttle;
 mod token;
 mod tokens;
 
+pub use ::clock::Clock;
 pub use catalog::{CatalogDecision, CatalogScope, RETIRED_METRICS};
 pub use client::{GraphClient, install_crypto_provider};
-pub use clock::Clock;
 pub use config::{
     ApiVersion, GraphConfig, GraphConfigBuilder, LoginKind, RetryPolicy, ThrottleConfig,
 };

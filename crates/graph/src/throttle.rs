@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use crate::clock::Clock;
 use crate::config::ThrottleConfig;
 use crate::error::{GraphError, RateLimitScope};
+use ::clock::Clock;
 
 /// Usage of one budget as last reported by Meta (percentages, 0–100+).
 #[derive(Clone, Debug, PartialEq)]
@@ -93,7 +93,7 @@ impl Throttle {
     /// Before a call: fails fast while the app or the account is paused, else returns how
     /// long to wait so the call does not exhaust a budget that is filling up.
     pub(crate) fn gate(&self, account: Option<&str>) -> Result<Duration, GraphError> {
-        let now = self.clock.now();
+        let now = self.clock.instant();
         let state = self.lock();
         if let Some(until) = state.app_paused_until
             && until > now
@@ -143,8 +143,8 @@ impl Throttle {
     /// After a response: records the usage headers. Returns the time to regain access that
     /// applies to `account` (or to the app), when the headers give one.
     pub(crate) fn observe(&self, account: Option<&str>, headers: &HeaderMap) -> Option<Duration> {
-        let observed_at = self.clock.now_utc();
-        let now = self.clock.now();
+        let observed_at = self.clock.now();
+        let now = self.clock.instant();
         let app = headers
             .get("x-app-usage")
             .and_then(|v| v.to_str().ok())
@@ -193,7 +193,7 @@ impl Throttle {
         let retry_after = regain
             .filter(|d| !d.is_zero())
             .unwrap_or(self.cfg.default_pause);
-        let until = self.clock.now() + retry_after;
+        let until = self.clock.instant() + retry_after;
         let mut state = self.lock();
         match (scope, account) {
             (RateLimitScope::Account, Some(id)) => {
@@ -215,7 +215,7 @@ impl Throttle {
     }
 
     pub(crate) fn snapshot(&self) -> UsageSnapshot {
-        let now = self.clock.now();
+        let now = self.clock.instant();
         let remaining = |until: Option<Instant>| until.filter(|u| *u > now).map(|u| u - now);
         let state = self.lock();
         UsageSnapshot {
@@ -342,7 +342,7 @@ mod tests {
 
     #[test]
     fn slows_down_then_pauses() {
-        let clock = Clock::manual();
+        let clock = Clock::offset();
         let t = Throttle::new(ThrottleConfig::STANDARD, clock.clone());
         assert_eq!(t.gate(Some("a")).unwrap(), Duration::ZERO);
         let mut h = HeaderMap::new();
@@ -364,7 +364,7 @@ mod tests {
         assert!(t.gate(Some("a")).is_err());
         assert!(t.gate(Some("b")).is_ok());
         assert!(t.snapshot().accounts["a"].paused_for.is_some());
-        clock.advance(Duration::from_secs(121));
+        clock.advance(chrono::Duration::seconds(121));
         assert!(t.gate(Some("a")).is_ok());
     }
 }

@@ -21,7 +21,7 @@ impl GraphClient {
             self.inner
                 .cfg
                 .clock
-                .now_utc()
+                .now()
                 .checked_add_signed(Duration::try_seconds(secs)?)
         });
         TokenInfo {

@@ -198,8 +198,93 @@ impl Store for PostgresStore {
         runs::list(&self.pool, query).await
     }
 
-    // ----- queue -----
+    // ----- operations -----
 
+    async fn alert_insert(&self, alert: NewAlert) -> Result<Option<Alert>> {
+        ops::alert_insert(&self.pool, alert).await
+    }
+
+    async fn alert_list(&self, query: AlertQuery) -> Result<Vec<Alert>> {
+        ops::alert_list(&self.pool, query).await
+    }
+
+    async fn alert_ack(&self, id: AlertId, at: DateTime<Utc>) -> Result<bool> {
+        ops::alert_ack(&self.pool, id, at).await
+    }
+
+    async fn alert_delivery_set(
+        &self,
+        id: AlertId,
+        delivered_at: Option<DateTime<Utc>>,
+        error: Option<String>,
+    ) -> Result<bool> {
+        ops::alert_delivery_set(&self.pool, id, delivered_at, error).await
+    }
+
+    async fn api_key_insert(&self, key: ApiKey) -> Result<()> {
+        ops::api_key_insert(&self.pool, key).await
+    }
+
+    async fn api_key_get(&self, id: &str) -> Result<Option<ApiKey>> {
+        ops::api_key_get(&self.pool, id).await
+    }
+
+    async fn api_key_list(&self) -> Result<Vec<ApiKey>> {
+        ops::api_key_list(&self.pool).await
+    }
+
+    async fn api_key_revoke(&self, id: &str, at: DateTime<Utc>) -> Result<bool> {
+        ops::api_key_revoke(&self.pool, id, at).await
+    }
+
+    async fn api_key_touch(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        ops::api_key_touch(&self.pool, id, at).await
+    }
+
+    async fn api_key_rehash(&self, id: &str, old_hash: &str, new_hash: &str) -> Result<bool> {
+        ops::api_key_rehash(&self.pool, id, old_hash, new_hash).await
+    }
+
+    async fn session_insert(&self, session: Session) -> Result<()> {
+        ops::session_insert(&self.pool, session).await
+    }
+
+    async fn session_get(&self, id_hash: &str) -> Result<Option<Session>> {
+        ops::session_get(&self.pool, id_hash).await
+    }
+
+    async fn session_delete(&self, id_hash: &str) -> Result<()> {
+        ops::session_delete(&self.pool, id_hash).await
+    }
+
+    async fn session_prune(&self, now: DateTime<Utc>) -> Result<u64> {
+        ops::session_prune(&self.pool, now).await
+    }
+
+    async fn api_usage_record(&self, usage: Vec<ApiUsage>) -> Result<()> {
+        ops::api_usage_record(&self.pool, usage).await
+    }
+
+    async fn api_usage_latest(&self) -> Result<Vec<ApiUsage>> {
+        ops::api_usage_latest(&self.pool).await
+    }
+
+    async fn api_calls_add(&self, deltas: Vec<ApiCallsDelta>) -> Result<()> {
+        ops::api_calls_add(&self.pool, deltas).await
+    }
+
+    async fn api_calls_days(
+        &self,
+        account_id: Option<AccountId>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<ApiCallsDay>> {
+        ops::api_calls_days(&self.pool, account_id, from, to).await
+    }
+}
+
+#[async_trait::async_trait]
+impl QueueStore for PostgresStore {
     async fn job_insert(&self, job: NewJob) -> Result<InsertOutcome> {
         let mut out = queue::insert_many(&self.pool, vec![job]).await?;
         out.pop()
@@ -331,89 +416,5 @@ impl Store for PostgresStore {
 
     async fn worker_remove(&self, id: &str) -> Result<()> {
         queue::worker_remove(&self.pool, id).await
-    }
-
-    // ----- operations -----
-
-    async fn alert_insert(&self, alert: NewAlert) -> Result<Option<Alert>> {
-        ops::alert_insert(&self.pool, alert).await
-    }
-
-    async fn alert_list(&self, query: AlertQuery) -> Result<Vec<Alert>> {
-        ops::alert_list(&self.pool, query).await
-    }
-
-    async fn alert_ack(&self, id: AlertId, at: DateTime<Utc>) -> Result<bool> {
-        ops::alert_ack(&self.pool, id, at).await
-    }
-
-    async fn alert_delivery_set(
-        &self,
-        id: AlertId,
-        delivered_at: Option<DateTime<Utc>>,
-        error: Option<String>,
-    ) -> Result<bool> {
-        ops::alert_delivery_set(&self.pool, id, delivered_at, error).await
-    }
-
-    async fn api_key_insert(&self, key: ApiKey) -> Result<()> {
-        ops::api_key_insert(&self.pool, key).await
-    }
-
-    async fn api_key_get(&self, id: &str) -> Result<Option<ApiKey>> {
-        ops::api_key_get(&self.pool, id).await
-    }
-
-    async fn api_key_list(&self) -> Result<Vec<ApiKey>> {
-        ops::api_key_list(&self.pool).await
-    }
-
-    async fn api_key_revoke(&self, id: &str, at: DateTime<Utc>) -> Result<bool> {
-        ops::api_key_revoke(&self.pool, id, at).await
-    }
-
-    async fn api_key_touch(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
-        ops::api_key_touch(&self.pool, id, at).await
-    }
-
-    async fn api_key_rehash(&self, id: &str, old_hash: &str, new_hash: &str) -> Result<bool> {
-        ops::api_key_rehash(&self.pool, id, old_hash, new_hash).await
-    }
-
-    async fn session_insert(&self, session: Session) -> Result<()> {
-        ops::session_insert(&self.pool, session).await
-    }
-
-    async fn session_get(&self, id_hash: &str) -> Result<Option<Session>> {
-        ops::session_get(&self.pool, id_hash).await
-    }
-
-    async fn session_delete(&self, id_hash: &str) -> Result<()> {
-        ops::session_delete(&self.pool, id_hash).await
-    }
-
-    async fn session_prune(&self, now: DateTime<Utc>) -> Result<u64> {
-        ops::session_prune(&self.pool, now).await
-    }
-
-    async fn api_usage_record(&self, usage: Vec<ApiUsage>) -> Result<()> {
-        ops::api_usage_record(&self.pool, usage).await
-    }
-
-    async fn api_usage_latest(&self) -> Result<Vec<ApiUsage>> {
-        ops::api_usage_latest(&self.pool).await
-    }
-
-    async fn api_calls_add(&self, deltas: Vec<ApiCallsDelta>) -> Result<()> {
-        ops::api_calls_add(&self.pool, deltas).await
-    }
-
-    async fn api_calls_days(
-        &self,
-        account_id: Option<AccountId>,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<Vec<ApiCallsDay>> {
-        ops::api_calls_days(&self.pool, account_id, from, to).await
     }
 }

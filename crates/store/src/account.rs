@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::crypto::EncryptedToken;
 
-/// Our own surrogate key for an account (the Instagram id is [`Account::ig_user_id`]).
-pub type AccountId = i64;
+pub use queue::types::AccountId;
 
 /// Business or creator account, as Meta reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::account::AccountId;
 
-pub type RunId = i64;
+use queue::types::RunId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RunStatus {

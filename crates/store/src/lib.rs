@@ -3,7 +3,9 @@
 //! must pass.
 //!
 //! `store` holds no SQL and must not depend on `sqlx`, `graph`, `sync`, `server` or
-//! `analytics`.
+//! `analytics`. The queue's half of the seam (jobs, schedules, workers, the limiter) is
+//! `queue::QueueStore`, which [`Store`] extends; its types and the one [`StoreError`] are
+//! re-exported here.
 //!
 //! Every write method is one transaction: it either applies completely or not at all, and
 //! applying the same input twice leaves the same rows (idempotent bulk upserts, never one
@@ -12,10 +14,8 @@
 mod account;
 mod content;
 mod crypto;
-mod error;
 mod history;
 mod ops;
-mod queue;
 mod redact;
 
 #[cfg(feature = "testkit")]
@@ -28,11 +28,17 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub use crate::account::*;
 pub use crate::content::*;
 pub use crate::crypto::{Cipher, CryptoError, EncryptedToken, SecretKey, SecretString};
-pub use crate::error::{Result, StoreError};
 pub use crate::history::*;
 pub use crate::ops::*;
-pub use crate::queue::*;
 pub use crate::redact::redact_url;
+pub use queue::types::*;
+pub use queue::{QueueStore, Result, StoreError};
+
+impl From<CryptoError> for StoreError {
+    fn from(e: CryptoError) -> Self {
+        StoreError::Crypto(e.to_string())
+    }
+}
 
 /// A shared handle to whichever database is configured.
 pub type DynStore = Arc<dyn Store>;
@@ -41,7 +47,7 @@ pub type DynStore = Arc<dyn Store>;
 ///
 /// Method names are `noun_verb`. Implementations must pass [`testkit`]'s conformance suite.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: QueueStore {
     // ----- health -----
 
     /// `sqlite` or `postgres`.
@@ -152,84 +158,6 @@ pub trait Store: Send + Sync + 'static {
     async fn sync_step_record(&self, step: SyncStep) -> Result<()>;
     async fn sync_run_get(&self, id: RunId) -> Result<Option<(SyncRun, Vec<SyncStep>)>>;
     async fn sync_runs_list(&self, query: RunQuery) -> Result<Vec<SyncRun>>;
-
-    // ----- queue -----
-
-    async fn job_insert(&self, job: NewJob) -> Result<InsertOutcome>;
-    /// One transaction; outcomes in input order.
-    async fn job_insert_many(&self, jobs: Vec<NewJob>) -> Result<Vec<InsertOutcome>>;
-    async fn job_claim(&self, params: ClaimParams) -> Result<Vec<Job>>;
-    /// Extends the leases of the given running jobs held by this worker. Returns the ids
-    /// still held (a job missing from the answer was cancelled or rescued elsewhere).
-    async fn job_heartbeat(
-        &self,
-        worker_id: &str,
-        ids: &[JobId],
-        lease_until: DateTime<Utc>,
-    ) -> Result<Vec<JobId>>;
-    async fn job_complete(&self, completion: JobCompletion) -> Result<bool>;
-    async fn job_fail(&self, failure: JobFailure) -> Result<Option<JobState>>;
-    /// Puts a running job back to pending until `until` without consuming its attempt
-    /// (rate limits, the global start limiter). Returns false if not held by this worker.
-    async fn job_snooze(
-        &self,
-        id: JobId,
-        worker_id: &str,
-        until: DateTime<Utc>,
-        reason: &str,
-    ) -> Result<bool>;
-    async fn job_progress_set(
-        &self,
-        id: JobId,
-        worker_id: &str,
-        progress: serde_json::Value,
-    ) -> Result<bool>;
-    /// Running jobs whose lease expired before `now` go back to pending (attempts left) or
-    /// fail, with a "worker lost" error entry.
-    async fn job_rescue(&self, now: DateTime<Utc>) -> Result<RescueReport>;
-    async fn job_get(&self, id: JobId) -> Result<Option<Job>>;
-    async fn job_list(&self, query: JobQuery) -> Result<JobPage>;
-    async fn job_snapshot(&self, now: DateTime<Utc>) -> Result<QueueSnapshot>;
-    /// Failed or cancelled jobs (and pending ones, to run now) → pending, `run_at = now`,
-    /// attempts reset. Running and completed jobs are left alone. Returns how many.
-    async fn jobs_retry(&self, selector: JobSelector, now: DateTime<Utc>) -> Result<u64>;
-    /// Pending and running jobs → cancelled (a running job's worker learns it at its next
-    /// heartbeat). Returns how many.
-    async fn jobs_cancel(&self, selector: JobSelector, now: DateTime<Utc>) -> Result<u64>;
-    /// Deletes jobs that are not running. Returns how many.
-    async fn jobs_delete(&self, selector: JobSelector) -> Result<u64>;
-    async fn job_prune(&self, policy: RetentionPolicy) -> Result<PruneReport>;
-    async fn job_metrics(&self, query: JobMetricsQuery) -> Result<Vec<JobMetricPoint>>;
-
-    /// A sliding-window limiter shared by all workers: grants a start if fewer than `limit`
-    /// were granted under `name` in the `window` before `now`.
-    async fn rate_limit_acquire(
-        &self,
-        name: &str,
-        limit: u32,
-        window: chrono::Duration,
-        now: DateTime<Utc>,
-    ) -> Result<RateDecision>;
-
-    /// Creates the schedule (paused = false, `next_run_at` as given) or updates its
-    /// definition, keeping `paused` and `last_*`; `next_run_at` is replaced only when the cron
-    /// expression changed.
-    async fn schedule_upsert(&self, def: ScheduleDef, next_run_at: DateTime<Utc>) -> Result<()>;
-    async fn schedule_list(&self) -> Result<Vec<Schedule>>;
-    async fn schedule_get(&self, name: &str) -> Result<Option<Schedule>>;
-    /// Returns false when the schedule does not exist. Resuming sets `next_run_at`.
-    async fn schedule_set_paused(
-        &self,
-        name: &str,
-        paused: bool,
-        next_run_at: DateTime<Utc>,
-    ) -> Result<bool>;
-    async fn schedule_fire(&self, fire: ScheduleFire) -> Result<Option<InsertOutcome>>;
-
-    async fn worker_heartbeat(&self, worker: WorkerInfo) -> Result<()>;
-    /// Workers seen at or after `seen_since`.
-    async fn worker_list(&self, seen_since: DateTime<Utc>) -> Result<Vec<WorkerInfo>>;
-    async fn worker_remove(&self, id: &str) -> Result<()>;
 
     // ----- operations -----
 

@@ -571,7 +571,8 @@ impl Engine {
     pub async fn install_schedules(&self) -> Result<()> {
         self.scheduler()
             .install(&self.deps.settings.schedules())
-            .await
+            .await?;
+        Ok(())
     }
 
     /// Inserts a token refresh fan-out now (refreshes every token expiring within the
@@ -614,17 +615,17 @@ impl Engine {
     where
         F: std::future::Future<Output = ()> + Send,
     {
-        self.worker()?.run(shutdown).await
+        Ok(self.worker()?.run(shutdown).await?)
     }
 
     /// Runs jobs in this process until none is due (embedded mode, tests).
     pub async fn run_until_idle(&self) -> Result<WorkerStats> {
-        self.worker()?.run_until_idle().await
+        Ok(self.worker()?.run_until_idle().await?)
     }
 
     /// Rescues lost jobs, fires due schedules and settles accounts whose chain was lost.
     pub async fn maintain(&self) -> Result<()> {
-        self.worker()?.maintain().await
+        Ok(self.worker()?.maintain().await?)
     }
 
     /// The workers that are alive: seen within one lease (a worker heartbeats every third

@@ -30,4 +30,17 @@ impl SyncError {
     }
 }
 
+impl From<::queue::QueueError> for SyncError {
+    fn from(e: ::queue::QueueError) -> Self {
+        match e {
+            ::queue::QueueError::Config(m) => SyncError::Config(m),
+            ::queue::QueueError::Store(e) => SyncError::Store(e),
+            ::queue::QueueError::UnknownSchedule { name, known } => {
+                SyncError::UnknownSchedule { name, known }
+            }
+            other => SyncError::Invalid(other.to_string()),
+        }
+    }
+}
+
 pub type Result<T, E = SyncError> = std::result::Result<T, E>;

@@ -9,7 +9,6 @@
 //! `install_schedules`, `run_worker`, `run_until_idle`, `progress`, `refresh_tokens_now`.
 
 pub mod accounts;
-pub mod clock;
 pub mod engine;
 pub mod error;
 pub mod history;
@@ -24,7 +23,11 @@ mod steps;
 pub mod testkit;
 pub mod tiered;
 
-pub use clock::Clock;
+pub use ::clock::Clock;
+/// The engine's one clock (the `clock` crate), under its old path.
+pub mod clock {
+    pub use ::clock::Clock;
+}
 pub use engine::{
     AlertSettings, Engine, EngineConfig, Enqueued, GraphClients, RetentionSettings,
     SCHEDULE_FULL_SYNC, SCHEDULE_LIGHT_SYNC, SCHEDULE_RETENTION, SCHEDULE_TOKEN_REFRESH,

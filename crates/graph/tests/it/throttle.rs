@@ -18,7 +18,7 @@ async fn a_rate_limited_account_is_paused_while_others_go_on() {
     let sim = start(cfg).await;
     let accounts = sim.accounts();
     let (normal, tight) = (accounts[0].clone(), accounts[1].clone());
-    let clock = Clock::manual();
+    let clock = Clock::offset();
     let client = GraphClient::new(
         GraphConfig::builder(login_of(&tight), "1234567890")
             .base_url(sim.url())
@@ -90,7 +90,7 @@ async fn a_rate_limited_account_is_paused_while_others_go_on() {
     );
 
     // At the regain time the account works again.
-    clock.advance(retry_after + Duration::from_secs(1));
+    clock.advance(chrono::Duration::from_std(retry_after + Duration::from_secs(1)).unwrap());
     sim.reset_budgets();
     client.profile(&tight).await.unwrap();
     sim.shutdown().await;

@@ -117,7 +117,10 @@ async fn pause(
     ApiPath(name): ApiPath<String>,
 ) -> AppResult<ApiJson<ScheduleView>> {
     get_or_404(&state, &name).await?;
-    scheduler(&state).pause(&name).await?;
+    scheduler(&state)
+        .pause(&name)
+        .await
+        .map_err(sync::SyncError::from)?;
     let s = get_or_404(&state, &name).await?;
     Ok(ApiJson(view(&state, &s).await?))
 }
@@ -127,7 +130,10 @@ async fn resume(
     ApiPath(name): ApiPath<String>,
 ) -> AppResult<ApiJson<ScheduleView>> {
     get_or_404(&state, &name).await?;
-    scheduler(&state).resume(&name).await?;
+    scheduler(&state)
+        .resume(&name)
+        .await
+        .map_err(sync::SyncError::from)?;
     let s = get_or_404(&state, &name).await?;
     Ok(ApiJson(view(&state, &s).await?))
 }
@@ -145,7 +151,10 @@ async fn run_now(
     ApiPath(name): ApiPath<String>,
 ) -> AppResult<(StatusCode, ApiJson<RunNow>)> {
     get_or_404(&state, &name).await?;
-    let outcome = scheduler(&state).run_now(&name).await?;
+    let outcome = scheduler(&state)
+        .run_now(&name)
+        .await
+        .map_err(sync::SyncError::from)?;
     Ok((
         StatusCode::ACCEPTED,
         ApiJson(RunNow {

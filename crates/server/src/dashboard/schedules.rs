@@ -99,15 +99,15 @@ pub(crate) async fn action(
     };
     let code = match action.as_str() {
         "pause" => {
-            scheduler.pause(&name).await.map_err(map)?;
+            scheduler.pause(&name).await.map_err(|e| map(e.into()))?;
             "paused"
         }
         "resume" => {
-            scheduler.resume(&name).await.map_err(map)?;
+            scheduler.resume(&name).await.map_err(|e| map(e.into()))?;
             "resumed"
         }
         "run" => {
-            scheduler.run_now(&name).await.map_err(map)?;
+            scheduler.run_now(&name).await.map_err(|e| map(e.into()))?;
             "run"
         }
         other => {

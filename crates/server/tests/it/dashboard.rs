@@ -57,7 +57,7 @@ pub(crate) async fn synced_app_over(days: u32) -> SyncedApp {
     sqlite.migrate().await.unwrap();
     let store: DynStore = Arc::new(sqlite);
     let clock = Clock::manual(sim.now());
-    let graph_clock = graph::Clock::manual();
+    let graph_clock = graph::Clock::offset();
     let clients = testsupport::sim_clients(&sim.url(), &graph_clock, None);
     let cipher = Cipher::new(&SecretKey::generate().unwrap());
     let mut registered =
@@ -98,7 +98,7 @@ pub(crate) async fn synced_app_over(days: u32) -> SyncedApp {
     for _ in 1..days {
         let day = chrono::Duration::days(1);
         clock.advance(day);
-        graph_clock.advance(day.to_std().unwrap());
+        graph_clock.advance(day);
         sim.advance_clock(day);
         // Due schedules fire (their fan-out merges with the syncs requested below).
         engine.maintain().await.unwrap();

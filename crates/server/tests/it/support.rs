@@ -300,7 +300,7 @@ impl SimApp {
         sqlite.migrate().await.unwrap();
         let store: DynStore = Arc::new(sqlite);
         let clock = sync::Clock::manual(sim.now());
-        let graph_clock = graph::Clock::manual();
+        let graph_clock = graph::Clock::offset();
         let clients = testsupport::sim_clients(&sim.url(), &graph_clock, None);
         let cipher = Cipher::new(&SecretKey::generate().unwrap());
         let accounts =
@@ -345,7 +345,7 @@ impl SimApp {
     /// Moves the engine's, the clients' and the simulator's clocks together.
     pub(crate) fn advance(&self, by: Duration) {
         self.clock.advance(by);
-        self.graph_clock.advance(by.to_std().unwrap());
+        self.graph_clock.advance(by);
         self.sim.advance_clock(by);
     }
 }

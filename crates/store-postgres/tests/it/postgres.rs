@@ -13,7 +13,7 @@ use store::testkit::Fixture;
 use store::{
     AccountType, Cipher, ClaimParams, InsightBatch, InsightSnapshot, JobCompletion, JobQuery,
     JobState, LoginKind, MediaBatch, MediaRecord, MediaType, NewAccount, NewJob, ProductType,
-    SecretKey, SecretString, Store, StoreError,
+    QueueStore, SecretKey, SecretString, Store, StoreError,
 };
 use store_postgres::{MIGRATIONS, PostgresOptions, PostgresStore};
 

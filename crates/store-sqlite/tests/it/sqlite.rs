@@ -10,8 +10,8 @@ use serde_json::json;
 use sqlx::{Connection, Row, SqliteConnection};
 use store::{
     AccountInsightBatch, AccountInsightDay, AccountType, Cipher, ClaimParams, EncryptedToken,
-    JobCompletion, JobQuery, JobState, LoginKind, NewAccount, NewJob, SecretKey, SecretString,
-    Store, StoreError,
+    JobCompletion, JobQuery, JobState, LoginKind, NewAccount, NewJob, QueueStore, SecretKey,
+    SecretString, Store, StoreError,
 };
 use store_sqlite::{SqliteOptions, SqliteStore};
 

@@ -127,7 +127,7 @@ impl Maintenance for Reconciler {
         "reconcile_accounts"
     }
 
-    async fn run(&self, now: DateTime<Utc>) -> Result<()> {
+    async fn run(&self, now: DateTime<Utc>) -> std::result::Result<(), ::queue::QueueError> {
         let store = &self.deps.store;
         for account in store.account_list().await? {
             if account.status != SyncStatus::Syncing {

@@ -51,7 +51,7 @@ impl Env {
             .await
             .unwrap();
         let clock = Clock::manual(sim.now());
-        let graph_clock = graph::Clock::manual();
+        let graph_clock = graph::Clock::offset();
         let clients = testsupport::sim_clients(&sim.url(), &graph_clock, Some("test-app-secret"));
         let cipher = Cipher::new(&SecretKey::generate().unwrap());
         let accounts =
@@ -92,7 +92,7 @@ impl Env {
     /// Moves the engine's, the clients' and the simulator's clocks together.
     pub(crate) fn advance(&self, by: chrono::Duration) {
         self.clock.advance(by);
-        self.graph_clock.advance(by.to_std().unwrap());
+        self.graph_clock.advance(by);
         self.sim.advance_clock(by);
     }
 
@@ -100,7 +100,7 @@ impl Env {
     /// ground truth) stays where it is.
     pub(crate) fn advance_engine(&self, by: chrono::Duration) {
         self.clock.advance(by);
-        self.graph_clock.advance(by.to_std().unwrap());
+        self.graph_clock.advance(by);
     }
 
     /// Runs the engine until no job is pending: whenever only future jobs remain (retries,

@@ -30,6 +30,7 @@ both_dialects!(
     shutdown_hands_back_jobs_that_outlive_the_grace_period,
     one_running_job_per_account_across_two_workers,
     unknown_kinds_and_panics_are_failed_attempts_not_crashes,
+    a_warning_inside_a_job_names_its_job_and_account,
 );
 
 pub(crate) fn t0() -> DateTime<Utc> {
@@ -49,7 +50,8 @@ pub(crate) struct Log {
 /// A handler whose behaviour is given by the job's args:
 /// `{"fail_until": n}` fails attempts below n (retry), `{"discard": true}` discards,
 /// `{"sleep_ms": n}` sleeps first, `{"next": ["kind", ...]}` chains the next kind,
-/// `{"snooze_once": true}` snoozes the first run for 10 minutes, `{"panic": true}` panics.
+/// `{"snooze_once": true}` snoozes the first run for 10 minutes, `{"panic": true}` panics,
+/// `{"warn": "text"}` logs a warning.
 pub(crate) struct TestHandler {
     pub(crate) kind: &'static str,
     pub(crate) log: Arc<Log>,
@@ -80,6 +82,9 @@ impl JobHandler for TestHandler {
                 until: ctx.now() + chrono::Duration::minutes(10),
                 reason: "test snooze".into(),
             };
+        }
+        if let Some(text) = args["warn"].as_str() {
+            tracing::warn!("{text}");
         }
         if let Some(ms) = args["sleep_ms"].as_u64() {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -570,4 +575,147 @@ async fn unknown_kinds_and_panics_are_failed_attempts_not_crashes(d: Dialect) {
         JobState::Completed
     );
     db.teardown().await;
+}
+
+async fn a_warning_inside_a_job_names_its_job_and_account(d: Dialect) {
+    let recorder = spans::install();
+    let db = TestDb::new(d).await;
+    let clock = Clock::manual(t0());
+    let log = Arc::new(Log::default());
+    let w = worker(&db.store, config(), &clock, &log);
+    let acct = account(&db.store, 7).await;
+    let marker = format!("warning from job of {d:?}");
+    let mut job = new_job("a", json!({ "warn": marker }), clock.now());
+    job.account_id = Some(acct);
+    let id = db.store.job_insert(job).await.unwrap().id();
+    w.run_until_idle().await.unwrap();
+
+    let seen = recorder.events_containing(&marker);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let fields = &seen[0];
+    assert_eq!(fields.get("id"), Some(&id.to_string()), "{fields:?}");
+    assert_eq!(
+        fields.get("kind").map(String::as_str),
+        Some("a"),
+        "{fields:?}"
+    );
+    assert_eq!(fields.get("account"), Some(&acct.to_string()), "{fields:?}");
+    assert_eq!(
+        fields.get("attempt").map(String::as_str),
+        Some("1"),
+        "{fields:?}"
+    );
+}
+
+/// A process-wide recorder of the fields of the `job` span around each event.
+mod spans {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+
+    type Fields = HashMap<String, String>;
+
+    #[derive(Default)]
+    pub(crate) struct Recorder {
+        next: AtomicU64,
+        jobs: Mutex<HashMap<u64, Fields>>,
+        events: Mutex<Vec<(String, Fields)>>,
+    }
+
+    thread_local! {
+        static ENTERED: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    }
+
+    struct Collect<'a>(&'a mut Fields);
+
+    impl Visit for Collect<'_> {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0
+                .insert(field.name().to_string(), format!("{value:?}"));
+        }
+        fn record_str(&mut self, field: &Field, value: &str) {
+            self.0.insert(field.name().to_string(), value.to_string());
+        }
+    }
+
+    /// The recorder, installed as the global subscriber on first use.
+    pub(crate) fn install() -> Arc<Recorder> {
+        static RECORDER: OnceLock<Arc<Recorder>> = OnceLock::new();
+        RECORDER
+            .get_or_init(|| {
+                let recorder = Arc::new(Recorder::default());
+                tracing::subscriber::set_global_default(Handle(recorder.clone()))
+                    .expect("no other global subscriber in this test binary");
+                recorder
+            })
+            .clone()
+    }
+
+    impl Recorder {
+        /// The fields of the job span around each event whose message contains `text`.
+        pub(crate) fn events_containing(&self, text: &str) -> Vec<Fields> {
+            let events = self.events.lock().unwrap();
+            events
+                .iter()
+                .filter(|(message, _)| message.contains(text))
+                .map(|(_, fields)| fields.clone())
+                .collect()
+        }
+    }
+
+    struct Handle(Arc<Recorder>);
+
+    impl Subscriber for Handle {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, span: &Attributes<'_>) -> Id {
+            let id = self.0.next.fetch_add(1, Ordering::Relaxed) + 1;
+            if span.metadata().name() == "job" {
+                let mut fields = Fields::new();
+                span.record(&mut Collect(&mut fields));
+                self.0.jobs.lock().unwrap().insert(id, fields);
+            }
+            Id::from_u64(id)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut own = Fields::new();
+            event.record(&mut Collect(&mut own));
+            let Some(message) = own.get("message").cloned() else {
+                return;
+            };
+            let jobs = self.0.jobs.lock().unwrap();
+            let around = ENTERED.with(|entered| {
+                entered
+                    .borrow()
+                    .iter()
+                    .rev()
+                    .find_map(|id| jobs.get(id).cloned())
+            });
+            drop(jobs);
+            self.0
+                .events
+                .lock()
+                .unwrap()
+                .push((message, around.unwrap_or_default()));
+        }
+        fn enter(&self, span: &Id) {
+            ENTERED.with(|entered| entered.borrow_mut().push(span.into_u64()));
+        }
+        fn exit(&self, span: &Id) {
+            ENTERED.with(|entered| {
+                let mut entered = entered.borrow_mut();
+                if let Some(at) = entered.iter().rposition(|id| *id == span.into_u64()) {
+                    entered.remove(at);
+                }
+            });
+        }
+    }
 }

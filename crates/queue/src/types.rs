@@ -17,9 +17,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::account::AccountId;
-use crate::history::RunId;
-
+/// Our own surrogate key for an account (the queue only carries it: one running job per
+/// account).
+pub type AccountId = i64;
+/// A sync run's id (the queue only carries it, for the run's own bookkeeping).
+pub type RunId = i64;
 pub type JobId = i64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::types::{Job, NewJob};
+use crate::{Clock, DynQueueStore};
 use chrono::{DateTime, Utc};
-use store::{DynStore, Job, NewJob};
-
-use crate::clock::Clock;
 
 /// What became of one attempt of a job.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +53,8 @@ pub struct JobContext {
     /// The job as claimed (`attempt` is this attempt's number, from 1).
     pub job: Job,
     pub worker_id: String,
-    pub store: DynStore,
+    /// The queue's persistence only: a handler keeps its own handle to anything else.
+    pub store: DynQueueStore,
     pub clock: Clock,
 }
 

@@ -10,15 +10,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use store::{ClaimParams, DynStore, JobCompletion, JobFailure, JobId, JobState, WorkerInfo};
+
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
+use tracing::Instrument;
 
-use crate::clock::Clock;
-use crate::error::{Result, SyncError};
-use crate::queue::handler::{DynHandler, JobContext, JobHandler, JobOutcome};
-use crate::queue::policy::{RetryPolicy, WorkerConfig, random_u64};
+use crate::error::{QueueError, Result};
+use crate::handler::{DynHandler, JobContext, JobHandler, JobOutcome};
+use crate::policy::{RetryPolicy, WorkerConfig, random_u64};
+use crate::types::{ClaimParams, JobCompletion, JobFailure, JobId, JobState, WorkerInfo};
+use crate::{Clock, DynQueueStore};
 
 /// Periodic work every worker does besides running jobs (e.g. firing due schedules).
 #[async_trait::async_trait]
@@ -75,7 +77,7 @@ impl Counters {
 
 /// What running tasks share with the worker.
 struct Shared {
-    store: DynStore,
+    store: DynQueueStore,
     clock: Clock,
     worker_id: String,
     job_timeout: Duration,
@@ -106,7 +108,7 @@ enum Mode<'a> {
 
 impl Worker {
     /// A worker with a fresh unique id `igsync-{host}-{pid}-{random}`.
-    pub fn new(store: DynStore, config: WorkerConfig, clock: Clock) -> Result<Worker> {
+    pub fn new(store: DynQueueStore, config: WorkerConfig, clock: Clock) -> Result<Worker> {
         config.validate()?;
         let hostname = hostname();
         let pid = std::process::id() as i64;
@@ -258,7 +260,7 @@ impl Worker {
     async fn claim(&self, limit: usize) -> Result<Vec<JobContext>> {
         let now = self.shared.clock.now();
         let lease = chrono::Duration::from_std(self.config.lease)
-            .map_err(|_| SyncError::config("lease too long"))?;
+            .map_err(|_| QueueError::config("lease too long"))?;
         let jobs = self
             .shared
             .store
@@ -491,8 +493,28 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Runs one attempt and applies its outcome. Returns the job id.
+/// Runs one attempt and applies its outcome, inside a `job` span (id, kind, account,
+/// attempt) so everything the attempt logs, its handler's task and the outcome's write
+/// included, names its job and account. Returns the job id.
 async fn execute(shared: Arc<Shared>, handler: Option<DynHandler>, ctx: JobContext) -> JobId {
+    let span = tracing::info_span!(
+        "job",
+        id = ctx.job.id,
+        kind = %ctx.job.kind,
+        account = ctx.job.account_id,
+        attempt = ctx.job.attempt,
+    );
+    execute_attempt(shared, handler, ctx, span.clone())
+        .instrument(span)
+        .await
+}
+
+async fn execute_attempt(
+    shared: Arc<Shared>,
+    handler: Option<DynHandler>,
+    ctx: JobContext,
+    span: tracing::Span,
+) -> JobId {
     let id = ctx.job.id;
     let outcome = match &handler {
         None => JobOutcome::discard(format!(
@@ -502,7 +524,8 @@ async fn execute(shared: Arc<Shared>, handler: Option<DynHandler>, ctx: JobConte
         Some(handler) => {
             let h = handler.clone();
             let c = ctx.clone();
-            let mut task = AbortOnDrop(tokio::spawn(async move { h.run(c).await }));
+            let mut task =
+                AbortOnDrop(tokio::spawn(async move { h.run(c).await }.instrument(span)));
             match tokio::time::timeout(shared.job_timeout, &mut task.0).await {
                 Ok(Ok(outcome)) => outcome,
                 Ok(Err(e)) if e.is_panic() => {
@@ -563,7 +586,7 @@ impl Shared {
         let mut delay = Duration::from_millis(100);
         for round in 0..6 {
             let now = self.clock.now();
-            let result: store::Result<()> = match &outcome {
+            let result: crate::Result<()> = match &outcome {
                 JobOutcome::Complete { result, next } => self
                     .store
                     .job_complete(JobCompletion {

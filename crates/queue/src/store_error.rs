@@ -1,8 +1,8 @@
-//! The one error type of the storage seam. Dialect crates map their driver errors into it,
-//! so callers branch on what happened (missing row, conflict, database down) without
-//! knowing which database is behind the trait.
-
-use crate::crypto::CryptoError;
+//! The one error type of the storage seam ([`crate::QueueStore`] and `store::Store`, which
+//! extends it). Dialect crates map their driver errors into it, so callers branch on what
+//! happened (missing row, conflict, database down) without knowing which database is behind
+//! the trait. It lives here, at the bottom of the crate graph, so the queue's persistence
+//! and the rest of the store fail in one vocabulary.
 
 /// What went wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
@@ -26,9 +26,9 @@ pub enum StoreError {
     /// Applying or checking migrations failed.
     #[error("migration failed: {message}")]
     Migration { message: String },
-    /// A token could not be encrypted or decrypted.
-    #[error(transparent)]
-    Crypto(#[from] CryptoError),
+    /// A token could not be encrypted or decrypted (`store` converts its `CryptoError`).
+    #[error("{0}")]
+    Crypto(String),
     /// Anything else the driver reported.
     #[error("database error: {message}")]
     Other { message: String },

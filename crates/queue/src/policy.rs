@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::SyncError;
+use crate::error::QueueError;
 
-/// The queue sync jobs run on.
-pub const SYNC_QUEUE: &str = "instagram-sync";
-/// The queue of everything else (fan-outs, token refresh, retention, webhook deliveries).
-pub const MAINTENANCE_QUEUE: &str = "maintenance";
+/// The queue a [`WorkerConfig`] serves unless told otherwise.
+pub const DEFAULT_QUEUE: &str = "default";
 
 /// Attempts and backoff of failed jobs: attempt `n` (from 1) that fails is retried after
 /// `base × factor^(n−1)`, capped at `max_delay`, randomised by ±`jitter`.
@@ -37,20 +35,20 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    pub fn validate(&self) -> Result<(), SyncError> {
+    pub fn validate(&self) -> Result<(), QueueError> {
         if self.max_attempts == 0 || self.max_attempts > 100 {
-            return Err(SyncError::config("max_attempts must be from 1 to 100"));
+            return Err(QueueError::config("max_attempts must be from 1 to 100"));
         }
         if self.factor == 0 {
-            return Err(SyncError::config("the backoff factor must be at least 1"));
+            return Err(QueueError::config("the backoff factor must be at least 1"));
         }
         if !(0.0..1.0).contains(&self.jitter) {
-            return Err(SyncError::config(
+            return Err(QueueError::config(
                 "the backoff jitter must be a fraction from 0 to below 1",
             ));
         }
         if self.max_delay < self.base {
-            return Err(SyncError::config(
+            return Err(QueueError::config(
                 "the maximum backoff must not be shorter than the first one",
             ));
         }
@@ -79,7 +77,7 @@ impl RetryPolicy {
     }
 }
 
-/// How a [`crate::queue::Worker`] runs.
+/// How a [`crate::Worker`] runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerConfig {
     /// Queues to claim from.
@@ -102,7 +100,7 @@ pub struct WorkerConfig {
 impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
-            queues: vec![SYNC_QUEUE.to_string(), MAINTENANCE_QUEUE.to_string()],
+            queues: vec![DEFAULT_QUEUE.to_string()],
             concurrency: 2,
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
@@ -115,24 +113,24 @@ impl Default for WorkerConfig {
 }
 
 impl WorkerConfig {
-    pub fn validate(&self) -> Result<(), SyncError> {
+    pub fn validate(&self) -> Result<(), QueueError> {
         if self.queues.is_empty() || self.queues.iter().any(|q| q.trim().is_empty()) {
-            return Err(SyncError::config("a worker needs at least one queue name"));
+            return Err(QueueError::config("a worker needs at least one queue name"));
         }
         if self.concurrency == 0 || self.concurrency > 1024 {
-            return Err(SyncError::config("concurrency must be from 1 to 1024"));
+            return Err(QueueError::config("concurrency must be from 1 to 1024"));
         }
         if self.lease < Duration::from_millis(300) {
-            return Err(SyncError::config("the lease must be at least 300 ms"));
+            return Err(QueueError::config("the lease must be at least 300 ms"));
         }
         if self.poll_interval.is_zero() {
-            return Err(SyncError::config("the poll interval must be positive"));
+            return Err(QueueError::config("the poll interval must be positive"));
         }
         if self.job_timeout.is_zero() {
-            return Err(SyncError::config("the job timeout must be positive"));
+            return Err(QueueError::config("the job timeout must be positive"));
         }
         if self.maintenance_interval.is_zero() {
-            return Err(SyncError::config(
+            return Err(QueueError::config(
                 "the maintenance interval must be positive",
             ));
         }
