@@ -216,6 +216,28 @@ pub fn can_refresh_login(graph: &GraphClients, login: LoginKind) -> bool {
     graph.get(&graph_login(login)).is_some_and(can_refresh)
 }
 
+/// The account a person names: its Instagram user id, its `@username` (with or without the
+/// `@`, any letter case) or igsync's numeric id, tried in that order. None when nothing
+/// matches. The one lookup behind the CLI's account arguments and the API's `{id}` paths.
+pub async fn find(store: &dyn Store, reference: &str) -> Result<Option<Account>, StoreError> {
+    let reference = reference.trim();
+    if let Some(account) = store.account_get_by_ig(reference).await? {
+        return Ok(Some(account));
+    }
+    let name = reference.strip_prefix('@').unwrap_or(reference);
+    let accounts = store.account_list().await?;
+    if let Some(account) = accounts
+        .iter()
+        .find(|a| a.username.eq_ignore_ascii_case(name))
+    {
+        return Ok(Some(account.clone()));
+    }
+    Ok(reference
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| accounts.into_iter().find(|a| a.id == id)))
+}
+
 /// Registers an account, or replaces the token of an existing registration (matched by
 /// Instagram user id). See the module documentation.
 pub async fn register(

@@ -107,25 +107,12 @@ async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
 
 /// Finds an account by Instagram user id, @username or igsync id, in that order.
 pub(crate) async fn resolve_account(store: &DynStore, arg: &str) -> anyhow::Result<Account> {
-    let arg = arg.trim();
-    if let Some(account) = store.account_get_by_ig(arg).await? {
-        return Ok(account);
+    match sync::accounts::find(store.as_ref(), arg).await? {
+        Some(account) => Ok(account),
+        None => bail!(
+            "no account matches {:?}: give its Instagram user id, @username or igsync id \
+             (see `igsync accounts list`)",
+            arg.trim()
+        ),
     }
-    let name = arg.trim_start_matches('@');
-    let accounts = store.account_list().await?;
-    if let Some(account) = accounts
-        .iter()
-        .find(|a| a.username.eq_ignore_ascii_case(name))
-    {
-        return Ok(account.clone());
-    }
-    if let Ok(id) = arg.parse::<i64>()
-        && let Some(account) = accounts.into_iter().find(|a| a.id == id)
-    {
-        return Ok(account);
-    }
-    bail!(
-        "no account matches {arg:?}: give its Instagram user id, @username or igsync id \
-         (see `igsync accounts list`)"
-    )
 }

@@ -42,20 +42,7 @@ pub async fn account_by_ref(state: &AppState, raw: &str) -> AppResult<Account> {
              igsync id",
         ));
     }
-    if let Some(account) = state.store.account_get_by_ig(arg).await? {
-        return Ok(account);
-    }
-    let name = arg.strip_prefix('@').unwrap_or(arg);
-    let accounts = state.store.account_list().await?;
-    if let Some(account) = accounts
-        .iter()
-        .find(|a| a.username.eq_ignore_ascii_case(name))
-    {
-        return Ok(account.clone());
-    }
-    if let Ok(id) = arg.parse::<i64>()
-        && let Some(account) = accounts.into_iter().find(|a| a.id == id)
-    {
+    if let Some(account) = sync::accounts::find(state.store.as_ref(), arg).await? {
         return Ok(account);
     }
     Err(AppError::not_found(format!(
