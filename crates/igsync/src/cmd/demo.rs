@@ -87,7 +87,7 @@ pub(crate) async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<ExitC
         ));
     }
     let started = std::time::Instant::now();
-    let failed = wait_with_progress(&engine, &requests, &config, true).await?;
+    let failed = wait_with_progress(&engine, &requests, true).await?;
     let elapsed = started.elapsed();
     let refreshed = refresh_tokens(&engine, &store, &cipher).await?;
     // Without the dashboard the simulator stops with the demo: a sync Meta's rate limit

@@ -88,7 +88,7 @@ pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<Exit
     if !args.wait {
         return Ok(ExitCode::SUCCESS);
     }
-    let failed = wait_with_progress(&engine, &requests, config, false).await?;
+    let failed = wait_with_progress(&engine, &requests, false).await?;
     Ok(if failed {
         ExitCode::FAILURE
     } else {
@@ -105,7 +105,6 @@ pub(crate) async fn sync(args: SyncArgs, config: &Config) -> anyhow::Result<Exit
 pub(crate) async fn wait_with_progress(
     engine: &Engine,
     requests: &[(Account, Enqueued)],
-    _config: &Config,
     stop_at_deferred: bool,
 ) -> anyhow::Result<bool> {
     let store = engine.store().clone();
