@@ -14,6 +14,9 @@ pub enum QueueError {
     /// No schedule has this name; `known` lists the ones that exist.
     #[error("schedule `{name}` does not exist; the schedules are {}", known.join(", "))]
     UnknownSchedule { name: String, known: Vec<String> },
+    /// A job's arguments do not encode or decode as its kind's [`crate::JobArgs`].
+    #[error("the arguments of a `{kind}` job are not valid: {message}")]
+    Args { kind: String, message: String },
 }
 
 impl QueueError {

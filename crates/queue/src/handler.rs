@@ -63,6 +63,12 @@ impl JobContext {
         self.clock.now()
     }
 
+    /// The job's arguments decoded as `T` (see [`Job::args_as`]). A handler discards a
+    /// job whose arguments do not decode, with this error as the reason.
+    pub fn args<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::QueueError> {
+        self.job.args_as()
+    }
+
     /// True when a failure of this attempt fails the job for good.
     pub fn is_last_attempt(&self) -> bool {
         self.job.attempt >= self.job.max_attempts

@@ -3,11 +3,14 @@
 //!
 //! - [`types`]: jobs and their state machine, schedules, the limiter, worker registrations
 //!   and persisted queue metrics;
+//! - [`JobArgs`]: the typed arguments of one job kind, encoded by [`NewJob::typed`] and
+//!   decoded by [`JobContext::args`];
 //! - [`QueueStore`]: the persistence seam for them (claims, leases, transactional chaining,
 //!   the rescuer, the limiter), implemented by both SQL dialects; `store::Store` extends it;
 //! - the engine: the [`Worker`] executor, the [`RetryPolicy`], [`JobHandler`]s and their
 //!   [`JobOutcome`]s, and the cron [`Scheduler`] (exactly-once ticks).
 
+mod args;
 mod error;
 mod handler;
 mod policy;
@@ -20,6 +23,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+pub use args::JobArgs;
 pub use clock::Clock;
 pub use error::QueueError;
 pub use handler::{DynHandler, JobContext, JobHandler, JobOutcome};

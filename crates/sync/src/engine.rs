@@ -14,6 +14,7 @@ use store::{
 };
 use tokio::sync::Notify;
 
+use crate::args::{Origin, TokenRefreshFanOutArgs};
 use crate::clock::Clock;
 use crate::error::{Result, SyncError};
 use crate::jobs::{self, WebhookUrl};
@@ -217,13 +218,13 @@ impl SyncSettings {
                 SCHEDULE_FULL_SYNC,
                 &self.full_cron,
                 KIND_SYNC_FAN_OUT,
-                serde_json::json!({ "plan": "full" }),
+                fan_out_args(Plan::Full),
             ),
             def(
                 SCHEDULE_LIGHT_SYNC,
                 &self.light_cron,
                 KIND_SYNC_FAN_OUT,
-                serde_json::json!({ "plan": "light" }),
+                fan_out_args(Plan::Light),
             ),
             def(
                 SCHEDULE_TOKEN_REFRESH,
@@ -239,6 +240,17 @@ impl SyncSettings {
             ),
         ]
     }
+}
+
+/// The arguments of a sync schedule's fan-out (the scheduler adds `schedule` and `tick`).
+fn fan_out_args(plan: Plan) -> serde_json::Value {
+    serde_json::json!({ "plan": plan.as_str() })
+}
+
+/// The plan a `sync_account` job or one of its steps carries.
+#[derive(serde::Deserialize)]
+struct PlanOf {
+    plan: Plan,
 }
 
 /// What the engine is built from.
@@ -441,7 +453,7 @@ impl Engine {
             .store
             .job_insert(jobs::sync_account_job(
                 &self.deps, account_id, plan, &scope, trigger, now,
-            ))
+            )?)
             .await?;
         let run_id = match outcome {
             InsertOutcome::Inserted(_) => None,
@@ -579,17 +591,16 @@ impl Engine {
     /// configured window).
     pub async fn refresh_tokens_now(&self) -> Result<InsertOutcome> {
         let now = self.deps.clock.now();
+        let args = TokenRefreshFanOutArgs(Origin {
+            trigger: Some("manual".to_string()),
+            ..Origin::default()
+        });
         let job = NewJob {
             queue: MAINTENANCE_QUEUE.to_string(),
-            kind: KIND_TOKEN_REFRESH_FAN_OUT.to_string(),
-            args: serde_json::json!({ "trigger": "manual" }),
-            account_id: None,
             unique_key: Some("token_refresh_fan_out:manual".to_string()),
-            run_id: None,
-            run_at: now,
             max_attempts: self.deps.settings.max_attempts as i32,
             priority: 5,
-            now,
+            ..NewJob::typed(&args, now)?
         };
         let outcome = self.deps.store.job_insert(job).await?;
         self.deps.wake.notify_one();
@@ -671,9 +682,8 @@ impl Engine {
             .job_get(job_id)
             .await?
             .ok_or_else(|| SyncError::Invalid(format!("job {job_id} does not exist")))?;
-        let plan = job.args["plan"]
-            .as_str()
-            .and_then(|p| p.parse::<Plan>().ok());
+        // The plan of a sync_account job or of one of its steps (both carry `plan`).
+        let plan = job.args_as::<PlanOf>().ok().map(|args| args.plan);
         let run_id = job
             .run_id
             .or_else(|| job.result.as_ref()?["run_id"].as_i64());

@@ -18,6 +18,13 @@ pub const KIND_TOKEN_REFRESH: &str = "token_refresh";
 pub const KIND_RETENTION: &str = "retention";
 /// POSTs one alert to the configured webhook.
 pub const KIND_DELIVER_WEBHOOK: &str = "deliver_webhook";
+/// The steps of a chain, one kind each.
+pub const KIND_SYNC_PROFILE: &str = "sync_profile";
+pub const KIND_SYNC_MEDIA: &str = "sync_media";
+pub const KIND_SYNC_MEDIA_INSIGHTS: &str = "sync_media_insights";
+pub const KIND_SYNC_STORIES: &str = "sync_stories";
+pub const KIND_SYNC_DEMOGRAPHICS: &str = "sync_demographics";
+pub const KIND_SYNC_ACCOUNT_INSIGHTS: &str = "sync_account_insights";
 
 /// Which steps a sync runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,6 +94,20 @@ impl fmt::Display for Plan {
     }
 }
 
+/// A plan is stored in job arguments as its name ([`Plan::as_str`]).
+impl serde::Serialize for Plan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Plan {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Plan, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for Plan {
     type Err = String;
 
@@ -109,10 +130,12 @@ impl FromStr for Plan {
 
 /// What a sync of one step on its own is narrowed to: given posts, or a range of days
 /// (posts published in it, in the account's time zone, for media insights; Meta's days for
-/// account insights). Empty: the step's usual choice.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+/// account insights). Empty: the step's usual choice. In job arguments it is
+/// `{"media": [...], "since": "YYYY-MM-DD" | null, "until": …}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Scope {
     /// Instagram media ids of stored posts of the account.
+    #[serde(default)]
     pub media: Vec<String>,
     pub since: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
@@ -123,7 +146,8 @@ impl Scope {
         self.media.is_empty() && self.since.is_none() && self.until.is_none()
     }
 
-    /// The scope as stored in a job's arguments (null when empty).
+    /// The scope as JSON (null when empty): what [`Scope::key`] hashes, and the shape
+    /// job arguments carry.
     pub fn to_json(&self) -> serde_json::Value {
         if self.is_empty() {
             return serde_json::Value::Null;
@@ -133,23 +157,6 @@ impl Scope {
             "since": self.since.map(|d| d.to_string()),
             "until": self.until.map(|d| d.to_string()),
         })
-    }
-
-    /// The scope of a job's arguments (empty when absent or unreadable).
-    pub fn from_json(value: &serde_json::Value) -> Scope {
-        let date = |key: &str| value[key].as_str().and_then(|d| d.parse().ok());
-        Scope {
-            media: value["media"]
-                .as_array()
-                .map(|ids| {
-                    ids.iter()
-                        .filter_map(|id| id.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            since: date("since"),
-            until: date("until"),
-        }
     }
 
     /// A short stable tag of the scope for unique keys (requests with different scopes are
@@ -205,12 +212,12 @@ impl Step {
     /// The job kind of the step (persisted).
     pub fn kind(self) -> &'static str {
         match self {
-            Step::Profile => "sync_profile",
-            Step::Media => "sync_media",
-            Step::MediaInsights => "sync_media_insights",
-            Step::Stories => "sync_stories",
-            Step::Demographics => "sync_demographics",
-            Step::AccountInsights => "sync_account_insights",
+            Step::Profile => KIND_SYNC_PROFILE,
+            Step::Media => KIND_SYNC_MEDIA,
+            Step::MediaInsights => KIND_SYNC_MEDIA_INSIGHTS,
+            Step::Stories => KIND_SYNC_STORIES,
+            Step::Demographics => KIND_SYNC_DEMOGRAPHICS,
+            Step::AccountInsights => KIND_SYNC_ACCOUNT_INSIGHTS,
         }
     }
 
@@ -314,13 +321,14 @@ mod tests {
     #[test]
     fn scopes_round_trip_through_job_arguments() {
         assert_eq!(Scope::default().to_json(), serde_json::Value::Null);
-        assert_eq!(Scope::from_json(&serde_json::Value::Null), Scope::default());
         let scope = Scope {
             media: vec!["1789".into(), "1790".into()],
             since: Some("2026-03-01".parse().unwrap()),
             until: Some("2026-03-07".parse().unwrap()),
         };
-        assert_eq!(Scope::from_json(&scope.to_json()), scope);
+        let back: Scope = serde_json::from_value(scope.to_json()).unwrap();
+        assert_eq!(back, scope);
+        assert_eq!(serde_json::to_value(&scope).unwrap(), scope.to_json());
         assert_eq!(
             scope.describe(),
             "media 1789, 1790; 2026-03-01 to 2026-03-07"

@@ -431,7 +431,9 @@ pub(crate) async fn history(args: HistoryArgs, config: &Config) -> anyhow::Resul
                     }
                     _ => String::new(),
                 };
-                let scope = sync::Scope::from_json(&s.detail["scope"]);
+                // Display only: a step without a readable scope shows none.
+                let scope: sync::Scope =
+                    serde_json::from_value(s.detail["scope"].clone()).unwrap_or_default();
                 let scope = if scope.is_empty() {
                     String::new()
                 } else {

@@ -9,6 +9,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use store::{Account, Alert, NewAlert, NewJob, RunId, Severity};
 
+use crate::args::DeliverWebhookArgs;
 use crate::engine::Deps;
 use crate::history::{HistoryWindow, load_account_history};
 use crate::jobs::PRIORITY_MAINTENANCE;
@@ -91,19 +92,22 @@ pub(crate) async fn raise_alert(deps: &Deps, alert: NewAlert) -> Option<Alert> {
     }
     if deps.settings.alerts.webhook_url.is_some() {
         let now = deps.clock.now();
-        let job = NewJob {
+        let args = DeliverWebhookArgs {
+            alert_id: inserted.id,
+            body: webhook_body(&inserted),
+        };
+        let job = NewJob::typed(&args, now).map(|job| NewJob {
             queue: MAINTENANCE_QUEUE.to_string(),
-            kind: KIND_DELIVER_WEBHOOK.to_string(),
-            args: serde_json::json!({ "alert_id": inserted.id, "body": webhook_body(&inserted) }),
-            account_id: None,
             unique_key: Some(format!("webhook:{}", inserted.id)),
-            run_id: None,
-            run_at: now,
             max_attempts: deps.settings.max_attempts as i32,
             priority: PRIORITY_MAINTENANCE,
-            now,
+            ..job
+        });
+        let inserted_job = match job {
+            Ok(job) => deps.store.job_insert(job).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
         };
-        if let Err(e) = deps.store.job_insert(job).await {
+        if let Err(e) = inserted_job {
             tracing::warn!(alert = inserted.id, error = %e, "could not queue the webhook delivery");
         }
     }
@@ -210,13 +214,17 @@ impl JobHandler for DeliverWebhook {
 
     async fn run(&self, ctx: JobContext) -> JobOutcome {
         let deps = &self.deps;
-        let Some(alert_id) = ctx.job.args["alert_id"].as_i64() else {
-            return JobOutcome::discard("a webhook delivery must name its alert");
+        let DeliverWebhookArgs { alert_id, body } = match ctx.args() {
+            Ok(args) => args,
+            Err(e) => return JobOutcome::discard(e.to_string()),
         };
         let Some(url) = deps.settings.alerts.webhook_url.clone() else {
             return JobOutcome::discard("no webhook URL is configured any more");
         };
-        let body = serde_json::to_vec(&ctx.job.args["body"]).unwrap_or_default();
+        let body = match serde_json::to_vec(&body) {
+            Ok(body) => body,
+            Err(e) => return JobOutcome::discard(format!("the webhook body does not encode: {e}")),
+        };
         let mut request = deps
             .http
             .post(url.expose())

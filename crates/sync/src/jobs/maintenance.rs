@@ -9,12 +9,13 @@ use store::{
     TokenUpdate,
 };
 
+use crate::args::{RetentionArgs, SyncFanOutArgs, TokenRefreshArgs, TokenRefreshFanOutArgs};
 use crate::engine::Deps;
 use crate::jobs::{PRIORITY_MAINTENANCE, client_for, raise_alert, sync_account_job, token_for};
 use crate::plan::{
     KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH, KIND_TOKEN_REFRESH_FAN_OUT, Plan,
 };
-use crate::queue::{JobContext, JobHandler, JobOutcome, MAINTENANCE_QUEUE};
+use crate::queue::{JobContext, JobHandler, JobOutcome, MAINTENANCE_QUEUE, QueueError};
 
 fn store_err(e: store::StoreError) -> JobOutcome {
     JobOutcome::retry(e.to_string())
@@ -35,17 +36,12 @@ impl JobHandler for SyncFanOut {
 
     async fn run(&self, ctx: JobContext) -> JobOutcome {
         let store = &self.deps.store;
-        let plan: Plan = match ctx.job.args["plan"].as_str().unwrap_or("full").parse() {
-            Ok(p) => p,
-            Err(e) => return JobOutcome::discard(e),
+        let args: SyncFanOutArgs = match ctx.args() {
+            Ok(args) => args,
+            Err(e) => return JobOutcome::discard(e.to_string()),
         };
-        let trigger = match ctx.job.args["schedule"].as_str() {
-            Some(name) => format!("schedule:{name}"),
-            None => ctx.job.args["trigger"]
-                .as_str()
-                .unwrap_or("schedule")
-                .to_string(),
-        };
+        let plan = args.plan;
+        let trigger = args.sync_trigger();
         let accounts = match store.account_list().await {
             Ok(a) => a,
             Err(e) => return store_err(e),
@@ -83,14 +79,17 @@ impl JobHandler for SyncFanOut {
                     continue;
                 }
             }
-            jobs.push(sync_account_job(
+            match sync_account_job(
                 &self.deps,
                 account.id,
                 plan,
                 &crate::plan::Scope::default(),
                 &trigger,
                 now,
-            ));
+            ) {
+                Ok(job) => jobs.push(job),
+                Err(e) => return JobOutcome::discard(e.to_string()),
+            }
         }
         let outcomes = match store.job_insert_many(jobs).await {
             Ok(o) => o,
@@ -128,6 +127,9 @@ impl JobHandler for TokenRefreshFanOut {
     }
 
     async fn run(&self, ctx: JobContext) -> JobOutcome {
+        if let Err(e) = ctx.args::<TokenRefreshFanOutArgs>() {
+            return JobOutcome::discard(e.to_string());
+        }
         let store = &self.deps.store;
         let now = ctx.now();
         let horizon = now + Duration::days(self.deps.settings.token_refresh_within_days as i64);
@@ -135,26 +137,28 @@ impl JobHandler for TokenRefreshFanOut {
             Ok(a) => a,
             Err(e) => return store_err(e),
         };
-        let jobs: Vec<NewJob> = accounts
+        let jobs: Result<Vec<NewJob>, _> = accounts
             .iter()
             .filter(|a| a.token.is_some() && a.status != SyncStatus::NeedsReauth)
             .filter(|a| match a.token_expires_at {
                 Some(at) => at <= horizon,
                 None => a.login == store::LoginKind::Instagram,
             })
-            .map(|a| NewJob {
-                queue: MAINTENANCE_QUEUE.to_string(),
-                kind: KIND_TOKEN_REFRESH.to_string(),
-                args: serde_json::json!({}),
-                account_id: Some(a.id),
-                unique_key: Some(format!("token_refresh:{}", a.id)),
-                run_id: None,
-                run_at: now,
-                max_attempts: self.deps.settings.max_attempts as i32,
-                priority: PRIORITY_MAINTENANCE,
-                now,
+            .map(|a| {
+                Ok::<_, QueueError>(NewJob {
+                    queue: MAINTENANCE_QUEUE.to_string(),
+                    account_id: Some(a.id),
+                    unique_key: Some(format!("token_refresh:{}", a.id)),
+                    max_attempts: self.deps.settings.max_attempts as i32,
+                    priority: PRIORITY_MAINTENANCE,
+                    ..NewJob::typed(&TokenRefreshArgs {}, now)?
+                })
             })
             .collect();
+        let jobs = match jobs {
+            Ok(jobs) => jobs,
+            Err(e) => return JobOutcome::discard(e.to_string()),
+        };
         let n = jobs.len();
         if let Err(e) = store.job_insert_many(jobs).await {
             return store_err(e);
@@ -180,6 +184,9 @@ impl JobHandler for TokenRefresh {
     async fn run(&self, ctx: JobContext) -> JobOutcome {
         let deps = &self.deps;
         let store = &deps.store;
+        if let Err(e) = ctx.args::<TokenRefreshArgs>() {
+            return JobOutcome::discard(e.to_string());
+        }
         let Some(account_id) = ctx.job.account_id else {
             return JobOutcome::discard("a token refresh must name its account");
         };
@@ -331,6 +338,9 @@ impl JobHandler for Retention {
     }
 
     async fn run(&self, ctx: JobContext) -> JobOutcome {
+        if let Err(e) = ctx.args::<RetentionArgs>() {
+            return JobOutcome::discard(e.to_string());
+        }
         let r = &self.deps.settings.retention;
         let now = ctx.now();
         let age = |d: std::time::Duration| Duration::from_std(d).unwrap_or(Duration::days(36_500));

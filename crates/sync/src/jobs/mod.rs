@@ -16,9 +16,10 @@ use store::{
     SyncStatus,
 };
 
+use crate::args::SyncAccountArgs;
 use crate::engine::Deps;
 use crate::error::Result;
-use crate::plan::{KIND_SYNC_ACCOUNT, Plan, Scope, Step};
+use crate::plan::{Plan, Scope, Step};
 use crate::queue::{Maintenance, SYNC_QUEUE, Worker};
 
 pub(crate) use alerts::raise_alert;
@@ -50,23 +51,22 @@ pub(crate) fn sync_account_job(
     scope: &Scope,
     trigger: &str,
     now: DateTime<Utc>,
-) -> NewJob {
-    let mut args = serde_json::json!({ "plan": plan.as_str(), "trigger": trigger });
-    if !scope.is_empty() {
-        args["scope"] = scope.to_json();
-    }
-    NewJob {
+) -> Result<NewJob, ::queue::QueueError> {
+    let args = SyncAccountArgs {
+        plan,
+        trigger: trigger.to_string(),
+        scope: (!scope.is_empty()).then(|| scope.clone()),
+    };
+    Ok(NewJob {
         queue: SYNC_QUEUE.to_string(),
-        kind: KIND_SYNC_ACCOUNT.to_string(),
-        args,
         account_id: Some(account_id),
         unique_key: Some(chain_key(account_id, plan, scope)),
         run_id: None,
         run_at: now,
         max_attempts: deps.settings.max_attempts as i32,
         priority: PRIORITY_ORCHESTRATOR,
-        now,
-    }
+        ..NewJob::typed(&args, now)?
+    })
 }
 
 /// The unique key a chain holds while active: one per account, plan and scope.

@@ -16,29 +16,15 @@ use store::{
     SyncStep,
 };
 
+use crate::args::{StepArgs, SyncAccountArgs};
 use crate::engine::Deps;
 use crate::jobs::{PRIORITY_STEP, alerts, chain_key, client_for, raise_alert, token_for};
 use crate::plan::{Plan, Scope, Step};
-use crate::queue::{JobContext, JobHandler, JobOutcome, SYNC_QUEUE};
+use crate::queue::{JobContext, JobHandler, JobOutcome, QueueError, SYNC_QUEUE};
 use crate::steps::{self, StepCtx, StepError, StepReport};
 
 /// Name of the global start limiter in the store.
 const START_LIMITER: &str = "account_sync_starts";
-
-fn plan_of(args: &serde_json::Value) -> Plan {
-    args["plan"]
-        .as_str()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(Plan::Full)
-}
-
-fn scope_of(args: &serde_json::Value) -> Scope {
-    Scope::from_json(&args["scope"])
-}
-
-fn trigger_of(args: &serde_json::Value) -> String {
-    args["trigger"].as_str().unwrap_or("manual").to_string()
-}
 
 /// `SyncAllInstagramData(account)`.
 pub(crate) struct SyncAccount {
@@ -84,9 +70,11 @@ impl SyncAccount {
         let deps = &self.deps;
         let store = &deps.store;
         let now = ctx.now();
-        let plan = plan_of(&ctx.job.args);
-        let scope = scope_of(&ctx.job.args);
-        let trigger = trigger_of(&ctx.job.args);
+        let args: SyncAccountArgs = match ctx.args() {
+            Ok(args) => args,
+            Err(e) => return Ok(JobOutcome::discard(e.to_string())),
+        };
+        let (plan, trigger, scope) = (args.plan, args.trigger, args.scope.unwrap_or_default());
         let Some(account_id) = ctx.job.account_id else {
             return Ok(JobOutcome::discard("a sync job must name its account"));
         };
@@ -162,7 +150,10 @@ impl SyncAccount {
             }
         };
         tracing::info!(account = account_id, run = run_id, plan = %plan, trigger = %trigger, "sync started");
-        let first = step_job(deps, account_id, plan, &scope, &trigger, run_id, 0, now);
+        let first = match step_job(deps, account_id, plan, &scope, &trigger, run_id, 0, now) {
+            Ok(job) => job,
+            Err(e) => return Ok(JobOutcome::discard(e.to_string())),
+        };
         Ok(JobOutcome::Complete {
             result: Some(serde_json::json!({ "run_id": run_id })),
             next: vec![first],
@@ -189,28 +180,23 @@ fn step_job(
     run_id: RunId,
     position: usize,
     now: DateTime<Utc>,
-) -> NewJob {
-    let step = plan.steps()[position];
-    let mut args = serde_json::json!({
-        "plan": plan.as_str(),
-        "trigger": trigger,
-        "position": position,
-    });
-    if !scope.is_empty() {
-        args["scope"] = scope.to_json();
-    }
-    NewJob {
+) -> Result<NewJob, QueueError> {
+    let args = StepArgs {
+        plan,
+        trigger: trigger.to_string(),
+        position,
+        scope: (!scope.is_empty()).then(|| scope.clone()),
+    };
+    Ok(NewJob {
         queue: SYNC_QUEUE.to_string(),
-        kind: step.kind().to_string(),
-        args,
         account_id: Some(account_id),
         unique_key: Some(chain_key(account_id, plan, scope)),
         run_id: Some(run_id),
         run_at: now,
         max_attempts: deps.settings.max_attempts as i32,
         priority: PRIORITY_STEP,
-        now,
-    }
+        ..args.new_job(now)?
+    })
 }
 
 /// One step of the chain.
@@ -312,7 +298,11 @@ impl JobHandler for StepJob {
         let store = &self.deps.store;
         let now = ctx.now();
         let account = store.account_get(account_id).await.ok().flatten();
-        let position = ctx.job.args["position"].as_u64().unwrap_or(0) as i32;
+        // A job whose arguments did not decode failed at its step's place in the full plan.
+        let position = match ctx.args::<StepArgs>() {
+            Ok(args) => args.position,
+            Err(_) => Step::ALL.iter().position(|s| *s == self.step).unwrap_or(0),
+        } as i32;
         let spent = self.spent(run_id).await;
         let _ = store
             .sync_step_record(SyncStep {
@@ -406,10 +396,12 @@ impl StepJob {
         let deps = &self.deps;
         let store = &deps.store;
         let now = ctx.now();
-        let plan = plan_of(&ctx.job.args);
-        let scope = scope_of(&ctx.job.args);
-        let trigger = trigger_of(&ctx.job.args);
-        let position = ctx.job.args["position"].as_u64().unwrap_or(0) as usize;
+        let args: StepArgs = match ctx.args() {
+            Ok(args) => args,
+            Err(e) => return Ok(JobOutcome::discard(e.to_string())),
+        };
+        let (plan, trigger, position) = (args.plan, args.trigger, args.position);
+        let scope = args.scope.unwrap_or_default();
         let (Some(account_id), Some(run_id)) = (ctx.job.account_id, ctx.job.run_id) else {
             return Ok(JobOutcome::discard(
                 "a step job must name its account and run",
@@ -553,7 +545,7 @@ impl StepJob {
                     "complete": report.complete,
                 }));
                 if position + 1 < steps.len() {
-                    let next = step_job(
+                    let next = match step_job(
                         deps,
                         account_id,
                         plan,
@@ -562,7 +554,10 @@ impl StepJob {
                         run_id,
                         position + 1,
                         ctx.now(),
-                    );
+                    ) {
+                        Ok(job) => job,
+                        Err(e) => return Ok(JobOutcome::discard(e.to_string())),
+                    };
                     return Ok(JobOutcome::Complete {
                         result,
                         next: vec![next],

@@ -7,6 +7,7 @@ mod db;
 mod e2e;
 mod env;
 mod failures;
+mod job_args;
 mod ops;
 mod queue;
 mod report;
