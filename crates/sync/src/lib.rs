@@ -9,6 +9,7 @@
 //! `install_schedules`, `run_worker`, `run_until_idle`, `progress`, `refresh_tokens_now`.
 
 pub mod accounts;
+pub mod connect;
 pub mod engine;
 pub mod error;
 pub mod history;
