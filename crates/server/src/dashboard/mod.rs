@@ -27,6 +27,8 @@ use axum::routing::{get, post};
 use crate::error::AppError;
 use crate::state::AppState;
 
+pub(crate) use connect::unavailable as connect_unavailable;
+
 /// An error as the dashboard shows it: an HTML page with the error's status.
 pub(crate) fn error_page(err: AppError) -> axum::response::Response {
     axum::response::IntoResponse::into_response(layout::PageError(err))
