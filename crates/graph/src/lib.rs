@@ -41,9 +41,7 @@ pub use model::{
     InsightValue, MediaCategory, MediaChild, MediaInsights, MediaItem, MediaListing,
     MediaProductType, MediaType, OnlineFollowers, Profile, Story, TokenDebug, TokenInfo,
 };
-pub use oauth::{
-    CodeExchange, ConnectedAccount, DialogRequest, required_scopes, requested_scopes,
-};
+pub use oauth::{CodeExchange, ConnectedAccount, DialogRequest, requested_scopes, required_scopes};
 pub use reads::PAGE_SIZE;
 pub use stats::{AccountCallStats, CallStats};
 pub use throttle::{AccountUsage, UsageLevel, UsageSnapshot};

@@ -184,7 +184,10 @@ impl GraphClient {
     /// The permissions of a Facebook user token: `(name, granted)` for each one the person
     /// was asked for (`/me/permissions`).
     #[tracing::instrument(skip_all)]
-    pub async fn permissions(&self, token: &AccessToken) -> Result<Vec<(String, bool)>, GraphError> {
+    pub async fn permissions(
+        &self,
+        token: &AccessToken,
+    ) -> Result<Vec<(String, bool)>, GraphError> {
         let mut req = Request::get("token", "me/permissions");
         req.token = Some(token);
         self.call(&req, parse::permissions).await

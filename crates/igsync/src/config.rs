@@ -660,9 +660,8 @@ impl Config {
         };
         let public_url = {
             let (value, origin) = l.raw("server.public_url");
-            public_url(&value).map_err(|expected| {
-                invalid("server.public_url", &origin, &value, expected)
-            })?
+            public_url(&value)
+                .map_err(|expected| invalid("server.public_url", &origin, &value, expected))?
         };
         let server = server::ServerSettings {
             cookie_secure: l.choice("server.cookie_secure", &["true", "false"])? == "true",

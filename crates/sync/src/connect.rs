@@ -35,9 +35,7 @@ const MAX_WAITING: usize = 1_000;
 /// Why a login did not connect anything; every variant is one line a person can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error(
-        "connecting accounts is not available: {0}"
-    )]
+    #[error("connecting accounts is not available: {0}")]
     Unavailable(String),
     #[error("the login's state is missing or unknown: start again from \"Connect account\"")]
     UnknownState,
@@ -472,7 +470,10 @@ mod tests {
             Err(ConnectError::StateMismatch)
         ));
         assert!(
-            matches!(logins.take(Some(&other), "s1", t0), Err(ConnectError::StateUsed)),
+            matches!(
+                logins.take(Some(&other), "s1", t0),
+                Err(ConnectError::StateUsed)
+            ),
             "a state presented by someone else is spent"
         );
 

@@ -318,7 +318,10 @@ fn choose(accounts: &[Candidate]) -> anyhow::Result<Vec<&Candidate>> {
             .ok()
             .filter(|n| (1..=accounts.len()).contains(n))
             .with_context(|| format!("{part:?} is not a number from 1 to {}", accounts.len()))?;
-        if !out.iter().any(|c: &&Candidate| c.ig_user_id == accounts[n - 1].ig_user_id) {
+        if !out
+            .iter()
+            .any(|c: &&Candidate| c.ig_user_id == accounts[n - 1].ig_user_id)
+        {
             out.push(&accounts[n - 1]);
         }
     }

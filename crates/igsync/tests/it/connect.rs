@@ -24,7 +24,11 @@ async fn follow_login(proc: &mut Proc, sim: &SimServer) -> String {
         .trim()
         .to_owned();
     let res = http().get(&url).send().await.unwrap();
-    assert_eq!(res.status(), reqwest::StatusCode::FOUND, "the dialog consents");
+    assert_eq!(
+        res.status(),
+        reqwest::StatusCode::FOUND,
+        "the dialog consents"
+    );
     let back = res.headers()["location"].to_str().unwrap().to_owned();
     assert!(back.starts_with("http://127.0.0.1:"), "{back}");
     let res = http()
@@ -146,7 +150,8 @@ async fn connect_refuses_clearly_without_a_terminal_app_credentials_or_consent()
         .await;
     assert!(!run.status.success());
     assert!(
-        run.stderr.contains("there is no terminal to choose the accounts on: pass --all"),
+        run.stderr
+            .contains("there is no terminal to choose the accounts on: pass --all"),
         "{run}"
     );
 
@@ -175,7 +180,10 @@ async fn connect_refuses_clearly_without_a_terminal_app_credentials_or_consent()
 
     h.set("IGSYNC_GRAPH_APP_SECRET", "");
     let run = h
-        .run(&["accounts", "connect", "--login", "instagram", "--all"], None)
+        .run(
+            &["accounts", "connect", "--login", "instagram", "--all"],
+            None,
+        )
         .await;
     assert!(!run.status.success());
     assert!(

@@ -98,7 +98,11 @@ fn page<'a>(title: &str, csrf: Option<&'a str>, flash: Option<Flash>, body: Stri
 }
 
 /// A page that ends a login that connected nothing: what happened and a way to start again.
-fn failed(status: StatusCode, csrf: Option<&str>, error: &ConnectError) -> axum::response::Response {
+fn failed(
+    status: StatusCode,
+    csrf: Option<&str>,
+    error: &ConnectError,
+) -> axum::response::Response {
     let body = format!(
         "<div class=\"panel\"><h1>Nothing was connected</h1>\
          <p class=\"flash error\" role=\"alert\">{}</p>\
@@ -545,9 +549,9 @@ pub(crate) async fn add_selected(
     }
     state.logins.forget(&id);
     state
-                .overview_cache
-                .writes
-                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        .overview_cache
+        .writes
+        .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     let body = format!(
         "<div class=\"panel\"><h1>Accounts connected</h1><ul>{rows}</ul>\
          <p><a class=\"button\" href=\"/\">Back to the overview</a></p></div>"

@@ -23,13 +23,13 @@ use sync::{Clock, Engine, EngineConfig, GraphClients, SyncSettings};
 use crate::dashboard::{Browser, csrf_of, form_body};
 use crate::support::{TestApp, http_client, temp_dir};
 
-struct ConnectApp {
-    app: TestApp,
-    sim: SimServer,
-    engine: Engine,
-    store: DynStore,
-    cipher: Cipher,
-    clock: Clock,
+pub(crate) struct ConnectApp {
+    pub(crate) app: TestApp,
+    pub(crate) sim: SimServer,
+    pub(crate) engine: Engine,
+    pub(crate) store: DynStore,
+    pub(crate) cipher: Cipher,
+    pub(crate) clock: Clock,
 }
 
 fn clients(sim: &SimServer, clock: &graph::Clock, secret: bool) -> GraphClients {
@@ -59,7 +59,7 @@ fn clients(sim: &SimServer, clock: &graph::Clock, secret: bool) -> GraphClients 
 /// Instagram), an empty database, the engine, and the server with `server.public_url` set
 /// to its own address (unless `public_url` is false) and app credentials (unless `secret`
 /// is false).
-async fn connect_app(public_url: bool, secret: bool) -> ConnectApp {
+pub(crate) async fn connect_app(public_url: bool, secret: bool) -> ConnectApp {
     let mut config = SimConfig::new(401, 8, 6);
     config.history_days = 20;
     let sim = SimServer::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -168,10 +168,7 @@ async fn consent(sim: &SimServer, dialog: &str, decline: &[&str]) -> String {
         let at = html.find("action=\"").unwrap() + 8;
         html[at..at + html[at..].find('"').unwrap()].to_owned()
     };
-    let pairs: Vec<(&str, &str)> = form
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let res = client
         .post(format!("{}{action}", sim.url()))
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -197,7 +194,7 @@ async fn come_back(b: &Browser<'_>, url: &str) -> reqwest::Response {
     b.get(&target).await
 }
 
-fn fb_user(sim: &SimServer) -> simulator::LoginUser {
+pub(crate) fn fb_user(sim: &SimServer) -> simulator::LoginUser {
     sim.login_users()
         .into_iter()
         .find(|u| u.login == SimLogin::Facebook)
@@ -211,7 +208,10 @@ async fn facebook_login_adds_two_of_three_accounts_and_syncs_them() {
     let overview = b.page("/").await;
     assert!(overview.contains("href=\"/connect\">Connect account</a>"));
     let choose = b.page("/connect").await;
-    assert!(choose.contains("href=\"/connect/start?login=facebook\""), "{choose}");
+    assert!(
+        choose.contains("href=\"/connect/start?login=facebook\""),
+        "{choose}"
+    );
     assert!(choose.contains("href=\"/connect/start?login=instagram\""));
     assert!(choose.contains("Business Discovery"));
 
@@ -240,7 +240,11 @@ async fn facebook_login_adds_two_of_three_accounts_and_syncs_them() {
     assert!(!html.contains("You declined"));
     for page in &user.pages {
         if page.ig_user_id.is_some() {
-            assert!(html.contains(&page.name), "the Page is named: {}", page.name);
+            assert!(
+                html.contains(&page.name),
+                "the Page is named: {}",
+                page.name
+            );
         }
     }
     let csrf = csrf_of(&html);
@@ -248,7 +252,11 @@ async fn facebook_login_adds_two_of_three_accounts_and_syncs_them() {
     let res = b
         .post(
             &review,
-            &[("csrf", csrf.as_str()), ("ig", a.as_str()), ("ig", bb.as_str())],
+            &[
+                ("csrf", csrf.as_str()),
+                ("ig", a.as_str()),
+                ("ig", bb.as_str()),
+            ],
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -434,7 +442,9 @@ async fn every_failed_login_ends_on_a_clear_page() {
     let (status, html) = text(come_back(&b, &back).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
-        html.contains("the login was cancelled on Meta&#39;s page (user_denied: Permissions error.)"),
+        html.contains(
+            "the login was cancelled on Meta&#39;s page (user_denied: Permissions error.)"
+        ),
         "{html}"
     );
     assert!(html.contains("Nothing was connected"));
@@ -492,7 +502,14 @@ async fn a_reused_code_and_a_wrong_redirect_uri_are_refused_by_meta_and_said_so(
         started_at: c.clock.now(),
     };
     let code_of = |url: String| {
-        let query = url.split('#').next().unwrap().split_once('?').unwrap().1.to_owned();
+        let query = url
+            .split('#')
+            .next()
+            .unwrap()
+            .split_once('?')
+            .unwrap()
+            .1
+            .to_owned();
         let params: BTreeMap<String, String> = query
             .split('&')
             .filter_map(|kv| kv.split_once('='))
@@ -512,7 +529,9 @@ async fn a_reused_code_and_a_wrong_redirect_uri_are_refused_by_meta_and_said_so(
         .unwrap_err();
     assert!(matches!(again, ConnectError::Meta(_)));
     assert!(
-        again.to_string().contains("This authorization code has been used"),
+        again
+            .to_string()
+            .contains("This authorization code has been used"),
         "{again}"
     );
 
@@ -535,7 +554,11 @@ async fn a_reused_code_and_a_wrong_redirect_uri_are_refused_by_meta_and_said_so(
 async fn connecting_without_app_credentials_or_public_url_says_what_to_set() {
     for (public_url, secret, want) in [
         (true, false, "set graph.app_id and graph.app_secret"),
-        (false, true, "set server.public_url (IGSYNC_SERVER_PUBLIC_URL)"),
+        (
+            false,
+            true,
+            "set server.public_url (IGSYNC_SERVER_PUBLIC_URL)",
+        ),
     ] {
         let c = connect_app(public_url, secret).await;
         let b = Browser::sign_in(&c.app).await;
@@ -545,7 +568,10 @@ async fn connecting_without_app_credentials_or_public_url_says_what_to_set() {
         let res = b.get("/connect/start?login=facebook").await;
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         let html = res.text().await.unwrap();
-        assert!(html.contains("connecting accounts is not available"), "{html}");
+        assert!(
+            html.contains("connecting accounts is not available"),
+            "{html}"
+        );
         assert!(html.contains(want));
     }
 }
