@@ -565,13 +565,18 @@ pub(crate) fn me(body: &[u8]) -> Result<DiscoveredAccount, GraphError> {
     })
 }
 
+/// A token answer's parts: the token, `token_type` and `expires_in`.
+pub(crate) type RawToken = (String, Option<String>, Option<u64>);
+
+/// One page of `/me/accounts`: each Page's Instagram account with the Page token, and the
+/// next cursor.
+pub(crate) type PagesWithTokens = (Vec<(DiscoveredAccount, Option<String>)>, Option<String>);
+
 /// A code exchange's answer: Facebook Login's `{"access_token","token_type","expires_in"}`,
 /// or api.instagram.com's `{"data":[{"access_token","user_id","permissions"}]}` (older
 /// answers are the object without `data`; `permissions` is a comma-separated string or a
 /// list).
-pub(crate) fn code_exchange(
-    body: &[u8],
-) -> Result<((String, Option<String>, Option<u64>), Option<Vec<String>>), GraphError> {
+pub(crate) fn code_exchange(body: &[u8]) -> Result<(RawToken, Option<Vec<String>>), GraphError> {
     const CTX: &str = "code exchange";
     let v = json(body, CTX)?;
     let o = match v.get("data").and_then(Value::as_array) {
@@ -619,9 +624,7 @@ pub(crate) fn permissions(body: &[u8]) -> Result<Vec<(String, bool)>, GraphError
 }
 
 /// `/me/accounts` with Page tokens: each Page with an Instagram account, and its token.
-pub(crate) fn pages_with_tokens(
-    body: &[u8],
-) -> Result<(Vec<(DiscoveredAccount, Option<String>)>, Option<String>), GraphError> {
+pub(crate) fn pages_with_tokens(body: &[u8]) -> Result<PagesWithTokens, GraphError> {
     let p = page(body, "accounts")?;
     let out = p
         .data
