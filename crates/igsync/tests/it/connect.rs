@@ -9,7 +9,7 @@ use std::time::Duration;
 use simulator::{LoginAuto, LoginKind as SimLogin, SimServer};
 use store::LoginKind;
 
-use crate::support::{Dialect, Harness, Proc, http, sim_config, start_sim};
+use crate::support::{Dialect, Harness, Proc, http, serve, sim_config, start_sim};
 
 /// Waits for the printed login URL, follows it to the command's listener, and returns the
 /// URL it followed.
@@ -192,4 +192,42 @@ async fn connect_refuses_clearly_without_a_terminal_app_credentials_or_consent()
             .contains("connecting accounts needs your Meta app's id and secret: set graph.app_id and graph.app_secret"),
         "{run}"
     );
+}
+
+#[tokio::test]
+async fn serve_says_at_start_whether_connecting_is_available_and_refuses_a_bad_public_url() {
+    let sim = start_sim(sim_config(403, 2, 2)).await;
+    let mut h = harness(&sim, "connect-serve").await;
+
+    let (mut proc, _) = serve(&h, &["--no-worker"]).await;
+    let text = proc
+        .wait_for_output("from the dashboard is unavailable", Duration::from_secs(30))
+        .await;
+    assert!(
+        text.contains(
+            "connecting facebook accounts from the dashboard is unavailable: set server.public_url (IGSYNC_SERVER_PUBLIC_URL)"
+        ),
+        "{text}"
+    );
+    proc.terminate().await;
+
+    h.set("IGSYNC_SERVER_PUBLIC_URL", "https://igsync.example.com/");
+    let (mut proc, _) = serve(&h, &["--no-worker"]).await;
+    let text = proc
+        .wait_for_output("connect instagram accounts at", Duration::from_secs(30))
+        .await;
+    assert!(
+        text.contains(
+            "connect facebook accounts at https://igsync.example.com/connect (redirect URI https://igsync.example.com/connect/callback)"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(&sim.app_secret()));
+    proc.terminate().await;
+
+    h.set("IGSYNC_SERVER_PUBLIC_URL", "igsync.example.com");
+    let run = h.run(&["serve", "--listen", "127.0.0.1:0"], None).await;
+    assert!(!run.status.success());
+    assert!(run.stderr.contains("server.public_url"), "{run}");
+    assert!(run.stderr.contains("an http(s) URL with a host"), "{run}");
 }
