@@ -130,10 +130,7 @@ fn demo_config(
     let mut config = config.clone();
     config.graph.base_url = Some(sim.url());
     // The simulator's app, so "Connect account" logs in through the simulator's dialogs.
-    config
-        .graph
-        .app_id
-        .get_or_insert_with(|| sim.app_id());
+    config.graph.app_id.get_or_insert_with(|| sim.app_id());
     config
         .graph
         .app_secret
