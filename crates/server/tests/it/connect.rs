@@ -238,6 +238,12 @@ async fn facebook_login_adds_two_of_three_accounts_and_syncs_them() {
     assert_eq!(boxes, user.ig_user_ids, "one checkbox per account found");
     assert!(html.contains(">Add selected</button>"));
     assert!(!html.contains("You declined"));
+    for secret in [c.sim.app_secret(), "EAAP".to_owned(), "EAAG".to_owned()] {
+        assert!(
+            !html.contains(&secret),
+            "no token or app secret on the page"
+        );
+    }
     for page in &user.pages {
         if page.ig_user_id.is_some() {
             assert!(
@@ -263,6 +269,7 @@ async fn facebook_login_adds_two_of_three_accounts_and_syncs_them() {
     let done = res.text().await.unwrap();
     assert_eq!(done.matches("data-added=").count(), 2, "{done}");
     assert!(done.contains("its first sync is queued"), "{done}");
+    assert!(!done.contains(&c.sim.app_secret()) && !done.contains("EAAP"));
 
     c.engine.run_until_idle().await.unwrap();
     let accounts = c.store.account_list().await.unwrap();
