@@ -63,6 +63,8 @@ pub(crate) enum PathKind {
     Versioned,
     /// `{base}/{path}` (Instagram Login token endpoints).
     Unversioned,
+    /// `{host}/{path}` on another of Meta's hosts (the Instagram Login code exchange).
+    Host(crate::config::MetaHost),
 }
 
 /// One logical call; [`GraphClient::call`] may send it several times.
@@ -202,12 +204,19 @@ impl GraphClient {
     }
 
     fn url(&self, kind: PathKind, path: &str) -> Result<Url, GraphError> {
-        let base = self.inner.cfg.base_url.as_str();
+        let host;
+        let base = match kind {
+            PathKind::Host(h) => {
+                host = self.inner.cfg.host(h);
+                host.as_str()
+            }
+            _ => self.inner.cfg.base_url.as_str(),
+        };
         let path = path.trim_start_matches('/');
         let full = match kind {
             PathKind::Versioned if path.is_empty() => format!("{base}{}", self.version()),
             PathKind::Versioned => format!("{base}{}/{path}", self.version()),
-            PathKind::Unversioned => format!("{base}{path}"),
+            PathKind::Unversioned | PathKind::Host(_) => format!("{base}{path}"),
         };
         Url::parse(&full).map_err(|e| GraphError::InvalidRequest(format!("bad path {path:?}: {e}")))
     }

@@ -130,6 +130,34 @@ impl FromStr for LoginKind {
     }
 }
 
+/// Meta's hosts the login flows and the Graph API live on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MetaHost {
+    /// `www.facebook.com`: the Facebook Login dialog.
+    WwwFacebook,
+    /// `graph.facebook.com`: the Graph API with Facebook Login, its code exchange.
+    GraphFacebook,
+    /// `www.instagram.com`: the Instagram Login dialog.
+    WwwInstagram,
+    /// `api.instagram.com`: the Instagram Login code exchange.
+    ApiInstagram,
+    /// `graph.instagram.com`: the Graph API with Instagram Login, its token exchanges.
+    GraphInstagram,
+}
+
+impl MetaHost {
+    /// The production root URL (with its trailing slash).
+    pub const fn production(self) -> &'static str {
+        match self {
+            Self::WwwFacebook => "https://www.facebook.com/",
+            Self::GraphFacebook => "https://graph.facebook.com/",
+            Self::WwwInstagram => "https://www.instagram.com/",
+            Self::ApiInstagram => "https://api.instagram.com/",
+            Self::GraphInstagram => "https://graph.instagram.com/",
+        }
+    }
+}
+
 /// How transient failures (codes 1 and 2, `is_transient`, HTTP 5xx, timeouts, connection
 /// errors, malformed bodies) are retried inside the client: exponential backoff with full
 /// jitter, `initial_backoff × 2^n` capped at `max_backoff`.
@@ -216,6 +244,9 @@ impl ThrottleConfig {
 #[derive(Clone, Debug)]
 pub struct GraphConfig {
     pub(crate) base_url: Url,
+    /// Whether `base_url` was given (a proxy or the simulator): then every Meta host of the
+    /// login flows is that one URL too.
+    pub(crate) custom_base: bool,
     pub(crate) version: ApiVersion,
     pub(crate) login: LoginKind,
     pub(crate) app_id: String,
@@ -253,6 +284,15 @@ impl GraphConfig {
     /// The pinned API version.
     pub fn version(&self) -> ApiVersion {
         self.version
+    }
+    /// The root URL of one of Meta's hosts: the configured base URL for every host when
+    /// one was given (a proxy or the simulator, which serve Meta's paths on one URL), else
+    /// the production host.
+    pub fn host(&self, host: MetaHost) -> Url {
+        if self.custom_base {
+            return self.base_url.clone();
+        }
+        Url::parse(host.production()).unwrap_or_else(|_| self.base_url.clone())
     }
     /// The login flavour.
     pub fn login(&self) -> LoginKind {
@@ -337,6 +377,7 @@ impl GraphConfigBuilder {
 
     /// Validates and returns the configuration.
     pub fn build(self) -> Result<GraphConfig, ConfigError> {
+        let custom_base = self.base_url.is_some();
         let raw = self
             .base_url
             .unwrap_or_else(|| self.login.default_base_url().to_owned());
@@ -381,6 +422,7 @@ impl GraphConfigBuilder {
         self.throttle.validate()?;
         Ok(GraphConfig {
             base_url,
+            custom_base,
             version: self.version,
             login: self.login,
             app_id,

@@ -18,6 +18,7 @@ pub mod fuzz;
 mod insights;
 mod model;
 pub mod naive;
+mod oauth;
 mod parse;
 mod reads;
 mod stats;
@@ -29,7 +30,7 @@ pub use ::clock::Clock;
 pub use catalog::{CatalogDecision, CatalogScope, RETIRED_METRICS};
 pub use client::{GraphClient, install_crypto_provider};
 pub use config::{
-    ApiVersion, GraphConfig, GraphConfigBuilder, LoginKind, RetryPolicy, ThrottleConfig,
+    ApiVersion, GraphConfig, GraphConfigBuilder, LoginKind, MetaHost, RetryPolicy, ThrottleConfig,
 };
 pub use error::{
     ApiError, ConfigError, ErrorClass, GraphError, ItemError, ItemErrorKind, RateLimitScope,
@@ -40,6 +41,7 @@ pub use model::{
     InsightValue, MediaCategory, MediaChild, MediaInsights, MediaItem, MediaListing,
     MediaProductType, MediaType, OnlineFollowers, Profile, Story, TokenDebug, TokenInfo,
 };
+pub use oauth::{CodeExchange, ConnectedAccount, DialogRequest, requested_scopes, required_scopes};
 pub use reads::PAGE_SIZE;
 pub use stats::{AccountCallStats, CallStats};
 pub use throttle::{AccountUsage, UsageLevel, UsageSnapshot};

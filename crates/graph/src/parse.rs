@@ -77,6 +77,20 @@ pub(crate) fn api_error(status: u16, body: &[u8]) -> Option<ApiError> {
 }
 
 pub(crate) fn api_error_value(status: u16, v: &Value) -> Option<ApiError> {
+    // api.instagram.com (Instagram Login's code exchange) answers
+    // `{"error_type":"OAuthException","code":400,"error_message":"…"}`.
+    if let Some(message) = v.get("error_message").and_then(Value::as_str) {
+        return Some(ApiError {
+            http_status: status,
+            code: v.get("code").and_then(num).map_or(0, |f| f as i64),
+            subcode: None,
+            error_type: string(v.get("error_type")),
+            message: message.to_owned(),
+            is_transient: false,
+            user_title: None,
+            fbtrace_id: None,
+        });
+    }
     let e = v.get("error")?.as_object()?;
     let code = e.get("code").and_then(num).map_or(0, |f| f as i64);
     Some(ApiError {
@@ -549,6 +563,86 @@ pub(crate) fn me(body: &[u8]) -> Result<DiscoveredAccount, GraphError> {
         page_id: None,
         page_name: None,
     })
+}
+
+/// A token answer's parts: the token, `token_type` and `expires_in`.
+pub(crate) type RawToken = (String, Option<String>, Option<u64>);
+
+/// One page of `/me/accounts`: each Page's Instagram account with the Page token, and the
+/// next cursor.
+pub(crate) type PagesWithTokens = (Vec<(DiscoveredAccount, Option<String>)>, Option<String>);
+
+/// A code exchange's answer: Facebook Login's `{"access_token","token_type","expires_in"}`,
+/// or api.instagram.com's `{"data":[{"access_token","user_id","permissions"}]}` (older
+/// answers are the object without `data`; `permissions` is a comma-separated string or a
+/// list).
+pub(crate) fn code_exchange(body: &[u8]) -> Result<(RawToken, Option<Vec<String>>), GraphError> {
+    const CTX: &str = "code exchange";
+    let v = json(body, CTX)?;
+    let o = match v.get("data").and_then(Value::as_array) {
+        Some(items) => items
+            .first()
+            .and_then(Value::as_object)
+            .ok_or_else(|| malformed(CTX, "empty data"))?,
+        None => object(&v, CTX)?,
+    };
+    let token = string(o.get("access_token")).ok_or_else(|| malformed(CTX, "no access_token"))?;
+    let permissions = match o.get("permissions") {
+        Some(Value::String(s)) => Some(
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
+        Some(Value::Array(items)) => Some(items.iter().filter_map(|i| string(Some(i))).collect()),
+        _ => None,
+    };
+    let expires_in = o.get("expires_in").and_then(num).map(|f| f as u64);
+    Ok((
+        (token, string(o.get("token_type")), expires_in),
+        permissions,
+    ))
+}
+
+/// `/me/permissions`: `{"data":[{"permission","status"}]}` → (permission, granted).
+pub(crate) fn permissions(body: &[u8]) -> Result<Vec<(String, bool)>, GraphError> {
+    const CTX: &str = "permissions";
+    let v = json(body, CTX)?;
+    let data = v
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed(CTX, "no data"))?;
+    Ok(data
+        .iter()
+        .filter_map(|p| {
+            let name = string(p.get("permission"))?;
+            let granted = p.get("status").and_then(Value::as_str) == Some("granted");
+            Some((name, granted))
+        })
+        .collect())
+}
+
+/// `/me/accounts` with Page tokens: each Page with an Instagram account, and its token.
+pub(crate) fn pages_with_tokens(body: &[u8]) -> Result<PagesWithTokens, GraphError> {
+    let p = page(body, "accounts")?;
+    let out = p
+        .data
+        .iter()
+        .filter_map(|page| {
+            let ig = page.get("instagram_business_account")?;
+            Some((
+                DiscoveredAccount {
+                    ig_user_id: string(ig.get("id"))?,
+                    username: string(ig.get("username")),
+                    page_id: string(page.get("id")),
+                    page_name: string(page.get("name")),
+                },
+                string(page.get("access_token")),
+            ))
+        })
+        .collect();
+    Ok((out, p.next_after))
 }
 
 /// Helper for tests and callers: a Pacific day from a `YYYY-MM-DD` string.

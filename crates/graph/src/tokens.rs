@@ -12,7 +12,7 @@ use crate::parse;
 use crate::token::AccessToken;
 
 impl GraphClient {
-    fn token_info(
+    pub(crate) fn token_info(
         &self,
         (token, token_type, expires_in): (String, Option<String>, Option<u64>),
     ) -> TokenInfo {

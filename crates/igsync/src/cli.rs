@@ -126,6 +126,10 @@ pub(crate) enum AccountsCommand {
     /// Register an account (or replace its token). The token is verified against the Graph
     /// API and stored encrypted.
     Add(AccountsAddArgs),
+    /// Connect accounts by logging in with Meta: prints the login URL, waits for Meta's
+    /// redirect on http://127.0.0.1:PORT/callback and registers the accounts the login
+    /// reaches. Needs graph.app_id and graph.app_secret.
+    Connect(AccountsConnectArgs),
     /// List registered accounts with their sync status.
     List {
         /// Print JSON instead of a table.
@@ -177,6 +181,24 @@ pub(crate) struct AccountsAddArgs {
     /// Store without asking the Graph API first (the username is then the id).
     #[arg(long)]
     pub(crate) no_verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AccountsConnectArgs {
+    /// Facebook Login for Business (Pages' Instagram accounts) or Business Login for
+    /// Instagram (the account itself).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub(crate) login: LoginArg,
+    /// Add every account the login reaches without asking (required without a terminal).
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Port of the local redirect URI http://127.0.0.1:PORT/callback (register that URI in
+    /// your Meta app; 0 picks a free port).
+    #[arg(long, default_value_t = 8765, value_name = "PORT")]
+    pub(crate) redirect_port: u16,
+    /// Ask again for permissions declined before.
+    #[arg(long)]
+    pub(crate) rerequest: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -64,6 +64,7 @@ keys! {
     "alerts.webhook_secret", "IGSYNC_ALERTS_WEBHOOK_SECRET", "", "HMAC-SHA256 key that signs webhook bodies (X-Igsync-Signature)";
     "server.listen", "IGSYNC_SERVER_LISTEN", "127.0.0.1:8080", "Address of the API and dashboard";
     "server.cookie_secure", "IGSYNC_SERVER_COOKIE_SECURE", "false", "Mark the dashboard's session cookie Secure (set it when igsync is served over HTTPS, directly or behind a proxy)";
+    "server.public_url", "IGSYNC_SERVER_PUBLIC_URL", "", "The address browsers reach igsync at, e.g. https://igsync.example.com; Meta's login dialogs send people back to {public_url}/connect/callback (empty: connecting accounts from the dashboard is unavailable)";
 }
 
 /// Where a value came from, for error messages.
@@ -657,8 +658,14 @@ impl Config {
                 )
             })?
         };
+        let public_url = {
+            let (value, origin) = l.raw("server.public_url");
+            public_url(&value)
+                .map_err(|expected| invalid("server.public_url", &origin, &value, expected))?
+        };
         let server = server::ServerSettings {
             cookie_secure: l.choice("server.cookie_secure", &["true", "false"])? == "true",
+            public_url,
             ..server::ServerSettings::default()
         };
         Ok(Config {
@@ -675,6 +682,30 @@ impl Config {
             server,
         })
     }
+}
+
+/// `server.public_url`: empty, or an http(s) URL with a host and neither query nor fragment;
+/// kept without its trailing slash.
+fn public_url(value: &str) -> Result<Option<String>, &'static str> {
+    const EXPECTED: &str =
+        "an http(s) URL with a host and no query or fragment, like https://igsync.example.com";
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return Err(EXPECTED);
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    if !matches!(scheme, "http" | "https")
+        || host.is_empty()
+        || host.starts_with(':')
+        || rest.contains(['?', '#'])
+        || !value.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(EXPECTED);
+    }
+    Ok(Some(value.trim_end_matches('/').to_owned()))
 }
 
 /// The one redaction of database URLs (shared with the stores' error messages).
@@ -746,6 +777,37 @@ mod tests {
             c.unwrap().graph.base_url.as_deref(),
             Some("http://127.0.0.1:9")
         );
+    }
+
+    #[test]
+    fn the_public_url_is_an_http_url_kept_without_its_trailing_slash() {
+        assert_eq!(public_url(""), Ok(None));
+        assert_eq!(
+            public_url(" https://igsync.example.com/ "),
+            Ok(Some("https://igsync.example.com".to_owned()))
+        );
+        assert_eq!(
+            public_url("http://127.0.0.1:8080/igsync"),
+            Ok(Some("http://127.0.0.1:8080/igsync".to_owned()))
+        );
+        for bad in [
+            "igsync.example.com",
+            "ftp://x",
+            "https://",
+            "https://x/?a=1",
+            "https://x/#f",
+            "https://x y",
+        ] {
+            assert!(public_url(bad).is_err(), "{bad}");
+        }
+        let err = load(
+            None,
+            &[("IGSYNC_SERVER_PUBLIC_URL", "igsync.example.com")],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("server.public_url"), "{err}");
     }
 
     #[test]

@@ -35,6 +35,13 @@ use tower_http::trace::TraceLayer;
 pub use crate::error::{AppError, AppResult};
 pub use crate::state::{AppState, BODY_LIMIT_BYTES, ServerSettings};
 
+/// Why connecting accounts through the dashboard is unavailable with Facebook Login and
+/// with Instagram Login (`None`: available), for `igsync serve` to say at start.
+pub fn connect_unavailable(state: &AppState) -> [(store::LoginKind, Option<String>); 2] {
+    [store::LoginKind::Facebook, store::LoginKind::Instagram]
+        .map(|login| (login, dashboard::connect_unavailable(state, login)))
+}
+
 /// The whole application: public probes, the authenticated JSON API, `/metrics`, the
 /// OpenAPI document and the dashboard, with security headers, body limits, timeouts,
 /// tracing and a last-resort panic handler on every route.

@@ -54,6 +54,10 @@ pub struct ServerSettings {
     /// Most connections at once from one client address (IPv6: one /64); further ones are
     /// closed when accepted.
     pub max_connections_per_client: usize,
+    /// The address browsers reach igsync at (`https://igsync.example.com`, no trailing
+    /// slash); Meta's login dialogs send people back to `{public_url}/connect/callback`.
+    /// None: connecting accounts through the dashboard is unavailable.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -71,6 +75,7 @@ impl Default for ServerSettings {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 256,
             max_connections_per_client: 128,
+            public_url: None,
         }
     }
 }
@@ -100,6 +105,8 @@ pub struct AppState {
     pub(crate) key_checks: Arc<tokio::sync::Semaphore>,
     pub(crate) gate: Arc<DatabaseGate>,
     pub(crate) overview_cache: Arc<OverviewCache>,
+    /// Logins through Meta's dialogs in flight (`sync::connect`).
+    pub(crate) logins: Arc<sync::connect::Logins>,
 }
 
 impl AppState {
@@ -120,6 +127,7 @@ impl AppState {
             key_checks: Arc::new(tokio::sync::Semaphore::new(crate::auth::KEY_CHECKS)),
             gate: Arc::new(DatabaseGate::default()),
             overview_cache: Arc::new(OverviewCache::new(settings.overview_cache_ttl)),
+            logins: Arc::new(sync::connect::Logins::default()),
             settings: Arc::new(settings),
         }
     }

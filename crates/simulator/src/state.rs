@@ -149,6 +149,8 @@ pub(crate) struct Mutable {
     /// Consent given at once by every dialog.
     pub(crate) login_auto: Option<LoginAuto>,
     pub(crate) issued: u64,
+    /// Page tokens derived again after the seeded one was invalidated, by account.
+    pub(crate) page_tokens: HashMap<usize, String>,
 }
 
 /// Everything the handlers share.
@@ -282,6 +284,7 @@ impl SimState {
                 subscriptions: BTreeMap::new(),
                 login_auto: config.login_auto.clone(),
                 issued: 0,
+                page_tokens: HashMap::new(),
             }),
             budgets: Mutex::new(budgets),
             stats: Mutex::new(Counters::default()),
@@ -493,6 +496,45 @@ impl SimState {
             },
         );
         (token, expires_at)
+    }
+
+    /// The Page token `/me/accounts` hands out for an account's Page: the seeded one while it
+    /// works; once it was invalidated ([`Self::expire_tokens`]), a fresh one, as Meta derives
+    /// a new Page token from the user token of a new login.
+    pub(crate) fn page_token(&self, acct: usize) -> Option<String> {
+        let seeded = self.world.accounts[acct].page_token.clone()?;
+        let now = self.now();
+        let mut m = self.write();
+        let current = m.page_tokens.get(&acct).cloned().unwrap_or(seeded);
+        let valid = m
+            .tokens
+            .get(&current)
+            .is_some_and(|r| r.expires_at.is_none_or(|e| e > now));
+        if valid {
+            return Some(current);
+        }
+        m.issued += 1;
+        let token = format!(
+            "EAAP{}",
+            hash::encode(
+                h(&[self.config.seed, hs("fresh-page-token"), m.issued]),
+                hash::ALNUM,
+                140
+            )
+        );
+        m.tokens.insert(
+            token.clone(),
+            TokenRec {
+                acct,
+                login: LoginKind::Facebook,
+                issued_at: now,
+                expires_at: None,
+                page: true,
+                grant: None,
+            },
+        );
+        m.page_tokens.insert(acct, token.clone());
+        Some(token)
     }
 
     /// Makes every token of an account expired from now on.

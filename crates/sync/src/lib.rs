@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod args;
+pub mod connect;
 pub mod engine;
 pub mod error;
 pub mod history;

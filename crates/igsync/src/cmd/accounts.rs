@@ -1,4 +1,5 @@
-//! `igsync accounts`: register, list, pause, resume, re-zone and remove accounts.
+//! `igsync accounts`: register (with a token, or through Meta's login with `connect`), list,
+//! pause, resume, re-zone and remove accounts.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ pub(crate) async fn run(cmd: AccountsCommand, config: &Config) -> anyhow::Result
     let store = db::open(&config.database_url).await?;
     match cmd {
         AccountsCommand::Add(args) => add(args, config, &store).await,
+        AccountsCommand::Connect(args) => super::connect::run(args, config, &store).await,
         AccountsCommand::List { json } => list(&store, json).await,
         AccountsCommand::Remove { account, yes } => {
             let account = resolve_account(&store, &account).await?;

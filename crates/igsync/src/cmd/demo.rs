@@ -129,15 +129,12 @@ fn demo_config(
 ) -> anyhow::Result<(Config, Option<String>)> {
     let mut config = config.clone();
     config.graph.base_url = Some(sim.url());
-    // The simulator's app: any id and secret are accepted, as a real app's would be.
-    config
-        .graph
-        .app_id
-        .get_or_insert_with(|| "1000000000".to_string());
+    // The simulator's app, so "Connect account" logs in through the simulator's dialogs.
+    config.graph.app_id.get_or_insert_with(|| sim.app_id());
     config
         .graph
         .app_secret
-        .get_or_insert_with(|| SecretString::new("demo-app-secret"));
+        .get_or_insert_with(|| SecretString::new(sim.app_secret()));
     config.sync.backoff = Duration::from_secs(2);
     config.sync.syncs_per_minute = 0;
     config.sync.concurrency = config.sync.concurrency.max(3);
@@ -480,13 +477,19 @@ async fn serve(
     let (_, key) = server::auth::create_api_key(&*store, "demo")
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the sign-in key: {e}"))?;
-    let state = app_state(config, store, engine.clone()).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
             format!("cannot listen on {listen} (is another igsync running? use --listen)")
         })?;
     let addr = listener.local_addr()?;
+    // "Connect account" comes back to this address unless another one is configured.
+    let mut config = config.clone();
+    config
+        .server
+        .public_url
+        .get_or_insert_with(|| format!("http://{addr}"));
+    let state = app_state(&config, store, engine.clone()).await?;
     println!("dashboard:  http://{addr}/");
     println!("sign in with this key (shown once): {}", key.expose());
     println!("API:        curl -H 'Authorization: Bearer <key>' http://{addr}/api/v1/accounts");

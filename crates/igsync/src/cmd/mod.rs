@@ -3,6 +3,7 @@
 mod accounts;
 mod bench;
 mod completions;
+mod connect;
 mod demo;
 mod doctor;
 pub(crate) mod engine;

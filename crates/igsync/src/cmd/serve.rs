@@ -49,6 +49,22 @@ pub(crate) async fn run(args: ServeArgs, config: &Config) -> anyhow::Result<Exit
         "igsync serving on http://{addr} (create a sign-in key with `igsync keys create --name NAME`)"
     );
 
+    for (login, why) in server::connect_unavailable(&state) {
+        match (why, &config.server.public_url) {
+            (None, Some(url)) => eprintln!(
+                "connect {} accounts at {url}/connect (redirect URI {url}/connect/callback)",
+                login.as_str()
+            ),
+            (Some(why), _) => {
+                tracing::warn!(login = login.as_str(), why = %why, "connecting accounts is unavailable");
+                eprintln!(
+                    "connecting {} accounts from the dashboard is unavailable: {why}",
+                    login.as_str()
+                );
+            }
+            (None, None) => {}
+        }
+    }
     if !run_workers {
         eprintln!(
             "no workers in this process: syncs run in `igsync worker` processes (or pass --worker)"

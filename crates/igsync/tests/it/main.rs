@@ -6,6 +6,7 @@
 mod api;
 mod cli;
 mod clock;
+mod connect;
 mod conventions;
 mod demo;
 mod disk;

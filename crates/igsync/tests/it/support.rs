@@ -480,6 +480,19 @@ impl Proc {
         }
     }
 
+    /// Waits (up to `limit`) for the process to exit by itself.
+    pub(crate) async fn wait(&mut self, limit: Duration) -> ExitStatus {
+        match tokio::time::timeout(limit, self.child.wait()).await {
+            Ok(status) => status.unwrap(),
+            Err(_) => panic!(
+                "process {} did not exit within {limit:?}:\n{}{}",
+                self.pid,
+                self.stdout(),
+                self.stderr()
+            ),
+        }
+    }
+
     /// Whether the process is still running.
     pub(crate) fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

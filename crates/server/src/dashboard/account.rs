@@ -112,10 +112,10 @@ pub(crate) async fn page(
         .unwrap_or_default();
     let sync_button = match account.status {
         SyncStatus::Paused => "<span class=\"sub\">Paused: resume it to sync.</span>".to_owned(),
-        SyncStatus::NeedsReauth => {
-            "<span class=\"sub\">Meta rejected the token: re-authorize the account.</span>"
-                .to_owned()
-        }
+        SyncStatus::NeedsReauth => format!(
+            "<span class=\"sub\">Meta rejected the token: re-authorize the account.</span> {}",
+            super::connect::reconnect_link(&account)
+        ),
         _ => post_button(
             &format!("/accounts/{id}/sync"),
             "Sync now",
@@ -163,7 +163,9 @@ pub(crate) async fn page(
     body.push_str(&format!(
         "<div class=\"panel\"><div class=\"facts\"><div><span class=\"label\">status</span>{}</div>\
          <div><span class=\"label\">last sync</span>{}</div><div><span class=\"label\">next sync</span>{next}</div>\
-         <div><span class=\"label\">token expiry</span>{}</div>{usage}</div>{retry}{error}\
+         <div><span class=\"label\">token expiry</span>{}</div>{usage}\
+         <div><span class=\"label\">login</span>{}</div></div>\
+         <p class=\"sub\" data-capabilities>{}</p>{retry}{error}\
          <div class=\"row\">{periods}<form class=\"row inline\" method=\"get\" action=\"/accounts/{id}\">\
          <input type=\"text\" name=\"from\" value=\"{}\" size=\"10\" aria-label=\"from\"> to \
          <input type=\"text\" name=\"to\" value=\"{}\" size=\"10\" aria-label=\"to\"><button type=\"submit\">Show</button></form>\
@@ -173,6 +175,11 @@ pub(crate) async fn page(
         status_badge(account.status),
         when(account.last_synced_at, now),
         token_expiry(&account, now),
+        escape(match account.login {
+            store::LoginKind::Facebook => "Facebook Login",
+            store::LoginKind::Instagram => "Instagram Login",
+        }),
+        escape(super::connect::capabilities(account.login)),
         period.start(),
         period.end(),
     ));

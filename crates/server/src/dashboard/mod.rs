@@ -1,7 +1,8 @@
 //! The server-rendered dashboard and queue monitor: sign-in with an API key, the overview
 //! of accounts, an account's analytics, the queue monitor (live counts, persisted
 //! throughput and wait/run-time percentiles, failed jobs with search and bulk actions, job
-//! detail, workers, API usage against its budget), schedules and alerts.
+//! detail, workers, API usage against its budget), schedules and alerts, and connecting
+//! accounts with Meta's login flows (`connect.rs`).
 //!
 //! Pages are plain HTML built here with every value escaped; the only assets are one
 //! stylesheet and one small script (live counts, bulk selection, confirmations) served from
@@ -12,6 +13,7 @@
 mod account;
 mod alerts;
 mod assets;
+mod connect;
 mod form;
 mod layout;
 mod login;
@@ -24,6 +26,8 @@ use axum::routing::{get, post};
 
 use crate::error::AppError;
 use crate::state::AppState;
+
+pub(crate) use connect::unavailable as connect_unavailable;
 
 /// An error as the dashboard shows it: an HTML page with the error's status.
 pub(crate) fn error_page(err: AppError) -> axum::response::Response {
@@ -38,6 +42,13 @@ pub fn router() -> Router<AppState> {
         .route("/", get(overview::page))
         .route("/accounts/{id}", get(account::page))
         .route("/accounts/{id}/sync", post(account::sync_now))
+        .route("/connect", get(connect::choose))
+        .route("/connect/start", get(connect::start))
+        .route("/connect/callback", get(connect::callback))
+        .route(
+            "/connect/review/{id}",
+            get(connect::review).post(connect::add_selected),
+        )
         .route("/queue", get(queue::page))
         .route("/queue/live", get(queue::live))
         .route("/queue/bulk", post(queue::bulk))

@@ -123,7 +123,10 @@ pub(crate) async fn page(
         "failed",
         Some("/queue?state=failed"),
     );
-    body.push_str("</div><div class=\"panel\"><h2>Accounts</h2>");
+    body.push_str(
+        "</div><div class=\"panel\"><div class=\"head\"><h2>Accounts</h2>\
+         <a class=\"button primary\" href=\"/connect\">Connect account</a></div>",
+    );
 
     if accounts.is_empty() {
         body.push_str(
@@ -279,9 +282,10 @@ fn account_row(
     };
     let next = match (a.status, next) {
         (SyncStatus::Paused, _) => "<span class=\"sub\">paused</span>".to_owned(),
-        (SyncStatus::NeedsReauth, None) => {
-            "<span class=\"sub\">after re-authorization</span>".to_owned()
-        }
+        (SyncStatus::NeedsReauth, None) => format!(
+            "<span class=\"sub\">after re-authorization</span> {}",
+            super::connect::reconnect_link(a)
+        ),
         (_, next) => next_sync(next, now),
     };
     let alerts = if open_alerts > 0 {

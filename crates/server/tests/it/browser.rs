@@ -1,7 +1,8 @@
 //! The dashboard in a real headless Chromium (Debian's `chromium` and `chromium-driver`,
 //! installed with apt when missing), driven over WebDriver: sign in, open the overview, an
 //! account page and the queue monitor, retry the failed job from the monitor, and open the
-//! self-contained HTML report from a file. Every step saves a screenshot.
+//! self-contained HTML report from a file. Every step saves a screenshot. And connecting
+//! accounts by clicking through the dashboard and the simulator's Meta consent page.
 //!
 //! Screenshots go to a fresh temporary directory, or to `IGSYNC_SCREENSHOT_DIR` when set
 //! (that is how `docs/screenshots/` is refreshed).
@@ -450,4 +451,153 @@ async fn chromium_signs_in_browses_retries_a_failed_job_and_saves_screenshots() 
         );
     }
     eprintln!("screenshots in {}", dir.display());
+}
+
+/// Waits (bounded) until the page source contains `text`.
+async fn wait_for_source(driver: &Driver, text: &str) -> String {
+    let mut source = String::new();
+    for _ in 0..100 {
+        source = driver.source().await;
+        if source.contains(text) {
+            return source;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page never contained {text:?}:\n{source}");
+}
+
+#[tokio::test]
+async fn chromium_connects_accounts_through_meta_s_consent_page_and_reconnects_one() {
+    use crate::connect::{connect_app, fb_user};
+    use store::{RunQuery, SyncStatus};
+
+    let c = connect_app(true, true).await;
+    let user = fb_user(&c.sim);
+    let dir = temp_dir("igsync-connect-screenshots");
+    let profile = temp_dir("igsync-chromium-profile");
+    let driver = Driver::start(&profile).await;
+
+    driver.goto(&c.app.url("/")).await;
+    driver.wait_for_title("Sign in").await;
+    driver.type_into("#key", c.app.key.expose()).await;
+    driver.click("button[type=submit]").await;
+    driver.wait_for_title("Overview").await;
+
+    // Connect account → Facebook Login → the consent page, where one permission is unticked.
+    driver.click("a[href='/connect']").await;
+    driver.wait_for_title("Connect account").await;
+    driver.screenshot(&dir, "connect", 900).await;
+    driver
+        .click("a[href='/connect/start?login=facebook']")
+        .await;
+    driver.wait_for_title("Facebook Login for Business").await;
+    driver
+        .click("input[name=grant][value=instagram_manage_insights]")
+        .await;
+    driver.click("button[value=continue]").await;
+    driver.wait_for_title("Accounts found").await;
+    let page = wait_for_source(&driver, "You declined: instagram_manage_insights").await;
+    assert!(!page.contains("Add selected"));
+    driver.screenshot(&dir, "connect-declined", 900).await;
+
+    // Ask again, grant everything, and add two of the three accounts found.
+    driver
+        .click("a[href='/connect/start?login=facebook&rerequest=1']")
+        .await;
+    driver.wait_for_title("Facebook Login for Business").await;
+    driver.click("button[value=continue]").await;
+    driver.wait_for_title("Accounts found").await;
+    let page = driver.source().await;
+    for ig in &user.ig_user_ids {
+        assert!(page.contains(&format!("value=\"{ig}\"")), "{ig} is listed");
+    }
+    driver.screenshot(&dir, "connect-review", 900).await;
+    let left_out = &user.ig_user_ids[2];
+    driver
+        .click(&format!("input[name=ig][value='{left_out}']"))
+        .await;
+    driver
+        .click("form[action^='/connect/review/'] button[type=submit]")
+        .await;
+    driver.wait_for_title("Accounts connected").await;
+    let page = driver.source().await;
+    assert_eq!(page.matches("data-added=").count(), 2, "{page}");
+
+    c.engine.run_until_idle().await.unwrap();
+    let accounts = c.store.account_list().await.unwrap();
+    assert_eq!(accounts.len(), 2);
+    assert!(accounts.iter().all(|a| a.ig_user_id != *left_out));
+    for a in &accounts {
+        assert_eq!(a.status, SyncStatus::Idle, "{:?}", a.last_sync_error);
+        assert!(a.last_synced_at.is_some(), "@{} synced", a.username);
+    }
+    driver.goto(&c.app.url("/")).await;
+    driver.wait_for_title("Overview").await;
+    let overview = driver.source().await;
+    for a in &accounts {
+        assert!(overview.contains(&format!("@{}", a.username)));
+    }
+
+    // Meta stops accepting one account's token: its sync needs re-authorization, and
+    // "Reconnect" on its page repairs it through the consent page.
+    let broken = &accounts[0];
+    c.sim.expire_token(&broken.ig_user_id);
+    c.engine
+        .enqueue_sync(broken.id, sync::Plan::Full, "test")
+        .await
+        .unwrap();
+    c.engine.run_until_idle().await.unwrap();
+    let runs_before = c
+        .store
+        .sync_runs_list(RunQuery {
+            account_id: Some(broken.id),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(
+        c.store
+            .account_get(broken.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        SyncStatus::NeedsReauth
+    );
+    driver
+        .goto(&c.app.url(&format!("/accounts/{}", broken.id)))
+        .await;
+    driver
+        .wait_for_title(&format!("@{}", broken.username))
+        .await;
+    driver.click("a.button[href^='/connect/start']").await;
+    driver.wait_for_title("Facebook Login for Business").await;
+    driver.click("button[value=continue]").await;
+    driver
+        .wait_for_title(&format!("@{}", broken.username))
+        .await;
+    wait_for_source(&driver, "Reconnected: the new token is stored").await;
+    driver.screenshot(&dir, "reconnected", 900).await;
+    c.engine.run_until_idle().await.unwrap();
+    let repaired = c.store.account_get(broken.id).await.unwrap().unwrap();
+    assert_eq!(
+        repaired.status,
+        SyncStatus::Idle,
+        "{:?}",
+        repaired.last_sync_error
+    );
+    let runs = c
+        .store
+        .sync_runs_list(RunQuery {
+            account_id: Some(broken.id),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), runs_before + 1, "its sync ran again");
+    assert_eq!(runs[0].status, store::RunStatus::Succeeded);
+    driver.quit().await;
 }

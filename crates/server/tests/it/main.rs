@@ -4,6 +4,7 @@
 mod api;
 mod bench;
 mod browser;
+mod connect;
 mod dashboard;
 mod hardening;
 mod report;

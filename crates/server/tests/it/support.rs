@@ -51,8 +51,18 @@ impl TestApp {
     }
 
     pub(crate) async fn serve(state: AppState, key: SecretString, key_id: String) -> TestApp {
-        let store = state.store.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        TestApp::serve_on(listener, state, key, key_id).await
+    }
+
+    /// Serves on a listener bound beforehand (when the state must know its own address).
+    pub(crate) async fn serve_on(
+        listener: tokio::net::TcpListener,
+        state: AppState,
+        key: SecretString,
+        key_id: String,
+    ) -> TestApp {
+        let store = state.store.clone();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(server::serve(listener, state, async {

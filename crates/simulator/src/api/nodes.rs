@@ -147,7 +147,7 @@ fn render_page(ctx: &Ctx<'_>, acct: usize, fields: Option<&[Field]>) -> Result<V
             "id" => json!(a.page_id),
             "name" => json!(a.page_name),
             "category" => json!(category(a.account_type)),
-            "access_token" => json!(a.page_token.clone().unwrap_or_default()),
+            "access_token" => json!(ctx.st.page_token(acct).unwrap_or_default()),
             "tasks" => json!([
                 "ANALYZE",
                 "ADVERTISE",
@@ -189,7 +189,7 @@ pub(crate) fn page_summary(ctx: &Ctx<'_>, acct: usize) -> Value {
         "id": a.page_id,
         "name": a.page_name,
         "category": category(a.account_type),
-        "access_token": a.page_token.clone().unwrap_or_default(),
+        "access_token": ctx.st.page_token(acct).unwrap_or_default(),
         "tasks": ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"],
     })
 }

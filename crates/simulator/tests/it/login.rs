@@ -625,3 +625,59 @@ async fn scripts_consent_without_a_browser() {
     let (status, _, _) = open(&server, &fb_dialog(&server, FB_SCOPES, "")).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_new_login_hands_out_a_working_page_token_after_the_old_one_was_invalidated() {
+    let mut c = config(407, 8, 4);
+    c.login_auto = Some(LoginAuto::default());
+    let server = start(c).await;
+    let pages_of = |token: String| {
+        let server = &server;
+        async move {
+            let r = get(
+                server,
+                &format!("/v25.0/me/accounts?fields=name,access_token,instagram_business_account{{id,username}}&access_token={token}"),
+            )
+            .await;
+            r.ok()["data"].as_array().unwrap().clone()
+        }
+    };
+    let login = || async {
+        let (_, loc, _) = open(&server, &fb_dialog(&server, FB_SCOPES, "")).await;
+        let code = redirect_params(&loc.unwrap()).0["code"].clone();
+        let r = fb_code_exchange(&server, &code, REDIRECT).await;
+        r.ok()["access_token"].as_str().unwrap().to_owned()
+    };
+    let first = pages_of(login().await).await;
+    let ig = first[0]["instagram_business_account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old = first[0]["access_token"].as_str().unwrap().to_owned();
+    let profile = |token: String| {
+        let (server, ig) = (&server, ig.clone());
+        async move {
+            get(
+                server,
+                &format!("/v25.0/{ig}?fields=id&access_token={token}"),
+            )
+            .await
+        }
+    };
+    assert_eq!(profile(old.clone()).await.ok()["id"], ig.as_str());
+
+    server.expire_token(&ig);
+    assert_graph_error(&profile(old.clone()).await, 190);
+    // The same Page token again while it works; a fresh one once it was invalidated.
+    let again = pages_of(login().await).await;
+    let new = again[0]["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert!(new.starts_with("EAAP"));
+    assert_eq!(profile(new.clone()).await.ok()["id"], ig.as_str());
+    let still = pages_of(login().await).await;
+    assert_eq!(
+        still[0]["access_token"],
+        new.as_str(),
+        "kept while it works"
+    );
+}
