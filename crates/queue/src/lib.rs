@@ -8,7 +8,8 @@
 //! - [`QueueStore`]: the persistence seam for them (claims, leases, transactional chaining,
 //!   the rescuer, the limiter), implemented by both SQL dialects; `store::Store` extends it;
 //! - the engine: the [`Worker`] executor, the [`RetryPolicy`], [`JobHandler`]s and their
-//!   [`JobOutcome`]s, and the cron [`Scheduler`] (exactly-once ticks).
+//!   [`JobOutcome`]s, and the cron [`Scheduler`] (exactly-once ticks);
+//! - `testkit` (feature `testkit`): the conformance suite every [`QueueStore`] runs.
 
 mod args;
 mod error;
@@ -16,6 +17,8 @@ mod handler;
 mod policy;
 pub mod schedule;
 mod store_error;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod types;
 mod worker;
 

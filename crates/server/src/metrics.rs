@@ -88,7 +88,7 @@ pub async fn render(state: &AppState) -> AppResult<String> {
     // Queue: live counts and age.
     let snapshot = store.job_snapshot(now).await?;
     let mut queues: BTreeMap<String, BTreeMap<JobState, i64>> = BTreeMap::new();
-    for q in [sync::queue::SYNC_QUEUE, sync::queue::MAINTENANCE_QUEUE] {
+    for q in [sync::plan::SYNC_QUEUE, sync::plan::MAINTENANCE_QUEUE] {
         queues.entry(q.to_owned()).or_default();
     }
     for c in &snapshot.counts {

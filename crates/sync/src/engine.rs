@@ -19,15 +19,14 @@ use crate::clock::Clock;
 use crate::error::{Result, SyncError};
 use crate::jobs::{self, WebhookUrl};
 use crate::plan::{
+    DEFAULT_FULL_SYNC_CRON, DEFAULT_LIGHT_SYNC_CRON, DEFAULT_RETENTION_CRON,
+    DEFAULT_TOKEN_REFRESH_CRON, MAINTENANCE_QUEUE, SYNC_QUEUE,
+};
+use crate::plan::{
     KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH_FAN_OUT, Plan, Scope, Step,
 };
-use crate::queue::{
-    MAINTENANCE_QUEUE, RetryPolicy, SYNC_QUEUE, Worker, WorkerConfig, WorkerStats,
-    worker_process_gone,
-};
-use crate::schedule::{
-    CronExpr, DEFAULT_FULL_SYNC_CRON, DEFAULT_LIGHT_SYNC_CRON, DEFAULT_RETENTION_CRON,
-    DEFAULT_TOKEN_REFRESH_CRON, Scheduler,
+use ::queue::{
+    CronExpr, RetryPolicy, Scheduler, Worker, WorkerConfig, WorkerStats, worker_process_gone,
 };
 
 /// Most media ids one scoped sync may name.

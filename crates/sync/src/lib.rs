@@ -16,10 +16,8 @@ pub mod error;
 pub mod history;
 mod jobs;
 pub mod plan;
-pub mod queue;
 pub mod report;
 pub mod retry;
-pub mod schedule;
 mod steps;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -30,6 +28,7 @@ pub use ::clock::Clock;
 pub mod clock {
     pub use ::clock::Clock;
 }
+pub use ::queue::{CronExpr, Scheduler, WorkerStats, validate_cron};
 pub use engine::{
     AlertSettings, Engine, EngineConfig, Enqueued, GraphClients, RetentionSettings,
     SCHEDULE_FULL_SYNC, SCHEDULE_LIGHT_SYNC, SCHEDULE_RETENTION, SCHEDULE_TOKEN_REFRESH,
@@ -41,4 +40,3 @@ pub use jobs::{WebhookUrl, webhook_signature};
 pub use plan::{Plan, Scope, Step};
 pub use report::build_report;
 pub use retry::{RetryState, retries_by_account};
-pub use schedule::{CronExpr, Scheduler, validate_cron};

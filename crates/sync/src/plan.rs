@@ -1,10 +1,24 @@
-//! Sync plans and their steps, and the job kinds the engine persists (stable strings:
-//! never renamed).
+//! Sync plans and their steps, the job kinds and queues the engine persists (stable
+//! strings: never renamed), and the default schedules.
 
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
+
+/// The queue sync jobs run on.
+pub const SYNC_QUEUE: &str = "instagram-sync";
+/// The queue of everything else (fan-outs, token refresh, retention, webhook deliveries).
+pub const MAINTENANCE_QUEUE: &str = "maintenance";
+
+/// Full sync every 6 hours. For a daily full sync at 02:00 UTC use `0 0 2 * * *`.
+pub const DEFAULT_FULL_SYNC_CRON: &str = "0 0 */6 * * *";
+/// Light sync (profile, account insights, recent posts' insights, stories) every hour.
+pub const DEFAULT_LIGHT_SYNC_CRON: &str = "0 0 * * * *";
+/// Token refresh fan-out once a day.
+pub const DEFAULT_TOKEN_REFRESH_CRON: &str = "0 30 3 * * *";
+/// Retention (queue pruning, expired sessions) once a day.
+pub const DEFAULT_RETENTION_CRON: &str = "0 45 3 * * *";
 
 /// The orchestrator: one per account sync; creates the run and inserts the first step.
 pub const KIND_SYNC_ACCOUNT: &str = "sync_account";
@@ -316,6 +330,18 @@ mod tests {
             assert_eq!(Step::from_name(step.name()), Some(step));
         }
         assert_eq!(Plan::Light.unique_key(7), "sync:7:light");
+    }
+
+    #[test]
+    fn the_default_schedules_are_valid() {
+        for expr in [
+            DEFAULT_FULL_SYNC_CRON,
+            DEFAULT_LIGHT_SYNC_CRON,
+            DEFAULT_TOKEN_REFRESH_CRON,
+            DEFAULT_RETENTION_CRON,
+        ] {
+            ::queue::validate_cron(expr).unwrap();
+        }
     }
 
     #[test]

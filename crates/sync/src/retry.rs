@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use store::{AccountId, Job, JobId, JobQuery, JobState, Store};
 
 use crate::error::Result;
+use crate::plan::SYNC_QUEUE;
 use crate::plan::Step;
-use crate::queue::SYNC_QUEUE;
 
 /// A sync job that failed an attempt and has attempts left.
 #[derive(Debug, Clone, PartialEq)]

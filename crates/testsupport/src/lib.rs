@@ -1,6 +1,11 @@
-//! Test environments shared by the integration tests of `sync` and `server`: Graph API
+//! Test environments shared by the integration tests of `sync`, `server` and `igsync`: fresh
+//! databases on both dialects and the `both_dialects!` test expander ([`db`]), Graph API
 //! clients of both login flavours pointed at the simulator on a manual clock, and the
 //! simulator's accounts registered in a store with sealed tokens. A dev-dependency only.
+
+pub mod db;
+
+pub use db::{Dialect, TempDir, TestDb, open_store, postgres_server_url, unique};
 
 use std::time::Duration;
 

@@ -32,7 +32,17 @@ pub const LAYERS: &[(&str, &[&str])] = &[
             "sync",
         ],
     ),
-    ("testsupport", &["graph", "simulator", "store", "sync"]),
+    (
+        "testsupport",
+        &[
+            "graph",
+            "simulator",
+            "store",
+            "store-postgres",
+            "store-sqlite",
+            "sync",
+        ],
+    ),
     ("xtask", &[]),
 ];
 

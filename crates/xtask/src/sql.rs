@@ -36,7 +36,7 @@ pub const ALLOWED: &[Allowance] = &[
         reason: "an SQL-injection probe in the jobs search, which must treat it as data",
     },
     Allowance {
-        path: "crates/store/src/testkit/queue.rs",
+        path: "crates/queue/src/testkit/inspection.rs",
         fragment: "'; DROP TABLE jobs; --",
         reason: "job arguments and a search text both dialects must store and match as data",
     },

@@ -33,7 +33,7 @@ pub(crate) async fn api_scenario(_args: &BenchArgs) -> anyhow::Result<Value> {
         engine.enqueue_sync(*id, Plan::Full, "bench").await?;
     }
     engine.run_until_idle().await?;
-    let (_, api_key) = server::auth::create_api_key(&*store, "bench")
+    let (_, api_key) = server::auth::create_api_key(&*store, "bench", chrono::Utc::now())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let state =
@@ -66,9 +66,13 @@ pub(crate) async fn api_scenario(_args: &BenchArgs) -> anyhow::Result<Value> {
             .await?
             .wait()
             .await?;
-        let (_, target) = server::auth::create_api_key(&*store, &format!("flood target {hosts}"))
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (_, target) = server::auth::create_api_key(
+            &*store,
+            &format!("flood target {hosts}"),
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         let flood = run_load(&exe, &url, 20, &wrong_secret(target.expose()), hosts).await?;
         let legit = run_load(&exe, &url, 16, api_key.expose(), 1).await?;
         let (legit, flood) = (legit.wait().await?, flood.wait().await?);

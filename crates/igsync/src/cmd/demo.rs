@@ -474,7 +474,7 @@ async fn serve(
     engine: Engine,
     listen: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
-    let (_, key) = server::auth::create_api_key(&*store, "demo")
+    let (_, key) = server::auth::create_api_key(&*store, "demo", chrono::Utc::now())
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the sign-in key: {e}"))?;
     let listener = tokio::net::TcpListener::bind(listen)

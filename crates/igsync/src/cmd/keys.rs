@@ -15,7 +15,7 @@ pub(crate) async fn run(cmd: KeysCommand, config: &Config) -> anyhow::Result<Exi
     let store = db::open(&config.database_url).await?;
     match cmd {
         KeysCommand::Create { name } => {
-            let (key, secret) = server::auth::create_api_key(&*store, &name)
+            let (key, secret) = server::auth::create_api_key(&*store, &name, chrono::Utc::now())
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot create the key: {e}"))?;
             println!("{}", secret.expose());

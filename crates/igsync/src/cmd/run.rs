@@ -109,8 +109,7 @@ pub(crate) async fn wait_with_progress(
 ) -> anyhow::Result<bool> {
     let store = engine.store().clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut embedded: Option<tokio::task::JoinHandle<sync::Result<sync::queue::WorkerStats>>> =
-        None;
+    let mut embedded: Option<tokio::task::JoinHandle<sync::Result<sync::WorkerStats>>> = None;
     let mut others_announced = false;
     let mut next_worker_check = tokio::time::Instant::now();
     let start_embedded = |reason: &str| {

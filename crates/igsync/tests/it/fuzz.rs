@@ -512,7 +512,9 @@ async fn api_request_bodies_never_panic_or_fail_with_500() {
         })
         .await
         .unwrap();
-    let (_, key) = server::auth::create_api_key(&*store, "fuzz").await.unwrap();
+    let (_, key) = server::auth::create_api_key(&*store, "fuzz", chrono::Utc::now())
+        .await
+        .unwrap();
     let key = key.expose().to_string();
     let state =
         server::AppState::new(store.clone(), server::ServerSettings::default()).with_cipher(cipher);

@@ -19,3 +19,5 @@ mod scoped;
 mod security;
 mod support;
 mod truth;
+
+pub(crate) use testsupport::both_dialects;

@@ -813,9 +813,10 @@ async fn a_wrong_secret_takes_as_long_for_a_missing_key_id_as_for_a_real_one() {
     let store = h.db.open().await;
     let mut real = Vec::new();
     for n in 0..(PER_KIND / 10) {
-        let (_, key) = server::auth::create_api_key(&*store, &format!("timing {n}"))
-            .await
-            .unwrap();
+        let (_, key) =
+            server::auth::create_api_key(&*store, &format!("timing {n}"), chrono::Utc::now())
+                .await
+                .unwrap();
         real.push(key.expose().to_owned());
     }
     let (mut server, base) = serve(&h, &["--no-worker"]).await;

@@ -1,17 +1,16 @@
-//! Shared plumbing of the end-to-end tests: fast or slow mode, recorded figures, private
-//! temporary directories, fresh databases on both dialects, the Graph API simulator, and the
-//! `igsync` binary run as real processes with a clean environment.
+//! Shared plumbing of the end-to-end tests: fast or slow mode, recorded figures, the Graph
+//! API simulator, and the `igsync` binary run as real processes with a clean environment.
+//! Private temporary directories and fresh databases on both dialects are `testsupport`'s.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use simulator::{SimConfig, SimServer};
-use store::{DynStore, JobQuery, JobState, Store, SyncStatus};
+use store::{JobQuery, JobState, Store, SyncStatus};
 
 /// `IGSYNC_SLOW_TESTS=1` (CI) switches on the long variants of the reliability tests.
 pub(crate) fn slow() -> bool {
@@ -41,163 +40,7 @@ pub(crate) fn record_figures(name: &str, figures: serde_json::Value) {
     eprintln!("figures of {name}: {text}");
 }
 
-/// A unique name for this process and call.
-pub(crate) fn unique(label: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "igsync-it-{label}-{}-{}-{nanos}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// A directory of its own under the system's temporary directory, removed on drop.
-pub(crate) struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    pub(crate) fn new(label: &str) -> TempDir {
-        let path = std::env::temp_dir().join(unique(label));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir { path }
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
-    Sqlite,
-    Postgres,
-}
-
-impl Dialect {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "sqlite",
-            Dialect::Postgres => "postgres",
-        }
-    }
-}
-
-/// The PostgreSQL server the tests create their databases on.
-pub(crate) fn postgres_server_url() -> String {
-    store_postgres::scratch::server_url_from_env()
-}
-
-/// One fresh database for one test: a SQLite file in a private directory, or a new
-/// PostgreSQL database on the server of `DATABASE_URL`, dropped at the end.
-pub(crate) struct TestDb {
-    pub(crate) url: String,
-    /// The SQLite file (SQLite only).
-    pub(crate) file: Option<PathBuf>,
-    pg: Option<(String, String)>,
-    _dir: Option<TempDir>,
-}
-
-impl TestDb {
-    pub(crate) async fn new(dialect: Dialect, label: &str) -> TestDb {
-        match dialect {
-            Dialect::Sqlite => {
-                let dir = TempDir::new(&format!("db-{label}"));
-                let file = dir.path().join("igsync.db");
-                TestDb {
-                    url: format!("sqlite://{}", file.display()),
-                    file: Some(file),
-                    pg: None,
-                    _dir: Some(dir),
-                }
-            }
-            Dialect::Postgres => TestDb::postgres_on(&postgres_server_url(), label).await,
-        }
-    }
-
-    /// A fresh database on the PostgreSQL server at `server`.
-    pub(crate) async fn postgres_on(server: &str, label: &str) -> TestDb {
-        let (url, name) = store_postgres::scratch::create_database(server, label)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        TestDb {
-            url,
-            file: None,
-            pg: Some((server.to_string(), name)),
-            _dir: None,
-        }
-    }
-
-    /// A SQLite database at a given file (e.g. on a small file system).
-    pub(crate) fn sqlite_at(file: PathBuf) -> TestDb {
-        TestDb {
-            url: format!("sqlite://{}", file.display()),
-            file: Some(file),
-            pg: None,
-            _dir: None,
-        }
-    }
-
-    /// A new connection of the test's own (migrated, so it works before any process ran).
-    pub(crate) async fn open(&self) -> DynStore {
-        open_store(&self.url).await
-    }
-
-    /// Drops the PostgreSQL database (SQLite files go with their directory).
-    pub(crate) async fn teardown(mut self) {
-        if let Some((server, name)) = self.pg.take() {
-            store_postgres::scratch::drop_database(&server, &name)
-                .await
-                .unwrap_or_else(|e| panic!("cannot drop the test database: {e}"));
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        // A failed test still drops its database.
-        if let Some((server, name)) = self.pg.take() {
-            let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    let _ = rt.block_on(store_postgres::scratch::drop_database(&server, &name));
-                }
-            })
-            .join();
-        }
-    }
-}
-
-/// Opens (and migrates) the store at `url`.
-pub(crate) async fn open_store(url: &str) -> DynStore {
-    let store: DynStore = if url.starts_with("sqlite:") {
-        Arc::new(
-            store_sqlite::SqliteStore::open(url)
-                .await
-                .unwrap_or_else(|e| panic!("cannot open {url}: {e}")),
-        )
-    } else {
-        Arc::new(
-            store_postgres::PostgresStore::connect(url)
-                .await
-                .unwrap_or_else(|e| panic!("cannot connect to the test database: {e}")),
-        )
-    };
-    store.migrate().await.expect("migrations apply");
-    store
-}
+pub(crate) use testsupport::{Dialect, TempDir, TestDb, open_store};
 
 /// A simulator configuration for tests: timeouts held briefly, clock at the current time.
 pub(crate) fn sim_config(seed: u64, accounts: usize, media: usize) -> SimConfig {
@@ -618,30 +461,6 @@ pub(crate) fn is_root() -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
-}
-
-/// Expands each listed `async fn name(d: Dialect)` of the calling module into two tests,
-/// `sqlite::name` and `postgres::name`.
-#[macro_export]
-macro_rules! both_dialects {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name($crate::support::Dialect::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name($crate::support::Dialect::Postgres).await
-                }
-            )*
-        }
-    };
 }
 
 /// An HTTP client for talking to `igsync serve` (no TLS needed, but reqwest wants a

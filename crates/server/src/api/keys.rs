@@ -70,7 +70,8 @@ async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateKey>,
 ) -> AppResult<(StatusCode, ApiJson<CreatedKey>)> {
-    let (key, secret) = crate::auth::create_api_key(&*state.store, &body.name).await?;
+    let (key, secret) =
+        crate::auth::create_api_key(&*state.store, &body.name, state.clock.now()).await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(CreatedKey {

@@ -96,11 +96,13 @@ impl AuthCache {
         inner.sessions.retain(|_, (s, _)| s.key_id != key_id);
     }
 
-    /// True (and records now) when the key's `last_used_at` should be written.
+    /// True (and records now) when the key's `last_used_at` should be written; `now` is
+    /// the engine's clock.
     pub(super) fn touch_due(
         &self,
         key_id: &str,
         last_used_at: Option<chrono::DateTime<Utc>>,
+        now_utc: chrono::DateTime<Utc>,
     ) -> bool {
         let mut inner = self.lock();
         let now = Instant::now();
@@ -113,7 +115,7 @@ impl AuthCache {
             None => {
                 // First sight in this process: the stored value decides.
                 let recent = last_used_at
-                    .is_some_and(|t| (Utc::now() - t).to_std().is_ok_and(|age| age < TOUCH_EVERY));
+                    .is_some_and(|t| (now_utc - t).to_std().is_ok_and(|age| age < TOUCH_EVERY));
                 inner.touched.insert(key_id.to_owned(), now);
                 !recent
             }

@@ -102,10 +102,12 @@ impl From<KeyError> for AppError {
 }
 
 /// Creates and stores a new API key named `name`. The returned secret is the whole key the
-/// user must keep (`igs_<id>_<secret>`); it is shown once and cannot be recovered.
+/// user must keep (`igs_<id>_<secret>`); it is shown once and cannot be recovered. `now`
+/// is its creation time (the server's clock for the API).
 pub async fn create_api_key(
     store: &dyn Store,
     name: &str,
+    now: chrono::DateTime<Utc>,
 ) -> Result<(ApiKey, SecretString), KeyError> {
     if name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(KeyError::InvalidName);
@@ -122,7 +124,7 @@ pub async fn create_api_key(
         id: id.clone(),
         name: name.to_owned(),
         hash,
-        created_at: Utc::now(),
+        created_at: now,
         last_used_at: None,
         revoked_at: None,
     };
@@ -133,7 +135,7 @@ pub async fn create_api_key(
 /// Revokes a key and forgets every cached verification and session of it in this process.
 /// Returns false when no such key exists.
 pub async fn revoke_api_key(state: &AppState, id: &str) -> AppResult<bool> {
-    let revoked = state.store.api_key_revoke(id, Utc::now()).await?;
+    let revoked = state.store.api_key_revoke(id, state.clock.now()).await?;
     state.auth.forget_key(id);
     Ok(revoked)
 }
@@ -220,7 +222,7 @@ pub async fn start_session(
     let cookie_value = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(random_bytes::<32>().map_err(AppError::from)?);
     let csrf_token = hex::encode(random_bytes::<32>().map_err(AppError::from)?);
-    let now = Utc::now();
+    let now = state.clock.now();
     let ttl = state.settings.session_ttl;
     let expires_at =
         now + chrono::Duration::from_std(ttl).map_err(|e| AppError::internal(e.to_string()))?;
@@ -282,7 +284,7 @@ pub async fn session_from_headers(
     let Some(value) = session_cookie(headers) else {
         return Ok(None);
     };
-    let now = Utc::now();
+    let now = state.clock.now();
     if let Some(session) = state.auth.cached_session(value)
         && session.expires_at > now
     {
@@ -566,13 +568,14 @@ fn digests_match(presented: &[u8; 32], stored: &[u8; 32]) -> bool {
 
 /// Writes `last_used_at` in the background, at most once a minute per key.
 fn touch_if_due(state: &AppState, key_id: &str, last_used_at: Option<chrono::DateTime<Utc>>) {
-    if !state.auth.touch_due(key_id, last_used_at) {
+    let now = state.clock.now();
+    if !state.auth.touch_due(key_id, last_used_at, now) {
         return;
     }
     let store = state.store.clone();
     let key_id = key_id.to_owned();
     tokio::spawn(async move {
-        if let Err(e) = store.api_key_touch(&key_id, Utc::now()).await {
+        if let Err(e) = store.api_key_touch(&key_id, now).await {
             tracing::warn!(error = %e, "could not record an API key's last use");
         }
     });
@@ -725,9 +728,13 @@ mod tests {
     #[test]
     fn last_use_is_written_at_most_once_a_minute() {
         let cache = AuthCache::new(Duration::from_secs(60));
-        assert!(cache.touch_due("a", None));
-        assert!(!cache.touch_due("a", None));
-        assert!(!cache.touch_due("b", Some(Utc::now())));
-        assert!(cache.touch_due("c", Some(Utc::now() - chrono::Duration::minutes(5))));
+        assert!(cache.touch_due("a", None, Utc::now()));
+        assert!(!cache.touch_due("a", None, Utc::now()));
+        assert!(!cache.touch_due("b", Some(Utc::now()), Utc::now()));
+        assert!(cache.touch_due(
+            "c",
+            Some(Utc::now() - chrono::Duration::minutes(5)),
+            Utc::now()
+        ));
     }
 }

@@ -146,9 +146,10 @@ async fn revoked_keys_stop_working_and_last_use_is_recorded() {
 
     // Revoked in the database by another process (`igsync keys revoke`) before this one
     // ever verified it: refused.
-    let (third, third_secret) = server::auth::create_api_key(&*app.store, "other")
-        .await
-        .unwrap();
+    let (third, third_secret) =
+        server::auth::create_api_key(&*app.store, "other", chrono::Utc::now())
+            .await
+            .unwrap();
     app.store
         .api_key_revoke(&third.id, Utc::now())
         .await

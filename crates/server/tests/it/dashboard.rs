@@ -128,9 +128,10 @@ pub(crate) async fn synced_app_over(days: u32) -> SyncedApp {
         "the expired token is rejected"
     );
 
-    let (key, secret) = server::auth::create_api_key(&*store, "dashboard tests")
-        .await
-        .unwrap();
+    let (key, secret) =
+        server::auth::create_api_key(&*store, "dashboard tests", chrono::Utc::now())
+            .await
+            .unwrap();
     let state = AppState::new(store.clone(), ServerSettings::default())
         .with_cipher(cipher)
         .with_engine(engine.clone());

@@ -193,7 +193,7 @@ async fn failed_keys_are_throttled_per_client_and_per_key_id_but_never_lock_out_
     };
     let app = TestApp::spawn_on(sqlite_store().await, settings).await;
     let good = app.key.expose().to_owned();
-    let (_, unproven) = server::auth::create_api_key(&*app.store, "unproven")
+    let (_, unproven) = server::auth::create_api_key(&*app.store, "unproven", chrono::Utc::now())
         .await
         .unwrap();
     let home = client_from("127.0.0.1");
@@ -507,9 +507,10 @@ async fn a_database_outage_is_answered_at_once_and_ends_by_itself() {
         .unwrap();
     store.migrate().await.unwrap();
     let app = TestApp::spawn_on(Arc::new(store), ServerSettings::default()).await;
-    let (_, unused) = server::auth::create_api_key(&*app.store, "never used yet")
-        .await
-        .unwrap();
+    let (_, unused) =
+        server::auth::create_api_key(&*app.store, "never used yet", chrono::Utc::now())
+            .await
+            .unwrap();
     json_of(app.get("/api/v1/accounts").await, StatusCode::OK).await;
     json_of(app.get("/readyz").await, StatusCode::OK).await;
 

@@ -42,7 +42,7 @@ impl TestApp {
 
     /// The application on the given (migrated) store.
     pub(crate) async fn spawn_on(store: DynStore, settings: ServerSettings) -> TestApp {
-        let (key, secret) = server::auth::create_api_key(&*store, "tests")
+        let (key, secret) = server::auth::create_api_key(&*store, "tests", chrono::Utc::now())
             .await
             .unwrap();
         let cipher = Cipher::new(&SecretKey::generate().unwrap());
@@ -334,7 +334,7 @@ impl SimApp {
             clock: clock.clone(),
         })
         .unwrap();
-        let (key, secret) = server::auth::create_api_key(&*store, "tests")
+        let (key, secret) = server::auth::create_api_key(&*store, "tests", chrono::Utc::now())
             .await
             .unwrap();
         let state = AppState::new(store, ServerSettings::default())

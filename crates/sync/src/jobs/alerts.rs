@@ -14,7 +14,8 @@ use crate::engine::Deps;
 use crate::history::{HistoryWindow, load_account_history};
 use crate::jobs::PRIORITY_MAINTENANCE;
 use crate::plan::KIND_DELIVER_WEBHOOK;
-use crate::queue::{JobContext, JobHandler, JobOutcome, MAINTENANCE_QUEUE};
+use crate::plan::MAINTENANCE_QUEUE;
+use ::queue::{JobContext, JobHandler, JobOutcome};
 
 /// A webhook URL. Services such as Slack put the credential in the path or the query, so
 /// `Debug` and `Display` show only the scheme and the host; [`WebhookUrl::expose`] is the

@@ -12,10 +12,11 @@ use store::{
 use crate::args::{RetentionArgs, SyncFanOutArgs, TokenRefreshArgs, TokenRefreshFanOutArgs};
 use crate::engine::Deps;
 use crate::jobs::{PRIORITY_MAINTENANCE, client_for, raise_alert, sync_account_job, token_for};
+use crate::plan::MAINTENANCE_QUEUE;
 use crate::plan::{
     KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH, KIND_TOKEN_REFRESH_FAN_OUT, Plan,
 };
-use crate::queue::{JobContext, JobHandler, JobOutcome, MAINTENANCE_QUEUE, QueueError};
+use ::queue::{JobContext, JobHandler, JobOutcome, QueueError};
 
 fn store_err(e: store::StoreError) -> JobOutcome {
     JobOutcome::retry(e.to_string())

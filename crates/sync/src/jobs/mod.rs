@@ -19,8 +19,9 @@ use store::{
 use crate::args::SyncAccountArgs;
 use crate::engine::Deps;
 use crate::error::Result;
+use crate::plan::SYNC_QUEUE;
 use crate::plan::{Plan, Scope, Step};
-use crate::queue::{Maintenance, SYNC_QUEUE, Worker};
+use ::queue::{Maintenance, Worker};
 
 pub(crate) use alerts::raise_alert;
 

@@ -19,9 +19,10 @@ use store::{
 use crate::args::{StepArgs, SyncAccountArgs};
 use crate::engine::Deps;
 use crate::jobs::{PRIORITY_STEP, alerts, chain_key, client_for, raise_alert, token_for};
+use crate::plan::SYNC_QUEUE;
 use crate::plan::{Plan, Scope, Step};
-use crate::queue::{JobContext, JobHandler, JobOutcome, QueueError, SYNC_QUEUE};
 use crate::steps::{self, StepCtx, StepError, StepReport};
+use ::queue::{JobContext, JobHandler, JobOutcome, QueueError};
 
 /// Name of the global start limiter in the store.
 const START_LIMITER: &str = "account_sync_starts";

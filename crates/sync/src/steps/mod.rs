@@ -15,7 +15,7 @@ use store::{Account, StoreError};
 
 use crate::engine::Deps;
 use crate::plan::{Plan, Scope, Step};
-use crate::queue::JobContext;
+use ::queue::JobContext;
 
 /// What a step works with.
 pub(crate) struct StepCtx<'a> {

@@ -14,3 +14,5 @@ mod report;
 mod schedules;
 mod scoped;
 mod webhook;
+
+pub(crate) use testsupport::both_dialects;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ::queue::{JobContext, JobHandler, JobOutcome, Worker, WorkerConfig};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
 use store::{
@@ -14,7 +15,6 @@ use store::{
     NewJob,
 };
 use sync::Clock;
-use sync::queue::{JobContext, JobHandler, JobOutcome, Worker, WorkerConfig};
 
 use crate::both_dialects;
 use crate::db::{Dialect, TestDb};

@@ -86,7 +86,7 @@ async fn a_clock_jump_fires_once_and_the_next_tick_is_computed_from_now(d: Diale
     let schedule = db.store.schedule_get("hourly").await.unwrap().unwrap();
     assert_eq!(
         schedule.next_run_at,
-        sync::schedule::next_tick("0 0 * * * *", clock.now()).unwrap()
+        ::queue::next_tick("0 0 * * * *", clock.now()).unwrap()
     );
     assert!(schedule.next_run_at > clock.now());
     db.teardown().await;

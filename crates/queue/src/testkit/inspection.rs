@@ -1,0 +1,285 @@
+//! Queue conformance cases. Inspection: listing with filters and pages, plain-text search, the snapshot.
+
+use super::*;
+
+pub async fn list_filters_by_state_queue_kind_account_and_run_and_pages(fx: &dyn Fixture) {
+    let store = fx.store();
+    let a = fx.account(1).await;
+    let b = fx.account(2).await;
+    let run = fx.run(a).await;
+    let j1 = insert(
+        &store,
+        NewJob {
+            account_id: Some(a),
+            run_id: Some(run),
+            ..new_job("q1", "sync_profile")
+        },
+    )
+    .await;
+    let j2 = insert(
+        &store,
+        NewJob {
+            account_id: Some(b),
+            ..new_job("q1", "sync_media")
+        },
+    )
+    .await;
+    let j3 = insert(&store, new_job("q2", "refresh_token")).await;
+    let j4 = insert(
+        &store,
+        NewJob {
+            account_id: Some(a),
+            ..new_job("q1", "sync_media")
+        },
+    )
+    .await;
+    store
+        .jobs_cancel(JobSelector::Ids(vec![j2]), at(1))
+        .await
+        .unwrap();
+
+    let list = |q: JobQuery| ids_of(&store, q);
+    assert_eq!(list(query()).await, (vec![j4, j3, j2, j1], 4));
+    assert_eq!(
+        list(JobQuery {
+            states: vec![JobState::Cancelled],
+            ..query()
+        })
+        .await,
+        (vec![j2], 1)
+    );
+    assert_eq!(
+        list(JobQuery {
+            states: vec![JobState::Pending, JobState::Cancelled],
+            ..query()
+        })
+        .await,
+        (vec![j4, j3, j2, j1], 4)
+    );
+    assert_eq!(
+        list(JobQuery {
+            states: vec![JobState::Failed],
+            ..query()
+        })
+        .await,
+        (vec![], 0)
+    );
+    assert_eq!(
+        list(JobQuery {
+            queue: Some("q1".into()),
+            ..query()
+        })
+        .await,
+        (vec![j4, j2, j1], 3)
+    );
+    assert_eq!(
+        list(JobQuery {
+            kind: Some("sync_media".into()),
+            ..query()
+        })
+        .await,
+        (vec![j4, j2], 2)
+    );
+    assert_eq!(
+        list(JobQuery {
+            account_id: Some(a),
+            ..query()
+        })
+        .await,
+        (vec![j4, j1], 2)
+    );
+    assert_eq!(
+        list(JobQuery {
+            run_id: Some(run),
+            ..query()
+        })
+        .await,
+        (vec![j1], 1)
+    );
+    assert_eq!(
+        list(JobQuery {
+            queue: Some("q1".into()),
+            kind: Some("sync_media".into()),
+            account_id: Some(a),
+            states: vec![JobState::Pending],
+            ..query()
+        })
+        .await,
+        (vec![j4], 1)
+    );
+    // Paging: total ignores limit and offset.
+    assert_eq!(
+        list(JobQuery {
+            limit: 2,
+            ..query()
+        })
+        .await,
+        (vec![j4, j3], 4)
+    );
+    assert_eq!(
+        list(JobQuery {
+            limit: 2,
+            offset: 2,
+            ..query()
+        })
+        .await,
+        (vec![j2, j1], 4)
+    );
+    assert_eq!(
+        list(JobQuery {
+            limit: 2,
+            offset: 4,
+            ..query()
+        })
+        .await,
+        (vec![], 4)
+    );
+    assert_eq!(
+        list(JobQuery {
+            offset: 3,
+            ..query()
+        })
+        .await,
+        (vec![j1], 4)
+    );
+}
+
+pub async fn search_is_plain_text_never_sql(fx: &dyn Fixture) {
+    let store = fx.store();
+    let with = |kind: &str, args: serde_json::Value| NewJob {
+        args,
+        ..new_job("q", kind)
+    };
+    let percent = insert(&store, with("report_export", json!({"note": "100% done"}))).await;
+    let _digits = insert(&store, with("note", json!({"note": "1000 done"}))).await;
+    let underscore = insert(&store, with("note", json!({"note": "a_b"}))).await;
+    let _axb = insert(&store, with("note", json!({"note": "axb"}))).await;
+    let injection = insert(&store, with("note", json!({"q": "'; DROP TABLE jobs; --"}))).await;
+    let quoted = insert(&store, with("note", json!({"user": "O'Brien"}))).await;
+    let erred = insert(&store, with("zzz", json!({}))).await;
+    // The error text is searched too.
+    let claimed = store
+        .job_claim(ClaimParams {
+            queues: vec!["q".into()],
+            worker_id: "w".into(),
+            limit: 100,
+            now: at(1),
+            lease_until: at(100),
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 7);
+    for job in claimed {
+        if job.id == erred {
+            store
+                .job_fail(JobFailure {
+                    error: "it's broken: 50% of \"pages\" failed".into(),
+                    ..failure(erred, "w", at(2), Some(at(3)))
+                })
+                .await
+                .unwrap();
+        } else {
+            store
+                .jobs_cancel(JobSelector::Ids(vec![job.id]), at(2))
+                .await
+                .unwrap();
+        }
+    }
+
+    let search = |text: &str| {
+        let store = store.clone();
+        let text = text.to_string();
+        async move {
+            ids_of(
+                &store,
+                JobQuery {
+                    search: Some(text),
+                    ..query()
+                },
+            )
+            .await
+        }
+    };
+    assert_eq!(search("100%").await, (vec![percent], 1));
+    assert_eq!(search("a_b").await, (vec![underscore], 1));
+    assert_eq!(search("'; DROP TABLE jobs; --").await, (vec![injection], 1));
+    assert_eq!(search("o'brien").await, (vec![quoted], 1));
+    assert_eq!(search("IT'S BROKEN").await, (vec![erred], 1));
+    assert_eq!(search("50% of").await, (vec![erred], 1));
+    assert_eq!(search("REPORT_EX").await, (vec![percent], 1));
+    assert_eq!(search("nowhere to be found").await, (vec![], 0));
+    assert_eq!(search("%").await.1, 2, "only texts with a literal %");
+    assert_eq!(search("_").await.1, 2, "only texts with a literal _");
+    // Search combines with the other filters.
+    assert_eq!(
+        ids_of(
+            &store,
+            JobQuery {
+                search: Some("done".into()),
+                kind: Some("note".into()),
+                ..query()
+            }
+        )
+        .await
+        .1,
+        1
+    );
+    // The table is still there and whole.
+    assert_eq!(ids_of(&store, query()).await.1, 7);
+}
+
+pub async fn snapshot_counts_scheduled_and_oldest_due(fx: &dyn Fixture) {
+    let store = fx.store();
+    completed_job(&store, "q1", t0(), at(1)).await;
+    let running = insert(&store, new_job("q1", "k")).await;
+    assert_eq!(claim(&store, &["q1"], "w", 1, at(2)).await, vec![running]);
+    insert(
+        &store,
+        NewJob {
+            run_at: at(10),
+            ..new_job("q1", "k")
+        },
+    )
+    .await;
+    insert(
+        &store,
+        NewJob {
+            run_at: at(50),
+            ..new_job("q1", "k")
+        },
+    )
+    .await;
+    insert(
+        &store,
+        NewJob {
+            run_at: at(500),
+            ..new_job("q1", "k")
+        },
+    )
+    .await;
+    failed_job(&store, "q2", at(3), at(4)).await;
+
+    let snap = store.job_snapshot(at(100)).await.unwrap();
+    let mut counts: Vec<(String, JobState, i64)> = snap
+        .counts
+        .iter()
+        .map(|c| (c.queue.clone(), c.state, c.count))
+        .collect();
+    counts.sort();
+    assert_eq!(
+        counts,
+        vec![
+            ("q1".to_string(), JobState::Pending, 3),
+            ("q1".to_string(), JobState::Running, 1),
+            ("q1".to_string(), JobState::Completed, 1),
+            ("q2".to_string(), JobState::Failed, 1),
+        ]
+    );
+    assert_eq!(snap.scheduled, vec![("q1".to_string(), 1)]);
+    assert_eq!(snap.oldest_due, vec![("q1".to_string(), at(10))]);
+
+    // Later, the scheduled job is due too.
+    let later = store.job_snapshot(at(1000)).await.unwrap();
+    assert!(later.scheduled.is_empty());
+    assert_eq!(later.oldest_due, vec![("q1".to_string(), at(10))]);
+}
