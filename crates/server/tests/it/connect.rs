@@ -94,9 +94,10 @@ pub(crate) async fn connect_app(public_url: bool, secret: bool) -> ConnectApp {
         public_url: public_url.then(|| base.clone()),
         ..ServerSettings::default()
     };
-    let (key, secret_key) = server::auth::create_api_key(&*store, "connect tests")
-        .await
-        .unwrap();
+    let (key, secret_key) =
+        server::auth::create_api_key(&*store, "connect tests", chrono::Utc::now())
+            .await
+            .unwrap();
     let state = AppState::new(store.clone(), settings)
         .with_cipher(cipher.clone())
         .with_graph(graph)
