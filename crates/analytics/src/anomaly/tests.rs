@@ -1,0 +1,307 @@
+//! Tests of the anomaly baseline, band and verdicts on small hand-computed series.
+
+use chrono::Duration;
+
+use super::*;
+use crate::input::{DailyMetricValue, MediaProductType};
+use crate::testkit::{date, followers, likes_only, snap, typed_post, utc};
+
+/// Mon 5 Jan 2026 plus `idx` days.
+fn monday() -> NaiveDate {
+    date(2026, 1, 5)
+}
+
+/// Nine weeks from Mon 5 Jan 2026: other days `other`, the eight Tuesdays before the last
+/// one `tuesdays`, then a last Tuesday (position 57) with `last`.
+fn weekly(tuesdays: [f64; 8], other: f64, last: Option<f64>) -> DailySeries {
+    let mut values: Vec<Option<f64>> = (0..57)
+        .map(|i| Some(if i % 7 == 1 { tuesdays[i / 7] } else { other }))
+        .collect();
+    values.push(last);
+    DailySeries::new(monday(), values)
+}
+
+const SPREAD: [f64; 8] = [20.0, 40.0, 80.0, 40.0, 20.0, 80.0, 40.0, 40.0];
+
+#[test]
+fn the_weekday_baseline_is_the_median_and_mad_of_the_same_weekday_on_the_log_scale() {
+    let s = weekly(SPREAD, 500.0, Some(300.0));
+    let b = baseline(&s, 57, SeriesKind::Count, &AnomalyConfig::default()).unwrap();
+    assert_eq!(b.kind, BaselineKind::Weekday);
+    assert_eq!(b.n, 8);
+    // ln(1+x) of the Tuesdays: two ln 21, four ln 41, two ln 81 → median ln 41.
+    assert!((b.center - 41f64.ln()).abs() < 1e-12);
+    assert!((b.usual - 40.0).abs() < 1e-9);
+    // Deviations 0,0,0,0,0.66905,0.66905,0.68088,0.68088 → MAD 0.334525, × 1.4826.
+    assert!((b.scale - 0.495_966_49).abs() < 1e-6, "{}", b.scale);
+    // Band: e^(ln 41 ± 4 × 0.49597) − 1.
+    assert!((b.high - 297.1027).abs() < 1e-3, "{}", b.high);
+    assert!((b.low - 4.6390).abs() < 1e-3, "{}", b.low);
+    // The other weekdays (500) never enter a Tuesday's baseline.
+}
+
+#[test]
+fn a_day_beyond_k_is_an_anomaly_with_its_size_and_rarity_in_words() {
+    let config = AnomalyConfig::default();
+    let s = weekly(SPREAD, 500.0, Some(300.0));
+    let a = assess_day(&s, 57, SeriesKind::Count, "reach", &config)
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.day, date(2026, 3, 3));
+    assert_eq!(a.direction, Direction::Above);
+    // z = (ln 301 − ln 41) / 0.495966 = 4.0195.
+    let z = a.robust_z.value.unwrap();
+    assert!((z - 4.019_501_8).abs() < 1e-6, "{z}");
+    assert_eq!(a.robust_z.key, "anomaly_robust_z");
+    assert!((a.ratio.value.unwrap() - 7.5).abs() < 1e-9);
+    // P(Z > 4.0195) = 2.916e-5 → 1 in 34,293 → two significant digits.
+    assert!((a.one_in_days.value.unwrap() - 34_292.8).abs() < 5.0);
+    assert_eq!(
+        a.message,
+        "reach on Tue 3 Mar 2026 was 7.5× the usual Tuesday (300 vs 40); 1 in ~34,000 days by this baseline"
+    );
+    // 290 is inside the band (z = 3.95).
+    let inside = weekly(SPREAD, 500.0, Some(290.0));
+    assert_eq!(
+        assess_day(&inside, 57, SeriesKind::Count, "reach", &config),
+        Ok(None)
+    );
+    // A smaller k flags it.
+    let k3 = AnomalyConfig { k: 3.0, ..config };
+    assert!(
+        assess_day(&inside, 57, SeriesKind::Count, "reach", &k3)
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
+fn the_counting_noise_floors_the_scale_of_a_quiet_series() {
+    // Tuesdays 36…44: MAD scale 0.0353 on the log scale, below the Poisson floor 1/√41.
+    let s = weekly(
+        [40.0, 42.0, 38.0, 40.0, 44.0, 36.0, 40.0, 40.0],
+        10.0,
+        Some(136.0),
+    );
+    let config = AnomalyConfig::default();
+    let a = assess_day(&s, 57, SeriesKind::Count, "reach", &config)
+        .unwrap()
+        .unwrap();
+    assert!((a.baseline.scale - 1.0 / 41f64.sqrt()).abs() < 1e-12);
+    // z = (ln 137 − ln 41) × √41 = 7.7248.
+    assert!((a.robust_z.value.unwrap() - 7.724_785_8).abs() < 1e-6);
+    assert_eq!(
+        a.message,
+        "reach on Tue 3 Mar 2026 was 3.4× the usual Tuesday (136 vs 40); rarer than 1 in a million days by this baseline"
+    );
+    // 50 would have been an anomaly on the MAD scale alone (z ≈ 5.8), not with the floor.
+    let s = weekly(
+        [40.0, 42.0, 38.0, 40.0, 44.0, 36.0, 40.0, 40.0],
+        10.0,
+        Some(50.0),
+    );
+    assert_eq!(
+        assess_day(&s, 57, SeriesKind::Count, "reach", &config),
+        Ok(None)
+    );
+}
+
+#[test]
+fn drops_below_the_band_are_anomalies_too() {
+    let s = weekly(SPREAD, 500.0, Some(1.0));
+    let a = assess_day(
+        &s,
+        57,
+        SeriesKind::Count,
+        "views",
+        &AnomalyConfig::default(),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(a.direction, Direction::Below);
+    // z = (ln 2 − ln 41) / 0.495966 = −6.0901.
+    assert!((a.robust_z.value.unwrap() + 6.090_1).abs() < 1e-3);
+    assert!(
+        a.message
+            .starts_with("views on Tue 3 Mar 2026 was 0.0× the usual Tuesday (1 vs 40)"),
+        "{}",
+        a.message
+    );
+}
+
+#[test]
+fn missing_days_are_skipped_never_zero() {
+    // Four of the eight earlier Tuesdays are missing: the other four (all 40) still make a
+    // weekday baseline; the missing ones did not pull the median to 0.
+    let mut s = weekly([40.0; 8], 10.0, Some(40.0));
+    for week in [0, 2, 4, 6] {
+        s.values[1 + 7 * week] = None;
+    }
+    let b = baseline(&s, 57, SeriesKind::Count, &AnomalyConfig::default()).unwrap();
+    assert_eq!((b.kind, b.n), (BaselineKind::Weekday, 4));
+    assert!((b.usual - 40.0).abs() < 1e-9);
+    // The day itself missing: no verdict, not an anomaly at 0.
+    let s = weekly([40.0; 8], 40.0, None);
+    assert_eq!(
+        assess_day(
+            &s,
+            57,
+            SeriesKind::Count,
+            "reach",
+            &AnomalyConfig::default()
+        ),
+        Err(NoBaseline::NoValue)
+    );
+    assert!(detect_anomalies(&s, SeriesKind::Count, "reach", &AnomalyConfig::default()).is_empty());
+}
+
+#[test]
+fn short_history_falls_back_to_recent_days_with_low_confidence_then_gives_up() {
+    let config = AnomalyConfig::default();
+    // 20 days: two earlier Tuesdays only, 14 recent days present.
+    let mut values = vec![Some(10.0); 20];
+    values.push(Some(100.0));
+    let s = DailySeries::new(monday(), values);
+    let b = baseline(&s, 20, SeriesKind::Count, &config).unwrap();
+    assert_eq!((b.kind, b.n), (BaselineKind::RecentDays, 14));
+    // All ten: MAD 0 and mean deviation 0 → the floor 1/√11.
+    assert!((b.scale - 1.0 / 11f64.sqrt()).abs() < 1e-12);
+    let a = assess_day(&s, 20, SeriesKind::Count, "profile views", &config)
+        .unwrap()
+        .unwrap();
+    assert!(
+        a.message.starts_with("profile views on Sun 25 Jan 2026 was 10× the usual day of the last 14 days (100 vs 10);")
+            && a.message.ends_with("by this baseline (low confidence: fewer than 4 earlier Sundays)"),
+        "{}",
+        a.message
+    );
+    // Six present days before: too short.
+    let s = DailySeries::new(monday(), vec![Some(10.0); 7]);
+    assert_eq!(
+        baseline(&s, 6, SeriesKind::Count, &config),
+        Err(NoBaseline::TooShort { present: 6 })
+    );
+}
+
+#[test]
+fn signed_changes_are_compared_as_they_are() {
+    // Tuesdays' follower change 3…7, median 5; MAD 0.5 → 0.7413 < floor 1 → band 5 ± 4.
+    let s = weekly([5.0, 6.0, 4.0, 5.0, 5.0, 7.0, 3.0, 5.0], 2.0, Some(-3.0));
+    let config = AnomalyConfig::default();
+    let b = baseline(&s, 57, SeriesKind::Change, &config).unwrap();
+    assert_eq!((b.usual, b.low, b.high, b.scale), (5.0, 1.0, 9.0, 1.0));
+    let a = assess_day(&s, 57, SeriesKind::Change, "follower change", &config)
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.robust_z.value, Some(-8.0));
+    assert_eq!(a.ratio.value, None);
+    assert!(
+        a.message.starts_with(
+            "follower change on Tue 3 Mar 2026 was -3 against the usual Tuesday of +5;"
+        ),
+        "{}",
+        a.message
+    );
+}
+
+#[test]
+fn rarity_is_the_normal_upper_tail() {
+    // P(Z > 2.878) ≈ 0.002 → "1 in ~500 days".
+    assert_eq!(rarity(1.0 / upper_tail(2.878)), "1 in ~500 days");
+    assert!((upper_tail(0.0) - 0.5).abs() < 1e-7);
+    assert!((upper_tail(1.96) - 0.025).abs() < 1e-5);
+    assert!((upper_tail(-1.0) - 0.841_344_7).abs() < 1e-6);
+    assert_eq!(rarity(2e6), "rarer than 1 in a million days");
+    assert_eq!(count(1234567.0), "1,234,567");
+    assert_eq!(count(-1234.0), "-1,234");
+}
+
+#[test]
+fn account_anomalies_check_the_stored_series_and_the_follower_change() {
+    let mut history = AccountHistory::default();
+    let s = weekly(SPREAD, 500.0, Some(300.0));
+    for (i, v) in s.values.iter().enumerate() {
+        if let Some(v) = v {
+            history.daily_metrics.push(DailyMetricValue {
+                day: s.day(i),
+                metric: AccountMetric::Reach,
+                value: *v as i64,
+            });
+        }
+    }
+    // Followers +5 a day at noon UTC for 57 days, then +200 on the last day.
+    let mut n = 1000;
+    for i in 0..58 {
+        n += if i == 57 { 200 } else { 5 };
+        history
+            .follower_samples
+            .push(followers(utc(2026, 1, 5, 12, 0) + Duration::days(i), n));
+    }
+    let found = account_anomalies(&history, 1, &AnomalyConfig::default());
+    let keys: Vec<_> = found.iter().map(|it| it.series).collect();
+    assert_eq!(keys, ["reach", "follower_change"]);
+    assert!(
+        found[1]
+            .anomaly
+            .message
+            .contains("+200 against the usual Tuesday of +5")
+    );
+    // Further back, only the first weeks' Tuesdays stand out, against the fallback baseline
+    // of all recent days (Tuesdays are unlike other days), and say so.
+    let all = account_anomalies(&history, 60, &AnomalyConfig::default());
+    assert!(all.len() > 2);
+    for it in all.iter().filter(|it| it.anomaly.day < date(2026, 2, 2)) {
+        assert_eq!(
+            it.anomaly.baseline.kind,
+            BaselineKind::RecentDays,
+            "{}",
+            it.anomaly.message
+        );
+    }
+}
+
+#[test]
+fn posts_far_from_same_age_peers_are_anomalies_both_ways() {
+    let mut posts = Vec::new();
+    for (i, v) in [40, 42, 38, 40, 44, 36, 40, 41, 39].iter().enumerate() {
+        let at = utc(2026, 1, 1, 12, 0) + Duration::days(i as i64);
+        let mut p = typed_post(
+            &format!("p{i}"),
+            MediaProductType::Feed,
+            at,
+            likes_only(*v, 400),
+        );
+        p.snapshots = vec![snap(at, 24, likes_only(*v, 400))];
+        posts.push(p);
+    }
+    for (id, v) in [("big", 400), ("flop", 2)] {
+        let at = utc(2026, 1, 20, 12, 0);
+        let mut p = typed_post(id, MediaProductType::Feed, at, likes_only(v, 400));
+        p.snapshots = vec![snap(at, 24, likes_only(v, 400))];
+        posts.push(p);
+    }
+    let history = AccountHistory {
+        posts,
+        ..Default::default()
+    };
+    let as_of = utc(2026, 1, 21, 13, 0);
+    let found = post_anomalies(&history, [9, 10], as_of, &AnomalyConfig::default());
+    assert_eq!(found.len(), 2);
+    assert_eq!(
+        (found[0].ig_media_id.as_str(), found[0].direction),
+        ("big", Direction::Above)
+    );
+    assert_eq!(
+        (found[1].ig_media_id.as_str(), found[1].direction),
+        ("flop", Direction::Below)
+    );
+    assert!(
+        found[0]
+            .message
+            .contains("10× that of its 9 same-type peers"),
+        "{}",
+        found[0].message
+    );
+    // A usual post is not an anomaly.
+    assert!(post_anomalies(&history, [8], as_of, &AnomalyConfig::default()).is_empty());
+}
