@@ -292,7 +292,7 @@ pub(crate) fn account_day_revised(
     } else {
         0.85 + 0.15 * (since_end.max(0) as f64 / DAY_SETTLE as f64)
     };
-    let settle = settled * revision;
+    let settle = settled * revision * crate::shape::day_factor(world, acct, day);
 
     // Raw accruals during the day, per product type.
     let mut reach = [0f64; 5];
