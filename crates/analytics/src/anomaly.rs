@@ -2,10 +2,12 @@
 //! baseline built from the days before it.
 //!
 //! The baseline of a day is the median of the same weekday's values over the trailing
-//! `seasonal_weeks` weeks (at least `min_seasonal` of them present) and their scale the
-//! scaled median absolute deviation. With fewer earlier same weekdays, a shorter fallback
-//! takes every day of the trailing `fallback_days` (at least `min_fallback` present) and says
-//! so (low confidence); with less history still, there is no verdict. Counts are compared on
+//! `seasonal_weeks` weeks (at least `min_seasonal` of them present); its scale is the scaled
+//! median absolute deviation of every trailing day from its own weekday's median (so the
+//! scale rests on up to seven weeks' worth of days, not eight values). With fewer earlier
+//! same weekdays, a shorter fallback takes every day of the trailing `fallback_days` (at
+//! least `min_fallback` present) and says so (low confidence); with less history still,
+//! there is no verdict. Counts are compared on
 //! the `ln(1 + x)` scale (their noise is multiplicative), signed changes on their own scale.
 //! The scale never drops below the counting noise of the median (Poisson: `1/√(1 + m)` on the
 //! log scale; one unit for changes), so a quiet series does not alert on a count of 3.
@@ -168,10 +170,28 @@ pub fn baseline(
         .filter_map(|i| series.values[i])
         .map(t)
         .collect();
-    let (base_kind, mut values) = if seasonal.len() >= config.min_seasonal.max(1) {
-        (BaselineKind::Weekday, std::mem::take(&mut seasonal))
+    let (base_kind, n, center, spread) = if seasonal.len() >= config.min_seasonal.max(1) {
+        let n = seasonal.len();
+        let center = median_in_place(&mut seasonal).ok_or(NoBaseline::TooShort { present: 0 })?;
+        // The spread: every trailing day's deviation from its own weekday's median, so the
+        // scale rests on up to seven times as many values as the center.
+        let mut deviations = Vec::with_capacity(7 * config.seasonal_weeks);
+        for back in 1..=7 {
+            let mut same: Vec<f64> = (0..config.seasonal_weeks)
+                .filter_map(|w| idx.checked_sub(back + 7 * w))
+                .filter_map(|i| series.values[i])
+                .map(t)
+                .collect();
+            if same.len() < 2 {
+                continue;
+            }
+            let values = same.clone();
+            let m = median_in_place(&mut same).unwrap_or(0.0);
+            deviations.extend(values.iter().map(|v| v - m));
+        }
+        (BaselineKind::Weekday, n, center, deviations)
     } else {
-        let recent: Vec<f64> = (1..=config.fallback_days)
+        let mut recent: Vec<f64> = (1..=config.fallback_days)
             .filter_map(|d| idx.checked_sub(d))
             .filter_map(|i| series.values[i])
             .map(t)
@@ -181,15 +201,16 @@ pub fn baseline(
                 present: recent.len(),
             });
         }
-        (BaselineKind::RecentDays, recent)
+        let n = recent.len();
+        let center = median_in_place(&mut recent).ok_or(NoBaseline::TooShort { present: 0 })?;
+        let deviations = recent.iter().map(|v| v - center).collect();
+        (BaselineKind::RecentDays, n, center, deviations)
     };
-    let n = values.len();
-    let center = median_in_place(&mut values).ok_or(NoBaseline::TooShort { present: 0 })?;
     let floor = match kind {
         SeriesKind::Count => 1.0 / (1.0 + untransform(kind, center).max(0.0)).sqrt(),
         SeriesKind::Change => 1.0,
     };
-    let scale = robust_scale(&values, center)
+    let scale = robust_scale(&spread, 0.0)
         .map_or(floor, |(s, _)| s)
         .max(floor);
     let low = untransform(kind, center - config.k * scale);

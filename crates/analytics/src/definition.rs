@@ -221,7 +221,7 @@ define! {
     ANOMALY_USUAL_VALUE = "anomaly_usual_value", Count, "Usual value",
         "Median of the same weekday's values over the 8 weeks before the day (at least 4 present), else of the 14 days before it (at least 7 present, low confidence); missing days are skipped, never 0.";
     ANOMALY_ROBUST_Z = "anomaly_robust_z", ZScore, "Anomaly robust z-score",
-        "(t(value) − median of t(baseline values)) / max(1.4826 × MAD, counting noise); t = ln(1+x) for counts (noise floor 1/√(1+usual)), t = x for signed changes (floor 1); an anomaly beyond ±k.";
+        "(t(value) − usual on the t scale) / max(1.4826 × MAD of the trailing days' deviations from their weekday's median, counting noise); t = ln(1+x) for counts (noise floor 1/√(1+usual)), t = x for signed changes (floor 1); an anomaly beyond ±k.";
     ANOMALY_RATIO_TO_USUAL = "anomaly_ratio_to_usual", Ratio, "Ratio to the usual value",
         "The day's value / the usual value (counts only); none when the usual value is 0.";
     ANOMALY_ONE_IN_DAYS = "anomaly_one_in_days", Count, "Rarity (1 in N days)",

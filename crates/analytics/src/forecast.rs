@@ -380,14 +380,70 @@ fn fit_damped(values: &[Option<f64>]) -> DampedFit {
 
 fn damped_forecast(values: &[Option<f64>], h: usize, level: f64) -> Vec<(f64, f64, f64)> {
     let fit = fit_damped(values);
-    let z = normal_quantile(0.5 + level / 2.0);
+    let (qlo, qhi) = (0.5 - level / 2.0, 0.5 + level / 2.0);
+    let past = damped_errors(values, &fit, h);
     (1..=h)
         .map(|k| {
             let p = fit.point(k);
-            let half = z * fit.variance(k).sqrt();
-            (p, p - half, p + half)
+            let errors = &past[k - 1];
+            if errors.len() < MIN_PAST_ERRORS {
+                let half = normal_quantile(qhi) * fit.variance(k).sqrt();
+                return (p, p - half, p + half);
+            }
+            (
+                p,
+                p + quantile_sorted(errors, qlo),
+                p + quantile_sorted(errors, qhi),
+            )
         })
         .collect()
+}
+
+/// Fewer past errors at a horizon than this: the analytic interval instead.
+const MIN_PAST_ERRORS: usize = 20;
+
+/// The fitted smoothing's own past errors at horizons 1..=h, sorted: from every past state
+/// of one pass over the history (the parameters are the final fit's).
+fn damped_errors(values: &[Option<f64>], fit: &DampedFit, h: usize) -> Vec<Vec<f64>> {
+    let mut errors = vec![Vec::new(); h];
+    let mut present = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i, v)));
+    let Some((i0, y0)) = present.next() else {
+        return errors;
+    };
+    let trend0 = present
+        .next()
+        .map_or(0.0, |(i1, y1)| (y1 - y0) / (i1 - i0) as f64);
+    let (mut level, mut trend) = (y0, trend0);
+    // Skip the first two weeks of states: the start is not yet smoothed.
+    for (t, v) in values.iter().enumerate().skip(i0 + 1) {
+        if t >= i0 + 14 {
+            for (k, slot) in errors.iter_mut().enumerate() {
+                if let Some(Some(actual)) = values.get(t - 1 + k + 1) {
+                    let predicted = level + damp_sum(fit.phi, k + 1) * trend;
+                    slot.push(actual - predicted);
+                }
+            }
+        }
+        let predicted = level + fit.phi * trend;
+        match v {
+            Some(y) => {
+                let e = y - predicted;
+                level = predicted + fit.alpha * e;
+                trend = fit.phi * trend + fit.beta * e;
+            }
+            None => {
+                level = predicted;
+                trend *= fit.phi;
+            }
+        }
+    }
+    for slot in &mut errors {
+        slot.sort_by(f64::total_cmp);
+    }
+    errors
 }
 
 /// The robust line at the last position: (value at the last position, slope per day).
@@ -444,7 +500,7 @@ fn trend_forecast(
                     Some(values[o + k]? - (l + s * k as f64))
                 })
                 .collect();
-            if errors.len() < 10 {
+            if errors.len() < MIN_PAST_ERRORS {
                 // Too few past errors at this horizon: the damped trend's analytic width.
                 let fit = *fallback.get_or_insert_with(|| fit_damped(values));
                 let half = normal_quantile(qhi) * fit.variance(k).sqrt();

@@ -68,9 +68,17 @@ fn a_straight_line_is_continued_exactly_and_chosen_by_backtest() {
     let m = milestone(&f, 395.0, next_round_number(395.0), "@brand", "followers").unwrap();
     assert_eq!(m.target, 500.0);
     assert_eq!(m.day, date(2026, 3, 22));
-    assert_eq!(
-        m.message,
-        "at this pace @brand reaches 500 followers around 22 Mar 2026 (80 %: 22 Mar 2026 – 22 Mar 2026)"
+    // Three weeks out, fewer than 20 past errors exist at that horizon: the band is the
+    // smoothing's analytic one, so the milestone gets a range around the day.
+    assert!(
+        m.earliest <= m.day && m.latest.is_some_and(|l| l >= m.day),
+        "{m:?}"
+    );
+    assert!(
+        m.message
+            .starts_with("at this pace @brand reaches 500 followers around 22 Mar 2026 (80 %: "),
+        "{}",
+        m.message
     );
 }
 
