@@ -53,8 +53,10 @@ impl Default for AnomalyConfig {
     }
 }
 
-/// The default band half-width, chosen from the measured precision and recall.
-pub const DEFAULT_K: f64 = 4.0;
+/// The default band half-width: the k with the best F1 against the simulator's labelled
+/// anomalies whose precision, leaving out the world's own unlabelled outliers, stays at or
+/// above 0.9 (`igsync bench analytics`, `docs/benchmarks.md`).
+pub const DEFAULT_K: f64 = 3.0;
 
 /// How values are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,17 +347,26 @@ pub struct SeriesAnomaly {
     pub anomaly: Anomaly,
 }
 
-/// Anomalies among the last `recent_days` days of the account's stored daily series (the
-/// metrics in [`CHECKED_METRICS`] and the day-over-day follower change).
+/// Anomalies among the `recent_days` days up to `last_day` of the account's stored daily
+/// series (the metrics in [`CHECKED_METRICS`] and the day-over-day follower change). Pass as
+/// `last_day` the last day whose values are final: a day still filling would look like a
+/// drop.
 pub fn account_anomalies(
     history: &AccountHistory,
+    last_day: NaiveDate,
     recent_days: usize,
     config: &AnomalyConfig,
 ) -> Vec<SeriesAnomaly> {
     let mut res = Vec::new();
     let mut check = |key: &'static str, label: &str, series: DailySeries, kind| {
-        let from = series.len().saturating_sub(recent_days);
-        for idx in from..series.len() {
+        let Some(end) = series
+            .index_of(last_day)
+            .map(|it| it + 1)
+            .or_else(|| (series.last_day()? < last_day).then_some(series.len()))
+        else {
+            return;
+        };
+        for idx in end.saturating_sub(recent_days)..end {
             if let Ok(Some(anomaly)) = assess_day(&series, idx, kind, label, config) {
                 res.push(SeriesAnomaly {
                     series: key,

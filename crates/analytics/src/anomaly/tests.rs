@@ -20,12 +20,20 @@ fn weekly(pattern: [f64; 8], last: Option<f64>) -> DailySeries {
     DailySeries::new(monday(), values)
 }
 
+/// The tests' band: k = 4, whatever the measured default is.
+fn k4() -> AnomalyConfig {
+    AnomalyConfig {
+        k: 4.0,
+        ..AnomalyConfig::default()
+    }
+}
+
 const SPREAD: [f64; 8] = [20.0, 40.0, 80.0, 40.0, 20.0, 80.0, 40.0, 40.0];
 
 #[test]
 fn the_weekday_baseline_is_the_median_and_mad_of_the_same_weekday_on_the_log_scale() {
     let s = weekly(SPREAD, Some(300.0));
-    let b = baseline(&s, 57, SeriesKind::Count, &AnomalyConfig::default()).unwrap();
+    let b = baseline(&s, 57, SeriesKind::Count, &k4()).unwrap();
     assert_eq!(b.kind, BaselineKind::Weekday);
     assert_eq!(b.n, 8);
     // ln(1+x) of the eight earlier Tuesdays: two ln 21, four ln 41, two ln 81 → median ln 41.
@@ -45,7 +53,7 @@ fn the_center_is_the_same_weekday_so_a_busy_weekend_is_not_an_anomaly() {
     let day = |i: usize| if i % 7 >= 5 { 1000.0 } else { 100.0 };
     let mut values: Vec<Option<f64>> = (0..62).map(|i| Some(day(i))).collect();
     let s = DailySeries::new(monday(), values.clone());
-    let config = AnomalyConfig::default();
+    let config = k4();
     assert_eq!(s.day(61), date(2026, 3, 7)); // a Saturday
     assert_eq!(
         assess_day(&s, 61, SeriesKind::Count, "reach", &config),
@@ -68,7 +76,7 @@ fn the_center_is_the_same_weekday_so_a_busy_weekend_is_not_an_anomaly() {
 
 #[test]
 fn a_day_beyond_k_is_an_anomaly_with_its_size_and_rarity_in_words() {
-    let config = AnomalyConfig::default();
+    let config = k4();
     let s = weekly(SPREAD, Some(300.0));
     let a = assess_day(&s, 57, SeriesKind::Count, "reach", &config)
         .unwrap()
@@ -108,7 +116,7 @@ fn the_counting_noise_floors_the_scale_of_a_quiet_series() {
         [40.0, 42.0, 38.0, 40.0, 44.0, 36.0, 40.0, 40.0],
         Some(136.0),
     );
-    let config = AnomalyConfig::default();
+    let config = k4();
     let a = assess_day(&s, 57, SeriesKind::Count, "reach", &config)
         .unwrap()
         .unwrap();
@@ -130,15 +138,9 @@ fn the_counting_noise_floors_the_scale_of_a_quiet_series() {
 #[test]
 fn drops_below_the_band_are_anomalies_too() {
     let s = weekly(SPREAD, Some(1.0));
-    let a = assess_day(
-        &s,
-        57,
-        SeriesKind::Count,
-        "views",
-        &AnomalyConfig::default(),
-    )
-    .unwrap()
-    .unwrap();
+    let a = assess_day(&s, 57, SeriesKind::Count, "views", &k4())
+        .unwrap()
+        .unwrap();
     assert_eq!(a.direction, Direction::Below);
     // z = (ln 2 − ln 41) / 0.495966 = −6.0901.
     assert!((a.robust_z.value.unwrap() + 6.090_1).abs() < 1e-3);
@@ -158,27 +160,21 @@ fn missing_days_are_skipped_never_zero() {
     for week in [0, 2, 4, 6] {
         s.values[1 + 7 * week] = None;
     }
-    let b = baseline(&s, 57, SeriesKind::Count, &AnomalyConfig::default()).unwrap();
+    let b = baseline(&s, 57, SeriesKind::Count, &k4()).unwrap();
     assert_eq!((b.kind, b.n), (BaselineKind::Weekday, 4));
     assert!((b.usual - 40.0).abs() < 1e-9);
     // The day itself missing: no verdict, not an anomaly at 0.
     let s = weekly([40.0; 8], None);
     assert_eq!(
-        assess_day(
-            &s,
-            57,
-            SeriesKind::Count,
-            "reach",
-            &AnomalyConfig::default()
-        ),
+        assess_day(&s, 57, SeriesKind::Count, "reach", &k4()),
         Err(NoBaseline::NoValue)
     );
-    assert!(detect_anomalies(&s, SeriesKind::Count, "reach", &AnomalyConfig::default()).is_empty());
+    assert!(detect_anomalies(&s, SeriesKind::Count, "reach", &k4()).is_empty());
 }
 
 #[test]
 fn short_history_falls_back_to_recent_days_with_low_confidence_then_gives_up() {
-    let config = AnomalyConfig::default();
+    let config = k4();
     // 20 days: two earlier Tuesdays only, 14 recent days present.
     let mut values = vec![Some(10.0); 20];
     values.push(Some(100.0));
@@ -208,7 +204,7 @@ fn short_history_falls_back_to_recent_days_with_low_confidence_then_gives_up() {
 fn signed_changes_are_compared_as_they_are() {
     // Tuesdays' follower change 3…7, median 5; MAD 0.5 → 0.7413 < floor 1 → band 5 ± 4.
     let s = weekly([5.0, 6.0, 4.0, 5.0, 5.0, 7.0, 3.0, 5.0], Some(-3.0));
-    let config = AnomalyConfig::default();
+    let config = k4();
     let b = baseline(&s, 57, SeriesKind::Change, &config).unwrap();
     assert_eq!((b.usual, b.low, b.high, b.scale), (5.0, 1.0, 9.0, 1.0));
     let a = assess_day(&s, 57, SeriesKind::Change, "follower change", &config)
@@ -227,6 +223,7 @@ fn signed_changes_are_compared_as_they_are() {
 
 #[test]
 fn rarity_is_the_normal_upper_tail() {
+    assert_eq!(AnomalyConfig::default().k, DEFAULT_K);
     // P(Z > 2.878) ≈ 0.002 → "1 in ~500 days".
     assert_eq!(rarity(1.0 / upper_tail(2.878)), "1 in ~500 days");
     assert!((upper_tail(0.0) - 0.5).abs() < 1e-7);
@@ -258,7 +255,7 @@ fn account_anomalies_check_the_stored_series_and_the_follower_change() {
             .follower_samples
             .push(followers(utc(2026, 1, 5, 12, 0) + Duration::days(i), n));
     }
-    let found = account_anomalies(&history, 1, &AnomalyConfig::default());
+    let found = account_anomalies(&history, date(2026, 3, 3), 1, &k4());
     let keys: Vec<_> = found.iter().map(|it| it.series).collect();
     assert_eq!(keys, ["reach", "follower_change"]);
     assert!(
@@ -269,7 +266,9 @@ fn account_anomalies_check_the_stored_series_and_the_follower_change() {
     );
     // Further back, anything flagged in the first weeks rests on the fallback baseline and
     // says so.
-    let all = account_anomalies(&history, 60, &AnomalyConfig::default());
+    // The last day not yet final: nothing is assessed after `last_day`.
+    assert!(account_anomalies(&history, date(2026, 3, 2), 1, &k4()).is_empty());
+    let all = account_anomalies(&history, date(2026, 3, 3), 60, &k4());
     for it in all.iter().filter(|it| it.anomaly.day < date(2026, 2, 2)) {
         assert_eq!(
             it.anomaly.baseline.kind,
@@ -305,7 +304,7 @@ fn posts_far_from_same_age_peers_are_anomalies_both_ways() {
         ..Default::default()
     };
     let as_of = utc(2026, 1, 21, 13, 0);
-    let found = post_anomalies(&history, [9, 10], as_of, &AnomalyConfig::default());
+    let found = post_anomalies(&history, [9, 10], as_of, &k4());
     assert_eq!(found.len(), 2);
     assert_eq!(
         (found[0].ig_media_id.as_str(), found[0].direction),
@@ -323,5 +322,5 @@ fn posts_far_from_same_age_peers_are_anomalies_both_ways() {
         found[0].message
     );
     // A usual post is not an anomaly.
-    assert!(post_anomalies(&history, [8], as_of, &AnomalyConfig::default()).is_empty());
+    assert!(post_anomalies(&history, [8], as_of, &k4()).is_empty());
 }
