@@ -56,7 +56,7 @@ impl Default for AnomalyConfig {
 /// The default band half-width: the k with the best F1 against the simulator's labelled
 /// anomalies whose precision, leaving out the world's own unlabelled outliers, stays at or
 /// above 0.9 (`igsync bench analytics`, `docs/benchmarks.md`).
-pub const DEFAULT_K: f64 = 3.0;
+pub const DEFAULT_K: f64 = 3.5;
 
 /// How values are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

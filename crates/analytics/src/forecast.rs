@@ -380,7 +380,7 @@ fn fit_damped(values: &[Option<f64>]) -> DampedFit {
 
 fn damped_forecast(values: &[Option<f64>], h: usize, level: f64) -> Vec<(f64, f64, f64)> {
     let fit = fit_damped(values);
-    let (qlo, qhi) = (0.5 - level / 2.0, 0.5 + level / 2.0);
+    let qhi = 0.5 + level / 2.0;
     let past = damped_errors(values, &fit, h);
     (1..=h)
         .map(|k| {
@@ -390,11 +390,8 @@ fn damped_forecast(values: &[Option<f64>], h: usize, level: f64) -> Vec<(f64, f6
                 let half = normal_quantile(qhi) * fit.variance(k).sqrt();
                 return (p, p - half, p + half);
             }
-            (
-                p,
-                p + quantile_sorted(errors, qlo),
-                p + quantile_sorted(errors, qhi),
-            )
+            let (lo, hi) = error_band(errors, level, k);
+            (p, p + lo, p + hi)
         })
         .collect()
 }
@@ -480,7 +477,7 @@ fn trend_forecast(
         return vec![(f64::NAN, f64::NAN, f64::NAN); h];
     };
     let n = values.len();
-    let (qlo, qhi) = (0.5 - config.level / 2.0, 0.5 + config.level / 2.0);
+    let qhi = 0.5 + config.level / 2.0;
     // The method's line at every past origin (a day apart), then its errors per horizon.
     let first_origin = config.min_history.max(config.trend_window / 2).max(3);
     let lines: Vec<Option<(f64, f64)>> = (0..n)
@@ -507,13 +504,24 @@ fn trend_forecast(
                 return (point, point - half, point + half);
             }
             errors.sort_by(f64::total_cmp);
-            (
-                point,
-                point + quantile_sorted(&errors, qlo),
-                point + quantile_sorted(&errors, qhi),
-            )
+            let (lo, hi) = error_band(&errors, config.level, k);
+            (point, point + lo, point + hi)
         })
         .collect()
+}
+
+/// The band of past errors at horizon `h`: the quantiles `(1 ∓ level)/2` with the
+/// finite-sample correction of split conformal prediction, `(n + 1)/n`, on the effective
+/// number of independent errors `n = count / h` (errors `h` steps ahead from consecutive
+/// origins overlap); with few independent windows the band widens to the extreme errors.
+fn error_band(sorted: &[f64], level: f64, h: usize) -> (f64, f64) {
+    let n = (sorted.len() as f64 / (h as f64).sqrt()).max(1.0);
+    let upper = (0.5 + level / 2.0) * (n + 1.0) / n;
+    let upper = upper.min(1.0);
+    (
+        quantile_sorted(sorted, 1.0 - upper),
+        quantile_sorted(sorted, upper),
+    )
 }
 
 /// Linear-interpolated quantile of sorted values (type 7).
