@@ -80,8 +80,8 @@ pub use input::{
 pub use period::{Period, PeriodError, local_date, local_day_start, posts_in_period};
 pub use report::{
     AccountMetricSummary, AccountSection, BestPost, Comparison, ContentSection, ContentTypeSummary,
-    DemographicBreakdown, PostRow, Report, ReportConfig, TrendingSummary, TrendsSection,
-    performance_report,
+    DemographicBreakdown, FollowerOutlook, PostRow, Report, ReportConfig, TrendingSummary,
+    TrendsSection, performance_report,
 };
 pub use score::{
     LegacyPerformanceScore, PercentileRanking, PerformancePercentile, legacy_performance_score,
