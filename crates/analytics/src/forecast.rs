@@ -250,11 +250,11 @@ fn choose(series: &DailySeries, config: &ForecastConfig) -> (ForecastMethod, Str
         for (m, method) in ForecastMethod::ALL.iter().enumerate() {
             let f = point_forecast(past, *method, h, config);
             for (k, v) in f.iter().enumerate() {
-                if let Some(actual) = series.values[origin + 1 + k] {
-                    if v.is_finite() {
-                        errors[m] += (actual - v).abs();
-                        counted[m] += 1;
-                    }
+                if let Some(actual) = series.values[origin + 1 + k]
+                    && v.is_finite()
+                {
+                    errors[m] += (actual - v).abs();
+                    counted[m] += 1;
                 }
             }
         }
@@ -579,6 +579,9 @@ pub(crate) fn normal_quantile(p: f64) -> f64 {
     }
 }
 
+/// One edge of a forecast point.
+type EdgeFn<'a> = &'a dyn Fn(&ForecastPoint) -> f64;
+
 /// When a forecast crosses a target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Milestone {
@@ -614,14 +617,10 @@ pub fn milestone(
             .map(|p| p.day)
     };
     let day = first(&|p| p.value)?;
-    let (optimistic, pessimistic): (
-        &dyn Fn(&ForecastPoint) -> f64,
-        &dyn Fn(&ForecastPoint) -> f64,
-    ) = if up {
-        (&|p| p.high, &|p| p.low)
-    } else {
-        (&|p| p.low, &|p| p.high)
-    };
+    let high = |p: &ForecastPoint| p.high;
+    let low = |p: &ForecastPoint| p.low;
+    let (optimistic, pessimistic): (EdgeFn<'_>, EdgeFn<'_>) =
+        if up { (&high, &low) } else { (&low, &high) };
     let earliest = first(optimistic).unwrap_or(day);
     let latest = first(pessimistic);
     let fmt = |d: NaiveDate| d.format("%-d %b %Y").to_string();

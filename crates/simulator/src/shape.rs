@@ -79,10 +79,10 @@ pub(crate) fn day_factor(world: &World, acct: usize, day: NaiveDate) -> f64 {
         let Some(d) = day.checked_sub_days(chrono::Days::new(back as u64)) else {
             break;
         };
-        if let Some((_, factor, days)) = starting(a, d) {
-            if (back as u32) < days {
-                f *= factor;
-            }
+        if let Some((_, factor, days)) = starting(a, d)
+            && (back as u32) < days
+        {
+            f *= factor;
         }
     }
     f

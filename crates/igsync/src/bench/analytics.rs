@@ -224,6 +224,14 @@ fn kind_key(kind: InjectedKind) -> &'static str {
     }
 }
 
+/// A series, its horizons, where its errors go and its forecast origins.
+type Case<'a, 'b> = (
+    &'a DailySeries,
+    &'a [usize],
+    &'a mut BTreeMap<(&'b str, usize), Errors>,
+    Vec<usize>,
+);
+
 /// Errors of one forecaster at one horizon.
 #[derive(Default)]
 struct Errors {
@@ -287,12 +295,7 @@ fn forecast_figures(accounts: &[AccountSeries]) -> Value {
                 .map(|w| Some(w.iter().sum::<u64>() as f64))
                 .collect(),
         );
-        let cases: [(
-            &DailySeries,
-            &[usize],
-            &mut BTreeMap<(&str, usize), Errors>,
-            Vec<usize>,
-        ); 2] = [
+        let cases: [Case<'_, '_>; 2] = [
             (
                 &daily,
                 &[7, 30, 90],
