@@ -216,6 +216,22 @@ define! {
         "Mean followers online over the hourly samples falling in this weekday × hour (converted to the account time zone).";
 }
 
+// Anomalies and forecasts.
+define! {
+    ANOMALY_USUAL_VALUE = "anomaly_usual_value", Count, "Usual value",
+        "Median of the same weekday's values over the 8 weeks before the day (at least 4 present), else of the 14 days before it (at least 7 present, low confidence); missing days are skipped, never 0.";
+    ANOMALY_ROBUST_Z = "anomaly_robust_z", ZScore, "Anomaly robust z-score",
+        "(t(value) − usual on the t scale) / max(1.4826 × MAD of the trailing days' deviations from their weekday's median, counting noise); t = ln(1+x) for counts (noise floor 1/√(1+usual)), t = x for signed changes (floor 1); an anomaly beyond ±k.";
+    ANOMALY_RATIO_TO_USUAL = "anomaly_ratio_to_usual", Ratio, "Ratio to the usual value",
+        "The day's value / the usual value (counts only); none when the usual value is 0.";
+    ANOMALY_ONE_IN_DAYS = "anomaly_one_in_days", Count, "Rarity (1 in N days)",
+        "1 / P(Z > |robust z|) for a standard normal Z: how many days the baseline would need to produce one deviation this large in this direction.";
+    FORECAST_VALUE = "forecast_value", Count, "Forecast",
+        "Point forecast h days after the last day with a value, by damped-trend exponential smoothing or a robust linear trend, whichever had the smaller mean absolute error in a backtest on the series' own last weeks.";
+    FORECAST_INTERVAL = "forecast_interval", Count, "Prediction interval",
+        "80 % prediction interval of the forecast: analytic for damped-trend smoothing, empirical quantiles of the method's own past errors at the same horizon for the robust trend.";
+}
+
 // Comparison.
 define! {
     PERIOD_CHANGE_PCT = "period_change_pct", Percent, "Change vs previous period",
@@ -372,6 +388,12 @@ const DEFINITIONS: &[&Definition] = &{
         &BEST_TIME_POST_ENGAGEMENT_RATE,
         &BEST_TIME_ONLINE_FOLLOWERS,
         &PERIOD_CHANGE_PCT,
+        &ANOMALY_USUAL_VALUE,
+        &ANOMALY_ROBUST_Z,
+        &ANOMALY_RATIO_TO_USUAL,
+        &ANOMALY_ONE_IN_DAYS,
+        &FORECAST_VALUE,
+        &FORECAST_INTERVAL,
     ];
     let mut all = [&ENGAGEMENT; POSTS.len() + ACCOUNT_METRIC_DEFINITIONS.len()];
     let mut i = 0;

@@ -1,6 +1,7 @@
 //! Analytics over an account's stored history: engagement rates that name their
 //! denominators, trending posts against the account's own baseline, performance scores,
-//! best posting times, follower growth and the period report that assembles them.
+//! best posting times, follower growth, anomalous days, forecasts with prediction intervals
+//! and the period report that assembles them.
 //!
 //! This crate is the pure core of igsync. It does no IO, holds no clock (callers pass
 //! `now`), is not async and knows no SQL, HTTP or Graph API names: everything is a function
@@ -20,18 +21,24 @@
 //! * [`best_time`]: weekday × hour grid from past posts and followers online.
 //! * [`report`]: the period report with comparison to the previous period.
 //! * [`alert`]: detectors for notifications, with dedup keys.
+//! * [`series`]: daily series with missing days, from metrics or the follower counter.
+//! * [`anomaly`]: weekday-aware robust baselines, bands and anomalous days or posts.
+//! * [`forecast`]: damped-trend and robust-trend forecasts with intervals; milestones.
 //! * [`definition`]: the registry of every figure's key and definition.
 
 pub mod alert;
+pub mod anomaly;
 pub mod best_time;
 pub mod definition;
 pub mod engagement;
 pub mod figure;
+pub mod forecast;
 pub mod growth;
 pub mod input;
 pub mod period;
 pub mod report;
 pub mod score;
+pub mod series;
 pub mod trending;
 
 mod stats;
@@ -44,6 +51,10 @@ mod testkit;
 pub use alert::{
     Alert, AlertConfig, AlertKind, detect_alerts, detect_follower_growth, detect_trending_posts,
 };
+pub use anomaly::{
+    Anomaly, AnomalyConfig, Baseline, BaselineKind, Direction, NoBaseline, PostAnomaly,
+    SeriesAnomaly, SeriesKind, account_anomalies, assess_day, detect_anomalies, post_anomalies,
+};
 pub use best_time::{
     BestTimeCell, BestTimeConfig, BestTimes, Confidence, OnlineSlot, PostSlot, RecommendationBasis,
     SlotRecommendation, best_times,
@@ -55,6 +66,10 @@ pub use engagement::{
     engagement, metrics_engagement, post_engagement,
 };
 pub use figure::Figure;
+pub use forecast::{
+    Forecast, ForecastConfig, ForecastError, ForecastMethod, ForecastPoint, MethodChoice,
+    Milestone, forecast, milestone, next_round_number,
+};
 pub use growth::{
     DailyFollowers, FollowerGrowth, GrowthSource, StartSampleChoice, follower_growth,
 };
@@ -66,13 +81,14 @@ pub use input::{
 pub use period::{Period, PeriodError, local_date, local_day_start, posts_in_period};
 pub use report::{
     AccountMetricSummary, AccountSection, BestPost, Comparison, ContentSection, ContentTypeSummary,
-    DemographicBreakdown, PostRow, Report, ReportConfig, TrendingSummary, TrendsSection,
-    performance_report,
+    DemographicBreakdown, FollowerOutlook, PostRow, Report, ReportConfig, TrendingSummary,
+    TrendsSection, performance_report,
 };
 pub use score::{
     LegacyPerformanceScore, PercentileRanking, PerformancePercentile, legacy_performance_score,
     performance_percentiles,
 };
+pub use series::DailySeries;
 pub use trending::{
     BaselineStatistic, LegacyTrendingScore, TrendMetric, TrendingAssessment, TrendingConfig,
     TrendingIndex, TrendingVerdict, assess_trending, legacy_trending_ranking,

@@ -21,6 +21,9 @@ use crate::best_time::{BestTimeConfig, BestTimes, best_times};
 use crate::definition::{self as def, Definition};
 use crate::engagement::{EngagementSummary, FollowerTimeline, PostEngagement, post_engagement};
 use crate::figure::Figure;
+use crate::forecast::{
+    Forecast, ForecastConfig, Milestone, forecast, milestone, next_round_number,
+};
 use crate::growth::{FollowerGrowth, follower_growth};
 use crate::input::{
     AccountHistory, AccountMetric, Audience, DailyMetricValue, DemographicDimension,
@@ -30,6 +33,7 @@ use crate::period::{Period, posts_in_period};
 use crate::score::{
     LegacyPerformanceScore, PercentileRanking, PerformancePercentile, legacy_performance_score,
 };
+use crate::series::DailySeries;
 use crate::trending::{
     LegacyTrendingScore, TrendingAssessment, TrendingConfig, TrendingIndex, TrendingVerdict,
     legacy_weighted_trending_score,
@@ -95,6 +99,62 @@ pub struct AccountSection {
     pub net_new_followers_api: Figure,
     /// One summary per [`AccountMetric`], in [`AccountMetric::ALL`] order.
     pub metrics: Vec<AccountMetricSummary>,
+    /// Where followers are heading from the latest samples (90 days), or why there is no
+    /// forecast (too little history, or a period that ended before the latest days).
+    pub follower_outlook: Result<FollowerOutlook, String>,
+}
+
+/// A follower forecast from the latest samples and the next round number it reaches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowerOutlook {
+    /// The forecast, 90 days past the last day with a sample.
+    pub forecast: Forecast,
+    /// Followers on that last day.
+    pub last_followers: f64,
+    /// When the next round number is reached, if within the forecast.
+    pub milestone: Option<Milestone>,
+}
+
+/// Days ahead of the follower outlook.
+pub const OUTLOOK_DAYS: usize = 90;
+
+fn follower_outlook(
+    history: &AccountHistory,
+    period: &Period,
+    now: DateTime<Utc>,
+) -> Result<FollowerOutlook, String> {
+    let tz = history.account.time_zone;
+    let today = crate::period::local_date(tz, now);
+    if period.end() < today.pred_opt().unwrap_or(today) {
+        return Err("the period ended before the latest days; forecasts start from today".into());
+    }
+    let samples: Vec<_> = history
+        .follower_samples
+        .iter()
+        .filter(|it| it.captured_at <= now)
+        .copied()
+        .collect();
+    let series = DailySeries::followers(&samples, tz);
+    let last_followers = series
+        .values
+        .iter()
+        .rev()
+        .find_map(|it| *it)
+        .ok_or_else(|| "no follower sample yet".to_string())?;
+    let forecast =
+        forecast(&series, OUTLOOK_DAYS, &ForecastConfig::default()).map_err(|e| e.to_string())?;
+    let milestone = milestone(
+        &forecast,
+        last_followers,
+        next_round_number(last_followers),
+        "this account",
+        "followers",
+    );
+    Ok(FollowerOutlook {
+        forecast,
+        last_followers,
+        milestone,
+    })
 }
 
 impl AccountSection {
@@ -262,7 +322,8 @@ pub fn performance_report(
     let daily = DailyIndex::new(&history.daily_metrics);
     let previous_period = period.previous().ok();
 
-    let account = account_section(history, &timeline, &daily, &period, tz);
+    let mut account = account_section(history, &timeline, &daily, &period, tz);
+    account.follower_outlook = follower_outlook(history, &period, now);
     let ranking = PercentileRanking::new(&history.posts);
     let trending_index = TrendingIndex::new(&history.posts, config.trending.metric, now);
     let content = content_section(
@@ -431,6 +492,7 @@ fn account_section(
         follower_growth: follower_growth(timeline, period, tz).or_api_daily_changes(net),
         net_new_followers_api,
         metrics,
+        follower_outlook: Err("not computed for a comparison period".into()),
     }
 }
 

@@ -466,6 +466,8 @@ pub(crate) enum BenchScenario {
     Report,
     /// Requests/s of the overview JSON API.
     Api,
+    /// Accuracy of anomaly detection and forecasts on the simulator's labelled series.
+    Analytics,
     /// Everything above.
     All,
 }

@@ -634,7 +634,7 @@ pub fn spec() -> Value {
                     "kind",
                     text(100),
                     false,
-                    "e.g. sync_failed, sync_stale, token_expiring, rate_limit_pressure, needs_reauth, follower_growth, trending_post",
+                    "e.g. sync_failed, sync_stale, token_expiring, rate_limit_pressure, needs_reauth, follower_growth, trending_post, anomaly",
                 )),
                 query_param(
                     "open",

@@ -55,6 +55,14 @@ pub struct SimConfig {
     /// Deterministic by seed; switchable at run time with [`crate::SimServer::set_edges`].
     #[serde(default)]
     pub edges: bool,
+    /// Give the daily series a life-like shape and inject labelled anomalies (off by
+    /// default): a weekday rhythm of the account insights, a follower counter that drifts
+    /// around the account's pace, and spikes, drops and level shifts of the account insights
+    /// drawn by seed, listed by [`crate::SimServer::injected_anomalies`], `GET
+    /// /__sim/anomalies` and [`crate::daily_series`]. The follower counter carries no
+    /// injected anomaly.
+    #[serde(default)]
+    pub anomalies: bool,
     /// The Meta app id the login flows expect as `client_id` (default: derived from the seed).
     #[serde(default)]
     pub app_id: Option<String>,
@@ -103,6 +111,7 @@ impl SimConfig {
             timeout_hold: Duration::from_secs(30),
             app_budget: 50_000_000,
             edges: false,
+            anomalies: false,
             app_id: None,
             app_secret: None,
             webhooks_advanced_access: true,

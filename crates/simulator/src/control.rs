@@ -1,6 +1,6 @@
 //! The simulator's control endpoints under `/__sim/`: accounts, call statistics, the clock,
 //! faults, ground truth, token expiry, metric withdrawal, deleted media, the edges, revisions,
-//! login users, automatic consent and the webhook sender.
+//! login users, automatic consent, the webhook sender and the injected anomalies.
 
 use std::sync::Arc;
 
@@ -95,6 +95,7 @@ pub(crate) fn routes() -> Router<Arc<SimState>> {
         .route("/__sim/edges", get(ctl_edges_get).post(ctl_edges))
         .route("/__sim/revise", post(ctl_revise))
         .route("/__sim/login-users", get(ctl_login_users))
+        .route("/__sim/anomalies", get(ctl_anomalies))
         .route(
             "/__sim/webhooks",
             get(ctl_webhooks_get)
@@ -375,6 +376,16 @@ async fn ctl_webhooks_flush(State(st): State<Arc<SimState>>) -> Response {
         &json!({
             "attempts": deliveries.len(),
             "accepted": deliveries.iter().filter(|d| d.accepted()).count(),
+        }),
+    )
+}
+
+async fn ctl_anomalies(State(st): State<Arc<SimState>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "enabled": st.world.shaped,
+            "anomalies": crate::shape::injected_anomalies(&st.world),
         }),
     )
 }

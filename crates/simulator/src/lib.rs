@@ -24,7 +24,9 @@ mod hash;
 mod listener;
 mod login;
 mod numbers;
+mod series;
 mod server;
+mod shape;
 mod state;
 mod stats;
 mod time;
@@ -38,7 +40,9 @@ pub use config::{
 };
 pub use dialog::LoginAuto;
 pub use login::{LoginPage, LoginUser};
+pub use series::{AccountSeries, SERIES_METRICS, daily_series};
 pub use server::{SimServer, serve};
+pub use shape::{InjectedAnomaly, InjectedKind};
 pub use state::SimAccount;
 pub use stats::SimStats;
 pub use truth::{

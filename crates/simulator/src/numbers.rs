@@ -292,7 +292,7 @@ pub(crate) fn account_day_revised(
     } else {
         0.85 + 0.15 * (since_end.max(0) as f64 / DAY_SETTLE as f64)
     };
-    let settle = settled * revision;
+    let settle = settled * revision * crate::shape::day_factor(world, acct, day);
 
     // Raw accruals during the day, per product type.
     let mut reach = [0f64; 5];
@@ -350,7 +350,14 @@ pub(crate) fn account_day_revised(
             v.likes_by_type[t] + v.comments_by_type[t] + v.saves_by_type[t] + v.shares_by_type[t];
     }
     // Accounts reached outside the posts (profile, explore, hashtags).
-    let base_reach = fl(f * 0.012 * noise("base-reach", 0.3) * dayfrac * settle);
+    // With the life-like shape, most of an account's daily reach comes from outside its new
+    // posts (profile, explore, older posts), as on real accounts.
+    let (reach_share, visit_share) = if world.shaped {
+        (0.15, 0.01)
+    } else {
+        (0.012, 0.003)
+    };
+    let base_reach = fl(f * reach_share * noise("base-reach", 0.3) * dayfrac * settle);
     v.reach = v.reach_by_type.iter().sum::<u64>() + base_reach;
     v.views = v.views_by_type.iter().sum::<u64>() + base_reach + base_reach / 3;
     v.likes = v.likes_by_type.iter().sum();
@@ -362,7 +369,7 @@ pub(crate) fn account_day_revised(
     v.replies = fl(replies * settle);
     v.accounts_engaged = (v.total_interactions * 7 / 10 + v.replies).min(v.reach);
     v.profile_views =
-        fl(visits * settle) + fl(f * 0.003 * noise("base-visits", 0.3) * dayfrac * settle);
+        fl(visits * settle) + fl(f * visit_share * noise("base-visits", 0.3) * dayfrac * settle);
     v.website_clicks = fl(v.profile_views as f64 * range(h(&[a.key, hs("web-rate")]), 0.02, 0.08));
     v.profile_links_taps =
         fl(v.profile_views as f64 * range(h(&[a.key, hs("links-rate")]), 0.03, 0.1));

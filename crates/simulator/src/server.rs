@@ -220,6 +220,12 @@ impl SimServer {
         truth::ground_truth(&self.state, ig_user_id, version)
     }
 
+    /// The labelled anomalies injected into the history's account insights (empty unless
+    /// [`crate::SimConfig::anomalies`]).
+    pub fn injected_anomalies(&self) -> Vec<crate::InjectedAnomaly> {
+        crate::shape::injected_anomalies(&self.state.world)
+    }
+
     /// Stops serving (in-flight requests get a moment to finish).
     pub async fn shutdown(mut self) {
         self.stop().await;

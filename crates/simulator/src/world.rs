@@ -165,6 +165,9 @@ pub(crate) struct Account {
     pub(crate) page_token: Option<String>,
     /// Newest first; includes posts scheduled after the clock's start (hidden until then).
     pub(crate) posts: Vec<Post>,
+    /// Cumulative follower drift per day (empty unless [`SimConfig::anomalies`]); see
+    /// `shape::drift`.
+    pub(crate) drift: Vec<f64>,
 }
 
 /// What a media id points at.
@@ -181,6 +184,8 @@ pub(crate) struct World {
     pub(crate) seed: u64,
     pub(crate) start: i64,
     pub(crate) history_days: u32,
+    /// [`SimConfig::anomalies`]: the daily series have their life-like shape.
+    pub(crate) shaped: bool,
     pub(crate) accounts: Vec<Account>,
     media_base: u64,
 }
@@ -230,6 +235,7 @@ impl World {
             seed,
             start,
             history_days: config.history_days,
+            shaped: config.anomalies,
             accounts,
             media_base,
         }
@@ -307,7 +313,9 @@ impl World {
     pub(crate) fn followers_at(&self, acct: usize, now: i64) -> u64 {
         let a = &self.accounts[acct];
         let days = (now - self.start) as f64 / DAY as f64;
-        let v = a.base_followers as f64 + a.net_followers_per_day * days;
+        let v = a.base_followers as f64
+            + a.net_followers_per_day * days
+            + crate::shape::drift_at(self, acct, now);
         v.max(0.0).floor() as u64
     }
 
@@ -511,7 +519,7 @@ fn generate_account(config: &SimConfig, idx: usize, user_salt: u64, start: i64) 
         2012 + h(&[key, 12]) % 12
     );
     let posts = generate_posts(config, key, base_followers, converted_at, start);
-    Account {
+    let mut account = Account {
         idx,
         key,
         ig_user_id,
@@ -536,7 +544,12 @@ fn generate_account(config: &SimConfig, idx: usize, user_salt: u64, start: i64) 
         },
         page_token,
         posts,
+        drift: Vec::new(),
+    };
+    if config.anomalies {
+        account.drift = crate::shape::drift(&account, config.history_days as usize + 1 + 400);
     }
+    account
 }
 
 fn generate_posts(

@@ -446,3 +446,48 @@ fn an_empty_history_gives_an_empty_but_explained_report() {
     assert!(r.best_times.recommendations.is_empty());
     assert_eq!(r.time_zone, chrono_tz::UTC);
 }
+
+#[test]
+fn the_follower_outlook_forecasts_from_the_latest_samples_or_says_why_not() {
+    // The fixture's period ended days before `now`: no forecast, and why.
+    let r = report();
+    assert_eq!(
+        r.account.follower_outlook,
+        Err("the period ended before the latest days; forecasts start from today".into())
+    );
+    // Sixty daily samples growing by 10 a day, a report of the last week: a forecast and the
+    // next round number (1,600 → 2,000, 40 days after the last sample).
+    let mut h = AccountHistory::default();
+    for i in 0..60 {
+        h.follower_samples.push(followers(
+            utc(2026, 1, 1, 20, 0) + Duration::days(i),
+            1010 + 10 * i,
+        ));
+    }
+    let period = Period::new(date(2026, 2, 24), date(2026, 3, 1)).unwrap();
+    let r = performance_report(&h, period, utc(2026, 3, 1, 21, 0), &ReportConfig::default());
+    let o = r.account.follower_outlook.unwrap();
+    assert_eq!(o.last_followers, 1600.0);
+    assert_eq!(o.forecast.points.len(), OUTLOOK_DAYS);
+    assert_eq!(o.forecast.last_day, date(2026, 3, 1));
+    let m = o.milestone.unwrap();
+    assert_eq!((m.target, m.day), (2000.0, date(2026, 4, 10)));
+    assert!(
+        m.message
+            .starts_with("at this pace this account reaches 2,000 followers around 10 Apr 2026"),
+        "{}",
+        m.message
+    );
+    // Too little history is a reason, not a number.
+    h.follower_samples.truncate(5);
+    let r = performance_report(
+        &h,
+        Period::new(date(2026, 1, 1), date(2026, 1, 5)).unwrap(),
+        utc(2026, 1, 5, 21, 0),
+        &ReportConfig::default(),
+    );
+    assert_eq!(
+        r.account.follower_outlook,
+        Err("too little history to forecast: 5 days with a value, 14 needed".into())
+    );
+}

@@ -1,8 +1,10 @@
 //! The lab behind `igsync bench`: the simulator in a child process, process figures (CPU
 //! time, peak RSS), the databases under test, the charts, and one module per scenario. The
+//! `analytics` needs none of them: it reads the simulator's series directly. The
 //! command itself (`cmd/bench.rs`) only checks its arguments, runs the scenarios asked for
 //! and writes their JSON.
 
+mod analytics;
 mod api;
 mod chart;
 mod db;
@@ -13,6 +15,7 @@ mod probe;
 mod report;
 mod sim;
 
+pub(crate) use analytics::analytics_scenario;
 pub(crate) use api::{api_scenario, load};
 pub(crate) use fleet::sync_scenario;
 pub(crate) use ingest::ingest_scenario;

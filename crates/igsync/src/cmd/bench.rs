@@ -9,6 +9,8 @@
 //!   igsync on the same simulator;
 //! - `ingest`: bulk upsert of media insight snapshots, rows/s;
 //! - `report`: report latency for an account with 10,000 posts and a year of daily metrics;
+//! - `analytics`: accuracy of the anomaly detector and the forecasters on the simulator's
+//!   daily series with labelled anomalies, read directly (pure, no child process);
 //! - `api`: requests/s of the overview JSON, loaded from a second process, alone and beside
 //!   a flood of wrong secrets from a third process (from one host, and from 20 hosts).
 
@@ -20,7 +22,8 @@ use serde_json::Value;
 
 pub(crate) use crate::bench::load;
 use crate::bench::{
-    api_scenario, ingest_scenario, machine, naive_scenario, report_scenario, sync_scenario,
+    analytics_scenario, api_scenario, ingest_scenario, machine, naive_scenario, report_scenario,
+    sync_scenario,
 };
 use crate::cli::{BenchArgs, BenchScenario};
 use crate::config::Config;
@@ -41,6 +44,7 @@ pub(crate) async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<Exit
             BenchScenario::Api,
             BenchScenario::Sync,
             BenchScenario::Naive,
+            BenchScenario::Analytics,
         ],
         one => vec![one],
     };
@@ -53,6 +57,7 @@ pub(crate) async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<Exit
             BenchScenario::Ingest => ("ingest", ingest_scenario(&args).await?),
             BenchScenario::Report => ("report", report_scenario(&args, config).await?),
             BenchScenario::Api => ("api", api_scenario(&args).await?),
+            BenchScenario::Analytics => ("analytics", analytics_scenario(&args)?),
             BenchScenario::All => unreachable!("expanded above"),
         };
         let path = out_dir.join(format!("{name}.json"));

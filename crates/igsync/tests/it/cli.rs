@@ -571,3 +571,46 @@ async fn csv_reports_guard_formula_cells_unless_raw_is_asked() {
     assert!(!raw.contains("'@"), "{raw}");
     assert_eq!(raw.lines().count(), guarded.lines().count());
 }
+
+/// `igsync bench analytics` runs on the simulator's labelled series without a database or a
+/// child process and reports every figure `docs/benchmarks.md` quotes.
+#[test]
+fn bench_analytics_reports_accuracy_from_the_labelled_series() {
+    let dir = std::env::temp_dir().join(format!("igsync-bench-analytics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = igsync()
+        .current_dir(&dir)
+        .args(["bench", "analytics", "--accounts", "10", "--media", "200"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("default k = 3.5"), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bench-results/analytics.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["accounts"], 10);
+    let rows = json["anomalies"]["by_k"].as_array().unwrap();
+    assert_eq!(rows.len(), 8);
+    for row in rows {
+        assert!(row["events"].as_u64().unwrap() > 0, "{row}");
+        for key in ["precision", "recall", "precision_without_natural_outliers"] {
+            let v = row[key].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{key} {v}");
+        }
+    }
+    // Fewer flags as k grows.
+    let flagged: Vec<u64> = rows
+        .iter()
+        .map(|r| r["flagged_days"].as_u64().unwrap())
+        .collect();
+    assert!(flagged.windows(2).all(|w| w[0] >= w[1]), "{flagged:?}");
+    for (series, horizon) in [("followers", "90_days"), ("weekly_views", "13_weeks")] {
+        let cell = &json["forecasts"][series]["auto"][horizon];
+        assert!(cell["n"].as_u64().unwrap() > 0, "{cell}");
+        let coverage = cell["coverage_80_pct"].as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&coverage), "{cell}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

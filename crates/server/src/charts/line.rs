@@ -47,6 +47,15 @@ impl TimeSeries {
     }
 }
 
+/// A shaded band between a lower and an upper line (a forecast's prediction interval).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    /// What the band is, shown on hover and in the description.
+    pub label: String,
+    /// `(time, low, high)` points (sorted by time when drawn); non-finite points are skipped.
+    pub points: Vec<(DateTime<Utc>, f64, f64)>,
+}
+
 /// Which scale the value axis uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scale {
@@ -80,6 +89,8 @@ pub struct LineChart {
     pub last_point_partial: bool,
     /// A smaller canvas (560 × 240 instead of 960 × 280) for half-width places.
     pub compact: bool,
+    /// A shaded band drawn under the lines (it widens the axes to fit).
+    pub band: Option<Band>,
 }
 
 impl LineChart {
@@ -95,7 +106,14 @@ impl LineChart {
             scale: Scale::LinearFromZero,
             last_point_partial: false,
             compact: false,
+            band: None,
         }
+    }
+
+    /// Adds a shaded band (e.g. a forecast's prediction interval).
+    pub fn band(mut self, band: Band) -> LineChart {
+        self.band = Some(band);
+        self
     }
 
     /// Sets the value axis caption.
@@ -168,8 +186,18 @@ impl LineChart {
                 }
             }
         }
-        let values: Vec<f64> = series.iter().flatten().filter_map(|(_, v)| *v).collect();
+        let mut band: Vec<(DateTime<Utc>, f64, f64)> = self
+            .band
+            .iter()
+            .flat_map(|b| b.points.iter().copied())
+            .filter(|(_, lo, hi)| {
+                lo.is_finite() && hi.is_finite() && (self.scale != Scale::Log || *lo > 0.0)
+            })
+            .collect();
+        band.sort_by_key(|(t, _, _)| *t);
+        let mut values: Vec<f64> = series.iter().flatten().filter_map(|(_, v)| *v).collect();
         let n_points = values.len();
+        values.extend(band.iter().flat_map(|(_, lo, hi)| [*lo, *hi]));
 
         let mut out = String::new();
         let desc = self.describe(&series);
@@ -185,7 +213,12 @@ impl LineChart {
             );
         }
 
-        let times: Vec<DateTime<Utc>> = series.iter().flatten().map(|(t, _)| *t).collect();
+        let times: Vec<DateTime<Utc>> = series
+            .iter()
+            .flatten()
+            .map(|(t, _)| *t)
+            .chain(band.iter().map(|(t, _, _)| *t))
+            .collect();
         let (Some(t_min), Some(t_max)) = (times.iter().min().copied(), times.iter().max().copied())
         else {
             frame(&mut out, LEFT, TOP, plot_w, plot_h);
@@ -258,6 +291,29 @@ impl LineChart {
             return out;
         }
 
+        if band.len() > 1 {
+            let mut d = String::new();
+            for (i, (t, _, hi)) in band.iter().enumerate() {
+                let _ = write!(
+                    d,
+                    "{}{:.1},{:.1} ",
+                    if i == 0 { "M" } else { "L" },
+                    x_of(*t),
+                    y_of(*hi)
+                );
+            }
+            for (t, lo, _) in band.iter().rev() {
+                let _ = write!(d, "L{:.1},{:.1} ", x_of(*t), y_of(*lo));
+            }
+            let label = self.band.as_ref().map_or("", |b| b.label.as_str());
+            let _ = write!(
+                out,
+                "<path class=\"band\" d=\"{}Z\" fill=\"{}\" fill-opacity=\"0.18\" stroke=\"none\"><title>{}</title></path>",
+                d,
+                PALETTE[1 % PALETTE.len()],
+                escape(label)
+            );
+        }
         let mark_points = n_points <= MAX_MARKED_POINTS;
         let baseline = TOP + plot_h;
         for (idx, points) in series.iter().enumerate() {
@@ -345,6 +401,23 @@ impl LineChart {
 
     fn describe(&self, series: &[Vec<(DateTime<Utc>, Option<f64>)>]) -> String {
         let mut parts = Vec::new();
+        if let Some(b) = &self.band {
+            let finite = || {
+                b.points
+                    .iter()
+                    .filter(|(_, lo, hi)| lo.is_finite() && hi.is_finite())
+                    .map(|it| it.0)
+            };
+            if let (Some(first), Some(last)) = (finite().min(), finite().max()) {
+                let dates_only = all_midnight(series);
+                parts.push(format!(
+                    "{} from {} to {}",
+                    b.label,
+                    format_time(first, dates_only),
+                    format_time(last, dates_only)
+                ));
+            }
+        }
         let dates_only = all_midnight(series);
         for (idx, points) in series.iter().enumerate() {
             let present: Vec<(DateTime<Utc>, f64)> = points

@@ -26,7 +26,7 @@ use std::fmt::Write as _;
 pub use bar::{Bar, BarChart};
 pub use format::{ValueFormat, format_compact, format_count, format_decimal, format_duration_ms};
 pub use heatmap::{HeatCell, Heatmap};
-pub use line::{LineChart, Scale, TimeSeries};
+pub use line::{Band, LineChart, Scale, TimeSeries};
 pub use percentiles::{PercentilePoint, percentile_chart};
 
 /// Series colours: a palette that stays distinguishable for the common colour-vision

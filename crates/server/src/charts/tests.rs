@@ -323,3 +323,43 @@ fn heatmap_has_168_cells_a_legend_and_highlights() {
         "out-of-range cells are ignored"
     );
 }
+
+#[test]
+fn a_band_is_shaded_under_the_lines_and_widens_the_axes() {
+    let chart = LineChart::new("f", "Followers & forecast", ValueFormat::Count)
+        .scale(Scale::LinearFitted)
+        .series(TimeSeries::new(
+            "Followers",
+            vec![(day(1), Some(100.0)), (day(2), Some(110.0))],
+        ))
+        .band(Band {
+            label: "80 % <interval>".into(),
+            points: vec![
+                (day(3), 105.0, 135.0),
+                (day(4), 100.0, 160.0),
+                (day(5), f64::NAN, 1.0),
+            ],
+        });
+    let svg = chart.to_svg();
+    assert_balanced(&svg);
+    assert_eq!(svg.matches("class=\"band\"").count(), 1, "{svg}");
+    assert!(
+        svg.contains("<title>80 % &lt;interval&gt;</title>"),
+        "{svg}"
+    );
+    // The description names the band's finite days; the time axis reaches its last one and
+    // the value axis its upper edge (160).
+    assert!(
+        svg.contains(
+            "<desc id=\"f-desc\">80 % &lt;interval&gt; from 2026-03-03 to 2026-03-04; Followers"
+        ),
+        "{svg}"
+    );
+    assert!(svg.contains(">Mar 4</text>"), "{svg}");
+    assert!(svg.contains(">160</text>"), "{svg}");
+    // Without a band nothing is shaded.
+    let plain = LineChart::new("p", "Followers", ValueFormat::Count)
+        .series(TimeSeries::new("Followers", vec![(day(1), Some(1.0))]))
+        .to_svg();
+    assert!(!plain.contains("class=\"band\""));
+}

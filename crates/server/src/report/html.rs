@@ -10,7 +10,7 @@ use analytics::{Figure, PostRow, Report, Unit};
 
 use super::{ReportSubject, format_change, format_figure, format_value};
 use crate::charts::{
-    Bar, BarChart, HeatCell, Heatmap, LineChart, Scale, TimeSeries, ValueFormat, escape,
+    Band, Bar, BarChart, HeatCell, Heatmap, LineChart, Scale, TimeSeries, ValueFormat, escape,
 };
 
 /// The stylesheet shared with the dashboard.
@@ -206,21 +206,62 @@ fn followers(out: &mut String, report: &Report, prefix: &str) {
         .iter()
         .map(|d| (d.day, Some(d.followers as f64)))
         .collect();
-    let chart = LineChart::new(
+    let mut chart = LineChart::new(
         format!("{prefix}-followers"),
         "Followers per day",
         ValueFormat::Count,
     )
     .y_label("followers")
     .scale(Scale::LinearFitted)
-    .area()
-    .series(TimeSeries::daily("Followers", points))
-    .to_svg();
+    .series(TimeSeries::daily("Followers", points));
+    let outlook = match &report.account.follower_outlook {
+        Ok(o) => {
+            let f = &o.forecast;
+            let midnight = |d: chrono::NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
+            chart = chart
+                .series(TimeSeries::daily(
+                    format!("Forecast ({})", f.method.key().replace('_', " ")),
+                    f.points.iter().map(|p| (p.day, Some(p.value))).collect(),
+                ))
+                .band(Band {
+                    label: format!("{:.0} % prediction interval", f.level * 100.0),
+                    points: f
+                        .points
+                        .iter()
+                        .map(|p| (midnight(p.day), p.low, p.high))
+                        .collect(),
+                });
+            let end = f.points.last();
+            let sentence = match (&o.milestone, end) {
+                (Some(m), _) => capitalized(&m.message),
+                (None, Some(p)) => format!(
+                    "In {} days: about {} followers ({:.0} %: {} – {}).",
+                    p.horizon,
+                    format_value(p.value, Unit::Count),
+                    f.level * 100.0,
+                    format_value(p.low, Unit::Count),
+                    format_value(p.high, Unit::Count)
+                ),
+                (None, None) => String::new(),
+            };
+            format!(
+                "<p class=\"sub\">{}. <code>{}</code> {}</p>",
+                escape(sentence.trim_end_matches('.')),
+                analytics::definition::FORECAST_VALUE.key,
+                escape(&f.why)
+            )
+        }
+        Err(why) => format!(
+            "<p class=\"sub\">No follower forecast: {}.</p>",
+            escape(why)
+        ),
+    };
+    let chart = chart.to_svg();
     let _ = write!(
         out,
         "<section><h2>Follower growth</h2>{chart}<p class=\"def\"><code>{}</code> {}</p>\
          <p class=\"sub\">{} of {} days have a follower sample; longest gap {} day(s). \
-         Growth {} ({}) from {} to {}.</p>{}{}</section>",
+         Growth {} ({}) from {} to {}.</p>{outlook}{}{}</section>",
         def.key,
         escape(def.definition),
         growth.days_with_samples,
@@ -748,4 +789,12 @@ fn glossary(out: &mut String, report: &Report) {
         );
     }
     out.push_str("</dl></section>");
+}
+
+/// The sentence with its first letter in upper case.
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }

@@ -591,3 +591,33 @@ async fn reports_of_an_account_synced_from_the_simulator_render_in_every_format(
         assert!(!html.contains(token.as_str()));
     }
 }
+
+#[test]
+fn the_follower_chart_shows_the_forecast_band_and_its_sentence() {
+    let report = fixture_report();
+    let outlook = report.account.follower_outlook.as_ref().unwrap();
+    let html = render(&report, &fixture_subject(), ReportFormat::Html);
+    let section = &html[html.find("<h2>Follower growth</h2>").unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert_eq!(section.matches("class=\"band\"").count(), 1, "{section}");
+    assert!(section.contains("<title>80 % prediction interval</title>"));
+    assert!(section.contains(&format!(
+        "Forecast ({})",
+        outlook.forecast.method.key().replace('_', " ")
+    )));
+    // About 11,000 followers growing by 9 a day: 20,000 is beyond the 90 days, so the
+    // sentence gives the 90-day value with its interval instead of a milestone.
+    assert_eq!(outlook.milestone, None);
+    let p = outlook.forecast.at(90).unwrap();
+    assert!(
+        section.contains(&format!(
+            "In 90 days: about {} followers (80 %: {} – {})",
+            server::report::format_value(p.value, analytics::Unit::Count),
+            server::report::format_value(p.low, analytics::Unit::Count),
+            server::report::format_value(p.high, analytics::Unit::Count)
+        )),
+        "{section}"
+    );
+    assert!(section.contains("<code>forecast_value</code>"));
+    assert!(section.contains("by backtest"), "{section}");
+}

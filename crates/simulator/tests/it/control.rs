@@ -117,3 +117,40 @@ async fn control_endpoints_steer_the_simulator() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test]
+async fn injected_anomalies_are_listed_when_switched_on() {
+    let mut c = config(142, 3, 40);
+    c.anomalies = true;
+    let server = start(c).await;
+    let http = client();
+    let r: Value = http
+        .get(format!("{}/__sim/anomalies", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["enabled"], true);
+    let listed = r["anomalies"].as_array().unwrap();
+    let truth = server.injected_anomalies();
+    assert!(!truth.is_empty());
+    assert_eq!(listed.len(), truth.len());
+    assert_eq!(listed[0], serde_json::to_value(&truth[0]).unwrap());
+    for key in ["ig_user_id", "day", "kind", "factor", "days"] {
+        assert!(listed[0].get(key).is_some(), "{key}");
+    }
+
+    // Off by default: nothing injected, nothing listed.
+    let server = start(config(142, 3, 40)).await;
+    let r: Value = http
+        .get(format!("{}/__sim/anomalies", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r, json!({ "enabled": false, "anomalies": [] }));
+}

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use store::{Account, Alert, NewAlert, NewJob, RunId, Severity};
@@ -139,18 +139,20 @@ pub fn webhook_signature(secret: &str, body: &[u8]) -> String {
 }
 
 /// Runs the analytics detectors over the account's history after a successful sync: follower
-/// growth above the threshold and newly trending posts.
+/// growth above the threshold, newly trending posts and anomalous days of the daily series
+/// (each with a link to the chart).
 pub(crate) async fn after_sync(deps: &Deps, account: &Account, run_id: RunId, now: DateTime<Utc>) {
     let config = analytics::AlertConfig {
         follower_growth_threshold: deps.settings.alerts.follower_growth_threshold as i64,
         ..analytics::AlertConfig::default()
     };
-    // The detectors look at the trending window (and the baselines before it) only.
-    let from = now - config.trending_window;
+    // Trending looks at the trending window (and the baselines before it); anomalies need
+    // the daily series of the weekday baseline's eight weeks before the days checked.
+    let trending_from = now - config.trending_window;
     let window = HistoryWindow {
-        from,
+        from: now - Duration::days(ANOMALY_HISTORY_DAYS),
         to: now,
-        trending_from: from,
+        trending_from,
     };
     let history = match load_account_history(deps.store.as_ref(), account.id, window).await {
         Ok(h) => h,
@@ -200,6 +202,68 @@ pub(crate) async fn after_sync(deps: &Deps, account: &Account, run_id: RunId, no
         )
         .await;
     }
+    // Meta revises account days for 48 hours: only final days are checked, the last few of
+    // them (each day alerts once, whichever sync sees it first).
+    let last_final_day = (now - Duration::days(2)).date_naive();
+    let found = analytics::account_anomalies(
+        &history,
+        last_final_day,
+        ANOMALY_RECENT_DAYS,
+        &analytics::AnomalyConfig::default(),
+    );
+    for it in found {
+        let a = &it.anomaly;
+        let chart = if it.series == "follower_change" {
+            "acct-followers"
+        } else {
+            "acct-reach-views"
+        };
+        let link = format!("/accounts/{}?days=90#{chart}", account.id);
+        raise_alert(
+            deps,
+            NewAlert {
+                account_id: Some(account.id),
+                kind: "anomaly".to_string(),
+                severity: Severity::Info,
+                dedup_key: format!("{}:anomaly:{}:{}", account.id, it.series, a.day),
+                title: format!(
+                    "Unusual {} for @{} on {}",
+                    it.series.replace('_', " "),
+                    account.username,
+                    a.day
+                ),
+                message: format!("{}. Chart: {link}", capitalize(&a.message)),
+                payload: serde_json::json!({
+                    "series": it.series,
+                    "day": a.day.to_string(),
+                    "value": a.value,
+                    "usual": a.baseline.usual,
+                    "band": [a.baseline.low, a.baseline.high],
+                    "baseline": a.baseline.kind.key(),
+                    "direction": a.direction.key(),
+                    "robust_z": a.robust_z.value,
+                    "one_in_days": a.one_in_days.value,
+                    "chart": link,
+                    "run_id": run_id,
+                }),
+                created_at: now,
+            },
+        )
+        .await;
+    }
+}
+
+/// Days of stored daily series loaded for the anomaly detector: the weekday baseline's eight
+/// weeks before the days checked, and a margin.
+const ANOMALY_HISTORY_DAYS: i64 = 8 * 7 + 14;
+/// Final days checked after each sync (a day missed by one sync is seen by the next).
+const ANOMALY_RECENT_DAYS: usize = 3;
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 /// POSTs one alert to the webhook.

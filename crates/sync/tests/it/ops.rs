@@ -17,6 +17,7 @@ both_dialects!(
     expiring_tokens_are_refreshed_and_a_failed_refresh_alerts,
     alerts_are_raised_once_and_delivered_signed_to_the_webhook,
     trending_posts_are_alerted_once_each,
+    an_injected_spike_is_alerted_once_with_a_link_to_the_chart,
     retention_prunes_finished_jobs_and_never_analytics_data,
     the_history_loader_maps_stored_rows_to_analytics_inputs,
     a_worker_service_fires_due_schedules_and_syncs_until_shut_down,
@@ -255,6 +256,89 @@ async fn expiring_tokens_are_refreshed_and_a_failed_refresh_alerts(d: Dialect) {
         .unwrap();
     env.run_until_settled(3).await;
     assert_eq!(before(refreshed).await.status, SyncStatus::Idle);
+    env.teardown().await;
+}
+
+/// A seed whose first account has an injected spike of its reach on one of the final days
+/// the detector checks after a sync at the simulator's start (two to four days back), large
+/// enough to stand out of the account's own series.
+fn seed_with_a_recent_spike() -> (simulator::SimConfig, chrono::NaiveDate) {
+    for seed in 1..2000 {
+        let mut config = sim_config(seed, 1, 30);
+        config.anomalies = true;
+        config.history_days = 80;
+        let last_final = (config.now - Duration::days(2)).date_naive();
+        let series = simulator::daily_series(&config).remove(0);
+        let Some(spike) = series.anomalies.iter().find(|a| {
+            a.kind == simulator::InjectedKind::Spike
+                && a.day <= last_final
+                && a.day > last_final - Duration::days(3)
+        }) else {
+            continue;
+        };
+        let reach = analytics::DailySeries::new(
+            series.first_day,
+            series.metrics["reach"]
+                .iter()
+                .map(|v| Some(*v as f64))
+                .collect(),
+        );
+        let Some(idx) = reach.index_of(spike.day) else {
+            continue;
+        };
+        let strict = analytics::AnomalyConfig {
+            k: 5.0,
+            ..Default::default()
+        };
+        if let Ok(Some(_)) =
+            analytics::assess_day(&reach, idx, analytics::SeriesKind::Count, "reach", &strict)
+        {
+            return (config, spike.day);
+        }
+    }
+    panic!("no seed below 2000 has a clear recent spike");
+}
+
+async fn an_injected_spike_is_alerted_once_with_a_link_to_the_chart(d: Dialect) {
+    let (config, day) = seed_with_a_recent_spike();
+    let env = Env::new(d, config, test_settings()).await;
+    let (id, _) = env.account(0);
+    for _ in 0..2 {
+        env.engine
+            .enqueue_sync(id, Plan::Full, "manual")
+            .await
+            .unwrap();
+        env.run_until_settled(5).await;
+    }
+    let alerts = env
+        .db
+        .store
+        .alert_list(AlertQuery {
+            kind: Some("anomaly".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let key = format!("{id}:anomaly:reach:{day}");
+    let reach: Vec<_> = alerts.iter().filter(|a| a.alert.dedup_key == key).collect();
+    assert_eq!(reach.len(), 1, "{alerts:#?}");
+    let a = &reach[0].alert;
+    assert_eq!(a.payload["direction"], "above");
+    assert_eq!(a.payload["baseline"], "weekday");
+    assert!(a.payload["value"].as_f64().unwrap() > a.payload["band"][1].as_f64().unwrap());
+    assert!(
+        a.message
+            .starts_with(&format!("Reach on {} was ", day.format("%a %-d %b %Y"))),
+        "{}",
+        a.message
+    );
+    assert!(
+        a.message
+            .ends_with(&format!("Chart: /accounts/{id}?days=90#acct-reach-views")),
+        "{}",
+        a.message
+    );
     env.teardown().await;
 }
 
