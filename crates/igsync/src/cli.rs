@@ -389,6 +389,12 @@ pub(crate) enum WarehouseCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Drop a role made by `grant`, with its privileges in this database.
+    Revoke {
+        /// The role's name.
+        #[arg(long, value_name = "NAME")]
+        role: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -86,14 +86,9 @@ JOIN accounts a ON a.id = s.account_id;
 -- carousels: carousel_album_*, reels: reel_*, stories: story_*). Fivetran's `engagement`
 -- columns carry Meta's `total_interactions`, the metric that replaced `engagement`.
 CREATE VIEW fivetran_media_insights AS
-WITH captures AS (
+WITH post_captures AS (
     SELECT
-        m.ig_media_id,
-        CASE
-            WHEN m.product_type = 'REELS' THEN 'reel'
-            WHEN m.media_type = 'CAROUSEL_ALBUM' THEN 'carousel'
-            ELSE 'video_photo'
-        END AS family,
+        s.media_id,
         s.captured_at,
         round(max(s.value) FILTER (WHERE s.metric = 'likes'))::bigint AS likes,
         round(max(s.value) FILTER (WHERE s.metric = 'comments'))::bigint AS comments,
@@ -101,12 +96,33 @@ WITH captures AS (
         round(max(s.value) FILTER (WHERE s.metric = 'saved'))::bigint AS saved,
         round(max(s.value) FILTER (WHERE s.metric = 'shares'))::bigint AS shares,
         round(max(s.value) FILTER (WHERE s.metric = 'views'))::bigint AS views,
-        round(max(s.value) FILTER (WHERE s.metric = 'total_interactions'))::bigint AS interactions,
-        NULL::bigint AS replies
+        round(max(s.value) FILTER (WHERE s.metric = 'total_interactions'))::bigint AS interactions
     FROM media_insight_snapshots s
-    JOIN media m ON m.id = s.media_id
     WHERE s.breakdown = ''
-    GROUP BY m.ig_media_id, family, s.captured_at
+    GROUP BY s.media_id, s.captured_at
+),
+captures AS (
+    -- like_count and comment_count are the media object's counts where Meta's insights
+    -- did not give them: at the latest capture, or on the one row of a post whose insights
+    -- were never captured (synced when the post was last seen).
+    SELECT
+        m.ig_media_id,
+        CASE
+            WHEN m.product_type = 'REELS' THEN 'reel'
+            WHEN m.media_type = 'CAROUSEL_ALBUM' THEN 'carousel'
+            ELSE 'video_photo'
+        END AS family,
+        coalesce(c.captured_at, m.last_seen_at) AS captured_at,
+        coalesce(c.likes, CASE WHEN c.captured_at IS NULL
+            OR c.captured_at = max(c.captured_at) OVER (PARTITION BY m.id) THEN m.like_count END)
+            AS likes,
+        coalesce(c.comments, CASE WHEN c.captured_at IS NULL
+            OR c.captured_at = max(c.captured_at) OVER (PARTITION BY m.id) THEN m.comments_count END)
+            AS comments,
+        c.reach, c.saved, c.shares, c.views, c.interactions,
+        NULL::bigint AS replies
+    FROM media m
+    LEFT JOIN post_captures c ON c.media_id = m.id
     UNION ALL
     SELECT
         st.ig_media_id,

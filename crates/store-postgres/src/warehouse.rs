@@ -4,6 +4,8 @@
 //! exposed under Fivetran's table names in a schema of the operator's choosing, and a
 //! read-only role is given access to that schema and nothing else.
 
+use std::collections::BTreeMap;
+
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
 use store::{Result, StoreError};
 
@@ -195,6 +197,151 @@ impl PostgresStore {
         exec(&mut tx, &sql).await?;
         tx.commit().await.map_err(db)?;
         Ok(created)
+    }
+}
+
+/// One row of `instagram_business__posts`, the final model of Fivetran's dbt package,
+/// computed the way the package computes it (see [`PostgresStore::warehouse_posts`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarehousePost {
+    pub post_id: i64,
+    pub user_id: Option<i64>,
+    pub account_name: Option<String>,
+    pub username: Option<String>,
+    pub is_story: Option<bool>,
+    pub media_type: Option<String>,
+    pub post_url: Option<String>,
+    pub created_timestamp: Option<chrono::NaiveDateTime>,
+    /// Every `media_insights` column of the post's latest row that is not NULL.
+    pub metrics: BTreeMap<String, i64>,
+}
+
+/// The package's selection of one staging model: every column plus `is_most_recent_record`
+/// (the greatest `_fivetran_synced` per id).
+fn latest(schema_q: &str, table: &str) -> String {
+    format!(
+        "(SELECT t.*, row_number() OVER (PARTITION BY t.id ORDER BY t._fivetran_synced DESC) = 1 \
+         AS is_most_recent_record FROM {schema_q}.{table} t)"
+    )
+}
+
+impl PostgresStore {
+    /// `instagram_business__posts` as `fivetran/dbt_instagram_business` (v1.1.0) builds it
+    /// from the warehouse views: the latest `media_history` row per id, LEFT JOIN the latest
+    /// `media_insights` row on `id`, LEFT JOIN the latest `user_history` row on `user_id`.
+    /// Reads only the warehouse schema, so it works as the read-only role. Ordered by id.
+    pub async fn warehouse_posts(&self, schema: &str) -> Result<Vec<WarehousePost>> {
+        check_identifier("warehouse schema", schema)?;
+        let schema_q = format!("\"{schema}\"");
+        let sql = format!(
+            "SELECT mh.id AS post_id, uh.id AS user_id, uh.name AS account_name, \
+             mh.username, mh.is_story, mh.media_type, mh.permalink AS post_url, \
+             mh.created_time AS created_timestamp, \
+             to_jsonb(mi) - '_fivetran_id' - '_fivetran_synced' - 'id' \
+               - 'is_most_recent_record' AS metrics \
+             FROM {mh} mh \
+             LEFT JOIN {mi} mi ON mi.id = mh.id AND mi.is_most_recent_record \
+             LEFT JOIN {uh} uh ON uh.id = mh.user_id AND uh.is_most_recent_record \
+             WHERE mh.is_most_recent_record \
+             ORDER BY mh.id",
+            mh = latest(&schema_q, "media_history"),
+            mi = latest(&schema_q, "media_insights"),
+            uh = latest(&schema_q, "user_history"),
+        );
+        // The schema name was checked to be a plain identifier; nothing else is spliced.
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let metrics: Option<serde_json::Value> = row.try_get("metrics").map_err(db)?;
+            let metrics = match metrics {
+                Some(serde_json::Value::Object(map)) => map
+                    .into_iter()
+                    .filter_map(|(k, v)| v.as_i64().map(|v| (k, v)))
+                    .collect(),
+                _ => BTreeMap::new(),
+            };
+            out.push(WarehousePost {
+                post_id: row.try_get("post_id").map_err(db)?,
+                user_id: row.try_get("user_id").map_err(db)?,
+                account_name: row.try_get("account_name").map_err(db)?,
+                username: row.try_get("username").map_err(db)?,
+                is_story: row.try_get("is_story").map_err(db)?,
+                media_type: row.try_get("media_type").map_err(db)?,
+                post_url: row.try_get("post_url").map_err(db)?,
+                created_timestamp: row.try_get("created_timestamp").map_err(db)?,
+                metrics,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The package's tests (`not_null` on `_fivetran_id` and the id of every view it reads),
+    /// plus the uniqueness of `_fivetran_id` in every warehouse view: one line per failure.
+    pub async fn warehouse_check(&self, schema: &str) -> Result<Vec<String>> {
+        check_identifier("warehouse schema", schema)?;
+        let mut failures = Vec::new();
+        for (name, _) in WAREHOUSE_VIEWS {
+            let sql = format!(
+                "SELECT count(*) FILTER (WHERE _fivetran_id IS NULL) AS null_ids, \
+                 count(*) FILTER (WHERE id IS NULL) AS null_keys, \
+                 count(*) - count(DISTINCT _fivetran_id) AS duplicates, \
+                 count(*) AS total_rows FROM \"{schema}\".\"{name}\""
+            );
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
+            for (column, what) in [
+                ("null_ids", "rows with a NULL _fivetran_id"),
+                ("null_keys", "rows with a NULL id"),
+                ("duplicates", "duplicate _fivetran_id values"),
+            ] {
+                let n: i64 = row.try_get(column).map_err(db)?;
+                if n > 0 {
+                    failures.push(format!("{name}: {n} {what}"));
+                }
+            }
+        }
+        Ok(failures)
+    }
+
+    /// Drops a role made by [`PostgresStore::warehouse_grant`]: its privileges in this
+    /// database first, then the role. Returns whether it existed.
+    pub async fn warehouse_revoke(&self, role: &str) -> Result<bool> {
+        check_identifier("role name", role)?;
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let mut tx = conn.begin().await.map_err(db)?;
+        let existing = sqlx::query("SELECT rolsuper FROM pg_roles WHERE rolname = $1")
+            .bind(role)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        let Some(row) = existing else {
+            return Ok(false);
+        };
+        let superuser: bool = row.try_get("rolsuper").map_err(db)?;
+        let current: String = sqlx::query_scalar("SELECT current_user::text")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        if superuser || current == role {
+            return Err(StoreError::invalid(format!(
+                "role {role:?} is not a warehouse reader (it is a superuser or igsync's own \
+                 role): igsync does not drop it"
+            )));
+        }
+        let sql = quoted(
+            &mut tx,
+            "SELECT format('DROP OWNED BY %1$I; DROP ROLE %1$I', $1::text)",
+            &[role],
+        )
+        .await?;
+        exec(&mut tx, &sql).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 }
 

@@ -38,19 +38,36 @@ pub(crate) async fn ensure_views(config: &Config) -> anyhow::Result<Option<Strin
     Ok(Some(config.warehouse_schema.clone()))
 }
 
+fn require_postgres(config: &Config) -> anyhow::Result<()> {
+    if !is_postgres(&config.database_url) {
+        bail!(
+            "the warehouse views exist on PostgreSQL only; {} is not a PostgreSQL database",
+            redact_url(&config.database_url)
+        );
+    }
+    Ok(())
+}
+
 pub(crate) async fn run(cmd: WarehouseCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    require_postgres(config)?;
     match cmd {
+        WarehouseCommand::Revoke { role } => {
+            let store = connect(config).await?;
+            let existed = store
+                .warehouse_revoke(&role)
+                .await
+                .with_context(|| format!("cannot drop role {role}"))?;
+            if existed {
+                println!("dropped role {role}");
+            } else {
+                println!("role {role} does not exist: nothing to drop");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         WarehouseCommand::Grant {
             role,
             password_stdin,
         } => {
-            if !is_postgres(&config.database_url) {
-                bail!(
-                    "the warehouse views exist on PostgreSQL only; {} is not a PostgreSQL \
-                     database",
-                    redact_url(&config.database_url)
-                );
-            }
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin()
