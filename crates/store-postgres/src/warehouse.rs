@@ -53,7 +53,10 @@ async fn quoted(conn: &mut PgConnection, template: &str, args: &[&str]) -> Resul
 
 async fn exec(conn: &mut PgConnection, sql: &str) -> Result<()> {
     // Every name in `sql` was quoted by the server (`quoted`).
-    sqlx::raw_sql(AssertSqlSafe(sql.to_string())).execute(&mut *conn).await.map_err(db)?;
+    sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
     Ok(())
 }
 

@@ -122,7 +122,11 @@ async fn warehouse_views_reproduce_the_report_and_the_reader_role_sees_only_them
             .await;
         let report: Value = serde_json::from_str(&run.stdout).unwrap();
         let report_posts = report["posts"].as_array().unwrap();
-        assert!(!report_posts.is_empty(), "no posts for {}", account.username);
+        assert!(
+            !report_posts.is_empty(),
+            "no posts for {}",
+            account.username
+        );
         for post in report_posts {
             let id: i64 = post["ig_media_id"].as_str().unwrap().parse().unwrap();
             let row = by_id
@@ -162,6 +166,11 @@ async fn warehouse_views_reproduce_the_report_and_the_reader_role_sees_only_them
     }
     let media_total = store::Store::totals(store.as_ref()).await.unwrap();
     assert!(compared_posts >= 30, "only {compared_posts} posts compared");
+    // One row per post and story igsync holds: none lost, none doubled.
+    assert_eq!(
+        posts.len() as u64,
+        (media_total.media + media_total.stories) as u64
+    );
 
     // Dropping the role leaves nothing behind.
     let dropped = h.ok(&["warehouse", "revoke", "--role", &role], None).await;
