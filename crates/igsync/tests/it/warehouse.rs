@@ -99,6 +99,15 @@ async fn warehouse_views_reproduce_the_report_and_the_reader_role_sees_only_them
     let failures = reader.warehouse_check("instagram_business").await.unwrap();
     assert!(failures.is_empty(), "{failures:?}");
     reader.close().await;
+    // Roles belong to the whole server: drop it before anything else can fail.
+    let dropped = h.ok(&["warehouse", "revoke", "--role", &role], None).await;
+    assert!(dropped.stdout.contains("dropped role"), "{dropped}");
+    assert!(
+        PostgresStore::connect(&role_url(&h.db.url, &role, password))
+            .await
+            .is_err(),
+        "the dropped role still logs in"
+    );
 
     let by_id: BTreeMap<i64, &WarehousePost> = posts.iter().map(|p| (p.post_id, p)).collect();
     let store = h.db.open().await;
@@ -172,9 +181,6 @@ async fn warehouse_views_reproduce_the_report_and_the_reader_role_sees_only_them
         (media_total.media + media_total.stories) as u64
     );
 
-    // Dropping the role leaves nothing behind.
-    let dropped = h.ok(&["warehouse", "revoke", "--role", &role], None).await;
-    assert!(dropped.stdout.contains("dropped role"), "{dropped}");
     let bad = h
         .run(&["warehouse", "grant", "--role", "Robert'); DROP"], None)
         .await;
