@@ -66,6 +66,9 @@ pub(crate) enum Command {
     /// Manage API keys for the HTTP API and dashboard, and the token encryption key.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The PostgreSQL warehouse views (Fivetran-compatible) and their read-only role.
+    #[command(subcommand)]
+    Warehouse(WarehouseCommand),
     /// Serve a simulated Instagram Graph API with seeded, deterministic accounts.
     Simulate(SimulateArgs),
     /// Run everything on a simulated fleet: sync, analytics and the dashboard.
@@ -372,6 +375,25 @@ pub(crate) enum KeysCommand {
         /// The new key (64 hex characters); generated and printed when omitted.
         #[arg(long, env = "IGSYNC_NEW_SECRET_KEY", hide_env_values = true)]
         new_key: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WarehouseCommand {
+    /// Create (or update) a login role that can read the warehouse views and nothing else.
+    Grant {
+        /// The role's name (lower-case letters, digits and _).
+        #[arg(long, value_name = "NAME")]
+        role: String,
+        /// Read the role's password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Drop a role made by `grant`, with its privileges in this database.
+    Revoke {
+        /// The role's name.
+        #[arg(long, value_name = "NAME")]
+        role: String,
     },
 }
 

@@ -65,6 +65,7 @@ keys! {
     "server.listen", "IGSYNC_SERVER_LISTEN", "127.0.0.1:8080", "Address of the API and dashboard";
     "server.cookie_secure", "IGSYNC_SERVER_COOKIE_SECURE", "false", "Mark the dashboard's session cookie Secure (set it when igsync is served over HTTPS, directly or behind a proxy)";
     "server.public_url", "IGSYNC_SERVER_PUBLIC_URL", "", "The address browsers reach igsync at, e.g. https://igsync.example.com; Meta's login dialogs send people back to {public_url}/connect/callback (empty: connecting accounts from the dashboard is unavailable)";
+    "warehouse.schema", "IGSYNC_WAREHOUSE_SCHEMA", "instagram_business", "PostgreSQL schema of the Fivetran-compatible views `igsync migrate` keeps current (user_history, media_history, media_insights, user_insights, user_lifetime_insights); lower-case letters, digits and _";
 }
 
 /// Where a value came from, for error messages.
@@ -145,6 +146,8 @@ pub struct Config {
     pub(crate) listen: SocketAddr,
     /// The HTTP server's settings, built once here.
     pub(crate) server: server::ServerSettings,
+    /// The PostgreSQL schema of the warehouse views.
+    pub(crate) warehouse_schema: String,
 }
 
 /// Like a derived `Debug`, with the password of the database URL replaced (the secret key
@@ -162,6 +165,7 @@ impl fmt::Debug for Config {
             .field("sync", &self.sync)
             .field("listen", &self.listen)
             .field("server", &self.server)
+            .field("warehouse_schema", &self.warehouse_schema)
             .finish_non_exhaustive()
     }
 }
@@ -668,6 +672,20 @@ impl Config {
             public_url,
             ..server::ServerSettings::default()
         };
+        let warehouse_schema = {
+            let (value, origin) = l.raw("warehouse.schema");
+            let value = value.trim().to_string();
+            store_postgres::warehouse::check_identifier("schema", &value).map_err(|_| {
+                invalid(
+                    "warehouse.schema",
+                    &origin,
+                    &value,
+                    "a lower-case SQL identifier: letters, digits and _, at most 63, not \
+                     starting with a digit or pg_",
+                )
+            })?;
+            value
+        };
         Ok(Config {
             file,
             database_url,
@@ -680,6 +698,7 @@ impl Config {
             sync,
             listen,
             server,
+            warehouse_schema,
         })
     }
 }

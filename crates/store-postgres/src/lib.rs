@@ -14,6 +14,7 @@ mod queue;
 mod runs;
 pub mod scratch;
 mod store_impl;
+pub mod warehouse;
 
 use std::time::Duration;
 

@@ -13,6 +13,7 @@ mod report;
 mod run;
 mod serve;
 mod simulate;
+mod warehouse;
 
 use std::process::ExitCode;
 
@@ -77,6 +78,7 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::Report(args) => report::run(args, &config).await,
         Command::Serve(args) => serve::run(args, &config).await,
         Command::Keys(cmd) => keys::run(cmd, &config).await,
+        Command::Warehouse(cmd) => warehouse::run(cmd, &config).await,
         Command::Demo(args) => demo::run(args, &config).await,
         Command::Bench(args) => bench::run(args, &config).await,
         Command::BenchLoad(args) => {
@@ -102,6 +104,9 @@ async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
             "{shown}: applied {applied} migration(s) ({})",
             store.dialect()
         );
+    }
+    if let Some(schema) = warehouse::ensure_views(config).await? {
+        println!("{shown}: warehouse views are current in schema {schema}");
     }
     Ok(ExitCode::SUCCESS)
 }

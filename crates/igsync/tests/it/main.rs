@@ -19,5 +19,6 @@ mod scoped;
 mod security;
 mod support;
 mod truth;
+mod warehouse;
 
 pub(crate) use testsupport::both_dialects;

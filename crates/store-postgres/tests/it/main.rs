@@ -3,5 +3,6 @@
 
 mod fixture;
 mod postgres;
+mod warehouse;
 
 store::conformance_suite!(crate::fixture::fixture);
