@@ -14,6 +14,7 @@ mod queue;
 mod runs;
 pub mod scratch;
 mod store_impl;
+mod webhooks;
 
 use std::time::Duration;
 
