@@ -21,6 +21,7 @@ pub mod naive;
 mod parse;
 mod reads;
 mod stats;
+mod subscriptions;
 mod throttle;
 mod token;
 mod tokens;
@@ -42,5 +43,6 @@ pub use model::{
 };
 pub use reads::PAGE_SIZE;
 pub use stats::{AccountCallStats, CallStats};
+pub use subscriptions::WEBHOOK_FIELDS;
 pub use throttle::{AccountUsage, UsageLevel, UsageSnapshot};
 pub use token::{AccessToken, AccountRef, appsecret_proof};

@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod report;
 pub mod state;
 pub mod throttle;
+pub mod webhooks;
 
 use std::future::Future;
 
@@ -33,7 +34,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use crate::error::{AppError, AppResult};
-pub use crate::state::{AppState, BODY_LIMIT_BYTES, ServerSettings};
+pub use crate::state::{AppState, BODY_LIMIT_BYTES, ServerSettings, WebhookSettings};
 
 /// The whole application: public probes, the authenticated JSON API, `/metrics`, the
 /// OpenAPI document and the dashboard, with security headers, body limits, timeouts,
@@ -62,6 +63,10 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(healthz))
+        .route(
+            webhooks::PATH,
+            get(webhooks::verify).post(webhooks::receive),
+        )
         .merge(authenticated)
         .merge(readiness)
         .merge(dashboard::router())
@@ -190,11 +195,14 @@ async fn reject_oversized_bodies(req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODY_LIMIT_BYTES as u64) {
-        return AppError::PayloadTooLarge {
-            limit: BODY_LIMIT_BYTES,
-        }
-        .into_response();
+    // Meta's notifications have their own, larger limit (checked by their handler).
+    let limit = if req.uri().path() == webhooks::PATH {
+        webhooks::WEBHOOK_BODY_LIMIT
+    } else {
+        BODY_LIMIT_BYTES
+    };
+    if declared.is_some_and(|n| n > limit as u64) {
+        return AppError::PayloadTooLarge { limit }.into_response();
     }
     next.run(req).await
 }

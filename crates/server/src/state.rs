@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use store::{Cipher, DynStore};
+use store::{Cipher, DynStore, SecretString};
 use sync::{Clock, Engine, GraphClients};
 
 use crate::api::overview::OverviewCache;
@@ -54,6 +54,17 @@ pub struct ServerSettings {
     /// Most connections at once from one client address (IPv6: one /64); further ones are
     /// closed when accepted.
     pub max_connections_per_client: usize,
+    /// Meta's webhook notifications at `/webhooks/meta`; None answers 404 there.
+    pub webhooks: Option<WebhookSettings>,
+}
+
+/// The receiver of Meta's webhook notifications.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Echoed in the subscription handshake (`hub.verify_token`).
+    pub verify_token: SecretString,
+    /// The app secret: the key of `X-Hub-Signature-256`.
+    pub app_secret: SecretString,
 }
 
 impl Default for ServerSettings {
@@ -71,6 +82,7 @@ impl Default for ServerSettings {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 256,
             max_connections_per_client: 128,
+            webhooks: None,
         }
     }
 }

@@ -18,6 +18,10 @@ pub const KIND_TOKEN_REFRESH: &str = "token_refresh";
 pub const KIND_RETENTION: &str = "retention";
 /// POSTs one alert to the configured webhook.
 pub const KIND_DELIVER_WEBHOOK: &str = "deliver_webhook";
+/// Reads one stored Meta webhook event into stories' final numbers, comments and mentions.
+pub const KIND_PROCESS_WEBHOOK_EVENT: &str = "process_webhook_event";
+/// Reads one story's insights shortly before it expires.
+pub const KIND_STORY_FINAL_READ: &str = "story_final_read";
 
 /// Which steps a sync runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
