@@ -195,12 +195,12 @@ async fn reject_oversized_bodies(req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    // Meta's notifications have their own, larger limit (checked by their handler).
-    let limit = if req.uri().path() == webhooks::PATH {
-        webhooks::WEBHOOK_BODY_LIMIT
-    } else {
-        BODY_LIMIT_BYTES
-    };
+    // Meta's notifications have their own, larger limit, enforced (and counted) by their
+    // handler.
+    if req.uri().path() == webhooks::PATH {
+        return next.run(req).await;
+    }
+    let limit = BODY_LIMIT_BYTES;
     if declared.is_some_and(|n| n > limit as u64) {
         return AppError::PayloadTooLarge { limit }.into_response();
     }

@@ -8,3 +8,4 @@ mod dashboard;
 mod hardening;
 mod report;
 mod support;
+mod webhooks;
