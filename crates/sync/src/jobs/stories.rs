@@ -175,8 +175,27 @@ impl JobHandler for StoryFinalRead {
             };
             let acct = AccountRef::new(account.ig_user_id.clone(), token);
             let target = MediaTarget::new(args.ig_media_id.clone(), MediaCategory::Story);
-            match client.media_insights(&acct, &[target]).await {
-                Ok(insights) => {
+            match client
+                .media_insights(&acct, std::slice::from_ref(&target))
+                .await
+            {
+                Ok(mut insights) => {
+                    // The final read also keeps the breakdowns (navigation by action, the
+                    // split a webhook gives); without them the totals still stand.
+                    match client.media_insight_breakdowns(&acct, &[target]).await {
+                        Ok(b) => {
+                            for (id, extra) in b.results {
+                                if let (Some(Ok(values)), Ok(extra)) =
+                                    (insights.results.get_mut(&id), extra)
+                                {
+                                    values.extend(extra);
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(story = %args.ig_media_id, error = %e, "could not read a story's breakdowns");
+                        }
+                    }
                     let mut collected = Collected::default();
                     collected.add(insights, now);
                     finals_from(
