@@ -64,7 +64,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route(
-            webhooks::PATH,
+            "/webhooks/meta",
             get(webhooks::verify).post(webhooks::receive),
         )
         .merge(authenticated)
