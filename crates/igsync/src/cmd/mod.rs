@@ -12,6 +12,7 @@ mod report;
 mod run;
 mod serve;
 mod simulate;
+mod webhooks;
 
 use std::process::ExitCode;
 
@@ -74,6 +75,7 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::History(args) => run::history(args, &config).await,
         Command::Schedules(cmd) => run::schedules(cmd, &config).await,
         Command::Report(args) => report::run(args, &config).await,
+        Command::Webhooks(cmd) => webhooks::run(cmd, &config).await,
         Command::Serve(args) => serve::run(args, &config).await,
         Command::Keys(cmd) => keys::run(cmd, &config).await,
         Command::Demo(args) => demo::run(args, &config).await,
