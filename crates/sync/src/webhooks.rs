@@ -361,6 +361,80 @@ pub async fn subscribe(
     }
 }
 
+/// How complete an account's story numbers are: of the stories that expired in a period,
+/// how many have final numbers, and where they came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoryCompleteness {
+    /// Stories that expired in the period (seen by a poll or named by Meta).
+    pub expired: usize,
+    pub webhook: usize,
+    pub final_poll: usize,
+    /// Only an hourly read: the numbers are the last ones seen, not the final ones.
+    pub poll_only: usize,
+    /// No numbers could be read (the reason is stored with the story).
+    pub unavailable: usize,
+}
+
+impl StoryCompleteness {
+    /// Stories with final numbers (from Meta's notification or the read before expiry).
+    pub fn complete(&self) -> usize {
+        self.webhook + self.final_poll
+    }
+}
+
+impl fmt::Display for StoryCompleteness {
+    /// "23 of 23 stories have final numbers (19 webhook, 4 final read)".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {} stories have final numbers ({} webhook, {} final read)",
+            self.complete(),
+            self.expired,
+            self.webhook,
+            self.final_poll
+        )?;
+        if self.poll_only > 0 {
+            write!(f, "; {} only an hourly read", self.poll_only)?;
+        }
+        if self.unavailable > 0 {
+            write!(f, "; {} unavailable", self.unavailable)?;
+        }
+        Ok(())
+    }
+}
+
+/// Story completeness of the stories that expired in `[from, to]`.
+pub async fn story_completeness(
+    store: &dyn store::Store,
+    account_id: AccountId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<StoryCompleteness, store::StoreError> {
+    let day = chrono::Duration::hours(24);
+    let finals = store.story_final_list(account_id, from, to).await?;
+    let mut ids: std::collections::BTreeSet<String> = store
+        .story_list(account_id, from - day, to - day)
+        .await?
+        .into_iter()
+        .filter(|s| s.record.published_at + day >= from && s.record.published_at + day <= to)
+        .map(|s| s.record.ig_media_id)
+        .collect();
+    let mut c = StoryCompleteness::default();
+    for f in &finals {
+        ids.insert(f.ig_media_id.clone());
+        match f.provenance {
+            Provenance::Webhook => c.webhook += 1,
+            Provenance::FinalPoll => c.final_poll += 1,
+            Provenance::Poll => c.poll_only += 1,
+            Provenance::Unavailable => c.unavailable += 1,
+        }
+    }
+    c.expired = ids.len();
+    // Stories seen but without any final numbers at all.
+    c.unavailable += c.expired - finals.len().min(c.expired);
+    Ok(c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

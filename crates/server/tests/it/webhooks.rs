@@ -372,6 +372,24 @@ async fn a_day_with_webhooks(d: Dialect) {
         by_source.get(&Provenance::Webhook).copied().unwrap_or(0) >= 8,
         "{by_source:?}"
     );
+    // The report's completeness line counts the same stories.
+    let (mut complete, mut expired, mut webhook) = (0, 0, 0);
+    for (id, _) in &env.accounts {
+        let c = sync::webhooks::story_completeness(&*env.store, *id, t0 + Duration::hours(1), end)
+            .await
+            .unwrap();
+        assert_eq!(c.complete(), c.expired, "{c}");
+        assert!(
+            c.to_string().contains(" stories have final numbers ("),
+            "{c}"
+        );
+        complete += c.complete();
+        expired += c.expired;
+        webhook += c.webhook;
+    }
+    let listed: usize = by_source.values().sum();
+    assert_eq!((complete, expired), (listed, listed));
+    assert_eq!(webhook, by_source[&Provenance::Webhook]);
 
     // One stored event per notification (duplicates and retries are stored once), all
     // processed without error; comments and mentions stored.
