@@ -467,6 +467,8 @@ pub(crate) enum BenchScenario {
     Report,
     /// Requests/s of the overview JSON API.
     Api,
+    /// Events/s of the receiver of Meta's webhook notifications (signature checks included).
+    Webhooks,
     /// Everything above.
     All,
 }

@@ -102,6 +102,15 @@ pub fn verify_signature(
         .map_err(|_| Refusal::BadSignature)
 }
 
+/// `sha256=<hex HMAC-SHA256(body, app secret)>`: the `X-Hub-Signature-256` Meta sends
+/// (for load generators and tests that play Meta).
+pub fn sign(app_secret: &[u8], body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(app_secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
 /// The delivery key of a body: its SHA-256. Meta's redeliveries and duplicates repeat the
 /// same bytes, so they share the key.
 pub fn delivery_key(body: &[u8]) -> String {

@@ -9,6 +9,7 @@
 //!   igsync on the same simulator;
 //! - `ingest`: bulk upsert of media insight snapshots, rows/s;
 //! - `report`: report latency for an account with 10,000 posts and a year of daily metrics;
+//! - `webhooks`: events/s of the receiver of Meta's notifications, signatures checked;
 //! - `api`: requests/s of the overview JSON, loaded from a second process, alone and beside
 //!   a flood of wrong secrets from a third process (from one host, and from 20 hosts).
 
@@ -21,6 +22,7 @@ use serde_json::Value;
 pub(crate) use crate::bench::load;
 use crate::bench::{
     api_scenario, ingest_scenario, machine, naive_scenario, report_scenario, sync_scenario,
+    webhooks_scenario,
 };
 use crate::cli::{BenchArgs, BenchScenario};
 use crate::config::Config;
@@ -39,6 +41,7 @@ pub(crate) async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<Exit
             BenchScenario::Ingest,
             BenchScenario::Report,
             BenchScenario::Api,
+            BenchScenario::Webhooks,
             BenchScenario::Sync,
             BenchScenario::Naive,
         ],
@@ -53,6 +56,7 @@ pub(crate) async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<Exit
             BenchScenario::Ingest => ("ingest", ingest_scenario(&args).await?),
             BenchScenario::Report => ("report", report_scenario(&args, config).await?),
             BenchScenario::Api => ("api", api_scenario(&args).await?),
+            BenchScenario::Webhooks => ("webhooks", webhooks_scenario(&args).await?),
             BenchScenario::All => unreachable!("expanded above"),
         };
         let path = out_dir.join(format!("{name}.json"));
