@@ -29,6 +29,10 @@ enum Dialect {
     Postgres,
 }
 
+/// A story as the simulator showed it: its account, when it was published, and its truth at
+/// each step while it was live.
+type Seen = (String, DateTime<Utc>, Vec<(DateTime<Utc>, InsightsTruth)>);
+
 struct Served {
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -47,7 +51,7 @@ struct Env {
     served: Option<Served>,
     pg_name: Option<String>,
     /// Story id → (published, truth at each step while it was live).
-    seen: BTreeMap<String, (String, DateTime<Utc>, Vec<(DateTime<Utc>, InsightsTruth)>)>,
+    seen: BTreeMap<String, Seen>,
 }
 
 async fn store_for(d: Dialect) -> (DynStore, Option<String>) {
