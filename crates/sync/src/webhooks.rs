@@ -412,6 +412,30 @@ impl fmt::Display for StoryCompleteness {
     }
 }
 
+/// Story completeness of a report's period: the stories that expired between the first
+/// day's midnight and the end of the last day in the account's time zone (not after `now`).
+pub async fn story_completeness_of_days(
+    store: &dyn store::Store,
+    account: &store::Account,
+    first: chrono::NaiveDate,
+    last: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<StoryCompleteness, store::StoreError> {
+    use chrono::TimeZone;
+    let tz = account.time_zone()?;
+    let midnight = |d: chrono::NaiveDate| {
+        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map_or_else(
+                || d.and_time(chrono::NaiveTime::MIN).and_utc(),
+                |t| t.to_utc(),
+            )
+    };
+    let from = midnight(first);
+    let to = last.succ_opt().map_or(now, midnight).min(now);
+    story_completeness(store, account.id, from, to).await
+}
+
 /// Story completeness of the stories that expired in `[from, to]`.
 pub async fn story_completeness(
     store: &dyn store::Store,

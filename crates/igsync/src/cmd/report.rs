@@ -40,7 +40,18 @@ pub(crate) async fn run(args: ReportArgs, config: &Config) -> anyhow::Result<Exi
         ReportFormat::Csv => Format::Csv,
         ReportFormat::Html => Format::Html,
     };
-    let subject = ReportSubject::from(&account);
+    let mut subject = ReportSubject::from(&account);
+    subject.stories = Some(
+        sync::webhooks::story_completeness_of_days(
+            &*store,
+            &account,
+            period.start(),
+            period.end(),
+            now,
+        )
+        .await?
+        .to_string(),
+    );
     let text = if args.csv_raw {
         render_csv_raw(&report, &subject)
     } else {

@@ -94,7 +94,18 @@ async fn report(
     let now = state.clock.now();
     let period = period_of(&params, now, account.time_zone()?)?;
     let report = sync::build_report(&*state.store, &account, period, now).await?;
-    let subject = ReportSubject::from(&account);
+    let mut subject = ReportSubject::from(&account);
+    subject.stories = Some(
+        sync::webhooks::story_completeness_of_days(
+            &*state.store,
+            &account,
+            period.start(),
+            period.end(),
+            now,
+        )
+        .await?
+        .to_string(),
+    );
     if format == ReportFormat::Json {
         return Ok(ApiJson(crate::report::report_json(&report, &subject)).into_response());
     }

@@ -64,6 +64,9 @@ pub fn header(report: &Report, subject: &ReportSubject) -> String {
         escape(report.time_zone.name()),
         report.generated_at.format("%Y-%m-%d %H:%M UTC"),
     );
+    if let Some(stories) = &subject.stories {
+        let _ = write!(out, "<p class=\"sub\">Stories: {}.</p>", escape(stories));
+    }
     out
 }
 

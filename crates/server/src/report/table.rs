@@ -92,6 +92,9 @@ pub(super) fn render(report: &Report, subject: &ReportSubject) -> String {
         "igsync report: @{}{name}, account {}",
         subject.username, subject.account_id
     );
+    if let Some(stories) = &subject.stories {
+        let _ = writeln!(out, "Stories: {stories}");
+    }
     let _ = writeln!(
         out,
         "Period {} to {} ({} days, {})",
