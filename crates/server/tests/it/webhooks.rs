@@ -428,6 +428,47 @@ async fn a_day_with_webhooks(d: Dialect) {
             .iter()
             .all(|s| s.fields.len() == 3 && s.error.is_none())
     );
+
+    // The account page shows the stories' completeness, the subscription, comments and
+    // mentions (escaped).
+    let (key, secret) = server::auth::create_api_key(&*env.store, "tests")
+        .await
+        .unwrap();
+    let app = crate::support::TestApp::serve(env.state.clone(), secret, key.id).await;
+    let browser = crate::dashboard::Browser::sign_in(&app).await;
+    let mut with_comments = None;
+    for (id, _) in &env.accounts {
+        if !env
+            .store
+            .comment_list(*id, None, 1)
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            with_comments = Some(*id);
+            break;
+        }
+    }
+    let with_comments = with_comments.unwrap();
+    let page = browser.page(&format!("/accounts/{with_comments}")).await;
+    assert!(
+        page.contains("stories have final numbers ("),
+        "stories panel"
+    );
+    assert!(page.contains("subscribed to story_insights, comments, mentions"));
+    assert!(page.contains("<h2>Latest comments</h2>") && page.contains("<h2>Latest mentions</h2>"));
+    let latest = &env
+        .store
+        .comment_list(with_comments, None, 1)
+        .await
+        .unwrap()[0];
+    let username = latest.record.from_username.clone().unwrap();
+    assert!(
+        page.contains(&format!("@{username}")),
+        "the latest comment is listed"
+    );
+    drop(browser);
+    drop(app);
     env.finish().await;
 }
 
