@@ -412,15 +412,37 @@ impl fmt::Display for StoryCompleteness {
     }
 }
 
-/// Story completeness of a report's period: the stories that expired between the first
-/// day's midnight and the end of the last day in the account's time zone (not after `now`).
-pub async fn story_completeness_of_days(
+/// Comments and mentions received through Meta's notifications in `[from, to)`:
+/// "12 comments and 3 mentions received".
+pub async fn conversation_counts(
     store: &dyn store::Store,
+    account_id: AccountId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(usize, usize), store::StoreError> {
+    let comments = store
+        .comment_list(account_id, None, 0)
+        .await?
+        .iter()
+        .filter(|c| c.record.commented_at >= from && c.record.commented_at < to)
+        .count();
+    let mentions = store
+        .mention_list(account_id, 0)
+        .await?
+        .iter()
+        .filter(|m| m.mentioned_at >= from && m.mentioned_at < to)
+        .count();
+    Ok((comments, mentions))
+}
+
+/// The start and end of a report's days in the account's time zone (the end not after
+/// `now`).
+pub fn days_range(
     account: &store::Account,
     first: chrono::NaiveDate,
     last: chrono::NaiveDate,
     now: DateTime<Utc>,
-) -> Result<StoryCompleteness, store::StoreError> {
+) -> Result<(DateTime<Utc>, DateTime<Utc>), store::StoreError> {
     use chrono::TimeZone;
     let tz = account.time_zone()?;
     let midnight = |d: chrono::NaiveDate| {
@@ -431,8 +453,38 @@ pub async fn story_completeness_of_days(
                 |t| t.to_utc(),
             )
     };
-    let from = midnight(first);
     let to = last.succ_opt().map_or(now, midnight).min(now);
+    Ok((midnight(first), to))
+}
+
+/// The report lines about stories and conversations of a report's days: story
+/// completeness, and the comments and mentions received.
+pub async fn report_lines(
+    store: &dyn store::Store,
+    account: &store::Account,
+    first: chrono::NaiveDate,
+    last: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(String, String), store::StoreError> {
+    let (from, to) = days_range(account, first, last, now)?;
+    let stories = story_completeness(store, account.id, from, to).await?;
+    let (comments, mentions) = conversation_counts(store, account.id, from, to).await?;
+    Ok((
+        stories.to_string(),
+        format!("{comments} comments and {mentions} mentions received through Meta's webhooks"),
+    ))
+}
+
+/// Story completeness of a report's period: the stories that expired between the first
+/// day's midnight and the end of the last day in the account's time zone (not after `now`).
+pub async fn story_completeness_of_days(
+    store: &dyn store::Store,
+    account: &store::Account,
+    first: chrono::NaiveDate,
+    last: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<StoryCompleteness, store::StoreError> {
+    let (from, to) = days_range(account, first, last, now)?;
     story_completeness(store, account.id, from, to).await
 }
 

@@ -41,17 +41,10 @@ pub(crate) async fn run(args: ReportArgs, config: &Config) -> anyhow::Result<Exi
         ReportFormat::Html => Format::Html,
     };
     let mut subject = ReportSubject::from(&account);
-    subject.stories = Some(
-        sync::webhooks::story_completeness_of_days(
-            &*store,
-            &account,
-            period.start(),
-            period.end(),
-            now,
-        )
-        .await?
-        .to_string(),
-    );
+    let (stories, conversations) =
+        sync::webhooks::report_lines(&*store, &account, period.start(), period.end(), now).await?;
+    subject.stories = Some(stories);
+    subject.conversations = Some(conversations);
     let text = if args.csv_raw {
         render_csv_raw(&report, &subject)
     } else {

@@ -95,17 +95,11 @@ async fn report(
     let period = period_of(&params, now, account.time_zone()?)?;
     let report = sync::build_report(&*state.store, &account, period, now).await?;
     let mut subject = ReportSubject::from(&account);
-    subject.stories = Some(
-        sync::webhooks::story_completeness_of_days(
-            &*state.store,
-            &account,
-            period.start(),
-            period.end(),
-            now,
-        )
-        .await?
-        .to_string(),
-    );
+    let (stories, conversations) =
+        sync::webhooks::report_lines(&*state.store, &account, period.start(), period.end(), now)
+            .await?;
+    subject.stories = Some(stories);
+    subject.conversations = Some(conversations);
     if format == ReportFormat::Json {
         return Ok(ApiJson(crate::report::report_json(&report, &subject)).into_response());
     }

@@ -67,6 +67,9 @@ pub fn header(report: &Report, subject: &ReportSubject) -> String {
     if let Some(stories) = &subject.stories {
         let _ = write!(out, "<p class=\"sub\">Stories: {}.</p>", escape(stories));
     }
+    if let Some(c) = &subject.conversations {
+        let _ = write!(out, "<p class=\"sub\">Conversations: {}.</p>", escape(c));
+    }
     out
 }
 

@@ -105,6 +105,8 @@ pub struct ReportSubject {
     /// How complete the period's story numbers are ("23 of 23 stories have final numbers
     /// (19 webhook, 4 final read)"), when known.
     pub stories: Option<String>,
+    /// Comments and mentions received in the period, when known.
+    pub conversations: Option<String>,
 }
 
 impl From<&store::Account> for ReportSubject {
@@ -114,6 +116,7 @@ impl From<&store::Account> for ReportSubject {
             username: account.username.clone(),
             name: account.name.clone(),
             stories: None,
+            conversations: None,
         }
     }
 }

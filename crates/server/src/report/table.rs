@@ -95,6 +95,9 @@ pub(super) fn render(report: &Report, subject: &ReportSubject) -> String {
     if let Some(stories) = &subject.stories {
         let _ = writeln!(out, "Stories: {stories}");
     }
+    if let Some(c) = &subject.conversations {
+        let _ = writeln!(out, "Conversations: {c}");
+    }
     let _ = writeln!(
         out,
         "Period {} to {} ({} days, {})",

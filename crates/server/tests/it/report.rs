@@ -220,6 +220,9 @@ pub(crate) fn fixture_subject() -> ReportSubject {
         stories: Some(
             "3 of 4 stories have final numbers (<b>2</b> webhook, 1 final read)".to_owned(),
         ),
+        conversations: Some(
+            "5 comments and 1 mentions received through Meta's webhooks".to_owned(),
+        ),
     }
 }
 
@@ -531,6 +534,7 @@ fn an_empty_history_renders_in_every_format_without_made_up_numbers() {
         username: "empty".into(),
         name: None,
         stories: None,
+        conversations: None,
     };
     for format in ReportFormat::ALL {
         let out = render(&report, &subject, format);
@@ -614,8 +618,10 @@ fn reports_state_story_completeness() {
         html.contains("Stories: 3 of 4 stories have final numbers (&lt;b&gt;2&lt;/b&gt; webhook, 1 final read)."),
         "story completeness in the HTML report"
     );
+    assert!(table.contains("Conversations: 5 comments and 1 mentions received"));
     let none = ReportSubject {
         stories: None,
+        conversations: None,
         ..fixture_subject()
     };
     assert!(!server::report::render(&report, &none, ReportFormat::Table).contains("Stories:"));

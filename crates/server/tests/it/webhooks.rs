@@ -421,6 +421,21 @@ async fn a_day_with_webhooks(d: Dialect) {
         comments > 0 && mentions > 0,
         "{comments} comments, {mentions} mentions"
     );
+    // Reports count the same comments and mentions.
+    let (mut c_total, mut m_total) = (0, 0);
+    for (id, _) in &env.accounts {
+        let (c, m) = sync::webhooks::conversation_counts(
+            &*env.store,
+            *id,
+            t0 - Duration::days(2),
+            end + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+        c_total += c;
+        m_total += m;
+    }
+    assert_eq!((c_total, m_total), (comments, mentions));
     let status = env.store.webhook_account_status().await.unwrap();
     assert_eq!(status.len(), env.accounts.len());
     assert!(
