@@ -792,3 +792,37 @@ async fn webhooks_bad_bodies_refused_sqlite() {
 async fn webhooks_bad_bodies_refused_postgres() {
     bad_bodies_are_refused(Dialect::Postgres).await;
 }
+
+/// Meta refuses the subscription of an app without Advanced Access: the refusal is
+/// recorded with what it usually means, and the account is not marked subscribed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_a_refused_subscription_is_recorded() {
+    let mut config = simulator::SimConfig::new(20_261_209, 1, 4);
+    config.webhooks_advanced_access = false;
+    let sim = SimServer::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let (store, _) = store_for(Dialect::Sqlite).await;
+    let graph_clock = graph::Clock::offset();
+    let clients = testsupport::sim_clients(&sim.url(), &graph_clock, None);
+    let cipher = Cipher::new(&SecretKey::generate().unwrap());
+    let now = sim.now();
+    let accounts = testsupport::register_sim_accounts(&store, &sim, &cipher, now, |n| n).await;
+    let (id, a) = &accounts[0];
+    let acct = graph::AccountRef::new(
+        a.ig_user_id.clone(),
+        graph::AccessToken::new(&a.access_token),
+    );
+    let err =
+        sync::webhooks::subscribe(&*store, clients.get(&login_of(a)).unwrap(), *id, &acct, now)
+            .await
+            .unwrap_err();
+    assert!(
+        err.contains("Advanced Access") && err.contains("(#3)"),
+        "{err}"
+    );
+    let status = store.webhook_account_status().await.unwrap();
+    assert_eq!(status.len(), 1);
+    assert!(status[0].fields.is_empty());
+    assert_eq!(status[0].error.as_deref(), Some(err.as_str()));
+}
