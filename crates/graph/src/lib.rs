@@ -22,6 +22,7 @@ mod oauth;
 mod parse;
 mod reads;
 mod stats;
+mod subscriptions;
 mod throttle;
 mod token;
 mod tokens;
@@ -44,5 +45,6 @@ pub use model::{
 pub use oauth::{CodeExchange, ConnectedAccount, DialogRequest, requested_scopes, required_scopes};
 pub use reads::PAGE_SIZE;
 pub use stats::{AccountCallStats, CallStats};
+pub use subscriptions::WEBHOOK_FIELDS;
 pub use throttle::{AccountUsage, UsageLevel, UsageSnapshot};
 pub use token::{AccessToken, AccountRef, appsecret_proof};

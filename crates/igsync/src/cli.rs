@@ -59,6 +59,10 @@ pub(crate) enum Command {
     /// List, pause, resume or run the recurring schedules now.
     #[command(subcommand)]
     Schedules(SchedulesCommand),
+    /// Meta's webhook notifications: per account whether it is subscribed, its last event,
+    /// refused notifications; subscribe accounts.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Print an analytics report for an account.
     Report(ReportArgs),
     /// Serve the JSON API, the dashboard and the queue monitor.
@@ -296,6 +300,25 @@ pub(crate) struct HistoryArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum WebhooksCommand {
+    /// Per account: subscribed fields (or Meta's refusal), the last event received; refused
+    /// notifications by reason; events waiting to be processed.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask Meta to send the notifications of one account (or all with --all).
+    Subscribe {
+        /// Instagram user id, @username or igsync id.
+        account: Option<String>,
+        /// Every registered account.
+        #[arg(long, conflicts_with = "account")]
+        all: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum SchedulesCommand {
     /// List schedules with their last and next run.
     List,
@@ -490,6 +513,8 @@ pub(crate) enum BenchScenario {
     Api,
     /// Accuracy of anomaly detection and forecasts on the simulator's labelled series.
     Analytics,
+    /// Events/s of the receiver of Meta's webhook notifications (signature checks included).
+    Webhooks,
     /// Everything above.
     All,
 }

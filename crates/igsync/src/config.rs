@@ -62,6 +62,9 @@ keys! {
     "alerts.follower_growth_threshold", "IGSYNC_ALERTS_FOLLOWER_GROWTH_THRESHOLD", "100", "Alert when followers grow by more than this between two syncs";
     "alerts.webhook_url", "IGSYNC_ALERTS_WEBHOOK_URL", "", "POST every alert as JSON to this URL (empty: no webhook)";
     "alerts.webhook_secret", "IGSYNC_ALERTS_WEBHOOK_SECRET", "", "HMAC-SHA256 key that signs webhook bodies (X-Igsync-Signature)";
+    "sync.story_final_read_margin_minutes", "IGSYNC_SYNC_STORY_FINAL_READ_MARGIN_MINUTES", "30", "Each story's final read runs this many minutes before it expires (24 h after publishing)";
+    "webhooks.enabled", "IGSYNC_WEBHOOKS_ENABLED", "false", "Receive Meta's webhook notifications at /webhooks/meta and subscribe accounts when they are added (needs graph.app_secret and webhooks.verify_token)";
+    "webhooks.verify_token", "IGSYNC_WEBHOOKS_VERIFY_TOKEN", "", "The verify token entered in Meta's webhook settings (answered in the subscription handshake)";
     "server.listen", "IGSYNC_SERVER_LISTEN", "127.0.0.1:8080", "Address of the API and dashboard";
     "server.cookie_secure", "IGSYNC_SERVER_COOKIE_SECURE", "false", "Mark the dashboard's session cookie Secure (set it when igsync is served over HTTPS, directly or behind a proxy)";
     "server.public_url", "IGSYNC_SERVER_PUBLIC_URL", "", "The address browsers reach igsync at, e.g. https://igsync.example.com; Meta's login dialogs send people back to {public_url}/connect/callback (empty: connecting accounts from the dashboard is unavailable)";
@@ -505,7 +508,9 @@ impl Config {
             .iter()
             .map(|spec| {
                 let (value, origin) = l.raw(spec.key);
-                let shown = if spec.key.contains("secret") && !value.is_empty() {
+                let shown = if (spec.key.contains("secret") || spec.key == "webhooks.verify_token")
+                    && !value.is_empty()
+                {
                     "(set, hidden)".to_string()
                 } else if spec.key == "database_url" {
                     redact_url(&value)
@@ -649,6 +654,9 @@ impl Config {
             )? as u32,
             retention,
             alerts,
+            story_final_read_margin: Duration::from_secs(
+                60 * l.number("sync.story_final_read_margin_minutes", 1, 600)?,
+            ),
             ..sync::SyncSettings::default()
         };
         let listen = {
@@ -667,9 +675,35 @@ impl Config {
             public_url(&value)
                 .map_err(|expected| invalid("server.public_url", &origin, &value, expected))?
         };
+        let webhooks = if l.choice("webhooks.enabled", &["true", "false"])? == "true" {
+            let (_, origin) = l.raw("webhooks.enabled");
+            let Some(verify_token) = l.optional("webhooks.verify_token") else {
+                return Err(invalid(
+                    "webhooks.enabled",
+                    &origin,
+                    "true",
+                    "webhooks.verify_token to be set too (the token entered in Meta's webhook settings)",
+                ));
+            };
+            let Some(app_secret) = graph.app_secret.clone() else {
+                return Err(invalid(
+                    "webhooks.enabled",
+                    &origin,
+                    "true",
+                    "graph.app_secret to be set too (it is the key of the notifications' signatures)",
+                ));
+            };
+            Some(server::WebhookSettings {
+                verify_token: SecretString::new(verify_token),
+                app_secret,
+            })
+        } else {
+            None
+        };
         let server = server::ServerSettings {
             cookie_secure: l.choice("server.cookie_secure", &["true", "false"])? == "true",
             public_url,
+            webhooks,
             ..server::ServerSettings::default()
         };
         let warehouse_schema = {

@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod report;
 pub mod state;
 pub mod throttle;
+pub mod webhooks;
 
 use std::future::Future;
 
@@ -33,7 +34,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use crate::error::{AppError, AppResult};
-pub use crate::state::{AppState, BODY_LIMIT_BYTES, ServerSettings};
+pub use crate::state::{AppState, BODY_LIMIT_BYTES, ServerSettings, WebhookSettings};
 
 /// Why connecting accounts through the dashboard is unavailable with Facebook Login and
 /// with Instagram Login (`None`: available), for `igsync serve` to say at start.
@@ -69,6 +70,10 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(healthz))
+        .route(
+            "/webhooks/meta",
+            get(webhooks::verify).post(webhooks::receive),
+        )
         .merge(authenticated)
         .merge(readiness)
         .merge(dashboard::router())
@@ -197,11 +202,14 @@ async fn reject_oversized_bodies(req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODY_LIMIT_BYTES as u64) {
-        return AppError::PayloadTooLarge {
-            limit: BODY_LIMIT_BYTES,
-        }
-        .into_response();
+    // Meta's notifications have their own, larger limit, enforced (and counted) by their
+    // handler.
+    if req.uri().path() == webhooks::PATH {
+        return next.run(req).await;
+    }
+    let limit = BODY_LIMIT_BYTES;
+    if declared.is_some_and(|n| n > limit as u64) {
+        return AppError::PayloadTooLarge { limit }.into_response();
     }
     next.run(req).await
 }

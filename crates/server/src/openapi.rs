@@ -87,6 +87,54 @@ pub fn spec() -> Value {
             },
         }),
     );
+    // ----- Meta's webhook notifications -----
+    add(
+        "/webhooks/meta",
+        "get",
+        json!({
+            "tags": ["webhooks"],
+            "summary": "Meta's subscription handshake: echoes hub.challenge when hub.mode is subscribe and hub.verify_token is the configured webhooks.verify_token (no key needed)",
+            "security": [],
+            "parameters": [
+                {"name": "hub.mode", "in": "query", "required": false, "schema": string()},
+                {"name": "hub.verify_token", "in": "query", "required": false, "schema": string()},
+                {"name": "hub.challenge", "in": "query", "required": false, "schema": string()},
+            ],
+            "responses": {
+                "200": {"description": "The challenge, as sent",
+                        "content": {"text/plain": {"schema": {"type": "string"}}}},
+                "403": error_ref(),
+                "404": error_ref(),
+                "503": error_ref(),
+            },
+        }),
+    );
+    add(
+        "/webhooks/meta",
+        "post",
+        json!({
+            "tags": ["webhooks"],
+            "summary": "One of Meta's notifications (story_insights, comments, mentions), signed with X-Hub-Signature-256: HMAC-SHA256 of the raw body with the app secret (no key needed)",
+            "description": "The signature is checked over the raw bytes before anything parses                 the body; the event is stored, and its processing queued, before the 200. A                 redelivery of a stored event is answered 200 with duplicate: true. 401 when the                 signature is missing or wrong, 413 above 1 MiB, 404 when webhooks are not                 enabled, 503 when the database is unavailable (Meta retries).",
+            "security": [],
+            "parameters": [
+                {"name": "X-Hub-Signature-256", "in": "header", "required": false, "schema": string()},
+            ],
+            "requestBody": {"required": false, "content": {"application/json": {"schema": {}}}},
+            "responses": {
+                "200": json_response("Stored", obj(&[
+                    ("status", string()),
+                    ("event_id", json!({"type": "integer"})),
+                    ("duplicate", json!({"type": "boolean"})),
+                ])),
+                "400": error_ref(),
+                "401": error_ref(),
+                "404": error_ref(),
+                "413": error_ref(),
+                "503": error_ref(),
+            },
+        }),
+    );
     add(
         "/api/openapi.json",
         "get",
@@ -752,7 +800,7 @@ pub fn spec() -> Value {
         "tags": [
             {"name": "accounts"}, {"name": "analytics"}, {"name": "queue"}, {"name": "schedules"},
             {"name": "history"}, {"name": "alerts"}, {"name": "usage"}, {"name": "keys"},
-            {"name": "operations"},
+            {"name": "operations"}, {"name": "webhooks"},
         ],
         "security": [{"bearerAuth": []}, {"apiKeyHeader": []}, {"sessionCookie": []}],
         "paths": paths,

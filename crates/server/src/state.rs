@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use store::{Cipher, DynStore};
+use store::{Cipher, DynStore, SecretString};
 use sync::{Clock, Engine, GraphClients};
 
 use crate::api::overview::OverviewCache;
@@ -58,6 +58,17 @@ pub struct ServerSettings {
     /// slash); Meta's login dialogs send people back to `{public_url}/connect/callback`.
     /// None: connecting accounts through the dashboard is unavailable.
     pub public_url: Option<String>,
+    /// Meta's webhook notifications at `/webhooks/meta`; None answers 404 there.
+    pub webhooks: Option<WebhookSettings>,
+}
+
+/// The receiver of Meta's webhook notifications.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Echoed in the subscription handshake (`hub.verify_token`).
+    pub verify_token: SecretString,
+    /// The app secret: the key of `X-Hub-Signature-256`.
+    pub app_secret: SecretString,
 }
 
 impl Default for ServerSettings {
@@ -76,6 +87,7 @@ impl Default for ServerSettings {
             max_connections: 256,
             max_connections_per_client: 128,
             public_url: None,
+            webhooks: None,
         }
     }
 }

@@ -15,6 +15,7 @@ mod runs;
 pub mod scratch;
 mod store_impl;
 pub mod warehouse;
+mod webhooks;
 
 use std::time::Duration;
 

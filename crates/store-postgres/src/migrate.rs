@@ -14,6 +14,11 @@ use crate::{LOCK_MIGRATE, LOCK_NAMESPACE, PostgresStore};
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (
+        4,
+        "webhooks",
+        include_str!("../migrations/0004_webhooks.sql"),
+    ),
+    (
         7,
         "warehouse_views",
         include_str!("../migrations/0007_warehouse_views.sql"),

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use store::*;
 
 use crate::error::db;
-use crate::{PostgresStore, accounts, content, ops, queue, runs};
+use crate::{PostgresStore, accounts, content, ops, queue, runs, webhooks};
 
 #[async_trait::async_trait]
 impl Store for PostgresStore {
@@ -124,6 +124,66 @@ impl Store for PostgresStore {
         metrics: &[String],
     ) -> Result<Vec<InsightSnapshot>> {
         content::media_insight_history_window(&self.pool, window, metrics).await
+    }
+
+    // ----- webhooks, final story numbers, comments and mentions -----
+
+    async fn webhook_event_insert(&self, event: NewWebhookEvent) -> Result<(i64, bool)> {
+        webhooks::event_insert(&self.pool, event).await
+    }
+
+    async fn webhook_event_get(&self, id: i64) -> Result<Option<WebhookEvent>> {
+        webhooks::event_get(&self.pool, id).await
+    }
+
+    async fn webhook_event_list(&self, unprocessed: bool, limit: u32) -> Result<Vec<WebhookEvent>> {
+        webhooks::event_list(&self.pool, unprocessed, limit).await
+    }
+
+    async fn webhook_apply(&self, apply: WebhookApply) -> Result<u64> {
+        webhooks::apply(&self.pool, apply).await
+    }
+
+    async fn webhook_rejection_record(&self, reason: &str, at: DateTime<Utc>) -> Result<()> {
+        webhooks::rejection_record(&self.pool, reason, at).await
+    }
+
+    async fn webhook_rejections(&self) -> Result<Vec<WebhookRejections>> {
+        webhooks::rejections(&self.pool).await
+    }
+
+    async fn webhook_subscription_set(&self, update: WebhookSubscriptionUpdate) -> Result<()> {
+        webhooks::subscription_set(&self.pool, update).await
+    }
+
+    async fn webhook_account_status(&self) -> Result<Vec<WebhookAccountStatus>> {
+        webhooks::account_status(&self.pool).await
+    }
+
+    async fn story_finals_apply(&self, finals: Vec<StoryFinal>) -> Result<u64> {
+        webhooks::finals_apply(&self.pool, finals).await
+    }
+
+    async fn story_final_list(
+        &self,
+        account_id: AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StoryFinal>> {
+        webhooks::final_list(&self.pool, account_id, from, to).await
+    }
+
+    async fn comment_list(
+        &self,
+        account_id: AccountId,
+        ig_media_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Comment>> {
+        webhooks::comment_list(&self.pool, account_id, ig_media_id, limit).await
+    }
+
+    async fn mention_list(&self, account_id: AccountId, limit: u32) -> Result<Vec<Mention>> {
+        webhooks::mention_list(&self.pool, account_id, limit).await
     }
 
     async fn stories_apply(&self, batch: StoryBatch) -> Result<u64> {

@@ -18,6 +18,7 @@ mod migrate;
 mod ops;
 mod queue;
 mod sql;
+mod webhooks;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use store::*;
@@ -193,6 +194,66 @@ impl Store for SqliteStore {
         account_id: AccountId,
     ) -> Result<Option<(NaiveDate, Vec<DemographicValue>)>> {
         content::demographics_latest(self, account_id).await
+    }
+
+    // ----- webhooks, final story numbers, comments and mentions -----
+
+    async fn webhook_event_insert(&self, event: NewWebhookEvent) -> Result<(i64, bool)> {
+        webhooks::event_insert(self, event).await
+    }
+
+    async fn webhook_event_get(&self, id: i64) -> Result<Option<WebhookEvent>> {
+        webhooks::event_get(self, id).await
+    }
+
+    async fn webhook_event_list(&self, unprocessed: bool, limit: u32) -> Result<Vec<WebhookEvent>> {
+        webhooks::event_list(self, unprocessed, limit).await
+    }
+
+    async fn webhook_apply(&self, apply: WebhookApply) -> Result<u64> {
+        webhooks::apply(self, apply).await
+    }
+
+    async fn webhook_rejection_record(&self, reason: &str, at: DateTime<Utc>) -> Result<()> {
+        webhooks::rejection_record(self, reason, at).await
+    }
+
+    async fn webhook_rejections(&self) -> Result<Vec<WebhookRejections>> {
+        webhooks::rejections(self).await
+    }
+
+    async fn webhook_subscription_set(&self, update: WebhookSubscriptionUpdate) -> Result<()> {
+        webhooks::subscription_set(self, update).await
+    }
+
+    async fn webhook_account_status(&self) -> Result<Vec<WebhookAccountStatus>> {
+        webhooks::account_status(self).await
+    }
+
+    async fn story_finals_apply(&self, finals: Vec<StoryFinal>) -> Result<u64> {
+        webhooks::finals_apply(self, finals).await
+    }
+
+    async fn story_final_list(
+        &self,
+        account_id: AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StoryFinal>> {
+        webhooks::final_list(self, account_id, from, to).await
+    }
+
+    async fn comment_list(
+        &self,
+        account_id: AccountId,
+        ig_media_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Comment>> {
+        webhooks::comment_list(self, account_id, ig_media_id, limit).await
+    }
+
+    async fn mention_list(&self, account_id: AccountId, limit: u32) -> Result<Vec<Mention>> {
+        webhooks::mention_list(self, account_id, limit).await
     }
 
     // ----- sync history -----

@@ -26,6 +26,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "queue",
         sql: include_str!("../migrations/0002_queue.sql"),
     },
+    Migration {
+        version: 4,
+        name: "webhooks",
+        sql: include_str!("../migrations/0004_webhooks.sql"),
+    },
 ];
 
 fn checksum(sql: &str) -> String {

@@ -17,6 +17,7 @@ mod crypto;
 mod history;
 mod ops;
 mod redact;
+mod webhooks;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -31,6 +32,7 @@ pub use crate::crypto::{Cipher, CryptoError, EncryptedToken, SecretKey, SecretSt
 pub use crate::history::*;
 pub use crate::ops::*;
 pub use crate::redact::redact_url;
+pub use crate::webhooks::*;
 pub use queue::types::*;
 pub use queue::{QueueStore, Result, StoreError};
 
@@ -150,6 +152,44 @@ pub trait Store: QueueStore {
         &self,
         account_id: AccountId,
     ) -> Result<Option<(NaiveDate, Vec<DemographicValue>)>>;
+
+    // ----- webhooks, final story numbers, comments and mentions -----
+
+    /// Stores a received notification unless its `delivery_key` is known. Returns the
+    /// event's id and whether it was new.
+    async fn webhook_event_insert(&self, event: NewWebhookEvent) -> Result<(i64, bool)>;
+    async fn webhook_event_get(&self, id: i64) -> Result<Option<WebhookEvent>>;
+    /// Stored events, oldest first; only those not yet processed when `unprocessed`.
+    /// `limit` 0 means no limit.
+    async fn webhook_event_list(&self, unprocessed: bool, limit: u32) -> Result<Vec<WebhookEvent>>;
+    /// Applies what an event meant and marks it processed, in one transaction. Unknown
+    /// accounts are `NotFound` and nothing is written.
+    async fn webhook_apply(&self, apply: WebhookApply) -> Result<u64>;
+    /// Counts one refused notification.
+    async fn webhook_rejection_record(&self, reason: &str, at: DateTime<Utc>) -> Result<()>;
+    async fn webhook_rejections(&self) -> Result<Vec<WebhookRejections>>;
+    async fn webhook_subscription_set(&self, update: WebhookSubscriptionUpdate) -> Result<()>;
+    /// Every account that was subscribed or heard from, by account id.
+    async fn webhook_account_status(&self) -> Result<Vec<WebhookAccountStatus>>;
+    /// Upserts final numbers: a stronger [`Provenance`] wins, then a later `captured_at`.
+    /// Returns rows changed.
+    async fn story_finals_apply(&self, finals: Vec<StoryFinal>) -> Result<u64>;
+    /// Final numbers of the account's stories expiring in the inclusive range, by expiry.
+    async fn story_final_list(
+        &self,
+        account_id: AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StoryFinal>>;
+    /// The account's comments (of one media item when given), newest first.
+    async fn comment_list(
+        &self,
+        account_id: AccountId,
+        ig_media_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Comment>>;
+    /// The account's mentions, newest first.
+    async fn mention_list(&self, account_id: AccountId, limit: u32) -> Result<Vec<Mention>>;
 
     // ----- sync history -----
 

@@ -37,6 +37,10 @@ pub struct Registration {
     pub verify: bool,
     /// The username to store when the profile is not read (default: the id).
     pub username: Option<String>,
+    /// Ask Meta to send the account's webhook notifications (`story_insights`, `comments`,
+    /// `mentions`); needs `verify`. A refusal does not fail the registration: it is
+    /// recorded and reported in [`Registered::webhooks`].
+    pub subscribe_webhooks: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -76,6 +80,8 @@ pub struct Registered {
     /// Whether igsync's daily token refresh can renew this account's token with the
     /// configured Graph API clients (see [`can_refresh`]).
     pub refreshable: bool,
+    /// The webhook subscription's outcome, when one was asked for.
+    pub webhooks: Option<Result<(), String>>,
 }
 
 /// Why an account was not registered; every variant is one line.
@@ -305,11 +311,21 @@ pub async fn register(
             now,
         })
         .await?;
+    let webhooks = match client {
+        Some(client) if registration.subscribe_webhooks => {
+            let acct =
+                AccountRef::new(account.ig_user_id.clone(), AccessToken::new(token.expose()));
+            let dynstore: &dyn Store = store;
+            Some(crate::webhooks::subscribe(dynstore, client, account.id, &acct, now).await)
+        }
+        _ => None,
+    };
     Ok(Registered {
         account,
         created: existed.is_none(),
         expiry,
         refreshable: can_refresh_login(graph, login),
+        webhooks,
     })
 }
 

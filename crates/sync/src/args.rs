@@ -251,3 +251,25 @@ mod tests {
         assert!(err.contains("unknown sync plan `weekly`"), "{err}");
     }
 }
+
+/// `process_webhook_event`: one stored Meta webhook event to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessWebhookEventArgs {
+    pub event_id: i64,
+}
+
+impl JobArgs for ProcessWebhookEventArgs {
+    const KIND: &'static str = plan::KIND_PROCESS_WEBHOOK_EVENT;
+}
+
+/// `story_final_read`: one story's insights, read shortly before it expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoryFinalReadArgs {
+    pub account_id: queue::AccountId,
+    pub ig_media_id: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl JobArgs for StoryFinalReadArgs {
+    const KIND: &'static str = plan::KIND_STORY_FINAL_READ;
+}

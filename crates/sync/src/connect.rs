@@ -364,6 +364,16 @@ pub async fn authorize(
     })
 }
 
+/// How a chosen account is added: through which login, and whether it is subscribed to
+/// Meta's webhook notifications (when the receiver is on).
+#[derive(Debug, Clone, Copy)]
+pub struct AddAs {
+    /// The login its token came from.
+    pub login: LoginKind,
+    /// Subscribe it to `story_insights`, `comments` and `mentions`.
+    pub subscribe_webhooks: bool,
+}
+
 /// Registers one discovered account, brings it back from `needs_reauth`, and queues its
 /// sync when an engine is given (the sync's error, if any, is returned beside the
 /// registration: the account is registered either way).
@@ -372,10 +382,14 @@ pub async fn add(
     graph: &GraphClients,
     cipher: &Cipher,
     engine: Option<&Engine>,
-    login: LoginKind,
+    how: AddAs,
     candidate: &Candidate,
     now: DateTime<Utc>,
 ) -> Result<(Registered, Option<String>), RegisterError> {
+    let AddAs {
+        login,
+        subscribe_webhooks,
+    } = how;
     let registered = crate::accounts::register(
         store,
         graph,
@@ -387,6 +401,7 @@ pub async fn add(
             timezone: None,
             verify: true,
             username: candidate.username.clone(),
+            subscribe_webhooks,
             now,
         },
     )

@@ -122,6 +122,9 @@ pub struct SyncSettings {
     pub alerts: AlertSettings,
     /// Queues a worker serves.
     pub queues: Vec<String>,
+    /// Each story's final read runs this long before the story expires (24 h after it was
+    /// published).
+    pub story_final_read_margin: Duration,
 }
 
 impl Default for SyncSettings {
@@ -147,6 +150,7 @@ impl Default for SyncSettings {
             retention: RetentionSettings::default(),
             alerts: AlertSettings::default(),
             queues: vec![SYNC_QUEUE.to_string(), MAINTENANCE_QUEUE.to_string()],
+            story_final_read_margin: Duration::from_secs(30 * 60),
         }
     }
 }

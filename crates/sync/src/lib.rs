@@ -22,6 +22,7 @@ mod steps;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tiered;
+pub mod webhooks;
 
 pub use ::clock::Clock;
 /// The engine's one clock (the `clock` crate), under its old path.
@@ -36,7 +37,7 @@ pub use engine::{
 };
 pub use error::{Result, SyncError};
 pub use history::{HistoryWindow, load_account_history};
-pub use jobs::{WebhookUrl, webhook_signature};
+pub use jobs::{StoryFinalReadArgs, WebhookUrl, webhook_signature};
 pub use plan::{Plan, Scope, Step};
 pub use report::build_report;
 pub use retry::{RetryState, retries_by_account};

@@ -39,6 +39,10 @@ pub const KIND_SYNC_MEDIA_INSIGHTS: &str = "sync_media_insights";
 pub const KIND_SYNC_STORIES: &str = "sync_stories";
 pub const KIND_SYNC_DEMOGRAPHICS: &str = "sync_demographics";
 pub const KIND_SYNC_ACCOUNT_INSIGHTS: &str = "sync_account_insights";
+/// Reads one stored Meta webhook event into stories' final numbers, comments and mentions.
+pub const KIND_PROCESS_WEBHOOK_EVENT: &str = "process_webhook_event";
+/// Reads one story's insights shortly before it expires.
+pub const KIND_STORY_FINAL_READ: &str = "story_final_read";
 
 /// Which steps a sync runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

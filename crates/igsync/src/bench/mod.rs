@@ -14,6 +14,7 @@ mod naive;
 mod probe;
 mod report;
 mod sim;
+mod webhooks;
 
 pub(crate) use analytics::analytics_scenario;
 pub(crate) use api::{api_scenario, load};
@@ -22,6 +23,7 @@ pub(crate) use ingest::ingest_scenario;
 pub(crate) use naive::naive_scenario;
 pub(crate) use probe::machine;
 pub(crate) use report::report_scenario;
+pub(crate) use webhooks::webhooks_scenario;
 
 use std::time::Duration;
 

@@ -115,6 +115,7 @@ async fn add(args: AccountsAddArgs, config: &Config, store: &DynStore) -> anyhow
         timezone: Some(args.timezone),
         verify: !args.no_verify,
         username: None,
+        subscribe_webhooks: config.server.webhooks.is_some(),
         now: Utc::now(),
     };
     // The input is checked before the key is asked for, so a typo is named first.
@@ -150,6 +151,13 @@ async fn add(args: AccountsAddArgs, config: &Config, store: &DynStore) -> anyhow
     );
     if !registered.refreshable {
         eprintln!("warning: {}", not_refreshable(account));
+    }
+    match &registered.webhooks {
+        Some(Ok(())) => {
+            println!("subscribed to Meta's story_insights, comments and mentions notifications")
+        }
+        Some(Err(e)) => eprintln!("warning: {e}"),
+        None => {}
     }
     Ok(ExitCode::SUCCESS)
 }

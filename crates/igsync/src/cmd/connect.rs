@@ -126,7 +126,20 @@ pub(crate) async fn run(
     };
     let mut failed = 0;
     for c in chosen {
-        match sync::connect::add(&**store, &graph, &cipher, None, login, c, Utc::now()).await {
+        match sync::connect::add(
+            &**store,
+            &graph,
+            &cipher,
+            None,
+            sync::connect::AddAs {
+                login,
+                subscribe_webhooks: config.server.webhooks.is_some(),
+            },
+            c,
+            Utc::now(),
+        )
+        .await
+        {
             Ok((r, _)) => {
                 let a = &r.account;
                 let expiry = match a.token_expires_at {

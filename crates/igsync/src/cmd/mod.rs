@@ -14,6 +14,7 @@ mod run;
 mod serve;
 mod simulate;
 mod warehouse;
+mod webhooks;
 
 use std::process::ExitCode;
 
@@ -76,6 +77,7 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::History(args) => run::history(args, &config).await,
         Command::Schedules(cmd) => run::schedules(cmd, &config).await,
         Command::Report(args) => report::run(args, &config).await,
+        Command::Webhooks(cmd) => webhooks::run(cmd, &config).await,
         Command::Serve(args) => serve::run(args, &config).await,
         Command::Keys(cmd) => keys::run(cmd, &config).await,
         Command::Warehouse(cmd) => warehouse::run(cmd, &config).await,

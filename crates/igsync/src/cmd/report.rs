@@ -40,7 +40,11 @@ pub(crate) async fn run(args: ReportArgs, config: &Config) -> anyhow::Result<Exi
         ReportFormat::Csv => Format::Csv,
         ReportFormat::Html => Format::Html,
     };
-    let subject = ReportSubject::from(&account);
+    let mut subject = ReportSubject::from(&account);
+    let (stories, conversations) =
+        sync::webhooks::report_lines(&*store, &account, period.start(), period.end(), now).await?;
+    subject.stories = Some(stories);
+    subject.conversations = Some(conversations);
     let text = if args.csv_raw {
         render_csv_raw(&report, &subject)
     } else {

@@ -114,6 +114,26 @@ const CASES: &[Case] = &[
         ..case(&["migrate"], "server.listen")
     },
     Case {
+        env: &[
+            ("IGSYNC_WEBHOOKS_ENABLED", "true"),
+            ("IGSYNC_GRAPH_APP_SECRET", "s"),
+        ],
+        ..case(&["serve"], "webhooks.verify_token")
+    },
+    Case {
+        env: &[
+            ("IGSYNC_WEBHOOKS_ENABLED", "true"),
+            ("IGSYNC_WEBHOOKS_VERIFY_TOKEN", "v"),
+            ("IGSYNC_GRAPH_APP_SECRET", ""),
+        ],
+        ..case(&["serve"], "graph.app_secret")
+    },
+    Case {
+        env: &[("IGSYNC_SYNC_STORY_FINAL_READ_MARGIN_MINUTES", "0")],
+        ..case(&["migrate"], "sync.story_final_read_margin_minutes")
+    },
+    case(&["webhooks", "subscribe"], "--all"),
+    Case {
         config: Some("[sync\nconcurrency = 3\n"),
         ..case(&["migrate"], "igsync.toml")
     },
@@ -613,4 +633,41 @@ fn bench_analytics_reports_accuracy_from_the_labelled_series() {
         assert!((0.0..=100.0).contains(&coverage), "{cell}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `igsync webhooks status`: every account with its subscription and last event, the
+/// refused notifications, the events waiting; the same as JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_status_lists_every_account() {
+    let h = Harness::new(Dialect::Sqlite, "webhooks-status").await;
+    h.ok(&["migrate"], None).await;
+    h.ok(
+        &[
+            "accounts",
+            "add",
+            "--ig-user-id",
+            "17841400000000092",
+            "--token-stdin",
+            "--no-verify",
+        ],
+        Some("EAAG-webhooks-token"),
+    )
+    .await;
+    let run = h.ok(&["webhooks", "status"], None).await;
+    assert!(
+        run.stdout.contains("receiver /webhooks/meta: disabled"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("17841400000000092"), "{run}");
+    assert!(run.stdout.contains("signature failures: 0"), "{run}");
+    assert!(
+        run.stdout.contains("events waiting to be processed: 0"),
+        "{run}"
+    );
+    let run = h.ok(&["webhooks", "status", "--json"], None).await;
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["receiver_enabled"], false);
+    assert_eq!(v["accounts"].as_array().unwrap().len(), 1);
+    assert_eq!(v["accounts"][0]["subscribed_fields"], serde_json::json!([]));
+    assert_eq!(v["events_waiting"], 0);
 }

@@ -292,6 +292,7 @@ async fn add(
         timezone: Some(body.timezone.unwrap_or_else(|| "UTC".to_owned())),
         verify: body.verify.unwrap_or(true),
         username: body.username,
+        subscribe_webhooks: state.settings.webhooks.is_some(),
         now: state.clock.now(),
     };
     sync::accounts::check(&registration).map_err(api_error)?;

@@ -94,7 +94,12 @@ async fn report(
     let now = state.clock.now();
     let period = period_of(&params, now, account.time_zone()?)?;
     let report = sync::build_report(&*state.store, &account, period, now).await?;
-    let subject = ReportSubject::from(&account);
+    let mut subject = ReportSubject::from(&account);
+    let (stories, conversations) =
+        sync::webhooks::report_lines(&*state.store, &account, period.start(), period.end(), now)
+            .await?;
+    subject.stories = Some(stories);
+    subject.conversations = Some(conversations);
     if format == ReportFormat::Json {
         return Ok(ApiJson(crate::report::report_json(&report, &subject)).into_response());
     }

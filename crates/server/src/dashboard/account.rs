@@ -211,6 +211,8 @@ pub(crate) async fn page(
         html::sections(&report, "acct")
     ));
 
+    body.push_str(&super::webhooks::account_panels(&state, &account, now).await?);
+
     // Sync history.
     body.push_str("<div class=\"panel\"><h2>Sync history</h2>");
     if runs.is_empty() {

@@ -378,7 +378,10 @@ async fn reconnect(
         &state.graph,
         cipher,
         state.engine.as_ref(),
-        authorized.login,
+        sync::connect::AddAs {
+            login: authorized.login,
+            subscribe_webhooks: state.settings.webhooks.is_some(),
+        },
         candidate,
         state.clock.now(),
     )
@@ -520,7 +523,10 @@ pub(crate) async fn add_selected(
             &state.graph,
             cipher,
             state.engine.as_ref(),
-            authorized.login,
+            sync::connect::AddAs {
+                login: authorized.login,
+                subscribe_webhooks: state.settings.webhooks.is_some(),
+            },
             c,
             now,
         )

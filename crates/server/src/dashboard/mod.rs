@@ -20,6 +20,7 @@ mod login;
 mod overview;
 mod queue;
 mod schedules;
+mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -102,6 +102,11 @@ pub struct ReportSubject {
     pub username: String,
     /// Display name, if any.
     pub name: Option<String>,
+    /// How complete the period's story numbers are ("23 of 23 stories have final numbers
+    /// (19 webhook, 4 final read)"), when known.
+    pub stories: Option<String>,
+    /// Comments and mentions received in the period, when known.
+    pub conversations: Option<String>,
 }
 
 impl From<&store::Account> for ReportSubject {
@@ -110,6 +115,8 @@ impl From<&store::Account> for ReportSubject {
             account_id: account.id,
             username: account.username.clone(),
             name: account.name.clone(),
+            stories: None,
+            conversations: None,
         }
     }
 }

@@ -92,6 +92,12 @@ pub(super) fn render(report: &Report, subject: &ReportSubject) -> String {
         "igsync report: @{}{name}, account {}",
         subject.username, subject.account_id
     );
+    if let Some(stories) = &subject.stories {
+        let _ = writeln!(out, "Stories: {stories}");
+    }
+    if let Some(c) = &subject.conversations {
+        let _ = writeln!(out, "Conversations: {c}");
+    }
     let _ = writeln!(
         out,
         "Period {} to {} ({} days, {})",

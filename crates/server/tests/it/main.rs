@@ -9,3 +9,4 @@ mod dashboard;
 mod hardening;
 mod report;
 mod support;
+mod webhooks;

@@ -217,6 +217,12 @@ pub(crate) fn fixture_subject() -> ReportSubject {
         account_id: 7,
         username: "cafe_<b>morning</b>".to_owned(),
         name: Some("Café & Co".to_owned()),
+        stories: Some(
+            "3 of 4 stories have final numbers (<b>2</b> webhook, 1 final read)".to_owned(),
+        ),
+        conversations: Some(
+            "5 comments and 1 mentions received through Meta's webhooks".to_owned(),
+        ),
     }
 }
 
@@ -527,6 +533,8 @@ fn an_empty_history_renders_in_every_format_without_made_up_numbers() {
         account_id: 1,
         username: "empty".into(),
         name: None,
+        stories: None,
+        conversations: None,
     };
     for format in ReportFormat::ALL {
         let out = render(&report, &subject, format);
@@ -620,4 +628,31 @@ fn the_follower_chart_shows_the_forecast_band_and_its_sentence() {
     );
     assert!(section.contains("<code>forecast_value</code>"));
     assert!(section.contains("by backtest"), "{section}");
+}
+
+/// The table and the HTML report state how complete the period's story numbers are,
+/// escaped like every other value.
+#[test]
+fn reports_state_story_completeness() {
+    let report = fixture_report();
+    let subject = fixture_subject();
+    let table = server::report::render(&report, &subject, ReportFormat::Table);
+    assert!(
+        table.contains(
+            "Stories: 3 of 4 stories have final numbers (<b>2</b> webhook, 1 final read)"
+        ),
+        "{table}"
+    );
+    let html = server::report::render(&report, &subject, ReportFormat::Html);
+    assert!(
+        html.contains("Stories: 3 of 4 stories have final numbers (&lt;b&gt;2&lt;/b&gt; webhook, 1 final read)."),
+        "story completeness in the HTML report"
+    );
+    assert!(table.contains("Conversations: 5 comments and 1 mentions received"));
+    let none = ReportSubject {
+        stories: None,
+        conversations: None,
+        ..fixture_subject()
+    };
+    assert!(!server::report::render(&report, &none, ReportFormat::Table).contains("Stories:"));
 }

@@ -6,6 +6,8 @@ mod alerts;
 pub use alerts::{WebhookUrl, webhook_signature};
 mod maintenance;
 mod orchestrator;
+pub(crate) mod stories;
+pub use crate::args::StoryFinalReadArgs;
 
 use std::sync::Arc;
 
@@ -42,6 +44,10 @@ pub(crate) fn register_all(deps: &Arc<Deps>, worker: &mut Worker) {
     worker.register(Arc::new(maintenance::TokenRefresh { deps: deps.clone() }));
     worker.register(Arc::new(maintenance::Retention { deps: deps.clone() }));
     worker.register(Arc::new(alerts::DeliverWebhook { deps: deps.clone() }));
+    worker.register(Arc::new(stories::ProcessWebhookEvent {
+        deps: deps.clone(),
+    }));
+    worker.register(Arc::new(stories::StoryFinalRead { deps: deps.clone() }));
 }
 
 /// The orchestrator job of one account sync.

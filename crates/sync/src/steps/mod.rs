@@ -5,7 +5,7 @@
 mod account_insights;
 mod demographics;
 mod media;
-mod media_insights;
+pub(crate) mod media_insights;
 mod profile;
 mod stories;
 

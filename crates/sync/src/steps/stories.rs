@@ -46,16 +46,29 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let rows = if records.is_empty() {
         0
     } else {
-        ctx.deps
+        let written = ctx
+            .deps
             .store
             .stories_apply(StoryBatch {
                 account_id: ctx.account.id,
                 captured_at: ctx.now,
-                stories: records,
-                rows: collected.rows,
-                errors: collected.errors,
+                stories: records.clone(),
+                rows: collected.rows.clone(),
+                errors: collected.errors.clone(),
             })
-            .await?
+            .await?;
+        // The hourly numbers are the stories' final numbers until something stronger
+        // comes, and each story gets its read shortly before it expires.
+        crate::jobs::stories::after_poll(
+            ctx.deps,
+            ctx.account.id,
+            &records,
+            &collected.rows,
+            &collected.errors,
+            ctx.now,
+        )
+        .await?;
+        written
     };
     ctx.progress(ok as u64, expected as u64).await;
     let report = StepReport {

@@ -53,6 +53,7 @@ fn registration(
         timezone: Some("Europe/Berlin".to_owned()),
         verify: true,
         username: None,
+        subscribe_webhooks: false,
         now,
     }
 }

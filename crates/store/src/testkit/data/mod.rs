@@ -16,12 +16,14 @@ mod content;
 mod ops;
 mod reads;
 mod series;
+mod webhooks;
 
 pub use accounts::*;
 pub use content::*;
 pub use ops::*;
 pub use reads::*;
 pub use series::*;
+pub use webhooks::*;
 
 /// The data cases, by name (each is a `pub async fn(DynStore)` in one of this module's children).
 #[doc(hidden)]
@@ -61,6 +63,8 @@ macro_rules! data_cases {
             totals_count_rows,
             writes_for_an_unknown_account_are_not_found,
             a_large_insight_batch_is_written_whole,
+            webhook_events_are_stored_once_and_processed_atomically,
+            story_finals_keep_the_strongest_provenance,
         );
     };
 }
