@@ -364,10 +364,12 @@ fn decode_row(v: &View, row: &sqlx::postgres::PgRow) -> Result<Vec<CopyValue>> {
 pub(crate) async fn read(
     pool: &PgPool,
     table: &str,
+    order: &[String],
     after: Option<&[CopyValue]>,
     limit: u32,
 ) -> Result<Vec<Vec<CopyValue>>> {
-    let v = view(pool, table).await?;
+    let mut v = view(pool, table).await?;
+    v.table = v.table.with_key_order(order)?;
     let mut filter = String::new();
     if let Some(after) = after {
         if after.len() != v.table.key.len() {
@@ -408,8 +410,13 @@ pub(crate) async fn read(
     rows.iter().map(|row| decode_row(&v, row)).collect()
 }
 
-pub(crate) async fn last_key(pool: &PgPool, table: &str) -> Result<Option<Vec<CopyValue>>> {
-    let v = view(pool, table).await?;
+pub(crate) async fn last_key(
+    pool: &PgPool,
+    table: &str,
+    order: &[String],
+) -> Result<Option<Vec<CopyValue>>> {
+    let mut v = view(pool, table).await?;
+    v.table = v.table.with_key_order(order)?;
     let sql = format!(
         "SELECT {} FROM {} ORDER BY {} LIMIT 1",
         select(&v),

@@ -291,14 +291,15 @@ impl Store for PostgresStore {
     async fn copy_read(
         &self,
         table: &str,
+        order: &[String],
         after: Option<&[CopyValue]>,
         limit: u32,
     ) -> Result<Vec<Vec<CopyValue>>> {
-        crate::copy::read(&self.pool, table, after, limit).await
+        crate::copy::read(&self.pool, table, order, after, limit).await
     }
 
-    async fn copy_last_key(&self, table: &str) -> Result<Option<Vec<CopyValue>>> {
-        crate::copy::last_key(&self.pool, table).await
+    async fn copy_last_key(&self, table: &str, order: &[String]) -> Result<Option<Vec<CopyValue>>> {
+        crate::copy::last_key(&self.pool, table, order).await
     }
 
     async fn copy_write(

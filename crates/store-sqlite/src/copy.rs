@@ -139,10 +139,11 @@ fn key_list(t: &CopyTable) -> String {
 pub(crate) async fn read(
     store: &SqliteStore,
     name: &str,
+    order: &[String],
     after: Option<&[CopyValue]>,
     limit: u32,
 ) -> Result<Vec<Vec<CopyValue>>> {
-    let t = table(store, name).await?;
+    let t = table(store, name).await?.with_key_order(order)?;
     let columns = t
         .columns
         .iter()
@@ -188,8 +189,12 @@ pub(crate) async fn read(
         .collect()
 }
 
-pub(crate) async fn last_key(store: &SqliteStore, name: &str) -> Result<Option<Vec<CopyValue>>> {
-    let t = table(store, name).await?;
+pub(crate) async fn last_key(
+    store: &SqliteStore,
+    name: &str,
+    order: &[String],
+) -> Result<Option<Vec<CopyValue>>> {
+    let t = table(store, name).await?.with_key_order(order)?;
     let desc = t
         .key
         .iter()

@@ -311,14 +311,15 @@ impl Store for SqliteStore {
     async fn copy_read(
         &self,
         table: &str,
+        order: &[String],
         after: Option<&[CopyValue]>,
         limit: u32,
     ) -> Result<Vec<Vec<CopyValue>>> {
-        copy::read(self, table, after, limit).await
+        copy::read(self, table, order, after, limit).await
     }
 
-    async fn copy_last_key(&self, table: &str) -> Result<Option<Vec<CopyValue>>> {
-        copy::last_key(self, table).await
+    async fn copy_last_key(&self, table: &str, order: &[String]) -> Result<Option<Vec<CopyValue>>> {
+        copy::last_key(self, table, order).await
     }
 
     async fn copy_write(

@@ -68,6 +68,27 @@ pub struct CopyTable {
 }
 
 impl CopyTable {
+    /// This table with its key sorted in `order` (the same columns), or an error naming them.
+    pub fn with_key_order(mut self, order: &[String]) -> crate::Result<CopyTable> {
+        if order.is_empty() {
+            return Ok(self);
+        }
+        let mut a = order.to_vec();
+        let mut b = self.key.clone();
+        a.sort();
+        b.sort();
+        if a != b {
+            return Err(crate::StoreError::invalid(format!(
+                "{} is keyed by ({}), not ({})",
+                self.name,
+                self.key.join(", "),
+                order.join(", ")
+            )));
+        }
+        self.key = order.to_vec();
+        Ok(self)
+    }
+
     pub fn column(&self, name: &str) -> Option<&CopyColumn> {
         self.columns.iter().find(|c| c.name == name)
     }

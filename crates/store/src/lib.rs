@@ -207,15 +207,19 @@ pub trait Store: QueueStore {
     /// Every table of the database as its catalog describes it, and the schema level.
     async fn copy_schema(&self) -> Result<CopySchema>;
     /// Up to `limit` rows of `table` whose key is after `after` (from the start when `None`),
-    /// in key order, each with the values of the table's columns in their order.
+    /// in key order, each with the values of the table's columns in their order. `order`
+    /// names the key's columns in the order to sort by (empty: the table's own key order);
+    /// `after` follows it.
     async fn copy_read(
         &self,
         table: &str,
+        order: &[String],
         after: Option<&[CopyValue]>,
         limit: u32,
     ) -> Result<Vec<Vec<CopyValue>>>;
-    /// The key of the last row of `table` in key order (`None` when it is empty).
-    async fn copy_last_key(&self, table: &str) -> Result<Option<Vec<CopyValue>>>;
+    /// The key of the last row of `table` in key order (`order` as in
+    /// [`Store::copy_read`]); `None` when it is empty.
+    async fn copy_last_key(&self, table: &str, order: &[String]) -> Result<Option<Vec<CopyValue>>>;
     /// Inserts rows (values in the order of `columns`) in one transaction of multi-row
     /// statements; a row whose key is already present is left as it is. Returns rows added.
     async fn copy_write(

@@ -136,7 +136,10 @@ pub fn plan(source: &CopySchema, target: &CopySchema) -> Result<Vec<TablePlan>> 
                 s.name
             )));
         };
-        if s.key != t.key {
+        let (mut a, mut b) = (s.key.clone(), t.key.clone());
+        a.sort();
+        b.sort();
+        if a != b {
             return Err(CopyError::Refused(format!(
                 "table {}: the source's key ({}) differs from the target's ({})",
                 s.name,
@@ -285,7 +288,7 @@ pub async fn copy(
         let table = &p.source;
         let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
         let mut after = match options.mode {
-            CopyMode::Resume => target.copy_last_key(&table.name).await?,
+            CopyMode::Resume => target.copy_last_key(&table.name, &table.key).await?,
             _ => None,
         };
         progress(CopyEvent::Table {
@@ -295,7 +298,7 @@ pub async fn copy(
         });
         loop {
             let rows = source
-                .copy_read(&table.name, after.as_deref(), batch)
+                .copy_read(&table.name, &table.key, after.as_deref(), batch)
                 .await?;
             let Some(last) = rows.last() else { break };
             after = Some(key_of(table, last));
@@ -367,6 +370,7 @@ async fn checksum(
             .cloned()
             .ok_or_else(|| CopyError::Refused(format!("table {} vanished", p.source.name)))?
     };
+    let own_in_order = own.clone().with_key_order(&p.source.key)?;
     let positions: Vec<usize> = p
         .source
         .columns
@@ -383,10 +387,10 @@ async fn checksum(
     let mut after: Option<Vec<CopyValue>> = None;
     loop {
         let rows = store
-            .copy_read(&own.name, after.as_deref(), batch.max(1))
+            .copy_read(&own.name, &p.source.key, after.as_deref(), batch.max(1))
             .await?;
         let Some(last) = rows.last() else { break };
-        after = Some(key_of(&own, last));
+        after = Some(key_of(&own_in_order, last));
         let read = rows.len();
         let rows = if is_source {
             transform(&own, rows)
