@@ -243,7 +243,6 @@ async fn view(pool: &PgPool, canonical: &str) -> Result<View> {
     if SHARDED.contains(&physical.as_str()) {
         cols.retain(|c| c.name != "shard");
         key.retain(|k| k != "shard");
-        let group = key.iter().map(|k| quote(k)).collect::<Vec<_>>().join(", ");
         let on = key
             .iter()
             .map(|k| format!("s.{0} = m.{0}", quote(k)))
@@ -278,7 +277,6 @@ async fn view(pool: &PgPool, canonical: &str) -> Result<View> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let _ = group;
     }
     if key.is_empty() {
         return Err(StoreError::invalid(format!(

@@ -471,6 +471,56 @@ mod tests {
     }
 
     #[test]
+    fn running_jobs_are_copied_pending_and_workers_not_at_all() {
+        let col = |name: &str| store::CopyColumn {
+            name: name.into(),
+            kind: CopyKind::Text,
+        };
+        let jobs = CopyTable {
+            name: "jobs".into(),
+            columns: vec![
+                col("id"),
+                col("state"),
+                col("locked_by"),
+                col("lease_expires_at"),
+            ],
+            key: vec!["id".into()],
+            references: vec![],
+        };
+        let text = |t: &str| CopyValue::Text(t.into());
+        let rows = vec![
+            vec![
+                CopyValue::Int(1),
+                text("running"),
+                text("w1"),
+                CopyValue::Int(5),
+            ],
+            vec![
+                CopyValue::Int(2),
+                text("completed"),
+                text("w1"),
+                CopyValue::Null,
+            ],
+        ];
+        let out = transform(&jobs, rows.clone());
+        assert_eq!(
+            out[0],
+            vec![
+                CopyValue::Int(1),
+                text("pending"),
+                CopyValue::Null,
+                CopyValue::Null
+            ]
+        );
+        assert_eq!(out[1], rows[1]);
+        let workers = CopyTable {
+            name: "workers".into(),
+            ..jobs
+        };
+        assert!(transform(&workers, rows).is_empty());
+    }
+
+    #[test]
     fn kinds_unify_only_where_values_carry_over() {
         assert_eq!(CopyKind::Int.unify(CopyKind::Time), Some(CopyKind::Time));
         assert_eq!(CopyKind::Json.unify(CopyKind::Text), Some(CopyKind::Json));
