@@ -292,11 +292,11 @@ async fn a_backup_taken_during_a_fleet_sync_restores_and_restore_refuses_live_wo
     let backup_url = format!("sqlite://{file_arg}");
     let backup_store = crate::support::open_store(&backup_url).await;
     let snapshot = counts(&*backup_store).await;
-    let now = counts(&*store).await;
+    let after_sync = counts(&*store).await;
     assert!(
-        snapshot["media_insight_snapshots"] < now["media_insight_snapshots"]
-            || snapshot["jobs"] < now["jobs"],
-        "the backup was taken during the sync: {snapshot:?} vs {now:?}"
+        snapshot["media_insight_snapshots"] < after_sync["media_insight_snapshots"]
+            || snapshot["jobs"] < after_sync["jobs"],
+        "the backup was taken during the sync: {snapshot:?} vs {after_sync:?}"
     );
     let fresh = TestDb::new(Dialect::Sqlite, "restored").await;
     let mut restore = h.command(&["restore", "--from", &file_arg]);
@@ -322,7 +322,7 @@ async fn a_backup_taken_during_a_fleet_sync_restores_and_restore_refuses_live_wo
     );
     record_figures(
         "backup_during_sync",
-        serde_json::json!({ "snapshot": snapshot, "after_sync": now }),
+        serde_json::json!({ "snapshot": snapshot, "after_sync": after_sync }),
     );
 }
 
