@@ -520,6 +520,55 @@ mod tests {
         assert!(transform(&workers, rows).is_empty());
     }
 
+    fn schema(tables: &[(&str, &[&str])]) -> CopySchema {
+        CopySchema {
+            migrations_applied: 2,
+            migrations_known: 2,
+            tables: tables
+                .iter()
+                .map(|(name, refs)| CopyTable {
+                    name: name.to_string(),
+                    columns: vec![store::CopyColumn {
+                        name: "id".into(),
+                        kind: CopyKind::Int,
+                    }],
+                    key: vec!["id".into()],
+                    references: refs.iter().map(|r| r.to_string()).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_table_the_target_lacks_stops_the_copy_and_parents_go_first() {
+        let source = schema(&[
+            ("accounts", &[]),
+            ("media", &["accounts"]),
+            ("webhooks", &[]),
+        ]);
+        let target = schema(&[("accounts", &[]), ("media", &["accounts"])]);
+        let e = plan(&source, &target).unwrap_err().to_string();
+        assert!(e.contains("webhooks"), "{e}");
+        let e = plan(&target, &source).unwrap_err().to_string();
+        assert!(e.contains("webhooks"), "{e}");
+
+        let source = schema(&[
+            ("media", &["accounts"]),
+            ("accounts", &[]),
+            ("snaps", &["media"]),
+        ]);
+        let order: Vec<String> = plan(&source, &source)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.source.name)
+            .collect();
+        assert_eq!(order, ["accounts", "media", "snaps"]);
+
+        let mut old = source.clone();
+        old.migrations_applied = 1;
+        assert!(plan(&old, &source).is_err());
+    }
+
     #[test]
     fn kinds_unify_only_where_values_carry_over() {
         assert_eq!(CopyKind::Int.unify(CopyKind::Time), Some(CopyKind::Time));

@@ -275,6 +275,17 @@ async fn a_backup_taken_during_a_fleet_sync_restores_and_restore_refuses_live_wo
     let again = h.run(&["backup", "--out", &file_arg], None).await;
     assert!(again.stderr.contains("--force"), "{again}");
 
+    // Copying a database a worker still uses is refused, unless forced.
+    let elsewhere = TestDb::new(Dialect::Sqlite, "backup-copy").await;
+    let busy = h
+        .run(
+            &["db", "copy", "--from", &h.db.url, "--to", &elsewhere.url],
+            None,
+        )
+        .await;
+    assert!(!busy.status.success(), "{busy}");
+    assert!(busy.stderr.contains("live worker"), "{busy}");
+
     // Restoring into the database the worker still uses is refused.
     let live = h
         .run(&["restore", "--from", &file_arg, "--force"], None)
@@ -305,6 +316,14 @@ async fn a_backup_taken_during_a_fleet_sync_restores_and_restore_refuses_live_wo
     assert!(run.status.success(), "{run}");
     let restored = fresh.open().await;
     assert!(restored.integrity_check().await.unwrap().is_empty());
+    // Jobs running at the backup's moment come back pending, with no worker holding them.
+    let jobs = crate::support::all_jobs(&*restored).await;
+    assert!(!jobs.is_empty());
+    assert!(
+        jobs.iter().all(|j| j.state != store::JobState::Running
+            && (j.state != store::JobState::Pending || j.locked_by.is_none())),
+        "{jobs:?}"
+    );
     let restored_counts = counts(&*restored).await;
     for (table, n) in &snapshot {
         let expected = if table == "workers" { 0 } else { *n };
