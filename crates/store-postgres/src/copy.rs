@@ -58,6 +58,9 @@ struct Col {
 
 /// A table with the SQL that reads its canonical view (aliased `t`).
 struct View {
+    /// The database's text order is already bytewise (C collations): no `COLLATE` needed,
+    /// so the primary key's index serves the reads.
+    bytewise: bool,
     physical: String,
     from: String,
     cols: Vec<Col>,
@@ -297,7 +300,18 @@ async fn view(pool: &PgPool, canonical: &str) -> Result<View> {
         key,
         references,
     };
+    let collation: String = sqlx::query_scalar(
+        "SELECT datcollate::text FROM pg_database WHERE datname = current_database()",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(db)?;
+    let bytewise = matches!(
+        collation.as_str(),
+        "C" | "POSIX" | "C.UTF-8" | "C.utf8" | "ucs_basic"
+    );
     Ok(View {
+        bytewise,
         physical,
         from,
         cols,
@@ -310,16 +324,22 @@ impl View {
         self.cols.iter().find(|c| c.name == name)
     }
 
+    /// ` COLLATE "C"` for a text column when the database's order is not bytewise already.
+    fn collate(&self, col: &Col) -> &'static str {
+        if col.kind == CopyKind::Text && !self.bytewise {
+            " COLLATE \"C\""
+        } else {
+            ""
+        }
+    }
+
     /// Key columns for `ORDER BY` (text compared bytewise, as SQLite does).
     fn order(&self, desc: bool) -> String {
         self.table
             .key
             .iter()
             .map(|k| {
-                let collate = match self.col(k) {
-                    Some(c) if c.kind == CopyKind::Text => " COLLATE \"C\"",
-                    _ => "",
-                };
+                let collate = self.col(k).map_or("", |c| self.collate(c));
                 format!("t.{}{collate}{}", quote(k), if desc { " DESC" } else { "" })
             })
             .collect::<Vec<_>>()
@@ -379,20 +399,25 @@ pub(crate) async fn read(
         }
         let mut left = Vec::new();
         let mut right = Vec::new();
+        let mut lead = String::new();
         for (i, k) in v.table.key.iter().enumerate() {
-            let col = v.col(k).expect("key columns are columns");
-            let collate = if col.kind == CopyKind::Text {
-                " COLLATE \"C\""
-            } else {
-                ""
+            let Some(col) = v.col(k) else {
+                return Err(StoreError::invalid(format!("{table} has no column {k}")));
             };
+            let collate = v.collate(col);
+            let bound = write_expr(&col.pg_type, &format!("${}::text", i + 1));
+            if i == 0 && collate.is_empty() {
+                // Lets the index on the leading key column narrow the scan.
+                lead = format!("t.{} >= {bound} AND ", quote(k));
+            }
             left.push(format!("t.{}{collate}", quote(k)));
-            right.push(format!(
-                "{}{collate}",
-                write_expr(&col.pg_type, &format!("${}::text", i + 1))
-            ));
+            right.push(format!("{bound}{collate}"));
         }
-        filter = format!(" WHERE ({}) > ({})", left.join(", "), right.join(", "));
+        filter = format!(
+            " WHERE {lead}({}) > ({})",
+            left.join(", "),
+            right.join(", ")
+        );
     }
     let sql = format!(
         "SELECT {} FROM {}{filter} ORDER BY {} LIMIT {limit}",

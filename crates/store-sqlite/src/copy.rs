@@ -161,7 +161,9 @@ pub(crate) async fn read(
                 )));
             }
             let marks = vec!["?"; after.len()].join(", ");
-            format!(" WHERE ({keys}) > ({marks})")
+            // The leading column's bound lets an index on it narrow the scan when the
+            // order asked for is not the table's own.
+            format!(" WHERE {} >= ? AND ({keys}) > ({marks})", quote(&t.key[0]))
         }
         None => String::new(),
     };
@@ -170,6 +172,9 @@ pub(crate) async fn read(
         quote(name)
     );
     let mut query: Q = sqlx::query(AssertSqlSafe(sql));
+    if let Some(first) = after.and_then(|a| a.first()) {
+        query = bind(query, first);
+    }
     for v in after.unwrap_or_default() {
         query = bind(query, v);
     }
