@@ -47,6 +47,13 @@ pub(crate) enum LogFormatArg {
 pub(crate) enum Command {
     /// Create or upgrade the database schema (also done at every start).
     Migrate,
+    /// Copy a whole igsync database to another (SQLite → PostgreSQL and back).
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Take an online, verified backup of a SQLite database (PostgreSQL: use pg_dump).
+    Backup(BackupArgs),
+    /// Put a backup taken with `igsync backup` back into the configured database.
+    Restore(RestoreArgs),
     /// Register, list, pause, resume and remove Instagram accounts.
     #[command(subcommand)]
     Accounts(AccountsCommand),
@@ -517,4 +524,60 @@ pub(crate) enum BenchScenario {
     Webhooks,
     /// Everything above.
     All,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DbCommand {
+    /// Copy every table, history included, from one database to another: SQLite →
+    /// PostgreSQL, PostgreSQL → SQLite or within a dialect. The target is migrated first;
+    /// the copy ends by comparing every table's row count and checksum.
+    Copy(DbCopyArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Stop `igsync serve` and `igsync worker` first: a copy refuses while the \
+source has live workers (unless --force). Jobs running in the source are copied as pending, \
+so they run once on the target. Tokens are copied encrypted: start igsync on the target with \
+the same secret key."
+)]
+pub(crate) struct DbCopyArgs {
+    /// The database to copy from (sqlite://PATH or postgres://…).
+    #[arg(long, value_name = "URL")]
+    pub(crate) from: String,
+    /// The database to copy into (created and migrated when needed).
+    #[arg(long, value_name = "URL")]
+    pub(crate) to: String,
+    /// Replace the target's rows, and copy even while the source has live workers.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Continue an interrupted copy into the same target.
+    #[arg(long)]
+    pub(crate) resume: bool,
+    /// Rows per batch (one read and one write transaction).
+    #[arg(long, default_value_t = sync::dbcopy::DEFAULT_BATCH, value_name = "ROWS")]
+    pub(crate) batch: u32,
+    /// Stop after this many batches, as an interruption would (for testing --resume).
+    #[arg(long, hide = true, value_name = "N")]
+    pub(crate) stop_after_batches: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackupArgs {
+    /// The backup file to write (a SQLite database).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// Replace FILE when it exists.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RestoreArgs {
+    /// The backup file written by `igsync backup`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) from: PathBuf,
+    /// Replace the configured database's current rows.
+    #[arg(long)]
+    pub(crate) force: bool,
 }

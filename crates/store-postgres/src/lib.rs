@@ -7,6 +7,7 @@
 
 mod accounts;
 mod content;
+mod copy;
 mod error;
 mod migrate;
 mod ops;

@@ -341,6 +341,60 @@ impl Store for PostgresStore {
     ) -> Result<Vec<ApiCallsDay>> {
         ops::api_calls_days(&self.pool, account_id, from, to).await
     }
+
+    // ----- whole-database copy, backup and restore -----
+
+    async fn copy_schema(&self) -> Result<CopySchema> {
+        crate::copy::schema(&self.pool).await
+    }
+
+    async fn copy_read(
+        &self,
+        table: &str,
+        order: &[String],
+        after: Option<&[CopyValue]>,
+        limit: u32,
+    ) -> Result<Vec<Vec<CopyValue>>> {
+        crate::copy::read(&self.pool, table, order, after, limit).await
+    }
+
+    async fn copy_last_key(&self, table: &str, order: &[String]) -> Result<Option<Vec<CopyValue>>> {
+        crate::copy::last_key(&self.pool, table, order).await
+    }
+
+    async fn copy_write(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: Vec<Vec<CopyValue>>,
+    ) -> Result<u64> {
+        crate::copy::write(&self.pool, table, columns, rows).await
+    }
+
+    async fn copy_clear(&self, tables: &[String]) -> Result<()> {
+        crate::copy::clear(&self.pool, tables).await
+    }
+
+    async fn copy_finish(&self) -> Result<()> {
+        crate::copy::finish(&self.pool).await
+    }
+
+    async fn copy_count(&self, table: &str) -> Result<i64> {
+        crate::copy::count(&self.pool, table).await
+    }
+
+    async fn backup_into(&self, _path: &str) -> Result<Vec<(String, i64)>> {
+        Err(StoreError::invalid(
+            "a PostgreSQL database is backed up with pg_dump and restored with pg_restore \
+             (see docs/reliability.md, \"Backup and restore\"), not by igsync",
+        ))
+    }
+
+    async fn integrity_check(&self) -> Result<Vec<String>> {
+        // PostgreSQL checks its pages and constraints itself; there is no cheap whole-database
+        // check to run here.
+        Ok(Vec::new())
+    }
 }
 
 #[async_trait::async_trait]

@@ -12,6 +12,7 @@
 mod accounts;
 mod connect;
 mod content;
+mod copy;
 mod error;
 mod history;
 mod migrate;
@@ -360,6 +361,56 @@ impl Store for SqliteStore {
         to: NaiveDate,
     ) -> Result<Vec<ApiCallsDay>> {
         ops::api_calls_days(self, account_id, from, to).await
+    }
+
+    // ----- whole-database copy, backup and restore -----
+
+    async fn copy_schema(&self) -> Result<CopySchema> {
+        copy::schema(self).await
+    }
+
+    async fn copy_read(
+        &self,
+        table: &str,
+        order: &[String],
+        after: Option<&[CopyValue]>,
+        limit: u32,
+    ) -> Result<Vec<Vec<CopyValue>>> {
+        copy::read(self, table, order, after, limit).await
+    }
+
+    async fn copy_last_key(&self, table: &str, order: &[String]) -> Result<Option<Vec<CopyValue>>> {
+        copy::last_key(self, table, order).await
+    }
+
+    async fn copy_write(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: Vec<Vec<CopyValue>>,
+    ) -> Result<u64> {
+        copy::write(self, table, columns, rows).await
+    }
+
+    async fn copy_clear(&self, tables: &[String]) -> Result<()> {
+        copy::clear(self, tables).await
+    }
+
+    async fn copy_finish(&self) -> Result<()> {
+        // AUTOINCREMENT counters (`sqlite_sequence`) already follow explicit ids.
+        Ok(())
+    }
+
+    async fn copy_count(&self, table: &str) -> Result<i64> {
+        copy::count(self, table).await
+    }
+
+    async fn backup_into(&self, path: &str) -> Result<Vec<(String, i64)>> {
+        copy::backup_into(self, path).await
+    }
+
+    async fn integrity_check(&self) -> Result<Vec<String>> {
+        copy::integrity_check(self).await
     }
 }
 

@@ -33,6 +33,11 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// How many migrations this build knows.
+pub(crate) fn known() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
 fn checksum(sql: &str) -> String {
     hex::encode(Sha256::digest(sql.as_bytes()))
 }

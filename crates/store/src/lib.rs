@@ -13,6 +13,7 @@
 
 mod account;
 mod content;
+mod copy;
 mod crypto;
 mod history;
 mod ops;
@@ -28,6 +29,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 pub use crate::account::*;
 pub use crate::content::*;
+pub use crate::copy::*;
 pub use crate::crypto::{Cipher, CryptoError, EncryptedToken, SecretKey, SecretString};
 pub use crate::history::*;
 pub use crate::ops::*;
@@ -239,4 +241,42 @@ pub trait Store: QueueStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<ApiCallsDay>>;
+
+    // ----- whole-database copy, backup and restore (see `copy.rs`) -----
+
+    /// Every table of the database as its catalog describes it, and the schema level.
+    async fn copy_schema(&self) -> Result<CopySchema>;
+    /// Up to `limit` rows of `table` whose key is after `after` (from the start when `None`),
+    /// in key order, each with the values of the table's columns in their order. `order`
+    /// names the key's columns in the order to sort by (empty: the table's own key order);
+    /// `after` follows it.
+    async fn copy_read(
+        &self,
+        table: &str,
+        order: &[String],
+        after: Option<&[CopyValue]>,
+        limit: u32,
+    ) -> Result<Vec<Vec<CopyValue>>>;
+    /// The key of the last row of `table` in key order (`order` as in
+    /// [`Store::copy_read`]); `None` when it is empty.
+    async fn copy_last_key(&self, table: &str, order: &[String]) -> Result<Option<Vec<CopyValue>>>;
+    /// Inserts rows (values in the order of `columns`) in one transaction of multi-row
+    /// statements; a row whose key is already present is left as it is. Returns rows added.
+    async fn copy_write(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: Vec<Vec<CopyValue>>,
+    ) -> Result<u64>;
+    /// Deletes every row of the tables, in the order given, in one transaction.
+    async fn copy_clear(&self, tables: &[String]) -> Result<()>;
+    /// After a copy: moves id generators (PostgreSQL sequences) past the copied ids.
+    async fn copy_finish(&self) -> Result<()>;
+    async fn copy_count(&self, table: &str) -> Result<i64>;
+    /// Writes a consistent copy of the whole database to a new file at `path` while others
+    /// keep working, and returns the row count per table of the snapshot it copied.
+    /// SQLite only; PostgreSQL answers with an error naming `pg_dump`.
+    async fn backup_into(&self, path: &str) -> Result<Vec<(String, i64)>>;
+    /// The database's own consistency check: the problems found (empty when sound).
+    async fn integrity_check(&self) -> Result<Vec<String>>;
 }

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod args;
 pub mod connect;
+pub mod dbcopy;
 pub mod engine;
 pub mod error;
 pub mod history;

@@ -4,6 +4,7 @@ mod accounts;
 mod bench;
 mod completions;
 mod connect;
+mod dbcopy;
 mod demo;
 mod doctor;
 pub(crate) mod engine;
@@ -63,6 +64,9 @@ pub(crate) fn without_config(command: &Command) -> Option<anyhow::Result<ExitCod
 pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Migrate => migrate(&config).await,
+        Command::Db(cmd) => dbcopy::run(cmd, &config).await,
+        Command::Backup(args) => dbcopy::backup(args, &config).await,
+        Command::Restore(args) => dbcopy::restore(args, &config).await,
         Command::Accounts(cmd) => accounts::run(cmd, &config).await,
         Command::Doctor => doctor::run(&config).await,
         Command::Config => {

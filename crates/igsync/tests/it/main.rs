@@ -8,6 +8,7 @@ mod cli;
 mod clock;
 mod connect;
 mod conventions;
+mod dbcopy;
 mod demo;
 mod disk;
 mod faults;

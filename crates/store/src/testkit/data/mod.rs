@@ -13,6 +13,7 @@
 
 mod accounts;
 mod content;
+mod copy;
 mod ops;
 mod reads;
 mod series;
@@ -20,6 +21,7 @@ mod webhooks;
 
 pub use accounts::*;
 pub use content::*;
+pub use copy::*;
 pub use ops::*;
 pub use reads::*;
 pub use series::*;
@@ -65,6 +67,7 @@ macro_rules! data_cases {
             a_large_insight_batch_is_written_whole,
             webhook_events_are_stored_once_and_processed_atomically,
             story_finals_keep_the_strongest_provenance,
+            copy_reads_writes_and_describes_every_table,
         );
     };
 }
