@@ -188,6 +188,18 @@ impl Store for SqliteStore {
         content::demographics_apply(self, batch).await
     }
 
+    async fn missing_apply(&self, batch: MissingBatch) -> Result<u64> {
+        content::missing_apply(self, batch).await
+    }
+
+    async fn missing_list(
+        &self,
+        account_id: AccountId,
+        kinds: &[MissingKind],
+    ) -> Result<Vec<MissingValue>> {
+        content::missing_list(self, account_id, kinds).await
+    }
+
     async fn demographics_latest(
         &self,
         account_id: AccountId,

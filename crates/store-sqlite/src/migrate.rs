@@ -26,6 +26,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "queue",
         sql: include_str!("../migrations/0002_queue.sql"),
     },
+    Migration {
+        version: 3,
+        name: "missing",
+        sql: include_str!("../migrations/0003_missing.sql"),
+    },
 ];
 
 fn checksum(sql: &str) -> String {

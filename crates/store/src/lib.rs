@@ -15,6 +15,7 @@ mod account;
 mod content;
 mod crypto;
 mod history;
+mod missing;
 mod ops;
 mod redact;
 
@@ -29,6 +30,7 @@ pub use crate::account::*;
 pub use crate::content::*;
 pub use crate::crypto::{Cipher, CryptoError, EncryptedToken, SecretKey, SecretString};
 pub use crate::history::*;
+pub use crate::missing::*;
 pub use crate::ops::*;
 pub use crate::redact::redact_url;
 pub use queue::types::*;
@@ -150,6 +152,20 @@ pub trait Store: QueueStore {
         &self,
         account_id: AccountId,
     ) -> Result<Option<(NaiveDate, Vec<DemographicValue>)>>;
+
+    // ----- missing values -----
+
+    /// Records values Meta does not give (upserted on their key; a value missing for the
+    /// same reason as before keeps its `since`) and removes the rows of values now present,
+    /// in one transaction. Returns rows written.
+    async fn missing_apply(&self, batch: MissingBatch) -> Result<u64>;
+    /// The missing values of an account (of the given kinds; all when empty), ordered by
+    /// kind, object, day, metric, timeframe, breakdown.
+    async fn missing_list(
+        &self,
+        account_id: AccountId,
+        kinds: &[MissingKind],
+    ) -> Result<Vec<MissingValue>>;
 
     // ----- sync history -----
 

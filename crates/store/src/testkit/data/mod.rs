@@ -13,12 +13,14 @@
 
 mod accounts;
 mod content;
+mod missing;
 mod ops;
 mod reads;
 mod series;
 
 pub use accounts::*;
 pub use content::*;
+pub use missing::*;
 pub use ops::*;
 pub use reads::*;
 pub use series::*;
@@ -48,6 +50,7 @@ macro_rules! data_cases {
             stories_and_their_snapshots,
             account_insight_days_settle_in_place,
             demographics_snapshots_by_day,
+            missing_values_keep_their_reason_until_present,
             sync_runs_and_steps,
             alerts_dedup_filters_ack_and_delivery,
             api_keys_lifecycle,
