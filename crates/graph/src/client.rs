@@ -179,6 +179,12 @@ impl GraphClient {
             .metrics(self.version(), CatalogScope::Media(category))
     }
 
+    /// The metrics the client requests now for a scope (its catalog less what the API
+    /// rejected), so a caller can tell a value that was asked for and not given.
+    pub fn requested_metrics(&self, scope: CatalogScope) -> Vec<&'static str> {
+        self.metrics(scope)
+    }
+
     pub(crate) fn metrics(&self, scope: CatalogScope) -> Vec<&'static str> {
         self.inner.catalog.metrics(self.version(), scope)
     }

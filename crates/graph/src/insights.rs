@@ -1,5 +1,6 @@
 //! Insight reads, built for few round trips: media insights through multi-ID requests of up
-//! to 50 posts of one media category (per-id errors kept apart, a failing group bisected),
+//! to 50 posts of one media category (per-id errors kept apart; a group that fails as a whole because of one object is
+//! asked again as one batch request of per-object operations),
 //! account insights as daily time series in ≤ 30-day windows plus per-day `total_value`s
 //! through batch requests of up to 50 operations, demographics in one batch, and online
 //! followers. Metrics the API rejects are dropped, remembered and the rest retried.
@@ -19,11 +20,15 @@ use crate::days::{check_range, each_day, pacific_day_ending_at, pacific_day_star
 use crate::error::{ErrorClass, GraphError, ItemError};
 use crate::model::{
     AccountInsightPoint, DemographicTimeframe, DemographicValue, InsightValue, MediaCategory,
-    MediaInsights, MediaItem, OnlineFollowers,
+    MediaInsights, MediaItem, OnlineFollowers, OnlineFollowersRead,
 };
 use crate::parse;
 use crate::reads::check_id;
 use crate::token::AccountRef;
+
+/// The latest complete days of `online_followers` Meta does not serve yet (a third-party
+/// observation, docs/graph-api-edges.md).
+const ONLINE_FOLLOWERS_GAP_DAYS: i64 = 2;
 
 /// Objects per multi-ID request and operations per batch request (Meta's limit).
 pub const MAX_IDS_PER_REQUEST: usize = 50;
@@ -75,7 +80,8 @@ impl GraphClient {
     /// Lifetime insights of many media objects: one multi-ID request per ≤ 50 objects of the
     /// same category. Each id gets its values or its own error (e.g. posted before the
     /// business conversion, deleted, a story with fewer than 5 viewers); a request that
-    /// fails because of one object is split in halves until that object is isolated.
+    /// fails as a whole because of one object is asked again as one batch request of
+    /// per-object operations, so the others still get their numbers.
     ///
     /// Fails as a whole only for errors that concern every id (token, rate limit, transient
     /// failures that outlived the retries).
@@ -239,7 +245,8 @@ impl GraphClient {
                             out.results
                                 .insert(group[0].clone(), Err(ItemError::from_api(&api)));
                         } else {
-                            bisect(&mut pending, group, rounds);
+                            self.insights_per_object(account, category, breakdown, group, out)
+                                .await?;
                         }
                     } else {
                         pending.push((group, rounds));
@@ -252,10 +259,131 @@ impl GraphClient {
                         out.results
                             .insert(group[0].clone(), Err(ItemError::from_api(&api)));
                     } else {
-                        bisect(&mut pending, group, rounds);
+                        // The whole multi-ID read failed because of (at least) one object
+                        // and the answer does not say which: ask again with one operation
+                        // per object in a batch request, whose answers are per operation.
+                        self.insights_per_object(account, category, breakdown, group, out)
+                            .await?;
                     }
                 }
                 Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Insights of each object of a group through batch requests of ≤ 50 operations
+    /// (`{id}/insights?metric=…`): one request instead of one per object, and each object
+    /// gets its own values or its own error. Meta's advice for multi-ID reads that fail as
+    /// a whole (docs/graph-api-edges.md).
+    async fn insights_per_object(
+        &self,
+        account: &AccountRef,
+        category: MediaCategory,
+        breakdown: Option<(&'static str, &'static str)>,
+        group: Vec<String>,
+        out: &mut MediaInsights,
+    ) -> Result<(), GraphError> {
+        let scope = CatalogScope::Media(category);
+        let max_rounds = self.inner.cfg.retry.max_attempts;
+        let mut queue: VecDeque<(String, u32)> = group.into_iter().map(|id| (id, 0)).collect();
+        let mut round = 0;
+        while !queue.is_empty() {
+            let mut metrics = self.metrics(scope);
+            if let Some((metric, _)) = breakdown {
+                metrics.retain(|m| *m == metric);
+                if metrics.is_empty() {
+                    return Ok(());
+                }
+            }
+            if metrics.is_empty() {
+                return Err(GraphError::NoMetricsLeft {
+                    scope: scope.to_string(),
+                    version: self.version(),
+                });
+            }
+            let take = queue.len().min(MAX_IDS_PER_REQUEST);
+            let chunk: Vec<(String, u32)> = queue.drain(..take).collect();
+            let suffix = breakdown
+                .map(|(_, d)| format!("&breakdown={d}"))
+                .unwrap_or_default();
+            let ops: Vec<Value> = chunk
+                .iter()
+                .map(|(id, _)| {
+                    json!({
+                        "method": "GET",
+                        "relative_url": format!("{id}/insights?metric={}{suffix}", metrics.join(",")),
+                    })
+                })
+                .collect();
+            let n = ops.len();
+            let req = Request {
+                method: Method::POST,
+                kind: PathKind::Versioned,
+                form: Some(vec![
+                    ("batch", Value::Array(ops).to_string()),
+                    ("include_headers", "false".to_owned()),
+                ]),
+                units: n as u64,
+                ..Request::get("batch", "").for_account(account)
+            };
+            let items = self.call(&req, |b| parse::batch(b, n)).await?;
+            let mut retry_later = false;
+            for ((id, rounds), item) in chunk.into_iter().zip(items) {
+                let api = match item {
+                    Some((status, body)) if (200..300).contains(&status) => {
+                        match parse::media_insights_single(body.as_bytes()) {
+                            Ok(values) => {
+                                out.results.insert(id, Ok(values));
+                            }
+                            Err(_) if rounds + 1 < max_rounds => {
+                                retry_later = true;
+                                queue.push_back((id, rounds + 1));
+                            }
+                            Err(_) => {
+                                out.results.insert(id, Err(ItemError::missing()));
+                            }
+                        }
+                        continue;
+                    }
+                    Some((status, body)) => parse::api_error(status, body.as_bytes()),
+                    None => None,
+                };
+                let Some(mut api) = api else {
+                    // Not completed or not an error object: a passing failure.
+                    if rounds + 1 < max_rounds {
+                        retry_later = true;
+                        queue.push_back((id, rounds + 1));
+                    } else {
+                        out.results.insert(id, Err(ItemError::missing()));
+                    }
+                    continue;
+                };
+                api.message = crate::error::scrub(&api.message, account.token.expose());
+                self.inner
+                    .stats
+                    .error(&api.code.to_string(), Some(&account.ig_user_id));
+                match api.class() {
+                    ErrorClass::UnsupportedMetric
+                        if !self.drop_rejected(scope, &api, &metrics).is_empty() =>
+                    {
+                        queue.push_back((id, rounds));
+                    }
+                    ErrorClass::Transient if rounds + 1 < max_rounds => {
+                        retry_later = true;
+                        queue.push_back((id, rounds + 1));
+                    }
+                    ErrorClass::RateLimited | ErrorClass::Auth => {
+                        return Err(self.api_error(Some(&account.ig_user_id), api, None));
+                    }
+                    _ => {
+                        out.results.insert(id, Err(ItemError::from_api(&api)));
+                    }
+                }
+            }
+            if retry_later {
+                round += 1;
+                tokio::time::sleep(self.backoff(round)).await;
             }
         }
         Ok(())
@@ -550,42 +678,85 @@ impl GraphClient {
         since: NaiveDate,
         until: NaiveDate,
     ) -> Result<Vec<OnlineFollowers>, GraphError> {
+        Ok(self
+            .online_followers_read(account, since, until)
+            .await?
+            .days)
+    }
+
+    /// Like [`online_followers`](Self::online_followers), and tells which days Meta does
+    /// not serve yet: a window that includes one of the latest two days fails as a whole
+    /// (docs/graph-api-edges.md), so it is asked again without them and they are reported
+    /// in [`OnlineFollowersRead::not_ready`].
+    #[tracing::instrument(skip_all)]
+    pub async fn online_followers_read(
+        &self,
+        account: &AccountRef,
+        since: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<OnlineFollowersRead, GraphError> {
         check_id(&account.ig_user_id)?;
         check_range(since, until)?;
         let scope = CatalogScope::AccountTimeSeries;
-        let mut out = Vec::new();
-        for (d0, d1) in windows(since, until) {
-            if self
-                .inner
-                .catalog
-                .is_dropped(self.version(), scope, ONLINE_FOLLOWERS)
-            {
-                break;
-            }
-            let req = Request::get(
-                "account_insights",
-                format!("{}/insights", account.ig_user_id),
-            )
-            .for_account(account)
-            .param("metric", ONLINE_FOLLOWERS)
-            .param("period", "lifetime")
-            .param("since", pacific_day_start(d0).timestamp().to_string())
-            .param(
-                "until",
-                pacific_day_start(d1 + Duration::days(1))
-                    .timestamp()
-                    .to_string(),
-            );
-            match self.call(&req, parse::online_followers).await {
-                Ok(days) => out.extend(days.into_iter().filter(|d| d.day >= d0 && d.day <= d1)),
-                Err(GraphError::Api(api)) if api.class() == ErrorClass::UnsupportedMetric => {
-                    self.drop_rejected(scope, &api, &[ONLINE_FOLLOWERS]);
-                    break;
+        let mut out = OnlineFollowersRead::default();
+        'windows: for (d0, mut d1) in windows(since, until) {
+            // Days cut from the end of this window because Meta refused them.
+            let mut cut = false;
+            loop {
+                if self
+                    .inner
+                    .catalog
+                    .is_dropped(self.version(), scope, ONLINE_FOLLOWERS)
+                {
+                    break 'windows;
                 }
-                Err(e) => return Err(e),
+                let req = Request::get(
+                    "account_insights",
+                    format!("{}/insights", account.ig_user_id),
+                )
+                .for_account(account)
+                .param("metric", ONLINE_FOLLOWERS)
+                .param("period", "lifetime")
+                .param("since", pacific_day_start(d0).timestamp().to_string())
+                .param(
+                    "until",
+                    pacific_day_start(d1 + Duration::days(1))
+                        .timestamp()
+                        .to_string(),
+                );
+                match self.call(&req, parse::online_followers).await {
+                    Ok(days) => {
+                        out.days
+                            .extend(days.into_iter().filter(|d| d.day >= d0 && d.day <= d1));
+                        break;
+                    }
+                    Err(GraphError::Api(api)) if api.class() == ErrorClass::UnsupportedMetric => {
+                        self.drop_rejected(scope, &api, &[ONLINE_FOLLOWERS]);
+                        break 'windows;
+                    }
+                    // A refusal of the window's latest days: ask once more without them.
+                    Err(GraphError::Api(api))
+                        if !cut && api.class() == ErrorClass::Permanent && api.code == 100 =>
+                    {
+                        cut = true;
+                        let keep_until = d1 - Duration::days(ONLINE_FOLLOWERS_GAP_DAYS);
+                        let mut d = (keep_until + Duration::days(1)).max(d0);
+                        while d <= d1 {
+                            out.not_ready.push(d);
+                            d += Duration::days(1);
+                        }
+                        if keep_until < d0 {
+                            break;
+                        }
+                        d1 = keep_until;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
-        out.sort_by_key(|d| d.day);
+        out.days.sort_by_key(|d| d.day);
+        out.not_ready.sort();
+        out.not_ready.dedup();
         Ok(out)
     }
 
@@ -703,10 +874,4 @@ fn blames_one_object(api: &crate::ApiError) -> bool {
                 .message
                 .to_ascii_lowercase()
                 .contains("not enough viewers"))
-}
-
-fn bisect(pending: &mut Vec<(Vec<String>, u32)>, mut group: Vec<String>, rounds: u32) {
-    let second = group.split_off(group.len() / 2);
-    pending.push((second, rounds));
-    pending.push((group, rounds));
 }

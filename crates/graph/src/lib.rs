@@ -38,7 +38,8 @@ pub use insights::{AccountInsightsQuery, MAX_IDS_PER_REQUEST, MediaTarget};
 pub use model::{
     AccountInsightPoint, Breakdown, DemographicTimeframe, DemographicValue, DiscoveredAccount,
     InsightValue, MediaCategory, MediaChild, MediaInsights, MediaItem, MediaListing,
-    MediaProductType, MediaType, OnlineFollowers, Profile, Story, TokenDebug, TokenInfo,
+    MediaProductType, MediaType, OnlineFollowers, OnlineFollowersRead, Profile, Story, TokenDebug,
+    TokenInfo,
 };
 pub use reads::PAGE_SIZE;
 pub use stats::{AccountCallStats, CallStats};

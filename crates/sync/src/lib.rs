@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod history;
 mod jobs;
+mod missing;
 pub mod plan;
 pub mod queue;
 pub mod report;

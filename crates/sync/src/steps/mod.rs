@@ -169,7 +169,8 @@ pub(crate) fn category(
 }
 
 /// Whether a per-item error is the item's lasting state (retrying cannot help): posted
-/// before the business conversion, deleted, too few viewers, no permission.
+/// before the business conversion, deleted, too few viewers, no permission, an album child,
+/// an expired story.
 pub(crate) fn item_error_is_permanent(e: &graph::ItemError) -> bool {
     matches!(
         e.kind,
@@ -177,5 +178,7 @@ pub(crate) fn item_error_is_permanent(e: &graph::ItemError) -> bool {
             | graph::ItemErrorKind::NotFound
             | graph::ItemErrorKind::NotEnoughViewers
             | graph::ItemErrorKind::PermissionDenied
+            | graph::ItemErrorKind::AlbumChild
+            | graph::ItemErrorKind::StoryExpired
     )
 }
