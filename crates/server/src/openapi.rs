@@ -623,6 +623,47 @@ pub fn spec() -> Value {
         ),
     );
     add(
+        "/api/v1/accounts/{id}/missing",
+        "get",
+        op(
+            "analytics",
+            "Values Meta does not give for the account, each with its reason (a post published \
+             before the business conversion, a story with fewer than 5 viewers, days below the \
+             100-follower threshold, demographics cut to the top 45, the latest days of \
+             online followers not served yet, …). Such values are never stored as 0",
+            &[
+                account_param(),
+                empty_means_absent(query_param(
+                    "kind",
+                    enum_of(&[
+                        "media_insights",
+                        "story_insights",
+                        "account_insight",
+                        "online_followers",
+                        "demographics",
+                    ]),
+                    false,
+                    "Only this kind; default all",
+                )),
+            ],
+            None,
+            &[
+                (
+                    "200",
+                    json_response(
+                        "Missing values, by kind, object, day, metric, timeframe and breakdown",
+                        obj(&[
+                            ("account_id", int()),
+                            ("missing", array(schema_ref("MissingValue"))),
+                        ]),
+                    ),
+                ),
+                ("404", error_ref()),
+                ("422", error_ref()),
+            ],
+        ),
+    );
+    add(
         "/api/v1/alerts",
         "get",
         op(
@@ -979,6 +1020,18 @@ fn schemas() -> Value {
                 ("error", opt(string())), ("detail", json!({})),
             ])))])],
         }),
+        "MissingValue": obj(&[
+            ("kind", enum_of(&["media_insights", "story_insights", "account_insight", "online_followers", "demographics"])),
+            ("object_id", opt(string())), ("day", opt(date())), ("metric", opt(string())),
+            ("timeframe", opt(string())), ("breakdown", opt(string())),
+            ("reason", enum_of(&[
+                "not_enough_viewers", "before_conversion", "deleted", "album_child", "story_expired",
+                "no_data_yet", "below_threshold", "truncated_top_45", "not_ready_yet",
+                "permission_denied", "other",
+            ])),
+            ("reason_text", string()), ("dropped", opt(int())), ("detail", string()),
+            ("since", ts()), ("checked_at", ts()), ("next_retry_at", opt(ts())),
+        ]),
         "Alert": obj(&[
             ("id", int()), ("account_id", opt(int())), ("kind", string()),
             ("severity", enum_of(&["info", "warning", "critical"])), ("title", string()), ("message", string()),

@@ -6,5 +6,6 @@ mod bench;
 mod browser;
 mod dashboard;
 mod hardening;
+mod missing;
 mod report;
 mod support;
