@@ -188,6 +188,17 @@ impl Store for SqliteStore {
         content::demographics_apply(self, batch).await
     }
 
+    async fn account_insight_as_of(
+        &self,
+        account_id: AccountId,
+        metric: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Vec<AccountInsightReading>> {
+        content::account_insight_as_of(self, account_id, metric, from, to, as_of).await
+    }
+
     async fn missing_apply(&self, batch: MissingBatch) -> Result<u64> {
         content::missing_apply(self, batch).await
     }

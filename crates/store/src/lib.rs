@@ -139,6 +139,17 @@ pub trait Store: QueueStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<AccountInsightDay>>;
+    /// One metric's days in the inclusive range (totals and breakdown rows) as they were
+    /// known at `as_of` (`None`: now): days first read after `as_of` are absent, a value
+    /// revised after `as_of` is the earlier one. Ordered by day, breakdown, key.
+    async fn account_insight_as_of(
+        &self,
+        account_id: AccountId,
+        metric: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Vec<AccountInsightReading>>;
     /// The latest day stored for a metric (to decide between backfill and settling window).
     async fn account_insight_last_day(
         &self,

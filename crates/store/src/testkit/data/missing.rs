@@ -120,3 +120,81 @@ pub async fn missing_values_keep_their_reason_until_present(store: DynStore) {
     assert!(store.account_delete(a).await.unwrap());
     assert!(store.missing_list(a, &[]).await.unwrap().is_empty());
 }
+
+pub async fn account_insight_revisions_answer_as_of(store: DynStore) {
+    let a = account(&store, "9921").await.id;
+    let apply = |at_min: i64, rows: Vec<(u32, f64)>| {
+        let store = store.clone();
+        async move {
+            store
+                .account_insights_apply(AccountInsightBatch {
+                    account_id: a,
+                    fetched_at: at(at_min),
+                    rows: rows
+                        .into_iter()
+                        .map(|(d, v)| AccountInsightDay {
+                            metric: "reach".into(),
+                            day: day(d),
+                            breakdown: String::new(),
+                            key: String::new(),
+                            value: v,
+                        })
+                        .collect(),
+                })
+                .await
+                .unwrap();
+        }
+    };
+    apply(0, vec![(1, 10.0)]).await;
+    apply(60, vec![(1, 12.0)]).await; // Meta revised day 1.
+    apply(120, vec![(1, 12.0), (2, 7.0)]).await; // Read again, unchanged; day 2 is new.
+    apply(90, vec![(1, 99.0)]).await; // An older read applied late changes nothing.
+    apply(180, vec![(1, 15.0)]).await; // Revised again.
+    let read = |as_of: Option<DateTime<Utc>>| {
+        let store = store.clone();
+        async move {
+            store
+                .account_insight_as_of(a, "reach", day(1), day(3), as_of)
+                .await
+                .unwrap()
+        }
+    };
+    let now = read(None).await;
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert_eq!(
+        (
+            now[0].day,
+            now[0].value,
+            now[0].first_value,
+            now[0].revisions
+        ),
+        (day(1), 15.0, 10.0, 2)
+    );
+    assert_eq!(
+        (now[0].first_fetched_at, now[0].fetched_at),
+        (at(0), at(180))
+    );
+    assert_eq!(
+        (now[1].day, now[1].value, now[1].revisions),
+        (day(2), 7.0, 0)
+    );
+    // As known before the first revision: day 2 was not read yet.
+    let then = read(Some(at(30))).await;
+    assert_eq!(then.len(), 1, "{then:?}");
+    assert_eq!((then[0].value, then[0].revisions), (10.0, 0));
+    assert_eq!(then[0].fetched_at, at(0));
+    // Between the revisions.
+    let mid = read(Some(at(150))).await;
+    assert_eq!(mid.len(), 2);
+    assert_eq!((mid[0].value, mid[0].revisions), (12.0, 1));
+    assert_eq!(mid[0].fetched_at, at(120));
+    // Before anything was read; other metrics are not mixed in.
+    assert!(read(Some(at(-1))).await.is_empty());
+    assert!(
+        store
+            .account_insight_as_of(a, "views", day(1), day(3), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
