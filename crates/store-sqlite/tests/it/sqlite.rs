@@ -320,7 +320,14 @@ async fn migrations_apply_once_even_when_raced() {
             .fetch_all(&mut conn)
             .await
             .unwrap();
-    assert_eq!(applied, vec![(1, "data".into()), (2, "queue".into())]);
+    assert_eq!(
+        applied,
+        vec![
+            (1, "data".into()),
+            (2, "queue".into()),
+            (3, "missing".into())
+        ]
+    );
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&mut conn)
         .await
