@@ -623,6 +623,51 @@ pub fn spec() -> Value {
         ),
     );
     add(
+        "/api/v1/accounts/{id}/metrics/{metric}",
+        "get",
+        op(
+            "analytics",
+            "One account metric per Pacific day as it was known at `as_of`: the value then, \
+             the value first read, Meta's revisions, when it was read and its source; the days \
+             Meta did not give, with the reason",
+            &[
+                account_param(),
+                path_param(
+                    "metric",
+                    json!({"type": "string", "pattern": "^[a-z0-9_]{1,100}$"}),
+                    "A Graph API account metric, e.g. reach, views, follower_count",
+                ),
+                empty_means_absent(query_param(
+                    "from",
+                    date(),
+                    false,
+                    "First Pacific day; default 29 days before `to`; not after `to`, at most \
+                     730 days before it",
+                )),
+                empty_means_absent(query_param(
+                    "to",
+                    date(),
+                    false,
+                    "Last Pacific day, inclusive; default today (UTC)",
+                )),
+                empty_means_absent(query_param(
+                    "as_of",
+                    instant(),
+                    false,
+                    "Answer as known at this time (date or RFC 3339 time); default now",
+                )),
+            ],
+            None,
+            &[
+                (
+                    "200",
+                    json_response("The metric's days", schema_ref("MetricSeries")),
+                ),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+    add(
         "/api/v1/accounts/{id}/missing",
         "get",
         op(
@@ -1020,6 +1065,18 @@ fn schemas() -> Value {
                 ("error", opt(string())), ("detail", json!({})),
             ])))])],
         }),
+        "MetricSeries": obj(&[
+            ("account_id", int()), ("metric", string()), ("from", date()), ("to", date()),
+            ("as_of", opt(ts())),
+            ("days", array(obj(&[
+                ("day", date()), ("breakdown", opt(string())), ("key", opt(string())),
+                ("value", number()), ("first_value", number()), ("revisions", int()),
+                ("first_fetched_at", ts()), ("fetched_at", ts()),
+                ("source", enum_of(&["poll"])),
+            ]))),
+            ("moved_since_first_read", number()),
+            ("missing", array(schema_ref("MissingValue"))),
+        ]),
         "MissingValue": obj(&[
             ("kind", enum_of(&["media_insights", "story_insights", "account_insight", "online_followers", "demographics"])),
             ("object_id", opt(string())), ("day", opt(date())), ("metric", opt(string())),

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod jobs;
 pub mod keys;
+pub mod metrics;
 pub mod missing;
 pub mod overview;
 pub mod queue;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(analytics::router())
         .merge(missing::router())
+        .merge(metrics::router())
         .merge(jobs::router())
         .merge(queue::router())
         .merge(schedules::router())

@@ -1,6 +1,7 @@
 //! `GET /api/v1/accounts/{id}/missing`: after a sync against the simulator with the real
 //! Graph API's edges on, the API lists every value Meta did not give with the reason the
-//! simulator's ground truth names, in words too.
+//! simulator's ground truth names, in words too. `GET /api/v1/accounts/{id}/metrics/{metric}`
+//! answers a day Meta revised as it was known before and after the revision.
 
 use std::collections::BTreeSet;
 
@@ -108,6 +109,90 @@ async fn the_api_lists_missing_values_with_their_reasons() {
         app.get("/api/v1/accounts/@nobody/missing").await,
         StatusCode::NOT_FOUND,
         "not_found",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revised_day_is_answered_as_known_at_any_time() {
+    let env = SimApp::start(1, 12).await;
+    let app = &env.app;
+    let (id, sim_account) = env.accounts[0].clone();
+    let sync = || async {
+        json_of(
+            app.post(&format!("/api/v1/accounts/{id}/sync")).await,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+        env.engine.run_until_idle().await.unwrap();
+    };
+    sync().await;
+    let first_read = env.clock.now();
+    let yesterday = env
+        .sim
+        .revise_day(&sim_account.ig_user_id, None, 1.5)
+        .expect("a day to revise");
+    env.advance(chrono::Duration::hours(2));
+    sync().await;
+
+    let url = format!("/api/v1/accounts/{id}/metrics/reach?from={yesterday}&to={yesterday}");
+    let now = app.get_json(&url).await;
+    let total = |body: &serde_json::Value| -> serde_json::Value {
+        body["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["breakdown"].is_null())
+            .cloned()
+            .unwrap_or_else(|| panic!("no total in {body}"))
+    };
+    let latest = total(&now);
+    assert_eq!(latest["revisions"], 1, "{now}");
+    assert_eq!(latest["source"], "poll");
+    let (value, first) = (
+        latest["value"].as_f64().unwrap(),
+        latest["first_value"].as_f64().unwrap(),
+    );
+    assert!(value > first, "revised upwards: {latest}");
+    assert_eq!(
+        now["moved_since_first_read"].as_f64().unwrap(),
+        value - first
+    );
+    let before = app
+        .get_json(&format!(
+            "{url}&as_of={}",
+            first_read.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        ))
+        .await;
+    let then = total(&before);
+    assert_eq!(
+        (then["value"].as_f64().unwrap(), then["revisions"].as_i64()),
+        (first, Some(0))
+    );
+    assert_eq!(before["moved_since_first_read"].as_f64().unwrap(), 0.0);
+    // Before the first sync nothing was known.
+    let earlier = app
+        .get_json(&format!(
+            "{url}&as_of={}",
+            (first_read - chrono::Duration::hours(1))
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        ))
+        .await;
+    assert!(earlier["days"].as_array().unwrap().is_empty(), "{earlier}");
+    assert_error(
+        app.get(&format!("/api/v1/accounts/{id}/metrics/Reach;drop"))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert_error(
+        app.get(&format!(
+            "/api/v1/accounts/{id}/metrics/reach?from=2026-02-01&to=2026-01-01"
+        ))
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
     )
     .await;
 }
