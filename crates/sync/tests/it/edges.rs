@@ -158,5 +158,118 @@ async fn an_edge_world_syncs_every_value_or_its_reason(d: Dialect) {
         ratio <= 1.10,
         "edges cost {edge_requests} requests vs {clean_requests} on the clean world"
     );
+
+    // Meta withdraws a metric, revises yesterday and a post disappears; a later run stores
+    // the revision beside the earlier value, records the deletion and loses nothing.
+    let (first_id, first_account) = env.account(0);
+    let truth = env
+        .sim
+        .ground_truth(&first_account.ig_user_id, ApiVersion::V25)
+        .unwrap();
+    let deleted = truth.media[0].id.clone();
+    assert!(env.sim.delete_media(&deleted));
+    let yesterday = env
+        .sim
+        .revise_day(&first_account.ig_user_id, None, 1.04)
+        .unwrap();
+    env.sim.remove_metric("saved");
+    let before = env.db.store.totals().await.unwrap();
+    let reach_before = env
+        .db
+        .store
+        .account_insight_as_of(first_id, "reach", yesterday, yesterday, None)
+        .await
+        .unwrap();
+    env.advance(chrono::Duration::hours(2));
+    full_sync(&env).await;
+    let refusals = env.sim.stats().withdrawn_metric_refusals;
+    let refused = refusals.get("saved").copied().unwrap_or(0);
+    assert!(
+        refused > 0,
+        "the withdrawn metric was asked for once: {refusals:?}"
+    );
+    for (id, sim_account) in &env.accounts {
+        let account = env.db.store.account_get(*id).await.unwrap().unwrap();
+        assert_eq!(
+            account.status,
+            store::SyncStatus::Idle,
+            "{:?}",
+            account.last_sync_error
+        );
+        let truth = env
+            .sim
+            .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
+            .unwrap();
+        let expected = expected_missing(&truth);
+        let stored = stored_missing(&env, *id).await;
+        assert_eq!(
+            stored,
+            expected,
+            "{}: missing values after the changes\n{}",
+            truth.profile.username,
+            diff(&stored, &expected)
+        );
+    }
+    let gone = env
+        .db
+        .store
+        .missing_list(first_id, &[MissingKind::MediaInsights])
+        .await
+        .unwrap();
+    assert!(
+        gone.iter()
+            .any(|m| m.key.object_id == deleted && m.reason == store::MissingReason::Deleted),
+        "{gone:?}"
+    );
+    // The revision: yesterday's values are the revised ones, the first read is kept.
+    let truth = env
+        .sim
+        .ground_truth(&first_account.ig_user_id, ApiVersion::V25)
+        .unwrap();
+    let day = truth
+        .account_insights
+        .iter()
+        .find(|d| d.date == yesterday)
+        .unwrap();
+    let reach_after = env
+        .db
+        .store
+        .account_insight_as_of(first_id, "reach", yesterday, yesterday, None)
+        .await
+        .unwrap();
+    let total = |rows: &[store::AccountInsightReading]| {
+        rows.iter()
+            .find(|r| r.breakdown.is_empty())
+            .unwrap()
+            .clone()
+    };
+    let (was, now) = (total(&reach_before), total(&reach_after));
+    assert_eq!(now.value, day.values["reach"] as f64);
+    assert_ne!(now.value, was.value, "Meta revised yesterday's reach");
+    assert_eq!(now.first_value, was.value);
+    assert!(now.revisions >= 1);
+    let as_then = env
+        .db
+        .store
+        .account_insight_as_of(
+            first_id,
+            "reach",
+            yesterday,
+            yesterday,
+            Some(was.fetched_at),
+        )
+        .await
+        .unwrap();
+    assert_eq!(total(&as_then).value, was.value);
+    // Nothing lost: history only grows.
+    let after = env.db.store.totals().await.unwrap();
+    assert!(after.media_insight_snapshots >= before.media_insight_snapshots);
+    assert!(after.account_insight_days >= before.account_insight_days);
+
+    // Once rejected, the withdrawn metric is never asked for again.
+    env.advance(chrono::Duration::hours(2));
+    full_sync(&env).await;
+    let again = env.sim.stats().withdrawn_metric_refusals;
+    assert_eq!(again.get("saved").copied().unwrap_or(0), 0, "{again:?}");
     env.teardown().await;
 }
