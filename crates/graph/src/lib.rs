@@ -16,6 +16,7 @@ mod days;
 mod error;
 pub mod fuzz;
 mod insights;
+mod media_insights;
 mod model;
 pub mod naive;
 mod parse;
@@ -34,7 +35,8 @@ pub use config::{
 pub use error::{
     ApiError, ConfigError, ErrorClass, GraphError, ItemError, ItemErrorKind, RateLimitScope,
 };
-pub use insights::{AccountInsightsQuery, MAX_IDS_PER_REQUEST, MediaTarget};
+pub use insights::{AccountInsightsQuery, MAX_IDS_PER_REQUEST};
+pub use media_insights::MediaTarget;
 pub use model::{
     AccountInsightPoint, Breakdown, DemographicTimeframe, DemographicValue, DiscoveredAccount,
     InsightValue, MediaCategory, MediaChild, MediaInsights, MediaItem, MediaListing,
