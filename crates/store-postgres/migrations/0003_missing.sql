@@ -54,3 +54,15 @@ CREATE TRIGGER account_insight_days_revised
 AFTER UPDATE OF value ON account_insight_days
 FOR EACH ROW WHEN (NEW.value IS DISTINCT FROM OLD.value)
 EXECUTE FUNCTION account_insight_days_revised();
+
+-- Metrics the Graph API refused, per API version, login flavour and catalog scope: learnt
+-- once, shared by every process and kept across restarts.
+CREATE TABLE catalog_decisions (
+    api_version text NOT NULL,
+    login       text NOT NULL,
+    scope       text NOT NULL,
+    metric      text NOT NULL,
+    reason      text NOT NULL,
+    decided_at  timestamptz NOT NULL,
+    PRIMARY KEY (api_version, login, scope, metric)
+);

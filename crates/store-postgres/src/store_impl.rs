@@ -180,6 +180,14 @@ impl Store for PostgresStore {
         content::account_insight_as_of(&self.pool, account_id, metric, from, to, as_of).await
     }
 
+    async fn catalog_decisions_record(&self, decisions: Vec<CatalogDecisionRecord>) -> Result<u64> {
+        content::catalog_decisions_record(&self.pool, decisions).await
+    }
+
+    async fn catalog_decisions_list(&self) -> Result<Vec<CatalogDecisionRecord>> {
+        content::catalog_decisions_list(&self.pool).await
+    }
+
     async fn missing_apply(&self, batch: MissingBatch) -> Result<u64> {
         content::missing_apply(&self.pool, batch).await
     }

@@ -49,3 +49,15 @@ BEGIN
     ON CONFLICT (account_id, metric, day, breakdown, key, revised_at)
     DO UPDATE SET value = excluded.value;
 END;
+
+-- Metrics the Graph API refused, per API version, login flavour and catalog scope: learnt
+-- once, shared by every process and kept across restarts.
+CREATE TABLE catalog_decisions (
+    api_version TEXT    NOT NULL,
+    login       TEXT    NOT NULL,
+    scope       TEXT    NOT NULL,
+    metric      TEXT    NOT NULL,
+    reason      TEXT    NOT NULL,
+    decided_at  INTEGER NOT NULL,
+    PRIMARY KEY (api_version, login, scope, metric)
+) STRICT, WITHOUT ROWID;

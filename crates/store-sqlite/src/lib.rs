@@ -199,6 +199,14 @@ impl Store for SqliteStore {
         content::account_insight_as_of(self, account_id, metric, from, to, as_of).await
     }
 
+    async fn catalog_decisions_record(&self, decisions: Vec<CatalogDecisionRecord>) -> Result<u64> {
+        content::catalog_decisions_record(self, decisions).await
+    }
+
+    async fn catalog_decisions_list(&self) -> Result<Vec<CatalogDecisionRecord>> {
+        content::catalog_decisions_list(self).await
+    }
+
     async fn missing_apply(&self, batch: MissingBatch) -> Result<u64> {
         content::missing_apply(self, batch).await
     }

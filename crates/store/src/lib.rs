@@ -12,6 +12,7 @@
 //! statement per row in a loop). Times are UTC with microsecond precision.
 
 mod account;
+mod catalog;
 mod content;
 mod crypto;
 mod history;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub use crate::account::*;
+pub use crate::catalog::*;
 pub use crate::content::*;
 pub use crate::crypto::{Cipher, CryptoError, EncryptedToken, SecretKey, SecretString};
 pub use crate::history::*;
@@ -177,6 +179,14 @@ pub trait Store: QueueStore {
         account_id: AccountId,
         kinds: &[MissingKind],
     ) -> Result<Vec<MissingValue>>;
+
+    // ----- learnt metric catalog -----
+
+    /// Records catalog decisions; one already known (same version, login, scope and metric)
+    /// keeps its first reason and time. Returns rows written.
+    async fn catalog_decisions_record(&self, decisions: Vec<CatalogDecisionRecord>) -> Result<u64>;
+    /// Every recorded decision, by version, login, scope, metric.
+    async fn catalog_decisions_list(&self) -> Result<Vec<CatalogDecisionRecord>>;
 
     // ----- sync history -----
 

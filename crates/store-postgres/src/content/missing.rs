@@ -1,5 +1,6 @@
 //! Values Meta does not give, with their reasons (`missing_values`): upserted on their
-//! natural key, removed once the value is present.
+//! natural key, removed once the value is present; and the metric catalog decisions learnt
+//! from the API's refusals (`catalog_decisions`).
 
 use std::collections::BTreeMap;
 
@@ -167,6 +168,62 @@ pub(crate) async fn missing_list(
                 since: get(row, "since")?,
                 checked_at: get(row, "checked_at")?,
                 next_retry_at: get(row, "next_retry_at")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn catalog_decisions_record(
+    pool: &PgPool,
+    decisions: Vec<store::CatalogDecisionRecord>,
+) -> Result<u64> {
+    if decisions.is_empty() {
+        return Ok(0);
+    }
+    let versions: Vec<&str> = decisions.iter().map(|d| d.api_version.as_str()).collect();
+    let logins: Vec<&str> = decisions.iter().map(|d| d.login.as_str()).collect();
+    let scopes: Vec<&str> = decisions.iter().map(|d| d.scope.as_str()).collect();
+    let metrics: Vec<&str> = decisions.iter().map(|d| d.metric.as_str()).collect();
+    let reasons: Vec<&str> = decisions.iter().map(|d| d.reason.as_str()).collect();
+    let at: Vec<DateTime<Utc>> = decisions.iter().map(|d| d.decided_at).collect();
+    let done = sqlx::query(
+        "INSERT INTO catalog_decisions (api_version, login, scope, metric, reason, decided_at)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                              $6::timestamptz[])
+         ON CONFLICT (api_version, login, scope, metric) DO NOTHING",
+    )
+    .bind(&versions)
+    .bind(&logins)
+    .bind(&scopes)
+    .bind(&metrics)
+    .bind(&reasons)
+    .bind(&at)
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(done.rows_affected())
+}
+
+pub(crate) async fn catalog_decisions_list(
+    pool: &PgPool,
+) -> Result<Vec<store::CatalogDecisionRecord>> {
+    let rows = sqlx::query(
+        "SELECT api_version, login, scope, metric, reason, decided_at FROM catalog_decisions
+         ORDER BY api_version COLLATE \"C\", login COLLATE \"C\", scope COLLATE \"C\",
+                  metric COLLATE \"C\"",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|row| {
+            Ok(store::CatalogDecisionRecord {
+                api_version: get(row, "api_version")?,
+                login: get(row, "login")?,
+                scope: get(row, "scope")?,
+                metric: get(row, "metric")?,
+                reason: get(row, "reason")?,
+                decided_at: get(row, "decided_at")?,
             })
         })
         .collect()

@@ -1,5 +1,6 @@
 //! Values Meta does not give, with their reasons (`missing_values`): upserted on their
-//! natural key, removed once the value is present.
+//! natural key, removed once the value is present; and the metric catalog decisions learnt
+//! from the API's refusals (`catalog_decisions`).
 
 use std::collections::BTreeMap;
 
@@ -153,6 +154,59 @@ pub(crate) async fn missing_list(
                 since: from_micros(row.col("since")?)?,
                 checked_at: from_micros(row.col("checked_at")?)?,
                 next_retry_at: retry.map(from_micros).transpose()?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn catalog_decisions_record(
+    db: &SqliteStore,
+    decisions: Vec<store::CatalogDecisionRecord>,
+) -> Result<u64> {
+    if decisions.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = db.write().await?;
+    let written = chunked_values(
+        &mut tx,
+        "INSERT INTO catalog_decisions
+             (api_version, login, scope, metric, reason, decided_at)",
+        "(?, ?, ?, ?, ?, ?)",
+        "ON CONFLICT (api_version, login, scope, metric) DO NOTHING",
+        &decisions,
+        |q, d| {
+            q.bind(d.api_version.clone())
+                .bind(d.login.clone())
+                .bind(d.scope.clone())
+                .bind(d.metric.clone())
+                .bind(d.reason.clone())
+                .bind(micros(d.decided_at))
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(written)
+}
+
+pub(crate) async fn catalog_decisions_list(
+    db: &SqliteStore,
+) -> Result<Vec<store::CatalogDecisionRecord>> {
+    let rows = sqlx::query(
+        "SELECT api_version, login, scope, metric, reason, decided_at FROM catalog_decisions
+         ORDER BY api_version, login, scope, metric",
+    )
+    .fetch_all(&db.reader)
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok(store::CatalogDecisionRecord {
+                api_version: row.col("api_version")?,
+                login: row.col("login")?,
+                scope: row.col("scope")?,
+                metric: row.col("metric")?,
+                reason: row.col("reason")?,
+                decided_at: from_micros(row.col("decided_at")?)?,
             })
         })
         .collect()

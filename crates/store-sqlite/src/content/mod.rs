@@ -16,7 +16,9 @@ pub(crate) use insights::{
     media_insight_history, media_insight_history_window, media_insights_apply,
 };
 pub(crate) use media::{media_apply, media_get, media_index, media_list, media_summaries};
-pub(crate) use missing::{missing_apply, missing_list};
+pub(crate) use missing::{
+    catalog_decisions_list, catalog_decisions_record, missing_apply, missing_list,
+};
 pub(crate) use stories::{stories_apply, story_insight_history, story_list};
 
 use chrono::{DateTime, Utc};

@@ -266,9 +266,25 @@ async fn an_edge_world_syncs_every_value_or_its_reason(d: Dialect) {
     assert!(after.media_insight_snapshots >= before.media_insight_snapshots);
     assert!(after.account_insight_days >= before.account_insight_days);
 
-    // Once rejected, the withdrawn metric is never asked for again.
+    // Once rejected, the withdrawn metric is never asked for again, also by another
+    // process: the decision is stored and adopted by fresh clients.
+    let learnt = env.db.store.catalog_decisions_list().await.unwrap();
+    assert!(learnt.iter().any(|d| d.metric == "saved"), "{learnt:?}");
     env.advance(chrono::Duration::hours(2));
-    full_sync(&env).await;
+    let fresh_clients =
+        testsupport::sim_clients(&env.sim.url(), &env.graph_clock, Some("test-app-secret"));
+    let other_process = sync::Engine::new(sync::EngineConfig {
+        store: env.db.connect_again().await,
+        graph: fresh_clients,
+        cipher: Some(env.cipher.clone()),
+        settings: test_settings(),
+        clock: env.clock.clone(),
+    })
+    .unwrap();
+    env.sim.reset_stats();
+    other_process.enqueue_all(Plan::Full, "test").await.unwrap();
+    let stats = other_process.run_until_idle().await.unwrap();
+    assert_eq!(stats.failed, 0, "{stats:?}");
     let again = env.sim.stats().withdrawn_metric_refusals;
     assert_eq!(again.get("saved").copied().unwrap_or(0), 0, "{again:?}");
     env.teardown().await;

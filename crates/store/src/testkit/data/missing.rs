@@ -198,3 +198,44 @@ pub async fn account_insight_revisions_answer_as_of(store: DynStore) {
             .is_empty()
     );
 }
+
+pub async fn catalog_decisions_are_kept_once(store: DynStore) {
+    use crate::CatalogDecisionRecord;
+    let decision = |scope: &str, metric: &str, minutes: i64| CatalogDecisionRecord {
+        api_version: "v25.0".into(),
+        login: "facebook".into(),
+        scope: scope.into(),
+        metric: metric.into(),
+        reason: format!("(#100) {metric} is no longer supported"),
+        decided_at: at(minutes),
+    };
+    assert!(store.catalog_decisions_list().await.unwrap().is_empty());
+    let first = vec![
+        decision("media/REELS", "saved", 0),
+        decision("account/total_value", "views", 1),
+    ];
+    assert_eq!(
+        store.catalog_decisions_record(first.clone()).await.unwrap(),
+        2
+    );
+    // A second process learning the same keeps the first record.
+    let mut again = decision("media/REELS", "saved", 30);
+    again.reason = "other words".into();
+    assert_eq!(
+        store
+            .catalog_decisions_record(vec![again, decision("media/FEED", "saved", 31)])
+            .await
+            .unwrap(),
+        1
+    );
+    let got = store.catalog_decisions_list().await.unwrap();
+    assert_eq!(
+        got,
+        vec![
+            first[1].clone(),
+            decision("media/FEED", "saved", 31),
+            first[0].clone()
+        ]
+    );
+    assert_eq!(store.catalog_decisions_record(vec![]).await.unwrap(), 0);
+}

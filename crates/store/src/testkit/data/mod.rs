@@ -52,6 +52,7 @@ macro_rules! data_cases {
             demographics_snapshots_by_day,
             missing_values_keep_their_reason_until_present,
             account_insight_revisions_answer_as_of,
+            catalog_decisions_are_kept_once,
             sync_runs_and_steps,
             alerts_dedup_filters_ack_and_delivery,
             api_keys_lifecycle,
