@@ -85,6 +85,23 @@ async fn the_api_lists_missing_values_with_their_reasons() {
     assert_eq!(not_ready.len(), 2, "{listed:?}");
     assert!(not_ready.iter().all(|m| m["next_retry_at"].is_string()));
 
+    // The report says it in words.
+    let report = app
+        .get_json(&format!("/api/v1/accounts/{id}/report?days=30"))
+        .await;
+    let notes: Vec<&str> = report["notes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("notes in {report}"))
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("online_followers (2 day(s)): not available yet")),
+        "{notes:?}"
+    );
+
     // Filtered by kind; a kind that does not exist is refused.
     let only = app
         .get_json(&format!(
