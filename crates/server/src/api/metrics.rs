@@ -53,6 +53,10 @@ pub struct DayView {
     pub first_fetched_at: DateTime<Utc>,
     pub fetched_at: DateTime<Utc>,
     pub source: &'static str,
+    /// Today's (Pacific) day: its values grow until the day ends.
+    pub partial: bool,
+    /// Older than Meta's 48-hour settling window: later changes are revisions.
+    pub settled: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -69,7 +73,18 @@ pub struct SeriesView {
     pub missing: Vec<MissingView>,
 }
 
-fn view(r: &AccountInsightReading) -> DayView {
+/// Meta's numbers may change for 48 hours after a day ends.
+const SETTLING_HOURS: i64 = 48;
+
+fn view(r: &AccountInsightReading, now: DateTime<Utc>) -> DayView {
+    let today = now
+        .with_timezone(&chrono_tz::America::Los_Angeles)
+        .date_naive();
+    // The day's end in Pacific time (at the latest 08:00 UTC the next day).
+    let day_end = (r.day + Duration::days(1))
+        .and_hms_opt(8, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now);
     let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     DayView {
         day: r.day,
@@ -81,6 +96,8 @@ fn view(r: &AccountInsightReading) -> DayView {
         first_fetched_at: r.first_fetched_at,
         fetched_at: r.fetched_at,
         source: SOURCE_POLL,
+        partial: r.day >= today,
+        settled: now >= day_end + Duration::hours(SETTLING_HOURS),
     }
 }
 
@@ -151,7 +168,10 @@ async fn series(
         from,
         to,
         as_of,
-        days: readings.iter().map(view).collect(),
+        days: readings
+            .iter()
+            .map(|r| view(r, as_of.unwrap_or_else(|| state.clock.now())))
+            .collect(),
         moved_since_first_read: moved,
         missing,
     }))

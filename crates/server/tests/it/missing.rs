@@ -166,6 +166,7 @@ async fn a_revised_day_is_answered_as_known_at_any_time() {
     let latest = total(&now);
     assert_eq!(latest["revisions"], 1, "{now}");
     assert_eq!(latest["source"], "poll");
+    assert_eq!(latest["partial"], false, "yesterday is complete");
     let (value, first) = (
         latest["value"].as_f64().unwrap(),
         latest["first_value"].as_f64().unwrap(),
