@@ -1,5 +1,5 @@
 //! Account insights step: daily account metrics. The first sync backfills the configured
-//! number of complete days before today, and today's partial day (90 by default, read in ≤ 30-day windows by the client); later
+//! number of days up to today (90 by default, read in ≤ 30-day windows by the client); later
 //! syncs read from the last stored day, and always the last few days again because Meta's
 //! numbers settle for about 48 h (today's partial values included). Asked for on its own with
 //! a range of days, it reads exactly those. Days are Pacific-time days (Meta's buckets); the
@@ -20,16 +20,14 @@ use crate::steps::{StepCtx, StepError, StepReport};
 /// The metric whose stored days decide between backfill and settling window.
 const ANCHOR_METRIC: &str = "reach";
 
-/// The inclusive range of Pacific days to read (ending `today`, whose values are partial),
-/// given the last stored day: a first sync reads `backfill_days` complete days before today.
+/// The inclusive range of Pacific days to read (ending `today`), given the last stored day.
 pub(crate) fn days_to_read(
     today: NaiveDate,
     last_stored: Option<NaiveDate>,
     backfill_days: u32,
     settling_days: u32,
 ) -> (NaiveDate, NaiveDate) {
-    // N days of history are N complete days before today; today's partial day comes along.
-    let earliest = today - Duration::days(backfill_days.max(1) as i64);
+    let earliest = today - Duration::days(backfill_days.max(1) as i64 - 1);
     let settling_start = today - Duration::days(settling_days.max(1) as i64 - 1);
     let since = match last_stored {
         None => earliest,
@@ -239,8 +237,7 @@ mod tests {
     #[test]
     fn first_sync_backfills_then_settling_window() {
         let y = d("2026-03-09");
-        // 90 complete days before today, and today.
-        assert_eq!(days_to_read(y, None, 90, 3), (d("2025-12-09"), y));
+        assert_eq!(days_to_read(y, None, 90, 3), (d("2025-12-10"), y));
         // Up to date: read the settling window again.
         assert_eq!(days_to_read(y, Some(y), 90, 3), (d("2026-03-07"), y));
         // A week behind: read from the first missing day.
@@ -251,7 +248,7 @@ mod tests {
         // A year behind: never more than the backfill.
         assert_eq!(
             days_to_read(y, Some(d("2025-01-01")), 90, 3),
-            (d("2025-12-09"), y)
+            (d("2025-12-10"), y)
         );
     }
 }
