@@ -27,6 +27,24 @@ pub enum CatalogScope {
     Demographics,
 }
 
+impl CatalogScope {
+    /// Every scope.
+    pub const ALL: [CatalogScope; 7] = [
+        Self::Media(MediaCategory::Feed),
+        Self::Media(MediaCategory::CarouselAlbum),
+        Self::Media(MediaCategory::Reels),
+        Self::Media(MediaCategory::Story),
+        Self::AccountTimeSeries,
+        Self::AccountTotalValue,
+        Self::Demographics,
+    ];
+
+    /// The scope its [`Display`](fmt::Display) names (`media/REELS`, `account/time_series`, …).
+    pub fn parse(s: &str) -> Option<CatalogScope> {
+        Self::ALL.into_iter().find(|scope| scope.to_string() == s)
+    }
+}
+
 impl fmt::Display for CatalogScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -174,11 +174,36 @@ impl GraphClient {
         self.inner.catalog.decisions()
     }
 
+    /// Adopts decisions learnt earlier (by this client before a restart, or by another
+    /// process): metrics rejected for this client's API version are not requested again.
+    /// Decisions for other versions are ignored. Returns how many were new.
+    pub fn catalog_restore(&self, decisions: &[CatalogDecision]) -> usize {
+        decisions
+            .iter()
+            .filter(|d| d.version == self.version())
+            .filter(|d| {
+                self.inner.catalog.drop_metric(
+                    d.version,
+                    d.scope,
+                    &d.metric,
+                    &d.reason,
+                    d.decided_at,
+                )
+            })
+            .count()
+    }
+
     /// The metrics the client currently requests for a media category.
     pub fn media_metrics(&self, category: MediaCategory) -> Vec<&'static str> {
         self.inner
             .catalog
             .metrics(self.version(), CatalogScope::Media(category))
+    }
+
+    /// The metrics the client requests now for a scope (its catalog less what the API
+    /// rejected), so a caller can tell a value that was asked for and not given.
+    pub fn requested_metrics(&self, scope: CatalogScope) -> Vec<&'static str> {
+        self.metrics(scope)
     }
 
     pub(crate) fn metrics(&self, scope: CatalogScope) -> Vec<&'static str> {

@@ -266,6 +266,12 @@ pub enum ItemErrorKind {
     NotEnoughViewers,
     /// Code 10 or 200–299: missing permission.
     PermissionDenied,
+    /// A carousel child: "Insights data is not available for any media within an
+    /// Instagram Media album". Permanent (the album has the insights).
+    AlbumChild,
+    /// A story more than 24 hours old ("Story media metrics are only available for 24
+    /// hours"). Permanent.
+    StoryExpired,
     /// The answer did not mention this object at all.
     Missing,
     /// Any other per-object error.
@@ -294,6 +300,8 @@ impl ItemError {
             (100, Some(33)) => ItemErrorKind::NotFound,
             _ if lower.contains("does not exist") => ItemErrorKind::NotFound,
             (10, _) if lower.contains("not enough viewers") => ItemErrorKind::NotEnoughViewers,
+            _ if lower.contains("within an instagram media album") => ItemErrorKind::AlbumChild,
+            _ if lower.contains("only available for 24 hours") => ItemErrorKind::StoryExpired,
             (10 | 200..=299, _) => ItemErrorKind::PermissionDenied,
             _ => ItemErrorKind::Other,
         };
@@ -428,6 +436,22 @@ mod tests {
         assert_eq!(e.kind, ItemErrorKind::NotEnoughViewers);
         let e = ItemError::from_api(&api(400, 100, Some(33), "Unsupported get request.", false));
         assert_eq!(e.kind, ItemErrorKind::NotFound);
+        let e = ItemError::from_api(&api(
+            400,
+            100,
+            None,
+            "Insights data is not available for any media within an Instagram Media album",
+            false,
+        ));
+        assert_eq!(e.kind, ItemErrorKind::AlbumChild);
+        let e = ItemError::from_api(&api(
+            400,
+            100,
+            None,
+            "Story media metrics are only available for 24 hours after the story was published",
+            false,
+        ));
+        assert_eq!(e.kind, ItemErrorKind::StoryExpired);
     }
 
     #[test]

@@ -1,60 +1,38 @@
-//! Insight reads, built for few round trips: media insights through multi-ID requests of up
-//! to 50 posts of one media category (per-id errors kept apart, a failing group bisected),
-//! account insights as daily time series in ≤ 30-day windows plus per-day `total_value`s
-//! through batch requests of up to 50 operations, demographics in one batch, and online
-//! followers. Metrics the API rejects are dropped, remembered and the rest retried.
+//! Account insight reads, built for few round trips: daily time series in ≤ 30-day windows
+//! plus per-day `total_value`s through batch requests of up to 50 operations, demographics
+//! in one batch, and online followers (the latest days Meta does not serve yet reported as
+//! such). Metrics the API rejects are dropped, remembered and the rest retried. Media
+//! insights are in `media_insights.rs`.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 use chrono::{Duration, NaiveDate};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::catalog::{
-    ACCOUNT_BREAKDOWNS, CatalogScope, DEMOGRAPHIC_BREAKDOWNS, FOLLOWER_COUNT, MEDIA_BREAKDOWNS,
-    ONLINE_FOLLOWERS,
+    ACCOUNT_BREAKDOWNS, CatalogScope, DEMOGRAPHIC_BREAKDOWNS, FOLLOWER_COUNT, ONLINE_FOLLOWERS,
 };
 use crate::client::{GraphClient, PathKind, Request};
 use crate::days::{check_range, each_day, pacific_day_ending_at, pacific_day_start, windows};
-use crate::error::{ErrorClass, GraphError, ItemError};
+use crate::error::{ErrorClass, GraphError};
 use crate::model::{
-    AccountInsightPoint, DemographicTimeframe, DemographicValue, InsightValue, MediaCategory,
-    MediaInsights, MediaItem, OnlineFollowers,
+    AccountInsightPoint, DemographicTimeframe, DemographicValue, OnlineFollowers,
+    OnlineFollowersRead,
 };
 use crate::parse;
 use crate::reads::check_id;
 use crate::token::AccountRef;
+
+/// The latest complete days of `online_followers` Meta does not serve yet (a third-party
+/// observation, docs/graph-api-edges.md).
+const ONLINE_FOLLOWERS_GAP_DAYS: i64 = 2;
 
 /// Objects per multi-ID request and operations per batch request (Meta's limit).
 pub const MAX_IDS_PER_REQUEST: usize = 50;
 
 /// Longest account-insights range accepted in one call (two years of days).
 const MAX_RANGE_DAYS: i64 = 731;
-
-/// A media object whose insights are wanted.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MediaTarget {
-    /// Media id.
-    pub id: String,
-    /// Its category (decides the metrics).
-    pub category: MediaCategory,
-}
-
-impl MediaTarget {
-    /// A target.
-    pub fn new(id: impl Into<String>, category: MediaCategory) -> Self {
-        Self {
-            id: id.into(),
-            category,
-        }
-    }
-
-    /// The target for a listed item; `None` for ads and unknown product types. (Carousel
-    /// children are never targets: they have no insights.)
-    pub fn of(item: &MediaItem) -> Option<Self> {
-        Some(Self::new(item.id.clone(), item.category()?))
-    }
-}
 
 /// Which account insights to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,232 +50,6 @@ pub struct AccountInsightsQuery {
 type DayOp = (NaiveDate, Option<&'static str>);
 
 impl GraphClient {
-    /// Lifetime insights of many media objects: one multi-ID request per ≤ 50 objects of the
-    /// same category. Each id gets its values or its own error (e.g. posted before the
-    /// business conversion, deleted, a story with fewer than 5 viewers); a request that
-    /// fails because of one object is split in halves until that object is isolated.
-    ///
-    /// Fails as a whole only for errors that concern every id (token, rate limit, transient
-    /// failures that outlived the retries).
-    #[tracing::instrument(skip_all)]
-    pub async fn media_insights(
-        &self,
-        account: &AccountRef,
-        targets: &[MediaTarget],
-    ) -> Result<MediaInsights, GraphError> {
-        let mut groups: BTreeMap<MediaCategory, Vec<String>> = BTreeMap::new();
-        for t in targets {
-            check_id(&t.id)?;
-            let ids = groups.entry(t.category).or_default();
-            if !ids.contains(&t.id) {
-                ids.push(t.id.clone());
-            }
-        }
-        let mut out = MediaInsights::default();
-        for (category, ids) in groups {
-            for chunk in ids.chunks(MAX_IDS_PER_REQUEST) {
-                self.insights_group(account, category, None, chunk.to_vec(), &mut out)
-                    .await?;
-            }
-        }
-        Ok(out)
-    }
-
-    /// The breakdown rows of media insights (`profile_activity` by `action_type` for feed
-    /// posts, carousels and stories; `navigation` by `story_navigation_action_type` for
-    /// stories), read like [`media_insights`](Self::media_insights): one multi-ID request
-    /// per ≤ 50 objects of a category and breakdown. Reels have none. Each id gets only
-    /// breakdown rows (`InsightValue::breakdown` is set).
-    #[tracing::instrument(skip_all)]
-    pub async fn media_insight_breakdowns(
-        &self,
-        account: &AccountRef,
-        targets: &[MediaTarget],
-    ) -> Result<MediaInsights, GraphError> {
-        let mut groups: BTreeMap<MediaCategory, Vec<String>> = BTreeMap::new();
-        for t in targets {
-            check_id(&t.id)?;
-            let ids = groups.entry(t.category).or_default();
-            if !ids.contains(&t.id) {
-                ids.push(t.id.clone());
-            }
-        }
-        let mut out = MediaInsights::default();
-        for (category, ids) in groups {
-            for breakdown in MEDIA_BREAKDOWNS.iter().filter(|b| b.0.contains(&category)) {
-                let spec = Some((breakdown.1, breakdown.2));
-                for chunk in ids.chunks(MAX_IDS_PER_REQUEST) {
-                    let mut part = MediaInsights::default();
-                    self.insights_group(account, category, spec, chunk.to_vec(), &mut part)
-                        .await?;
-                    for (id, result) in part.results {
-                        let result = result.map(|values| {
-                            values
-                                .into_iter()
-                                .filter(|v| v.breakdown.is_some())
-                                .collect::<Vec<_>>()
-                        });
-                        match (out.results.get_mut(&id), result) {
-                            (Some(Ok(existing)), Ok(mut rows)) => existing.append(&mut rows),
-                            (Some(Err(_)), _) => {}
-                            (_, result) => {
-                                out.results.insert(id, result);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    async fn insights_group(
-        &self,
-        account: &AccountRef,
-        category: MediaCategory,
-        breakdown: Option<(&'static str, &'static str)>,
-        ids: Vec<String>,
-        out: &mut MediaInsights,
-    ) -> Result<(), GraphError> {
-        let scope = CatalogScope::Media(category);
-        let max_rounds = self.inner.cfg.retry.max_attempts;
-        // (ids, transient rounds so far)
-        let mut pending: Vec<(Vec<String>, u32)> = vec![(ids, 0)];
-        while let Some((group, rounds)) = pending.pop() {
-            let mut metrics = self.metrics(scope);
-            if let Some((metric, _)) = breakdown {
-                metrics.retain(|m| *m == metric);
-                if metrics.is_empty() {
-                    // The metric itself is no longer served: nothing to break down.
-                    return Ok(());
-                }
-            }
-            if metrics.is_empty() {
-                return Err(GraphError::NoMetricsLeft {
-                    scope: scope.to_string(),
-                    version: self.version(),
-                });
-            }
-            let mut fields = format!("insights.metric({})", metrics.join(","));
-            if let Some((_, dimension)) = breakdown {
-                fields.push_str(&format!(".breakdown({dimension})"));
-            }
-            let req = Request {
-                units: group.len() as u64,
-                ..Request::get("media_insights", "")
-                    .for_account(account)
-                    .param("ids", group.join(","))
-                    .param("fields", fields)
-            };
-            match self.call(&req, parse::multi_id_insights).await {
-                Ok(mut answer) => {
-                    let mut again = Vec::new();
-                    for id in group {
-                        match answer.remove(&id) {
-                            Some(Ok(values)) => {
-                                out.results.insert(id, Ok(values));
-                            }
-                            None => {
-                                out.results.insert(id, Err(ItemError::missing()));
-                            }
-                            Some(Err(api)) => {
-                                self.inner
-                                    .stats
-                                    .error(&api.code.to_string(), Some(&account.ig_user_id));
-                                match api.class() {
-                                    ErrorClass::UnsupportedMetric
-                                        if !self
-                                            .drop_rejected(scope, &api, &metrics)
-                                            .is_empty() =>
-                                    {
-                                        again.push(id);
-                                    }
-                                    ErrorClass::Transient if rounds + 1 < max_rounds => {
-                                        again.push(id)
-                                    }
-                                    ErrorClass::RateLimited | ErrorClass::Auth => {
-                                        return Err(self.api_error(
-                                            Some(&account.ig_user_id),
-                                            api,
-                                            None,
-                                        ));
-                                    }
-                                    _ => {
-                                        out.results.insert(id, Err(ItemError::from_api(&api)));
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    if !again.is_empty() {
-                        pending.push((again, rounds + 1));
-                    }
-                }
-                Err(GraphError::Api(api)) if api.class() == ErrorClass::UnsupportedMetric => {
-                    if self.drop_rejected(scope, &api, &metrics).is_empty() {
-                        if group.len() == 1 {
-                            out.results
-                                .insert(group[0].clone(), Err(ItemError::from_api(&api)));
-                        } else {
-                            bisect(&mut pending, group, rounds);
-                        }
-                    } else {
-                        pending.push((group, rounds));
-                    }
-                }
-                Err(GraphError::Api(api))
-                    if api.class() == ErrorClass::Permanent && blames_one_object(&api) =>
-                {
-                    if group.len() == 1 {
-                        out.results
-                            .insert(group[0].clone(), Err(ItemError::from_api(&api)));
-                    } else {
-                        bisect(&mut pending, group, rounds);
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    /// Insights of one media object with one plain request (`GET /{media-id}/insights`).
-    /// Prefer [`media_insights`](Self::media_insights); this exists for single objects and
-    /// for comparison benchmarks.
-    #[tracing::instrument(skip_all)]
-    pub async fn media_insights_one(
-        &self,
-        account: &AccountRef,
-        target: &MediaTarget,
-    ) -> Result<Result<Vec<InsightValue>, ItemError>, GraphError> {
-        check_id(&target.id)?;
-        let scope = CatalogScope::Media(target.category);
-        loop {
-            let metrics = self.metrics(scope);
-            if metrics.is_empty() {
-                return Err(GraphError::NoMetricsLeft {
-                    scope: scope.to_string(),
-                    version: self.version(),
-                });
-            }
-            let req = Request::get("media_insights", format!("{}/insights", target.id))
-                .for_account(account)
-                .param("metric", metrics.join(","));
-            match self.call(&req, parse::media_insights_single).await {
-                Ok(values) => return Ok(Ok(values)),
-                Err(GraphError::Api(api)) if api.class() == ErrorClass::UnsupportedMetric => {
-                    if self.drop_rejected(scope, &api, &metrics).is_empty() {
-                        return Ok(Err(ItemError::from_api(&api)));
-                    }
-                }
-                Err(GraphError::Api(api)) if api.class() == ErrorClass::Permanent => {
-                    return Ok(Err(ItemError::from_api(&api)));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
     /// Account insights for an inclusive range of Pacific days: `reach` (and `follower_count`
     /// over the range's last 30 days) as daily time series in ≤ 30-day windows, and every
     /// `total_value` metric per day through batch requests (≤ 50 operations each). A 90-day
@@ -550,42 +302,85 @@ impl GraphClient {
         since: NaiveDate,
         until: NaiveDate,
     ) -> Result<Vec<OnlineFollowers>, GraphError> {
+        Ok(self
+            .online_followers_read(account, since, until)
+            .await?
+            .days)
+    }
+
+    /// Like [`online_followers`](Self::online_followers), and tells which days Meta does
+    /// not serve yet: a window that includes one of the latest two days fails as a whole
+    /// (docs/graph-api-edges.md), so it is asked again without them and they are reported
+    /// in [`OnlineFollowersRead::not_ready`].
+    #[tracing::instrument(skip_all)]
+    pub async fn online_followers_read(
+        &self,
+        account: &AccountRef,
+        since: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<OnlineFollowersRead, GraphError> {
         check_id(&account.ig_user_id)?;
         check_range(since, until)?;
         let scope = CatalogScope::AccountTimeSeries;
-        let mut out = Vec::new();
-        for (d0, d1) in windows(since, until) {
-            if self
-                .inner
-                .catalog
-                .is_dropped(self.version(), scope, ONLINE_FOLLOWERS)
-            {
-                break;
-            }
-            let req = Request::get(
-                "account_insights",
-                format!("{}/insights", account.ig_user_id),
-            )
-            .for_account(account)
-            .param("metric", ONLINE_FOLLOWERS)
-            .param("period", "lifetime")
-            .param("since", pacific_day_start(d0).timestamp().to_string())
-            .param(
-                "until",
-                pacific_day_start(d1 + Duration::days(1))
-                    .timestamp()
-                    .to_string(),
-            );
-            match self.call(&req, parse::online_followers).await {
-                Ok(days) => out.extend(days.into_iter().filter(|d| d.day >= d0 && d.day <= d1)),
-                Err(GraphError::Api(api)) if api.class() == ErrorClass::UnsupportedMetric => {
-                    self.drop_rejected(scope, &api, &[ONLINE_FOLLOWERS]);
-                    break;
+        let mut out = OnlineFollowersRead::default();
+        'windows: for (d0, mut d1) in windows(since, until) {
+            // Days cut from the end of this window because Meta refused them.
+            let mut cut = false;
+            loop {
+                if self
+                    .inner
+                    .catalog
+                    .is_dropped(self.version(), scope, ONLINE_FOLLOWERS)
+                {
+                    break 'windows;
                 }
-                Err(e) => return Err(e),
+                let req = Request::get(
+                    "account_insights",
+                    format!("{}/insights", account.ig_user_id),
+                )
+                .for_account(account)
+                .param("metric", ONLINE_FOLLOWERS)
+                .param("period", "lifetime")
+                .param("since", pacific_day_start(d0).timestamp().to_string())
+                .param(
+                    "until",
+                    pacific_day_start(d1 + Duration::days(1))
+                        .timestamp()
+                        .to_string(),
+                );
+                match self.call(&req, parse::online_followers).await {
+                    Ok(days) => {
+                        out.days
+                            .extend(days.into_iter().filter(|d| d.day >= d0 && d.day <= d1));
+                        break;
+                    }
+                    Err(GraphError::Api(api)) if api.class() == ErrorClass::UnsupportedMetric => {
+                        self.drop_rejected(scope, &api, &[ONLINE_FOLLOWERS]);
+                        break 'windows;
+                    }
+                    // A refusal of the window's latest days: ask once more without them.
+                    Err(GraphError::Api(api))
+                        if !cut && api.class() == ErrorClass::Permanent && api.code == 100 =>
+                    {
+                        cut = true;
+                        let keep_until = d1 - Duration::days(ONLINE_FOLLOWERS_GAP_DAYS);
+                        let mut d = (keep_until + Duration::days(1)).max(d0);
+                        while d <= d1 {
+                            out.not_ready.push(d);
+                            d += Duration::days(1);
+                        }
+                        if keep_until < d0 {
+                            break;
+                        }
+                        d1 = keep_until;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
-        out.sort_by_key(|d| d.day);
+        out.days.sort_by_key(|d| d.day);
+        out.not_ready.sort();
+        out.not_ready.dedup();
         Ok(out)
     }
 
@@ -691,22 +486,4 @@ impl GraphClient {
         }
         Ok(out)
     }
-}
-
-/// Whether a whole-request error can come from a single object of a multi-ID request
-/// (invalid or missing object, pre-conversion media, a story with too few viewers), so that
-/// splitting the request isolates it. Permission and other account-wide errors cannot.
-fn blames_one_object(api: &crate::ApiError) -> bool {
-    api.code == 100
-        || (api.code == 10
-            && api
-                .message
-                .to_ascii_lowercase()
-                .contains("not enough viewers"))
-}
-
-fn bisect(pending: &mut Vec<(Vec<String>, u32)>, mut group: Vec<String>, rounds: u32) {
-    let second = group.split_off(group.len() / 2);
-    pending.push((second, rounds));
-    pending.push((group, rounds));
 }

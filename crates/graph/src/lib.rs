@@ -16,6 +16,7 @@ mod days;
 mod error;
 pub mod fuzz;
 mod insights;
+mod media_insights;
 mod model;
 pub mod naive;
 mod oauth;
@@ -36,11 +37,13 @@ pub use config::{
 pub use error::{
     ApiError, ConfigError, ErrorClass, GraphError, ItemError, ItemErrorKind, RateLimitScope,
 };
-pub use insights::{AccountInsightsQuery, MAX_IDS_PER_REQUEST, MediaTarget};
+pub use insights::{AccountInsightsQuery, MAX_IDS_PER_REQUEST};
+pub use media_insights::MediaTarget;
 pub use model::{
     AccountInsightPoint, Breakdown, DemographicTimeframe, DemographicValue, DiscoveredAccount,
     InsightValue, MediaCategory, MediaChild, MediaInsights, MediaItem, MediaListing,
-    MediaProductType, MediaType, OnlineFollowers, Profile, Story, TokenDebug, TokenInfo,
+    MediaProductType, MediaType, OnlineFollowers, OnlineFollowersRead, Profile, Story, TokenDebug,
+    TokenInfo,
 };
 pub use oauth::{CodeExchange, ConnectedAccount, DialogRequest, requested_scopes, required_scopes};
 pub use reads::PAGE_SIZE;

@@ -331,6 +331,16 @@ pub struct OnlineFollowers {
     pub by_hour: BTreeMap<u8, f64>,
 }
 
+/// Followers online per hour over a range of days, with the days Meta does not serve yet.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct OnlineFollowersRead {
+    /// The days served, oldest first.
+    pub days: Vec<OnlineFollowers>,
+    /// Days of the range Meta refused as not available yet (the latest two days; Meta
+    /// fails the whole request when it includes one of them).
+    pub not_ready: Vec<NaiveDate>,
+}
+
 /// An Instagram professional account reachable with a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiscoveredAccount {

@@ -6,7 +6,7 @@
 
 use crate::client::GraphClient;
 use crate::error::GraphError;
-use crate::insights::MediaTarget;
+use crate::media_insights::MediaTarget;
 use crate::model::{MediaInsights, MediaItem, Profile};
 use crate::token::AccountRef;
 

@@ -671,6 +671,92 @@ pub fn spec() -> Value {
         ),
     );
     add(
+        "/api/v1/accounts/{id}/metrics/{metric}",
+        "get",
+        op(
+            "analytics",
+            "One account metric per Pacific day as it was known at `as_of`: the value then, \
+             the value first read, Meta's revisions, when it was read and its source; the days \
+             Meta did not give, with the reason",
+            &[
+                account_param(),
+                path_param(
+                    "metric",
+                    json!({"type": "string", "pattern": "^[a-z0-9_]{1,100}$"}),
+                    "A Graph API account metric, e.g. reach, views, follower_count",
+                ),
+                empty_means_absent(query_param(
+                    "from",
+                    date(),
+                    false,
+                    "First Pacific day; default 29 days before `to`; not after `to`, at most \
+                     730 days before it",
+                )),
+                empty_means_absent(query_param(
+                    "to",
+                    date(),
+                    false,
+                    "Last Pacific day, inclusive; default today (UTC)",
+                )),
+                empty_means_absent(query_param(
+                    "as_of",
+                    instant(),
+                    false,
+                    "Answer as known at this time (date or RFC 3339 time); default now",
+                )),
+            ],
+            None,
+            &[
+                (
+                    "200",
+                    json_response("The metric's days", schema_ref("MetricSeries")),
+                ),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+    add(
+        "/api/v1/accounts/{id}/missing",
+        "get",
+        op(
+            "analytics",
+            "Values Meta does not give for the account, each with its reason (a post published \
+             before the business conversion, a story with fewer than 5 viewers, days below the \
+             100-follower threshold, demographics cut to the top 45, the latest days of \
+             online followers not served yet, …). Such values are never stored as 0",
+            &[
+                account_param(),
+                empty_means_absent(query_param(
+                    "kind",
+                    enum_of(&[
+                        "media_insights",
+                        "story_insights",
+                        "account_insight",
+                        "online_followers",
+                        "demographics",
+                    ]),
+                    false,
+                    "Only this kind; default all",
+                )),
+            ],
+            None,
+            &[
+                (
+                    "200",
+                    json_response(
+                        "Missing values, by kind, object, day, metric, timeframe and breakdown",
+                        obj(&[
+                            ("account_id", int()),
+                            ("missing", array(schema_ref("MissingValue"))),
+                        ]),
+                    ),
+                ),
+                ("404", error_ref()),
+                ("422", error_ref()),
+            ],
+        ),
+    );
+    add(
         "/api/v1/alerts",
         "get",
         op(
@@ -1027,6 +1113,31 @@ fn schemas() -> Value {
                 ("error", opt(string())), ("detail", json!({})),
             ])))])],
         }),
+        "MetricSeries": obj(&[
+            ("account_id", int()), ("metric", string()), ("from", date()), ("to", date()),
+            ("as_of", opt(ts())),
+            ("days", array(obj(&[
+                ("day", date()), ("breakdown", opt(string())), ("key", opt(string())),
+                ("value", number()), ("first_value", number()), ("revisions", int()),
+                ("first_fetched_at", ts()), ("fetched_at", ts()),
+                ("source", enum_of(&["poll"])), ("partial", json!({"type": "boolean"})),
+                ("settled", json!({"type": "boolean"})),
+            ]))),
+            ("moved_since_first_read", number()),
+            ("missing", array(schema_ref("MissingValue"))),
+        ]),
+        "MissingValue": obj(&[
+            ("kind", enum_of(&["media_insights", "story_insights", "account_insight", "online_followers", "demographics"])),
+            ("object_id", opt(string())), ("day", opt(date())), ("metric", opt(string())),
+            ("timeframe", opt(string())), ("breakdown", opt(string())),
+            ("reason", enum_of(&[
+                "not_enough_viewers", "before_conversion", "deleted", "album_child", "story_expired",
+                "no_data_yet", "below_threshold", "truncated_top_45", "not_ready_yet",
+                "permission_denied", "other",
+            ])),
+            ("reason_text", string()), ("dropped", opt(int())), ("detail", string()),
+            ("since", ts()), ("checked_at", ts()), ("next_retry_at", opt(ts())),
+        ]),
         "Alert": obj(&[
             ("id", int()), ("account_id", opt(int())), ("kind", string()),
             ("severity", enum_of(&["info", "warning", "critical"])), ("title", string()), ("message", string()),

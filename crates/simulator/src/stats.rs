@@ -30,6 +30,10 @@ pub struct SimStats {
     pub faults_by_kind: BTreeMap<String, u64>,
     /// Calls refused by a rate limit (80002 / 4), injected storms excluded.
     pub throttled_total: u64,
+    /// Operations refused because they named a withdrawn metric, per metric (a client that
+    /// learns from the refusal names it once per catalog scope, then never again).
+    #[serde(default)]
+    pub withdrawn_metric_refusals: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -43,9 +47,17 @@ pub(crate) struct Counters {
     errors_by_code: HashMap<u32, u64>,
     faults: HashMap<FaultKind, u64>,
     throttled_total: u64,
+    withdrawn_refusals: HashMap<String, u64>,
 }
 
 impl Counters {
+    pub(crate) fn withdrawn_refusal(&mut self, metric: &str) {
+        *self
+            .withdrawn_refusals
+            .entry(metric.to_owned())
+            .or_default() += 1;
+    }
+
     pub(crate) fn request(&mut self) {
         self.requests_total += 1;
     }
@@ -113,6 +125,11 @@ impl Counters {
                 .map(|(k, v)| (k.as_str().to_owned(), *v))
                 .collect(),
             throttled_total: self.throttled_total,
+            withdrawn_metric_refusals: self
+                .withdrawn_refusals
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::{LOCK_MIGRATE, LOCK_NAMESPACE, PostgresStore};
 /// The migrations of this build: (version, name, SQL).
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (3, "missing", include_str!("../migrations/0003_missing.sql")),
     (
         4,
         "webhooks",

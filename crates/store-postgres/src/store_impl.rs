@@ -229,6 +229,37 @@ impl Store for PostgresStore {
         content::demographics_apply(&self.pool, batch).await
     }
 
+    async fn account_insight_as_of(
+        &self,
+        account_id: AccountId,
+        metric: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Vec<AccountInsightReading>> {
+        content::account_insight_as_of(&self.pool, account_id, metric, from, to, as_of).await
+    }
+
+    async fn catalog_decisions_record(&self, decisions: Vec<CatalogDecisionRecord>) -> Result<u64> {
+        content::catalog_decisions_record(&self.pool, decisions).await
+    }
+
+    async fn catalog_decisions_list(&self) -> Result<Vec<CatalogDecisionRecord>> {
+        content::catalog_decisions_list(&self.pool).await
+    }
+
+    async fn missing_apply(&self, batch: MissingBatch) -> Result<u64> {
+        content::missing_apply(&self.pool, batch).await
+    }
+
+    async fn missing_list(
+        &self,
+        account_id: AccountId,
+        kinds: &[MissingKind],
+    ) -> Result<Vec<MissingValue>> {
+        content::missing_list(&self.pool, account_id, kinds).await
+    }
+
     async fn demographics_latest(
         &self,
         account_id: AccountId,

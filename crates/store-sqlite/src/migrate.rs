@@ -27,6 +27,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_queue.sql"),
     },
     Migration {
+        version: 3,
+        name: "missing",
+        sql: include_str!("../migrations/0003_missing.sql"),
+    },
+    Migration {
         version: 4,
         name: "webhooks",
         sql: include_str!("../migrations/0004_webhooks.sql"),

@@ -252,6 +252,26 @@ pub struct AccountInsightDay {
     pub value: f64,
 }
 
+/// One account value for one day as it was known at a time (`as_of`), with its history:
+/// the value first read and how many revisions Meta made up to then. Values Meta revised
+/// later keep every earlier value (`account_insight_revisions`), so nothing read is lost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountInsightReading {
+    pub day: NaiveDate,
+    pub breakdown: String,
+    pub key: String,
+    /// The value as known at `as_of`.
+    pub value: f64,
+    /// The value first read.
+    pub first_value: f64,
+    /// When the day was first read.
+    pub first_fetched_at: DateTime<Utc>,
+    /// The last read of `value` (before the next revision, if any).
+    pub fetched_at: DateTime<Utc>,
+    /// Revisions made up to `as_of` (0: the first value still stands).
+    pub revisions: i64,
+}
+
 /// Account insight days to upsert in one transaction on
 /// `(account, metric, day, breakdown, key)`: values of the settling window are replaced
 /// with fresher ones; days are never deleted.

@@ -12,10 +12,12 @@
 //! statement per row in a loop). Times are UTC with microsecond precision.
 
 mod account;
+mod catalog;
 mod content;
 mod copy;
 mod crypto;
 mod history;
+mod missing;
 mod ops;
 mod redact;
 mod webhooks;
@@ -28,10 +30,12 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub use crate::account::*;
+pub use crate::catalog::*;
 pub use crate::content::*;
 pub use crate::copy::*;
 pub use crate::crypto::{Cipher, CryptoError, EncryptedToken, SecretKey, SecretString};
 pub use crate::history::*;
+pub use crate::missing::*;
 pub use crate::ops::*;
 pub use crate::redact::redact_url;
 pub use crate::webhooks::*;
@@ -141,6 +145,17 @@ pub trait Store: QueueStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<AccountInsightDay>>;
+    /// One metric's days in the inclusive range (totals and breakdown rows) as they were
+    /// known at `as_of` (`None`: now): days first read after `as_of` are absent, a value
+    /// revised after `as_of` is the earlier one. Ordered by day, breakdown, key.
+    async fn account_insight_as_of(
+        &self,
+        account_id: AccountId,
+        metric: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Vec<AccountInsightReading>>;
     /// The latest day stored for a metric (to decide between backfill and settling window).
     async fn account_insight_last_day(
         &self,
@@ -192,6 +207,28 @@ pub trait Store: QueueStore {
     ) -> Result<Vec<Comment>>;
     /// The account's mentions, newest first.
     async fn mention_list(&self, account_id: AccountId, limit: u32) -> Result<Vec<Mention>>;
+
+    // ----- missing values -----
+
+    /// Records values Meta does not give (upserted on their key; a value missing for the
+    /// same reason as before keeps its `since`) and removes the rows of values now present,
+    /// in one transaction. Returns rows written.
+    async fn missing_apply(&self, batch: MissingBatch) -> Result<u64>;
+    /// The missing values of an account (of the given kinds; all when empty), ordered by
+    /// kind, object, day, metric, timeframe, breakdown.
+    async fn missing_list(
+        &self,
+        account_id: AccountId,
+        kinds: &[MissingKind],
+    ) -> Result<Vec<MissingValue>>;
+
+    // ----- learnt metric catalog -----
+
+    /// Records catalog decisions; one already known (same version, login, scope and metric)
+    /// keeps its first reason and time. Returns rows written.
+    async fn catalog_decisions_record(&self, decisions: Vec<CatalogDecisionRecord>) -> Result<u64>;
+    /// Every recorded decision, by version, login, scope, metric.
+    async fn catalog_decisions_list(&self) -> Result<Vec<CatalogDecisionRecord>>;
 
     // ----- sync history -----
 

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod error;
 pub mod history;
 mod jobs;
+mod missing;
 pub mod plan;
 pub mod report;
 pub mod retry;

@@ -8,6 +8,8 @@ pub mod alerts;
 pub mod analytics;
 pub mod jobs;
 pub mod keys;
+pub mod metrics;
+pub mod missing;
 pub mod overview;
 pub mod queue;
 pub mod runs;
@@ -27,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .merge(overview::router())
         .merge(accounts::router())
         .merge(analytics::router())
+        .merge(missing::router())
+        .merge(metrics::router())
         .merge(jobs::router())
         .merge(queue::router())
         .merge(schedules::router())

@@ -7,6 +7,7 @@ mod browser;
 mod connect;
 mod dashboard;
 mod hardening;
+mod missing;
 mod report;
 mod support;
 mod webhooks;

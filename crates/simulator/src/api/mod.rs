@@ -326,8 +326,13 @@ impl Ctx<'_> {
         )
     }
 
+    /// Whether a metric the request names is withdrawn (counted: the request is refused).
     pub(crate) fn is_withdrawn(&self, metric: &str) -> bool {
-        self.st.is_withdrawn(metric, self.version)
+        let gone = self.st.is_withdrawn(metric, self.version);
+        if gone {
+            self.st.stats().withdrawn_refusal(metric);
+        }
+        gone
     }
 }
 

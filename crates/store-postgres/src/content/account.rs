@@ -1,10 +1,12 @@
-//! Account insight days (one value per metric and day, revised in place) and the
+//! Account insight days (one value per metric and day, revised in place; every change
+//! appends the earlier value to `account_insight_revisions`, by trigger) and the
 //! latest demographic breakdowns.
 
 use chrono::NaiveDate;
 use sqlx::{PgPool, Row};
 use store::{
-    AccountId, AccountInsightBatch, AccountInsightDay, DemographicBatch, DemographicValue, Result,
+    AccountId, AccountInsightBatch, AccountInsightDay, AccountInsightReading, DemographicBatch,
+    DemographicValue, Result,
 };
 
 use crate::accounts::get;
@@ -35,8 +37,9 @@ pub(crate) async fn account_insights_apply(
     let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
     let values: Vec<f64> = rows.iter().map(|r| r.value).collect();
     let done = sqlx::query(
-        "INSERT INTO account_insight_days (account_id, metric, day, breakdown, key, value, fetched_at)
-         SELECT $1, u.m, u.d, u.b, u.k, u.v, $2
+        "INSERT INTO account_insight_days
+             (account_id, metric, day, breakdown, key, value, fetched_at, first_fetched_at)
+         SELECT $1, u.m, u.d, u.b, u.k, u.v, $2, $2
          FROM UNNEST($3::text[], $4::date[], $5::text[], $6::text[], $7::float8[])
              AS u(m, d, b, k, v)
          ON CONFLICT (account_id, metric, day, breakdown, key) DO UPDATE
@@ -93,6 +96,68 @@ pub(crate) async fn account_insight_days(
         (&a.metric, a.day, &a.breakdown, &a.key).cmp(&(&b.metric, b.day, &b.breakdown, &b.key))
     });
     Ok(out)
+}
+
+pub(crate) async fn account_insight_as_of(
+    pool: &PgPool,
+    account_id: AccountId,
+    metric: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Vec<AccountInsightReading>> {
+    let rows = sqlx::query(
+        "WITH days AS (
+             SELECT d.*, (SELECT r.revised_at FROM account_insight_revisions r
+                          WHERE r.account_id = d.account_id AND r.metric = d.metric
+                            AND r.day = d.day AND r.breakdown = d.breakdown AND r.key = d.key
+                            AND $5::timestamptz IS NOT NULL AND r.revised_at > $5
+                          ORDER BY r.revised_at LIMIT 1) AS next_revision
+             FROM account_insight_days d
+             WHERE d.account_id = $1 AND d.metric = $2 AND d.day >= $3 AND d.day <= $4
+               AND ($5::timestamptz IS NULL OR coalesce(d.first_fetched_at, d.fetched_at) <= $5))
+         SELECT days.day, days.breakdown, days.key,
+                coalesce(nr.previous_value, days.value) AS value,
+                coalesce(nr.previous_fetched_at, days.fetched_at) AS fetched_at,
+                coalesce(days.first_fetched_at, days.fetched_at) AS first_fetched_at,
+                coalesce((SELECT r.previous_value FROM account_insight_revisions r
+                          WHERE r.account_id = days.account_id AND r.metric = days.metric
+                            AND r.day = days.day AND r.breakdown = days.breakdown
+                            AND r.key = days.key
+                          ORDER BY r.revised_at LIMIT 1), days.value) AS first_value,
+                (SELECT count(*) FROM account_insight_revisions r
+                 WHERE r.account_id = days.account_id AND r.metric = days.metric
+                   AND r.day = days.day AND r.breakdown = days.breakdown AND r.key = days.key
+                   AND ($5::timestamptz IS NULL OR r.revised_at <= $5)) AS revisions
+         FROM days
+         LEFT JOIN account_insight_revisions nr
+           ON nr.account_id = days.account_id AND nr.metric = days.metric
+          AND nr.day = days.day AND nr.breakdown = days.breakdown AND nr.key = days.key
+          AND nr.revised_at = days.next_revision
+         ORDER BY days.day, days.breakdown COLLATE \"C\", days.key COLLATE \"C\"",
+    )
+    .bind(account_id)
+    .bind(metric)
+    .bind(from)
+    .bind(to)
+    .bind(as_of)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|row| {
+            Ok(AccountInsightReading {
+                day: get(row, "day")?,
+                breakdown: get(row, "breakdown")?,
+                key: get(row, "key")?,
+                value: get(row, "value")?,
+                first_value: get(row, "first_value")?,
+                first_fetched_at: get(row, "first_fetched_at")?,
+                fetched_at: get(row, "fetched_at")?,
+                revisions: get(row, "revisions")?,
+            })
+        })
+        .collect()
 }
 
 pub(crate) async fn account_insight_last_day(

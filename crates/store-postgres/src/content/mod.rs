@@ -6,16 +6,20 @@
 mod account;
 mod insights;
 mod media;
+mod missing;
 mod stories;
 
 pub(crate) use account::{
-    account_insight_days, account_insight_last_day, account_insights_apply, demographics_apply,
-    demographics_latest,
+    account_insight_as_of, account_insight_days, account_insight_last_day, account_insights_apply,
+    demographics_apply, demographics_latest,
 };
 pub(crate) use insights::{
     media_insight_history, media_insight_history_window, media_insights_apply,
 };
 pub(crate) use media::{media_apply, media_get, media_index, media_list, media_summaries};
+pub(crate) use missing::{
+    catalog_decisions_list, catalog_decisions_record, missing_apply, missing_list,
+};
 pub(crate) use stories::{stories_apply, story_insight_history, story_list};
 
 use std::collections::BTreeMap;

@@ -1,16 +1,19 @@
-//! Account insight days (one value per metric and day, revised in place) and the
+//! Account insight days (one value per metric and day, revised in place; every change
+//! appends the earlier value to `account_insight_revisions`, by trigger) and the
 //! latest demographic breakdowns.
 
 use chrono::NaiveDate;
 use store::{
-    AccountId, AccountInsightBatch, AccountInsightDay, DemographicBatch, DemographicValue, Result,
-    StoreError,
+    AccountId, AccountInsightBatch, AccountInsightDay, AccountInsightReading, DemographicBatch,
+    DemographicValue, Result, StoreError,
 };
 
 use crate::SqliteStore;
 use crate::accounts::ensure_exists;
 use crate::error::{corrupt, db_err};
-use crate::sql::{RowExt, check_finite, chunked_values, day, json_texts, micros, parse_day};
+use crate::sql::{
+    RowExt, check_finite, chunked_values, day, from_micros, json_texts, micros, parse_day,
+};
 
 // ----- account insights -----
 
@@ -37,8 +40,8 @@ pub(crate) async fn account_insights_apply(
     let written = chunked_values(
         &mut tx,
         "INSERT INTO account_insight_days
-             (account_id, metric, day, breakdown, key, value, fetched_at)",
-        "(?, ?, ?, ?, ?, ?, ?)",
+             (account_id, metric, day, breakdown, key, value, fetched_at, first_fetched_at)",
+        "(?, ?, ?, ?, ?, ?, ?, ?)",
         "ON CONFLICT (account_id, metric, day, breakdown, key) DO UPDATE SET
              value = excluded.value, fetched_at = excluded.fetched_at
          WHERE excluded.fetched_at >= account_insight_days.fetched_at",
@@ -50,6 +53,7 @@ pub(crate) async fn account_insights_apply(
                 .bind(r.breakdown.clone())
                 .bind(r.key.clone())
                 .bind(r.value)
+                .bind(fetched)
                 .bind(fetched)
         },
     )
@@ -93,6 +97,69 @@ pub(crate) async fn account_insight_days(
                 breakdown,
                 key,
                 value,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn account_insight_as_of(
+    db: &SqliteStore,
+    account_id: AccountId,
+    metric: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Vec<AccountInsightReading>> {
+    let rows = sqlx::query(
+        "WITH days AS (
+             SELECT d.*, (SELECT r.revised_at FROM account_insight_revisions r
+                          WHERE r.account_id = d.account_id AND r.metric = d.metric
+                            AND r.day = d.day AND r.breakdown = d.breakdown AND r.key = d.key
+                            AND r.revised_at > ?5
+                          ORDER BY r.revised_at LIMIT 1) AS next_revision
+             FROM account_insight_days d
+             WHERE d.account_id = ?1 AND d.metric = ?2 AND d.day BETWEEN ?3 AND ?4
+               AND coalesce(d.first_fetched_at, d.fetched_at) <= ?5)
+         SELECT days.day, days.breakdown, days.key,
+                coalesce(nr.previous_value, days.value) AS value,
+                coalesce(nr.previous_fetched_at, days.fetched_at) AS fetched_at,
+                coalesce(days.first_fetched_at, days.fetched_at) AS first_fetched_at,
+                coalesce((SELECT r.previous_value FROM account_insight_revisions r
+                          WHERE r.account_id = days.account_id AND r.metric = days.metric
+                            AND r.day = days.day AND r.breakdown = days.breakdown
+                            AND r.key = days.key
+                          ORDER BY r.revised_at LIMIT 1), days.value) AS first_value,
+                (SELECT count(*) FROM account_insight_revisions r
+                 WHERE r.account_id = days.account_id AND r.metric = days.metric
+                   AND r.day = days.day AND r.breakdown = days.breakdown AND r.key = days.key
+                   AND r.revised_at <= ?5) AS revisions
+         FROM days
+         LEFT JOIN account_insight_revisions nr
+           ON nr.account_id = days.account_id AND nr.metric = days.metric
+          AND nr.day = days.day AND nr.breakdown = days.breakdown AND nr.key = days.key
+          AND nr.revised_at = days.next_revision
+         ORDER BY days.day, days.breakdown, days.key",
+    )
+    .bind(account_id)
+    .bind(metric)
+    .bind(day(from))
+    .bind(day(to))
+    .bind(as_of.map_or(i64::MAX, micros))
+    .fetch_all(&db.reader)
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|row| {
+            let d: String = row.col("day")?;
+            Ok(AccountInsightReading {
+                day: parse_day(&d)?,
+                breakdown: row.col("breakdown")?,
+                key: row.col("key")?,
+                value: row.col("value")?,
+                first_value: row.col("first_value")?,
+                first_fetched_at: from_micros(row.col("first_fetched_at")?)?,
+                fetched_at: from_micros(row.col("fetched_at")?)?,
+                revisions: row.col("revisions")?,
             })
         })
         .collect()

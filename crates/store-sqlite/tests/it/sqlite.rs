@@ -325,6 +325,7 @@ async fn migrations_apply_once_even_when_raced() {
         vec![
             (1, "data".into()),
             (2, "queue".into()),
+            (3, "missing".into()),
             (4, "webhooks".into())
         ]
     );

@@ -9,8 +9,11 @@ use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDate};
 use chrono_tz::America::Los_Angeles;
-use graph::AccountInsightsQuery;
-use store::{AccountInsightBatch, AccountInsightDay};
+use graph::{AccountInsightsQuery, CatalogScope};
+use store::{
+    AccountInsightBatch, AccountInsightDay, MissingBatch, MissingKey, MissingKind, MissingReason,
+    MissingValue,
+};
 
 use crate::steps::{StepCtx, StepError, StepReport};
 
@@ -69,11 +72,92 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let online_until = today - Duration::days(1);
     let online = if online_since <= online_until {
         ctx.client
-            .online_followers(&ctx.acct, online_since, online_until)
+            .online_followers_read(&ctx.acct, online_since, online_until)
             .await?
     } else {
-        Vec::new()
+        graph::OnlineFollowersRead::default()
     };
+    // Every value asked for is stored or recorded as missing with its reason.
+    let followers = store
+        .account_get(ctx.account.id)
+        .await?
+        .and_then(|a| a.followers_count);
+    let mut seen: BTreeSet<(String, NaiveDate)> = points
+        .iter()
+        .filter(|p| p.breakdown.is_none())
+        .map(|p| (p.metric.clone(), p.day))
+        .collect();
+    seen.extend(
+        online
+            .days
+            .iter()
+            .map(|d| ("online_followers".to_string(), d.day)),
+    );
+    let mut expected: Vec<(MissingKind, &str, NaiveDate)> = Vec::new();
+    let total_value = ctx
+        .client
+        .requested_metrics(CatalogScope::AccountTotalValue);
+    let series = ctx
+        .client
+        .requested_metrics(CatalogScope::AccountTimeSeries);
+    let mut day = since;
+    while day <= until {
+        for m in total_value.iter().chain(series.iter()) {
+            // follower_count is served for the 30 days before today only.
+            if *m == "follower_count" && (day >= today || day < today - Duration::days(30)) {
+                continue;
+            }
+            expected.push((MissingKind::AccountInsight, m, day));
+        }
+        if day >= online_since && day <= online_until {
+            expected.push((MissingKind::OnlineFollowers, "online_followers", day));
+        }
+        day += Duration::days(1);
+    }
+    let not_ready: BTreeSet<NaiveDate> = online.not_ready.iter().copied().collect();
+    let known: BTreeSet<MissingKey> = store
+        .missing_list(
+            ctx.account.id,
+            &[MissingKind::AccountInsight, MissingKind::OnlineFollowers],
+        )
+        .await?
+        .into_iter()
+        .map(|m| m.key)
+        .collect();
+    let mut missing = Vec::new();
+    let mut present = Vec::new();
+    for (kind, metric, day) in expected {
+        let key = MissingKey::day(kind, metric, day);
+        if seen.contains(&(metric.to_string(), day)) {
+            if known.contains(&key) {
+                present.push(key);
+            }
+            continue;
+        }
+        // Below the threshold is the lasting reason, whatever else Meta said about the day.
+        let reason = match crate::missing::reason_of_absence(followers) {
+            MissingReason::NoDataYet
+                if kind == MissingKind::OnlineFollowers && not_ready.contains(&day) =>
+            {
+                MissingReason::NotReadyYet
+            }
+            r => r,
+        };
+        missing.push(MissingValue::seen(key, reason, ctx.now));
+    }
+    let missing_count = missing.len();
+    let missing_rows = if missing.is_empty() && present.is_empty() {
+        0
+    } else {
+        store
+            .missing_apply(MissingBatch {
+                account_id: ctx.account.id,
+                missing,
+                present,
+            })
+            .await?
+    };
+    let online = online.days;
     let mut rows: Vec<AccountInsightDay> = points
         .into_iter()
         .map(|p| {
@@ -125,7 +209,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let stored = stored_days.len() as i64;
     ctx.progress(stored.max(0) as u64, days as u64).await;
     Ok(StepReport {
-        rows_written: written,
+        rows_written: written + missing_rows,
         expected: Some(days),
         stored: Some(stored),
         complete: Some(stored == days),
@@ -136,6 +220,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
             "values": values,
             "metrics": metrics,
             "online_followers_days": online_days,
+            "missing_values": missing_count,
         }),
         skipped: false,
     })

@@ -2,8 +2,13 @@
 //! accounts by age, gender, country and city); skipped when today's snapshot exists, unless
 //! asked for on its own.
 
-use graph::DemographicTimeframe;
-use store::{DemographicBatch, DemographicValue};
+use std::collections::{BTreeMap, BTreeSet};
+
+use graph::{CatalogScope, DemographicTimeframe};
+use store::{
+    DemographicBatch, DemographicValue, MissingBatch, MissingKey, MissingKind, MissingReason,
+    MissingValue,
+};
 
 use crate::plan::{Plan, Step};
 use crate::steps::{StepCtx, StepError, StepReport};
@@ -58,6 +63,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
         );
         ctx.progress(i as u64 + 1, 2).await;
     }
+    let missing_rows = record_missing(ctx, &rows).await?;
     let count = rows.len() as i64;
     let written = if rows.is_empty() {
         0
@@ -71,11 +77,81 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
             .await?
     };
     Ok(StepReport {
-        rows_written: written,
+        rows_written: written + missing_rows,
         expected: Some(count),
         stored: Some(count),
         complete: Some(true),
         detail: serde_json::json!({ "values": count, "captured_on": today.to_string() }),
         skipped: false,
     })
+}
+
+/// Meta's cap on the values of one demographic breakdown ("top 45").
+const TOP: usize = 45;
+
+/// Records what the read did not give: a metric without any row is below Meta's threshold
+/// (100 followers, or 100 engagements in the timeframe); a breakdown of exactly 45 rows is
+/// cut to the top 45 (how many values were dropped Meta does not say). Clears earlier
+/// records the read contradicts. Returns rows written.
+async fn record_missing(ctx: &StepCtx<'_>, rows: &[DemographicValue]) -> Result<u64, StepError> {
+    let store = &ctx.deps.store;
+    let mut per_breakdown: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
+    for r in rows {
+        *per_breakdown
+            .entry((&r.metric, &r.timeframe, &r.breakdown))
+            .or_default() += 1;
+    }
+    let metrics = ctx.client.requested_metrics(CatalogScope::Demographics);
+    let mut missing = Vec::new();
+    let mut answered = BTreeSet::new();
+    for metric in metrics {
+        let timeframes: &[&str] = if metric == "follower_demographics" {
+            &[""]
+        } else {
+            &["this_week", "this_month"]
+        };
+        for tf in timeframes {
+            let key = MissingKey::demographic(metric, *tf, "");
+            if per_breakdown
+                .keys()
+                .any(|(m, t, _)| *m == metric && t == tf)
+            {
+                answered.insert(key);
+            } else {
+                missing.push(MissingValue::seen(
+                    key,
+                    MissingReason::BelowThreshold,
+                    ctx.now,
+                ));
+            }
+        }
+    }
+    for ((metric, tf, breakdown), n) in &per_breakdown {
+        let key = MissingKey::demographic(*metric, *tf, *breakdown);
+        if *n >= TOP {
+            missing.push(
+                MissingValue::seen(key, MissingReason::TruncatedTop45, ctx.now)
+                    .with_detail(format!("{n} values served; the rest are not given")),
+            );
+        } else {
+            answered.insert(key);
+        }
+    }
+    let present: Vec<MissingKey> = store
+        .missing_list(ctx.account.id, &[MissingKind::Demographics])
+        .await?
+        .into_iter()
+        .map(|m| m.key)
+        .filter(|k| answered.contains(k))
+        .collect();
+    if missing.is_empty() && present.is_empty() {
+        return Ok(0);
+    }
+    Ok(store
+        .missing_apply(MissingBatch {
+            account_id: ctx.account.id,
+            missing,
+            present,
+        })
+        .await?)
 }

@@ -3,8 +3,15 @@
 //! as snapshots. Per-item errors are recorded on the item; an item that could not be read
 //! for a passing reason makes the step incomplete (retried) after storing the rest.
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
 use graph::{InsightValue, ItemError, MAX_IDS_PER_REQUEST, MediaInsights, MediaTarget};
-use store::{InsightBatch, InsightSnapshot};
+use store::{
+    InsightBatch, InsightSnapshot, MissingBatch, MissingKey, MissingKind, MissingReason,
+    MissingValue,
+};
 
 use crate::steps::{StepCtx, StepError, StepReport, category, item_error_is_permanent};
 use crate::tiered::insights_due;
@@ -36,14 +43,37 @@ pub(crate) struct Collected {
     pub(crate) ok: usize,
     pub(crate) permanent: usize,
     pub(crate) transient: Vec<String>,
+    /// Items without values, with the reason (an empty answer is "no data yet").
+    pub(crate) missing: Vec<MissingValue>,
+    /// Items that have values now.
+    pub(crate) present: Vec<MissingKey>,
 }
 
 impl Collected {
+    /// Adds the insights of stories (their missing values are not recorded here).
     pub(crate) fn add(&mut self, insights: MediaInsights, now: chrono::DateTime<chrono::Utc>) {
+        self.add_as(insights, MissingKind::StoryInsights, now);
+    }
+
+    /// Adds insights of objects of one kind, noting which are missing and why.
+    pub(crate) fn add_as(
+        &mut self,
+        insights: MediaInsights,
+        kind: MissingKind,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
         for (id, result) in insights.results {
+            let key = MissingKey::object(kind, id.clone());
             match result {
+                Ok(values) if values.is_empty() => {
+                    // `{"data": []}`: Meta has no numbers for it yet; never a 0.
+                    self.ok += 1;
+                    self.missing
+                        .push(MissingValue::seen(key, MissingReason::NoDataYet, now));
+                }
                 Ok(values) => {
                     self.ok += 1;
+                    self.present.push(key);
                     self.rows
                         .extend(values.iter().map(|v| snapshot_row(&id, v, now)));
                 }
@@ -52,6 +82,10 @@ impl Collected {
                         self.permanent += 1;
                     } else {
                         self.transient.push(id.clone());
+                    }
+                    if let Some(reason) = crate::missing::reason_of_item(&e) {
+                        self.missing
+                            .push(MissingValue::seen(key, reason, now).with_detail(&e.message));
                     }
                     self.errors.push((id, describe(&e)));
                 }
@@ -69,6 +103,8 @@ pub(crate) fn describe(e: &ItemError) -> String {
         graph::ItemErrorKind::NotEnoughViewers => "not enough viewers",
         graph::ItemErrorKind::PermissionDenied => "permission denied",
         graph::ItemErrorKind::Missing => "missing from the answer",
+        graph::ItemErrorKind::AlbumChild => "part of an album",
+        graph::ItemErrorKind::StoryExpired => "story expired",
         _ => "error",
     };
     format!("{kind}: {}", e.message)
@@ -77,10 +113,23 @@ pub(crate) fn describe(e: &ItemError) -> String {
 /// Whether a stored post is read by this run: the given posts, the posts published in the
 /// given days (in the account's time zone), or the posts due under the tiered policy.
 /// `tz` is the account's time zone, known when the scope has days.
-fn selected(ctx: &StepCtx<'_>, tz: Option<chrono_tz::Tz>, e: &store::MediaIndexEntry) -> bool {
+fn selected(
+    ctx: &StepCtx<'_>,
+    tz: Option<chrono_tz::Tz>,
+    held: &BTreeMap<String, &MissingValue>,
+    e: &store::MediaIndexEntry,
+) -> bool {
     let scope = ctx.scope;
     if !scope.media.is_empty() {
         return scope.media.contains(&e.ig_media_id);
+    }
+    // A refusal that holds (never for a post published before the conversion, a day for
+    // too few viewers, an hour for a post without numbers yet) is not asked again sooner.
+    if held
+        .get(&e.ig_media_id)
+        .is_some_and(|m| m.holds_at(ctx.now))
+    {
+        return false;
     }
     if let (Some(since), Some(tz)) = (scope.since, tz) {
         let day = e.published_at.with_timezone(&tz).date_naive();
@@ -98,43 +147,84 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
         Some(_) => Some(ctx.account.time_zone()?),
         None => None,
     };
-    let mut targets: Vec<MediaTarget> = index
+    let known_missing = store
+        .missing_list(ctx.account.id, &[MissingKind::MediaInsights])
+        .await?;
+    let held: BTreeMap<String, &MissingValue> = known_missing
+        .iter()
+        .map(|m| (m.key.object_id.clone(), m))
+        .collect();
+    let mut targets: Vec<(MediaTarget, DateTime<Utc>)> = index
         .iter()
         .filter(|e| !e.deleted)
-        .filter(|e| selected(ctx, tz, e))
+        .filter(|e| selected(ctx, tz, &held, e))
         .filter_map(|e| {
             let cat = category(e.product_type, e.media_type)?;
             (cat != graph::MediaCategory::Story)
-                .then(|| MediaTarget::new(e.ig_media_id.clone(), cat))
+                .then(|| (MediaTarget::new(e.ig_media_id.clone(), cat), e.published_at))
         })
         .collect();
-    // One multi-ID request per ≤ 50 items of one category.
-    targets.sort_by(|a, b| a.category.cmp(&b.category).then(a.id.cmp(&b.id)));
+    // One multi-ID request per ≤ 50 items of one category, newest first.
+    targets.sort_by(|(a, at), (b, bt)| {
+        a.category
+            .cmp(&b.category)
+            .then(bt.cmp(at))
+            .then(a.id.cmp(&b.id))
+    });
+    let published: BTreeMap<&str, DateTime<Utc>> =
+        targets.iter().map(|(t, at)| (t.id.as_str(), *at)).collect();
     let due = targets.len();
     ctx.progress(0, due as u64).await;
 
     let mut collected = Collected::default();
     let mut failure: Option<graph::GraphError> = None;
+    // The newest post refused as posted before the business conversion: every older post
+    // was posted before the conversion too ("posted before the most recent time that the
+    // user's account was converted"), so it is recorded without being asked about.
+    let mut converted_after: Option<(DateTime<Utc>, ItemError)> = None;
     let mut done = 0usize;
     let mut start = 0;
     while start < targets.len() {
-        let cat = targets[start].category;
+        let cat = targets[start].0.category;
+        let mut group = Vec::new();
         let mut end = start;
         while end < targets.len()
-            && end - start < MAX_IDS_PER_REQUEST
-            && targets[end].category == cat
+            && group.len() < MAX_IDS_PER_REQUEST
+            && targets[end].0.category == cat
         {
+            let (target, at) = &targets[end];
+            match &converted_after {
+                Some((refused_at, e)) if at < refused_at => {
+                    collected.add_as(
+                        MediaInsights {
+                            results: [(target.id.clone(), Err(e.clone()))].into(),
+                        },
+                        MissingKind::MediaInsights,
+                        ctx.now,
+                    );
+                }
+                _ => group.push(target.clone()),
+            }
             end += 1;
         }
-        match ctx
-            .client
-            .media_insights(&ctx.acct, &targets[start..end])
-            .await
-        {
-            Ok(insights) => collected.add(insights, ctx.now),
-            Err(e) => {
-                failure = Some(e);
-                break;
+        if !group.is_empty() {
+            match ctx.client.media_insights(&ctx.acct, &group).await {
+                Ok(insights) => {
+                    for (id, result) in &insights.results {
+                        if let Err(e) = result
+                            && e.kind == graph::ItemErrorKind::PostedBeforeBusinessConversion
+                            && let Some(at) = published.get(id.as_str())
+                            && converted_after.as_ref().is_none_or(|(t, _)| at > t)
+                        {
+                            converted_after = Some((*at, e.clone()));
+                        }
+                    }
+                    collected.add_as(insights, MissingKind::MediaInsights, ctx.now);
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
             }
         }
         done = end;
@@ -142,6 +232,34 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
         start = end;
     }
 
+    // Posts deleted since they were listed have no insights any more, for good.
+    for e in index.iter().filter(|e| e.deleted) {
+        if held
+            .get(&e.ig_media_id)
+            .is_none_or(|m| m.reason != MissingReason::Deleted)
+        {
+            collected.missing.push(MissingValue::seen(
+                MissingKey::object(MissingKind::MediaInsights, e.ig_media_id.clone()),
+                MissingReason::Deleted,
+                ctx.now,
+            ));
+        }
+    }
+    let present: Vec<MissingKey> = std::mem::take(&mut collected.present)
+        .into_iter()
+        .filter(|k| held.contains_key(&k.object_id))
+        .collect();
+    let missing_rows = if collected.missing.is_empty() && present.is_empty() {
+        0
+    } else {
+        store
+            .missing_apply(MissingBatch {
+                account_id: ctx.account.id,
+                missing: std::mem::take(&mut collected.missing),
+                present,
+            })
+            .await?
+    };
     let ok = collected.ok;
     let permanent = collected.permanent;
     let transient = collected.transient.len();
@@ -158,7 +276,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
             .await?
     };
     let report = StepReport {
-        rows_written: rows,
+        rows_written: rows + missing_rows,
         expected: Some(due as i64),
         stored: Some(ok as i64),
         complete: Some(ok + permanent == due),

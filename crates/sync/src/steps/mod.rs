@@ -115,15 +115,56 @@ impl std::fmt::Display for StepError {
     }
 }
 
+/// Runs a step with the metric catalog other runs and processes learnt: the stored
+/// decisions are adopted before, and what the step learnt (a metric Meta refused) is stored
+/// after, whatever the step's outcome.
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
-    match ctx.step {
+    let client = ctx.client;
+    let login = client.login().as_str();
+    let stored = ctx.deps.store.catalog_decisions_list().await?;
+    let known: Vec<graph::CatalogDecision> = stored
+        .iter()
+        .filter(|d| d.login == login)
+        .filter_map(|d| {
+            Some(graph::CatalogDecision {
+                version: d.api_version.parse().ok()?,
+                scope: graph::CatalogScope::parse(&d.scope)?,
+                metric: d.metric.clone(),
+                reason: d.reason.clone(),
+                decided_at: d.decided_at,
+            })
+        })
+        .collect();
+    client.catalog_restore(&known);
+    let outcome = match ctx.step {
         Step::Profile => profile::run(ctx).await,
         Step::Media => media::run(ctx).await,
         Step::MediaInsights => media_insights::run(ctx).await,
         Step::Stories => stories::run(ctx).await,
         Step::Demographics => demographics::run(ctx).await,
         Step::AccountInsights => account_insights::run(ctx).await,
+    };
+    let learnt: Vec<store::CatalogDecisionRecord> = client
+        .catalog_decisions()
+        .into_iter()
+        .filter(|d| {
+            !known
+                .iter()
+                .any(|k| k.version == d.version && k.scope == d.scope && k.metric == d.metric)
+        })
+        .map(|d| store::CatalogDecisionRecord {
+            api_version: d.version.to_string(),
+            login: login.to_owned(),
+            scope: d.scope.to_string(),
+            metric: d.metric,
+            reason: d.reason,
+            decided_at: d.decided_at,
+        })
+        .collect();
+    if !learnt.is_empty() {
+        ctx.deps.store.catalog_decisions_record(learnt).await?;
     }
+    outcome
 }
 
 /// Converts a count from the API into the store's integer type.
@@ -169,7 +210,8 @@ pub(crate) fn category(
 }
 
 /// Whether a per-item error is the item's lasting state (retrying cannot help): posted
-/// before the business conversion, deleted, too few viewers, no permission.
+/// before the business conversion, deleted, too few viewers, no permission, an album child,
+/// an expired story.
 pub(crate) fn item_error_is_permanent(e: &graph::ItemError) -> bool {
     matches!(
         e.kind,
@@ -177,5 +219,7 @@ pub(crate) fn item_error_is_permanent(e: &graph::ItemError) -> bool {
             | graph::ItemErrorKind::NotFound
             | graph::ItemErrorKind::NotEnoughViewers
             | graph::ItemErrorKind::PermissionDenied
+            | graph::ItemErrorKind::AlbumChild
+            | graph::ItemErrorKind::StoryExpired
     )
 }

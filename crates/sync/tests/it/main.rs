@@ -5,6 +5,7 @@ mod accounts;
 mod chain;
 mod db;
 mod e2e;
+mod edges;
 mod env;
 mod failures;
 mod job_args;

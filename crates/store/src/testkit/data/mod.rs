@@ -14,6 +14,7 @@
 mod accounts;
 mod content;
 mod copy;
+mod missing;
 mod ops;
 mod reads;
 mod series;
@@ -22,6 +23,7 @@ mod webhooks;
 pub use accounts::*;
 pub use content::*;
 pub use copy::*;
+pub use missing::*;
 pub use ops::*;
 pub use reads::*;
 pub use series::*;
@@ -52,6 +54,9 @@ macro_rules! data_cases {
             stories_and_their_snapshots,
             account_insight_days_settle_in_place,
             demographics_snapshots_by_day,
+            missing_values_keep_their_reason_until_present,
+            account_insight_revisions_answer_as_of,
+            catalog_decisions_are_kept_once,
             sync_runs_and_steps,
             alerts_dedup_filters_ack_and_delivery,
             api_keys_lifecycle,

@@ -1,0 +1,178 @@
+//! One account metric per day as it was known at a time
+//! (`GET /accounts/{id}/metrics/{metric}?as_of=T`): the value then, the value first read,
+//! how many revisions Meta made, when it was read and from where; the days Meta did not give
+//! are listed with their reason. A report can so say how much a period moved after it was
+//! first read.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use store::{AccountInsightReading, MissingKind};
+
+use crate::api::accounts::account_by_ref;
+use crate::api::missing::MissingView;
+use crate::api::{parse_date, parse_instant};
+use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/accounts/{id}/metrics/{metric}", get(series))
+}
+
+/// The longest range, in days.
+const MAX_DAYS: i64 = 731;
+/// The default range, in days.
+const DEFAULT_DAYS: i64 = 30;
+
+/// Where a value came from. Polling the Graph API is the only source today; the name is
+/// stored per value so other sources can be told apart.
+const SOURCE_POLL: &str = "poll";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesParams {
+    /// First Pacific day (default: 29 days before `to`).
+    pub from: Option<String>,
+    /// Last Pacific day, inclusive (default: today, UTC).
+    pub to: Option<String>,
+    /// The time the values are answered as of (date or RFC 3339; default now).
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DayView {
+    pub day: NaiveDate,
+    /// The breakdown dimension (`null` for the day's total).
+    pub breakdown: Option<String>,
+    pub key: Option<String>,
+    pub value: f64,
+    pub first_value: f64,
+    pub revisions: i64,
+    pub first_fetched_at: DateTime<Utc>,
+    pub fetched_at: DateTime<Utc>,
+    pub source: &'static str,
+    /// Today's (Pacific) day: its values grow until the day ends.
+    pub partial: bool,
+    /// Older than Meta's 48-hour settling window: later changes are revisions.
+    pub settled: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SeriesView {
+    pub account_id: i64,
+    pub metric: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub as_of: Option<DateTime<Utc>>,
+    pub days: Vec<DayView>,
+    /// Sum of the day totals now (as of) minus their sum as first read.
+    pub moved_since_first_read: f64,
+    /// Days of this metric Meta did not give, with the reason.
+    pub missing: Vec<MissingView>,
+}
+
+/// Meta's numbers may change for 48 hours after a day ends.
+const SETTLING_HOURS: i64 = 48;
+
+fn view(r: &AccountInsightReading, now: DateTime<Utc>) -> DayView {
+    let today = now
+        .with_timezone(&chrono_tz::America::Los_Angeles)
+        .date_naive();
+    // The day's end in Pacific time (at the latest 08:00 UTC the next day).
+    let day_end = (r.day + Duration::days(1))
+        .and_hms_opt(8, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now);
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    DayView {
+        day: r.day,
+        breakdown: some(&r.breakdown),
+        key: some(&r.key),
+        value: r.value,
+        first_value: r.first_value,
+        revisions: r.revisions,
+        first_fetched_at: r.first_fetched_at,
+        fetched_at: r.fetched_at,
+        source: SOURCE_POLL,
+        partial: r.day >= today,
+        settled: now >= day_end + Duration::hours(SETTLING_HOURS),
+    }
+}
+
+/// A query value, `None` when absent or blank.
+fn blank(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+async fn series(
+    State(state): State<AppState>,
+    ApiPath((id, metric)): ApiPath<(String, String)>,
+    ApiQuery(params): ApiQuery<SeriesParams>,
+) -> AppResult<ApiJson<SeriesView>> {
+    if metric.is_empty()
+        || metric.len() > 100
+        || !metric
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(AppError::invalid(
+            "metric must be a Graph API metric name (lower-case letters, digits, _)",
+        ));
+    }
+    let as_of = blank(&params.as_of)
+        .map(|v| parse_instant("as_of", v))
+        .transpose()?;
+    let to = match blank(&params.to) {
+        Some(v) => parse_date("to", v)?,
+        None => state.clock.now().date_naive(),
+    };
+    let from = match blank(&params.from) {
+        Some(v) => parse_date("from", v)?,
+        None => to - Duration::days(DEFAULT_DAYS - 1),
+    };
+    if from > to {
+        return Err(AppError::invalid("from must not be after to"));
+    }
+    if (to - from).num_days() >= MAX_DAYS {
+        return Err(AppError::invalid(format!(
+            "at most {MAX_DAYS} days per request"
+        )));
+    }
+    let account = account_by_ref(&state, &id).await?;
+    let readings = state
+        .store
+        .account_insight_as_of(account.id, &metric, from, to, as_of)
+        .await?;
+    let moved = readings
+        .iter()
+        .filter(|r| r.breakdown.is_empty())
+        .map(|r| r.value - r.first_value)
+        .sum();
+    let missing = state
+        .store
+        .missing_list(
+            account.id,
+            &[MissingKind::AccountInsight, MissingKind::OnlineFollowers],
+        )
+        .await?
+        .iter()
+        .filter(|m| m.key.metric == metric && m.key.day.is_some_and(|d| d >= from && d <= to))
+        .filter(|m| as_of.is_none_or(|t| m.since <= t))
+        .map(MissingView::of)
+        .collect();
+    Ok(ApiJson(SeriesView {
+        account_id: account.id,
+        metric,
+        from,
+        to,
+        as_of,
+        days: readings
+            .iter()
+            .map(|r| view(r, as_of.unwrap_or_else(|| state.clock.now())))
+            .collect(),
+        moved_since_first_read: moved,
+        missing,
+    }))
+}
