@@ -75,7 +75,8 @@ async fn jobs_queued_with_the_old_json_shape_still_run(d: Dialect) {
         .jobs;
     let failed: Vec<_> = all
         .iter()
-        .filter(|j| j.state != JobState::Completed)
+        // Stories' final reads wait for their stories' expiry, hours ahead.
+        .filter(|j| j.state != JobState::Completed && j.kind != "story_final_read")
         .collect();
     assert!(failed.is_empty(), "{failed:?}");
     // The scoped chain ran its one step; the fan-out started a light sync of each account.
