@@ -50,7 +50,7 @@ pub(crate) struct Collected {
 }
 
 impl Collected {
-    /// Adds the insights of stories (their missing values are not recorded here).
+    /// Adds the insights of stories.
     pub(crate) fn add(&mut self, insights: MediaInsights, now: chrono::DateTime<chrono::Utc>) {
         self.add_as(insights, MissingKind::StoryInsights, now);
     }

@@ -2,7 +2,7 @@
 //! their insights, as snapshots.
 
 use graph::MediaTarget;
-use store::{StoryBatch, StoryRecord};
+use store::{MissingBatch, StoryBatch, StoryRecord};
 
 use crate::steps::media_insights::Collected;
 use crate::steps::{StepCtx, StepError, StepReport, media_type};
@@ -68,7 +68,21 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
             ctx.now,
         )
         .await?;
-        written
+        // A story Meta gives no numbers for (too few viewers, …) is stored with its
+        // reason; one that has numbers now clears an earlier reason.
+        let missing_rows = if collected.missing.is_empty() && collected.present.is_empty() {
+            0
+        } else {
+            ctx.deps
+                .store
+                .missing_apply(MissingBatch {
+                    account_id: ctx.account.id,
+                    missing: std::mem::take(&mut collected.missing),
+                    present: std::mem::take(&mut collected.present),
+                })
+                .await?
+        };
+        written + missing_rows
     };
     ctx.progress(ok as u64, expected as u64).await;
     let report = StepReport {

@@ -27,13 +27,11 @@ fn world(edges: bool) -> SimConfig {
     c
 }
 
-/// The truth's missing values, except story insights (recorded by the stories step on
-/// their stories as an error text).
+/// The truth's missing values, stories' included.
 fn expected_missing(truth: &GroundTruth) -> MissingMap {
     truth
         .missing
         .iter()
-        .filter(|m| m.kind != SimKind::StoryInsights)
         .map(|m| {
             let kind = match m.kind {
                 SimKind::MediaInsights => "media_insights",
@@ -64,7 +62,6 @@ async fn stored_missing(env: &Env, id: AccountId) -> MissingMap {
         .await
         .unwrap()
         .into_iter()
-        .filter(|m| m.key.kind != MissingKind::StoryInsights)
         .map(|m| {
             (
                 (
