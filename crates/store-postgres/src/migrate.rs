@@ -11,8 +11,10 @@ use crate::error::db;
 use crate::{LOCK_MIGRATE, LOCK_NAMESPACE, PostgresStore};
 
 /// The migrations of this build: (version, name, SQL).
-pub const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (6, "reports", include_str!("../migrations/0006_reports.sql")),
+];
 
 fn checksum(sql: &str) -> String {
     hex::encode(Sha256::digest(sql.as_bytes()))

@@ -26,6 +26,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "queue",
         sql: include_str!("../migrations/0002_queue.sql"),
     },
+    Migration {
+        version: 6,
+        name: "reports",
+        sql: include_str!("../migrations/0006_reports.sql"),
+    },
 ];
 
 fn checksum(sql: &str) -> String {

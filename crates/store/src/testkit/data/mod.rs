@@ -15,12 +15,14 @@ mod accounts;
 mod content;
 mod ops;
 mod reads;
+mod reports;
 mod series;
 
 pub use accounts::*;
 pub use content::*;
 pub use ops::*;
 pub use reads::*;
+pub use reports::*;
 pub use series::*;
 
 /// The data cases, by name (each is a `pub async fn(DynStore)` in one of this module's children).
@@ -50,6 +52,7 @@ macro_rules! data_cases {
             demographics_snapshots_by_day,
             sync_runs_and_steps,
             alerts_dedup_filters_ack_and_delivery,
+            report_schedules_and_delivery_history,
             api_keys_lifecycle,
             sessions_and_prune,
             api_usage_keeps_the_latest_per_scope,
