@@ -6,6 +6,7 @@ mod alerts;
 pub use alerts::{WebhookUrl, webhook_signature};
 mod maintenance;
 mod orchestrator;
+pub mod reports;
 
 use std::sync::Arc;
 
@@ -42,6 +43,8 @@ pub(crate) fn register_all(deps: &Arc<Deps>, worker: &mut Worker) {
     worker.register(Arc::new(maintenance::TokenRefresh { deps: deps.clone() }));
     worker.register(Arc::new(maintenance::Retention { deps: deps.clone() }));
     worker.register(Arc::new(alerts::DeliverWebhook { deps: deps.clone() }));
+    worker.register(Arc::new(reports::ReportsDue { deps: deps.clone() }));
+    worker.register(Arc::new(reports::DeliverReport { deps: deps.clone() }));
 }
 
 /// The orchestrator job of one account sync.
