@@ -109,7 +109,11 @@ pub(crate) async fn delivery_list(
     schedule_id: Option<ReportScheduleId>,
     limit: u32,
 ) -> Result<Vec<ReportDelivery>> {
-    let limit = if limit == 0 { None } else { Some(i64::from(limit)) };
+    let limit = if limit == 0 {
+        None
+    } else {
+        Some(i64::from(limit))
+    };
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {DELIVERY_COLUMNS} FROM report_deliveries
          WHERE $1::bigint IS NULL OR schedule_id = $1

@@ -6,7 +6,7 @@ mod alerts;
 pub use alerts::{WebhookUrl, webhook_signature};
 mod maintenance;
 mod orchestrator;
-pub mod reports;
+pub(crate) mod reports;
 
 use std::sync::Arc;
 

@@ -148,7 +148,8 @@ impl Every {
     pub fn last_complete(self, today: NaiveDate) -> (NaiveDate, NaiveDate) {
         match self {
             Every::Weekly => {
-                let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+                let monday =
+                    today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
                 (monday - Duration::days(7), monday - Duration::days(1))
             }
             Every::Monthly => {
@@ -183,14 +184,22 @@ async fn accounts_of(deps: &Deps, schedule: &ReportSchedule) -> Result<Vec<Accou
 }
 
 /// The last complete period of `every` as of `now` in the account's time zone.
-fn period_for(account: &Account, every: Every, now: DateTime<Utc>) -> Result<(NaiveDate, NaiveDate)> {
+fn period_for(
+    account: &Account,
+    every: Every,
+    now: DateTime<Utc>,
+) -> Result<(NaiveDate, NaiveDate)> {
     let tz = account.time_zone()?;
     Ok(every.last_complete(now.with_timezone(&tz).date_naive()))
 }
 
 fn every_of(schedule: &ReportSchedule) -> std::result::Result<Every, String> {
-    Every::parse(&schedule.schedule.every)
-        .ok_or_else(|| format!("schedule {} has the unknown period {:?}", schedule.id, schedule.schedule.every))
+    Every::parse(&schedule.schedule.every).ok_or_else(|| {
+        format!(
+            "schedule {} has the unknown period {:?}",
+            schedule.id, schedule.schedule.every
+        )
+    })
 }
 
 /// Enqueues the deliveries due for every schedule: the last complete period of each
@@ -258,7 +267,9 @@ pub(crate) async fn deliver(
         .map_err(|e| DeliveryError::Retry(e.to_string()))?
         .into_iter()
         .find(|s| s.id == args.schedule_id)
-        .ok_or_else(|| DeliveryError::Gone(format!("report schedule {} was removed", args.schedule_id)))?;
+        .ok_or_else(|| {
+            DeliveryError::Gone(format!("report schedule {} was removed", args.schedule_id))
+        })?;
     if !force {
         let done = store
             .report_delivery_list(Some(schedule.id), 0)
@@ -316,8 +327,8 @@ async fn send_one(
     args: &DeliverReportArgs,
     now: DateTime<Utc>,
 ) -> std::result::Result<(), String> {
-    let period = analytics::Period::new(args.period_start, args.period_end)
-        .map_err(|e| e.to_string())?;
+    let period =
+        analytics::Period::new(args.period_start, args.period_end).map_err(|e| e.to_string())?;
     let report = crate::build_report(deps.store.as_ref(), account, period, now)
         .await
         .map_err(|e| format!("cannot build the report: {e}"))?;
@@ -430,8 +441,10 @@ impl Engine {
         let deps = self.deps();
         let mut out = Vec::new();
         for s in deps.store.report_schedule_list().await? {
-            if matches!(ReportTarget::parse(&s.schedule.target), Ok(ReportTarget::Email(_)))
-                && deps.settings.smtp.is_none()
+            if matches!(
+                ReportTarget::parse(&s.schedule.target),
+                Ok(ReportTarget::Email(_))
+            ) && deps.settings.smtp.is_none()
             {
                 out.push(format!(
                     "report schedule {} sends email but smtp.host is not configured: it will \
@@ -523,7 +536,14 @@ mod tests {
         );
         let hook = ReportTarget::parse("https://hooks.example.com/T/XXsecret").unwrap();
         assert_eq!(hook.shown(), "https://hooks.example.com/…");
-        for bad in ["team", "team@", "@example.com", "a b@example.com", "a@example", "ftp://x"] {
+        for bad in [
+            "team",
+            "team@",
+            "@example.com",
+            "a b@example.com",
+            "a@example",
+            "ftp://x",
+        ] {
             assert!(ReportTarget::parse(bad).is_err(), "{bad}");
         }
     }

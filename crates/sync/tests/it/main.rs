@@ -11,6 +11,7 @@ mod job_args;
 mod ops;
 mod queue;
 mod report;
+mod reports;
 mod schedules;
 mod scoped;
 mod webhook;

@@ -60,7 +60,12 @@ fn rows(report: &Report) -> Vec<FigureRow> {
     out
 }
 
-fn figure_row(f: &Figure, current: Option<f64>, previous: Option<f64>, change: Option<f64>) -> FigureRow {
+fn figure_row(
+    f: &Figure,
+    current: Option<f64>,
+    previous: Option<f64>,
+    change: Option<f64>,
+) -> FigureRow {
     FigureRow {
         key: f.key.to_string(),
         label: label(f.key),
@@ -206,7 +211,12 @@ pub fn render_report(
         let note = r
             .note
             .as_deref()
-            .map(|n| format!("<br><span style=\"color:#6b7280;font-size:12px;\">{}</span>", escape(n)))
+            .map(|n| {
+                format!(
+                    "<br><span style=\"color:#6b7280;font-size:12px;\">{}</span>",
+                    escape(n)
+                )
+            })
             .unwrap_or_default();
         let _ = write!(
             html,

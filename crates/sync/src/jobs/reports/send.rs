@@ -32,12 +32,14 @@ pub(super) async fn email(
         .to(to)
         .subject(report.subject.clone());
     let message = if csv {
-        let csv_type = ContentType::parse("text/csv; charset=utf-8")
-            .map_err(|e| format!("text/csv: {e}"))?;
+        let csv_type =
+            ContentType::parse("text/csv; charset=utf-8").map_err(|e| format!("text/csv: {e}"))?;
         builder.multipart(
             MultiPart::mixed()
                 .singlepart(SinglePart::plain(report.text.clone()))
-                .singlepart(Attachment::new(report.file_name.clone()).body(report.csv.clone(), csv_type)),
+                .singlepart(
+                    Attachment::new(report.file_name.clone()).body(report.csv.clone(), csv_type),
+                ),
         )
     } else {
         builder.multipart(MultiPart::alternative_plain_html(
@@ -49,7 +51,9 @@ pub(super) async fn email(
     let transport = match smtp.tls {
         SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host),
         SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host),
-        SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)),
+        SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+            &smtp.host,
+        )),
     }
     .map_err(|e| format!("cannot set up SMTP to {}: {e}", smtp.host))?
     .port(smtp.port)
@@ -62,11 +66,12 @@ pub(super) async fn email(
         _ => transport,
     }
     .build();
-    transport
-        .send(message)
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("the mail server {}:{} refused the report: {e}", smtp.host, smtp.port))
+    transport.send(message).await.map(|_| ()).map_err(|e| {
+        format!(
+            "the mail server {}:{} refused the report: {e}",
+            smtp.host, smtp.port
+        )
+    })
 }
 
 /// POSTs the report: the CSV as the body (`text/csv`), or JSON with the figures, the
@@ -115,11 +120,17 @@ pub(super) async fn webhook(
         .header("content-type", content_type)
         .header("x-igsync-report-schedule", schedule.id.to_string());
     if let Some(secret) = &deps.settings.alerts.webhook_secret {
-        request = request.header("x-igsync-signature", webhook_signature(secret.expose(), &body));
+        request = request.header(
+            "x-igsync-signature",
+            webhook_signature(secret.expose(), &body),
+        );
     }
     match request.body(body).send().await {
         Ok(response) if response.status().is_success() => Ok(()),
-        Ok(response) => Err(format!("the webhook at {url} answered HTTP {}", response.status())),
+        Ok(response) => Err(format!(
+            "the webhook at {url} answered HTTP {}",
+            response.status()
+        )),
         Err(e) => Err(format!(
             "the webhook at {url} could not be reached: {}",
             e.without_url()
