@@ -62,6 +62,12 @@ keys! {
     "alerts.follower_growth_threshold", "IGSYNC_ALERTS_FOLLOWER_GROWTH_THRESHOLD", "100", "Alert when followers grow by more than this between two syncs";
     "alerts.webhook_url", "IGSYNC_ALERTS_WEBHOOK_URL", "", "POST every alert as JSON to this URL (empty: no webhook)";
     "alerts.webhook_secret", "IGSYNC_ALERTS_WEBHOOK_SECRET", "", "HMAC-SHA256 key that signs webhook bodies (X-Igsync-Signature)";
+    "smtp.host", "IGSYNC_SMTP_HOST", "", "Mail server that scheduled reports are sent through (empty: reports by email are refused)";
+    "smtp.port", "IGSYNC_SMTP_PORT", "587", "Port of the mail server (587 for starttls, 465 for tls, 25 for none)";
+    "smtp.username", "IGSYNC_SMTP_USERNAME", "", "Login at the mail server (empty: no login)";
+    "smtp.password", "IGSYNC_SMTP_PASSWORD", "", "Password of the login (never printed or logged)";
+    "smtp.from", "IGSYNC_SMTP_FROM", "", "Sender address of report emails, e.g. igsync@example.com";
+    "smtp.tls", "IGSYNC_SMTP_TLS", "starttls", "starttls, tls or none (none only for a relay on a trusted network)";
     "server.listen", "IGSYNC_SERVER_LISTEN", "127.0.0.1:8080", "Address of the API and dashboard";
     "server.cookie_secure", "IGSYNC_SERVER_COOKIE_SECURE", "false", "Mark the dashboard's session cookie Secure (set it when igsync is served over HTTPS, directly or behind a proxy)";
     "server.public_url", "IGSYNC_SERVER_PUBLIC_URL", "", "The address browsers reach igsync at, e.g. https://igsync.example.com; Meta's login dialogs send people back to {public_url}/connect/callback (empty: connecting accounts from the dashboard is unavailable)";
@@ -501,7 +507,9 @@ impl Config {
             .iter()
             .map(|spec| {
                 let (value, origin) = l.raw(spec.key);
-                let shown = if spec.key.contains("secret") && !value.is_empty() {
+                let shown = if (spec.key.contains("secret") || spec.key.contains("password"))
+                    && !value.is_empty()
+                {
                     "(set, hidden)".to_string()
                 } else if spec.key == "database_url" {
                     redact_url(&value)
@@ -645,6 +653,25 @@ impl Config {
             )? as u32,
             retention,
             alerts,
+            smtp: match l.optional("smtp.host") {
+                None => None,
+                Some(host) => Some(sync::SmtpSettings {
+                    host,
+                    port: l.number("smtp.port", 1, 65_535)? as u16,
+                    username: l.optional("smtp.username"),
+                    password: l.optional("smtp.password").map(SecretString::new),
+                    from: l.optional("smtp.from").ok_or_else(|| {
+                        invalid(
+                            "smtp.from",
+                            &l.raw("smtp.from").1,
+                            "",
+                            "the sender address of report emails (needed with smtp.host)",
+                        )
+                    })?,
+                    tls: sync::SmtpTls::parse(&l.choice("smtp.tls", &["starttls", "tls", "none"])?)
+                        .unwrap_or(sync::SmtpTls::StartTls),
+                }),
+            },
             ..sync::SyncSettings::default()
         };
         let listen = {
@@ -662,6 +689,10 @@ impl Config {
             let (value, origin) = l.raw("server.public_url");
             public_url(&value)
                 .map_err(|expected| invalid("server.public_url", &origin, &value, expected))?
+        };
+        let sync = sync::SyncSettings {
+            public_url: public_url.clone(),
+            ..sync
         };
         let server = server::ServerSettings {
             cookie_secure: l.choice("server.cookie_secure", &["true", "false"])? == "true",

@@ -10,6 +10,7 @@ pub(crate) mod engine;
 pub(crate) mod graph;
 mod keys;
 mod report;
+mod reports;
 mod run;
 mod serve;
 mod simulate;
@@ -75,6 +76,7 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::History(args) => run::history(args, &config).await,
         Command::Schedules(cmd) => run::schedules(cmd, &config).await,
         Command::Report(args) => report::run(args, &config).await,
+        Command::Reports(cmd) => reports::run(cmd, &config).await,
         Command::Serve(args) => serve::run(args, &config).await,
         Command::Keys(cmd) => keys::run(cmd, &config).await,
         Command::Demo(args) => demo::run(args, &config).await,

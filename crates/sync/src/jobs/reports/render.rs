@@ -218,9 +218,9 @@ pub fn render_report(
                 )
             })
             .unwrap_or_default();
-        let _ = write!(
+        let _ = writeln!(
             html,
-            "<tr><td style=\"{td}text-align:left;\">{}{note}</td><td style=\"{td}\">{}</td><td style=\"{td}\">{}</td><td style=\"{td}\">{}</td></tr>\n",
+            "<tr><td style=\"{td}text-align:left;\">{}{note}</td><td style=\"{td}\">{}</td><td style=\"{td}\">{}</td><td style=\"{td}\">{}</td></tr>",
             escape(&r.label),
             shown(r.current, r.unit),
             shown(r.previous, r.unit),
@@ -229,9 +229,9 @@ pub fn render_report(
     }
     html.push_str("</table>\n");
     if let Some(link) = &link {
-        let _ = write!(
+        let _ = writeln!(
             html,
-            "<p style=\"margin:16px 0 0 0;\"><a href=\"{l}\" style=\"color:#2563eb;\">Charts and details on the dashboard</a></p>\n",
+            "<p style=\"margin:16px 0 0 0;\"><a href=\"{l}\" style=\"color:#2563eb;\">Charts and details on the dashboard</a></p>",
             l = escape(link)
         );
     }
