@@ -120,13 +120,10 @@ pub struct SyncSettings {
     pub account_insight_breakdowns: bool,
     pub retention: RetentionSettings,
     pub alerts: AlertSettings,
-    /// The mail server scheduled reports are sent through (`smtp.*`); None: email targets
-    /// are refused.
+    /// The mail server of scheduled reports (`smtp.*`); None: email targets are refused.
     pub smtp: Option<crate::SmtpSettings>,
     /// The dashboard's public address, for the links in delivered reports.
     pub public_url: Option<String>,
-    /// When the scheduled-report tick runs.
-    pub reports_cron: String,
     /// Queues a worker serves.
     pub queues: Vec<String>,
 }
@@ -155,7 +152,6 @@ impl Default for SyncSettings {
             alerts: AlertSettings::default(),
             smtp: None,
             public_url: None,
-            reports_cron: crate::jobs::reports::DEFAULT_REPORTS_CRON.to_string(),
             queues: vec![SYNC_QUEUE.to_string(), MAINTENANCE_QUEUE.to_string()],
         }
     }
@@ -187,7 +183,6 @@ impl SyncSettings {
             ("light_cron", &self.light_cron),
             ("token_refresh_cron", &self.token_refresh_cron),
             ("retention_cron", &self.retention_cron),
-            ("reports_cron", &self.reports_cron),
         ] {
             CronExpr::parse(cron).map_err(|e| SyncError::config(format!("{name}: {e}")))?;
         }
@@ -248,12 +243,7 @@ impl SyncSettings {
                 KIND_RETENTION,
                 serde_json::json!({}),
             ),
-            def(
-                crate::jobs::reports::SCHEDULE_REPORTS,
-                &self.reports_cron,
-                crate::jobs::reports::KIND_REPORTS_DUE,
-                serde_json::json!({}),
-            ),
+            jobs::reports::schedule(),
         ]
     }
 }
@@ -293,7 +283,7 @@ pub(crate) struct Deps {
 /// The sync engine. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
-    deps: Arc<Deps>,
+    pub(crate) deps: Arc<Deps>,
 }
 
 /// The answer to a sync request.
@@ -396,10 +386,6 @@ impl Engine {
                 http,
             }),
         })
-    }
-
-    pub(crate) fn deps(&self) -> &Deps {
-        &self.deps
     }
 
     pub fn store(&self) -> &DynStore {

@@ -34,6 +34,17 @@ pub const KIND_DELIVER_REPORT: &str = "deliver_report";
 pub const SCHEDULE_REPORTS: &str = "reports";
 pub const DEFAULT_REPORTS_CRON: &str = "0 5 * * * *";
 
+/// The hourly tick's schedule.
+pub(crate) fn schedule() -> store::ScheduleDef {
+    store::ScheduleDef {
+        name: SCHEDULE_REPORTS.to_string(),
+        cron: DEFAULT_REPORTS_CRON.to_string(),
+        queue: MAINTENANCE_QUEUE.to_string(),
+        kind: KIND_REPORTS_DUE.to_string(),
+        args: serde_json::json!({}),
+    }
+}
+
 /// How a mail server is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpTls {
@@ -410,7 +421,7 @@ impl Engine {
         target: &str,
         csv: bool,
     ) -> Result<ReportSchedule> {
-        let deps = self.deps();
+        let deps = &self.deps;
         let parsed = ReportTarget::parse(target).map_err(SyncError::Invalid)?;
         if matches!(parsed, ReportTarget::Email(_)) && deps.settings.smtp.is_none() {
             return Err(SyncError::Invalid(
@@ -438,7 +449,7 @@ impl Engine {
     /// The problems that keep schedules from delivering, one sentence each (an email target
     /// while `smtp.host` is unset): `serve` reports them at start.
     pub async fn report_problems(&self) -> Result<Vec<String>> {
-        let deps = self.deps();
+        let deps = &self.deps;
         let mut out = Vec::new();
         for s in deps.store.report_schedule_list().await? {
             if matches!(
@@ -458,7 +469,7 @@ impl Engine {
 
     /// Enqueues the deliveries that are due now (what the hourly tick does).
     pub async fn enqueue_due_reports(&self) -> Result<usize> {
-        enqueue_due(self.deps(), self.deps().clock.now()).await
+        enqueue_due(&self.deps, self.deps.clock.now()).await
     }
 
     /// Delivers a schedule's report of the last complete period now, for each account it
@@ -468,7 +479,7 @@ impl Engine {
         &self,
         id: ReportScheduleId,
     ) -> Result<Vec<(AccountId, std::result::Result<ReportDelivery, String>)>> {
-        let deps = self.deps();
+        let deps = &self.deps;
         let now = deps.clock.now();
         let schedule = deps
             .store
