@@ -983,6 +983,55 @@ mod tests {
     }
 
     #[test]
+    fn smtp_settings_build_the_mail_server_and_hide_the_password() {
+        let none = load(None, &[], Overrides::default()).unwrap();
+        assert_eq!(none.sync.smtp, None);
+        let env = [
+            ("IGSYNC_SMTP_HOST", "mail.example.com"),
+            ("IGSYNC_SMTP_PORT", "465"),
+            ("IGSYNC_SMTP_USERNAME", "reports"),
+            ("IGSYNC_SMTP_PASSWORD", "hunter2"),
+            ("IGSYNC_SMTP_FROM", "igsync@example.com"),
+            ("IGSYNC_SMTP_TLS", "tls"),
+        ];
+        let c = load(None, &env, Overrides::default()).unwrap();
+        let smtp = c.sync.smtp.clone().unwrap();
+        assert_eq!(
+            (smtp.host.as_str(), smtp.port, smtp.tls, smtp.from.as_str()),
+            (
+                "mail.example.com",
+                465,
+                sync::SmtpTls::Tls,
+                "igsync@example.com"
+            )
+        );
+        assert_eq!(smtp.password.unwrap().expose(), "hunter2");
+        let (_, shown, _) = c
+            .effective
+            .iter()
+            .find(|(spec, _, _)| spec.key == "smtp.password")
+            .unwrap();
+        assert_eq!(shown, "(set, hidden)");
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let err = load(None, &env[..1], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("smtp.from"), "{err}");
+        let err = load(
+            None,
+            &[
+                ("IGSYNC_SMTP_HOST", "m"),
+                ("IGSYNC_SMTP_FROM", "a@b.c"),
+                ("IGSYNC_SMTP_TLS", "ssl"),
+            ],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("smtp.tls"), "{err}");
+    }
+
+    #[test]
     fn passwords_are_redacted_from_urls_in_config_and_debug() {
         for (url, secret) in [
             ("postgres://app:s3cret@db:5432/igsync", "s3cret"),
