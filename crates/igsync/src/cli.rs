@@ -72,6 +72,9 @@ pub(crate) enum Command {
     Webhooks(WebhooksCommand),
     /// Print an analytics report for an account.
     Report(ReportArgs),
+    /// Schedule reports delivered by email (SMTP) or to a webhook, weekly or monthly.
+    #[command(subcommand)]
+    Reports(ReportsCommand),
     /// Serve the JSON API, the dashboard and the queue monitor.
     Serve(ServeArgs),
     /// Manage API keys for the HTTP API and dashboard, and the token encryption key.
@@ -386,6 +389,38 @@ pub(crate) struct ServeArgs {
     /// Run queue workers and schedules in this process. The default on SQLite.
     #[arg(long)]
     pub(crate) worker: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportsCommand {
+    /// Deliver the report of the last complete week or month of an account (or every
+    /// account) by email or to a webhook, from the queue, with retries.
+    Schedule {
+        /// Account id, username or Instagram user id.
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        account: Option<String>,
+        /// Every account (including accounts added later).
+        #[arg(long)]
+        all: bool,
+        /// weekly (Monday to Sunday) or monthly (calendar month), in the account's time zone.
+        #[arg(long, value_parser = ["weekly", "monthly"])]
+        every: String,
+        /// An email address (needs smtp.host) or an http(s):// webhook URL.
+        #[arg(long)]
+        to: String,
+        /// html (figures table with a dashboard link) or csv (attached, or the webhook body).
+        #[arg(long, default_value = "html", value_parser = ["html", "csv"])]
+        format: String,
+    },
+    /// List the schedules and their delivery history.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a schedule and its delivery history.
+    Remove { id: i64 },
+    /// Deliver a schedule's report of the last complete period now.
+    SendNow { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

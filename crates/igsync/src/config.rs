@@ -65,6 +65,12 @@ keys! {
     "sync.story_final_read_margin_minutes", "IGSYNC_SYNC_STORY_FINAL_READ_MARGIN_MINUTES", "30", "Each story's final read runs this many minutes before it expires (24 h after publishing)";
     "webhooks.enabled", "IGSYNC_WEBHOOKS_ENABLED", "false", "Receive Meta's webhook notifications at /webhooks/meta and subscribe accounts when they are added (needs graph.app_secret and webhooks.verify_token)";
     "webhooks.verify_token", "IGSYNC_WEBHOOKS_VERIFY_TOKEN", "", "The verify token entered in Meta's webhook settings (answered in the subscription handshake)";
+    "smtp.host", "IGSYNC_SMTP_HOST", "", "Mail server that scheduled reports are sent through (empty: reports by email are refused)";
+    "smtp.port", "IGSYNC_SMTP_PORT", "587", "Port of the mail server (587 for starttls, 465 for tls, 25 for none)";
+    "smtp.username", "IGSYNC_SMTP_USERNAME", "", "Login at the mail server (empty: no login)";
+    "smtp.password", "IGSYNC_SMTP_PASSWORD", "", "Password of the login (never printed or logged)";
+    "smtp.from", "IGSYNC_SMTP_FROM", "", "Sender address of report emails, e.g. igsync@example.com";
+    "smtp.tls", "IGSYNC_SMTP_TLS", "starttls", "starttls, tls or none (none only for a relay on a trusted network)";
     "server.listen", "IGSYNC_SERVER_LISTEN", "127.0.0.1:8080", "Address of the API and dashboard";
     "server.cookie_secure", "IGSYNC_SERVER_COOKIE_SECURE", "false", "Mark the dashboard's session cookie Secure (set it when igsync is served over HTTPS, directly or behind a proxy)";
     "server.public_url", "IGSYNC_SERVER_PUBLIC_URL", "", "The address browsers reach igsync at, e.g. https://igsync.example.com; Meta's login dialogs send people back to {public_url}/connect/callback (empty: connecting accounts from the dashboard is unavailable)";
@@ -508,7 +514,9 @@ impl Config {
             .iter()
             .map(|spec| {
                 let (value, origin) = l.raw(spec.key);
-                let shown = if (spec.key.contains("secret") || spec.key == "webhooks.verify_token")
+                let shown = if (spec.key.contains("secret")
+                    || spec.key.contains("password")
+                    || spec.key == "webhooks.verify_token")
                     && !value.is_empty()
                 {
                     "(set, hidden)".to_string()
@@ -657,6 +665,25 @@ impl Config {
             story_final_read_margin: Duration::from_secs(
                 60 * l.number("sync.story_final_read_margin_minutes", 1, 600)?,
             ),
+            smtp: match l.optional("smtp.host") {
+                None => None,
+                Some(host) => Some(sync::SmtpSettings {
+                    host,
+                    port: l.number("smtp.port", 1, 65_535)? as u16,
+                    username: l.optional("smtp.username"),
+                    password: l.optional("smtp.password").map(SecretString::new),
+                    from: l.optional("smtp.from").ok_or_else(|| {
+                        invalid(
+                            "smtp.from",
+                            &l.raw("smtp.from").1,
+                            "",
+                            "the sender address of report emails (needed with smtp.host)",
+                        )
+                    })?,
+                    tls: sync::SmtpTls::parse(&l.choice("smtp.tls", &["starttls", "tls", "none"])?)
+                        .unwrap_or(sync::SmtpTls::StartTls),
+                }),
+            },
             ..sync::SyncSettings::default()
         };
         let listen = {
@@ -699,6 +726,10 @@ impl Config {
             })
         } else {
             None
+        };
+        let sync = sync::SyncSettings {
+            public_url: public_url.clone(),
+            ..sync
         };
         let server = server::ServerSettings {
             cookie_secure: l.choice("server.cookie_secure", &["true", "false"])? == "true",
@@ -1002,6 +1033,55 @@ mod tests {
             let row = format!("| `{}` | `{}` |", spec.key, spec.env);
             assert!(readme.contains(&row), "README.md does not document {row}");
         }
+    }
+
+    #[test]
+    fn smtp_settings_build_the_mail_server_and_hide_the_password() {
+        let none = load(None, &[], Overrides::default()).unwrap();
+        assert_eq!(none.sync.smtp, None);
+        let env = [
+            ("IGSYNC_SMTP_HOST", "mail.example.com"),
+            ("IGSYNC_SMTP_PORT", "465"),
+            ("IGSYNC_SMTP_USERNAME", "reports"),
+            ("IGSYNC_SMTP_PASSWORD", "hunter2"),
+            ("IGSYNC_SMTP_FROM", "igsync@example.com"),
+            ("IGSYNC_SMTP_TLS", "tls"),
+        ];
+        let c = load(None, &env, Overrides::default()).unwrap();
+        let smtp = c.sync.smtp.clone().unwrap();
+        assert_eq!(
+            (smtp.host.as_str(), smtp.port, smtp.tls, smtp.from.as_str()),
+            (
+                "mail.example.com",
+                465,
+                sync::SmtpTls::Tls,
+                "igsync@example.com"
+            )
+        );
+        assert_eq!(smtp.password.unwrap().expose(), "hunter2");
+        let (_, shown, _) = c
+            .effective
+            .iter()
+            .find(|(spec, _, _)| spec.key == "smtp.password")
+            .unwrap();
+        assert_eq!(shown, "(set, hidden)");
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let err = load(None, &env[..1], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("smtp.from"), "{err}");
+        let err = load(
+            None,
+            &[
+                ("IGSYNC_SMTP_HOST", "m"),
+                ("IGSYNC_SMTP_FROM", "a@b.c"),
+                ("IGSYNC_SMTP_TLS", "ssl"),
+            ],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("smtp.tls"), "{err}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod error;
 mod migrate;
 mod ops;
 mod queue;
+mod reports;
 mod runs;
 pub mod scratch;
 mod store_impl;

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "webhooks",
         include_str!("../migrations/0004_webhooks.sql"),
     ),
+    (6, "reports", include_str!("../migrations/0006_reports.sql")),
     (
         7,
         "warehouse_views",

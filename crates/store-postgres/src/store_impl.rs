@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use store::*;
 
 use crate::error::db;
-use crate::{PostgresStore, accounts, content, ops, queue, runs, webhooks};
+use crate::{PostgresStore, accounts, content, ops, queue, reports, runs, webhooks};
 
 #[async_trait::async_trait]
 impl Store for PostgresStore {
@@ -310,6 +310,30 @@ impl Store for PostgresStore {
         error: Option<String>,
     ) -> Result<bool> {
         ops::alert_delivery_set(&self.pool, id, delivered_at, error).await
+    }
+
+    async fn report_schedule_insert(&self, schedule: NewReportSchedule) -> Result<ReportSchedule> {
+        reports::schedule_insert(&self.pool, schedule).await
+    }
+
+    async fn report_schedule_list(&self) -> Result<Vec<ReportSchedule>> {
+        reports::schedule_list(&self.pool).await
+    }
+
+    async fn report_schedule_remove(&self, id: ReportScheduleId) -> Result<bool> {
+        reports::schedule_remove(&self.pool, id).await
+    }
+
+    async fn report_delivery_record(&self, attempt: ReportAttempt) -> Result<ReportDelivery> {
+        reports::delivery_record(&self.pool, attempt).await
+    }
+
+    async fn report_delivery_list(
+        &self,
+        schedule_id: Option<ReportScheduleId>,
+        limit: u32,
+    ) -> Result<Vec<ReportDelivery>> {
+        reports::delivery_list(&self.pool, schedule_id, limit).await
     }
 
     async fn api_key_insert(&self, key: ApiKey) -> Result<()> {

@@ -18,6 +18,7 @@ mod history;
 mod migrate;
 mod ops;
 mod queue;
+mod reports;
 mod sql;
 mod webhooks;
 
@@ -331,6 +332,30 @@ impl Store for SqliteStore {
         error: Option<String>,
     ) -> Result<bool> {
         ops::alert_delivery_set(self, id, delivered_at, error).await
+    }
+
+    async fn report_schedule_insert(&self, schedule: NewReportSchedule) -> Result<ReportSchedule> {
+        reports::schedule_insert(self, schedule).await
+    }
+
+    async fn report_schedule_list(&self) -> Result<Vec<ReportSchedule>> {
+        reports::schedule_list(self).await
+    }
+
+    async fn report_schedule_remove(&self, id: ReportScheduleId) -> Result<bool> {
+        reports::schedule_remove(self, id).await
+    }
+
+    async fn report_delivery_record(&self, attempt: ReportAttempt) -> Result<ReportDelivery> {
+        reports::delivery_record(self, attempt).await
+    }
+
+    async fn report_delivery_list(
+        &self,
+        schedule_id: Option<ReportScheduleId>,
+        limit: u32,
+    ) -> Result<Vec<ReportDelivery>> {
+        reports::delivery_list(self, schedule_id, limit).await
     }
 
     async fn api_key_insert(&self, key: ApiKey) -> Result<()> {

@@ -36,6 +36,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("../migrations/0004_webhooks.sql"),
     },
+    Migration {
+        version: 6,
+        name: "reports",
+        sql: include_str!("../migrations/0006_reports.sql"),
+    },
 ];
 
 /// How many migrations this build knows.

@@ -21,6 +21,7 @@ mod missing;
 mod ops;
 mod redact;
 mod webhooks;
+mod reports;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -39,6 +40,7 @@ pub use crate::missing::*;
 pub use crate::ops::*;
 pub use crate::redact::redact_url;
 pub use crate::webhooks::*;
+pub use crate::reports::*;
 pub use queue::types::*;
 pub use queue::{QueueStore, Result, StoreError};
 
@@ -250,6 +252,24 @@ pub trait Store: QueueStore {
         delivered_at: Option<DateTime<Utc>>,
         error: Option<String>,
     ) -> Result<bool>;
+
+    // ----- scheduled reports -----
+
+    async fn report_schedule_insert(&self, schedule: NewReportSchedule) -> Result<ReportSchedule>;
+    /// Every schedule, oldest first.
+    async fn report_schedule_list(&self) -> Result<Vec<ReportSchedule>>;
+    /// Removes a schedule and its delivery history. Returns false when there was none.
+    async fn report_schedule_remove(&self, id: ReportScheduleId) -> Result<bool>;
+    /// Records one delivery attempt of a schedule's report for an account and period: the
+    /// attempt count grows, a failure sets the last error, the first success sets
+    /// `delivered_at` (kept by later attempts). Returns the delivery as it now stands.
+    async fn report_delivery_record(&self, attempt: ReportAttempt) -> Result<ReportDelivery>;
+    /// Deliveries (of one schedule, or all), newest period first, at most `limit` (0: all).
+    async fn report_delivery_list(
+        &self,
+        schedule_id: Option<ReportScheduleId>,
+        limit: u32,
+    ) -> Result<Vec<ReportDelivery>>;
 
     async fn api_key_insert(&self, key: ApiKey) -> Result<()>;
     async fn api_key_get(&self, id: &str) -> Result<Option<ApiKey>>;

@@ -120,6 +120,10 @@ pub struct SyncSettings {
     pub account_insight_breakdowns: bool,
     pub retention: RetentionSettings,
     pub alerts: AlertSettings,
+    /// The mail server of scheduled reports (`smtp.*`); None: email targets are refused.
+    pub smtp: Option<crate::SmtpSettings>,
+    /// The dashboard's public address, for the links in delivered reports.
+    pub public_url: Option<String>,
     /// Queues a worker serves.
     pub queues: Vec<String>,
     /// Each story's final read runs this long before the story expires (24 h after it was
@@ -149,6 +153,8 @@ impl Default for SyncSettings {
             account_insight_breakdowns: true,
             retention: RetentionSettings::default(),
             alerts: AlertSettings::default(),
+            smtp: None,
+            public_url: None,
             queues: vec![SYNC_QUEUE.to_string(), MAINTENANCE_QUEUE.to_string()],
             story_final_read_margin: Duration::from_secs(30 * 60),
         }
@@ -241,6 +247,7 @@ impl SyncSettings {
                 KIND_RETENTION,
                 serde_json::json!({}),
             ),
+            jobs::reports::schedule(),
         ]
     }
 }
@@ -280,7 +287,7 @@ pub(crate) struct Deps {
 /// The sync engine. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
-    deps: Arc<Deps>,
+    pub(crate) deps: Arc<Deps>,
 }
 
 /// The answer to a sync request.

@@ -11,6 +11,7 @@ pub(crate) mod engine;
 pub(crate) mod graph;
 mod keys;
 mod report;
+mod reports;
 mod run;
 mod serve;
 mod simulate;
@@ -82,6 +83,7 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::Schedules(cmd) => run::schedules(cmd, &config).await,
         Command::Report(args) => report::run(args, &config).await,
         Command::Webhooks(cmd) => webhooks::run(cmd, &config).await,
+        Command::Reports(cmd) => reports::run(cmd, &config).await,
         Command::Serve(args) => serve::run(args, &config).await,
         Command::Keys(cmd) => keys::run(cmd, &config).await,
         Command::Warehouse(cmd) => warehouse::run(cmd, &config).await,

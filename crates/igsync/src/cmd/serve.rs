@@ -114,6 +114,16 @@ pub(crate) async fn serve_with_workers(
                 .install_schedules()
                 .await
                 .context("cannot install the schedules")?;
+            // A report schedule that cannot deliver is said once at start, not only in
+            // its failed attempts.
+            match engine.report_problems().await {
+                Ok(problems) => {
+                    for problem in problems {
+                        tracing::warn!("{problem}");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot check the report schedules"),
+            }
             let mut rx = stop_rx.clone();
             Some(tokio::spawn(async move {
                 engine

@@ -68,6 +68,7 @@ pub(crate) async fn page(
         body.push_str("</tbody></table></div>");
     }
     body.push_str("</div>");
+    report_deliveries(&state, now, &mut body).await?;
     Ok(render(Page {
         title: "Schedules".to_owned(),
         nav: Some(Nav::Schedules),
@@ -76,6 +77,66 @@ pub(crate) async fn page(
         live_src: None,
         body,
     }))
+}
+
+/// The scheduled reports (`igsync reports`) and each period's delivery: attempts, the last
+/// error, when it was delivered.
+async fn report_deliveries(
+    state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
+    body: &mut String,
+) -> Result<(), AppError> {
+    let schedules = state.store.report_schedule_list().await?;
+    let deliveries = state.store.report_delivery_list(None, 200).await?;
+    body.push_str(
+        "<div class=\"panel\" id=\"reports\"><h2>Scheduled reports</h2>\
+         <p class=\"sub\">Created with <code>igsync reports schedule</code>; each period is delivered once, failed attempts retry.</p>",
+    );
+    if schedules.is_empty() {
+        body.push_str("<p class=\"empty\">No scheduled reports.</p></div>");
+        return Ok(());
+    }
+    body.push_str(
+        "<div class=\"table-wrap\"><table><thead><tr><th>report</th><th>account</th><th>period</th>\
+         <th>status</th><th>attempts</th><th>last attempt</th><th>last error</th></tr></thead><tbody>",
+    );
+    for s in &schedules {
+        let target = sync::ReportTarget::parse(&s.schedule.target)
+            .map_or_else(|_| s.schedule.target.clone(), |t| t.shown());
+        let label = format!(
+            "#{} {} {} to {}",
+            s.id, s.schedule.every, s.schedule.format, target
+        );
+        let rows: Vec<_> = deliveries
+            .iter()
+            .filter(|d| d.schedule_id == s.id)
+            .collect();
+        if rows.is_empty() {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td colspan=\"6\" class=\"sub\">nothing delivered yet</td></tr>",
+                escape(&label)
+            ));
+        }
+        for d in rows {
+            let status = if d.delivered_at.is_some() {
+                badge("ok", "delivered")
+            } else {
+                badge("failed", "failing")
+            };
+            body.push_str(&format!(
+                "<tr><td>{}</td><td><a href=\"/accounts/{a}\">{a}</a></td><td>{} to {}</td><td>{status}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&label),
+                d.period_start,
+                d.period_end,
+                d.attempts,
+                when(Some(d.last_attempt_at), now),
+                escape(d.last_error.as_deref().unwrap_or("")),
+                a = d.account_id,
+            ));
+        }
+    }
+    body.push_str("</tbody></table></div></div>");
+    Ok(())
 }
 
 /// `POST /schedules/{name}/{pause|resume|run}`.

@@ -534,6 +534,42 @@ async fn overview_account_queue_schedules_and_alerts_show_the_synced_data() {
     ] {
         assert!(schedules.contains(name), "schedule {name}");
     }
+    // Scheduled reports and their delivery history.
+    assert!(schedules.contains("No scheduled reports."));
+    let report = store
+        .report_schedule_insert(store::NewReportSchedule {
+            account_id: Some(*first_id),
+            every: "weekly".into(),
+            target: "https://hooks.example.com/T/XXsecretXX".into(),
+            format: "html".into(),
+            created_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+    store
+        .report_delivery_record(store::ReportAttempt {
+            schedule_id: report.id,
+            account_id: *first_id,
+            period_start: day(2),
+            period_end: day(8),
+            at: chrono::Utc::now(),
+            error: Some("the webhook answered HTTP 503 <busy>".into()),
+        })
+        .await
+        .unwrap();
+    let schedules = browser.page("/schedules").await;
+    assert!(schedules.contains(&format!(
+        "#{} weekly html to https://hooks.example.com/…",
+        report.id
+    )));
+    assert!(
+        !schedules.contains("XXsecretXX"),
+        "the webhook's credential is not shown"
+    );
+    assert!(schedules.contains("2026-03-02 to 2026-03-08"));
+    assert!(schedules.contains("badge failed"));
+    assert!(schedules.contains("the webhook answered HTTP 503 &lt;busy&gt;"));
 
     // Alerts: the rejected token, both as a condition and as the engine's alert.
     let alerts = browser.page("/alerts").await;

@@ -326,7 +326,8 @@ async fn migrations_apply_once_even_when_raced() {
             (1, "data".into()),
             (2, "queue".into()),
             (3, "missing".into()),
-            (4, "webhooks".into())
+            (4, "webhooks".into()),
+            (6, "reports".into())
         ]
     );
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
@@ -415,7 +416,7 @@ async fn urls_open_create_or_fail_with_a_clear_message() {
         let url = url_of(&db);
         let store = SqliteStore::open(&url).await.unwrap();
         assert_eq!(store.url(), url);
-        assert_eq!(store.migrate().await.unwrap(), 3);
+        assert_eq!(store.migrate().await.unwrap(), 5);
         assert!(db.path.exists(), "{url} created the file");
         store.close().await;
     }
@@ -433,7 +434,7 @@ async fn an_in_memory_database_keeps_its_data_while_open() {
     .await
     .unwrap();
     assert_eq!(store.dialect(), "sqlite");
-    assert_eq!(store.migrate().await.unwrap(), 3);
+    assert_eq!(store.migrate().await.unwrap(), 5);
     let a = store
         .account_upsert(new_account("mem", EncryptedToken(vec![7])))
         .await
@@ -442,7 +443,7 @@ async fn an_in_memory_database_keeps_its_data_while_open() {
     assert_eq!(store.totals().await.unwrap().accounts, 1);
     // A second in-memory store is a different database.
     let other = SqliteStore::open("sqlite::memory:").await.unwrap();
-    assert_eq!(other.migrate().await.unwrap(), 3);
+    assert_eq!(other.migrate().await.unwrap(), 5);
     assert_eq!(other.totals().await.unwrap().accounts, 0);
     store.close().await;
     other.close().await;

@@ -8,6 +8,7 @@ mod maintenance;
 mod orchestrator;
 pub(crate) mod stories;
 pub use crate::args::StoryFinalReadArgs;
+pub(crate) mod reports;
 
 use std::sync::Arc;
 
@@ -48,6 +49,8 @@ pub(crate) fn register_all(deps: &Arc<Deps>, worker: &mut Worker) {
         deps: deps.clone(),
     }));
     worker.register(Arc::new(stories::StoryFinalRead { deps: deps.clone() }));
+    worker.register(Arc::new(reports::ReportsDue { deps: deps.clone() }));
+    worker.register(Arc::new(reports::DeliverReport { deps: deps.clone() }));
 }
 
 /// The orchestrator job of one account sync.

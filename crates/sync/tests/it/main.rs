@@ -12,6 +12,7 @@ mod job_args;
 mod ops;
 mod queue;
 mod report;
+mod reports;
 mod schedules;
 mod scoped;
 mod webhook;

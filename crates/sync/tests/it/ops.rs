@@ -61,9 +61,15 @@ async fn schedules_fan_out_once_across_workers_and_once_after_a_clock_jump(d: Di
         schedules.iter().map(|s| s.def.name.as_str()).collect();
     assert_eq!(
         names,
-        ["full_sync", "light_sync", "retention", "token_refresh"]
-            .into_iter()
-            .collect()
+        [
+            "full_sync",
+            "light_sync",
+            "reports",
+            "retention",
+            "token_refresh"
+        ]
+        .into_iter()
+        .collect()
     );
     // Noon: the light sync is next, at 13:00; the full sync at 18:00.
     let light = schedules
@@ -131,6 +137,7 @@ async fn schedules_fan_out_once_across_workers_and_once_after_a_clock_jump(d: Di
     assert_eq!(
         kinds,
         [
+            "reports_due:",
             "retention:",
             "sync_fan_out:full",
             "sync_fan_out:light",
@@ -688,8 +695,15 @@ async fn a_worker_service_fires_due_schedules_and_syncs_until_shut_down(d: Diale
         }
     };
     let stats = env.engine.run_worker(shutdown).await.unwrap();
-    // One fan-out, two orchestrators and five light steps each.
-    assert_eq!(stats.completed, 1 + 2 * 6, "{stats:?}");
+    // One fan-out, two orchestrators and five light steps each, and the hourly report tick
+    // when it ran before the shutdown.
+    let report_ticks = jobs_of_kind(&env, sync::KIND_REPORTS_DUE)
+        .await
+        .iter()
+        .filter(|j| j.state == JobState::Completed)
+        .count() as u64;
+    assert!(report_ticks <= 1);
+    assert_eq!(stats.completed, 1 + 2 * 6 + report_ticks, "{stats:?}");
     let runs = env
         .db
         .store

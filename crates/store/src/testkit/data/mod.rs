@@ -17,6 +17,7 @@ mod copy;
 mod missing;
 mod ops;
 mod reads;
+mod reports;
 mod series;
 mod webhooks;
 
@@ -26,6 +27,7 @@ pub use copy::*;
 pub use missing::*;
 pub use ops::*;
 pub use reads::*;
+pub use reports::*;
 pub use series::*;
 pub use webhooks::*;
 
@@ -59,6 +61,7 @@ macro_rules! data_cases {
             catalog_decisions_are_kept_once,
             sync_runs_and_steps,
             alerts_dedup_filters_ack_and_delivery,
+            report_schedules_and_delivery_history,
             api_keys_lifecycle,
             sessions_and_prune,
             api_usage_keeps_the_latest_per_scope,

@@ -1,0 +1,267 @@
+//! A scheduled report for mail and webhooks: the headline figures of the period beside the
+//! previous period's, as an HTML table with inline CSS (mail clients drop `<style>` blocks
+//! and most do not draw inline SVG, so there are no charts: the dashboard link has them), a
+//! plain-text alternative and a CSV of the same rows. A missing figure is shown as `n/a`
+//! with its reason, never as 0.
+
+use std::fmt::Write as _;
+
+use analytics::{Figure, Report, Unit};
+use store::Account;
+
+use super::Every;
+
+/// One row of the figures table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FigureRow {
+    pub key: String,
+    pub label: String,
+    pub unit: Unit,
+    pub current: Option<f64>,
+    pub previous: Option<f64>,
+    pub change_pct: Option<f64>,
+    /// Why a value is missing, or a caveat.
+    pub note: Option<String>,
+}
+
+/// A report rendered for delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedReport {
+    /// `Weekly report for @name: 2026-03-02 to 2026-03-08`.
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    pub csv: String,
+    /// `igsync-report-name-2026-03-02-2026-03-08.csv`.
+    pub file_name: String,
+    pub figures: Vec<FigureRow>,
+    pub period_start: String,
+    pub period_end: String,
+    /// The dashboard page of the account, when the public URL is configured.
+    pub link: Option<String>,
+}
+
+fn rows(report: &Report) -> Vec<FigureRow> {
+    let mut out = Vec::new();
+    let f = &report.account.followers_now;
+    out.push(figure_row(f, f.value, None, None));
+    for c in &report.comparison {
+        let unit = analytics::definition(c.key).map_or(Unit::Count, |d| d.unit);
+        out.push(FigureRow {
+            key: c.key.to_string(),
+            label: label(c.key),
+            unit,
+            current: c.current,
+            previous: c.previous,
+            change_pct: c.change_pct.value,
+            note: c.change_pct.note.clone(),
+        });
+    }
+    out
+}
+
+fn figure_row(
+    f: &Figure,
+    current: Option<f64>,
+    previous: Option<f64>,
+    change: Option<f64>,
+) -> FigureRow {
+    FigureRow {
+        key: f.key.to_string(),
+        label: label(f.key),
+        unit: f.unit,
+        current,
+        previous,
+        change_pct: change,
+        note: f.note.clone(),
+    }
+}
+
+fn label(key: &str) -> String {
+    analytics::definition(key).map_or_else(|| key.replace('_', " "), |d| d.label.to_string())
+}
+
+/// A value for people: `1,234`, `3.21%`, `2.50x`.
+pub(crate) fn shown(value: Option<f64>, unit: Unit) -> String {
+    let Some(v) = value else {
+        return "n/a".to_string();
+    };
+    match unit {
+        Unit::Count => grouped(v),
+        Unit::Percent => format!("{v:.2}%"),
+        Unit::Ratio => format!("{v:.2}x"),
+        _ => format!("{v:.1}"),
+    }
+}
+
+fn grouped(v: f64) -> String {
+    if v.fract() != 0.0 {
+        return format!("{v:.1}");
+    }
+    let digits = format!("{}", v.abs() as i64);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0.0 { format!("-{out}") } else { out }
+}
+
+fn change(pct: Option<f64>) -> String {
+    pct.map_or_else(|| "n/a".to_string(), |p| format!("{p:+.1}%"))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A CSV cell: quoted when needed; text a spreadsheet would run as a formula gets a `'`.
+fn cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn number(v: Option<f64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// Renders `report` of `account` for delivery; `public_url` is the dashboard's address.
+pub fn render_report(
+    report: &Report,
+    account: &Account,
+    every: Every,
+    public_url: Option<&str>,
+) -> RenderedReport {
+    let start = report.period.start().to_string();
+    let end = report.period.end().to_string();
+    let kind = match every {
+        Every::Weekly => "Weekly",
+        Every::Monthly => "Monthly",
+    };
+    let subject = format!("{kind} report for @{}: {start} to {end}", account.username);
+    let figures = rows(report);
+    let link = public_url.map(|base| {
+        format!(
+            "{}/accounts/{}?from={start}&to={end}",
+            base.trim_end_matches('/'),
+            account.id
+        )
+    });
+
+    let mut csv = String::from("key,label,unit,value,previous,change_pct,note\r\n");
+    for r in &figures {
+        let _ = write!(
+            csv,
+            "{},{},{},{},{},{},{}\r\n",
+            cell(&r.key),
+            cell(&r.label),
+            r.unit.key(),
+            number(r.current),
+            number(r.previous),
+            number(r.change_pct),
+            cell(r.note.as_deref().unwrap_or(""))
+        );
+    }
+
+    let mut text = format!("{subject}\n\n");
+    for r in &figures {
+        let _ = writeln!(
+            text,
+            "{}: {} (previous {}, change {})",
+            r.label,
+            shown(r.current, r.unit),
+            shown(r.previous, r.unit),
+            change(r.change_pct)
+        );
+    }
+    if let Some(link) = &link {
+        let _ = write!(text, "\nCharts and details: {link}\n");
+    }
+
+    let td = "padding:6px 10px;border-bottom:1px solid #e5e7eb;text-align:right;";
+    let th = "padding:6px 10px;border-bottom:2px solid #d1d5db;text-align:right;color:#374151;";
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
+         <body style=\"margin:0;padding:16px;background:#f9fafb;font-family:Arial,Helvetica,sans-serif;color:#111827;\">\n\
+         <table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"max-width:640px;width:100%;background:#ffffff;border:1px solid #e5e7eb;\">\n\
+         <tr><td style=\"padding:16px;\">\n\
+         <h1 style=\"font-size:20px;margin:0 0 4px 0;\">{title}</h1>\n\
+         <p style=\"margin:0 0 16px 0;color:#6b7280;\">Time zone {tz}</p>\n\
+         <table cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%;font-size:14px;\">\n\
+         <tr><th style=\"{th}text-align:left;\">Figure</th><th style=\"{th}\">This period</th><th style=\"{th}\">Previous</th><th style=\"{th}\">Change</th></tr>\n",
+        title = escape(&subject),
+        tz = escape(report.time_zone.name()),
+    );
+    for r in &figures {
+        let note = r
+            .note
+            .as_deref()
+            .map(|n| {
+                format!(
+                    "<br><span style=\"color:#6b7280;font-size:12px;\">{}</span>",
+                    escape(n)
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            html,
+            "<tr><td style=\"{td}text-align:left;\">{}{note}</td><td style=\"{td}\">{}</td><td style=\"{td}\">{}</td><td style=\"{td}\">{}</td></tr>",
+            escape(&r.label),
+            shown(r.current, r.unit),
+            shown(r.previous, r.unit),
+            change(r.change_pct),
+        );
+    }
+    html.push_str("</table>\n");
+    if let Some(link) = &link {
+        let _ = writeln!(
+            html,
+            "<p style=\"margin:16px 0 0 0;\"><a href=\"{l}\" style=\"color:#2563eb;\">Charts and details on the dashboard</a></p>",
+            l = escape(link)
+        );
+    }
+    html.push_str("<p style=\"margin:16px 0 0 0;color:#6b7280;font-size:12px;\">Figures are what Meta reported; n/a marks a value Meta did not give, with the reason.</p>\n</td></tr></table>\n</body></html>\n");
+
+    RenderedReport {
+        file_name: format!("igsync-report-{}-{start}-{end}.csv", account.username),
+        subject,
+        html,
+        text,
+        csv,
+        figures,
+        period_start: start,
+        period_end: end,
+        link,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_for_people_and_csv_cells() {
+        assert_eq!(shown(Some(1234567.0), Unit::Count), "1,234,567");
+        assert_eq!(shown(Some(-1200.0), Unit::Count), "-1,200");
+        assert_eq!(shown(Some(3.2109), Unit::Percent), "3.21%");
+        assert_eq!(shown(None, Unit::Count), "n/a");
+        assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("=1+1"), "'=1+1");
+        assert_eq!(change(Some(12.345)), "+12.3%");
+    }
+}

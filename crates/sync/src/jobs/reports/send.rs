@@ -1,0 +1,139 @@
+//! Sending a rendered report: by SMTP (lettre, rustls; the password is used for the login
+//! only and never logged) or to a webhook, signed like the alert webhooks.
+
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use store::{Account, ReportSchedule};
+
+use super::{RenderedReport, SmtpSettings, SmtpTls};
+use crate::WebhookUrl;
+use crate::engine::Deps;
+use crate::jobs::webhook_signature;
+
+/// Sends the report to `to`: HTML with a plain-text alternative, or the plain text with the
+/// CSV attached.
+pub(super) async fn email(
+    smtp: &SmtpSettings,
+    to: &str,
+    report: &RenderedReport,
+    csv: bool,
+) -> Result<(), String> {
+    let from: Mailbox = smtp
+        .from
+        .parse()
+        .map_err(|e| format!("smtp.from {:?} is not an address: {e}", smtp.from))?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| format!("{to:?} is not an address: {e}"))?;
+    let builder = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(report.subject.clone());
+    let message = if csv {
+        let csv_type =
+            ContentType::parse("text/csv; charset=utf-8").map_err(|e| format!("text/csv: {e}"))?;
+        builder.multipart(
+            MultiPart::mixed()
+                .singlepart(SinglePart::plain(report.text.clone()))
+                .singlepart(
+                    Attachment::new(report.file_name.clone()).body(report.csv.clone(), csv_type),
+                ),
+        )
+    } else {
+        builder.multipart(MultiPart::alternative_plain_html(
+            report.text.clone(),
+            report.html.clone(),
+        ))
+    }
+    .map_err(|e| format!("cannot build the message: {e}"))?;
+    let transport = match smtp.tls {
+        SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host),
+        SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host),
+        SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+            &smtp.host,
+        )),
+    }
+    .map_err(|e| format!("cannot set up SMTP to {}: {e}", smtp.host))?
+    .port(smtp.port)
+    .timeout(Some(std::time::Duration::from_secs(30)));
+    let transport = match (&smtp.username, &smtp.password) {
+        (Some(user), Some(password)) => transport.credentials(Credentials::new(
+            user.clone(),
+            password.expose().to_string(),
+        )),
+        _ => transport,
+    }
+    .build();
+    transport.send(message).await.map(|_| ()).map_err(|e| {
+        format!(
+            "the mail server {}:{} refused the report: {e}",
+            smtp.host, smtp.port
+        )
+    })
+}
+
+/// POSTs the report: the CSV as the body (`text/csv`), or JSON with the figures, the
+/// subject and the HTML. Signed with `X-Igsync-Signature` when a webhook secret is set.
+pub(super) async fn webhook(
+    deps: &Deps,
+    url: &WebhookUrl,
+    schedule: &ReportSchedule,
+    account: &Account,
+    report: &RenderedReport,
+    csv: bool,
+) -> Result<(), String> {
+    let (content_type, body) = if csv {
+        ("text/csv; charset=utf-8", report.csv.clone().into_bytes())
+    } else {
+        let figures: Vec<_> = report
+            .figures
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "key": r.key,
+                    "label": r.label,
+                    "unit": r.unit.key(),
+                    "value": r.current,
+                    "previous": r.previous,
+                    "change_pct": r.change_pct,
+                    "note": r.note,
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "schedule_id": schedule.id,
+            "account_id": account.id,
+            "username": account.username,
+            "period": { "start": report.period_start, "end": report.period_end },
+            "subject": report.subject,
+            "figures": figures,
+            "link": report.link,
+            "html": report.html,
+        });
+        ("application/json", value.to_string().into_bytes())
+    };
+    let mut request = deps
+        .http
+        .post(url.expose())
+        .header("content-type", content_type)
+        .header("x-igsync-report-schedule", schedule.id.to_string());
+    if let Some(secret) = &deps.settings.alerts.webhook_secret {
+        request = request.header(
+            "x-igsync-signature",
+            webhook_signature(secret.expose(), &body),
+        );
+    }
+    match request.body(body).send().await {
+        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) => Err(format!(
+            "the webhook at {url} answered HTTP {}",
+            response.status()
+        )),
+        Err(e) => Err(format!(
+            "the webhook at {url} could not be reached: {}",
+            e.without_url()
+        )),
+    }
+}

@@ -1,0 +1,272 @@
+//! Scheduled reports end to end: a minimal SMTP server and a webhook endpoint started by the
+//! test receive the last complete week's report; a refused first attempt is retried and
+//! shows in the delivery history; a delivered period is not delivered again.
+
+use std::sync::{Arc, Mutex};
+
+use store::SecretString;
+use sync::{Every, Plan, SmtpSettings, SmtpTls};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+use crate::both_dialects;
+use crate::db::Dialect;
+use crate::env::{Env, sim_config, test_settings};
+
+both_dialects!(scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period,);
+
+/// A plain SMTP server on port 0: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT. The first
+/// `refuse` messages are answered `554` after their data; the others are recorded.
+struct Smtp {
+    port: u16,
+    received: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn smtp_start(refuse: usize) -> Smtp {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let refused = Arc::new(Mutex::new(0usize));
+    let rec = received.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            let rec = rec.clone();
+            let refused = refused.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read);
+                let _ = write.write_all(b"220 test.local ESMTP\r\n").await;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" => b"250-test.local\r\n250 8BITMIME\r\n",
+                        "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 OK\r\n",
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            return;
+                        }
+                        "DATA" => {
+                            let _ = write.write_all(b"354 go on\r\n").await;
+                            let mut data = String::new();
+                            loop {
+                                line.clear();
+                                if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                    return;
+                                }
+                                if line == ".\r\n" {
+                                    break;
+                                }
+                                data.push_str(&line);
+                            }
+                            let refuse_this = {
+                                let mut n = refused.lock().unwrap();
+                                *n += 1;
+                                *n <= refuse
+                            };
+                            if refuse_this {
+                                b"554 5.7.1 rejected by the test\r\n"
+                            } else {
+                                rec.lock().unwrap().push(data);
+                                b"250 queued\r\n"
+                            }
+                        }
+                        _ => b"502 not implemented\r\n",
+                    };
+                    if write.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Smtp {
+        port,
+        received,
+        task,
+    }
+}
+
+/// Undoes quoted-printable soft breaks and escapes (text that was sent 7bit is unchanged
+/// unless it holds `=XX`, which the rendered reports do not).
+fn unqp(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).replace("\r\n", "\n")
+}
+
+async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: Dialect) {
+    let smtp = smtp_start(1).await;
+    let hook = crate::webhook::start(&[503]).await;
+    let mut settings = test_settings();
+    settings.smtp = Some(SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: smtp.port,
+        username: None,
+        password: None,
+        from: "igsync@example.com".into(),
+        tls: SmtpTls::None,
+    });
+    settings.public_url = Some("https://igsync.example.com/".into());
+    settings.alerts.webhook_secret = Some(SecretString::new("s3cret"));
+    let env = Env::new(d, sim_config(61, 1, 12), settings).await;
+    let (id, _) = env.account(0);
+    env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
+    env.run_until_settled(5).await;
+
+    // Without a mail server an email schedule is refused, and `serve` is told of the ones
+    // that exist.
+    let no_smtp = env.second_engine(test_settings()).await;
+    let refused = no_smtp
+        .report_schedule_create(Some(id), Every::Weekly, "team@example.com", false)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("smtp.host"), "{refused}");
+
+    let html_mail = env
+        .engine
+        .report_schedule_create(Some(id), Every::Weekly, "team@example.com", false)
+        .await
+        .unwrap();
+    let csv_mail = env
+        .engine
+        .report_schedule_create(None, Every::Weekly, "data@example.com", true)
+        .await
+        .unwrap();
+    let webhook = env
+        .engine
+        .report_schedule_create(Some(id), Every::Weekly, &hook.url, false)
+        .await
+        .unwrap();
+    assert!(env.engine.report_problems().await.unwrap().is_empty());
+    assert_eq!(no_smtp.report_problems().await.unwrap().len(), 2);
+
+    assert_eq!(env.engine.enqueue_due_reports().await.unwrap(), 3);
+    env.run_until_settled(10).await;
+
+    // What the deliveries should hold: the report of the last complete week.
+    let store = env.db.store.clone();
+    let account = store.account_get(id).await.unwrap().unwrap();
+    let tz = account.time_zone().unwrap();
+    let (start, end) = Every::Weekly.last_complete(env.now().with_timezone(&tz).date_naive());
+    let period = analytics::Period::new(start, end).unwrap();
+    let report = sync::build_report(store.as_ref(), &account, period, env.now())
+        .await
+        .unwrap();
+    let expected = sync::render_report(
+        &report,
+        &account,
+        Every::Weekly,
+        Some("https://igsync.example.com"),
+    );
+    assert!(
+        expected.figures[0].current.is_some(),
+        "followers are known after a sync: {:?}",
+        expected.figures[0]
+    );
+    let subject = format!("Weekly report for @{}: {start} to {end}", account.username);
+    assert_eq!(expected.subject, subject);
+
+    // Two messages arrived (the first attempt was refused and retried).
+    let mails = smtp.received.lock().unwrap().clone();
+    assert_eq!(mails.len(), 2, "{mails:#?}");
+    let html = mails
+        .iter()
+        .map(|m| unqp(m))
+        .find(|m| m.contains("To: team@example.com"))
+        .expect("the HTML report");
+    assert!(html.contains(&format!("Subject: {subject}")), "{html}");
+    assert!(html.contains("Content-Type: text/html"), "{html}");
+    for line in expected.text.lines().filter(|l| !l.is_empty()) {
+        assert!(html.contains(line), "missing {line:?} in {html}");
+    }
+    assert!(html.contains(&format!(
+        "https://igsync.example.com/accounts/{id}?from={start}&amp;to={end}"
+    )));
+    let csv = mails
+        .iter()
+        .map(|m| unqp(m))
+        .find(|m| m.contains("To: data@example.com"))
+        .expect("the CSV report");
+    assert!(csv.contains(&expected.file_name), "{csv}");
+    for line in expected.csv.lines() {
+        assert!(csv.contains(line), "missing {line:?} in {csv}");
+    }
+
+    // The webhook got a 503, then the report, signed.
+    let posts = hook.received.lock().unwrap().clone();
+    assert_eq!(posts.len(), 2);
+    let last = &posts[1];
+    assert_eq!(
+        last.headers.get("x-igsync-signature").unwrap(),
+        &sync::webhook_signature("s3cret", &last.body)
+    );
+    let body: serde_json::Value = serde_json::from_slice(&last.body).unwrap();
+    assert_eq!(body["subject"], subject.as_str());
+    assert_eq!(body["period"]["start"], start.to_string());
+    assert_eq!(
+        body["figures"][0]["value"].as_f64(),
+        expected.figures[0].current
+    );
+
+    // The history: every schedule delivered; the failures are there with their errors.
+    let history = store.report_delivery_list(None, 0).await.unwrap();
+    assert_eq!(history.len(), 3, "{history:#?}");
+    assert!(
+        history
+            .iter()
+            .all(|h| h.delivered_at.is_some() && h.period_start == start)
+    );
+    let of = |s: i64| history.iter().find(|h| h.schedule_id == s).unwrap();
+    let hook_row = of(webhook.id);
+    assert_eq!(hook_row.attempts, 2);
+    assert!(
+        hook_row.last_error.as_deref().unwrap().contains("503"),
+        "{hook_row:?}"
+    );
+    let mail_attempts = of(html_mail.id).attempts + of(csv_mail.id).attempts;
+    assert_eq!(mail_attempts, 3);
+    let mail_error = [of(html_mail.id), of(csv_mail.id)]
+        .iter()
+        .find_map(|h| h.last_error.clone())
+        .unwrap();
+    assert!(mail_error.contains("554"), "{mail_error}");
+
+    // The same period is never delivered twice.
+    assert_eq!(env.engine.enqueue_due_reports().await.unwrap(), 0);
+    env.advance_engine(chrono::Duration::hours(2));
+    env.engine.maintain().await.unwrap();
+    env.run_until_settled(5).await;
+    assert_eq!(smtp.received.lock().unwrap().len(), 2);
+    assert_eq!(hook.received.lock().unwrap().len(), 2);
+    no_smtp.worker().ok();
+    env.teardown().await;
+}
