@@ -8,6 +8,7 @@
 mod accounts;
 mod content;
 mod error;
+mod export;
 mod migrate;
 mod ops;
 mod queue;

@@ -14,6 +14,7 @@
 mod account;
 mod content;
 mod crypto;
+mod export;
 mod history;
 mod ops;
 mod redact;
@@ -28,6 +29,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub use crate::account::*;
 pub use crate::content::*;
 pub use crate::crypto::{Cipher, CryptoError, EncryptedToken, SecretKey, SecretString};
+pub use crate::export::*;
 pub use crate::history::*;
 pub use crate::ops::*;
 pub use crate::redact::redact_url;
@@ -150,6 +152,12 @@ pub trait Store: QueueStore {
         &self,
         account_id: AccountId,
     ) -> Result<Option<(NaiveDate, Vec<DemographicValue>)>>;
+
+    // ----- export -----
+
+    /// One page of an exported table of one account, in the table's key order (see
+    /// [`ExportTable`]); each row holds the table's [`ExportTable::columns`] in order.
+    async fn export_page(&self, query: ExportPageQuery) -> Result<Vec<Vec<ExportValue>>>;
 
     // ----- sync history -----
 

@@ -7,6 +7,7 @@ mod connect;
 mod demo;
 mod doctor;
 pub(crate) mod engine;
+mod export;
 pub(crate) mod graph;
 mod keys;
 mod report;
@@ -76,6 +77,7 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::History(args) => run::history(args, &config).await,
         Command::Schedules(cmd) => run::schedules(cmd, &config).await,
         Command::Report(args) => report::run(args, &config).await,
+        Command::Export(args) => export::run(args, &config).await,
         Command::Serve(args) => serve::run(args, &config).await,
         Command::Keys(cmd) => keys::run(cmd, &config).await,
         Command::Warehouse(cmd) => warehouse::run(cmd, &config).await,
