@@ -10,6 +10,7 @@ mod connect;
 mod conventions;
 mod demo;
 mod disk;
+mod export;
 mod faults;
 mod fuzz;
 mod kill;
