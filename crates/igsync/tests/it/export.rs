@@ -349,9 +349,22 @@ async fn export_writes_every_row_once_resumes_and_adds_only_new_rows(d: Dialect)
     .await;
     assert_export_equals_db(&store, &jsonl_dir, "jsonl").await;
 
-    // Another sync appends captures; the next export writes only those, and the dataset
-    // still equals the database.
+    // Another sync and a fresh read of every post's insights append captures; the next
+    // export writes only those, and the dataset still equals the database.
     h.ok(&["sync", "--all", "--wait"], None).await;
+    h.ok(
+        &[
+            "sync",
+            "--all",
+            "--wait",
+            "--only",
+            "media-insights",
+            "--since",
+            "2000-01-01",
+        ],
+        None,
+    )
+    .await;
     let after = store.totals().await.unwrap();
     assert!(after.media_insight_snapshots > before.media_insight_snapshots);
     let second = h
