@@ -13,12 +13,14 @@
 
 mod accounts;
 mod content;
+mod export;
 mod ops;
 mod reads;
 mod series;
 
 pub use accounts::*;
 pub use content::*;
+pub use export::*;
 pub use ops::*;
 pub use reads::*;
 pub use series::*;
@@ -61,6 +63,7 @@ macro_rules! data_cases {
             totals_count_rows,
             writes_for_an_unknown_account_are_not_found,
             a_large_insight_batch_is_written_whole,
+            export_pages_follow_the_key_order,
         );
     };
 }
