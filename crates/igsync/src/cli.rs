@@ -61,7 +61,7 @@ pub(crate) enum Command {
     Schedules(SchedulesCommand),
     /// Print an analytics report for an account.
     Report(ReportArgs),
-    /// Write the full history as Hive-partitioned CSV or JSON Lines files (incremental).
+    /// Write the full history as Hive-partitioned CSV, JSON Lines or Parquet files (incremental).
     Export(ExportArgs),
     /// Serve the JSON API, the dashboard and the queue monitor.
     Serve(ServeArgs),
@@ -311,8 +311,8 @@ pub(crate) enum SchedulesCommand {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Files: DIR/table=T/account_id=A/dt=YYYY-MM-DD/part-….csv|jsonl; \
-progress and the state of incremental runs in DIR/export-state.json (docs/export.md)."
+    after_help = "Files: DIR/table=T/account_id=A/dt=YYYY-MM-DD/part-….csv|jsonl|parquet; \
+the state of incremental runs in DIR/export-state.json (docs/export.md)."
 )]
 pub(crate) struct ExportArgs {
     /// File format.
@@ -346,7 +346,7 @@ pub(crate) enum ExportFormat {
     Csv,
     /// One JSON object per line.
     Jsonl,
-    /// Apache Parquet (not built into this igsync).
+    /// Apache Parquet: zstd, typed columns, UTC microsecond timestamps.
     Parquet,
 }
 

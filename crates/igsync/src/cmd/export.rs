@@ -1,4 +1,4 @@
-//! `igsync export`: every history table as Hive-partitioned CSV or JSON Lines files
+//! `igsync export`: every history table as Hive-partitioned CSV, JSON Lines or Parquet files
 //! (`DIR/table=T/account_id=A/dt=YYYY-MM-DD/part-….ext`) that any engine reads.
 //!
 //! Rows come from [`store::Store::export_page`], page by page in each table's key order, so
@@ -30,6 +30,7 @@ use store::{
     AccountId, DynStore, ExportKind, ExportPageQuery, ExportTable, ExportValue, export_key,
 };
 
+use super::export_parquet::ParquetPart;
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::Config;
 use crate::db;
@@ -94,10 +95,7 @@ pub(crate) async fn run(args: ExportArgs, config: &Config) -> anyhow::Result<Exi
     let ext = match args.format {
         ExportFormat::Csv => "csv",
         ExportFormat::Jsonl => "jsonl",
-        ExportFormat::Parquet => bail!(
-            "--format parquet is not built into this igsync; the formats are csv and jsonl \
-             (docs/export.md)"
-        ),
+        ExportFormat::Parquet => "parquet",
     };
     let tables = parse_tables(&args.tables)?;
     let since = args.since.as_deref().map(parse_since).transpose()?;
@@ -258,7 +256,8 @@ impl Run {
     fn ext(&self) -> &'static str {
         match self.format {
             ExportFormat::Jsonl => "jsonl",
-            _ => "csv",
+            ExportFormat::Parquet => "parquet",
+            ExportFormat::Csv => "csv",
         }
     }
 
@@ -550,19 +549,29 @@ fn print_summary(summary: &[(ExportTable, Totals)], seconds: f64, out: &Path) {
 /// One part file being written.
 struct PartWriter {
     path: PathBuf,
-    out: BufWriter<File>,
+    sink: Sink,
     format: ExportFormat,
     table: ExportTable,
     bytes: u64,
 }
 
+enum Sink {
+    Text(BufWriter<File>),
+    Parquet(Box<ParquetPart>),
+}
+
 impl PartWriter {
     fn create(path: PathBuf, format: ExportFormat, table: ExportTable) -> anyhow::Result<Self> {
-        let file =
-            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let sink = if format == ExportFormat::Parquet {
+            Sink::Parquet(Box::new(ParquetPart::create(&path, table)?))
+        } else {
+            let file =
+                File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            Sink::Text(BufWriter::new(file))
+        };
         let mut w = PartWriter {
             path,
-            out: BufWriter::new(file),
+            sink,
             format,
             table,
             bytes: 0,
@@ -576,8 +585,10 @@ impl PartWriter {
     }
 
     fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        self.out
-            .write_all(bytes)
+        let Sink::Text(out) = &mut self.sink else {
+            return Ok(());
+        };
+        out.write_all(bytes)
             .with_context(|| format!("cannot write {}", self.path.display()))?;
         self.bytes += bytes.len() as u64;
         Ok(())
@@ -585,6 +596,9 @@ impl PartWriter {
 
     /// Writes a row without its first column (`account_id`, which is in the path).
     fn row(&mut self, row: &[ExportValue]) -> anyhow::Result<()> {
+        if let Sink::Parquet(part) = &mut self.sink {
+            return part.row(row);
+        }
         let columns = &self.table.columns()[1..];
         let line = match self.format {
             ExportFormat::Jsonl => {
@@ -607,10 +621,20 @@ impl PartWriter {
     }
 
     /// Flushes and syncs the file; returns its path and size.
-    fn finish(mut self) -> anyhow::Result<(PathBuf, u64)> {
-        self.out.flush()?;
-        self.out.get_ref().sync_all()?;
-        Ok((self.path, self.bytes))
+    fn finish(self) -> anyhow::Result<(PathBuf, u64)> {
+        match self.sink {
+            Sink::Text(mut out) => {
+                out.flush()?;
+                out.get_ref().sync_all()?;
+                Ok((self.path, self.bytes))
+            }
+            Sink::Parquet(part) => {
+                part.finish()
+                    .with_context(|| format!("cannot write {}", self.path.display()))?;
+                let bytes = fs::metadata(&self.path)?.len();
+                Ok((self.path, bytes))
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod demo;
 mod doctor;
 pub(crate) mod engine;
 mod export;
+mod export_parquet;
 pub(crate) mod graph;
 mod keys;
 mod report;

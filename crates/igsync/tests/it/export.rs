@@ -131,6 +131,94 @@ fn normalize_json_columns(table: ExportTable, row: &mut [ExportValue]) {
     }
 }
 
+/// The rows of a Parquet part file, through the Arrow reader, checking the column types.
+fn read_parquet(path: &Path, table: ExportTable, account: i64) -> Vec<Vec<ExportValue>> {
+    use arrow_array::{
+        Array, Date32Array, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray,
+    };
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = std::fs::File::open(path).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let columns = &table.columns()[1..];
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        assert_eq!(batch.num_columns(), columns.len(), "{}", path.display());
+        for i in 0..batch.num_rows() {
+            let mut row = vec![ExportValue::Int(account)];
+            for (c, column) in columns.iter().enumerate() {
+                let array = batch.column(c);
+                assert_eq!(batch.schema().field(c).name(), column.name);
+                if array.is_null(i) {
+                    row.push(ExportValue::Null);
+                    continue;
+                }
+                let any = array.as_any();
+                row.push(match column.kind {
+                    ExportKind::Int => {
+                        ExportValue::Int(any.downcast_ref::<Int64Array>().unwrap().value(i))
+                    }
+                    ExportKind::Float => {
+                        ExportValue::Float(any.downcast_ref::<Float64Array>().unwrap().value(i))
+                    }
+                    ExportKind::Text | ExportKind::Json => ExportValue::Text(
+                        any.downcast_ref::<StringArray>()
+                            .unwrap()
+                            .value(i)
+                            .to_string(),
+                    ),
+                    ExportKind::Time => {
+                        let a = any.downcast_ref::<TimestampMicrosecondArray>().unwrap();
+                        assert_eq!(a.timezone(), Some("UTC"));
+                        ExportValue::Time(DateTime::from_timestamp_micros(a.value(i)).unwrap())
+                    }
+                    ExportKind::Day => ExportValue::Day(
+                        epoch
+                            + chrono::Duration::days(i64::from(
+                                any.downcast_ref::<Date32Array>().unwrap().value(i),
+                            )),
+                    ),
+                });
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+/// Python with DuckDB in a venv under `target/` (made on first use, pinned).
+fn duckdb_python() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/duckdb-venv");
+    let python = root.join("bin/python");
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import duckdb"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        let made = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&root)
+            .status()
+            .unwrap();
+        assert!(made.success(), "python3 -m venv");
+        let pip = std::process::Command::new(root.join("bin/pip"))
+            .args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "duckdb==1.4.4",
+            ])
+            .status()
+            .unwrap();
+        assert!(pip.success(), "pip install duckdb");
+    }
+    python
+}
+
 /// `key=value` of a Hive partition directory.
 fn partition<'a>(path: &'a Path, key: &str) -> &'a str {
     path.components()
@@ -176,10 +264,16 @@ fn read_export(dir: &Path, ext: &str) -> BTreeMap<ExportTable, Vec<Vec<ExportVal
         let table = ExportTable::parse(partition(&path, "table")).expect("a known table");
         let account: i64 = partition(&path, "account_id").parse().unwrap();
         let dt = partition(&path, "dt").to_string();
-        let text = std::fs::read_to_string(&path).unwrap();
+        let text = if ext == "parquet" {
+            String::new()
+        } else {
+            std::fs::read_to_string(&path).unwrap()
+        };
         let columns = table.columns();
         let mut rows = Vec::new();
-        if ext == "csv" {
+        if ext == "parquet" {
+            rows = read_parquet(&path, table, account);
+        } else if ext == "csv" {
             let mut lines = parse_csv(&text).into_iter();
             let header: Vec<String> = lines
                 .next()
@@ -349,6 +443,43 @@ async fn export_writes_every_row_once_resumes_and_adds_only_new_rows(d: Dialect)
     .await;
     assert_export_equals_db(&store, &jsonl_dir, "jsonl").await;
 
+    // The same dataset as Parquet: typed columns read back by the Arrow reader equal the
+    // database, and DuckDB reads it with its partition columns.
+    let pq_dir = h.dir.path().join("dataset-parquet");
+    let pq = pq_dir.to_str().unwrap();
+    h.ok(&["export", "--format", "parquet", "--out", pq], None)
+        .await;
+    assert_export_equals_db(&store, &pq_dir, "parquet").await;
+    let totals = store.totals().await.unwrap();
+    let script = format!(
+        "import duckdb, glob, json\nout = {{}}\nfor t in {tables:?}:\n    \
+         p = '{pq}/table=' + t + '/*/*/*.parquet'\n    \
+         out[t] = duckdb.sql(\"SELECT count(*), count(DISTINCT account_id), \
+         count(DISTINCT dt) FROM read_parquet('\" + p + \"', hive_partitioning = true)\")\
+         .fetchone() if glob.glob(p) else (0, 0, 0)\nprint(json.dumps(out))\n",
+        tables = ExportTable::ALL.map(|t| t.name()),
+    );
+    let duck = std::process::Command::new(duckdb_python())
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        duck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&duck.stderr)
+    );
+    let counts: BTreeMap<String, (i64, i64, i64)> =
+        serde_json::from_slice(&duck.stdout).expect("DuckDB's counts");
+    for table in ExportTable::ALL {
+        let (rows, accounts, days) = counts[table.name()];
+        assert_eq!(rows, total(&totals, table), "DuckDB: {}", table.name());
+        assert!(
+            rows == 0 || (accounts >= 1 && days >= 1),
+            "DuckDB sees the partitions of {}",
+            table.name()
+        );
+    }
+
     // Another sync and a fresh read of every post's insights append captures; the next
     // export writes only those, and the dataset still equals the database.
     h.ok(&["sync", "--all", "--wait"], None).await;
@@ -416,11 +547,11 @@ async fn export_writes_every_row_once_resumes_and_adds_only_new_rows(d: Dialect)
     );
 
     // Bad requests are refused with what to do instead.
-    let parquet = h
-        .run(&["export", "--format", "parquet", "--out", csv], None)
+    let unknown = h
+        .run(&["export", "--format", "xml", "--out", csv], None)
         .await;
-    assert!(!parquet.status.success());
-    assert!(parquet.stderr.contains("csv and jsonl"), "{parquet}");
+    assert!(!unknown.status.success());
+    assert!(unknown.stderr.contains("csv, jsonl, parquet"), "{unknown}");
     let mixed = h
         .run(&["export", "--format", "jsonl", "--out", csv], None)
         .await;
