@@ -75,6 +75,8 @@ pub(crate) enum Command {
     /// Schedule reports delivered by email (SMTP) or to a webhook, weekly or monthly.
     #[command(subcommand)]
     Reports(ReportsCommand),
+    /// Write the full history as Hive-partitioned CSV, JSON Lines or Parquet files (incremental).
+    Export(ExportArgs),
     /// Serve the JSON API, the dashboard and the queue monitor.
     Serve(ServeArgs),
     /// Manage API keys for the HTTP API and dashboard, and the token encryption key.
@@ -338,6 +340,47 @@ pub(crate) enum SchedulesCommand {
     Resume { name: String },
     /// Fire a schedule now.
     Run { name: String },
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Files: DIR/table=T/account_id=A/dt=YYYY-MM-DD/part-….csv|jsonl|parquet; \
+the state of incremental runs in DIR/export-state.json (docs/export.md)."
+)]
+pub(crate) struct ExportArgs {
+    /// File format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub(crate) format: ExportFormat,
+    /// The dataset directory (created when missing). A later run into the same directory
+    /// adds only what is new.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Only this account (Instagram user id, @username or igsync id).
+    #[arg(long)]
+    pub(crate) account: Option<AccountArg>,
+    /// Only rows at or after this time (RFC 3339, or YYYY-MM-DD for midnight UTC), on each
+    /// table's partition time.
+    #[arg(long, value_name = "T")]
+    pub(crate) since: Option<String>,
+    /// Only these tables (comma-separated); all by default.
+    #[arg(long, value_delimiter = ',', value_name = "TABLE,…")]
+    pub(crate) tables: Vec<String>,
+    /// Rows read per database round trip.
+    #[arg(long, default_value_t = 10_000, hide = true)]
+    pub(crate) page_rows: u32,
+    /// Stop with an error after this many files were published (tests of resumption).
+    #[arg(long, env = "IGSYNC_EXPORT_STOP_AFTER_FILES", hide = true)]
+    pub(crate) stop_after_files: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// RFC 4180 with a header row; an empty unquoted field is a missing value.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+    /// Apache Parquet: zstd, typed columns, UTC microsecond timestamps.
+    Parquet,
 }
 
 #[derive(Debug, Args)]

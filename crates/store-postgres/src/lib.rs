@@ -9,6 +9,7 @@ mod accounts;
 mod content;
 mod copy;
 mod error;
+mod export;
 mod migrate;
 mod ops;
 mod queue;

@@ -269,6 +269,10 @@ impl Store for PostgresStore {
 
     // ----- sync history -----
 
+    async fn export_page(&self, query: ExportPageQuery) -> Result<Vec<Vec<ExportValue>>> {
+        crate::export::page(self, query).await
+    }
+
     async fn sync_run_create(&self, run: NewSyncRun) -> Result<RunId> {
         runs::create(&self.pool, run).await
     }

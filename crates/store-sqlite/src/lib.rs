@@ -14,6 +14,7 @@ mod connect;
 mod content;
 mod copy;
 mod error;
+mod export;
 mod history;
 mod migrate;
 mod ops;
@@ -290,6 +291,10 @@ impl Store for SqliteStore {
     }
 
     // ----- sync history -----
+
+    async fn export_page(&self, query: ExportPageQuery) -> Result<Vec<Vec<ExportValue>>> {
+        export::page(self, query).await
+    }
 
     async fn sync_run_create(&self, run: NewSyncRun) -> Result<RunId> {
         history::run_create(self, run).await

@@ -16,12 +16,13 @@ mod catalog;
 mod content;
 mod copy;
 mod crypto;
+mod export;
 mod history;
 mod missing;
 mod ops;
 mod redact;
-mod webhooks;
 mod reports;
+mod webhooks;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -35,12 +36,13 @@ pub use crate::catalog::*;
 pub use crate::content::*;
 pub use crate::copy::*;
 pub use crate::crypto::{Cipher, CryptoError, EncryptedToken, SecretKey, SecretString};
+pub use crate::export::*;
 pub use crate::history::*;
 pub use crate::missing::*;
 pub use crate::ops::*;
 pub use crate::redact::redact_url;
-pub use crate::webhooks::*;
 pub use crate::reports::*;
+pub use crate::webhooks::*;
 pub use queue::types::*;
 pub use queue::{QueueStore, Result, StoreError};
 
@@ -231,6 +233,11 @@ pub trait Store: QueueStore {
     async fn catalog_decisions_record(&self, decisions: Vec<CatalogDecisionRecord>) -> Result<u64>;
     /// Every recorded decision, by version, login, scope, metric.
     async fn catalog_decisions_list(&self) -> Result<Vec<CatalogDecisionRecord>>;
+    // ----- export -----
+
+    /// One page of an exported table of one account, in the table's key order (see
+    /// [`ExportTable`]); each row holds the table's [`ExportTable::columns`] in order.
+    async fn export_page(&self, query: ExportPageQuery) -> Result<Vec<Vec<ExportValue>>>;
 
     // ----- sync history -----
 

@@ -8,6 +8,8 @@ mod dbcopy;
 mod demo;
 mod doctor;
 pub(crate) mod engine;
+mod export;
+mod export_parquet;
 pub(crate) mod graph;
 mod keys;
 mod report;
@@ -84,6 +86,7 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::Report(args) => report::run(args, &config).await,
         Command::Webhooks(cmd) => webhooks::run(cmd, &config).await,
         Command::Reports(cmd) => reports::run(cmd, &config).await,
+        Command::Export(args) => export::run(args, &config).await,
         Command::Serve(args) => serve::run(args, &config).await,
         Command::Keys(cmd) => keys::run(cmd, &config).await,
         Command::Warehouse(cmd) => warehouse::run(cmd, &config).await,

@@ -11,6 +11,7 @@ mod conventions;
 mod dbcopy;
 mod demo;
 mod disk;
+mod export;
 mod faults;
 mod fuzz;
 mod kill;

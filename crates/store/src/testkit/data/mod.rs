@@ -14,6 +14,7 @@
 mod accounts;
 mod content;
 mod copy;
+mod export;
 mod missing;
 mod ops;
 mod reads;
@@ -24,6 +25,7 @@ mod webhooks;
 pub use accounts::*;
 pub use content::*;
 pub use copy::*;
+pub use export::*;
 pub use missing::*;
 pub use ops::*;
 pub use reads::*;
@@ -76,6 +78,7 @@ macro_rules! data_cases {
             webhook_events_are_stored_once_and_processed_atomically,
             story_finals_keep_the_strongest_provenance,
             copy_reads_writes_and_describes_every_table,
+            export_pages_follow_the_key_order,
         );
     };
 }

@@ -1,0 +1,672 @@
+//! `igsync export`: every history table as Hive-partitioned CSV, JSON Lines or Parquet files
+//! (`DIR/table=T/account_id=A/dt=YYYY-MM-DD/part-….ext`) that any engine reads.
+//!
+//! Rows come from [`store::Store::export_page`], page by page in each table's key order, so
+//! memory stays bounded. Partition columns (`account_id`, `dt`) are in the path only.
+//!
+//! Append-only history (profile snapshots, media and story insight snapshots) is exported
+//! incrementally: `DIR/export-state.json` keeps, per table and account, the capture time
+//! exported through; the next run reads only later rows. A range's files are written under
+//! temporary names, the range is recorded as pending, the files are renamed to
+//! `part-FROM-TO.ext` (microseconds of the range's bounds) and then the range is recorded as
+//! done. A run interrupted after the pending record re-exports exactly that range first,
+//! to the same names, so a resumed export never duplicates a row.
+//!
+//! Tables that syncs change in place (accounts, media, stories, account insight days,
+//! demographics, sync runs) are exported whole each run into a staging directory that then
+//! replaces the account's directory of that table (`part-snapshot.ext`).
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use store::{
+    AccountId, DynStore, ExportKind, ExportPageQuery, ExportTable, ExportValue, export_key,
+};
+
+use super::export_parquet::ParquetPart;
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::config::Config;
+use crate::db;
+
+const STATE_FILE: &str = "export-state.json";
+const STAGING: &str = ".staging";
+const TRASH: &str = ".trash";
+
+/// What earlier runs exported, read from and written to `DIR/export-state.json`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    format: String,
+    /// table → account id → progress of the append-only tables.
+    tables: BTreeMap<String, BTreeMap<String, Progress>>,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Progress {
+    /// Rows captured at or before this instant are exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    done_through: Option<DateTime<Utc>>,
+    /// A range whose files may be partly published: the next run exports it again first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending: Option<Range>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Range {
+    /// Inclusive bounds on the capture time.
+    from: Option<DateTime<Utc>>,
+    to: DateTime<Utc>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Totals {
+    rows: u64,
+    files: u64,
+    bytes: u64,
+}
+
+impl Totals {
+    fn add(&mut self, other: Totals) {
+        self.rows += other.rows;
+        self.files += other.files;
+        self.bytes += other.bytes;
+    }
+}
+
+struct Run {
+    store: DynStore,
+    out: PathBuf,
+    format: ExportFormat,
+    since: Option<DateTime<Utc>>,
+    page_rows: u32,
+    stop_after_files: Option<u64>,
+    published: u64,
+    state: State,
+    terminal: bool,
+}
+
+pub(crate) async fn run(args: ExportArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let ext = match args.format {
+        ExportFormat::Csv => "csv",
+        ExportFormat::Jsonl => "jsonl",
+        ExportFormat::Parquet => "parquet",
+    };
+    let tables = parse_tables(&args.tables)?;
+    let since = args.since.as_deref().map(parse_since).transpose()?;
+    let store = db::open(&config.database_url).await?;
+    let accounts: Vec<AccountId> = match &args.account {
+        Some(arg) => vec![super::resolve_account(&store, arg).await?.id],
+        None => store
+            .account_list()
+            .await
+            .context("cannot list the accounts")?
+            .into_iter()
+            .map(|a| a.id)
+            .collect(),
+    };
+    fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let state = read_state(&args.out, ext)?;
+    recover(&args.out)?;
+    let mut run = Run {
+        store,
+        out: args.out.clone(),
+        format: args.format,
+        since,
+        page_rows: args.page_rows.clamp(1, 1_000_000),
+        stop_after_files: args.stop_after_files,
+        published: 0,
+        state,
+        terminal: std::io::stderr().is_terminal(),
+    };
+    let started = Instant::now();
+    let mut summary = Vec::new();
+    for table in tables {
+        let mut totals = Totals::default();
+        for &account in &accounts {
+            let t = if table.append_only() {
+                run.append_table(table, account).await?
+            } else {
+                run.snapshot_table(table, account).await?
+            };
+            totals.add(t);
+        }
+        run.progress_done(table, totals);
+        summary.push((table, totals));
+    }
+    let _ = fs::remove_dir_all(run.out.join(STAGING));
+    let _ = fs::remove_dir_all(run.out.join(TRASH));
+    print_summary(&summary, started.elapsed().as_secs_f64(), &run.out);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_tables(names: &[String]) -> anyhow::Result<Vec<ExportTable>> {
+    if names.is_empty() {
+        return Ok(ExportTable::ALL.to_vec());
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let name = name.trim();
+        let Some(table) = ExportTable::parse(name) else {
+            let known: Vec<&str> = ExportTable::ALL.iter().map(|t| t.name()).collect();
+            bail!(
+                "--tables: unknown table {name:?}; the tables are {}",
+                known.join(", ")
+            );
+        };
+        if !out.contains(&table) {
+            out.push(table);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn parse_since(text: &str) -> anyhow::Result<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    bail!("--since {text:?}: give an RFC 3339 time (2026-01-31T00:00:00Z) or a day (2026-01-31)")
+}
+
+fn read_state(out: &Path, ext: &str) -> anyhow::Result<State> {
+    let path = out.join(STATE_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(State {
+                format: ext.to_string(),
+                ..State::default()
+            });
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let state: State = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not an igsync export state", path.display()))?;
+    if state.format != ext {
+        bail!(
+            "{} holds a {} export; export as {} into another directory",
+            out.display(),
+            state.format,
+            ext
+        );
+    }
+    Ok(state)
+}
+
+/// Undoes what an interrupted run left half done: staging files and unpublished temporary
+/// files are removed; a table directory moved aside but not replaced is put back.
+fn recover(out: &Path) -> anyhow::Result<()> {
+    let _ = fs::remove_dir_all(out.join(STAGING));
+    let trash = out.join(TRASH);
+    if trash.is_dir() {
+        for entry in walk(&trash)? {
+            // .trash/table=T/account_id=A
+            let rel = entry.strip_prefix(&trash).unwrap_or(&entry).to_path_buf();
+            if rel.components().count() == 2 && !out.join(&rel).exists() {
+                if let Some(parent) = out.join(&rel).parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                fs::rename(&entry, out.join(&rel))?;
+            }
+        }
+        fs::remove_dir_all(&trash)?;
+    }
+    for path in walk(out)? {
+        if path.extension().is_some_and(|e| e == "tmp") {
+            fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every path below `dir` (directories before their contents).
+fn walk(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let entries = match fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot list {}", d.display())),
+        };
+        for entry in entries {
+            let path = entry?.path();
+            if path.is_dir() {
+                todo.push(path.clone());
+            }
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+impl Run {
+    fn ext(&self) -> &'static str {
+        match self.format {
+            ExportFormat::Jsonl => "jsonl",
+            ExportFormat::Parquet => "parquet",
+            ExportFormat::Csv => "csv",
+        }
+    }
+
+    fn save_state(&self) -> anyhow::Result<()> {
+        let path = self.out.join(STATE_FILE);
+        let tmp = self.out.join(format!("{STATE_FILE}.tmp"));
+        let text = serde_json::to_string_pretty(&self.state)?;
+        let mut f =
+            File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    }
+
+    fn progress_of(&self, table: ExportTable, account: AccountId) -> Progress {
+        self.state
+            .tables
+            .get(table.name())
+            .and_then(|t| t.get(&account.to_string()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn set_progress(&mut self, table: ExportTable, account: AccountId, progress: Progress) {
+        self.state
+            .tables
+            .entry(table.name().to_string())
+            .or_default()
+            .insert(account.to_string(), progress);
+    }
+
+    /// Renames a finished file into place and stops when the test limit is reached.
+    fn publish(&mut self, tmp: &Path, dest: &Path) -> anyhow::Result<()> {
+        fs::rename(tmp, dest)
+            .with_context(|| format!("cannot rename {} to {}", tmp.display(), dest.display()))?;
+        self.published += 1;
+        if self.stop_after_files.is_some_and(|n| self.published >= n) {
+            bail!("stopped after {} published files", self.published);
+        }
+        Ok(())
+    }
+
+    /// Streams one table of one account into `dir/dt=…/NAME.ext.tmp` files, one per day;
+    /// returns the files (temporary path, day), the totals and the largest partition time.
+    async fn stream(
+        &mut self,
+        table: ExportTable,
+        account: AccountId,
+        dir: &Path,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> anyhow::Result<(Vec<(PathBuf, String)>, Totals, Option<DateTime<Utc>>)> {
+        let mut files = Vec::new();
+        let mut totals = Totals::default();
+        let mut latest = None;
+        let mut writer: Option<(String, PartWriter)> = None;
+        let mut after = None;
+        loop {
+            let rows = self
+                .store
+                .export_page(ExportPageQuery {
+                    table,
+                    account_id: account,
+                    after: after.take(),
+                    since,
+                    until,
+                    limit: self.page_rows,
+                })
+                .await
+                .with_context(|| format!("cannot read {} of account {account}", table.name()))?;
+            let full = rows.len() == self.page_rows as usize;
+            for row in &rows {
+                let (dt, at) = partition_time(table, row);
+                if at.is_some() && latest < at {
+                    latest = at;
+                }
+                if writer.as_ref().is_none_or(|(d, _)| *d != dt) {
+                    if let Some((d, w)) = writer.take() {
+                        let (path, bytes) = w.finish()?;
+                        totals.bytes += bytes;
+                        totals.files += 1;
+                        files.push((path, d));
+                    }
+                    let day_dir = dir.join(format!("dt={dt}"));
+                    fs::create_dir_all(&day_dir)
+                        .with_context(|| format!("cannot create {}", day_dir.display()))?;
+                    let path = day_dir.join(format!("part.{}.tmp", self.ext()));
+                    writer = Some((dt.clone(), PartWriter::create(path, self.format, table)?));
+                }
+                if let Some((_, w)) = writer.as_mut() {
+                    w.row(row)?;
+                }
+                totals.rows += 1;
+            }
+            self.progress_line(table, account, totals.rows);
+            match rows.last() {
+                Some(last) if full => after = Some(export_key(table, last)),
+                _ => break,
+            }
+        }
+        if let Some((d, w)) = writer.take() {
+            let (path, bytes) = w.finish()?;
+            totals.bytes += bytes;
+            totals.files += 1;
+            files.push((path, d));
+        }
+        Ok((files, totals, latest))
+    }
+
+    async fn append_table(
+        &mut self,
+        table: ExportTable,
+        account: AccountId,
+    ) -> anyhow::Result<Totals> {
+        let dir = self
+            .out
+            .join(format!("table={}", table.name()))
+            .join(format!("account_id={account}"));
+        let mut totals = Totals::default();
+        let mut progress = self.progress_of(table, account);
+        if let Some(pending) = progress.pending {
+            // Finish the range an interrupted run was publishing: the same rows, the same
+            // names, so the files it already renamed are overwritten, not doubled.
+            let (files, t, _) = self
+                .stream(table, account, &dir, pending.from, Some(pending.to))
+                .await?;
+            self.publish_range(&dir, &files, pending)?;
+            totals.add(t);
+            progress = Progress {
+                done_through: Some(pending.to),
+                pending: None,
+            };
+            self.set_progress(table, account, progress.clone());
+            self.save_state()?;
+        }
+        let from = match (progress.done_through, self.since) {
+            (Some(done), Some(since)) => Some(since.max(done + TimeDelta::microseconds(1))),
+            (Some(done), None) => Some(done + TimeDelta::microseconds(1)),
+            (None, since) => since,
+        };
+        let (files, t, latest) = self.stream(table, account, &dir, from, None).await?;
+        let Some(to) = latest else {
+            return Ok(totals);
+        };
+        let range = Range { from, to };
+        self.set_progress(
+            table,
+            account,
+            Progress {
+                done_through: progress.done_through,
+                pending: Some(range),
+            },
+        );
+        self.save_state()?;
+        self.publish_range(&dir, &files, range)?;
+        self.set_progress(
+            table,
+            account,
+            Progress {
+                done_through: Some(to),
+                pending: None,
+            },
+        );
+        self.save_state()?;
+        totals.add(t);
+        Ok(totals)
+    }
+
+    fn publish_range(
+        &mut self,
+        dir: &Path,
+        files: &[(PathBuf, String)],
+        range: Range,
+    ) -> anyhow::Result<()> {
+        let from = range
+            .from
+            .map_or_else(|| "start".to_string(), |f| f.timestamp_micros().to_string());
+        let name = format!("part-{from}-{}.{}", range.to.timestamp_micros(), self.ext());
+        for (tmp, dt) in files {
+            let dest = dir.join(format!("dt={dt}")).join(&name);
+            self.publish(tmp, &dest)?;
+        }
+        Ok(())
+    }
+
+    async fn snapshot_table(
+        &mut self,
+        table: ExportTable,
+        account: AccountId,
+    ) -> anyhow::Result<Totals> {
+        let rel =
+            PathBuf::from(format!("table={}", table.name())).join(format!("account_id={account}"));
+        let staging = self.out.join(STAGING).join(&rel);
+        let _ = fs::remove_dir_all(&staging);
+        let since = if table == ExportTable::Accounts {
+            None
+        } else {
+            self.since
+        };
+        let (files, totals, _) = self.stream(table, account, &staging, since, None).await?;
+        for (tmp, _) in &files {
+            let dest = tmp.with_file_name(format!("part-snapshot.{}", self.ext()));
+            fs::rename(tmp, &dest)?;
+        }
+        let live = self.out.join(&rel);
+        let trash = self.out.join(TRASH).join(&rel);
+        if live.exists() {
+            if let Some(parent) = trash.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            let _ = fs::remove_dir_all(&trash);
+            fs::rename(&live, &trash)
+                .with_context(|| format!("cannot move {} aside", live.display()))?;
+        }
+        if staging.exists() {
+            if let Some(parent) = live.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::rename(&staging, &live)
+                .with_context(|| format!("cannot publish {}", live.display()))?;
+        }
+        let _ = fs::remove_dir_all(&trash);
+        // The directory is published as a whole: its files count once they are all in place.
+        self.published += totals.files;
+        if totals.files > 0 && self.stop_after_files.is_some_and(|n| self.published >= n) {
+            bail!("stopped after {} published files", self.published);
+        }
+        Ok(totals)
+    }
+
+    fn progress_line(&self, table: ExportTable, account: AccountId, rows: u64) {
+        if self.terminal {
+            eprint!("\r\x1b[2K{}: account {account}: {rows} rows", table.name());
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    fn progress_done(&self, table: ExportTable, totals: Totals) {
+        if self.terminal {
+            eprint!("\r\x1b[2K");
+        }
+        eprintln!(
+            "{}: {} rows, {} files, {} bytes",
+            table.name(),
+            totals.rows,
+            totals.files,
+            totals.bytes
+        );
+    }
+}
+
+/// The `dt=` value of a row and, for an instant, the instant itself.
+fn partition_time(table: ExportTable, row: &[ExportValue]) -> (String, Option<DateTime<Utc>>) {
+    match &row[table.time_column()] {
+        ExportValue::Time(at) => (at.date_naive().to_string(), Some(*at)),
+        ExportValue::Day(day) => (day.to_string(), None),
+        _ => ("unknown".to_string(), None),
+    }
+}
+
+fn print_summary(summary: &[(ExportTable, Totals)], seconds: f64, out: &Path) {
+    let mut all = Totals::default();
+    println!(
+        "{:<26} {:>12} {:>8} {:>14}",
+        "table", "rows", "files", "bytes"
+    );
+    for (table, t) in summary {
+        all.add(*t);
+        println!(
+            "{:<26} {:>12} {:>8} {:>14}",
+            table.name(),
+            t.rows,
+            t.files,
+            t.bytes
+        );
+    }
+    println!(
+        "exported {} tables: {} rows in {} files, {} bytes, {:.2} s → {}",
+        summary.len(),
+        all.rows,
+        all.files,
+        all.bytes,
+        seconds,
+        out.display()
+    );
+}
+
+/// One part file being written.
+struct PartWriter {
+    path: PathBuf,
+    sink: Sink,
+    format: ExportFormat,
+    table: ExportTable,
+    bytes: u64,
+}
+
+enum Sink {
+    Text(BufWriter<File>),
+    Parquet(Box<ParquetPart>),
+}
+
+impl PartWriter {
+    fn create(path: PathBuf, format: ExportFormat, table: ExportTable) -> anyhow::Result<Self> {
+        let sink = if format == ExportFormat::Parquet {
+            Sink::Parquet(Box::new(ParquetPart::create(&path, table)?))
+        } else {
+            let file =
+                File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            Sink::Text(BufWriter::new(file))
+        };
+        let mut w = PartWriter {
+            path,
+            sink,
+            format,
+            table,
+            bytes: 0,
+        };
+        if format == ExportFormat::Csv {
+            let header: Vec<&str> = table.columns()[1..].iter().map(|c| c.name).collect();
+            let line = format!("{}\n", header.join(","));
+            w.write(line.as_bytes())?;
+        }
+        Ok(w)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        let Sink::Text(out) = &mut self.sink else {
+            return Ok(());
+        };
+        out.write_all(bytes)
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.bytes += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Writes a row without its first column (`account_id`, which is in the path).
+    fn row(&mut self, row: &[ExportValue]) -> anyhow::Result<()> {
+        if let Sink::Parquet(part) = &mut self.sink {
+            return part.row(row);
+        }
+        let columns = &self.table.columns()[1..];
+        let line = match self.format {
+            ExportFormat::Jsonl => {
+                let mut object = serde_json::Map::new();
+                for (column, value) in columns.iter().zip(&row[1..]) {
+                    object.insert(column.name.to_string(), json_value(column.kind, value));
+                }
+                let mut line = serde_json::to_string(&object)?;
+                line.push('\n');
+                line
+            }
+            _ => {
+                let cells: Vec<String> = row[1..].iter().map(csv_cell).collect();
+                let mut line = cells.join(",");
+                line.push('\n');
+                line
+            }
+        };
+        self.write(line.as_bytes())
+    }
+
+    /// Flushes and syncs the file; returns its path and size.
+    fn finish(self) -> anyhow::Result<(PathBuf, u64)> {
+        match self.sink {
+            Sink::Text(mut out) => {
+                out.flush()?;
+                out.get_ref().sync_all()?;
+                Ok((self.path, self.bytes))
+            }
+            Sink::Parquet(part) => {
+                part.finish()
+                    .with_context(|| format!("cannot write {}", self.path.display()))?;
+                let bytes = fs::metadata(&self.path)?.len();
+                Ok((self.path, bytes))
+            }
+        }
+    }
+}
+
+/// An instant as RFC 3339 with microseconds, in UTC.
+pub(crate) fn time_text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn csv_cell(value: &ExportValue) -> String {
+    match value {
+        ExportValue::Null => String::new(),
+        ExportValue::Int(v) => v.to_string(),
+        ExportValue::Float(v) => v.to_string(),
+        ExportValue::Time(at) => time_text(*at),
+        ExportValue::Day(day) => day.to_string(),
+        ExportValue::Text(text) => format!("\"{}\"", text.replace('"', "\"\"")),
+    }
+}
+
+fn json_value(kind: ExportKind, value: &ExportValue) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        ExportValue::Null => Value::Null,
+        ExportValue::Int(v) => Value::from(*v),
+        ExportValue::Float(v) => {
+            serde_json::Number::from_f64(*v).map_or(Value::Null, Value::Number)
+        }
+        ExportValue::Time(at) => Value::String(time_text(*at)),
+        ExportValue::Day(day) => Value::String(day.to_string()),
+        ExportValue::Text(text) if kind == ExportKind::Json => {
+            serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone()))
+        }
+        ExportValue::Text(text) => Value::String(text.clone()),
+    }
+}
