@@ -20,6 +20,7 @@ mod missing;
 pub mod plan;
 pub mod report;
 pub mod retry;
+mod settings;
 mod steps;
 #[cfg(feature = "testkit")]
 pub mod testkit;

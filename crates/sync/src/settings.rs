@@ -1,0 +1,228 @@
+//! The engine's settings, built once from the configuration: retention of finished jobs,
+//! alerts, and everything a sync needs (`SyncSettings`: concurrency, retries, schedules and
+//! their crons, validated before any worker starts).
+
+use std::time::Duration;
+
+use store::{ScheduleDef, SecretString};
+
+use crate::engine::{
+    SCHEDULE_FULL_SYNC, SCHEDULE_LIGHT_SYNC, SCHEDULE_RETENTION, SCHEDULE_TOKEN_REFRESH,
+};
+use crate::error::{Result, SyncError};
+use crate::jobs::{self, WebhookUrl};
+use crate::plan::{
+    DEFAULT_FULL_SYNC_CRON, DEFAULT_LIGHT_SYNC_CRON, DEFAULT_RETENTION_CRON,
+    DEFAULT_TOKEN_REFRESH_CRON, MAINTENANCE_QUEUE, SYNC_QUEUE,
+};
+use crate::plan::{KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH_FAN_OUT, Plan};
+use ::queue::{CronExpr, RetryPolicy, WorkerConfig};
+
+/// Retention of finished jobs (analytics data is never pruned).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetentionSettings {
+    pub completed_keep: u32,
+    pub completed_max_age: Duration,
+    pub failed_keep: u32,
+    pub failed_max_age: Duration,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            completed_keep: 100,
+            completed_max_age: Duration::from_secs(7 * 86_400),
+            failed_keep: 500,
+            failed_max_age: Duration::from_secs(30 * 86_400),
+        }
+    }
+}
+
+/// When alerts are raised and where they go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSettings {
+    /// Followers gained between two syncs above this raise an alert.
+    pub follower_growth_threshold: u32,
+    /// Graph API usage at or above this percentage raises a rate-limit pressure alert.
+    pub usage_pressure_percent: u32,
+    /// POST every new alert as JSON here (signed when a secret is set).
+    pub webhook_url: Option<WebhookUrl>,
+    pub webhook_secret: Option<SecretString>,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            follower_growth_threshold: 100,
+            usage_pressure_percent: 90,
+            webhook_url: None,
+            webhook_secret: None,
+        }
+    }
+}
+
+/// Everything configurable about syncing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncSettings {
+    /// Jobs (accounts) one worker runs at a time.
+    pub concurrency: u32,
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt, ±20 % jitter.
+    pub backoff: Duration,
+    pub job_timeout: Duration,
+    pub lease: Duration,
+    pub poll_interval: Duration,
+    pub maintenance_interval: Duration,
+    pub shutdown_grace: Duration,
+    /// Account syncs started per minute across all workers (0: no limit).
+    pub syncs_per_minute: u32,
+    pub full_cron: String,
+    pub light_cron: String,
+    pub token_refresh_cron: String,
+    pub retention_cron: String,
+    /// Refresh tokens that expire within this many days.
+    pub token_refresh_within_days: u32,
+    /// Days of account insights read on an account's first sync.
+    pub account_insights_backfill_days: u32,
+    /// Recent days of account insights read again on every sync (Meta's numbers settle).
+    pub account_insights_settling_days: u32,
+    /// Also read per-day breakdowns of account insights (media product type, follow type…).
+    pub account_insight_breakdowns: bool,
+    pub retention: RetentionSettings,
+    pub alerts: AlertSettings,
+    /// The mail server of scheduled reports (`smtp.*`); None: email targets are refused.
+    pub smtp: Option<crate::SmtpSettings>,
+    /// The dashboard's public address, for the links in delivered reports.
+    pub public_url: Option<String>,
+    /// Queues a worker serves.
+    pub queues: Vec<String>,
+    /// Each story's final read runs this long before the story expires (24 h after it was
+    /// published).
+    pub story_final_read_margin: Duration,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            concurrency: 2,
+            max_attempts: 3,
+            backoff: Duration::from_secs(60),
+            job_timeout: Duration::from_secs(600),
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+            maintenance_interval: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(30),
+            syncs_per_minute: 5,
+            full_cron: DEFAULT_FULL_SYNC_CRON.to_string(),
+            light_cron: DEFAULT_LIGHT_SYNC_CRON.to_string(),
+            token_refresh_cron: DEFAULT_TOKEN_REFRESH_CRON.to_string(),
+            retention_cron: DEFAULT_RETENTION_CRON.to_string(),
+            token_refresh_within_days: 7,
+            account_insights_backfill_days: 90,
+            account_insights_settling_days: 3,
+            account_insight_breakdowns: true,
+            retention: RetentionSettings::default(),
+            alerts: AlertSettings::default(),
+            smtp: None,
+            public_url: None,
+            queues: vec![SYNC_QUEUE.to_string(), MAINTENANCE_QUEUE.to_string()],
+            story_final_read_margin: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl SyncSettings {
+    /// The worker configuration these settings describe.
+    pub fn worker_config(&self) -> WorkerConfig {
+        WorkerConfig {
+            queues: self.queues.clone(),
+            concurrency: self.concurrency,
+            lease: self.lease,
+            poll_interval: self.poll_interval,
+            job_timeout: self.job_timeout,
+            retry: RetryPolicy {
+                max_attempts: self.max_attempts,
+                base: self.backoff,
+                ..RetryPolicy::default()
+            },
+            maintenance_interval: self.maintenance_interval,
+            shutdown_grace: self.shutdown_grace,
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        self.worker_config().validate()?;
+        for (name, cron) in [
+            ("full_cron", &self.full_cron),
+            ("light_cron", &self.light_cron),
+            ("token_refresh_cron", &self.token_refresh_cron),
+            ("retention_cron", &self.retention_cron),
+        ] {
+            CronExpr::parse(cron).map_err(|e| SyncError::config(format!("{name}: {e}")))?;
+        }
+        if !(1..=59).contains(&self.token_refresh_within_days) {
+            return Err(SyncError::config(
+                "token_refresh_within_days must be from 1 to 59",
+            ));
+        }
+        if !(1..=730).contains(&self.account_insights_backfill_days) {
+            return Err(SyncError::config(
+                "account_insights_backfill_days must be from 1 to 730",
+            ));
+        }
+        if !(1..=30).contains(&self.account_insights_settling_days) {
+            return Err(SyncError::config(
+                "account_insights_settling_days must be from 1 to 30",
+            ));
+        }
+        if self.alerts.usage_pressure_percent == 0 || self.alerts.usage_pressure_percent > 100 {
+            return Err(SyncError::config(
+                "usage_pressure_percent must be from 1 to 100",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The schedules these settings describe.
+    pub fn schedules(&self) -> Vec<ScheduleDef> {
+        let def = |name: &str, cron: &str, kind: &str, args: serde_json::Value| ScheduleDef {
+            name: name.to_string(),
+            cron: cron.trim().to_string(),
+            queue: MAINTENANCE_QUEUE.to_string(),
+            kind: kind.to_string(),
+            args,
+        };
+        vec![
+            def(
+                SCHEDULE_FULL_SYNC,
+                &self.full_cron,
+                KIND_SYNC_FAN_OUT,
+                fan_out_args(Plan::Full),
+            ),
+            def(
+                SCHEDULE_LIGHT_SYNC,
+                &self.light_cron,
+                KIND_SYNC_FAN_OUT,
+                fan_out_args(Plan::Light),
+            ),
+            def(
+                SCHEDULE_TOKEN_REFRESH,
+                &self.token_refresh_cron,
+                KIND_TOKEN_REFRESH_FAN_OUT,
+                serde_json::json!({}),
+            ),
+            def(
+                SCHEDULE_RETENTION,
+                &self.retention_cron,
+                KIND_RETENTION,
+                serde_json::json!({}),
+            ),
+            jobs::reports::schedule(),
+        ]
+    }
+}
+
+/// The arguments of a sync schedule's fan-out (the scheduler adds `schedule` and `tick`).
+fn fan_out_args(plan: Plan) -> serde_json::Value {
+    serde_json::json!({ "plan": plan.as_str() })
+}
