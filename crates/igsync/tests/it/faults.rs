@@ -237,10 +237,7 @@ async fn rate_limit_storms_are_waited_out_and_never_marked_complete(d: Dialect) 
         }
         let n = store
             .jobs_retry(
-                JobSelector::Filter(JobQuery {
-                    states: vec![JobState::Pending],
-                    ..Default::default()
-                }),
+                JobSelector::Ids(waiting.iter().map(|j| j.id).collect()),
                 Utc::now(),
             )
             .await

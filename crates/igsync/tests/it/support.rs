@@ -384,7 +384,8 @@ where
     }
 }
 
-/// Jobs of the sync queue that are pending or running.
+/// Jobs of the sync queue that are pending or running, except stories' final reads that
+/// wait for their stories' expiry (hours ahead: not part of any sync).
 pub(crate) async fn active_sync_jobs(store: &dyn Store) -> Vec<store::Job> {
     store
         .job_list(JobQuery {
@@ -395,6 +396,9 @@ pub(crate) async fn active_sync_jobs(store: &dyn Store) -> Vec<store::Job> {
         .await
         .map(|p| p.jobs)
         .unwrap_or_default()
+        .into_iter()
+        .filter(|j| !(j.kind == "story_final_read" && j.state == JobState::Pending))
+        .collect()
 }
 
 /// Whether every account's sync is over: no job pending or running, nobody `syncing`.
