@@ -205,7 +205,10 @@ async fn sync_only_one_kind_of_data_and_see_it_in_the_history() {
             })
             .await
             .unwrap()
-            .total,
+            .jobs
+            .iter()
+            .filter(|j| j.kind != "story_final_read")
+            .count(),
         0
     );
     drop(store);

@@ -410,16 +410,19 @@ pub(crate) async fn fleet_settled(store: &dyn Store) -> bool {
         && accounts.iter().all(|a| a.status != SyncStatus::Syncing)
 }
 
-/// Every job, oldest first.
+/// Every job, oldest first, except stories' final reads still waiting for their hour.
 pub(crate) async fn all_jobs(store: &dyn Store) -> Vec<store::Job> {
-    let mut jobs = store
+    let mut jobs: Vec<store::Job> = store
         .job_list(JobQuery {
             limit: 100_000,
             ..Default::default()
         })
         .await
         .unwrap()
-        .jobs;
+        .jobs
+        .into_iter()
+        .filter(|j| !(j.kind == "story_final_read" && j.state == JobState::Pending))
+        .collect();
     jobs.sort_by_key(|j| j.id);
     jobs
 }
