@@ -384,6 +384,12 @@ where
     }
 }
 
+/// A story's final read still waiting for its hour (the story's expiry): not part of
+/// any sync.
+fn waits_for_its_story(j: &store::Job) -> bool {
+    j.kind == "story_final_read" && j.state == JobState::Pending
+}
+
 /// Jobs of the sync queue that are pending or running, except stories' final reads that
 /// wait for their stories' expiry (hours ahead: not part of any sync).
 pub(crate) async fn active_sync_jobs(store: &dyn Store) -> Vec<store::Job> {
@@ -397,7 +403,7 @@ pub(crate) async fn active_sync_jobs(store: &dyn Store) -> Vec<store::Job> {
         .map(|p| p.jobs)
         .unwrap_or_default()
         .into_iter()
-        .filter(|j| !(j.kind == "story_final_read" && j.state == JobState::Pending))
+        .filter(|j| !waits_for_its_story(j))
         .collect()
 }
 
@@ -421,7 +427,7 @@ pub(crate) async fn all_jobs(store: &dyn Store) -> Vec<store::Job> {
         .unwrap()
         .jobs
         .into_iter()
-        .filter(|j| !(j.kind == "story_final_read" && j.state == JobState::Pending))
+        .filter(|j| !waits_for_its_story(j))
         .collect();
     jobs.sort_by_key(|j| j.id);
     jobs
