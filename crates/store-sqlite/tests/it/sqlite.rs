@@ -308,8 +308,8 @@ async fn migrations_apply_once_even_when_raced() {
     let (x, y) = tokio::join!(a.migrate(), b.migrate());
     assert_eq!(
         x.unwrap() + y.unwrap(),
-        3,
-        "each migration applied by exactly one"
+        5,
+        "each of the five migrations applied by exactly one"
     );
     assert_eq!(a.migrate().await.unwrap(), 0);
     assert_eq!(b.migrate().await.unwrap(), 0);
