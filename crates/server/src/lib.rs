@@ -7,6 +7,7 @@
 //! Entry points: [`router`] (the test seam: the whole application as one `Router`) and
 //! [`serve`] (the same on a listener, with connection limits and graceful shutdown).
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod charts;
@@ -53,6 +54,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::exposition))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
+            access::authorize_api,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
             auth::require_auth,
         ));
     // Readiness answers within READY_TIMEOUT whatever the database does, the key check
@@ -76,7 +81,10 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(authenticated)
         .merge(readiness)
-        .merge(dashboard::router())
+        .merge(dashboard::router().route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::authorize_page,
+        )))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))

@@ -83,6 +83,7 @@ pub fn spec() -> Value {
                 "200": {"description": "The exposition",
                         "content": {"text/plain; version=0.0.4": {"schema": {"type": "string"}}}},
                 "401": error_ref(),
+                "403": error_ref(),
                 "503": error_ref(),
             },
         }),
@@ -141,7 +142,7 @@ pub fn spec() -> Value {
         json!({
             "tags": ["operations"],
             "summary": "This document",
-            "responses": {"200": json_response("OpenAPI 3.1", json!({"type": "object"})), "401": error_ref()},
+            "responses": {"200": json_response("OpenAPI 3.1", json!({"type": "object"})), "401": error_ref(), "403": error_ref()},
         }),
     );
 
@@ -861,6 +862,21 @@ pub fn spec() -> Value {
         ),
     );
 
+    add(
+        "/api/v1/audit",
+        "get",
+        op(
+            "keys",
+            "The audit log: every change through the API, the dashboard or the command line, newest first (admins of every workspace)",
+            &[query_param("limit", int_range(1, 500), false, "Default 50")],
+            None,
+            &[(
+                "200",
+                json_response("Audit log", obj(&[("entries", array(schema_ref("AuditEntry")))])),
+            )],
+        ),
+    );
+
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -1068,7 +1084,11 @@ fn schemas() -> Value {
         }),
         "CreateKey": json!({
             "type": "object", "additionalProperties": false, "required": ["name"],
-            "properties": {"name": {"allOf": [text(100), not_blank()], "description": "A name to recognise the key by"}},
+            "properties": {
+                "name": {"allOf": [text(100), not_blank()], "description": "A name to recognise the key by"},
+                "workspace_id": {"type": ["integer", "null"], "description": "The workspace the key reaches (absent or null: every workspace)"},
+                "role": {"type": ["string", "null"], "enum": ["viewer", "operator", "admin", null], "description": "Default admin"},
+            },
         }),
         "BulkResult": obj(&[("action", enum_of(&["retry", "cancel", "delete"])), ("affected", int())]),
         "QueueSnapshot": obj(&[
@@ -1157,7 +1177,8 @@ fn schemas() -> Value {
                 ("requests_total", int()), ("units_total", int()),
             ]))),
         ]),
-        "ApiKey": obj(&[("id", string()), ("name", string()), ("created_at", ts()), ("last_used_at", opt(ts())), ("revoked_at", opt(ts()))]),
+        "ApiKey": obj(&[("id", string()), ("name", string()), ("created_at", ts()), ("last_used_at", opt(ts())), ("revoked_at", opt(ts())), ("workspace_id", opt(int())), ("role", enum_of(&["viewer", "operator", "admin"]))]),
+        "AuditEntry": obj(&[("id", int()), ("at", ts()), ("actor", string()), ("via", enum_of(&["api", "dashboard", "cli"])), ("source", opt(string())), ("action", string()), ("target", opt(string())), ("outcome", opt(int()))]),
         "CreatedKey": json!({"allOf": [schema_ref("ApiKey"), obj(&[("secret", string())])]}),
     })
 }

@@ -5,6 +5,7 @@
 //! `sync` or `server`. Every value reaches the database as a bound parameter; dynamic
 //! `WHERE` clauses are assembled from fixed fragments only.
 
+mod access;
 mod accounts;
 mod content;
 mod copy;

@@ -25,6 +25,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "warehouse_views",
         include_str!("../migrations/0007_warehouse_views.sql"),
     ),
+    (
+        10,
+        "workspaces",
+        include_str!("../migrations/0010_workspaces.sql"),
+    ),
 ];
 
 fn checksum(sql: &str) -> String {

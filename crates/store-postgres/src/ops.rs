@@ -118,13 +118,19 @@ fn key_from(r: &PgRow) -> Result<ApiKey> {
         created_at: get(r, "created_at")?,
         last_used_at: get(r, "last_used_at")?,
         revoked_at: get(r, "revoked_at")?,
+        workspace_id: get(r, "workspace_id")?,
+        role: {
+            let role: String = get(r, "role")?;
+            store::Role::parse(&role).ok_or_else(|| corrupt(format!("role {role:?}")))?
+        },
     })
 }
 
 pub(crate) async fn api_key_insert(pool: &PgPool, k: ApiKey) -> Result<()> {
     sqlx::query(
-        "INSERT INTO api_keys (id, name, hash, created_at, last_used_at, revoked_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO api_keys (id, name, hash, created_at, last_used_at, revoked_at,
+                               workspace_id, role)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&k.id)
     .bind(&k.name)
@@ -132,6 +138,8 @@ pub(crate) async fn api_key_insert(pool: &PgPool, k: ApiKey) -> Result<()> {
     .bind(k.created_at)
     .bind(k.last_used_at)
     .bind(k.revoked_at)
+    .bind(k.workspace_id)
+    .bind(k.role.as_str())
     .execute(pool)
     .await
     .map_err(db)?;
@@ -140,7 +148,8 @@ pub(crate) async fn api_key_insert(pool: &PgPool, k: ApiKey) -> Result<()> {
 
 pub(crate) async fn api_key_get(pool: &PgPool, id: &str) -> Result<Option<ApiKey>> {
     let row = sqlx::query(
-        "SELECT id, name, hash, created_at, last_used_at, revoked_at FROM api_keys WHERE id = $1",
+        "SELECT id, name, hash, created_at, last_used_at, revoked_at, workspace_id, role
+           FROM api_keys WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -151,8 +160,8 @@ pub(crate) async fn api_key_get(pool: &PgPool, id: &str) -> Result<Option<ApiKey
 
 pub(crate) async fn api_key_list(pool: &PgPool) -> Result<Vec<ApiKey>> {
     let rows = sqlx::query(
-        "SELECT id, name, hash, created_at, last_used_at, revoked_at FROM api_keys
-         ORDER BY created_at, id",
+        "SELECT id, name, hash, created_at, last_used_at, revoked_at, workspace_id, role
+           FROM api_keys ORDER BY created_at, id",
     )
     .fetch_all(pool)
     .await

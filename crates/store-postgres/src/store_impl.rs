@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use store::*;
 
 use crate::error::db;
-use crate::{PostgresStore, accounts, content, ops, queue, reports, runs, webhooks};
+use crate::{PostgresStore, access, accounts, content, ops, queue, reports, runs, webhooks};
 
 #[async_trait::async_trait]
 impl Store for PostgresStore {
@@ -362,6 +362,43 @@ impl Store for PostgresStore {
 
     async fn api_key_rehash(&self, id: &str, old_hash: &str, new_hash: &str) -> Result<bool> {
         ops::api_key_rehash(&self.pool, id, old_hash, new_hash).await
+    }
+
+    async fn workspace_insert(&self, name: &str, at: DateTime<Utc>) -> Result<store::Workspace> {
+        access::workspace_insert(&self.pool, name, at).await
+    }
+
+    async fn workspace_list(&self) -> Result<Vec<store::Workspace>> {
+        access::workspace_list(&self.pool).await
+    }
+
+    async fn workspace_get(&self, id: store::WorkspaceId) -> Result<Option<store::Workspace>> {
+        access::workspace_get(&self.pool, id).await
+    }
+
+    async fn workspace_add_account(
+        &self,
+        workspace: store::WorkspaceId,
+        account: AccountId,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        access::workspace_add_account(&self.pool, workspace, account, at).await
+    }
+
+    async fn workspace_remove_account(
+        &self,
+        workspace: store::WorkspaceId,
+        account: AccountId,
+    ) -> Result<bool> {
+        access::workspace_remove_account(&self.pool, workspace, account).await
+    }
+
+    async fn audit_insert(&self, entry: store::NewAuditEntry) -> Result<()> {
+        access::audit_insert(&self.pool, entry).await
+    }
+
+    async fn audit_list(&self, limit: u32) -> Result<Vec<store::AuditEntry>> {
+        access::audit_list(&self.pool, limit).await
     }
 
     async fn session_insert(&self, session: Session) -> Result<()> {

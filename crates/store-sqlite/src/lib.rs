@@ -9,6 +9,7 @@
 //! `synchronous=NORMAL`, foreign keys on and a busy timeout; see [`SqliteStore`] for how
 //! writes are serialized.
 
+mod access;
 mod accounts;
 mod connect;
 mod content;
@@ -385,6 +386,43 @@ impl Store for SqliteStore {
 
     async fn api_key_rehash(&self, id: &str, old_hash: &str, new_hash: &str) -> Result<bool> {
         ops::api_key_rehash(self, id, old_hash, new_hash).await
+    }
+
+    async fn workspace_insert(&self, name: &str, at: DateTime<Utc>) -> Result<store::Workspace> {
+        access::workspace_insert(self, name, at).await
+    }
+
+    async fn workspace_list(&self) -> Result<Vec<store::Workspace>> {
+        access::workspace_list(self).await
+    }
+
+    async fn workspace_get(&self, id: store::WorkspaceId) -> Result<Option<store::Workspace>> {
+        access::workspace_get(self, id).await
+    }
+
+    async fn workspace_add_account(
+        &self,
+        workspace: store::WorkspaceId,
+        account: AccountId,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        access::workspace_add_account(self, workspace, account, at).await
+    }
+
+    async fn workspace_remove_account(
+        &self,
+        workspace: store::WorkspaceId,
+        account: AccountId,
+    ) -> Result<bool> {
+        access::workspace_remove_account(self, workspace, account).await
+    }
+
+    async fn audit_insert(&self, entry: store::NewAuditEntry) -> Result<()> {
+        access::audit_insert(self, entry).await
+    }
+
+    async fn audit_list(&self, limit: u32) -> Result<Vec<store::AuditEntry>> {
+        access::audit_list(self, limit).await
     }
 
     async fn session_insert(&self, session: Session) -> Result<()> {

@@ -41,6 +41,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "reports",
         sql: include_str!("../migrations/0006_reports.sql"),
     },
+    Migration {
+        version: 10,
+        name: "workspaces",
+        sql: include_str!("../migrations/0010_workspaces.sql"),
+    },
 ];
 
 /// How many migrations this build knows.

@@ -133,14 +133,17 @@ fn key_from(row: &SqliteRow) -> Result<ApiKey> {
         created_at: row.time("created_at")?,
         last_used_at: row.time_opt("last_used_at")?,
         revoked_at: row.time_opt("revoked_at")?,
+        workspace_id: row.col("workspace_id")?,
+        role: row.parsed("role", store::Role::parse)?,
     })
 }
 
 pub(crate) async fn api_key_insert(db: &SqliteStore, key: ApiKey) -> Result<()> {
     let mut tx = db.write().await?;
     sqlx::query(
-        "INSERT INTO api_keys (id, name, hash, created_at, last_used_at, revoked_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO api_keys (id, name, hash, created_at, last_used_at, revoked_at,
+                               workspace_id, role)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&key.id)
     .bind(&key.name)
@@ -148,6 +151,8 @@ pub(crate) async fn api_key_insert(db: &SqliteStore, key: ApiKey) -> Result<()> 
     .bind(micros(key.created_at))
     .bind(micros_opt(key.last_used_at))
     .bind(micros_opt(key.revoked_at))
+    .bind(key.workspace_id)
+    .bind(key.role.as_str())
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;
@@ -156,7 +161,8 @@ pub(crate) async fn api_key_insert(db: &SqliteStore, key: ApiKey) -> Result<()> 
 
 pub(crate) async fn api_key_get(db: &SqliteStore, id: &str) -> Result<Option<ApiKey>> {
     sqlx::query(
-        "SELECT id, name, hash, created_at, last_used_at, revoked_at FROM api_keys WHERE id = ?",
+        "SELECT id, name, hash, created_at, last_used_at, revoked_at, workspace_id, role
+           FROM api_keys WHERE id = ?",
     )
     .bind(id)
     .fetch_optional(&db.reader)
@@ -169,8 +175,8 @@ pub(crate) async fn api_key_get(db: &SqliteStore, id: &str) -> Result<Option<Api
 
 pub(crate) async fn api_key_list(db: &SqliteStore) -> Result<Vec<ApiKey>> {
     sqlx::query(
-        "SELECT id, name, hash, created_at, last_used_at, revoked_at FROM api_keys
-         ORDER BY created_at, id",
+        "SELECT id, name, hash, created_at, last_used_at, revoked_at, workspace_id, role
+           FROM api_keys ORDER BY created_at, id",
     )
     .fetch_all(&db.reader)
     .await

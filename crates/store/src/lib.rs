@@ -11,6 +11,7 @@
 //! applying the same input twice leaves the same rows (idempotent bulk upserts, never one
 //! statement per row in a loop). Times are UTC with microsecond precision.
 
+mod access;
 mod account;
 mod catalog;
 mod content;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub use crate::access::*;
 pub use crate::account::*;
 pub use crate::catalog::*;
 pub use crate::content::*;
@@ -287,6 +289,30 @@ pub trait Store: QueueStore {
     /// (a compare-and-set, so two servers upgrading one key cannot undo each other). Returns
     /// whether the row changed.
     async fn api_key_rehash(&self, id: &str, old_hash: &str, new_hash: &str) -> Result<bool>;
+
+    // ----- workspaces and the audit log -----
+
+    /// A new workspace; `Conflict` when the name is taken.
+    async fn workspace_insert(&self, name: &str, at: DateTime<Utc>) -> Result<Workspace>;
+    /// Every workspace with its accounts, by name.
+    async fn workspace_list(&self) -> Result<Vec<Workspace>>;
+    async fn workspace_get(&self, id: WorkspaceId) -> Result<Option<Workspace>>;
+    /// Puts an account in a workspace. Returns false when it was already there.
+    async fn workspace_add_account(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Takes an account out of a workspace. Returns false when it was not there.
+    async fn workspace_remove_account(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+    ) -> Result<bool>;
+    async fn audit_insert(&self, entry: NewAuditEntry) -> Result<()>;
+    /// The newest `limit` entries (0: all), newest first.
+    async fn audit_list(&self, limit: u32) -> Result<Vec<AuditEntry>>;
 
     async fn session_insert(&self, session: Session) -> Result<()>;
     async fn session_get(&self, id_hash: &str) -> Result<Option<Session>>;

@@ -80,6 +80,9 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The workspace whose accounts the key reaches; None: every workspace.
+    pub workspace_id: Option<crate::WorkspaceId>,
+    pub role: crate::Role,
 }
 
 /// A dashboard session. `id_hash` is a hash of the cookie value; the cookie itself is never

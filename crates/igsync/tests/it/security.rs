@@ -667,6 +667,8 @@ async fn legacy_key(store: &DynStore, id: &str) -> String {
             created_at: chrono::Utc::now(),
             last_used_at: None,
             revoked_at: None,
+            workspace_id: None,
+            role: store::Role::Admin,
         })
         .await
         .unwrap();

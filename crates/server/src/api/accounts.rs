@@ -45,9 +45,16 @@ pub async fn account_by_ref(state: &AppState, raw: &str) -> AppResult<Account> {
     if let Some(account) = sync::accounts::find(state.store.as_ref(), arg).await? {
         return Ok(account);
     }
-    Err(AppError::not_found(format!(
-        "no account matches {arg:?}: give its Instagram user id, @username or igsync id"
-    )))
+    Err(no_such_account(arg))
+}
+
+/// The 404 of a reference that names no account (or, for a key of one workspace, none the
+/// key may see: the same answer, so the two cannot be told apart).
+pub fn no_such_account(raw: &str) -> AppError {
+    AppError::not_found(format!(
+        "no account matches {:?}: give its Instagram user id, @username or igsync id",
+        raw.trim()
+    ))
 }
 
 /// An account as the API shows it (never its token).
@@ -228,10 +235,16 @@ pub struct AccountList {
     pub accounts: Vec<AccountView>,
 }
 
-async fn list(State(state): State<AppState>) -> AppResult<ApiJson<AccountList>> {
-    Ok(ApiJson(AccountList {
-        accounts: account_views(&state).await?,
-    }))
+/// Every account the request's key may see.
+async fn list(
+    State(state): State<AppState>,
+    access: Option<axum::Extension<crate::access::Access>>,
+) -> AppResult<ApiJson<AccountList>> {
+    let mut accounts = account_views(&state).await?;
+    if let Some(axum::Extension(access)) = access {
+        accounts.retain(|a| access.sees(a.id));
+    }
+    Ok(ApiJson(AccountList { accounts }))
 }
 
 async fn detail(

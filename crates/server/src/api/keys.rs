@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use store::ApiKey;
+use store::{ApiKey, Role};
 
 use crate::error::{ApiJson, ApiPath, AppError, AppResult};
 use crate::state::AppState;
@@ -26,6 +26,10 @@ pub struct KeyView {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The workspace the key reaches; null: every workspace.
+    pub workspace_id: Option<i64>,
+    /// `viewer | operator | admin`.
+    pub role: &'static str,
 }
 
 impl KeyView {
@@ -36,6 +40,8 @@ impl KeyView {
             created_at: k.created_at,
             last_used_at: k.last_used_at,
             revoked_at: k.revoked_at,
+            workspace_id: k.workspace_id,
+            role: k.role.as_str(),
         }
     }
 }
@@ -56,6 +62,12 @@ async fn list(State(state): State<AppState>) -> AppResult<ApiJson<KeyList>> {
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     pub name: String,
+    /// The workspace the key reaches; absent or null: every workspace.
+    #[serde(default)]
+    pub workspace_id: Option<i64>,
+    /// `viewer`, `operator` or `admin` (the default).
+    #[serde(default)]
+    pub role: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -70,8 +82,27 @@ async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateKey>,
 ) -> AppResult<(StatusCode, ApiJson<CreatedKey>)> {
-    let (key, secret) =
-        crate::auth::create_api_key(&*state.store, &body.name, state.clock.now()).await?;
+    let role = match body.role.as_deref() {
+        None => Role::Admin,
+        Some(r) => Role::parse(r).ok_or_else(|| {
+            AppError::invalid(format!(
+                "role must be viewer, operator or admin, got {r:?}"
+            ))
+        })?,
+    };
+    if let Some(ws) = body.workspace_id
+        && state.store.workspace_get(ws).await?.is_none()
+    {
+        return Err(AppError::invalid(format!("no workspace with id {ws}")));
+    }
+    let (key, secret) = crate::auth::create_scoped_api_key(
+        &*state.store,
+        &body.name,
+        body.workspace_id,
+        role,
+        state.clock.now(),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(CreatedKey {

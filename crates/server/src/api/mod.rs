@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod audit;
 pub mod analytics;
 pub mod jobs;
 pub mod keys;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(alerts::router())
         .merge(usage::router())
         .merge(keys::router())
+        .merge(audit::router())
 }
 
 /// Default page size of list endpoints.

@@ -42,7 +42,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use store::{ApiKey, SecretString, Session, Store, StoreError};
+use store::{ApiKey, Role, SecretString, Session, Store, StoreError, WorkspaceId};
 use subtle::ConstantTimeEq;
 
 use crate::error::{AppError, AppResult};
@@ -101,12 +101,24 @@ impl From<KeyError> for AppError {
     }
 }
 
-/// Creates and stores a new API key named `name`. The returned secret is the whole key the
-/// user must keep (`igs_<id>_<secret>`); it is shown once and cannot be recovered. `now`
-/// is its creation time (the server's clock for the API).
+/// Creates and stores a new API key named `name` that reaches every workspace as an admin.
+/// The returned secret is the whole key the user must keep (`igs_<id>_<secret>`); it is
+/// shown once and cannot be recovered. `now` is its creation time (the server's clock for
+/// the API).
 pub async fn create_api_key(
     store: &dyn Store,
     name: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<(ApiKey, SecretString), KeyError> {
+    create_scoped_api_key(store, name, None, Role::Admin, now).await
+}
+
+/// As [`create_api_key`], for one workspace (None: every workspace) with `role`.
+pub async fn create_scoped_api_key(
+    store: &dyn Store,
+    name: &str,
+    workspace_id: Option<WorkspaceId>,
+    role: Role,
     now: chrono::DateTime<Utc>,
 ) -> Result<(ApiKey, SecretString), KeyError> {
     if name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -127,6 +139,8 @@ pub async fn create_api_key(
         created_at: now,
         last_used_at: None,
         revoked_at: None,
+        workspace_id,
+        role,
     };
     store.api_key_insert(key.clone()).await?;
     Ok((key, presented))

@@ -59,6 +59,8 @@ async fn legacy_key(store: &dyn Store, id: &str) -> String {
             created_at: Utc::now(),
             last_used_at: None,
             revoked_at: None,
+            workspace_id: None,
+            role: store::Role::Admin,
         })
         .await
         .unwrap();

@@ -314,6 +314,8 @@ fn key(id: &str, created: DateTime<Utc>) -> ApiKey {
         created_at: created,
         last_used_at: None,
         revoked_at: None,
+        workspace_id: None,
+        role: crate::Role::Admin,
     }
 }
 

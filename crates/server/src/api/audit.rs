@@ -1,0 +1,69 @@
+//! The audit log: every change made through the API, the dashboard or the command line,
+//! newest first (admins of every workspace only).
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use store::AuditEntry;
+
+use crate::api::check_limit;
+use crate::error::{ApiJson, ApiQuery, AppResult};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/audit", get(list))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditView {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// `key:<id>` or `cli:<user>`.
+    pub actor: String,
+    /// `api | dashboard | cli`.
+    pub via: &'static str,
+    /// The client address, or the host of the command line.
+    pub source: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    /// The HTTP status answered; null for the command line.
+    pub outcome: Option<i32>,
+}
+
+impl AuditView {
+    pub fn of(e: &AuditEntry) -> AuditView {
+        AuditView {
+            id: e.id,
+            at: e.entry.at,
+            actor: e.entry.actor.clone(),
+            via: e.entry.via.as_str(),
+            source: e.entry.source.clone(),
+            action: e.entry.action.clone(),
+            target: e.entry.target.clone(),
+            outcome: e.entry.outcome,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditList {
+    pub entries: Vec<AuditView>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditParams {
+    pub limit: Option<u32>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<AuditParams>,
+) -> AppResult<ApiJson<AuditList>> {
+    let limit = check_limit(params.limit)?;
+    let entries = state.store.audit_list(limit).await?;
+    Ok(ApiJson(AuditList {
+        entries: entries.iter().map(AuditView::of).collect(),
+    }))
+}

@@ -1,0 +1,148 @@
+//! Workspaces, their accounts, and the audit log.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use sqlx::postgres::PgRow;
+use store::{AccountId, AuditEntry, AuditVia, NewAuditEntry, Result, Workspace, WorkspaceId};
+
+use crate::accounts::get;
+use crate::error::{corrupt, db};
+
+pub(crate) async fn workspace_insert(
+    pool: &PgPool,
+    name: &str,
+    at: DateTime<Utc>,
+) -> Result<Workspace> {
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO workspaces (name, created_at) VALUES ($1, $2) RETURNING id")
+            .bind(name)
+            .bind(at)
+            .fetch_one(pool)
+            .await
+            .map_err(db)?;
+    Ok(Workspace {
+        id,
+        name: name.to_owned(),
+        created_at: at,
+        accounts: Vec::new(),
+    })
+}
+
+async fn with_accounts(pool: &PgPool, rows: Vec<PgRow>) -> Result<Vec<Workspace>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: i64 = get(&row, "id")?;
+        let accounts: Vec<AccountId> = sqlx::query_scalar(
+            "SELECT account_id FROM workspace_accounts WHERE workspace_id = $1 ORDER BY account_id",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+        out.push(Workspace {
+            id,
+            name: get(&row, "name")?,
+            created_at: get(&row, "created_at")?,
+            accounts,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) async fn workspace_list(pool: &PgPool) -> Result<Vec<Workspace>> {
+    let rows = sqlx::query("SELECT id, name, created_at FROM workspaces ORDER BY name")
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    with_accounts(pool, rows).await
+}
+
+pub(crate) async fn workspace_get(pool: &PgPool, id: WorkspaceId) -> Result<Option<Workspace>> {
+    let rows = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE id = $1")
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    Ok(with_accounts(pool, rows).await?.pop())
+}
+
+pub(crate) async fn workspace_add_account(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    account: AccountId,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO workspace_accounts (workspace_id, account_id, added_at) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(workspace)
+    .bind(account)
+    .bind(at)
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(crate) async fn workspace_remove_account(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    account: AccountId,
+) -> Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM workspace_accounts WHERE workspace_id = $1 AND account_id = $2")
+            .bind(workspace)
+            .bind(account)
+            .execute(pool)
+            .await
+            .map_err(db)?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(crate) async fn audit_insert(pool: &PgPool, e: NewAuditEntry) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, via, source, action, target, outcome)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(e.at)
+    .bind(&e.actor)
+    .bind(e.via.as_str())
+    .bind(&e.source)
+    .bind(&e.action)
+    .bind(&e.target)
+    .bind(e.outcome)
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+pub(crate) async fn audit_list(pool: &PgPool, limit: u32) -> Result<Vec<AuditEntry>> {
+    let limit = (limit > 0).then_some(i64::from(limit));
+    let rows = sqlx::query(
+        "SELECT id, at, actor, via, source, action, target, outcome FROM audit_log
+         ORDER BY at DESC, id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|r| {
+            let via: String = get(r, "via")?;
+            Ok(AuditEntry {
+                id: get(r, "id")?,
+                entry: NewAuditEntry {
+                    at: get(r, "at")?,
+                    actor: get(r, "actor")?,
+                    via: AuditVia::parse(&via).ok_or_else(|| corrupt(format!("via {via:?}")))?,
+                    source: get(r, "source")?,
+                    action: get(r, "action")?,
+                    target: get(r, "target")?,
+                    outcome: get(r, "outcome")?,
+                },
+            })
+        })
+        .collect()
+}
