@@ -82,6 +82,12 @@ pub(crate) enum Command {
     /// Manage API keys for the HTTP API and dashboard, and the token encryption key.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Group accounts into workspaces (one per client, say) that keys can be limited to.
+    #[command(subcommand)]
+    Workspaces(WorkspacesCommand),
+    /// The audit log of every change made through the API, the dashboard or the command line.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// The PostgreSQL warehouse views (Fivetran-compatible) and their read-only role.
     #[command(subcommand)]
     Warehouse(WarehouseCommand),
@@ -473,6 +479,14 @@ pub(crate) enum KeysCommand {
         /// A name to recognise the key by.
         #[arg(long)]
         name: String,
+        /// The workspace (name or id) whose accounts the key reaches; every workspace when
+        /// omitted.
+        #[arg(long, value_name = "WORKSPACE")]
+        workspace: Option<String>,
+        /// viewer (read analytics and reports), operator (also sync now, retry and cancel
+        /// jobs, pause) or admin (also accounts, keys, schedules, settings).
+        #[arg(long, default_value = "admin", value_parser = ["viewer", "operator", "admin"])]
+        role: String,
     },
     /// List API keys (never the keys themselves).
     List,
@@ -483,6 +497,53 @@ pub(crate) enum KeysCommand {
         /// The new key (64 hex characters); generated and printed when omitted.
         #[arg(long, env = "IGSYNC_NEW_SECRET_KEY", hide_env_values = true)]
         new_key: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WorkspacesCommand {
+    /// Create a workspace.
+    Create {
+        /// Its name (unique).
+        #[arg(long)]
+        name: String,
+    },
+    /// List workspaces with their accounts.
+    List {
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put an account in a workspace.
+    AddAccount {
+        /// The workspace, by name or id.
+        #[arg(long)]
+        workspace: String,
+        /// The account: Instagram user id, @username or igsync id.
+        #[arg(long)]
+        account: String,
+    },
+    /// Take an account out of a workspace.
+    RemoveAccount {
+        /// The workspace, by name or id.
+        #[arg(long)]
+        workspace: String,
+        /// The account: Instagram user id, @username or igsync id.
+        #[arg(long)]
+        account: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// The newest changes first: when, who, through what, from where, what, on what, answer.
+    List {
+        /// At most this many entries (0: all).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// JSON Lines, one entry per line, for export.
+        #[arg(long)]
+        json: bool,
     },
 }
 

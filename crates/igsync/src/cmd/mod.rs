@@ -19,6 +19,7 @@ mod serve;
 mod simulate;
 mod warehouse;
 mod webhooks;
+mod workspaces;
 
 use std::process::ExitCode;
 
@@ -89,6 +90,8 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::Export(args) => export::run(args, &config).await,
         Command::Serve(args) => serve::run(args, &config).await,
         Command::Keys(cmd) => keys::run(cmd, &config).await,
+        Command::Workspaces(cmd) => workspaces::run(cmd, &config).await,
+        Command::Audit(cmd) => workspaces::audit(cmd, &config).await,
         Command::Warehouse(cmd) => warehouse::run(cmd, &config).await,
         Command::Demo(args) => demo::run(args, &config).await,
         Command::Bench(args) => bench::run(args, &config).await,

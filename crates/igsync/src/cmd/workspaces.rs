@@ -1,0 +1,173 @@
+//! `igsync workspaces` (workspaces and their accounts) and `igsync audit` (the log of
+//! every change), and the audit entries of the command line's own changes.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use store::{AuditVia, DynStore, NewAuditEntry, Store, Workspace};
+
+use crate::cli::{AuditCommand, WorkspacesCommand};
+use crate::cmd::resolve_account;
+use crate::config::Config;
+use crate::db;
+
+/// Writes a change made through the command line to the audit log: who is the local
+/// user, from where the host.
+pub(crate) async fn record(store: &dyn Store, action: &str, target: Option<String>) {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let source = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty());
+    let entry = NewAuditEntry {
+        at: Utc::now(),
+        actor: format!("cli:{user}"),
+        via: AuditVia::Cli,
+        source,
+        action: action.to_owned(),
+        target,
+        outcome: None,
+    };
+    if let Err(e) = store.audit_insert(entry).await {
+        tracing::warn!(error = %e, "could not write an audit entry");
+    }
+}
+
+/// A workspace by name, or by id when no workspace has that name.
+pub(crate) async fn find(store: &DynStore, arg: &str) -> anyhow::Result<Workspace> {
+    let arg = arg.trim();
+    let all = store.workspace_list().await?;
+    if let Some(w) = all.iter().find(|w| w.name == arg) {
+        return Ok(w.clone());
+    }
+    if let Ok(id) = arg.parse::<i64>()
+        && let Some(w) = all.iter().find(|w| w.id == id)
+    {
+        return Ok(w.clone());
+    }
+    bail!("no workspace named {arg:?} (see `igsync workspaces list`)")
+}
+
+pub(crate) async fn run(cmd: WorkspacesCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    let store = db::open(&config.database_url).await?;
+    match cmd {
+        WorkspacesCommand::Create { name } => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control)
+            {
+                bail!("a workspace name must be 1 to 100 printable characters");
+            }
+            let w = match store.workspace_insert(name, Utc::now()).await {
+                Err(store::StoreError::Conflict { .. }) => {
+                    bail!("a workspace named {name:?} exists already")
+                }
+                other => other.context("cannot create the workspace")?,
+            };
+            record(&*store, "workspaces create", Some(w.name.clone())).await;
+            println!("created workspace {} ({})", w.name, w.id);
+        }
+        WorkspacesCommand::List { json } => {
+            let all = store.workspace_list().await?;
+            if json {
+                let doc: Vec<_> = all
+                    .iter()
+                    .map(|w| {
+                        serde_json::json!({
+                            "id": w.id, "name": w.name, "created_at": w.created_at,
+                            "accounts": w.accounts,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else if all.is_empty() {
+                println!("no workspaces: create one with `igsync workspaces create --name NAME`");
+            } else {
+                println!("{:<6} {:<24} {:<17} ACCOUNTS", "ID", "NAME", "CREATED (UTC)");
+                for w in all {
+                    let accounts: Vec<String> = w.accounts.iter().map(i64::to_string).collect();
+                    println!(
+                        "{:<6} {:<24} {:<17} {}",
+                        w.id,
+                        w.name,
+                        w.created_at.format("%Y-%m-%d %H:%M"),
+                        if accounts.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            accounts.join(", ")
+                        }
+                    );
+                }
+            }
+        }
+        WorkspacesCommand::AddAccount { workspace, account } => {
+            let w = find(&store, &workspace).await?;
+            let a = resolve_account(&store, &account).await?;
+            let added = store.workspace_add_account(w.id, a.id, Utc::now()).await?;
+            record(
+                &*store,
+                "workspaces add-account",
+                Some(format!("{}:{}", w.name, a.id)),
+            )
+            .await;
+            if added {
+                println!("@{} ({}) is now in workspace {}", a.username, a.id, w.name);
+            } else {
+                println!("@{} ({}) was in workspace {} already", a.username, a.id, w.name);
+            }
+        }
+        WorkspacesCommand::RemoveAccount { workspace, account } => {
+            let w = find(&store, &workspace).await?;
+            let a = resolve_account(&store, &account).await?;
+            if !store.workspace_remove_account(w.id, a.id).await? {
+                bail!("@{} ({}) is not in workspace {}", a.username, a.id, w.name);
+            }
+            record(
+                &*store,
+                "workspaces remove-account",
+                Some(format!("{}:{}", w.name, a.id)),
+            )
+            .await;
+            println!("@{} ({}) left workspace {}", a.username, a.id, w.name);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn audit(cmd: AuditCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    let store = db::open(&config.database_url).await?;
+    let AuditCommand::List { limit, json } = cmd;
+    let entries = store.audit_list(limit).await?;
+    if json {
+        for e in &entries {
+            let e = &e.entry;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "at": e.at, "actor": e.actor, "via": e.via.as_str(), "source": e.source,
+                    "action": e.action, "target": e.target, "outcome": e.outcome,
+                })
+            );
+        }
+    } else if entries.is_empty() {
+        println!("no changes recorded yet");
+    } else {
+        println!(
+            "{:<20} {:<24} {:<9} {:<16} {:<40} {:<16} ANSWER",
+            "AT (UTC)", "WHO", "VIA", "FROM", "WHAT", "ON"
+        );
+        for e in entries {
+            let e = e.entry;
+            println!(
+                "{:<20} {:<24} {:<9} {:<16} {:<40} {:<16} {}",
+                e.at.format("%Y-%m-%d %H:%M:%S"),
+                e.actor,
+                e.via.as_str(),
+                e.source.as_deref().unwrap_or("-"),
+                e.action,
+                e.target.as_deref().unwrap_or("-"),
+                e.outcome.map_or_else(|| "-".to_owned(), |s| s.to_string()),
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
