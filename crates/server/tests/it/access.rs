@@ -1,0 +1,319 @@
+//! Scoped access: every route of the OpenAPI document and every dashboard page, called with
+//! each role in two workspaces over a synced simulated fleet, against the matrix the route
+//! table implies. A route the document has and the table lacks fails here, and a route
+//! the table lacks is refused to everyone by the server.
+
+use std::collections::BTreeSet;
+
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use server::access::{API_RULES, PAGE_RULES, Rule, Scope};
+use store::{AccountId, Role, SecretString};
+
+use crate::dashboard::{csrf_of, form_body};
+use crate::support::{SimApp, TestApp, json_of};
+
+/// A key of one workspace (or of all) with one role, and a dashboard session of it.
+struct Caller {
+    role: Role,
+    /// Index into the workspaces; None: every workspace.
+    workspace: Option<usize>,
+    key: SecretString,
+    key_id: String,
+    cookie: String,
+    /// The session's CSRF token, for the dashboard's forms.
+    csrf: String,
+}
+
+async fn sign_in(app: &TestApp, key: &SecretString) -> String {
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_body(&[("key", key.expose())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let set = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// What the route table says a caller gets at a route, for an account of `owner`'s
+/// workspace (None: a route without an account).
+#[derive(Debug, PartialEq, Eq)]
+enum Expect {
+    /// 403: the role is too low, or the route covers every workspace.
+    Refused,
+    /// 404, word for word what an account that does not exist gets.
+    NoSuchAccount,
+    Allowed,
+}
+
+fn expected(rule: &Rule, caller: &Caller, owner: Option<usize>) -> Expect {
+    if rule.scope == Scope::Public {
+        return Expect::Allowed;
+    }
+    if caller.role < rule.role {
+        return Expect::Refused;
+    }
+    match (rule.scope, caller.workspace) {
+        (Scope::Global, Some(_)) => Expect::Refused,
+        (Scope::Account, Some(mine)) if owner != Some(mine) => Expect::NoSuchAccount,
+        _ => Expect::Allowed,
+    }
+}
+
+/// The concrete path of a rule: `{id}` of an account route is `account`, other parameters
+/// name nothing that exists (so an allowed change changes nothing).
+fn concrete(rule: &Rule, account: AccountId) -> String {
+    let id = if rule.scope == Scope::Account {
+        account.to_string()
+    } else {
+        "999999".to_owned()
+    };
+    rule.path
+        .replace("{id}", &id)
+        .replace("{metric}", "reach")
+        .replace("{name}", "no_such_schedule")
+        .replace("{action}", "retry")
+        .replace("{file}", "app.css")
+}
+
+async fn call(app: &TestApp, caller: &Caller, method: &str, path: &str, page: bool) -> (u16, String) {
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = app.client.request(method.clone(), app.url(path));
+    req = if page {
+        req.header(COOKIE, &caller.cookie)
+    } else {
+        req.bearer_auth(caller.key.expose())
+    };
+    if method != Method::GET {
+        req = if page {
+            req.header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form_body(&[("csrf", &caller.csrf)]))
+        } else {
+            req.json(&json!({}))
+        };
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+const REFUSALS: [&str; 3] = [
+    "this needs the",
+    "this covers every workspace",
+    "has no access rule",
+];
+
+fn is_refusal(body: &str) -> bool {
+    REFUSALS.iter().any(|r| body.contains(r))
+}
+
+#[tokio::test]
+async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_table_says() {
+    let env = SimApp::start(4, 4).await;
+    let app = &env.app;
+    let ids: Vec<AccountId> = env.accounts.iter().map(|(id, _)| *id).collect();
+    for id in &ids {
+        let res = app.post(&format!("/api/v1/accounts/{id}/sync")).await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+    }
+    env.engine.run_until_idle().await.unwrap();
+
+    // Two workspaces of two accounts each.
+    let now = chrono::Utc::now();
+    let mut workspaces = Vec::new();
+    for (n, name) in ["north", "south"].into_iter().enumerate() {
+        let ws = app.store.workspace_insert(name, now).await.unwrap();
+        for id in &ids[2 * n..2 * n + 2] {
+            assert!(app.store.workspace_add_account(ws.id, *id, now).await.unwrap());
+        }
+        workspaces.push(ws.id);
+    }
+    let owner_of = |id: AccountId| ids.iter().position(|a| *a == id).map(|i| i / 2);
+
+    let mut callers = Vec::new();
+    for workspace in [Some(0), Some(1), None] {
+        for role in Role::ALL {
+            let (key, secret) = server::auth::create_scoped_api_key(
+                &*app.store,
+                &format!("{role} {workspace:?}"),
+                workspace.map(|w| workspaces[w]),
+                role,
+                now,
+            )
+            .await
+            .unwrap();
+            let cookie = sign_in(app, &secret).await;
+            let own = ids[2 * workspace.unwrap_or(0)];
+            let page = app
+                .client
+                .get(app.url(&format!("/accounts/{own}")))
+                .header(COOKIE, &cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(page.status(), StatusCode::OK, "{role} {workspace:?}");
+            let csrf = csrf_of(&page.text().await.unwrap());
+            callers.push(Caller {
+                role,
+                workspace,
+                key: secret,
+                key_id: key.id,
+                cookie,
+                csrf,
+            });
+        }
+    }
+
+    // The document and the table name the same authenticated routes.
+    let spec = server::openapi::spec();
+    let mut documented = BTreeSet::new();
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            if op.get("security") == Some(&json!([])) {
+                continue;
+            }
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let ruled: BTreeSet<(String, String)> = API_RULES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    assert_eq!(
+        documented.difference(&ruled).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "documented routes without an access rule"
+    );
+    assert_eq!(
+        ruled.difference(&documented).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "access rules of undocumented routes"
+    );
+
+    let mut checked = 0;
+    for (rules, page) in [(API_RULES, false), (PAGE_RULES, true)] {
+        // Signing in and out are not walked: signing out would end the callers' sessions.
+        for rule in rules.iter().filter(|r| r.scope != Scope::Public || r.method == "GET") {
+            // An account route is tried with an account of each workspace.
+            let targets: Vec<AccountId> = if rule.scope == Scope::Account {
+                vec![ids[0], ids[2]]
+            } else {
+                vec![ids[0]]
+            };
+            for caller in &callers {
+                for &account in &targets {
+                    let owner = (rule.scope == Scope::Account)
+                        .then(|| owner_of(account))
+                        .flatten();
+                    let want = expected(rule, caller, owner);
+                    let path = concrete(rule, account);
+                    let (status, body) = call(app, caller, rule.method, &path, page).await;
+                    let what = format!(
+                        "{} {path} as {} of {:?}: {status} {body:.300}",
+                        rule.method, caller.role, caller.workspace
+                    );
+                    match want {
+                        Expect::Refused => {
+                            assert_eq!(status, 403, "refused: {what}");
+                            assert!(is_refusal(&body), "refused by the rule: {what}");
+                        }
+                        Expect::NoSuchAccount => {
+                            assert_eq!(status, 404, "{what}");
+                            // Word for word the answer for an account that does not exist.
+                            let missing = rule.path.replace("{id}", "987654");
+                            let missing = concrete(
+                                &Rule {
+                                    path: Box::leak(missing.into_boxed_str()),
+                                    ..*rule
+                                },
+                                account,
+                            );
+                            let (s, absent) =
+                                call(app, caller, rule.method, &missing, page).await;
+                            assert_eq!(s, 404, "{missing}");
+                            assert_eq!(
+                                body,
+                                absent.replace("987654", &account.to_string()),
+                                "{what}"
+                            );
+                        }
+                        Expect::Allowed => {
+                            assert!(
+                                !is_refusal(&body) && status != 401,
+                                "allowed: {what}"
+                            );
+                            assert!(
+                                !(status == 404 && body.contains("no account matches")),
+                                "its own account: {what}"
+                            );
+                        }
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 500, "{checked} calls");
+
+    // A viewer of one workspace lists its own accounts only.
+    let north_viewer = &callers[0];
+    let listed = json_of(
+        app.client
+            .get(app.url("/api/v1/accounts"))
+            .bearer_auth(north_viewer.key.expose())
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let seen: Vec<i64> = listed["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seen, ids[..2].to_vec());
+    let everyone = app.get_json("/api/v1/accounts").await;
+    assert_eq!(everyone["accounts"].as_array().unwrap().len(), 4);
+
+    // Every change that reached a handler is in the audit log, with who and from where.
+    let audit = app.get_json("/api/v1/audit?limit=500").await;
+    let entries = audit["entries"].as_array().unwrap();
+    let operator_north = &callers[1];
+    let pause = format!("/accounts/{}/pause", ids[0]);
+    let by_operator: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["actor"] == format!("key:{}", operator_north.key_id))
+        .collect();
+    assert!(
+        by_operator.iter().any(|e| e["action"]
+            == "POST /api/v1/accounts/{id}/pause"
+            && e["target"] == ids[0].to_string()
+            && e["via"] == "api"
+            && e["source"] == "127.0.0.1"
+            && e["outcome"] == 200),
+        "the operator's pause of {pause}: {by_operator:?}"
+    );
+    // Refused requests reach no handler and are not changes.
+    assert!(
+        !entries.iter().any(|e| e["outcome"] == 403),
+        "refusals are not recorded as changes: {entries:?}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["via"] == "dashboard" && e["action"] == "POST /accounts/{id}/sync"),
+        "dashboard changes are recorded"
+    );
+
+    // A page without a session still goes to sign-in.
+    let res = app.client.get(app.url("/queue")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[LOCATION], "/login");
+}
