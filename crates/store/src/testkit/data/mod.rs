@@ -11,6 +11,7 @@
 //!   unknown account are `NotFound` — in every case nothing is written;
 //! - acknowledging or revoking twice keeps the first time.
 
+mod access;
 mod accounts;
 mod content;
 mod copy;
@@ -22,6 +23,7 @@ mod reports;
 mod series;
 mod webhooks;
 
+pub use access::*;
 pub use accounts::*;
 pub use content::*;
 pub use copy::*;
@@ -65,6 +67,8 @@ macro_rules! data_cases {
             alerts_dedup_filters_ack_and_delivery,
             report_schedules_and_delivery_history,
             api_keys_lifecycle,
+            workspaces_group_accounts_and_scope_keys,
+            audit_entries_are_kept_newest_first,
             sessions_and_prune,
             api_usage_keeps_the_latest_per_scope,
             api_call_days_add_up,

@@ -1,0 +1,83 @@
+//! Cases for workspaces, keys limited to one with a role, and the audit log.
+
+use super::*;
+use crate::{AuditVia, NewAuditEntry, Role};
+
+pub async fn workspaces_group_accounts_and_scope_keys(store: DynStore) {
+    let a = account(&store, "1001").await;
+    let b = account(&store, "1002").await;
+    let north = store.workspace_insert("north", at(0)).await.unwrap();
+    let south = store.workspace_insert("south", at(1)).await.unwrap();
+    let dup = store.workspace_insert("north", at(2)).await.unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict { .. }), "{dup:?}");
+
+    assert!(store.workspace_add_account(north.id, b.id, at(3)).await.unwrap());
+    assert!(store.workspace_add_account(north.id, a.id, at(3)).await.unwrap());
+    assert!(!store.workspace_add_account(north.id, a.id, at(4)).await.unwrap());
+    assert!(store.workspace_add_account(south.id, a.id, at(4)).await.unwrap());
+    let got = store.workspace_get(north.id).await.unwrap().unwrap();
+    assert_eq!(got.name, "north");
+    assert_eq!(got.created_at, at(0));
+    assert_eq!(got.accounts, vec![a.id.min(b.id), a.id.max(b.id)]);
+    assert!(store.workspace_remove_account(north.id, b.id).await.unwrap());
+    assert!(!store.workspace_remove_account(north.id, b.id).await.unwrap());
+    let all = store.workspace_list().await.unwrap();
+    let names: Vec<(&str, Vec<AccountId>)> = all
+        .iter()
+        .map(|w| (w.name.as_str(), w.accounts.clone()))
+        .collect();
+    assert_eq!(names, vec![("north", vec![a.id]), ("south", vec![a.id])]);
+    assert_eq!(store.workspace_get(9_999).await.unwrap(), None);
+    // An account that is removed leaves its workspaces.
+    assert!(store.account_delete(a.id).await.unwrap());
+    assert!(store.workspace_get(south.id).await.unwrap().unwrap().accounts.is_empty());
+
+    // A key keeps its workspace and role; one made without them reaches all, as admin.
+    let mut scoped = key("k_scoped", at(5));
+    scoped.workspace_id = Some(north.id);
+    scoped.role = Role::Viewer;
+    store.api_key_insert(scoped.clone()).await.unwrap();
+    assert_eq!(store.api_key_get("k_scoped").await.unwrap(), Some(scoped));
+    store.api_key_insert(key("k_all", at(6))).await.unwrap();
+    let all = store.api_key_get("k_all").await.unwrap().unwrap();
+    assert_eq!((all.workspace_id, all.role), (None, Role::Admin));
+    let mut unknown = key("k_nowhere", at(7));
+    unknown.workspace_id = Some(9_999);
+    let err = store.api_key_insert(unknown).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+}
+
+pub async fn audit_entries_are_kept_newest_first(store: DynStore) {
+    let entry = |minutes: i64, action: &str, via: AuditVia| NewAuditEntry {
+        at: at(minutes),
+        actor: "key:0123456789abcdef".into(),
+        via,
+        source: (via != AuditVia::Cli).then(|| "192.0.2.7".into()),
+        action: action.into(),
+        target: Some("17".into()),
+        outcome: (via != AuditVia::Cli).then_some(200),
+    };
+    store
+        .audit_insert(entry(0, "POST /api/v1/accounts/{id}/pause", AuditVia::Api))
+        .await
+        .unwrap();
+    store
+        .audit_insert(entry(2, "keys create", AuditVia::Cli))
+        .await
+        .unwrap();
+    store
+        .audit_insert(entry(1, "POST /accounts/{id}/sync", AuditVia::Dashboard))
+        .await
+        .unwrap();
+    let all = store.audit_list(0).await.unwrap();
+    let got: Vec<NewAuditEntry> = all.iter().map(|e| e.entry.clone()).collect();
+    assert_eq!(
+        got,
+        vec![
+            entry(2, "keys create", AuditVia::Cli),
+            entry(1, "POST /accounts/{id}/sync", AuditVia::Dashboard),
+            entry(0, "POST /api/v1/accounts/{id}/pause", AuditVia::Api),
+        ]
+    );
+    assert_eq!(store.audit_list(1).await.unwrap().len(), 1);
+}
