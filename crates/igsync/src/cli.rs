@@ -88,6 +88,9 @@ pub(crate) enum Command {
     /// The audit log of every change made through the API, the dashboard or the command line.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Read-only links to one account's report, for clients: expiring and revocable.
+    #[command(subcommand)]
+    Share(ShareCommand),
     /// The PostgreSQL warehouse views (Fivetran-compatible) and their read-only role.
     #[command(subcommand)]
     Warehouse(WarehouseCommand),
@@ -532,6 +535,23 @@ pub(crate) enum WorkspacesCommand {
         #[arg(long)]
         account: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ShareCommand {
+    /// Make a link to an account's report (the last 30 days); it is printed once.
+    Create {
+        /// The account: Instagram user id, @username or igsync id.
+        #[arg(long)]
+        account: String,
+        /// How long the link works: a number of hours, days or weeks (12h, 7d, 2w).
+        #[arg(long, default_value = "7d")]
+        expires: String,
+    },
+    /// List links (never their tokens).
+    List,
+    /// Revoke a link by its id; it stops working at once.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -72,7 +72,12 @@ pub const API_RULES: &[Rule] = &[
     rule("POST", "/api/v1/accounts/{id}/resume", Operator, Account),
     rule("POST", "/api/v1/accounts/{id}/sync", Operator, Account),
     rule("GET", "/api/v1/accounts/{id}/report", Viewer, Account),
-    rule("GET", "/api/v1/accounts/{id}/metrics/{metric}", Viewer, Account),
+    rule(
+        "GET",
+        "/api/v1/accounts/{id}/metrics/{metric}",
+        Viewer,
+        Account,
+    ),
     rule("GET", "/api/v1/accounts/{id}/missing", Viewer, Account),
     rule("GET", "/api/v1/definitions", Viewer, Any),
     rule("GET", "/api/v1/alerts", Viewer, Global),
@@ -109,6 +114,7 @@ pub const PAGE_RULES: &[Rule] = &[
     rule("POST", "/login", Viewer, Public),
     rule("POST", "/logout", Viewer, Public),
     rule("GET", "/assets/{file}", Viewer, Public),
+    rule("GET", "/share/{token}", Viewer, Public),
     rule("GET", "/", Viewer, Global),
     rule("GET", "/accounts/{id}", Viewer, Account),
     rule("POST", "/accounts/{id}/sync", Operator, Account),
@@ -298,13 +304,20 @@ pub async fn authorize_page(State(state): State<AppState>, req: Request, next: N
         && let Ok(n) = raw.parse::<AccountId>()
         && !access.sees(n)
     {
-        return crate::dashboard::error_page(AppError::not_found(format!(
-            "account {n} not found"
-        )));
+        return crate::dashboard::error_page(AppError::not_found(format!("account {n} not found")));
     }
     let mut req = Request::from_parts(parts, body);
     req.extensions_mut().insert(access.clone());
-    audited(&state, req, next, &access, AuditVia::Dashboard, &matched, id).await
+    audited(
+        &state,
+        req,
+        next,
+        &access,
+        AuditVia::Dashboard,
+        &matched,
+        id,
+    )
+    .await
 }
 
 /// Runs the handler; a change (an unsafe method) is written to the audit log with its

@@ -18,6 +18,7 @@ mod gate;
 pub mod metrics;
 pub mod openapi;
 pub mod report;
+pub mod share;
 pub mod state;
 pub mod throttle;
 pub mod webhooks;
@@ -81,10 +82,12 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(authenticated)
         .merge(readiness)
-        .merge(dashboard::router().route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            access::authorize_page,
-        )))
+        .merge(
+            dashboard::router().route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                access::authorize_page,
+            )),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))

@@ -872,7 +872,10 @@ pub fn spec() -> Value {
             None,
             &[(
                 "200",
-                json_response("Audit log", obj(&[("entries", array(schema_ref("AuditEntry")))])),
+                json_response(
+                    "Audit log",
+                    obj(&[("entries", array(schema_ref("AuditEntry")))]),
+                ),
             )],
         ),
     );

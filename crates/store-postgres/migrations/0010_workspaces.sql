@@ -34,3 +34,14 @@ CREATE TABLE audit_log (
 );
 
 CREATE INDEX audit_log_by_time ON audit_log (at);
+
+-- Read-only links to one account's report: the token is shown once, only its digest is kept.
+CREATE TABLE share_links (
+    id         text PRIMARY KEY,
+    account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    hash       text NOT NULL,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    revoked_at timestamptz,
+    created_by text NOT NULL
+);

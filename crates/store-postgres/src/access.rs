@@ -1,9 +1,11 @@
 //! Workspaces, their accounts, and the audit log.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 use sqlx::postgres::PgRow;
-use store::{AccountId, AuditEntry, AuditVia, NewAuditEntry, Result, Workspace, WorkspaceId};
+use sqlx::{AssertSqlSafe, PgPool};
+use store::{
+    AccountId, AuditEntry, AuditVia, NewAuditEntry, Result, ShareLink, Workspace, WorkspaceId,
+};
 
 use crate::accounts::get;
 use crate::error::{corrupt, db};
@@ -13,13 +15,14 @@ pub(crate) async fn workspace_insert(
     name: &str,
     at: DateTime<Utc>,
 ) -> Result<Workspace> {
-    let id: i64 =
-        sqlx::query_scalar("INSERT INTO workspaces (name, created_at) VALUES ($1, $2) RETURNING id")
-            .bind(name)
-            .bind(at)
-            .fetch_one(pool)
-            .await
-            .map_err(db)?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO workspaces (name, created_at) VALUES ($1, $2) RETURNING id",
+    )
+    .bind(name)
+    .bind(at)
+    .fetch_one(pool)
+    .await
+    .map_err(db)?;
     Ok(Workspace {
         id,
         name: name.to_owned(),
@@ -145,4 +148,69 @@ pub(crate) async fn audit_list(pool: &PgPool, limit: u32) -> Result<Vec<AuditEnt
             })
         })
         .collect()
+}
+
+const LINK_COLUMNS: &str = "id, account_id, hash, created_at, expires_at, revoked_at, created_by";
+
+fn link_from(r: &PgRow) -> Result<ShareLink> {
+    Ok(ShareLink {
+        id: get(r, "id")?,
+        account_id: get(r, "account_id")?,
+        hash: get(r, "hash")?,
+        created_at: get(r, "created_at")?,
+        expires_at: get(r, "expires_at")?,
+        revoked_at: get(r, "revoked_at")?,
+        created_by: get(r, "created_by")?,
+    })
+}
+
+pub(crate) async fn share_link_insert(pool: &PgPool, l: ShareLink) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO share_links (id, account_id, hash, created_at, expires_at, revoked_at,
+                                  created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&l.id)
+    .bind(l.account_id)
+    .bind(&l.hash)
+    .bind(l.created_at)
+    .bind(l.expires_at)
+    .bind(l.revoked_at)
+    .bind(&l.created_by)
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+pub(crate) async fn share_link_get(pool: &PgPool, id: &str) -> Result<Option<ShareLink>> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {LINK_COLUMNS} FROM share_links WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?;
+    row.as_ref().map(link_from).transpose()
+}
+
+pub(crate) async fn share_link_list(pool: &PgPool) -> Result<Vec<ShareLink>> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {LINK_COLUMNS} FROM share_links ORDER BY created_at, id"
+    )))
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.iter().map(link_from).collect()
+}
+
+pub(crate) async fn share_link_revoke(pool: &PgPool, id: &str, at: DateTime<Utc>) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE share_links SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
+            .bind(id)
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(db)?;
+    Ok(done.rows_affected() > 0)
 }

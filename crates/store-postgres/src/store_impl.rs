@@ -393,6 +393,22 @@ impl Store for PostgresStore {
         access::workspace_remove_account(&self.pool, workspace, account).await
     }
 
+    async fn share_link_insert(&self, link: store::ShareLink) -> Result<()> {
+        access::share_link_insert(&self.pool, link).await
+    }
+
+    async fn share_link_get(&self, id: &str) -> Result<Option<store::ShareLink>> {
+        access::share_link_get(&self.pool, id).await
+    }
+
+    async fn share_link_list(&self) -> Result<Vec<store::ShareLink>> {
+        access::share_link_list(&self.pool).await
+    }
+
+    async fn share_link_revoke(&self, id: &str, at: DateTime<Utc>) -> Result<bool> {
+        access::share_link_revoke(&self.pool, id, at).await
+    }
+
     async fn audit_insert(&self, entry: store::NewAuditEntry) -> Result<()> {
         access::audit_insert(&self.pool, entry).await
     }

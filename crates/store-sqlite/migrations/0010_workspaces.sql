@@ -34,3 +34,14 @@ CREATE TABLE audit_log (
 ) STRICT;
 
 CREATE INDEX audit_log_by_time ON audit_log (at);
+
+-- Read-only links to one account's report: the token is shown once, only its digest is kept.
+CREATE TABLE share_links (
+    id         TEXT    PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    hash       TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    created_by TEXT    NOT NULL
+) STRICT;

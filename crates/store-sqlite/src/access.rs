@@ -1,14 +1,15 @@
 //! Workspaces, their accounts, and the audit log.
 
 use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
 use sqlx::sqlite::SqliteRow;
 use store::{
-    AccountId, AuditEntry, AuditVia, NewAuditEntry, Result, Workspace, WorkspaceId,
+    AccountId, AuditEntry, AuditVia, NewAuditEntry, Result, ShareLink, Workspace, WorkspaceId,
 };
 
 use crate::SqliteStore;
 use crate::error::db_err;
-use crate::sql::{RowExt, micros};
+use crate::sql::{RowExt, micros, micros_opt};
 
 pub(crate) async fn workspace_insert(
     db: &SqliteStore,
@@ -155,4 +156,81 @@ pub(crate) async fn audit_list(db: &SqliteStore, limit: u32) -> Result<Vec<Audit
         })
     })
     .collect()
+}
+
+const LINK_COLUMNS: &str = "id, account_id, hash, created_at, expires_at, revoked_at, created_by";
+
+fn link_from(row: &SqliteRow) -> Result<ShareLink> {
+    Ok(ShareLink {
+        id: row.col("id")?,
+        account_id: row.col("account_id")?,
+        hash: row.col("hash")?,
+        created_at: row.time("created_at")?,
+        expires_at: row.time("expires_at")?,
+        revoked_at: row.time_opt("revoked_at")?,
+        created_by: row.col("created_by")?,
+    })
+}
+
+pub(crate) async fn share_link_insert(db: &SqliteStore, l: ShareLink) -> Result<()> {
+    let mut tx = db.write().await?;
+    sqlx::query(
+        "INSERT INTO share_links (id, account_id, hash, created_at, expires_at, revoked_at,
+                                  created_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&l.id)
+    .bind(l.account_id)
+    .bind(&l.hash)
+    .bind(micros(l.created_at))
+    .bind(micros(l.expires_at))
+    .bind(micros_opt(l.revoked_at))
+    .bind(&l.created_by)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)
+}
+
+pub(crate) async fn share_link_get(db: &SqliteStore, id: &str) -> Result<Option<ShareLink>> {
+    sqlx::query(AssertSqlSafe(format!(
+        "SELECT {LINK_COLUMNS} FROM share_links WHERE id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(&db.reader)
+    .await
+    .map_err(db_err)?
+    .as_ref()
+    .map(link_from)
+    .transpose()
+}
+
+pub(crate) async fn share_link_list(db: &SqliteStore) -> Result<Vec<ShareLink>> {
+    sqlx::query(AssertSqlSafe(format!(
+        "SELECT {LINK_COLUMNS} FROM share_links ORDER BY created_at, id"
+    )))
+    .fetch_all(&db.reader)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(link_from)
+    .collect()
+}
+
+pub(crate) async fn share_link_revoke(
+    db: &SqliteStore,
+    id: &str,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let mut tx = db.write().await?;
+    let done =
+        sqlx::query("UPDATE share_links SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?")
+            .bind(micros(at))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+    tx.commit().await.map_err(db_err)?;
+    Ok(done > 0)
 }

@@ -417,6 +417,22 @@ impl Store for SqliteStore {
         access::workspace_remove_account(self, workspace, account).await
     }
 
+    async fn share_link_insert(&self, link: store::ShareLink) -> Result<()> {
+        access::share_link_insert(self, link).await
+    }
+
+    async fn share_link_get(&self, id: &str) -> Result<Option<store::ShareLink>> {
+        access::share_link_get(self, id).await
+    }
+
+    async fn share_link_list(&self) -> Result<Vec<store::ShareLink>> {
+        access::share_link_list(self).await
+    }
+
+    async fn share_link_revoke(&self, id: &str, at: DateTime<Utc>) -> Result<bool> {
+        access::share_link_revoke(self, id, at).await
+    }
+
     async fn audit_insert(&self, entry: store::NewAuditEntry) -> Result<()> {
         access::audit_insert(self, entry).await
     }

@@ -100,3 +100,18 @@ pub struct AuditEntry {
     pub id: i64,
     pub entry: NewAuditEntry,
 }
+
+/// A read-only link to one account's report. Only a digest of the link's token is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShareLink {
+    /// The public part of the token.
+    pub id: String,
+    pub account_id: AccountId,
+    /// `sha256:<hex>` of the whole token.
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Who made it (`key:<id>`, `cli:<user>`).
+    pub created_by: String,
+}

@@ -310,6 +310,12 @@ pub trait Store: QueueStore {
         workspace: WorkspaceId,
         account: AccountId,
     ) -> Result<bool>;
+    async fn share_link_insert(&self, link: ShareLink) -> Result<()>;
+    async fn share_link_get(&self, id: &str) -> Result<Option<ShareLink>>;
+    /// Every link, oldest first.
+    async fn share_link_list(&self) -> Result<Vec<ShareLink>>;
+    /// Revokes a link (the first revocation's time is kept). Returns false when none exists.
+    async fn share_link_revoke(&self, id: &str, at: DateTime<Utc>) -> Result<bool>;
     async fn audit_insert(&self, entry: NewAuditEntry) -> Result<()>;
     /// The newest `limit` entries (0: all), newest first.
     async fn audit_list(&self, limit: u32) -> Result<Vec<AuditEntry>>;

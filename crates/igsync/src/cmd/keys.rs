@@ -8,8 +8,8 @@ use chrono::Utc;
 use store::{Cipher, Role, SecretKey};
 
 use crate::cli::KeysCommand;
-use crate::config::Config;
 use crate::cmd::workspaces;
+use crate::config::Config;
 use crate::db;
 
 pub(crate) async fn run(cmd: KeysCommand, config: &Config) -> anyhow::Result<ExitCode> {

@@ -92,6 +92,7 @@ pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result
         Command::Keys(cmd) => keys::run(cmd, &config).await,
         Command::Workspaces(cmd) => workspaces::run(cmd, &config).await,
         Command::Audit(cmd) => workspaces::audit(cmd, &config).await,
+        Command::Share(cmd) => workspaces::share(cmd, &config).await,
         Command::Warehouse(cmd) => warehouse::run(cmd, &config).await,
         Command::Demo(args) => demo::run(args, &config).await,
         Command::Bench(args) => bench::run(args, &config).await,

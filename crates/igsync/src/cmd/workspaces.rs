@@ -1,5 +1,6 @@
-//! `igsync workspaces` (workspaces and their accounts) and `igsync audit` (the log of
-//! every change), and the audit entries of the command line's own changes.
+//! `igsync workspaces` (workspaces and their accounts), `igsync share` (read-only report
+//! links) and `igsync audit` (the log of every change), and the audit entries of the
+//! command line's own changes.
 
 use std::process::ExitCode;
 
@@ -7,7 +8,7 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use store::{AuditVia, DynStore, NewAuditEntry, Store, Workspace};
 
-use crate::cli::{AuditCommand, WorkspacesCommand};
+use crate::cli::{AuditCommand, ShareCommand, WorkspacesCommand};
 use crate::cmd::resolve_account;
 use crate::config::Config;
 use crate::db;
@@ -53,8 +54,7 @@ pub(crate) async fn run(cmd: WorkspacesCommand, config: &Config) -> anyhow::Resu
     match cmd {
         WorkspacesCommand::Create { name } => {
             let name = name.trim();
-            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control)
-            {
+            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
                 bail!("a workspace name must be 1 to 100 printable characters");
             }
             let w = match store.workspace_insert(name, Utc::now()).await {
@@ -82,7 +82,10 @@ pub(crate) async fn run(cmd: WorkspacesCommand, config: &Config) -> anyhow::Resu
             } else if all.is_empty() {
                 println!("no workspaces: create one with `igsync workspaces create --name NAME`");
             } else {
-                println!("{:<6} {:<24} {:<17} ACCOUNTS", "ID", "NAME", "CREATED (UTC)");
+                println!(
+                    "{:<6} {:<24} {:<17} ACCOUNTS",
+                    "ID", "NAME", "CREATED (UTC)"
+                );
                 for w in all {
                     let accounts: Vec<String> = w.accounts.iter().map(i64::to_string).collect();
                     println!(
@@ -112,7 +115,10 @@ pub(crate) async fn run(cmd: WorkspacesCommand, config: &Config) -> anyhow::Resu
             if added {
                 println!("@{} ({}) is now in workspace {}", a.username, a.id, w.name);
             } else {
-                println!("@{} ({}) was in workspace {} already", a.username, a.id, w.name);
+                println!(
+                    "@{} ({}) was in workspace {} already",
+                    a.username, a.id, w.name
+                );
             }
         }
         WorkspacesCommand::RemoveAccount { workspace, account } => {
@@ -167,6 +173,95 @@ pub(crate) async fn audit(cmd: AuditCommand, config: &Config) -> anyhow::Result<
                 e.target.as_deref().unwrap_or("-"),
                 e.outcome.map_or_else(|| "-".to_owned(), |s| s.to_string()),
             );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `12h`, `7d`, `2w`: how long a link works.
+fn parse_lifetime(text: &str) -> anyhow::Result<chrono::Duration> {
+    let text = text.trim();
+    let (n, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = n
+        .parse()
+        .ok()
+        .filter(|n| *n > 0 && *n <= 3650)
+        .with_context(|| format!("--expires must be like 12h, 7d or 2w, got {text:?}"))?;
+    match unit {
+        "h" => Ok(chrono::Duration::hours(n)),
+        "d" => Ok(chrono::Duration::days(n)),
+        "w" => Ok(chrono::Duration::weeks(n)),
+        _ => bail!("--expires must be like 12h, 7d or 2w, got {text:?}"),
+    }
+}
+
+pub(crate) async fn share(cmd: ShareCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    let store = db::open(&config.database_url).await?;
+    match cmd {
+        ShareCommand::Create { account, expires } => {
+            let lifetime = parse_lifetime(&expires)?;
+            let a = resolve_account(&store, &account).await?;
+            let now = Utc::now();
+            let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+            let (link, token) = server::share::create_share_link(
+                &*store,
+                &a,
+                now + lifetime,
+                &format!("cli:{user}"),
+                now,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot create the link: {e}"))?;
+            record(&*store, "share create", Some(link.id.clone())).await;
+            let base = config
+                .server
+                .public_url
+                .as_deref()
+                .unwrap_or("")
+                .trim_end_matches('/');
+            println!("{base}{}{}", server::share::SHARE_PATH, token.expose());
+            eprintln!(
+                "link {} shows @{}'s report until {} UTC; it is shown only this once{}",
+                link.id,
+                a.username,
+                link.expires_at.format("%Y-%m-%d %H:%M"),
+                if base.is_empty() {
+                    " (set server.public_url for a whole address)"
+                } else {
+                    ""
+                }
+            );
+        }
+        ShareCommand::List => {
+            let links = store.share_link_list().await?;
+            if links.is_empty() {
+                println!("no share links: create one with `igsync share create --account A`");
+            }
+            let now = Utc::now();
+            for l in links {
+                let state = if l.revoked_at.is_some() {
+                    "revoked"
+                } else if l.expires_at <= now {
+                    "expired"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<18} account {:<6} until {} UTC  {:<8} by {}",
+                    l.id,
+                    l.account_id,
+                    l.expires_at.format("%Y-%m-%d %H:%M"),
+                    state,
+                    l.created_by
+                );
+            }
+        }
+        ShareCommand::Revoke { id } => {
+            if !store.share_link_revoke(id.trim(), Utc::now()).await? {
+                bail!("no share link with id {id:?} (see `igsync share list`)");
+            }
+            record(&*store, "share revoke", Some(id.trim().to_owned())).await;
+            println!("revoked share link {id}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -85,9 +85,7 @@ async fn create(
     let role = match body.role.as_deref() {
         None => Role::Admin,
         Some(r) => Role::parse(r).ok_or_else(|| {
-            AppError::invalid(format!(
-                "role must be viewer, operator or admin, got {r:?}"
-            ))
+            AppError::invalid(format!("role must be viewer, operator or admin, got {r:?}"))
         })?,
     };
     if let Some(ws) = body.workspace_id

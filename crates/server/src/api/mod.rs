@@ -5,8 +5,8 @@
 
 pub mod accounts;
 pub mod alerts;
-pub mod audit;
 pub mod analytics;
+pub mod audit;
 pub mod jobs;
 pub mod keys;
 pub mod metrics;

@@ -60,4 +60,5 @@ pub fn router() -> Router<AppState> {
         .route("/alerts", get(alerts::page))
         .route("/alerts/{id}/ack", post(alerts::ack))
         .route("/assets/{file}", get(assets::serve))
+        .route("/share/{token}", get(crate::share::page))
 }

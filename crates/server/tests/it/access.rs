@@ -79,9 +79,16 @@ fn concrete(rule: &Rule, account: AccountId) -> String {
         .replace("{name}", "no_such_schedule")
         .replace("{action}", "retry")
         .replace("{file}", "app.css")
+        .replace("{token}", "igshare_none")
 }
 
-async fn call(app: &TestApp, caller: &Caller, method: &str, path: &str, page: bool) -> (u16, String) {
+async fn call(
+    app: &TestApp,
+    caller: &Caller,
+    method: &str,
+    path: &str,
+    page: bool,
+) -> (u16, String) {
     let method = Method::from_bytes(method.as_bytes()).unwrap();
     let mut req = app.client.request(method.clone(), app.url(path));
     req = if page {
@@ -129,7 +136,12 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
     for (n, name) in ["north", "south"].into_iter().enumerate() {
         let ws = app.store.workspace_insert(name, now).await.unwrap();
         for id in &ids[2 * n..2 * n + 2] {
-            assert!(app.store.workspace_add_account(ws.id, *id, now).await.unwrap());
+            assert!(
+                app.store
+                    .workspace_add_account(ws.id, *id, now)
+                    .await
+                    .unwrap()
+            );
         }
         workspaces.push(ws.id);
     }
@@ -198,7 +210,10 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
     let mut checked = 0;
     for (rules, page) in [(API_RULES, false), (PAGE_RULES, true)] {
         // Signing in and out are not walked: signing out would end the callers' sessions.
-        for rule in rules.iter().filter(|r| r.scope != Scope::Public || r.method == "GET") {
+        for rule in rules
+            .iter()
+            .filter(|r| r.scope != Scope::Public || r.method == "GET")
+        {
             // An account route is tried with an account of each workspace.
             let targets: Vec<AccountId> = if rule.scope == Scope::Account {
                 vec![ids[0], ids[2]]
@@ -233,8 +248,7 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
                                 },
                                 account,
                             );
-                            let (s, absent) =
-                                call(app, caller, rule.method, &missing, page).await;
+                            let (s, absent) = call(app, caller, rule.method, &missing, page).await;
                             assert_eq!(s, 404, "{missing}");
                             assert_eq!(
                                 body,
@@ -243,10 +257,7 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
                             );
                         }
                         Expect::Allowed => {
-                            assert!(
-                                !is_refusal(&body) && status != 401,
-                                "allowed: {what}"
-                            );
+                            assert!(!is_refusal(&body) && status != 401, "allowed: {what}");
                             assert!(
                                 !(status == 404 && body.contains("no account matches")),
                                 "its own account: {what}"
@@ -292,12 +303,13 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
         .filter(|e| e["actor"] == format!("key:{}", operator_north.key_id))
         .collect();
     assert!(
-        by_operator.iter().any(|e| e["action"]
-            == "POST /api/v1/accounts/{id}/pause"
-            && e["target"] == ids[0].to_string()
-            && e["via"] == "api"
-            && e["source"] == "127.0.0.1"
-            && e["outcome"] == 200),
+        by_operator
+            .iter()
+            .any(|e| e["action"] == "POST /api/v1/accounts/{id}/pause"
+                && e["target"] == ids[0].to_string()
+                && e["via"] == "api"
+                && e["source"] == "127.0.0.1"
+                && e["outcome"] == 200),
         "the operator's pause of {pause}: {by_operator:?}"
     );
     // Refused requests reach no handler and are not changes.
@@ -316,4 +328,99 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
     let res = app.client.get(app.url("/queue")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()[LOCATION], "/login");
+}
+
+#[tokio::test]
+async fn a_share_link_shows_one_accounts_report_until_it_expires_or_is_revoked() {
+    let env = SimApp::start(2, 4).await;
+    let app = &env.app;
+    for (id, _) in &env.accounts {
+        let res = app.post(&format!("/api/v1/accounts/{id}/sync")).await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+    }
+    env.engine.run_until_idle().await.unwrap();
+    let shared = app
+        .store
+        .account_get(env.accounts[0].0)
+        .await
+        .unwrap()
+        .unwrap();
+    let other = app
+        .store
+        .account_get(env.accounts[1].0)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = env.clock.now();
+    let (link, token) = server::share::create_share_link(
+        &*app.store,
+        &shared,
+        now + chrono::Duration::days(1),
+        "key:tests",
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(!link.hash.contains(token.expose()), "only a digest is kept");
+    let open = |path: String| async move {
+        let res = app.client.get(app.url(&path)).send().await.unwrap();
+        let status = res.status();
+        (status, res.text().await.unwrap())
+    };
+
+    // No sign-in: the one account's report, and no other account.
+    let (status, html) = open(format!("/share/{}", token.expose())).await;
+    assert_eq!(status, StatusCode::OK, "{html:.300}");
+    assert!(html.contains(&shared.username), "the shared account");
+    assert!(!html.contains(&other.username), "no other account");
+    assert!(
+        html.contains("Followers") || html.contains("followers"),
+        "{html:.500}"
+    );
+
+    // A token altered in one character, an unknown id and garbage are one 404.
+    let mut altered = token.expose().to_owned();
+    let last = altered.pop().unwrap();
+    altered.push(if last == '0' { '1' } else { '0' });
+    for bad in [
+        altered,
+        format!("igshare_0000000000000000_{}", "ab".repeat(32)),
+        "nonsense".to_owned(),
+    ] {
+        let (status, body) = open(format!("/share/{bad}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{bad}: {body}");
+        assert!(body.contains("no such share link"), "{body}");
+    }
+
+    // Revoked: gone at once, saying so.
+    let (second, second_token) = server::share::create_share_link(
+        &*app.store,
+        &shared,
+        now + chrono::Duration::days(7),
+        "key:tests",
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        open(format!("/share/{}", second_token.expose())).await.0,
+        StatusCode::OK
+    );
+    assert!(app.store.share_link_revoke(&second.id, now).await.unwrap());
+    let (status, body) = open(format!("/share/{}", second_token.expose())).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(body.contains("revoked"), "{body}");
+
+    // Expired: the first link stops working once its day has passed.
+    env.advance(chrono::Duration::hours(25));
+    let (status, body) = open(format!("/share/{}", token.expose())).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(body.contains("expired"), "{body}");
+
+    // A link cannot be made already expired.
+    assert!(
+        server::share::create_share_link(&*app.store, &shared, now, "key:tests", now)
+            .await
+            .is_err()
+    );
 }

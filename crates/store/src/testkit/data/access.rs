@@ -11,16 +11,46 @@ pub async fn workspaces_group_accounts_and_scope_keys(store: DynStore) {
     let dup = store.workspace_insert("north", at(2)).await.unwrap_err();
     assert!(matches!(dup, StoreError::Conflict { .. }), "{dup:?}");
 
-    assert!(store.workspace_add_account(north.id, b.id, at(3)).await.unwrap());
-    assert!(store.workspace_add_account(north.id, a.id, at(3)).await.unwrap());
-    assert!(!store.workspace_add_account(north.id, a.id, at(4)).await.unwrap());
-    assert!(store.workspace_add_account(south.id, a.id, at(4)).await.unwrap());
+    assert!(
+        store
+            .workspace_add_account(north.id, b.id, at(3))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .workspace_add_account(north.id, a.id, at(3))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .workspace_add_account(north.id, a.id, at(4))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .workspace_add_account(south.id, a.id, at(4))
+            .await
+            .unwrap()
+    );
     let got = store.workspace_get(north.id).await.unwrap().unwrap();
     assert_eq!(got.name, "north");
     assert_eq!(got.created_at, at(0));
     assert_eq!(got.accounts, vec![a.id.min(b.id), a.id.max(b.id)]);
-    assert!(store.workspace_remove_account(north.id, b.id).await.unwrap());
-    assert!(!store.workspace_remove_account(north.id, b.id).await.unwrap());
+    assert!(
+        store
+            .workspace_remove_account(north.id, b.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .workspace_remove_account(north.id, b.id)
+            .await
+            .unwrap()
+    );
     let all = store.workspace_list().await.unwrap();
     let names: Vec<(&str, Vec<AccountId>)> = all
         .iter()
@@ -30,7 +60,15 @@ pub async fn workspaces_group_accounts_and_scope_keys(store: DynStore) {
     assert_eq!(store.workspace_get(9_999).await.unwrap(), None);
     // An account that is removed leaves its workspaces.
     assert!(store.account_delete(a.id).await.unwrap());
-    assert!(store.workspace_get(south.id).await.unwrap().unwrap().accounts.is_empty());
+    assert!(
+        store
+            .workspace_get(south.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .accounts
+            .is_empty()
+    );
 
     // A key keeps its workspace and role; one made without them reaches all, as admin.
     let mut scoped = key("k_scoped", at(5));
@@ -80,4 +118,36 @@ pub async fn audit_entries_are_kept_newest_first(store: DynStore) {
         ]
     );
     assert_eq!(store.audit_list(1).await.unwrap().len(), 1);
+}
+
+pub async fn share_links_round_trip_and_revoke_once(store: DynStore) {
+    let a = account(&store, "1001").await;
+    let link = crate::ShareLink {
+        id: "0123456789abcdef".into(),
+        account_id: a.id,
+        hash: "sha256:00".into(),
+        created_at: at(0),
+        expires_at: at(60),
+        revoked_at: None,
+        created_by: "cli:ops".into(),
+    };
+    store.share_link_insert(link.clone()).await.unwrap();
+    assert_eq!(
+        store.share_link_get(&link.id).await.unwrap(),
+        Some(link.clone())
+    );
+    assert_eq!(store.share_link_get("none").await.unwrap(), None);
+    assert!(store.share_link_revoke(&link.id, at(5)).await.unwrap());
+    assert!(store.share_link_revoke(&link.id, at(9)).await.unwrap());
+    assert!(!store.share_link_revoke("none", at(9)).await.unwrap());
+    let listed = store.share_link_list().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed[0].revoked_at,
+        Some(at(5)),
+        "the first revocation stands"
+    );
+    // A removed account takes its links with it.
+    assert!(store.account_delete(a.id).await.unwrap());
+    assert!(store.share_link_list().await.unwrap().is_empty());
 }

@@ -69,6 +69,7 @@ macro_rules! data_cases {
             api_keys_lifecycle,
             workspaces_group_accounts_and_scope_keys,
             audit_entries_are_kept_newest_first,
+            share_links_round_trip_and_revoke_once,
             sessions_and_prune,
             api_usage_keeps_the_latest_per_scope,
             api_call_days_add_up,
