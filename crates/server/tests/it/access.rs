@@ -306,7 +306,7 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
         by_operator
             .iter()
             .any(|e| e["action"] == "POST /api/v1/accounts/{id}/pause"
-                && e["target"] == ids[0].to_string()
+                && e["target"].as_str() == Some(ids[0].to_string().as_str())
                 && e["via"] == "api"
                 && e["source"] == "127.0.0.1"
                 && e["outcome"] == 200),
