@@ -65,7 +65,46 @@ pub(crate) fn without_config(command: &Command) -> Option<anyhow::Result<ExitCod
     }
 }
 
+/// The audit entry (action, target) of a command that changes something, written after it
+/// succeeds. Keys, workspaces and share links write their own, naming what they made.
+fn change_of(command: &Command) -> Option<(&'static str, Option<String>)> {
+    use crate::cli::{AccountsCommand as A, ReportsCommand as R, SchedulesCommand as S};
+    let some = |s: &String| Some(s.clone());
+    Some(match command {
+        Command::Accounts(A::Add(_)) => ("accounts add", None),
+        Command::Accounts(A::Connect(_)) => ("accounts connect", None),
+        Command::Accounts(A::Remove { account, .. }) => ("accounts remove", some(account)),
+        Command::Accounts(A::Pause { account }) => ("accounts pause", some(account)),
+        Command::Accounts(A::Resume { account }) => ("accounts resume", some(account)),
+        Command::Accounts(A::SetTimezone { account, .. }) => {
+            ("accounts set-timezone", some(account))
+        }
+        Command::Sync(args) => ("sync", args.account.clone()),
+        Command::Schedules(S::Pause { name }) => ("schedules pause", some(name)),
+        Command::Schedules(S::Resume { name }) => ("schedules resume", some(name)),
+        Command::Schedules(S::Run { name }) => ("schedules run", some(name)),
+        Command::Reports(R::Schedule { .. }) => ("reports schedule", None),
+        Command::Reports(R::Remove { id }) => ("reports remove", Some(id.to_string())),
+        Command::Reports(R::SendNow { id }) => ("reports send-now", Some(id.to_string())),
+        Command::Keys(crate::cli::KeysCommand::RotateSecret { .. }) => ("keys rotate-secret", None),
+        _ => return None,
+    })
+}
+
 pub(crate) async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    let change = change_of(&command);
+    let result = run_command(command, &config).await;
+    if let Some((action, target)) = change
+        && matches!(result, Ok(ExitCode::SUCCESS))
+        && let Ok(store) = db::open(&config.database_url).await
+    {
+        workspaces::record(&*store, action, target).await;
+    }
+    result
+}
+
+async fn run_command(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
+    let config = config.clone();
     match command {
         Command::Migrate => migrate(&config).await,
         Command::Db(cmd) => dbcopy::run(cmd, &config).await,

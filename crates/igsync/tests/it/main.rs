@@ -22,5 +22,6 @@ mod security;
 mod support;
 mod truth;
 mod warehouse;
+mod workspaces;
 
 pub(crate) use testsupport::both_dialects;
