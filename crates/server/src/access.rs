@@ -115,7 +115,7 @@ pub const PAGE_RULES: &[Rule] = &[
     rule("POST", "/logout", Viewer, Public),
     rule("GET", "/assets/{file}", Viewer, Public),
     rule("GET", "/share/{token}", Viewer, Public),
-    rule("GET", "/", Viewer, Global),
+    rule("GET", "/", Viewer, Filtered),
     rule("GET", "/accounts/{id}", Viewer, Account),
     rule("POST", "/accounts/{id}/sync", Operator, Account),
     rule("GET", "/connect", Admin, Global),

@@ -21,7 +21,13 @@ pub(crate) async fn page(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
     RawQuery(query): RawQuery,
+    access: Option<axum::Extension<crate::access::Access>>,
 ) -> PageResult {
+    if let Some(axum::Extension(access)) = &access
+        && let Some(workspace) = &access.workspace
+    {
+        return workspace_page(&state, &session, workspace, query.as_deref()).await;
+    }
     let now = state.clock.now();
     let accounts = state.store.account_list().await?;
     let next = NextSyncs::load(&state).await?;
@@ -178,6 +184,71 @@ pub(crate) async fn page(
         csrf: Some(&session.csrf_token),
         flash: Flash::from_query(query.as_deref()),
         live_src: Some("/queue/live"),
+        body,
+    }))
+}
+
+/// `GET /` for a key of one workspace: its accounts only, without the installation's job
+/// counts and stored totals (which count every workspace).
+async fn workspace_page(
+    state: &AppState,
+    session: &crate::auth::SessionInfo,
+    workspace: &crate::access::WorkspaceScope,
+    query: Option<&str>,
+) -> PageResult {
+    let now = state.clock.now();
+    let mut accounts = state.store.account_list().await?;
+    accounts.retain(|a| workspace.accounts.contains(&a.id));
+    let next = NextSyncs::load(state).await?;
+    let mut open_by_account: HashMap<i64, usize> = HashMap::new();
+    for a in state
+        .store
+        .alert_list(AlertQuery {
+            unacknowledged_only: true,
+            limit: 1000,
+            ..Default::default()
+        })
+        .await?
+    {
+        if let Some(id) = a
+            .alert
+            .account_id
+            .filter(|id| workspace.accounts.contains(id))
+        {
+            *open_by_account.entry(id).or_default() += 1;
+        }
+    }
+    let mut body = format!(
+        "<div class=\"head\"><div><h1>{}</h1><p class=\"sub\">{} account(s). Times are UTC.</p></div></div>\
+         <div class=\"panel\"><h2>Accounts</h2>",
+        escape(&workspace.name),
+        accounts.len()
+    );
+    if accounts.is_empty() {
+        body.push_str("<p class=\"empty\">No accounts in this workspace yet.</p>");
+    } else {
+        body.push_str(
+            "<div class=\"table-wrap\"><table><thead><tr><th>account</th><th>status</th><th class=\"num\">followers</th>\
+             <th>last sync</th><th>next sync</th><th>token expiry</th><th class=\"num\">open alerts</th></tr></thead><tbody>",
+        );
+        for a in &accounts {
+            body.push_str(&account_row(
+                a,
+                next.of(a),
+                next.retry_of(a),
+                open_by_account.get(&a.id).copied().unwrap_or(0),
+                now,
+            ));
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    body.push_str("</div>");
+    Ok(render(Page {
+        title: workspace.name.clone(),
+        nav: Some(Nav::Overview),
+        csrf: Some(&session.csrf_token),
+        flash: Flash::from_query(query),
+        live_src: None,
         body,
     }))
 }

@@ -290,6 +290,20 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
         .map(|a| a["id"].as_i64().unwrap())
         .collect();
     assert_eq!(seen, ids[..2].to_vec());
+    // Its dashboard lists them too, and no other account nor the installation's counts.
+    let home = app
+        .client
+        .get(app.url("/"))
+        .header(COOKIE, &north_viewer.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+    let home = home.text().await.unwrap();
+    let username = |i: usize| env.accounts[i].1.username.clone();
+    assert!(home.contains(&username(0)) && home.contains(&username(1)));
+    assert!(!home.contains(&username(2)) && !home.contains(&username(3)));
+    assert!(!home.contains("Stored history") && !home.contains("jobs failed"));
     let everyone = app.get_json("/api/v1/accounts").await;
     assert_eq!(everyone["accounts"].as_array().unwrap().len(), 4);
 
