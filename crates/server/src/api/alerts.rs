@@ -67,19 +67,43 @@ pub struct AlertList {
     pub alerts: Vec<AlertView>,
 }
 
+/// Alerts, newest first; a key of one workspace gets its accounts' alerts only (an account
+/// outside it has none, like one that does not exist).
 async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<ListParams>,
+    access: Option<axum::Extension<crate::access::Access>>,
 ) -> AppResult<ApiJson<AlertList>> {
-    let alerts = state
-        .store
-        .alert_list(AlertQuery {
-            account_id: params.account,
-            kind: check_text("kind", params.kind.as_deref(), 100)?,
-            unacknowledged_only: params.open.unwrap_or(false),
-            limit: check_limit(params.limit)?,
-        })
-        .await?;
+    let query = AlertQuery {
+        account_id: params.account,
+        kind: check_text("kind", params.kind.as_deref(), 100)?,
+        unacknowledged_only: params.open.unwrap_or(false),
+        limit: check_limit(params.limit)?,
+    };
+    let workspace = access.and_then(|axum::Extension(a)| a.workspace);
+    let alerts = match (workspace, params.account) {
+        (None, _) => state.store.alert_list(query).await?,
+        (Some(ws), Some(id)) if !ws.accounts.contains(&id) => Vec::new(),
+        (Some(_), Some(_)) => state.store.alert_list(query).await?,
+        (Some(ws), None) => {
+            let limit = query.limit as usize;
+            let mut all = Vec::new();
+            for id in ws.accounts {
+                all.extend(
+                    state
+                        .store
+                        .alert_list(AlertQuery {
+                            account_id: Some(id),
+                            ..query.clone()
+                        })
+                        .await?,
+                );
+            }
+            all.sort_by(|a, b| (b.alert.created_at, b.id).cmp(&(a.alert.created_at, a.id)));
+            all.truncate(limit);
+            all
+        }
+    };
     Ok(ApiJson(AlertList {
         alerts: alerts.iter().map(AlertView::of).collect(),
     }))

@@ -290,6 +290,48 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
         .map(|a| a["id"].as_i64().unwrap())
         .collect();
     assert_eq!(seen, ids[..2].to_vec());
+    // Its alerts: its accounts' only, and none of an account outside it.
+    for (i, account) in ids.iter().enumerate() {
+        app.store
+            .alert_insert(store::NewAlert {
+                account_id: Some(*account),
+                kind: "token_expiring".into(),
+                severity: store::Severity::Warning,
+                dedup_key: format!("scoped:{account}"),
+                title: format!("alert of account {i}"),
+                message: "m".into(),
+                payload: json!({}),
+                created_at: now + chrono::Duration::seconds(i as i64),
+            })
+            .await
+            .unwrap();
+    }
+    let alerts_of = |path: &str| {
+        let req = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(north_viewer.key.expose());
+        async move {
+            let v = json_of(req.send().await.unwrap(), StatusCode::OK).await;
+            v["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["account_id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let scoped_alerts = alerts_of("/api/v1/alerts?kind=token_expiring").await;
+    assert_eq!(scoped_alerts, vec![ids[1], ids[0]], "newest first, its own");
+    assert_eq!(
+        alerts_of(&format!("/api/v1/alerts?account={}", ids[2])).await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        alerts_of("/api/v1/alerts?kind=token_expiring&limit=1").await,
+        vec![ids[1]]
+    );
+
     // Its dashboard lists them too, and no other account nor the installation's counts.
     let home = app
         .client
