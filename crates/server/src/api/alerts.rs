@@ -99,7 +99,7 @@ async fn list(
                         .await?,
                 );
             }
-            all.sort_by(|a, b| (b.alert.created_at, b.id).cmp(&(a.alert.created_at, a.id)));
+            all.sort_by_key(|a| std::cmp::Reverse((a.alert.created_at, a.id)));
             all.truncate(limit);
             all
         }
