@@ -176,6 +176,13 @@ impl Access {
             .api_key_get(key_id)
             .await?
             .ok_or_else(|| AppError::Unauthorized("invalid API key".to_owned()))?;
+        // Read afresh on every request, so a key revoked by another process stops here at
+        // once, whatever the verification cache holds.
+        if key.revoked_at.is_some() {
+            return Err(AppError::Unauthorized(
+                "this API key has been revoked".to_owned(),
+            ));
+        }
         let workspace = match key.workspace_id {
             None => None,
             Some(id) => {

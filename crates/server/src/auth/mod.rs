@@ -21,8 +21,8 @@
 //!
 //! A successful verification is cached in memory for a short time, keyed by a SHA-256 of the
 //! presented key (the key itself is never kept); revoking a key through this process drops
-//! its entries at once, and the cache's TTL bounds how long a key revoked elsewhere (by
-//! `igsync keys revoke`) keeps working here. `last_used_at` is written at most once a minute
+//! its entries at once; a key revoked elsewhere (by `igsync keys revoke`) is refused at once
+//! too, because [`crate::access`] reads the key's row on every authenticated request. `last_used_at` is written at most once a minute
 //! per key.
 //!
 //! A dashboard session is a random cookie `igsync_session` (HttpOnly, SameSite=Strict,
