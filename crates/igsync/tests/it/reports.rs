@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 
 use crate::both_dialects;
-use crate::support::{Dialect, Harness, sim_config, start_sim};
+use crate::support::{Dialect, Harness, api_key, http, serve, sim_config, start_sim};
 
 both_dialects!(send_now_delivers_through_the_queue_with_retries_and_history,);
 
@@ -162,6 +162,46 @@ async fn send_now_delivers_through_the_queue_with_retries_and_history(d: Dialect
         "{list}"
     );
     assert!(list.stdout.contains("500"), "{list}");
+
+    // The dashboard's Schedules page shows both histories: the retried delivery and the
+    // failing one with its error.
+    let key = api_key(&h, "dashboard").await;
+    let (mut server, base) = serve(&h, &[]).await;
+    let client = http();
+    let res = client
+        .post(format!("{base}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("key={key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303, "sign-in redirects");
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = client
+        .get(format!("{base}/schedules"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for shown in [
+        format!("#{id} weekly html to "),
+        format!("#{failing} weekly html to "),
+        "badge ok".to_string(),
+        "badge failed".to_string(),
+        "answered HTTP 500".to_string(),
+    ] {
+        assert!(page.contains(&shown), "{shown:?} not on the page: {page}");
+    }
+    server.terminate().await;
     drop(store);
     h.db.teardown().await;
 }
