@@ -29,7 +29,7 @@ mod token;
 mod tokens;
 
 pub use ::clock::Clock;
-pub use catalog::{CatalogDecision, CatalogScope, RETIRED_METRICS};
+pub use catalog::{CatalogDecision, CatalogScope, DEMOGRAPHIC_BREAKDOWNS, RETIRED_METRICS};
 pub use client::{GraphClient, install_crypto_provider};
 pub use config::{
     ApiVersion, GraphConfig, GraphConfigBuilder, LoginKind, MetaHost, RetryPolicy, ThrottleConfig,
@@ -40,10 +40,10 @@ pub use error::{
 pub use insights::{AccountInsightsQuery, MAX_IDS_PER_REQUEST};
 pub use media_insights::MediaTarget;
 pub use model::{
-    AccountInsightPoint, Breakdown, DemographicTimeframe, DemographicValue, DiscoveredAccount,
-    InsightValue, MediaCategory, MediaChild, MediaInsights, MediaItem, MediaListing,
-    MediaProductType, MediaType, OnlineFollowers, OnlineFollowersRead, Profile, Story, TokenDebug,
-    TokenInfo,
+    AccountInsightPoint, Breakdown, DemographicTimeframe, DemographicValue, DemographicsRead,
+    DiscoveredAccount, InsightValue, MediaCategory, MediaChild, MediaInsights, MediaItem,
+    MediaListing, MediaProductType, MediaType, OnlineFollowers, OnlineFollowersRead, Profile,
+    Story, TokenDebug, TokenInfo,
 };
 pub use oauth::{CodeExchange, ConnectedAccount, DialogRequest, requested_scopes, required_scopes};
 pub use reads::PAGE_SIZE;

@@ -1133,7 +1133,7 @@ fn schemas() -> Value {
             ("reason", enum_of(&[
                 "not_enough_viewers", "before_conversion", "deleted", "album_child", "story_expired",
                 "no_data_yet", "below_threshold", "truncated_top_45", "not_ready_yet",
-                "permission_denied", "other",
+                "permission_denied", "unsupported_breakdown", "other",
             ])),
             ("reason_text", string()), ("dropped", opt(int())), ("detail", string()),
             ("since", ts()), ("checked_at", ts()), ("next_retry_at", opt(ts())),

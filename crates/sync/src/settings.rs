@@ -82,7 +82,8 @@ pub struct SyncSettings {
     pub retention_cron: String,
     /// Refresh tokens that expire within this many days.
     pub token_refresh_within_days: u32,
-    /// Days of account insights read on an account's first sync.
+    /// Complete days of account insights read on an account's first sync (today's partial
+    /// day comes on top).
     pub account_insights_backfill_days: u32,
     /// Recent days of account insights read again on every sync (Meta's numbers settle).
     pub account_insights_settling_days: u32,

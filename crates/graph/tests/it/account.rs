@@ -18,7 +18,7 @@ async fn a_90_day_backfill_takes_a_handful_of_round_trips_and_matches_the_truth(
         .ground_truth(&acc.ig_user_id, sim_version(client.version()))
         .unwrap();
     let days = &truth.account_insights;
-    assert!(days.len() >= 90);
+    assert_eq!(days.len(), 91, "90 complete days and today");
     let query = AccountInsightsQuery {
         since: days.first().unwrap().date,
         until: days.last().unwrap().date,

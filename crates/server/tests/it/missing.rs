@@ -167,6 +167,28 @@ async fn a_revised_day_is_answered_as_known_at_any_time() {
     assert_eq!(latest["revisions"], 1, "{now}");
     assert_eq!(latest["source"], "poll");
     assert_eq!(latest["partial"], false, "yesterday is complete");
+    // Today's day, read before it ended, is flagged partial.
+    let truth = env
+        .sim
+        .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
+        .unwrap();
+    let today = truth.account_insights.last().unwrap();
+    assert!(
+        today.partial && today.values.contains_key("reach"),
+        "{today:?}"
+    );
+    let body = app
+        .get_json(&format!(
+            "/api/v1/accounts/{id}/metrics/reach?from={0}&to={0}",
+            today.date
+        ))
+        .await;
+    let partial = total(&body);
+    assert_eq!(partial["partial"], true, "{body}");
+    assert_eq!(
+        partial["value"].as_f64(),
+        Some(today.values["reach"] as f64)
+    );
     let (value, first) = (
         latest["value"].as_f64().unwrap(),
         latest["first_value"].as_f64().unwrap(),

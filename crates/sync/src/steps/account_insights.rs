@@ -1,5 +1,6 @@
 //! Account insights step: daily account metrics. The first sync backfills the configured
-//! number of days up to today (90 by default, read in ≤ 30-day windows by the client); later
+//! number of complete days (90 by default) and today's partial day, read in ≤ 30-day windows
+//! by the client (a day read before it ended is shown as partial until read again); later
 //! syncs read from the last stored day, and always the last few days again because Meta's
 //! numbers settle for about 48 h (today's partial values included). Asked for on its own with
 //! a range of days, it reads exactly those. Days are Pacific-time days (Meta's buckets); the
@@ -20,14 +21,15 @@ use crate::steps::{StepCtx, StepError, StepReport};
 /// The metric whose stored days decide between backfill and settling window.
 const ANCHOR_METRIC: &str = "reach";
 
-/// The inclusive range of Pacific days to read (ending `today`), given the last stored day.
+/// The inclusive range of Pacific days to read (ending `today`), given the last stored day:
+/// at most `backfill_days` complete days before today, and today's partial day.
 pub(crate) fn days_to_read(
     today: NaiveDate,
     last_stored: Option<NaiveDate>,
     backfill_days: u32,
     settling_days: u32,
 ) -> (NaiveDate, NaiveDate) {
-    let earliest = today - Duration::days(backfill_days.max(1) as i64 - 1);
+    let earliest = today - Duration::days(backfill_days.max(1) as i64);
     let settling_start = today - Duration::days(settling_days.max(1) as i64 - 1);
     let since = match last_stored {
         None => earliest,
@@ -237,7 +239,9 @@ mod tests {
     #[test]
     fn first_sync_backfills_then_settling_window() {
         let y = d("2026-03-09");
-        assert_eq!(days_to_read(y, None, 90, 3), (d("2025-12-10"), y));
+        // 90 complete days, and today's partial day.
+        assert_eq!(days_to_read(y, None, 90, 3), (d("2025-12-09"), y));
+        assert_eq!((y - d("2025-12-09")).num_days(), 90);
         // Up to date: read the settling window again.
         assert_eq!(days_to_read(y, Some(y), 90, 3), (d("2026-03-07"), y));
         // A week behind: read from the first missing day.
@@ -248,7 +252,7 @@ mod tests {
         // A year behind: never more than the backfill.
         assert_eq!(
             days_to_read(y, Some(d("2025-01-01")), 90, 3),
-            (d("2025-12-10"), y)
+            (d("2025-12-09"), y)
         );
     }
 }
