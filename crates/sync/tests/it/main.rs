@@ -13,6 +13,7 @@ mod ops;
 mod queue;
 mod report;
 mod reports;
+mod reread;
 mod schedules;
 mod scoped;
 mod webhook;
