@@ -21,6 +21,7 @@ mod model;
 pub mod naive;
 mod oauth;
 mod parse;
+mod probe;
 mod reads;
 mod stats;
 mod subscriptions;
@@ -46,6 +47,7 @@ pub use model::{
     Story, TokenDebug, TokenInfo,
 };
 pub use oauth::{CodeExchange, ConnectedAccount, DialogRequest, requested_scopes, required_scopes};
+pub use probe::{MetricAtRisk, MetricProbe, MetricRefusal, metrics_at_risk};
 pub use reads::PAGE_SIZE;
 pub use stats::{AccountCallStats, CallStats};
 pub use subscriptions::WEBHOOK_FIELDS;
