@@ -47,7 +47,7 @@ pub use model::{
     Story, TokenDebug, TokenInfo,
 };
 pub use oauth::{CodeExchange, ConnectedAccount, DialogRequest, requested_scopes, required_scopes};
-pub use probe::{MetricAtRisk, MetricProbe, MetricRefusal, metrics_at_risk};
+pub use probe::{MetricAtRisk, MetricProbe, MetricRefusal, metrics_at_risk, metrics_at_risk_of};
 pub use reads::PAGE_SIZE;
 pub use stats::{AccountCallStats, CallStats};
 pub use subscriptions::WEBHOOK_FIELDS;

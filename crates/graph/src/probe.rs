@@ -8,7 +8,7 @@
 use chrono::{Duration, NaiveDate};
 
 use crate::AccountRef;
-use crate::catalog::{CatalogScope, FOLLOWER_COUNT, ONLINE_FOLLOWERS};
+use crate::catalog::{Catalog, CatalogDecision, CatalogScope, FOLLOWER_COUNT, ONLINE_FOLLOWERS};
 use crate::client::{GraphClient, PathKind, Request};
 use crate::config::ApiVersion;
 use crate::days::pacific_day_start;
@@ -66,6 +66,37 @@ pub fn metrics_at_risk(pinned: &MetricProbe, newer: &MetricProbe) -> Vec<MetricA
             message: r.message.clone(),
         })
         .collect()
+}
+
+/// The metrics at risk from learnt decisions (stored by every process): a metric a newer
+/// version refused that the pinned version still requests and was not refused on.
+pub fn metrics_at_risk_of(pinned: ApiVersion, decisions: &[CatalogDecision]) -> Vec<MetricAtRisk> {
+    let catalog = Catalog::default();
+    let mut out: Vec<MetricAtRisk> = decisions
+        .iter()
+        .filter(|d| d.version > pinned)
+        .filter(|d| {
+            catalog
+                .metrics(pinned, d.scope)
+                .contains(&d.metric.as_str())
+        })
+        .filter(|d| {
+            !decisions
+                .iter()
+                .any(|p| p.version == pinned && p.scope == d.scope && p.metric == d.metric)
+        })
+        .map(|d| MetricAtRisk {
+            scope: d.scope,
+            metric: d.metric.clone(),
+            refused_on: d.version,
+            removal_date: pinned.expires_on(),
+            message: d.reason.clone(),
+        })
+        .collect();
+    out.sort_by(|a, b| (a.scope, &a.metric, a.refused_on).cmp(&(b.scope, &b.metric, b.refused_on)));
+    // The first (oldest) version that refuses it is enough.
+    out.dedup_by(|a, b| a.scope == b.scope && a.metric == b.metric);
+    out
 }
 
 impl GraphClient {
@@ -170,5 +201,43 @@ impl GraphClient {
             }
         }
         Ok(probe)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(version: ApiVersion, metric: &str) -> CatalogDecision {
+        CatalogDecision {
+            version,
+            scope: CatalogScope::AccountTotalValue,
+            metric: metric.to_owned(),
+            reason: format!("The {metric} metric is no longer supported."),
+            decided_at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_metric_refused_by_a_newer_version_only_is_at_risk() {
+        let decisions = [
+            decision(ApiVersion::V26, "profile_views"),
+            // Refused on the pinned version too: already gone, not at risk.
+            decision(ApiVersion::V26, "website_clicks"),
+            decision(ApiVersion::V25, "website_clicks"),
+            // Not requested by the pinned version at all.
+            decision(ApiVersion::V26, "impressions"),
+            // Refused by an older version only.
+            decision(ApiVersion::V24, "shares"),
+        ];
+        let at_risk = metrics_at_risk_of(ApiVersion::V25, &decisions);
+        assert_eq!(at_risk.len(), 1, "{at_risk:?}");
+        assert_eq!(at_risk[0].metric, "profile_views");
+        assert_eq!(at_risk[0].refused_on, ApiVersion::V26);
+        assert_eq!(
+            at_risk[0].removal_date,
+            NaiveDate::from_ymd_opt(2028, 7, 29)
+        );
+        assert!(metrics_at_risk_of(ApiVersion::V26, &decisions).is_empty());
     }
 }

@@ -1,7 +1,9 @@
 //! Demographics step: a daily snapshot of the audience (followers, engaged and reached
 //! accounts by age, gender, country, city and age with gender); skipped when today's
 //! snapshot exists, unless asked for on its own. Each breakdown is asked for on its own: one
-//! Meta refuses is recorded as missing with its reason and costs the others nothing.
+//! Meta refuses is recorded as missing with its reason and costs the others nothing. The
+//! daily step also probes the account metrics on the newest Graph API version when the
+//! client is pinned to an older one (deprecation early warning).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -75,6 +77,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
         ctx.progress(i as u64 + 1, 2).await;
     }
     let missing_rows = record_missing(ctx, &rows, &refused).await?;
+    let probe = probe_newest_version(ctx).await;
     let count = rows.len() as i64;
     let written = if rows.is_empty() {
         0
@@ -92,9 +95,50 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
         expected: Some(count),
         stored: Some(count),
         complete: Some(true),
-        detail: serde_json::json!({ "values": count, "captured_on": today.to_string() }),
+        detail: serde_json::json!({
+            "values": count,
+            "captured_on": today.to_string(),
+            "version_probe": probe,
+        }),
         skipped: false,
     })
+}
+
+/// The daily deprecation early warning, when the client is pinned to an older version
+/// than the newest: the account metrics it requests are asked for on both versions; what
+/// the newest refuses is learnt (stored with the other catalog decisions once the step
+/// ends) and named here with the day it is gone for good. A failed probe costs the snapshot
+/// nothing: it is reported in the step's detail.
+async fn probe_newest_version(ctx: &StepCtx<'_>) -> serde_json::Value {
+    let pinned = ctx.client.version();
+    let newest = graph::ApiVersion::LATEST;
+    if pinned >= newest {
+        return serde_json::Value::Null;
+    }
+    let probed = async {
+        let on_pinned = ctx.client.probe_metrics(&ctx.acct, pinned).await?;
+        let on_newest = ctx.client.probe_metrics(&ctx.acct, newest).await?;
+        Ok::<_, graph::GraphError>(graph::metrics_at_risk(&on_pinned, &on_newest))
+    };
+    match probed.await {
+        Ok(at_risk) => serde_json::json!({
+            "pinned": pinned.to_string(),
+            "newest": newest.to_string(),
+            "at_risk": at_risk
+                .iter()
+                .map(|r| serde_json::json!({
+                    "scope": r.scope.to_string(),
+                    "metric": r.metric,
+                    "removal_date": r.removal_date.map(|d| d.to_string()),
+                }))
+                .collect::<Vec<_>>(),
+        }),
+        Err(e) => serde_json::json!({
+            "pinned": pinned.to_string(),
+            "newest": newest.to_string(),
+            "error": e.to_string(),
+        }),
+    }
 }
 
 /// Meta's cap on the values of one demographic breakdown ("top 45").

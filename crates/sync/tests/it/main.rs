@@ -4,6 +4,7 @@
 mod accounts;
 mod chain;
 mod db;
+mod deprecation;
 mod e2e;
 mod edges;
 mod env;
