@@ -716,6 +716,36 @@ pub fn spec() -> Value {
         ),
     );
     add(
+        "/api/v1/deprecations",
+        "get",
+        op(
+            "analytics",
+            "Deprecation early warning: metrics the pinned Graph API version still serves that a \
+             newer version refuses (found by the daily probe of the newest version, or by any \
+             sync), per login, with the day Meta stops serving the pinned version",
+            &[],
+            None,
+            &[(
+                "200",
+                json_response(
+                    "Metrics at risk",
+                    obj(&[(
+                        "metrics",
+                        array(obj(&[
+                            ("login", enum_of(&["facebook", "instagram"])),
+                            ("scope", string()),
+                            ("metric", string()),
+                            ("pinned_version", string()),
+                            ("refused_on", string()),
+                            ("removal_date", nullable(date())),
+                            ("message", string()),
+                        ])),
+                    )]),
+                ),
+            )],
+        ),
+    );
+    add(
         "/api/v1/accounts/{id}/missing",
         "get",
         op(
