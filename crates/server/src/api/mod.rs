@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod analytics;
+pub mod deprecations;
 pub mod jobs;
 pub mod keys;
 pub mod metrics;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(analytics::router())
         .merge(missing::router())
+        .merge(deprecations::router())
         .merge(metrics::router())
         .merge(jobs::router())
         .merge(queue::router())
