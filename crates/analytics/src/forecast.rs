@@ -4,12 +4,16 @@
 //!
 //! Two methods, chosen per series by backtest (never by taste):
 //! * [`ForecastMethod::DampedTrend`]: additive damped-trend exponential smoothing, smoothing
-//!   and damping picked from a fixed grid by the smallest one-step squared error, with the
-//!   analytic interval of its state-space form (`σ²(1 + Σ c_j²)`, `c_j = α + βφ(1−φʲ)/(1−φ)`).
+//!   and damping picked from a fixed grid by the smallest one-step squared error.
 //! * [`ForecastMethod::RobustTrend`]: a straight line through the trailing window, its slope
-//!   the median of the slopes between the window's two halves (robust to outliers), its
-//!   interval the empirical quantiles of the method's own past errors at the same horizon
-//!   (a bootstrap of forecast errors, deterministic: no random numbers).
+//!   the median of the slopes between the window's two halves (robust to outliers).
+//!
+//! Intervals are calibrated per horizon from each method's own past errors at that horizon
+//! (from every past origin, a day apart): their quantiles with a split-conformal correction
+//! for the number of independent errors, extrapolated past the horizons the history can
+//! measure (see `error_bands`). Deterministic: no random numbers. Only a series too short
+//! for even one-step errors gets the analytic interval of the damped trend's state-space form
+//! (`σ²(1 + Σ c_j²)`, `c_j = α + βφ(1−φʲ)/(1−φ)`).
 //!
 //! With [`MethodChoice::Auto`], both methods are backtested on the series' own last weeks
 //! (rolling origins a week apart) and the one with the smaller mean absolute error is used.
@@ -188,7 +192,7 @@ pub fn forecast(
         .last_day()
         .expect("a series with values has a last day");
     let paths = match method {
-        ForecastMethod::DampedTrend => damped_forecast(&series.values, max_horizon, config.level),
+        ForecastMethod::DampedTrend => damped_forecast(&series.values, max_horizon, config),
         ForecastMethod::RobustTrend => trend_forecast(&series.values, max_horizon, config),
     };
     let points = paths
@@ -378,26 +382,28 @@ fn fit_damped(values: &[Option<f64>]) -> DampedFit {
     best.map(|(_, f)| f).expect("the grid is not empty")
 }
 
-fn damped_forecast(values: &[Option<f64>], h: usize, level: f64) -> Vec<(f64, f64, f64)> {
+fn damped_forecast(
+    values: &[Option<f64>],
+    h: usize,
+    config: &ForecastConfig,
+) -> Vec<(f64, f64, f64)> {
     let fit = fit_damped(values);
-    let qhi = 0.5 + level / 2.0;
+    let qhi = 0.5 + config.level / 2.0;
     let past = damped_errors(values, &fit, h);
+    let bands = error_bands(&past, config.level);
     (1..=h)
         .map(|k| {
             let p = fit.point(k);
-            let errors = &past[k - 1];
-            if errors.len() < MIN_PAST_ERRORS {
-                let half = normal_quantile(qhi) * fit.variance(k).sqrt();
-                return (p, p - half, p + half);
+            match bands[k - 1] {
+                Some((lo, hi)) => (p, p + lo, p + hi),
+                None => {
+                    let half = normal_quantile(qhi) * fit.variance(k).sqrt();
+                    (p, p - half, p + half)
+                }
             }
-            let (lo, hi) = error_band(errors, level, k);
-            (p, p + lo, p + hi)
         })
         .collect()
 }
-
-/// Fewer past errors at a horizon than this: the analytic interval instead.
-const MIN_PAST_ERRORS: usize = 20;
 
 /// The fitted smoothing's own past errors at horizons 1..=h, sorted: from every past state
 /// of one pass over the history (the parameters are the final fit's).
@@ -436,9 +442,6 @@ fn damped_errors(values: &[Option<f64>], fit: &DampedFit, h: usize) -> Vec<Vec<f
                 trend *= fit.phi;
             }
         }
-    }
-    for slot in &mut errors {
-        slot.sort_by(f64::total_cmp);
     }
     errors
 }
@@ -487,37 +490,114 @@ fn trend_forecast(
                 .flatten()
         })
         .collect();
-    let mut fallback: Option<DampedFit> = None;
-    (1..=h)
+    let errors: Vec<Vec<f64>> = (1..=h)
         .map(|k| {
-            let point = level + slope * k as f64;
-            let mut errors: Vec<f64> = (0..n.saturating_sub(k))
+            let errors: Vec<f64> = (0..n.saturating_sub(k))
                 .filter_map(|o| {
                     let (l, s) = lines[o]?;
                     Some(values[o + k]? - (l + s * k as f64))
                 })
                 .collect();
-            if errors.len() < MIN_PAST_ERRORS {
-                // Too few past errors at this horizon: the damped trend's analytic width.
-                let fit = *fallback.get_or_insert_with(|| fit_damped(values));
-                let half = normal_quantile(qhi) * fit.variance(k).sqrt();
-                return (point, point - half, point + half);
+            errors
+        })
+        .collect();
+    let bands = error_bands(&errors, config.level);
+    let mut fallback: Option<DampedFit> = None;
+    (1..=h)
+        .map(|k| {
+            let point = level + slope * k as f64;
+            match bands[k - 1] {
+                Some((lo, hi)) => (point, point + lo, point + hi),
+                None => {
+                    // No horizon has enough past errors: the damped trend's analytic width.
+                    let fit = *fallback.get_or_insert_with(|| fit_damped(values));
+                    let half = normal_quantile(qhi) * fit.variance(k).sqrt();
+                    (point, point - half, point + half)
+                }
             }
-            errors.sort_by(f64::total_cmp);
-            let (lo, hi) = error_band(&errors, config.level, k);
-            (point, point + lo, point + hi)
         })
         .collect()
 }
 
-/// The band of past errors at horizon `h`: the quantiles `(1 ∓ level)/2` with the
-/// finite-sample correction of split conformal prediction, `(n + 1)/n`, on the effective
-/// number of independent errors `n = count / h` (errors `h` steps ahead from consecutive
-/// origins overlap); with few independent windows the band widens to the extreme errors.
-fn error_band(sorted: &[f64], level: f64, h: usize) -> (f64, f64) {
-    let n = (sorted.len() as f64 / (h as f64).sqrt()).max(1.0);
-    let upper = (0.5 + level / 2.0) * (n + 1.0) / n;
-    let upper = upper.min(1.0);
+/// Past errors at a horizon must span this many windows of the horizon's length
+/// (`count / h`) for the interval there to be read from them directly.
+const MIN_WINDOWS: f64 = 5.0;
+/// Exponent of the horizon in the overlap bound of the effective sample size.
+const OVERLAP_EXPONENT: f64 = 0.75;
+/// Largest growth exponent of an extrapolated interval.
+const MAX_GROWTH: f64 = 1.5;
+
+/// The interval of past errors per horizon (errors at horizons 1..=h, each in the order of
+/// their origins). Where the errors span [`MIN_WINDOWS`] windows, the band is their
+/// quantiles `(1 ∓ level)/2` with the finite-sample correction of split conformal
+/// prediction, `(n + 1)/n`, on an effective number of independent errors `n`: errors from
+/// neighbouring origins overlap and are correlated, so `n` is the larger of the
+/// autocorrelation's effective size and `count / h^0.75` (the constants were chosen by
+/// backtest, `igsync bench analytics`). Beyond the longest such horizon `h₀` the band of
+/// `h₀` grows as `(h/h₀)^γ`, `γ` the band's own growth between `h₀/3` and `h₀` (from 0 to
+/// [`MAX_GROWTH`], ½ when `h₀` is 1 or 2). Every band holds the point forecast (its edges
+/// are at most 0 and at least 0). `None` everywhere when even one step ahead has
+/// too few errors.
+fn error_bands(errors: &[Vec<f64>], level: f64) -> Vec<Option<(f64, f64)>> {
+    let windows = |k: usize| errors[k - 1].len() as f64 / k as f64;
+    let mut bands: Vec<Option<(f64, f64)>> = (1..=errors.len())
+        .map(|k| {
+            let e = &errors[k - 1];
+            (windows(k) >= MIN_WINDOWS && e.len() >= 2).then(|| {
+                let n = effective_size(e).max(e.len() as f64 / (k as f64).powf(OVERLAP_EXPONENT));
+                let mut sorted = e.clone();
+                sorted.sort_by(f64::total_cmp);
+                error_band(&sorted, level, n)
+            })
+        })
+        .collect();
+    let Some(h0) = (1..=errors.len()).rev().find(|k| bands[k - 1].is_some()) else {
+        return bands;
+    };
+    let (lo0, hi0) = bands[h0 - 1].expect("found above");
+    let h1 = (h0 / 3).max(1);
+    let gamma = match bands[h1 - 1] {
+        Some((lo1, hi1)) if h1 < h0 && hi1 - lo1 > 0.0 && hi0 - lo0 > 0.0 => {
+            (((hi0 - lo0) / (hi1 - lo1)).ln() / (h0 as f64 / h1 as f64).ln()).clamp(0.0, MAX_GROWTH)
+        }
+        _ => 0.5,
+    };
+    for k in h0 + 1..=errors.len() {
+        let g = (k as f64 / h0 as f64).powf(gamma);
+        bands[k - 1] = Some((lo0 * g, hi0 * g));
+    }
+    // The point forecast stays inside its band, even when the past errors all lean one way.
+    bands
+        .into_iter()
+        .map(|b| b.map(|(lo, hi)| (lo.min(0.0), hi.max(0.0))))
+        .collect()
+}
+
+/// The effective number of independent values of a sequence whose neighbours are
+/// correlated: `n (1 − ρ)/(1 + ρ)`, `ρ` the lag-one autocorrelation (at least 0).
+fn effective_size(errors: &[f64]) -> f64 {
+    let n = errors.len() as f64;
+    if errors.len() < 3 {
+        return n;
+    }
+    let mean = errors.iter().sum::<f64>() / n;
+    let var: f64 = errors.iter().map(|e| (e - mean) * (e - mean)).sum();
+    if var <= 0.0 {
+        return n;
+    }
+    let cov: f64 = errors
+        .windows(2)
+        .map(|w| (w[0] - mean) * (w[1] - mean))
+        .sum();
+    let rho = (cov / var).clamp(0.0, 0.999);
+    (n * (1.0 - rho) / (1.0 + rho)).max(1.0)
+}
+
+/// The quantiles `(1 ∓ level)/2` of sorted errors, widened by the split-conformal factor
+/// `(n + 1)/n` for `n` independent errors.
+fn error_band(sorted: &[f64], level: f64, n: f64) -> (f64, f64) {
+    let n = n.max(1.0);
+    let upper = ((0.5 + level / 2.0) * (n + 1.0) / n).min(1.0);
     (
         quantile_sorted(sorted, 1.0 - upper),
         quantile_sorted(sorted, upper),

@@ -218,8 +218,8 @@ const DEMOGRAPHICS: &[MetricDef] = &[
     m("reached_audience_demographics"),
 ];
 
-/// Breakdowns read for each demographic metric.
-pub(crate) const DEMOGRAPHIC_BREAKDOWNS: &[&str] = &["age", "gender", "country", "city"];
+/// Breakdowns read for each demographic metric, each on its own.
+pub const DEMOGRAPHIC_BREAKDOWNS: &[&str] = &["age", "gender", "country", "city", "age,gender"];
 
 /// The account metric read as hourly online followers.
 pub(crate) const ONLINE_FOLLOWERS: &str = "online_followers";

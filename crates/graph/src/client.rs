@@ -61,6 +61,8 @@ pub fn install_crypto_provider() {
 pub(crate) enum PathKind {
     /// `{base}/{version}/{path}`.
     Versioned,
+    /// `{base}/{version}/{path}` on another version than the client's (probes).
+    VersionedAt(ApiVersion),
     /// `{base}/{path}` (Instagram Login token endpoints).
     Unversioned,
     /// `{host}/{path}` on another of Meta's hosts (the Instagram Login code exchange).
@@ -241,6 +243,7 @@ impl GraphClient {
         let full = match kind {
             PathKind::Versioned if path.is_empty() => format!("{base}{}", self.version()),
             PathKind::Versioned => format!("{base}{}/{path}", self.version()),
+            PathKind::VersionedAt(v) => format!("{base}{v}/{path}"),
             PathKind::Unversioned | PathKind::Host(_) => format!("{base}{path}"),
         };
         Url::parse(&full).map_err(|e| GraphError::InvalidRequest(format!("bad path {path:?}: {e}")))

@@ -52,6 +52,21 @@ impl ApiVersion {
     pub const fn minor(self) -> u16 {
         self.minor
     }
+
+    /// The day Meta stops serving the version (its changelog's schedule; `None` while not
+    /// announced). Calls to an expired version run on the oldest version still served, so a
+    /// metric a newer version refuses is gone then at the latest.
+    pub fn expires_on(self) -> Option<chrono::NaiveDate> {
+        let (y, m, d) = match self.major {
+            21 => (2027, 1, 21),
+            22 => (2027, 5, 20),
+            23 => (2027, 10, 8),
+            24 => (2028, 2, 18),
+            25 => (2028, 7, 29),
+            _ => return None,
+        };
+        chrono::NaiveDate::from_ymd_opt(y, m, d)
+    }
 }
 
 impl fmt::Display for ApiVersion {

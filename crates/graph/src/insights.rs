@@ -17,7 +17,7 @@ use crate::client::{GraphClient, PathKind, Request};
 use crate::days::{check_range, each_day, pacific_day_ending_at, pacific_day_start, windows};
 use crate::error::{ErrorClass, GraphError};
 use crate::model::{
-    AccountInsightPoint, DemographicTimeframe, DemographicValue, OnlineFollowers,
+    AccountInsightPoint, DemographicTimeframe, DemographicValue, DemographicsRead, OnlineFollowers,
     OnlineFollowersRead,
 };
 use crate::parse;
@@ -52,9 +52,9 @@ type DayOp = (NaiveDate, Option<&'static str>);
 impl GraphClient {
     /// Account insights for an inclusive range of Pacific days: `reach` (and `follower_count`
     /// over the range's last 30 days) as daily time series in ≤ 30-day windows, and every
-    /// `total_value` metric per day through batch requests (≤ 50 operations each). A 90-day
-    /// backfill costs 3–4 time-series requests (a window over a DST change is a day shorter)
-    /// and 2 batch requests (9 with breakdowns). Pass `until` = the current Pacific day:
+    /// `total_value` metric per day through batch requests (≤ 50 operations each). A backfill
+    /// of 90 complete days and today costs 4–5 time-series requests (a window over a DST
+    /// change is a day shorter) and 2 batch requests (9 with breakdowns). Pass `until` = the current Pacific day:
     /// with an earlier `until`, one request is spent finding `follower_count`'s limit.
     #[tracing::instrument(skip_all)]
     pub async fn account_insights(
@@ -238,18 +238,36 @@ impl GraphClient {
                 })
                 .collect())
         };
-        self.run_batch(account, scope, jobs, url, parse).await
+        let (points, _) = self
+            .run_batch(account, scope, jobs, url, parse, |_| false)
+            .await?;
+        Ok(points)
     }
 
     /// Audience demographics (follower, engaged and reached audience by age, gender,
-    /// country and city) in one batch request. Accounts below Meta's thresholds (100
-    /// followers / engagements) get no rows.
+    /// country, city and the combined age and gender) in one batch request. Accounts below
+    /// Meta's thresholds (100 followers / engagements) get no rows. The values of a
+    /// breakdown Meta refuses are left out; see [`demographics_read`](Self::demographics_read).
     #[tracing::instrument(skip_all)]
     pub async fn demographics(
         &self,
         account: &AccountRef,
         timeframe: DemographicTimeframe,
     ) -> Result<Vec<DemographicValue>, GraphError> {
+        Ok(self.demographics_read(account, timeframe).await?.values)
+    }
+
+    /// Like [`demographics`](Self::demographics), and names the breakdowns Meta refused.
+    /// Each metric × breakdown is its own operation of the batch, so a breakdown Meta
+    /// answers with its generic code 1 ("An unknown error has occurred.", what an
+    /// incompatible breakdown gets) fails only itself: it is asked once more (code 1 is also
+    /// Meta's transient error) and then reported in [`DemographicsRead::refused`].
+    #[tracing::instrument(skip_all)]
+    pub async fn demographics_read(
+        &self,
+        account: &AccountRef,
+        timeframe: DemographicTimeframe,
+    ) -> Result<DemographicsRead, GraphError> {
         check_id(&account.ig_user_id)?;
         let scope = CatalogScope::Demographics;
         let jobs: Vec<((&'static str, &'static str), Vec<&'static str>)> = self
@@ -290,7 +308,21 @@ impl GraphClient {
                 })
                 .collect())
         };
-        self.run_batch(account, scope, jobs, url, parse).await
+        let refused_breakdown = |e: &GraphError| e.code() == Some(1);
+        let (values, failed) = self
+            .run_batch(account, scope, jobs, url, parse, refused_breakdown)
+            .await?;
+        let refused = failed
+            .into_iter()
+            .map(|((metric, dim), e)| {
+                let message = match &e {
+                    GraphError::Api(api) => api.message.clone(),
+                    e => e.to_string(),
+                };
+                (metric.to_owned(), dim.to_owned(), message)
+            })
+            .collect();
+        Ok(DemographicsRead { values, refused })
     }
 
     /// Followers online per hour for each Pacific day of the range (Meta keeps the last 30
@@ -385,7 +417,10 @@ impl GraphClient {
     }
 
     /// Runs operations through batch requests of ≤ 50, re-queueing unfinished and transient
-    /// operations and re-issuing operations without metrics the API rejected.
+    /// operations and re-issuing operations without metrics the API rejected. An operation
+    /// whose failure `isolate` accepts is asked once more, then returned with its error
+    /// instead of failing the others.
+    #[allow(clippy::type_complexity)]
     async fn run_batch<T, R>(
         &self,
         account: &AccountRef,
@@ -393,12 +428,14 @@ impl GraphClient {
         jobs: Vec<(T, Vec<&'static str>)>,
         url: impl Fn(&T, &[&'static str]) -> String,
         parse: impl Fn(&T, &[u8]) -> Result<Vec<R>, GraphError>,
-    ) -> Result<Vec<R>, GraphError> {
+        isolate: impl Fn(&GraphError) -> bool,
+    ) -> Result<(Vec<R>, Vec<(T, GraphError)>), GraphError> {
         let max_attempts = self.inner.cfg.retry.max_attempts;
         let version = self.version();
         let mut queue: VecDeque<(T, Vec<&'static str>, u32)> =
             jobs.into_iter().map(|(t, m)| (t, m, 0)).collect();
         let mut out = Vec::new();
+        let mut failed = Vec::new();
         let mut round = 0;
         while !queue.is_empty() {
             let take = queue.len().min(MAX_IDS_PER_REQUEST);
@@ -472,6 +509,9 @@ impl GraphClient {
                     GraphError::Api(api) if api.class() == ErrorClass::RateLimited => {
                         return Err(self.api_error(Some(&account.ig_user_id), *api, None));
                     }
+                    e if isolate(&e) && attempts >= 1.min(max_attempts.saturating_sub(1)) => {
+                        failed.push((tag, e));
+                    }
                     e if e.class() == ErrorClass::Transient && attempts + 1 < max_attempts => {
                         retry_later = true;
                         queue.push_back((tag, metrics, attempts + 1));
@@ -484,6 +524,6 @@ impl GraphClient {
                 tokio::time::sleep(self.backoff(round)).await;
             }
         }
-        Ok(out)
+        Ok((out, failed))
     }
 }

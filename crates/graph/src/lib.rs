@@ -21,6 +21,7 @@ mod model;
 pub mod naive;
 mod oauth;
 mod parse;
+mod probe;
 mod reads;
 mod stats;
 mod subscriptions;
@@ -29,7 +30,7 @@ mod token;
 mod tokens;
 
 pub use ::clock::Clock;
-pub use catalog::{CatalogDecision, CatalogScope, RETIRED_METRICS};
+pub use catalog::{CatalogDecision, CatalogScope, DEMOGRAPHIC_BREAKDOWNS, RETIRED_METRICS};
 pub use client::{GraphClient, install_crypto_provider};
 pub use config::{
     ApiVersion, GraphConfig, GraphConfigBuilder, LoginKind, MetaHost, RetryPolicy, ThrottleConfig,
@@ -40,12 +41,13 @@ pub use error::{
 pub use insights::{AccountInsightsQuery, MAX_IDS_PER_REQUEST};
 pub use media_insights::MediaTarget;
 pub use model::{
-    AccountInsightPoint, Breakdown, DemographicTimeframe, DemographicValue, DiscoveredAccount,
-    InsightValue, MediaCategory, MediaChild, MediaInsights, MediaItem, MediaListing,
-    MediaProductType, MediaType, OnlineFollowers, OnlineFollowersRead, Profile, Story, TokenDebug,
-    TokenInfo,
+    AccountInsightPoint, Breakdown, DemographicTimeframe, DemographicValue, DemographicsRead,
+    DiscoveredAccount, InsightValue, MediaCategory, MediaChild, MediaInsights, MediaItem,
+    MediaListing, MediaProductType, MediaType, OnlineFollowers, OnlineFollowersRead, Profile,
+    Story, TokenDebug, TokenInfo,
 };
 pub use oauth::{CodeExchange, ConnectedAccount, DialogRequest, requested_scopes, required_scopes};
+pub use probe::{MetricAtRisk, MetricProbe, MetricRefusal, metrics_at_risk, metrics_at_risk_of};
 pub use reads::PAGE_SIZE;
 pub use stats::{AccountCallStats, CallStats};
 pub use subscriptions::WEBHOOK_FIELDS;

@@ -312,7 +312,7 @@ impl DemographicTimeframe {
 pub struct DemographicValue {
     /// `follower_demographics`, `engaged_audience_demographics`, …
     pub metric: String,
-    /// `age`, `gender`, `country` or `city`.
+    /// `age`, `gender`, `country`, `city` or the combined `age,gender`.
     pub breakdown: String,
     /// The time frame asked for.
     pub timeframe: DemographicTimeframe,
@@ -339,6 +339,17 @@ pub struct OnlineFollowersRead {
     /// Days of the range Meta refused as not available yet (the latest two days; Meta
     /// fails the whole request when it includes one of them).
     pub not_ready: Vec<NaiveDate>,
+}
+
+/// Audience demographics of one time frame, with the breakdowns Meta refused.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct DemographicsRead {
+    /// The values of every breakdown Meta answered.
+    pub values: Vec<DemographicValue>,
+    /// (metric, breakdown, Meta's message) of each breakdown Meta refused with its generic
+    /// code 1 "An unknown error has occurred." (asked for on its own, so it fails nothing
+    /// else).
+    pub refused: Vec<(String, String, String)>,
 }
 
 /// An Instagram professional account reachable with a token.

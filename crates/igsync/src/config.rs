@@ -53,8 +53,9 @@ keys! {
     "sync.token_refresh_cron", "IGSYNC_SYNC_TOKEN_REFRESH_CRON", "0 15 3 * * *", "Refresh of tokens expiring soon";
     "sync.retention_cron", "IGSYNC_SYNC_RETENTION_CRON", "0 45 4 * * *", "Pruning of finished jobs";
     "sync.token_refresh_within_days", "IGSYNC_SYNC_TOKEN_REFRESH_WITHIN_DAYS", "7", "Refresh tokens that expire within this many days";
-    "sync.account_insights_backfill_days", "IGSYNC_SYNC_ACCOUNT_INSIGHTS_BACKFILL_DAYS", "90", "Days of account insights read on an account's first sync";
+    "sync.account_insights_backfill_days", "IGSYNC_SYNC_ACCOUNT_INSIGHTS_BACKFILL_DAYS", "90", "Complete days of account insights read on an account's first sync, plus today's partial day";
     "sync.account_insights_settling_days", "IGSYNC_SYNC_ACCOUNT_INSIGHTS_SETTLING_DAYS", "3", "Recent days of account insights read again on every sync";
+    "sync.account_insights_reread_days", "IGSYNC_SYNC_ACCOUNT_INSIGHTS_REREAD_DAYS", "28", "Days of account insights read again once a week for Meta's later revisions (0: off)";
     "retention.completed_keep", "IGSYNC_RETENTION_COMPLETED_KEEP", "100", "Completed jobs always kept";
     "retention.completed_max_age_days", "IGSYNC_RETENTION_COMPLETED_MAX_AGE_DAYS", "7", "Older completed jobs beyond the kept ones are deleted";
     "retention.failed_keep", "IGSYNC_RETENTION_FAILED_KEEP", "500", "Failed jobs always kept";
@@ -660,6 +661,8 @@ impl Config {
                 1,
                 30,
             )? as u32,
+            account_insights_reread_days: l.number("sync.account_insights_reread_days", 0, 90)?
+                as u32,
             retention,
             alerts,
             story_final_read_margin: Duration::from_secs(

@@ -116,6 +116,37 @@ impl AttemptError {
     /// Stands in for a stored error entry that cannot be read, so that one bad entry flags
     /// its job instead of failing every listing that includes it. `attempt` is the entry's
     /// own attempt number when that much is readable, else 0; `at` is the best time known.
+    /// Reads a job's stored error list (a JSON array of `{attempt, at, worker_id, error}`),
+    /// each dialect giving how it stores `at` (`read_at`). A list that is not an array, or an
+    /// entry missing a field, becomes an [`AttemptError::unreadable`] entry, never a failure,
+    /// so one bad entry flags its job instead of failing every listing that includes it.
+    pub fn list_from_json(
+        value: &serde_json::Value,
+        read_at: impl Fn(&serde_json::Value) -> Option<DateTime<Utc>>,
+        fallback: DateTime<Utc>,
+    ) -> Vec<AttemptError> {
+        let serde_json::Value::Array(items) = value else {
+            return vec![AttemptError::unreadable(&value.to_string(), None, fallback)];
+        };
+        items
+            .iter()
+            .map(|e| {
+                let attempt = e["attempt"].as_i64().and_then(|a| i32::try_from(a).ok());
+                let at = read_at(&e["at"]);
+                match (attempt, at, e["error"].as_str()) {
+                    (Some(attempt), Some(at), Some(error)) => AttemptError {
+                        attempt,
+                        at,
+                        worker_id: e["worker_id"].as_str().map(str::to_owned),
+                        error: error.to_owned(),
+                        unreadable: false,
+                    },
+                    _ => AttemptError::unreadable(&e.to_string(), attempt, at.unwrap_or(fallback)),
+                }
+            })
+            .collect()
+    }
+
     pub fn unreadable(stored: &str, attempt: Option<i32>, at: DateTime<Utc>) -> AttemptError {
         let mut excerpt: String = stored
             .chars()

@@ -495,9 +495,11 @@ impl Drop for AbortOnDrop {
 
 /// Runs one attempt and applies its outcome, inside a `job` span (id, kind, account,
 /// attempt) so everything the attempt logs, its handler's task and the outcome's write
-/// included, names its job and account. Returns the job id.
+/// included, names its job and account. The span has the error level so that it is on
+/// whenever any event inside it is: under a `warn` filter a warning still names its job.
+/// Returns the job id.
 async fn execute(shared: Arc<Shared>, handler: Option<DynHandler>, ctx: JobContext) -> JobId {
-    let span = tracing::info_span!(
+    let span = tracing::error_span!(
         "job",
         id = ctx.job.id,
         kind = %ctx.job.kind,

@@ -80,6 +80,7 @@ pub const API_RULES: &[Rule] = &[
     ),
     rule("GET", "/api/v1/accounts/{id}/missing", Viewer, Account),
     rule("GET", "/api/v1/definitions", Viewer, Any),
+    rule("GET", "/api/v1/deprecations", Viewer, Any),
     rule("GET", "/api/v1/alerts", Viewer, Filtered),
     rule("POST", "/api/v1/alerts/{id}/ack", Operator, Global),
     rule("GET", "/api/v1/jobs", Viewer, Global),

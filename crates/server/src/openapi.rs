@@ -717,6 +717,36 @@ pub fn spec() -> Value {
         ),
     );
     add(
+        "/api/v1/deprecations",
+        "get",
+        op(
+            "analytics",
+            "Deprecation early warning: metrics the pinned Graph API version still serves that a \
+             newer version refuses (found by the daily probe of the newest version, or by any \
+             sync), per login, with the day Meta stops serving the pinned version",
+            &[],
+            None,
+            &[(
+                "200",
+                json_response(
+                    "Metrics at risk",
+                    obj(&[(
+                        "metrics",
+                        array(obj(&[
+                            ("login", enum_of(&["facebook", "instagram"])),
+                            ("scope", string()),
+                            ("metric", string()),
+                            ("pinned_version", string()),
+                            ("refused_on", string()),
+                            ("removal_date", nullable(date())),
+                            ("message", string()),
+                        ])),
+                    )]),
+                ),
+            )],
+        ),
+    );
+    add(
         "/api/v1/accounts/{id}/missing",
         "get",
         op(
@@ -1156,7 +1186,7 @@ fn schemas() -> Value {
             ("reason", enum_of(&[
                 "not_enough_viewers", "before_conversion", "deleted", "album_child", "story_expired",
                 "no_data_yet", "below_threshold", "truncated_top_45", "not_ready_yet",
-                "permission_denied", "other",
+                "permission_denied", "unsupported_breakdown", "other",
             ])),
             ("reason_text", string()), ("dropped", opt(int())), ("detail", string()),
             ("since", ts()), ("checked_at", ts()), ("next_retry_at", opt(ts())),

@@ -123,6 +123,16 @@ impl SimServer {
         }
     }
 
+    /// Refuses one breakdown of a metric from now on (e.g. `follower_demographics` by
+    /// `city`, or by `age,gender`): requests for it answer Meta's generic code 1 "An unknown
+    /// error has occurred.", as for a breakdown the metric does not support.
+    pub fn refuse_breakdown(&self, metric: &str, breakdown: &str) {
+        self.state
+            .write()
+            .refused_breakdowns
+            .insert((metric.trim().to_owned(), breakdown.trim().to_owned()));
+    }
+
     /// Withdraws a metric from now on: requests naming it fail as after a Meta deprecation.
     pub fn remove_metric(&self, metric: &str) {
         self.state

@@ -134,6 +134,9 @@ pub(crate) struct Mutable {
     pub(crate) removed_metrics: HashSet<String>,
     /// Metrics withdrawn from a version on (and every later version).
     pub(crate) withdrawn_from: HashMap<String, ApiVersion>,
+    /// (metric, breakdown) pairs answered with Meta's generic "unknown error" (code 1), as
+    /// for a breakdown the metric does not support.
+    pub(crate) refused_breakdowns: HashSet<(String, String)>,
     pub(crate) deleted: HashSet<MediaRef>,
     pub(crate) fault_rate: f64,
     pub(crate) fault_mix: FaultMix,
@@ -274,6 +277,7 @@ impl SimState {
                 current,
                 removed_metrics: HashSet::new(),
                 withdrawn_from: HashMap::new(),
+                refused_breakdowns: HashSet::new(),
                 deleted: HashSet::new(),
                 fault_rate: config.fault_rate,
                 fault_mix: config.faults,
@@ -332,6 +336,13 @@ impl SimState {
         let m = self.read();
         m.removed_metrics.contains(metric)
             || m.withdrawn_from.get(metric).is_some_and(|v| version >= *v)
+    }
+
+    /// Whether a metric's breakdown (`age`, `age,gender`, …) is refused with code 1.
+    pub(crate) fn is_breakdown_refused(&self, metric: &str, breakdown: &str) -> bool {
+        self.read()
+            .refused_breakdowns
+            .contains(&(metric.to_owned(), breakdown.to_owned()))
     }
 
     /// The revision factor of an account day at `now`: late revisions of the edges (when

@@ -20,6 +20,9 @@ use crate::time::{day_end, fmt_ts, pacific_date};
 use crate::version::ApiVersion;
 use crate::world::{MediaRef, World};
 
+/// Complete Pacific days of account insights a sync keeps (before today's partial day).
+pub(crate) const COMPLETE_DAYS: i64 = 90;
+
 /// Everything a correct sync of one account stores at the simulated now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroundTruth {
@@ -35,7 +38,8 @@ pub struct GroundTruth {
     pub media: Vec<MediaTruth>,
     /// Live stories, newest first.
     pub stories: Vec<StoryTruth>,
-    /// Account insights per Pacific day for the last 90 days (oldest first).
+    /// Account insights per Pacific day: the 90 complete days before today, then today's
+    /// partial day (oldest first, 91 entries).
     pub account_insights: Vec<AccountDayTruth>,
     /// Online followers per hour for the last 30 days excluding today (oldest first).
     pub online_followers: Vec<OnlineFollowersTruth>,
@@ -68,6 +72,8 @@ pub enum MissingReason {
     TruncatedTop45,
     /// `online_followers` of the latest two days, not served yet.
     NotReadyYet,
+    /// A breakdown Meta refuses for the metric: code 1 "An unknown error has occurred."
+    UnsupportedBreakdown,
     /// Any other refusal (see the error).
     Other,
 }
@@ -85,6 +91,7 @@ impl MissingReason {
             MissingReason::BelowThreshold => "below_threshold",
             MissingReason::TruncatedTop45 => "truncated_top_45",
             MissingReason::NotReadyYet => "not_ready_yet",
+            MissingReason::UnsupportedBreakdown => "unsupported_breakdown",
             MissingReason::Other => "other",
         }
     }
@@ -248,6 +255,9 @@ pub struct AccountDayTruth {
     pub values: BTreeMap<String, u64>,
     /// Metric → breakdown dimension → key → value (zero values omitted, as the API does).
     pub breakdowns: BTreeMap<String, BTreeMap<String, BTreeMap<String, u64>>>,
+    /// Today's day, still growing: its values are what Meta says so far.
+    #[serde(default)]
+    pub partial: bool,
 }
 
 /// Followers online per hour of one Pacific day.
@@ -512,7 +522,8 @@ pub(crate) fn ground_truth(
     let today = pacific_date(now);
     let small = st.world.followers_at(acct, now) < 100;
     let mut account_insights = Vec::new();
-    for back in (0..90).rev() {
+    // 90 complete days in Meta's day buckets, and today's partial day.
+    for back in (0..=COMPLETE_DAYS).rev() {
         let d = today - chrono::Duration::days(back);
         let Some(dv) = st.day_values(acct, d, now) else {
             continue;
@@ -562,6 +573,7 @@ pub(crate) fn ground_truth(
             end_time: fmt_ts(day_end(d)),
             values,
             breakdowns,
+            partial: back == 0,
         });
     }
 
@@ -606,6 +618,20 @@ pub(crate) fn ground_truth(
         if removed(metric) {
             continue;
         }
+        const BREAKDOWNS: [&str; 5] = ["age", "gender", "country", "city", "age,gender"];
+        // A refused breakdown answers code 1 whatever the audience's size.
+        for breakdown in BREAKDOWNS {
+            if st.is_breakdown_refused(metric, breakdown) {
+                let mut mv = MissingValue::new(
+                    MissingKind::Demographics,
+                    MissingReason::UnsupportedBreakdown,
+                );
+                mv.metric = Some(metric.to_owned());
+                mv.timeframe = tf.map(str::to_owned);
+                mv.breakdown = Some(breakdown.to_owned());
+                missing.push(mv);
+            }
+        }
         let days = tf.and_then(api::timeframe_days).unwrap_or(30);
         let Some(total) = numbers::demographic_total(&st.world, acct, metric, days, now, |d| {
             st.day_values(acct, d, now)
@@ -617,7 +643,10 @@ pub(crate) fn ground_truth(
             missing.push(mv);
             continue;
         };
-        for breakdown in ["age", "gender", "country", "city", "age,gender"] {
+        for breakdown in BREAKDOWNS {
+            if st.is_breakdown_refused(metric, breakdown) {
+                continue;
+            }
             let dims: Vec<&str> = breakdown.split(',').collect();
             let all = numbers::demographics_all(&st.world, acct, total, &dims);
             if all.len() > numbers::DEMOGRAPHIC_TOP {

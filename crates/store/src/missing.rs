@@ -73,13 +73,16 @@ pub enum MissingReason {
     NotReadyYet,
     /// The token lacks the permission.
     PermissionDenied,
+    /// A breakdown Meta refuses for the metric (its generic code 1 "An unknown error has
+    /// occurred."); the metric's other breakdowns are read on their own.
+    UnsupportedBreakdown,
     /// Any other refusal (the detail holds Meta's message).
     Other,
 }
 
 impl MissingReason {
     /// Every reason.
-    pub const ALL: [MissingReason; 11] = [
+    pub const ALL: [MissingReason; 12] = [
         MissingReason::NotEnoughViewers,
         MissingReason::BeforeConversion,
         MissingReason::Deleted,
@@ -90,6 +93,7 @@ impl MissingReason {
         MissingReason::TruncatedTop45,
         MissingReason::NotReadyYet,
         MissingReason::PermissionDenied,
+        MissingReason::UnsupportedBreakdown,
         MissingReason::Other,
     ];
 
@@ -106,6 +110,7 @@ impl MissingReason {
             MissingReason::TruncatedTop45 => "truncated_top_45",
             MissingReason::NotReadyYet => "not_ready_yet",
             MissingReason::PermissionDenied => "permission_denied",
+            MissingReason::UnsupportedBreakdown => "unsupported_breakdown",
             MissingReason::Other => "other",
         }
     }
@@ -132,6 +137,9 @@ impl MissingReason {
             MissingReason::TruncatedTop45 => "incomplete: Meta returns the top 45 values only",
             MissingReason::NotReadyYet => "not available yet: Meta serves it after two days",
             MissingReason::PermissionDenied => "not available: permission missing",
+            MissingReason::UnsupportedBreakdown => {
+                "not available: Meta refuses this breakdown (unknown error)"
+            }
             MissingReason::Other => "not available (see the detail)",
         }
     }
@@ -150,6 +158,7 @@ impl MissingReason {
             | MissingReason::BelowThreshold
             | MissingReason::TruncatedTop45
             | MissingReason::PermissionDenied
+            | MissingReason::UnsupportedBreakdown
             | MissingReason::Other => Some(Duration::days(1)),
             MissingReason::NoDataYet | MissingReason::NotReadyYet => Some(Duration::hours(1)),
         }

@@ -82,10 +82,13 @@ pub struct SyncSettings {
     pub retention_cron: String,
     /// Refresh tokens that expire within this many days.
     pub token_refresh_within_days: u32,
-    /// Days of account insights read on an account's first sync.
+    /// Complete days of account insights read on an account's first sync (today's partial
+    /// day comes on top).
     pub account_insights_backfill_days: u32,
     /// Recent days of account insights read again on every sync (Meta's numbers settle).
     pub account_insights_settling_days: u32,
+    /// Days of account insights read again once a week, for Meta's later revisions (0: off).
+    pub account_insights_reread_days: u32,
     /// Also read per-day breakdowns of account insights (media product type, follow type…).
     pub account_insight_breakdowns: bool,
     pub retention: RetentionSettings,
@@ -120,6 +123,7 @@ impl Default for SyncSettings {
             token_refresh_within_days: 7,
             account_insights_backfill_days: 90,
             account_insights_settling_days: 3,
+            account_insights_reread_days: 28,
             account_insight_breakdowns: true,
             retention: RetentionSettings::default(),
             alerts: AlertSettings::default(),
@@ -173,6 +177,11 @@ impl SyncSettings {
         if !(1..=30).contains(&self.account_insights_settling_days) {
             return Err(SyncError::config(
                 "account_insights_settling_days must be from 1 to 30",
+            ));
+        }
+        if self.account_insights_reread_days > 90 {
+            return Err(SyncError::config(
+                "account_insights_reread_days must be from 0 to 90",
             ));
         }
         if self.alerts.usage_pressure_percent == 0 || self.alerts.usage_pressure_percent > 100 {

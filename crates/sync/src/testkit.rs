@@ -132,11 +132,8 @@ pub async fn assert_demographics(
         .unwrap_or_else(|e| panic!("{who}: reading demographics: {e}"))
         .unwrap_or_default();
     let mut expected = 0;
-    for t in truth
-        .demographics
-        .iter()
-        .filter(|t| !t.breakdown.contains(','))
-    {
+    // Every breakdown, the combined `age,gender` included.
+    for t in &truth.demographics {
         let timeframe = t.timeframe.clone().unwrap_or_default();
         for row in &t.rows {
             expected += 1;

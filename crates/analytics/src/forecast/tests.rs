@@ -200,3 +200,47 @@ fn noisy_series_get_intervals_that_widen_with_the_horizon() {
         }
     }
 }
+
+#[test]
+fn intervals_come_from_past_errors_with_a_conformal_correction_and_extrapolate() {
+    // Effective size: alternating errors are not positively correlated (ρ clamps to 0):
+    // n = 4. For 1, 2, 3, 4: mean 2.5, Σd² = 5, Σ lag-one products = 1.25, ρ = 0.25,
+    // n = 4 × 0.75 / 1.25 = 2.4.
+    assert_eq!(effective_size(&[1.0, -1.0, 1.0, -1.0]), 4.0);
+    assert!((effective_size(&[1.0, 2.0, 3.0, 4.0]) - 2.4).abs() < 1e-12);
+
+    // Quantiles of 0..=10 at 80 %: with n = 99 the upper level is 0.9 × 100/99 = 0.90909…,
+    // at position 9.0909… of the sorted errors; with n = 9 it is 0.9 × 10/9 = 1: the
+    // extremes.
+    let sorted: Vec<f64> = (0..=10).map(f64::from).collect();
+    let (lo, hi) = error_band(&sorted, 0.8, 99.0);
+    assert!((hi - 100.0 / 11.0).abs() < 1e-9, "{hi}");
+    assert!((lo - 10.0 / 11.0).abs() < 1e-9, "{lo}");
+    assert_eq!(error_band(&sorted, 0.8, 9.0), (0.0, 10.0));
+
+    // Ten errors ±1 one step ahead and ten ±2 two steps ahead: 10 and 5 windows, read
+    // directly (n = 10, their autocorrelation being negative: the extremes ±1, ±2; the
+    // upper level 0.9 × 11/10 = 0.99 falls between two equal errors). Three steps ahead has
+    // 10 / 3 < 5 windows: the band of two steps grows as (h/2)^γ, γ = ln(4/2) / ln(2/1) = 1.
+    let alternating = |a: f64| (0..10).map(|i| if i % 2 == 0 { -a } else { a }).collect();
+    let errors: Vec<Vec<f64>> = vec![
+        alternating(1.0),
+        alternating(2.0),
+        alternating(50.0),
+        Vec::new(),
+    ];
+    let bands = error_bands(&errors, 0.8);
+    let expected = [(-1.0, 1.0), (-2.0, 2.0), (-3.0, 3.0), (-4.0, 4.0)];
+    for (b, e) in bands.iter().zip(expected) {
+        let (lo, hi) = b.unwrap();
+        assert!(
+            (lo - e.0).abs() < 1e-9 && (hi - e.1).abs() < 1e-9,
+            "{bands:?}"
+        );
+    }
+    // Errors that all lean one way still give a band around the point forecast.
+    let bands = error_bands(&[(1..=10).map(f64::from).collect()], 0.8);
+    assert_eq!(bands[0].unwrap().0, 0.0);
+    // Too few errors even one step ahead: no band (the analytic interval is used).
+    assert_eq!(error_bands(&[vec![1.0, 2.0]], 0.8), vec![None]);
+}

@@ -18,7 +18,7 @@ async fn a_90_day_backfill_takes_a_handful_of_round_trips_and_matches_the_truth(
         .ground_truth(&acc.ig_user_id, sim_version(client.version()))
         .unwrap();
     let days = &truth.account_insights;
-    assert!(days.len() >= 90);
+    assert_eq!(days.len(), 91, "90 complete days and today");
     let query = AccountInsightsQuery {
         since: days.first().unwrap().date,
         until: days.last().unwrap().date,
@@ -169,8 +169,8 @@ async fn demographics_and_online_followers_match_the_truth() {
     assert_eq!(sim.stats().requests_total, 1, "one batch");
     let mut compared = 0;
     for t in &truth.demographics {
-        if t.breakdown.contains(',') || t.timeframe.as_deref().is_some_and(|tf| tf != "this_month")
-        {
+        // Every breakdown, the combined `age,gender` included.
+        if t.timeframe.as_deref().is_some_and(|tf| tf != "this_month") {
             continue;
         }
         for row in &t.rows {
@@ -189,6 +189,36 @@ async fn demographics_and_online_followers_match_the_truth() {
         }
     }
     assert!(compared > 0);
+    assert_eq!(demo.len(), compared, "no value beyond the truth");
+    assert!(demo.iter().any(|d| d.breakdown == "age,gender"));
+
+    // A breakdown Meta refuses (code 1) is asked once more, then named; the others stay.
+    sim.refuse_breakdown("follower_demographics", "city");
+    sim.reset_stats();
+    let read = client
+        .demographics_read(&account, DemographicTimeframe::ThisMonth)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.stats().requests_total,
+        2,
+        "one batch and one retry of the refusal"
+    );
+    assert_eq!(
+        read.refused,
+        vec![(
+            "follower_demographics".to_owned(),
+            "city".to_owned(),
+            "An unknown error has occurred.".to_owned()
+        )]
+    );
+    let without_city: Vec<_> = demo
+        .iter()
+        .filter(|d| !(d.metric == "follower_demographics" && d.breakdown == "city"))
+        .cloned()
+        .collect();
+    assert!(without_city.len() < demo.len());
+    assert_eq!(read.values, without_city);
 
     let days = &truth.online_followers;
     assert!(!days.is_empty());

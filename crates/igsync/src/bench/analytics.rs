@@ -37,11 +37,13 @@ const CHECKED: [(&str, &str); 4] = [
 pub(crate) fn analytics_scenario(args: &BenchArgs) -> anyhow::Result<Value> {
     let per_world = args.accounts.div_ceil(WORLDS as usize).max(1);
     eprintln!(
-        "analytics: {WORLDS} seeded worlds × {per_world} accounts, {HISTORY_DAYS} days of daily series with labelled anomalies, read directly from the simulator (no HTTP, no database)"
+        "analytics: {WORLDS} seeded worlds (seeds {}–{}) × {per_world} accounts, {HISTORY_DAYS} days of daily series with labelled anomalies, read directly from the simulator (no HTTP, no database)",
+        args.seed + 1,
+        args.seed + WORLDS
     );
     let mut accounts = Vec::new();
     for seed in 1..=WORLDS {
-        let mut config = SimConfig::new(1000 + seed, per_world, args.media.min(600));
+        let mut config = SimConfig::new(args.seed + seed, per_world, args.media.min(600));
         config.now = chrono::DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")?.to_utc();
         config.history_days = HISTORY_DAYS;
         config.anomalies = true;
@@ -61,6 +63,7 @@ pub(crate) fn analytics_scenario(args: &BenchArgs) -> anyhow::Result<Value> {
 
     let out = json!({
         "worlds": WORLDS,
+        "seeds": [args.seed + 1, args.seed + WORLDS],
         "accounts": accounts.len(),
         "history_days": HISTORY_DAYS,
         "account_years": round2(account_years),

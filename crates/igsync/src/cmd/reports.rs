@@ -3,8 +3,12 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
-use sync::{Every, ReportTarget};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use store::{AccountId, DynStore, JobId, JobState};
+use sync::{Engine, Every, ReportTarget};
 
 use crate::cli::ReportsCommand;
 use crate::cmd::{engine, resolve_account};
@@ -13,7 +17,6 @@ use crate::db;
 
 pub(crate) async fn run(cmd: ReportsCommand, config: &Config) -> anyhow::Result<ExitCode> {
     let store = db::open(&config.database_url).await?;
-    let engine = engine::build(config, store.clone()).await?;
     match cmd {
         ReportsCommand::Schedule {
             account,
@@ -30,6 +33,7 @@ pub(crate) async fn run(cmd: ReportsCommand, config: &Config) -> anyhow::Result<
             let Some(every) = Every::parse(&every) else {
                 bail!("--every is weekly or monthly");
             };
+            let engine = engine::build(config, store.clone()).await?;
             let s = engine
                 .report_schedule_create(account_id, every, &to, format == "csv")
                 .await
@@ -119,28 +123,7 @@ pub(crate) async fn run(cmd: ReportsCommand, config: &Config) -> anyhow::Result<
             }
             println!("report schedule {id} removed with its delivery history");
         }
-        ReportsCommand::SendNow { id } => {
-            let results = engine
-                .report_send_now(id)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let mut failed = false;
-            for (account, result) in results {
-                match result {
-                    Ok(d) => println!(
-                        "account {account}: report of {}..{} delivered",
-                        d.period_start, d.period_end
-                    ),
-                    Err(e) => {
-                        failed = true;
-                        eprintln!("account {account}: not delivered: {e}");
-                    }
-                }
-            }
-            if failed {
-                return Ok(ExitCode::FAILURE);
-            }
-        }
+        ReportsCommand::SendNow { id } => return send_now(config, &store, id).await,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -148,4 +131,146 @@ pub(crate) async fn run(cmd: ReportsCommand, config: &Config) -> anyhow::Result<
 /// A target for printing: webhook URLs without their path (often a credential).
 fn shown(target: &str) -> String {
     ReportTarget::parse(target).map_or_else(|_| target.to_string(), |t| t.shown())
+}
+
+/// `igsync reports send-now ID`: queues the delivery of the last complete period for every
+/// account of the schedule (the job a scheduled delivery runs, with its retries and
+/// history), waits for it and prints the outcome, failed attempts as they happen.
+async fn send_now(config: &Config, store: &DynStore, id: i64) -> anyhow::Result<ExitCode> {
+    let engine = engine::build_for_workers(config, store.clone()).await?;
+    let jobs = engine
+        .report_send_now(id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if jobs.is_empty() {
+        bail!("report schedule {id} covers no account: add one with `igsync accounts add`");
+    }
+    for (account, job) in &jobs {
+        println!("account {account}: delivery queued as job {job}");
+    }
+    if !wait_for(&engine, &jobs).await? {
+        eprintln!("interrupted: the deliveries stay queued and run with the next worker");
+        return Ok(ExitCode::FAILURE);
+    }
+    let history = store.report_delivery_list(Some(id), 0).await?;
+    let mut failed = false;
+    for (account, job_id) in &jobs {
+        let job = store
+            .job_get(*job_id)
+            .await?
+            .with_context(|| format!("job {job_id} is gone"))?;
+        let attempts = job.errors.len() + usize::from(job.state == JobState::Completed);
+        let delivered = job
+            .result
+            .as_ref()
+            .and_then(|r| r["delivered"].as_bool())
+            .unwrap_or(false);
+        let period = job
+            .args_as::<sync::DeliverReportArgs>()
+            .map(|a| format!("{}..{}", a.period_start, a.period_end))
+            .unwrap_or_default();
+        if job.state == JobState::Completed && delivered {
+            println!("account {account}: report of {period} delivered ({attempts} attempt(s))");
+            continue;
+        }
+        failed = true;
+        let reason = job.errors.last().map_or_else(
+            || format!("the job ended {}", job.state.as_str()),
+            |e| e.error.clone(),
+        );
+        eprintln!(
+            "account {account}: report of {period} not delivered after {attempts} attempt(s): {reason}"
+        );
+    }
+    for d in history
+        .iter()
+        .filter(|d| jobs.iter().any(|(a, _)| *a == d.account_id))
+    {
+        let status = if d.delivered_at.is_some() {
+            "delivered"
+        } else {
+            "failing"
+        };
+        println!(
+            "history: account {} {}..{}: {status}, {} attempt(s) in all{}",
+            d.account_id,
+            d.period_start,
+            d.period_end,
+            d.attempts,
+            d.last_error
+                .as_deref()
+                .map(|e| format!("; last error: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Waits until every job has finished, printing each failed attempt. The work is done by
+/// the live workers; when there is none, a worker runs in this process. False when
+/// interrupted.
+async fn wait_for(engine: &Engine, jobs: &[(AccountId, JobId)]) -> anyhow::Result<bool> {
+    let store = engine.store().clone();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut embedded = None;
+    let mut next_check = tokio::time::Instant::now();
+    let mut reported: HashMap<JobId, usize> = HashMap::new();
+    let finished = loop {
+        if embedded.is_none() && tokio::time::Instant::now() >= next_check {
+            next_check = tokio::time::Instant::now() + Duration::from_secs(1);
+            if engine.live_workers().await?.is_empty() {
+                let engine = engine.clone();
+                let mut rx = stop_rx.clone();
+                embedded = Some(tokio::spawn(async move {
+                    engine
+                        .run_worker(async move {
+                            let _ = rx.wait_for(|stop| *stop).await;
+                        })
+                        .await
+                }));
+            }
+        }
+        let mut done = true;
+        for (account, job_id) in jobs {
+            let job = store
+                .job_get(*job_id)
+                .await?
+                .with_context(|| format!("job {job_id} is gone"))?;
+            let seen = reported.entry(*job_id).or_default();
+            for e in job.errors.iter().skip(*seen) {
+                let then = if job.state == JobState::Pending {
+                    format!("; retrying at {}", job.run_at.format("%H:%M:%S UTC"))
+                } else {
+                    String::new()
+                };
+                eprintln!(
+                    "account {account}: attempt {} failed: {}{then}",
+                    e.attempt, e.error
+                );
+            }
+            *seen = job.errors.len();
+            done &= matches!(
+                job.state,
+                JobState::Completed | JobState::Failed | JobState::Cancelled
+            );
+        }
+        if done {
+            break true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = super::run::shutdown_signal() => break false,
+        }
+    };
+    let _ = stop_tx.send(true);
+    if let Some(handle) = embedded {
+        handle
+            .await
+            .context("the embedded worker stopped unexpectedly")??;
+    }
+    Ok(finished)
 }

@@ -283,6 +283,8 @@ async fn a_token_expiring_mid_sync_fails_that_account_clearly_and_only_it(d: Dia
         .unwrap()
         .id;
     h.ok(&["sync", "--all"], None).await;
+    // Under a filter that keeps warnings only, a warning still names its job and account.
+    h.set("RUST_LOG", "warn");
     let mut worker = h.spawn(&["worker"]);
     // Once the victim's profile is stored, Meta stops accepting its token.
     eventually(
@@ -305,6 +307,15 @@ async fn a_token_expiring_mid_sync_fails_that_account_clearly_and_only_it(d: Dia
     })
     .await;
     assert!(worker.terminate().await.success(), "{}", worker.stderr());
+    let log = worker.stderr();
+    let warning = log
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("authorize the account again"))
+        .unwrap_or_else(|| panic!("a warning about the victim's token:\n{log}"));
+    assert!(
+        warning.contains("job{id=") && warning.contains(&format!("account={victim_id}")),
+        "the warning names its job and account: {warning}"
+    );
 
     let account = store.account_get(victim_id).await.unwrap().unwrap();
     assert_eq!(account.status, SyncStatus::NeedsReauth);

@@ -16,6 +16,7 @@ mod faults;
 mod fuzz;
 mod kill;
 mod outage;
+mod reports;
 mod retrying;
 mod scoped;
 mod security;

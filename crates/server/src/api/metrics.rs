@@ -53,7 +53,8 @@ pub struct DayView {
     pub first_fetched_at: DateTime<Utc>,
     pub fetched_at: DateTime<Utc>,
     pub source: &'static str,
-    /// Today's (Pacific) day: its values grow until the day ends.
+    /// Read before its Pacific day ended (today's day, or a day not read again since): the
+    /// value is what Meta said so far and grows until the day is read complete.
     pub partial: bool,
     /// Older than Meta's 48-hour settling window: later changes are revisions.
     pub settled: bool,
@@ -76,15 +77,18 @@ pub struct SeriesView {
 /// Meta's numbers may change for 48 hours after a day ends.
 const SETTLING_HOURS: i64 = 48;
 
+/// The end of a Pacific day (Meta's day bucket), in UTC.
+fn pacific_day_end(day: NaiveDate) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone;
+    let next = day.succ_opt()?.and_hms_opt(0, 0, 0)?;
+    chrono_tz::America::Los_Angeles
+        .from_local_datetime(&next)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 fn view(r: &AccountInsightReading, now: DateTime<Utc>) -> DayView {
-    let today = now
-        .with_timezone(&chrono_tz::America::Los_Angeles)
-        .date_naive();
-    // The day's end in Pacific time (at the latest 08:00 UTC the next day).
-    let day_end = (r.day + Duration::days(1))
-        .and_hms_opt(8, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or(now);
+    let day_end = pacific_day_end(r.day).unwrap_or(now);
     let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     DayView {
         day: r.day,
@@ -96,7 +100,8 @@ fn view(r: &AccountInsightReading, now: DateTime<Utc>) -> DayView {
         first_fetched_at: r.first_fetched_at,
         fetched_at: r.fetched_at,
         source: SOURCE_POLL,
-        partial: r.day >= today,
+        // Read before its day ended: Meta's number for the day so far.
+        partial: r.fetched_at < day_end,
         settled: now >= day_end + Duration::hours(SETTLING_HOURS),
     }
 }

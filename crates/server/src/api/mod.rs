@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod analytics;
 pub mod audit;
+pub mod deprecations;
 pub mod jobs;
 pub mod keys;
 pub mod metrics;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(analytics::router())
         .merge(missing::router())
+        .merge(deprecations::router())
         .merge(metrics::router())
         .merge(jobs::router())
         .merge(queue::router())

@@ -178,6 +178,32 @@ pub(crate) async fn page(
     }
     body.push_str("</div></div>");
 
+    // Deprecation early warning.
+    let at_risk = crate::api::deprecations::at_risk(&state).await?;
+    if !at_risk.is_empty() {
+        body.push_str(
+            "<div class=\"panel\"><h2>Metrics at risk</h2><p class=\"sub\">Served by the pinned \
+             Graph API version, refused by a newer one: gone when the pinned version expires.</p>\
+             <table><thead><tr><th>Metric</th><th>Login</th><th>Refused by</th>\
+             <th>Removal date</th></tr></thead><tbody>",
+        );
+        for r in &at_risk {
+            body.push_str(&format!(
+                "<tr><td title=\"{}\">{} <span class=\"sub\">{}</span></td><td>{}</td><td>{} (pinned {})</td><td>{}</td></tr>",
+                escape(&r.message),
+                escape(&r.metric),
+                escape(&r.scope),
+                r.login,
+                escape(&r.refused_on),
+                escape(&r.pinned_version),
+                r.removal_date
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "not announced yet".to_owned()),
+            ));
+        }
+        body.push_str("</tbody></table></div>");
+    }
+
     Ok(render(Page {
         title: "Overview".to_owned(),
         nav: Some(Nav::Overview),

@@ -167,6 +167,28 @@ async fn a_revised_day_is_answered_as_known_at_any_time() {
     assert_eq!(latest["revisions"], 1, "{now}");
     assert_eq!(latest["source"], "poll");
     assert_eq!(latest["partial"], false, "yesterday is complete");
+    // Today's day, read before it ended, is flagged partial.
+    let truth = env
+        .sim
+        .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
+        .unwrap();
+    let today = truth.account_insights.last().unwrap();
+    assert!(
+        today.partial && today.values.contains_key("reach"),
+        "{today:?}"
+    );
+    let body = app
+        .get_json(&format!(
+            "/api/v1/accounts/{id}/metrics/reach?from={0}&to={0}",
+            today.date
+        ))
+        .await;
+    let partial = total(&body);
+    assert_eq!(partial["partial"], true, "{body}");
+    assert_eq!(
+        partial["value"].as_f64(),
+        Some(today.values["reach"] as f64)
+    );
     let (value, first) = (
         latest["value"].as_f64().unwrap(),
         latest["first_value"].as_f64().unwrap(),
@@ -213,4 +235,47 @@ async fn a_revised_day_is_answered_as_known_at_any_time() {
         "invalid",
     )
     .await;
+}
+
+/// Deprecation early warning: Meta's newest version refuses a metric the pinned version
+/// (v25) still serves; after the daily sync `GET /api/v1/deprecations` and the overview
+/// page name it with the day the pinned version expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_metric_the_newest_version_refuses_is_listed_at_risk() {
+    let env = SimApp::start(1, 12).await;
+    let app = &env.app;
+    let (id, _) = env.accounts[0].clone();
+    let empty = app.get_json("/api/v1/deprecations").await;
+    assert_eq!(empty["metrics"], serde_json::json!([]), "{empty}");
+    let browser = crate::dashboard::Browser::sign_in(app).await;
+    assert!(!browser.page("/").await.contains("Metrics at risk"));
+
+    env.sim
+        .withdraw_metric("profile_views", simulator::ApiVersion::V26);
+    json_of(
+        app.post(&format!("/api/v1/accounts/{id}/sync")).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    env.engine.run_until_idle().await.unwrap();
+
+    let body = app.get_json("/api/v1/deprecations").await;
+    let metrics = body["metrics"].as_array().unwrap();
+    assert_eq!(metrics.len(), 1, "{body}");
+    let m = &metrics[0];
+    assert_eq!(m["metric"], "profile_views");
+    assert_eq!(m["scope"], "account/total_value");
+    assert_eq!(m["pinned_version"], "v25.0");
+    assert_eq!(m["refused_on"], "v26.0");
+    assert_eq!(m["removal_date"], "2028-07-29");
+    assert!(
+        m["message"]
+            .as_str()
+            .unwrap()
+            .contains("no longer supported"),
+        "{m}"
+    );
+    let page = browser.page("/").await;
+    assert!(page.contains("Metrics at risk"), "{page}");
+    assert!(page.contains("profile_views") && page.contains("2028-07-29"));
 }

@@ -396,8 +396,10 @@ pub(crate) fn user_insights(
             )));
         }
     }
+    let joined = dims.join(",");
     for m in &metrics {
-        let unsupported = dims.iter().any(|d| !m.breakdowns.contains(&d.as_str()));
+        let unsupported = dims.iter().any(|d| !m.breakdowns.contains(&d.as_str()))
+            || (!dims.is_empty() && ctx.st.is_breakdown_refused(m.name, &joined));
         if unsupported || (!m.demographic && dims.len() > 1) {
             return Err(ApiError::unknown_error());
         }

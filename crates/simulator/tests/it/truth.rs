@@ -215,8 +215,16 @@ async fn check_account(server: &SimServer, a: &SimAccount, t: &GroundTruth) {
     );
 
     // Total-value metrics of single days, with breakdowns.
+    // 90 complete days in Meta's day buckets, then today's partial day.
     let days = &t.account_insights;
-    assert_eq!(days.len(), 90);
+    assert_eq!(days.len(), 91);
+    let (today, complete) = days.split_last().unwrap();
+    assert!(today.partial, "today is partial");
+    assert!(
+        complete.iter().all(|d| !d.partial),
+        "every earlier day is complete"
+    );
+    assert_eq!((today.date - complete[0].date).num_days(), 90);
     for pair in days[days.len() - 8..].windows(2) {
         let (prev, day) = (&pair[0], &pair[1]);
         let since = ts(&prev.end_time);

@@ -42,29 +42,15 @@ fn error_entry(attempt: i32, at: DateTime<Utc>, worker: Option<&str>, error: &st
 /// an [`AttemptError::unreadable`] entry dated `fallback`, so one bad row never fails a
 /// listing.
 fn errors_from(value: serde_json::Value, fallback: DateTime<Utc>) -> Vec<AttemptError> {
-    let serde_json::Value::Array(items) = value else {
-        return vec![AttemptError::unreadable(&value.to_string(), None, fallback)];
-    };
-    items
-        .into_iter()
-        .map(|e| {
-            let attempt = e["attempt"].as_i64().and_then(|a| i32::try_from(a).ok());
-            let at = e["at"]
-                .as_str()
+    AttemptError::list_from_json(
+        &value,
+        |at| {
+            at.as_str()
                 .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
-                .map(|at| at.with_timezone(&Utc));
-            match (attempt, at, e["error"].as_str()) {
-                (Some(attempt), Some(at), Some(error)) => AttemptError {
-                    attempt,
-                    at,
-                    worker_id: e["worker_id"].as_str().map(str::to_string),
-                    error: error.to_string(),
-                    unreadable: false,
-                },
-                _ => AttemptError::unreadable(&e.to_string(), attempt, at.unwrap_or(fallback)),
-            }
-        })
-        .collect()
+                .map(|at| at.with_timezone(&Utc))
+        },
+        fallback,
+    )
 }
 
 fn state_from(s: &str) -> Result<JobState> {

@@ -35,27 +35,14 @@ fn errors_from(stored: Option<String>, fallback: DateTime<Utc>) -> Vec<AttemptEr
     let Some(text) = stored else {
         return Vec::new();
     };
-    let items = match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Array(items)) => items,
-        _ => return vec![AttemptError::unreadable(&text, None, fallback)],
-    };
-    items
-        .iter()
-        .map(|e| {
-            let attempt = e["attempt"].as_i64().and_then(|a| i32::try_from(a).ok());
-            let at = e["at"].as_i64().and_then(|t| from_micros(t).ok());
-            match (attempt, at, e["error"].as_str()) {
-                (Some(attempt), Some(at), Some(error)) => AttemptError {
-                    attempt,
-                    at,
-                    worker_id: e["worker_id"].as_str().map(str::to_owned),
-                    error: error.to_owned(),
-                    unreadable: false,
-                },
-                _ => AttemptError::unreadable(&e.to_string(), attempt, at.unwrap_or(fallback)),
-            }
-        })
-        .collect()
+    match serde_json::from_str::<Value>(&text) {
+        Ok(list @ Value::Array(_)) => AttemptError::list_from_json(
+            &list,
+            |at| at.as_i64().and_then(|t| from_micros(t).ok()),
+            fallback,
+        ),
+        _ => vec![AttemptError::unreadable(&text, None, fallback)],
+    }
 }
 
 fn job_from(row: &SqliteRow) -> Result<Job> {

@@ -85,10 +85,10 @@ pub(crate) async fn raise_alert(deps: &Deps, alert: NewAlert) -> Option<Alert> {
     let a = &inserted.alert;
     match a.severity {
         Severity::Critical | Severity::Warning => {
-            tracing::warn!(alert = inserted.id, kind = %a.kind, account = ?a.account_id, "{}", a.message)
+            tracing::warn!(alert = inserted.id, kind = %a.kind, account = a.account_id, "{}", a.message)
         }
         Severity::Info => {
-            tracing::info!(alert = inserted.id, kind = %a.kind, account = ?a.account_id, "{}", a.message)
+            tracing::info!(alert = inserted.id, kind = %a.kind, account = a.account_id, "{}", a.message)
         }
     }
     if deps.settings.alerts.webhook_url.is_some() {

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use store::{
-    Account, AccountId, NewJob, NewReportSchedule, ReportAttempt, ReportDelivery, ReportSchedule,
-    ReportScheduleId, SecretString,
+    Account, AccountId, JobId, NewJob, NewReportSchedule, ReportAttempt, ReportDelivery,
+    ReportSchedule, ReportScheduleId, SecretString,
 };
 
 use crate::engine::{Deps, Engine};
@@ -179,6 +179,10 @@ pub struct DeliverReportArgs {
     pub account_id: AccountId,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
+    /// Asked for now (`igsync reports send-now`): delivered even when the period was
+    /// delivered before. Deliveries queued by the hourly tick leave it out (false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force: bool,
 }
 
 impl JobArgs for DeliverReportArgs {
@@ -243,6 +247,7 @@ pub(crate) async fn enqueue_due(deps: &Deps, now: DateTime<Utc>) -> Result<usize
                 account_id: account.id,
                 period_start: start,
                 period_end: end,
+                force: false,
             };
             let job = NewJob {
                 queue: MAINTENANCE_QUEUE.to_string(),
@@ -398,7 +403,7 @@ impl JobHandler for DeliverReport {
             Ok(args) => args,
             Err(e) => return JobOutcome::discard(e.to_string()),
         };
-        match deliver(&self.deps, &args, ctx.now(), false).await {
+        match deliver(&self.deps, &args, ctx.now(), args.force).await {
             Ok(d) => JobOutcome::Complete {
                 result: Some(serde_json::json!({
                     "delivered": d.is_some(),
@@ -472,13 +477,12 @@ impl Engine {
         enqueue_due(&self.deps, self.deps.clock.now()).await
     }
 
-    /// Delivers a schedule's report of the last complete period now, for each account it
-    /// covers, whether or not it was delivered before; every attempt is recorded. Returns
-    /// each account's outcome (the delivery, or the error).
-    pub async fn report_send_now(
-        &self,
-        id: ReportScheduleId,
-    ) -> Result<Vec<(AccountId, std::result::Result<ReportDelivery, String>)>> {
+    /// Queues a delivery of a schedule's report of the last complete period for each
+    /// account it covers, whether or not that period was delivered before: the same job as
+    /// a scheduled delivery (retries with the queue's backoff, every attempt in the delivery
+    /// history). A request while one for the same schedule, account and period is queued
+    /// joins it. Returns each account's job.
+    pub async fn report_send_now(&self, id: ReportScheduleId) -> Result<Vec<(AccountId, JobId)>> {
         let deps = &self.deps;
         let now = deps.clock.now();
         let schedule = deps
@@ -497,13 +501,23 @@ impl Engine {
                 account_id: account.id,
                 period_start: start,
                 period_end: end,
+                force: true,
             };
-            let result = match deliver(deps, &args, now, true).await {
-                Ok(Some(d)) => Ok(d),
-                Ok(None) => Err("delivered, but the delivery could not be recorded".to_string()),
-                Err(DeliveryError::Retry(e) | DeliveryError::Gone(e)) => Err(e),
+            let job = NewJob {
+                queue: MAINTENANCE_QUEUE.to_string(),
+                account_id: Some(account.id),
+                unique_key: Some(format!("report-now:{id}:{}:{start}", account.id)),
+                max_attempts: deps.settings.max_attempts as i32,
+                priority: PRIORITY_MAINTENANCE,
+                ..NewJob::typed(&args, now)?
             };
-            out.push((account.id, result));
+            let job_id = match deps.store.job_insert(job).await? {
+                ::queue::InsertOutcome::Inserted(j) | ::queue::InsertOutcome::Merged(j) => j,
+            };
+            out.push((account.id, job_id));
+        }
+        if !out.is_empty() {
+            deps.wake.notify_one();
         }
         Ok(out)
     }

@@ -1,18 +1,22 @@
 //! Account insights step: daily account metrics. The first sync backfills the configured
-//! number of days up to today (90 by default, read in ≤ 30-day windows by the client); later
+//! number of complete days (90 by default) and today's partial day, read in ≤ 30-day windows
+//! by the client (a day read before it ended is shown as partial until read again); later
 //! syncs read from the last stored day, and always the last few days again because Meta's
 //! numbers settle for about 48 h (today's partial values included). Asked for on its own with
-//! a range of days, it reads exactly those. Days are Pacific-time days (Meta's buckets); the
-//! series is kept forever. Followers online per hour come along for the last 30 days.
+//! a range of days, it reads exactly those. Once a week the window widens to the configured
+//! re-read days (28 by default): Meta revises numbers later than 48 h now and then, and a
+//! changed value is stored as a revision of the earlier one. Days are Pacific-time days
+//! (Meta's buckets); the series is kept forever. Followers online per hour come along for
+//! the last 30 days.
 
 use std::collections::BTreeSet;
 
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::America::Los_Angeles;
 use graph::{AccountInsightsQuery, CatalogScope};
 use store::{
-    AccountInsightBatch, AccountInsightDay, MissingBatch, MissingKey, MissingKind, MissingReason,
-    MissingValue,
+    AccountInsightBatch, AccountInsightDay, AccountInsightReading, MissingBatch, MissingKey,
+    MissingKind, MissingReason, MissingValue,
 };
 
 use crate::steps::{StepCtx, StepError, StepReport};
@@ -20,20 +24,32 @@ use crate::steps::{StepCtx, StepError, StepReport};
 /// The metric whose stored days decide between backfill and settling window.
 const ANCHOR_METRIC: &str = "reach";
 
-/// The inclusive range of Pacific days to read (ending `today`), given the last stored day.
+/// The inclusive range of Pacific days to read (ending `today`), given the last stored day:
+/// at most `backfill_days` complete days before today, and today's partial day.
 pub(crate) fn days_to_read(
     today: NaiveDate,
     last_stored: Option<NaiveDate>,
     backfill_days: u32,
     settling_days: u32,
 ) -> (NaiveDate, NaiveDate) {
-    let earliest = today - Duration::days(backfill_days.max(1) as i64 - 1);
+    let earliest = today - Duration::days(backfill_days.max(1) as i64);
     let settling_start = today - Duration::days(settling_days.max(1) as i64 - 1);
     let since = match last_stored {
         None => earliest,
         Some(last) => (last + Duration::days(1)).min(settling_start).max(earliest),
     };
     (since, today)
+}
+
+/// How often the wider window is read again.
+const REREAD_EVERY: Duration = Duration::days(7);
+
+/// Whether the days before the usual window are due to be read again: some day's total
+/// was last read `REREAD_EVERY` ago or longer.
+fn reread_due(readings: &[AccountInsightReading], now: DateTime<Utc>) -> bool {
+    readings
+        .iter()
+        .any(|r| r.breakdown.is_empty() && r.fetched_at <= now - REREAD_EVERY)
 }
 
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
@@ -44,15 +60,36 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let last = store
         .account_insight_last_day(ctx.account.id, ANCHOR_METRIC)
         .await?;
+    let mut reread = false;
     let (since, until) = match ctx.scope.since {
         // Asked for on its own with a range of days: exactly those (checked when enqueued).
         Some(since) => (since, ctx.scope.until.unwrap_or(today).min(today)),
-        None => days_to_read(
-            today,
-            last,
-            settings.account_insights_backfill_days,
-            settings.account_insights_settling_days,
-        ),
+        None => {
+            let (mut since, until) = days_to_read(
+                today,
+                last,
+                settings.account_insights_backfill_days,
+                settings.account_insights_settling_days,
+            );
+            // The weekly wider re-read, for Meta's later revisions.
+            let wide = today - Duration::days(settings.account_insights_reread_days as i64);
+            if last.is_some() && wide < since {
+                let readings = store
+                    .account_insight_as_of(
+                        ctx.account.id,
+                        ANCHOR_METRIC,
+                        wide,
+                        since - Duration::days(1),
+                        None,
+                    )
+                    .await?;
+                if reread_due(&readings, ctx.now) {
+                    since = wide;
+                    reread = true;
+                }
+            }
+            (since, until)
+        }
     };
     let days = (until - since).num_days() + 1;
     ctx.progress(0, days as u64).await;
@@ -217,6 +254,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
             "since": since.to_string(),
             "until": until.to_string(),
             "backfill": last.is_none(),
+            "reread": reread,
             "values": values,
             "metrics": metrics,
             "online_followers_days": online_days,
@@ -237,7 +275,9 @@ mod tests {
     #[test]
     fn first_sync_backfills_then_settling_window() {
         let y = d("2026-03-09");
-        assert_eq!(days_to_read(y, None, 90, 3), (d("2025-12-10"), y));
+        // 90 complete days, and today's partial day.
+        assert_eq!(days_to_read(y, None, 90, 3), (d("2025-12-09"), y));
+        assert_eq!((y - d("2025-12-09")).num_days(), 90);
         // Up to date: read the settling window again.
         assert_eq!(days_to_read(y, Some(y), 90, 3), (d("2026-03-07"), y));
         // A week behind: read from the first missing day.
@@ -248,7 +288,7 @@ mod tests {
         // A year behind: never more than the backfill.
         assert_eq!(
             days_to_read(y, Some(d("2025-01-01")), 90, 3),
-            (d("2025-12-10"), y)
+            (d("2025-12-09"), y)
         );
     }
 }

@@ -1,6 +1,9 @@
 //! Demographics step: a daily snapshot of the audience (followers, engaged and reached
-//! accounts by age, gender, country and city); skipped when today's snapshot exists, unless
-//! asked for on its own.
+//! accounts by age, gender, country, city and age with gender); skipped when today's
+//! snapshot exists, unless asked for on its own. Each breakdown is asked for on its own: one
+//! Meta refuses is recorded as missing with its reason and costs the others nothing. The
+//! daily step also probes the account metrics on the newest Graph API version when the
+//! client is pinned to an older one (deprecation early warning).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,6 +37,8 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     // Engaged and reached audiences are read for the last week and the last month; follower
     // demographics have no time frame (the month read carries them).
     let mut rows: Vec<DemographicValue> = Vec::new();
+    // (metric, timeframe, breakdown) → Meta's message, for each breakdown Meta refused.
+    let mut refused: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for (i, timeframe) in [
         DemographicTimeframe::ThisMonth,
         DemographicTimeframe::ThisWeek,
@@ -41,9 +46,17 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     .into_iter()
     .enumerate()
     {
-        let values = ctx.client.demographics(&ctx.acct, timeframe).await?;
+        let read = ctx.client.demographics_read(&ctx.acct, timeframe).await?;
+        for (metric, breakdown, message) in read.refused {
+            let follower = metric == "follower_demographics";
+            if follower && timeframe != DemographicTimeframe::ThisMonth {
+                continue;
+            }
+            let tf = if follower { "" } else { timeframe.as_str() };
+            refused.insert((metric, tf.to_owned(), breakdown), message);
+        }
         rows.extend(
-            values
+            read.values
                 .into_iter()
                 .filter(|v| {
                     timeframe == DemographicTimeframe::ThisMonth
@@ -63,7 +76,8 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
         );
         ctx.progress(i as u64 + 1, 2).await;
     }
-    let missing_rows = record_missing(ctx, &rows).await?;
+    let missing_rows = record_missing(ctx, &rows, &refused).await?;
+    let probe = probe_newest_version(ctx).await;
     let count = rows.len() as i64;
     let written = if rows.is_empty() {
         0
@@ -81,19 +95,65 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
         expected: Some(count),
         stored: Some(count),
         complete: Some(true),
-        detail: serde_json::json!({ "values": count, "captured_on": today.to_string() }),
+        detail: serde_json::json!({
+            "values": count,
+            "captured_on": today.to_string(),
+            "version_probe": probe,
+        }),
         skipped: false,
     })
+}
+
+/// The daily deprecation early warning, when the client is pinned to an older version
+/// than the newest: the account metrics it requests are asked for on both versions; what
+/// the newest refuses is learnt (stored with the other catalog decisions once the step
+/// ends) and named here with the day it is gone for good. A failed probe costs the snapshot
+/// nothing: it is reported in the step's detail.
+async fn probe_newest_version(ctx: &StepCtx<'_>) -> serde_json::Value {
+    let pinned = ctx.client.version();
+    let newest = graph::ApiVersion::LATEST;
+    if pinned >= newest {
+        return serde_json::Value::Null;
+    }
+    let probed = async {
+        let on_pinned = ctx.client.probe_metrics(&ctx.acct, pinned).await?;
+        let on_newest = ctx.client.probe_metrics(&ctx.acct, newest).await?;
+        Ok::<_, graph::GraphError>(graph::metrics_at_risk(&on_pinned, &on_newest))
+    };
+    match probed.await {
+        Ok(at_risk) => serde_json::json!({
+            "pinned": pinned.to_string(),
+            "newest": newest.to_string(),
+            "at_risk": at_risk
+                .iter()
+                .map(|r| serde_json::json!({
+                    "scope": r.scope.to_string(),
+                    "metric": r.metric,
+                    "removal_date": r.removal_date.map(|d| d.to_string()),
+                }))
+                .collect::<Vec<_>>(),
+        }),
+        Err(e) => serde_json::json!({
+            "pinned": pinned.to_string(),
+            "newest": newest.to_string(),
+            "error": e.to_string(),
+        }),
+    }
 }
 
 /// Meta's cap on the values of one demographic breakdown ("top 45").
 const TOP: usize = 45;
 
-/// Records what the read did not give: a metric without any row is below Meta's threshold
-/// (100 followers, or 100 engagements in the timeframe); a breakdown of exactly 45 rows is
-/// cut to the top 45 (how many values were dropped Meta does not say). Clears earlier
-/// records the read contradicts. Returns rows written.
-async fn record_missing(ctx: &StepCtx<'_>, rows: &[DemographicValue]) -> Result<u64, StepError> {
+/// Records what the read did not give: a breakdown Meta refused, with its message; a
+/// metric without any row (and no refusal) is below Meta's threshold (100 followers, or 100
+/// engagements in the timeframe); a breakdown of exactly 45 rows is cut to the top 45 (how
+/// many values were dropped Meta does not say). Clears earlier records the read
+/// contradicts. Returns rows written.
+async fn record_missing(
+    ctx: &StepCtx<'_>,
+    rows: &[DemographicValue],
+    refused: &BTreeMap<(String, String, String), String>,
+) -> Result<u64, StepError> {
     let store = &ctx.deps.store;
     let mut per_breakdown: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
     for r in rows {
@@ -117,7 +177,13 @@ async fn record_missing(ctx: &StepCtx<'_>, rows: &[DemographicValue]) -> Result<
                 .any(|(m, t, _)| *m == metric && t == tf)
             {
                 answered.insert(key);
-            } else {
+            } else if refused
+                .keys()
+                .filter(|(m, t, _)| m == metric && t == tf)
+                .count()
+                < graph::DEMOGRAPHIC_BREAKDOWNS.len()
+            {
+                // No row from any breakdown Meta did not refuse: below its threshold.
                 missing.push(MissingValue::seen(
                     key,
                     MissingReason::BelowThreshold,
@@ -136,6 +202,16 @@ async fn record_missing(ctx: &StepCtx<'_>, rows: &[DemographicValue]) -> Result<
         } else {
             answered.insert(key);
         }
+    }
+    for ((metric, tf, breakdown), message) in refused {
+        missing.push(
+            MissingValue::seen(
+                MissingKey::demographic(metric.as_str(), tf.as_str(), breakdown.as_str()),
+                MissingReason::UnsupportedBreakdown,
+                ctx.now,
+            )
+            .with_detail(message.clone()),
+        );
     }
     let present: Vec<MissingKey> = store
         .missing_list(ctx.account.id, &[MissingKind::Demographics])

@@ -13,7 +13,10 @@ use crate::both_dialects;
 use crate::db::Dialect;
 use crate::env::{Env, sim_config, test_settings};
 
-both_dialects!(an_edge_world_syncs_every_value_or_its_reason);
+both_dialects!(
+    an_edge_world_syncs_every_value_or_its_reason,
+    a_refused_breakdown_costs_the_other_breakdowns_nothing
+);
 
 /// (kind, object, day, metric, timeframe, breakdown) → reason, as the simulator names them.
 type MissingMap = BTreeMap<(String, String, String, String, String, String), String>;
@@ -284,5 +287,77 @@ async fn an_edge_world_syncs_every_value_or_its_reason(d: Dialect) {
     assert_eq!(stats.failed, 0, "{stats:?}");
     let again = env.sim.stats().withdrawn_metric_refusals;
     assert_eq!(again.get("saved").copied().unwrap_or(0), 0, "{again:?}");
+    env.teardown().await;
+}
+
+/// Meta answers code 1 "An unknown error has occurred." for a breakdown a metric does not
+/// support. Every breakdown is asked for on its own, so the refused ones are stored as
+/// missing with their reason and every other breakdown (`age,gender` included) is stored.
+async fn a_refused_breakdown_costs_the_other_breakdowns_nothing(d: Dialect) {
+    let env = Env::new(d, sim_config(43, 1, 20), test_settings()).await;
+    env.sim
+        .refuse_breakdown("follower_demographics", "age,gender");
+    env.sim
+        .refuse_breakdown("reached_audience_demographics", "city");
+    full_sync(&env).await;
+    let (id, sim_account) = env.account(0);
+    let account = env.db.store.account_get(id).await.unwrap().unwrap();
+    assert_eq!(
+        account.status,
+        store::SyncStatus::Idle,
+        "{:?}",
+        account.last_sync_error
+    );
+    let truth = env
+        .sim
+        .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
+        .unwrap();
+    // The combined breakdown of the other metrics is served, and the refused ones are not.
+    assert!(
+        truth
+            .demographics
+            .iter()
+            .any(|t| t.breakdown == "age,gender" && !t.rows.is_empty()),
+        "the account has an audience"
+    );
+    crate::e2e::assert_matches_truth(&env, id, &truth).await;
+    let refused: MissingMap = expected_missing(&truth)
+        .into_iter()
+        .filter(|(_, r)| r == "unsupported_breakdown")
+        .collect();
+    // follower_demographics has no time frame; the reached audience has two.
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    let stored = stored_missing(&env, id).await;
+    assert_eq!(
+        stored,
+        expected_missing(&truth),
+        "{}",
+        diff(&stored, &expected_missing(&truth))
+    );
+    let (_, demographics) = env.db.store.demographics_latest(id).await.unwrap().unwrap();
+    assert!(
+        demographics
+            .iter()
+            .any(|v| v.metric == "engaged_audience_demographics" && v.breakdown == "age,gender"),
+        "the combined breakdown is stored"
+    );
+    assert!(
+        !demographics
+            .iter()
+            .any(|v| v.metric == "reached_audience_demographics" && v.breakdown == "city")
+    );
+    let words = env
+        .db
+        .store
+        .missing_list(id, &[MissingKind::Demographics])
+        .await
+        .unwrap();
+    assert!(
+        words
+            .iter()
+            .filter(|m| m.reason == store::MissingReason::UnsupportedBreakdown)
+            .all(|m| m.detail.contains("unknown error")),
+        "Meta's message is kept: {words:?}"
+    );
     env.teardown().await;
 }

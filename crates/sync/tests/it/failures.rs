@@ -90,7 +90,7 @@ async fn api_faults_end_in_complete_data_or_a_clear_failure(d: Dialect) {
 async fn a_rate_limited_account_is_snoozed_and_the_others_go_on(d: Dialect) {
     let mut sim = sim_config(32, 3, 10);
     sim.tight_budget_accounts = 1;
-    sim.tight_budget = 40;
+    sim.tight_budget = 60;
     let mut settings = test_settings();
     settings.account_insights_backfill_days = 3;
     let env = Env::new(d, sim, settings).await;

@@ -4,6 +4,7 @@
 mod accounts;
 mod chain;
 mod db;
+mod deprecation;
 mod e2e;
 mod edges;
 mod env;
@@ -13,6 +14,7 @@ mod ops;
 mod queue;
 mod report;
 mod reports;
+mod reread;
 mod schedules;
 mod scoped;
 mod webhook;

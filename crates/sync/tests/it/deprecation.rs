@@ -1,0 +1,101 @@
+//! Deprecation early warning: with the clients pinned to an older version than the newest,
+//! the daily step asks the account metrics on both versions; a metric the newest version
+//! refuses is named with the day it is gone for good, learnt for the newest version's
+//! catalog, and still read on the pinned version.
+
+use simulator::ApiVersion;
+use store::RunQuery;
+use sync::Plan;
+
+use crate::both_dialects;
+use crate::db::Dialect;
+use crate::env::{Env, sim_config, test_settings};
+
+both_dialects!(a_metric_the_newest_version_refuses_is_named_at_risk);
+
+async fn a_metric_the_newest_version_refuses_is_named_at_risk(d: Dialect) {
+    let env = Env::new(d, sim_config(46, 1, 20), test_settings()).await;
+    env.sim.withdraw_metric("profile_views", ApiVersion::V26);
+    env.engine.enqueue_all(Plan::Full, "test").await.unwrap();
+    env.run_until_settled(50).await;
+    let (id, sim_account) = env.account(0);
+    let account = env.db.store.account_get(id).await.unwrap().unwrap();
+    assert_eq!(
+        account.status,
+        store::SyncStatus::Idle,
+        "{:?}",
+        account.last_sync_error
+    );
+    // The pinned version (v25) still serves it: every value is stored.
+    let truth = env
+        .sim
+        .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
+        .unwrap();
+    assert!(
+        truth
+            .account_insights
+            .iter()
+            .any(|d| d.values.contains_key("profile_views"))
+    );
+    crate::e2e::assert_matches_truth(&env, id, &truth).await;
+
+    let runs = env
+        .db
+        .store
+        .sync_runs_list(RunQuery {
+            account_id: Some(id),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let (_, steps) = env
+        .db
+        .store
+        .sync_run_get(runs[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    let step = steps.iter().find(|s| s.step == "demographics").unwrap();
+    let probe = &step.detail["version_probe"];
+    assert_eq!(probe["pinned"], "v25.0", "{probe}");
+    assert_eq!(probe["newest"], "v26.0", "{probe}");
+    assert_eq!(
+        probe["at_risk"],
+        serde_json::json!([{
+            "scope": "account/total_value",
+            "metric": "profile_views",
+            "removal_date": "2028-07-29",
+        }]),
+        "{probe}"
+    );
+    // Learnt for v26 only, and kept for every process.
+    let learnt = env.db.store.catalog_decisions_list().await.unwrap();
+    assert!(
+        learnt
+            .iter()
+            .any(|d| d.api_version == "v26.0" && d.metric == "profile_views"),
+        "{learnt:?}"
+    );
+    assert!(
+        !learnt.iter().any(|d| d.api_version == "v25.0"),
+        "{learnt:?}"
+    );
+    let at_risk = graph::metrics_at_risk_of(
+        graph::ApiVersion::V25,
+        &learnt
+            .iter()
+            .filter_map(|d| {
+                Some(graph::CatalogDecision {
+                    version: d.api_version.parse().ok()?,
+                    scope: graph::CatalogScope::parse(&d.scope)?,
+                    metric: d.metric.clone(),
+                    reason: d.reason.clone(),
+                    decided_at: d.decided_at,
+                })
+            })
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(at_risk.len(), 1, "{at_risk:?}");
+    env.teardown().await;
+}
