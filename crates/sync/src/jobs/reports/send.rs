@@ -12,8 +12,8 @@ use crate::WebhookUrl;
 use crate::engine::Deps;
 use crate::jobs::webhook_signature;
 
-/// Sends the report to `to`: HTML with a plain-text alternative, or the plain text with the
-/// CSV attached.
+/// Sends the report to `to`: HTML (with the follower chart as an inline PNG) and a
+/// plain-text alternative, or the plain text with the CSV attached.
 pub(super) async fn email(
     smtp: &SmtpSettings,
     to: &str,
@@ -42,10 +42,23 @@ pub(super) async fn email(
                 ),
         )
     } else {
-        builder.multipart(MultiPart::alternative_plain_html(
-            report.text.clone(),
-            report.html.clone(),
-        ))
+        let html = SinglePart::html(report.html.clone());
+        // The chart travels beside the HTML in a multipart/related, as an inline part
+        // whose Content-ID the HTML's `cid:` refers to.
+        let html_part = match &report.chart {
+            Some(chart) => {
+                let png = ContentType::parse("image/png").map_err(|e| format!("image/png: {e}"))?;
+                MultiPart::related().singlepart(html).singlepart(
+                    Attachment::new_inline(chart.content_id.clone()).body(chart.png.clone(), png),
+                )
+            }
+            None => MultiPart::related().singlepart(html),
+        };
+        builder.multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::plain(report.text.clone()))
+                .multipart(html_part),
+        )
     }
     .map_err(|e| format!("cannot build the message: {e}"))?;
     let transport = match smtp.tls {
