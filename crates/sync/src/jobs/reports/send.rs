@@ -1,6 +1,7 @@
 //! Sending a rendered report: by SMTP (lettre, rustls; the password is used for the login
 //! only and never logged) or to a webhook, signed like the alert webhooks.
 
+use base64::Engine as _;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -88,7 +89,8 @@ pub(super) async fn email(
 }
 
 /// POSTs the report: the CSV as the body (`text/csv`), or JSON with the figures, the
-/// subject and the HTML. Signed with `X-Igsync-Signature` when a webhook secret is set.
+/// subject, the HTML and the follower chart it shows (PNG, base64). Signed with
+/// `X-Igsync-Signature` when a webhook secret is set.
 pub(super) async fn webhook(
     deps: &Deps,
     url: &WebhookUrl,
@@ -124,6 +126,13 @@ pub(super) async fn webhook(
             "figures": figures,
             "link": report.link,
             "html": report.html,
+            // The image the HTML's `cid:` refers to.
+            "chart": report.chart.as_ref().map(|c| serde_json::json!({
+                "content_id": c.content_id,
+                "content_type": "image/png",
+                "alt": c.alt,
+                "png_base64": base64::engine::general_purpose::STANDARD.encode(&c.png),
+            })),
         });
         ("application/json", value.to_string().into_bytes())
     };
