@@ -300,8 +300,6 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
     let image = tiny_skia::Pixmap::decode_png(&png).unwrap();
     assert_eq!((image.width(), image.height()), (1200, 360));
     assert_eq!(png, chart.png, "the mail carries the rendered chart");
-    std::fs::write("/tmp/wt20b-chart.png", &png).unwrap();
-    std::fs::write("/tmp/wt20b-mail.html", &html).unwrap();
     let csv = mails
         .iter()
         .map(|m| unqp(m))

@@ -250,6 +250,13 @@ fn follower_chart(report: &Report, account: &Account) -> (String, Option<ReportC
             count(end.high)
         );
     }
+    if let Err(why) = &report.account.follower_outlook {
+        let _ = write!(
+            legend,
+            " No forecast: {}.",
+            escape(why.trim_end_matches('.'))
+        );
+    }
     alt.push('.');
     let _ = write!(
         html,
