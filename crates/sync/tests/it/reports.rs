@@ -172,8 +172,9 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
     settings.alerts.webhook_secret = Some(SecretString::new("s3cret"));
     let env = Env::new(d, sim_config(61, 1, 12), settings).await;
     let (id, _) = env.account(0);
-    // A sync (and so a follower sample) every day until a Monday a whole week later, except
-    // on that week's Wednesday: the report's chart has a line with a gap.
+    // A sync (and so a follower sample) every day until a Monday two weeks later or more,
+    // except on the last week's Wednesday: the report's chart has a line with a gap, and
+    // enough history for the forecast's band.
     let tz = env
         .db
         .store
@@ -185,7 +186,7 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
         .unwrap();
     let today = |env: &Env| env.now().with_timezone(&tz).date_naive();
     let first = today(&env);
-    let monday = (7..14)
+    let monday = (14..21)
         .map(|n| first + chrono::Duration::days(n))
         .find(|d| d.weekday() == chrono::Weekday::Mon)
         .unwrap();
@@ -296,6 +297,8 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
         )),
         "{html}"
     );
+    assert!(chart.alt.contains("; forecast to "), "{}", chart.alt);
+    assert!(html.contains("% band: about "), "{html}");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let image = tiny_skia::Pixmap::decode_png(&png).unwrap();
     assert_eq!((image.width(), image.height()), (1200, 360));
