@@ -1,10 +1,12 @@
 //! Scheduled reports: an hourly `reports_due` tick enqueues one `deliver_report` job per
 //! schedule, account and last complete period not yet delivered (unique per schedule,
 //! account and period, so a period is never delivered twice); the job builds the report,
-//! renders it for mail (HTML with inline CSS, figures as a table) or as CSV, and sends it by
-//! SMTP or to a webhook signed like the alert webhooks. Every attempt is recorded in the
-//! delivery history; failures retry with the queue's backoff.
+//! renders it for mail (HTML with inline CSS, figures as a table, the follower chart as an
+//! inline PNG) or as CSV, and sends it by SMTP or to a webhook signed like the alert
+//! webhooks. Every attempt is recorded in the delivery history; failures retry with the
+//! queue's backoff.
 
+mod chart;
 mod render;
 mod send;
 
@@ -23,7 +25,7 @@ use crate::jobs::PRIORITY_MAINTENANCE;
 use crate::plan::MAINTENANCE_QUEUE;
 use ::queue::{JobArgs, JobContext, JobHandler, JobOutcome};
 
-pub use render::{FigureRow, RenderedReport, render_report};
+pub use render::{FigureRow, RenderedReport, ReportChart, render_report};
 
 /// The kind of the hourly tick that enqueues due deliveries.
 pub const KIND_REPORTS_DUE: &str = "reports_due";

@@ -1,8 +1,12 @@
 //! Scheduled reports end to end: a minimal SMTP server and a webhook endpoint started by the
-//! test receive the last complete week's report; a refused first attempt is retried and
+//! test receive the last complete week's report (the mail with its follower chart, a day
+//! without a sample as a gap, as an inline PNG); a refused first attempt is retried and
 //! shows in the delivery history; a delivered period is not delivered again.
 
 use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use chrono::Datelike as _;
 
 use store::SecretString;
 use sync::{Every, Plan, SmtpSettings, SmtpTls};
@@ -15,8 +19,9 @@ use crate::env::{Env, sim_config, test_settings};
 
 both_dialects!(scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period,);
 
-/// A plain SMTP server on port 0: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT. The first
-/// `refuse` messages are answered `554` after their data; the others are recorded.
+/// A plain SMTP server on port 0: EHLO/HELO, MAIL, RCPT, DATA (dot-stuffing undone), RSET,
+/// NOOP, QUIT. The first `refuse` messages are answered `554` after their data; the others
+/// are recorded.
 struct Smtp {
     port: u16,
     received: Arc<Mutex<Vec<String>>>,
@@ -71,7 +76,8 @@ async fn smtp_start(refuse: usize) -> Smtp {
                                 if line == ".\r\n" {
                                     break;
                                 }
-                                data.push_str(&line);
+                                // Undo the sender's dot-stuffing (RFC 5321 4.5.2).
+                                data.push_str(line.strip_prefix('.').unwrap_or(&line));
                             }
                             let refuse_this = {
                                 let mut n = refused.lock().unwrap();
@@ -123,6 +129,33 @@ fn unqp(raw: &str) -> String {
     String::from_utf8_lossy(&out).replace("\r\n", "\n")
 }
 
+/// The `Content-ID` (without brackets) and the decoded body of the message's one inline
+/// image part, which must be `image/png`.
+fn inline_image(raw: &str) -> (String, Vec<u8>) {
+    let parts: Vec<&str> = raw
+        .split("\r\n--")
+        .filter(|p| p.contains("Content-ID:"))
+        .collect();
+    assert_eq!(parts.len(), 1, "one inline part in {raw}");
+    let (headers, body) = parts[0].split_once("\r\n\r\n").unwrap();
+    assert!(headers.contains("Content-Type: image/png"), "{headers}");
+    assert!(headers.contains("Content-Disposition: inline"), "{headers}");
+    assert!(
+        headers.contains("Content-Transfer-Encoding: base64"),
+        "{headers}"
+    );
+    let cid = headers
+        .split_once("Content-ID: <")
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .map(|(id, _)| id.to_string())
+        .unwrap();
+    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    (cid, png)
+}
+
 async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: Dialect) {
     let smtp = smtp_start(1).await;
     let hook = crate::webhook::start(&[503]).await;
@@ -139,8 +172,36 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
     settings.alerts.webhook_secret = Some(SecretString::new("s3cret"));
     let env = Env::new(d, sim_config(61, 1, 12), settings).await;
     let (id, _) = env.account(0);
-    env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
-    env.run_until_settled(5).await;
+    // A sync (and so a follower sample) every day until a Monday two weeks later or more,
+    // except on the last week's Wednesday: the report's chart has a line with a gap, and
+    // enough history for the forecast's band.
+    let tz = env
+        .db
+        .store
+        .account_get(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .time_zone()
+        .unwrap();
+    let today = |env: &Env| env.now().with_timezone(&tz).date_naive();
+    let first = today(&env);
+    let monday = (14..21)
+        .map(|n| first + chrono::Duration::days(n))
+        .find(|d| d.weekday() == chrono::Weekday::Mon)
+        .unwrap();
+    let skipped = monday - chrono::Duration::days(5);
+    loop {
+        let day = today(&env);
+        if day != skipped {
+            env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
+            env.run_until_settled(5).await;
+        }
+        if day >= monday {
+            break;
+        }
+        env.advance(chrono::Duration::days(1));
+    }
 
     // Without a mail server an email schedule is refused, and `serve` is told of the ones
     // that exist.
@@ -211,6 +272,37 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
     assert!(html.contains(&format!(
         "https://igsync.example.com/accounts/{id}?from={start}&amp;to={end}"
     )));
+
+    // The follower chart: a PNG in a multipart/related beside the HTML, whose Content-ID is
+    // the HTML's `cid:`, with the alt text the report renders.
+    let chart = expected
+        .chart
+        .as_ref()
+        .expect("a follower chart after a sync");
+    let raw = mails
+        .iter()
+        .find(|m| m.contains("To: team@example.com"))
+        .unwrap();
+    assert!(raw.contains("multipart/alternative"), "{raw}");
+    assert!(raw.contains("multipart/related"), "{raw}");
+    let (cid, png) = inline_image(raw);
+    assert_eq!(cid, chart.content_id);
+    assert!(
+        html.contains(&format!("<img src=\"cid:{cid}\"")),
+        "no cid:{cid} in {html}"
+    );
+    assert!(
+        html.contains(&format!(
+            "Followers per day from {start} to {end}: 6 of 7 days have a sample"
+        )),
+        "{html}"
+    );
+    assert!(chart.alt.contains("; forecast to "), "{}", chart.alt);
+    assert!(html.contains("% band: about "), "{html}");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let image = tiny_skia::Pixmap::decode_png(&png).unwrap();
+    assert_eq!((image.width(), image.height()), (1200, 360));
+    assert_eq!(png, chart.png, "the mail carries the rendered chart");
     let csv = mails
         .iter()
         .map(|m| unqp(m))
@@ -236,6 +328,18 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
         body["figures"][0]["value"].as_f64(),
         expected.figures[0].current
     );
+    // The chart the HTML refers to travels with it.
+    let cid = body["chart"]["content_id"].as_str().unwrap();
+    assert!(
+        body["html"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("cid:{cid}"))
+    );
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(body["chart"]["png_base64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 
     // The history: every schedule delivered; the failures are there with their errors.
     let history = store.report_delivery_list(None, 0).await.unwrap();

@@ -1,8 +1,8 @@
 //! A scheduled report for mail and webhooks: the headline figures of the period beside the
-//! previous period's, as an HTML table with inline CSS (mail clients drop `<style>` blocks
-//! and most do not draw inline SVG, so there are no charts: the dashboard link has them), a
-//! plain-text alternative and a CSV of the same rows. A missing figure is shown as `n/a`
-//! with its reason, never as 0.
+//! previous period's, as an HTML table with inline CSS (mail clients drop `<style>` blocks),
+//! the follower chart as an inline PNG (most mail clients do not draw inline SVG) with its
+//! labels as HTML text, a plain-text alternative and a CSV of the same rows. A missing figure
+//! is shown as `n/a` with its reason, never as 0.
 
 use std::fmt::Write as _;
 
@@ -10,6 +10,7 @@ use analytics::{Figure, Report, Unit};
 use store::Account;
 
 use super::Every;
+use super::chart::{self, BandPoint, ChartInput};
 
 /// One row of the figures table.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +40,21 @@ pub struct RenderedReport {
     pub period_end: String,
     /// The dashboard page of the account, when the public URL is configured.
     pub link: Option<String>,
+    /// The follower chart the HTML shows as `cid:` image; `None` when there is nothing to
+    /// draw (the HTML says why).
+    pub chart: Option<ReportChart>,
+}
+
+/// The follower chart of a report, sent as an inline image of the mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportChart {
+    /// The `Content-ID` of the image part (without angle brackets); the HTML refers to it as
+    /// `cid:…`.
+    pub content_id: String,
+    /// The PNG.
+    pub png: Vec<u8>,
+    /// What the chart shows, in words (the image's `alt`).
+    pub alt: String,
 }
 
 fn rows(report: &Report) -> Vec<FigureRow> {
@@ -138,6 +154,135 @@ fn number(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
+fn count(v: f64) -> String {
+    shown(Some(v.round()), Unit::Count)
+}
+
+/// The follower chart of the period (and the forecast over as many days as the period has,
+/// when the report has one), with its labels as HTML; or a sentence saying why there is none.
+fn follower_chart(report: &Report, account: &Account) -> (String, Option<ReportChart>) {
+    let period = &report.period;
+    let growth = &report.account.follower_growth;
+    let series: Vec<(chrono::NaiveDate, f64)> = growth
+        .daily
+        .iter()
+        .filter(|d| d.day >= period.start() && d.day <= period.end())
+        .map(|d| (d.day, d.followers as f64))
+        .collect();
+    let outlook = report.account.follower_outlook.as_ref().ok();
+    let band: Vec<BandPoint> = outlook
+        .map(|o| {
+            o.forecast
+                .points
+                .iter()
+                .filter(|p| p.horizon as i64 <= growth.days_in_period && p.day >= period.start())
+                .map(|p| BandPoint {
+                    day: p.day,
+                    value: p.value,
+                    low: p.low,
+                    high: p.high,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let last = band
+        .last()
+        .map_or(period.end(), |b| b.day.max(period.end()));
+    let input = ChartInput {
+        first: period.start(),
+        last,
+        series: series.clone(),
+        band: band.clone(),
+    };
+    let muted = "color:#6b7280;font-size:12px;";
+    let mut html =
+        String::from("<h2 style=\"font-size:16px;margin:20px 0 4px 0;\">Followers per day</h2>\n");
+    let drawn = match chart::draw(&input) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(
+                html,
+                "<p style=\"margin:0;{muted}\">No follower chart: {}.</p>",
+                escape(&e.to_string())
+            );
+            return (html, None);
+        }
+    };
+    let content_id = format!("followers-{}-{}@igsync", account.id, period.start());
+    let (low, high) = series
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, v)| {
+            (lo.min(*v), hi.max(*v))
+        });
+    let mut alt = format!(
+        "Followers per day from {} to {}: {} of {} days have a sample; lowest {}, highest {}",
+        period.start(),
+        period.end(),
+        series.len(),
+        growth.days_in_period,
+        count(low),
+        count(high)
+    );
+    let mut legend = format!(
+        "<span style=\"color:#2563eb;font-weight:bold;\">&#8212;</span> Followers ({} of {} days \
+         have a sample; a day without one is a gap in the line).",
+        series.len(),
+        growth.days_in_period
+    );
+    if let (Some(o), Some(end)) = (outlook, band.last()) {
+        let level = o.forecast.level * 100.0;
+        let _ = write!(
+            alt,
+            "; forecast to {} about {} ({level:.0} % band {} to {})",
+            end.day,
+            count(end.value),
+            count(end.low),
+            count(end.high)
+        );
+        let _ = write!(
+            legend,
+            " <span style=\"color:#d97706;font-weight:bold;\">- -</span> Forecast ({}) with its \
+             {level:.0} % band: about {} on {} ({level:.0} %: {} – {}).",
+            escape(&o.forecast.method.key().replace('_', " ")),
+            count(end.value),
+            end.day,
+            count(end.low),
+            count(end.high)
+        );
+    }
+    if let Err(why) = &report.account.follower_outlook {
+        let _ = write!(
+            legend,
+            " No forecast: {}.",
+            escape(why.trim_end_matches('.'))
+        );
+    }
+    alt.push('.');
+    let _ = write!(
+        html,
+        "<p style=\"margin:0 0 4px 0;{muted}\">Top line {top} followers, bottom line {bottom}.</p>\n\
+         <img src=\"cid:{cid}\" width=\"{w}\" height=\"{h}\" alt=\"{alt}\" \
+         style=\"display:block;width:100%;max-width:{w}px;height:auto;border:0;\">\n\
+         <table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"width:100%;max-width:{w}px;{muted}\">\
+         <tr><td style=\"text-align:left;\">{first}</td><td style=\"text-align:right;\">{last}</td></tr></table>\n\
+         <p style=\"margin:4px 0 0 0;{muted}\">{legend}</p>\n",
+        top = count(drawn.top),
+        bottom = count(drawn.bottom),
+        cid = escape(&content_id),
+        w = chart::WIDTH,
+        h = chart::HEIGHT,
+        alt = escape(&alt),
+        first = period.start(),
+        last = last,
+    );
+    let chart = ReportChart {
+        content_id,
+        png: drawn.png,
+        alt,
+    };
+    (html, Some(chart))
+}
+
 /// Renders `report` of `account` for delivery; `public_url` is the dashboard's address.
 pub fn render_report(
     report: &Report,
@@ -228,6 +373,8 @@ pub fn render_report(
         );
     }
     html.push_str("</table>\n");
+    let (chart_html, chart) = follower_chart(report, account);
+    html.push_str(&chart_html);
     if let Some(link) = &link {
         let _ = writeln!(
             html,
@@ -247,6 +394,7 @@ pub fn render_report(
         period_start: start,
         period_end: end,
         link,
+        chart,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Sending a rendered report: by SMTP (lettre, rustls; the password is used for the login
 //! only and never logged) or to a webhook, signed like the alert webhooks.
 
+use base64::Engine as _;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -12,8 +13,8 @@ use crate::WebhookUrl;
 use crate::engine::Deps;
 use crate::jobs::webhook_signature;
 
-/// Sends the report to `to`: HTML with a plain-text alternative, or the plain text with the
-/// CSV attached.
+/// Sends the report to `to`: HTML (with the follower chart as an inline PNG) and a
+/// plain-text alternative, or the plain text with the CSV attached.
 pub(super) async fn email(
     smtp: &SmtpSettings,
     to: &str,
@@ -42,10 +43,23 @@ pub(super) async fn email(
                 ),
         )
     } else {
-        builder.multipart(MultiPart::alternative_plain_html(
-            report.text.clone(),
-            report.html.clone(),
-        ))
+        let html = SinglePart::html(report.html.clone());
+        // The chart travels beside the HTML in a multipart/related, as an inline part
+        // whose Content-ID the HTML's `cid:` refers to.
+        let html_part = match &report.chart {
+            Some(chart) => {
+                let png = ContentType::parse("image/png").map_err(|e| format!("image/png: {e}"))?;
+                MultiPart::related().singlepart(html).singlepart(
+                    Attachment::new_inline(chart.content_id.clone()).body(chart.png.clone(), png),
+                )
+            }
+            None => MultiPart::related().singlepart(html),
+        };
+        builder.multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::plain(report.text.clone()))
+                .multipart(html_part),
+        )
     }
     .map_err(|e| format!("cannot build the message: {e}"))?;
     let transport = match smtp.tls {
@@ -75,7 +89,8 @@ pub(super) async fn email(
 }
 
 /// POSTs the report: the CSV as the body (`text/csv`), or JSON with the figures, the
-/// subject and the HTML. Signed with `X-Igsync-Signature` when a webhook secret is set.
+/// subject, the HTML and the follower chart it shows (PNG, base64). Signed with
+/// `X-Igsync-Signature` when a webhook secret is set.
 pub(super) async fn webhook(
     deps: &Deps,
     url: &WebhookUrl,
@@ -111,6 +126,13 @@ pub(super) async fn webhook(
             "figures": figures,
             "link": report.link,
             "html": report.html,
+            // The image the HTML's `cid:` refers to.
+            "chart": report.chart.as_ref().map(|c| serde_json::json!({
+                "content_id": c.content_id,
+                "content_type": "image/png",
+                "alt": c.alt,
+                "png_base64": base64::engine::general_purpose::STANDARD.encode(&c.png),
+            })),
         });
         ("application/json", value.to_string().into_bytes())
     };
