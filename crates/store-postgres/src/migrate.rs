@@ -25,6 +25,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "warehouse_views",
         include_str!("../migrations/0007_warehouse_views.sql"),
     ),
+    (
+        8,
+        "warehouse_media_comment",
+        include_str!("../migrations/0008_warehouse_media_comment.sql"),
+    ),
 ];
 
 fn checksum(sql: &str) -> String {

@@ -1,6 +1,6 @@
 //! The warehouse schema: Fivetran-compatible views of igsync's history, for analytics tools
 //! built on Fivetran's Instagram Business connector (its dbt package reads them unchanged).
-//! Migration 0007 defines the views beside igsync's tables (`fivetran_*`); here they are
+//! Migrations 0007 and 0008 define the views beside igsync's tables (`fivetran_*`); here they are
 //! exposed under Fivetran's table names in a schema of the operator's choosing, and a
 //! read-only role is given access to that schema and nothing else.
 
@@ -19,6 +19,7 @@ pub const WAREHOUSE_VIEWS: &[(&str, &str)] = &[
     ("media_insights", "fivetran_media_insights"),
     ("user_insights", "fivetran_user_insights"),
     ("user_lifetime_insights", "fivetran_user_lifetime_insights"),
+    ("media_comment", "fivetran_media_comment"),
 ];
 
 /// Checks a schema or role name: a lower-case SQL identifier (letters, digits, `_`, not
