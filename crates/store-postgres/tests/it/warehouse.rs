@@ -357,7 +357,13 @@ async fn media_comment_has_a_row_per_version_of_each_comment() {
             ),
         ]
     );
-    assert!(f.store.warehouse_check("bi_views").await.unwrap().is_empty());
+    assert!(
+        f.store
+            .warehouse_check("bi_views")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     pool.close().await;
     f.store.close().await;
     drop_database(&f.name).await;
