@@ -33,6 +33,8 @@ struct ExportRun {
     /// The SQLite database's files (main file and write-ahead log); None on PostgreSQL.
     sqlite_bytes: Option<u64>,
     cpu: Duration,
+    /// Per table: what was written and how long it took.
+    tables: Vec<(ExportTable, Totals)>,
 }
 
 fn per_second(rows: u64, wall: Duration) -> f64 {
@@ -65,6 +67,11 @@ impl ExportRun {
             "dataset_bytes_per_million_snapshot_rows": per_million(self.parquet_bytes, self.snapshot_rows),
             "sqlite_file_bytes": self.sqlite_bytes,
             "sqlite_bytes_per_million_snapshot_rows": self.sqlite_bytes.and_then(|b| per_million(b, self.snapshot_rows)),
+            "tables": self.tables.iter().map(|(table, t)| json!({
+                "table": table.name(), "rows": t.rows, "files": t.files, "bytes": t.bytes,
+                "wall_s": round2(t.seconds),
+                "rows_per_s": per_second(t.rows, Duration::from_secs_f64(t.seconds)),
+            })).collect::<Vec<_>>(),
         })
     }
 
@@ -92,6 +99,16 @@ impl ExportRun {
             mb(per_million(self.snapshot_parquet_bytes, self.snapshot_rows)),
             mb(per_million(self.parquet_bytes, self.snapshot_rows)),
         );
+        for (table, t) in &self.tables {
+            println!(
+                "    {:<24} {:>10} rows {:>7} files {:>8.2} s {:>10.0} rows/s",
+                table.name(),
+                t.rows,
+                t.files,
+                t.seconds,
+                per_second(t.rows, Duration::from_secs_f64(t.seconds)),
+            );
+        }
     }
 }
 
@@ -182,6 +199,7 @@ async fn measure_export(db: &BenchDb, out: PathBuf) -> anyhow::Result<ExportRun>
         snapshot_parquet_bytes: snapshots.bytes,
         sqlite_bytes,
         cpu,
+        tables: summary,
     })
 }
 

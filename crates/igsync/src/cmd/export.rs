@@ -70,6 +70,8 @@ pub(crate) struct Totals {
     pub(crate) rows: u64,
     pub(crate) files: u64,
     pub(crate) bytes: u64,
+    /// Wall time spent on the table (set per table by [`export_to`]).
+    pub(crate) seconds: f64,
 }
 
 impl Totals {
@@ -77,6 +79,7 @@ impl Totals {
         self.rows += other.rows;
         self.files += other.files;
         self.bytes += other.bytes;
+        self.seconds += other.seconds;
     }
 }
 
@@ -170,6 +173,7 @@ pub(crate) async fn export_to(
     };
     let mut summary = Vec::new();
     for &table in tables {
+        let started = Instant::now();
         let mut totals = Totals::default();
         for &account in accounts {
             let t = if table.append_only() {
@@ -179,6 +183,7 @@ pub(crate) async fn export_to(
             };
             totals.add(t);
         }
+        totals.seconds = started.elapsed().as_secs_f64();
         run.progress_done(table, totals);
         summary.push((table, totals));
     }
