@@ -685,6 +685,9 @@ pub(crate) enum BenchScenario {
     Analytics,
     /// Events/s of the receiver of Meta's webhook notifications (signature checks included).
     Webhooks,
+    /// A synced fleet exported whole to Parquet from SQLite and PostgreSQL: rows/s, and bytes
+    /// per million snapshot rows against the SQLite file.
+    Export,
     /// Everything above.
     All,
 }

@@ -75,7 +75,7 @@ keys! {
     "server.listen", "IGSYNC_SERVER_LISTEN", "127.0.0.1:8080", "Address of the API and dashboard";
     "server.cookie_secure", "IGSYNC_SERVER_COOKIE_SECURE", "false", "Mark the dashboard's session cookie Secure (set it when igsync is served over HTTPS, directly or behind a proxy)";
     "server.public_url", "IGSYNC_SERVER_PUBLIC_URL", "", "The address browsers reach igsync at, e.g. https://igsync.example.com; Meta's login dialogs send people back to {public_url}/connect/callback (empty: connecting accounts from the dashboard is unavailable)";
-    "warehouse.schema", "IGSYNC_WAREHOUSE_SCHEMA", "instagram_business", "PostgreSQL schema of the Fivetran-compatible views `igsync migrate` keeps current (user_history, media_history, media_insights, user_insights, user_lifetime_insights); lower-case letters, digits and _";
+    "warehouse.schema", "IGSYNC_WAREHOUSE_SCHEMA", "instagram_business", "PostgreSQL schema of the Fivetran-compatible views `igsync migrate` keeps current (user_history, media_history, media_insights, user_insights, user_lifetime_insights, media_comment); lower-case letters, digits and _";
 }
 
 /// Where a value came from, for error messages.

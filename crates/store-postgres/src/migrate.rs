@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("../migrations/0007_warehouse_views.sql"),
     ),
     (
+        8,
+        "warehouse_media_comment",
+        include_str!("../migrations/0008_warehouse_media_comment.sql"),
+    ),
+    (
         10,
         "workspaces",
         include_str!("../migrations/0010_workspaces.sql"),

@@ -1,6 +1,6 @@
 //! The warehouse schema: Fivetran-compatible views of igsync's history, for analytics tools
 //! built on Fivetran's Instagram Business connector (its dbt package reads them unchanged).
-//! Migration 0007 defines the views beside igsync's tables (`fivetran_*`); here they are
+//! Migrations 0007 and 0008 define the views beside igsync's tables (`fivetran_*`); here they are
 //! exposed under Fivetran's table names in a schema of the operator's choosing, and a
 //! read-only role is given access to that schema and nothing else.
 
@@ -19,6 +19,7 @@ pub const WAREHOUSE_VIEWS: &[(&str, &str)] = &[
     ("media_insights", "fivetran_media_insights"),
     ("user_insights", "fivetran_user_insights"),
     ("user_lifetime_insights", "fivetran_user_lifetime_insights"),
+    ("media_comment", "fivetran_media_comment"),
 ];
 
 /// Checks a schema or role name: a lower-case SQL identifier (letters, digits, `_`, not
@@ -219,6 +220,22 @@ pub struct WarehousePost {
     pub metrics: BTreeMap<String, i64>,
 }
 
+/// One row of the warehouse view `media_comment` (Fivetran's `MEDIA_COMMENT` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarehouseComment {
+    pub fivetran_id: String,
+    pub synced: chrono::NaiveDateTime,
+    pub media_id: Option<i64>,
+    pub created_time: Option<chrono::DateTime<chrono::Utc>>,
+    pub hidden: Option<bool>,
+    pub id: Option<i64>,
+    pub like_count: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub owner_username: Option<String>,
+    pub parent_id: Option<i64>,
+    pub text: Option<String>,
+}
+
 /// The package's selection of one staging model: every column plus `is_most_recent_record`
 /// (the greatest `_fivetran_synced` per id).
 fn latest(schema_q: &str, table: &str) -> String {
@@ -279,6 +296,39 @@ impl PostgresStore {
             });
         }
         Ok(out)
+    }
+
+    /// Every row of the warehouse view `media_comment`, ordered by comment id and
+    /// `_fivetran_synced`. Reads only the warehouse schema, so it works as the read-only role.
+    pub async fn warehouse_comments(&self, schema: &str) -> Result<Vec<WarehouseComment>> {
+        check_identifier("warehouse schema", schema)?;
+        // The schema name was checked to be a plain identifier; nothing else is spliced.
+        let sql = format!(
+            "SELECT _fivetran_id, _fivetran_synced, media_id, created_time, hidden, id, \
+             like_count, owner_id, owner_username, parent_id, text \
+             FROM \"{schema}\".media_comment ORDER BY id, _fivetran_synced"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(WarehouseComment {
+                    fivetran_id: r.try_get("_fivetran_id").map_err(db)?,
+                    synced: r.try_get("_fivetran_synced").map_err(db)?,
+                    media_id: r.try_get("media_id").map_err(db)?,
+                    created_time: r.try_get("created_time").map_err(db)?,
+                    hidden: r.try_get("hidden").map_err(db)?,
+                    id: r.try_get("id").map_err(db)?,
+                    like_count: r.try_get("like_count").map_err(db)?,
+                    owner_id: r.try_get("owner_id").map_err(db)?,
+                    owner_username: r.try_get("owner_username").map_err(db)?,
+                    parent_id: r.try_get("parent_id").map_err(db)?,
+                    text: r.try_get("text").map_err(db)?,
+                })
+            })
+            .collect()
     }
 
     /// The package's tests (`not_null` on `_fivetran_id` and the id of every view it reads),

@@ -39,6 +39,11 @@ impl BenchDb {
         })
     }
 
+    /// The SQLite database file, or None for PostgreSQL.
+    pub(super) fn sqlite_file(&self) -> Option<PathBuf> {
+        self._dir.as_ref().map(|d| d.join("bench.db"))
+    }
+
     pub(super) async fn open(&self) -> anyhow::Result<DynStore> {
         crate::db::open(&self.url).await
     }

@@ -8,6 +8,7 @@ mod analytics;
 mod api;
 mod chart;
 mod db;
+mod export;
 mod fleet;
 mod ingest;
 mod naive;
@@ -18,6 +19,7 @@ mod webhooks;
 
 pub(crate) use analytics::analytics_scenario;
 pub(crate) use api::{api_scenario, load};
+pub(crate) use export::export_scenario;
 pub(crate) use fleet::sync_scenario;
 pub(crate) use ingest::ingest_scenario;
 pub(crate) use naive::naive_scenario;

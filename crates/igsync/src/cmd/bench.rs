@@ -11,6 +11,8 @@
 //! - `report`: report latency for an account with 10,000 posts and a year of daily metrics;
 //! - `analytics`: accuracy of the anomaly detector and the forecasters on the simulator's
 //!   daily series with labelled anomalies, read directly (pure, no child process);
+//! - `export`: a synced fleet exported whole to Parquet from SQLite and from PostgreSQL, rows/s
+//!   and bytes per million snapshot rows against the SQLite file;
 //! - `webhooks`: events/s of the receiver of Meta's notifications, signatures checked;
 //! - `api`: requests/s of the overview JSON, loaded from a second process, alone and beside
 //!   a flood of wrong secrets from a third process (from one host, and from 20 hosts).
@@ -23,8 +25,8 @@ use serde_json::Value;
 
 pub(crate) use crate::bench::load;
 use crate::bench::{
-    analytics_scenario, api_scenario, ingest_scenario, machine, naive_scenario, report_scenario,
-    sync_scenario, webhooks_scenario,
+    analytics_scenario, api_scenario, export_scenario, ingest_scenario, machine, naive_scenario,
+    report_scenario, sync_scenario, webhooks_scenario,
 };
 use crate::cli::{BenchArgs, BenchScenario};
 use crate::config::Config;
@@ -47,6 +49,7 @@ pub(crate) async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<Exit
             BenchScenario::Sync,
             BenchScenario::Naive,
             BenchScenario::Analytics,
+            BenchScenario::Export,
         ],
         one => vec![one],
     };
@@ -61,6 +64,7 @@ pub(crate) async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<Exit
             BenchScenario::Api => ("api", api_scenario(&args).await?),
             BenchScenario::Analytics => ("analytics", analytics_scenario(&args)?),
             BenchScenario::Webhooks => ("webhooks", webhooks_scenario(&args).await?),
+            BenchScenario::Export => ("export", export_scenario(&args, config).await?),
             BenchScenario::All => unreachable!("expanded above"),
         };
         let path = out_dir.join(format!("{name}.json"));

@@ -64,18 +64,22 @@ struct Range {
     to: DateTime<Utc>,
 }
 
+/// What an export wrote for one table (or all).
 #[derive(Debug, Default, Clone, Copy)]
-struct Totals {
-    rows: u64,
-    files: u64,
-    bytes: u64,
+pub(crate) struct Totals {
+    pub(crate) rows: u64,
+    pub(crate) files: u64,
+    pub(crate) bytes: u64,
+    /// Wall time spent on the table (set per table by [`export_to`]).
+    pub(crate) seconds: f64,
 }
 
 impl Totals {
-    fn add(&mut self, other: Totals) {
+    pub(crate) fn add(&mut self, other: Totals) {
         self.rows += other.rows;
         self.files += other.files;
         self.bytes += other.bytes;
+        self.seconds += other.seconds;
     }
 }
 
@@ -89,14 +93,22 @@ struct Run {
     published: u64,
     state: State,
     terminal: bool,
+    /// Print a line per table when it is done.
+    verbose: bool,
+}
+
+/// Where and how [`export_to`] writes.
+pub(crate) struct Target {
+    pub(crate) out: PathBuf,
+    pub(crate) format: ExportFormat,
+    pub(crate) since: Option<DateTime<Utc>>,
+    pub(crate) page_rows: u32,
+    pub(crate) stop_after_files: Option<u64>,
+    /// Print a line per table when it is done (and a progress line on a terminal).
+    pub(crate) verbose: bool,
 }
 
 pub(crate) async fn run(args: ExportArgs, config: &Config) -> anyhow::Result<ExitCode> {
-    let ext = match args.format {
-        ExportFormat::Csv => "csv",
-        ExportFormat::Jsonl => "jsonl",
-        ExportFormat::Parquet => "parquet",
-    };
     let tables = parse_tables(&args.tables)?;
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let store = db::open(&config.database_url).await?;
@@ -110,26 +122,60 @@ pub(crate) async fn run(args: ExportArgs, config: &Config) -> anyhow::Result<Exi
             .map(|a| a.id)
             .collect(),
     };
-    fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let state = read_state(&args.out, ext)?;
-    recover(&args.out)?;
+    let out = args.out.clone();
+    let started = Instant::now();
+    let summary = export_to(
+        store,
+        &accounts,
+        &tables,
+        Target {
+            out: args.out,
+            format: args.format,
+            since,
+            page_rows: args.page_rows,
+            stop_after_files: args.stop_after_files,
+            verbose: true,
+        },
+    )
+    .await?;
+    print_summary(&summary, started.elapsed().as_secs_f64(), &out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exports `tables` of `accounts` from `store` into `target.out` (incrementally, as `igsync
+/// export` does) and returns what was written per table.
+pub(crate) async fn export_to(
+    store: DynStore,
+    accounts: &[AccountId],
+    tables: &[ExportTable],
+    target: Target,
+) -> anyhow::Result<Vec<(ExportTable, Totals)>> {
+    let ext = match target.format {
+        ExportFormat::Csv => "csv",
+        ExportFormat::Jsonl => "jsonl",
+        ExportFormat::Parquet => "parquet",
+    };
+    fs::create_dir_all(&target.out)
+        .with_context(|| format!("cannot create {}", target.out.display()))?;
+    let state = read_state(&target.out, ext)?;
+    recover(&target.out)?;
     let mut run = Run {
         store,
-        out: args.out.clone(),
-        format: args.format,
-        since,
-        page_rows: args.page_rows.clamp(1, 1_000_000),
-        stop_after_files: args.stop_after_files,
+        out: target.out,
+        format: target.format,
+        since: target.since,
+        page_rows: target.page_rows.clamp(1, 1_000_000),
+        stop_after_files: target.stop_after_files,
         published: 0,
         state,
-        terminal: std::io::stderr().is_terminal(),
+        terminal: target.verbose && std::io::stderr().is_terminal(),
+        verbose: target.verbose,
     };
-    let started = Instant::now();
     let mut summary = Vec::new();
-    for table in tables {
+    for &table in tables {
+        let started = Instant::now();
         let mut totals = Totals::default();
-        for &account in &accounts {
+        for &account in accounts {
             let t = if table.append_only() {
                 run.append_table(table, account).await?
             } else {
@@ -137,13 +183,13 @@ pub(crate) async fn run(args: ExportArgs, config: &Config) -> anyhow::Result<Exi
             };
             totals.add(t);
         }
+        totals.seconds = started.elapsed().as_secs_f64();
         run.progress_done(table, totals);
         summary.push((table, totals));
     }
     let _ = fs::remove_dir_all(run.out.join(STAGING));
     let _ = fs::remove_dir_all(run.out.join(TRASH));
-    print_summary(&summary, started.elapsed().as_secs_f64(), &run.out);
-    Ok(ExitCode::SUCCESS)
+    Ok(summary)
 }
 
 fn parse_tables(names: &[String]) -> anyhow::Result<Vec<ExportTable>> {
@@ -314,7 +360,7 @@ impl Run {
         let mut files = Vec::new();
         let mut totals = Totals::default();
         let mut latest = None;
-        let mut writer: Option<(String, PartWriter)> = None;
+        let mut writer: Option<(Option<NaiveDate>, PartWriter)> = None;
         let mut after = None;
         loop {
             let rows = self
@@ -331,22 +377,23 @@ impl Run {
                 .with_context(|| format!("cannot read {} of account {account}", table.name()))?;
             let full = rows.len() == self.page_rows as usize;
             for row in &rows {
-                let (dt, at) = partition_time(table, row);
+                let (day, at) = partition_time(table, row);
                 if at.is_some() && latest < at {
                     latest = at;
                 }
-                if writer.as_ref().is_none_or(|(d, _)| *d != dt) {
+                if writer.as_ref().is_none_or(|(d, _)| *d != day) {
                     if let Some((d, w)) = writer.take() {
                         let (path, bytes) = w.finish()?;
                         totals.bytes += bytes;
                         totals.files += 1;
-                        files.push((path, d));
+                        files.push((path, day_text(d)));
                     }
+                    let dt = day_text(day);
                     let day_dir = dir.join(format!("dt={dt}"));
                     fs::create_dir_all(&day_dir)
                         .with_context(|| format!("cannot create {}", day_dir.display()))?;
                     let path = day_dir.join(format!("part.{}.tmp", self.ext()));
-                    writer = Some((dt.clone(), PartWriter::create(path, self.format, table)?));
+                    writer = Some((day, PartWriter::create(path, self.format, table)?));
                 }
                 if let Some((_, w)) = writer.as_mut() {
                     w.row(row)?;
@@ -363,7 +410,7 @@ impl Run {
             let (path, bytes) = w.finish()?;
             totals.bytes += bytes;
             totals.files += 1;
-            files.push((path, d));
+            files.push((path, day_text(d)));
         }
         Ok((files, totals, latest))
     }
@@ -500,6 +547,9 @@ impl Run {
         if self.terminal {
             eprint!("\r\x1b[2K");
         }
+        if !self.verbose {
+            return;
+        }
         eprintln!(
             "{}: {} rows, {} files, {} bytes",
             table.name(),
@@ -510,13 +560,22 @@ impl Run {
     }
 }
 
-/// The `dt=` value of a row and, for an instant, the instant itself.
-fn partition_time(table: ExportTable, row: &[ExportValue]) -> (String, Option<DateTime<Utc>>) {
+/// The `dt=` day of a row (None when its partition time is missing) and, for an instant,
+/// the instant itself. Compared per row, so it allocates nothing.
+fn partition_time(
+    table: ExportTable,
+    row: &[ExportValue],
+) -> (Option<NaiveDate>, Option<DateTime<Utc>>) {
     match &row[table.time_column()] {
-        ExportValue::Time(at) => (at.date_naive().to_string(), Some(*at)),
-        ExportValue::Day(day) => (day.to_string(), None),
-        _ => ("unknown".to_string(), None),
+        ExportValue::Time(at) => (Some(at.date_naive()), Some(*at)),
+        ExportValue::Day(day) => (Some(*day), None),
+        _ => (None, None),
     }
+}
+
+/// The `dt=` value of a day.
+fn day_text(day: Option<NaiveDate>) -> String {
+    day.map_or_else(|| "unknown".to_string(), |d| d.to_string())
 }
 
 fn print_summary(summary: &[(ExportTable, Totals)], seconds: f64, out: &Path) {

@@ -8,7 +8,7 @@ mod dbcopy;
 mod demo;
 mod doctor;
 pub(crate) mod engine;
-mod export;
+pub(crate) mod export;
 mod export_parquet;
 pub(crate) mod graph;
 mod keys;

@@ -568,3 +568,68 @@ async fn export_writes_every_row_once_resumes_and_adds_only_new_rows(d: Dialect)
     assert!(!since.status.success());
     assert!(since.stderr.contains("RFC 3339"), "{since}");
 }
+
+/// `igsync bench export` syncs a tiny fleet into both databases, exports it to Parquet and
+/// prints its figure lines; the export writes every row the database holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_export_prints_rows_per_second_and_bytes_per_million_snapshot_rows() {
+    let h = Harness::new(Dialect::Sqlite, "bench-export").await;
+    let postgres = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let run = h
+        .ok(
+            &[
+                "bench",
+                "export",
+                "--accounts",
+                "2",
+                "--media",
+                "6",
+                "--latency-ms",
+                "0",
+                "--concurrency",
+                "2",
+                "--postgres-url",
+                &postgres,
+            ],
+            None,
+        )
+        .await;
+    for dialect in ["sqlite", "postgres"] {
+        let lines: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with(&format!("export {dialect} ")))
+            .collect();
+        assert_eq!(lines.len(), 2, "{run}");
+        assert!(lines[0].contains(" rows/s to Parquet ("), "{run}");
+        assert!(lines[0].contains("reading alone: "), "{run}");
+        assert!(
+            lines[1].contains("bytes per million snapshot rows (")
+                && lines[1].contains("Parquet snapshots ")
+                && lines[1].contains(" MB"),
+            "{run}"
+        );
+        assert_eq!(
+            lines[1].contains("SQLite file "),
+            dialect == "sqlite",
+            "{run}"
+        );
+    }
+    let text = std::fs::read_to_string(h.dir.path().join("bench-results/export.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let runs = json["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{json}");
+    for r in runs {
+        let rows = r["rows"].as_u64().unwrap();
+        // The export wrote exactly the rows the database gives when read alone.
+        assert_eq!(Some(rows), r["read_only_rows"].as_u64(), "{r}");
+        assert!(r["snapshot_rows"].as_u64().unwrap() > 0, "{r}");
+        assert!(rows > r["snapshot_rows"].as_u64().unwrap(), "{r}");
+        assert!(r["parquet_bytes"].as_u64().unwrap() > 0, "{r}");
+        assert!(r["rows_per_s"].as_f64().unwrap() > 0.0, "{r}");
+        let sqlite = r["sqlite_file_bytes"].as_u64();
+        assert_eq!(sqlite.is_some(), r["database"] == "sqlite", "{r}");
+    }
+    h.db.teardown().await;
+}

@@ -1,17 +1,106 @@
 //! The warehouse views on PostgreSQL: after a real sync of a simulated fleet, `igsync migrate`
 //! exposes Fivetran-compatible views; `instagram_business__posts`, computed from them the way
 //! Fivetran's dbt package computes it, equals what `igsync report` says for every post; the
-//! package's key tests pass; and the role made by `igsync warehouse grant` reads the views
-//! and none of igsync's tables.
+//! package's key tests pass; Meta's comment notifications received by `igsync serve` appear
+//! in `media_comment`; and the role made by `igsync warehouse grant` reads the views and none
+//! of igsync's tables.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use simulator::{SimServer, WebhookConfig, WebhookEvent, WebhookState};
 use store::Store;
 use store_postgres::PostgresStore;
-use store_postgres::warehouse::WarehousePost;
+use store_postgres::warehouse::{WarehouseComment, WarehousePost};
 
-use crate::support::{Dialect, Harness, record_figures, sim_config, start_sim};
+use crate::support::{Dialect, Harness, record_figures, serve, sim_config, start_sim};
+
+const VERIFY: &str = "warehouse-verify-token";
+
+/// Serves igsync with Meta's webhooks on, subscribes every account, lets a day and a half of
+/// the simulated world's comment notifications arrive, and returns the comments Meta sent.
+async fn receive_comments(h: &mut Harness, sim: &SimServer) -> Vec<WebhookEvent> {
+    h.set("IGSYNC_WEBHOOKS_ENABLED", "true");
+    h.set("IGSYNC_WEBHOOKS_VERIFY_TOKEN", VERIFY);
+    h.set("IGSYNC_GRAPH_APP_SECRET", &sim.app_secret());
+    // The server processes what it receives (workers in the same process).
+    let (mut server, url) = serve(h, &["--worker"]).await;
+    // Late deliveries off, so that every notification due is delivered by the flush below.
+    let mut hooks = WebhookConfig::new(format!("{url}/webhooks/meta"), VERIFY);
+    hooks.reorder = false;
+    sim.start_webhooks(hooks)
+        .await
+        .expect("the handshake with igsync serve succeeds");
+    h.ok(&["webhooks", "subscribe", "--all"], None).await;
+    sim.advance_clock(chrono::Duration::hours(36));
+    sim.flush_webhooks().await;
+    let sent: Vec<WebhookEvent> = sim
+        .webhook_events()
+        .await
+        .into_iter()
+        .filter(|e| e.field == "comments")
+        .collect();
+    assert!(sent.len() >= 3, "only {} comments sent", sent.len());
+    assert!(
+        sent.iter().all(|e| e.state == WebhookState::Delivered),
+        "{sent:?}"
+    );
+    let store = h.db.open().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let mut stored = 0;
+        for a in store.account_list().await.unwrap() {
+            stored += store.comment_list(a.id, None, 0).await.unwrap().len();
+        }
+        if stored == sent.len() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let status = h.run(&["webhooks", "status"], None).await;
+            server.terminate().await;
+            panic!(
+                "{stored} of {} comments stored\n{status}\nserver:\n{}\n{}",
+                sent.len(),
+                server.stdout(),
+                server.stderr()
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    sim.stop_webhooks().await;
+    server.terminate().await;
+    sent
+}
+
+/// Every comment Meta sent is one row of `media_comment` with its media, author, text and
+/// parent; what the notifications do not say is NULL.
+fn check_comments(sent: &[WebhookEvent], rows: &[WarehouseComment]) {
+    let by_id: BTreeMap<i64, &WarehouseComment> = rows
+        .iter()
+        .map(|r| (r.id.expect("every comment has its id"), r))
+        .collect();
+    assert_eq!(
+        by_id.len(),
+        rows.len(),
+        "one row per comment (none was edited)"
+    );
+    assert_eq!(rows.len(), sent.len());
+    let int = |v: &Value| v.as_str().and_then(|s| s.parse::<i64>().ok());
+    for e in sent {
+        let v = &e.value;
+        let row = by_id[&int(&v["id"]).unwrap()];
+        assert_eq!(row.media_id, int(&v["media"]["id"]), "{v}");
+        assert_eq!(row.owner_id, int(&v["from"]["id"]), "{v}");
+        assert_eq!(
+            row.owner_username.as_deref(),
+            v["from"]["username"].as_str()
+        );
+        assert_eq!(row.text.as_deref(), v["text"].as_str());
+        assert_eq!(row.parent_id, int(&v["parent_id"]), "{v}");
+        assert_eq!(row.created_time, Some(e.time), "{v}");
+        assert_eq!((row.hidden, row.like_count), (None, None));
+    }
+}
 
 /// The `media_insights` column family of a post, as the views split metrics.
 fn family(post: &Value) -> &'static str {
@@ -59,6 +148,7 @@ async fn warehouse_views_reproduce_the_report_and_the_reader_role_sees_only_them
     h.ok(&["sync", "--all", "--wait"], None).await;
     // A second sync appends a second capture of every post: the views must pick the latest.
     h.ok(&["sync", "--all", "--wait"], None).await;
+    let sent_comments = receive_comments(&mut h, &sim).await;
     let migrated = h.ok(&["migrate"], None).await;
     assert!(
         migrated
@@ -96,6 +186,11 @@ async fn warehouse_views_reproduce_the_report_and_the_reader_role_sees_only_them
         .expect("the reader role reads the warehouse views");
     let denied = reader.account_list().await.unwrap_err().to_string();
     assert!(denied.contains("permission denied"), "{denied}");
+    let comments = reader
+        .warehouse_comments("instagram_business")
+        .await
+        .expect("the reader role reads media_comment");
+    check_comments(&sent_comments, &comments);
     let failures = reader.warehouse_check("instagram_business").await.unwrap();
     assert!(failures.is_empty(), "{failures:?}");
     reader.close().await;
@@ -194,6 +289,7 @@ async fn warehouse_views_reproduce_the_report_and_the_reader_role_sees_only_them
             "report_posts_compared": compared_posts,
             "values_equal": compared_values,
             "missing_in_both": missing_both,
+            "comments_in_media_comment": comments.len(),
             "totals": format!("{media_total:?}"),
         }),
     );

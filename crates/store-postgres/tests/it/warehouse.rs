@@ -1,6 +1,7 @@
 //! The warehouse views' shape: after migrating, the schema named by the operator holds
 //! Fivetran's tables with exactly the columns and types of its Instagram Business connector
-//! as `fivetran/dbt_instagram_business` v1.1.0 reads them (docs/warehouse.md), and names that
+//! as `fivetran/dbt_instagram_business` v1.1.0 reads them, and `media_comment` as the
+//! connector's schema documents it (docs/warehouse.md), and names that
 //! are not plain identifiers are refused before any SQL runs.
 
 use std::collections::BTreeMap;
@@ -92,6 +93,24 @@ fn expected() -> BTreeMap<&'static str, Vec<(&'static str, &'static str)>> {
             ],
         ),
         ("media_insights", media_insights),
+        (
+            // Fivetran's connector schema (ERD): created_time is an Instant, which Fivetran
+            // writes to PostgreSQL as timestamp with time zone.
+            "media_comment",
+            vec![
+                ("_fivetran_id", "text"),
+                ("_fivetran_synced", TS),
+                ("media_id", "bigint"),
+                ("created_time", "timestamp with time zone"),
+                ("hidden", "boolean"),
+                ("id", "bigint"),
+                ("like_count", "bigint"),
+                ("owner_id", "bigint"),
+                ("owner_username", "text"),
+                ("parent_id", "bigint"),
+                ("text", "text"),
+            ],
+        ),
     ])
 }
 
@@ -207,6 +226,145 @@ async fn warehouse_names_must_be_plain_identifiers_and_not_igsyncs_schema() {
             .await
             .unwrap()
     );
+    f.store.close().await;
+    drop_database(&f.name).await;
+}
+
+fn comment(a: i64, id: &str, minute: i64, text: Option<&str>) -> store::CommentRecord {
+    store::CommentRecord {
+        account_id: a,
+        ig_comment_id: id.to_owned(),
+        ig_media_id: Some("17900000000000001".into()),
+        media_product_type: Some("FEED".into()),
+        parent_id: None,
+        from_id: Some("25000000000000042".into()),
+        from_username: Some("ana.k".into()),
+        text: text.map(str::to_owned),
+        commented_at: at(minute),
+    }
+}
+
+fn at(minute: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_780_000_000 + minute * 60, 0).unwrap()
+}
+
+#[tokio::test]
+async fn media_comment_has_a_row_per_version_of_each_comment() {
+    use store::{
+        AccountType, Cipher, LoginKind, NewAccount, NewWebhookEvent, SecretKey, SecretString,
+        Store, WebhookApply,
+    };
+    let f = PgFixture::new().await;
+    let account = f
+        .store
+        .account_upsert(NewAccount {
+            ig_user_id: "17841400000000001".into(),
+            username: "shop".into(),
+            name: None,
+            account_type: AccountType::Business,
+            login: LoginKind::Facebook,
+            page_id: None,
+            timezone: None,
+            token: Cipher::new(&SecretKey::generate().unwrap())
+                .encrypt(&SecretString::new("t"))
+                .unwrap(),
+            token_expires_at: None,
+            now: at(0),
+        })
+        .await
+        .unwrap();
+    let a = account.id;
+    let (event_id, _) = f
+        .store
+        .webhook_event_insert(NewWebhookEvent {
+            delivery_key: "k1".into(),
+            body: "{}".into(),
+            received_at: at(0),
+        })
+        .await
+        .unwrap();
+    let mut reply = comment(a, "18100000000000003", 4, Some("Thanks!"));
+    reply.parent_id = Some("18100000000000001".into());
+    f.store
+        .webhook_apply(WebhookApply {
+            event_id,
+            processed_at: at(5),
+            comments: vec![
+                comment(a, "18100000000000001", 1, Some("first")),
+                comment(a, "18100000000000001", 3, Some("edited")),
+                comment(a, "18100000000000002", 2, None),
+                reply,
+            ],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    f.store.warehouse_views("bi_views").await.unwrap();
+    let pool = sqlx::PgPool::connect(&f.url).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT _fivetran_id, _fivetran_synced, media_id, created_time, hidden, id, like_count, \
+         owner_id, owner_username, parent_id, text FROM bi_views.media_comment \
+         ORDER BY id, _fivetran_synced",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    type Line = (i64, chrono::NaiveDateTime, chrono::DateTime<chrono::Utc>);
+    let got: Vec<(Line, Option<i64>, Option<String>)> = rows
+        .iter()
+        .map(|r| {
+            assert_eq!(r.get::<Option<i64>, _>("media_id"), Some(17900000000000001));
+            assert_eq!(r.get::<Option<i64>, _>("owner_id"), Some(25000000000000042));
+            assert_eq!(
+                r.get::<Option<String>, _>("owner_username").as_deref(),
+                Some("ana.k")
+            );
+            // Meta's notifications do not say these: missing, never false or 0.
+            assert_eq!(r.get::<Option<bool>, _>("hidden"), None);
+            assert_eq!(r.get::<Option<i64>, _>("like_count"), None);
+            (
+                (
+                    r.get("id"),
+                    r.get("_fivetran_synced"),
+                    r.get("created_time"),
+                ),
+                r.get("parent_id"),
+                r.get("text"),
+            )
+        })
+        .collect();
+    let naive = |m: i64| at(m).naive_utc();
+    assert_eq!(
+        got,
+        vec![
+            // The edited comment: one row per text, both created at the first notification.
+            (
+                (18100000000000001, naive(1), at(1)),
+                None,
+                Some("first".into())
+            ),
+            (
+                (18100000000000001, naive(3), at(1)),
+                None,
+                Some("edited".into())
+            ),
+            // No text in any notification: one row, its text missing.
+            ((18100000000000002, naive(5), at(2)), None, None),
+            (
+                (18100000000000003, naive(4), at(4)),
+                Some(18100000000000001),
+                Some("Thanks!".into())
+            ),
+        ]
+    );
+    assert!(
+        f.store
+            .warehouse_check("bi_views")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    pool.close().await;
     f.store.close().await;
     drop_database(&f.name).await;
 }
