@@ -2,6 +2,7 @@
 //! multi-ID and batch insights, the metric catalog, errors, the throttle and tokens.
 
 mod account;
+mod discovery;
 mod errors;
 mod listing;
 mod media_insights;
