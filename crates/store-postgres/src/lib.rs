@@ -6,6 +6,7 @@
 //! `WHERE` clauses are assembled from fixed fragments only.
 
 mod accounts;
+mod competitors;
 mod content;
 mod copy;
 mod error;

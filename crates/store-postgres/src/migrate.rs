@@ -25,6 +25,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "warehouse_views",
         include_str!("../migrations/0007_warehouse_views.sql"),
     ),
+    (
+        11,
+        "competitors",
+        include_str!("../migrations/0011_competitors.sql"),
+    ),
 ];
 
 fn checksum(sql: &str) -> String {

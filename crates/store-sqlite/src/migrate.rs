@@ -41,6 +41,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "reports",
         sql: include_str!("../migrations/0006_reports.sql"),
     },
+    Migration {
+        version: 11,
+        name: "competitors",
+        sql: include_str!("../migrations/0011_competitors.sql"),
+    },
 ];
 
 /// How many migrations this build knows.

@@ -308,8 +308,8 @@ async fn migrations_apply_once_even_when_raced() {
     let (x, y) = tokio::join!(a.migrate(), b.migrate());
     assert_eq!(
         x.unwrap() + y.unwrap(),
-        5,
-        "each of the five migrations applied by exactly one"
+        6,
+        "each of the six migrations applied by exactly one"
     );
     assert_eq!(a.migrate().await.unwrap(), 0);
     assert_eq!(b.migrate().await.unwrap(), 0);
@@ -327,7 +327,8 @@ async fn migrations_apply_once_even_when_raced() {
             (2, "queue".into()),
             (3, "missing".into()),
             (4, "webhooks".into()),
-            (6, "reports".into())
+            (6, "reports".into()),
+            (11, "competitors".into())
         ]
     );
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
@@ -416,7 +417,7 @@ async fn urls_open_create_or_fail_with_a_clear_message() {
         let url = url_of(&db);
         let store = SqliteStore::open(&url).await.unwrap();
         assert_eq!(store.url(), url);
-        assert_eq!(store.migrate().await.unwrap(), 5);
+        assert_eq!(store.migrate().await.unwrap(), 6);
         assert!(db.path.exists(), "{url} created the file");
         store.close().await;
     }
@@ -434,7 +435,7 @@ async fn an_in_memory_database_keeps_its_data_while_open() {
     .await
     .unwrap();
     assert_eq!(store.dialect(), "sqlite");
-    assert_eq!(store.migrate().await.unwrap(), 5);
+    assert_eq!(store.migrate().await.unwrap(), 6);
     let a = store
         .account_upsert(new_account("mem", EncryptedToken(vec![7])))
         .await
@@ -443,7 +444,7 @@ async fn an_in_memory_database_keeps_its_data_while_open() {
     assert_eq!(store.totals().await.unwrap().accounts, 1);
     // A second in-memory store is a different database.
     let other = SqliteStore::open("sqlite::memory:").await.unwrap();
-    assert_eq!(other.migrate().await.unwrap(), 5);
+    assert_eq!(other.migrate().await.unwrap(), 6);
     assert_eq!(other.totals().await.unwrap().accounts, 0);
     store.close().await;
     other.close().await;

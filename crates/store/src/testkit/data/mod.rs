@@ -12,6 +12,7 @@
 //! - acknowledging or revoking twice keeps the first time.
 
 mod accounts;
+mod competitors;
 mod content;
 mod copy;
 mod export;
@@ -23,6 +24,7 @@ mod series;
 mod webhooks;
 
 pub use accounts::*;
+pub use competitors::*;
 pub use content::*;
 pub use copy::*;
 pub use export::*;
@@ -64,6 +66,7 @@ macro_rules! data_cases {
             sync_runs_and_steps,
             alerts_dedup_filters_ack_and_delivery,
             report_schedules_and_delivery_history,
+            competitors_keep_status_and_append_snapshots,
             api_keys_lifecycle,
             sessions_and_prune,
             api_usage_keeps_the_latest_per_scope,
