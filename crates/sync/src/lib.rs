@@ -40,6 +40,10 @@ pub use engine::{
 };
 pub use error::{Result, SyncError};
 pub use history::{HistoryWindow, load_account_history};
+pub use jobs::competitors::{
+    CompetitorSettings, DEFAULT_COMPETITORS_CRON, KIND_COMPETITOR_SNAPSHOT, KIND_COMPETITORS_DUE,
+    SCHEDULE_COMPETITORS, normalize_username,
+};
 pub use jobs::reports::{
     DEFAULT_REPORTS_CRON, DeliverReportArgs, Every, FigureRow, KIND_DELIVER_REPORT,
     KIND_REPORTS_DUE, RenderedReport, ReportTarget, SCHEDULE_REPORTS, SmtpSettings, SmtpTls,
