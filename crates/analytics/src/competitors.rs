@@ -83,7 +83,7 @@ impl Window {
     }
 }
 
-fn in_window<'a>(a: &'a PeerAccount, w: Window) -> impl Iterator<Item = &'a PeerPost> {
+fn in_window(a: &PeerAccount, w: Window) -> impl Iterator<Item = &PeerPost> {
     a.posts.iter().filter(move |p| w.contains(p.posted_at))
 }
 
@@ -234,8 +234,11 @@ pub fn top_posts(a: &PeerAccount, w: Window, age: Duration, n: usize) -> Vec<(&P
         .collect()
 }
 
+/// A figure of one account over a period.
+pub type FigureFn = fn(&PeerAccount, Window) -> Figure;
+
 /// The figures the peer benchmark ranks, as functions of an account and the period.
-pub const BENCHMARK_FIGURES: &[(&Definition, fn(&PeerAccount, Window) -> Figure)] = &[
+pub const BENCHMARK_FIGURES: &[(&Definition, FigureFn)] = &[
     (&COMPETITOR_FOLLOWER_GROWTH, follower_growth),
     (&COMPETITOR_FOLLOWER_GROWTH_PCT, follower_growth_rate),
     (&COMPETITOR_POSTS_PER_WEEK, posts_per_week),

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod analytics;
+pub mod competitors;
 pub mod jobs;
 pub mod keys;
 pub mod metrics;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(alerts::router())
         .merge(usage::router())
         .merge(keys::router())
+        .merge(competitors::router())
 }
 
 /// Default page size of list endpoints.

@@ -4,6 +4,7 @@
 mod api;
 mod bench;
 mod browser;
+mod competitors;
 mod connect;
 mod dashboard;
 mod hardening;

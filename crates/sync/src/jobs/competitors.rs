@@ -71,7 +71,8 @@ pub(crate) fn schedule(settings: &CompetitorSettings) -> store::ScheduleDef {
 
 /// Normalizes a username as stored: trimmed, without `@`, lower-case.
 pub fn normalize_username(raw: &str) -> std::result::Result<String, String> {
-    let u = raw.trim().trim_start_matches('@').to_ascii_lowercase();
+    let t = raw.trim();
+    let u = t.strip_prefix('@').unwrap_or(t).to_ascii_lowercase();
     if graph::valid_username(&u) {
         Ok(u)
     } else {
