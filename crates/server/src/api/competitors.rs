@@ -107,16 +107,17 @@ async fn add(
 ) -> AppResult<(StatusCode, ApiJson<CompetitorView>)> {
     sync::normalize_username(&body.username).map_err(AppError::invalid)?;
     let via = account_by_ref(&state, &body.via).await?;
-    let c = engine(&state)?.competitor_add(&body.username, via.id).await?;
+    let c = engine(&state)?
+        .competitor_add(&body.username, via.id)
+        .await?;
     Ok((StatusCode::CREATED, ApiJson(view(&state, &c).await?)))
 }
 
-async fn remove(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
-) -> AppResult<StatusCode> {
+async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> AppResult<StatusCode> {
     if !state.store.competitor_remove(id).await? {
-        return Err(AppError::not_found(format!("competitor {id} is not tracked")));
+        return Err(AppError::not_found(format!(
+            "competitor {id} is not tracked"
+        )));
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -58,10 +58,7 @@ pub(super) fn paths(add: &mut impl FnMut(&str, &str, Value)) {
             "Queue a snapshot of every competitor now",
             &[],
             None,
-            &[(
-                "202",
-                json_response("Queued", obj(&[("enqueued", int())])),
-            )],
+            &[("202", json_response("Queued", obj(&[("enqueued", int())])))],
         ),
     );
     add(

@@ -19,27 +19,45 @@ async fn competitors_are_tracked_snapshotted_and_listed_with_their_reasons() {
             .unwrap()
     };
     let all = env.sim.competitors();
-    let biz = all.iter().find(|c| c.kind == CompetitorKind::Business).unwrap();
-    let personal = all.iter().find(|c| c.kind == CompetitorKind::Personal).unwrap();
+    let biz = all
+        .iter()
+        .find(|c| c.kind == CompetitorKind::Business)
+        .unwrap();
+    let personal = all
+        .iter()
+        .find(|c| c.kind == CompetitorKind::Personal)
+        .unwrap();
 
     env.sim.reset_stats();
     let res = env
         .app
-        .send_json(Method::POST, "/api/v1/competitors", &json!({"username": biz.username, "via": via(LoginKind::Instagram)}))
+        .send_json(
+            Method::POST,
+            "/api/v1/competitors",
+            &json!({"username": biz.username, "via": via(LoginKind::Instagram)}),
+        )
         .await;
     let msg = assert_error(res, StatusCode::CONFLICT, "conflict").await;
     assert!(msg.contains("Instagram Login"), "{msg}");
     assert_eq!(env.sim.stats().requests_total, 0);
     let res = env
         .app
-        .send_json(Method::POST, "/api/v1/competitors", &json!({"username": "bad name", "via": via(LoginKind::Facebook)}))
+        .send_json(
+            Method::POST,
+            "/api/v1/competitors",
+            &json!({"username": "bad name", "via": via(LoginKind::Facebook)}),
+        )
         .await;
     assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
 
     for u in [&biz.username, &personal.username] {
         let res = env
             .app
-            .send_json(Method::POST, "/api/v1/competitors", &json!({"username": format!("@{u}"), "via": via(LoginKind::Facebook)}))
+            .send_json(
+                Method::POST,
+                "/api/v1/competitors",
+                &json!({"username": format!("@{u}"), "via": via(LoginKind::Facebook)}),
+            )
             .await;
         let c = json_of(res, StatusCode::CREATED).await;
         assert_eq!(c["status"], "pending");
@@ -47,11 +65,19 @@ async fn competitors_are_tracked_snapshotted_and_listed_with_their_reasons() {
     }
     let res = env
         .app
-        .send_json(Method::POST, "/api/v1/competitors", &json!({"username": biz.username, "via": via(LoginKind::Facebook)}))
+        .send_json(
+            Method::POST,
+            "/api/v1/competitors",
+            &json!({"username": biz.username, "via": via(LoginKind::Facebook)}),
+        )
         .await;
     assert_error(res, StatusCode::CONFLICT, "conflict").await;
 
-    let queued = json_of(env.app.post("/api/v1/competitors/sync").await, StatusCode::ACCEPTED).await;
+    let queued = json_of(
+        env.app.post("/api/v1/competitors/sync").await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
     assert_eq!(queued["enqueued"], 2);
     env.engine.run_until_idle().await.unwrap();
 
@@ -68,6 +94,14 @@ async fn competitors_are_tracked_snapshotted_and_listed_with_their_reasons() {
     assert_eq!(failed["status"], "error");
     assert_eq!(failed["last_reason"], "not_found");
     assert!(failed["followers_count"].is_null());
+
+    // The dashboard page shows the counters and the reason, from the stored snapshots.
+    let browser = crate::dashboard::Browser::sign_in(&env.app).await;
+    let html = browser.page("/competitors").await;
+    assert!(html.contains(&format!("@{}", biz.username)));
+    assert!(html.contains(&truth.followers_count.unwrap().to_string()));
+    assert!(html.contains("not_found"));
+    assert!(html.contains("competitors-cadence"));
 
     let id = failed["id"].as_i64().unwrap();
     let res = env.app.delete(&format!("/api/v1/competitors/{id}")).await;
