@@ -154,11 +154,15 @@ async fn snapshot(deps: &Deps, id: CompetitorId, now: DateTime<Utc>) -> JobOutco
     // Leave the budget to the account's own syncs.
     let usage = client.usage();
     let level = usage.accounts.get(&via.ig_user_id);
+    // Meta's usage covers a rolling hour: a reading older than that says nothing about now
+    // (measured on the client's clock, the one that stamped the reading).
+    let read_at = client.config().clock().now();
     let busy = level.is_some_and(|u| {
         u.paused_for.is_some()
-            || u.usage
-                .as_ref()
-                .is_some_and(|l| l.percent() >= deps.settings.competitors.usage_ceiling_percent)
+            || u.usage.as_ref().is_some_and(|l| {
+                read_at - l.observed_at < Duration::hours(1)
+                    && l.percent() >= deps.settings.competitors.usage_ceiling_percent
+            })
     });
     if busy {
         let wait =

@@ -11,7 +11,10 @@ use crate::both_dialects;
 use crate::db::Dialect;
 use crate::env::{Env, sim_config, test_settings};
 
-both_dialects!(competitors_snapshotted_daily_equal_the_truth,);
+both_dialects!(
+    competitors_snapshotted_daily_equal_the_truth,
+    competitors_wait_while_the_via_account_uses_its_budget,
+);
 
 async fn competitors_snapshotted_daily_equal_the_truth(d: Dialect) {
     let env = Env::new(d, sim_config(1801, 2, 10), test_settings()).await;
@@ -129,5 +132,80 @@ async fn competitors_snapshotted_daily_equal_the_truth(d: Dialect) {
             .unwrap();
         assert!(snaps.is_empty());
     }
+    env.teardown().await;
+}
+
+/// With a usage ceiling of 1 %, every reading of the via account's usage within the last
+/// hour holds the competitors back: none is read right after the account's own read, and
+/// afterwards at most one per hour (each read shows usage again).
+async fn competitors_wait_while_the_via_account_uses_its_budget(d: Dialect) {
+    let mut settings = test_settings();
+    settings.competitors.usage_ceiling_percent = 1;
+    settings.competitors.wait = std::time::Duration::from_secs(61 * 60);
+    let mut sim = sim_config(1802, 2, 6);
+    sim.tight_budget_accounts = 2;
+    sim.tight_budget = 50;
+    let env = Env::new(d, sim, settings).await;
+    let (via, via_sim) = env
+        .accounts
+        .iter()
+        .find(|(_, a)| a.login == LoginKind::Facebook)
+        .map(|(id, a)| (*id, a.clone()))
+        .unwrap();
+    let names: Vec<String> = env
+        .sim
+        .competitors()
+        .into_iter()
+        .filter(|c| c.followers_count.is_some())
+        .take(3)
+        .map(|c| c.username)
+        .collect();
+    for u in &names {
+        env.engine.competitor_add(u, via).await.unwrap();
+    }
+    // The account's own read just now: the client has a fresh usage reading.
+    let client = &env.clients[&graph::LoginKind::Facebook];
+    let account = graph::AccountRef::new(
+        via_sim.ig_user_id.clone(),
+        graph::AccessToken::new(via_sim.access_token.clone()),
+    );
+    client.profile(&account).await.unwrap();
+    env.sim.reset_stats();
+    assert_eq!(env.engine.competitor_sync().await.unwrap(), 3);
+    env.engine.run_until_idle().await.unwrap();
+    let stats = env.sim.stats();
+    assert_eq!(
+        stats
+            .by_endpoint
+            .get("GET /{ig-user-id}?fields=business_discovery"),
+        None,
+        "no competitor is read while the account's usage is fresh"
+    );
+    let waiting = env
+        .jobs_of(via)
+        .await
+        .into_iter()
+        .filter(|j| j.kind == sync::KIND_COMPETITOR_SNAPSHOT)
+        .collect::<Vec<_>>();
+    assert_eq!(waiting.len(), 3);
+    assert!(
+        waiting
+            .iter()
+            .all(|j| j.state == store::JobState::Pending && j.run_at > env.now())
+    );
+    // Later, one per hour: each read shows usage again and holds the next back.
+    let jumps = env.run_until_settled(20).await;
+    assert!(jumps >= 3, "{jumps} clock jumps");
+    for c in env.engine.competitor_list().await.unwrap() {
+        assert_eq!(c.status, CompetitorStatus::Ok, "{c:?}");
+    }
+    let stats = env.sim.stats();
+    assert_eq!(
+        stats
+            .by_endpoint
+            .get("GET /{ig-user-id}?fields=business_discovery"),
+        Some(&3)
+    );
+    assert_eq!(stats.throttled_total, 0);
     env.teardown().await;
 }
