@@ -13,24 +13,57 @@ async fn competitors_from_the_command_line() {
     h.graph(&sim);
     h.register(&sim).await;
     let accounts = sim.accounts();
-    let fb = accounts.iter().find(|a| a.login == LoginKind::Facebook).unwrap();
-    let ig = accounts.iter().find(|a| a.login == LoginKind::Instagram).unwrap();
+    let fb = accounts
+        .iter()
+        .find(|a| a.login == LoginKind::Facebook)
+        .unwrap();
+    let ig = accounts
+        .iter()
+        .find(|a| a.login == LoginKind::Instagram)
+        .unwrap();
     let all = sim.competitors();
-    let biz = all.iter().find(|c| c.kind == CompetitorKind::Creator).unwrap();
-    let personal = all.iter().find(|c| c.kind == CompetitorKind::Personal).unwrap();
+    let biz = all
+        .iter()
+        .find(|c| c.kind == CompetitorKind::Creator)
+        .unwrap();
+    let personal = all
+        .iter()
+        .find(|c| c.kind == CompetitorKind::Personal)
+        .unwrap();
 
     sim.reset_stats();
     let refused = h
-        .run(&["competitors", "add", &biz.username, "--via", &ig.ig_user_id], None)
+        .run(
+            &["competitors", "add", &biz.username, "--via", &ig.ig_user_id],
+            None,
+        )
         .await;
     assert!(!refused.status.success());
     assert!(refused.stderr.contains("Instagram Login"), "{refused}");
     assert_eq!(sim.stats().requests_total, 0);
 
-    h.ok(&["competitors", "add", &format!("@{}", biz.username), "--via", &fb.ig_user_id], None)
-        .await;
-    h.ok(&["competitors", "add", &personal.username, "--via", &fb.ig_user_id], None)
-        .await;
+    h.ok(
+        &[
+            "competitors",
+            "add",
+            &format!("@{}", biz.username),
+            "--via",
+            &fb.ig_user_id,
+        ],
+        None,
+    )
+    .await;
+    h.ok(
+        &[
+            "competitors",
+            "add",
+            &personal.username,
+            "--via",
+            &fb.ig_user_id,
+        ],
+        None,
+    )
+    .await;
     // One competitor cannot be read: the command says so with a failing exit status.
     let run = h.run(&["competitors", "sync", "--wait"], None).await;
     assert!(!run.status.success(), "{run}");
@@ -55,8 +88,11 @@ async fn competitors_from_the_command_line() {
     assert_eq!(failed["last_reason"], "not_found");
     assert!(failed["followers_count"].is_null());
 
-    h.ok(&["competitors", "remove", &personal.username], None).await;
-    let gone = h.run(&["competitors", "remove", &personal.username], None).await;
+    h.ok(&["competitors", "remove", &personal.username], None)
+        .await;
+    let gone = h
+        .run(&["competitors", "remove", &personal.username], None)
+        .await;
     assert!(!gone.status.success());
     let run = h.ok(&["competitors", "sync", "--wait"], None).await;
     assert!(run.stdout.contains(&biz.username));

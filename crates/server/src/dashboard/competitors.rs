@@ -4,13 +4,21 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use analytics::Figure;
+use analytics::competitors::{
+    CounterSample, PeerAccount, PeerPost, PeerPostSample, Window, engagement_per_follower,
+    engagement_per_post, follower_growth, follower_growth_rate, posts_per_week,
+};
+
 use axum::extract::State;
 use chrono::{Datelike, Duration, Timelike};
 
 use super::layout::{Page, PageResult, render};
 use crate::api::competitors::view;
 use crate::auth::RequireSession;
-use crate::charts::{HeatCell, Heatmap, LineChart, TimeSeries, ValueFormat, escape};
+use crate::charts::{
+    HeatCell, Heatmap, LineChart, TimeSeries, ValueFormat, escape, format_decimal,
+};
 use crate::state::AppState;
 
 /// Days of history the charts show.
@@ -18,6 +26,58 @@ const DAYS: i64 = 90;
 
 fn shown(v: Option<i64>) -> String {
     v.map_or_else(|| "—".to_owned(), |n| n.to_string())
+}
+
+/// A figure's cell: its value, or a dash whose title says why it is missing.
+fn figure_cell(f: &Figure) -> String {
+    match f.value {
+        Some(v) => format!(
+            "<td class=\"num\" data-key=\"{}\">{}</td>",
+            f.key,
+            format_decimal(v, 2)
+        ),
+        None => format!(
+            "<td class=\"num\" data-key=\"{}\" title=\"{}\">—</td>",
+            f.key,
+            escape(f.note.as_deref().unwrap_or("not available"))
+        ),
+    }
+}
+
+/// A competitor's history as the analytics take it: follower captures and posts with their
+/// captures.
+fn peer_of(
+    name: &str,
+    snaps: &[store::CompetitorSnapshot],
+    media: &[store::CompetitorMediaSnapshot],
+) -> PeerAccount {
+    let mut posts: BTreeMap<&str, PeerPost> = BTreeMap::new();
+    for m in media {
+        let p = posts
+            .entry(m.media_id.as_str())
+            .or_insert_with(|| PeerPost {
+                id: m.media_id.clone(),
+                posted_at: m.posted_at,
+                product_type: m.media_product_type.clone(),
+                samples: Vec::new(),
+            });
+        p.samples.push(PeerPostSample {
+            at: m.captured_at,
+            likes: m.like_count.and_then(|v| u64::try_from(v).ok()),
+            comments: m.comments_count.and_then(|v| u64::try_from(v).ok()),
+        });
+    }
+    PeerAccount {
+        name: name.to_owned(),
+        followers: snaps
+            .iter()
+            .map(|s| CounterSample {
+                at: s.captured_at,
+                followers: s.followers_count.and_then(|v| u64::try_from(v).ok()),
+            })
+            .collect(),
+        posts: posts.into_values().collect(),
+    }
 }
 
 pub(crate) async fn page(
@@ -30,6 +90,11 @@ pub(crate) async fn page(
     let mut rows = String::new();
     let mut growth = LineChart::new("competitors-followers", "Followers", ValueFormat::Count);
     let mut cadence: BTreeMap<(u32, u32), u32> = BTreeMap::new();
+    let window = Window {
+        from: now - Duration::days(30),
+        to: now + Duration::seconds(1),
+    };
+    let mut figures = String::new();
     for c in &competitors {
         let v = view(&state, c).await?;
         let state_cell = match (&v.last_reason, &v.last_error, v.status) {
@@ -58,12 +123,24 @@ pub(crate) async fn page(
                 .collect();
             growth = growth.series(TimeSeries::new(format!("@{}", c.username), points));
         }
-        let mut seen = HashSet::new();
-        for m in state
+        let media = state
             .store
             .competitor_media_snapshots(c.id, from, now)
-            .await?
-        {
+            .await?;
+        let peer = peer_of(&c.username, &snaps, &media);
+        figures.push_str(&format!("<tr><td>@{}</td>", escape(&c.username)));
+        for f in [
+            follower_growth(&peer, window),
+            follower_growth_rate(&peer, window),
+            posts_per_week(&peer, window),
+            engagement_per_post(&peer, window),
+            engagement_per_follower(&peer, window),
+        ] {
+            figures.push_str(&figure_cell(&f));
+        }
+        figures.push_str("</tr>");
+        let mut seen = HashSet::new();
+        for m in media {
             if m.posted_at >= from && seen.insert(m.media_id.clone()) {
                 let wd = m.posted_at.weekday().num_days_from_monday();
                 *cadence.entry((wd, m.posted_at.hour())).or_insert(0) += 1;
@@ -83,6 +160,13 @@ pub(crate) async fn page(
              <th>Last snapshot</th><th>Status</th></tr></thead><tbody>",
         );
         body.push_str(&rows);
+        body.push_str("</tbody></table>");
+        body.push_str(
+            "<h2>Last 30 days</h2><table><thead><tr><th>Username</th><th>Follower growth</th>\
+             <th>Growth %</th><th>Posts per week</th><th>Engagement per post</th>\
+             <th>(likes+comments)/followers %</th></tr></thead><tbody>",
+        );
+        body.push_str(&figures);
         body.push_str("</tbody></table>");
         body.push_str(&growth.to_svg());
         let cells = (0..7)

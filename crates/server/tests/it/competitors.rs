@@ -102,6 +102,11 @@ async fn competitors_are_tracked_snapshotted_and_listed_with_their_reasons() {
     assert!(html.contains(&truth.followers_count.unwrap().to_string()));
     assert!(html.contains("not_found"));
     assert!(html.contains("competitors-cadence"));
+    // One capture: growth is missing with its reason, never 0.
+    assert!(
+        html.contains("data-key=\"competitor_follower_growth\" title=\"fewer than two captures")
+    );
+    assert!(html.contains("data-key=\"competitor_engagement_per_follower\">"));
 
     let id = failed["id"].as_i64().unwrap();
     let res = env.app.delete(&format!("/api/v1/competitors/{id}")).await;
