@@ -140,6 +140,9 @@ pub fn posts_per_week(a: &PeerAccount, w: Window) -> Figure {
     if weeks <= 0.0 {
         return Figure::missing(&COMPETITOR_POSTS_PER_WEEK, "empty period");
     }
+    if a.followers.is_empty() && a.posts.is_empty() {
+        return Figure::missing(&COMPETITOR_POSTS_PER_WEEK, "nothing captured yet");
+    }
     Figure::new(
         &COMPETITOR_POSTS_PER_WEEK,
         Some(in_window(a, w).count() as f64 / weeks),

@@ -17,6 +17,7 @@ pub mod error;
 pub mod history;
 mod jobs;
 mod missing;
+pub mod peers;
 pub mod plan;
 pub mod report;
 pub mod retry;

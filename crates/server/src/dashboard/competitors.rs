@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use analytics::Figure;
 use analytics::competitors::{
-    CounterSample, PeerAccount, PeerPost, PeerPostSample, Window, engagement_per_follower,
-    engagement_per_post, follower_growth, follower_growth_rate, posts_per_week,
+    Window, engagement_per_follower, engagement_per_post, follower_growth, follower_growth_rate,
+    posts_per_week,
 };
 
 use axum::extract::State;
@@ -41,42 +41,6 @@ fn figure_cell(f: &Figure) -> String {
             f.key,
             escape(f.note.as_deref().unwrap_or("not available"))
         ),
-    }
-}
-
-/// A competitor's history as the analytics take it: follower captures and posts with their
-/// captures.
-fn peer_of(
-    name: &str,
-    snaps: &[store::CompetitorSnapshot],
-    media: &[store::CompetitorMediaSnapshot],
-) -> PeerAccount {
-    let mut posts: BTreeMap<&str, PeerPost> = BTreeMap::new();
-    for m in media {
-        let p = posts
-            .entry(m.media_id.as_str())
-            .or_insert_with(|| PeerPost {
-                id: m.media_id.clone(),
-                posted_at: m.posted_at,
-                product_type: m.media_product_type.clone(),
-                samples: Vec::new(),
-            });
-        p.samples.push(PeerPostSample {
-            at: m.captured_at,
-            likes: m.like_count.and_then(|v| u64::try_from(v).ok()),
-            comments: m.comments_count.and_then(|v| u64::try_from(v).ok()),
-        });
-    }
-    PeerAccount {
-        name: name.to_owned(),
-        followers: snaps
-            .iter()
-            .map(|s| CounterSample {
-                at: s.captured_at,
-                followers: s.followers_count.and_then(|v| u64::try_from(v).ok()),
-            })
-            .collect(),
-        posts: posts.into_values().collect(),
     }
 }
 
@@ -127,7 +91,7 @@ pub(crate) async fn page(
             .store
             .competitor_media_snapshots(c.id, from, now)
             .await?;
-        let peer = peer_of(&c.username, &snaps, &media);
+        let peer = sync::peers::peer_of_competitor(&c.username, &snaps, &media);
         figures.push_str(&format!("<tr><td>@{}</td>", escape(&c.username)));
         for f in [
             follower_growth(&peer, window),

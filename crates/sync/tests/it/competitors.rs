@@ -116,6 +116,17 @@ async fn competitors_snapshotted_daily_equal_the_truth(d: Dialect) {
         env.advance(Duration::days(1));
     }
 
+    // The peer benchmark of the via account (never synced itself): its figures are
+    // missing, so it has no rank; the ten competitors with snapshots form the set.
+    let ranks = env.engine.peer_benchmark(via, 30).await.unwrap();
+    assert_eq!(ranks.len(), 5);
+    for r in &ranks {
+        assert_eq!(r.rank, None, "{r:?}");
+        assert_eq!(r.of, 10, "{r:?}");
+        assert!(r.peer_median.is_some(), "{r:?}");
+    }
+    assert!(env.engine.peer_benchmark(via, 0).await.is_err());
+
     // The unknown username and the personal account end with their recorded reason.
     for c in env.engine.competitor_list().await.unwrap() {
         if served.contains(&c.username) {
