@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use store::Competitor;
 
 use crate::api::accounts::account_by_ref;
-use crate::error::{ApiJson, ApiPath, AppError, AppResult};
+use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/competitors", get(list).post(add))
         .route("/competitors/sync", post(sync_now))
+        .route("/competitors/benchmark", get(benchmark))
         .route("/competitors/{id}", delete(remove))
 }
 
@@ -131,4 +132,64 @@ pub struct SyncQueued {
 async fn sync_now(State(state): State<AppState>) -> AppResult<(StatusCode, ApiJson<SyncQueued>)> {
     let enqueued = engine(&state)?.competitor_sync().await?;
     Ok((StatusCode::ACCEPTED, ApiJson(SyncQueued { enqueued })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchmarkParams {
+    /// Our account: id, @username or Instagram user id.
+    pub account: String,
+    /// Days before now (1 to 365, default 30).
+    pub days: Option<i64>,
+}
+
+/// Where the account stands on one figure among the competitors tracked through it.
+#[derive(Debug, Serialize)]
+pub struct RankView {
+    pub figure: &'static str,
+    pub value: Option<f64>,
+    /// Why the value is missing.
+    pub note: Option<String>,
+    /// 1 = best; absent when our value is missing.
+    pub rank: Option<usize>,
+    /// Accounts with a value, ours included.
+    pub of: usize,
+    pub peer_median: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Benchmark {
+    pub account_id: i64,
+    pub days: i64,
+    pub figures: Vec<RankView>,
+}
+
+async fn benchmark(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<BenchmarkParams>,
+) -> AppResult<ApiJson<Benchmark>> {
+    let days = params.days.unwrap_or(30);
+    if !(1..=365).contains(&days) {
+        return Err(AppError::invalid(format!(
+            "days must be from 1 to 365, got {days}"
+        )));
+    }
+    let account = account_by_ref(&state, &params.account).await?;
+    let ranks = engine(&state)?.peer_benchmark(account.id, days).await?;
+    let figures = ranks
+        .into_iter()
+        .map(|r| RankView {
+            figure: r.figure,
+            value: r.ours.value,
+            note: r.ours.note,
+            rank: r.rank,
+            of: r.of,
+            peer_median: r.peer_median,
+        })
+        .collect();
+    Ok(ApiJson(Benchmark {
+        account_id: account.id,
+        days,
+        figures,
+    }))
 }

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use super::{
-    array, datetime, enum_of, error_ref, id_param, int, json_response, nullable, obj, op,
-    schema_ref, string,
+    array, datetime, enum_of, error_ref, id_param, int, int_range, json_response, nullable, number,
+    obj, op, query_param, schema_ref, string,
 };
 
 /// Adds the competitors' operations.
@@ -59,6 +59,53 @@ pub(super) fn paths(add: &mut impl FnMut(&str, &str, Value)) {
             &[],
             None,
             &[("202", json_response("Queued", obj(&[("enqueued", int())])))],
+        ),
+    );
+    add(
+        "/api/v1/competitors/benchmark",
+        "get",
+        op(
+            "competitors",
+            "Peer benchmark: where the account ranks among the competitors tracked through it, per figure (1 = best; absent when its value is missing, with the reason)",
+            &[
+                query_param(
+                    "account",
+                    string(),
+                    true,
+                    "The account: igsync id, Instagram user id or @username",
+                ),
+                query_param(
+                    "days",
+                    int_range(1, 365),
+                    false,
+                    "Days before now; default 30",
+                ),
+            ],
+            None,
+            &[
+                (
+                    "200",
+                    json_response(
+                        "Ranks",
+                        obj(&[
+                            ("account_id", int()),
+                            ("days", int()),
+                            (
+                                "figures",
+                                array(obj(&[
+                                    ("figure", string()),
+                                    ("value", nullable(number())),
+                                    ("note", nullable(string())),
+                                    ("rank", nullable(int())),
+                                    ("of", int()),
+                                    ("peer_median", nullable(number())),
+                                ])),
+                            ),
+                        ]),
+                    ),
+                ),
+                ("404", error_ref()),
+            ],
         ),
     );
     add(

@@ -108,6 +108,31 @@ async fn competitors_are_tracked_snapshotted_and_listed_with_their_reasons() {
     );
     assert!(html.contains("data-key=\"competitor_engagement_per_follower\">"));
 
+    // The peer benchmark of the via account among the competitors tracked through it.
+    let b = env
+        .app
+        .get_json(&format!(
+            "/api/v1/competitors/benchmark?account={}&days=7",
+            via(LoginKind::Facebook)
+        ))
+        .await;
+    let figures = b["figures"].as_array().unwrap();
+    assert_eq!(figures.len(), 5);
+    let growth = figures
+        .iter()
+        .find(|f| f["figure"] == "competitor_follower_growth")
+        .unwrap();
+    assert!(growth["value"].is_null() && growth["rank"].is_null());
+    assert!(growth["note"].as_str().unwrap().contains("captures"));
+    let res = env
+        .app
+        .get(&format!(
+            "/api/v1/competitors/benchmark?account={}&days=0",
+            via(LoginKind::Facebook)
+        ))
+        .await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+
     let id = failed["id"].as_i64().unwrap();
     let res = env.app.delete(&format!("/api/v1/competitors/{id}")).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
