@@ -191,6 +191,29 @@ define! {
         "Followers at the latest sample − followers at the sample before it.";
 }
 
+// Competitors (Business Discovery: public counters only, no reach) and the peer benchmark.
+define! {
+    COMPETITOR_FOLLOWER_GROWTH = "competitor_follower_growth", Count, "Follower growth",
+        "Followers at the last capture in the period − followers at the first capture in the period; none with fewer than two captures.";
+    COMPETITOR_FOLLOWER_GROWTH_PCT = "competitor_follower_growth_pct", Percent, "Follower growth rate",
+        "Follower growth / followers at the first capture in the period × 100; none when that count is 0.";
+    COMPETITOR_POSTS_PER_WEEK = "competitor_posts_per_week", Ratio, "Posts per week",
+        "Posts published in the period / the period's length in weeks.";
+    COMPETITOR_POSTS_BY_WEEKDAY = "competitor_posts_by_weekday", Count, "Posts by weekday",
+        "Posts published in the period per weekday of their publication time in the chosen time zone.";
+    COMPETITOR_POSTS_BY_PRODUCT_TYPE = "competitor_posts_by_product_type", Count, "Posts by product type",
+        "Posts published in the period per media product type (FEED, REELS; unknown when Meta did not say).";
+    COMPETITOR_ENGAGEMENT_PER_POST = "competitor_engagement_per_post", Count, "Engagement per post",
+        "Mean of likes + comments at the latest capture over the period's posts whose likes and comments are both public.";
+    COMPETITOR_ENGAGEMENT_PER_FOLLOWER = "competitor_engagement_per_follower", Percent,
+        "Engagement per follower, (likes+comments)/followers",
+        "Mean over the period's posts with public likes and comments of (likes + comments) / followers at the latest capture × 100 (no reach exists for other accounts).";
+    COMPETITOR_ENGAGEMENT_AT_AGE = "competitor_engagement_at_age", Count, "Engagement at the same age",
+        "Likes + comments at the post's first capture at or after the given age since publication; none when no capture is that old.";
+    PEER_RANK = "peer_rank", Count, "Rank in the peer set",
+        "1 + the number of peers with a higher value of the same figure over the same period; peers without a value are left out of the set (rank 1 is best).";
+}
+
 // Trending and scores.
 define! {
     TRENDING_EXPECTED_AT_AGE = "trending_expected_at_age", Count, "Expected value at this age",
@@ -394,6 +417,15 @@ const DEFINITIONS: &[&Definition] = &{
         &ANOMALY_ONE_IN_DAYS,
         &FORECAST_VALUE,
         &FORECAST_INTERVAL,
+        &COMPETITOR_FOLLOWER_GROWTH,
+        &COMPETITOR_FOLLOWER_GROWTH_PCT,
+        &COMPETITOR_POSTS_PER_WEEK,
+        &COMPETITOR_POSTS_BY_WEEKDAY,
+        &COMPETITOR_POSTS_BY_PRODUCT_TYPE,
+        &COMPETITOR_ENGAGEMENT_PER_POST,
+        &COMPETITOR_ENGAGEMENT_PER_FOLLOWER,
+        &COMPETITOR_ENGAGEMENT_AT_AGE,
+        &PEER_RANK,
     ];
     let mut all = [&ENGAGEMENT; POSTS.len() + ACCOUNT_METRIC_DEFINITIONS.len()];
     let mut i = 0;

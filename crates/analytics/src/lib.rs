@@ -29,6 +29,7 @@
 pub mod alert;
 pub mod anomaly;
 pub mod best_time;
+pub mod competitors;
 pub mod definition;
 pub mod engagement;
 pub mod figure;

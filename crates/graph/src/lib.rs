@@ -13,6 +13,7 @@ mod catalog;
 mod client;
 mod config;
 mod days;
+mod discovery;
 mod error;
 pub mod fuzz;
 mod insights;
@@ -34,6 +35,9 @@ pub use catalog::{CatalogDecision, CatalogScope, DEMOGRAPHIC_BREAKDOWNS, RETIRED
 pub use client::{GraphClient, install_crypto_provider};
 pub use config::{
     ApiVersion, GraphConfig, GraphConfigBuilder, LoginKind, MetaHost, RetryPolicy, ThrottleConfig,
+};
+pub use discovery::{
+    CompetitorMedia, CompetitorProfile, DISCOVERY_PAGE_SIZE, DiscoveryError, valid_username,
 };
 pub use error::{
     ApiError, ConfigError, ErrorClass, GraphError, ItemError, ItemErrorKind, RateLimitScope,

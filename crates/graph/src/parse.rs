@@ -15,7 +15,7 @@ use crate::model::{
     OnlineFollowers, Profile, Story, TokenDebug,
 };
 
-fn malformed(context: &'static str, detail: impl Into<String>) -> GraphError {
+pub(crate) fn malformed(context: &'static str, detail: impl Into<String>) -> GraphError {
     GraphError::Malformed {
         context,
         detail: detail.into(),
@@ -27,7 +27,10 @@ pub(crate) fn json(body: &[u8], context: &'static str) -> Result<Value, GraphErr
     serde_json::from_slice(body).map_err(|e| malformed(context, format!("invalid JSON: {e}")))
 }
 
-fn object<'a>(v: &'a Value, context: &'static str) -> Result<&'a Map<String, Value>, GraphError> {
+pub(crate) fn object<'a>(
+    v: &'a Value,
+    context: &'static str,
+) -> Result<&'a Map<String, Value>, GraphError> {
     v.as_object()
         .ok_or_else(|| malformed(context, "expected a JSON object"))
 }
@@ -41,13 +44,13 @@ pub(crate) fn num(v: &Value) -> Option<f64> {
     }
 }
 
-fn count(v: Option<&Value>) -> Option<u64> {
+pub(crate) fn count(v: Option<&Value>) -> Option<u64> {
     v.and_then(num)
         .filter(|f| *f >= 0.0 && *f <= 9.0e15)
         .map(|f| f as u64)
 }
 
-fn string(v: Option<&Value>) -> Option<String> {
+pub(crate) fn string(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

@@ -75,6 +75,9 @@ pub(crate) enum Command {
     /// Schedule reports delivered by email (SMTP) or to a webhook, weekly or monthly.
     #[command(subcommand)]
     Reports(ReportsCommand),
+    /// Track competitors' public counters through Business Discovery, snapshotted daily.
+    #[command(subcommand)]
+    Competitors(CompetitorsCommand),
     /// Write the full history as Hive-partitioned CSV, JSON Lines or Parquet files (incremental).
     Export(ExportArgs),
     /// Serve the JSON API, the dashboard and the queue monitor.
@@ -473,6 +476,32 @@ pub(crate) enum ReportsCommand {
     Remove { id: i64 },
     /// Deliver a schedule's report of the last complete period now.
     SendNow { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CompetitorsCommand {
+    /// Track another professional account, read with one of ours on Facebook Login.
+    Add {
+        /// The competitor's Instagram username (with or without @).
+        username: String,
+        /// Our account whose token and rate-limit budget the reads use (id, username or
+        /// Instagram user id); it must be connected with Facebook Login.
+        #[arg(long)]
+        via: String,
+    },
+    /// List the tracked competitors with their latest counters and last error.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop tracking a competitor (by username) and drop its history.
+    Remove { username: String },
+    /// Take a snapshot of every competitor now (and run it here with --wait).
+    Sync {
+        /// Run the snapshots in this process and print where each competitor stands.
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -64,6 +64,9 @@ keys! {
     "alerts.webhook_url", "IGSYNC_ALERTS_WEBHOOK_URL", "", "POST every alert as JSON to this URL (empty: no webhook)";
     "alerts.webhook_secret", "IGSYNC_ALERTS_WEBHOOK_SECRET", "", "HMAC-SHA256 key that signs webhook bodies (X-Igsync-Signature)";
     "sync.story_final_read_margin_minutes", "IGSYNC_SYNC_STORY_FINAL_READ_MARGIN_MINUTES", "30", "Each story's final read runs this many minutes before it expires (24 h after publishing)";
+    "sync.competitors_cron", "IGSYNC_SYNC_COMPETITORS_CRON", "0 20 6 * * *", "Snapshots of the competitors' public counters and posts through Business Discovery";
+    "sync.competitors_usage_ceiling_percent", "IGSYNC_SYNC_COMPETITORS_USAGE_CEILING_PERCENT", "50", "A competitor's snapshot waits while its via account's Graph API usage of the last hour is at or above this percentage";
+    "sync.competitors_media_per_read", "IGSYNC_SYNC_COMPETITORS_MEDIA_PER_READ", "50", "Newest posts read per competitor and snapshot";
     "webhooks.enabled", "IGSYNC_WEBHOOKS_ENABLED", "false", "Receive Meta's webhook notifications at /webhooks/meta and subscribe accounts when they are added (needs graph.app_secret and webhooks.verify_token)";
     "webhooks.verify_token", "IGSYNC_WEBHOOKS_VERIFY_TOKEN", "", "The verify token entered in Meta's webhook settings (answered in the subscription handshake)";
     "smtp.host", "IGSYNC_SMTP_HOST", "", "Mail server that scheduled reports are sent through (empty: reports by email are refused)";
@@ -668,6 +671,13 @@ impl Config {
             story_final_read_margin: Duration::from_secs(
                 60 * l.number("sync.story_final_read_margin_minutes", 1, 600)?,
             ),
+            competitors: sync::CompetitorSettings {
+                cron: l.cron("sync.competitors_cron")?,
+                usage_ceiling_percent: l.number("sync.competitors_usage_ceiling_percent", 1, 100)?
+                    as u32,
+                media_per_read: l.number("sync.competitors_media_per_read", 1, 1000)? as usize,
+                ..sync::CompetitorSettings::default()
+            },
             smtp: match l.optional("smtp.host") {
                 None => None,
                 Some(host) => Some(sync::SmtpSettings {

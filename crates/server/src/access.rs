@@ -81,6 +81,13 @@ pub const API_RULES: &[Rule] = &[
     rule("GET", "/api/v1/accounts/{id}/missing", Viewer, Account),
     rule("GET", "/api/v1/definitions", Viewer, Any),
     rule("GET", "/api/v1/deprecations", Viewer, Any),
+    // Competitors are read through one of our accounts but are not of a workspace: their
+    // list, benchmark and changes are for keys of every workspace.
+    rule("GET", "/api/v1/competitors", Viewer, Global),
+    rule("POST", "/api/v1/competitors", Admin, Global),
+    rule("POST", "/api/v1/competitors/sync", Operator, Global),
+    rule("GET", "/api/v1/competitors/benchmark", Viewer, Global),
+    rule("DELETE", "/api/v1/competitors/{id}", Admin, Global),
     rule("GET", "/api/v1/alerts", Viewer, Filtered),
     rule("POST", "/api/v1/alerts/{id}/ack", Operator, Global),
     rule("GET", "/api/v1/jobs", Viewer, Global),
@@ -132,6 +139,7 @@ pub const PAGE_RULES: &[Rule] = &[
     rule("GET", "/schedules", Viewer, Global),
     rule("POST", "/schedules/{name}/{action}", Admin, Global),
     rule("GET", "/alerts", Viewer, Global),
+    rule("GET", "/competitors", Viewer, Global),
     rule("POST", "/alerts/{id}/ack", Operator, Global),
 ];
 

@@ -9,6 +9,8 @@
 //! with stored state, which JSON Schema cannot say), and every value it refuses is refused.
 //! `.ci/schemathesis` checks both against a running server.
 
+mod competitors;
+
 use axum::Json;
 use serde_json::{Map, Value, json};
 
@@ -910,7 +912,9 @@ pub fn spec() -> Value {
         ),
     );
 
-    json!({
+    competitors::paths(&mut add);
+
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "igsync",
@@ -935,7 +939,7 @@ pub fn spec() -> Value {
         "tags": [
             {"name": "accounts"}, {"name": "analytics"}, {"name": "queue"}, {"name": "schedules"},
             {"name": "history"}, {"name": "alerts"}, {"name": "usage"}, {"name": "keys"},
-            {"name": "operations"}, {"name": "webhooks"},
+            {"name": "operations"}, {"name": "webhooks"}, {"name": "competitors"},
         ],
         "security": [{"bearerAuth": []}, {"apiKeyHeader": []}, {"sessionCookie": []}],
         "paths": paths,
@@ -951,7 +955,9 @@ pub fn spec() -> Value {
             },
             "schemas": schemas(),
         },
-    })
+    });
+    doc["components"]["schemas"]["Competitor"] = competitors::schema();
+    doc
 }
 
 fn schemas() -> Value {

@@ -13,6 +13,7 @@
 mod api;
 mod budget;
 mod catalog;
+mod competitors;
 mod config;
 mod control;
 mod dialog;
@@ -35,6 +36,7 @@ mod version;
 mod webhooks;
 mod world;
 
+pub use competitors::{CompetitorKind, CompetitorMediaTruth, CompetitorTruth};
 pub use config::{
     ConfigError, FaultKind, FaultMix, MAX_ACCOUNTS, MAX_MEDIA_PER_ACCOUNT, SimConfig,
 };

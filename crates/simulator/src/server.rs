@@ -230,6 +230,27 @@ impl SimServer {
         truth::ground_truth(&self.state, ig_user_id, version)
     }
 
+    /// The public accounts that are not ours (competitors for Business Discovery), as
+    /// Business Discovery serves them at the simulated now.
+    pub fn competitors(&self) -> Vec<crate::CompetitorTruth> {
+        let now = self.state.now();
+        self.state
+            .competitors
+            .iter()
+            .map(|c| c.truth(now))
+            .collect()
+    }
+
+    /// One public account at the simulated now, by username.
+    pub fn competitor_truth(&self, username: &str) -> Option<crate::CompetitorTruth> {
+        let now = self.state.now();
+        self.state
+            .competitors
+            .iter()
+            .find(|c| c.username.eq_ignore_ascii_case(username))
+            .map(|c| c.truth(now))
+    }
+
     /// The labelled anomalies injected into the history's account insights (empty unless
     /// [`crate::SimConfig::anomalies`]).
     pub fn injected_anomalies(&self) -> Vec<crate::InjectedAnomaly> {

@@ -161,6 +161,8 @@ pub(crate) struct Mutable {
 pub(crate) struct SimState {
     pub(crate) config: SimConfig,
     pub(crate) world: World,
+    /// Public accounts that are not ours, for Business Discovery.
+    pub(crate) competitors: Vec<crate::competitors::Competitor>,
     clock_ms: AtomicI64,
     seq: AtomicU64,
     pub(crate) base_url: OnceLock<String>,
@@ -296,6 +298,7 @@ impl SimState {
             app_secret,
             logins,
             hub: Hub::default(),
+            competitors: crate::competitors::generate(config.seed, config.now.timestamp()),
             world,
             config,
         }

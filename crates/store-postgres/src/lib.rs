@@ -7,6 +7,7 @@
 
 mod access;
 mod accounts;
+mod competitors;
 mod content;
 mod copy;
 mod error;

@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "workspaces",
         include_str!("../migrations/0010_workspaces.sql"),
     ),
+    (
+        11,
+        "competitors",
+        include_str!("../migrations/0011_competitors.sql"),
+    ),
 ];
 
 fn checksum(sql: &str) -> String {

@@ -5,7 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use store::*;
 
 use crate::error::db;
-use crate::{PostgresStore, access, accounts, content, ops, queue, reports, runs, webhooks};
+use crate::{
+    PostgresStore, access, accounts, competitors, content, ops, queue, reports, runs, webhooks,
+};
 
 #[async_trait::async_trait]
 impl Store for PostgresStore {
@@ -338,6 +340,44 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> Result<Vec<ReportDelivery>> {
         reports::delivery_list(&self.pool, schedule_id, limit).await
+    }
+
+    async fn competitor_add(&self, competitor: store::NewCompetitor) -> Result<store::Competitor> {
+        competitors::add(&self.pool, competitor).await
+    }
+
+    async fn competitor_list(&self) -> Result<Vec<store::Competitor>> {
+        competitors::list(&self.pool).await
+    }
+
+    async fn competitor_remove(&self, id: store::CompetitorId) -> Result<bool> {
+        competitors::remove(&self.pool, id).await
+    }
+
+    async fn competitor_capture(&self, capture: store::CompetitorCapture) -> Result<()> {
+        competitors::capture(&self.pool, capture).await
+    }
+
+    async fn competitor_fail(&self, failure: store::CompetitorFailure) -> Result<()> {
+        competitors::fail(&self.pool, failure).await
+    }
+
+    async fn competitor_snapshots(
+        &self,
+        id: store::CompetitorId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<store::CompetitorSnapshot>> {
+        competitors::snapshots(&self.pool, id, from, to).await
+    }
+
+    async fn competitor_media_snapshots(
+        &self,
+        id: store::CompetitorId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<store::CompetitorMediaSnapshot>> {
+        competitors::media_snapshots(&self.pool, id, from, to).await
     }
 
     async fn api_key_insert(&self, key: ApiKey) -> Result<()> {

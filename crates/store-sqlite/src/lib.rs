@@ -11,6 +11,7 @@
 
 mod access;
 mod accounts;
+mod competitors;
 mod connect;
 mod content;
 mod copy;
@@ -362,6 +363,44 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<ReportDelivery>> {
         reports::delivery_list(self, schedule_id, limit).await
+    }
+
+    async fn competitor_add(&self, competitor: store::NewCompetitor) -> Result<store::Competitor> {
+        competitors::add(self, competitor).await
+    }
+
+    async fn competitor_list(&self) -> Result<Vec<store::Competitor>> {
+        competitors::list(self).await
+    }
+
+    async fn competitor_remove(&self, id: store::CompetitorId) -> Result<bool> {
+        competitors::remove(self, id).await
+    }
+
+    async fn competitor_capture(&self, capture: store::CompetitorCapture) -> Result<()> {
+        competitors::capture(self, capture).await
+    }
+
+    async fn competitor_fail(&self, failure: store::CompetitorFailure) -> Result<()> {
+        competitors::fail(self, failure).await
+    }
+
+    async fn competitor_snapshots(
+        &self,
+        id: store::CompetitorId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<store::CompetitorSnapshot>> {
+        competitors::snapshots(self, id, from, to).await
+    }
+
+    async fn competitor_media_snapshots(
+        &self,
+        id: store::CompetitorId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<store::CompetitorMediaSnapshot>> {
+        competitors::media_snapshots(self, id, from, to).await
     }
 
     async fn api_key_insert(&self, key: ApiKey) -> Result<()> {

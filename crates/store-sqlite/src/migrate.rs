@@ -46,6 +46,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "workspaces",
         sql: include_str!("../migrations/0010_workspaces.sql"),
     },
+    Migration {
+        version: 11,
+        name: "competitors",
+        sql: include_str!("../migrations/0011_competitors.sql"),
+    },
 ];
 
 /// How many migrations this build knows.

@@ -14,6 +14,7 @@
 mod access;
 mod account;
 mod catalog;
+mod competitors;
 mod content;
 mod copy;
 mod crypto;
@@ -35,6 +36,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub use crate::access::*;
 pub use crate::account::*;
 pub use crate::catalog::*;
+pub use crate::competitors::*;
 pub use crate::content::*;
 pub use crate::copy::*;
 pub use crate::crypto::{Cipher, CryptoError, EncryptedToken, SecretKey, SecretString};
@@ -279,6 +281,36 @@ pub trait Store: QueueStore {
         schedule_id: Option<ReportScheduleId>,
         limit: u32,
     ) -> Result<Vec<ReportDelivery>>;
+
+    // ----- competitors (Business Discovery) -----
+
+    /// Starts tracking a competitor; a username already tracked is a `Conflict`, an unknown
+    /// via account `NotFound`.
+    async fn competitor_add(&self, competitor: NewCompetitor) -> Result<Competitor>;
+    /// Every tracked competitor, by username.
+    async fn competitor_list(&self) -> Result<Vec<Competitor>>;
+    /// Stops tracking a competitor and drops its history. Returns false when there was none.
+    async fn competitor_remove(&self, id: CompetitorId) -> Result<bool>;
+    /// Stores one successful read in one transaction: the counters' snapshot and every
+    /// post's (appended, idempotent on competitor, media and capture time), the id and name
+    /// learnt, and the status `ok`.
+    async fn competitor_capture(&self, capture: CompetitorCapture) -> Result<()>;
+    /// Records a failed read: status `error` with its reason and message.
+    async fn competitor_fail(&self, failure: CompetitorFailure) -> Result<()>;
+    /// A competitor's counter snapshots captured in `[from, to]`, oldest first.
+    async fn competitor_snapshots(
+        &self,
+        id: CompetitorId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<CompetitorSnapshot>>;
+    /// A competitor's post snapshots captured in `[from, to]`, by capture then post time.
+    async fn competitor_media_snapshots(
+        &self,
+        id: CompetitorId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<CompetitorMediaSnapshot>>;
 
     async fn api_key_insert(&self, key: ApiKey) -> Result<()>;
     async fn api_key_get(&self, id: &str) -> Result<Option<ApiKey>>;

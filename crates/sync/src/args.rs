@@ -273,3 +273,13 @@ pub struct StoryFinalReadArgs {
 impl JobArgs for StoryFinalReadArgs {
     const KIND: &'static str = plan::KIND_STORY_FINAL_READ;
 }
+
+/// `competitor_snapshot`: one competitor read through Business Discovery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompetitorSnapshotArgs {
+    pub competitor_id: i64,
+}
+
+impl JobArgs for CompetitorSnapshotArgs {
+    const KIND: &'static str = crate::jobs::competitors::KIND_COMPETITOR_SNAPSHOT;
+}

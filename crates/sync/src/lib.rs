@@ -17,6 +17,7 @@ pub mod error;
 pub mod history;
 mod jobs;
 mod missing;
+pub mod peers;
 pub mod plan;
 pub mod report;
 pub mod retry;
@@ -40,6 +41,10 @@ pub use engine::{
 };
 pub use error::{Result, SyncError};
 pub use history::{HistoryWindow, load_account_history};
+pub use jobs::competitors::{
+    CompetitorSettings, DEFAULT_COMPETITORS_CRON, KIND_COMPETITOR_SNAPSHOT, KIND_COMPETITORS_DUE,
+    SCHEDULE_COMPETITORS, normalize_username,
+};
 pub use jobs::reports::{
     DEFAULT_REPORTS_CRON, DeliverReportArgs, Every, FigureRow, KIND_DELIVER_REPORT,
     KIND_REPORTS_DUE, RenderedReport, ReportChart, ReportTarget, SCHEDULE_REPORTS, SmtpSettings,

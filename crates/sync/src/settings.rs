@@ -102,6 +102,8 @@ pub struct SyncSettings {
     /// Each story's final read runs this long before the story expires (24 h after it was
     /// published).
     pub story_final_read_margin: Duration,
+    /// Competitors read through Business Discovery: schedule, pacing, posts per read.
+    pub competitors: crate::CompetitorSettings,
 }
 
 impl Default for SyncSettings {
@@ -131,6 +133,7 @@ impl Default for SyncSettings {
             public_url: None,
             queues: vec![SYNC_QUEUE.to_string(), MAINTENANCE_QUEUE.to_string()],
             story_final_read_margin: Duration::from_secs(30 * 60),
+            competitors: crate::CompetitorSettings::default(),
         }
     }
 }
@@ -161,6 +164,7 @@ impl SyncSettings {
             ("light_cron", &self.light_cron),
             ("token_refresh_cron", &self.token_refresh_cron),
             ("retention_cron", &self.retention_cron),
+            ("competitors_cron", &self.competitors.cron),
         ] {
             CronExpr::parse(cron).map_err(|e| SyncError::config(format!("{name}: {e}")))?;
         }
@@ -182,6 +186,16 @@ impl SyncSettings {
         if self.account_insights_reread_days > 90 {
             return Err(SyncError::config(
                 "account_insights_reread_days must be from 0 to 90",
+            ));
+        }
+        if !(1..=100).contains(&self.competitors.usage_ceiling_percent) {
+            return Err(SyncError::config(
+                "competitors usage_ceiling_percent must be from 1 to 100",
+            ));
+        }
+        if !(1..=1000).contains(&self.competitors.media_per_read) {
+            return Err(SyncError::config(
+                "competitors media_per_read must be from 1 to 1000",
             ));
         }
         if self.alerts.usage_pressure_percent == 0 || self.alerts.usage_pressure_percent > 100 {
@@ -227,6 +241,7 @@ impl SyncSettings {
                 serde_json::json!({}),
             ),
             jobs::reports::schedule(),
+            jobs::competitors::schedule(&self.competitors),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 mod account;
 mod deprecation;
+mod discovery;
 mod errors;
 mod listing;
 mod media_insights;

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod bench;
+mod competitors;
 mod completions;
 mod connect;
 mod dbcopy;
@@ -126,6 +127,7 @@ async fn run_command(command: Command, config: &Config) -> anyhow::Result<ExitCo
         Command::Report(args) => report::run(args, &config).await,
         Command::Webhooks(cmd) => webhooks::run(cmd, &config).await,
         Command::Reports(cmd) => reports::run(cmd, &config).await,
+        Command::Competitors(cmd) => competitors::run(cmd, &config).await,
         Command::Export(args) => export::run(args, &config).await,
         Command::Serve(args) => serve::run(args, &config).await,
         Command::Keys(cmd) => keys::run(cmd, &config).await,

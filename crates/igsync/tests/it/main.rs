@@ -6,6 +6,7 @@
 mod api;
 mod cli;
 mod clock;
+mod competitors;
 mod connect;
 mod conventions;
 mod dbcopy;

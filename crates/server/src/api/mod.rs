@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod audit;
 pub mod deprecations;
+pub mod competitors;
 pub mod jobs;
 pub mod keys;
 pub mod metrics;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(usage::router())
         .merge(keys::router())
         .merge(audit::router())
+        .merge(competitors::router())
 }
 
 /// Default page size of list endpoints.

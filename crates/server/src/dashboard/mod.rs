@@ -13,6 +13,7 @@
 mod account;
 mod alerts;
 mod assets;
+mod competitors;
 mod connect;
 mod form;
 mod layout;
@@ -58,6 +59,7 @@ pub fn router() -> Router<AppState> {
         .route("/schedules", get(schedules::page))
         .route("/schedules/{name}/{action}", post(schedules::action))
         .route("/alerts", get(alerts::page))
+        .route("/competitors", get(competitors::page))
         .route("/alerts/{id}/ack", post(alerts::ack))
         .route("/assets/{file}", get(assets::serve))
         .route("/share/{token}", get(crate::share::page))

@@ -5,6 +5,7 @@ mod access;
 mod api;
 mod bench;
 mod browser;
+mod competitors;
 mod connect;
 mod dashboard;
 mod hardening;

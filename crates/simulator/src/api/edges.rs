@@ -135,7 +135,7 @@ fn parse_time(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
 }
 
 /// Cursors encode a position key, checked against the seed so a tampered cursor is caught.
-fn cursor(world: &World, acct: usize, key: u64) -> String {
+pub(crate) fn cursor(world: &World, acct: usize, key: u64) -> String {
     let check = h(&[world.seed, hs("cursor"), acct as u64, key]);
     let mask = (u128::from(mix(world.seed ^ 0xC0FF_EE00)) << 64) | u128::from(mix(world.seed));
     format!(
@@ -144,7 +144,12 @@ fn cursor(world: &World, acct: usize, key: u64) -> String {
     )
 }
 
-fn decode_cursor(world: &World, acct: usize, raw: &str, which: &str) -> Result<u64, ApiError> {
+pub(crate) fn decode_cursor(
+    world: &World,
+    acct: usize,
+    raw: &str,
+    which: &str,
+) -> Result<u64, ApiError> {
     let bad = || ApiError::param(format!("The {which} cursor is not valid for this edge"));
     let hex = raw.strip_prefix("QVFI").ok_or_else(bad)?;
     if hex.len() != 32 {

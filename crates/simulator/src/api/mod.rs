@@ -16,6 +16,7 @@
 
 mod auth;
 mod batch;
+mod discovery;
 mod edges;
 mod insights;
 mod nodes;

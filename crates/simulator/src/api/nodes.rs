@@ -51,7 +51,11 @@ const USER_FIELDS: &[&str] = &[
 ];
 const IG_LOGIN_USER_FIELDS: &[&str] = &["user_id", "account_type"];
 
-fn check_fields(fields: &[Field], allowed: &[&[&str]], node_type: &str) -> Result<(), ApiError> {
+pub(crate) fn check_fields(
+    fields: &[Field],
+    allowed: &[&[&str]],
+    node_type: &str,
+) -> Result<(), ApiError> {
     for f in fields {
         if !allowed.iter().any(|list| list.contains(&f.name.as_str())) {
             return Err(ApiError::nonexisting_field(&f.name, node_type));
@@ -60,7 +64,7 @@ fn check_fields(fields: &[Field], allowed: &[&[&str]], node_type: &str) -> Resul
     Ok(())
 }
 
-fn render_user(
+pub(crate) fn render_user(
     ctx: &Ctx<'_>,
     acct: usize,
     app_scoped: bool,
@@ -81,8 +85,8 @@ fn render_user(
         &[]
     };
     // Business Discovery needs Facebook Login; with Instagram Login the field does not
-    // exist on the node (edges on).
-    let discovery: &[&str] = if ctx.edges && ctx.login == LoginKind::Facebook {
+    // exist on the node.
+    let discovery: &[&str] = if ctx.login == LoginKind::Facebook {
         &["business_discovery"]
     } else {
         &[]
@@ -118,7 +122,7 @@ fn render_user(
                 let params = edges::params_from_field(ctx, f);
                 edges::edge(ctx, Obj::User { acct, app_scoped }, id, &f.name, &params)?
             }
-            "business_discovery" => business_discovery(ctx, f)?,
+            "business_discovery" => super::discovery::business_discovery(ctx, f)?,
             _ => return Err(ApiError::nonexisting_field(&f.name, "IGUser")),
         };
         m.insert(f.name.clone(), v);
@@ -192,129 +196,6 @@ pub(crate) fn page_summary(ctx: &Ctx<'_>, acct: usize) -> Value {
         "access_token": ctx.st.page_token(acct).unwrap_or_default(),
         "tasks": ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"],
     })
-}
-
-/// Fields Business Discovery returns about another professional account.
-const DISCOVERY_USER_FIELDS: &[&str] = &[
-    "id",
-    "ig_id",
-    "username",
-    "name",
-    "biography",
-    "website",
-    "profile_picture_url",
-    "followers_count",
-    "follows_count",
-    "media_count",
-    "media",
-];
-/// Fields of the media Business Discovery returns (`view_count` is served only here).
-const DISCOVERY_MEDIA_FIELDS: &[&str] = &[
-    "id",
-    "caption",
-    "comments_count",
-    "like_count",
-    "media_type",
-    "media_product_type",
-    "media_url",
-    "permalink",
-    "timestamp",
-    "username",
-    "view_count",
-];
-
-/// `business_discovery.username(x){...}`: another professional account's public profile
-/// and newest media, current values only.
-fn business_discovery(ctx: &Ctx<'_>, f: &Field) -> Result<Value, ApiError> {
-    let Some(username) = f
-        .modifier("username")
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-    else {
-        return Err(ApiError::param(
-            "business_discovery requires a username: business_discovery.username(name){fields}",
-        ));
-    };
-    let w = &ctx.st.world;
-    let Some(a) = w.accounts.iter().find(|a| a.username == username) else {
-        return Err(ApiError::discovery_user_not_found(username));
-    };
-    let default = vec![Field {
-        name: "id".into(),
-        modifiers: Vec::new(),
-        children: None,
-    }];
-    let fields = f.children.as_deref().unwrap_or(&default);
-    check_fields(fields, &[DISCOVERY_USER_FIELDS], "IGUser")?;
-    let mut m = Map::new();
-    for sub in fields {
-        let v = match sub.name.as_str() {
-            "media" => discovery_media(ctx, a.idx, sub)?,
-            _ => {
-                let plain = Field {
-                    name: sub.name.clone(),
-                    modifiers: Vec::new(),
-                    children: None,
-                };
-                let rendered = render_user(ctx, a.idx, false, Some(std::slice::from_ref(&plain)))?;
-                match rendered.get(&sub.name) {
-                    Some(v) => v.clone(),
-                    None => continue,
-                }
-            }
-        };
-        m.insert(sub.name.clone(), v);
-    }
-    Ok(Value::Object(m))
-}
-
-fn discovery_media(ctx: &Ctx<'_>, acct: usize, f: &Field) -> Result<Value, ApiError> {
-    let w = &ctx.st.world;
-    let limit = match f.modifier("limit") {
-        None => edges::DEFAULT_LIMIT,
-        Some(raw) => match raw.trim().parse::<usize>() {
-            Ok(n) if n >= 1 => n.min(edges::MAX_LIMIT),
-            _ => {
-                return Err(ApiError::param(format!(
-                    "Param limit must be a positive integer, got '{raw}'"
-                )));
-            }
-        },
-    };
-    let default = vec![Field {
-        name: "id".into(),
-        modifiers: Vec::new(),
-        children: None,
-    }];
-    let fields = f.children.as_deref().unwrap_or(&default);
-    check_fields(fields, &[DISCOVERY_MEDIA_FIELDS], "IGMedia")?;
-    let deleted = ctx.st.read().deleted.clone();
-    let first = w.first_visible(acct, ctx.now);
-    let mut data = Vec::new();
-    for idx in first..w.accounts[acct].posts.len() {
-        if data.len() >= limit {
-            break;
-        }
-        let m = MediaRef::Post { acct, idx };
-        if deleted.contains(&m) {
-            continue;
-        }
-        let plain: Vec<Field> = fields
-            .iter()
-            .filter(|x| x.name != "view_count")
-            .cloned()
-            .collect();
-        let mut v = render_media(ctx, m, Some(&plain))?;
-        if fields.iter().any(|x| x.name == "view_count") {
-            let p = &w.accounts[acct].posts[idx];
-            let c = post_counts(&p.fin, p.ts, ctx.now);
-            if let Value::Object(map) = &mut v {
-                map.insert("view_count".into(), json!(c.views));
-            }
-        }
-        data.push(v);
-    }
-    Ok(json!({ "data": data }))
 }
 
 const FB_USER_FIELDS: &[&str] = &["id", "name", "accounts"];

@@ -4,6 +4,7 @@ mod account_insights;
 mod batch;
 mod control;
 mod determinism;
+mod discovery;
 mod edges;
 mod expansion;
 mod faults;

@@ -308,8 +308,8 @@ async fn migrations_apply_once_even_when_raced() {
     let (x, y) = tokio::join!(a.migrate(), b.migrate());
     assert_eq!(
         x.unwrap() + y.unwrap(),
-        6,
-        "each of the six migrations applied by exactly one"
+        7,
+        "each of the seven migrations applied by exactly one"
     );
     assert_eq!(a.migrate().await.unwrap(), 0);
     assert_eq!(b.migrate().await.unwrap(), 0);
@@ -328,7 +328,8 @@ async fn migrations_apply_once_even_when_raced() {
             (3, "missing".into()),
             (4, "webhooks".into()),
             (6, "reports".into()),
-            (10, "workspaces".into())
+            (10, "workspaces".into()),
+            (11, "competitors".into())
         ]
     );
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")

@@ -8,6 +8,7 @@ mod maintenance;
 mod orchestrator;
 pub(crate) mod stories;
 pub use crate::args::StoryFinalReadArgs;
+pub(crate) mod competitors;
 pub(crate) mod reports;
 
 use std::sync::Arc;
@@ -51,6 +52,10 @@ pub(crate) fn register_all(deps: &Arc<Deps>, worker: &mut Worker) {
     worker.register(Arc::new(stories::StoryFinalRead { deps: deps.clone() }));
     worker.register(Arc::new(reports::ReportsDue { deps: deps.clone() }));
     worker.register(Arc::new(reports::DeliverReport { deps: deps.clone() }));
+    worker.register(Arc::new(competitors::CompetitorsDue { deps: deps.clone() }));
+    worker.register(Arc::new(competitors::CompetitorSnapshotJob {
+        deps: deps.clone(),
+    }));
 }
 
 /// The orchestrator job of one account sync.

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod chain;
+mod competitors;
 mod db;
 mod deprecation;
 mod e2e;

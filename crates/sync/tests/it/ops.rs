@@ -62,6 +62,7 @@ async fn schedules_fan_out_once_across_workers_and_once_after_a_clock_jump(d: Di
     assert_eq!(
         names,
         [
+            "competitors",
             "full_sync",
             "light_sync",
             "reports",
@@ -137,6 +138,7 @@ async fn schedules_fan_out_once_across_workers_and_once_after_a_clock_jump(d: Di
     assert_eq!(
         kinds,
         [
+            "competitors_due:",
             "reports_due:",
             "retention:",
             "sync_fan_out:full",

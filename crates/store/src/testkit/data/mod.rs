@@ -13,6 +13,7 @@
 
 mod access;
 mod accounts;
+mod competitors;
 mod content;
 mod copy;
 mod export;
@@ -25,6 +26,7 @@ mod webhooks;
 
 pub use access::*;
 pub use accounts::*;
+pub use competitors::*;
 pub use content::*;
 pub use copy::*;
 pub use export::*;
@@ -66,6 +68,7 @@ macro_rules! data_cases {
             sync_runs_and_steps,
             alerts_dedup_filters_ack_and_delivery,
             report_schedules_and_delivery_history,
+            competitors_keep_status_and_append_snapshots,
             api_keys_lifecycle,
             workspaces_group_accounts_and_scope_keys,
             audit_entries_are_kept_newest_first,

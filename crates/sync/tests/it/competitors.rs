@@ -1,0 +1,222 @@
+//! Competitors end to end on both dialects: ten competitors snapshotted daily over thirty
+//! simulated days equal the simulator's truth at every snapshot; an unknown username and a
+//! personal account end with their recorded reason; a via account on Instagram Login is
+//! refused before any request.
+
+use chrono::Duration;
+use simulator::{CompetitorKind, LoginKind};
+use store::CompetitorStatus;
+
+use crate::both_dialects;
+use crate::db::Dialect;
+use crate::env::{Env, sim_config, test_settings};
+
+both_dialects!(
+    competitors_snapshotted_daily_equal_the_truth,
+    competitors_wait_while_the_via_account_uses_its_budget,
+);
+
+async fn competitors_snapshotted_daily_equal_the_truth(d: Dialect) {
+    let env = Env::new(d, sim_config(1801, 2, 10), test_settings()).await;
+    let via = env
+        .accounts
+        .iter()
+        .find(|(_, a)| a.login == LoginKind::Facebook)
+        .map(|(id, _)| *id)
+        .unwrap();
+    let ig_login = env
+        .accounts
+        .iter()
+        .find(|(_, a)| a.login == LoginKind::Instagram)
+        .map(|(id, _)| *id)
+        .unwrap();
+    let all = env.sim.competitors();
+    let served: Vec<String> = all
+        .iter()
+        .filter(|c| matches!(c.kind, CompetitorKind::Business | CompetitorKind::Creator))
+        .take(10)
+        .map(|c| c.username.clone())
+        .collect();
+    assert_eq!(served.len(), 10);
+    let personal = all
+        .iter()
+        .find(|c| c.kind == CompetitorKind::Personal)
+        .unwrap()
+        .username
+        .clone();
+
+    // Instagram Login: refused with the reason before any request.
+    env.sim.reset_stats();
+    let refused = env
+        .engine
+        .competitor_add(&served[0], ig_login)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("Instagram Login"), "{refused}");
+    assert_eq!(env.sim.stats().requests_total, 0);
+    let bad = env.engine.competitor_add("no){pe", via).await.unwrap_err();
+    assert!(
+        bad.to_string().contains("not an Instagram username"),
+        "{bad}"
+    );
+
+    for u in served
+        .iter()
+        .chain([&personal, &"nobody_has_this_name".to_string()])
+    {
+        env.engine.competitor_add(u, via).await.unwrap();
+    }
+    let list = env.engine.competitor_list().await.unwrap();
+    assert_eq!(list.len(), 12);
+    let media_per_read = sync::CompetitorSettings::default().media_per_read;
+
+    for day in 0..30 {
+        assert_eq!(env.engine.competitor_sync().await.unwrap(), 12);
+        env.run_until_settled(20).await;
+        let now = env.now();
+        for c in env.engine.competitor_list().await.unwrap() {
+            if !served.contains(&c.username) {
+                continue;
+            }
+            assert_eq!(c.status, CompetitorStatus::Ok, "{c:?}");
+            let truth = env.sim.competitor_truth(&c.username).unwrap();
+            let snaps = env
+                .db
+                .store
+                .competitor_snapshots(c.id, now - Duration::days(60), now)
+                .await
+                .unwrap();
+            assert_eq!(snaps.len(), day + 1, "one snapshot per day, appended");
+            let last = snaps.last().unwrap();
+            assert_eq!(last.captured_at, now);
+            let as_i64 = |v: Option<u64>| v.map(|n| n as i64);
+            assert_eq!(last.followers_count, as_i64(truth.followers_count));
+            assert_eq!(last.follows_count, as_i64(truth.follows_count));
+            assert_eq!(last.media_count, as_i64(truth.media_count));
+            let media = env
+                .db
+                .store
+                .competitor_media_snapshots(c.id, now, now)
+                .await
+                .unwrap();
+            let want: Vec<_> = truth.media.iter().take(media_per_read).collect();
+            assert_eq!(media.len(), want.len());
+            for (got, want) in media.iter().zip(want) {
+                assert_eq!(got.media_id, want.id);
+                assert_eq!(got.posted_at, want.timestamp);
+                assert_eq!(got.like_count, Some(want.like_count as i64));
+                assert_eq!(got.comments_count, Some(want.comments_count as i64));
+                assert_eq!(
+                    got.media_product_type.as_deref(),
+                    Some(want.media_product_type.as_str())
+                );
+            }
+        }
+        env.advance(Duration::days(1));
+    }
+
+    // The peer benchmark of the via account (never synced itself): its figures are
+    // missing, so it has no rank; the ten competitors with snapshots form the set.
+    let ranks = env.engine.peer_benchmark(via, 30).await.unwrap();
+    assert_eq!(ranks.len(), 5);
+    for r in &ranks {
+        assert_eq!(r.rank, None, "{r:?}");
+        assert_eq!(r.of, 10, "{r:?}");
+        assert!(r.peer_median.is_some(), "{r:?}");
+    }
+    assert!(env.engine.peer_benchmark(via, 0).await.is_err());
+
+    // The unknown username and the personal account end with their recorded reason.
+    for c in env.engine.competitor_list().await.unwrap() {
+        if served.contains(&c.username) {
+            continue;
+        }
+        assert_eq!(c.status, CompetitorStatus::Error, "{c:?}");
+        assert_eq!(c.last_reason.as_deref(), Some("not_found"));
+        assert!(c.last_error.unwrap().contains("personal account"));
+        let snaps = env
+            .db
+            .store
+            .competitor_snapshots(c.id, env.now() - Duration::days(60), env.now())
+            .await
+            .unwrap();
+        assert!(snaps.is_empty());
+    }
+    env.teardown().await;
+}
+
+/// With a usage ceiling of 1 %, every reading of the via account's usage within the last
+/// hour holds the competitors back: none is read right after the account's own read, and
+/// afterwards at most one per hour (each read shows usage again).
+async fn competitors_wait_while_the_via_account_uses_its_budget(d: Dialect) {
+    let mut settings = test_settings();
+    settings.competitors.usage_ceiling_percent = 1;
+    settings.competitors.wait = std::time::Duration::from_secs(61 * 60);
+    let mut sim = sim_config(1802, 2, 6);
+    sim.tight_budget_accounts = 2;
+    sim.tight_budget = 50;
+    let env = Env::new(d, sim, settings).await;
+    let (via, via_sim) = env
+        .accounts
+        .iter()
+        .find(|(_, a)| a.login == LoginKind::Facebook)
+        .map(|(id, a)| (*id, a.clone()))
+        .unwrap();
+    let names: Vec<String> = env
+        .sim
+        .competitors()
+        .into_iter()
+        .filter(|c| c.followers_count.is_some())
+        .take(3)
+        .map(|c| c.username)
+        .collect();
+    for u in &names {
+        env.engine.competitor_add(u, via).await.unwrap();
+    }
+    // The account's own read just now: the client has a fresh usage reading.
+    let client = &env.clients[&graph::LoginKind::Facebook];
+    let account = graph::AccountRef::new(
+        via_sim.ig_user_id.clone(),
+        graph::AccessToken::new(via_sim.access_token.clone()),
+    );
+    client.profile(&account).await.unwrap();
+    env.sim.reset_stats();
+    assert_eq!(env.engine.competitor_sync().await.unwrap(), 3);
+    env.engine.run_until_idle().await.unwrap();
+    let stats = env.sim.stats();
+    assert_eq!(
+        stats
+            .by_endpoint
+            .get("GET /{ig-user-id}?fields=business_discovery"),
+        None,
+        "no competitor is read while the account's usage is fresh"
+    );
+    let waiting = env
+        .jobs_of(via)
+        .await
+        .into_iter()
+        .filter(|j| j.kind == sync::KIND_COMPETITOR_SNAPSHOT)
+        .collect::<Vec<_>>();
+    assert_eq!(waiting.len(), 3);
+    assert!(
+        waiting
+            .iter()
+            .all(|j| j.state == store::JobState::Pending && j.run_at > env.now())
+    );
+    // Later, one per hour: each read shows usage again and holds the next back.
+    let jumps = env.run_until_settled(20).await;
+    assert!(jumps >= 3, "{jumps} clock jumps");
+    for c in env.engine.competitor_list().await.unwrap() {
+        assert_eq!(c.status, CompetitorStatus::Ok, "{c:?}");
+    }
+    let stats = env.sim.stats();
+    assert_eq!(
+        stats
+            .by_endpoint
+            .get("GET /{ig-user-id}?fields=business_discovery"),
+        Some(&3)
+    );
+    assert_eq!(stats.throttled_total, 0);
+    env.teardown().await;
+}
