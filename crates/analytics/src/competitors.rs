@@ -264,6 +264,16 @@ pub struct PeerRank {
     pub peer_median: Option<f64>,
 }
 
+/// The peer benchmark of one account: how many competitors it was ranked among, and its rank
+/// on each figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerBenchmark {
+    /// Competitors in the peer set (tracked through the account).
+    pub competitors: usize,
+    /// One rank per [`BENCHMARK_FIGURES`] entry, in that order.
+    pub ranks: Vec<PeerRank>,
+}
+
 /// Ranks `ours` among `peers` on every benchmark figure over `w` (higher is better).
 pub fn peer_benchmark(ours: &PeerAccount, peers: &[PeerAccount], w: Window) -> Vec<PeerRank> {
     BENCHMARK_FIGURES

@@ -84,6 +84,9 @@ pub struct Report {
     pub audience: Vec<DemographicBreakdown>,
     /// Headline figures compared with the previous period.
     pub comparison: Vec<Comparison>,
+    /// Where the account ranks among the competitors tracked through it over the period;
+    /// `None` when none is tracked (the report's builder fills it from stored snapshots).
+    pub peers: Option<crate::competitors::PeerBenchmark>,
     /// General caveats of this report.
     pub notes: Vec<String>,
 }
@@ -387,6 +390,7 @@ pub fn performance_report(
         best_times,
         audience: audience(&history.demographics),
         comparison,
+        peers: None,
         notes,
     }
 }

@@ -8,8 +8,8 @@ use analytics::competitors::{
     CounterSample, PeerAccount, PeerPost, PeerPostSample, PeerRank, Window, peer_benchmark,
 };
 use analytics::{AccountHistory, MediaProductType};
-use chrono::Duration;
-use store::{AccountId, CompetitorMediaSnapshot, CompetitorSnapshot};
+use chrono::{DateTime, Duration, Utc};
+use store::{AccountId, CompetitorMediaSnapshot, CompetitorSnapshot, Store};
 
 use crate::engine::Engine;
 use crate::error::{Result, SyncError};
@@ -89,6 +89,26 @@ pub fn peer_of_history(name: &str, h: &AccountHistory) -> PeerAccount {
     }
 }
 
+/// The competitors tracked through `account_id`, each with its snapshots captured in
+/// `[from, to]` (empty: none is tracked through it).
+pub async fn competitor_peers(
+    store: &dyn Store,
+    account_id: AccountId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<PeerAccount>> {
+    let mut peers = Vec::new();
+    for c in store.competitor_list().await? {
+        if c.via_account_id != account_id {
+            continue;
+        }
+        let snaps = store.competitor_snapshots(c.id, from, to).await?;
+        let media = store.competitor_media_snapshots(c.id, from, to).await?;
+        peers.push(peer_of_competitor(&c.username, &snaps, &media));
+    }
+    Ok(peers)
+}
+
 impl Engine {
     /// Where the account ranks among the competitors tracked through it, on each benchmark
     /// figure over the last `days` days.
@@ -114,15 +134,7 @@ impl Engine {
         )
         .await?;
         let ours = peer_of_history(&account.username, &history);
-        let mut peers = Vec::new();
-        for c in store.competitor_list().await? {
-            if c.via_account_id != account_id {
-                continue;
-            }
-            let snaps = store.competitor_snapshots(c.id, from, now).await?;
-            let media = store.competitor_media_snapshots(c.id, from, now).await?;
-            peers.push(peer_of_competitor(&c.username, &snaps, &media));
-        }
+        let peers = competitor_peers(store, account_id, from, now).await?;
         let window = Window {
             from,
             to: now + Duration::seconds(1),

@@ -1,11 +1,13 @@
 //! The report use case: an account's analytics report for a period, built from its stored
 //! history. `igsync report`, `GET /api/v1/accounts/{id}/report` and the dashboard's account
 //! page all call [`build_report`]. Its notes say, in words, which values Meta did not give
-//! and why ("not available: fewer than 100 followers"), so a gap is never read as a 0.
+//! and why ("not available: fewer than 100 followers"), so a gap is never read as a 0. Its
+//! peer benchmark ranks the account among the competitors tracked through it (none: absent).
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use analytics::competitors::{PeerBenchmark, Window, peer_benchmark};
+use chrono::{DateTime, Duration, Utc};
 use store::{Account, MissingKind, MissingReason, MissingValue, Store};
 
 use crate::error::{Result, SyncError};
@@ -35,6 +37,24 @@ pub async fn build_report(
     let history = load_account_history(store, account.id, window).await?;
     let mut report =
         analytics::performance_report(&history, period, now, &analytics::ReportConfig::default());
+    let peers = crate::peers::competitor_peers(store, account.id, period_start, to).await?;
+    if !peers.is_empty() {
+        let ours = crate::peers::peer_of_history(&account.username, &history);
+        // The window is half-open: a capture at `now` itself belongs to the period.
+        let end = if to >= now {
+            now + Duration::seconds(1)
+        } else {
+            to
+        };
+        let window = Window {
+            from: period_start,
+            to: end,
+        };
+        report.peers = Some(PeerBenchmark {
+            competitors: peers.len(),
+            ranks: peer_benchmark(&ours, &peers, window),
+        });
+    }
     let missing = store.missing_list(account.id, &[]).await?;
     report.notes.extend(missing_notes(&missing, period));
     Ok(report)

@@ -237,6 +237,17 @@ fn write(report: &Report, subject: &ReportSubject, guard: bool) -> String {
         });
         csv.figure("comparison", c.key, "", &f);
     }
+
+    for r in report.peers.iter().flat_map(|p| &p.ranks) {
+        csv.figure("peer_benchmark", "ours", "", &r.ours);
+        csv.figure("peer_benchmark", "rank", "", &super::peer_rank_figure(r));
+        csv.figure(
+            "peer_benchmark",
+            "peer_median",
+            "",
+            &super::peer_median_figure(r),
+        );
+    }
     csv.out
 }
 

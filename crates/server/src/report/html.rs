@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use analytics::{Figure, PostRow, Report, Unit};
 
-use super::{ReportSubject, format_change, format_figure, format_value};
+use super::{ReportSubject, figure_label, format_change, format_figure, format_value};
 
 mod posts;
 use crate::charts::{
@@ -89,6 +89,7 @@ pub fn sections(report: &Report, id_prefix: &str) -> String {
     best_times(&mut out, report, id_prefix);
     audience(&mut out, report, id_prefix);
     comparison(&mut out, report);
+    peer_benchmark(&mut out, report);
     glossary(&mut out, report);
     out
 }
@@ -637,6 +638,49 @@ fn comparison(out: &mut String, report: &Report) {
         );
     }
     let d = &analytics::definition::PERIOD_CHANGE_PCT;
+    let _ = write!(
+        out,
+        "</tbody></table></div><p class=\"def\"><code>{}</code> {}</p></section>",
+        d.key,
+        escape(d.definition)
+    );
+}
+
+/// Where the account ranks among the competitors tracked through it; absent when none is.
+fn peer_benchmark(out: &mut String, report: &Report) {
+    let Some(peers) = &report.peers else {
+        return;
+    };
+    let _ = write!(
+        out,
+        "<section id=\"peer-benchmark\"><h2>Peer benchmark</h2><p class=\"sub\">Ranked among the {} \
+         competitor(s) tracked through this account, from their public counters (1 = best).</p>\
+         <div class=\"table-wrap\"><table><thead><tr><th>figure</th><th class=\"num\">this account</th>\
+         <th class=\"num\">rank</th><th class=\"num\">competitors' median</th><th>definition</th></tr></thead><tbody>",
+        peers.competitors
+    );
+    for r in &peers.ranks {
+        let rank = super::peer_rank_figure(r);
+        let rank_text = match r.rank {
+            Some(n) => format!("{n} of {}", r.of),
+            None => "n/a".to_owned(),
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"def\">{}{}</td></tr>",
+            escape(figure_label(&r.ours)),
+            escape(&format_figure(&r.ours)),
+            escape(&rank_text),
+            escape(&format_figure(&super::peer_median_figure(r))),
+            def_line(&r.ours),
+            if r.rank.is_none() {
+                note_line(&rank)
+            } else {
+                note_line(&r.ours)
+            },
+        );
+    }
+    let d = &analytics::definition::PEER_RANK;
     let _ = write!(
         out,
         "</tbody></table></div><p class=\"def\"><code>{}</code> {}</p></section>",

@@ -189,6 +189,15 @@ pub fn report_json(report: &Report, subject: &ReportSubject) -> Value {
             "previous": c.previous,
             "change_pct": figure(&c.change_pct),
         })).collect::<Vec<_>>(),
+        "peer_benchmark": report.peers.as_ref().map(|p| json!({
+            "competitors": p.competitors,
+            "figures": p.ranks.iter().map(|r| json!({
+                "ours": figure(&r.ours),
+                "rank": figure(&super::peer_rank_figure(r)),
+                "of": r.of,
+                "peer_median": figure(&super::peer_median_figure(r)),
+            })).collect::<Vec<_>>(),
+        })),
         "notes": report.notes,
         "definitions": super::used_definitions(report).into_iter().map(definition).collect::<Vec<_>>(),
     })
@@ -379,6 +388,10 @@ pub(crate) fn figure_keys(report: &Report) -> BTreeSet<&'static str> {
     for c in &report.comparison {
         keys.insert(c.key);
         keys.insert(c.change_pct.key);
+    }
+    for r in report.peers.iter().flat_map(|p| &p.ranks) {
+        keys.insert(r.ours.key);
+        keys.insert(analytics::definition::PEER_RANK.key);
     }
     keys
 }

@@ -265,6 +265,36 @@ pub fn short_caption(caption: Option<&str>, max: usize) -> String {
     out
 }
 
+/// Our rank on a peer-benchmark figure as a `peer_rank` figure (1 = best), with the size of
+/// the ranked set, or why there is no rank.
+pub(crate) fn peer_rank_figure(rank: &analytics::competitors::PeerRank) -> Figure {
+    let mut f = Figure::new(
+        &analytics::definition::PEER_RANK,
+        rank.rank.map(|r| r as f64),
+    );
+    f.note = Some(match rank.rank {
+        Some(_) => format!("of {} account(s) with a value", rank.of),
+        None => format!(
+            "no rank: {}",
+            rank.ours.note.as_deref().unwrap_or("our value is missing")
+        ),
+    });
+    f
+}
+
+/// The competitors' median on a peer-benchmark figure, as a figure of the same definition.
+pub(crate) fn peer_median_figure(rank: &analytics::competitors::PeerRank) -> Figure {
+    Figure {
+        key: rank.ours.key,
+        value: rank.peer_median,
+        unit: rank.ours.unit,
+        note: match rank.peer_median {
+            Some(_) => Some("median of the competitors".to_owned()),
+            None => Some("no competitor has a value in the period".to_owned()),
+        },
+    }
+}
+
 /// Every definition key a report's figures use, in registry order (for glossaries).
 pub(crate) fn used_definitions(report: &Report) -> Vec<&'static analytics::Definition> {
     let keys = json::figure_keys(report);

@@ -380,6 +380,29 @@ pub(super) fn render(report: &Report, subject: &ReportSubject) -> String {
         t.write(&mut out);
     }
 
+    if let Some(peers) = &report.peers {
+        let title = format!(
+            "Peer benchmark (among {} competitor(s), 1 = best)",
+            peers.competitors
+        );
+        section(&mut out, &title);
+        let mut t = Table::new(
+            &["figure", "this account", "rank", "median", "key"],
+            &[false, true, true, true, false],
+        );
+        for r in &peers.ranks {
+            t.row(vec![
+                super::figure_label(&r.ours).to_owned(),
+                super::format_figure(&r.ours),
+                r.rank
+                    .map_or_else(|| "n/a".to_owned(), |n| format!("{n} of {}", r.of)),
+                super::format_figure(&super::peer_median_figure(r)),
+                r.ours.key.to_owned(),
+            ]);
+        }
+        t.write(&mut out);
+    }
+
     if !report.notes.is_empty() {
         section(&mut out, "Notes");
         for n in &report.notes {

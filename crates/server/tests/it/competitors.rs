@@ -133,6 +133,98 @@ async fn competitors_are_tracked_snapshotted_and_listed_with_their_reasons() {
         .await;
     assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
 
+    // The same benchmark in the via account's report (JSON, CSV, HTML) and account page; the
+    // account with no competitor tracked through it shows no benchmark at all, not zeros.
+    let fb = via(LoginKind::Facebook);
+    let ig = via(LoginKind::Instagram);
+    let report = env
+        .app
+        .get_json(&format!("/api/v1/accounts/{fb}/report?days=7"))
+        .await;
+    let peers = &report["peer_benchmark"];
+    assert_eq!(peers["competitors"], 2, "{peers}");
+    let figures = peers["figures"].as_array().unwrap();
+    assert_eq!(figures.len(), 5);
+    let by_key = |k: &str| {
+        figures
+            .iter()
+            .find(|f| f["ours"]["key"] == k)
+            .unwrap()
+            .clone()
+    };
+    let growth = by_key("competitor_follower_growth");
+    assert!(growth["ours"]["value"].is_null());
+    assert!(growth["rank"]["value"].is_null());
+    assert_eq!(growth["rank"]["key"], "peer_rank");
+    assert!(
+        growth["rank"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("captures")
+    );
+    assert!(growth["peer_median"]["value"].is_null());
+    let per_post = by_key("competitor_engagement_per_post");
+    assert!(per_post["peer_median"]["value"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        per_post["peer_median"]["key"],
+        "competitor_engagement_per_post"
+    );
+    let defined: Vec<&str> = report["definitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["key"].as_str())
+        .collect();
+    assert!(defined.contains(&"peer_rank"), "{defined:?}");
+    let none = env
+        .app
+        .get_json(&format!("/api/v1/accounts/{ig}/report?days=7"))
+        .await;
+    assert!(
+        none["peer_benchmark"].is_null(),
+        "{}",
+        none["peer_benchmark"]
+    );
+
+    let app = &env.app;
+    let csv = |id: String| async move {
+        let res = app
+            .get(&format!("/api/v1/accounts/{id}/report?days=7&format=csv"))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.text().await.unwrap()
+    };
+    let with = csv(fb.clone()).await;
+    assert_eq!(
+        with.lines()
+            .filter(|l| l.starts_with("peer_benchmark,rank,,peer_rank,"))
+            .count(),
+        5,
+        "{with}"
+    );
+    assert!(with.contains("peer_benchmark,peer_median,,competitor_engagement_per_post,"));
+    assert!(!csv(ig.clone()).await.contains("peer_benchmark"));
+
+    let page = browser.page(&format!("/accounts/{fb}")).await;
+    assert!(page.contains("<h2>Peer benchmark</h2>"));
+    assert!(page.contains("among the 2 competitor(s)"));
+    assert!(
+        !browser
+            .page(&format!("/accounts/{ig}"))
+            .await
+            .contains("Peer benchmark")
+    );
+    let res = env
+        .app
+        .get(&format!("/api/v1/accounts/{fb}/report?days=7&format=html"))
+        .await;
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("<h2>Peer benchmark</h2>")
+    );
+
     let id = failed["id"].as_i64().unwrap();
     let res = env.app.delete(&format!("/api/v1/competitors/{id}")).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
