@@ -301,6 +301,55 @@ pub fn peer_benchmark(ours: &PeerAccount, peers: &[PeerAccount], w: Window) -> V
         .collect()
 }
 
+/// A post whose engagement reached a multiple of its account's median engagement per post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StandoutPost {
+    pub id: String,
+    /// Likes + comments at the latest capture.
+    pub engagement: u64,
+    /// The median of the account's posts (those with public likes and comments).
+    pub median: f64,
+    /// `engagement / median`.
+    pub multiple: f64,
+}
+
+/// Fewest posts with public counters before a median is a fair "usual" engagement.
+pub const STANDOUT_MIN_POSTS: usize = 5;
+
+/// The posts whose likes + comments at their latest capture are at least `multiple` × the
+/// median of the account's posts. Nothing when fewer than [`STANDOUT_MIN_POSTS`] posts have
+/// public counters or the median is 0 (no usual level to compare with).
+pub fn standout_posts(posts: &[PeerPost], multiple: f64) -> Vec<StandoutPost> {
+    let engaged: Vec<(&PeerPost, u64)> = posts
+        .iter()
+        .filter_map(|p| Some((p, p.engagement_latest()?)))
+        .collect();
+    if engaged.len() < STANDOUT_MIN_POSTS {
+        return Vec::new();
+    }
+    let mut v: Vec<u64> = engaged.iter().map(|(_, e)| *e).collect();
+    v.sort_unstable();
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        v[n / 2] as f64
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) as f64 / 2.0
+    };
+    if median <= 0.0 {
+        return Vec::new();
+    }
+    engaged
+        .into_iter()
+        .filter(|(_, e)| *e as f64 >= multiple * median)
+        .map(|(p, e)| StandoutPost {
+            id: p.id.clone(),
+            engagement: e,
+            median,
+            multiple: e as f64 / median,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -472,5 +521,41 @@ mod tests {
         let none = peer_benchmark(&peers()[2], &peers()[..2], w());
         assert_eq!(none[0].rank, None);
         assert_eq!(none[0].of, 2);
+    }
+
+    #[test]
+    fn standout_posts_reach_the_multiple_of_their_accounts_median() {
+        // Engagement (likes + comments at the latest capture): 10, 20, 30, 40, 95, hidden.
+        // Median of the five public ones: 30; 3 × 30 = 90: only the 95 stands out (3.1667×).
+        let posts = vec![
+            post("a", 2, "FEED", Some(8), 2),
+            post("b", 3, "FEED", Some(16), 4),
+            post("c", 4, "REELS", Some(24), 6),
+            post("d", 5, "FEED", Some(32), 8),
+            post("e", 6, "REELS", Some(85), 10),
+            post("hidden", 7, "FEED", None, 500),
+        ];
+        let found = standout_posts(&posts, 3.0);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].id, "e");
+        assert_eq!(found[0].engagement, 95);
+        assert_eq!(found[0].median, 30.0);
+        assert!((found[0].multiple - 95.0 / 30.0).abs() < 1e-12);
+        assert_eq!(standout_posts(&posts, 3.2), vec![]);
+        // Four public posts are too few for a usual level.
+        assert_eq!(standout_posts(&posts[1..], 1.0), vec![]);
+        // A median of 0 gives no usual level either.
+        let quiet: Vec<PeerPost> = (0..5)
+            .map(|i| {
+                post(
+                    &format!("q{i}"),
+                    2 + i,
+                    "FEED",
+                    Some(0),
+                    if i == 4 { 2 } else { 0 },
+                )
+            })
+            .collect();
+        assert_eq!(standout_posts(&quiet, 3.0), vec![]);
     }
 }

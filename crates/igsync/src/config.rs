@@ -61,6 +61,7 @@ keys! {
     "retention.failed_keep", "IGSYNC_RETENTION_FAILED_KEEP", "500", "Failed jobs always kept";
     "retention.failed_max_age_days", "IGSYNC_RETENTION_FAILED_MAX_AGE_DAYS", "30", "Older failed jobs beyond the kept ones are deleted";
     "alerts.follower_growth_threshold", "IGSYNC_ALERTS_FOLLOWER_GROWTH_THRESHOLD", "100", "Alert when followers grow by more than this between two syncs";
+    "alerts.competitor_post_multiple", "IGSYNC_ALERTS_COMPETITOR_POST_MULTIPLE", "3", "Alert when a competitor's post reaches this many times the competitor's median likes + comments per post";
     "alerts.webhook_url", "IGSYNC_ALERTS_WEBHOOK_URL", "", "POST every alert as JSON to this URL (empty: no webhook)";
     "alerts.webhook_secret", "IGSYNC_ALERTS_WEBHOOK_SECRET", "", "HMAC-SHA256 key that signs webhook bodies (X-Igsync-Signature)";
     "sync.story_final_read_margin_minutes", "IGSYNC_SYNC_STORY_FINAL_READ_MARGIN_MINUTES", "30", "Each story's final read runs this many minutes before it expires (24 h after publishing)";
@@ -627,6 +628,7 @@ impl Config {
                 1,
                 1_000_000_000,
             )? as u32,
+            competitor_post_multiple: l.number("alerts.competitor_post_multiple", 2, 1000)? as u32,
             webhook_url: match l.optional("alerts.webhook_url") {
                 None => None,
                 Some(url) => Some(sync::WebhookUrl::parse(&url).map_err(|_| {

@@ -45,6 +45,9 @@ pub struct AlertSettings {
     pub follower_growth_threshold: u32,
     /// Graph API usage at or above this percentage raises a rate-limit pressure alert.
     pub usage_pressure_percent: u32,
+    /// A competitor's post whose likes + comments reach this many times the competitor's
+    /// median per post raises an alert (once per post).
+    pub competitor_post_multiple: u32,
     /// POST every new alert as JSON here (signed when a secret is set).
     pub webhook_url: Option<WebhookUrl>,
     pub webhook_secret: Option<SecretString>,
@@ -55,6 +58,7 @@ impl Default for AlertSettings {
         AlertSettings {
             follower_growth_threshold: 100,
             usage_pressure_percent: 90,
+            competitor_post_multiple: 3,
             webhook_url: None,
             webhook_secret: None,
         }

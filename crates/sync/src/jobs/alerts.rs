@@ -253,6 +253,62 @@ pub(crate) async fn after_sync(deps: &Deps, account: &Account, run_id: RunId, no
     }
 }
 
+/// After a competitor's snapshot: one alert per post whose likes + comments reached
+/// `alerts.competitor_post_multiple` × the competitor's median per post (posts of this
+/// capture), raised on the via account, once per post.
+pub(crate) async fn after_competitor_snapshot(
+    deps: &Deps,
+    competitor: &store::Competitor,
+    media: &[store::CompetitorMediaSnapshot],
+    now: DateTime<Utc>,
+) {
+    let multiple = f64::from(deps.settings.alerts.competitor_post_multiple);
+    let peer = crate::peers::peer_of_competitor(&competitor.username, &[], media);
+    for post in analytics::competitors::standout_posts(&peer.posts, multiple) {
+        let permalink = media
+            .iter()
+            .find(|m| m.media_id == post.id)
+            .and_then(|m| m.permalink.clone());
+        let link = permalink.as_deref().unwrap_or("no permalink given");
+        raise_alert(
+            deps,
+            NewAlert {
+                account_id: Some(competitor.via_account_id),
+                kind: "competitor_post".to_string(),
+                severity: Severity::Info,
+                dedup_key: format!("competitor:{}:post:{}", competitor.id, post.id),
+                title: format!(
+                    "A post of competitor @{} reached {:.1}× its usual engagement",
+                    competitor.username, post.multiple
+                ),
+                message: format!(
+                    "{} likes + comments against a median of {} per post over its {} latest \
+                     post(s) with public counters (alert at {}×). Post: {link}",
+                    post.engagement,
+                    post.median,
+                    peer.posts
+                        .iter()
+                        .filter(|p| p.engagement_latest().is_some())
+                        .count(),
+                    deps.settings.alerts.competitor_post_multiple,
+                ),
+                payload: serde_json::json!({
+                    "competitor_id": competitor.id,
+                    "username": competitor.username,
+                    "media_id": post.id,
+                    "permalink": permalink,
+                    "engagement": post.engagement,
+                    "median": post.median,
+                    "multiple": post.multiple,
+                    "threshold": deps.settings.alerts.competitor_post_multiple,
+                }),
+                created_at: now,
+            },
+        )
+        .await;
+    }
+}
+
 /// Days of stored daily series loaded for the anomaly detector: the weekday baseline's eight
 /// weeks before the days checked, and a margin.
 const ANOMALY_HISTORY_DAYS: i64 = 8 * 7 + 14;

@@ -184,7 +184,7 @@ async fn snapshot(deps: &Deps, id: CompetitorId, now: DateTime<Utc>) -> JobOutco
         Ok(p) => {
             let captured_at = deps.clock.now();
             let count = |v: Option<u64>| v.and_then(|n| i64::try_from(n).ok());
-            let media = p
+            let media: Vec<CompetitorMediaSnapshot> = p
                 .media
                 .iter()
                 .map(|m| CompetitorMediaSnapshot {
@@ -212,17 +212,21 @@ async fn snapshot(deps: &Deps, id: CompetitorId, now: DateTime<Utc>) -> JobOutco
                 },
                 ig_user_id: p.ig_user_id,
                 name: p.name,
-                media,
+                media: media.clone(),
             };
             match deps.store.competitor_capture(capture).await {
-                Ok(()) => JobOutcome::Complete {
-                    result: Some(serde_json::json!({
-                        "competitor": c.username,
-                        "posts": p.media.len(),
-                        "requests": p.pages,
-                    })),
-                    next: Vec::new(),
-                },
+                Ok(()) => {
+                    crate::jobs::alerts::after_competitor_snapshot(deps, &c, &media, captured_at)
+                        .await;
+                    JobOutcome::Complete {
+                        result: Some(serde_json::json!({
+                            "competitor": c.username,
+                            "posts": p.media.len(),
+                            "requests": p.pages,
+                        })),
+                        next: Vec::new(),
+                    }
+                }
                 Err(e) => JobOutcome::retry(e.to_string()),
             }
         }

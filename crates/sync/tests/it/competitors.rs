@@ -14,6 +14,7 @@ use crate::env::{Env, sim_config, test_settings};
 both_dialects!(
     competitors_snapshotted_daily_equal_the_truth,
     competitors_wait_while_the_via_account_uses_its_budget,
+    competitor_posts_far_above_their_median_raise_one_alert_each,
 );
 
 async fn competitors_snapshotted_daily_equal_the_truth(d: Dialect) {
@@ -143,6 +144,98 @@ async fn competitors_snapshotted_daily_equal_the_truth(d: Dialect) {
             .unwrap();
         assert!(snaps.is_empty());
     }
+    env.teardown().await;
+}
+
+/// After each snapshot, every post of the capture whose likes + comments reach N × the
+/// competitor's median per post raises one alert on the via account, computed here from the
+/// simulator's truth; the next day's snapshot does not alert the same posts again.
+async fn competitor_posts_far_above_their_median_raise_one_alert_each(d: Dialect) {
+    let mut settings = test_settings();
+    settings.alerts.follower_growth_threshold = u32::MAX;
+    settings.alerts.competitor_post_multiple = 2;
+    let env = Env::new(d, sim_config(1802, 2, 10), settings).await;
+    let via = env
+        .accounts
+        .iter()
+        .find(|(_, a)| a.login == LoginKind::Facebook)
+        .map(|(id, _)| *id)
+        .unwrap();
+    let served: Vec<String> = env
+        .sim
+        .competitors()
+        .iter()
+        .filter(|c| matches!(c.kind, CompetitorKind::Business | CompetitorKind::Creator))
+        .take(6)
+        .map(|c| c.username.clone())
+        .collect();
+    for u in &served {
+        env.engine.competitor_add(u, via).await.unwrap();
+    }
+    let media_per_read = sync::CompetitorSettings::default().media_per_read;
+    let alerts = || async {
+        let mut found: Vec<(String, String)> = env
+            .db
+            .store
+            .alert_list(store::AlertQuery {
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.alert.kind == "competitor_post")
+            .map(|a| {
+                assert_eq!(a.alert.account_id, Some(via), "{a:?}");
+                assert!(a.alert.title.contains('×'), "{a:?}");
+                let p = &a.alert.payload;
+                (
+                    p["username"].as_str().unwrap().to_string(),
+                    p["media_id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let mut expected = Vec::new();
+    for day in 0..2 {
+        env.engine.competitor_sync().await.unwrap();
+        env.run_until_settled(20).await;
+        for u in &served {
+            let truth = env.sim.competitor_truth(u).unwrap();
+            let engagement: Vec<(String, u64)> = truth
+                .media
+                .iter()
+                .take(media_per_read)
+                .map(|m| (m.id.clone(), m.like_count + m.comments_count))
+                .collect();
+            let mut sorted: Vec<u64> = engagement.iter().map(|e| e.1).collect();
+            sorted.sort_unstable();
+            let n = sorted.len();
+            if n < 5 {
+                continue;
+            }
+            let median = if n % 2 == 1 {
+                sorted[n / 2] as f64
+            } else {
+                (sorted[n / 2 - 1] + sorted[n / 2]) as f64 / 2.0
+            };
+            for (id, e) in engagement {
+                let pair = (u.clone(), id);
+                if median > 0.0 && e as f64 >= 2.0 * median && !expected.contains(&pair) {
+                    expected.push(pair);
+                }
+            }
+        }
+        expected.sort();
+        assert_eq!(alerts().await, expected, "day {day}");
+        env.advance(Duration::days(1));
+    }
+    assert!(
+        !expected.is_empty(),
+        "the simulated posts include standouts"
+    );
     env.teardown().await;
 }
 
