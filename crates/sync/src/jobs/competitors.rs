@@ -1,7 +1,9 @@
 //! Competitors: a daily `competitors_due` tick (its cron configurable) enqueues one
 //! `competitor_snapshot` job per tracked competitor, unique per competitor; the job reads
 //! the competitor through Business Discovery with its via account's token and appends the
-//! counters and posts as a snapshot, or records the failure with its reason.
+//! counters and posts as a snapshot, or records the failure with its reason. A stored
+//! snapshot is checked for posts far above the competitor's median engagement (an alert
+//! each, once per post).
 //!
 //! Pacing: a snapshot job names its via account, so the queue never runs it beside that
 //! account's own sync steps (one running job per account); before reading, it snoozes while
