@@ -9,7 +9,7 @@ use base64::Engine as _;
 use chrono::Datelike as _;
 
 use store::SecretString;
-use sync::{Every, Plan, SmtpSettings, SmtpTls};
+use sync::{Every, Plan, ReportFormat, SmtpSettings, SmtpTls};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -207,24 +207,24 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
     // that exist.
     let no_smtp = env.second_engine(test_settings()).await;
     let refused = no_smtp
-        .report_schedule_create(Some(id), Every::Weekly, "team@example.com", false)
+        .report_schedule_create(Some(id), Every::Weekly, "team@example.com", ReportFormat::Html)
         .await
         .unwrap_err();
     assert!(refused.to_string().contains("smtp.host"), "{refused}");
 
     let html_mail = env
         .engine
-        .report_schedule_create(Some(id), Every::Weekly, "team@example.com", false)
+        .report_schedule_create(Some(id), Every::Weekly, "team@example.com", ReportFormat::Html)
         .await
         .unwrap();
     let csv_mail = env
         .engine
-        .report_schedule_create(None, Every::Weekly, "data@example.com", true)
+        .report_schedule_create(None, Every::Weekly, "data@example.com", ReportFormat::Csv)
         .await
         .unwrap();
     let webhook = env
         .engine
-        .report_schedule_create(Some(id), Every::Weekly, &hook.url, false)
+        .report_schedule_create(Some(id), Every::Weekly, &hook.url, ReportFormat::Html)
         .await
         .unwrap();
     assert!(env.engine.report_problems().await.unwrap().is_empty());
