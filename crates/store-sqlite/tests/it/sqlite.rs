@@ -329,7 +329,8 @@ async fn migrations_apply_once_even_when_raced() {
             (4, "webhooks".into()),
             (6, "reports".into()),
             (10, "workspaces".into()),
-            (11, "competitors".into())
+            (11, "competitors".into()),
+            (12, "report_pdf".into())
         ]
     );
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
