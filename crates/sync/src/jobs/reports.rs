@@ -2,7 +2,7 @@
 //! schedule, account and last complete period not yet delivered (unique per schedule,
 //! account and period, so a period is never delivered twice); the job builds the report,
 //! renders it for mail (HTML with inline CSS, figures as a table, the follower chart as an
-//! inline PNG) or as CSV, and sends it by SMTP or to a webhook signed like the alert
+//! inline PNG), as CSV or as a PDF, and sends it by SMTP or to a webhook signed like the alert
 //! webhooks. Every attempt is recorded in the delivery history; failures retry with the
 //! queue's backoff.
 
