@@ -622,7 +622,10 @@ async fn the_report_pdf_rebuild_keeps_schedules_deliveries_and_ids() {
     tx.commit().await.unwrap();
     drop(conn);
 
-    assert_eq!(store.report_schedule_list().await.unwrap(), vec![kept.clone()]);
+    assert_eq!(
+        store.report_schedule_list().await.unwrap(),
+        vec![kept.clone()]
+    );
     assert_eq!(store.report_delivery_list(None, 0).await.unwrap(), before);
     // The removed schedule's id is not handed out again.
     let pdf = store
@@ -639,5 +642,11 @@ async fn the_report_pdf_rebuild_keeps_schedules_deliveries_and_ids() {
     );
     // Removing a schedule still removes its deliveries.
     assert!(store.report_schedule_remove(kept.id).await.unwrap());
-    assert!(store.report_delivery_list(None, 0).await.unwrap().is_empty());
+    assert!(
+        store
+            .report_delivery_list(None, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -164,7 +164,10 @@ fn attachment(raw: &str, content_type: &str) -> (String, Vec<u8>) {
         .collect();
     assert_eq!(parts.len(), 1, "one {content_type} part in {raw}");
     let (headers, body) = parts[0].split_once("\r\n\r\n").unwrap();
-    assert!(headers.contains("Content-Disposition: attachment"), "{headers}");
+    assert!(
+        headers.contains("Content-Disposition: attachment"),
+        "{headers}"
+    );
     assert!(
         headers.contains("Content-Transfer-Encoding: base64"),
         "{headers}"
@@ -231,14 +234,24 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
     // that exist.
     let no_smtp = env.second_engine(test_settings()).await;
     let refused = no_smtp
-        .report_schedule_create(Some(id), Every::Weekly, "team@example.com", ReportFormat::Html)
+        .report_schedule_create(
+            Some(id),
+            Every::Weekly,
+            "team@example.com",
+            ReportFormat::Html,
+        )
         .await
         .unwrap_err();
     assert!(refused.to_string().contains("smtp.host"), "{refused}");
 
     let html_mail = env
         .engine
-        .report_schedule_create(Some(id), Every::Weekly, "team@example.com", ReportFormat::Html)
+        .report_schedule_create(
+            Some(id),
+            Every::Weekly,
+            "team@example.com",
+            ReportFormat::Html,
+        )
         .await
         .unwrap();
     let csv_mail = env
@@ -253,7 +266,12 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
         .unwrap();
     let pdf_mail = env
         .engine
-        .report_schedule_create(Some(id), Every::Weekly, "pdf@example.com", ReportFormat::Pdf)
+        .report_schedule_create(
+            Some(id),
+            Every::Weekly,
+            "pdf@example.com",
+            ReportFormat::Pdf,
+        )
         .await
         .unwrap();
     assert_eq!(pdf_mail.schedule.format, "pdf");
@@ -364,7 +382,10 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
         .and_then(|l| l.split_once(" (previous"))
         .map(|(v, _)| v.to_string())
         .unwrap();
-    assert!(contains(&pdf, format!("({followers}) Tj").as_bytes()), "{followers}");
+    assert!(
+        contains(&pdf, format!("({followers}) Tj").as_bytes()),
+        "{followers}"
+    );
     assert!(contains(&pdf, b"/Subtype /Image"));
     assert!(contains(&pdf, b"/Im1 Do"));
     assert!(!contains(&pdf, b"/FontFile"));

@@ -201,7 +201,13 @@ pub(crate) fn render_pdf(report: &RenderedReport) -> Vec<u8> {
     }
     if let Some(link) = &report.link {
         pages.y -= 6.0;
-        pages.paragraph(REGULAR, 9.0, 0.0, &format!("Charts and details: {link}"), 100);
+        pages.paragraph(
+            REGULAR,
+            9.0,
+            0.0,
+            &format!("Charts and details: {link}"),
+            100,
+        );
     }
     pages.y -= 8.0;
     pages.paragraph(
@@ -253,10 +259,7 @@ pub(crate) fn render_pdf(report: &RenderedReport) -> Vec<u8> {
         page.parent(tree);
         page.contents(content_id);
         let mut resources = page.resources();
-        resources
-            .fonts()
-            .pair(REGULAR, regular)
-            .pair(BOLD, bold);
+        resources.fonts().pair(REGULAR, regular).pair(BOLD, bold);
         if image_here {
             resources.x_objects().pair(IMAGE, image_id);
         }

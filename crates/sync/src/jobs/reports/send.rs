@@ -14,7 +14,10 @@ use crate::engine::Deps;
 use crate::jobs::webhook_signature;
 
 /// The attachment of a CSV or PDF report: its file name, content type and bytes.
-fn attachment(report: &RenderedReport, format: ReportFormat) -> Option<(String, &'static str, Vec<u8>)> {
+fn attachment(
+    report: &RenderedReport,
+    format: ReportFormat,
+) -> Option<(String, &'static str, Vec<u8>)> {
     match format {
         ReportFormat::Html => None,
         ReportFormat::Csv => Some((
