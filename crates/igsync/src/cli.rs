@@ -463,8 +463,9 @@ pub(crate) enum ReportsCommand {
         /// An email address (needs smtp.host) or an http(s):// webhook URL.
         #[arg(long)]
         to: String,
-        /// html (figures table with a dashboard link) or csv (attached, or the webhook body).
-        #[arg(long, default_value = "html", value_parser = ["html", "csv"])]
+        /// html (figures table and follower chart, with a dashboard link), csv or pdf (attached,
+        /// or the webhook body).
+        #[arg(long, default_value = "html", value_parser = ["html", "csv", "pdf"])]
         format: String,
     },
     /// List the schedules and their delivery history.

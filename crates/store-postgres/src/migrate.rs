@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "competitors",
         include_str!("../migrations/0011_competitors.sql"),
     ),
+    (
+        12,
+        "report_pdf",
+        include_str!("../migrations/0012_report_pdf.sql"),
+    ),
 ];
 
 fn checksum(sql: &str) -> String {

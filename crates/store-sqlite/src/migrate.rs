@@ -51,6 +51,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "competitors",
         sql: include_str!("../migrations/0011_competitors.sql"),
     },
+    Migration {
+        version: 12,
+        name: "report_pdf",
+        sql: include_str!("../migrations/0012_report_pdf.sql"),
+    },
 ];
 
 /// How many migrations this build knows.

@@ -16,7 +16,7 @@ pub struct NewReportSchedule {
     pub every: String,
     /// An email address or an `http(s)://` webhook URL.
     pub target: String,
-    /// `html` or `csv`.
+    /// `html`, `csv` or `pdf`.
     pub format: String,
     pub created_at: DateTime<Utc>,
 }

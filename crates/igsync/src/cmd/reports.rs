@@ -33,9 +33,12 @@ pub(crate) async fn run(cmd: ReportsCommand, config: &Config) -> anyhow::Result<
             let Some(every) = Every::parse(&every) else {
                 bail!("--every is weekly or monthly");
             };
+            let Some(format) = sync::ReportFormat::parse(&format) else {
+                bail!("--format is html, csv or pdf");
+            };
             let engine = engine::build(config, store.clone()).await?;
             let s = engine
-                .report_schedule_create(account_id, every, &to, format == "csv")
+                .report_schedule_create(account_id, every, &to, format)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(

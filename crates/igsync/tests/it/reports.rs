@@ -135,6 +135,45 @@ async fn send_now_delivers_through_the_queue_with_retries_and_history(d: Dialect
     assert!(run.stdout.contains("delivered (1 attempt(s))"), "{run}");
     assert_eq!(received.lock().unwrap().len(), 3);
 
+    // A PDF schedule: the webhook's body is the PDF, signed like the others.
+    let (url, received) = hook(&[]).await;
+    let run = h
+        .ok(
+            &[
+                "reports", "schedule", "--all", "--every", "weekly", "--to", &url, "--format",
+                "pdf",
+            ],
+            None,
+        )
+        .await;
+    assert!(run.stdout.contains("weekly pdf report to"), "{run}");
+    let pdf_id = schedule_id(&run.stdout);
+    let run = h.ok(&["reports", "send-now", &pdf_id], None).await;
+    assert!(run.stdout.contains("delivered (1 attempt(s))"), "{run}");
+    let posts = received.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1);
+    let (signature, pdf) = &posts[0];
+    assert_eq!(
+        signature.as_deref(),
+        Some(sync::webhook_signature("s3cret", pdf).as_str())
+    );
+    assert!(pdf.starts_with(b"%PDF-"), "{:?}", &pdf[..16.min(pdf.len())]);
+    let title = format!("/Title (Weekly report for @{username}: ");
+    assert!(
+        pdf.windows(title.len()).any(|w| w == title.as_bytes()),
+        "no {title:?} in the PDF"
+    );
+    let run = h
+        .run(
+            &[
+                "reports", "schedule", "--all", "--every", "weekly", "--to", &url, "--format",
+                "docx",
+            ],
+            None,
+        )
+        .await;
+    assert!(!run.status.success(), "{run}");
+
     // A target that keeps refusing: every attempt fails, the command says so and exits
     // non-zero, and the history shows the failing delivery with its error.
     let (url, received) = hook(&[500, 500, 500]).await;
@@ -195,6 +234,7 @@ async fn send_now_delivers_through_the_queue_with_retries_and_history(d: Dialect
     for shown in [
         format!("#{id} weekly html to "),
         format!("#{failing} weekly html to "),
+        format!("#{pdf_id} weekly pdf to "),
         "badge ok".to_string(),
         "badge failed".to_string(),
         "answered HTTP 500".to_string(),

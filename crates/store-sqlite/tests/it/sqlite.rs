@@ -308,8 +308,8 @@ async fn migrations_apply_once_even_when_raced() {
     let (x, y) = tokio::join!(a.migrate(), b.migrate());
     assert_eq!(
         x.unwrap() + y.unwrap(),
-        7,
-        "each of the seven migrations applied by exactly one"
+        8,
+        "each of the eight migrations applied by exactly one"
     );
     assert_eq!(a.migrate().await.unwrap(), 0);
     assert_eq!(b.migrate().await.unwrap(), 0);
@@ -329,7 +329,8 @@ async fn migrations_apply_once_even_when_raced() {
             (4, "webhooks".into()),
             (6, "reports".into()),
             (10, "workspaces".into()),
-            (11, "competitors".into())
+            (11, "competitors".into()),
+            (12, "report_pdf".into())
         ]
     );
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
@@ -418,7 +419,7 @@ async fn urls_open_create_or_fail_with_a_clear_message() {
         let url = url_of(&db);
         let store = SqliteStore::open(&url).await.unwrap();
         assert_eq!(store.url(), url);
-        assert_eq!(store.migrate().await.unwrap(), 6);
+        assert_eq!(store.migrate().await.unwrap(), 8);
         assert!(db.path.exists(), "{url} created the file");
         store.close().await;
     }
@@ -436,7 +437,7 @@ async fn an_in_memory_database_keeps_its_data_while_open() {
     .await
     .unwrap();
     assert_eq!(store.dialect(), "sqlite");
-    assert_eq!(store.migrate().await.unwrap(), 6);
+    assert_eq!(store.migrate().await.unwrap(), 8);
     let a = store
         .account_upsert(new_account("mem", EncryptedToken(vec![7])))
         .await
@@ -445,7 +446,7 @@ async fn an_in_memory_database_keeps_its_data_while_open() {
     assert_eq!(store.totals().await.unwrap().accounts, 1);
     // A second in-memory store is a different database.
     let other = SqliteStore::open("sqlite::memory:").await.unwrap();
-    assert_eq!(other.migrate().await.unwrap(), 6);
+    assert_eq!(other.migrate().await.unwrap(), 8);
     assert_eq!(other.totals().await.unwrap().accounts, 0);
     store.close().await;
     other.close().await;
@@ -566,4 +567,86 @@ async fn unreadable_job_errors_flag_their_job_and_fail_no_listing() {
     assert!(!after.last().unwrap().unreadable);
     assert!(after[0].unreadable, "{after:?}");
     assert!(after[0].error.contains("not json at all"), "{after:?}");
+}
+
+/// The PDF migration rebuilds `report_schedules` (SQLite cannot change a CHECK in place):
+/// run again over stored schedules and deliveries, it keeps every row and id, the id
+/// counters, and the cascade from a schedule to its deliveries; `pdf` is then accepted.
+#[tokio::test]
+async fn the_report_pdf_rebuild_keeps_schedules_deliveries_and_ids() {
+    use store::{NewReportSchedule, ReportAttempt};
+    let (db, store) = fresh().await;
+    let account = store
+        .account_upsert(new_account("1", EncryptedToken(vec![1])))
+        .await
+        .unwrap();
+    let schedule = |target: &str, format: &str| NewReportSchedule {
+        account_id: Some(account.id),
+        every: "weekly".into(),
+        target: target.into(),
+        format: format.into(),
+        created_at: t0(),
+    };
+    let kept = store
+        .report_schedule_insert(schedule("a@example.com", "csv"))
+        .await
+        .unwrap();
+    let removed = store
+        .report_schedule_insert(schedule("b@example.com", "html"))
+        .await
+        .unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    for s in [kept.id, removed.id] {
+        store
+            .report_delivery_record(ReportAttempt {
+                schedule_id: s,
+                account_id: account.id,
+                period_start: day,
+                period_end: day + Duration::days(6),
+                at: t0(),
+                error: Some("554 busy".into()),
+            })
+            .await
+            .unwrap();
+    }
+    assert!(store.report_schedule_remove(removed.id).await.unwrap());
+    let before = store.report_delivery_list(None, 0).await.unwrap();
+    assert_eq!(before.len(), 1);
+
+    let mut conn = raw(&db).await;
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::raw_sql(include_str!("../../migrations/0012_report_pdf.sql"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    drop(conn);
+
+    assert_eq!(
+        store.report_schedule_list().await.unwrap(),
+        vec![kept.clone()]
+    );
+    assert_eq!(store.report_delivery_list(None, 0).await.unwrap(), before);
+    // The removed schedule's id is not handed out again.
+    let pdf = store
+        .report_schedule_insert(schedule("c@example.com", "pdf"))
+        .await
+        .unwrap();
+    assert!(pdf.id > removed.id, "{} after {}", pdf.id, removed.id);
+    assert_eq!(pdf.schedule.format, "pdf");
+    assert!(
+        store
+            .report_schedule_insert(schedule("d@example.com", "docx"))
+            .await
+            .is_err()
+    );
+    // Removing a schedule still removes its deliveries.
+    assert!(store.report_schedule_remove(kept.id).await.unwrap());
+    assert!(
+        store
+            .report_delivery_list(None, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

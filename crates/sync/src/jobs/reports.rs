@@ -2,11 +2,12 @@
 //! schedule, account and last complete period not yet delivered (unique per schedule,
 //! account and period, so a period is never delivered twice); the job builds the report,
 //! renders it for mail (HTML with inline CSS, figures as a table, the follower chart as an
-//! inline PNG) or as CSV, and sends it by SMTP or to a webhook signed like the alert
+//! inline PNG), as CSV or as a PDF, and sends it by SMTP or to a webhook signed like the alert
 //! webhooks. Every attempt is recorded in the delivery history; failures retry with the
 //! queue's backoff.
 
 mod chart;
+mod pdf;
 mod render;
 mod send;
 
@@ -90,6 +91,36 @@ impl std::fmt::Debug for SmtpSettings {
             .field("from", &self.from)
             .field("tls", &self.tls)
             .finish()
+    }
+}
+
+/// What a schedule delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// The HTML mail with the chart as an inline image (JSON to a webhook).
+    Html,
+    /// The figures as CSV: attached to the plain-text mail, or the webhook's body.
+    Csv,
+    /// The report as a PDF: attached to the plain-text mail, or the webhook's body.
+    Pdf,
+}
+
+impl ReportFormat {
+    pub fn parse(s: &str) -> Option<ReportFormat> {
+        Some(match s {
+            "html" => ReportFormat::Html,
+            "csv" => ReportFormat::Csv,
+            "pdf" => ReportFormat::Pdf,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFormat::Html => "html",
+            ReportFormat::Csv => "csv",
+            ReportFormat::Pdf => "pdf",
+        }
     }
 }
 
@@ -353,16 +384,21 @@ async fn send_one(
     let every = every_of(schedule)?;
     let rendered = render_report(&report, account, every, deps.settings.public_url.as_deref());
     let target = ReportTarget::parse(&schedule.schedule.target)?;
-    let csv = schedule.schedule.format == "csv";
+    let format = ReportFormat::parse(&schedule.schedule.format).ok_or_else(|| {
+        format!(
+            "the schedule's format {:?} is not html, csv or pdf",
+            schedule.schedule.format
+        )
+    })?;
     match target {
         ReportTarget::Email(to) => {
             let smtp = deps.settings.smtp.as_ref().ok_or_else(|| {
                 "the report goes by email but smtp.host is not configured".to_string()
             })?;
-            send::email(smtp, &to, &rendered, csv).await
+            send::email(smtp, &to, &rendered, format).await
         }
         ReportTarget::Webhook(url) => {
-            send::webhook(deps, &url, schedule, account, &rendered, csv).await
+            send::webhook(deps, &url, schedule, account, &rendered, format).await
         }
     }
 }
@@ -426,7 +462,7 @@ impl Engine {
         account_id: Option<AccountId>,
         every: Every,
         target: &str,
-        csv: bool,
+        format: ReportFormat,
     ) -> Result<ReportSchedule> {
         let deps = &self.deps;
         let parsed = ReportTarget::parse(target).map_err(SyncError::Invalid)?;
@@ -447,7 +483,7 @@ impl Engine {
                 account_id,
                 every: every.as_str().to_string(),
                 target: target.trim().to_string(),
-                format: if csv { "csv" } else { "html" }.to_string(),
+                format: format.as_str().to_string(),
                 created_at: deps.clock.now(),
             })
             .await?)

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use chrono::Datelike as _;
 
 use store::SecretString;
-use sync::{Every, Plan, SmtpSettings, SmtpTls};
+use sync::{Every, Plan, ReportFormat, SmtpSettings, SmtpTls};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -156,6 +156,33 @@ fn inline_image(raw: &str) -> (String, Vec<u8>) {
     (cid, png)
 }
 
+/// The headers and the decoded body of the message's one attachment of `content_type`.
+fn attachment(raw: &str, content_type: &str) -> (String, Vec<u8>) {
+    let parts: Vec<&str> = raw
+        .split("\r\n--")
+        .filter(|p| p.contains(&format!("Content-Type: {content_type}")))
+        .collect();
+    assert_eq!(parts.len(), 1, "one {content_type} part in {raw}");
+    let (headers, body) = parts[0].split_once("\r\n\r\n").unwrap();
+    assert!(
+        headers.contains("Content-Disposition: attachment"),
+        "{headers}"
+    );
+    assert!(
+        headers.contains("Content-Transfer-Encoding: base64"),
+        "{headers}"
+    );
+    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    (headers.to_string(), bytes)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: Dialect) {
     let smtp = smtp_start(1).await;
     let hook = crate::webhook::start(&[503]).await;
@@ -207,30 +234,51 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
     // that exist.
     let no_smtp = env.second_engine(test_settings()).await;
     let refused = no_smtp
-        .report_schedule_create(Some(id), Every::Weekly, "team@example.com", false)
+        .report_schedule_create(
+            Some(id),
+            Every::Weekly,
+            "team@example.com",
+            ReportFormat::Html,
+        )
         .await
         .unwrap_err();
     assert!(refused.to_string().contains("smtp.host"), "{refused}");
 
     let html_mail = env
         .engine
-        .report_schedule_create(Some(id), Every::Weekly, "team@example.com", false)
+        .report_schedule_create(
+            Some(id),
+            Every::Weekly,
+            "team@example.com",
+            ReportFormat::Html,
+        )
         .await
         .unwrap();
     let csv_mail = env
         .engine
-        .report_schedule_create(None, Every::Weekly, "data@example.com", true)
+        .report_schedule_create(None, Every::Weekly, "data@example.com", ReportFormat::Csv)
         .await
         .unwrap();
     let webhook = env
         .engine
-        .report_schedule_create(Some(id), Every::Weekly, &hook.url, false)
+        .report_schedule_create(Some(id), Every::Weekly, &hook.url, ReportFormat::Html)
         .await
         .unwrap();
+    let pdf_mail = env
+        .engine
+        .report_schedule_create(
+            Some(id),
+            Every::Weekly,
+            "pdf@example.com",
+            ReportFormat::Pdf,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pdf_mail.schedule.format, "pdf");
     assert!(env.engine.report_problems().await.unwrap().is_empty());
-    assert_eq!(no_smtp.report_problems().await.unwrap().len(), 2);
+    assert_eq!(no_smtp.report_problems().await.unwrap().len(), 3);
 
-    assert_eq!(env.engine.enqueue_due_reports().await.unwrap(), 3);
+    assert_eq!(env.engine.enqueue_due_reports().await.unwrap(), 4);
     env.run_until_settled(10).await;
 
     // What the deliveries should hold: the report of the last complete week.
@@ -256,9 +304,9 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
     let subject = format!("Weekly report for @{}: {start} to {end}", account.username);
     assert_eq!(expected.subject, subject);
 
-    // Two messages arrived (the first attempt was refused and retried).
+    // Three messages arrived (the first attempt was refused and retried).
     let mails = smtp.received.lock().unwrap().clone();
-    assert_eq!(mails.len(), 2, "{mails:#?}");
+    assert_eq!(mails.len(), 3, "{mails:#?}");
     let html = mails
         .iter()
         .map(|m| unqp(m))
@@ -313,6 +361,35 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
         assert!(csv.contains(line), "missing {line:?} in {csv}");
     }
 
+    // The PDF: the plain text with one application/pdf attachment holding the title, the
+    // figures and the follower chart as an image.
+    let pdf_raw = mails
+        .iter()
+        .find(|m| m.contains("To: pdf@example.com"))
+        .expect("the PDF report");
+    assert!(pdf_raw.contains("multipart/mixed"), "{pdf_raw}");
+    let (headers, pdf) = attachment(pdf_raw, "application/pdf");
+    let pdf_name = expected.file_name.replace(".csv", ".pdf");
+    assert!(headers.contains(&pdf_name), "{headers}");
+    assert!(pdf.starts_with(b"%PDF-"), "{:?}", &pdf[..16.min(pdf.len())]);
+    assert!(contains(&pdf, format!("/Title ({subject})").as_bytes()));
+    assert!(contains(&pdf, b"(Followers) Tj"));
+    // The value as the mail's text shows it: `Followers: 1,234 (previous …`.
+    let followers = expected
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("Followers: "))
+        .and_then(|l| l.split_once(" (previous"))
+        .map(|(v, _)| v.to_string())
+        .unwrap();
+    assert!(
+        contains(&pdf, format!("({followers}) Tj").as_bytes()),
+        "{followers}"
+    );
+    assert!(contains(&pdf, b"/Subtype /Image"));
+    assert!(contains(&pdf, b"/Im1 Do"));
+    assert!(!contains(&pdf, b"/FontFile"));
+
     // The webhook got a 503, then the report, signed.
     let posts = hook.received.lock().unwrap().clone();
     assert_eq!(posts.len(), 2);
@@ -343,7 +420,7 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
 
     // The history: every schedule delivered; the failures are there with their errors.
     let history = store.report_delivery_list(None, 0).await.unwrap();
-    assert_eq!(history.len(), 3, "{history:#?}");
+    assert_eq!(history.len(), 4, "{history:#?}");
     assert!(
         history
             .iter()
@@ -356,9 +433,10 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
         hook_row.last_error.as_deref().unwrap().contains("503"),
         "{hook_row:?}"
     );
-    let mail_attempts = of(html_mail.id).attempts + of(csv_mail.id).attempts;
-    assert_eq!(mail_attempts, 3);
-    let mail_error = [of(html_mail.id), of(csv_mail.id)]
+    let mail_attempts =
+        of(html_mail.id).attempts + of(csv_mail.id).attempts + of(pdf_mail.id).attempts;
+    assert_eq!(mail_attempts, 4);
+    let mail_error = [of(html_mail.id), of(csv_mail.id), of(pdf_mail.id)]
         .iter()
         .find_map(|h| h.last_error.clone())
         .unwrap();
@@ -369,7 +447,7 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
     env.advance_engine(chrono::Duration::hours(2));
     env.engine.maintain().await.unwrap();
     env.run_until_settled(5).await;
-    assert_eq!(smtp.received.lock().unwrap().len(), 2);
+    assert_eq!(smtp.received.lock().unwrap().len(), 3);
     assert_eq!(hook.received.lock().unwrap().len(), 2);
     no_smtp.worker().ok();
     env.teardown().await;

@@ -125,7 +125,7 @@ fn grouped(v: f64) -> String {
     if v < 0.0 { format!("-{out}") } else { out }
 }
 
-fn change(pct: Option<f64>) -> String {
+pub(crate) fn change(pct: Option<f64>) -> String {
     pct.map_or_else(|| "n/a".to_string(), |p| format!("{p:+.1}%"))
 }
 

@@ -8,18 +8,38 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use store::{Account, ReportSchedule};
 
-use super::{RenderedReport, SmtpSettings, SmtpTls};
+use super::{RenderedReport, ReportFormat, SmtpSettings, SmtpTls};
 use crate::WebhookUrl;
 use crate::engine::Deps;
 use crate::jobs::webhook_signature;
 
+/// The attachment of a CSV or PDF report: its file name, content type and bytes.
+fn attachment(
+    report: &RenderedReport,
+    format: ReportFormat,
+) -> Option<(String, &'static str, Vec<u8>)> {
+    match format {
+        ReportFormat::Html => None,
+        ReportFormat::Csv => Some((
+            report.file_name.clone(),
+            "text/csv; charset=utf-8",
+            report.csv.clone().into_bytes(),
+        )),
+        ReportFormat::Pdf => Some((
+            format!("{}.pdf", report.file_name.trim_end_matches(".csv")),
+            "application/pdf",
+            super::pdf::render_pdf(report),
+        )),
+    }
+}
+
 /// Sends the report to `to`: HTML (with the follower chart as an inline PNG) and a
-/// plain-text alternative, or the plain text with the CSV attached.
+/// plain-text alternative, or the plain text with the CSV or the PDF attached.
 pub(super) async fn email(
     smtp: &SmtpSettings,
     to: &str,
     report: &RenderedReport,
-    csv: bool,
+    format: ReportFormat,
 ) -> Result<(), String> {
     let from: Mailbox = smtp
         .from
@@ -32,15 +52,13 @@ pub(super) async fn email(
         .from(from)
         .to(to)
         .subject(report.subject.clone());
-    let message = if csv {
-        let csv_type =
-            ContentType::parse("text/csv; charset=utf-8").map_err(|e| format!("text/csv: {e}"))?;
+    let message = if let Some((name, content_type, body)) = attachment(report, format) {
+        let content_type =
+            ContentType::parse(content_type).map_err(|e| format!("{content_type}: {e}"))?;
         builder.multipart(
             MultiPart::mixed()
                 .singlepart(SinglePart::plain(report.text.clone()))
-                .singlepart(
-                    Attachment::new(report.file_name.clone()).body(report.csv.clone(), csv_type),
-                ),
+                .singlepart(Attachment::new(name).body(body, content_type)),
         )
     } else {
         let html = SinglePart::html(report.html.clone());
@@ -88,7 +106,7 @@ pub(super) async fn email(
     })
 }
 
-/// POSTs the report: the CSV as the body (`text/csv`), or JSON with the figures, the
+/// POSTs the report: the CSV (`text/csv`) or the PDF (`application/pdf`) as the body, or JSON with the figures, the
 /// subject, the HTML and the follower chart it shows (PNG, base64). Signed with
 /// `X-Igsync-Signature` when a webhook secret is set.
 pub(super) async fn webhook(
@@ -97,10 +115,10 @@ pub(super) async fn webhook(
     schedule: &ReportSchedule,
     account: &Account,
     report: &RenderedReport,
-    csv: bool,
+    format: ReportFormat,
 ) -> Result<(), String> {
-    let (content_type, body) = if csv {
-        ("text/csv; charset=utf-8", report.csv.clone().into_bytes())
+    let (content_type, body) = if let Some((_, content_type, body)) = attachment(report, format) {
+        (content_type, body)
     } else {
         let figures: Vec<_> = report
             .figures
