@@ -514,6 +514,7 @@ impl GraphClient {
                     }
                     e if e.class() == ErrorClass::Transient && attempts + 1 < max_attempts => {
                         retry_later = true;
+                        self.inner.stats.operation_retry();
                         queue.push_back((tag, metrics, attempts + 1));
                     }
                     e => return Err(e),

@@ -82,6 +82,12 @@ impl Stats {
         f(&mut s);
     }
 
+    /// One operation of a batch asked again after a transient failure: a retry, carried by
+    /// the next batch request rather than by a request of its own.
+    pub(crate) fn operation_retry(&self) {
+        self.with(|s| s.retries += 1);
+    }
+
     pub(crate) fn request(&self, endpoint: &str, account: Option<&str>, units: u64, retry: bool) {
         self.with(|s| {
             s.http_requests += 1;
