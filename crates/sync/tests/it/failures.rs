@@ -34,8 +34,12 @@ async fn api_faults_end_in_complete_data_or_a_clear_failure(d: Dialect) {
     let faults: u64 = env.sim.stats().faults_by_kind.values().sum();
     let retries: u64 = env.clients.values().map(|c| c.stats().retries).sum();
     let requests = env.sim.stats().requests_total;
+    // Faults were injected and the client retried them. Not every fault is followed by a
+    // client retry (one on a request's last attempt, or one the job's own retry answers), so
+    // what matters is below: each account ends complete and equal to the truth, or failed
+    // with its reason.
     assert!(
-        faults >= 3 && retries >= faults,
+        faults >= 3 && retries >= 3,
         "faults were injected: {faults} of {requests}, {retries} retries"
     );
     let mut succeeded = 0;
