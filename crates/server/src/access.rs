@@ -239,6 +239,14 @@ fn refusal(rule: Option<&Rule>, access: &Access) -> Option<AppError> {
     None
 }
 
+/// The path the request was routed by (`/api/v1/accounts/{id}`), empty when none matched.
+fn matched_path(req: &Request) -> String {
+    req.extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default()
+}
+
 /// The raw `{id}` of the path, percent-decoded.
 async fn path_id(parts: &mut axum::http::request::Parts, state: &AppState) -> Option<String> {
     let params = RawPathParams::from_request_parts(parts, state).await.ok()?;
@@ -262,11 +270,7 @@ pub async fn authorize_api(State(state): State<AppState>, req: Request, next: Ne
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
-    let matched = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_default();
+    let matched = matched_path(&req);
     let rule = rule_for(API_RULES, req.method(), &matched);
     if let Some(err) = refusal(rule, &access) {
         return err.into_response();
@@ -292,11 +296,7 @@ pub async fn authorize_api(State(state): State<AppState>, req: Request, next: Ne
 /// its handler, which sends the browser to sign in; otherwise as [`authorize_api`], with
 /// refusals as pages.
 pub async fn authorize_page(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let matched = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_default();
+    let matched = matched_path(&req);
     let rule = rule_for(PAGE_RULES, req.method(), &matched);
     if rule.is_some_and(|r| r.scope == Public) {
         return next.run(req).await;
