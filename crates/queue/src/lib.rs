@@ -80,7 +80,13 @@ pub trait QueueStore: Send + Sync + 'static {
     async fn job_rescue(&self, now: DateTime<Utc>) -> Result<RescueReport>;
     async fn job_get(&self, id: JobId) -> Result<Option<Job>>;
     async fn job_list(&self, query: JobQuery) -> Result<JobPage>;
-    async fn job_snapshot(&self, now: DateTime<Utc>) -> Result<QueueSnapshot>;
+    /// Counts per queue and state; `accounts` narrows them to those accounts' jobs (jobs
+    /// without an account left out), None counts every job.
+    async fn job_snapshot(
+        &self,
+        now: DateTime<Utc>,
+        accounts: Option<&[AccountId]>,
+    ) -> Result<QueueSnapshot>;
     /// Failed or cancelled jobs (and pending ones, to run now) → pending, `run_at = now`,
     /// attempts reset. Running and completed jobs are left alone. Returns how many.
     async fn jobs_retry(&self, selector: JobSelector, now: DateTime<Utc>) -> Result<u64>;

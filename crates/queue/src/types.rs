@@ -243,6 +243,11 @@ pub struct JobQuery {
     pub account_id: Option<AccountId>,
     pub run_id: Option<RunId>,
     pub search: Option<String>,
+    /// Only these jobs; empty: any job.
+    pub ids: Vec<JobId>,
+    /// Only jobs of these accounts (a job without an account never matches); None: every
+    /// job. How a key of one workspace sees the queue.
+    pub accounts: Option<Vec<AccountId>>,
     /// Newest first (by id).
     pub limit: u32,
     pub offset: u32,

@@ -160,6 +160,11 @@ pub(crate) async fn list(pool: &PgPool, q: RunQuery) -> Result<Vec<SyncRun>> {
     if let Some(a) = q.account_id {
         b.push(" AND r.account_id = ").push_bind(a);
     }
+    if let Some(accounts) = &q.accounts {
+        b.push(" AND r.account_id = ANY(")
+            .push_bind(accounts.clone())
+            .push(")");
+    }
     if let Some(s) = q.status {
         b.push(" AND r.status = ").push_bind(s.as_str());
     }

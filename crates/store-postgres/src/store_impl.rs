@@ -613,8 +613,12 @@ impl QueueStore for PostgresStore {
         queue::list(&self.pool, query).await
     }
 
-    async fn job_snapshot(&self, now: DateTime<Utc>) -> Result<QueueSnapshot> {
-        queue::snapshot(&self.pool, now).await
+    async fn job_snapshot(
+        &self,
+        now: DateTime<Utc>,
+        accounts: Option<&[AccountId]>,
+    ) -> Result<QueueSnapshot> {
+        queue::snapshot(&self.pool, now, accounts).await
     }
 
     async fn jobs_retry(&self, selector: JobSelector, now: DateTime<Utc>) -> Result<u64> {

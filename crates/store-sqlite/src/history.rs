@@ -195,6 +195,12 @@ pub(crate) async fn runs_list(db: &SqliteStore, query: RunQuery) -> Result<Vec<S
     if let Some(account) = query.account_id {
         filter.and("r.account_id = ?", [Arg::Int(account)]);
     }
+    if let Some(accounts) = &query.accounts {
+        filter.and(
+            "r.account_id IN (SELECT value FROM json_each(?))",
+            [Arg::Text(crate::sql::json_ints(accounts))],
+        );
+    }
     if let Some(status) = query.status {
         filter.and("r.status = ?", [Arg::Text(status.as_str().into())]);
     }

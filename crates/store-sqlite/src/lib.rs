@@ -630,8 +630,12 @@ impl QueueStore for SqliteStore {
         queue::list(self, query).await
     }
 
-    async fn job_snapshot(&self, now: DateTime<Utc>) -> Result<QueueSnapshot> {
-        queue::snapshot(self, now).await
+    async fn job_snapshot(
+        &self,
+        now: DateTime<Utc>,
+        accounts: Option<&[AccountId]>,
+    ) -> Result<QueueSnapshot> {
+        queue::snapshot(self, now, accounts).await
     }
 
     async fn jobs_retry(&self, selector: JobSelector, now: DateTime<Utc>) -> Result<u64> {

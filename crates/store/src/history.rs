@@ -129,6 +129,8 @@ pub struct RunFinish {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunQuery {
     pub account_id: Option<AccountId>,
+    /// Only runs of these accounts (a workspace's); None: every account.
+    pub accounts: Option<Vec<AccountId>>,
     pub status: Option<RunStatus>,
     /// Newest first.
     pub limit: u32,

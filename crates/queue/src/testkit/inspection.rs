@@ -259,7 +259,7 @@ pub async fn snapshot_counts_scheduled_and_oldest_due(fx: &dyn Fixture) {
     .await;
     failed_job(&store, "q2", at(3), at(4)).await;
 
-    let snap = store.job_snapshot(at(100)).await.unwrap();
+    let snap = store.job_snapshot(at(100), None).await.unwrap();
     let mut counts: Vec<(String, JobState, i64)> = snap
         .counts
         .iter()
@@ -279,7 +279,120 @@ pub async fn snapshot_counts_scheduled_and_oldest_due(fx: &dyn Fixture) {
     assert_eq!(snap.oldest_due, vec![("q1".to_string(), at(10))]);
 
     // Later, the scheduled job is due too.
-    let later = store.job_snapshot(at(1000)).await.unwrap();
+    let later = store.job_snapshot(at(1000), None).await.unwrap();
     assert!(later.scheduled.is_empty());
     assert_eq!(later.oldest_due, vec![("q1".to_string(), at(10))]);
+}
+
+/// A set of accounts (a workspace's) narrows the list, its total, bulk actions and the
+/// snapshot's counts; jobs without an account are outside every set.
+pub async fn an_account_set_narrows_lists_bulk_actions_and_counts(fx: &dyn Fixture) {
+    let store = fx.store();
+    let a = fx.account(1).await;
+    let b = fx.account(2).await;
+    let c = fx.account(3).await;
+    let of = |account: AccountId| NewJob {
+        account_id: Some(account),
+        ..new_job("q1", "sync_media")
+    };
+    let ja = insert(&store, of(a)).await;
+    let jb = insert(&store, of(b)).await;
+    let jc = insert(&store, of(c)).await;
+    let global = insert(&store, new_job("q1", "prune")).await;
+    let later = insert(
+        &store,
+        NewJob {
+            run_at: at(500),
+            ..of(b)
+        },
+    )
+    .await;
+
+    let mine = Some(vec![a, b]);
+    let list = |q: JobQuery| ids_of(&store, q);
+    assert_eq!(
+        list(JobQuery {
+            accounts: mine.clone(),
+            ..query()
+        })
+        .await,
+        (vec![later, jb, ja], 3)
+    );
+    // Paging counts only the set's jobs.
+    assert_eq!(
+        list(JobQuery {
+            accounts: mine.clone(),
+            limit: 1,
+            offset: 1,
+            ..query()
+        })
+        .await,
+        (vec![jb], 3)
+    );
+    // An empty set matches nothing, not everything.
+    assert_eq!(
+        list(JobQuery {
+            accounts: Some(vec![]),
+            ..query()
+        })
+        .await,
+        (vec![], 0)
+    );
+    // Ids and the set together: only the named jobs inside the set.
+    assert_eq!(
+        list(JobQuery {
+            ids: vec![ja, jc, global],
+            accounts: mine.clone(),
+            ..query()
+        })
+        .await,
+        (vec![ja], 1)
+    );
+
+    let snap = store.job_snapshot(at(100), Some(&[a, b])).await.unwrap();
+    let counts: Vec<(String, JobState, i64)> = snap
+        .counts
+        .iter()
+        .map(|c| (c.queue.clone(), c.state, c.count))
+        .collect();
+    assert_eq!(counts, vec![("q1".to_string(), JobState::Pending, 3)]);
+    assert_eq!(snap.scheduled, vec![("q1".to_string(), 1)]);
+    assert!(
+        store
+            .job_snapshot(at(100), Some(&[]))
+            .await
+            .unwrap()
+            .counts
+            .is_empty()
+    );
+    let all = store.job_snapshot(at(100), None).await.unwrap();
+    assert_eq!(all.counts[0].count, 5);
+
+    // A bulk cancel by ids within the set leaves the others' jobs alone.
+    let cancelled = store
+        .jobs_cancel(
+            JobSelector::Filter(JobQuery {
+                ids: vec![ja, jc, global],
+                accounts: mine.clone(),
+                ..query()
+            }),
+            at(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled, 1);
+    assert_eq!(get(&store, ja).await.state, JobState::Cancelled);
+    assert_eq!(get(&store, jc).await.state, JobState::Pending);
+    assert_eq!(get(&store, global).await.state, JobState::Pending);
+    // A bulk delete by filter within the set.
+    let deleted = store
+        .jobs_delete(JobSelector::Filter(JobQuery {
+            kind: Some("sync_media".into()),
+            accounts: mine,
+            ..query()
+        }))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 3);
+    assert_eq!(list(query()).await, (vec![global, jc], 2));
 }

@@ -65,7 +65,7 @@ async fn overview_requests_per_second() {
             ..Default::default()
         })
     );
-    time_call!("job_snapshot", store.job_snapshot(now));
+    time_call!("job_snapshot", store.job_snapshot(now, None));
     time_call!("api_key_get", store.api_key_get(&app.key_id));
 
     // Client tasks in this process, one connection each.

@@ -45,6 +45,14 @@ pub(super) fn push_filter(b: &mut QueryBuilder<Postgres>, q: &JobQuery) {
     if let Some(r) = q.run_id {
         b.push(" AND j.run_id = ").push_bind(r);
     }
+    if !q.ids.is_empty() {
+        b.push(" AND j.id = ANY(").push_bind(q.ids.clone()).push(")");
+    }
+    if let Some(accounts) = &q.accounts {
+        b.push(" AND j.account_id = ANY(")
+            .push_bind(accounts.clone())
+            .push(")");
+    }
     if let Some(search) = q.search.as_deref().filter(|s| !s.is_empty()) {
         let p = contains_pattern(search);
         b.push(" AND (j.kind ILIKE ")
@@ -92,12 +100,22 @@ pub(crate) async fn list(pool: &PgPool, q: JobQuery) -> Result<JobPage> {
     Ok(JobPage { jobs, total })
 }
 
-pub(crate) async fn snapshot(pool: &PgPool, now: DateTime<Utc>) -> Result<QueueSnapshot> {
-    let counts: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT queue, state, count(*) FROM jobs GROUP BY queue, state")
-            .fetch_all(pool)
-            .await
-            .map_err(db)?;
+pub(crate) async fn snapshot(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    accounts: Option<&[AccountId]>,
+) -> Result<QueueSnapshot> {
+    // Every job, or only those of the accounts named (`$1` NULL: no narrowing).
+    let accounts: Option<Vec<AccountId>> = accounts.map(<[AccountId]>::to_vec);
+    let counts: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT queue, state, count(*) FROM jobs
+         WHERE $1::bigint[] IS NULL OR account_id = ANY($1)
+         GROUP BY queue, state",
+    )
+    .bind(accounts.clone())
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
     let mut counts = counts
         .into_iter()
         .map(|(queue, state, count)| {
@@ -110,17 +128,21 @@ pub(crate) async fn snapshot(pool: &PgPool, now: DateTime<Utc>) -> Result<QueueS
         .collect::<Result<Vec<_>>>()?;
     counts.sort_by(|a, b| (&a.queue, a.state).cmp(&(&b.queue, b.state)));
     let scheduled: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT queue, count(*) FROM jobs WHERE state = 'pending' AND run_at > $1
+        "SELECT queue, count(*) FROM jobs WHERE state = 'pending' AND run_at > $2
+           AND ($1::bigint[] IS NULL OR account_id = ANY($1))
          GROUP BY queue ORDER BY queue",
     )
+    .bind(accounts.clone())
     .bind(now)
     .fetch_all(pool)
     .await
     .map_err(db)?;
     let oldest_due: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT queue, min(run_at) FROM jobs WHERE state = 'pending' AND run_at <= $1
+        "SELECT queue, min(run_at) FROM jobs WHERE state = 'pending' AND run_at <= $2
+           AND ($1::bigint[] IS NULL OR account_id = ANY($1))
          GROUP BY queue ORDER BY queue",
     )
+    .bind(accounts)
     .bind(now)
     .fetch_all(pool)
     .await

@@ -50,6 +50,18 @@ pub(super) fn job_filter(query: &JobQuery) -> Filter {
     if let Some(run) = query.run_id {
         filter.and("run_id = ?", [Arg::Int(run)]);
     }
+    if !query.ids.is_empty() {
+        filter.and(
+            "id IN (SELECT value FROM json_each(?))",
+            [Arg::Text(json_ints(&query.ids))],
+        );
+    }
+    if let Some(accounts) = &query.accounts {
+        filter.and(
+            "account_id IN (SELECT value FROM json_each(?))",
+            [Arg::Text(json_ints(accounts))],
+        );
+    }
     if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
         let pattern = contains_pattern(search);
         filter.and(
@@ -111,28 +123,41 @@ pub(crate) async fn list(db: &SqliteStore, query: JobQuery) -> Result<JobPage> {
     Ok(JobPage { jobs, total })
 }
 
-pub(crate) async fn snapshot(db: &SqliteStore, now: DateTime<Utc>) -> Result<QueueSnapshot> {
+pub(crate) async fn snapshot(
+    db: &SqliteStore,
+    now: DateTime<Utc>,
+    accounts: Option<&[AccountId]>,
+) -> Result<QueueSnapshot> {
     let now = micros(now);
+    // Every job, or only those of the accounts named (`?1` NULL: no narrowing).
+    let accounts = accounts.map(json_ints);
     let mut tx = db.reader.begin().await.map_err(db_err)?;
-    let mut counts =
-        sqlx::query("SELECT queue, state, count(*) AS n FROM jobs GROUP BY queue, state")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(|row| {
-                Ok(JobCount {
-                    queue: row.col("queue")?,
-                    state: row.parsed("state", JobState::parse)?,
-                    count: row.col("n")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+    let mut counts = sqlx::query(
+        "SELECT queue, state, count(*) AS n FROM jobs
+         WHERE ?1 IS NULL OR account_id IN (SELECT value FROM json_each(?1))
+         GROUP BY queue, state",
+    )
+    .bind(accounts.clone())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|row| {
+        Ok(JobCount {
+            queue: row.col("queue")?,
+            state: row.parsed("state", JobState::parse)?,
+            count: row.col("n")?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
     counts.sort_by(|a, b| (&a.queue, a.state).cmp(&(&b.queue, b.state)));
     let scheduled = sqlx::query(
         "SELECT queue, count(*) AS n FROM jobs
-         WHERE state = 'pending' AND run_at > ? GROUP BY queue ORDER BY queue",
+         WHERE state = 'pending' AND run_at > ?2
+           AND (?1 IS NULL OR account_id IN (SELECT value FROM json_each(?1)))
+         GROUP BY queue ORDER BY queue",
     )
+    .bind(accounts.clone())
     .bind(now)
     .fetch_all(&mut *tx)
     .await
@@ -142,8 +167,11 @@ pub(crate) async fn snapshot(db: &SqliteStore, now: DateTime<Utc>) -> Result<Que
     .collect::<Result<Vec<_>>>()?;
     let oldest_due = sqlx::query(
         "SELECT queue, min(run_at) AS oldest FROM jobs
-         WHERE state = 'pending' AND run_at <= ? GROUP BY queue ORDER BY queue",
+         WHERE state = 'pending' AND run_at <= ?2
+           AND (?1 IS NULL OR account_id IN (SELECT value FROM json_each(?1)))
+         GROUP BY queue ORDER BY queue",
     )
+    .bind(accounts.clone())
     .bind(now)
     .fetch_all(&mut *tx)
     .await

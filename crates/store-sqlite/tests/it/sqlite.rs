@@ -238,7 +238,7 @@ async fn two_stores_on_one_file_write_and_claim_concurrently() {
                         })
                         .await
                         .unwrap();
-                    let snapshot = store.job_snapshot(t0()).await.unwrap();
+                    let snapshot = store.job_snapshot(t0(), None).await.unwrap();
                     let left: i64 = snapshot
                         .counts
                         .iter()

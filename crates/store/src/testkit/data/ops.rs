@@ -144,6 +144,23 @@ pub async fn sync_runs_and_steps(store: DynStore) {
         .await,
         vec![r1]
     );
+    // A set of accounts (a workspace's): only their runs; an empty set, none.
+    assert_eq!(
+        list(RunQuery {
+            accounts: Some(vec![a]),
+            ..Default::default()
+        })
+        .await,
+        vec![r3, r1]
+    );
+    assert_eq!(
+        list(RunQuery {
+            accounts: Some(vec![]),
+            ..Default::default()
+        })
+        .await,
+        Vec::<i64>::new()
+    );
     let listed = store
         .sync_runs_list(RunQuery {
             account_id: Some(a),
