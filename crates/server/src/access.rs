@@ -16,7 +16,9 @@ use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use store::{AccountId, AuditVia, NewAuditEntry, Role, WorkspaceId};
+use store::{
+    AccountId, AuditVia, JobQuery, JobSelector, NewAuditEntry, Role, WorkspaceId,
+};
 
 use crate::auth::{Principal, session_from_headers};
 use crate::error::{AppError, AppResult};
@@ -62,7 +64,7 @@ use Scope::{Account, Any, Filtered, Global, Public};
 
 /// The JSON API, the OpenAPI document, `/metrics` and `/readyz`.
 pub const API_RULES: &[Rule] = &[
-    rule("GET", "/api/v1/overview", Viewer, Global),
+    rule("GET", "/api/v1/overview", Viewer, Filtered),
     rule("GET", "/api/v1/accounts", Viewer, Filtered),
     rule("POST", "/api/v1/accounts", Admin, Global),
     rule("GET", "/api/v1/accounts/{id}", Viewer, Account),
@@ -89,18 +91,18 @@ pub const API_RULES: &[Rule] = &[
     rule("GET", "/api/v1/competitors/benchmark", Viewer, Global),
     rule("DELETE", "/api/v1/competitors/{id}", Admin, Global),
     rule("GET", "/api/v1/alerts", Viewer, Filtered),
-    rule("POST", "/api/v1/alerts/{id}/ack", Operator, Global),
-    rule("GET", "/api/v1/jobs", Viewer, Global),
-    rule("POST", "/api/v1/jobs/bulk", Operator, Global),
-    rule("GET", "/api/v1/jobs/{id}", Viewer, Global),
-    rule("DELETE", "/api/v1/jobs/{id}", Operator, Global),
-    rule("POST", "/api/v1/jobs/{id}/retry", Operator, Global),
-    rule("POST", "/api/v1/jobs/{id}/cancel", Operator, Global),
-    rule("GET", "/api/v1/queue", Viewer, Global),
+    rule("POST", "/api/v1/alerts/{id}/ack", Operator, Filtered),
+    rule("GET", "/api/v1/jobs", Viewer, Filtered),
+    rule("POST", "/api/v1/jobs/bulk", Operator, Filtered),
+    rule("GET", "/api/v1/jobs/{id}", Viewer, Filtered),
+    rule("DELETE", "/api/v1/jobs/{id}", Operator, Filtered),
+    rule("POST", "/api/v1/jobs/{id}/retry", Operator, Filtered),
+    rule("POST", "/api/v1/jobs/{id}/cancel", Operator, Filtered),
+    rule("GET", "/api/v1/queue", Viewer, Filtered),
     rule("GET", "/api/v1/queue/metrics", Viewer, Global),
     rule("GET", "/api/v1/queue/workers", Viewer, Global),
-    rule("GET", "/api/v1/runs", Viewer, Global),
-    rule("GET", "/api/v1/runs/{id}", Viewer, Global),
+    rule("GET", "/api/v1/runs", Viewer, Filtered),
+    rule("GET", "/api/v1/runs/{id}", Viewer, Filtered),
     rule("GET", "/api/v1/schedules", Viewer, Global),
     rule("GET", "/api/v1/schedules/{name}", Viewer, Global),
     rule("POST", "/api/v1/schedules/{name}/pause", Admin, Global),
@@ -112,7 +114,7 @@ pub const API_RULES: &[Rule] = &[
     rule("DELETE", "/api/v1/keys/{id}", Admin, Global),
     rule("GET", "/api/v1/audit", Admin, Global),
     rule("GET", "/api/openapi.json", Viewer, Any),
-    rule("GET", "/metrics", Viewer, Global),
+    rule("GET", "/metrics", Viewer, Filtered),
     rule("GET", "/readyz", Viewer, Any),
 ];
 
@@ -131,16 +133,16 @@ pub const PAGE_RULES: &[Rule] = &[
     rule("GET", "/connect/callback", Admin, Global),
     rule("GET", "/connect/review/{id}", Admin, Global),
     rule("POST", "/connect/review/{id}", Admin, Global),
-    rule("GET", "/queue", Viewer, Global),
-    rule("GET", "/queue/live", Viewer, Global),
-    rule("POST", "/queue/bulk", Operator, Global),
-    rule("GET", "/queue/jobs/{id}", Viewer, Global),
-    rule("POST", "/queue/jobs/{id}/{action}", Operator, Global),
+    rule("GET", "/queue", Viewer, Filtered),
+    rule("GET", "/queue/live", Viewer, Filtered),
+    rule("POST", "/queue/bulk", Operator, Filtered),
+    rule("GET", "/queue/jobs/{id}", Viewer, Filtered),
+    rule("POST", "/queue/jobs/{id}/{action}", Operator, Filtered),
     rule("GET", "/schedules", Viewer, Global),
     rule("POST", "/schedules/{name}/{action}", Admin, Global),
-    rule("GET", "/alerts", Viewer, Global),
+    rule("GET", "/alerts", Viewer, Filtered),
     rule("GET", "/competitors", Viewer, Global),
-    rule("POST", "/alerts/{id}/ack", Operator, Global),
+    rule("POST", "/alerts/{id}/ack", Operator, Filtered),
 ];
 
 /// The rule of a request, by method and routed path (`HEAD` is judged as `GET`).
@@ -170,7 +172,59 @@ pub struct WorkspaceScope {
     pub accounts: BTreeSet<AccountId>,
 }
 
+impl<S: Send + Sync> FromRequestParts<S> for Access {
+    type Rejection = AppError;
+
+    /// The access the authorizing middleware found; a handler reached without it refuses.
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Access, AppError> {
+        parts
+            .extensions
+            .get::<Access>()
+            .cloned()
+            .ok_or_else(|| AppError::Unauthorized("an API key is required".to_owned()))
+    }
+}
+
 impl Access {
+    /// The accounts a store query is narrowed to: this workspace's; None for a key of
+    /// every workspace.
+    pub fn account_set(&self) -> Option<Vec<AccountId>> {
+        self.workspace
+            .as_ref()
+            .map(|w| w.accounts.iter().copied().collect())
+    }
+
+    /// Whether a job or run of `account` is this key's to see; one without an account
+    /// (installation maintenance) only keys of every workspace see.
+    pub fn sees_owned(&self, account: Option<AccountId>) -> bool {
+        match (&self.workspace, account) {
+            (None, _) => true,
+            (Some(w), Some(a)) => w.accounts.contains(&a),
+            (Some(_), None) => false,
+        }
+    }
+
+    /// A bulk selection of jobs narrowed to this key's accounts.
+    pub fn narrow(&self, selector: JobSelector) -> JobSelector {
+        let Some(accounts) = self.account_set() else {
+            return selector;
+        };
+        match selector {
+            JobSelector::Ids(ids) => JobSelector::Filter(JobQuery {
+                ids,
+                accounts: Some(accounts),
+                ..JobQuery::default()
+            }),
+            JobSelector::Filter(query) => JobSelector::Filter(JobQuery {
+                accounts: Some(accounts),
+                ..query
+            }),
+        }
+    }
+
     /// Whether this key may see the account at all.
     pub fn sees(&self, account: AccountId) -> bool {
         self.workspace

@@ -4,6 +4,12 @@
 //!
 //! Accounts are labelled by igsync's account id (`account="12"`); `igsync_account_info`
 //! maps ids to usernames, so a renamed account keeps its series.
+//!
+//! A key of one workspace gets the series of its accounts only: the accounts, their jobs'
+//! counts, their Graph API calls and usage, their open alerts. The series computed over
+//! the whole installation (worker processes, finished-job totals and histograms by kind,
+//! Graph API errors by code, the app's usage) would count other workspaces' activity and
+//! are left out for it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,7 +18,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use store::{AlertQuery, JobMetricsQuery, JobState, Resolution, Store, SyncStatus};
+use store::{AccountId, AlertQuery, JobMetricsQuery, JobState, Resolution, Store, SyncStatus};
+
+use crate::access::Access;
 
 use crate::api::queue::{Totals, totals_by_kind};
 use crate::error::AppResult;
@@ -22,19 +30,24 @@ use crate::state::AppState;
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// `GET /metrics`.
-pub async fn exposition(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
-    let text = render(&state).await?;
+pub async fn exposition(
+    State(state): State<AppState>,
+    access: Access,
+) -> AppResult<impl IntoResponse> {
+    let text = render(&state, access.account_set().as_deref()).await?;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text))
 }
 
-/// The whole exposition.
-pub async fn render(state: &AppState) -> AppResult<String> {
+/// The whole exposition, or (`only` some accounts) the series of those accounts.
+pub async fn render(state: &AppState, only: Option<&[AccountId]>) -> AppResult<String> {
     let store: &dyn Store = &*state.store;
     let now = state.clock.now();
     let mut out = Exposition::default();
+    let mine = |id: AccountId| only.is_none_or(|set| set.contains(&id));
 
     // Accounts.
-    let accounts = store.account_list().await?;
+    let mut accounts = store.account_list().await?;
+    accounts.retain(|a| mine(a.id));
     out.family("igsync_accounts", "gauge", "Accounts by sync status.");
     for status in SyncStatus::ALL {
         let n = accounts.iter().filter(|a| a.status == status).count();
@@ -86,7 +99,7 @@ pub async fn render(state: &AppState) -> AppResult<String> {
     }
 
     // Queue: live counts and age.
-    let snapshot = store.job_snapshot(now).await?;
+    let snapshot = store.job_snapshot(now, only).await?;
     let mut queues: BTreeMap<String, BTreeMap<JobState, i64>> = BTreeMap::new();
     for q in [sync::plan::SYNC_QUEUE, sync::plan::MAINTENANCE_QUEUE] {
         queues.entry(q.to_owned()).or_default();
@@ -136,6 +149,116 @@ pub async fn render(state: &AppState) -> AppResult<String> {
             .map_or(0.0, |(_, at)| seconds_between(*at, now));
         out.sample("igsync_queue_age_seconds", &[("queue", queue)], age);
     }
+    if only.is_none() {
+        fleet_queue_series(store, now, &mut out).await?;
+    }
+
+    // Graph API.
+    let calls = store
+        .api_calls_days(None, epoch().date_naive(), today(now))
+        .await?;
+    /// Calls of one account over all days.
+    #[derive(Default)]
+    struct CallTotals {
+        requests: i64,
+        units: i64,
+        errors: i64,
+    }
+    let mut per_account: BTreeMap<i64, CallTotals> = BTreeMap::new();
+    for a in &accounts {
+        per_account.entry(a.id).or_default();
+    }
+    for d in calls.iter().filter(|d| mine(d.account_id)) {
+        let e = per_account.entry(d.account_id).or_default();
+        e.requests += d.requests;
+        e.units += d.units;
+        e.errors += d.errors;
+    }
+    type CounterOf = fn(&CallTotals) -> i64;
+    let counters: [(&str, &str, CounterOf); 3] = [
+        (
+            "igsync_graph_requests_total",
+            "Graph API HTTP requests sent for the account (all workers).",
+            |d| d.requests,
+        ),
+        (
+            "igsync_graph_units_total",
+            "Graph API rate-limit units spent for the account (one per id of a multi-ID read).",
+            |d| d.units,
+        ),
+        (
+            "igsync_graph_account_errors_total",
+            "Failed Graph API requests for the account (all workers).",
+            |d| d.errors,
+        ),
+    ];
+    for (name, help, counter) in counters {
+        out.family(name, "counter", help);
+        for (id, totals) in &per_account {
+            out.sample(
+                name,
+                &[("account", &id.to_string())],
+                counter(totals) as f64,
+            );
+        }
+    }
+    let usage = store.api_usage_latest().await?;
+    if only.is_none() {
+        fleet_graph_series(state, &usage, &mut out);
+    }
+    out.family(
+        "igsync_graph_usage_percent",
+        "gauge",
+        "Latest share of the account's Graph API budget in use, as Meta reports it (highest \
+         of call count, CPU time and total time).",
+    );
+    for u in usage.iter() {
+        if let Some(id) = u.account_id.filter(|id| mine(*id)) {
+            out.sample(
+                "igsync_graph_usage_percent",
+                &[("account", &id.to_string())],
+                u.usage_pct,
+            );
+        }
+    }
+    // Alerts.
+    let mut open = store
+        .alert_list(AlertQuery {
+            unacknowledged_only: true,
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await?;
+    // A key of one workspace counts its accounts' alerts (not the installation's own).
+    open.retain(|a| only.is_none() || a.alert.account_id.is_some_and(mine));
+    out.family(
+        "igsync_alerts_open",
+        "gauge",
+        "Alerts not acknowledged yet, by severity.",
+    );
+    for severity in [
+        store::Severity::Info,
+        store::Severity::Warning,
+        store::Severity::Critical,
+    ] {
+        let n = open.iter().filter(|a| a.alert.severity == severity).count();
+        out.sample(
+            "igsync_alerts_open",
+            &[("severity", severity.as_str())],
+            n as f64,
+        );
+    }
+
+    Ok(out.text)
+}
+
+/// The series of the whole installation's queue: worker processes, finished jobs and their
+/// durations by queue and kind (all time, from the persisted histograms).
+async fn fleet_queue_series(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    out: &mut Exposition,
+) -> AppResult<()> {
     let workers = store
         .worker_list(now - chrono::Duration::minutes(2))
         .await?;
@@ -146,7 +269,6 @@ pub async fn render(state: &AppState) -> AppResult<String> {
     );
     out.sample("igsync_workers", &[], workers.len() as f64);
 
-    // Queue: finished jobs and durations, all time, from the persisted histograms.
     let points = store
         .job_metrics(JobMetricsQuery {
             from: epoch(),
@@ -192,55 +314,12 @@ pub async fn render(state: &AppState) -> AppResult<String> {
         }
     }
 
-    // Graph API.
-    let calls = store
-        .api_calls_days(None, epoch().date_naive(), today(now))
-        .await?;
-    /// Calls of one account over all days.
-    #[derive(Default)]
-    struct CallTotals {
-        requests: i64,
-        units: i64,
-        errors: i64,
-    }
-    let mut per_account: BTreeMap<i64, CallTotals> = BTreeMap::new();
-    for a in &accounts {
-        per_account.entry(a.id).or_default();
-    }
-    for d in &calls {
-        let e = per_account.entry(d.account_id).or_default();
-        e.requests += d.requests;
-        e.units += d.units;
-        e.errors += d.errors;
-    }
-    type CounterOf = fn(&CallTotals) -> i64;
-    let counters: [(&str, &str, CounterOf); 3] = [
-        (
-            "igsync_graph_requests_total",
-            "Graph API HTTP requests sent for the account (all workers).",
-            |d| d.requests,
-        ),
-        (
-            "igsync_graph_units_total",
-            "Graph API rate-limit units spent for the account (one per id of a multi-ID read).",
-            |d| d.units,
-        ),
-        (
-            "igsync_graph_account_errors_total",
-            "Failed Graph API requests for the account (all workers).",
-            |d| d.errors,
-        ),
-    ];
-    for (name, help, counter) in counters {
-        out.family(name, "counter", help);
-        for (id, totals) in &per_account {
-            out.sample(
-                name,
-                &[("account", &id.to_string())],
-                counter(totals) as f64,
-            );
-        }
-    }
+    Ok(())
+}
+
+/// The series of the whole installation's Graph API use: errors by code (this process's
+/// clients) and the app's share of its budget.
+fn fleet_graph_series(state: &AppState, usage: &[store::ApiUsage], out: &mut Exposition) {
     out.family(
         "igsync_graph_errors_total",
         "counter",
@@ -256,22 +335,6 @@ pub async fn render(state: &AppState) -> AppResult<String> {
     for (code, n) in &by_code {
         out.sample("igsync_graph_errors_total", &[("code", code)], *n as f64);
     }
-    let usage = store.api_usage_latest().await?;
-    out.family(
-        "igsync_graph_usage_percent",
-        "gauge",
-        "Latest share of the account's Graph API budget in use, as Meta reports it (highest \
-         of call count, CPU time and total time).",
-    );
-    for u in usage.iter() {
-        if let Some(id) = u.account_id {
-            out.sample(
-                "igsync_graph_usage_percent",
-                &[("account", &id.to_string())],
-                u.usage_pct,
-            );
-        }
-    }
     out.family(
         "igsync_graph_app_usage_percent",
         "gauge",
@@ -280,34 +343,6 @@ pub async fn render(state: &AppState) -> AppResult<String> {
     if let Some(u) = usage.iter().find(|u| u.account_id.is_none()) {
         out.sample("igsync_graph_app_usage_percent", &[], u.usage_pct);
     }
-
-    // Alerts.
-    let open = store
-        .alert_list(AlertQuery {
-            unacknowledged_only: true,
-            limit: 10_000,
-            ..Default::default()
-        })
-        .await?;
-    out.family(
-        "igsync_alerts_open",
-        "gauge",
-        "Alerts not acknowledged yet, by severity.",
-    );
-    for severity in [
-        store::Severity::Info,
-        store::Severity::Warning,
-        store::Severity::Critical,
-    ] {
-        let n = open.iter().filter(|a| a.alert.severity == severity).count();
-        out.sample(
-            "igsync_alerts_open",
-            &[("severity", severity.as_str())],
-            n as f64,
-        );
-    }
-
-    Ok(out.text)
 }
 
 fn epoch() -> DateTime<Utc> {

@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use store::{Alert, AlertQuery};
+use store::{AccountId, Alert, AlertQuery};
+
+use crate::access::Access;
 
 use crate::api::{check_limit, check_text};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
@@ -71,8 +73,8 @@ pub struct AlertList {
 /// outside it has none, like one that does not exist).
 async fn list(
     State(state): State<AppState>,
+    access: Access,
     ApiQuery(params): ApiQuery<ListParams>,
-    access: Option<axum::Extension<crate::access::Access>>,
 ) -> AppResult<ApiJson<AlertList>> {
     let query = AlertQuery {
         account_id: params.account,
@@ -80,43 +82,75 @@ async fn list(
         unacknowledged_only: params.open.unwrap_or(false),
         limit: check_limit(params.limit)?,
     };
-    let workspace = access.and_then(|axum::Extension(a)| a.workspace);
-    let alerts = match (workspace, params.account) {
-        (None, _) => state.store.alert_list(query).await?,
-        (Some(ws), Some(id)) if !ws.accounts.contains(&id) => Vec::new(),
-        (Some(_), Some(_)) => state.store.alert_list(query).await?,
-        (Some(ws), None) => {
-            let limit = query.limit as usize;
-            let mut all = Vec::new();
-            for id in ws.accounts {
-                all.extend(
-                    state
-                        .store
-                        .alert_list(AlertQuery {
-                            account_id: Some(id),
-                            ..query.clone()
-                        })
-                        .await?,
-                );
-            }
-            all.sort_by_key(|a| std::cmp::Reverse((a.alert.created_at, a.id)));
-            all.truncate(limit);
-            all
-        }
-    };
+    let alerts = alerts_of(&state, query, access.account_set().as_deref()).await?;
     Ok(ApiJson(AlertList {
         alerts: alerts.iter().map(AlertView::of).collect(),
     }))
 }
 
+/// The alerts a query matches, newest first; `only` some accounts: those accounts' alerts
+/// (never one of the installation without an account).
+pub async fn alerts_of(
+    state: &AppState,
+    query: AlertQuery,
+    only: Option<&[AccountId]>,
+) -> AppResult<Vec<Alert>> {
+    let Some(only) = only else {
+        return Ok(state.store.alert_list(query).await?);
+    };
+    if let Some(id) = query.account_id {
+        if !only.contains(&id) {
+            return Ok(Vec::new());
+        }
+        return Ok(state.store.alert_list(query).await?);
+    }
+    let limit = query.limit as usize;
+    let mut all = Vec::new();
+    for id in only {
+        all.extend(
+            state
+                .store
+                .alert_list(AlertQuery {
+                    account_id: Some(*id),
+                    ..query.clone()
+                })
+                .await?,
+        );
+    }
+    all.sort_by_key(|a| std::cmp::Reverse((a.alert.created_at, a.id)));
+    if limit > 0 {
+        all.truncate(limit);
+    }
+    Ok(all)
+}
+
+/// Acknowledges an alert; a key of one workspace only its accounts' alerts (any other is
+/// answered like one that does not exist).
 async fn ack(
     State(state): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<serde_json::Value>> {
-    if !state.store.alert_ack(id, state.clock.now()).await? {
+    if !ack_as(&state, &access, id).await? {
         return Err(AppError::not_found(format!("alert {id} not found")));
     }
     Ok(ApiJson(
         serde_json::json!({ "id": id, "acknowledged": true }),
     ))
+}
+
+/// Acknowledges the alert if the key may see it: false when it does not exist or is of an
+/// account outside the key's workspace (or of none, for such a key).
+pub async fn ack_as(state: &AppState, access: &Access, id: i64) -> AppResult<bool> {
+    if let Some(only) = access.account_set() {
+        let all = AlertQuery {
+            limit: 0,
+            ..Default::default()
+        };
+        let mine = alerts_of(state, all, Some(&only)).await?;
+        if !mine.iter().any(|a| a.id == id) {
+            return Ok(false);
+        }
+    }
+    Ok(state.store.alert_ack(id, state.clock.now()).await?)
 }

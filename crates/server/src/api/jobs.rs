@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use store::{Job, JobId, JobQuery, JobSelector, JobState};
 
+use crate::access::Access;
 use crate::api::{MAX_SEARCH_CHARS, Paging, check_limit, check_text};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
 use crate::state::AppState;
@@ -51,6 +52,8 @@ impl JobFilter {
             account_id: self.account,
             run_id: self.run,
             search: check_text("search", self.search.as_deref(), MAX_SEARCH_CHARS)?,
+            ids: Vec::new(),
+            accounts: None,
             limit,
             offset,
         })
@@ -221,8 +224,11 @@ pub struct JobList {
     pub offset: u32,
 }
 
+/// Jobs, newest first; a key of one workspace gets its accounts' jobs only (and the total
+/// of those), never a job without an account.
 async fn list(
     State(state): State<AppState>,
+    access: Access,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> AppResult<ApiJson<JobList>> {
     let paging = Paging {
@@ -238,10 +244,11 @@ async fn list(
         search: params.search,
     };
     let (limit, offset) = (paging.limit()?, paging.offset());
-    let page = state
-        .store
-        .job_list(filter.to_query(limit, offset)?)
-        .await?;
+    let query = JobQuery {
+        accounts: access.account_set(),
+        ..filter.to_query(limit, offset)?
+    };
+    let page = state.store.job_list(query).await?;
     let now = state.clock.now();
     Ok(ApiJson(JobList {
         jobs: page.jobs.iter().map(|j| JobView::of(j, now)).collect(),
@@ -251,19 +258,23 @@ async fn list(
     }))
 }
 
-async fn job_or_404(state: &AppState, id: JobId) -> AppResult<Job> {
+/// The job, if it exists and the key may see it: a job of another workspace's account (or
+/// of none) is answered exactly like a job that does not exist.
+pub async fn job_or_404(state: &AppState, access: &Access, id: JobId) -> AppResult<Job> {
     state
         .store
         .job_get(id)
         .await?
+        .filter(|job| access.sees_owned(job.account_id))
         .ok_or_else(|| AppError::not_found(format!("job {id} not found")))
 }
 
 async fn detail(
     State(state): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<JobView>> {
-    let job = job_or_404(&state, id).await?;
+    let job = job_or_404(&state, &access, id).await?;
     Ok(ApiJson(JobView::of(&job, state.clock.now())))
 }
 
@@ -291,9 +302,10 @@ pub async fn apply(state: &AppState, action: Action, selector: JobSelector) -> A
 
 /// Applies the action to one job: 404 when it does not exist, 409 when its state does not
 /// allow the action.
-async fn one(state: &AppState, id: JobId, action: Action) -> AppResult<()> {
-    let job = job_or_404(state, id).await?;
-    if apply(state, action, JobSelector::Ids(vec![id])).await? == 0 {
+async fn one(state: &AppState, access: &Access, id: JobId, action: Action) -> AppResult<()> {
+    let job = job_or_404(state, access, id).await?;
+    let selector = access.narrow(JobSelector::Ids(vec![id]));
+    if apply(state, action, selector).await? == 0 {
         let allowed = match action {
             Action::Retry => "only failed, cancelled or pending jobs can be retried",
             Action::Cancel => "only pending or running jobs can be cancelled",
@@ -309,30 +321,38 @@ async fn one(state: &AppState, id: JobId, action: Action) -> AppResult<()> {
 
 async fn retry_one(
     State(state): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<JobView>> {
-    one_then_view(&state, id, Action::Retry).await
+    one_then_view(&state, &access, id, Action::Retry).await
 }
 
 async fn cancel_one(
     State(state): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<JobView>> {
-    one_then_view(&state, id, Action::Cancel).await
+    one_then_view(&state, &access, id, Action::Cancel).await
 }
 
 /// Applies the action to one job and answers with the job as it is now.
-async fn one_then_view(state: &AppState, id: JobId, action: Action) -> AppResult<ApiJson<JobView>> {
-    one(state, id, action).await?;
-    let job = job_or_404(state, id).await?;
+async fn one_then_view(
+    state: &AppState,
+    access: &Access,
+    id: JobId,
+    action: Action,
+) -> AppResult<ApiJson<JobView>> {
+    one(state, access, id, action).await?;
+    let job = job_or_404(state, access, id).await?;
     Ok(ApiJson(JobView::of(&job, state.clock.now())))
 }
 
 async fn delete_one(
     State(state): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
-    one(&state, id, Action::Delete).await?;
+    one(&state, &access, id, Action::Delete).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -383,11 +403,13 @@ pub fn selector_of(ids: Option<Vec<JobId>>, filter: Option<JobFilter>) -> AppRes
     }
 }
 
+/// A key of one workspace acts on its accounts' jobs only, whatever the ids or filter.
 async fn bulk(
     State(state): State<AppState>,
+    access: Access,
     ApiJson(body): ApiJson<BulkRequest>,
 ) -> AppResult<ApiJson<BulkResult>> {
-    let selector = selector_of(body.ids, body.filter)?;
+    let selector = access.narrow(selector_of(body.ids, body.filter)?);
     let affected = apply(&state, body.action, selector).await?;
     tracing::info!(action = ?body.action, affected, "bulk job action");
     Ok(ApiJson(BulkResult {

@@ -18,10 +18,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use store::AlertQuery;
+use store::{AccountId, AlertQuery};
 
 use crate::api::accounts::{AccountView, account_views};
-use crate::api::alerts::AlertView;
+use crate::access::Access;
+use crate::api::alerts::{AlertView, alerts_of};
 use crate::api::queue::SnapshotView;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -43,23 +44,26 @@ pub struct Overview {
     pub queue: SnapshotView,
 }
 
-/// Builds the overview (shared with the dashboard).
-pub async fn load(state: &AppState) -> AppResult<Overview> {
+/// Builds the overview; `only` some accounts (a workspace's): over those accounts alone,
+/// their alerts and their jobs' counts.
+pub async fn load(state: &AppState, only: Option<&[AccountId]>) -> AppResult<Overview> {
     let now = state.clock.now();
-    let (accounts, alerts, snapshot) = tokio::try_join!(
+    let (mut accounts, alerts, snapshot) = tokio::try_join!(
         account_views(state),
-        async {
-            Ok(state
-                .store
-                .alert_list(AlertQuery {
-                    unacknowledged_only: true,
-                    limit: OVERVIEW_ALERTS,
-                    ..Default::default()
-                })
-                .await?)
-        },
-        async { Ok(state.store.job_snapshot(now).await?) },
+        alerts_of(
+            state,
+            AlertQuery {
+                unacknowledged_only: true,
+                limit: OVERVIEW_ALERTS,
+                ..Default::default()
+            },
+            only,
+        ),
+        async { Ok(state.store.job_snapshot(now, only).await?) },
     )?;
+    if let Some(only) = only {
+        accounts.retain(|a| only.contains(&a.id));
+    }
     let mut account_status = std::collections::BTreeMap::new();
     for status in store::SyncStatus::ALL {
         account_status.insert(status.as_str(), 0);
@@ -76,11 +80,17 @@ pub async fn load(state: &AppState) -> AppResult<Overview> {
     })
 }
 
-async fn overview(State(state): State<AppState>) -> AppResult<Response> {
+/// The overview; the cached one covers every workspace, so a key of one workspace gets
+/// its own, computed for it.
+async fn overview(State(state): State<AppState>, access: Access) -> AppResult<Response> {
+    if let Some(only) = access.account_set() {
+        let overview = load(&state, Some(&only)).await?;
+        return Ok(axum::Json(overview).into_response());
+    }
     let body = state
         .overview_cache
         .get_or_compute(|| async {
-            let overview = load(&state).await?;
+            let overview = load(&state, None).await?;
             serde_json::to_vec(&overview)
                 .map(Bytes::from)
                 .map_err(|e| AppError::internal(e.to_string()))

@@ -15,6 +15,7 @@ use store::{
 };
 
 use crate::api::{check_text, parse_instant};
+use crate::access::Access;
 use crate::error::{ApiJson, ApiQuery, AppError, AppResult};
 use crate::state::AppState;
 
@@ -108,9 +109,14 @@ fn seconds(d: Duration) -> f64 {
     (d.num_milliseconds().max(0) as f64) / 1000.0
 }
 
-async fn snapshot(State(state): State<AppState>) -> AppResult<ApiJson<SnapshotView>> {
+/// The live counts; a key of one workspace counts its accounts' jobs only.
+async fn snapshot(
+    State(state): State<AppState>,
+    access: Access,
+) -> AppResult<ApiJson<SnapshotView>> {
     let now = state.clock.now();
-    let snapshot = state.store.job_snapshot(now).await?;
+    let only = access.account_set();
+    let snapshot = state.store.job_snapshot(now, only.as_deref()).await?;
     Ok(ApiJson(SnapshotView::of(&snapshot, now)))
 }
 

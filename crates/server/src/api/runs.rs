@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use store::{RunQuery, RunStatus, SyncRun, SyncStep};
 
+use crate::access::Access;
 use crate::api::check_limit;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
 use crate::state::AppState;
@@ -119,8 +120,10 @@ pub struct RunList {
     pub next_before: Option<i64>,
 }
 
+/// Runs, newest first; a key of one workspace gets its accounts' runs only.
 async fn list(
     State(state): State<AppState>,
+    access: Access,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> AppResult<ApiJson<RunList>> {
     let status = match params.status.as_deref() {
@@ -133,12 +136,17 @@ async fn list(
     };
     let limit = check_limit(params.limit)?;
     if let Some(id) = params.account {
+        // An account outside the key's workspace is answered like one that does not exist.
+        if !access.sees(id) {
+            return Err(AppError::not_found(format!("account {id} not found")));
+        }
         crate::api::account_or_404(&state, id).await?;
     }
     let runs = state
         .store
         .sync_runs_list(RunQuery {
             account_id: params.account,
+            accounts: access.account_set(),
             status,
             limit,
             before_id: params.before,
@@ -160,14 +168,17 @@ pub struct RunDetail {
     pub steps: Vec<StepView>,
 }
 
+/// One run; a run of another workspace's account is answered like one that does not exist.
 async fn detail(
     State(state): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<RunDetail>> {
     let (run, steps) = state
         .store
         .sync_run_get(id)
         .await?
+        .filter(|(run, _)| access.sees(run.account_id))
         .ok_or_else(|| AppError::not_found(format!("run {id} not found")))?;
     Ok(ApiJson(RunDetail {
         run: RunView::of(&run),

@@ -7,13 +7,15 @@
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use chrono::{DateTime, Duration, Utc};
-use store::{AlertQuery, JobState, SyncStatus};
+use store::{AccountId, AlertQuery, JobState, SyncStatus};
 
 use super::form::FormData;
 use super::layout::{
     Flash, Nav, Page, PageResult, badge, human_duration, post_button, render, see_other, when,
 };
 use super::overview::TOKEN_WARNING_DAYS;
+use crate::access::Access;
+use crate::api::alerts::alerts_of;
 use crate::auth::{RequireSession, verify_csrf};
 use crate::charts::escape;
 use crate::error::AppError;
@@ -44,9 +46,16 @@ struct Condition {
     link: Option<String>,
 }
 
-async fn conditions(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Condition>, AppError> {
+/// The conditions of every account, or (`only` some accounts) of those accounts alone.
+async fn conditions(
+    state: &AppState,
+    now: DateTime<Utc>,
+    only: Option<&[AccountId]>,
+) -> Result<Vec<Condition>, AppError> {
     let mut out = Vec::new();
-    let accounts = state.store.account_list().await?;
+    let mine = |id: AccountId| only.is_none_or(|set| set.contains(&id));
+    let mut accounts = state.store.account_list().await?;
+    accounts.retain(|a| mine(a.id));
     let who = |id: i64| {
         accounts
             .iter()
@@ -140,6 +149,10 @@ async fn conditions(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Conditio
         }
     }
     for u in state.store.api_usage_latest().await? {
+        // The app's own budget is the whole installation's, not a workspace's.
+        if u.account_id.map_or(only.is_some(), |id| !mine(id)) {
+            continue;
+        }
         let throttled = u.regain_access_minutes.is_some_and(|m| m > 0);
         if u.usage_pct >= USAGE_PRESSURE_PCT || throttled {
             let subject = u.account_id.map_or_else(|| "The app".to_owned(), who);
@@ -165,7 +178,7 @@ async fn conditions(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Conditio
             });
         }
     }
-    let snapshot = state.store.job_snapshot(now).await?;
+    let snapshot = state.store.job_snapshot(now, only).await?;
     let failed: i64 = snapshot
         .counts
         .iter()
@@ -206,9 +219,11 @@ async fn conditions(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Conditio
 }
 
 /// `GET /alerts` (`?all=1` includes acknowledged alerts, `?account=ID` filters).
+/// A key of one workspace sees its accounts' conditions and alerts only.
 pub(crate) async fn page(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
+    access: Access,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     let now = state.clock.now();
@@ -216,21 +231,25 @@ pub(crate) async fn page(
     let all = form.get("all").is_some_and(|v| v == "1");
     let account = form.get_i64("account")?;
     let csrf = &session.csrf_token;
-    let current = conditions(&state, now).await?;
-    let alerts = state
-        .store
-        .alert_list(AlertQuery {
+    let only = access.account_set();
+    let current = conditions(&state, now, only.as_deref()).await?;
+    let alerts = alerts_of(
+        &state,
+        AlertQuery {
             account_id: account,
             unacknowledged_only: !all,
             limit: 200,
             ..Default::default()
-        })
-        .await?;
+        },
+        only.as_deref(),
+    )
+    .await?;
     let usernames: std::collections::HashMap<i64, String> = state
         .store
         .account_list()
         .await?
         .into_iter()
+        .filter(|a| access.sees(a.id))
         .map(|a| (a.id, a.username))
         .collect();
 
@@ -321,12 +340,13 @@ pub(crate) async fn page(
 pub(crate) async fn ack(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
+    access: Access,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> PageResult {
     let form = FormData::parse(&body)?;
     verify_csrf(&session, form.get("csrf"))?;
-    if !state.store.alert_ack(id, state.clock.now()).await? {
+    if !crate::api::alerts::ack_as(&state, &access, id).await? {
         return Err(AppError::not_found(format!("alert {id} not found")).into());
     }
     Ok(see_other("/alerts?ok=acked"))

@@ -39,7 +39,7 @@ pub(crate) async fn page(
             ..Default::default()
         })
         .await?;
-    let snapshot = state.store.job_snapshot(now).await?;
+    let snapshot = state.store.job_snapshot(now, None).await?;
     let totals = state.store.totals().await?;
 
     let mut open_by_account: HashMap<i64, usize> = HashMap::new();

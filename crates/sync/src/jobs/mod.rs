@@ -201,6 +201,7 @@ impl Maintenance for Reconciler {
             let runs = store
                 .sync_runs_list(RunQuery {
                     account_id: Some(account.id),
+                    accounts: None,
                     status: Some(RunStatus::Running),
                     limit: 20,
                     before_id: None,

@@ -129,6 +129,7 @@ impl SyncAccount {
         let existing = store
             .sync_runs_list(RunQuery {
                 account_id: Some(account_id),
+                accounts: None,
                 status: Some(RunStatus::Running),
                 limit: 5,
                 before_id: None,

@@ -98,6 +98,7 @@ async fn jobs_queued_with_the_old_json_shape_still_run(d: Dialect) {
     let runs = store
         .sync_runs_list(store::RunQuery {
             account_id: Some(b),
+            accounts: None,
             status: None,
             limit: 10,
             before_id: None,
@@ -165,6 +166,7 @@ async fn a_job_whose_arguments_do_not_decode_is_discarded_with_the_reason(d: Dia
     let runs = store
         .sync_runs_list(store::RunQuery {
             account_id: Some(a),
+            accounts: None,
             status: None,
             limit: 10,
             before_id: None,

@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use store::{JobSelector, JobState};
 
+use crate::access::Access;
 use crate::auth::{RequireSession, verify_csrf};
 use crate::dashboard::form::FormData;
 use crate::dashboard::layout::{PageResult, see_other};
@@ -57,6 +58,7 @@ impl Action {
 pub(crate) async fn bulk(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
+    access: Access,
     body: Bytes,
 ) -> PageResult {
     let form = FormData::parse(&body)?;
@@ -65,7 +67,7 @@ pub(crate) async fn bulk(
     let filter = Filter::from_form(&form, "f_", false)?;
     let back = filter.to_query_string();
     let selector = match form.get("scope") {
-        Some("filter") => JobSelector::Filter(filter.query(0, 0)),
+        Some("filter") => JobSelector::Filter(filter.query(&access, 0, 0)),
         Some("selected") | None => {
             let ids = form
                 .all("ids")
@@ -93,7 +95,8 @@ pub(crate) async fn bulk(
             .into());
         }
     };
-    let n = action.apply(&state, selector).await?;
+    // A key of one workspace acts on its accounts' jobs only.
+    let n = action.apply(&state, access.narrow(selector)).await?;
     if n == 0 {
         return Ok(see_other(&format!("/queue?{back}&err=nothing")));
     }
@@ -107,18 +110,17 @@ pub(crate) async fn bulk(
 pub(crate) async fn job_action(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
+    access: Access,
     Path((id, action)): Path<(i64, String)>,
     body: Bytes,
 ) -> PageResult {
     let form = FormData::parse(&body)?;
     verify_csrf(&session, form.get("csrf"))?;
     let action = Action::parse(Some(action.as_str()))?;
-    let job = state
-        .store
-        .job_get(id)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("job {id} not found")))?;
-    let n = action.apply(&state, JobSelector::Ids(vec![id])).await?;
+    let job = crate::api::jobs::job_or_404(&state, &access, id).await?;
+    let n = action
+        .apply(&state, access.narrow(JobSelector::Ids(vec![id])))
+        .await?;
     if n == 0 {
         let code = match (action, job.state) {
             (Action::Delete, JobState::Running) => "running",

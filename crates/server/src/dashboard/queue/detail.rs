@@ -4,12 +4,12 @@ use axum::extract::{Path, RawQuery, State};
 use serde_json::Value;
 use store::JobState;
 
+use crate::access::Access;
 use crate::auth::RequireSession;
 use crate::charts::escape;
 use crate::dashboard::layout::{
     Flash, Nav, Page, PageResult, badge, duration_ms, post_button, render, when,
 };
-use crate::error::AppError;
 use crate::state::AppState;
 
 use super::panels::state_badge;
@@ -22,15 +22,12 @@ fn pretty(value: &Value) -> String {
 pub(crate) async fn job_page(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
+    access: Access,
     Path(id): Path<i64>,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     let now = state.clock.now();
-    let job = state
-        .store
-        .job_get(id)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("job {id} not found")))?;
+    let job = crate::api::jobs::job_or_404(&state, &access, id).await?;
     let account = match job.account_id {
         Some(a) => state.store.account_get(a).await?,
         None => None,

@@ -20,6 +20,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 use store::{JobQuery, JobState, QueueSnapshot, Resolution};
 
+use crate::access::Access;
 use crate::auth::RequireSession;
 use crate::charts::escape;
 use crate::dashboard::form::{FormData, encode, query_string};
@@ -76,7 +77,8 @@ impl Filter {
         })
     }
 
-    fn query(&self, limit: u32, offset: u32) -> JobQuery {
+    /// The store query, narrowed to the key's accounts.
+    fn query(&self, access: &Access, limit: u32, offset: u32) -> JobQuery {
         JobQuery {
             states: self.state.into_iter().collect(),
             queue: self.queue.clone(),
@@ -84,6 +86,8 @@ impl Filter {
             account_id: self.account,
             run_id: self.run,
             search: self.search.clone(),
+            ids: Vec::new(),
+            accounts: access.account_set(),
             limit,
             offset,
         }
@@ -232,13 +236,16 @@ fn live_values(snapshot: &QueueSnapshot, now: DateTime<Utc>) -> Map<String, Valu
     values
 }
 
-/// `GET /queue/live`: the live counts as JSON, polled by the pages.
+/// `GET /queue/live`: the live counts as JSON, polled by the pages (a key of one
+/// workspace: its accounts' jobs).
 pub(crate) async fn live(
     State(state): State<AppState>,
     RequireSession(_): RequireSession,
+    access: Access,
 ) -> Result<impl IntoResponse, PageError> {
     let now = state.clock.now();
-    let snapshot = state.store.job_snapshot(now).await?;
+    let only = access.account_set();
+    let snapshot = state.store.job_snapshot(now, only.as_deref()).await?;
     Ok(Json(
         json!({ "generated_at": now, "values": live_values(&snapshot, now) }),
     ))
@@ -253,10 +260,12 @@ fn queue_names(snapshot: &QueueSnapshot) -> Vec<String> {
     names
 }
 
-/// `GET /queue`.
+/// `GET /queue`. A key of one workspace sees its accounts' jobs and counts; the charts,
+/// workers and Graph API usage, which cover the whole installation, are left out for it.
 pub(crate) async fn page(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
+    access: Access,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     let now = state.clock.now();
@@ -264,17 +273,19 @@ pub(crate) async fn page(
     let filter = Filter::from_form(&form, "", true)?;
     let range = Range::parse(form.get("range"))?;
     let page_no = form.get_i64("page")?.unwrap_or(1).clamp(1, 100_000) as u32;
-    let snapshot = state.store.job_snapshot(now).await?;
+    let only = access.account_set();
+    let snapshot = state.store.job_snapshot(now, only.as_deref()).await?;
     let values = live_values(&snapshot, now);
     let jobs = state
         .store
-        .job_list(filter.query(PAGE_SIZE, (page_no - 1) * PAGE_SIZE))
+        .job_list(filter.query(&access, PAGE_SIZE, (page_no - 1) * PAGE_SIZE))
         .await?;
     let accounts: HashMap<i64, String> = state
         .store
         .account_list()
         .await?
         .into_iter()
+        .filter(|a| access.sees(a.id))
         .map(|a| (a.id, a.username))
         .collect();
     let csrf = &session.csrf_token;
@@ -357,12 +368,14 @@ pub(crate) async fn page(
     // Jobs (failed ones first: the monitor opens on them).
     body.push_str(&jobs_panel(&filter, &jobs, page_no, &accounts, csrf, now));
 
-    // Charts over the range.
-    body.push_str(&charts_panel(&state, now, range, filter.queue.as_deref()).await?);
+    if access.workspace.is_none() {
+        // Charts over the range.
+        body.push_str(&charts_panel(&state, now, range, filter.queue.as_deref()).await?);
 
-    // Workers and API usage.
-    body.push_str(&usage_panel(&state, now, &accounts).await?);
-    body.push_str(&workers_panel(&state, now).await?);
+        // Workers and API usage.
+        body.push_str(&usage_panel(&state, now, &accounts).await?);
+        body.push_str(&workers_panel(&state, now).await?);
+    }
 
     Ok(render(Page {
         title: "Queue".to_owned(),
