@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgPool};
 use store::{
-    AccountId, AuditEntry, AuditVia, NewAuditEntry, Result, ShareLink, Workspace, WorkspaceId,
+    AccountId, AuditEntry, AuditOf, AuditVia, NewAuditEntry, Result, ShareLink, Workspace,
+    WorkspaceId,
 };
 
 use crate::accounts::get;
@@ -121,13 +122,27 @@ pub(crate) async fn audit_insert(pool: &PgPool, e: NewAuditEntry) -> Result<()> 
     Ok(())
 }
 
-pub(crate) async fn audit_list(pool: &PgPool, limit: u32) -> Result<Vec<AuditEntry>> {
+pub(crate) async fn audit_list(
+    pool: &PgPool,
+    limit: u32,
+    of: Option<&AuditOf>,
+) -> Result<Vec<AuditEntry>> {
     let limit = (limit > 0).then_some(i64::from(limit));
+    // `$2` NULL: every entry; else the workspace's actors, or its accounts as targets of an
+    // account route.
+    let actors = of.map(|o| o.actors.clone());
+    let accounts: Option<Vec<String>> =
+        of.map(|o| o.accounts.iter().map(|a| a.to_string()).collect());
     let rows = sqlx::query(
         "SELECT id, at, actor, via, source, action, target, outcome FROM audit_log
+         WHERE $2::text[] IS NULL
+            OR actor = ANY($2)
+            OR (action LIKE '%/accounts/{id}%' AND target = ANY($3))
          ORDER BY at DESC, id DESC LIMIT $1",
     )
     .bind(limit)
+    .bind(actors)
+    .bind(accounts)
     .fetch_all(pool)
     .await
     .map_err(db)?;

@@ -453,8 +453,12 @@ impl Store for PostgresStore {
         access::audit_insert(&self.pool, entry).await
     }
 
-    async fn audit_list(&self, limit: u32) -> Result<Vec<store::AuditEntry>> {
-        access::audit_list(&self.pool, limit).await
+    async fn audit_list(
+        &self,
+        limit: u32,
+        of: Option<&store::AuditOf>,
+    ) -> Result<Vec<store::AuditEntry>> {
+        access::audit_list(&self.pool, limit, of).await
     }
 
     async fn session_insert(&self, session: Session) -> Result<()> {

@@ -4,12 +4,13 @@ use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 use sqlx::sqlite::SqliteRow;
 use store::{
-    AccountId, AuditEntry, AuditVia, NewAuditEntry, Result, ShareLink, Workspace, WorkspaceId,
+    AccountId, AuditEntry, AuditOf, AuditVia, NewAuditEntry, Result, ShareLink, Workspace,
+    WorkspaceId,
 };
 
 use crate::SqliteStore;
 use crate::error::db_err;
-use crate::sql::{RowExt, micros, micros_opt};
+use crate::sql::{RowExt, json_texts, micros, micros_opt};
 
 pub(crate) async fn workspace_insert(
     db: &SqliteStore,
@@ -130,13 +131,30 @@ pub(crate) async fn audit_insert(db: &SqliteStore, e: NewAuditEntry) -> Result<(
     tx.commit().await.map_err(db_err)
 }
 
-pub(crate) async fn audit_list(db: &SqliteStore, limit: u32) -> Result<Vec<AuditEntry>> {
+pub(crate) async fn audit_list(
+    db: &SqliteStore,
+    limit: u32,
+    of: Option<&AuditOf>,
+) -> Result<Vec<AuditEntry>> {
     let limit = if limit == 0 { -1 } else { i64::from(limit) };
+    // `?2` NULL: every entry; else the workspace's actors, or its accounts as targets of an
+    // account route.
+    let actors = of.map(|o| json_texts(&o.actors));
+    let accounts = of.map(|o| {
+        let ids: Vec<String> = o.accounts.iter().map(|a| a.to_string()).collect();
+        json_texts(&ids)
+    });
     sqlx::query(
         "SELECT id, at, actor, via, source, action, target, outcome FROM audit_log
-         ORDER BY at DESC, id DESC LIMIT ?",
+         WHERE ?2 IS NULL
+            OR actor IN (SELECT value FROM json_each(?2))
+            OR (action LIKE '%/accounts/{id}%'
+                AND target IN (SELECT value FROM json_each(?3)))
+         ORDER BY at DESC, id DESC LIMIT ?1",
     )
     .bind(limit)
+    .bind(actors)
+    .bind(accounts)
     .fetch_all(&db.reader)
     .await
     .map_err(db_err)?

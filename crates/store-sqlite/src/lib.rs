@@ -476,8 +476,12 @@ impl Store for SqliteStore {
         access::audit_insert(self, entry).await
     }
 
-    async fn audit_list(&self, limit: u32) -> Result<Vec<store::AuditEntry>> {
-        access::audit_list(self, limit).await
+    async fn audit_list(
+        &self,
+        limit: u32,
+        of: Option<&store::AuditOf>,
+    ) -> Result<Vec<store::AuditEntry>> {
+        access::audit_list(self, limit, of).await
     }
 
     async fn session_insert(&self, session: Session) -> Result<()> {

@@ -94,6 +94,15 @@ pub struct NewAuditEntry {
     pub outcome: Option<i32>,
 }
 
+/// The audit entries of one workspace: those its keys made (`actors`, e.g. `key:<id>`) and
+/// the changes anyone made to one of its `accounts` through an account route (an action
+/// naming `/accounts/{id}` with the account's id as its target).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditOf {
+    pub actors: Vec<String>,
+    pub accounts: Vec<AccountId>,
+}
+
 /// A recorded change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {

@@ -349,8 +349,8 @@ pub trait Store: QueueStore {
     /// Revokes a link (the first revocation's time is kept). Returns false when none exists.
     async fn share_link_revoke(&self, id: &str, at: DateTime<Utc>) -> Result<bool>;
     async fn audit_insert(&self, entry: NewAuditEntry) -> Result<()>;
-    /// The newest `limit` entries (0: all), newest first.
-    async fn audit_list(&self, limit: u32) -> Result<Vec<AuditEntry>>;
+    /// The newest `limit` entries (0: all), newest first; `of` a workspace: its entries only.
+    async fn audit_list(&self, limit: u32, of: Option<&AuditOf>) -> Result<Vec<AuditEntry>>;
 
     async fn session_insert(&self, session: Session) -> Result<()>;
     async fn session_get(&self, id_hash: &str) -> Result<Option<Session>>;

@@ -142,7 +142,7 @@ pub(crate) async fn run(cmd: WorkspacesCommand, config: &Config) -> anyhow::Resu
 pub(crate) async fn audit(cmd: AuditCommand, config: &Config) -> anyhow::Result<ExitCode> {
     let store = db::open(&config.database_url).await?;
     let AuditCommand::List { limit, json } = cmd;
-    let entries = store.audit_list(limit).await?;
+    let entries = store.audit_list(limit, None).await?;
     if json {
         for e in &entries {
             let e = &e.entry;

@@ -277,8 +277,11 @@ pub struct AddAccount {
     pub username: Option<String>,
 }
 
+/// Registers an account; one added with a key of one workspace joins that workspace. Such
+/// a key cannot replace the token of an account registered outside its workspace.
 async fn add(
     State(state): State<AppState>,
+    access: crate::access::Access,
     ApiJson(body): ApiJson<AddAccount>,
 ) -> AppResult<Response> {
     // The document's rule for the raw body: no control characters anywhere in the token
@@ -309,6 +312,20 @@ async fn add(
         now: state.clock.now(),
     };
     sync::accounts::check(&registration).map_err(api_error)?;
+    if access.workspace.is_some() {
+        let id = registration.ig_user_id.trim();
+        let existing = state.store.account_list().await?;
+        if existing
+            .iter()
+            .any(|a| a.ig_user_id == id && !access.sees(a.id))
+        {
+            return Err(AppError::Conflict(
+                "this Instagram account cannot be added with a key of this workspace; ask an \
+                 admin of every workspace to add it to the workspace"
+                    .to_owned(),
+            ));
+        }
+    }
     let Some(cipher) = state.cipher.as_ref() else {
         return Err(AppError::NotConfigured(
             "no secret key is configured to encrypt tokens (set IGSYNC_SECRET_KEY)".to_owned(),
@@ -317,6 +334,12 @@ async fn add(
     let registered = sync::accounts::register(&*state.store, &state.graph, cipher, registration)
         .await
         .map_err(api_error)?;
+    if let Some(ws) = &access.workspace {
+        state
+            .store
+            .workspace_add_account(ws.id, registered.account.id, state.clock.now())
+            .await?;
+    }
     let status = if registered.created {
         StatusCode::CREATED
     } else {

@@ -1,12 +1,15 @@
 //! The audit log: every change made through the API, the dashboard or the command line,
-//! newest first (admins of every workspace only).
+//! newest first. An admin of one workspace sees its entries: those of its keys and the
+//! changes made to its accounts.
 
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use store::AuditEntry;
+use store::{AuditEntry, AuditOf};
+
+use crate::access::Access;
 
 use crate::api::check_limit;
 use crate::error::{ApiJson, ApiQuery, AppResult};
@@ -59,10 +62,25 @@ pub struct AuditParams {
 
 async fn list(
     State(state): State<AppState>,
+    access: Access,
     ApiQuery(params): ApiQuery<AuditParams>,
 ) -> AppResult<ApiJson<AuditList>> {
     let limit = check_limit(params.limit)?;
-    let entries = state.store.audit_list(limit).await?;
+    let of = match &access.workspace {
+        None => None,
+        Some(ws) => {
+            let keys = state.store.api_key_list().await?;
+            Some(AuditOf {
+                actors: keys
+                    .iter()
+                    .filter(|k| k.workspace_id == Some(ws.id))
+                    .map(|k| format!("key:{}", k.id))
+                    .collect(),
+                accounts: ws.accounts.iter().copied().collect(),
+            })
+        }
+    };
+    let entries = state.store.audit_list(limit, of.as_ref()).await?;
     Ok(ApiJson(AuditList {
         entries: entries.iter().map(AuditView::of).collect(),
     }))

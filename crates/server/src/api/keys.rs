@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use store::{ApiKey, Role};
 
+use crate::access::Access;
 use crate::error::{ApiJson, ApiPath, AppError, AppResult};
 use crate::state::AppState;
 
@@ -51,8 +52,12 @@ pub struct KeyList {
     pub keys: Vec<KeyView>,
 }
 
-async fn list(State(state): State<AppState>) -> AppResult<ApiJson<KeyList>> {
-    let keys = state.store.api_key_list().await?;
+/// Every key, or a workspace admin's: the keys of its workspace.
+async fn list(State(state): State<AppState>, access: Access) -> AppResult<ApiJson<KeyList>> {
+    let mut keys = state.store.api_key_list().await?;
+    if let Some(ws) = &access.workspace {
+        keys.retain(|k| k.workspace_id == Some(ws.id));
+    }
     Ok(ApiJson(KeyList {
         keys: keys.iter().map(KeyView::of).collect(),
     }))
@@ -62,7 +67,9 @@ async fn list(State(state): State<AppState>) -> AppResult<ApiJson<KeyList>> {
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     pub name: String,
-    /// The workspace the key reaches; absent or null: every workspace.
+    /// The workspace the key reaches; absent or null: the reach of the key making the
+    /// request (every workspace, or its one workspace). A key of one workspace creates keys
+    /// of that workspace only.
     #[serde(default)]
     pub workspace_id: Option<i64>,
     /// `viewer`, `operator` or `admin` (the default).
@@ -80,6 +87,7 @@ pub struct CreatedKey {
 
 async fn create(
     State(state): State<AppState>,
+    access: Access,
     ApiJson(body): ApiJson<CreateKey>,
 ) -> AppResult<(StatusCode, ApiJson<CreatedKey>)> {
     let role = match body.role.as_deref() {
@@ -88,7 +96,19 @@ async fn create(
             AppError::invalid(format!("role must be viewer, operator or admin, got {r:?}"))
         })?,
     };
-    if let Some(ws) = body.workspace_id
+    let workspace_id = match (&access.workspace, body.workspace_id) {
+        (None, ws) => ws,
+        (Some(mine), None) => Some(mine.id),
+        (Some(mine), Some(ws)) if ws == mine.id => Some(ws),
+        (Some(mine), Some(_)) => {
+            return Err(AppError::Forbidden(format!(
+                "this key reaches the workspace {:?} only, and creates keys of that workspace \
+                 only; leave workspace_id out or give {}",
+                mine.name, mine.id
+            )));
+        }
+    };
+    if let Some(ws) = workspace_id
         && state.store.workspace_get(ws).await?.is_none()
     {
         return Err(AppError::invalid(format!("no workspace with id {ws}")));
@@ -96,7 +116,7 @@ async fn create(
     let (key, secret) = crate::auth::create_scoped_api_key(
         &*state.store,
         &body.name,
-        body.workspace_id,
+        workspace_id,
         role,
         state.clock.now(),
     )
@@ -110,10 +130,19 @@ async fn create(
     ))
 }
 
+/// Revokes a key; a workspace admin only its workspace's (any other is answered like a key
+/// that does not exist).
 async fn revoke(
     State(state): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<String>,
 ) -> AppResult<StatusCode> {
+    if let Some(ws) = &access.workspace {
+        let theirs = state.store.api_key_get(&id).await?;
+        if theirs.is_none_or(|k| k.workspace_id != Some(ws.id)) {
+            return Err(AppError::not_found(format!("API key {id} not found")));
+        }
+    }
     if !crate::auth::revoke_api_key(&state, &id).await? {
         return Err(AppError::not_found(format!("API key {id} not found")));
     }

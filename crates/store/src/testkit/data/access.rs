@@ -107,7 +107,7 @@ pub async fn audit_entries_are_kept_newest_first(store: DynStore) {
         .audit_insert(entry(1, "POST /accounts/{id}/sync", AuditVia::Dashboard))
         .await
         .unwrap();
-    let all = store.audit_list(0).await.unwrap();
+    let all = store.audit_list(0, None).await.unwrap();
     let got: Vec<NewAuditEntry> = all.iter().map(|e| e.entry.clone()).collect();
     assert_eq!(
         got,
@@ -117,7 +117,49 @@ pub async fn audit_entries_are_kept_newest_first(store: DynStore) {
             entry(0, "POST /api/v1/accounts/{id}/pause", AuditVia::Api),
         ]
     );
-    assert_eq!(store.audit_list(1).await.unwrap().len(), 1);
+    assert_eq!(store.audit_list(1, None).await.unwrap().len(), 1);
+
+    // One workspace's entries: its keys' changes, and changes to its accounts through an
+    // account route (not a command whose target merely looks like an account id).
+    let by = |minutes: i64, actor: &str, action: &str, target: &str| NewAuditEntry {
+        actor: actor.into(),
+        target: Some(target.into()),
+        ..entry(minutes, action, AuditVia::Api)
+    };
+    for e in [
+        by(10, "key:ours", "DELETE /api/v1/keys/{id}", "k1"),
+        by(11, "key:theirs", "POST /api/v1/accounts/{id}/sync", "23"),
+        by(12, "key:theirs", "POST /api/v1/accounts/{id}/sync", "42"),
+        by(13, "key:theirs", "DELETE /api/v1/jobs/{id}", "42"),
+    ] {
+        store.audit_insert(e).await.unwrap();
+    }
+    let of = crate::AuditOf {
+        actors: vec!["key:ours".into()],
+        accounts: vec![42],
+    };
+    let ours: Vec<(String, String)> = store
+        .audit_list(0, Some(&of))
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| (e.entry.actor.clone(), e.entry.action.clone()))
+        .collect();
+    assert_eq!(
+        ours,
+        vec![
+            ("key:theirs".to_owned(), "POST /api/v1/accounts/{id}/sync".to_owned()),
+            ("key:ours".to_owned(), "DELETE /api/v1/keys/{id}".to_owned()),
+        ]
+    );
+    assert_eq!(store.audit_list(1, Some(&of)).await.unwrap().len(), 1);
+    assert!(
+        store
+            .audit_list(0, Some(&crate::AuditOf::default()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn share_links_round_trip_and_revoke_once(store: DynStore) {
