@@ -81,6 +81,9 @@ pub const API_RULES: &[Rule] = &[
         Account,
     ),
     rule("GET", "/api/v1/accounts/{id}/missing", Viewer, Account),
+    rule("POST", "/api/v1/accounts/{id}/share", Admin, Account),
+    rule("GET", "/api/v1/accounts/{id}/shares", Admin, Account),
+    rule("DELETE", "/api/v1/accounts/{id}/shares/{sid}", Admin, Account),
     rule("GET", "/api/v1/definitions", Viewer, Any),
     rule("GET", "/api/v1/deprecations", Viewer, Any),
     // Competitors are read through one of our accounts but are not of a workspace: their
@@ -128,6 +131,8 @@ pub const PAGE_RULES: &[Rule] = &[
     rule("GET", "/", Viewer, Filtered),
     rule("GET", "/accounts/{id}", Viewer, Account),
     rule("POST", "/accounts/{id}/sync", Operator, Account),
+    rule("POST", "/accounts/{id}/share", Admin, Account),
+    rule("POST", "/accounts/{id}/shares/{sid}/revoke", Admin, Account),
     rule("GET", "/connect", Admin, Global),
     rule("GET", "/connect/start", Admin, Global),
     rule("GET", "/connect/callback", Admin, Global),

@@ -895,11 +895,58 @@ pub fn spec() -> Value {
     );
 
     add(
+        "/api/v1/accounts/{id}/share",
+        "post",
+        op(
+            "shares",
+            "Create a read-only link to the account's report (the last 30 days, no sign-in) that \
+             expires; the answer holds its URL and token, once",
+            &[account_param()],
+            Some(schema_ref("CreateShare")),
+            &[
+                ("201", json_response("Created", schema_ref("CreatedShare"))),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+    add(
+        "/api/v1/accounts/{id}/shares",
+        "get",
+        op(
+            "shares",
+            "The account's share links, newest first (never their tokens)",
+            &[account_param()],
+            None,
+            &[
+                (
+                    "200",
+                    json_response("Links", obj(&[("shares", array(schema_ref("ShareLink")))])),
+                ),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+    add(
+        "/api/v1/accounts/{id}/shares/{sid}",
+        "delete",
+        op(
+            "shares",
+            "Revoke one of the account's share links: its page answers 410 from then on",
+            &[account_param(), path_param("sid", string(), "Share link id")],
+            None,
+            &[
+                ("204", json!({"description": "Revoked"})),
+                ("404", error_ref()),
+            ],
+        ),
+    );
+
+    add(
         "/api/v1/audit",
         "get",
         op(
             "keys",
-            "The audit log: every change through the API, the dashboard or the command line, newest first (admins of every workspace)",
+            "The audit log: every change through the API, the dashboard or the command line, newest first (an admin of one workspace: its keys' changes and those made to its accounts)",
             &[query_param("limit", int_range(1, 500), false, "Default 50")],
             None,
             &[(
@@ -939,7 +986,7 @@ pub fn spec() -> Value {
         "tags": [
             {"name": "accounts"}, {"name": "analytics"}, {"name": "queue"}, {"name": "schedules"},
             {"name": "history"}, {"name": "alerts"}, {"name": "usage"}, {"name": "keys"},
-            {"name": "operations"}, {"name": "webhooks"}, {"name": "competitors"},
+            {"name": "operations"}, {"name": "webhooks"}, {"name": "competitors"}, {"name": "shares"},
         ],
         "security": [{"bearerAuth": []}, {"apiKeyHeader": []}, {"sessionCookie": []}],
         "paths": paths,
@@ -957,7 +1004,41 @@ pub fn spec() -> Value {
         },
     });
     doc["components"]["schemas"]["Competitor"] = competitors::schema();
+    for (name, schema) in share_schemas() {
+        doc["components"]["schemas"][name] = schema;
+    }
     doc
+}
+
+/// The schemas of share links.
+fn share_schemas() -> [(&'static str, Value); 3] {
+    let link = obj(&[
+        ("id", string()),
+        ("account_id", int()),
+        ("created_at", datetime()),
+        ("expires_at", datetime()),
+        ("revoked_at", nullable(datetime())),
+        ("created_by", string()),
+        ("state", enum_of(&["active", "expired", "revoked"])),
+    ]);
+    let created = json!({"allOf": [schema_ref("ShareLink"), obj(&[("url", string()), ("token", string())])]});
+    let create = json!({
+        "type": "object", "additionalProperties": false,
+        "properties": {
+            "expires_in": {
+                "type": ["integer", "null"],
+                "minimum": crate::api::shares::MIN_EXPIRES_IN,
+                "maximum": crate::api::shares::MAX_EXPIRES_IN,
+                "description": "Seconds until the link stops working: 3600 (one hour) to \
+                    31536000 (365 days); default 604800 (7 days)",
+            },
+        },
+    });
+    [
+        ("ShareLink", link),
+        ("CreatedShare", created),
+        ("CreateShare", create),
+    ]
 }
 
 fn schemas() -> Value {
@@ -1125,7 +1206,7 @@ fn schemas() -> Value {
             "type": "object", "additionalProperties": false, "required": ["name"],
             "properties": {
                 "name": {"allOf": [text(100), not_blank()], "description": "A name to recognise the key by"},
-                "workspace_id": {"type": ["integer", "null"], "description": "The workspace the key reaches (absent or null: every workspace)"},
+                "workspace_id": {"type": ["integer", "null"], "description": "The workspace the key reaches (absent or null: the reach of the key making the request). A key of one workspace creates keys of that workspace only (403 otherwise)"},
                 "role": {"type": ["string", "null"], "enum": ["viewer", "operator", "admin", null], "description": "Default admin"},
             },
         }),

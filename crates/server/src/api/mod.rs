@@ -17,6 +17,7 @@ pub mod overview;
 pub mod queue;
 pub mod runs;
 pub mod schedules;
+pub mod shares;
 pub mod usage;
 
 use axum::Router;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(usage::router())
         .merge(keys::router())
         .merge(audit::router())
+        .merge(shares::router())
         .merge(competitors::router())
 }
 

@@ -63,6 +63,7 @@ async fn account_or_404(state: &AppState, id: i64) -> Result<Account, AppError> 
 pub(crate) async fn page(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
+    access: crate::access::Access,
     Path(id): Path<i64>,
     RawQuery(query): RawQuery,
 ) -> PageResult {
@@ -250,6 +251,7 @@ pub(crate) async fn page(
         body.push_str("</tbody></table></div>");
     }
     body.push_str("</div>");
+    body.push_str(&super::share::section(&state, &access, id, csrf, now).await?);
 
     Ok(render(Page {
         title: format!("@{}", account.username),

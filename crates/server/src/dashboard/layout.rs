@@ -54,6 +54,7 @@ impl Flash {
                 "resumed" => "Schedule resumed; its next run is the next tick from now.".to_owned(),
                 "run" => "Schedule run now: its job is queued.".to_owned(),
                 "acked" => "Alert acknowledged.".to_owned(),
+                "share_revoked" => "Share link revoked: it stops working at once.".to_owned(),
                 "reconnected" => {
                     "Reconnected: the new token is stored and a sync is queued.".to_owned()
                 }

@@ -21,6 +21,7 @@ mod login;
 mod overview;
 mod queue;
 mod schedules;
+mod share;
 mod webhooks;
 
 use axum::Router;
@@ -44,6 +45,8 @@ pub fn router() -> Router<AppState> {
         .route("/", get(overview::page))
         .route("/accounts/{id}", get(account::page))
         .route("/accounts/{id}/sync", post(account::sync_now))
+        .route("/accounts/{id}/share", post(share::create))
+        .route("/accounts/{id}/shares/{sid}/revoke", post(share::revoke))
         .route("/connect", get(connect::choose))
         .route("/connect/start", get(connect::start))
         .route("/connect/callback", get(connect::callback))
