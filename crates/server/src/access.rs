@@ -6,9 +6,20 @@
 //!
 //! A key (and a dashboard session signed in with it) reaches every workspace or one. A key of
 //! one workspace is told that an account outside it does not exist, with the very answer a
-//! non-existent account gets; routes that cover every account (the queue, runs, jobs,
-//! `/metrics`, keys, schedules) are refused to it. Every change (an unsafe method) that
-//! reaches a handler is written to the audit log with who, what, when and from where.
+//! non-existent account gets. Routes over many accounts are [`Scope::Filtered`]: the handler
+//! reads the request's [`Access`] and narrows its store query to the workspace's accounts
+//! ([`Access::account_set`], [`Access::narrow`]), so lists, totals and paging count its
+//! accounts only; a job or run of another workspace's account, or a job of no account, is
+//! answered exactly like one that does not exist. That covers the overview, the queue's
+//! counts, jobs (list, detail, retry, cancel, delete, bulk), runs, alerts, `/metrics` (its
+//! accounts' series; the installation-wide ones are left out) and, for a workspace admin,
+//! adding an account (it joins the workspace), keys (its workspace's; it creates keys of
+//! its workspace only) and the audit log (its keys' entries and changes to its accounts).
+//! What belongs to no workspace stays [`Scope::Global`], refused to a key of one: schedules,
+//! Graph API usage, workers and job metrics, competitors, connecting accounts.
+//!
+//! Every change (an unsafe method) that reaches a handler is written to the audit log with
+//! who, what, when and from where.
 
 use std::collections::BTreeSet;
 
@@ -16,9 +27,7 @@ use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use store::{
-    AccountId, AuditVia, JobQuery, JobSelector, NewAuditEntry, Role, WorkspaceId,
-};
+use store::{AccountId, AuditVia, JobQuery, JobSelector, NewAuditEntry, Role, WorkspaceId};
 
 use crate::auth::{Principal, session_from_headers};
 use crate::error::{AppError, AppResult};
@@ -32,10 +41,11 @@ pub enum Scope {
     /// One account, named by the path's `{id}`: a key of one workspace reaches only that
     /// workspace's accounts, and any other is answered as if it did not exist.
     Account,
-    /// A list the handler narrows to the key's workspace.
+    /// Many accounts (jobs, runs, counts, alerts, keys, the audit log): the handler narrows
+    /// it to the key's workspace, in the store query.
     Filtered,
-    /// Every account at once (the queue, runs, jobs, `/metrics`) or the installation's
-    /// settings (keys, schedules): only keys of every workspace.
+    /// What belongs to no workspace (schedules, usage, workers, job metrics, competitors,
+    /// connecting accounts): only keys of every workspace.
     Global,
     /// No sign-in needed (the sign-in page itself, assets).
     Public,
@@ -83,7 +93,12 @@ pub const API_RULES: &[Rule] = &[
     rule("GET", "/api/v1/accounts/{id}/missing", Viewer, Account),
     rule("POST", "/api/v1/accounts/{id}/share", Admin, Account),
     rule("GET", "/api/v1/accounts/{id}/shares", Admin, Account),
-    rule("DELETE", "/api/v1/accounts/{id}/shares/{sid}", Admin, Account),
+    rule(
+        "DELETE",
+        "/api/v1/accounts/{id}/shares/{sid}",
+        Admin,
+        Account,
+    ),
     rule("GET", "/api/v1/definitions", Viewer, Any),
     rule("GET", "/api/v1/deprecations", Viewer, Any),
     // Competitors are read through one of our accounts but are not of a workspace: their

@@ -932,7 +932,10 @@ pub fn spec() -> Value {
         op(
             "shares",
             "Revoke one of the account's share links: its page answers 410 from then on",
-            &[account_param(), path_param("sid", string(), "Share link id")],
+            &[
+                account_param(),
+                path_param("sid", string(), "Share link id"),
+            ],
             None,
             &[
                 ("204", json!({"description": "Revoked"})),
@@ -1021,7 +1024,8 @@ fn share_schemas() -> [(&'static str, Value); 3] {
         ("created_by", string()),
         ("state", enum_of(&["active", "expired", "revoked"])),
     ]);
-    let created = json!({"allOf": [schema_ref("ShareLink"), obj(&[("url", string()), ("token", string())])]});
+    let created =
+        json!({"allOf": [schema_ref("ShareLink"), obj(&[("url", string()), ("token", string())])]});
     let create = json!({
         "type": "object", "additionalProperties": false,
         "properties": {

@@ -13,7 +13,14 @@ pub async fn queue_is_empty_on_a_fresh_database(fx: &dyn Fixture) {
         .unwrap();
     assert_eq!(page.total, 0);
     assert!(page.jobs.is_empty());
-    assert!(store.job_snapshot(t0(), None).await.unwrap().counts.is_empty());
+    assert!(
+        store
+            .job_snapshot(t0(), None)
+            .await
+            .unwrap()
+            .counts
+            .is_empty()
+    );
 }
 
 pub async fn job_insert_and_get_round_trip(fx: &dyn Fixture) {

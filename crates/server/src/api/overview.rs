@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use store::{AccountId, AlertQuery};
 
-use crate::api::accounts::{AccountView, account_views};
 use crate::access::Access;
+use crate::api::accounts::{AccountView, account_views};
 use crate::api::alerts::{AlertView, alerts_of};
 use crate::api::queue::SnapshotView;
 use crate::error::{AppError, AppResult};

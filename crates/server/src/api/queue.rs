@@ -14,8 +14,8 @@ use store::{
     Resolution, histogram_quantile,
 };
 
-use crate::api::{check_text, parse_instant};
 use crate::access::Access;
+use crate::api::{check_text, parse_instant};
 use crate::error::{ApiJson, ApiQuery, AppError, AppResult};
 use crate::state::AppState;
 

@@ -18,7 +18,12 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// The lifetimes the form offers, in days.
-const LIFETIMES: [(i64, &str); 4] = [(1, "1 day"), (7, "7 days"), (30, "30 days"), (90, "90 days")];
+const LIFETIMES: [(i64, &str); 4] = [
+    (1, "1 day"),
+    (7, "7 days"),
+    (30, "30 days"),
+    (90, "90 days"),
+];
 
 /// The section of the account page; empty for keys below admin.
 pub(crate) async fn section(

@@ -13,3 +13,4 @@ mod missing;
 mod report;
 mod support;
 mod webhooks;
+mod workspaces;

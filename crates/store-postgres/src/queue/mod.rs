@@ -12,10 +12,10 @@ use serde_json::json;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use store::{
-    AccountId, AttemptError, ClaimParams, HISTOGRAM_BUCKETS, InsertOutcome, Job, JobCompletion, JobCount,
-    JobFailure, JobId, JobMetricPoint, JobMetricsQuery, JobPage, JobQuery, JobSelector, JobState,
-    NewJob, PruneReport, QueueSnapshot, RateDecision, RescueReport, Resolution, Result, Schedule,
-    ScheduleDef, ScheduleFire, StoreError, WorkerInfo, histogram_bucket,
+    AccountId, AttemptError, ClaimParams, HISTOGRAM_BUCKETS, InsertOutcome, Job, JobCompletion,
+    JobCount, JobFailure, JobId, JobMetricPoint, JobMetricsQuery, JobPage, JobQuery, JobSelector,
+    JobState, NewJob, PruneReport, QueueSnapshot, RateDecision, RescueReport, Resolution, Result,
+    Schedule, ScheduleDef, ScheduleFire, StoreError, WorkerInfo, histogram_bucket,
 };
 
 use crate::accounts::get;

@@ -46,7 +46,9 @@ pub(super) fn push_filter(b: &mut QueryBuilder<Postgres>, q: &JobQuery) {
         b.push(" AND j.run_id = ").push_bind(r);
     }
     if !q.ids.is_empty() {
-        b.push(" AND j.id = ANY(").push_bind(q.ids.clone()).push(")");
+        b.push(" AND j.id = ANY(")
+            .push_bind(q.ids.clone())
+            .push(")");
     }
     if let Some(accounts) = &q.accounts {
         b.push(" AND j.account_id = ANY(")

@@ -13,9 +13,9 @@ use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, SqliteConnection};
 use store::{
-    AccountId, AttemptError, ClaimParams, HISTOGRAM_BUCKETS, InsertOutcome, Job, JobCompletion, JobCount,
-    JobFailure, JobId, JobMetricPoint, JobMetricsQuery, JobPage, JobQuery, JobSelector, JobState,
-    NewJob, PruneReport, QueueSnapshot, RateDecision, RescueReport, Resolution, Result,
+    AccountId, AttemptError, ClaimParams, HISTOGRAM_BUCKETS, InsertOutcome, Job, JobCompletion,
+    JobCount, JobFailure, JobId, JobMetricPoint, JobMetricsQuery, JobPage, JobQuery, JobSelector,
+    JobState, NewJob, PruneReport, QueueSnapshot, RateDecision, RescueReport, Resolution, Result,
     RetentionPolicy, Schedule, ScheduleDef, ScheduleFire, StoreError, WorkerInfo, histogram_bucket,
 };
 

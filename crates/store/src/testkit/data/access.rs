@@ -148,7 +148,10 @@ pub async fn audit_entries_are_kept_newest_first(store: DynStore) {
     assert_eq!(
         ours,
         vec![
-            ("key:theirs".to_owned(), "POST /api/v1/accounts/{id}/sync".to_owned()),
+            (
+                "key:theirs".to_owned(),
+                "POST /api/v1/accounts/{id}/sync".to_owned()
+            ),
             ("key:ours".to_owned(), "DELETE /api/v1/keys/{id}".to_owned()),
         ]
     );
