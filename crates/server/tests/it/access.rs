@@ -48,6 +48,8 @@ enum Expect {
     Refused,
     /// 404, word for word what an account that does not exist gets.
     NoSuchAccount,
+    /// 404, word for word what a job or run that does not exist gets.
+    NoSuchItem,
     Allowed,
 }
 
@@ -61,15 +63,30 @@ fn expected(rule: &Rule, caller: &Caller, owner: Option<usize>) -> Expect {
     match (rule.scope, caller.workspace) {
         (Scope::Global, Some(_)) => Expect::Refused,
         (Scope::Account, Some(mine)) if owner != Some(mine) => Expect::NoSuchAccount,
+        (Scope::Filtered, Some(mine)) if is_item(rule) && owner != Some(mine) => Expect::NoSuchItem,
         _ => Expect::Allowed,
     }
+}
+
+/// A filtered route of one job or run (`/jobs/{id}…`, `/runs/{id}`): its `{id}` is a job or
+/// run of an account, tried with one of each workspace.
+fn is_item(rule: &Rule) -> bool {
+    rule.scope == Scope::Filtered
+        && (rule.path.contains("/jobs/{id}") || rule.path.contains("/runs/{id}"))
 }
 
 /// The concrete path of a rule: `{id}` of an account route is `account`, other parameters
 /// name nothing that exists (so an allowed change changes nothing).
 fn concrete(rule: &Rule, account: AccountId) -> String {
+    concrete_with(rule, account, None)
+}
+
+/// As [`concrete`], with the `{id}` of a job or run route given.
+fn concrete_with(rule: &Rule, account: AccountId, item: Option<i64>) -> String {
     let id = if rule.scope == Scope::Account {
         account.to_string()
+    } else if let Some(item) = item {
+        item.to_string()
     } else {
         "999999".to_owned()
     };
@@ -80,6 +97,20 @@ fn concrete(rule: &Rule, account: AccountId) -> String {
         .replace("{action}", "retry")
         .replace("{file}", "app.css")
         .replace("{token}", "igshare_none")
+        .replace("{sid}", "0000000000000000")
+}
+
+/// A new pending job of the account.
+async fn job_of_account(app: &TestApp, account: AccountId) -> i64 {
+    let now = chrono::Utc::now();
+    app.store
+        .job_insert(store::NewJob {
+            account_id: Some(account),
+            ..crate::support::new_job("sync", "sync_media", json!({}), now)
+        })
+        .await
+        .unwrap()
+        .id()
 }
 
 async fn call(
@@ -207,6 +238,32 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
         "access rules of undocumented routes"
     );
 
+    // A job and a run of each account, for the routes of one job or run.
+    let mut job_of = std::collections::HashMap::new();
+    let mut run_of = std::collections::HashMap::new();
+    for id in &ids {
+        let jobs = app
+            .store
+            .job_list(store::JobQuery {
+                account_id: Some(*id),
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        job_of.insert(*id, jobs.jobs[0].id);
+        let runs = app
+            .store
+            .sync_runs_list(store::RunQuery {
+                account_id: Some(*id),
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        run_of.insert(*id, runs[0].id);
+    }
+
     let mut checked = 0;
     for (rules, page) in [(API_RULES, false), (PAGE_RULES, true)] {
         // Signing in and out are not walked: signing out would end the callers' sessions.
@@ -215,18 +272,28 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
             .filter(|r| r.scope != Scope::Public || r.method == "GET")
         {
             // An account route is tried with an account of each workspace.
-            let targets: Vec<AccountId> = if rule.scope == Scope::Account {
+            let targets: Vec<AccountId> = if rule.scope == Scope::Account || is_item(rule) {
                 vec![ids[0], ids[2]]
             } else {
                 vec![ids[0]]
             };
             for caller in &callers {
                 for &account in &targets {
-                    let owner = (rule.scope == Scope::Account)
+                    let owner = (rule.scope == Scope::Account || is_item(rule))
                         .then(|| owner_of(account))
                         .flatten();
                     let want = expected(rule, caller, owner);
-                    let path = concrete(rule, account);
+                    let item = if !is_item(rule) {
+                        None
+                    } else if rule.path.contains("/runs/") {
+                        Some(run_of[&account])
+                    } else if rule.method == "DELETE" {
+                        // A job of its own for each deletion, so later routes keep theirs.
+                        Some(job_of_account(app, account).await)
+                    } else {
+                        Some(job_of[&account])
+                    };
+                    let path = concrete_with(rule, account, item);
                     let (status, body) = call(app, caller, rule.method, &path, page).await;
                     let what = format!(
                         "{} {path} as {} of {:?}: {status} {body:.300}",
@@ -256,8 +323,19 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
                                 "{what}"
                             );
                         }
+                        Expect::NoSuchItem => {
+                            assert_eq!(status, 404, "{what}");
+                            let item = item.unwrap().to_string();
+                            let missing = path.replace(&item, "987654");
+                            let (s, absent) = call(app, caller, rule.method, &missing, page).await;
+                            assert_eq!(s, 404, "{missing}");
+                            assert_eq!(body, absent.replace("987654", &item), "{what}");
+                        }
                         Expect::Allowed => {
                             assert!(!is_refusal(&body) && status != 401, "allowed: {what}");
+                            if item.is_some() {
+                                assert_ne!(status, 404, "its own job or run: {what}");
+                            }
                             assert!(
                                 !(status == 404 && body.contains("no account matches")),
                                 "its own account: {what}"
