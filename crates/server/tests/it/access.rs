@@ -326,7 +326,7 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
                         Expect::NoSuchItem => {
                             assert_eq!(status, 404, "{what}");
                             let item = item.unwrap().to_string();
-                            let missing = path.replace(&item, "987654");
+                            let missing = concrete_with(rule, account, Some(987654));
                             let (s, absent) = call(app, caller, rule.method, &missing, page).await;
                             assert_eq!(s, 404, "{missing}");
                             assert_eq!(body, absent.replace("987654", &item), "{what}");
