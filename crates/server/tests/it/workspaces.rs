@@ -638,11 +638,12 @@ async fn a_workspace_admin_manages_its_own_workspaces_accounts_keys_and_audit() 
     assert_eq!(res.status(), StatusCode::OK);
     let audit = get(app, &admin, "/api/v1/audit?limit=500").await;
     let entries = audit["entries"].as_array().unwrap();
+    let own_account = json!(w.accounts[0].to_string());
     assert!(
         entries.iter().all(|e| {
             e["actor"] == format!("key:{}", admin.id)
                 || (e["action"].as_str().unwrap().contains("/accounts/{id}")
-                    && e["target"] == w.accounts[0].to_string())
+                    && e["target"] == own_account)
         }),
         "{entries:?}"
     );
