@@ -31,7 +31,7 @@ pub use clock::Clock;
 pub use error::QueueError;
 pub use handler::{DynHandler, JobContext, JobHandler, JobOutcome};
 pub use policy::{DEFAULT_QUEUE, RetryPolicy, WorkerConfig};
-pub use schedule::{CronExpr, Scheduler, next_tick, validate_cron};
+pub use schedule::{CronExpr, Scheduler, next_tick, spread_offset, validate_cron};
 pub use store_error::{Result, StoreError};
 pub use types::*;
 pub use worker::{Maintenance, Worker, WorkerStats, worker_process_gone};

@@ -3,9 +3,15 @@
 //!
 //! A tick is always computed from "now" (never from the previous tick), so a paused
 //! schedule, a stopped worker or a clock jump never leaves a backlog of missed ticks.
+//!
+//! No thundering herd: a schedule that fans out into one job per account does not run them
+//! all at its tick. Each account runs at its own stable offset within the period the tick
+//! opens ([`spread_offset`], [`CronExpr::period_at`]), so the jobs falling due per minute
+//! stay flat over the period and each account's runs stay one period apart. A run-now
+//! ([`Scheduler::run_now`] marks its job's arguments with `"run_now": true`) is not spread.
 
 use crate::error::{QueueError, Result};
-use crate::types::{InsertOutcome, JobId, NewJob, Schedule, ScheduleDef, ScheduleFire};
+use crate::types::{AccountId, InsertOutcome, JobId, NewJob, Schedule, ScheduleDef, ScheduleFire};
 use crate::worker::Maintenance;
 use crate::{Clock, DynQueueStore};
 use chrono::{DateTime, Utc};
@@ -68,6 +74,40 @@ impl CronExpr {
         self.cron
             .find_next_occurrence(&after, false)
             .map_err(|e| format!("cannot compute the next tick of `{}`: {e}", self.text))
+    }
+
+    /// The period the tick `tick` opens: from it to the expression's next tick.
+    pub fn period_at(&self, tick: DateTime<Utc>) -> Result<chrono::Duration, String> {
+        Ok(self.next_after(tick)? - tick)
+    }
+}
+
+/// The stable offset at which `account` runs within a period of `period` of the schedule
+/// `schedule`: a 64-bit FNV-1a hash of the schedule's name, a zero byte and the account id
+/// (little-endian), mixed by SplitMix64's finalizer, modulo the period in milliseconds. A
+/// function of its arguments alone — the same in every process, after restarts and across
+/// releases (changing it would move every account's runs once) — and uniform over the period,
+/// so a fleet's runs spread evenly. Zero for a period shorter than a millisecond.
+pub fn spread_offset(
+    schedule: &str,
+    account: AccountId,
+    period: chrono::Duration,
+) -> chrono::Duration {
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h = FNV_OFFSET;
+    for b in schedule.bytes().chain([0]).chain(account.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    match u64::try_from(period.num_milliseconds()) {
+        Ok(ms) if ms > 0 => chrono::Duration::milliseconds((h % ms) as i64),
+        _ => chrono::Duration::zero(),
     }
 }
 
@@ -190,11 +230,15 @@ impl Scheduler {
     }
 
     /// Inserts the schedule's job now, leaving its next tick unchanged. Merges into the
-    /// job of a run-now that is still active.
+    /// job of a run-now that is still active. Its arguments carry `"run_now": true`, so a
+    /// fan-out runs every account at once instead of at its offset.
     pub async fn run_now(&self, name: &str) -> Result<InsertOutcome> {
         let schedule = self.get(name).await?;
         let now = self.clock.now();
         let mut job = self.job_for(&schedule.def, now, now);
+        if let serde_json::Value::Object(map) = &mut job.args {
+            map.insert("run_now".into(), true.into());
+        }
         job.unique_key = Some(format!("schedule:{name}:now"));
         Ok(self.store.job_insert(job).await?)
     }
@@ -285,6 +329,47 @@ mod tests {
         assert!(e.contains("never fires"), "{e}");
         assert!(validate_cron("0 0 0 1 1 * 2030").is_err());
     }
+
+    #[test]
+    fn offsets_are_stable_within_the_period_and_spread_evenly() {
+        let hour = chrono::Duration::hours(1);
+        // Fixed values: the offsets must never change between releases.
+        assert_eq!(
+            spread_offset("light_sync", 1, hour),
+            spread_offset("light_sync", 1, hour)
+        );
+        let known: Vec<i64> = (1..=3)
+            .map(|a| spread_offset("light_sync", a, hour).num_milliseconds())
+            .collect();
+        assert_eq!(known, KNOWN_OFFSETS);
+        assert_ne!(
+            spread_offset("light_sync", 7, hour),
+            spread_offset("full_sync", 7, hour),
+            "each schedule has its own offsets"
+        );
+        let mut per_minute = [0u32; 60];
+        for a in 1..=6000 {
+            let o = spread_offset("light_sync", a, hour);
+            assert!(o >= chrono::Duration::zero() && o < hour);
+            per_minute[(o.num_seconds() / 60) as usize] += 1;
+        }
+        // 100 per minute on average.
+        assert!(
+            per_minute.iter().all(|n| (60..=140).contains(n)),
+            "{per_minute:?}"
+        );
+        assert_eq!(
+            spread_offset("x", 1, chrono::Duration::zero()),
+            chrono::Duration::zero()
+        );
+        let six = CronExpr::parse("0 0 */6 * * *").unwrap();
+        assert_eq!(
+            six.period_at(at(2026, 3, 1, 6, 0, 0)).unwrap(),
+            chrono::Duration::hours(6)
+        );
+    }
+
+    const KNOWN_OFFSETS: [i64; 3] = [335_543, 2_616_567, 655_473];
 
     #[test]
     fn next_tick_is_strictly_after_and_in_utc() {

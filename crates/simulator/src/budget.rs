@@ -1,5 +1,7 @@
-//! Rate-limit budgets over a rolling real-time window: one per account (Instagram BUC,
+//! Rate-limit budgets over a rolling window: one per account (Instagram BUC,
 //! `4800 × impressions` calls per 24 h, or the configured tight budget) and one for the app.
+//! The window runs in real time, or on the simulated clock when configured so (tests that
+//! jump the clock then see usage roll off as Meta's would).
 //!
 //! Usage is kept in 120 slots per window, so memory is constant whatever the call volume.
 //! Throttled calls count too: as Meta warns, calling while throttled extends the block.
@@ -82,6 +84,9 @@ pub(crate) enum Verdict {
 #[derive(Debug)]
 pub(crate) struct Budgets {
     started: Instant,
+    /// The simulated clock's start and reading (Unix milliseconds) when the window runs on
+    /// it; `None`: real time.
+    sim_clock: Option<(i64, i64)>,
     slot_len: Duration,
     limits: Vec<u64>,
     accounts: Vec<Ring>,
@@ -94,6 +99,7 @@ impl Budgets {
         let n = limits.len();
         Budgets {
             started: Instant::now(),
+            sim_clock: None,
             slot_len: (window / SLOTS as u32).max(Duration::from_micros(1)),
             limits,
             accounts: vec![Ring::new(); n],
@@ -102,8 +108,28 @@ impl Budgets {
         }
     }
 
+    /// Runs the window on the simulated clock, from `start_ms` (Unix milliseconds).
+    pub(crate) fn on_sim_clock(mut self, start_ms: i64) -> Budgets {
+        self.sim_clock = Some((start_ms, start_ms));
+        self
+    }
+
+    /// The simulated clock's reading, for a window that runs on it.
+    pub(crate) fn set_sim_now(&mut self, now_ms: i64) {
+        if let Some((_, now)) = &mut self.sim_clock {
+            *now = now_ms;
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        match self.sim_clock {
+            Some((start, now)) => Duration::from_millis(u64::try_from(now - start).unwrap_or(0)),
+            None => self.started.elapsed(),
+        }
+    }
+
     fn slot(&self) -> u64 {
-        (self.started.elapsed().as_nanos() / self.slot_len.as_nanos()) as u64 + 1
+        (self.elapsed().as_nanos() / self.slot_len.as_nanos()) as u64 + 1
     }
 
     /// Checks a call of `units` against the budgets, then counts it (throttled or not).
@@ -146,7 +172,7 @@ impl Budgets {
             Some(s) => {
                 // Slot `s` starts at `(s - 1) × slot_len` after the start.
                 let at = self.slot_len * (s - 1) as u32;
-                let left = at.saturating_sub(self.started.elapsed());
+                let left = at.saturating_sub(self.elapsed());
                 left.as_secs().div_ceil(60).max(1)
             }
         };
@@ -154,6 +180,13 @@ impl Budgets {
             call_pct: (used.saturating_mul(100) / limit).min(100),
             regain_minutes,
         }
+    }
+
+    /// The account's usage in percent of its budget, uncapped (over 100 once throttled calls
+    /// keep coming).
+    pub(crate) fn account_pct(&self, acct: usize) -> u64 {
+        let used = self.accounts[acct].usage(self.slot());
+        used.saturating_mul(100) / self.limits[acct].max(1)
     }
 
     /// The app's usage percentage for the `X-App-Usage` header.
@@ -198,5 +231,19 @@ mod tests {
         assert_eq!(b.charge(Some(1), 1), Verdict::Allowed);
         assert_eq!(b.charge(Some(1), 1), Verdict::AppExhausted);
         assert_eq!(b.app_pct(), 100);
+    }
+
+    #[test]
+    fn a_window_on_the_simulated_clock_rolls_when_the_clock_moves() {
+        let start = 1_700_000_000_000;
+        let mut b = Budgets::new(Duration::from_secs(3600), vec![10], 1_000).on_sim_clock(start);
+        for _ in 0..6 {
+            assert_eq!(b.charge(Some(0), 1), Verdict::Allowed);
+        }
+        assert_eq!(b.account_pct(0), 60);
+        b.set_sim_now(start + 30 * 60 * 1000);
+        assert_eq!(b.account_pct(0), 60, "half a window later, still counted");
+        b.set_sim_now(start + 61 * 60 * 1000);
+        assert_eq!(b.account_pct(0), 0, "a window later, rolled off");
     }
 }

@@ -32,8 +32,13 @@ pub struct SimConfig {
     pub fault_rate: f64,
     /// Which kinds of fault are injected.
     pub faults: FaultMix,
-    /// Rolling window of the per-account (BUC) and app budgets, in real time.
+    /// Rolling window of the per-account (BUC) and app budgets, in real time unless
+    /// `rate_limit_window_on_sim_clock`.
     pub rate_limit_window: Duration,
+    /// The budgets' window runs on the simulated clock, so usage rolls off as the clock is
+    /// advanced (off by default: real time).
+    #[serde(default)]
+    pub rate_limit_window_on_sim_clock: bool,
     /// The last `tight_budget_accounts` accounts get `tight_budget` calls per window. They are
     /// also small accounts (fewer than 100 followers).
     pub tight_budget_accounts: usize,
@@ -104,6 +109,7 @@ impl SimConfig {
             fault_rate: 0.0,
             faults: FaultMix::default(),
             rate_limit_window: Duration::from_secs(24 * 3600),
+            rate_limit_window_on_sim_clock: false,
             tight_budget_accounts: 0,
             tight_budget: 200,
             expiring_token_accounts: 0,

@@ -237,7 +237,10 @@ impl SimState {
             }
         }
         let limits = world.accounts.iter().map(|a| a.budget).collect();
-        let budgets = Budgets::new(config.rate_limit_window, limits, config.app_budget);
+        let mut budgets = Budgets::new(config.rate_limit_window, limits, config.app_budget);
+        if config.rate_limit_window_on_sim_clock {
+            budgets = budgets.on_sim_clock(config.now.timestamp_millis());
+        }
         let app_id = config.app_id.clone().unwrap_or_else(|| {
             (1_000_000_000_000_000u64 + h(&[config.seed, hs("app")]) % 1_000_000_000_000)
                 .to_string()
@@ -402,7 +405,9 @@ impl SimState {
     }
 
     pub(crate) fn budgets(&self) -> MutexGuard<'_, Budgets> {
-        lock(&self.budgets)
+        let mut b = lock(&self.budgets);
+        b.set_sim_now(self.clock_ms.load(Ordering::Relaxed));
+        b
     }
 
     pub(crate) fn stats(&self) -> MutexGuard<'_, Counters> {

@@ -34,6 +34,10 @@ pub struct SimStats {
     /// learns from the refusal names it once per catalog scope, then never again).
     #[serde(default)]
     pub withdrawn_metric_refusals: BTreeMap<String, u64>,
+    /// The highest usage of each account's budget seen after a charge, in percent
+    /// (uncapped; throttled calls count too), per account (`ig_user_id`).
+    #[serde(default)]
+    pub max_usage_percent_by_account: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +52,7 @@ pub(crate) struct Counters {
     faults: HashMap<FaultKind, u64>,
     throttled_total: u64,
     withdrawn_refusals: HashMap<String, u64>,
+    max_usage_pct: HashMap<usize, u64>,
 }
 
 impl Counters {
@@ -90,6 +95,12 @@ impl Counters {
         *self.faults.entry(kind).or_default() += 1;
     }
 
+    /// The account's budget usage after a charge, in percent.
+    pub(crate) fn usage_seen(&mut self, acct: usize, pct: u64) {
+        let max = self.max_usage_pct.entry(acct).or_default();
+        *max = (*max).max(pct);
+    }
+
     pub(crate) fn throttled(&mut self) {
         self.throttled_total += 1;
     }
@@ -129,6 +140,11 @@ impl Counters {
                 .withdrawn_refusals
                 .iter()
                 .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+            max_usage_percent_by_account: self
+                .max_usage_pct
+                .iter()
+                .map(|(k, v)| (account_id(*k), *v))
                 .collect(),
         }
     }

@@ -102,6 +102,10 @@ pub struct SyncFanOutArgs {
     /// The trigger of a fan-out not made by a schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trigger: Option<String>,
+    /// A schedule's run-now (added by the scheduler): every account at once, not at its
+    /// offset within the period.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub run_now: bool,
 }
 
 impl SyncFanOutArgs {

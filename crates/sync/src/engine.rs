@@ -251,7 +251,23 @@ impl Engine {
             .await?;
         let run_id = match outcome {
             InsertOutcome::Inserted(_) => None,
-            InsertOutcome::Merged(id) => self.deps.store.job_get(id).await?.and_then(|j| j.run_id),
+            InsertOutcome::Merged(id) => {
+                let job = self.deps.store.job_get(id).await?;
+                // Merged into a scheduled sync waiting for its offset in the period: a
+                // request made now runs now.
+                if let Some(j) = &job
+                    && j.kind == crate::plan::KIND_SYNC_ACCOUNT
+                    && j.state == store::JobState::Pending
+                    && j.attempt == 0
+                    && j.run_at > now
+                {
+                    self.deps
+                        .store
+                        .jobs_retry(store::JobSelector::Ids(vec![id]), now)
+                        .await?;
+                }
+                job.and_then(|j| j.run_id)
+            }
         };
         self.deps.wake.notify_one();
         Ok(Enqueued {

@@ -47,8 +47,8 @@ pub use jobs::competitors::{
 };
 pub use jobs::reports::{
     DEFAULT_REPORTS_CRON, DeliverReportArgs, Every, FigureRow, KIND_DELIVER_REPORT,
-    KIND_REPORTS_DUE, RenderedReport, ReportChart, ReportFormat, ReportTarget, SCHEDULE_REPORTS,
-    SmtpSettings, SmtpTls, render_report,
+    KIND_REPORTS_DUE, PeerRow, PeerSection, RenderedReport, ReportChart, ReportFormat,
+    ReportTarget, SCHEDULE_REPORTS, SmtpSettings, SmtpTls, render_report,
 };
 pub use jobs::{StoryFinalReadArgs, WebhookUrl, webhook_signature};
 pub use plan::{Plan, Scope, Step};

@@ -420,7 +420,14 @@ fn run_op(
     stats.units(acct, units + extra);
     drop(stats);
     if extra > 0 {
-        st.budgets().add(acct, extra);
+        let pct = {
+            let mut b = st.budgets();
+            b.add(acct, extra);
+            acct.map(|a| (a, b.account_pct(a)))
+        };
+        if let Some((a, pct)) = pct {
+            st.stats().usage_seen(a, pct);
+        }
     }
     match result {
         Ok(body) => {
@@ -471,7 +478,15 @@ fn count_entry_errors(st: &SimState, body: &Value) {
 }
 
 fn charge(st: &SimState, acct: Option<usize>, units: u64) -> Result<(), ApiError> {
-    match st.budgets().charge(acct, units) {
+    let (verdict, pct) = {
+        let mut b = st.budgets();
+        let verdict = b.charge(acct, units);
+        (verdict, acct.map(|a| (a, b.account_pct(a))))
+    };
+    if let Some((a, pct)) = pct {
+        st.stats().usage_seen(a, pct);
+    }
+    match verdict {
         Verdict::Allowed => Ok(()),
         Verdict::AccountExhausted => Err(ApiError::buc_throttled()),
         Verdict::AppExhausted => Err(ApiError::app_throttled()),

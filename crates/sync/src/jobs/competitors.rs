@@ -7,6 +7,8 @@
 //!
 //! Pacing: a snapshot job names its via account, so the queue never runs it beside that
 //! account's own sync steps (one running job per account); before reading, it snoozes while
+//! the via account's own sync is under way (a sync job of the account pending or running:
+//! the competitors' reads come after it, not between its steps), and while
 //! the via account's last seen usage is at or above `CompetitorSettings::usage_ceiling_percent`
 //! (below the throttle's slow-down point), so competitors' reads leave the budget to the
 //! account's own syncs; the client's throttle spaces and pauses the calls themselves.
@@ -153,7 +155,18 @@ async fn snapshot(deps: &Deps, id: CompetitorId, now: DateTime<Utc>) -> JobOutco
         Ok(t) => t,
         Err(e) => return record_failure(deps, fail("token_missing", e), false).await,
     };
-    // Leave the budget to the account's own syncs.
+    // Leave the budget to the account's own syncs: wait for one under way to end.
+    let wait = Duration::from_std(deps.settings.competitors.wait).unwrap_or(Duration::minutes(10));
+    match own_sync_under_way(deps, &via).await {
+        Ok(false) => {}
+        Ok(true) => {
+            return JobOutcome::Snooze {
+                until: now + wait,
+                reason: format!("@{}'s own sync is under way: it goes first", via.username),
+            };
+        }
+        Err(e) => return JobOutcome::retry(e.to_string()),
+    }
     let usage = client.usage();
     let level = usage.accounts.get(&via.ig_user_id);
     // Meta's usage covers a rolling hour: a reading older than that says nothing about now
@@ -167,8 +180,6 @@ async fn snapshot(deps: &Deps, id: CompetitorId, now: DateTime<Utc>) -> JobOutco
             })
     });
     if busy {
-        let wait =
-            Duration::from_std(deps.settings.competitors.wait).unwrap_or(Duration::minutes(10));
         return JobOutcome::Snooze {
             until: now + wait,
             reason: format!(
@@ -237,6 +248,29 @@ async fn snapshot(deps: &Deps, id: CompetitorId, now: DateTime<Utc>) -> JobOutco
             record_failure(deps, fail(e.reason(), e.to_string()), retry).await
         }
     }
+}
+
+/// Whether the account's own sync is under way: the account is syncing, or a job of its
+/// sync queue is pending or running (stories' final reads, queued for their stories' expiry,
+/// aside).
+async fn own_sync_under_way(deps: &Deps, via: &Account) -> store::Result<bool> {
+    if via.status == store::SyncStatus::Syncing {
+        return Ok(true);
+    }
+    let jobs = deps
+        .store
+        .job_list(store::JobQuery {
+            states: vec![store::JobState::Pending, store::JobState::Running],
+            queue: Some(crate::plan::SYNC_QUEUE.to_string()),
+            account_id: Some(via.id),
+            limit: 100,
+            ..Default::default()
+        })
+        .await?;
+    Ok(jobs
+        .jobs
+        .iter()
+        .any(|j| j.kind != crate::plan::KIND_STORY_FINAL_READ))
 }
 
 /// Records the failure on the competitor; retries the job when the failure is temporary.

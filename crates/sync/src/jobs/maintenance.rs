@@ -25,6 +25,12 @@ fn store_err(e: store::StoreError) -> JobOutcome {
 /// A sync schedule's tick: one `sync_account` job per active account. Paused accounts and
 /// accounts that need re-authorization are skipped; a light sync is skipped for an account
 /// whose chain is still active.
+///
+/// No thundering herd: each account's job is due at the tick plus the account's stable
+/// offset within the period the tick opens (`queue::spread_offset` of the schedule's name and
+/// the account), so a fleet's syncs spread over the period and each account's runs stay one
+/// period apart. An account never synced yet runs at once, and so does every account of a
+/// schedule's run-now or of a fan-out without a schedule's tick.
 pub(crate) struct SyncFanOut {
     pub(crate) deps: Arc<Deps>,
 }
@@ -48,6 +54,10 @@ impl JobHandler for SyncFanOut {
             Err(e) => return store_err(e),
         };
         let now = ctx.now();
+        let spread = match spread_of(store.as_ref(), &args).await {
+            Ok(s) => s,
+            Err(e) => return store_err(e),
+        };
         let mut jobs = Vec::new();
         let mut skipped = 0;
         for account in accounts {
@@ -88,7 +98,15 @@ impl JobHandler for SyncFanOut {
                 &trigger,
                 now,
             ) {
-                Ok(job) => jobs.push(job),
+                Ok(mut job) => {
+                    if let Some((name, tick, period)) = &spread
+                        && account.last_synced_at.is_some()
+                    {
+                        let at = *tick + ::queue::spread_offset(name, account.id, *period);
+                        job.run_at = at.max(now);
+                    }
+                    jobs.push(job)
+                }
                 Err(e) => return JobOutcome::discard(e.to_string()),
             }
         }
@@ -111,6 +129,27 @@ impl JobHandler for SyncFanOut {
             next: Vec::new(),
         }
     }
+}
+
+/// The schedule's name, tick and period a fan-out spreads its accounts over; `None` (all at
+/// once) for a run-now, a fan-out without a schedule's tick, or a schedule no longer stored
+/// or whose period cannot be computed.
+async fn spread_of(
+    store: &dyn store::Store,
+    args: &SyncFanOutArgs,
+) -> store::Result<Option<(String, chrono::DateTime<chrono::Utc>, Duration)>> {
+    let (Some(name), Some(tick), false) = (&args.schedule, &args.tick, args.run_now) else {
+        return Ok(None);
+    };
+    let Ok(tick) = chrono::DateTime::parse_from_rfc3339(tick) else {
+        return Ok(None);
+    };
+    let tick = tick.with_timezone(&chrono::Utc);
+    let Some(schedule) = store.schedule_get(name).await? else {
+        return Ok(None);
+    };
+    let period = ::queue::CronExpr::parse(&schedule.def.cron).and_then(|c| c.period_at(tick));
+    Ok(period.ok().map(|p| (name.clone(), tick, p)))
 }
 
 /// The token refresh schedule's tick: one `token_refresh` job per account whose token

@@ -26,7 +26,7 @@ use crate::jobs::PRIORITY_MAINTENANCE;
 use crate::plan::MAINTENANCE_QUEUE;
 use ::queue::{JobArgs, JobContext, JobHandler, JobOutcome};
 
-pub use render::{FigureRow, RenderedReport, ReportChart, render_report};
+pub use render::{FigureRow, PeerRow, PeerSection, RenderedReport, ReportChart, render_report};
 
 /// The kind of the hourly tick that enqueues due deliveries.
 pub const KIND_REPORTS_DUE: &str = "reports_due";

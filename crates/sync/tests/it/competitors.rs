@@ -14,6 +14,7 @@ use crate::env::{Env, sim_config, test_settings};
 both_dialects!(
     competitors_snapshotted_daily_equal_the_truth,
     competitors_wait_while_the_via_account_uses_its_budget,
+    competitors_never_push_the_via_account_past_the_throttle_while_it_syncs,
     competitor_posts_far_above_their_median_raise_one_alert_each,
 );
 
@@ -311,5 +312,145 @@ async fn competitors_wait_while_the_via_account_uses_its_budget(d: Dialect) {
         Some(&3)
     );
     assert_eq!(stats.throttled_total, 0);
+    env.teardown().await;
+}
+
+/// The via account's budget in the next test, in rate-limit units per rolling hour: its own
+/// sync takes 73 % of it, the ten competitors' reads 5 % more.
+const SMALL_BUDGET: u64 = 208;
+/// The account-insight days the via account's sync backfills in the next test.
+const BACKFILL_DAYS: usize = 5;
+
+/// A small budget (a rolling hour on the simulated clock), the via account's initial backfill
+/// and ten competitors queued at the same moment: the account's own sync goes first and
+/// stores exactly the simulator's truth, the competitors' reads wait until the usage its sync
+/// left has rolled off, and the usage the simulator counted never reaches the throttle's
+/// slow-down point; nothing is throttled and every competitor ends Ok. (Were the competitors
+/// read between the sync's steps, or as soon as it ended regardless of usage, the usage
+/// would pass the threshold: the test checks that premise from the units counted.)
+async fn competitors_never_push_the_via_account_past_the_throttle_while_it_syncs(d: Dialect) {
+    let mut settings = test_settings();
+    // A shorter account-insights backfill keeps the sync's own units near the competitors'
+    // (each Business Discovery read of up to 100 posts is one unit).
+    settings.account_insights_backfill_days = BACKFILL_DAYS as u32;
+    let ceiling = u64::from(sync::CompetitorSettings::default().usage_ceiling_percent);
+    let mut sim = sim_config(1803, 2, 60);
+    sim.tight_budget_accounts = 2;
+    sim.tight_budget = SMALL_BUDGET;
+    sim.rate_limit_window = std::time::Duration::from_secs(3600);
+    sim.rate_limit_window_on_sim_clock = true;
+    let env = Env::new(d, sim, settings).await;
+    let threshold = u64::from(
+        env.clients[&graph::LoginKind::Facebook]
+            .config()
+            .throttle()
+            .slow_down_at_percent,
+    );
+    let (via, via_sim) = env
+        .accounts
+        .iter()
+        .find(|(_, a)| a.login == LoginKind::Facebook)
+        .map(|(id, a)| (*id, a.clone()))
+        .unwrap();
+    let names: Vec<String> = env
+        .sim
+        .competitors()
+        .into_iter()
+        .filter(|c| matches!(c.kind, CompetitorKind::Business | CompetitorKind::Creator))
+        .take(10)
+        .map(|c| c.username)
+        .collect();
+    assert_eq!(names.len(), 10);
+    for u in &names {
+        env.engine.competitor_add(u, via).await.unwrap();
+    }
+
+    // The same moment: the account's initial backfill and the competitors' snapshots.
+    env.engine
+        .enqueue_sync(via, sync::Plan::Full, "test")
+        .await
+        .unwrap();
+    assert_eq!(env.engine.competitor_sync().await.unwrap(), 10);
+    env.engine.run_until_idle().await.unwrap();
+
+    // The own sync is done and equals the truth; no competitor was read beside it.
+    let account = env.db.store.account_get(via).await.unwrap().unwrap();
+    assert_eq!(
+        account.status,
+        store::SyncStatus::Idle,
+        "{:?}",
+        account.last_sync_error
+    );
+    let mut truth = env
+        .sim
+        .ground_truth(&via_sim.ig_user_id, simulator::ApiVersion::V25)
+        .unwrap();
+    // The account insights backfilled: the last five complete days and today's partial day.
+    let backfilled = truth
+        .account_insights
+        .len()
+        .saturating_sub(BACKFILL_DAYS + 1);
+    truth.account_insights.drain(..backfilled);
+    crate::e2e::assert_matches_truth(&env, via, &truth).await;
+    let stats = env.sim.stats();
+    let own_units = stats.rate_limit_units_by_account[&via_sim.ig_user_id];
+    assert_eq!(
+        stats
+            .by_endpoint
+            .get("GET /{ig-user-id}?fields=business_discovery"),
+        None,
+        "no competitor is read while the account's own sync runs"
+    );
+    assert!(
+        own_units * 100 / SMALL_BUDGET >= ceiling,
+        "the premise: the own sync uses the budget up to the ceiling ({own_units} units)"
+    );
+
+    // Then the competitors, the clocks jumping (the simulator's too) to each waiting job.
+    let mut jumps = 0;
+    loop {
+        env.engine.run_until_idle().await.unwrap();
+        let pending = env
+            .jobs_of(via)
+            .await
+            .into_iter()
+            .filter(|j| j.kind == sync::KIND_COMPETITOR_SNAPSHOT)
+            .filter(|j| matches!(j.state, store::JobState::Pending | store::JobState::Running))
+            .map(|j| j.run_at)
+            .min();
+        let Some(next) = pending else { break };
+        jumps += 1;
+        assert!(jumps <= 30, "competitors still waiting after {jumps} jumps");
+        let wait = next - env.now();
+        if wait > Duration::zero() {
+            env.advance(wait + Duration::milliseconds(1));
+        }
+    }
+    assert!(jumps >= 1, "the competitors waited");
+    for c in env.engine.competitor_list().await.unwrap() {
+        assert_eq!(c.status, CompetitorStatus::Ok, "{c:?}");
+    }
+    let stats = env.sim.stats();
+    assert_eq!(
+        stats
+            .by_endpoint
+            .get("GET /{ig-user-id}?fields=business_discovery"),
+        Some(&10)
+    );
+    assert_eq!(stats.throttled_total, 0, "{stats:?}");
+    for code in ["4", "17", "80002"] {
+        assert_eq!(stats.errors_by_code.get(code), None, "{stats:?}");
+    }
+    let all_units = stats.rate_limit_units_by_account[&via_sim.ig_user_id];
+    assert!(
+        all_units * 100 / SMALL_BUDGET >= threshold,
+        "the premise: the account's sync and the competitors together would pass the \
+         threshold within one window ({all_units} units)"
+    );
+    let max = stats.max_usage_percent_by_account[&via_sim.ig_user_id];
+    assert!(
+        max < threshold,
+        "the via account's usage reached {max} % (threshold {threshold} %)"
+    );
     env.teardown().await;
 }

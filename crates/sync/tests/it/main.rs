@@ -10,6 +10,7 @@ mod e2e;
 mod edges;
 mod env;
 mod failures;
+mod herd;
 mod job_args;
 mod ops;
 mod queue;

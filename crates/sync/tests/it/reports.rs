@@ -17,7 +17,10 @@ use crate::both_dialects;
 use crate::db::Dialect;
 use crate::env::{Env, sim_config, test_settings};
 
-both_dialects!(scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period,);
+both_dialects!(
+    scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period,
+    a_scheduled_report_ranks_the_account_among_its_competitors_only_when_it_has_some,
+);
 
 /// A plain SMTP server on port 0: EHLO/HELO, MAIL, RCPT, DATA (dot-stuffing undone), RSET,
 /// NOOP, QUIT. The first `refuse` messages are answered `554` after their data; the others
@@ -450,5 +453,160 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
     assert_eq!(smtp.received.lock().unwrap().len(), 3);
     assert_eq!(hook.received.lock().unwrap().len(), 2);
     no_smtp.worker().ok();
+    env.teardown().await;
+}
+
+/// Two accounts synced daily for over a week; competitors are tracked through the first only.
+/// Its weekly mail (HTML and PDF) carries the peer benchmark `build_report` gives the account
+/// page, rank by rank; the other account's mail says nothing of peers or competitors.
+async fn a_scheduled_report_ranks_the_account_among_its_competitors_only_when_it_has_some(
+    d: Dialect,
+) {
+    let smtp = smtp_start(0).await;
+    let mut settings = test_settings();
+    settings.smtp = Some(SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: smtp.port,
+        username: None,
+        password: None,
+        from: "igsync@example.com".into(),
+        tls: SmtpTls::None,
+    });
+    let env = Env::new(d, sim_config(62, 2, 12), settings).await;
+    let (with_peers, _) = env
+        .accounts
+        .iter()
+        .find(|(_, a)| a.login == simulator::LoginKind::Facebook)
+        .map(|(id, a)| (*id, a.clone()))
+        .unwrap();
+    let (without, _) = env
+        .accounts
+        .iter()
+        .find(|(id, _)| *id != with_peers)
+        .map(|(id, a)| (*id, a.clone()))
+        .unwrap();
+    for c in env
+        .sim
+        .competitors()
+        .into_iter()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                simulator::CompetitorKind::Business | simulator::CompetitorKind::Creator
+            )
+        })
+        .take(4)
+    {
+        env.engine
+            .competitor_add(&c.username, with_peers)
+            .await
+            .unwrap();
+    }
+    let tz = env
+        .db
+        .store
+        .account_get(with_peers)
+        .await
+        .unwrap()
+        .unwrap()
+        .time_zone()
+        .unwrap();
+    let today = |env: &Env| env.now().with_timezone(&tz).date_naive();
+    let first = today(&env);
+    let monday = (8..15)
+        .map(|n| first + chrono::Duration::days(n))
+        .find(|d| d.weekday() == chrono::Weekday::Mon)
+        .unwrap();
+    loop {
+        env.engine.enqueue_all(Plan::Full, "manual").await.unwrap();
+        env.engine.competitor_sync().await.unwrap();
+        env.run_until_settled(20).await;
+        if today(&env) >= monday {
+            break;
+        }
+        env.advance(chrono::Duration::days(1));
+    }
+    for (id, to) in [
+        (with_peers, "peers@example.com"),
+        (without, "alone@example.com"),
+    ] {
+        env.engine
+            .report_schedule_create(Some(id), Every::Weekly, to, ReportFormat::Html)
+            .await
+            .unwrap();
+    }
+    env.engine
+        .report_schedule_create(
+            Some(with_peers),
+            Every::Weekly,
+            "pdf@example.com",
+            ReportFormat::Pdf,
+        )
+        .await
+        .unwrap();
+    assert_eq!(env.engine.enqueue_due_reports().await.unwrap(), 3);
+    env.run_until_settled(10).await;
+    let mails = smtp.received.lock().unwrap().clone();
+    assert_eq!(mails.len(), 3);
+    let mail_to = |to: &str| {
+        mails
+            .iter()
+            .map(|m| unqp(m))
+            .find(|m| m.contains(&format!("To: {to}")))
+            .unwrap_or_else(|| panic!("no mail to {to}"))
+    };
+
+    // The benchmark the account page shows, for the mail's period.
+    let account = env.db.store.account_get(with_peers).await.unwrap().unwrap();
+    let (start, end) = Every::Weekly.last_complete(env.now().with_timezone(&tz).date_naive());
+    let period = analytics::Period::new(start, end).unwrap();
+    let report = sync::build_report(env.db.store.as_ref(), &account, period, env.now())
+        .await
+        .unwrap();
+    let peers = report.peers.as_ref().expect("competitors are tracked");
+    assert_eq!(peers.competitors, 4);
+    let ranked: Vec<_> = peers.ranks.iter().filter(|r| r.rank.is_some()).collect();
+    assert!(!ranked.is_empty(), "{peers:?}");
+
+    let html = mail_to("peers@example.com");
+    assert!(
+        html.contains("Peer benchmark (among 4 competitors, 1 = best)"),
+        "{html}"
+    );
+    for r in &peers.ranks {
+        let label = analytics::definition(r.figure).unwrap().label;
+        let rank = r
+            .rank
+            .map_or_else(|| "n/a".to_string(), |n| format!("{n} of {}", r.of));
+        // The text part: `label: value (rank R of N, competitors' median M)`.
+        let line = html
+            .lines()
+            .find(|l| l.starts_with(&format!("{label}: ")) && l.contains("(rank "))
+            .unwrap_or_else(|| panic!("no peer line for {label} in {html}"));
+        assert!(line.contains(&format!("(rank {rank}, ")), "{line}");
+        // The HTML table: the rank in its cell.
+        assert!(html.contains(&format!(">{rank}</td>")), "{rank} in {html}");
+    }
+    let (_, pdf) = attachment(
+        smtp.received
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|m| m.contains("To: pdf@example.com"))
+            .unwrap(),
+        "application/pdf",
+    );
+    assert!(contains(&pdf, b"Peer benchmark"));
+    for r in &ranked {
+        let rank = format!("({} of {}) Tj", r.rank.unwrap(), r.of);
+        assert!(contains(&pdf, rank.as_bytes()), "{rank}");
+    }
+
+    // The account without competitors: no section, no word of peers.
+    let alone = mail_to("alone@example.com");
+    assert!(alone.contains("Content-Type: text/html"), "{alone}");
+    for word in ["Peer", "peer", "competitor", "Competitor", "rank"] {
+        assert!(!alone.contains(word), "{word:?} in {alone}");
+    }
     env.teardown().await;
 }

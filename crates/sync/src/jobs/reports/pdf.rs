@@ -171,6 +171,35 @@ pub(crate) fn render_pdf(report: &RenderedReport) -> Vec<u8> {
         }
     }
 
+    if let Some(p) = &report.peers {
+        pages.room(60.0);
+        pages.y -= 30.0;
+        pages.text(MARGIN, BOLD, 12.0, 0.0, &p.title());
+        pages.y -= 20.0;
+        let heads = ["Figure", "This account", "Rank", "Competitors' median"];
+        for (x, head) in COLUMNS.iter().zip(heads) {
+            pages.text(*x, BOLD, 10.0, 0.25, head);
+        }
+        for r in &p.rows {
+            let label: String = r.label.chars().take(48).collect();
+            pages.room(30.0);
+            pages.y -= 16.0;
+            pages.text(COLUMNS[0], REGULAR, 10.0, 0.0, &label);
+            pages.text(COLUMNS[1], REGULAR, 10.0, 0.0, &shown(r.ours, r.unit));
+            pages.text(COLUMNS[2], REGULAR, 10.0, 0.0, &r.rank_text());
+            pages.text(
+                COLUMNS[3],
+                REGULAR,
+                10.0,
+                0.0,
+                &shown(r.peer_median, r.unit),
+            );
+            if let Some(note) = &r.note {
+                pages.paragraph(REGULAR, 8.0, 0.42, note, 110);
+            }
+        }
+    }
+
     let image = report.chart.as_ref().and_then(|c| chart_samples(&c.png));
     let image_w = PAGE_W - 2.0 * MARGIN;
     let image_h = image_w * chart::HEIGHT as f32 / chart::WIDTH as f32;
@@ -307,6 +336,7 @@ mod tests {
             period_end: "2026-03-08".into(),
             link: None,
             chart,
+            peers: None,
         }
     }
 

@@ -2,7 +2,10 @@
 //! previous period's, as an HTML table with inline CSS (mail clients drop `<style>` blocks),
 //! the follower chart as an inline PNG (most mail clients do not draw inline SVG) with its
 //! labels as HTML text, a plain-text alternative and a CSV of the same rows. A missing figure
-//! is shown as `n/a` with its reason, never as 0.
+//! is shown as `n/a` with its reason, never as 0. When competitors are tracked through the
+//! account, the report's peer benchmark (built by `build_report`, as for the account page)
+//! follows the figures: the account's rank among them on each figure; otherwise nothing
+//! speaks of peers.
 
 use std::fmt::Write as _;
 
@@ -25,6 +28,82 @@ pub struct FigureRow {
     pub note: Option<String>,
 }
 
+/// One figure of the peer benchmark: the account's value, its rank among the competitors
+/// tracked through it, and their median.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerRow {
+    pub key: String,
+    pub label: String,
+    pub unit: Unit,
+    /// This account's value.
+    pub ours: Option<f64>,
+    /// 1 = best; `None` when our value is missing (`note` says why).
+    pub rank: Option<usize>,
+    /// Accounts with a value, ours included.
+    pub of: usize,
+    /// The competitors' median.
+    pub peer_median: Option<f64>,
+    /// Why there is no rank or no value.
+    pub note: Option<String>,
+}
+
+impl PeerRow {
+    /// `2 of 6`, or `n/a`.
+    pub fn rank_text(&self) -> String {
+        self.rank
+            .map_or_else(|| "n/a".to_owned(), |n| format!("{n} of {}", self.of))
+    }
+}
+
+/// The peer benchmark of a report: how many competitors the account was ranked among.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerSection {
+    pub competitors: usize,
+    pub rows: Vec<PeerRow>,
+}
+
+impl PeerSection {
+    /// `Peer benchmark (among 6 competitors, 1 = best)`.
+    pub fn title(&self) -> String {
+        format!(
+            "Peer benchmark (among {} competitor{}, 1 = best)",
+            self.competitors,
+            if self.competitors == 1 { "" } else { "s" }
+        )
+    }
+}
+
+fn peer_section(report: &Report) -> Option<PeerSection> {
+    let peers = report.peers.as_ref()?;
+    let rows = peers
+        .ranks
+        .iter()
+        .map(|r| PeerRow {
+            key: r.figure.to_string(),
+            label: label(r.ours.key),
+            unit: r.ours.unit,
+            ours: r.ours.value,
+            rank: r.rank,
+            of: r.of,
+            peer_median: r.peer_median,
+            note: match r.rank {
+                Some(_) => r.ours.note.clone(),
+                None => Some(format!(
+                    "no rank: {}",
+                    r.ours
+                        .note
+                        .as_deref()
+                        .unwrap_or("this account's value is missing")
+                )),
+            },
+        })
+        .collect();
+    Some(PeerSection {
+        competitors: peers.competitors,
+        rows,
+    })
+}
+
 /// A report rendered for delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderedReport {
@@ -43,6 +122,8 @@ pub struct RenderedReport {
     /// The follower chart the HTML shows as `cid:` image; `None` when there is nothing to
     /// draw (the HTML says why).
     pub chart: Option<ReportChart>,
+    /// The peer benchmark, when competitors are tracked through the account.
+    pub peers: Option<PeerSection>,
 }
 
 /// The follower chart of a report, sent as an inline image of the mail.
@@ -321,6 +402,28 @@ pub fn render_report(
         );
     }
 
+    let peers = peer_section(report);
+    for r in peers.iter().flat_map(|p| &p.rows) {
+        let mut note = format!(
+            "of {} account(s) with a value; this account {}; competitors' median {}",
+            r.of,
+            shown(r.ours, r.unit),
+            shown(r.peer_median, r.unit)
+        );
+        if let Some(n) = &r.note {
+            let _ = write!(note, "; {n}");
+        }
+        let _ = write!(
+            csv,
+            "{},{},{},{},,,{}\r\n",
+            cell(&format!("peer_rank:{}", r.key)),
+            cell(&format!("Rank among competitors: {}", r.label)),
+            analytics::definition::PEER_RANK.unit.key(),
+            r.rank.map(|n| n.to_string()).unwrap_or_default(),
+            cell(&note)
+        );
+    }
+
     let mut text = format!("{subject}\n\n");
     for r in &figures {
         let _ = writeln!(
@@ -331,6 +434,19 @@ pub fn render_report(
             shown(r.previous, r.unit),
             change(r.change_pct)
         );
+    }
+    if let Some(p) = &peers {
+        let _ = writeln!(text, "\n{}", p.title());
+        for r in &p.rows {
+            let _ = writeln!(
+                text,
+                "{}: {} (rank {}, competitors' median {})",
+                r.label,
+                shown(r.ours, r.unit),
+                r.rank_text(),
+                shown(r.peer_median, r.unit)
+            );
+        }
     }
     if let Some(link) = &link {
         let _ = write!(text, "\nCharts and details: {link}\n");
@@ -373,6 +489,36 @@ pub fn render_report(
         );
     }
     html.push_str("</table>\n");
+    if let Some(p) = &peers {
+        let _ = write!(
+            html,
+            "<h2 style=\"font-size:16px;margin:20px 0 4px 0;\">{title}</h2>\n\
+             <table cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%;font-size:14px;\">\n\
+             <tr><th style=\"{th}text-align:left;\">Figure</th><th style=\"{th}\">This account</th><th style=\"{th}\">Rank</th><th style=\"{th}\">Competitors' median</th></tr>\n",
+            title = escape(&p.title()),
+        );
+        for r in &p.rows {
+            let note = r
+                .note
+                .as_deref()
+                .map(|n| {
+                    format!(
+                        "<br><span style=\"color:#6b7280;font-size:12px;\">{}</span>",
+                        escape(n)
+                    )
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                html,
+                "<tr><td style=\"{td}text-align:left;\">{}{note}</td><td style=\"{td}\">{}</td><td style=\"{td}\">{}</td><td style=\"{td}\">{}</td></tr>",
+                escape(&r.label),
+                shown(r.ours, r.unit),
+                escape(&r.rank_text()),
+                shown(r.peer_median, r.unit),
+            );
+        }
+        html.push_str("</table>\n");
+    }
     let (chart_html, chart) = follower_chart(report, account);
     html.push_str(&chart_html);
     if let Some(link) = &link {
@@ -395,6 +541,7 @@ pub fn render_report(
         period_end: end,
         link,
         chart,
+        peers,
     }
 }
 

@@ -142,6 +142,20 @@ pub(super) async fn webhook(
             "period": { "start": report.period_start, "end": report.period_end },
             "subject": report.subject,
             "figures": figures,
+            // Absent (null) when no competitor is tracked through the account.
+            "peer_benchmark": report.peers.as_ref().map(|p| serde_json::json!({
+                "competitors": p.competitors,
+                "ranks": p.rows.iter().map(|r| serde_json::json!({
+                    "key": r.key,
+                    "label": r.label,
+                    "unit": r.unit.key(),
+                    "value": r.ours,
+                    "rank": r.rank,
+                    "of": r.of,
+                    "peer_median": r.peer_median,
+                    "note": r.note,
+                })).collect::<Vec<_>>(),
+            })),
             "link": report.link,
             "html": report.html,
             // The image the HTML's `cid:` refers to.

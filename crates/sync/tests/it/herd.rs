@@ -1,0 +1,179 @@
+//! No thundering herd, on both dialects: 1,000 accounts on one hourly schedule fall due
+//! spread over each hour (the jobs falling due per minute stay within twice their mean),
+//! each account's consecutive runs are exactly one hour apart, an account never synced runs
+//! at the tick, and a run-now — an account's or the schedule's — is due at once.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use store::{JobQuery, JobSelector, JobState, SecretString, StatusChange, SyncStatus};
+use sync::{Plan, SCHEDULE_LIGHT_SYNC};
+
+use crate::both_dialects;
+use crate::db::Dialect;
+use crate::env::{Env, sim_config, test_settings};
+
+both_dialects!(an_hourly_schedule_spreads_a_thousand_accounts_over_its_hour);
+
+const FLEET: usize = 1000;
+const PERIODS: usize = 3;
+
+/// The pending `sync_account` jobs, by account.
+async fn pending_syncs(env: &Env) -> BTreeMap<i64, DateTime<Utc>> {
+    env.db
+        .store
+        .job_list(JobQuery {
+            states: vec![JobState::Pending],
+            kind: Some(sync::plan::KIND_SYNC_ACCOUNT.to_string()),
+            limit: 5000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .jobs
+        .into_iter()
+        .map(|j| (j.account_id.unwrap(), j.run_at))
+        .collect()
+}
+
+async fn drop_pending_syncs(env: &Env) {
+    env.db
+        .store
+        .jobs_delete(JobSelector::Filter(JobQuery {
+            states: vec![JobState::Pending],
+            kind: Some(sync::plan::KIND_SYNC_ACCOUNT.to_string()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+}
+
+async fn an_hourly_schedule_spreads_a_thousand_accounts_over_its_hour(d: Dialect) {
+    // Only the maintenance queue is worked: the fan-outs run, the account syncs they queue
+    // stay pending to be looked at.
+    let mut settings = test_settings();
+    settings.queues = vec![sync::plan::MAINTENANCE_QUEUE.to_string()];
+    settings.full_cron = "0 0 0 1 1 *".into();
+    let env = Env::new(d, sim_config(2101, 1, 1), settings).await;
+    // The simulator's one account was just registered and never synced.
+    let (new_account, _) = env.account(0);
+    let now = env.now();
+    let mut fleet = Vec::new();
+    for i in 0..FLEET {
+        let a = env
+            .db
+            .store
+            .account_upsert(store::NewAccount {
+                ig_user_id: format!("1785{i:011}"),
+                username: format!("herd_{i}"),
+                name: None,
+                account_type: store::AccountType::Business,
+                login: store::LoginKind::Instagram,
+                page_id: None,
+                timezone: None,
+                token: env
+                    .cipher
+                    .encrypt(&SecretString::new(format!("token-{i}")))
+                    .unwrap(),
+                token_expires_at: Some(now + Duration::days(50)),
+                now,
+            })
+            .await
+            .unwrap();
+        env.db
+            .store
+            .account_status_set(
+                a.id,
+                StatusChange {
+                    status: SyncStatus::Idle,
+                    error: None,
+                    synced_at: Some(now - Duration::minutes(30)),
+                    only_if: Vec::new(),
+                    now,
+                },
+            )
+            .await
+            .unwrap();
+        fleet.push(a.id);
+    }
+    env.engine.install_schedules().await.unwrap();
+    let light = env
+        .db
+        .store
+        .schedule_get(SCHEDULE_LIGHT_SYNC)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(light.def.cron, "0 0 * * * *");
+    let first_tick = light.next_run_at;
+
+    let hour = Duration::hours(1);
+    let mean = FLEET as f64 / 60.0;
+    let mut runs: BTreeMap<i64, Vec<DateTime<Utc>>> = BTreeMap::new();
+    for k in 0..PERIODS {
+        let tick = first_tick + hour * k as i32;
+        env.advance_engine(tick - env.now());
+        env.engine.maintain().await.unwrap();
+        env.engine.run_until_idle().await.unwrap();
+        let due = pending_syncs(&env).await;
+        assert_eq!(due.len(), FLEET + 1, "period {k}");
+        // The account never synced runs at the tick.
+        assert_eq!(due[&new_account], tick, "period {k}");
+        let mut per_minute = [0u32; 60];
+        for id in &fleet {
+            let at = due[id];
+            assert!(
+                at >= tick && at < tick + hour,
+                "{at} in the period of {tick}"
+            );
+            per_minute[((at - tick).num_seconds() / 60) as usize] += 1;
+            runs.entry(*id).or_default().push(at);
+        }
+        let max = *per_minute.iter().max().unwrap();
+        assert!(
+            f64::from(max) <= 2.0 * mean,
+            "period {k}: {max} jobs due in one minute, mean {mean:.1}: {per_minute:?}"
+        );
+        assert!(
+            per_minute.iter().all(|n| *n > 0),
+            "period {k}: a minute without a job: {per_minute:?}"
+        );
+        if k + 1 < PERIODS {
+            drop_pending_syncs(&env).await;
+        }
+    }
+    for (id, at) in &runs {
+        assert_eq!(at.len(), PERIODS);
+        for w in at.windows(2) {
+            assert_eq!(w[1] - w[0], hour, "account {id}: {at:?}");
+        }
+    }
+
+    // A sync asked for now, of the account whose scheduled run is the latest, is due now.
+    let (latest, at) = pending_syncs(&env)
+        .await
+        .into_iter()
+        .filter(|(id, _)| fleet.contains(id))
+        .max_by_key(|(_, at)| *at)
+        .unwrap();
+    assert!(at > env.now() + Duration::minutes(50), "{at}");
+    env.engine
+        .enqueue_sync(latest, Plan::Light, "manual")
+        .await
+        .unwrap();
+    assert_eq!(pending_syncs(&env).await[&latest], env.now());
+
+    // The schedule's run-now: every account at once.
+    drop_pending_syncs(&env).await;
+    env.advance_engine(Duration::minutes(7));
+    env.engine
+        .scheduler()
+        .run_now(SCHEDULE_LIGHT_SYNC)
+        .await
+        .unwrap();
+    env.engine.run_until_idle().await.unwrap();
+    let due = pending_syncs(&env).await;
+    assert_eq!(due.len(), FLEET + 1);
+    assert!(due.values().all(|at| *at == env.now()));
+    env.teardown().await;
+}
