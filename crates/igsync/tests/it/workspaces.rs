@@ -103,8 +103,11 @@ async fn a_workspace_key_sees_its_accounts_and_the_cli_changes_are_audited(d: Di
     let (status, body) = get(format!("/api/v1/accounts/{}", theirs.ig_user_id), &viewer).await;
     assert_eq!(status, 404, "{body}");
     assert!(!body.contains(&theirs.username), "{body}");
-    let (status, _) = get("/metrics".into(), &viewer).await;
-    assert_eq!(status, 403);
+    // `/metrics`: its account's series only.
+    let (status, metrics) = get("/metrics".into(), &viewer).await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains(&mine.username), "{metrics}");
+    assert!(!metrics.contains(&theirs.username), "{metrics}");
     let res = client
         .post(format!("{base}/api/v1/accounts/{}/pause", mine.ig_user_id))
         .bearer_auth(&viewer)
