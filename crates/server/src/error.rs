@@ -10,6 +10,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use store::StoreError;
@@ -164,13 +165,15 @@ impl AppError {
 }
 
 /// The body of every error response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Error")]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ErrorDetail {
+    #[schemars(extend("enum" = ["bad_request", "unauthorized", "forbidden", "not_found", "gone", "method_not_allowed", "conflict", "payload_too_large", "unsupported_media_type", "too_many_requests", "invalid", "upstream_error", "not_configured", "timeout", "database_unavailable", "internal"]))]
     pub code: &'static str,
     pub message: String,
 }

@@ -5,6 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::{Alert, AlertQuery};
 
@@ -18,12 +19,14 @@ pub fn router() -> Router<AppState> {
         .route("/alerts/{id}/ack", post(ack))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Alert")]
 pub struct AlertView {
     pub id: i64,
     pub account_id: Option<i64>,
     pub kind: String,
     /// `info | warning | critical`.
+    #[schemars(extend("enum" = ["info", "warning", "critical"]))]
     pub severity: &'static str,
     pub title: String,
     pub message: String,
@@ -62,7 +65,7 @@ pub struct ListParams {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AlertList {
     pub alerts: Vec<AlertView>,
 }
@@ -112,11 +115,19 @@ async fn list(
 async fn ack(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-) -> AppResult<ApiJson<serde_json::Value>> {
+) -> AppResult<ApiJson<Acknowledged>> {
     if !state.store.alert_ack(id, state.clock.now()).await? {
         return Err(AppError::not_found(format!("alert {id} not found")));
     }
-    Ok(ApiJson(
-        serde_json::json!({ "id": id, "acknowledged": true }),
-    ))
+    Ok(ApiJson(Acknowledged {
+        id,
+        acknowledged: true,
+    }))
+}
+
+/// The answer of `POST /alerts/{id}/ack`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Acknowledged {
+    pub id: i64,
+    pub acknowledged: bool,
 }
