@@ -4,6 +4,10 @@
 //! not part of it. A test checks that every API route of the router is documented here, that
 //! every documented route exists, and that no dashboard page is documented.
 //!
+//! The operations are a table of `add(path, method, …)` calls here (and in
+//! `competitors.rs`); every request and response body they name is a schema of
+//! `components.schemas`, generated from the handlers' own types by [`schema`].
+//!
 //! The document promises what the server does: every value a schema admits is accepted
 //! (unless it names something that does not exist, or conflicts with another parameter or
 //! with stored state, which JSON Schema cannot say), and every value it refuses is refused.
@@ -1040,12 +1044,6 @@ fn query_param(name: &str, schema: Value, required: bool, description: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    #[ignore]
-    fn print() {
-        println!("{}", serde_json::to_string_pretty(&spec()).unwrap());
-    }
 
     /// Every `$ref` points at a component that exists.
     #[test]

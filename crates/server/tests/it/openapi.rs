@@ -9,7 +9,12 @@ use crate::support::SimApp;
 
 /// The schema the document states for `method path` answering `status` with JSON, as a
 /// validator that resolves the document's `$ref`s.
-fn validator_for(doc: &Value, method: &str, path: &str, status: StatusCode) -> jsonschema::Validator {
+fn validator_for(
+    doc: &Value,
+    method: &str,
+    path: &str,
+    status: StatusCode,
+) -> jsonschema::Validator {
     let op = &doc["paths"][path][method];
     assert!(op.is_object(), "{method} {path} is not documented");
     let mut response = &op["responses"][status.as_str()];
