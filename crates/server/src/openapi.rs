@@ -736,13 +736,7 @@ pub fn spec() -> Value {
                 account_param(),
                 empty_means_absent(query_param(
                     "kind",
-                    enum_of(&[
-                        "media_insights",
-                        "story_insights",
-                        "account_insight",
-                        "online_followers",
-                        "demographics",
-                    ]),
+                    enum_of(&store::MissingKind::ALL.map(store::MissingKind::as_str)),
                     false,
                     "Only this kind; default all",
                 )),

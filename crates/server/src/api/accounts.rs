@@ -73,7 +73,7 @@ pub struct AccountView {
     pub login: &'static str,
     pub timezone: String,
     /// `idle | syncing | failed | paused | needs_reauth`.
-    #[schemars(extend("enum" = ["idle", "syncing", "failed", "paused", "needs_reauth"]))]
+    #[schemars(extend("enum" = SyncStatus::ALL.map(SyncStatus::as_str)))]
     pub status: &'static str,
     pub last_synced_at: Option<DateTime<Utc>>,
     pub last_sync_error: Option<String>,

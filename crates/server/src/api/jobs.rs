@@ -95,7 +95,7 @@ pub struct JobView {
     pub queue: String,
     pub kind: String,
     /// `pending | running | completed | failed | cancelled`.
-    #[schemars(extend("enum" = ["pending", "running", "completed", "failed", "cancelled"]))]
+    #[schemars(extend("enum" = JobState::ALL.map(JobState::as_str)))]
     pub state: &'static str,
     /// A pending job whose `run_at` is in the future.
     pub scheduled: bool,

@@ -23,7 +23,7 @@ pub fn router() -> Router<AppState> {
 pub struct MissingView {
     /// `media_insights`, `story_insights`, `account_insight`, `online_followers` or
     /// `demographics`.
-    #[schemars(extend("enum" = ["media_insights", "story_insights", "account_insight", "online_followers", "demographics"]))]
+    #[schemars(extend("enum" = store::MissingKind::ALL.map(store::MissingKind::as_str)))]
     pub kind: &'static str,
     /// The media or story id.
     pub object_id: Option<String>,
@@ -33,7 +33,7 @@ pub struct MissingView {
     pub timeframe: Option<String>,
     pub breakdown: Option<String>,
     /// Machine-readable reason (`before_conversion`, `below_threshold`, …).
-    #[schemars(extend("enum" = ["not_enough_viewers", "before_conversion", "deleted", "album_child", "story_expired", "no_data_yet", "below_threshold", "truncated_top_45", "not_ready_yet", "permission_denied", "unsupported_breakdown", "other"]))]
+    #[schemars(extend("enum" = store::MissingReason::ALL.map(store::MissingReason::as_str)))]
     pub reason: &'static str,
     /// The reason in words.
     pub reason_text: &'static str,
