@@ -10,6 +10,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use store::StoreError;
@@ -164,13 +165,15 @@ impl AppError {
 }
 
 /// The body of every error response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Error")]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ErrorDetail {
+    #[schemars(extend("enum" = ["bad_request", "unauthorized", "forbidden", "not_found", "gone", "method_not_allowed", "conflict", "payload_too_large", "unsupported_media_type", "too_many_requests", "invalid", "upstream_error", "not_configured", "timeout", "database_unavailable", "internal"]))]
     pub code: &'static str,
     pub message: String,
 }
@@ -349,3 +352,64 @@ where
 
 /// Handler results: `Result<T, AppError>`.
 pub type AppResult<T, E = AppError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code an error can carry is one the OpenAPI document's `ErrorDetail` lists.
+    #[test]
+    fn every_error_code_is_documented() {
+        let doc = crate::openapi::spec();
+        let documented = doc["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["enum"]
+            .as_array()
+            .expect("the codes are an enum")
+            .clone();
+        let s = || String::from("x");
+        for error in [
+            AppError::BadRequest(s()),
+            AppError::Unauthorized(s()),
+            AppError::Forbidden(s()),
+            AppError::NotFound(s()),
+            AppError::MethodNotAllowed,
+            AppError::Gone(s()),
+            AppError::Conflict(s()),
+            AppError::PayloadTooLarge { limit: 1 },
+            AppError::TooManyRequests {
+                retry_after: std::time::Duration::from_secs(1),
+            },
+            AppError::UnsupportedMediaType(s()),
+            AppError::Invalid(s()),
+            AppError::Upstream(s()),
+            AppError::NotConfigured(s()),
+            AppError::Timeout,
+            AppError::Unavailable(s()),
+            AppError::Internal(s()),
+        ] {
+            // A new variant fails to compile here until it is listed above.
+            match &error {
+                AppError::BadRequest(_)
+                | AppError::Unauthorized(_)
+                | AppError::Forbidden(_)
+                | AppError::NotFound(_)
+                | AppError::MethodNotAllowed
+                | AppError::Gone(_)
+                | AppError::Conflict(_)
+                | AppError::PayloadTooLarge { .. }
+                | AppError::TooManyRequests { .. }
+                | AppError::UnsupportedMediaType(_)
+                | AppError::Invalid(_)
+                | AppError::Upstream(_)
+                | AppError::NotConfigured(_)
+                | AppError::Timeout
+                | AppError::Unavailable(_)
+                | AppError::Internal(_) => {}
+            }
+            assert!(
+                documented.contains(&serde_json::json!(error.code())),
+                "{} is not in the document's error codes",
+                error.code()
+            );
+        }
+    }
+}

@@ -142,7 +142,26 @@ pub async fn serve(
 
 /// `GET /healthz`: 200 while the process runs (no auth, no database).
 async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+    axum::Json(Health { status: "ok" })
+}
+
+/// The answer of `/healthz`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Health {
+    #[schemars(extend("enum" = ["ok"]))]
+    pub status: &'static str,
+}
+
+/// The answer of `/readyz`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Readiness {
+    #[schemars(extend("enum" = ["ready", "unavailable"]))]
+    pub status: &'static str,
+    #[schemars(extend("enum" = ["sqlite", "postgres"]))]
+    pub database: &'static str,
+    /// Why the server is not ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// How long `/readyz` may take in all, the key check included: a probe must answer quickly,
@@ -153,10 +172,11 @@ pub const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(
 /// `GET /readyz`: 200 when the database answers a ping, 503 with a reason otherwise.
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => axum::Json(serde_json::json!({
-            "status": "ready",
-            "database": state.store.dialect(),
-        }))
+        Ok(()) => axum::Json(Readiness {
+            status: "ready",
+            database: state.store.dialect(),
+            reason: None,
+        })
         .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
@@ -183,14 +203,14 @@ async fn readiness_deadline(State(state): State<AppState>, req: Request, next: N
 }
 
 /// The 503 of `/readyz`, marked so that the database gate closes.
-pub(crate) fn readiness_unavailable(dialect: &str, reason: &str) -> Response {
+pub(crate) fn readiness_unavailable(dialect: &'static str, reason: &str) -> Response {
     let mut res = (
         StatusCode::SERVICE_UNAVAILABLE,
-        axum::Json(serde_json::json!({
-            "status": "unavailable",
-            "database": dialect,
-            "reason": reason,
-        })),
+        axum::Json(Readiness {
+            status: "unavailable",
+            database: dialect,
+            reason: Some(reason.to_owned()),
+        }),
     )
         .into_response();
     res.extensions_mut().insert(gate::DatabaseDown);

@@ -4,12 +4,17 @@
 //! not part of it. A test checks that every API route of the router is documented here, that
 //! every documented route exists, and that no dashboard page is documented.
 //!
+//! The operations are a table of `add(path, method, …)` calls here (and in
+//! `competitors.rs`); every request and response body they name is a schema of
+//! `components.schemas`, generated from the handlers' own types by [`schema`].
+//!
 //! The document promises what the server does: every value a schema admits is accepted
 //! (unless it names something that does not exist, or conflicts with another parameter or
 //! with stored state, which JSON Schema cannot say), and every value it refuses is refused.
 //! `.ci/schemathesis` checks both against a running server.
 
 mod competitors;
+pub(crate) mod schema;
 
 use axum::Json;
 use serde_json::{Map, Value, json};
@@ -49,7 +54,7 @@ pub fn spec() -> Value {
             "tags": ["operations"],
             "summary": "Liveness: 200 while the process runs (no key needed)",
             "security": [],
-            "responses": {"200": json_response("Alive", obj(&[("status", string())]))},
+            "responses": {"200": json_response("Alive", schema_ref("Health"))},
         }),
     );
     add(
@@ -125,11 +130,7 @@ pub fn spec() -> Value {
             ],
             "requestBody": {"required": false, "content": {"application/json": {"schema": {}}}},
             "responses": {
-                "200": json_response("Stored", obj(&[
-                    ("status", string()),
-                    ("event_id", json!({"type": "integer"})),
-                    ("duplicate", json!({"type": "boolean"})),
-                ])),
+                "200": json_response("Stored", schema_ref("WebhookReceived")),
                 "400": error_ref(),
                 "401": error_ref(),
                 "404": error_ref(),
@@ -170,10 +171,7 @@ pub fn spec() -> Value {
             None,
             &[(
                 "200",
-                json_response(
-                    "Accounts by id",
-                    obj(&[("accounts", array(schema_ref("Account")))]),
-                ),
+                json_response("Accounts by id", schema_ref("AccountList")),
             )],
         ),
     );
@@ -387,13 +385,7 @@ pub fn spec() -> Value {
             "Every figure's definition, by key",
             &[],
             None,
-            &[(
-                "200",
-                json_response(
-                    "The glossary",
-                    obj(&[("definitions", array(schema_ref("Definition")))]),
-                ),
-            )],
+            &[("200", json_response("The glossary", schema_ref("Glossary")))],
         ),
     );
 
@@ -573,10 +565,7 @@ pub fn spec() -> Value {
             None,
             &[(
                 "200",
-                json_response(
-                    "Schedules",
-                    obj(&[("schedules", array(schema_ref("Schedule")))]),
-                ),
+                json_response("Schedules", schema_ref("ScheduleList")),
             )],
         ),
     );
@@ -730,21 +719,7 @@ pub fn spec() -> Value {
             None,
             &[(
                 "200",
-                json_response(
-                    "Metrics at risk",
-                    obj(&[(
-                        "metrics",
-                        array(obj(&[
-                            ("login", enum_of(&["facebook", "instagram"])),
-                            ("scope", string()),
-                            ("metric", string()),
-                            ("pinned_version", string()),
-                            ("refused_on", string()),
-                            ("removal_date", nullable(date())),
-                            ("message", string()),
-                        ])),
-                    )]),
-                ),
+                json_response("Metrics at risk", schema_ref("Deprecations")),
             )],
         ),
     );
@@ -761,13 +736,7 @@ pub fn spec() -> Value {
                 account_param(),
                 empty_means_absent(query_param(
                     "kind",
-                    enum_of(&[
-                        "media_insights",
-                        "story_insights",
-                        "account_insight",
-                        "online_followers",
-                        "demographics",
-                    ]),
+                    enum_of(&store::MissingKind::ALL.map(store::MissingKind::as_str)),
                     false,
                     "Only this kind; default all",
                 )),
@@ -778,10 +747,7 @@ pub fn spec() -> Value {
                     "200",
                     json_response(
                         "Missing values, by kind, object, day, metric, timeframe and breakdown",
-                        obj(&[
-                            ("account_id", int()),
-                            ("missing", array(schema_ref("MissingValue"))),
-                        ]),
+                        schema_ref("MissingList"),
                     ),
                 ),
                 ("404", error_ref()),
@@ -812,10 +778,7 @@ pub fn spec() -> Value {
                 query_param("limit", int_range(1, 500), false, "Default 50"),
             ],
             None,
-            &[(
-                "200",
-                json_response("Alerts", obj(&[("alerts", array(schema_ref("Alert")))])),
-            )],
+            &[("200", json_response("Alerts", schema_ref("AlertList")))],
         ),
     );
     add(
@@ -829,10 +792,7 @@ pub fn spec() -> Value {
             &[
                 (
                     "200",
-                    json_response(
-                        "Acknowledged",
-                        obj(&[("id", int()), ("acknowledged", json!({"type": "boolean"}))]),
-                    ),
+                    json_response("Acknowledged", schema_ref("Acknowledged")),
                 ),
                 ("404", error_ref()),
             ],
@@ -862,10 +822,7 @@ pub fn spec() -> Value {
             "API keys (never the keys themselves)",
             &[],
             None,
-            &[(
-                "200",
-                json_response("Keys", obj(&[("keys", array(schema_ref("ApiKey")))])),
-            )],
+            &[("200", json_response("Keys", schema_ref("KeyList")))],
         ),
     );
     add(
@@ -920,7 +877,7 @@ pub fn spec() -> Value {
             &[
                 (
                     "200",
-                    json_response("Links", obj(&[("shares", array(schema_ref("ShareLink")))])),
+                    json_response("Links", schema_ref("ShareList")),
                 ),
                 ("404", error_ref()),
             ],
@@ -952,19 +909,13 @@ pub fn spec() -> Value {
             "The audit log: every change through the API, the dashboard or the command line, newest first (an admin of one workspace: its keys' changes and those made to its accounts)",
             &[query_param("limit", int_range(1, 500), false, "Default 50")],
             None,
-            &[(
-                "200",
-                json_response(
-                    "Audit log",
-                    obj(&[("entries", array(schema_ref("AuditEntry")))]),
-                ),
-            )],
+            &[("200", json_response("Audit log", schema_ref("AuditList")))],
         ),
     );
 
     competitors::paths(&mut add);
 
-    let mut doc = json!({
+    json!({
         "openapi": "3.1.0",
         "info": {
             "title": "igsync",
@@ -1003,307 +954,8 @@ pub fn spec() -> Value {
             "responses": {
                 "Error": json_response("An error", schema_ref("Error")),
             },
-            "schemas": schemas(),
+            "schemas": schema::components(),
         },
-    });
-    doc["components"]["schemas"]["Competitor"] = competitors::schema();
-    for (name, schema) in share_schemas() {
-        doc["components"]["schemas"][name] = schema;
-    }
-    doc
-}
-
-/// The schemas of share links.
-fn share_schemas() -> [(&'static str, Value); 3] {
-    let link = obj(&[
-        ("id", string()),
-        ("account_id", int()),
-        ("created_at", datetime()),
-        ("expires_at", datetime()),
-        ("revoked_at", nullable(datetime())),
-        ("created_by", string()),
-        ("state", enum_of(&["active", "expired", "revoked"])),
-    ]);
-    let created =
-        json!({"allOf": [schema_ref("ShareLink"), obj(&[("url", string()), ("token", string())])]});
-    let create = json!({
-        "type": "object", "additionalProperties": false,
-        "properties": {
-            "expires_in": {
-                "type": ["integer", "null"],
-                "minimum": crate::api::shares::MIN_EXPIRES_IN,
-                "maximum": crate::api::shares::MAX_EXPIRES_IN,
-                "description": "Seconds until the link stops working: 3600 (one hour) to \
-                    31536000 (365 days); default 604800 (7 days)",
-            },
-        },
-    });
-    [
-        ("ShareLink", link),
-        ("CreatedShare", created),
-        ("CreateShare", create),
-    ]
-}
-
-fn schemas() -> Value {
-    let ts = datetime;
-    let opt = nullable;
-    let counts = obj(&[
-        ("pending", int()),
-        ("scheduled", int()),
-        ("running", int()),
-        ("completed", int()),
-        ("failed", int()),
-        ("cancelled", int()),
-    ]);
-    let percentiles = obj(&[
-        ("p50", opt(number())),
-        ("p95", opt(number())),
-        ("p99", opt(number())),
-    ]);
-    json!({
-        "Error": obj(&[("error", obj(&[
-            ("code", enum_of(&["bad_request", "unauthorized", "forbidden", "not_found",
-                "method_not_allowed", "conflict", "payload_too_large", "unsupported_media_type",
-                "too_many_requests", "invalid", "upstream_error", "not_configured", "timeout",
-                "database_unavailable", "internal"])),
-            ("message", string()),
-        ]))]),
-        "Readiness": json!({
-            "type": "object",
-            "required": ["status", "database"],
-            "properties": {
-                "status": enum_of(&["ready", "unavailable"]),
-                "database": enum_of(&["sqlite", "postgres"]),
-                "reason": {"type": "string", "description": "Why the server is not ready"},
-            },
-        }),
-        "Account": obj(&[
-            ("id", int()), ("ig_user_id", string()), ("username", string()), ("name", opt(string())),
-            ("account_type", enum_of(&["business", "creator", "unknown"])),
-            ("login", enum_of(&["facebook", "instagram"])),
-            ("timezone", string()),
-            ("status", enum_of(&["idle", "syncing", "failed", "paused", "needs_reauth"])),
-            ("last_synced_at", opt(ts())), ("last_sync_error", opt(string())), ("next_sync_at", opt(ts())),
-            ("retrying", opt(obj(&[
-                ("step", enum_of(&["start", "profile", "media", "media_insights", "stories", "demographics", "account_insights"])),
-                ("failed_attempts", int()), ("max_attempts", int()),
-                ("last_error", string()), ("last_error_at", ts()), ("next_attempt_at", opt(ts())), ("job_id", int()),
-            ]))),
-            ("has_token", json!({"type": "boolean"})), ("token_expires_at", opt(ts())), ("token_refreshed_at", opt(ts())),
-            ("followers_count", opt(int())), ("follows_count", opt(int())), ("media_count", opt(int())),
-            ("profile_picture_url", opt(string())), ("created_at", ts()), ("updated_at", ts()),
-        ]),
-        "AddAccount": json!({
-            "type": "object",
-            "additionalProperties": false,
-            "required": ["ig_user_id", "token"],
-            "description": "Null stands for an absent property. Whether Meta accepts the token \
-                for this ig_user_id is checked when verify is true (422 when Meta rejects it).",
-            "properties": {
-                "ig_user_id": ig_user_id(),
-                "token": json!({
-                    "allOf": [text(4096), not_blank()],
-                    "description": "Long-lived access token, stored encrypted, never returned",
-                }),
-                "login": json!({"enum": ["instagram", "facebook", null], "description": "Default instagram"}),
-                "timezone": nullable(json!({"$ref": "#/components/schemas/TimeZone", "description": "Default UTC"})),
-                "verify": {"type": ["boolean", "null"], "description": "Read the profile with the token first (default true)"},
-                "username": nullable(json!({
-                    "allOf": [text(100)],
-                    "description": "Used when verify is false (default: the ig_user_id)",
-                })),
-            },
-        }),
-        "UpdateAccount": json!({
-            "type": "object", "additionalProperties": false, "required": ["timezone"],
-            "properties": {"timezone": schema_ref("TimeZone")},
-        }),
-        "TimeZone": json!({
-            "type": "string",
-            "description": "An IANA time zone name, e.g. UTC, Europe/Berlin, America/New_York",
-            "enum": chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect::<Vec<_>>(),
-        }),
-        "SyncRequested": obj(&[
-            ("account_id", int()),
-            ("plan", enum_of(&["full", "light", "profile", "media", "media_insights", "account_insights", "stories", "demographics"])),
-            ("scope", opt(obj(&[("media", array(string())), ("since", opt(date())), ("until", opt(date()))]))),
-            ("job_id", int()),
-            ("merged", json!({"type": "boolean"})), ("run_id", opt(int())),
-        ]),
-        "Overview": obj(&[
-            ("generated_at", ts()),
-            ("accounts", array(schema_ref("Account"))),
-            ("account_status", json!({"type": "object", "additionalProperties": {"type": "integer"}})),
-            ("open_alerts", array(schema_ref("Alert"))),
-            ("queue", schema_ref("QueueSnapshot")),
-        ]),
-        "Report": json!({"type": "object", "description": "Figures are {key, label, value, unit, note, definition}; series are {key, label, unit, definition, points}"}),
-        "Definition": obj(&[("key", string()), ("label", string()), ("unit", string()), ("definition", string())]),
-        "Job": obj(&[
-            ("id", int()), ("queue", string()), ("kind", string()),
-            ("state", enum_of(&["pending", "running", "completed", "failed", "cancelled"])),
-            ("scheduled", json!({"type": "boolean"})),
-            ("account_id", opt(int())), ("run_id", opt(int())), ("unique_key", opt(string())),
-            ("args", json!({})), ("attempt", int()), ("max_attempts", int()), ("priority", int()),
-            ("run_at", ts()), ("created_at", ts()), ("attempted_at", opt(ts())), ("finished_at", opt(ts())),
-            ("locked_by", opt(string())), ("lease_expires_at", opt(ts())), ("last_error", opt(string())),
-            ("errors", array(obj(&[("attempt", int()), ("at", ts()), ("worker_id", opt(string())), ("error", string()),
-                ("unreadable", json!({"type": "boolean", "description": "The stored entry could not be read; `error` quotes it"}))]))),
-            ("progress", json!({
-                "description": "Where a running sync step stands (null for other jobs and before it reports): \
-                    step `step_number` of `steps_in_plan`, `items_done` of `items_total` `items` (posts, days…)",
-                "oneOf": [
-                    {"type": "null"},
-                    {"type": "object", "properties": {
-                        "step": {"type": "string"}, "step_number": {"type": "integer"},
-                        "steps_in_plan": {"type": "integer"}, "items_done": {"type": "integer"},
-                        "items_total": {"type": "integer"}, "items": {"type": "string"},
-                    }},
-                ],
-            })),
-            ("result", json!({})),
-            ("timings", obj(&[("wait_ms", opt(int())), ("run_ms", opt(int())), ("total_ms", int())])),
-        ]),
-        "JobList": obj(&[("jobs", array(schema_ref("Job"))), ("total", int()), ("limit", int()), ("offset", int())]),
-        "JobFilter": json!({
-            "type": "object", "additionalProperties": false,
-            "description": "All given filters must match; null, an empty text and an absent \
-                property mean no filter. In a bulk request the filter must restrict something.",
-            "properties": {
-                "state": nullable(job_states()),
-                "queue": nullable(text(100)),
-                "kind": nullable(text(100)),
-                "account": nullable(int()),
-                "run": nullable(int()),
-                "search": nullable(text(crate::api::MAX_SEARCH_CHARS)),
-            },
-        }),
-        "BulkRequest": json!({
-            "type": "object", "additionalProperties": false, "required": ["action"],
-            "description": "Exactly one of ids and filter (null stands for absent); a filter \
-                must restrict something: a state, a queue, a kind, an account, a run or a search",
-            "properties": {
-                "action": enum_of(&["retry", "cancel", "delete"]),
-                "ids": {
-                    "type": ["array", "null"], "items": int(),
-                    "minItems": 1, "maxItems": crate::api::jobs::MAX_BULK_IDS,
-                },
-                "filter": nullable(json!({
-                    "allOf": [schema_ref("JobFilter")],
-                    "anyOf": [
-                        {"required": ["state"], "properties": {"state": {"type": "string", "pattern": JOB_STATE}}},
-                        {"required": ["queue"], "properties": {"queue": not_blank()}},
-                        {"required": ["kind"], "properties": {"kind": not_blank()}},
-                        {"required": ["account"], "properties": {"account": int()}},
-                        {"required": ["run"], "properties": {"run": int()}},
-                        {"required": ["search"], "properties": {"search": not_blank()}},
-                    ],
-                })),
-            },
-            "oneOf": [
-                {"required": ["ids"], "properties": {"ids": {"type": "array"}}},
-                {"required": ["filter"], "properties": {"filter": {"type": "object"}}},
-            ],
-        }),
-        "CreateKey": json!({
-            "type": "object", "additionalProperties": false, "required": ["name"],
-            "properties": {
-                "name": {"allOf": [text(100), not_blank()], "description": "A name to recognise the key by"},
-                "workspace_id": {"type": ["integer", "null"], "description": "The workspace the key reaches (absent or null: the reach of the key making the request). A key of one workspace creates keys of that workspace only (403 otherwise)"},
-                "role": {"type": ["string", "null"], "enum": ["viewer", "operator", "admin", null], "description": "Default admin"},
-            },
-        }),
-        "BulkResult": obj(&[("action", enum_of(&["retry", "cancel", "delete"])), ("affected", int())]),
-        "QueueSnapshot": obj(&[
-            ("generated_at", ts()),
-            ("totals", counts.clone()),
-            ("age_seconds", number()),
-            ("queues", array(obj(&[("queue", string()), ("counts", counts), ("oldest_due_at", opt(ts())), ("age_seconds", number())]))),
-        ]),
-        "QueueMetrics": obj(&[
-            ("from", ts()), ("to", ts()), ("resolution", enum_of(&["minute", "hour", "day"])), ("queue", opt(string())),
-            ("series", array(obj(&[("bucket_start", ts()), ("completed", int()), ("failed", int()), ("wait_ms", percentiles.clone()), ("run_ms", percentiles.clone())]))),
-            ("by_kind", array(obj(&[("queue", string()), ("kind", string()), ("completed", int()), ("failed", int()), ("wait_ms", percentiles.clone()), ("run_ms", percentiles)]))),
-        ]),
-        "WorkerList": obj(&[
-            ("seen_within_seconds", int()),
-            ("workers", array(obj(&[
-                ("id", string()), ("hostname", string()), ("pid", int()), ("queues", array(string())),
-                ("concurrency", int()), ("started_at", ts()), ("last_seen_at", ts()), ("running_jobs", array(int())),
-            ]))),
-        ]),
-        "Schedule": obj(&[
-            ("name", string()), ("cron", string()), ("queue", string()), ("kind", string()), ("args", json!({})),
-            ("paused", json!({"type": "boolean"})), ("next_run_at", opt(ts())), ("last_run_at", opt(ts())),
-            ("last_job_id", opt(int())), ("last_job_state", opt(string())),
-        ]),
-        "RunNow": obj(&[("schedule", string()), ("job_id", int()), ("merged", json!({"type": "boolean"}))]),
-        "Run": obj(&[
-            ("id", int()), ("account_id", int()), ("plan", string()), ("trigger", string()),
-            ("steps_planned", array(string())),
-            ("status", enum_of(&["running", "succeeded", "failed", "cancelled"])),
-            ("started_at", ts()), ("finished_at", opt(ts())), ("duration_ms", opt(int())), ("error", opt(string())),
-            ("api_calls", int()), ("rate_limit_units", int()), ("rows_written", int()),
-        ]),
-        "RunList": obj(&[("runs", array(schema_ref("Run"))), ("next_before", opt(int()))]),
-        "RunDetail": json!({
-            "allOf": [schema_ref("Run"), obj(&[("steps", array(obj(&[
-                ("step", string()), ("position", int()),
-                ("status", enum_of(&["running", "succeeded", "failed", "skipped"])),
-                ("attempts", int()), ("started_at", ts()), ("finished_at", opt(ts())), ("duration_ms", opt(int())),
-                ("api_calls", int()), ("rate_limit_units", int()), ("rows_written", int()),
-                ("expected", opt(int())), ("stored", opt(int())), ("complete", opt(json!({"type": "boolean"}))),
-                ("error", opt(string())), ("detail", json!({})),
-            ])))])],
-        }),
-        "MetricSeries": obj(&[
-            ("account_id", int()), ("metric", string()), ("from", date()), ("to", date()),
-            ("as_of", opt(ts())),
-            ("days", array(obj(&[
-                ("day", date()), ("breakdown", opt(string())), ("key", opt(string())),
-                ("value", number()), ("first_value", number()), ("revisions", int()),
-                ("first_fetched_at", ts()), ("fetched_at", ts()),
-                ("source", enum_of(&["poll"])), ("partial", json!({"type": "boolean"})),
-                ("settled", json!({"type": "boolean"})),
-            ]))),
-            ("moved_since_first_read", number()),
-            ("missing", array(schema_ref("MissingValue"))),
-        ]),
-        "MissingValue": obj(&[
-            ("kind", enum_of(&["media_insights", "story_insights", "account_insight", "online_followers", "demographics"])),
-            ("object_id", opt(string())), ("day", opt(date())), ("metric", opt(string())),
-            ("timeframe", opt(string())), ("breakdown", opt(string())),
-            ("reason", enum_of(&[
-                "not_enough_viewers", "before_conversion", "deleted", "album_child", "story_expired",
-                "no_data_yet", "below_threshold", "truncated_top_45", "not_ready_yet",
-                "permission_denied", "unsupported_breakdown", "other",
-            ])),
-            ("reason_text", string()), ("dropped", opt(int())), ("detail", string()),
-            ("since", ts()), ("checked_at", ts()), ("next_retry_at", opt(ts())),
-        ]),
-        "Alert": obj(&[
-            ("id", int()), ("account_id", opt(int())), ("kind", string()),
-            ("severity", enum_of(&["info", "warning", "critical"])), ("title", string()), ("message", string()),
-            ("payload", json!({})), ("created_at", ts()), ("acknowledged_at", opt(ts())),
-            ("delivered_at", opt(ts())), ("delivery_error", opt(string())),
-        ]),
-        "Usage": obj(&[
-            ("observed_at", ts()), ("usage_pct", number()), ("call_count_pct", number()),
-            ("total_cputime_pct", number()), ("total_time_pct", number()),
-            ("pressure", enum_of(&["ok", "high", "critical"])), ("regain_access_minutes", opt(int())),
-        ]),
-        "UsageReport": obj(&[
-            ("from", date()), ("to", date()), ("app", opt(schema_ref("Usage"))),
-            ("accounts", array(obj(&[
-                ("account_id", int()), ("username", string()), ("latest", opt(schema_ref("Usage"))),
-                ("days", array(obj(&[("day", date()), ("requests", int()), ("units", int()), ("errors", int())]))),
-                ("requests_total", int()), ("units_total", int()),
-            ]))),
-        ]),
-        "ApiKey": obj(&[("id", string()), ("name", string()), ("created_at", ts()), ("last_used_at", opt(ts())), ("revoked_at", opt(ts())), ("workspace_id", opt(int())), ("role", enum_of(&["viewer", "operator", "admin"]))]),
-        "AuditEntry": obj(&[("id", int()), ("at", ts()), ("actor", string()), ("via", enum_of(&["api", "dashboard", "cli"])), ("source", opt(string())), ("action", string()), ("target", opt(string())), ("outcome", opt(int()))]),
-        "CreatedKey": json!({"allOf": [schema_ref("ApiKey"), obj(&[("secret", string())])]}),
     })
 }
 
@@ -1355,19 +1007,6 @@ fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn obj(props: &[(&str, Value)]) -> Value {
-    let mut properties = Map::new();
-    for (name, schema) in props {
-        properties.insert((*name).to_owned(), schema.clone());
-    }
-    let required: Vec<&str> = props.iter().map(|(name, _)| *name).collect();
-    json!({"type": "object", "properties": properties, "required": required})
-}
-
-fn array(items: Value) -> Value {
-    json!({"type": "array", "items": items})
-}
-
 fn string() -> Value {
     json!({"type": "string"})
 }
@@ -1380,56 +1019,28 @@ fn int_range(min: i64, max: i64) -> Value {
     json!({"type": "integer", "minimum": min, "maximum": max})
 }
 
-fn number() -> Value {
-    json!({"type": "number"})
-}
-
-fn datetime() -> Value {
-    json!({"type": "string", "format": "date-time"})
-}
-
 fn date() -> Value {
     json!({"type": "string", "format": "date"})
-}
-
-fn nullable(schema: Value) -> Value {
-    json!({"oneOf": [schema, {"type": "null"}]})
 }
 
 /// Text as the API's text inputs take it: at most `max_chars` characters, none of them a
 /// control character (an empty or blank text is no value).
 fn text(max_chars: usize) -> Value {
-    json!({"type": "string", "maxLength": max_chars, "pattern": NO_CONTROL_CHARACTERS})
+    json!({"type": "string", "maxLength": max_chars, "pattern": schema::NO_CONTROL_CHARACTERS})
 }
-
-/// Text with at least one character that is not white space.
-fn not_blank() -> Value {
-    json!({"type": "string", "pattern": NOT_BLANK})
-}
-
-/// Characters a text input refuses: the Unicode control characters (`char::is_control`).
-const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
-
-/// A character that `str::trim` keeps: not Unicode white space (the white-space control
-/// characters are refused by [`NO_CONTROL_CHARACTERS`] anyway).
-const NOT_BLANK: &str =
-    "[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
-
-/// One job state.
-const JOB_STATE: &str = "(pending|running|completed|failed|cancelled)";
 
 /// Job states separated by commas (spaces and empty items are ignored; none means every
 /// state).
 fn job_states() -> Value {
     json!({
         "type": "string",
-        "pattern": format!("^[ ,]*(?:{JOB_STATE} *(?:,[ ,]*|$))*$"),
+        "pattern": schema::job_states_pattern(),
     })
 }
 
 /// A numeric Instagram user id.
 fn ig_user_id() -> Value {
-    json!({"type": "string", "pattern": "^[0-9]{1,32}$"})
+    json!({"type": "string", "pattern": schema::IG_USER_ID})
 }
 
 /// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time.

@@ -134,15 +134,26 @@ pub async fn receive(State(state): State<AppState>, req: Request) -> Response {
     match sync::webhooks::receive(&state.store, text, state.clock.now()).await {
         Ok(r) => (
             StatusCode::OK,
-            axum::Json(serde_json::json!({
-                "status": "received",
-                "event_id": r.event_id,
-                "duplicate": !r.new,
-            })),
+            axum::Json(Received {
+                status: "received",
+                event_id: r.event_id,
+                duplicate: !r.new,
+            }),
         )
             .into_response(),
         Err(e) => AppError::from(e).into_response(),
     }
+}
+
+/// The answer to a stored notification.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(rename = "WebhookReceived")]
+pub struct Received {
+    #[schemars(extend("enum" = ["received"]))]
+    pub status: &'static str,
+    pub event_id: i64,
+    /// A redelivery of a stored event.
+    pub duplicate: bool,
 }
 
 /// Reads a body of at most `limit` bytes: `Err(Some(TooLarge))` as soon as it grows past

@@ -7,13 +7,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::{Account, LoginKind, SecretString, StatusChange, SyncStatus};
 use sync::accounts::{RegisterError, Registration};
 
 use crate::api::{account_or_404, parse_timezone};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
+use crate::openapi::schema::{IG_USER_ID, NO_CONTROL_CHARACTERS, NOT_BLANK};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -58,16 +60,20 @@ pub fn no_such_account(raw: &str) -> AppError {
 }
 
 /// An account as the API shows it (never its token).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Account")]
 pub struct AccountView {
     pub id: i64,
     pub ig_user_id: String,
     pub username: String,
     pub name: Option<String>,
+    #[schemars(extend("enum" = ["business", "creator", "unknown"]))]
     pub account_type: &'static str,
+    #[schemars(extend("enum" = ["facebook", "instagram"]))]
     pub login: &'static str,
     pub timezone: String,
     /// `idle | syncing | failed | paused | needs_reauth`.
+    #[schemars(extend("enum" = SyncStatus::ALL.map(SyncStatus::as_str)))]
     pub status: &'static str,
     pub last_synced_at: Option<DateTime<Utc>>,
     pub last_sync_error: Option<String>,
@@ -117,9 +123,11 @@ impl AccountView {
 }
 
 /// A sync between attempts: the last attempt's error and when the next one starts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Retrying")]
 pub struct RetryView {
     /// The step that failed (`profile`, `media`…), or `start` for the job that starts a sync.
+    #[schemars(extend("enum" = ["start", "profile", "media", "media_insights", "stories", "demographics", "account_insights"]))]
     pub step: &'static str,
     pub failed_attempts: usize,
     pub max_attempts: i32,
@@ -230,7 +238,7 @@ async fn view_of(state: &AppState, account: &Account) -> AppResult<AccountView> 
     Ok(AccountView::of(account, next.of(account)).with_retry(next.retry_of(account)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AccountList {
     pub accounts: Vec<AccountView>,
 }
@@ -255,25 +263,35 @@ async fn detail(
     Ok(ApiJson(view_of(&state, &account).await?))
 }
 
-/// `POST /accounts`.
-#[derive(Debug, Deserialize)]
+/// `POST /accounts`. Null stands for an absent property. Whether Meta accepts the token
+/// for this ig_user_id is checked when verify is true (422 when Meta rejects it).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddAccount {
     /// The numeric Instagram user id.
+    #[schemars(regex(pattern = IG_USER_ID))]
     pub ig_user_id: String,
-    /// A long-lived access token (stored encrypted; never returned).
+    /// Long-lived access token, stored encrypted, never returned.
+    #[schemars(
+        length(max = 4096),
+        regex(pattern = NO_CONTROL_CHARACTERS),
+        extend("allOf" = [{"pattern": NOT_BLANK}])
+    )]
     pub token: String,
     /// `instagram` (Instagram Login, default) or `facebook` (Facebook Login).
     #[serde(default)]
+    #[schemars(extend("enum" = ["instagram", "facebook", null]))]
     pub login: Option<String>,
     /// IANA time zone; default UTC.
     #[serde(default)]
+    #[schemars(schema_with = "crate::openapi::schema::optional_time_zone")]
     pub timezone: Option<String>,
-    /// Read the profile with the token before storing it (default true).
+    /// Read the profile with the token first (default true).
     #[serde(default)]
     pub verify: Option<bool>,
-    /// Used when `verify` is false (default: the id).
+    /// Used when `verify` is false (default: the ig_user_id).
     #[serde(default)]
+    #[schemars(length(max = 100), regex(pattern = NO_CONTROL_CHARACTERS))]
     pub username: Option<String>,
 }
 
@@ -365,10 +383,11 @@ fn api_error(e: RegisterError) -> AppError {
 }
 
 /// `PATCH /accounts/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAccount {
     /// IANA time zone used for periods and best posting times.
+    #[schemars(schema_with = "crate::openapi::schema::time_zone", required)]
     pub timezone: Option<String>,
 }
 
@@ -550,14 +569,15 @@ impl SyncParams {
 }
 
 /// The answer to a sync request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct SyncRequested {
     pub account_id: i64,
     /// `full`, `light`, or the one kind of data synced on its own (`media_insights`…).
+    #[schemars(extend("enum" = ["full", "light", "profile", "media", "media_insights", "account_insights", "stories", "demographics"]))]
     pub plan: &'static str,
     /// What a sync of one kind of data is narrowed to: `{media, since, until}`; null when
     /// it is not.
-    pub scope: Option<serde_json::Value>,
+    pub scope: Option<ScopeView>,
     /// The orchestrator job to follow (`GET /jobs/{id}`).
     pub job_id: i64,
     /// True when a sync of this plan was already queued or running for the account: the
@@ -600,11 +620,31 @@ pub async fn request_scoped(
     Ok(SyncRequested {
         account_id,
         plan: plan.as_str(),
-        scope: (!scope.is_empty()).then(|| scope.to_json()),
+        scope: ScopeView::of(&scope),
         job_id: enqueued.job_id(),
         merged: matches!(enqueued.outcome, store::InsertOutcome::Merged(_)),
         run_id: enqueued.run_id,
     })
+}
+
+/// What a sync of one kind of data is narrowed to.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "SyncScope")]
+pub struct ScopeView {
+    /// Instagram media ids of stored posts.
+    pub media: Vec<String>,
+    pub since: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+}
+
+impl ScopeView {
+    fn of(scope: &sync::Scope) -> Option<Self> {
+        (!scope.is_empty()).then(|| ScopeView {
+            media: scope.media.clone(),
+            since: scope.since,
+            until: scope.until,
+        })
+    }
 }
 
 async fn sync_now(

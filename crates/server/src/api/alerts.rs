@@ -5,6 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::{AccountId, Alert, AlertQuery};
 
@@ -20,12 +21,14 @@ pub fn router() -> Router<AppState> {
         .route("/alerts/{id}/ack", post(ack))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Alert")]
 pub struct AlertView {
     pub id: i64,
     pub account_id: Option<i64>,
     pub kind: String,
     /// `info | warning | critical`.
+    #[schemars(extend("enum" = ["info", "warning", "critical"]))]
     pub severity: &'static str,
     pub title: String,
     pub message: String,
@@ -64,7 +67,7 @@ pub struct ListParams {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AlertList {
     pub alerts: Vec<AlertView>,
 }
@@ -130,13 +133,21 @@ async fn ack(
     State(state): State<AppState>,
     access: Access,
     ApiPath(id): ApiPath<i64>,
-) -> AppResult<ApiJson<serde_json::Value>> {
+) -> AppResult<ApiJson<Acknowledged>> {
     if !ack_as(&state, &access, id).await? {
         return Err(AppError::not_found(format!("alert {id} not found")));
     }
-    Ok(ApiJson(
-        serde_json::json!({ "id": id, "acknowledged": true }),
-    ))
+    Ok(ApiJson(Acknowledged {
+        id,
+        acknowledged: true,
+    }))
+}
+
+/// The answer of `POST /alerts/{id}/ack`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Acknowledged {
+    pub id: i64,
+    pub acknowledged: bool,
 }
 
 /// Acknowledges the alert if the key may see it: false when it does not exist or is of an

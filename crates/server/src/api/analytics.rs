@@ -10,6 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::api::parse_date;
@@ -124,7 +125,8 @@ async fn report(
         .into_response())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Definition")]
 pub struct DefinitionView {
     pub key: &'static str,
     pub label: &'static str,
@@ -132,7 +134,7 @@ pub struct DefinitionView {
     pub definition: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Glossary {
     pub definitions: Vec<DefinitionView>,
 }

@@ -6,6 +6,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::{AuditEntry, AuditOf};
 
@@ -19,13 +20,15 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/audit", get(list))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "AuditEntry")]
 pub struct AuditView {
     pub id: i64,
     pub at: DateTime<Utc>,
     /// `key:<id>` or `cli:<user>`.
     pub actor: String,
     /// `api | dashboard | cli`.
+    #[schemars(extend("enum" = ["api", "dashboard", "cli"]))]
     pub via: &'static str,
     /// The client address, or the host of the command line.
     pub source: Option<String>,
@@ -50,7 +53,7 @@ impl AuditView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AuditList {
     pub entries: Vec<AuditView>,
 }

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Duration, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::Competitor;
 
@@ -23,7 +24,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A competitor with its latest snapshot's counters (absent: Meta gave none yet).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Competitor")]
 pub struct CompetitorView {
     pub id: i64,
     pub username: String,
@@ -31,6 +33,7 @@ pub struct CompetitorView {
     pub ig_user_id: Option<String>,
     pub name: Option<String>,
     /// `pending | ok | error`.
+    #[schemars(extend("enum" = ["pending", "ok", "error"]))]
     pub status: &'static str,
     pub followers_count: Option<i64>,
     pub follows_count: Option<i64>,
@@ -70,7 +73,7 @@ pub async fn view(state: &AppState, c: &Competitor) -> AppResult<CompetitorView>
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct CompetitorList {
     pub competitors: Vec<CompetitorView>,
 }
@@ -83,10 +86,12 @@ async fn list(State(state): State<AppState>) -> AppResult<ApiJson<CompetitorList
     Ok(ApiJson(CompetitorList { competitors }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "AddCompetitor")]
 pub struct AddBody {
     /// The competitor's Instagram username.
+    #[schemars(regex(pattern = r"^\s*@?[A-Za-z0-9._]{1,30}\s*$"))]
     pub username: String,
     /// Our account whose token and budget the reads use: id, @username or Instagram user id.
     pub via: String,
@@ -123,7 +128,8 @@ async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> App
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "CompetitorSyncQueued")]
 pub struct SyncQueued {
     /// Snapshots queued now (one already waiting for a competitor is not queued again).
     pub enqueued: usize,
@@ -144,7 +150,8 @@ pub struct BenchmarkParams {
 }
 
 /// Where the account stands on one figure among the competitors tracked through it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "PeerRank")]
 pub struct RankView {
     pub figure: &'static str,
     pub value: Option<f64>,
@@ -157,7 +164,8 @@ pub struct RankView {
     pub peer_median: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "PeerBenchmark")]
 pub struct Benchmark {
     pub account_id: i64,
     pub days: i64,

@@ -7,6 +7,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::error::{ApiJson, AppResult};
@@ -17,9 +18,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// One metric at risk.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "MetricAtRisk")]
 pub struct MetricAtRiskView {
     /// `facebook` or `instagram`.
+    #[schemars(extend("enum" = ["facebook", "instagram"]))]
     pub login: &'static str,
     /// The catalog scope (`account/total_value`, `account/demographics`, …).
     pub scope: String,
@@ -34,7 +37,8 @@ pub struct MetricAtRiskView {
     pub message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Deprecations")]
 pub struct DeprecationsView {
     pub metrics: Vec<MetricAtRiskView>,
 }

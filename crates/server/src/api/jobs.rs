@@ -7,12 +7,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::{Job, JobId, JobQuery, JobSelector, JobState};
 
 use crate::access::Access;
 use crate::api::{MAX_SEARCH_CHARS, Paging, check_limit, check_text};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
+use crate::openapi::schema;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -28,17 +30,21 @@ pub fn router() -> Router<AppState> {
 pub const MAX_BULK_IDS: usize = 1000;
 
 /// Filters of the job list and of bulk actions by filter. All given filters must match.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobFilter {
     /// One state or several separated by commas: `pending`, `running`, `completed`,
     /// `failed`, `cancelled`.
+    #[schemars(regex(pattern = schema::job_states_pattern()))]
     pub state: Option<String>,
+    #[schemars(length(max = 100), regex(pattern = schema::NO_CONTROL_CHARACTERS))]
     pub queue: Option<String>,
+    #[schemars(length(max = 100), regex(pattern = schema::NO_CONTROL_CHARACTERS))]
     pub kind: Option<String>,
     pub account: Option<i64>,
     pub run: Option<i64>,
     /// Case-insensitive plain text matched against the kind, the arguments and the errors.
+    #[schemars(length(max = MAX_SEARCH_CHARS), regex(pattern = schema::NO_CONTROL_CHARACTERS))]
     pub search: Option<String>,
 }
 
@@ -85,12 +91,14 @@ pub fn parse_states(value: Option<&str>) -> AppResult<Vec<JobState>> {
 }
 
 /// A job as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Job")]
 pub struct JobView {
     pub id: JobId,
     pub queue: String,
     pub kind: String,
     /// `pending | running | completed | failed | cancelled`.
+    #[schemars(extend("enum" = JobState::ALL.map(JobState::as_str)))]
     pub state: &'static str,
     /// A pending job whose `run_at` is in the future.
     pub scheduled: bool,
@@ -110,12 +118,14 @@ pub struct JobView {
     /// The latest error, if any (all of them are in `errors`).
     pub last_error: Option<String>,
     pub errors: Vec<AttemptErrorView>,
+    #[schemars(schema_with = "schema::job_progress")]
     pub progress: Option<serde_json::Value>,
     pub result: Option<serde_json::Value>,
     pub timings: Timings,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "AttemptError")]
 pub struct AttemptErrorView {
     pub attempt: i32,
     pub at: DateTime<Utc>,
@@ -127,7 +137,8 @@ pub struct AttemptErrorView {
 
 /// Durations in milliseconds of the latest attempt; null when they do not apply (not
 /// attempted yet, scheduled for later, cancelled before running).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "JobTimings")]
 pub struct Timings {
     /// From when the job was due (`max(run_at, created_at)`) to its latest attempt's start
     /// (or to now while a due job waits).
@@ -215,7 +226,7 @@ pub struct ListParams {
     pub offset: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct JobList {
     pub jobs: Vec<JobView>,
     /// All matches, ignoring paging.
@@ -279,8 +290,9 @@ async fn detail(
 }
 
 /// What a bulk action (or a single retry, cancel or delete) does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "BulkAction")]
 pub enum Action {
     /// Failed, cancelled or pending jobs → pending, due now, attempts reset.
     Retry,
@@ -356,16 +368,24 @@ async fn delete_one(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /jobs/bulk`: exactly one of `ids` and `filter`.
-#[derive(Debug, Deserialize)]
+/// `POST /jobs/bulk`: exactly one of `ids` and `filter` (null stands for absent); a filter
+/// must restrict something: a state, a queue, a kind, an account, a run or a search.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [
+    {"required": ["ids"], "properties": {"ids": {"type": "array"}}},
+    {"required": ["filter"], "properties": {"filter": {"type": "object"}}},
+]))]
 pub struct BulkRequest {
     pub action: Action,
+    #[schemars(length(min = 1, max = MAX_BULK_IDS))]
     pub ids: Option<Vec<JobId>>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::bulk_filter")]
     pub filter: Option<JobFilter>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct BulkResult {
     pub action: Action,
     /// How many jobs changed.

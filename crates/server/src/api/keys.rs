@@ -7,11 +7,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::{ApiKey, Role};
 
 use crate::access::Access;
 use crate::error::{ApiJson, ApiPath, AppError, AppResult};
+use crate::openapi::schema::{NO_CONTROL_CHARACTERS, NOT_BLANK};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -20,7 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/keys/{id}", delete(revoke))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "ApiKey")]
 pub struct KeyView {
     pub id: String,
     pub name: String,
@@ -30,6 +33,7 @@ pub struct KeyView {
     /// The workspace the key reaches; null: every workspace.
     pub workspace_id: Option<i64>,
     /// `viewer | operator | admin`.
+    #[schemars(extend("enum" = ["viewer", "operator", "admin"]))]
     pub role: &'static str,
 }
 
@@ -47,7 +51,7 @@ impl KeyView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct KeyList {
     pub keys: Vec<KeyView>,
 }
@@ -63,9 +67,15 @@ async fn list(State(state): State<AppState>, access: Access) -> AppResult<ApiJso
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
+    /// A name to recognise the key by.
+    #[schemars(
+        length(max = 100),
+        regex(pattern = NO_CONTROL_CHARACTERS),
+        extend("allOf" = [{"pattern": NOT_BLANK}])
+    )]
     pub name: String,
     /// The workspace the key reaches; absent or null: the reach of the key making the
     /// request (every workspace, or its one workspace). A key of one workspace creates keys
@@ -74,10 +84,11 @@ pub struct CreateKey {
     pub workspace_id: Option<i64>,
     /// `viewer`, `operator` or `admin` (the default).
     #[serde(default)]
+    #[schemars(extend("enum" = ["viewer", "operator", "admin", null]))]
     pub role: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct CreatedKey {
     #[serde(flatten)]
     pub key: KeyView,

@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::{AccountInsightReading, MissingKind};
 
@@ -41,7 +42,8 @@ pub struct SeriesParams {
     pub as_of: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "MetricDay")]
 pub struct DayView {
     pub day: NaiveDate,
     /// The breakdown dimension (`null` for the day's total).
@@ -52,6 +54,7 @@ pub struct DayView {
     pub revisions: i64,
     pub first_fetched_at: DateTime<Utc>,
     pub fetched_at: DateTime<Utc>,
+    #[schemars(extend("enum" = ["poll"]))]
     pub source: &'static str,
     /// Read before its Pacific day ended (today's day, or a day not read again since): the
     /// value is what Meta said so far and grows until the day is read complete.
@@ -60,7 +63,8 @@ pub struct DayView {
     pub settled: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "MetricSeries")]
 pub struct SeriesView {
     pub account_id: i64,
     pub metric: String,

@@ -5,6 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::{MissingKind, MissingValue};
 
@@ -17,10 +18,12 @@ pub fn router() -> Router<AppState> {
 }
 
 /// One missing value. Fields that do not apply to its kind are null.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "MissingValue")]
 pub struct MissingView {
     /// `media_insights`, `story_insights`, `account_insight`, `online_followers` or
     /// `demographics`.
+    #[schemars(extend("enum" = store::MissingKind::ALL.map(store::MissingKind::as_str)))]
     pub kind: &'static str,
     /// The media or story id.
     pub object_id: Option<String>,
@@ -30,6 +33,7 @@ pub struct MissingView {
     pub timeframe: Option<String>,
     pub breakdown: Option<String>,
     /// Machine-readable reason (`before_conversion`, `below_threshold`, …).
+    #[schemars(extend("enum" = store::MissingReason::ALL.map(store::MissingReason::as_str)))]
     pub reason: &'static str,
     /// The reason in words.
     pub reason_text: &'static str,
@@ -76,7 +80,7 @@ pub struct ListParams {
     pub kind: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct MissingList {
     pub account_id: i64,
     pub missing: Vec<MissingView>,

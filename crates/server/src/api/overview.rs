@@ -17,6 +17,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 use store::{AccountId, AlertQuery};
 
@@ -34,7 +35,7 @@ pub fn router() -> Router<AppState> {
 /// Open alerts listed in the overview (newest first).
 pub const OVERVIEW_ALERTS: u32 = 20;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Overview {
     pub generated_at: DateTime<Utc>,
     pub accounts: Vec<AccountView>,

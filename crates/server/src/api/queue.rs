@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::{
     HISTOGRAM_BUCKETS, JobMetricPoint, JobMetricsQuery, JobQuery, JobState, QueueSnapshot,
@@ -27,7 +28,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Counts of one queue (or of all queues) by state.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct StateCounts {
     /// Pending jobs, due or scheduled for later.
     pub pending: i64,
@@ -51,7 +52,8 @@ impl StateCounts {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "QueueCounts")]
 pub struct QueueView {
     pub queue: String,
     pub counts: StateCounts,
@@ -61,7 +63,8 @@ pub struct QueueView {
     pub age_seconds: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "QueueSnapshot")]
 pub struct SnapshotView {
     pub generated_at: DateTime<Utc>,
     pub totals: StateCounts,
@@ -133,7 +136,7 @@ pub struct MetricsParams {
 }
 
 /// p50 / p95 / p99 in milliseconds (upper edges of the histogram buckets); null without data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Percentiles {
     pub p50: Option<f64>,
     pub p95: Option<f64>,
@@ -151,7 +154,7 @@ impl Percentiles {
 }
 
 /// Finished jobs in one bucket (all kinds of the selected queues merged).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MetricBucket {
     pub bucket_start: DateTime<Utc>,
     pub completed: u64,
@@ -161,7 +164,7 @@ pub struct MetricBucket {
 }
 
 /// The whole range for one queue and kind.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct KindSummary {
     pub queue: String,
     pub kind: String,
@@ -171,10 +174,12 @@ pub struct KindSummary {
     pub run_ms: Percentiles,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "QueueMetrics")]
 pub struct MetricsView {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+    #[schemars(extend("enum" = ["minute", "hour", "day"]))]
     pub resolution: &'static str,
     pub queue: Option<String>,
     /// Oldest first; buckets without finished jobs are absent.
@@ -332,7 +337,8 @@ async fn metrics(
     Ok(ApiJson(summarize(&query, &points)))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Worker")]
 pub struct WorkerView {
     pub id: String,
     pub hostname: String,
@@ -345,7 +351,7 @@ pub struct WorkerView {
     pub running_jobs: Vec<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct WorkerList {
     /// Workers seen within the last this many seconds.
     pub seen_within_seconds: i64,

@@ -5,6 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::{RunQuery, RunStatus, SyncRun, SyncStep};
 
@@ -19,7 +20,8 @@ pub fn router() -> Router<AppState> {
         .route("/runs/{id}", get(detail))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Run")]
 pub struct RunView {
     pub id: i64,
     pub account_id: i64,
@@ -29,6 +31,7 @@ pub struct RunView {
     pub trigger: String,
     pub steps_planned: Vec<String>,
     /// `running | succeeded | failed | cancelled`.
+    #[schemars(extend("enum" = ["running", "succeeded", "failed", "cancelled"]))]
     pub status: &'static str,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -59,11 +62,13 @@ impl RunView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "RunStep")]
 pub struct StepView {
     pub step: String,
     pub position: i32,
     /// `running | succeeded | failed | skipped`.
+    #[schemars(extend("enum" = ["running", "succeeded", "failed", "skipped"]))]
     pub status: &'static str,
     pub attempts: i32,
     pub started_at: DateTime<Utc>,
@@ -113,7 +118,7 @@ pub struct ListParams {
     pub before: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct RunList {
     pub runs: Vec<RunView>,
     /// Pass as `before` for the next page; null on the last page.
@@ -161,7 +166,7 @@ async fn list(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct RunDetail {
     #[serde(flatten)]
     pub run: RunView,

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 use store::Schedule;
 
@@ -20,7 +21,8 @@ pub fn router() -> Router<AppState> {
         .route("/schedules/{name}/run", post(run_now))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Schedule")]
 pub struct ScheduleView {
     pub name: String,
     /// Six fields with seconds, UTC.
@@ -62,7 +64,7 @@ async fn view(state: &AppState, s: &Schedule) -> AppResult<ScheduleView> {
     Ok(ScheduleView::of(s, last_state))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ScheduleList {
     pub schedules: Vec<ScheduleView>,
 }
@@ -138,7 +140,7 @@ async fn resume(
     Ok(ApiJson(view(&state, &s).await?))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct RunNow {
     pub schedule: String,
     pub job_id: i64,

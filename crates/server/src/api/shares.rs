@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Duration, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::ShareLink;
 
@@ -31,7 +32,7 @@ pub const MAX_EXPIRES_IN: i64 = 365 * 86_400;
 pub const DEFAULT_EXPIRES_IN: i64 = 7 * 86_400;
 
 /// A link as the API lists it (never its token).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ShareView {
     pub id: String,
     pub account_id: i64,
@@ -41,6 +42,7 @@ pub struct ShareView {
     /// Who made it: `key:<id>` or `cli:<user>`.
     pub created_by: String,
     /// `active | expired | revoked`.
+    #[schemars(extend("enum" = ["active", "expired", "revoked"]))]
     pub state: &'static str,
 }
 
@@ -70,16 +72,17 @@ pub fn state_of(link: &ShareLink, now: DateTime<Utc>) -> &'static str {
 }
 
 /// `POST /accounts/{id}/share`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateShare {
     /// Seconds until the link stops working, 3600 (one hour) to 31536000 (365 days);
     /// default 604800 (7 days).
     #[serde(default)]
+    #[schemars(range(min = MIN_EXPIRES_IN, max = MAX_EXPIRES_IN))]
     pub expires_in: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct CreatedShare {
     #[serde(flatten)]
     pub link: ShareView,
@@ -149,7 +152,7 @@ async fn create(
     Ok((StatusCode::CREATED, ApiJson(created)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ShareList {
     pub shares: Vec<ShareView>,
 }

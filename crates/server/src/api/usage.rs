@@ -5,6 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::{ApiCallsDay, ApiUsage};
 
@@ -20,7 +21,8 @@ pub const HIGH_USAGE_PCT: f64 = 75.0;
 /// At or above this percentage, usage is `critical` (igsync alerts on rate-limit pressure).
 pub const CRITICAL_USAGE_PCT: f64 = 90.0;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Usage")]
 pub struct UsageView {
     pub observed_at: DateTime<Utc>,
     /// Percent of the budget used: the highest of call count, CPU time and total time.
@@ -29,6 +31,7 @@ pub struct UsageView {
     pub total_cputime_pct: f64,
     pub total_time_pct: f64,
     /// `ok` (< 75 %), `high` (≥ 75 %) or `critical` (≥ 90 %).
+    #[schemars(extend("enum" = ["ok", "high", "critical"]))]
     pub pressure: &'static str,
     /// Minutes until Meta lets calls through again, when throttled.
     pub regain_access_minutes: Option<i64>,
@@ -58,7 +61,8 @@ pub fn pressure(usage_pct: f64) -> &'static str {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "UsageDay")]
 pub struct DayView {
     pub day: NaiveDate,
     /// HTTP requests sent.
@@ -68,7 +72,7 @@ pub struct DayView {
     pub errors: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct AccountUsage {
     pub account_id: i64,
     pub username: String,
@@ -80,7 +84,7 @@ pub struct AccountUsage {
     pub units_total: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct UsageReport {
     pub from: NaiveDate,
     pub to: NaiveDate,

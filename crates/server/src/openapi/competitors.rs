@@ -3,10 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    array, datetime, enum_of, error_ref, id_param, int, int_range, json_response, nullable, number,
-    obj, op, query_param, schema_ref, string,
-};
+use super::{error_ref, id_param, int_range, json_response, op, query_param, schema_ref, string};
 
 /// Adds the competitors' operations.
 pub(super) fn paths(add: &mut impl FnMut(&str, &str, Value)) {
@@ -20,10 +17,7 @@ pub(super) fn paths(add: &mut impl FnMut(&str, &str, Value)) {
             None,
             &[(
                 "200",
-                json_response(
-                    "Competitors",
-                    obj(&[("competitors", array(schema_ref("Competitor")))]),
-                ),
+                json_response("Competitors", schema_ref("CompetitorList")),
             )],
         ),
     );
@@ -34,15 +28,7 @@ pub(super) fn paths(add: &mut impl FnMut(&str, &str, Value)) {
             "competitors",
             "Track a competitor through one of our accounts on Facebook Login (an account on Instagram Login is refused with 409, before any request)",
             &[],
-            Some(json!({
-                "type": "object",
-                "required": ["username", "via"],
-                "additionalProperties": false,
-                "properties": {
-                    "username": {"type": "string", "pattern": "^\\s*@?[A-Za-z0-9._]{1,30}\\s*$"},
-                    "via": string(),
-                },
-            })),
+            Some(schema_ref("AddCompetitor")),
             &[
                 ("201", json_response("Tracked", schema_ref("Competitor"))),
                 ("404", error_ref()),
@@ -58,7 +44,10 @@ pub(super) fn paths(add: &mut impl FnMut(&str, &str, Value)) {
             "Queue a snapshot of every competitor now",
             &[],
             None,
-            &[("202", json_response("Queued", obj(&[("enqueued", int())])))],
+            &[(
+                "202",
+                json_response("Queued", schema_ref("CompetitorSyncQueued")),
+            )],
         ),
     );
     add(
@@ -83,27 +72,7 @@ pub(super) fn paths(add: &mut impl FnMut(&str, &str, Value)) {
             ],
             None,
             &[
-                (
-                    "200",
-                    json_response(
-                        "Ranks",
-                        obj(&[
-                            ("account_id", int()),
-                            ("days", int()),
-                            (
-                                "figures",
-                                array(obj(&[
-                                    ("figure", string()),
-                                    ("value", nullable(number())),
-                                    ("note", nullable(string())),
-                                    ("rank", nullable(int())),
-                                    ("of", int()),
-                                    ("peer_median", nullable(number())),
-                                ])),
-                            ),
-                        ]),
-                    ),
-                ),
+                ("200", json_response("Ranks", schema_ref("PeerBenchmark"))),
                 ("404", error_ref()),
             ],
         ),
@@ -122,24 +91,4 @@ pub(super) fn paths(add: &mut impl FnMut(&str, &str, Value)) {
             ],
         ),
     );
-}
-
-/// The `Competitor` schema.
-pub(super) fn schema() -> Value {
-    let opt = nullable;
-    obj(&[
-        ("id", int()),
-        ("username", string()),
-        ("via_account_id", int()),
-        ("ig_user_id", opt(string())),
-        ("name", opt(string())),
-        ("status", enum_of(&["pending", "ok", "error"])),
-        ("followers_count", opt(int())),
-        ("follows_count", opt(int())),
-        ("media_count", opt(int())),
-        ("captured_at", opt(datetime())),
-        ("last_reason", opt(string())),
-        ("last_error", opt(string())),
-        ("last_error_at", opt(datetime())),
-    ])
 }

@@ -395,3 +395,22 @@ pub(crate) fn figure_keys(report: &Report) -> BTreeSet<&'static str> {
     }
     keys
 }
+
+/// The schema of [`report_json`]'s value in the OpenAPI document (`Report`): an object of
+/// figures and series. The report is assembled as a JSON value, so its schema names the
+/// shape of its figures rather than every section.
+pub struct ReportSchema;
+
+impl schemars::JsonSchema for ReportSchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Report".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "Figures are {key, label, value, unit, note, definition}; series are \
+                {key, label, unit, definition, points}",
+        })
+    }
+}

@@ -16,7 +16,7 @@ use std::str::FromStr;
 
 use analytics::{Figure, Report, Unit};
 
-pub use self::json::report_json;
+pub use self::json::{ReportSchema, report_json};
 
 /// The output formats of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

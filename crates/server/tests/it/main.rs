@@ -10,6 +10,7 @@ mod connect;
 mod dashboard;
 mod hardening;
 mod missing;
+mod openapi;
 mod report;
 mod support;
 mod webhooks;
