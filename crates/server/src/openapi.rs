@@ -1179,12 +1179,26 @@ fn schemas() -> Value {
                 ("day", date()), ("breakdown", opt(string())), ("key", opt(string())),
                 ("value", number()), ("first_value", number()), ("revisions", int()),
                 ("first_fetched_at", ts()), ("fetched_at", ts()),
-                ("source", enum_of(&["poll"])), ("partial", json!({"type": "boolean"})),
+                ("source", enum_of(&["poll", "webhook", "derived"])), ("partial", json!({"type": "boolean"})),
                 ("settled", json!({"type": "boolean"})),
+                ("provenance", schema_ref("Provenance")),
             ]))),
             ("moved_since_first_read", number()),
             ("missing", array(schema_ref("MissingValue"))),
         ]),
+        "Provenance": described(
+            obj(&[
+                ("api_version", opt(string())), ("captured_at", ts()),
+                ("settled", json!({"type": "boolean"})),
+                ("source", enum_of(&["poll", "webhook", "derived"])), ("text", string()),
+            ]),
+            "Where a stored number comes from. `api_version`: the Graph API version the read \
+             used, null for a value stored before igsync recorded provenance; `captured_at`: \
+             when it was read; `settled`: its day is older than Meta's 48-hour revision window, \
+             so a later change is a revision; `source`: `poll` (a Graph API read), `webhook` \
+             (Meta's notification) or `derived` (computed by igsync); `text`: the same in words, \
+             as the dashboard shows it on hover",
+        ),
         "MissingValue": obj(&[
             ("kind", enum_of(&["media_insights", "story_insights", "account_insight", "online_followers", "demographics"])),
             ("object_id", opt(string())), ("day", opt(date())), ("metric", opt(string())),
@@ -1277,6 +1291,11 @@ fn obj(props: &[(&str, Value)]) -> Value {
     }
     let required: Vec<&str> = props.iter().map(|(name, _)| *name).collect();
     json!({"type": "object", "properties": properties, "required": required})
+}
+
+fn described(mut schema: Value, description: &str) -> Value {
+    schema["description"] = json!(description);
+    schema
 }
 
 fn array(items: Value) -> Value {
