@@ -80,6 +80,7 @@ pub fn metrics_at_risk_of(pinned: ApiVersion, decisions: &[CatalogDecision]) -> 
             catalog
                 .metrics(pinned, d.scope)
                 .contains(&d.metric.as_str())
+                || (d.scope == CatalogScope::AccountTimeSeries && d.metric == ONLINE_FOLLOWERS)
         })
         .filter(|d| {
             !decisions
@@ -233,7 +234,12 @@ impl GraphClient {
             ),
         ];
         let scope = CatalogScope::AccountTimeSeries;
-        if self.metrics(scope).contains(&ONLINE_FOLLOWERS) {
+        // Read on its own (not in the time-series family), while the pinned version serves it.
+        if !self
+            .inner
+            .catalog
+            .is_dropped(self.version(), scope, ONLINE_FOLLOWERS)
+        {
             self.probe_family(
                 &mut probe,
                 account.ig_user_id.clone(),

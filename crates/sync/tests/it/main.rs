@@ -17,6 +17,7 @@ mod report;
 mod reports;
 mod reread;
 mod schedules;
+mod provenance;
 mod scoped;
 mod webhook;
 
