@@ -11,7 +11,10 @@ use crate::both_dialects;
 use crate::db::Dialect;
 use crate::env::{Env, sim_config, test_settings};
 
-both_dialects!(a_metric_the_newest_version_refuses_is_named_at_risk);
+both_dialects!(
+    a_metric_the_newest_version_refuses_is_named_at_risk,
+    media_metrics_and_online_followers_are_probed
+);
 
 async fn a_metric_the_newest_version_refuses_is_named_at_risk(d: Dialect) {
     let env = Env::new(d, sim_config(46, 1, 20), test_settings()).await;
@@ -99,8 +102,6 @@ async fn a_metric_the_newest_version_refuses_is_named_at_risk(d: Dialect) {
     assert_eq!(at_risk.len(), 1, "{at_risk:?}");
     env.teardown().await;
 }
-
-both_dialects!(media_metrics_and_online_followers_are_probed);
 
 /// The probe also asks each product type's media metrics, on a stored post of that type,
 /// and `online_followers`: withdrawn from the newest version, both are named at risk while
