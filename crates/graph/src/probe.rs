@@ -262,15 +262,8 @@ impl GraphClient {
             if metrics.is_empty() {
                 continue;
             }
-            self.probe_family(
-                &mut probe,
-                sample.id.clone(),
-                account,
-                scope,
-                metrics,
-                &[],
-            )
-            .await?;
+            self.probe_family(&mut probe, sample.id.clone(), account, scope, metrics, &[])
+                .await?;
         }
         Ok(probe)
     }
@@ -324,9 +317,7 @@ impl GraphClient {
                 }
                 // The sample's own refusal (too few viewers, before the conversion,
                 // removed) or a day not served: nothing about the version.
-                Err(GraphError::Api(api))
-                    if api.class() == ErrorClass::Permanent =>
-                {
+                Err(GraphError::Api(api)) if api.class() == ErrorClass::Permanent => {
                     return Ok(());
                 }
                 Err(e) => return Err(e),

@@ -163,7 +163,11 @@ async fn finals_write(conn: &mut PgConnection, finals: &[StoryFinal]) -> Result<
             .collect::<Vec<_>>(),
     )
     .bind(rows.iter().map(|f| f.reason.clone()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|f| f.api_version.clone()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|f| f.api_version.clone())
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await
     .map_err(db)?;

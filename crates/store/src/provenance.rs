@@ -16,7 +16,11 @@ pub enum ValueSource {
 }
 
 impl ValueSource {
-    pub const ALL: [ValueSource; 3] = [ValueSource::Poll, ValueSource::Webhook, ValueSource::Derived];
+    pub const ALL: [ValueSource; 3] = [
+        ValueSource::Poll,
+        ValueSource::Webhook,
+        ValueSource::Derived,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -111,7 +115,11 @@ impl ValueProvenance {
         format!(
             "{version} · read {} · {} · {}",
             self.captured_at.format("%Y-%m-%d %H:%M UTC"),
-            if self.settled { "settled" } else { "not settled" },
+            if self.settled {
+                "settled"
+            } else {
+                "not settled"
+            },
             self.source.as_str()
         )
     }

@@ -7,9 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
-use store::{
-    AccountId, InsightBatch, InsightSnapshot, Origin, PostWindow, Result, StoreError,
-};
+use store::{AccountId, InsightBatch, InsightSnapshot, Origin, PostWindow, Result, StoreError};
 
 use crate::accounts::get;
 use crate::error::db;

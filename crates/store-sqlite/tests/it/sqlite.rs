@@ -332,7 +332,8 @@ async fn migrations_apply_once_even_when_raced() {
             (6, "reports".into()),
             (10, "workspaces".into()),
             (11, "competitors".into()),
-            (12, "report_pdf".into())
+            (12, "report_pdf".into()),
+            (13, "provenance".into()),
         ]
     );
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")

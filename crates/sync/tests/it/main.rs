@@ -12,12 +12,12 @@ mod env;
 mod failures;
 mod job_args;
 mod ops;
+mod provenance;
 mod queue;
 mod report;
 mod reports;
 mod reread;
 mod schedules;
-mod provenance;
 mod scoped;
 mod webhook;
 

@@ -62,7 +62,11 @@ async fn synced_values_carry_the_clients_version_and_poll(d: Dialect) {
                 CopyValue::Text(VERSION.into()),
                 "{table}: {r:?}"
             );
-            assert_eq!(r["source"], CopyValue::Text("poll".into()), "{table}: {r:?}");
+            assert_eq!(
+                r["source"],
+                CopyValue::Text("poll".into()),
+                "{table}: {r:?}"
+            );
         }
     }
     // Stories read while live, and their final numbers from those reads.
@@ -138,7 +142,10 @@ async fn synced_values_carry_the_clients_version_and_poll(d: Dialect) {
         .find(|f| f.ig_media_id == "17990000000000001")
         .unwrap_or_else(|| panic!("the notified story has final numbers: {finals:?}"));
     assert_eq!(hooked.provenance, Provenance::Webhook);
-    assert_eq!(hooked.api_version, None, "Meta sent them: no read's version");
+    assert_eq!(
+        hooked.api_version, None,
+        "Meta sent them: no read's version"
+    );
     let stored = rows(&env, "story_finals").await;
     let row = stored
         .iter()
