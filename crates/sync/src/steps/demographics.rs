@@ -165,7 +165,7 @@ async fn probe_newest_version(ctx: &StepCtx<'_>) -> serde_json::Value {
 async fn probe_samples(ctx: &StepCtx<'_>) -> Result<Vec<graph::MediaTarget>, store::StoreError> {
     let mut index = ctx.deps.store.media_index(ctx.account.id).await?;
     index.retain(|m| !m.deleted && m.insights_error.is_none());
-    index.sort_by(|a, b| b.published_at.cmp(&a.published_at));
+    index.sort_by_key(|m| std::cmp::Reverse(m.published_at));
     let mut samples: Vec<graph::MediaTarget> = Vec::new();
     for m in index {
         let category = match (m.product_type, m.media_type) {
