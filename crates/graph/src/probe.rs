@@ -13,6 +13,7 @@ use crate::client::{GraphClient, PathKind, Request};
 use crate::config::ApiVersion;
 use crate::days::pacific_day_start;
 use crate::error::{ErrorClass, GraphError};
+use crate::media_insights::MediaTarget;
 use crate::reads::check_id;
 
 /// One metric Meta refused on a version.
@@ -79,6 +80,7 @@ pub fn metrics_at_risk_of(pinned: ApiVersion, decisions: &[CatalogDecision]) -> 
             catalog
                 .metrics(pinned, d.scope)
                 .contains(&d.metric.as_str())
+                || (d.scope == CatalogScope::AccountTimeSeries && d.metric == ONLINE_FOLLOWERS)
         })
         .filter(|d| {
             !decisions
@@ -103,8 +105,8 @@ impl GraphClient {
     /// Asks for the account metrics this client's version requests (per-day totals, the
     /// daily series, demographics) on `version`, one request per family plus one per refused
     /// metric (Meta names one refused metric at a time). Refusals are recorded in the
-    /// catalog of `version`. Followers online and media metrics are not probed (the first
-    /// errors for its latest days, the second needs a post of each kind).
+    /// catalog of `version`. Followers online and media metrics are probed by
+    /// [`probe_version`](Self::probe_version), which needs a post of each kind.
     #[tracing::instrument(skip_all)]
     pub async fn probe_metrics(
         &self,
@@ -201,6 +203,127 @@ impl GraphClient {
             }
         }
         Ok(probe)
+    }
+
+    /// The whole daily probe on `version`: the account metrics ([`probe_metrics`]), then
+    /// `online_followers` over a day old enough to be served, then each media category's
+    /// metrics on one sample media of that category (`samples`: one per product type the
+    /// account has; a category without a sample is not probed). A sample Meta refuses for a
+    /// reason of its own (too few viewers, posted before the business conversion, deleted)
+    /// tells nothing about the version: its category is skipped.
+    ///
+    /// [`probe_metrics`]: Self::probe_metrics
+    #[tracing::instrument(skip_all)]
+    pub async fn probe_version(
+        &self,
+        account: &AccountRef,
+        version: ApiVersion,
+        samples: &[MediaTarget],
+    ) -> Result<MetricProbe, GraphError> {
+        let mut probe = self.probe_metrics(account, version).await?;
+        // Meta keeps 30 days and refuses the latest ~2: a day a week back is served.
+        let day = self.inner.cfg.clock.now().date_naive() - Duration::days(7);
+        let online = vec![
+            ("period", "lifetime".to_owned()),
+            ("since", pacific_day_start(day).timestamp().to_string()),
+            (
+                "until",
+                pacific_day_start(day + Duration::days(1))
+                    .timestamp()
+                    .to_string(),
+            ),
+        ];
+        let scope = CatalogScope::AccountTimeSeries;
+        // Read on its own (not in the time-series family), while the pinned version serves it.
+        if !self
+            .inner
+            .catalog
+            .is_dropped(self.version(), scope, ONLINE_FOLLOWERS)
+        {
+            self.probe_family(
+                &mut probe,
+                account.ig_user_id.clone(),
+                account,
+                scope,
+                vec![ONLINE_FOLLOWERS],
+                &online,
+            )
+            .await?;
+        }
+        let mut seen = Vec::new();
+        for sample in samples {
+            if seen.contains(&sample.category) {
+                continue;
+            }
+            seen.push(sample.category);
+            check_id(&sample.id)?;
+            let scope = CatalogScope::Media(sample.category);
+            let metrics = self.metrics(scope);
+            if metrics.is_empty() {
+                continue;
+            }
+            self.probe_family(&mut probe, sample.id.clone(), account, scope, metrics, &[])
+                .await?;
+        }
+        Ok(probe)
+    }
+
+    /// Asks `metrics` of `object`'s insights on the probe's version until Meta serves the
+    /// rest, recording each refused metric. An error that is not a metric refusal skips the
+    /// family, unless it stops every request (token, throttling, network).
+    async fn probe_family(
+        &self,
+        probe: &mut MetricProbe,
+        object: String,
+        account: &AccountRef,
+        scope: CatalogScope,
+        mut metrics: Vec<&'static str>,
+        params: &[(&'static str, String)],
+    ) -> Result<(), GraphError> {
+        let version = probe.version;
+        while !metrics.is_empty() {
+            let mut req = Request::get("metric_probe", format!("{object}/insights"))
+                .for_account(account)
+                .param("metric", metrics.join(","));
+            req.kind = PathKind::VersionedAt(version);
+            for (k, v) in params {
+                req = req.param(k, v.clone());
+            }
+            match self.call(&req, |_| Ok(())).await {
+                Ok(()) => {
+                    probe
+                        .served
+                        .extend(metrics.iter().map(|m| (scope, (*m).to_owned())));
+                    return Ok(());
+                }
+                Err(GraphError::Api(api)) if api.class() == ErrorClass::UnsupportedMetric => {
+                    let names = crate::catalog::rejected_metrics(&api.message, &metrics);
+                    if names.is_empty() {
+                        // A refusal of the object, not of a metric (e.g. a media type).
+                        return Ok(());
+                    }
+                    let now = self.inner.cfg.clock.now();
+                    for name in &names {
+                        self.inner
+                            .catalog
+                            .drop_metric(version, scope, name, &api.message, now);
+                        probe.refused.push(MetricRefusal {
+                            scope,
+                            metric: name.clone(),
+                            message: api.message.clone(),
+                        });
+                    }
+                    metrics.retain(|m| !names.iter().any(|n| n == m));
+                }
+                // The sample's own refusal (too few viewers, before the conversion,
+                // removed) or a day not served: nothing about the version.
+                Err(GraphError::Api(api)) if api.class() == ErrorClass::Permanent => {
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 }
 

@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "report_pdf",
         include_str!("../migrations/0012_report_pdf.sql"),
     ),
+    (
+        13,
+        "provenance",
+        include_str!("../migrations/0013_provenance.sql"),
+    ),
 ];
 
 fn checksum(sql: &str) -> String {

@@ -127,16 +127,17 @@ async fn finals_write(conn: &mut PgConnection, finals: &[StoryFinal]) -> Result<
     let rows: Vec<&StoryFinal> = best.into_values().collect();
     let done = sqlx::query(
         "INSERT INTO story_finals (ig_media_id, account_id, provenance, rank, captured_at,
-             expires_at, metrics, reason)
+             expires_at, metrics, reason, api_version)
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::int[],
-             $5::timestamptz[], $6::timestamptz[], $7::jsonb[], $8::text[])
+             $5::timestamptz[], $6::timestamptz[], $7::jsonb[], $8::text[], $9::text[])
          ON CONFLICT (ig_media_id) DO UPDATE SET
              provenance = EXCLUDED.provenance,
              rank = EXCLUDED.rank,
              captured_at = EXCLUDED.captured_at,
              expires_at = EXCLUDED.expires_at,
              metrics = EXCLUDED.metrics,
-             reason = EXCLUDED.reason
+             reason = EXCLUDED.reason,
+             api_version = EXCLUDED.api_version
          WHERE story_finals.account_id = EXCLUDED.account_id
            AND (EXCLUDED.rank > story_finals.rank
                 OR (EXCLUDED.rank = story_finals.rank
@@ -162,6 +163,11 @@ async fn finals_write(conn: &mut PgConnection, finals: &[StoryFinal]) -> Result<
             .collect::<Vec<_>>(),
     )
     .bind(rows.iter().map(|f| f.reason.clone()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|f| f.api_version.clone())
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await
     .map_err(db)?;
@@ -182,7 +188,8 @@ pub(crate) async fn final_list(
     to: DateTime<Utc>,
 ) -> Result<Vec<StoryFinal>> {
     let rows = sqlx::query(
-        "SELECT ig_media_id, account_id, provenance, captured_at, expires_at, metrics, reason
+        "SELECT ig_media_id, account_id, provenance, captured_at, expires_at, metrics, reason,
+                api_version
          FROM story_finals WHERE account_id = $1 AND expires_at BETWEEN $2 AND $3
          ORDER BY expires_at, ig_media_id",
     )
@@ -206,6 +213,7 @@ pub(crate) async fn final_list(
                 metrics: story_final_metrics_parse(&metrics)
                     .ok_or_else(|| corrupt("story_finals.metrics"))?,
                 reason: row.try_get("reason").map_err(db)?,
+                api_version: row.try_get("api_version").map_err(db)?,
             })
         })
         .collect()

@@ -108,6 +108,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     captured_at,
                     rows,
                     errors: vec![],
+                    origin: store::Origin::poll("v23.0"),
                 })
                 .await?;
         }

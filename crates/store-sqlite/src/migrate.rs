@@ -56,6 +56,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "report_pdf",
         sql: include_str!("../migrations/0012_report_pdf.sql"),
     },
+    Migration {
+        version: 13,
+        name: "provenance",
+        sql: include_str!("../migrations/0013_provenance.sql"),
+    },
 ];
 
 /// How many migrations this build knows.

@@ -101,15 +101,16 @@ async fn finals_write(conn: &mut SqliteConnection, finals: &[StoryFinal]) -> Res
     chunked_values(
         conn,
         "INSERT INTO story_finals (ig_media_id, account_id, provenance, rank, captured_at,
-             expires_at, metrics, reason)",
-        "(?, ?, ?, ?, ?, ?, ?, ?)",
+             expires_at, metrics, reason, api_version)",
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
         "ON CONFLICT (ig_media_id) DO UPDATE SET
              provenance = excluded.provenance,
              rank = excluded.rank,
              captured_at = excluded.captured_at,
              expires_at = excluded.expires_at,
              metrics = excluded.metrics,
-             reason = excluded.reason
+             reason = excluded.reason,
+             api_version = excluded.api_version
          WHERE story_finals.account_id = excluded.account_id
            AND (excluded.rank > story_finals.rank
                 OR (excluded.rank = story_finals.rank
@@ -124,6 +125,7 @@ async fn finals_write(conn: &mut SqliteConnection, finals: &[StoryFinal]) -> Res
                 .bind(micros(f.expires_at))
                 .bind(story_final_metrics_json(&f.metrics).to_string())
                 .bind(f.reason.clone())
+                .bind(f.api_version.clone())
         },
     )
     .await
@@ -143,7 +145,8 @@ pub(crate) async fn final_list(
     to: DateTime<Utc>,
 ) -> Result<Vec<StoryFinal>> {
     let rows = sqlx::query(
-        "SELECT ig_media_id, account_id, provenance, captured_at, expires_at, metrics, reason
+        "SELECT ig_media_id, account_id, provenance, captured_at, expires_at, metrics, reason,
+                api_version
          FROM story_finals WHERE account_id = ? AND expires_at BETWEEN ? AND ?
          ORDER BY expires_at, ig_media_id",
     )
@@ -165,6 +168,7 @@ pub(crate) async fn final_list(
                 metrics: story_final_metrics_parse(&metrics)
                     .ok_or_else(|| corrupt("story_finals.metrics"))?,
                 reason: row.col("reason")?,
+                api_version: row.col("api_version")?,
             })
         })
         .collect()

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::account::AccountId;
+use crate::provenance::{Origin, ValueSource};
 
 /// The counters of a profile at one moment.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +31,8 @@ pub struct ProfileUpdate {
     pub username: String,
     pub name: Option<String>,
     pub profile_picture_url: Option<String>,
+    /// The Graph API version and source the counters were read with.
+    pub origin: Origin,
 }
 
 /// IMAGE, VIDEO or CAROUSEL_ALBUM.
@@ -205,6 +208,8 @@ pub struct InsightBatch {
     pub captured_at: DateTime<Utc>,
     pub rows: Vec<InsightSnapshot>,
     pub errors: Vec<(String, String)>,
+    /// The Graph API version and source of every row.
+    pub origin: Origin,
 }
 
 /// A story as listed while live (stories expire after 24 h).
@@ -239,6 +244,8 @@ pub struct StoryBatch {
     pub stories: Vec<StoryRecord>,
     pub rows: Vec<InsightSnapshot>,
     pub errors: Vec<(String, String)>,
+    /// The Graph API version and source of every row.
+    pub origin: Origin,
 }
 
 /// One account-level value for one day. `breakdown` / `key` are `""` for the total, else
@@ -270,6 +277,11 @@ pub struct AccountInsightReading {
     pub fetched_at: DateTime<Utc>,
     /// Revisions made up to `as_of` (0: the first value still stands).
     pub revisions: i64,
+    /// The Graph API version `value` was read with; `None` for a value stored before
+    /// provenance was recorded.
+    pub api_version: Option<String>,
+    /// Where `value` came from.
+    pub source: ValueSource,
 }
 
 /// Account insight days to upsert in one transaction on
@@ -280,6 +292,8 @@ pub struct AccountInsightBatch {
     pub account_id: AccountId,
     pub fetched_at: DateTime<Utc>,
     pub rows: Vec<AccountInsightDay>,
+    /// The Graph API version and source of every row.
+    pub origin: Origin,
 }
 
 /// One demographic value: `metric` (e.g. `follower_demographics`), `breakdown` (age,
@@ -301,6 +315,8 @@ pub struct DemographicBatch {
     pub account_id: AccountId,
     pub captured_on: NaiveDate,
     pub rows: Vec<DemographicValue>,
+    /// The Graph API version and source of every row.
+    pub origin: Origin,
 }
 
 /// Filters for [`crate::Store::media_list`]. Ranges are inclusive, on `published_at`.

@@ -95,6 +95,9 @@ pub struct StoryFinal {
     pub metrics: Vec<StoryFinalMetric>,
     /// Why there are no numbers (for [`Provenance::Unavailable`]) or why some are missing.
     pub reason: Option<String>,
+    /// The Graph API version of the read that gave the numbers (`None` for a webhook's:
+    /// Meta sent them).
+    pub api_version: Option<String>,
 }
 
 /// A comment on one of the account's media, as a `comments` notification described it.

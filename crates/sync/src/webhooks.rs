@@ -326,6 +326,8 @@ pub(crate) fn webhook_final(
         expires_at: time,
         metrics,
         reason,
+        // Meta sent the numbers: no Graph API request read them.
+        api_version: None,
     }
 }
 

@@ -99,6 +99,7 @@ pub(crate) async fn ingest_scenario(args: &BenchArgs) -> anyhow::Result<Value> {
                     captured_at,
                     rows,
                     errors: vec![],
+                    origin: store::Origin::poll("v23.0"),
                 })
                 .await?;
         }

@@ -10,7 +10,7 @@ use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use store::{AccountInsightReading, MissingKind};
+use store::{AccountInsightReading, MissingKind, ValueProvenance};
 
 use crate::api::accounts::account_by_ref;
 use crate::api::missing::MissingView;
@@ -26,10 +26,6 @@ pub fn router() -> Router<AppState> {
 const MAX_DAYS: i64 = 731;
 /// The default range, in days.
 const DEFAULT_DAYS: i64 = 30;
-
-/// Where a value came from. Polling the Graph API is the only source today; the name is
-/// stored per value so other sources can be told apart.
-const SOURCE_POLL: &str = "poll";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,13 +50,58 @@ pub struct DayView {
     pub revisions: i64,
     pub first_fetched_at: DateTime<Utc>,
     pub fetched_at: DateTime<Utc>,
-    #[schemars(extend("enum" = ["poll"]))]
+    /// Where the value came from (`poll`, `webhook`, `derived`); as in `provenance`.
+    #[schemars(extend("enum" = ["poll", "webhook", "derived"]))]
     pub source: &'static str,
     /// Read before its Pacific day ended (today's day, or a day not read again since): the
     /// value is what Meta said so far and grows until the day is read complete.
     pub partial: bool,
     /// Older than Meta's 48-hour settling window: later changes are revisions.
     pub settled: bool,
+    pub provenance: ProvenanceView,
+}
+
+/// Where a value comes from: the Graph API version of the read (`null`: stored before
+/// provenance was recorded), when it was read, whether Meta may still revise it and its
+/// source, with the same words as the dashboard's hover text.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Provenance")]
+pub struct ProvenanceView {
+    /// The Graph API version the read used; null for a value stored before igsync recorded
+    /// provenance.
+    pub api_version: Option<String>,
+    /// When it was read.
+    pub captured_at: DateTime<Utc>,
+    /// Its day is older than Meta's 48-hour revision window, so a later change is a revision.
+    pub settled: bool,
+    /// `poll` (a Graph API read), `webhook` (Meta's notification) or `derived` (computed by
+    /// igsync).
+    #[schemars(extend("enum" = ["poll", "webhook", "derived"]))]
+    pub source: &'static str,
+    /// The same in words, as the dashboard shows it on hover.
+    pub text: String,
+}
+
+impl ProvenanceView {
+    pub fn of(p: &ValueProvenance) -> ProvenanceView {
+        ProvenanceView {
+            api_version: p.api_version.clone(),
+            captured_at: p.captured_at,
+            settled: p.settled,
+            source: p.source.as_str(),
+            text: p.describe(),
+        }
+    }
+}
+
+/// The provenance of one reading at `now`.
+pub(crate) fn reading_provenance(r: &AccountInsightReading, now: DateTime<Utc>) -> ValueProvenance {
+    ValueProvenance {
+        api_version: r.api_version.clone(),
+        captured_at: r.fetched_at,
+        settled: store::day_settled(r.day, now),
+        source: r.source,
+    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -78,21 +119,9 @@ pub struct SeriesView {
     pub missing: Vec<MissingView>,
 }
 
-/// Meta's numbers may change for 48 hours after a day ends.
-const SETTLING_HOURS: i64 = 48;
-
-/// The end of a Pacific day (Meta's day bucket), in UTC.
-fn pacific_day_end(day: NaiveDate) -> Option<DateTime<Utc>> {
-    use chrono::TimeZone;
-    let next = day.succ_opt()?.and_hms_opt(0, 0, 0)?;
-    chrono_tz::America::Los_Angeles
-        .from_local_datetime(&next)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 fn view(r: &AccountInsightReading, now: DateTime<Utc>) -> DayView {
-    let day_end = pacific_day_end(r.day).unwrap_or(now);
+    let day_end = store::pacific_day_end(r.day).unwrap_or(now);
+    let provenance = reading_provenance(r, now);
     let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     DayView {
         day: r.day,
@@ -103,10 +132,11 @@ fn view(r: &AccountInsightReading, now: DateTime<Utc>) -> DayView {
         revisions: r.revisions,
         first_fetched_at: r.first_fetched_at,
         fetched_at: r.fetched_at,
-        source: SOURCE_POLL,
+        source: r.source.as_str(),
         // Read before its day ended: Meta's number for the day so far.
         partial: r.fetched_at < day_end,
-        settled: now >= day_end + Duration::hours(SETTLING_HOURS),
+        settled: provenance.settled,
+        provenance: ProvenanceView::of(&provenance),
     }
 }
 

@@ -212,6 +212,7 @@ pub(crate) async fn page(
         html::sections(&report, "acct")
     ));
 
+    body.push_str(&super::provenance::panel(&state, &account, period.end(), now).await?);
     body.push_str(&super::webhooks::account_panels(&state, &account, now).await?);
 
     // Sync history.

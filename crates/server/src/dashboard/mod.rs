@@ -19,6 +19,7 @@ mod form;
 mod layout;
 mod login;
 mod overview;
+mod provenance;
 mod queue;
 mod schedules;
 mod share;

@@ -166,6 +166,19 @@ async fn a_revised_day_is_answered_as_known_at_any_time() {
     let latest = total(&now);
     assert_eq!(latest["revisions"], 1, "{now}");
     assert_eq!(latest["source"], "poll");
+    // Its provenance: the version the client read it with, when, settled or not, source.
+    let provenance = &latest["provenance"];
+    assert_eq!(provenance["api_version"], "v25.0", "{latest}");
+    assert_eq!(provenance["source"], "poll");
+    assert_eq!(provenance["settled"], latest["settled"]);
+    assert_eq!(provenance["captured_at"], latest["fetched_at"]);
+    assert!(
+        provenance["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Graph API v25.0 · read "),
+        "{provenance}"
+    );
     assert_eq!(latest["partial"], false, "yesterday is complete");
     // Today's day, read before it ended, is flagged partial.
     let truth = env
@@ -208,6 +221,11 @@ async fn a_revised_day_is_answered_as_known_at_any_time() {
     assert_eq!(
         (then["value"].as_f64().unwrap(), then["revisions"].as_i64()),
         (first, Some(0))
+    );
+    assert_eq!(then["provenance"]["api_version"], "v25.0", "{then}");
+    assert_eq!(
+        then["provenance"]["captured_at"].as_str(),
+        then["fetched_at"].as_str()
     );
     assert_eq!(before["moved_since_first_read"].as_f64().unwrap(), 0.0);
     // Before the first sync nothing was known.
@@ -278,4 +296,28 @@ async fn a_metric_the_newest_version_refuses_is_listed_at_risk() {
     let page = browser.page("/").await;
     assert!(page.contains("Metrics at risk"), "{page}");
     assert!(page.contains("profile_views") && page.contains("2028-07-29"));
+}
+
+/// The account page shows each stored value's provenance on hover: the Graph API version
+/// that read it, when, whether Meta may still revise it, and its source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_account_page_shows_each_values_provenance_on_hover() {
+    let env = SimApp::start(1, 12).await;
+    let app = &env.app;
+    let (id, _) = env.accounts[0].clone();
+    json_of(
+        app.post(&format!("/api/v1/accounts/{id}/sync")).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    env.engine.run_until_idle().await.unwrap();
+    let read = env.clock.now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let browser = crate::dashboard::Browser::sign_in(app).await;
+    let page = browser.page(&format!("/accounts/{id}")).await;
+    assert!(page.contains("Where the numbers come from"), "{page}");
+    // Days older than Meta's 48-hour window are settled; yesterday's are not yet.
+    for state in ["settled", "not settled"] {
+        let hover = format!("title=\"Graph API v25.0 · read {read} · {state} · poll\"");
+        assert!(page.contains(&hover), "{hover} in the page");
+    }
 }

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use sqlx::{PgPool, Row};
 use store::{
     AccountId, AccountInsightBatch, AccountInsightDay, AccountInsightReading, DemographicBatch,
-    DemographicValue, Result,
+    DemographicValue, Result, ValueSource,
 };
 
 use crate::accounts::get;
@@ -38,12 +38,14 @@ pub(crate) async fn account_insights_apply(
     let values: Vec<f64> = rows.iter().map(|r| r.value).collect();
     let done = sqlx::query(
         "INSERT INTO account_insight_days
-             (account_id, metric, day, breakdown, key, value, fetched_at, first_fetched_at)
-         SELECT $1, u.m, u.d, u.b, u.k, u.v, $2, $2
+             (account_id, metric, day, breakdown, key, value, fetched_at, first_fetched_at,
+              api_version, source)
+         SELECT $1, u.m, u.d, u.b, u.k, u.v, $2, $2, $8, $9
          FROM UNNEST($3::text[], $4::date[], $5::text[], $6::text[], $7::float8[])
              AS u(m, d, b, k, v)
          ON CONFLICT (account_id, metric, day, breakdown, key) DO UPDATE
-             SET value = EXCLUDED.value, fetched_at = EXCLUDED.fetched_at
+             SET value = EXCLUDED.value, fetched_at = EXCLUDED.fetched_at,
+                 api_version = EXCLUDED.api_version, source = EXCLUDED.source
              WHERE account_insight_days.fetched_at < EXCLUDED.fetched_at
                 OR (account_insight_days.fetched_at = EXCLUDED.fetched_at
                     AND account_insight_days.value IS DISTINCT FROM EXCLUDED.value)",
@@ -55,6 +57,8 @@ pub(crate) async fn account_insights_apply(
     .bind(&breakdowns)
     .bind(&keys)
     .bind(&values)
+    .bind(&batch.origin.api_version)
+    .bind(batch.origin.source.as_str())
     .execute(&mut *tx)
     .await
     .map_err(db)?;
@@ -119,6 +123,10 @@ pub(crate) async fn account_insight_as_of(
          SELECT days.day, days.breakdown, days.key,
                 coalesce(nr.previous_value, days.value) AS value,
                 coalesce(nr.previous_fetched_at, days.fetched_at) AS fetched_at,
+                CASE WHEN nr.revised_at IS NULL THEN days.api_version
+                     ELSE nr.previous_api_version END AS api_version,
+                CASE WHEN nr.revised_at IS NULL THEN days.source
+                     ELSE nr.previous_source END AS source,
                 coalesce(days.first_fetched_at, days.fetched_at) AS first_fetched_at,
                 coalesce((SELECT r.previous_value FROM account_insight_revisions r
                           WHERE r.account_id = days.account_id AND r.metric = days.metric
@@ -155,6 +163,8 @@ pub(crate) async fn account_insight_as_of(
                 first_fetched_at: get(row, "first_fetched_at")?,
                 fetched_at: get(row, "fetched_at")?,
                 revisions: get(row, "revisions")?,
+                api_version: get(row, "api_version")?,
+                source: value_source(&get::<String>(row, "source")?)?,
             })
         })
         .collect()
@@ -198,13 +208,17 @@ pub(crate) async fn demographics_apply(pool: &PgPool, batch: DemographicBatch) -
     let values: Vec<f64> = rows.iter().map(|r| r.value).collect();
     let done = sqlx::query(
         "INSERT INTO demographic_snapshots
-             (account_id, captured_on, metric, breakdown, timeframe, key, value)
-         SELECT $1, $2, u.m, u.b, u.t, u.k, u.v
+             (account_id, captured_on, metric, breakdown, timeframe, key, value, api_version,
+              source)
+         SELECT $1, $2, u.m, u.b, u.t, u.k, u.v, $8, $9
          FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[])
              AS u(m, b, t, k, v)
          ON CONFLICT (account_id, captured_on, metric, breakdown, timeframe, key) DO UPDATE
-             SET value = EXCLUDED.value
-             WHERE demographic_snapshots.value IS DISTINCT FROM EXCLUDED.value",
+             SET value = EXCLUDED.value, api_version = EXCLUDED.api_version,
+                 source = EXCLUDED.source
+             WHERE demographic_snapshots.value IS DISTINCT FROM EXCLUDED.value
+                OR demographic_snapshots.api_version IS DISTINCT FROM EXCLUDED.api_version
+                OR demographic_snapshots.source IS DISTINCT FROM EXCLUDED.source",
     )
     .bind(batch.account_id)
     .bind(batch.captured_on)
@@ -213,6 +227,8 @@ pub(crate) async fn demographics_apply(pool: &PgPool, batch: DemographicBatch) -
     .bind(&timeframes)
     .bind(&keys)
     .bind(&values)
+    .bind(&batch.origin.api_version)
+    .bind(batch.origin.source.as_str())
     .execute(&mut *tx)
     .await
     .map_err(db)?;
@@ -251,4 +267,10 @@ pub(crate) async fn demographics_latest(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Some((day, values)))
+}
+
+/// A stored `source`, as the store's type.
+pub(crate) fn value_source(s: &str) -> Result<ValueSource> {
+    ValueSource::parse(s)
+        .ok_or_else(|| crate::error::corrupt(format!("unknown value source {s:?}")))
 }

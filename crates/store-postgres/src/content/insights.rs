@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
-use store::{AccountId, InsightBatch, InsightSnapshot, PostWindow, Result, StoreError};
+use store::{AccountId, InsightBatch, InsightSnapshot, Origin, PostWindow, Result, StoreError};
 
 use crate::accounts::get;
 use crate::error::db;
@@ -109,6 +109,7 @@ pub(super) async fn insights_apply(
     captured_at: DateTime<Utc>,
     rows: Vec<InsightSnapshot>,
     errors: Vec<(String, String)>,
+    origin: &Origin,
 ) -> Result<u64> {
     check_finite(rows.iter().map(|r| r.value), "insight")?;
     if rows.iter().any(|r| r.metric.trim().is_empty()) {
@@ -188,20 +189,28 @@ pub(super) async fn insights_apply(
     if n > 0 {
         let sql = match owner {
             Owner::Media => {
-                "INSERT INTO media_insight_snapshots (media_id, metric, breakdown, captured_at, value)
-                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::timestamptz[],
-                     $5::float8[])
+                "INSERT INTO media_insight_snapshots
+                     (media_id, metric, breakdown, captured_at, value, api_version, source)
+                 SELECT u.*, $6, $7 FROM UNNEST($1::bigint[], $2::text[], $3::text[],
+                     $4::timestamptz[], $5::float8[]) AS u
                  ON CONFLICT (media_id, metric, breakdown, captured_at) DO UPDATE
-                     SET value = EXCLUDED.value
-                     WHERE media_insight_snapshots.value IS DISTINCT FROM EXCLUDED.value"
+                     SET value = EXCLUDED.value, api_version = EXCLUDED.api_version,
+                         source = EXCLUDED.source
+                     WHERE media_insight_snapshots.value IS DISTINCT FROM EXCLUDED.value
+                        OR media_insight_snapshots.api_version IS DISTINCT FROM EXCLUDED.api_version
+                        OR media_insight_snapshots.source IS DISTINCT FROM EXCLUDED.source"
             }
             Owner::Story => {
-                "INSERT INTO story_insight_snapshots (story_id, metric, breakdown, captured_at, value)
-                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::timestamptz[],
-                     $5::float8[])
+                "INSERT INTO story_insight_snapshots
+                     (story_id, metric, breakdown, captured_at, value, api_version, source)
+                 SELECT u.*, $6, $7 FROM UNNEST($1::bigint[], $2::text[], $3::text[],
+                     $4::timestamptz[], $5::float8[]) AS u
                  ON CONFLICT (story_id, metric, breakdown, captured_at) DO UPDATE
-                     SET value = EXCLUDED.value
-                     WHERE story_insight_snapshots.value IS DISTINCT FROM EXCLUDED.value"
+                     SET value = EXCLUDED.value, api_version = EXCLUDED.api_version,
+                         source = EXCLUDED.source
+                     WHERE story_insight_snapshots.value IS DISTINCT FROM EXCLUDED.value
+                        OR story_insight_snapshots.api_version IS DISTINCT FROM EXCLUDED.api_version
+                        OR story_insight_snapshots.source IS DISTINCT FROM EXCLUDED.source"
             }
         };
         let done = sqlx::query(sql)
@@ -210,6 +219,8 @@ pub(super) async fn insights_apply(
             .bind(&breakdowns)
             .bind(&times)
             .bind(&values)
+            .bind(&origin.api_version)
+            .bind(origin.source.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -290,6 +301,7 @@ pub(crate) async fn media_insights_apply(pool: &PgPool, batch: InsightBatch) -> 
         batch.captured_at,
         batch.rows,
         batch.errors,
+        &batch.origin,
     )
     .await?;
     tx.commit().await.map_err(db)?;

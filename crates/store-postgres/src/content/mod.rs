@@ -103,18 +103,23 @@ pub(crate) async fn profile_apply(pool: &PgPool, u: ProfileUpdate) -> Result<()>
     }
     sqlx::query(
         "INSERT INTO profile_snapshots
-             (account_id, captured_at, followers_count, follows_count, media_count)
-         VALUES ($1, $2, $3, $4, $5)
+             (account_id, captured_at, followers_count, follows_count, media_count,
+              api_version, source)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (account_id, captured_at) DO UPDATE SET
              followers_count = EXCLUDED.followers_count,
              follows_count = EXCLUDED.follows_count,
-             media_count = EXCLUDED.media_count",
+             media_count = EXCLUDED.media_count,
+             api_version = EXCLUDED.api_version,
+             source = EXCLUDED.source",
     )
     .bind(s.account_id)
     .bind(s.captured_at)
     .bind(s.followers_count)
     .bind(s.follows_count)
     .bind(s.media_count)
+    .bind(&u.origin.api_version)
+    .bind(u.origin.source.as_str())
     .execute(&mut *tx)
     .await
     .map_err(db)?;

@@ -70,6 +70,7 @@ pub(crate) async fn stories_apply(pool: &PgPool, batch: StoryBatch) -> Result<u6
         batch.captured_at,
         batch.rows,
         batch.errors,
+        &batch.origin,
     )
     .await?;
     tx.commit().await.map_err(db)?;

@@ -510,6 +510,7 @@ async fn ingest_and_claim_throughput() {
                 captured_at,
                 rows,
                 errors: vec![],
+                origin: store::Origin::poll("v23.0"),
             }
         })
         .collect();
@@ -629,6 +630,7 @@ async fn deleting_an_account_leaves_no_orphan_snapshots() {
                 captured_at: t0(),
                 rows,
                 errors: vec![],
+                origin: store::Origin::poll("v23.0"),
             })
             .await
             .unwrap();

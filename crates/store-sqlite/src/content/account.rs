@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use store::{
     AccountId, AccountInsightBatch, AccountInsightDay, AccountInsightReading, DemographicBatch,
-    DemographicValue, Result, StoreError,
+    DemographicValue, Result, StoreError, ValueSource,
 };
 
 use crate::SqliteStore;
@@ -34,16 +34,19 @@ pub(crate) async fn account_insights_apply(
     }
     let account = batch.account_id;
     let fetched = micros(batch.fetched_at);
+    let origin = &batch.origin;
     let mut tx = db.write().await?;
     ensure_exists(&mut tx, account).await?;
     // A fresher fetch replaces a day's value (the settling window); an older one does not.
     let written = chunked_values(
         &mut tx,
         "INSERT INTO account_insight_days
-             (account_id, metric, day, breakdown, key, value, fetched_at, first_fetched_at)",
-        "(?, ?, ?, ?, ?, ?, ?, ?)",
+             (account_id, metric, day, breakdown, key, value, fetched_at, first_fetched_at,
+              api_version, source)",
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         "ON CONFLICT (account_id, metric, day, breakdown, key) DO UPDATE SET
-             value = excluded.value, fetched_at = excluded.fetched_at
+             value = excluded.value, fetched_at = excluded.fetched_at,
+             api_version = excluded.api_version, source = excluded.source
          WHERE excluded.fetched_at >= account_insight_days.fetched_at",
         &batch.rows,
         |q, r| {
@@ -55,6 +58,8 @@ pub(crate) async fn account_insights_apply(
                 .bind(r.value)
                 .bind(fetched)
                 .bind(fetched)
+                .bind(origin.api_version.clone())
+                .bind(origin.source.as_str())
         },
     )
     .await?;
@@ -123,6 +128,10 @@ pub(crate) async fn account_insight_as_of(
          SELECT days.day, days.breakdown, days.key,
                 coalesce(nr.previous_value, days.value) AS value,
                 coalesce(nr.previous_fetched_at, days.fetched_at) AS fetched_at,
+                CASE WHEN nr.revised_at IS NULL THEN days.api_version
+                     ELSE nr.previous_api_version END AS api_version,
+                CASE WHEN nr.revised_at IS NULL THEN days.source
+                     ELSE nr.previous_source END AS source,
                 coalesce(days.first_fetched_at, days.fetched_at) AS first_fetched_at,
                 coalesce((SELECT r.previous_value FROM account_insight_revisions r
                           WHERE r.account_id = days.account_id AND r.metric = days.metric
@@ -160,6 +169,8 @@ pub(crate) async fn account_insight_as_of(
                 first_fetched_at: from_micros(row.col("first_fetched_at")?)?,
                 fetched_at: from_micros(row.col("fetched_at")?)?,
                 revisions: row.col("revisions")?,
+                api_version: row.col("api_version")?,
+                source: value_source(&row.col::<String>("source")?)?,
             })
         })
         .collect()
@@ -197,15 +208,18 @@ pub(crate) async fn demographics_apply(db: &SqliteStore, batch: DemographicBatch
     }
     let account = batch.account_id;
     let on = day(batch.captured_on);
+    let origin = &batch.origin;
     let mut tx = db.write().await?;
     ensure_exists(&mut tx, account).await?;
     let written = chunked_values(
         &mut tx,
         "INSERT INTO demographic_snapshots
-             (account_id, captured_on, metric, breakdown, timeframe, key, value)",
-        "(?, ?, ?, ?, ?, ?, ?)",
+             (account_id, captured_on, metric, breakdown, timeframe, key, value, api_version,
+              source)",
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
         "ON CONFLICT (account_id, captured_on, metric, breakdown, timeframe, key)
-         DO UPDATE SET value = excluded.value",
+         DO UPDATE SET value = excluded.value, api_version = excluded.api_version,
+             source = excluded.source",
         &batch.rows,
         |q, r| {
             q.bind(account)
@@ -215,6 +229,8 @@ pub(crate) async fn demographics_apply(db: &SqliteStore, batch: DemographicBatch
                 .bind(r.timeframe.clone())
                 .bind(r.key.clone())
                 .bind(r.value)
+                .bind(origin.api_version.clone())
+                .bind(origin.source.as_str())
         },
     )
     .await?;
@@ -255,4 +271,9 @@ pub(crate) async fn demographics_latest(
         })
         .collect::<Result<_>>()?;
     Ok(Some((on, values)))
+}
+
+/// A stored `source`, as the store's type.
+pub(crate) fn value_source(s: &str) -> Result<ValueSource> {
+    ValueSource::parse(s).ok_or_else(|| corrupt(format!("unknown value source {s:?}")))
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, SqliteConnection};
-use store::{AccountId, InsightBatch, InsightSnapshot, PostWindow, Result, StoreError};
+use store::{AccountId, InsightBatch, InsightSnapshot, Origin, PostWindow, Result, StoreError};
 
 use crate::SqliteStore;
 use crate::accounts::ensure_exists;
@@ -63,6 +63,7 @@ pub(super) async fn apply_insights(
     captured_at: DateTime<Utc>,
     rows: &[InsightSnapshot],
     errors: &[(String, String)],
+    origin: &Origin,
 ) -> Result<u64> {
     let InsightTables {
         items,
@@ -118,11 +119,15 @@ pub(super) async fn apply_insights(
         rows.iter().map(|r| (ids[&r.ig_media_id], r)).collect();
     let written = chunked_values(
         conn,
-        &format!("INSERT INTO {snapshots} ({item_column}, captured_at, metric, breakdown, value)"),
-        "(?, ?, ?, ?, ?)",
+        &format!(
+            "INSERT INTO {snapshots} \
+             ({item_column}, captured_at, metric, breakdown, value, api_version, source)"
+        ),
+        "(?, ?, ?, ?, ?, ?, ?)",
         &format!(
             "ON CONFLICT ({item_column}, captured_at, metric, breakdown) \
-             DO UPDATE SET value = excluded.value"
+             DO UPDATE SET value = excluded.value, api_version = excluded.api_version, \
+             source = excluded.source"
         ),
         &resolved,
         |q, (id, r)| {
@@ -131,6 +136,8 @@ pub(super) async fn apply_insights(
                 .bind(r.metric.clone())
                 .bind(r.breakdown.clone())
                 .bind(r.value)
+                .bind(origin.api_version.clone())
+                .bind(origin.source.as_str())
         },
     )
     .await?;
@@ -204,6 +211,7 @@ pub(crate) async fn media_insights_apply(db: &SqliteStore, batch: InsightBatch) 
         batch.captured_at,
         &batch.rows,
         &batch.errors,
+        &batch.origin,
     )
     .await?;
     tx.commit().await.map_err(db_err)?;

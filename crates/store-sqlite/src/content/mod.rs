@@ -38,18 +38,23 @@ pub(crate) async fn profile_apply(db: &SqliteStore, update: ProfileUpdate) -> Re
     ensure_exists(&mut tx, snap.account_id).await?;
     sqlx::query(
         "INSERT INTO profile_snapshots
-             (account_id, captured_at, followers_count, follows_count, media_count)
-         VALUES (?, ?, ?, ?, ?)
+             (account_id, captured_at, followers_count, follows_count, media_count,
+              api_version, source)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (account_id, captured_at) DO UPDATE SET
              followers_count = excluded.followers_count,
              follows_count = excluded.follows_count,
-             media_count = excluded.media_count",
+             media_count = excluded.media_count,
+             api_version = excluded.api_version,
+             source = excluded.source",
     )
     .bind(snap.account_id)
     .bind(at)
     .bind(snap.followers_count)
     .bind(snap.follows_count)
     .bind(snap.media_count)
+    .bind(&update.origin.api_version)
+    .bind(update.origin.source.as_str())
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;

@@ -64,6 +64,7 @@ pub(crate) async fn stories_apply(db: &SqliteStore, batch: StoryBatch) -> Result
         batch.captured_at,
         &batch.rows,
         &batch.errors,
+        &batch.origin,
     )
     .await?;
     tx.commit().await.map_err(db_err)?;

@@ -120,6 +120,7 @@ async fn a_read_only_database_refuses_writes_and_stays_intact() {
                 key: String::new(),
                 value: 1.0,
             }],
+            origin: store::Origin::poll("v23.0"),
         })
         .await
         .unwrap_err();
@@ -199,6 +200,7 @@ async fn two_stores_on_one_file_write_and_claim_concurrently() {
                             account_id: account,
                             fetched_at: t0(),
                             rows,
+                            origin: store::Origin::poll("v23.0"),
                         })
                         .await
                         .unwrap();
@@ -308,8 +310,8 @@ async fn migrations_apply_once_even_when_raced() {
     let (x, y) = tokio::join!(a.migrate(), b.migrate());
     assert_eq!(
         x.unwrap() + y.unwrap(),
-        8,
-        "each of the eight migrations applied by exactly one"
+        9,
+        "each of the nine migrations applied by exactly one"
     );
     assert_eq!(a.migrate().await.unwrap(), 0);
     assert_eq!(b.migrate().await.unwrap(), 0);
@@ -330,7 +332,8 @@ async fn migrations_apply_once_even_when_raced() {
             (6, "reports".into()),
             (10, "workspaces".into()),
             (11, "competitors".into()),
-            (12, "report_pdf".into())
+            (12, "report_pdf".into()),
+            (13, "provenance".into()),
         ]
     );
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
@@ -419,7 +422,7 @@ async fn urls_open_create_or_fail_with_a_clear_message() {
         let url = url_of(&db);
         let store = SqliteStore::open(&url).await.unwrap();
         assert_eq!(store.url(), url);
-        assert_eq!(store.migrate().await.unwrap(), 8);
+        assert_eq!(store.migrate().await.unwrap(), 9);
         assert!(db.path.exists(), "{url} created the file");
         store.close().await;
     }
@@ -437,7 +440,7 @@ async fn an_in_memory_database_keeps_its_data_while_open() {
     .await
     .unwrap();
     assert_eq!(store.dialect(), "sqlite");
-    assert_eq!(store.migrate().await.unwrap(), 8);
+    assert_eq!(store.migrate().await.unwrap(), 9);
     let a = store
         .account_upsert(new_account("mem", EncryptedToken(vec![7])))
         .await
@@ -446,7 +449,7 @@ async fn an_in_memory_database_keeps_its_data_while_open() {
     assert_eq!(store.totals().await.unwrap().accounts, 1);
     // A second in-memory store is a different database.
     let other = SqliteStore::open("sqlite::memory:").await.unwrap();
-    assert_eq!(other.migrate().await.unwrap(), 8);
+    assert_eq!(other.migrate().await.unwrap(), 9);
     assert_eq!(other.totals().await.unwrap().accounts, 0);
     store.close().await;
     other.close().await;

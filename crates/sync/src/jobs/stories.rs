@@ -143,6 +143,7 @@ impl JobHandler for StoryFinalRead {
             expires_at: args.expires_at,
             metrics: Vec::new(),
             reason: Some(reason),
+            api_version: None,
         };
         let final_numbers = if now >= args.expires_at {
             unavailable(format!(
@@ -189,6 +190,7 @@ impl JobHandler for StoryFinalRead {
                         &collected.rows,
                         &collected.errors,
                         Provenance::FinalPoll,
+                        Some(client.version().to_string()),
                         now,
                     )
                     .pop()
@@ -215,6 +217,7 @@ pub(crate) fn finals_from(
     rows: &[InsightSnapshot],
     errors: &[(String, String)],
     provenance: Provenance,
+    api_version: Option<String>,
     now: DateTime<Utc>,
 ) -> Vec<StoryFinal> {
     stories
@@ -242,6 +245,7 @@ pub(crate) fn finals_from(
                 expires_at: *expires_at,
                 metrics,
                 reason: error,
+                api_version: api_version.clone(),
             })
         })
         .collect()
@@ -256,13 +260,22 @@ pub(crate) async fn after_poll(
     stories: &[StoryRecord],
     rows: &[InsightSnapshot],
     errors: &[(String, String)],
+    api_version: String,
     now: DateTime<Utc>,
 ) -> Result<(), store::StoreError> {
     let expiring: Vec<(String, DateTime<Utc>)> = stories
         .iter()
         .map(|s| (s.ig_media_id.clone(), s.published_at + STORY_LIFETIME))
         .collect();
-    let finals = finals_from(account_id, &expiring, rows, errors, Provenance::Poll, now);
+    let finals = finals_from(
+        account_id,
+        &expiring,
+        rows,
+        errors,
+        Provenance::Poll,
+        Some(api_version),
+        now,
+    );
     if !finals.is_empty() {
         deps.store.story_finals_apply(finals).await?;
     }

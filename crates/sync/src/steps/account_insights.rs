@@ -233,6 +233,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
                 account_id: ctx.account.id,
                 fetched_at: ctx.now,
                 rows,
+                origin: ctx.origin(),
             })
             .await?
     };

@@ -87,6 +87,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
                 account_id: ctx.account.id,
                 captured_on: today,
                 rows,
+                origin: ctx.origin(),
             })
             .await?
     };
@@ -105,7 +106,9 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
 }
 
 /// The daily deprecation early warning, when the client is pinned to an older version
-/// than the newest: the account metrics it requests are asked for on both versions; what
+/// than the newest: the account metrics it requests, `online_followers` and the media
+/// metrics of each product type the account has (on one stored sample post of each) are
+/// asked for on both versions; what
 /// the newest refuses is learnt (stored with the other catalog decisions once the step
 /// ends) and named here with the day it is gone for good. A failed probe costs the snapshot
 /// nothing: it is reported in the step's detail.
@@ -115,9 +118,25 @@ async fn probe_newest_version(ctx: &StepCtx<'_>) -> serde_json::Value {
     if pinned >= newest {
         return serde_json::Value::Null;
     }
+    let samples = match probe_samples(ctx).await {
+        Ok(s) => s,
+        Err(e) => {
+            return serde_json::json!({
+                "pinned": pinned.to_string(),
+                "newest": newest.to_string(),
+                "error": e.to_string(),
+            });
+        }
+    };
     let probed = async {
-        let on_pinned = ctx.client.probe_metrics(&ctx.acct, pinned).await?;
-        let on_newest = ctx.client.probe_metrics(&ctx.acct, newest).await?;
+        let on_pinned = ctx
+            .client
+            .probe_version(&ctx.acct, pinned, &samples)
+            .await?;
+        let on_newest = ctx
+            .client
+            .probe_version(&ctx.acct, newest, &samples)
+            .await?;
         Ok::<_, graph::GraphError>(graph::metrics_at_risk(&on_pinned, &on_newest))
     };
     match probed.await {
@@ -139,6 +158,30 @@ async fn probe_newest_version(ctx: &StepCtx<'_>) -> serde_json::Value {
             "error": e.to_string(),
         }),
     }
+}
+
+/// One stored post per media category the account has, the newest that is not deleted and
+/// has no insights refusal of its own, for the probe of media metrics.
+async fn probe_samples(ctx: &StepCtx<'_>) -> Result<Vec<graph::MediaTarget>, store::StoreError> {
+    let mut index = ctx.deps.store.media_index(ctx.account.id).await?;
+    index.retain(|m| !m.deleted && m.insights_error.is_none());
+    index.sort_by_key(|m| std::cmp::Reverse(m.published_at));
+    let mut samples: Vec<graph::MediaTarget> = Vec::new();
+    for m in index {
+        let category = match (m.product_type, m.media_type) {
+            (store::ProductType::Reels, _) => graph::MediaCategory::Reels,
+            (store::ProductType::Feed, store::MediaType::CarouselAlbum) => {
+                graph::MediaCategory::CarouselAlbum
+            }
+            (store::ProductType::Feed, _) => graph::MediaCategory::Feed,
+            // Stories expire within a day and ads have no organic insights.
+            (store::ProductType::Story | store::ProductType::Ad, _) => continue,
+        };
+        if !samples.iter().any(|s| s.category == category) {
+            samples.push(graph::MediaTarget::new(m.ig_media_id, category));
+        }
+    }
+    Ok(samples)
 }
 
 /// Meta's cap on the values of one demographic breakdown ("top 45").

@@ -272,6 +272,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
                 captured_at: ctx.now,
                 rows: collected.rows,
                 errors: collected.errors,
+                origin: ctx.origin(),
             })
             .await?
     };

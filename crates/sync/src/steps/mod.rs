@@ -35,6 +35,11 @@ pub(crate) struct StepCtx<'a> {
 }
 
 impl StepCtx<'_> {
+    /// The provenance of what this step reads: the Graph API, at the client's version.
+    pub(crate) fn origin(&self) -> store::Origin {
+        store::Origin::poll(self.client.version().to_string())
+    }
+
     /// Records "step k of n, `done` of `total` items" on the job.
     pub(crate) async fn progress(&self, done: u64, total: u64) {
         self.job

@@ -43,6 +43,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
                 .unwrap_or_else(|| ctx.account.username.clone()),
             name: profile.name.clone(),
             profile_picture_url: profile.profile_picture_url.clone(),
+            origin: ctx.origin(),
         })
         .await?;
     ctx.progress(1, 1).await;

@@ -55,6 +55,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
                 stories: records.clone(),
                 rows: collected.rows.clone(),
                 errors: collected.errors.clone(),
+                origin: ctx.origin(),
             })
             .await?;
         // The hourly numbers are the stories' final numbers until something stronger
@@ -65,6 +66,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
             &records,
             &collected.rows,
             &collected.errors,
+            ctx.client.version().to_string(),
             ctx.now,
         )
         .await?;

@@ -13,6 +13,7 @@ mod failures;
 mod herd;
 mod job_args;
 mod ops;
+mod provenance;
 mod queue;
 mod report;
 mod reports;

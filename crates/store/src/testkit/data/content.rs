@@ -500,6 +500,7 @@ pub async fn insight_errors_are_recorded_and_cleared(store: DynStore) {
                 "e1".into(),
                 "media posted before the business conversion".into(),
             )],
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap();

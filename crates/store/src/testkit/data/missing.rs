@@ -140,6 +140,7 @@ pub async fn account_insight_revisions_answer_as_of(store: DynStore) {
                             value: v,
                         })
                         .collect(),
+                    origin: crate::Origin::poll("v23.0"),
                 })
                 .await
                 .unwrap();

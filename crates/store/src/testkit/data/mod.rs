@@ -207,6 +207,7 @@ fn insights(
         captured_at: captured,
         rows,
         errors: Vec::new(),
+        origin: crate::Origin::poll("v23.0"),
     }
 }
 
@@ -235,6 +236,7 @@ fn profile(
         username: username.to_owned(),
         name: Some("Name".into()),
         profile_picture_url: Some(format!("https://cdn.example/{username}.jpg")),
+        origin: crate::Origin::poll("v23.0"),
     }
 }
 
@@ -369,6 +371,7 @@ async fn populate(store: &DynStore, ig: &str) -> AccountId {
             }],
             rows: vec![snap(&story, "reach", "", at(1), 3.0)],
             errors: vec![],
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap();
@@ -383,6 +386,7 @@ async fn populate(store: &DynStore, ig: &str) -> AccountId {
                 key: String::new(),
                 value: 50.0,
             }],
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap();
@@ -397,6 +401,7 @@ async fn populate(store: &DynStore, ig: &str) -> AccountId {
                 key: "US".into(),
                 value: 10.0,
             }],
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap();

@@ -415,6 +415,7 @@ pub async fn writes_for_an_unknown_account_are_not_found(store: DynStore) {
                     key: String::new(),
                     value: 1.0
                 }],
+                origin: crate::Origin::poll("v23.0"),
             })
             .await
     ));
@@ -423,7 +424,8 @@ pub async fn writes_for_an_unknown_account_are_not_found(store: DynStore) {
             .demographics_apply(DemographicBatch {
                 account_id: ghost,
                 captured_on: day(1),
-                rows: vec![]
+                rows: vec![],
+                origin: crate::Origin::poll("v23.0"),
             })
             .await
     ));
@@ -434,7 +436,8 @@ pub async fn writes_for_an_unknown_account_are_not_found(store: DynStore) {
                 captured_at: at(0),
                 stories: vec![],
                 rows: vec![],
-                errors: vec![]
+                errors: vec![],
+                origin: crate::Origin::poll("v23.0"),
             })
             .await
     ));

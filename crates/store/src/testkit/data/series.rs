@@ -29,6 +29,7 @@ pub async fn stories_and_their_snapshots(store: DynStore) {
                 snap("s2", "reach", "", at(0), 20.0),
             ],
             errors: vec![],
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap();
@@ -43,6 +44,7 @@ pub async fn stories_and_their_snapshots(store: DynStore) {
             stories: vec![story("s1", at(-120))],
             rows: vec![snap("s1", "reach", "", at(60), 55.0)],
             errors: vec![("s2".into(), "story expired".into())],
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap();
@@ -112,6 +114,7 @@ pub async fn stories_and_their_snapshots(store: DynStore) {
                 snap("nope", "reach", "", at(120), 1.0),
             ],
             errors: vec![],
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap_err();
@@ -144,6 +147,7 @@ pub async fn account_insight_days_settle_in_place(store: DynStore) {
             row("online_followers", 2, "hour", "13", 42.0),
             row("reels_skip_rate", 1, "", "", 0.1 + 0.2),
         ],
+        origin: crate::Origin::poll("v23.0"),
     };
     assert_eq!(
         store.account_insights_apply(first.clone()).await.unwrap(),
@@ -165,6 +169,7 @@ pub async fn account_insight_days_settle_in_place(store: DynStore) {
                 row("reach", 3, "", "", 333.0),
                 row("reach", 4, "", "", 400.0),
             ],
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap();
@@ -174,6 +179,7 @@ pub async fn account_insight_days_settle_in_place(store: DynStore) {
             account_id: a,
             fetched_at: at(30),
             rows: vec![row("reach", 3, "", "", 301.0)],
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap();
@@ -233,6 +239,7 @@ pub async fn account_insight_days_settle_in_place(store: DynStore) {
                 row("reach", 5, "", "", 1.0),
                 row("reach", 6, "", "", f64::NAN),
             ],
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap_err();
@@ -258,6 +265,7 @@ pub async fn demographics_snapshots_by_day(store: DynStore) {
             account_id: a,
             captured_on: day(1),
             rows: vec![value("country", "US", 10.0), value("country", "DE", 5.0)],
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap();
@@ -278,6 +286,7 @@ pub async fn demographics_snapshots_by_day(store: DynStore) {
             account_id: a,
             captured_on: day(2),
             rows: day2.clone(),
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap();
@@ -287,6 +296,7 @@ pub async fn demographics_snapshots_by_day(store: DynStore) {
             account_id: a,
             captured_on: day(1),
             rows: vec![value("country", "US", 10.0)],
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap();
@@ -295,6 +305,7 @@ pub async fn demographics_snapshots_by_day(store: DynStore) {
             account_id: a,
             captured_on: day(2),
             rows: vec![value("country", "US", 12.0)],
+            origin: crate::Origin::poll("v23.0"),
         })
         .await
         .unwrap();

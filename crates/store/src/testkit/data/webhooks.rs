@@ -39,6 +39,7 @@ fn fin(a: AccountId, id: &str, p: Provenance, minute: i64, reach: Option<f64>) -
             ),
         ],
         reason: reach.is_none().then(|| "fewer than 5 viewers".to_owned()),
+        api_version: None,
     }
 }
 
