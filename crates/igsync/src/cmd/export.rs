@@ -1,20 +1,23 @@
 //! `igsync export`: every history table as Hive-partitioned CSV, JSON Lines or Parquet files
-//! (`DIR/table=T/account_id=A/dt=YYYY-MM-DD/part-….ext`) that any engine reads.
+//! that any engine reads.
 //!
-//! Rows come from [`store::Store::export_page`], page by page in each table's key order, so
+//! Rows come from [`store::Store::export_batch`], page by page in each table's key order and
+//! column by column, read on a task of their own while the previous page is written, so
 //! memory stays bounded. Partition columns (`account_id`, `dt`) are in the path only.
 //!
-//! Append-only history (profile snapshots, media and story insight snapshots) is exported
-//! incrementally: `DIR/export-state.json` keeps, per table and account, the capture time
-//! exported through; the next run reads only later rows. A range's files are written under
-//! temporary names, the range is recorded as pending, the files are renamed to
+//! Append-only history (profile snapshots, media and story insight snapshots) is written
+//! to `DIR/table=T/account_id=A/dt=YYYY-MM-DD/part-FROM-TO.ext` (the capture day) and
+//! exported incrementally: `DIR/export-state.json` keeps, per table and account, the capture
+//! time exported through; the next run reads only later rows. A range's files are written
+//! under temporary names, the range is recorded as pending, the files are renamed to
 //! `part-FROM-TO.ext` (microseconds of the range's bounds) and then the range is recorded as
 //! done. A run interrupted after the pending record re-exports exactly that range first,
 //! to the same names, so a resumed export never duplicates a row.
 //!
 //! Tables that syncs change in place (accounts, media, stories, account insight days,
-//! demographics, sync runs) are exported whole each run into a staging directory that then
-//! replaces the account's directory of that table (`part-snapshot.ext`).
+//! demographics, sync runs) have no capture day: they are exported whole each run, one
+//! file per account (`DIR/table=T/account_id=A/part-snapshot.ext`, their time columns inside),
+//! into a staging directory that then replaces the account's directory of that table.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -26,11 +29,13 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
+use arrow_array::RecordBatch;
 use store::{
-    AccountId, DynStore, ExportKind, ExportPageQuery, ExportTable, ExportValue, export_key,
+    AccountId, DynStore, ExportBatch, ExportColumnValues, ExportKind, ExportPageQuery, ExportTable,
+    ExportValue,
 };
 
-use super::export_parquet::ParquetPart;
+use super::export_parquet::{self, ParquetPart};
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::Config;
 use crate::db;
@@ -347,71 +352,92 @@ impl Run {
         Ok(())
     }
 
-    /// Streams one table of one account into `dir/dt=…/NAME.ext.tmp` files, one per day;
-    /// returns the files (temporary path, day), the totals and the largest partition time.
+    /// Streams one table of one account into `dir/dt=…/part.ext.tmp` files, one per day
+    /// (`by_day`), or into `dir/part.ext.tmp`; returns the files (temporary path, day), the
+    /// totals and the largest partition time. Pages are read on a task of their own while
+    /// the previous page is encoded and written.
     async fn stream(
         &mut self,
         table: ExportTable,
         account: AccountId,
         dir: &Path,
-        since: Option<DateTime<Utc>>,
-        until: Option<DateTime<Utc>>,
-    ) -> anyhow::Result<(Vec<(PathBuf, String)>, Totals, Option<DateTime<Utc>>)> {
+        range: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+        by_day: bool,
+    ) -> anyhow::Result<(Vec<(PathBuf, Option<String>)>, Totals, Option<DateTime<Utc>>)> {
         let mut files = Vec::new();
         let mut totals = Totals::default();
-        let mut latest = None;
-        let mut writer: Option<(Option<NaiveDate>, PartWriter)> = None;
-        let mut after = None;
-        loop {
-            let rows = self
-                .store
-                .export_page(ExportPageQuery {
-                    table,
-                    account_id: account,
-                    after: after.take(),
-                    since,
-                    until,
-                    limit: self.page_rows,
-                })
-                .await
-                .with_context(|| format!("cannot read {} of account {account}", table.name()))?;
-            let full = rows.len() == self.page_rows as usize;
-            for row in &rows {
-                let (day, at) = partition_time(table, row);
-                if at.is_some() && latest < at {
-                    latest = at;
+        let mut latest: Option<i64> = None;
+        let mut writer: Option<(Option<i32>, PartWriter)> = None;
+        let mut pages = read_pages(self.store.clone(), table, account, range, self.page_rows);
+        while let Some(batch) = pages.recv().await {
+            let batch = batch?;
+            let n = batch.len();
+            // Runs of rows of the same day (rows come in time order), and the latest instant.
+            let mut runs: Vec<(Option<i32>, usize, usize)> = Vec::new();
+            match &batch.columns[table.time_column()] {
+                ExportColumnValues::Time(v) => {
+                    if let Some(max) = v.iter().flatten().max() {
+                        latest = latest.max(Some(*max));
+                    }
+                    if by_day {
+                        for (i, at) in v.iter().enumerate() {
+                            push_run(&mut runs, at.map(epoch_day_of_micros), i);
+                        }
+                    }
                 }
+                ExportColumnValues::Day(v) if by_day => {
+                    for (i, d) in v.iter().enumerate() {
+                        push_run(&mut runs, *d, i);
+                    }
+                }
+                _ => {}
+            }
+            if !by_day && n > 0 {
+                runs.push((None, 0, n));
+            }
+            let rows = if self.format == ExportFormat::Parquet {
+                Rows::Arrow(export_parquet::record_batch(batch)?)
+            } else {
+                Rows::Values(batch)
+            };
+            for (day, start, end) in runs {
                 if writer.as_ref().is_none_or(|(d, _)| *d != day) {
                     if let Some((d, w)) = writer.take() {
                         let (path, bytes) = w.finish()?;
                         totals.bytes += bytes;
                         totals.files += 1;
-                        files.push((path, day_text(d)));
+                        files.push((path, by_day.then(|| day_text(d))));
                     }
-                    let dt = day_text(day);
-                    let day_dir = dir.join(format!("dt={dt}"));
-                    fs::create_dir_all(&day_dir)
-                        .with_context(|| format!("cannot create {}", day_dir.display()))?;
-                    let path = day_dir.join(format!("part.{}.tmp", self.ext()));
+                    let file_dir = if by_day {
+                        dir.join(format!("dt={}", day_text(day)))
+                    } else {
+                        dir.to_path_buf()
+                    };
+                    fs::create_dir_all(&file_dir)
+                        .with_context(|| format!("cannot create {}", file_dir.display()))?;
+                    let path = file_dir.join(format!("part.{}.tmp", self.ext()));
                     writer = Some((day, PartWriter::create(path, self.format, table)?));
                 }
                 if let Some((_, w)) = writer.as_mut() {
-                    w.row(row)?;
+                    w.rows(&rows, start, end)?;
                 }
-                totals.rows += 1;
             }
+            totals.rows += n as u64;
             self.progress_line(table, account, totals.rows);
-            match rows.last() {
-                Some(last) if full => after = Some(export_key(table, last)),
-                _ => break,
-            }
         }
         if let Some((d, w)) = writer.take() {
             let (path, bytes) = w.finish()?;
             totals.bytes += bytes;
             totals.files += 1;
-            files.push((path, day_text(d)));
+            files.push((path, by_day.then(|| day_text(d))));
         }
+        let latest = match latest {
+            Some(us) => Some(
+                DateTime::from_timestamp_micros(us)
+                    .with_context(|| format!("{} holds an instant out of range", table.name()))?,
+            ),
+            None => None,
+        };
         Ok((files, totals, latest))
     }
 
@@ -430,9 +456,9 @@ impl Run {
             // Finish the range an interrupted run was publishing: the same rows, the same
             // names, so the files it already renamed are overwritten, not doubled.
             let (files, t, _) = self
-                .stream(table, account, &dir, pending.from, Some(pending.to))
+                .stream(table, account, &dir, (pending.from, Some(pending.to)), true)
                 .await?;
-            self.publish_range(&dir, &files, pending)?;
+            self.publish_range(&files, pending)?;
             totals.add(t);
             progress = Progress {
                 done_through: Some(pending.to),
@@ -446,7 +472,9 @@ impl Run {
             (Some(done), None) => Some(done + TimeDelta::microseconds(1)),
             (None, since) => since,
         };
-        let (files, t, latest) = self.stream(table, account, &dir, from, None).await?;
+        let (files, t, latest) = self
+            .stream(table, account, &dir, (from, None), true)
+            .await?;
         let Some(to) = latest else {
             return Ok(totals);
         };
@@ -460,7 +488,7 @@ impl Run {
             },
         );
         self.save_state()?;
-        self.publish_range(&dir, &files, range)?;
+        self.publish_range(&files, range)?;
         self.set_progress(
             table,
             account,
@@ -476,16 +504,15 @@ impl Run {
 
     fn publish_range(
         &mut self,
-        dir: &Path,
-        files: &[(PathBuf, String)],
+        files: &[(PathBuf, Option<String>)],
         range: Range,
     ) -> anyhow::Result<()> {
         let from = range
             .from
             .map_or_else(|| "start".to_string(), |f| f.timestamp_micros().to_string());
         let name = format!("part-{from}-{}.{}", range.to.timestamp_micros(), self.ext());
-        for (tmp, dt) in files {
-            let dest = dir.join(format!("dt={dt}")).join(&name);
+        for (tmp, _) in files {
+            let dest = tmp.with_file_name(&name);
             self.publish(tmp, &dest)?;
         }
         Ok(())
@@ -505,7 +532,9 @@ impl Run {
         } else {
             self.since
         };
-        let (files, totals, _) = self.stream(table, account, &staging, since, None).await?;
+        let (files, totals, _) = self
+            .stream(table, account, &staging, (since, None), false)
+            .await?;
         for (tmp, _) in &files {
             let dest = tmp.with_file_name(format!("part-snapshot.{}", self.ext()));
             fs::rename(tmp, &dest)?;
@@ -560,22 +589,79 @@ impl Run {
     }
 }
 
-/// The `dt=` day of a row (None when its partition time is missing) and, for an instant,
-/// the instant itself. Compared per row, so it allocates nothing.
-fn partition_time(
-    table: ExportTable,
-    row: &[ExportValue],
-) -> (Option<NaiveDate>, Option<DateTime<Utc>>) {
-    match &row[table.time_column()] {
-        ExportValue::Time(at) => (Some(at.date_naive()), Some(*at)),
-        ExportValue::Day(day) => (Some(*day), None),
-        _ => (None, None),
+/// Extends the runs of equal days with row `i` of day `day`.
+fn push_run(runs: &mut Vec<(Option<i32>, usize, usize)>, day: Option<i32>, i: usize) {
+    match runs.last_mut() {
+        Some((d, _, end)) if *d == day => *end = i + 1,
+        _ => runs.push((day, i, i + 1)),
     }
 }
 
-/// The `dt=` value of a day.
-fn day_text(day: Option<NaiveDate>) -> String {
-    day.map_or_else(|| "unknown".to_string(), |d| d.to_string())
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The UTC day (days since 1970-01-01) of an instant in microseconds.
+fn epoch_day_of_micros(us: i64) -> i32 {
+    // |i64::MIN / MICROS_PER_DAY| < 2^27: every quotient fits an i32.
+    us.div_euclid(MICROS_PER_DAY) as i32
+}
+
+/// The `dt=` value of a day (days since 1970-01-01).
+fn day_text(day: Option<i32>) -> String {
+    day.and_then(store::day_from_epoch)
+        .map_or_else(|| "unknown".to_string(), |d| d.to_string())
+}
+
+/// Reads the pages of one table of one account on a task of its own, two pages ahead.
+fn read_pages(
+    store: DynStore,
+    table: ExportTable,
+    account: AccountId,
+    (since, until): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    limit: u32,
+) -> tokio::sync::mpsc::Receiver<anyhow::Result<ExportBatch>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::spawn(async move {
+        let mut after = None;
+        loop {
+            let page = store
+                .export_batch(ExportPageQuery {
+                    table,
+                    account_id: account,
+                    after: after.take(),
+                    since,
+                    until,
+                    limit,
+                })
+                .await
+                .with_context(|| format!("cannot read {} of account {account}", table.name()));
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            let n = page.len();
+            if n == limit as usize {
+                after = page.key(n - 1);
+                if after.is_none() {
+                    let e = anyhow::anyhow!("{} holds an order key out of range", table.name());
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            }
+            if tx.send(Ok(page)).await.is_err() || after.is_none() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// A page as the writers take it.
+enum Rows {
+    Arrow(RecordBatch),
+    Values(ExportBatch),
 }
 
 fn print_summary(summary: &[(ExportTable, Totals)], seconds: f64, out: &Path) {
@@ -653,11 +739,32 @@ impl PartWriter {
         Ok(())
     }
 
-    /// Writes a row without its first column (`account_id`, which is in the path).
-    fn row(&mut self, row: &[ExportValue]) -> anyhow::Result<()> {
-        if let Sink::Parquet(part) = &mut self.sink {
-            return part.row(row);
+    /// Writes rows `start..end` of a page, without their first column (`account_id`, which
+    /// is in the path).
+    fn rows(&mut self, rows: &Rows, start: usize, end: usize) -> anyhow::Result<()> {
+        match (&mut self.sink, rows) {
+            (Sink::Parquet(part), Rows::Arrow(batch)) => {
+                return part.write(&batch.slice(start, end - start));
+            }
+            (Sink::Parquet(_), Rows::Values(_)) | (Sink::Text(_), Rows::Arrow(_)) => {
+                bail!("a page in the wrong form for {}", self.path.display());
+            }
+            (Sink::Text(_), Rows::Values(_)) => {}
         }
+        let Rows::Values(batch) = rows else {
+            return Ok(());
+        };
+        for i in start..end {
+            let row = batch
+                .row(i)
+                .with_context(|| format!("{} holds a value out of range", self.table.name()))?;
+            self.row(&row)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a row of text without its first column.
+    fn row(&mut self, row: &[ExportValue]) -> anyhow::Result<()> {
         let columns = &self.table.columns()[1..];
         let line = match self.format {
             ExportFormat::Jsonl => {
