@@ -179,15 +179,11 @@ pub(crate) async fn export_to(
     let mut summary = Vec::new();
     for &table in tables {
         let started = Instant::now();
-        let mut totals = Totals::default();
-        for &account in accounts {
-            let t = if table.append_only() {
-                run.append_table(table, account).await?
-            } else {
-                run.snapshot_table(table, account).await?
-            };
-            totals.add(t);
-        }
+        let mut totals = if table.append_only() {
+            run.append_table(table, accounts).await?
+        } else {
+            run.snapshot_table(table, accounts).await?
+        };
         totals.seconds = started.elapsed().as_secs_f64();
         run.progress_done(table, totals);
         summary.push((table, totals));
@@ -441,64 +437,86 @@ impl Run {
         Ok((files, totals, latest))
     }
 
+    /// Exports the new rows of an append-only table for every account: each account's
+    /// files are written under temporary names and synced, all ranges are recorded as
+    /// pending at once, the files renamed into place, and the ranges recorded as done.
     async fn append_table(
         &mut self,
         table: ExportTable,
-        account: AccountId,
+        accounts: &[AccountId],
     ) -> anyhow::Result<Totals> {
-        let dir = self
-            .out
-            .join(format!("table={}", table.name()))
-            .join(format!("account_id={account}"));
         let mut totals = Totals::default();
-        let mut progress = self.progress_of(table, account);
-        if let Some(pending) = progress.pending {
-            // Finish the range an interrupted run was publishing: the same rows, the same
-            // names, so the files it already renamed are overwritten, not doubled.
-            let (files, t, _) = self
-                .stream(table, account, &dir, (pending.from, Some(pending.to)), true)
-                .await?;
-            self.publish_range(&files, pending)?;
-            totals.add(t);
-            progress = Progress {
-                done_through: Some(pending.to),
-                pending: None,
+        let mut staged = Vec::new();
+        for &account in accounts {
+            let dir = self
+                .out
+                .join(format!("table={}", table.name()))
+                .join(format!("account_id={account}"));
+            let mut progress = self.progress_of(table, account);
+            if let Some(pending) = progress.pending {
+                // Finish the range an interrupted run was publishing: the same rows, the same
+                // names, so the files it already renamed are overwritten, not doubled.
+                let (files, t, _) = self
+                    .stream(table, account, &dir, (pending.from, Some(pending.to)), true)
+                    .await?;
+                sync_files(files.iter().map(|(path, _)| path.clone()).collect()).await?;
+                self.publish_range(&files, pending)?;
+                totals.add(t);
+                progress = Progress {
+                    done_through: Some(pending.to),
+                    pending: None,
+                };
+                self.set_progress(table, account, progress.clone());
+                self.save_state()?;
+            }
+            let from = match (progress.done_through, self.since) {
+                (Some(done), Some(since)) => Some(since.max(done + TimeDelta::microseconds(1))),
+                (Some(done), None) => Some(done + TimeDelta::microseconds(1)),
+                (None, since) => since,
             };
-            self.set_progress(table, account, progress.clone());
-            self.save_state()?;
+            let (files, t, latest) = self
+                .stream(table, account, &dir, (from, None), true)
+                .await?;
+            totals.add(t);
+            if let Some(to) = latest {
+                staged.push((account, files, Range { from, to }, progress.done_through));
+            }
         }
-        let from = match (progress.done_through, self.since) {
-            (Some(done), Some(since)) => Some(since.max(done + TimeDelta::microseconds(1))),
-            (Some(done), None) => Some(done + TimeDelta::microseconds(1)),
-            (None, since) => since,
-        };
-        let (files, t, latest) = self
-            .stream(table, account, &dir, (from, None), true)
-            .await?;
-        let Some(to) = latest else {
+        if staged.is_empty() {
             return Ok(totals);
-        };
-        let range = Range { from, to };
-        self.set_progress(
-            table,
-            account,
-            Progress {
-                done_through: progress.done_through,
-                pending: Some(range),
-            },
-        );
+        }
+        sync_files(
+            staged
+                .iter()
+                .flat_map(|(_, files, _, _)| files.iter().map(|(path, _)| path.clone()))
+                .collect(),
+        )
+        .await?;
+        for (account, _, range, done_through) in &staged {
+            self.set_progress(
+                table,
+                *account,
+                Progress {
+                    done_through: *done_through,
+                    pending: Some(*range),
+                },
+            );
+        }
         self.save_state()?;
-        self.publish_range(&files, range)?;
-        self.set_progress(
-            table,
-            account,
-            Progress {
-                done_through: Some(to),
-                pending: None,
-            },
-        );
+        for (_, files, range, _) in &staged {
+            self.publish_range(files, *range)?;
+        }
+        for (account, _, range, _) in &staged {
+            self.set_progress(
+                table,
+                *account,
+                Progress {
+                    done_through: Some(range.to),
+                    pending: None,
+                },
+            );
+        }
         self.save_state()?;
-        totals.add(t);
         Ok(totals)
     }
 
@@ -518,51 +536,70 @@ impl Run {
         Ok(())
     }
 
+    /// Exports a table rewritten in place whole for every account: each account's file is
+    /// written into a staging directory and synced, then each account's staged directory
+    /// replaces its published one.
     async fn snapshot_table(
         &mut self,
         table: ExportTable,
-        account: AccountId,
+        accounts: &[AccountId],
     ) -> anyhow::Result<Totals> {
-        let rel =
-            PathBuf::from(format!("table={}", table.name())).join(format!("account_id={account}"));
-        let staging = self.out.join(STAGING).join(&rel);
-        let _ = fs::remove_dir_all(&staging);
         let since = if table == ExportTable::Accounts {
             None
         } else {
             self.since
         };
-        let (files, totals, _) = self
-            .stream(table, account, &staging, (since, None), false)
-            .await?;
-        for (tmp, _) in &files {
-            let dest = tmp.with_file_name(format!("part-snapshot.{}", self.ext()));
-            fs::rename(tmp, &dest)?;
+        let mut all = Totals::default();
+        let mut staged = Vec::new();
+        for &account in accounts {
+            let rel = PathBuf::from(format!("table={}", table.name()))
+                .join(format!("account_id={account}"));
+            let staging = self.out.join(STAGING).join(&rel);
+            let _ = fs::remove_dir_all(&staging);
+            let (files, totals, _) = self
+                .stream(table, account, &staging, (since, None), false)
+                .await?;
+            all.add(totals);
+            staged.push((rel, staging, files, totals));
         }
-        let live = self.out.join(&rel);
-        let trash = self.out.join(TRASH).join(&rel);
-        if live.exists() {
-            if let Some(parent) = trash.parent() {
-                fs::create_dir_all(parent)?;
+        sync_files(
+            staged
+                .iter()
+                .flat_map(|(_, _, files, _)| files.iter().map(|(path, _)| path.clone()))
+                .collect(),
+        )
+        .await?;
+        for (rel, staging, files, totals) in staged {
+            for (tmp, _) in &files {
+                let dest = tmp.with_file_name(format!("part-snapshot.{}", self.ext()));
+                fs::rename(tmp, &dest)?;
+            }
+            let live = self.out.join(&rel);
+            let trash = self.out.join(TRASH).join(&rel);
+            if live.exists() {
+                if let Some(parent) = trash.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                let _ = fs::remove_dir_all(&trash);
+                fs::rename(&live, &trash)
+                    .with_context(|| format!("cannot move {} aside", live.display()))?;
+            }
+            if staging.exists() {
+                if let Some(parent) = live.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                fs::rename(&staging, &live)
+                    .with_context(|| format!("cannot publish {}", live.display()))?;
             }
             let _ = fs::remove_dir_all(&trash);
-            fs::rename(&live, &trash)
-                .with_context(|| format!("cannot move {} aside", live.display()))?;
-        }
-        if staging.exists() {
-            if let Some(parent) = live.parent() {
-                fs::create_dir_all(parent)?;
+            // The directory is published as a whole: its files count once they are all in
+            // place.
+            self.published += totals.files;
+            if totals.files > 0 && self.stop_after_files.is_some_and(|n| self.published >= n) {
+                bail!("stopped after {} published files", self.published);
             }
-            fs::rename(&staging, &live)
-                .with_context(|| format!("cannot publish {}", live.display()))?;
         }
-        let _ = fs::remove_dir_all(&trash);
-        // The directory is published as a whole: its files count once they are all in place.
-        self.published += totals.files;
-        if totals.files > 0 && self.stop_after_files.is_some_and(|n| self.published >= n) {
-            bail!("stopped after {} published files", self.published);
-        }
-        Ok(totals)
+        Ok(all)
     }
 
     fn progress_line(&self, table: ExportTable, account: AccountId, rows: u64) {
@@ -587,6 +624,30 @@ impl Run {
             totals.bytes
         );
     }
+}
+
+/// Syncs written files to disk, many at a time: the file system commits concurrent syncs
+/// together, where one after the other each would wait for its own commit.
+async fn sync_files(paths: Vec<PathBuf>) -> anyhow::Result<()> {
+    const AT_ONCE: usize = 64;
+    let mut paths = paths.into_iter().peekable();
+    while paths.peek().is_some() {
+        let tasks: Vec<_> = paths
+            .by_ref()
+            .take(AT_ONCE)
+            .map(|path| {
+                tokio::task::spawn_blocking(move || {
+                    File::open(&path)
+                        .and_then(|f| f.sync_all())
+                        .with_context(|| format!("cannot sync {}", path.display()))
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.context("a file sync stopped")??;
+        }
+    }
+    Ok(())
 }
 
 /// Extends the runs of equal days with row `i` of day `day`.
@@ -786,12 +847,13 @@ impl PartWriter {
         self.write(line.as_bytes())
     }
 
-    /// Flushes and syncs the file; returns its path and size.
+    /// Flushes and closes the file (synced later, with the others of its table); returns its
+    /// path and size.
     fn finish(self) -> anyhow::Result<(PathBuf, u64)> {
         match self.sink {
             Sink::Text(mut out) => {
-                out.flush()?;
-                out.get_ref().sync_all()?;
+                out.flush()
+                    .with_context(|| format!("cannot write {}", self.path.display()))?;
                 Ok((self.path, self.bytes))
             }
             Sink::Parquet(part) => {

@@ -100,10 +100,10 @@ impl ParquetPart {
         Ok(())
     }
 
-    /// Writes the last row group and the footer, and syncs the file.
+    /// Writes the last row group and the footer (the file is synced with the others of its
+    /// table).
     pub(crate) fn finish(self) -> anyhow::Result<()> {
-        let file = self.writer.into_inner()?;
-        file.sync_all()?;
+        self.writer.close()?;
         Ok(())
     }
 }
