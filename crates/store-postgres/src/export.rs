@@ -206,7 +206,9 @@ fn literal(value: &ExportValue, by_day: bool) -> Result<String> {
         ExportValue::Int(v) => format!("{v}::int8"),
         ExportValue::Float(v) if v.is_finite() => format!("{v:?}::float8"),
         ExportValue::Float(v) => return Err(StoreError::invalid(format!("an order key of {v}"))),
-        ExportValue::Text(v) => format!("convert_from(decode('{}', 'hex'), 'UTF8')", hex::encode(v)),
+        ExportValue::Text(v) => {
+            format!("convert_from(decode('{}', 'hex'), 'UTF8')", hex::encode(v))
+        }
         ExportValue::Time(v) if by_day => format!("'{}'::date", v.date_naive()),
         ExportValue::Time(v) => format!(
             "'{}'::timestamptz",

@@ -213,9 +213,7 @@ pub(crate) async fn batch(store: &SqliteStore, query: ExportPageQuery) -> Result
                 rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
                     | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
-            .map_err(|e| {
-                unavailable(format!("cannot open {} to export: {e}", file.display()))
-            })?;
+            .map_err(|e| unavailable(format!("cannot open {} to export: {e}", file.display())))?;
             conn.busy_timeout(std::time::Duration::from_secs(10))
                 .map_err(lite_err)?;
             *slot = Some(conn);
@@ -273,9 +271,7 @@ fn read_batch(conn: &rusqlite::Connection, query: &ExportPageQuery) -> Result<Ex
     let mut batch = ExportBatch::new(table, query.limit.min(65_536) as usize);
     // Days repeat row after row: parse each text once.
     let mut last_day: Option<(String, i32)> = None;
-    let bad = |column: &str, what: &str| {
-        corrupt(format!("{}.{column} holds {what}", table.name()))
-    };
+    let bad = |column: &str, what: &str| corrupt(format!("{}.{column} holds {what}", table.name()));
     while let Some(row) = rows.next().map_err(lite_err)? {
         for (i, (spec, column)) in table
             .columns()
@@ -286,7 +282,10 @@ fn read_batch(conn: &rusqlite::Connection, query: &ExportPageQuery) -> Result<Ex
             let value = row.get_ref(i).map_err(lite_err)?;
             match (column, value) {
                 (c, ValueRef::Null) => c.push_null(),
-                (ExportColumnValues::Int(v) | ExportColumnValues::Time(v), ValueRef::Integer(x)) => {
+                (
+                    ExportColumnValues::Int(v) | ExportColumnValues::Time(v),
+                    ValueRef::Integer(x),
+                ) => {
                     v.push(Some(x));
                 }
                 (ExportColumnValues::Float(v), ValueRef::Real(x)) => v.push(Some(x)),
@@ -312,7 +311,11 @@ fn read_batch(conn: &rusqlite::Connection, query: &ExportPageQuery) -> Result<Ex
                 (_, other) => {
                     return Err(bad(
                         spec.name,
-                        &format!("a {:?} value where {:?} was expected", other.data_type(), spec.kind),
+                        &format!(
+                            "a {:?} value where {:?} was expected",
+                            other.data_type(),
+                            spec.kind
+                        ),
                     ));
                 }
             }

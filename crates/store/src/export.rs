@@ -359,9 +359,7 @@ impl ExportColumnValues {
     pub fn value(&self, i: usize) -> Option<ExportValue> {
         Some(match self {
             ExportColumnValues::Int(v) => v.get(i)?.map_or(ExportValue::Null, ExportValue::Int),
-            ExportColumnValues::Float(v) => {
-                v.get(i)?.map_or(ExportValue::Null, ExportValue::Float)
-            }
+            ExportColumnValues::Float(v) => v.get(i)?.map_or(ExportValue::Null, ExportValue::Float),
             ExportColumnValues::Time(v) => match v.get(i)? {
                 Some(us) => ExportValue::Time(DateTime::from_timestamp_micros(*us)?),
                 None => ExportValue::Null,
@@ -438,7 +436,9 @@ impl ExportBatch {
                     (ExportColumnValues::Time(v), ExportValue::Time(x)) => {
                         v.push(Some(x.timestamp_micros()));
                     }
-                    (ExportColumnValues::Day(v), ExportValue::Day(x)) => v.push(Some(epoch_day(*x))),
+                    (ExportColumnValues::Day(v), ExportValue::Day(x)) => {
+                        v.push(Some(epoch_day(*x)))
+                    }
                     (c @ ExportColumnValues::Text { .. }, ExportValue::Text(x)) => {
                         c.push_text(Some(x));
                     }

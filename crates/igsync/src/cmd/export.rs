@@ -27,9 +27,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use arrow_array::RecordBatch;
 use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use arrow_array::RecordBatch;
 use store::{
     AccountId, DynStore, ExportBatch, ExportColumnValues, ExportKind, ExportPageQuery, ExportTable,
     ExportValue,
@@ -359,7 +359,11 @@ impl Run {
         dir: &Path,
         range: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
         by_day: bool,
-    ) -> anyhow::Result<(Vec<(PathBuf, Option<String>)>, Totals, Option<DateTime<Utc>>)> {
+    ) -> anyhow::Result<(
+        Vec<(PathBuf, Option<String>)>,
+        Totals,
+        Option<DateTime<Utc>>,
+    )> {
         let mut files = Vec::new();
         let mut totals = Totals::default();
         let mut latest: Option<i64> = None;
