@@ -378,7 +378,7 @@ pub(crate) struct ExportArgs {
     #[arg(long, value_delimiter = ',', value_name = "TABLE,…")]
     pub(crate) tables: Vec<String>,
     /// Rows read per database round trip.
-    #[arg(long, default_value_t = 10_000, hide = true)]
+    #[arg(long, default_value_t = 65_536, hide = true)]
     pub(crate) page_rows: u32,
     /// Stop with an error after this many files were published (tests of resumption).
     #[arg(long, env = "IGSYNC_EXPORT_STOP_AFTER_FILES", hide = true)]

@@ -6,7 +6,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Row};
-use store::{ExportKind, ExportPageQuery, ExportTable, ExportValue, Result, StoreError};
+use store::{
+    ExportBatch, ExportColumnValues, ExportKind, ExportPageQuery, ExportTable, ExportValue, Result,
+    StoreError,
+};
 
 use crate::PostgresStore;
 use crate::error::db;
@@ -194,4 +197,215 @@ pub(crate) async fn page(
     q = q.bind(i64::from(query.limit.max(1)));
     let rows = q.fetch_all(&store.pool).await.map_err(db)?;
     rows.iter().map(|row| decode(row, table)).collect()
+}
+
+/// A value as an SQL literal of a `COPY` statement (which takes no parameters): numbers and
+/// times as their text, texts hex-encoded so no quoting rule applies.
+fn literal(value: &ExportValue, by_day: bool) -> Result<String> {
+    Ok(match value {
+        ExportValue::Int(v) => format!("{v}::int8"),
+        ExportValue::Float(v) if v.is_finite() => format!("{v:?}::float8"),
+        ExportValue::Float(v) => return Err(StoreError::invalid(format!("an order key of {v}"))),
+        ExportValue::Text(v) => {
+            format!("convert_from(decode('{}', 'hex'), 'UTF8')", hex::encode(v))
+        }
+        ExportValue::Time(v) if by_day => format!("'{}'::date", v.date_naive()),
+        ExportValue::Time(v) => format!(
+            "'{}'::timestamptz",
+            v.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        ),
+        ExportValue::Day(v) => format!("'{v}'::date"),
+        ExportValue::Null => {
+            return Err(StoreError::invalid("an export order key holds no null"));
+        }
+    })
+}
+
+/// The expressions of a select list (split at its top-level commas).
+fn select_items(select: &str) -> Vec<&str> {
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in select.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(select[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(select[start..].trim());
+    items
+}
+
+/// The `COPY … TO STDOUT (FORMAT binary)` of a page: the page's query with each column cast
+/// to the one binary type its kind is decoded from.
+fn copy_sql(query: &ExportPageQuery) -> Result<String> {
+    let table = query.table;
+    let s = spec(table);
+    let by_day = table.columns()[table.time_column()].kind == ExportKind::Day;
+    let items = select_items(s.select);
+    if items.len() != table.columns().len() {
+        return Err(StoreError::invalid(format!(
+            "the export of {} selects {} columns, not {}",
+            table.name(),
+            items.len(),
+            table.columns().len()
+        )));
+    }
+    let select: Vec<String> = items
+        .iter()
+        .zip(table.columns())
+        .map(|(item, column)| {
+            let cast = match column.kind {
+                ExportKind::Int => "int8",
+                ExportKind::Float => "float8",
+                ExportKind::Text | ExportKind::Json => "text",
+                ExportKind::Time => "timestamptz",
+                ExportKind::Day => "date",
+            };
+            format!("({item})::{cast}")
+        })
+        .collect();
+    let mut sql = format!(
+        "COPY (SELECT {} FROM {} WHERE {} = {}",
+        select.join(", "),
+        s.from,
+        s.account,
+        query.account_id
+    );
+    for (bound, op) in [(query.since, ">="), (query.until, "<=")] {
+        if let Some(bound) = bound {
+            let bound = literal(&ExportValue::Time(bound), by_day)?;
+            sql.push_str(&format!(" AND {} {op} {bound}", s.time));
+        }
+    }
+    if let Some(after) = &query.after {
+        if after.len() != table.key_columns().len() {
+            return Err(StoreError::invalid(format!(
+                "the order key of {} has {} values, not {}",
+                table.name(),
+                table.key_columns().len(),
+                after.len()
+            )));
+        }
+        let values = after
+            .iter()
+            .map(|v| literal(v, false))
+            .collect::<Result<Vec<_>>>()?;
+        sql.push_str(&format!(" AND ({}) > ({})", s.keys, values.join(", ")));
+    }
+    sql.push_str(&format!(
+        " ORDER BY {} LIMIT {}) TO STDOUT (FORMAT binary)",
+        s.keys,
+        query.limit.max(1)
+    ));
+    Ok(sql)
+}
+
+/// [`store::Store::export_batch`] on PostgreSQL: the page as one `COPY … (FORMAT binary)`,
+/// decoded field by field into the batch's columns.
+pub(crate) async fn batch(store: &PostgresStore, query: ExportPageQuery) -> Result<ExportBatch> {
+    use futures_util::TryStreamExt;
+    use sqlx::postgres::PgPoolCopyExt;
+    let sql = copy_sql(&query)?;
+    let mut stream = store.pool.copy_out_raw(&sql).await.map_err(db)?;
+    let mut data = Vec::new();
+    while let Some(chunk) = stream.try_next().await.map_err(db)? {
+        data.extend_from_slice(&chunk);
+    }
+    decode_copy(query.table, &data, query.limit.min(65_536) as usize)
+}
+
+/// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
+const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+/// Days from the Unix epoch to PostgreSQL's.
+const PG_EPOCH_DAYS: i32 = 10_957;
+
+/// Decodes the binary `COPY` format: a header, then per row a field count and per field a
+/// length (-1: null) and its bytes, then a trailer of -1.
+fn decode_copy(table: ExportTable, data: &[u8], rows: usize) -> Result<ExportBatch> {
+    const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+    let broken = |what: &str| StoreError::Other {
+        message: format!("the COPY of {} is malformed: {what}", table.name()),
+    };
+    let mut cursor = Cursor { data, at: 0 };
+    let ends = || broken("it ends early");
+    if cursor.take(SIGNATURE.len()).ok_or_else(ends)? != SIGNATURE {
+        return Err(broken("no binary COPY signature"));
+    }
+    cursor.take(4).ok_or_else(ends)?; // flags
+    let extension = cursor.u32().ok_or_else(ends)?;
+    cursor.take(extension as usize).ok_or_else(ends)?;
+    let mut batch = ExportBatch::new(table, rows);
+    let width = table.columns().len();
+    loop {
+        let fields = cursor.i16().ok_or_else(ends)?;
+        if fields == -1 {
+            break;
+        }
+        if fields as usize != width {
+            return Err(broken(&format!("a row of {fields} fields, not {width}")));
+        }
+        for (spec, column) in table.columns().iter().zip(batch.columns.iter_mut()) {
+            let len = cursor.u32().ok_or_else(ends)? as i32;
+            if len < 0 {
+                column.push_null();
+                continue;
+            }
+            let bytes = cursor.take(len as usize).ok_or_else(ends)?;
+            let wrong = || broken(&format!("{} is not {:?}", spec.name, spec.kind));
+            let eight = || -> Result<[u8; 8]> { bytes.try_into().map_err(|_| wrong()) };
+            match column {
+                ExportColumnValues::Int(v) => v.push(Some(i64::from_be_bytes(eight()?))),
+                ExportColumnValues::Float(v) => v.push(Some(f64::from_be_bytes(eight()?))),
+                ExportColumnValues::Time(v) => {
+                    let us = i64::from_be_bytes(eight()?);
+                    let unix = us
+                        .checked_add(PG_EPOCH_MICROS)
+                        .filter(|_| us != i64::MAX && us != i64::MIN)
+                        .ok_or_else(|| broken(&format!("{} is infinite", spec.name)))?;
+                    v.push(Some(unix));
+                }
+                ExportColumnValues::Day(v) => {
+                    let four: [u8; 4] = bytes.try_into().map_err(|_| wrong())?;
+                    let days = i32::from_be_bytes(four);
+                    let unix = days
+                        .checked_add(PG_EPOCH_DAYS)
+                        .filter(|_| days != i32::MAX && days != i32::MIN)
+                        .ok_or_else(|| broken(&format!("{} is infinite", spec.name)))?;
+                    v.push(Some(unix));
+                }
+                c @ ExportColumnValues::Text { .. } => {
+                    let text = std::str::from_utf8(bytes).map_err(|_| wrong())?;
+                    c.push_text(Some(text));
+                }
+            }
+        }
+    }
+    Ok(batch)
+}
+
+/// A reader of the binary `COPY` format's big-endian fields.
+struct Cursor<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let bytes = self.data.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(bytes)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn i16(&mut self) -> Option<i16> {
+        Some(i16::from_be_bytes(self.take(2)?.try_into().ok()?))
+    }
 }

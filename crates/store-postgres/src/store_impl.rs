@@ -274,6 +274,9 @@ impl Store for PostgresStore {
     async fn export_page(&self, query: ExportPageQuery) -> Result<Vec<Vec<ExportValue>>> {
         crate::export::page(self, query).await
     }
+    async fn export_batch(&self, query: ExportPageQuery) -> Result<ExportBatch> {
+        crate::export::batch(self, query).await
+    }
 
     async fn sync_run_create(&self, run: NewSyncRun) -> Result<RunId> {
         runs::create(&self.pool, run).await

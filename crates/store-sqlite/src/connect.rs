@@ -2,6 +2,7 @@
 //! few readers) that keep concurrent writers from failing with SQLITE_BUSY.
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -45,6 +46,10 @@ pub struct SqliteStore {
     pub(crate) writer: SqlitePool,
     pub(crate) reader: SqlitePool,
     url: String,
+    /// The database file (None in memory), which the export reader opens on its own.
+    pub(crate) file: Option<std::path::PathBuf>,
+    /// The export reader's read-only connection, opened on first use.
+    pub(crate) export_reader: Arc<Mutex<Option<rusqlite::Connection>>>,
 }
 
 impl SqliteStore {
@@ -124,6 +129,8 @@ impl SqliteStore {
             writer,
             reader,
             url: url.to_owned(),
+            file,
+            export_reader: Arc::default(),
         })
     }
 

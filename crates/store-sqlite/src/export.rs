@@ -3,10 +3,13 @@
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
-use store::{ExportKind, ExportPageQuery, ExportTable, ExportValue, Result, StoreError};
+use store::{
+    ExportBatch, ExportColumnValues, ExportKind, ExportPageQuery, ExportTable, ExportValue, Result,
+    StoreError, epoch_day,
+};
 
 use crate::SqliteStore;
-use crate::error::db_err;
+use crate::error::{corrupt, db_err};
 use crate::sql::{Q, day, from_micros, micros, parse_day};
 
 struct Spec {
@@ -138,10 +141,8 @@ fn decode(row: &SqliteRow, table: ExportTable) -> Result<Vec<ExportValue>> {
     Ok(out)
 }
 
-pub(crate) async fn page(
-    store: &SqliteStore,
-    query: ExportPageQuery,
-) -> Result<Vec<Vec<ExportValue>>> {
+/// The SQL of a page and its parameters in order.
+fn page_sql(query: &ExportPageQuery) -> Result<(String, Vec<ExportValue>)> {
     let table = query.table;
     let s = spec(table);
     let by_day = table.columns()[table.time_column()].kind == ExportKind::Day;
@@ -149,11 +150,16 @@ pub(crate) async fn page(
         "SELECT {} FROM {} WHERE {} = ?",
         s.select, s.from, s.account
     );
-    if query.since.is_some() {
-        sql.push_str(&format!(" AND {} >= ?", s.time));
-    }
-    if query.until.is_some() {
-        sql.push_str(&format!(" AND {} <= ?", s.time));
+    let mut params = vec![ExportValue::Int(query.account_id)];
+    for (bound, op) in [(query.since, ">="), (query.until, "<=")] {
+        if let Some(bound) = bound {
+            sql.push_str(&format!(" AND {} {op} ?", s.time));
+            params.push(if by_day {
+                ExportValue::Day(bound.date_naive())
+            } else {
+                ExportValue::Time(bound)
+            });
+        }
     }
     if let Some(after) = &query.after {
         if after.len() != table.key_columns().len() {
@@ -166,20 +172,154 @@ pub(crate) async fn page(
         }
         let marks = vec!["?"; after.len()].join(", ");
         sql.push_str(&format!(" AND ({}) > ({marks})", s.keys));
+        params.extend(after.iter().cloned());
     }
     sql.push_str(&format!(" ORDER BY {} LIMIT ?", s.keys));
-    let mut q: Q = sqlx::query(AssertSqlSafe(sql)).bind(query.account_id);
-    for bound in [query.since, query.until].into_iter().flatten() {
-        q = if by_day {
-            q.bind(day(bound.date_naive()))
-        } else {
-            q.bind(micros(bound))
-        };
-    }
-    for value in query.after.iter().flatten() {
+    params.push(ExportValue::Int(i64::from(query.limit.max(1))));
+    Ok((sql, params))
+}
+
+pub(crate) async fn page(
+    store: &SqliteStore,
+    query: ExportPageQuery,
+) -> Result<Vec<Vec<ExportValue>>> {
+    let table = query.table;
+    let (sql, params) = page_sql(&query)?;
+    let mut q: Q = sqlx::query(AssertSqlSafe(sql));
+    for value in &params {
         q = bind_value(q, value)?;
     }
-    q = q.bind(i64::from(query.limit.max(1)));
     let rows = q.fetch_all(&store.reader).await.map_err(db_err)?;
     rows.iter().map(|row| decode(row, table)).collect()
+}
+
+/// [`store::Store::export_batch`] on SQLite: the page's statement run on a read-only
+/// connection of the export's own (prepared statements cached), each cell appended to its
+/// column straight from SQLite's buffer. An in-memory database, which no second connection
+/// can open, is read through [`page`].
+pub(crate) async fn batch(store: &SqliteStore, query: ExportPageQuery) -> Result<ExportBatch> {
+    let Some(file) = store.file.clone() else {
+        let table = query.table;
+        return ExportBatch::from_rows(table, &page(store, query).await?);
+    };
+    let reader = store.export_reader.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut slot = reader
+            .lock()
+            .map_err(|_| unavailable("the SQLite export reader panicked"))?;
+        if slot.is_none() {
+            let conn = rusqlite::Connection::open_with_flags(
+                &file,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| unavailable(format!("cannot open {} to export: {e}", file.display())))?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .map_err(lite_err)?;
+            *slot = Some(conn);
+        }
+        let conn = slot
+            .as_ref()
+            .ok_or_else(|| unavailable("no SQLite export connection"))?;
+        read_batch(conn, &query)
+    })
+    .await
+    .map_err(|e| unavailable(format!("the SQLite export reader stopped: {e}")))?
+}
+
+fn unavailable(message: impl Into<String>) -> StoreError {
+    StoreError::Unavailable {
+        message: message.into(),
+    }
+}
+
+fn lite_err(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            unavailable(format!("SQLite export read: {e}"))
+        }
+        e => StoreError::Other {
+            message: format!("SQLite export read: {e}"),
+        },
+    }
+}
+
+fn read_batch(conn: &rusqlite::Connection, query: &ExportPageQuery) -> Result<ExportBatch> {
+    use rusqlite::types::{Value, ValueRef};
+    let table = query.table;
+    let (sql, params) = page_sql(query)?;
+    let params: Vec<Value> = params
+        .into_iter()
+        .map(|v| match v {
+            ExportValue::Int(v) => Ok(Value::Integer(v)),
+            ExportValue::Float(v) => Ok(Value::Real(v)),
+            ExportValue::Text(v) => Ok(Value::Text(v)),
+            ExportValue::Time(v) => Ok(Value::Integer(micros(v))),
+            ExportValue::Day(v) => Ok(Value::Text(day(v))),
+            ExportValue::Null => Err(StoreError::invalid("an export order key holds no null")),
+        })
+        .collect::<Result<_>>()?;
+    let mut statement = conn.prepare_cached(&sql).map_err(lite_err)?;
+    let mut rows = statement
+        .query(rusqlite::params_from_iter(params))
+        .map_err(lite_err)?;
+    let mut batch = ExportBatch::new(table, query.limit.min(65_536) as usize);
+    // Days repeat row after row: parse each text once.
+    let mut last_day: Option<(String, i32)> = None;
+    let bad = |column: &str, what: &str| corrupt(format!("{}.{column} holds {what}", table.name()));
+    while let Some(row) = rows.next().map_err(lite_err)? {
+        for (i, (spec, column)) in table
+            .columns()
+            .iter()
+            .zip(batch.columns.iter_mut())
+            .enumerate()
+        {
+            let value = row.get_ref(i).map_err(lite_err)?;
+            match (column, value) {
+                (c, ValueRef::Null) => c.push_null(),
+                (
+                    ExportColumnValues::Int(v) | ExportColumnValues::Time(v),
+                    ValueRef::Integer(x),
+                ) => {
+                    v.push(Some(x));
+                }
+                (ExportColumnValues::Float(v), ValueRef::Real(x)) => v.push(Some(x)),
+                (ExportColumnValues::Float(v), ValueRef::Integer(x)) => v.push(Some(x as f64)),
+                (c @ ExportColumnValues::Text { .. }, ValueRef::Text(bytes)) => {
+                    let text = std::str::from_utf8(bytes)
+                        .map_err(|_| bad(spec.name, "text that is not UTF-8"))?;
+                    c.push_text(Some(text));
+                }
+                (ExportColumnValues::Day(v), ValueRef::Text(bytes)) => {
+                    let text = std::str::from_utf8(bytes)
+                        .map_err(|_| bad(spec.name, "a day that is not UTF-8"))?;
+                    let d = match &last_day {
+                        Some((t, d)) if t == text => *d,
+                        _ => {
+                            let d = epoch_day(parse_day(text)?);
+                            last_day = Some((text.to_string(), d));
+                            d
+                        }
+                    };
+                    v.push(Some(d));
+                }
+                (_, other) => {
+                    return Err(bad(
+                        spec.name,
+                        &format!(
+                            "a {:?} value where {:?} was expected",
+                            other.data_type(),
+                            spec.kind
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(batch)
 }

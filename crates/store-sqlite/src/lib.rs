@@ -297,6 +297,9 @@ impl Store for SqliteStore {
     async fn export_page(&self, query: ExportPageQuery) -> Result<Vec<Vec<ExportValue>>> {
         export::page(self, query).await
     }
+    async fn export_batch(&self, query: ExportPageQuery) -> Result<ExportBatch> {
+        export::batch(self, query).await
+    }
 
     async fn sync_run_create(&self, run: NewSyncRun) -> Result<RunId> {
         history::run_create(self, run).await

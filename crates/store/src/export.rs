@@ -277,3 +277,202 @@ pub fn export_key(table: ExportTable, row: &[ExportValue]) -> Vec<ExportValue> {
         .map(|&i| row[i].clone())
         .collect()
 }
+
+/// The values of one column of an [`ExportBatch`], in the representation columnar writers
+/// take without converting each value: instants as microseconds since the Unix epoch (UTC),
+/// days as days since 1970-01-01, texts concatenated into one buffer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportColumnValues {
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    /// Row `i` is `data[offsets[i]..offsets[i + 1]]`, or missing when `!valid[i]` (then its
+    /// range is empty). `offsets` has one entry more than there are rows.
+    Text {
+        data: String,
+        offsets: Vec<usize>,
+        valid: Vec<bool>,
+    },
+    Time(Vec<Option<i64>>),
+    Day(Vec<Option<i32>>),
+}
+
+impl ExportColumnValues {
+    fn new(kind: ExportKind, rows: usize) -> Self {
+        match kind {
+            Int => ExportColumnValues::Int(Vec::with_capacity(rows)),
+            Float => ExportColumnValues::Float(Vec::with_capacity(rows)),
+            Text | Json => {
+                let mut offsets = Vec::with_capacity(rows + 1);
+                offsets.push(0);
+                ExportColumnValues::Text {
+                    data: String::new(),
+                    offsets,
+                    valid: Vec::with_capacity(rows),
+                }
+            }
+            Time => ExportColumnValues::Time(Vec::with_capacity(rows)),
+            Day => ExportColumnValues::Day(Vec::with_capacity(rows)),
+        }
+    }
+
+    /// Appends a text (to a text column).
+    pub fn push_text(&mut self, text: Option<&str>) {
+        if let ExportColumnValues::Text {
+            data,
+            offsets,
+            valid,
+        } = self
+        {
+            if let Some(t) = text {
+                data.push_str(t);
+            }
+            offsets.push(data.len());
+            valid.push(text.is_some());
+        }
+    }
+
+    /// Appends a missing value (to a column of any kind).
+    pub fn push_null(&mut self) {
+        match self {
+            ExportColumnValues::Int(v) | ExportColumnValues::Time(v) => v.push(None),
+            ExportColumnValues::Float(v) => v.push(None),
+            ExportColumnValues::Day(v) => v.push(None),
+            ExportColumnValues::Text { .. } => self.push_text(None),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            ExportColumnValues::Int(v) | ExportColumnValues::Time(v) => v.len(),
+            ExportColumnValues::Float(v) => v.len(),
+            ExportColumnValues::Day(v) => v.len(),
+            ExportColumnValues::Text { valid, .. } => valid.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value of row `i`; `None` when `i` is out of range or the stored number is not a
+    /// representable instant or day.
+    pub fn value(&self, i: usize) -> Option<ExportValue> {
+        Some(match self {
+            ExportColumnValues::Int(v) => v.get(i)?.map_or(ExportValue::Null, ExportValue::Int),
+            ExportColumnValues::Float(v) => v.get(i)?.map_or(ExportValue::Null, ExportValue::Float),
+            ExportColumnValues::Time(v) => match v.get(i)? {
+                Some(us) => ExportValue::Time(DateTime::from_timestamp_micros(*us)?),
+                None => ExportValue::Null,
+            },
+            ExportColumnValues::Day(v) => match v.get(i)? {
+                Some(d) => ExportValue::Day(day_from_epoch(*d)?),
+                None => ExportValue::Null,
+            },
+            ExportColumnValues::Text {
+                data,
+                offsets,
+                valid,
+            } => {
+                if !*valid.get(i)? {
+                    ExportValue::Null
+                } else {
+                    ExportValue::Text(data.get(offsets[i]..offsets[i + 1])?.to_string())
+                }
+            }
+        })
+    }
+}
+
+/// 1970-01-01 plus `days`.
+pub fn day_from_epoch(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::TimeDelta::days(days.into()))
+}
+
+/// Days since 1970-01-01.
+pub fn epoch_day(day: NaiveDate) -> i32 {
+    // Every NaiveDate is within ±2^18 years of 1970, so its day number fits an i32.
+    day.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default())
+        .num_days() as i32
+}
+
+/// One page of one table of one account, column by column (the table's
+/// [`ExportTable::columns`] in order), as [`crate::Store::export_batch`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportBatch {
+    pub table: ExportTable,
+    pub columns: Vec<ExportColumnValues>,
+}
+
+impl ExportBatch {
+    /// An empty batch with room for `rows` rows.
+    pub fn new(table: ExportTable, rows: usize) -> Self {
+        ExportBatch {
+            table,
+            columns: table
+                .columns()
+                .iter()
+                .map(|c| ExportColumnValues::new(c.kind, rows))
+                .collect(),
+        }
+    }
+
+    /// A batch of rows read as [`ExportValue`]s.
+    pub fn from_rows(table: ExportTable, rows: &[Vec<ExportValue>]) -> crate::Result<Self> {
+        let mut batch = ExportBatch::new(table, rows.len());
+        for row in rows {
+            if row.len() != batch.columns.len() {
+                return Err(crate::StoreError::invalid(format!(
+                    "a row of {} has {} values, not {}",
+                    table.name(),
+                    row.len(),
+                    batch.columns.len()
+                )));
+            }
+            for (column, value) in batch.columns.iter_mut().zip(row) {
+                match (column, value) {
+                    (c, ExportValue::Null) => c.push_null(),
+                    (ExportColumnValues::Int(v), ExportValue::Int(x)) => v.push(Some(*x)),
+                    (ExportColumnValues::Float(v), ExportValue::Float(x)) => v.push(Some(*x)),
+                    (ExportColumnValues::Time(v), ExportValue::Time(x)) => {
+                        v.push(Some(x.timestamp_micros()));
+                    }
+                    (ExportColumnValues::Day(v), ExportValue::Day(x)) => {
+                        v.push(Some(epoch_day(*x)))
+                    }
+                    (c @ ExportColumnValues::Text { .. }, ExportValue::Text(x)) => {
+                        c.push_text(Some(x));
+                    }
+                    (_, other) => {
+                        return Err(crate::StoreError::invalid(format!(
+                            "{} holds a value of the wrong kind: {other:?}",
+                            table.name()
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(batch)
+    }
+
+    pub fn len(&self) -> usize {
+        self.columns.first().map_or(0, ExportColumnValues::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Row `i` as values (`None` when out of range or a number is not an instant or day).
+    pub fn row(&self, i: usize) -> Option<Vec<ExportValue>> {
+        self.columns.iter().map(|c| c.value(i)).collect()
+    }
+
+    /// The order key of row `i` (see [`ExportPageQuery::after`]).
+    pub fn key(&self, i: usize) -> Option<Vec<ExportValue>> {
+        self.table
+            .key_columns()
+            .iter()
+            .map(|&c| self.columns.get(c)?.value(i))
+            .collect()
+    }
+}

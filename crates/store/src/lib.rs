@@ -244,6 +244,12 @@ pub trait Store: QueueStore {
     /// One page of an exported table of one account, in the table's key order (see
     /// [`ExportTable`]); each row holds the table's [`ExportTable::columns`] in order.
     async fn export_page(&self, query: ExportPageQuery) -> Result<Vec<Vec<ExportValue>>>;
+    /// The page [`Store::export_page`] returns, column by column: what `igsync export` reads,
+    /// without a value of its own per cell. Dialects read it straight from the database.
+    async fn export_batch(&self, query: ExportPageQuery) -> Result<ExportBatch> {
+        let table = query.table;
+        ExportBatch::from_rows(table, &self.export_page(query).await?)
+    }
 
     // ----- sync history -----
 

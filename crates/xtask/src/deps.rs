@@ -114,6 +114,11 @@ pub const RESTRICTED: &[(&str, &[&str], &str)] = &[
         &["store-sqlite", "store-postgres"],
         "SQL lives in the dialect crates; store has no sqlx",
     ),
+    (
+        "rusqlite",
+        &["store-sqlite"],
+        "the SQLite export reader lives in the SQLite dialect",
+    ),
 ];
 
 /// Crates whose normal dependencies are a closed list.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::{Value, json};
-use store::{AccountId, DynStore, ExportPageQuery, ExportTable, export_key};
+use store::{AccountId, DynStore, ExportPageQuery, ExportTable};
 
 use crate::cli::{BenchArgs, ExportFormat};
 use crate::cmd::export::{Target, Totals, export_to};
@@ -17,7 +17,7 @@ use crate::config::Config;
 use super::{db::*, fleet::*, probe::*, sim::*, *};
 
 /// Rows per database round trip, as `igsync export`'s default.
-const PAGE_ROWS: u32 = 10_000;
+const PAGE_ROWS: u32 = 65_536;
 
 /// One database's export.
 struct ExportRun {
@@ -112,8 +112,8 @@ impl ExportRun {
     }
 }
 
-/// Every row of every table of `accounts`, paged as `igsync export` pages them, decoded and
-/// dropped: the database's share of an export.
+/// Every row of every table of `accounts`, read in pages as `igsync export` reads them
+/// (`Store::export_batch`) and dropped: the database's share of an export.
 async fn read_all(store: &DynStore, accounts: &[AccountId]) -> anyhow::Result<u64> {
     let mut rows = 0u64;
     for table in ExportTable::ALL {
@@ -121,7 +121,7 @@ async fn read_all(store: &DynStore, accounts: &[AccountId]) -> anyhow::Result<u6
             let mut after = None;
             loop {
                 let page = store
-                    .export_page(ExportPageQuery {
+                    .export_batch(ExportPageQuery {
                         table,
                         account_id: account,
                         after: after.take(),
@@ -132,12 +132,10 @@ async fn read_all(store: &DynStore, accounts: &[AccountId]) -> anyhow::Result<u6
                     .await
                     .with_context(|| format!("cannot read {}", table.name()))?;
                 rows += page.len() as u64;
-                match page.last() {
-                    Some(last) if page.len() == PAGE_ROWS as usize => {
-                        after = Some(export_key(table, last));
-                    }
-                    _ => break,
+                if page.len() < PAGE_ROWS as usize {
+                    break;
                 }
+                after = page.key(page.len() - 1);
             }
         }
     }

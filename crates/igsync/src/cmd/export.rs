@@ -1,20 +1,23 @@
 //! `igsync export`: every history table as Hive-partitioned CSV, JSON Lines or Parquet files
-//! (`DIR/table=T/account_id=A/dt=YYYY-MM-DD/part-….ext`) that any engine reads.
+//! that any engine reads.
 //!
-//! Rows come from [`store::Store::export_page`], page by page in each table's key order, so
+//! Rows come from [`store::Store::export_batch`], page by page in each table's key order and
+//! column by column, read on a task of their own while the previous page is written, so
 //! memory stays bounded. Partition columns (`account_id`, `dt`) are in the path only.
 //!
-//! Append-only history (profile snapshots, media and story insight snapshots) is exported
-//! incrementally: `DIR/export-state.json` keeps, per table and account, the capture time
-//! exported through; the next run reads only later rows. A range's files are written under
-//! temporary names, the range is recorded as pending, the files are renamed to
+//! Append-only history (profile snapshots, media and story insight snapshots) is written
+//! to `DIR/table=T/account_id=A/dt=YYYY-MM-DD/part-FROM-TO.ext` (the capture day) and
+//! exported incrementally: `DIR/export-state.json` keeps, per table and account, the capture
+//! time exported through; the next run reads only later rows. A range's files are written
+//! under temporary names, the range is recorded as pending, the files are renamed to
 //! `part-FROM-TO.ext` (microseconds of the range's bounds) and then the range is recorded as
 //! done. A run interrupted after the pending record re-exports exactly that range first,
 //! to the same names, so a resumed export never duplicates a row.
 //!
 //! Tables that syncs change in place (accounts, media, stories, account insight days,
-//! demographics, sync runs) are exported whole each run into a staging directory that then
-//! replaces the account's directory of that table (`part-snapshot.ext`).
+//! demographics, sync runs) have no capture day: they are exported whole each run, one
+//! file per account (`DIR/table=T/account_id=A/part-snapshot.ext`, their time columns inside),
+//! into a staging directory that then replaces the account's directory of that table.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -24,13 +27,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use arrow_array::RecordBatch;
 use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use store::{
-    AccountId, DynStore, ExportKind, ExportPageQuery, ExportTable, ExportValue, export_key,
+    AccountId, DynStore, ExportBatch, ExportColumnValues, ExportKind, ExportPageQuery, ExportTable,
+    ExportValue,
 };
 
-use super::export_parquet::ParquetPart;
+use super::export_parquet::{self, ParquetPart};
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::Config;
 use crate::db;
@@ -174,15 +179,11 @@ pub(crate) async fn export_to(
     let mut summary = Vec::new();
     for &table in tables {
         let started = Instant::now();
-        let mut totals = Totals::default();
-        for &account in accounts {
-            let t = if table.append_only() {
-                run.append_table(table, account).await?
-            } else {
-                run.snapshot_table(table, account).await?
-            };
-            totals.add(t);
-        }
+        let mut totals = if table.append_only() {
+            run.append_table(table, accounts).await?
+        } else {
+            run.snapshot_table(table, accounts).await?
+        };
         totals.seconds = started.elapsed().as_secs_f64();
         run.progress_done(table, totals);
         summary.push((table, totals));
@@ -347,193 +348,262 @@ impl Run {
         Ok(())
     }
 
-    /// Streams one table of one account into `dir/dt=…/NAME.ext.tmp` files, one per day;
-    /// returns the files (temporary path, day), the totals and the largest partition time.
+    /// Streams one table of one account into `dir/dt=…/part.ext.tmp` files, one per day
+    /// (`by_day`), or into `dir/part.ext.tmp`; returns the files (temporary path, day), the
+    /// totals and the largest partition time. Pages are read on a task of their own while
+    /// the previous page is encoded and written.
     async fn stream(
         &mut self,
         table: ExportTable,
         account: AccountId,
         dir: &Path,
-        since: Option<DateTime<Utc>>,
-        until: Option<DateTime<Utc>>,
-    ) -> anyhow::Result<(Vec<(PathBuf, String)>, Totals, Option<DateTime<Utc>>)> {
+        range: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+        by_day: bool,
+    ) -> anyhow::Result<(
+        Vec<(PathBuf, Option<String>)>,
+        Totals,
+        Option<DateTime<Utc>>,
+    )> {
         let mut files = Vec::new();
         let mut totals = Totals::default();
-        let mut latest = None;
-        let mut writer: Option<(Option<NaiveDate>, PartWriter)> = None;
-        let mut after = None;
-        loop {
-            let rows = self
-                .store
-                .export_page(ExportPageQuery {
-                    table,
-                    account_id: account,
-                    after: after.take(),
-                    since,
-                    until,
-                    limit: self.page_rows,
-                })
-                .await
-                .with_context(|| format!("cannot read {} of account {account}", table.name()))?;
-            let full = rows.len() == self.page_rows as usize;
-            for row in &rows {
-                let (day, at) = partition_time(table, row);
-                if at.is_some() && latest < at {
-                    latest = at;
+        let mut latest: Option<i64> = None;
+        let mut writer: Option<(Option<i32>, PartWriter)> = None;
+        let mut pages = read_pages(self.store.clone(), table, account, range, self.page_rows);
+        while let Some(batch) = pages.recv().await {
+            let batch = batch?;
+            let n = batch.len();
+            // Runs of rows of the same day (rows come in time order), and the latest instant.
+            let mut runs: Vec<(Option<i32>, usize, usize)> = Vec::new();
+            match &batch.columns[table.time_column()] {
+                ExportColumnValues::Time(v) => {
+                    if let Some(max) = v.iter().flatten().max() {
+                        latest = latest.max(Some(*max));
+                    }
+                    if by_day {
+                        for (i, at) in v.iter().enumerate() {
+                            push_run(&mut runs, at.map(epoch_day_of_micros), i);
+                        }
+                    }
                 }
+                ExportColumnValues::Day(v) if by_day => {
+                    for (i, d) in v.iter().enumerate() {
+                        push_run(&mut runs, *d, i);
+                    }
+                }
+                _ => {}
+            }
+            if !by_day && n > 0 {
+                runs.push((None, 0, n));
+            }
+            let rows = if self.format == ExportFormat::Parquet {
+                Rows::Arrow(export_parquet::record_batch(batch)?)
+            } else {
+                Rows::Values(batch)
+            };
+            for (day, start, end) in runs {
                 if writer.as_ref().is_none_or(|(d, _)| *d != day) {
                     if let Some((d, w)) = writer.take() {
                         let (path, bytes) = w.finish()?;
                         totals.bytes += bytes;
                         totals.files += 1;
-                        files.push((path, day_text(d)));
+                        files.push((path, by_day.then(|| day_text(d))));
                     }
-                    let dt = day_text(day);
-                    let day_dir = dir.join(format!("dt={dt}"));
-                    fs::create_dir_all(&day_dir)
-                        .with_context(|| format!("cannot create {}", day_dir.display()))?;
-                    let path = day_dir.join(format!("part.{}.tmp", self.ext()));
+                    let file_dir = if by_day {
+                        dir.join(format!("dt={}", day_text(day)))
+                    } else {
+                        dir.to_path_buf()
+                    };
+                    fs::create_dir_all(&file_dir)
+                        .with_context(|| format!("cannot create {}", file_dir.display()))?;
+                    let path = file_dir.join(format!("part.{}.tmp", self.ext()));
                     writer = Some((day, PartWriter::create(path, self.format, table)?));
                 }
                 if let Some((_, w)) = writer.as_mut() {
-                    w.row(row)?;
+                    w.rows(&rows, start, end)?;
                 }
-                totals.rows += 1;
             }
+            totals.rows += n as u64;
             self.progress_line(table, account, totals.rows);
-            match rows.last() {
-                Some(last) if full => after = Some(export_key(table, last)),
-                _ => break,
-            }
         }
         if let Some((d, w)) = writer.take() {
             let (path, bytes) = w.finish()?;
             totals.bytes += bytes;
             totals.files += 1;
-            files.push((path, day_text(d)));
+            files.push((path, by_day.then(|| day_text(d))));
         }
+        let latest = match latest {
+            Some(us) => Some(
+                DateTime::from_timestamp_micros(us)
+                    .with_context(|| format!("{} holds an instant out of range", table.name()))?,
+            ),
+            None => None,
+        };
         Ok((files, totals, latest))
     }
 
+    /// Exports the new rows of an append-only table for every account: each account's
+    /// files are written under temporary names and synced, all ranges are recorded as
+    /// pending at once, the files renamed into place, and the ranges recorded as done.
     async fn append_table(
         &mut self,
         table: ExportTable,
-        account: AccountId,
+        accounts: &[AccountId],
     ) -> anyhow::Result<Totals> {
-        let dir = self
-            .out
-            .join(format!("table={}", table.name()))
-            .join(format!("account_id={account}"));
         let mut totals = Totals::default();
-        let mut progress = self.progress_of(table, account);
-        if let Some(pending) = progress.pending {
-            // Finish the range an interrupted run was publishing: the same rows, the same
-            // names, so the files it already renamed are overwritten, not doubled.
-            let (files, t, _) = self
-                .stream(table, account, &dir, pending.from, Some(pending.to))
-                .await?;
-            self.publish_range(&dir, &files, pending)?;
-            totals.add(t);
-            progress = Progress {
-                done_through: Some(pending.to),
-                pending: None,
+        let mut staged = Vec::new();
+        for &account in accounts {
+            let dir = self
+                .out
+                .join(format!("table={}", table.name()))
+                .join(format!("account_id={account}"));
+            let mut progress = self.progress_of(table, account);
+            if let Some(pending) = progress.pending {
+                // Finish the range an interrupted run was publishing: the same rows, the same
+                // names, so the files it already renamed are overwritten, not doubled.
+                let (files, t, _) = self
+                    .stream(table, account, &dir, (pending.from, Some(pending.to)), true)
+                    .await?;
+                sync_files(files.iter().map(|(path, _)| path.clone()).collect()).await?;
+                self.publish_range(&files, pending)?;
+                totals.add(t);
+                progress = Progress {
+                    done_through: Some(pending.to),
+                    pending: None,
+                };
+                self.set_progress(table, account, progress.clone());
+                self.save_state()?;
+            }
+            let from = match (progress.done_through, self.since) {
+                (Some(done), Some(since)) => Some(since.max(done + TimeDelta::microseconds(1))),
+                (Some(done), None) => Some(done + TimeDelta::microseconds(1)),
+                (None, since) => since,
             };
-            self.set_progress(table, account, progress.clone());
-            self.save_state()?;
+            let (files, t, latest) = self
+                .stream(table, account, &dir, (from, None), true)
+                .await?;
+            totals.add(t);
+            if let Some(to) = latest {
+                staged.push((account, files, Range { from, to }, progress.done_through));
+            }
         }
-        let from = match (progress.done_through, self.since) {
-            (Some(done), Some(since)) => Some(since.max(done + TimeDelta::microseconds(1))),
-            (Some(done), None) => Some(done + TimeDelta::microseconds(1)),
-            (None, since) => since,
-        };
-        let (files, t, latest) = self.stream(table, account, &dir, from, None).await?;
-        let Some(to) = latest else {
+        if staged.is_empty() {
             return Ok(totals);
-        };
-        let range = Range { from, to };
-        self.set_progress(
-            table,
-            account,
-            Progress {
-                done_through: progress.done_through,
-                pending: Some(range),
-            },
-        );
+        }
+        sync_files(
+            staged
+                .iter()
+                .flat_map(|(_, files, _, _)| files.iter().map(|(path, _)| path.clone()))
+                .collect(),
+        )
+        .await?;
+        for (account, _, range, done_through) in &staged {
+            self.set_progress(
+                table,
+                *account,
+                Progress {
+                    done_through: *done_through,
+                    pending: Some(*range),
+                },
+            );
+        }
         self.save_state()?;
-        self.publish_range(&dir, &files, range)?;
-        self.set_progress(
-            table,
-            account,
-            Progress {
-                done_through: Some(to),
-                pending: None,
-            },
-        );
+        for (_, files, range, _) in &staged {
+            self.publish_range(files, *range)?;
+        }
+        for (account, _, range, _) in &staged {
+            self.set_progress(
+                table,
+                *account,
+                Progress {
+                    done_through: Some(range.to),
+                    pending: None,
+                },
+            );
+        }
         self.save_state()?;
-        totals.add(t);
         Ok(totals)
     }
 
     fn publish_range(
         &mut self,
-        dir: &Path,
-        files: &[(PathBuf, String)],
+        files: &[(PathBuf, Option<String>)],
         range: Range,
     ) -> anyhow::Result<()> {
         let from = range
             .from
             .map_or_else(|| "start".to_string(), |f| f.timestamp_micros().to_string());
         let name = format!("part-{from}-{}.{}", range.to.timestamp_micros(), self.ext());
-        for (tmp, dt) in files {
-            let dest = dir.join(format!("dt={dt}")).join(&name);
+        for (tmp, _) in files {
+            let dest = tmp.with_file_name(&name);
             self.publish(tmp, &dest)?;
         }
         Ok(())
     }
 
+    /// Exports a table rewritten in place whole for every account: each account's file is
+    /// written into a staging directory and synced, then each account's staged directory
+    /// replaces its published one.
     async fn snapshot_table(
         &mut self,
         table: ExportTable,
-        account: AccountId,
+        accounts: &[AccountId],
     ) -> anyhow::Result<Totals> {
-        let rel =
-            PathBuf::from(format!("table={}", table.name())).join(format!("account_id={account}"));
-        let staging = self.out.join(STAGING).join(&rel);
-        let _ = fs::remove_dir_all(&staging);
         let since = if table == ExportTable::Accounts {
             None
         } else {
             self.since
         };
-        let (files, totals, _) = self.stream(table, account, &staging, since, None).await?;
-        for (tmp, _) in &files {
-            let dest = tmp.with_file_name(format!("part-snapshot.{}", self.ext()));
-            fs::rename(tmp, &dest)?;
+        let mut all = Totals::default();
+        let mut staged = Vec::new();
+        for &account in accounts {
+            let rel = PathBuf::from(format!("table={}", table.name()))
+                .join(format!("account_id={account}"));
+            let staging = self.out.join(STAGING).join(&rel);
+            let _ = fs::remove_dir_all(&staging);
+            let (files, totals, _) = self
+                .stream(table, account, &staging, (since, None), false)
+                .await?;
+            all.add(totals);
+            staged.push((rel, staging, files, totals));
         }
-        let live = self.out.join(&rel);
-        let trash = self.out.join(TRASH).join(&rel);
-        if live.exists() {
-            if let Some(parent) = trash.parent() {
-                fs::create_dir_all(parent)?;
+        sync_files(
+            staged
+                .iter()
+                .flat_map(|(_, _, files, _)| files.iter().map(|(path, _)| path.clone()))
+                .collect(),
+        )
+        .await?;
+        for (rel, staging, files, totals) in staged {
+            for (tmp, _) in &files {
+                let dest = tmp.with_file_name(format!("part-snapshot.{}", self.ext()));
+                fs::rename(tmp, &dest)?;
+            }
+            let live = self.out.join(&rel);
+            let trash = self.out.join(TRASH).join(&rel);
+            if live.exists() {
+                if let Some(parent) = trash.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                let _ = fs::remove_dir_all(&trash);
+                fs::rename(&live, &trash)
+                    .with_context(|| format!("cannot move {} aside", live.display()))?;
+            }
+            if staging.exists() {
+                if let Some(parent) = live.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                fs::rename(&staging, &live)
+                    .with_context(|| format!("cannot publish {}", live.display()))?;
             }
             let _ = fs::remove_dir_all(&trash);
-            fs::rename(&live, &trash)
-                .with_context(|| format!("cannot move {} aside", live.display()))?;
-        }
-        if staging.exists() {
-            if let Some(parent) = live.parent() {
-                fs::create_dir_all(parent)?;
+            // The directory is published as a whole: its files count once they are all in
+            // place.
+            self.published += totals.files;
+            if totals.files > 0 && self.stop_after_files.is_some_and(|n| self.published >= n) {
+                bail!("stopped after {} published files", self.published);
             }
-            fs::rename(&staging, &live)
-                .with_context(|| format!("cannot publish {}", live.display()))?;
         }
-        let _ = fs::remove_dir_all(&trash);
-        // The directory is published as a whole: its files count once they are all in place.
-        self.published += totals.files;
-        if totals.files > 0 && self.stop_after_files.is_some_and(|n| self.published >= n) {
-            bail!("stopped after {} published files", self.published);
-        }
-        Ok(totals)
+        Ok(all)
     }
 
     fn progress_line(&self, table: ExportTable, account: AccountId, rows: u64) {
@@ -560,22 +630,103 @@ impl Run {
     }
 }
 
-/// The `dt=` day of a row (None when its partition time is missing) and, for an instant,
-/// the instant itself. Compared per row, so it allocates nothing.
-fn partition_time(
-    table: ExportTable,
-    row: &[ExportValue],
-) -> (Option<NaiveDate>, Option<DateTime<Utc>>) {
-    match &row[table.time_column()] {
-        ExportValue::Time(at) => (Some(at.date_naive()), Some(*at)),
-        ExportValue::Day(day) => (Some(*day), None),
-        _ => (None, None),
+/// Syncs written files to disk, many at a time: the file system commits concurrent syncs
+/// together, where one after the other each would wait for its own commit.
+async fn sync_files(paths: Vec<PathBuf>) -> anyhow::Result<()> {
+    const AT_ONCE: usize = 64;
+    let mut paths = paths.into_iter().peekable();
+    while paths.peek().is_some() {
+        let tasks: Vec<_> = paths
+            .by_ref()
+            .take(AT_ONCE)
+            .map(|path| {
+                tokio::task::spawn_blocking(move || {
+                    File::open(&path)
+                        .and_then(|f| f.sync_all())
+                        .with_context(|| format!("cannot sync {}", path.display()))
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.context("a file sync stopped")??;
+        }
+    }
+    Ok(())
+}
+
+/// Extends the runs of equal days with row `i` of day `day`.
+fn push_run(runs: &mut Vec<(Option<i32>, usize, usize)>, day: Option<i32>, i: usize) {
+    match runs.last_mut() {
+        Some((d, _, end)) if *d == day => *end = i + 1,
+        _ => runs.push((day, i, i + 1)),
     }
 }
 
-/// The `dt=` value of a day.
-fn day_text(day: Option<NaiveDate>) -> String {
-    day.map_or_else(|| "unknown".to_string(), |d| d.to_string())
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The UTC day (days since 1970-01-01) of an instant in microseconds.
+fn epoch_day_of_micros(us: i64) -> i32 {
+    // |i64::MIN / MICROS_PER_DAY| < 2^27: every quotient fits an i32.
+    us.div_euclid(MICROS_PER_DAY) as i32
+}
+
+/// The `dt=` value of a day (days since 1970-01-01).
+fn day_text(day: Option<i32>) -> String {
+    day.and_then(store::day_from_epoch)
+        .map_or_else(|| "unknown".to_string(), |d| d.to_string())
+}
+
+/// Reads the pages of one table of one account on a task of its own, two pages ahead.
+fn read_pages(
+    store: DynStore,
+    table: ExportTable,
+    account: AccountId,
+    (since, until): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    limit: u32,
+) -> tokio::sync::mpsc::Receiver<anyhow::Result<ExportBatch>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::spawn(async move {
+        let mut after = None;
+        loop {
+            let page = store
+                .export_batch(ExportPageQuery {
+                    table,
+                    account_id: account,
+                    after: after.take(),
+                    since,
+                    until,
+                    limit,
+                })
+                .await
+                .with_context(|| format!("cannot read {} of account {account}", table.name()));
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            let n = page.len();
+            if n == limit as usize {
+                after = page.key(n - 1);
+                if after.is_none() {
+                    let e = anyhow::anyhow!("{} holds an order key out of range", table.name());
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            }
+            if tx.send(Ok(page)).await.is_err() || after.is_none() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// A page as the writers take it.
+enum Rows {
+    Arrow(RecordBatch),
+    Values(ExportBatch),
 }
 
 fn print_summary(summary: &[(ExportTable, Totals)], seconds: f64, out: &Path) {
@@ -653,11 +804,32 @@ impl PartWriter {
         Ok(())
     }
 
-    /// Writes a row without its first column (`account_id`, which is in the path).
-    fn row(&mut self, row: &[ExportValue]) -> anyhow::Result<()> {
-        if let Sink::Parquet(part) = &mut self.sink {
-            return part.row(row);
+    /// Writes rows `start..end` of a page, without their first column (`account_id`, which
+    /// is in the path).
+    fn rows(&mut self, rows: &Rows, start: usize, end: usize) -> anyhow::Result<()> {
+        match (&mut self.sink, rows) {
+            (Sink::Parquet(part), Rows::Arrow(batch)) => {
+                return part.write(&batch.slice(start, end - start));
+            }
+            (Sink::Parquet(_), Rows::Values(_)) | (Sink::Text(_), Rows::Arrow(_)) => {
+                bail!("a page in the wrong form for {}", self.path.display());
+            }
+            (Sink::Text(_), Rows::Values(_)) => {}
         }
+        let Rows::Values(batch) = rows else {
+            return Ok(());
+        };
+        for i in start..end {
+            let row = batch
+                .row(i)
+                .with_context(|| format!("{} holds a value out of range", self.table.name()))?;
+            self.row(&row)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a row of text without its first column.
+    fn row(&mut self, row: &[ExportValue]) -> anyhow::Result<()> {
         let columns = &self.table.columns()[1..];
         let line = match self.format {
             ExportFormat::Jsonl => {
@@ -679,12 +851,13 @@ impl PartWriter {
         self.write(line.as_bytes())
     }
 
-    /// Flushes and syncs the file; returns its path and size.
+    /// Flushes and closes the file (synced later, with the others of its table); returns its
+    /// path and size.
     fn finish(self) -> anyhow::Result<(PathBuf, u64)> {
         match self.sink {
             Sink::Text(mut out) => {
-                out.flush()?;
-                out.get_ref().sync_all()?;
+                out.flush()
+                    .with_context(|| format!("cannot write {}", self.path.display()))?;
                 Ok((self.path, self.bytes))
             }
             Sink::Parquet(part) => {

@@ -1,39 +1,26 @@
-//! Parquet part files of `igsync export`: zstd-compressed, typed columns (int64, float64,
-//! UTF-8, UTC microsecond timestamps, dates), dictionary encoding for repeated texts such as
-//! metric names (the Parquet writer's default), rows buffered one row group at a time.
+//! Parquet part files of `igsync export`: zstd-compressed (level 1), typed columns (int64,
+//! float64, UTF-8, UTC microsecond timestamps, dates), dictionary encoding for repeated texts
+//! such as metric names (the Parquet writer's default). Pages read from the store become
+//! Arrow record batches whole, and a file gets slices of them, so a row group holds up to the
+//! writer's default of about a million rows.
 
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
-use arrow_array::builder::{
-    Date32Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+use anyhow::{Context, bail};
+use arrow_array::builder::StringBuilder;
+use arrow_array::{
+    ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, TimestampMicrosecondArray,
 };
-use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use chrono::NaiveDate;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
-use store::{ExportKind, ExportTable, ExportValue};
-
-/// Rows per row group: bounds the memory of one open file.
-const GROUP_ROWS: usize = 65_536;
-
-enum Column {
-    Int(Int64Builder),
-    Float(Float64Builder),
-    Text(StringBuilder),
-    Time(TimestampMicrosecondBuilder),
-    Day(Date32Builder),
-}
+use store::{ExportBatch, ExportColumnValues, ExportKind, ExportTable};
 
 pub(crate) struct ParquetPart {
     writer: ArrowWriter<File>,
-    schema: SchemaRef,
-    columns: Vec<Column>,
-    rows: usize,
 }
 
 /// The Arrow schema of a table's part files (without `account_id`, which is in the path).
@@ -54,97 +41,69 @@ pub(crate) fn schema(table: ExportTable) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-fn builders(table: ExportTable) -> Vec<Column> {
-    table.columns()[1..]
-        .iter()
-        .map(|c| match c.kind {
-            ExportKind::Int => Column::Int(Int64Builder::new()),
-            ExportKind::Float => Column::Float(Float64Builder::new()),
-            ExportKind::Text | ExportKind::Json => Column::Text(StringBuilder::new()),
-            ExportKind::Time => {
-                Column::Time(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
-            }
-            ExportKind::Day => Column::Day(Date32Builder::new()),
+/// A page as an Arrow record batch of the part files' schema (its first column, `account_id`,
+/// left out). Numbers move without a copy; texts are copied once into Arrow's buffer.
+pub(crate) fn record_batch(batch: ExportBatch) -> anyhow::Result<RecordBatch> {
+    let table = batch.table;
+    let arrays: Vec<ArrayRef> = batch
+        .columns
+        .into_iter()
+        .skip(1)
+        .map(|column| -> anyhow::Result<ArrayRef> {
+            Ok(match column {
+                ExportColumnValues::Int(v) => Arc::new(Int64Array::from(v)),
+                ExportColumnValues::Float(v) => Arc::new(Float64Array::from(v)),
+                ExportColumnValues::Time(v) => {
+                    Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC"))
+                }
+                ExportColumnValues::Day(v) => Arc::new(Date32Array::from(v)),
+                ExportColumnValues::Text {
+                    data,
+                    offsets,
+                    valid,
+                } => {
+                    let mut b = StringBuilder::with_capacity(valid.len(), data.len());
+                    for (i, ok) in valid.iter().enumerate() {
+                        if *ok {
+                            let Some(text) = data.get(offsets[i]..offsets[i + 1]) else {
+                                bail!("a text of {} outside its page", table.name());
+                            };
+                            b.append_value(text);
+                        } else {
+                            b.append_null();
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+            })
         })
-        .collect()
-}
-
-fn epoch_days(day: NaiveDate) -> i32 {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    i32::try_from((day - epoch).num_days()).unwrap_or(i32::MAX)
+        .collect::<anyhow::Result<_>>()?;
+    Ok(RecordBatch::try_new(schema(table), arrays)?)
 }
 
 impl ParquetPart {
     pub(crate) fn create(path: &Path, table: ExportTable) -> anyhow::Result<Self> {
         let file =
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let schema = schema(table);
         let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
             .set_created_by("igsync export".to_string())
             .build();
-        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+        let writer = ArrowWriter::try_new(file, schema(table), Some(props))
             .with_context(|| format!("cannot start {}", path.display()))?;
-        Ok(ParquetPart {
-            writer,
-            schema,
-            columns: builders(table),
-            rows: 0,
-        })
+        Ok(ParquetPart { writer })
     }
 
-    /// Appends a row without its first column (`account_id`).
-    pub(crate) fn row(&mut self, row: &[ExportValue]) -> anyhow::Result<()> {
-        for (column, value) in self.columns.iter_mut().zip(&row[1..]) {
-            match (column, value) {
-                (Column::Int(b), ExportValue::Int(v)) => b.append_value(*v),
-                (Column::Int(b), _) => b.append_null(),
-                (Column::Float(b), ExportValue::Float(v)) => b.append_value(*v),
-                (Column::Float(b), _) => b.append_null(),
-                (Column::Text(b), ExportValue::Text(v)) => b.append_value(v),
-                (Column::Text(b), _) => b.append_null(),
-                (Column::Time(b), ExportValue::Time(v)) => b.append_value(v.timestamp_micros()),
-                (Column::Time(b), _) => b.append_null(),
-                (Column::Day(b), ExportValue::Day(v)) => b.append_value(epoch_days(*v)),
-                (Column::Day(b), _) => b.append_null(),
-            }
-        }
-        self.rows += 1;
-        if self.rows >= GROUP_ROWS {
-            self.flush_group()?;
-        }
+    /// Appends rows (a slice of a page's record batch).
+    pub(crate) fn write(&mut self, rows: &RecordBatch) -> anyhow::Result<()> {
+        self.writer.write(rows)?;
         Ok(())
     }
 
-    fn flush_group(&mut self) -> anyhow::Result<()> {
-        if self.rows == 0 {
-            return Ok(());
-        }
-        let arrays: Vec<ArrayRef> = self
-            .columns
-            .iter_mut()
-            .map(|c| -> ArrayRef {
-                match c {
-                    Column::Int(b) => Arc::new(b.finish()),
-                    Column::Float(b) => Arc::new(b.finish()),
-                    Column::Text(b) => Arc::new(b.finish()),
-                    Column::Time(b) => Arc::new(b.finish()),
-                    Column::Day(b) => Arc::new(b.finish()),
-                }
-            })
-            .collect();
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays)?;
-        self.writer.write(&batch)?;
-        self.writer.flush()?;
-        self.rows = 0;
-        Ok(())
-    }
-
-    /// Writes the last row group and the footer, and syncs the file.
-    pub(crate) fn finish(mut self) -> anyhow::Result<()> {
-        self.flush_group()?;
-        let file = self.writer.into_inner()?;
-        file.sync_all()?;
+    /// Writes the last row group and the footer (the file is synced with the others of its
+    /// table).
+    pub(crate) fn finish(self) -> anyhow::Result<()> {
+        self.writer.close()?;
         Ok(())
     }
 }
