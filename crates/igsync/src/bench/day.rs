@@ -333,6 +333,19 @@ async fn run_day(
         .get_or_insert_with(|| "1000000000".to_string());
     cfg.secret_key = Some(key.clone());
     let mut settings = cfg.sync.clone();
+    // The shipped schedules, whatever the configuration says: the day measures the defaults.
+    let shipped = |key: &str| {
+        crate::config::KEYS
+            .iter()
+            .find(|k| k.key == key)
+            .map(|k| k.default.to_string())
+            .with_context(|| format!("no default for {key}"))
+    };
+    settings.full_cron = shipped("sync.full_cron")?;
+    settings.light_cron = shipped("sync.light_cron")?;
+    settings.token_refresh_cron = shipped("sync.token_refresh_cron")?;
+    settings.retention_cron = shipped("sync.retention_cron")?;
+    settings.competitors.cron = shipped("sync.competitors_cron")?;
     settings.concurrency = plan.concurrency;
     // The start limiter is off: at its default of 5 starts a minute it serves at most 257
     // accounts on the default schedules (28 starts per account-day), see docs/benchmarks.md.
@@ -536,6 +549,7 @@ async fn run_day(
     Ok(json!({
         "accounts": accounts, "workers": workers, "hours": plan.hours,
         "step_minutes": plan.step_minutes, "account_days": round2(account_days),
+        "schedules": settings.schedules().iter().map(|d| json!({"name": d.name, "cron": d.cron})).collect::<Vec<_>>(),
         "simulated_from": t1, "simulated_to": t_end,
         "backfill": {
             "wall_s": secs(backfill_wall), "cpu_s": secs(backfill_cpu),
