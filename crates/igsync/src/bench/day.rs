@@ -86,14 +86,25 @@ impl DayPlan {
 pub(crate) async fn day_scenario(args: &BenchArgs, config: &Config) -> anyhow::Result<Value> {
     let plan = DayPlan::from_args(args)?;
     let mut runs = Vec::new();
-    for workers in &plan.workers {
-        runs.push(measure_day(&plan, args, config, plan.accounts, *workers).await?);
-    }
+    // The smaller fleets first (with the first worker count), then the fleet of --accounts
+    // with each worker count.
     let mut sizes: Vec<usize> = plan.sizes.clone();
     sizes.sort_unstable();
     sizes.dedup();
+    let partial = |runs: &Vec<Value>| {
+        // Each finished run is kept even if a later one fails or is stopped.
+        let _ = std::fs::write(
+            "bench-results/day-partial.json",
+            serde_json::to_string_pretty(runs).unwrap_or_default(),
+        );
+    };
     for n in sizes.iter().filter(|n| **n != plan.accounts) {
         runs.push(measure_day(&plan, args, config, *n, plan.workers[0]).await?);
+        partial(&runs);
+    }
+    for workers in &plan.workers {
+        runs.push(measure_day(&plan, args, config, plan.accounts, *workers).await?);
+        partial(&runs);
     }
     print_day_table(&runs);
     // Each figure against fleet size, with the first worker count.
