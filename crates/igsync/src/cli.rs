@@ -639,6 +639,21 @@ pub(crate) struct SimulateArgs {
     /// Share of requests (0 to 1) that get an injected fault.
     #[arg(long, default_value_t = 0.0)]
     pub(crate) fault_rate: f64,
+    /// How post counts vary between accounts: uniform (0.5× to 1.5× of --media) or long-tail
+    /// (median --media, a few accounts at 33× it).
+    #[arg(long, value_enum, default_value = "uniform")]
+    pub(crate) sizes: SimSizes,
+    /// Share of accounts (0 to 1) that publish stories.
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) story_share: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SimSizes {
+    /// 0.5× to 1.5× of --media, uniformly.
+    Uniform,
+    /// Log-normal with median --media, capped at 33× it.
+    LongTail,
 }
 
 #[derive(Debug, Args)]
@@ -696,6 +711,38 @@ pub(crate) struct BenchArgs {
     /// … seed + 10): another value measures on worlds the defaults were not chosen on.
     #[arg(long, default_value_t = 1000)]
     pub(crate) seed: u64,
+    /// `day`: simulated hours of schedules after the backfill.
+    #[arg(long, default_value_t = 24, value_name = "H")]
+    pub(crate) hours: u32,
+    /// `day`: simulated minutes the shared clock moves per step.
+    #[arg(long, default_value_t = 5, value_name = "MIN")]
+    pub(crate) step_minutes: u32,
+    /// `day`: the database under test.
+    #[arg(long, value_enum, default_value = "postgres")]
+    pub(crate) db: BenchDbKind,
+    /// `day`: more fleet sizes to measure (with the first worker count) for the charts
+    /// against fleet size, e.g. 100,300.
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    pub(crate) fleet_sizes: Vec<usize>,
+    /// `day`: a named set of sizes instead of --accounts, --hours and --workers.
+    #[arg(long, value_enum)]
+    pub(crate) preset: Option<BenchPreset>,
+}
+
+/// The database of `igsync bench day`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum BenchDbKind {
+    /// A scratch database on the PostgreSQL server of --postgres-url.
+    Postgres,
+    /// A scratch SQLite file.
+    Sqlite,
+}
+
+/// Named sizes of `igsync bench day`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum BenchPreset {
+    /// 60 accounts, 6 simulated hours, one worker: small enough for a test.
+    Ci,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -718,7 +765,10 @@ pub(crate) enum BenchScenario {
     /// A synced fleet exported whole to Parquet from SQLite and PostgreSQL: rows/s, and bytes
     /// per million snapshot rows against the SQLite file.
     Export,
-    /// Everything above.
+    /// A simulated day of a fleet in compressed time: the backfill, then the default
+    /// schedules; requests, CPU, bytes, freshness and queue figures per account-day.
+    Day,
+    /// Everything above except `day`.
     All,
 }
 

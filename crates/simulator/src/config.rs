@@ -18,8 +18,16 @@ pub struct SimConfig {
     pub seed: u64,
     /// Number of Instagram professional accounts.
     pub accounts: usize,
-    /// Average number of posts per account; accounts vary from 0.5× to 1.5× of it.
+    /// Posts per account: the average with [`SizeDistribution::Uniform`] (accounts vary
+    /// from 0.5× to 1.5× of it), the median with [`SizeDistribution::LongTail`].
     pub media_per_account: usize,
+    /// How the number of posts varies between accounts (default: uniform).
+    #[serde(default)]
+    pub sizes: SizeDistribution,
+    /// Share of accounts (0.0..=1.0) that publish stories; the others never have one
+    /// (default 1.0: every account).
+    #[serde(default = "one")]
+    pub story_share: f64,
     /// Start of the simulated clock. The clock is frozen unless advanced.
     pub now: DateTime<Utc>,
     /// Posts are spread over this many days before `now`.
@@ -89,6 +97,43 @@ fn yes() -> bool {
     true
 }
 
+fn one() -> f64 {
+    1.0
+}
+
+/// How the number of posts varies between accounts. Seeded: the same seed gives every
+/// account the same size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SizeDistribution {
+    /// From 0.5× to 1.5× of `media_per_account`, uniformly.
+    #[default]
+    Uniform,
+    /// The long tail of a real fleet: log-normal with its median at `media_per_account` and
+    /// σ = 1.1 (a tenth of the accounts above 4×, one in a hundred above 13×), capped at
+    /// [`LONG_TAIL_CAP`]× the median. With a median of 150 posts: p90 ≈ 600, p99 ≈ 1,950 and
+    /// a few accounts at the cap of 4,950.
+    LongTail,
+}
+
+/// The largest account of [`SizeDistribution::LongTail`], as a multiple of the median.
+pub const LONG_TAIL_CAP: usize = 33;
+
+impl SizeDistribution {
+    /// The posts of the account whose size hash is `u` (a uniform number in `[0, 1)`) and
+    /// `n` its standard-normal quantile, for a fleet of `media_per_account`.
+    pub(crate) fn posts(self, media_per_account: usize, u: f64, n: f64) -> usize {
+        let m = media_per_account as f64;
+        match self {
+            SizeDistribution::Uniform => (m * (0.5 + u)).round() as usize,
+            SizeDistribution::LongTail => {
+                let cap = (media_per_account * LONG_TAIL_CAP).min(MAX_MEDIA_PER_ACCOUNT);
+                ((m * (1.1 * n).exp()).round() as usize).clamp(1.min(cap), cap)
+            }
+        }
+    }
+}
+
 impl SimConfig {
     /// A configuration with defaults: the clock starts at the current time (whole seconds),
     /// 365 days of history, no latency, no faults, a 24 h rate-limit window, no tight or
@@ -102,6 +147,8 @@ impl SimConfig {
             seed,
             accounts,
             media_per_account,
+            sizes: SizeDistribution::Uniform,
+            story_share: 1.0,
             now,
             history_days: 365,
             latency: Duration::ZERO,
@@ -161,6 +208,9 @@ impl SimConfig {
         if !(0.0..=1.0).contains(&self.fault_rate) {
             return Err(ConfigError::FaultRate(self.fault_rate));
         }
+        if !(0.0..=1.0).contains(&self.story_share) {
+            return Err(ConfigError::StoryShare(self.story_share));
+        }
         if self.rate_limit_window.is_zero() {
             return Err(ConfigError::ZeroWindow);
         }
@@ -213,6 +263,9 @@ pub enum ConfigError {
     /// A clock start outside 2010–2150.
     #[error("now must be between 2010 and 2150, got {0}")]
     Clock(DateTime<Utc>),
+    /// A story share outside 0.0..=1.0.
+    #[error("story_share must be between 0.0 and 1.0, got {0}")]
+    StoryShare(f64),
     /// A zero rate-limit window.
     #[error("rate_limit_window must be longer than zero")]
     ZeroWindow,
@@ -376,6 +429,14 @@ mod tests {
         c.fault_rate = 1.5;
         assert_eq!(c.validate(), Err(ConfigError::FaultRate(1.5)));
         c.fault_rate = 0.0;
+        c.story_share = f64::NAN;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("story_share")
+        );
+        c.story_share = 0.3;
         c.tight_budget_accounts = 3;
         assert!(
             c.validate()
@@ -383,5 +444,21 @@ mod tests {
                 .to_string()
                 .contains("tight_budget_accounts")
         );
+    }
+
+    #[test]
+    fn long_tail_has_its_median_and_a_capped_tail() {
+        let mut sizes: Vec<usize> = (0..10_000u64)
+            .map(|i| {
+                let x = crate::hash::h(&[7, i]);
+                SizeDistribution::LongTail.posts(150, crate::hash::unit(x), crate::hash::normal(x))
+            })
+            .collect();
+        sizes.sort_unstable();
+        let median = sizes[5_000];
+        assert!((130..=170).contains(&median), "median {median}");
+        assert!(sizes[9_900] > 1_200, "p99 {}", sizes[9_900]);
+        assert_eq!(*sizes.last().unwrap(), 150 * LONG_TAIL_CAP);
+        assert!(sizes[0] >= 1);
     }
 }

@@ -1,6 +1,7 @@
 //! The simulator's control endpoints under `/__sim/`: accounts, call statistics, the clock,
 //! faults, ground truth, token expiry, metric withdrawal, deleted media, the edges, revisions,
-//! login users, automatic consent, the webhook sender and the injected anomalies.
+//! login users, automatic consent, the webhook sender, the injected anomalies and the stories
+//! published in a period.
 
 use std::sync::Arc;
 
@@ -96,6 +97,7 @@ pub(crate) fn routes() -> Router<Arc<SimState>> {
         .route("/__sim/revise", post(ctl_revise))
         .route("/__sim/login-users", get(ctl_login_users))
         .route("/__sim/anomalies", get(ctl_anomalies))
+        .route("/__sim/stories", get(ctl_stories))
         .route(
             "/__sim/webhooks",
             get(ctl_webhooks_get)
@@ -158,6 +160,44 @@ async fn ctl_clock(State(st): State<Arc<SimState>>, body: Bytes) -> Response {
     };
     st.advance(by);
     json_response(StatusCode::OK, &json!({ "now": st.now_utc() }))
+}
+
+#[derive(Deserialize)]
+struct StoriesQuery {
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+}
+
+/// Every story of every account published in `[from, to)` (RFC 3339), oldest first per
+/// account: the ground truth of what a sync could capture while it was live.
+async fn ctl_stories(
+    State(st): State<Arc<SimState>>,
+    q: Result<Query<StoriesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return bad_request(
+            "from and to must be RFC 3339 times, e.g. ?from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z",
+        );
+    };
+    if q.to < q.from {
+        return bad_request("to must not be before from");
+    }
+    if q.to - q.from > chrono::Duration::days(31) {
+        return bad_request("at most 31 days of stories at a time");
+    }
+    let w = &st.world;
+    let mut out = Vec::new();
+    for (acct, a) in w.accounts.iter().enumerate() {
+        for s in w.stories_between(acct, q.from.timestamp(), q.to.timestamp()) {
+            out.push(json!({
+                "ig_user_id": a.ig_user_id,
+                "id": w.story_id(acct, s.slot, s.n),
+                "timestamp": chrono::DateTime::<chrono::Utc>::from_timestamp(s.ts, 0),
+                "expires_at": chrono::DateTime::<chrono::Utc>::from_timestamp(s.ts + crate::world::STORY_LIFETIME, 0),
+            }));
+        }
+    }
+    json_response(StatusCode::OK, &out)
 }
 
 async fn ctl_faults_get(State(st): State<Arc<SimState>>) -> Response {

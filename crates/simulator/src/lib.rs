@@ -38,7 +38,8 @@ mod world;
 
 pub use competitors::{CompetitorKind, CompetitorMediaTruth, CompetitorTruth};
 pub use config::{
-    ConfigError, FaultKind, FaultMix, MAX_ACCOUNTS, MAX_MEDIA_PER_ACCOUNT, SimConfig,
+    ConfigError, FaultKind, FaultMix, LONG_TAIL_CAP, MAX_ACCOUNTS, MAX_MEDIA_PER_ACCOUNT,
+    SimConfig, SizeDistribution,
 };
 pub use dialog::LoginAuto;
 pub use login::{LoginPage, LoginUser};

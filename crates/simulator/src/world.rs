@@ -165,6 +165,8 @@ pub(crate) struct Account {
     pub(crate) page_token: Option<String>,
     /// Newest first; includes posts scheduled after the clock's start (hidden until then).
     pub(crate) posts: Vec<Post>,
+    /// Whether the account publishes stories ([`SimConfig::story_share`]).
+    pub(crate) stories: bool,
     /// Cumulative follower drift per day (empty unless [`SimConfig::anomalies`]); see
     /// `shape::drift`.
     pub(crate) drift: Vec<f64>,
@@ -196,7 +198,7 @@ const KIND_POST: u64 = 1;
 const KIND_CHILD: u64 = 2;
 const KIND_STORY: u64 = 3;
 const SLOT_OFFSET: i64 = 100_000;
-const STORY_LIFETIME: i64 = DAY;
+pub(crate) const STORY_LIFETIME: i64 = DAY;
 
 const ADJECTIVES: [&str; 16] = [
     "sunny", "urban", "wild", "golden", "quiet", "bold", "little", "cosmic", "salty", "green",
@@ -320,8 +322,12 @@ impl World {
     }
 
     /// How many stories slot `slot` of an account holds (0–4; 2–4 for the slot before the
-    /// start so every account has live stories when the clock starts).
+    /// start so every account that publishes stories has live stories when the clock
+    /// starts; always 0 for the others).
     pub(crate) fn slot_story_count(&self, acct: usize, slot: i64) -> u8 {
+        if !self.accounts[acct].stories {
+            return 0;
+        }
         let key = self.accounts[acct].key;
         let u = unit(h(&[key, hs("story-count"), slot as u64]));
         if slot == -1 {
@@ -544,6 +550,7 @@ fn generate_account(config: &SimConfig, idx: usize, user_salt: u64, start: i64) 
         },
         page_token,
         posts,
+        stories: unit(h(&[key, hs("stories")])) < config.story_share,
         drift: Vec::new(),
     };
     if config.anomalies {
@@ -559,8 +566,10 @@ fn generate_posts(
     converted_at: i64,
     start: i64,
 ) -> Vec<Post> {
-    let factor = range(h(&[key, hs("size")]), 0.5, 1.5);
-    let n = (config.media_per_account as f64 * factor).round() as usize;
+    let size = h(&[key, hs("size")]);
+    let n = config
+        .sizes
+        .posts(config.media_per_account, unit(size), hash::normal(size));
     if n == 0 {
         return Vec::new();
     }

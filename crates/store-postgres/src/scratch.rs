@@ -114,3 +114,21 @@ pub async fn drop_database(server_url: &str, name: &str) -> Result<()> {
         message: format!("cannot drop database {name}: {e}"),
     })
 }
+
+/// The bytes of every table of the database at `url` (its rows, indexes and TOAST:
+/// `pg_total_relation_size`), largest first. For benchmarks that report storage per account.
+pub async fn table_bytes(url: &str) -> Result<Vec<(String, i64)>> {
+    let mut conn = admin(url).await?;
+    let rows: std::result::Result<Vec<(String, i64)>, sqlx::Error> = sqlx::query_as(
+        "SELECT c.relname::text, pg_total_relation_size(c.oid)::bigint \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() \
+         ORDER BY 2 DESC, 1",
+    )
+    .fetch_all(&mut conn)
+    .await;
+    let _ = conn.close().await;
+    rows.map_err(|e| StoreError::Other {
+        message: format!("cannot read the table sizes: {e}"),
+    })
+}

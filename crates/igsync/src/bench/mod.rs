@@ -7,6 +7,7 @@
 mod analytics;
 mod api;
 mod chart;
+mod day;
 mod db;
 mod export;
 mod fleet;
@@ -19,6 +20,7 @@ mod webhooks;
 
 pub(crate) use analytics::analytics_scenario;
 pub(crate) use api::{api_scenario, load};
+pub(crate) use day::day_scenario;
 pub(crate) use export::export_scenario;
 pub(crate) use fleet::sync_scenario;
 pub(crate) use ingest::ingest_scenario;

@@ -23,6 +23,17 @@ impl SimProcess {
         latency_ms: u64,
         seed: u64,
     ) -> anyhow::Result<SimProcess> {
+        SimProcess::start_with(accounts, media, latency_ms, seed, &[]).await
+    }
+
+    /// [`SimProcess::start`] with more `igsync simulate` flags (e.g. `--sizes long-tail`).
+    pub(super) async fn start_with(
+        accounts: usize,
+        media: usize,
+        latency_ms: u64,
+        seed: u64,
+        extra: &[String],
+    ) -> anyhow::Result<SimProcess> {
         let exe = std::env::current_exe().context("cannot find the igsync executable")?;
         let port = free_port()?;
         let mut child = tokio::process::Command::new(exe)
@@ -39,6 +50,7 @@ impl SimProcess {
                 "--seed",
                 &seed.to_string(),
             ])
+            .args(extra)
             .env("IGSYNC_LOG_LEVEL", "error")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -87,6 +99,52 @@ impl SimProcess {
             .await?
             .json()
             .await?)
+    }
+
+    /// The simulator's clock.
+    pub(super) async fn now(&self) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+        let v: Value = self
+            .http
+            .get(format!("{}/__sim/clock", self.url))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        v["now"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .context("the simulator's clock answered without a time")
+    }
+
+    /// Moves the simulator's clock forward by whole seconds.
+    pub(super) async fn advance(&self, secs: i64) -> anyhow::Result<()> {
+        self.http
+            .post(format!("{}/__sim/clock", self.url))
+            .json(&serde_json::json!({ "advance_secs": secs }))
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+
+    /// The stories every account published in `[from, to)`.
+    pub(super) async fn stories(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<Vec<Value>> {
+        let v: Value = self
+            .http
+            .get(format!("{}/__sim/stories", self.url))
+            .query(&[("from", from.to_rfc3339()), ("to", to.to_rfc3339())])
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
     }
 
     pub(super) async fn reset(&self) -> anyhow::Result<()> {

@@ -14,6 +14,9 @@
 //! - `export`: a synced fleet exported whole to Parquet from SQLite and from PostgreSQL, rows/s
 //!   and bytes per million snapshot rows against the SQLite file;
 //! - `webhooks`: events/s of the receiver of Meta's notifications, signatures checked;
+//! - `day`: a simulated day of a long-tailed fleet in compressed time (the backfill, then the
+//!   default schedules on one virtual clock shared with the simulator): requests, CPU,
+//!   database bytes, freshness and queue figures per account-day (not part of `all`);
 //! - `api`: requests/s of the overview JSON, loaded from a second process, alone and beside
 //!   a flood of wrong secrets from a third process (from one host, and from 20 hosts).
 
@@ -25,8 +28,8 @@ use serde_json::Value;
 
 pub(crate) use crate::bench::load;
 use crate::bench::{
-    analytics_scenario, api_scenario, export_scenario, ingest_scenario, machine, naive_scenario,
-    report_scenario, sync_scenario, webhooks_scenario,
+    analytics_scenario, api_scenario, day_scenario, export_scenario, ingest_scenario, machine,
+    naive_scenario, report_scenario, sync_scenario, webhooks_scenario,
 };
 use crate::cli::{BenchArgs, BenchScenario};
 use crate::config::Config;
@@ -65,6 +68,7 @@ pub(crate) async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<Exit
             BenchScenario::Analytics => ("analytics", analytics_scenario(&args)?),
             BenchScenario::Webhooks => ("webhooks", webhooks_scenario(&args).await?),
             BenchScenario::Export => ("export", export_scenario(&args, config).await?),
+            BenchScenario::Day => ("day", day_scenario(&args, config).await?),
             BenchScenario::All => unreachable!("expanded above"),
         };
         let path = out_dir.join(format!("{name}.json"));

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use simulator::{SimConfig, SimServer};
+use simulator::{SimConfig, SimServer, SizeDistribution};
 
-use crate::cli::SimulateArgs;
+use crate::cli::{SimSizes, SimulateArgs};
 
 pub(crate) async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let addr: SocketAddr = args.listen.parse().with_context(|| {
@@ -30,7 +30,18 @@ pub(crate) async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             args.fault_rate
         );
     }
+    if !(0.0..=1.0).contains(&args.story_share) || args.story_share.is_nan() {
+        bail!(
+            "--story-share must be between 0 and 1, got {}",
+            args.story_share
+        );
+    }
     let mut config = SimConfig::new(args.seed, args.accounts, args.media);
+    config.sizes = match args.sizes {
+        SimSizes::Uniform => SizeDistribution::Uniform,
+        SimSizes::LongTail => SizeDistribution::LongTail,
+    };
+    config.story_share = args.story_share;
     config.latency = Duration::from_millis(args.latency_ms);
     config.jitter = Duration::from_millis(args.jitter_ms);
     config.fault_rate = args.fault_rate;

@@ -4,6 +4,7 @@
 //! `IGSYNC_SLOW_TESTS=1`; each writes its figures to `target/tmp/reliability/`.
 
 mod api;
+mod bench_day;
 mod cli;
 mod clock;
 mod competitors;
