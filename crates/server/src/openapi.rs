@@ -875,10 +875,7 @@ pub fn spec() -> Value {
             &[account_param()],
             None,
             &[
-                (
-                    "200",
-                    json_response("Links", schema_ref("ShareList")),
-                ),
+                ("200", json_response("Links", schema_ref("ShareList"))),
                 ("404", error_ref()),
             ],
         ),

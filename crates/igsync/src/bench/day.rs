@@ -212,7 +212,7 @@ struct QueueProbe {
 
 /// Jobs due (pending with `run_at <= now`) or running.
 async fn depth(store: &DynStore, now: DateTime<Utc>) -> anyhow::Result<i64> {
-    let snap = store.job_snapshot(now).await?;
+    let snap = store.job_snapshot(now, None).await?;
     let pending: i64 = snap
         .counts
         .iter()
