@@ -59,9 +59,10 @@ async fn bench_day_ci_preset_backfills_every_account_and_reports_every_figure() 
     assert!(
         (f("/per_account_day/rate_limit_units") - f("/day/rate_limit_units") / 15.0).abs() < 0.01
     );
-    // Six hours of hourly light syncs and a full sync every six hours: at least one run per
-    // account and hour, none failed.
-    assert!(f("/day/sync_runs") >= 360.0, "{r:#}");
+    // Six hours of hourly light syncs and a full sync every six hours, each account at its own
+    // offset in the period (the last tick's may fall after the end): at least five runs per
+    // account, none failed.
+    assert!(f("/day/sync_runs") >= 300.0, "{r:#}");
     assert_eq!(f("/day/sync_runs_failed"), 0.0, "{r:#}");
 
     // No throttling.

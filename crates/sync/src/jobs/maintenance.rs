@@ -80,11 +80,15 @@ impl JobHandler for SyncFanOut {
                     Ok(page) => page,
                     Err(e) => return store_err(e),
                 };
+                // A chain that has not started because it waits for its offset in a longer
+                // period (a full sync due hours from now) does not hold the light sync back:
+                // the account's numbers stay as fresh as the light schedule promises.
                 let prefix = format!("sync:{}:", account.id);
                 if active.jobs.iter().any(|j| {
                     j.unique_key
                         .as_deref()
                         .is_some_and(|k| k.starts_with(&prefix))
+                        && !waits_for_its_offset(j, now)
                 }) {
                     skipped += 1;
                     continue;
@@ -129,6 +133,15 @@ impl JobHandler for SyncFanOut {
             next: Vec::new(),
         }
     }
+}
+
+/// A sync chain's first job, not yet attempted, due later than now: a scheduled sync waiting
+/// for its account's offset within the period.
+fn waits_for_its_offset(job: &store::Job, now: chrono::DateTime<chrono::Utc>) -> bool {
+    job.kind == crate::plan::KIND_SYNC_ACCOUNT
+        && job.state == JobState::Pending
+        && job.attempt == 0
+        && job.run_at > now
 }
 
 /// The schedule's name, tick and period a fan-out spreads its accounts over; `None` (all at
