@@ -1,7 +1,8 @@
 //! No thundering herd, on both dialects: 1,000 accounts on one hourly schedule fall due
 //! spread over each hour (the jobs falling due per minute stay within twice their mean),
 //! each account's consecutive runs are exactly one hour apart, an account never synced runs
-//! at the tick, and a run-now — an account's or the schedule's — is due at once.
+//! at the tick, and a run-now — an account's or the schedule's — is due at once. A full sync
+//! waiting hours for its offset does not hold the hourly light sync back.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,10 @@ use crate::both_dialects;
 use crate::db::Dialect;
 use crate::env::{Env, sim_config, test_settings};
 
-both_dialects!(an_hourly_schedule_spreads_a_thousand_accounts_over_its_hour);
+both_dialects!(
+    an_hourly_schedule_spreads_a_thousand_accounts_over_its_hour,
+    a_full_sync_waiting_for_its_offset_does_not_hold_the_light_sync_back
+);
 
 const FLEET: usize = 1000;
 const PERIODS: usize = 3;
@@ -176,4 +180,144 @@ async fn an_hourly_schedule_spreads_a_thousand_accounts_over_its_hour(d: Dialect
     assert_eq!(due.len(), FLEET + 1);
     assert!(due.values().all(|at| *at == env.now()));
     env.teardown().await;
+}
+
+/// With a full sync every six hours spread over its period, an account whose full sync waits
+/// hours for its offset still gets its hourly light sync: the waiting chain does not hold the
+/// light schedule back.
+async fn a_full_sync_waiting_for_its_offset_does_not_hold_the_light_sync_back(d: Dialect) {
+    let mut settings = test_settings();
+    settings.queues = vec![sync::plan::MAINTENANCE_QUEUE.to_string()];
+    settings.full_cron = "0 0 */6 * * *".into();
+    let env = Env::new(d, sim_config(2102, 1, 1), settings).await;
+    let now = env.now();
+    let mut fleet = Vec::new();
+    for i in 0..40 {
+        let a = env
+            .db
+            .store
+            .account_upsert(store::NewAccount {
+                ig_user_id: format!("1786{i:011}"),
+                username: format!("waiting_{i}"),
+                name: None,
+                account_type: store::AccountType::Business,
+                login: store::LoginKind::Instagram,
+                page_id: None,
+                timezone: None,
+                token: env
+                    .cipher
+                    .encrypt(&SecretString::new(format!("token-{i}")))
+                    .unwrap(),
+                token_expires_at: Some(now + Duration::days(50)),
+                now,
+            })
+            .await
+            .unwrap();
+        env.db
+            .store
+            .account_status_set(
+                a.id,
+                StatusChange {
+                    status: SyncStatus::Idle,
+                    error: None,
+                    synced_at: Some(now - Duration::minutes(30)),
+                    only_if: Vec::new(),
+                    now,
+                },
+            )
+            .await
+            .unwrap();
+        fleet.push(a.id);
+    }
+    env.engine.install_schedules().await.unwrap();
+    let full = env
+        .db
+        .store
+        .schedule_get(sync::SCHEDULE_FULL_SYNC)
+        .await
+        .unwrap()
+        .unwrap();
+    // The full sync's tick: each account's full sync falls due within the six hours after it.
+    env.advance_engine(full.next_run_at - env.now());
+    env.engine.maintain().await.unwrap();
+    env.engine.run_until_idle().await.unwrap();
+    drop_pending_plan(&env, Plan::Light).await;
+    let full_due = pending_of_plan(&env, Plan::Full).await;
+    // The next light tick, an hour later: accounts whose full sync is still hours away get
+    // their light sync at its own offset in that hour.
+    env.advance_engine(Duration::hours(1));
+    env.engine.maintain().await.unwrap();
+    env.engine.run_until_idle().await.unwrap();
+    let light_due = pending_of_plan(&env, Plan::Light).await;
+    let tick = env.now();
+    let waiting: Vec<i64> = fleet
+        .iter()
+        .copied()
+        .filter(|id| {
+            full_due
+                .get(id)
+                .is_some_and(|at| *at > tick + Duration::hours(1))
+        })
+        .collect();
+    assert!(
+        waiting.len() >= 10,
+        "{} accounts wait: {full_due:?}",
+        waiting.len()
+    );
+    for id in &waiting {
+        let at = light_due
+            .get(id)
+            .unwrap_or_else(|| panic!("account {id} has no light sync: {light_due:?}"));
+        assert!(*at >= tick && *at < tick + Duration::hours(1), "{at}");
+    }
+    env.teardown().await;
+}
+
+/// The pending `sync_account` jobs of one plan, by account.
+async fn pending_of_plan(env: &Env, plan: Plan) -> BTreeMap<i64, DateTime<Utc>> {
+    env.db
+        .store
+        .job_list(JobQuery {
+            states: vec![JobState::Pending],
+            kind: Some(sync::plan::KIND_SYNC_ACCOUNT.to_string()),
+            limit: 5000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .jobs
+        .into_iter()
+        .filter_map(|j| {
+            let id = j.account_id?;
+            (j.unique_key.as_deref() == Some(plan.unique_key(id).as_str()))
+                .then_some((id, j.run_at))
+        })
+        .collect()
+}
+
+async fn drop_pending_plan(env: &Env, plan: Plan) {
+    let ids: Vec<i64> = env
+        .db
+        .store
+        .job_list(JobQuery {
+            states: vec![JobState::Pending],
+            kind: Some(sync::plan::KIND_SYNC_ACCOUNT.to_string()),
+            limit: 5000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .jobs
+        .into_iter()
+        .filter(|j| {
+            j.account_id
+                .is_some_and(|id| j.unique_key.as_deref() == Some(plan.unique_key(id).as_str()))
+        })
+        .map(|j| j.id)
+        .collect();
+    env.db
+        .store
+        .jobs_delete(JobSelector::Ids(ids))
+        .await
+        .unwrap();
 }
