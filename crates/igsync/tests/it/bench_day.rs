@@ -85,15 +85,18 @@ async fn bench_day_ci_preset_backfills_every_account_and_reports_every_figure() 
     assert!(r["storage"]["tables_at_end"].as_array().unwrap().len() > 5);
     assert!(f("/freshness/new_posts/captured") > 0.0, "{r:#}");
     assert!(f("/freshness/new_posts/lag_p99_s") >= f("/freshness/new_posts/lag_p50_s"));
-    // Light syncs run hourly: a new post is captured within about an hour and a step.
-    assert!(f("/freshness/new_posts/lag_p99_s") <= 3_900.0, "{r:#}");
+    // Light syncs run hourly, each account at its own offset in the hour: the first comes at
+    // most an hour after the backfill's time of day reaches the schedule's minute, plus the
+    // offset; then one every hour. A value is captured within two hours and a step.
+    let fresh = 2.0 * 3_600.0 + 300.0;
+    assert!(f("/freshness/new_posts/lag_p99_s") <= fresh, "{r:#}");
     assert!(f("/freshness/stories/published") > 0.0, "{r:#}");
     let listed = f("/freshness/stories/listed_while_live_share");
     assert!((0.0..=1.0).contains(&listed));
     assert!(f("/freshness/stories/expired_during_run") > 0.0, "{r:#}");
     assert!(r.pointer("/freshness/stories/final_read_share").is_some());
     assert!(f("/freshness/followers/samples") >= 60.0 * 72.0, "{r:#}");
-    assert!(f("/freshness/followers/lag_p99_s") <= 3_900.0, "{r:#}");
+    assert!(f("/freshness/followers/lag_p99_s") <= fresh, "{r:#}");
     assert!(f("/queue/peak_depth") >= 1.0, "{r:#}");
     assert!(r.pointer("/queue/wait_p50_s").is_some_and(Value::is_number));
     assert!(r.pointer("/queue/wait_p99_s").is_some_and(Value::is_number));
