@@ -24,7 +24,8 @@ fn store_err(e: store::StoreError) -> JobOutcome {
 
 /// A sync schedule's tick: one `sync_account` job per active account. Paused accounts and
 /// accounts that need re-authorization are skipped; a light sync is skipped for an account
-/// whose chain is still active.
+/// whose chain is still active (running, or due), but not for one whose scheduled full sync
+/// only waits for its offset later in its period.
 ///
 /// No thundering herd: each account's job is due at the tick plus the account's stable
 /// offset within the period the tick opens (`queue::spread_offset` of the schedule's name and
