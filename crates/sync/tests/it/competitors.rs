@@ -317,7 +317,7 @@ async fn competitors_wait_while_the_via_account_uses_its_budget(d: Dialect) {
 
 /// The via account's budget in the next test, in rate-limit units per rolling hour: its own
 /// sync takes 73 % of it, the ten competitors' reads 5 % more.
-const SMALL_BUDGET: u64 = 208;
+const SMALL_BUDGET: u64 = 216;
 /// The account-insight days the via account's sync backfills in the next test.
 const BACKFILL_DAYS: usize = 5;
 
