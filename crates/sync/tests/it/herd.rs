@@ -40,36 +40,17 @@ async fn pending_syncs(env: &Env) -> BTreeMap<i64, DateTime<Utc>> {
         .collect()
 }
 
-async fn drop_pending_syncs(env: &Env) {
-    env.db
-        .store
-        .jobs_delete(JobSelector::Filter(JobQuery {
-            states: vec![JobState::Pending],
-            kind: Some(sync::plan::KIND_SYNC_ACCOUNT.to_string()),
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
-}
-
-async fn an_hourly_schedule_spreads_a_thousand_accounts_over_its_hour(d: Dialect) {
-    // Only the maintenance queue is worked: the fan-outs run, the account syncs they queue
-    // stay pending to be looked at.
-    let mut settings = test_settings();
-    settings.queues = vec![sync::plan::MAINTENANCE_QUEUE.to_string()];
-    settings.full_cron = "0 0 0 1 1 *".into();
-    let env = Env::new(d, sim_config(2101, 1, 1), settings).await;
-    // The simulator's one account was just registered and never synced.
-    let (new_account, _) = env.account(0);
+/// `n` accounts synced half an hour ago, with tokens, ids starting with `ig_prefix`.
+async fn synced_fleet(env: &Env, n: usize, ig_prefix: &str, name: &str) -> Vec<i64> {
     let now = env.now();
     let mut fleet = Vec::new();
-    for i in 0..FLEET {
+    for i in 0..n {
         let a = env
             .db
             .store
             .account_upsert(store::NewAccount {
-                ig_user_id: format!("1785{i:011}"),
-                username: format!("herd_{i}"),
+                ig_user_id: format!("{ig_prefix}{i:011}"),
+                username: format!("{name}_{i}"),
                 name: None,
                 account_type: store::AccountType::Business,
                 login: store::LoginKind::Instagram,
@@ -100,6 +81,31 @@ async fn an_hourly_schedule_spreads_a_thousand_accounts_over_its_hour(d: Dialect
             .unwrap();
         fleet.push(a.id);
     }
+    fleet
+}
+
+async fn drop_pending_syncs(env: &Env) {
+    env.db
+        .store
+        .jobs_delete(JobSelector::Filter(JobQuery {
+            states: vec![JobState::Pending],
+            kind: Some(sync::plan::KIND_SYNC_ACCOUNT.to_string()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+}
+
+async fn an_hourly_schedule_spreads_a_thousand_accounts_over_its_hour(d: Dialect) {
+    // Only the maintenance queue is worked: the fan-outs run, the account syncs they queue
+    // stay pending to be looked at.
+    let mut settings = test_settings();
+    settings.queues = vec![sync::plan::MAINTENANCE_QUEUE.to_string()];
+    settings.full_cron = "0 0 0 1 1 *".into();
+    let env = Env::new(d, sim_config(2101, 1, 1), settings).await;
+    // The simulator's one account was just registered and never synced.
+    let (new_account, _) = env.account(0);
+    let fleet = synced_fleet(&env, FLEET, "1785", "herd").await;
     env.engine.install_schedules().await.unwrap();
     let light = env
         .db
@@ -190,45 +196,7 @@ async fn a_full_sync_waiting_for_its_offset_does_not_hold_the_light_sync_back(d:
     settings.queues = vec![sync::plan::MAINTENANCE_QUEUE.to_string()];
     settings.full_cron = "0 0 */6 * * *".into();
     let env = Env::new(d, sim_config(2102, 1, 1), settings).await;
-    let now = env.now();
-    let mut fleet = Vec::new();
-    for i in 0..40 {
-        let a = env
-            .db
-            .store
-            .account_upsert(store::NewAccount {
-                ig_user_id: format!("1786{i:011}"),
-                username: format!("waiting_{i}"),
-                name: None,
-                account_type: store::AccountType::Business,
-                login: store::LoginKind::Instagram,
-                page_id: None,
-                timezone: None,
-                token: env
-                    .cipher
-                    .encrypt(&SecretString::new(format!("token-{i}")))
-                    .unwrap(),
-                token_expires_at: Some(now + Duration::days(50)),
-                now,
-            })
-            .await
-            .unwrap();
-        env.db
-            .store
-            .account_status_set(
-                a.id,
-                StatusChange {
-                    status: SyncStatus::Idle,
-                    error: None,
-                    synced_at: Some(now - Duration::minutes(30)),
-                    only_if: Vec::new(),
-                    now,
-                },
-            )
-            .await
-            .unwrap();
-        fleet.push(a.id);
-    }
+    let fleet = synced_fleet(&env, 40, "1786", "waiting").await;
     env.engine.install_schedules().await.unwrap();
     let full = env
         .db
