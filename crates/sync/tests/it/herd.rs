@@ -22,8 +22,8 @@ both_dialects!(
 const FLEET: usize = 1000;
 const PERIODS: usize = 3;
 
-/// The pending `sync_account` jobs, by account.
-async fn pending_syncs(env: &Env) -> BTreeMap<i64, DateTime<Utc>> {
+/// Every pending `sync_account` job.
+async fn pending_sync_jobs(env: &Env) -> Vec<store::Job> {
     env.db
         .store
         .job_list(JobQuery {
@@ -35,9 +35,21 @@ async fn pending_syncs(env: &Env) -> BTreeMap<i64, DateTime<Utc>> {
         .await
         .unwrap()
         .jobs
+}
+
+/// The pending `sync_account` jobs, by account.
+async fn pending_syncs(env: &Env) -> BTreeMap<i64, DateTime<Utc>> {
+    pending_sync_jobs(env)
+        .await
         .into_iter()
         .map(|j| (j.account_id.unwrap(), j.run_at))
         .collect()
+}
+
+/// Whether a job is the sync chain of `plan` for its account.
+fn of_plan(job: &store::Job, plan: Plan) -> bool {
+    job.account_id
+        .is_some_and(|id| job.unique_key.as_deref() == Some(plan.unique_key(id).as_str()))
 }
 
 /// `n` accounts synced half an hour ago, with tokens, ids starting with `ig_prefix`.
@@ -243,44 +255,19 @@ async fn a_full_sync_waiting_for_its_offset_does_not_hold_the_light_sync_back(d:
 
 /// The pending `sync_account` jobs of one plan, by account.
 async fn pending_of_plan(env: &Env, plan: Plan) -> BTreeMap<i64, DateTime<Utc>> {
-    env.db
-        .store
-        .job_list(JobQuery {
-            states: vec![JobState::Pending],
-            kind: Some(sync::plan::KIND_SYNC_ACCOUNT.to_string()),
-            limit: 5000,
-            ..Default::default()
-        })
+    pending_sync_jobs(env)
         .await
-        .unwrap()
-        .jobs
         .into_iter()
-        .filter_map(|j| {
-            let id = j.account_id?;
-            (j.unique_key.as_deref() == Some(plan.unique_key(id).as_str()))
-                .then_some((id, j.run_at))
-        })
+        .filter(|j| of_plan(j, plan))
+        .map(|j| (j.account_id.unwrap(), j.run_at))
         .collect()
 }
 
 async fn drop_pending_plan(env: &Env, plan: Plan) {
-    let ids: Vec<i64> = env
-        .db
-        .store
-        .job_list(JobQuery {
-            states: vec![JobState::Pending],
-            kind: Some(sync::plan::KIND_SYNC_ACCOUNT.to_string()),
-            limit: 5000,
-            ..Default::default()
-        })
+    let ids: Vec<i64> = pending_sync_jobs(env)
         .await
-        .unwrap()
-        .jobs
         .into_iter()
-        .filter(|j| {
-            j.account_id
-                .is_some_and(|id| j.unique_key.as_deref() == Some(plan.unique_key(id).as_str()))
-        })
+        .filter(|j| of_plan(j, plan))
         .map(|j| j.id)
         .collect();
     env.db

@@ -210,6 +210,17 @@ pub(crate) fn change(pct: Option<f64>) -> String {
     pct.map_or_else(|| "n/a".to_string(), |p| format!("{p:+.1}%"))
 }
 
+/// A figure's note under its label in the mail's tables (empty without one).
+fn note_html(note: Option<&str>) -> String {
+    note.map(|n| {
+        format!(
+            "<br><span style=\"color:#6b7280;font-size:12px;\">{}</span>",
+            escape(n)
+        )
+    })
+    .unwrap_or_default()
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -469,16 +480,7 @@ pub fn render_report(
         tz = escape(report.time_zone.name()),
     );
     for r in &figures {
-        let note = r
-            .note
-            .as_deref()
-            .map(|n| {
-                format!(
-                    "<br><span style=\"color:#6b7280;font-size:12px;\">{}</span>",
-                    escape(n)
-                )
-            })
-            .unwrap_or_default();
+        let note = note_html(r.note.as_deref());
         let _ = writeln!(
             html,
             "<tr><td style=\"{td}text-align:left;\">{}{note}</td><td style=\"{td}\">{}</td><td style=\"{td}\">{}</td><td style=\"{td}\">{}</td></tr>",
@@ -498,16 +500,7 @@ pub fn render_report(
             title = escape(&p.title()),
         );
         for r in &p.rows {
-            let note = r
-                .note
-                .as_deref()
-                .map(|n| {
-                    format!(
-                        "<br><span style=\"color:#6b7280;font-size:12px;\">{}</span>",
-                        escape(n)
-                    )
-                })
-                .unwrap_or_default();
+            let note = note_html(r.note.as_deref());
             let _ = writeln!(
                 html,
                 "<tr><td style=\"{td}text-align:left;\">{}{note}</td><td style=\"{td}\">{}</td><td style=\"{td}\">{}</td><td style=\"{td}\">{}</td></tr>",
