@@ -256,10 +256,7 @@ impl Engine {
                 // Merged into a scheduled sync waiting for its offset in the period: a
                 // request made now runs now.
                 if let Some(j) = &job
-                    && j.kind == crate::plan::KIND_SYNC_ACCOUNT
-                    && j.state == store::JobState::Pending
-                    && j.attempt == 0
-                    && j.run_at > now
+                    && jobs::waits_for_its_offset(j, now)
                 {
                     self.deps
                         .store

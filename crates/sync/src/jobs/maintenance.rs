@@ -11,7 +11,10 @@ use store::{
 
 use crate::args::{RetentionArgs, SyncFanOutArgs, TokenRefreshArgs, TokenRefreshFanOutArgs};
 use crate::engine::Deps;
-use crate::jobs::{PRIORITY_MAINTENANCE, client_for, raise_alert, sync_account_job, token_for};
+use crate::jobs::{
+    PRIORITY_MAINTENANCE, client_for, raise_alert, sync_account_job, token_for,
+    waits_for_its_offset,
+};
 use crate::plan::MAINTENANCE_QUEUE;
 use crate::plan::{
     KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH, KIND_TOKEN_REFRESH_FAN_OUT, Plan,
@@ -134,15 +137,6 @@ impl JobHandler for SyncFanOut {
             next: Vec::new(),
         }
     }
-}
-
-/// A sync chain's first job, not yet attempted, due later than now: a scheduled sync waiting
-/// for its account's offset within the period.
-fn waits_for_its_offset(job: &store::Job, now: chrono::DateTime<chrono::Utc>) -> bool {
-    job.kind == crate::plan::KIND_SYNC_ACCOUNT
-        && job.state == JobState::Pending
-        && job.attempt == 0
-        && job.run_at > now
 }
 
 /// The schedule's name, tick and period a fan-out spreads its accounts over; `None` (all at

@@ -84,6 +84,15 @@ pub(crate) fn sync_account_job(
     })
 }
 
+/// A sync chain's first job, not yet attempted, due later than now: a scheduled sync waiting
+/// for its account's offset within the period.
+pub(crate) fn waits_for_its_offset(job: &store::Job, now: chrono::DateTime<chrono::Utc>) -> bool {
+    job.kind == crate::plan::KIND_SYNC_ACCOUNT
+        && job.state == store::JobState::Pending
+        && job.attempt == 0
+        && job.run_at > now
+}
+
 /// The unique key a chain holds while active: one per account, plan and scope.
 pub(crate) fn chain_key(account_id: AccountId, plan: Plan, scope: &Scope) -> String {
     if scope.is_empty() {
