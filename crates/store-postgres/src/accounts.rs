@@ -184,16 +184,20 @@ pub(crate) async fn count_with_token(pool: &PgPool) -> Result<i64> {
 
 pub(crate) async fn tokens_reencrypt(pool: &PgPool, old: &Cipher, new: &Cipher) -> Result<u64> {
     let mut tx = pool.begin().await.map_err(db)?;
-    let rows = sqlx::query("SELECT id, token FROM accounts WHERE token IS NOT NULL FOR UPDATE")
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
+    let rows =
+        sqlx::query("SELECT id, username, token FROM accounts WHERE token IS NOT NULL FOR UPDATE")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
     let mut ids = Vec::with_capacity(rows.len());
     let mut tokens = Vec::with_capacity(rows.len());
     for row in &rows {
         let id: i64 = get(row, "id")?;
         let sealed: Vec<u8> = get(row, "token")?;
-        let plain = old.decrypt(&EncryptedToken(sealed))?;
+        let username: String = get(row, "username")?;
+        let plain = old
+            .decrypt(&EncryptedToken(sealed))
+            .map_err(|e| store::token_of_account(id, &username, e))?;
         ids.push(id);
         tokens.push(new.encrypt(&plain)?.0);
     }

@@ -217,15 +217,19 @@ pub(crate) async fn count_with_token(db: &SqliteStore) -> Result<i64> {
 
 pub(crate) async fn tokens_reencrypt(db: &SqliteStore, old: &Cipher, new: &Cipher) -> Result<u64> {
     let mut tx = db.write().await?;
-    let rows = sqlx::query("SELECT id, token FROM accounts WHERE token IS NOT NULL ORDER BY id")
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_err)?;
+    let rows =
+        sqlx::query("SELECT id, username, token FROM accounts WHERE token IS NOT NULL ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
     let mut sealed = Vec::with_capacity(rows.len());
     for row in &rows {
         let id: AccountId = row.col("id")?;
         let token = EncryptedToken(row.col("token")?);
-        let plain = old.decrypt(&token).map_err(StoreError::from)?;
+        let username: String = row.col("username")?;
+        let plain = old
+            .decrypt(&token)
+            .map_err(|e| store::token_of_account(id, &username, e))?;
         sealed.push((id, new.encrypt(&plain)?));
     }
     let changed = chunked_values(

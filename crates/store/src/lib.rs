@@ -58,6 +58,12 @@ impl From<CryptoError> for StoreError {
     }
 }
 
+/// A stored token that could not be opened, naming the account it belongs to, so an operator
+/// knows which account to re-connect or remove.
+pub fn token_of_account(id: AccountId, username: &str, e: CryptoError) -> StoreError {
+    StoreError::Crypto(format!("account {id} (@{username}): {e}"))
+}
+
 /// A shared handle to whichever database is configured.
 pub type DynStore = Arc<dyn Store>;
 

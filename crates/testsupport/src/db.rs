@@ -24,6 +24,38 @@ impl Dialect {
     }
 }
 
+/// Every byte of a SQLite database as the disk holds it: the main file, its WAL and its
+/// shared-memory file, in that order (a missing file adds nothing).
+///
+/// The files are read by a child process, never by this one. SQLite's locks are POSIX record
+/// locks, which a process loses on *every* descriptor of a file as soon as it closes *any*
+/// descriptor of that file: reading the files here while a store of this process has the
+/// database open would silently drop that store's locks, and the next igsync process to
+/// close the database would then believe itself the last one, checkpoint and delete the WAL
+/// from under the open store.
+pub fn sqlite_file_bytes(file: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = file.as_os_str().to_owned();
+        path.push(suffix);
+        if !Path::new(&path).exists() {
+            continue;
+        }
+        let out = std::process::Command::new("cat")
+            .arg(&path)
+            .output()
+            .expect("`cat` runs");
+        assert!(
+            out.status.success(),
+            "cat {}: {:?}",
+            Path::new(&path).display(),
+            out
+        );
+        bytes.extend(out.stdout);
+    }
+    bytes
+}
+
 /// A unique name for this process and call, prefixed with `label`.
 pub fn unique(label: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);

@@ -5,7 +5,9 @@
 
 pub mod db;
 
-pub use db::{Dialect, TempDir, TestDb, open_store, postgres_server_url, unique};
+pub use db::{
+    Dialect, TempDir, TestDb, open_store, postgres_server_url, sqlite_file_bytes, unique,
+};
 
 use std::time::Duration;
 

@@ -22,18 +22,11 @@ use crate::support::{
 
 both_dialects!(tokens_are_sealed_at_rest_and_rotation_is_all_or_nothing);
 
-/// Every byte of the database as the disk (SQLite files) or a dump (PostgreSQL) holds it.
+/// Every byte of the database as the disk (SQLite files, read without touching this process's
+/// locks) or a dump (PostgreSQL) holds it.
 async fn raw_database(h: &Harness) -> Vec<u8> {
     match &h.db.file {
-        Some(file) => {
-            let mut bytes = Vec::new();
-            for suffix in ["", "-wal", "-shm"] {
-                bytes.extend(
-                    std::fs::read(format!("{}{suffix}", file.display())).unwrap_or_default(),
-                );
-            }
-            bytes
-        }
+        Some(file) => testsupport::sqlite_file_bytes(file),
         None => {
             let out = tokio::process::Command::new("pg_dump")
                 .arg("--data-only")
@@ -411,10 +404,7 @@ async fn no_secret_in_any_output_of_a_full_demo_run() {
         .collect::<Vec<_>>()
         .join("\n");
     assert_absent(&rest, &secrets, "the demo's terminal output");
-    let mut db_bytes = Vec::new();
-    for name in ["igsync.db", "igsync.db-wal", "igsync.db-shm"] {
-        db_bytes.extend(std::fs::read(demo_dir.join(name)).unwrap_or_default());
-    }
+    let db_bytes = testsupport::sqlite_file_bytes(&demo_dir.join("igsync.db"));
     assert!(db_bytes.len() > 100_000, "read the demo's database");
     for (what, s) in &secrets {
         assert!(
