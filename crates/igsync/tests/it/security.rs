@@ -153,6 +153,10 @@ async fn tokens_are_sealed_at_rest_and_rotation_is_all_or_nothing(d: Dialect) {
         refused.stderr.contains("still encrypted with the old key"),
         "{refused}"
     );
+    assert!(
+        refused.stderr.contains("(@foreign)"),
+        "the refusal names the account: {refused}"
+    );
     assert!(!refused.stderr.contains(&new_hex), "{refused}");
     assert_eq!(sealed_tokens(&store).await, with_foreign, "nothing changed");
     let foreign_id = store
