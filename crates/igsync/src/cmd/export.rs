@@ -704,8 +704,8 @@ enum Piece {
 
 type Pages = tokio::sync::mpsc::Receiver<anyhow::Result<Piece>>;
 
-/// Pages read ahead of the writer: about one account's worth at the sizes of a typical
-/// fleet, without bounding memory by the page size.
+/// Pages the reader may hold ahead of the writer (each at most a page of rows, so memory
+/// stays bounded): at a typical fleet's sizes, the next account or two.
 const PAGES_AHEAD: usize = 2;
 
 /// Reads the pages of `reads` (accounts of one table, each with its range of partition
