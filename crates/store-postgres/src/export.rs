@@ -2,6 +2,8 @@
 //! column order of [`ExportTable::columns`], paged by its order key (row-value comparison).
 //! JSON columns are read as text; timestamps and days keep their types.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
@@ -36,7 +38,8 @@ fn spec(table: ExportTable) -> Spec {
             keys: "id",
         },
         ExportTable::ProfileSnapshots => Spec {
-            select: "account_id, captured_at, followers_count, follows_count, media_count",
+            select: "account_id, captured_at, followers_count, follows_count, media_count, \
+                     api_version, source",
             from: "profile_snapshots",
             account: "account_id",
             time: "captured_at",
@@ -54,7 +57,7 @@ fn spec(table: ExportTable) -> Spec {
         },
         ExportTable::MediaInsightSnapshots => Spec {
             select: "m.account_id, s.captured_at, s.media_id, s.metric, s.breakdown, \
-                     m.ig_media_id, s.value",
+                     m.ig_media_id, s.value, s.api_version, s.source",
             from: "media_insight_snapshots s JOIN media m ON m.id = s.media_id",
             account: "m.account_id",
             time: "s.captured_at",
@@ -71,21 +74,23 @@ fn spec(table: ExportTable) -> Spec {
         },
         ExportTable::StoryInsightSnapshots => Spec {
             select: "st.account_id, s.captured_at, s.story_id, s.metric, s.breakdown, \
-                     st.ig_media_id, s.value",
+                     st.ig_media_id, s.value, s.api_version, s.source",
             from: "story_insight_snapshots s JOIN stories st ON st.id = s.story_id",
             account: "st.account_id",
             time: "s.captured_at",
             keys: "s.captured_at, s.story_id, s.metric, s.breakdown",
         },
         ExportTable::AccountInsightDays => Spec {
-            select: "account_id, day, metric, breakdown, key, value, fetched_at",
+            select: "account_id, day, metric, breakdown, key, value, fetched_at, api_version, \
+                     source",
             from: "account_insight_days",
             account: "account_id",
             time: "day",
             keys: "day, metric, breakdown, key",
         },
         ExportTable::DemographicSnapshots => Spec {
-            select: "account_id, captured_on, metric, breakdown, timeframe, key, value",
+            select: "account_id, captured_on, metric, breakdown, timeframe, key, value, \
+                     api_version, source",
             from: "demographic_snapshots",
             account: "account_id",
             time: "captured_on",
@@ -240,26 +245,101 @@ fn select_items(select: &str) -> Vec<&str> {
     items
 }
 
+/// How [`batch`] asks for a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// The whole rest of the rows in whatever order the index gives them, with one row more
+    /// than a page holds so that a read that fits one page is known to: [`batch`] then sorts
+    /// it by key itself, and the database sorts nothing.
+    Whole,
+    /// In key order, one page (a page that continues another, or the first page of a read
+    /// larger than a page).
+    Keyed,
+}
+
+/// A snapshot table whose rows name their account through a parent row (a post, a story).
+/// [`batch`] reads it without joining the parent: the account's parents are read first
+/// (their ids and Instagram ids), the rows are selected by the parent ids (the primary
+/// key's first column: an index scan of the account's rows only) and `account_id` and
+/// `ig_media_id` are filled in from the parents.
+struct Child {
+    parent: &'static str,
+    from: &'static str,
+    /// The column naming the parent.
+    fk: &'static str,
+    select: &'static str,
+}
+
+fn child(table: ExportTable) -> Option<Child> {
+    match table {
+        ExportTable::MediaInsightSnapshots => Some(Child {
+            parent: "media",
+            from: "media_insight_snapshots s",
+            fk: "s.media_id",
+            select: "s.captured_at, s.media_id, s.metric, s.breakdown, s.value, \
+                     s.api_version, s.source",
+        }),
+        ExportTable::StoryInsightSnapshots => Some(Child {
+            parent: "stories",
+            from: "story_insight_snapshots s",
+            fk: "s.story_id",
+            select: "s.captured_at, s.story_id, s.metric, s.breakdown, s.value, \
+                     s.api_version, s.source",
+        }),
+        _ => None,
+    }
+}
+
+/// The positions of a [`Child`]'s selected columns among its table's export columns.
+const CHILD_FIELDS: [usize; 7] = [1, 2, 3, 4, 6, 7, 8];
+/// The positions of the parent's id and of the Instagram id it gives.
+const CHILD_PARENT: usize = 2;
+const CHILD_IG_ID: usize = 5;
+
 /// The `COPY … TO STDOUT (FORMAT binary)` of a page: the page's query with each column cast
-/// to the one binary type its kind is decoded from.
-fn copy_sql(query: &ExportPageQuery) -> Result<String> {
+/// to the one binary type its kind is decoded from. A [`Child`] table is read by its
+/// account's `parents` ids.
+fn copy_sql(query: &ExportPageQuery, parents: Option<&[i64]>, order: Order) -> Result<String> {
     let table = query.table;
     let s = spec(table);
     let by_day = table.columns()[table.time_column()].kind == ExportKind::Day;
-    let items = select_items(s.select);
-    if items.len() != table.columns().len() {
+    let (select, fields, from, filter) = match (child(table), parents) {
+        (Some(c), Some(ids)) => {
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+            (
+                c.select,
+                CHILD_FIELDS.to_vec(),
+                c.from,
+                format!("{} = ANY('{{{}}}'::int8[])", c.fk, ids.join(",")),
+            )
+        }
+        (None, _) => (
+            s.select,
+            (0..table.columns().len()).collect(),
+            s.from,
+            format!("{} = {}", s.account, query.account_id),
+        ),
+        (Some(_), None) => {
+            return Err(StoreError::invalid(format!(
+                "the export of {} needs the account's parent rows",
+                table.name()
+            )));
+        }
+    };
+    let items = select_items(select);
+    if items.len() != fields.len() {
         return Err(StoreError::invalid(format!(
             "the export of {} selects {} columns, not {}",
             table.name(),
             items.len(),
-            table.columns().len()
+            fields.len()
         )));
     }
     let select: Vec<String> = items
         .iter()
-        .zip(table.columns())
-        .map(|(item, column)| {
-            let cast = match column.kind {
+        .zip(&fields)
+        .map(|(item, &field)| {
+            let cast = match table.columns()[field].kind {
                 ExportKind::Int => "int8",
                 ExportKind::Float => "float8",
                 ExportKind::Text | ExportKind::Json => "text",
@@ -270,11 +350,8 @@ fn copy_sql(query: &ExportPageQuery) -> Result<String> {
         })
         .collect();
     let mut sql = format!(
-        "COPY (SELECT {} FROM {} WHERE {} = {}",
-        select.join(", "),
-        s.from,
-        s.account,
-        query.account_id
+        "COPY (SELECT {} FROM {from} WHERE {filter}",
+        select.join(", ")
     );
     for (bound, op) in [(query.since, ">="), (query.until, "<=")] {
         if let Some(bound) = bound {
@@ -297,26 +374,135 @@ fn copy_sql(query: &ExportPageQuery) -> Result<String> {
             .collect::<Result<Vec<_>>>()?;
         sql.push_str(&format!(" AND ({}) > ({})", s.keys, values.join(", ")));
     }
-    sql.push_str(&format!(
-        " ORDER BY {} LIMIT {}) TO STDOUT (FORMAT binary)",
-        s.keys,
-        query.limit.max(1)
-    ));
+    let limit = u64::from(query.limit.max(1));
+    match order {
+        Order::Whole => sql.push_str(&format!(" LIMIT {}", limit + 1)),
+        Order::Keyed => sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", s.keys)),
+    }
+    sql.push_str(") TO STDOUT (FORMAT binary)");
     Ok(sql)
 }
 
 /// [`store::Store::export_batch`] on PostgreSQL: the page as one `COPY … (FORMAT binary)`,
-/// decoded field by field into the batch's columns.
+/// decoded field by field into the batch's columns. A first page is asked for whole and
+/// unordered ([`Order::Whole`]); only a read larger than a page is asked again in key order.
 pub(crate) async fn batch(store: &PostgresStore, query: ExportPageQuery) -> Result<ExportBatch> {
+    let table = query.table;
+    let limit = query.limit.max(1) as usize;
+    let parents = match child(table) {
+        Some(c) => Some(parents(store, &c, query.account_id).await?),
+        None => None,
+    };
+    let ids: Option<Vec<i64>> = parents
+        .as_ref()
+        .map(|p| p.iter().map(|(id, _)| *id).collect());
+    if ids.as_ref().is_some_and(Vec::is_empty) {
+        let mut none = ExportBatch::new(table, 0);
+        none.complete = true;
+        return Ok(none);
+    }
+    let fields: Vec<usize> = match &parents {
+        Some(_) => CHILD_FIELDS.to_vec(),
+        None => (0..table.columns().len()).collect(),
+    };
+    let mut order = if query.after.is_none() {
+        Order::Whole
+    } else {
+        Order::Keyed
+    };
+    let mut batch = loop {
+        let sql = copy_sql(&query, ids.as_deref(), order)?;
+        let batch = copy_out(store, table, &sql, limit.min(65_536) + 1, &fields).await?;
+        if order == Order::Whole && batch_rows(&batch, &fields) > limit {
+            order = Order::Keyed;
+            continue;
+        }
+        break batch;
+    };
+    if let Some(parents) = &parents {
+        fill_from_parents(&mut batch, query.account_id, parents)?;
+    }
+    if order == Order::Whole {
+        batch.sort_by_key();
+        batch.complete = true;
+    }
+    Ok(batch)
+}
+
+/// Rows decoded into a batch whose `fields` were read.
+fn batch_rows(batch: &ExportBatch, fields: &[usize]) -> usize {
+    fields
+        .first()
+        .and_then(|&f| batch.columns.get(f))
+        .map_or(0, ExportColumnValues::len)
+}
+
+/// The ids and Instagram ids of an account's parent rows.
+async fn parents(
+    store: &PostgresStore,
+    child: &Child,
+    account: store::AccountId,
+) -> Result<Vec<(i64, String)>> {
+    let sql = format!(
+        "SELECT id, ig_media_id FROM {} WHERE account_id = $1",
+        child.parent
+    );
+    sqlx::query_as(AssertSqlSafe(sql))
+        .bind(account)
+        .fetch_all(&store.pool)
+        .await
+        .map_err(db)
+}
+
+/// Fills a [`Child`] batch's `account_id` and `ig_media_id` from its account's parents.
+fn fill_from_parents(
+    batch: &mut ExportBatch,
+    account: store::AccountId,
+    parents: &[(i64, String)],
+) -> Result<()> {
+    let table = batch.table;
+    let by_id: HashMap<i64, &str> = parents.iter().map(|(id, ig)| (*id, ig.as_str())).collect();
+    let ExportColumnValues::Int(ids) = &batch.columns[CHILD_PARENT] else {
+        return Err(StoreError::invalid(format!(
+            "{} names its parent by a number",
+            table.name()
+        )));
+    };
+    let mut ig = ExportColumnValues::new(ExportKind::Text, ids.len());
+    for id in ids {
+        let text = id.and_then(|id| by_id.get(&id).copied());
+        if text.is_none() {
+            return Err(StoreError::Other {
+                message: format!(
+                    "a row of {} names {id:?}, not a {} of account {account}",
+                    table.name(),
+                    child(table).map_or("parent", |c| c.parent)
+                ),
+            });
+        }
+        ig.push_text(text);
+    }
+    batch.columns[0] = ExportColumnValues::Int(vec![Some(account); ids.len()]);
+    batch.columns[CHILD_IG_ID] = ig;
+    Ok(())
+}
+
+/// Runs a `COPY … TO STDOUT (FORMAT binary)` and decodes its fields into a batch's `fields`.
+async fn copy_out(
+    store: &PostgresStore,
+    table: ExportTable,
+    sql: &str,
+    rows: usize,
+    fields: &[usize],
+) -> Result<ExportBatch> {
     use futures_util::TryStreamExt;
     use sqlx::postgres::PgPoolCopyExt;
-    let sql = copy_sql(&query)?;
-    let mut stream = store.pool.copy_out_raw(&sql).await.map_err(db)?;
+    let mut stream = store.pool.copy_out_raw(sql).await.map_err(db)?;
     let mut data = Vec::new();
     while let Some(chunk) = stream.try_next().await.map_err(db)? {
         data.extend_from_slice(&chunk);
     }
-    decode_copy(query.table, &data, query.limit.min(65_536) as usize)
+    decode_copy(table, &data, rows, fields)
 }
 
 /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
@@ -326,7 +512,12 @@ const PG_EPOCH_DAYS: i32 = 10_957;
 
 /// Decodes the binary `COPY` format: a header, then per row a field count and per field a
 /// length (-1: null) and its bytes, then a trailer of -1.
-fn decode_copy(table: ExportTable, data: &[u8], rows: usize) -> Result<ExportBatch> {
+fn decode_copy(
+    table: ExportTable,
+    data: &[u8],
+    rows: usize,
+    fields: &[usize],
+) -> Result<ExportBatch> {
     const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
     let broken = |what: &str| StoreError::Other {
         message: format!("the COPY of {} is malformed: {what}", table.name()),
@@ -340,16 +531,21 @@ fn decode_copy(table: ExportTable, data: &[u8], rows: usize) -> Result<ExportBat
     let extension = cursor.u32().ok_or_else(ends)?;
     cursor.take(extension as usize).ok_or_else(ends)?;
     let mut batch = ExportBatch::new(table, rows);
-    let width = table.columns().len();
+    let width = fields.len();
+    if fields.iter().any(|&f| f >= table.columns().len()) {
+        return Err(broken("a field outside the table's columns"));
+    }
     loop {
-        let fields = cursor.i16().ok_or_else(ends)?;
-        if fields == -1 {
+        let count = cursor.i16().ok_or_else(ends)?;
+        if count == -1 {
             break;
         }
-        if fields as usize != width {
-            return Err(broken(&format!("a row of {fields} fields, not {width}")));
+        if count as usize != width {
+            return Err(broken(&format!("a row of {count} fields, not {width}")));
         }
-        for (spec, column) in table.columns().iter().zip(batch.columns.iter_mut()) {
+        for &field in fields {
+            let spec = &table.columns()[field];
+            let column = &mut batch.columns[field];
             let len = cursor.u32().ok_or_else(ends)? as i32;
             if len < 0 {
                 column.push_null();

@@ -32,7 +32,8 @@ fn spec(table: ExportTable) -> Spec {
             keys: "id",
         },
         ExportTable::ProfileSnapshots => Spec {
-            select: "account_id, captured_at, followers_count, follows_count, media_count",
+            select: "account_id, captured_at, followers_count, follows_count, media_count, \
+                     api_version, source",
             from: "profile_snapshots",
             account: "account_id",
             time: "captured_at",
@@ -50,7 +51,7 @@ fn spec(table: ExportTable) -> Spec {
         },
         ExportTable::MediaInsightSnapshots => Spec {
             select: "m.account_id, s.captured_at, s.media_id, s.metric, s.breakdown, \
-                     m.ig_media_id, s.value",
+                     m.ig_media_id, s.value, s.api_version, s.source",
             from: "media_insight_snapshots s JOIN media m ON m.id = s.media_id",
             account: "m.account_id",
             time: "s.captured_at",
@@ -67,21 +68,23 @@ fn spec(table: ExportTable) -> Spec {
         },
         ExportTable::StoryInsightSnapshots => Spec {
             select: "st.account_id, s.captured_at, s.story_id, s.metric, s.breakdown, \
-                     st.ig_media_id, s.value",
+                     st.ig_media_id, s.value, s.api_version, s.source",
             from: "story_insight_snapshots s JOIN stories st ON st.id = s.story_id",
             account: "st.account_id",
             time: "s.captured_at",
             keys: "s.captured_at, s.story_id, s.metric, s.breakdown",
         },
         ExportTable::AccountInsightDays => Spec {
-            select: "account_id, day, metric, breakdown, key, value, fetched_at",
+            select: "account_id, day, metric, breakdown, key, value, fetched_at, api_version, \
+                     source",
             from: "account_insight_days",
             account: "account_id",
             time: "day",
             keys: "day, metric, breakdown, key",
         },
         ExportTable::DemographicSnapshots => Spec {
-            select: "account_id, captured_on, metric, breakdown, timeframe, key, value",
+            select: "account_id, captured_on, metric, breakdown, timeframe, key, value, \
+                     api_version, source",
             from: "demographic_snapshots",
             account: "account_id",
             time: "captured_on",
@@ -141,8 +144,23 @@ fn decode(row: &SqliteRow, table: ExportTable) -> Result<Vec<ExportValue>> {
     Ok(out)
 }
 
-/// The SQL of a page and its parameters in order.
+/// How a page is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// The whole rest of the rows in whatever order the plan gives them, with one row more
+    /// than a page holds so that a read that fits one page is known to: [`read_batch`] then
+    /// sorts it by key itself, and SQLite builds no sorter.
+    Whole,
+    /// In key order, one page.
+    Keyed,
+}
+
+/// The SQL of a page (in key order) and its parameters in order.
 fn page_sql(query: &ExportPageQuery) -> Result<(String, Vec<ExportValue>)> {
+    ordered_sql(query, Order::Keyed)
+}
+
+fn ordered_sql(query: &ExportPageQuery, order: Order) -> Result<(String, Vec<ExportValue>)> {
     let table = query.table;
     let s = spec(table);
     let by_day = table.columns()[table.time_column()].kind == ExportKind::Day;
@@ -174,8 +192,17 @@ fn page_sql(query: &ExportPageQuery) -> Result<(String, Vec<ExportValue>)> {
         sql.push_str(&format!(" AND ({}) > ({marks})", s.keys));
         params.extend(after.iter().cloned());
     }
-    sql.push_str(&format!(" ORDER BY {} LIMIT ?", s.keys));
-    params.push(ExportValue::Int(i64::from(query.limit.max(1))));
+    let limit = i64::from(query.limit.max(1));
+    match order {
+        Order::Whole => {
+            sql.push_str(" LIMIT ?");
+            params.push(ExportValue::Int(limit + 1));
+        }
+        Order::Keyed => {
+            sql.push_str(&format!(" ORDER BY {} LIMIT ?", s.keys));
+            params.push(ExportValue::Int(limit));
+        }
+    }
     Ok((sql, params))
 }
 
@@ -249,10 +276,29 @@ fn lite_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// A page: a first page is asked for whole and unordered ([`Order::Whole`]) and sorted here;
+/// only a read larger than a page is asked again in key order.
 fn read_batch(conn: &rusqlite::Connection, query: &ExportPageQuery) -> Result<ExportBatch> {
+    let limit = query.limit.max(1) as usize;
+    if query.after.is_none() {
+        let mut batch = read_rows(conn, query, Order::Whole)?;
+        if batch.len() <= limit {
+            batch.sort_by_key();
+            batch.complete = true;
+            return Ok(batch);
+        }
+    }
+    read_rows(conn, query, Order::Keyed)
+}
+
+fn read_rows(
+    conn: &rusqlite::Connection,
+    query: &ExportPageQuery,
+    order: Order,
+) -> Result<ExportBatch> {
     use rusqlite::types::{Value, ValueRef};
     let table = query.table;
-    let (sql, params) = page_sql(query)?;
+    let (sql, params) = ordered_sql(query, order)?;
     let params: Vec<Value> = params
         .into_iter()
         .map(|v| match v {
@@ -268,7 +314,7 @@ fn read_batch(conn: &rusqlite::Connection, query: &ExportPageQuery) -> Result<Ex
     let mut rows = statement
         .query(rusqlite::params_from_iter(params))
         .map_err(lite_err)?;
-    let mut batch = ExportBatch::new(table, query.limit.min(65_536) as usize);
+    let mut batch = ExportBatch::new(table, query.limit.min(65_536) as usize + 1);
     // Days repeat row after row: parse each text once.
     let mut last_day: Option<(String, i32)> = None;
     let bad = |column: &str, what: &str| corrupt(format!("{}.{column} holds {what}", table.name()));

@@ -6,6 +6,8 @@
 //! of the previous page (keyset pagination), so no row is read twice or skipped while the
 //! table only grows.
 
+use std::cmp::Ordering;
+
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::AccountId;
@@ -75,6 +77,8 @@ const PROFILE_SNAPSHOTS: &[ExportColumn] = &[
     col("followers_count", Int),
     col("follows_count", Int),
     col("media_count", Int),
+    col("api_version", Text),
+    col("source", Text),
 ];
 const MEDIA: &[ExportColumn] = &[
     col("account_id", Int),
@@ -105,6 +109,8 @@ const MEDIA_INSIGHT_SNAPSHOTS: &[ExportColumn] = &[
     col("breakdown", Text),
     col("ig_media_id", Text),
     col("value", Float),
+    col("api_version", Text),
+    col("source", Text),
 ];
 const STORIES: &[ExportColumn] = &[
     col("account_id", Int),
@@ -128,6 +134,8 @@ const STORY_INSIGHT_SNAPSHOTS: &[ExportColumn] = &[
     col("breakdown", Text),
     col("ig_media_id", Text),
     col("value", Float),
+    col("api_version", Text),
+    col("source", Text),
 ];
 const ACCOUNT_INSIGHT_DAYS: &[ExportColumn] = &[
     col("account_id", Int),
@@ -137,6 +145,8 @@ const ACCOUNT_INSIGHT_DAYS: &[ExportColumn] = &[
     col("key", Text),
     col("value", Float),
     col("fetched_at", Time),
+    col("api_version", Text),
+    col("source", Text),
 ];
 const DEMOGRAPHIC_SNAPSHOTS: &[ExportColumn] = &[
     col("account_id", Int),
@@ -146,6 +156,8 @@ const DEMOGRAPHIC_SNAPSHOTS: &[ExportColumn] = &[
     col("timeframe", Text),
     col("key", Text),
     col("value", Float),
+    col("api_version", Text),
+    col("source", Text),
 ];
 const SYNC_RUNS: &[ExportColumn] = &[
     col("account_id", Int),
@@ -297,7 +309,8 @@ pub enum ExportColumnValues {
 }
 
 impl ExportColumnValues {
-    fn new(kind: ExportKind, rows: usize) -> Self {
+    /// An empty column of `kind` with room for `rows` rows.
+    pub fn new(kind: ExportKind, rows: usize) -> Self {
         match kind {
             Int => ExportColumnValues::Int(Vec::with_capacity(rows)),
             Float => ExportColumnValues::Float(Vec::with_capacity(rows)),
@@ -401,6 +414,9 @@ pub fn epoch_day(day: NaiveDate) -> i32 {
 pub struct ExportBatch {
     pub table: ExportTable,
     pub columns: Vec<ExportColumnValues>,
+    /// The page holds every remaining row of its read: no page follows, even when it holds
+    /// as many rows as the limit. Otherwise a page of fewer rows than the limit is the last.
+    pub complete: bool,
 }
 
 impl ExportBatch {
@@ -413,6 +429,7 @@ impl ExportBatch {
                 .iter()
                 .map(|c| ExportColumnValues::new(c.kind, rows))
                 .collect(),
+            complete: false,
         }
     }
 
@@ -467,6 +484,11 @@ impl ExportBatch {
         self.columns.iter().map(|c| c.value(i)).collect()
     }
 
+    /// Whether a page follows this one of a read of `limit` rows a page.
+    pub fn more_after(&self, limit: u32) -> bool {
+        !self.complete && self.len() >= limit.max(1) as usize
+    }
+
     /// The order key of row `i` (see [`ExportPageQuery::after`]).
     pub fn key(&self, i: usize) -> Option<Vec<ExportValue>> {
         self.table
@@ -474,5 +496,107 @@ impl ExportBatch {
             .iter()
             .map(|&c| self.columns.get(c)?.value(i))
             .collect()
+    }
+
+    /// Puts the rows in the table's key order ([`ExportTable::key_columns`]: numbers and
+    /// instants by value, texts by their bytes, as both dialects order them). A dialect reads
+    /// a page that holds the whole rest of a table's rows unordered and sorts it here, where
+    /// sorting a permutation costs a fraction of the database's sort of whole rows.
+    pub fn sort_by_key(&mut self) {
+        let n = self.len();
+        let keys: Vec<&ExportColumnValues> = self
+            .table
+            .key_columns()
+            .iter()
+            .filter_map(|&c| self.columns.get(c))
+            .collect();
+        let cmp = |a: usize, b: usize| {
+            keys.iter()
+                .map(|c| c.cmp_rows(a, b))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        };
+        if (1..n).all(|i| cmp(i - 1, i).is_le()) {
+            return;
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_unstable_by(|&a, &b| cmp(a, b));
+        self.columns = self.columns.iter().map(|c| c.gather(&order)).collect();
+    }
+}
+
+impl ExportColumnValues {
+    /// Compares rows `a` and `b` of this column (missing first); rows out of range compare
+    /// equal.
+    fn cmp_rows(&self, a: usize, b: usize) -> Ordering {
+        fn opt<T: Copy>(
+            v: &[Option<T>],
+            a: usize,
+            b: usize,
+            f: impl Fn(T, T) -> Ordering,
+        ) -> Ordering {
+            match (v.get(a).copied().flatten(), v.get(b).copied().flatten()) {
+                (Some(x), Some(y)) => f(x, y),
+                (x, y) => x.is_some().cmp(&y.is_some()),
+            }
+        }
+        match self {
+            ExportColumnValues::Int(v) | ExportColumnValues::Time(v) => {
+                opt(v, a, b, |x, y| x.cmp(&y))
+            }
+            ExportColumnValues::Float(v) => opt(v, a, b, |x, y| x.total_cmp(&y)),
+            ExportColumnValues::Day(v) => opt(v, a, b, |x, y| x.cmp(&y)),
+            ExportColumnValues::Text {
+                data,
+                offsets,
+                valid,
+            } => {
+                let text = |i: usize| {
+                    valid
+                        .get(i)
+                        .copied()
+                        .unwrap_or(false)
+                        .then(|| data.as_bytes().get(offsets[i]..offsets[i + 1]))
+                        .flatten()
+                };
+                text(a).cmp(&text(b))
+            }
+        }
+    }
+
+    /// The column's rows in `order` (indexes of rows, each in range).
+    fn gather(&self, order: &[usize]) -> Self {
+        match self {
+            ExportColumnValues::Int(v) => {
+                ExportColumnValues::Int(order.iter().map(|&i| v[i]).collect())
+            }
+            ExportColumnValues::Time(v) => {
+                ExportColumnValues::Time(order.iter().map(|&i| v[i]).collect())
+            }
+            ExportColumnValues::Float(v) => {
+                ExportColumnValues::Float(order.iter().map(|&i| v[i]).collect())
+            }
+            ExportColumnValues::Day(v) => {
+                ExportColumnValues::Day(order.iter().map(|&i| v[i]).collect())
+            }
+            ExportColumnValues::Text {
+                data,
+                offsets,
+                valid,
+            } => {
+                let mut out = ExportColumnValues::Text {
+                    data: String::with_capacity(data.len()),
+                    offsets: Vec::with_capacity(order.len() + 1),
+                    valid: Vec::with_capacity(order.len()),
+                };
+                if let ExportColumnValues::Text { offsets: o, .. } = &mut out {
+                    o.push(0);
+                }
+                for &i in order {
+                    out.push_text(valid[i].then(|| &data[offsets[i]..offsets[i + 1]]));
+                }
+                out
+            }
+        }
     }
 }

@@ -132,7 +132,7 @@ async fn read_all(store: &DynStore, accounts: &[AccountId]) -> anyhow::Result<u6
                     .await
                     .with_context(|| format!("cannot read {}", table.name()))?;
                 rows += page.len() as u64;
-                if page.len() < PAGE_ROWS as usize {
+                if !page.more_after(PAGE_ROWS) {
                     break;
                 }
                 after = page.key(page.len() - 1);

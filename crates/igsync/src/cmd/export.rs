@@ -348,16 +348,16 @@ impl Run {
         Ok(())
     }
 
-    /// Streams one table of one account into `dir/dt=…/part.ext.tmp` files, one per day
-    /// (`by_day`), or into `dir/part.ext.tmp`; returns the files (temporary path, day), the
-    /// totals and the largest partition time. Pages are read on a task of their own while
-    /// the previous page is encoded and written.
+    /// Streams the next read of `pages` (one table of one account) into `dir/dt=…/part.ext.tmp`
+    /// files, one per day (`by_day`), or into `dir/part.ext.tmp`; returns the files
+    /// (temporary path, day), the totals and the largest partition time. Pages are read on a
+    /// task of their own (see [`read_pages`]) while earlier ones are encoded and written.
     async fn stream(
         &mut self,
         table: ExportTable,
         account: AccountId,
+        pages: &mut Pages,
         dir: &Path,
-        range: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
         by_day: bool,
     ) -> anyhow::Result<(
         Vec<(PathBuf, Option<String>)>,
@@ -368,9 +368,13 @@ impl Run {
         let mut totals = Totals::default();
         let mut latest: Option<i64> = None;
         let mut writer: Option<(Option<i32>, PartWriter)> = None;
-        let mut pages = read_pages(self.store.clone(), table, account, range, self.page_rows);
-        while let Some(batch) = pages.recv().await {
-            let batch = batch?;
+        loop {
+            let batch = match pages.recv().await {
+                Some(Ok(Piece::Page(batch))) => batch,
+                Some(Ok(Piece::End)) => break,
+                Some(Err(e)) => return Err(e),
+                None => bail!("the reader of {} stopped early", table.name()),
+            };
             let n = batch.len();
             // Runs of rows of the same day (rows come in time order), and the latest instant.
             let mut runs: Vec<(Option<i32>, usize, usize)> = Vec::new();
@@ -451,6 +455,17 @@ impl Run {
     ) -> anyhow::Result<Totals> {
         let mut totals = Totals::default();
         let mut staged = Vec::new();
+        // Every account's reads are known before the first: the reader runs ahead across
+        // accounts.
+        let mut reads = Vec::new();
+        for &account in accounts {
+            let progress = self.progress_of(table, account);
+            if let Some(pending) = progress.pending {
+                reads.push((account, (pending.from, Some(pending.to))));
+            }
+            reads.push((account, (self.new_from(&progress), None)));
+        }
+        let mut pages = read_pages(self.store.clone(), table, reads, self.page_rows);
         for &account in accounts {
             let dir = self
                 .out
@@ -460,9 +475,7 @@ impl Run {
             if let Some(pending) = progress.pending {
                 // Finish the range an interrupted run was publishing: the same rows, the same
                 // names, so the files it already renamed are overwritten, not doubled.
-                let (files, t, _) = self
-                    .stream(table, account, &dir, (pending.from, Some(pending.to)), true)
-                    .await?;
+                let (files, t, _) = self.stream(table, account, &mut pages, &dir, true).await?;
                 sync_files(files.iter().map(|(path, _)| path.clone()).collect()).await?;
                 self.publish_range(&files, pending)?;
                 totals.add(t);
@@ -473,14 +486,8 @@ impl Run {
                 self.set_progress(table, account, progress.clone());
                 self.save_state()?;
             }
-            let from = match (progress.done_through, self.since) {
-                (Some(done), Some(since)) => Some(since.max(done + TimeDelta::microseconds(1))),
-                (Some(done), None) => Some(done + TimeDelta::microseconds(1)),
-                (None, since) => since,
-            };
-            let (files, t, latest) = self
-                .stream(table, account, &dir, (from, None), true)
-                .await?;
+            let from = self.new_from(&progress);
+            let (files, t, latest) = self.stream(table, account, &mut pages, &dir, true).await?;
             totals.add(t);
             if let Some(to) = latest {
                 staged.push((account, files, Range { from, to }, progress.done_through));
@@ -524,6 +531,17 @@ impl Run {
         Ok(totals)
     }
 
+    /// Where the new rows of an append-only table start after `progress` (the pending
+    /// range, if any, counted as done).
+    fn new_from(&self, progress: &Progress) -> Option<DateTime<Utc>> {
+        let done = progress.pending.map(|p| p.to).or(progress.done_through);
+        match (done, self.since) {
+            (Some(done), Some(since)) => Some(since.max(done + TimeDelta::microseconds(1))),
+            (Some(done), None) => Some(done + TimeDelta::microseconds(1)),
+            (None, since) => since,
+        }
+    }
+
     fn publish_range(
         &mut self,
         files: &[(PathBuf, Option<String>)],
@@ -555,13 +573,15 @@ impl Run {
         };
         let mut all = Totals::default();
         let mut staged = Vec::new();
+        let reads = accounts.iter().map(|&a| (a, (since, None))).collect();
+        let mut pages = read_pages(self.store.clone(), table, reads, self.page_rows);
         for &account in accounts {
             let rel = PathBuf::from(format!("table={}", table.name()))
                 .join(format!("account_id={account}"));
             let staging = self.out.join(STAGING).join(&rel);
             let _ = fs::remove_dir_all(&staging);
             let (files, totals, _) = self
-                .stream(table, account, &staging, (since, None), false)
+                .stream(table, account, &mut pages, &staging, false)
                 .await?;
             all.add(totals);
             staged.push((rel, staging, files, totals));
@@ -676,46 +696,68 @@ fn day_text(day: Option<i32>) -> String {
         .map_or_else(|| "unknown".to_string(), |d| d.to_string())
 }
 
-/// Reads the pages of one table of one account on a task of its own, two pages ahead.
+/// What [`read_pages`] sends: a page of the current read, or its end.
+enum Piece {
+    Page(ExportBatch),
+    End,
+}
+
+type Pages = tokio::sync::mpsc::Receiver<anyhow::Result<Piece>>;
+
+/// Pages the reader may hold ahead of the writer (each at most a page of rows, so memory
+/// stays bounded): at a typical fleet's sizes, the next account or two.
+const PAGES_AHEAD: usize = 2;
+
+/// Reads the pages of `reads` (accounts of one table, each with its range of partition
+/// times), one read after the other, on a task of its own that runs up to [`PAGES_AHEAD`]
+/// pages ahead of the writer, across accounts: the database reads the next account while
+/// the writer encodes this one. Each read ends with [`Piece::End`].
 fn read_pages(
     store: DynStore,
     table: ExportTable,
-    account: AccountId,
-    (since, until): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    reads: Vec<(AccountId, (Option<DateTime<Utc>>, Option<DateTime<Utc>>))>,
     limit: u32,
-) -> tokio::sync::mpsc::Receiver<anyhow::Result<ExportBatch>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(2);
+) -> Pages {
+    let (tx, rx) = tokio::sync::mpsc::channel(PAGES_AHEAD);
     tokio::spawn(async move {
-        let mut after = None;
-        loop {
-            let page = store
-                .export_batch(ExportPageQuery {
-                    table,
-                    account_id: account,
-                    after: after.take(),
-                    since,
-                    until,
-                    limit,
-                })
-                .await
-                .with_context(|| format!("cannot read {} of account {account}", table.name()));
-            let page = match page {
-                Ok(page) => page,
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
+        for (account, (since, until)) in reads {
+            let mut after = None;
+            loop {
+                let page = store
+                    .export_batch(ExportPageQuery {
+                        table,
+                        account_id: account,
+                        after: after.take(),
+                        since,
+                        until,
+                        limit,
+                    })
+                    .await
+                    .with_context(|| format!("cannot read {} of account {account}", table.name()));
+                let page = match page {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                };
+                let n = page.len();
+                if page.more_after(limit) {
+                    after = page.key(n - 1);
+                    if after.is_none() {
+                        let e = anyhow::anyhow!("{} holds an order key out of range", table.name());
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+                if tx.send(Ok(Piece::Page(page))).await.is_err() {
                     return;
                 }
-            };
-            let n = page.len();
-            if n == limit as usize {
-                after = page.key(n - 1);
                 if after.is_none() {
-                    let e = anyhow::anyhow!("{} holds an order key out of range", table.name());
-                    let _ = tx.send(Err(e)).await;
-                    return;
+                    break;
                 }
             }
-            if tx.send(Ok(page)).await.is_err() || after.is_none() {
+            if tx.send(Ok(Piece::End)).await.is_err() {
                 return;
             }
         }

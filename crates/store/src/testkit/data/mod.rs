@@ -87,6 +87,7 @@ macro_rules! data_cases {
             story_finals_keep_the_strongest_provenance,
             copy_reads_writes_and_describes_every_table,
             export_pages_follow_the_key_order,
+            export_batches_equal_the_pages,
         );
     };
 }
