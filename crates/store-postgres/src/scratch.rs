@@ -207,7 +207,7 @@ pub async fn snapshot_repeats(
                    FROM {table} WINDOW w AS (PARTITION BY {key} ORDER BY {time})) s
              WHERE {time} >= {since_sql}"
         );
-        let (rows, repeats): (i64, i64) = sqlx::query_as(&sql)
+        let (rows, repeats): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(since)
             .fetch_one(&mut conn)
             .await
@@ -217,7 +217,7 @@ pub async fn snapshot_repeats(
                 "SELECT count(*)::bigint FROM {table}
                  WHERE confirmed_at IS NOT NULL AND confirmed_at >= {since_sql}"
             );
-            sqlx::query_scalar(&sql)
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(since)
                 .fetch_one(&mut conn)
                 .await

@@ -310,8 +310,8 @@ async fn migrations_apply_once_even_when_raced() {
     let (x, y) = tokio::join!(a.migrate(), b.migrate());
     assert_eq!(
         x.unwrap() + y.unwrap(),
-        9,
-        "each of the nine migrations applied by exactly one"
+        10,
+        "each of the ten migrations applied by exactly one"
     );
     assert_eq!(a.migrate().await.unwrap(), 0);
     assert_eq!(b.migrate().await.unwrap(), 0);
@@ -334,6 +334,7 @@ async fn migrations_apply_once_even_when_raced() {
             (11, "competitors".into()),
             (12, "report_pdf".into()),
             (13, "provenance".into()),
+            (14, "snapshot_confirmed".into()),
         ]
     );
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
