@@ -423,7 +423,7 @@ async fn urls_open_create_or_fail_with_a_clear_message() {
         let url = url_of(&db);
         let store = SqliteStore::open(&url).await.unwrap();
         assert_eq!(store.url(), url);
-        assert_eq!(store.migrate().await.unwrap(), 9);
+        assert_eq!(store.migrate().await.unwrap(), 10);
         assert!(db.path.exists(), "{url} created the file");
         store.close().await;
     }
@@ -441,7 +441,7 @@ async fn an_in_memory_database_keeps_its_data_while_open() {
     .await
     .unwrap();
     assert_eq!(store.dialect(), "sqlite");
-    assert_eq!(store.migrate().await.unwrap(), 9);
+    assert_eq!(store.migrate().await.unwrap(), 10);
     let a = store
         .account_upsert(new_account("mem", EncryptedToken(vec![7])))
         .await
@@ -450,7 +450,7 @@ async fn an_in_memory_database_keeps_its_data_while_open() {
     assert_eq!(store.totals().await.unwrap().accounts, 1);
     // A second in-memory store is a different database.
     let other = SqliteStore::open("sqlite::memory:").await.unwrap();
-    assert_eq!(other.migrate().await.unwrap(), 9);
+    assert_eq!(other.migrate().await.unwrap(), 10);
     assert_eq!(other.totals().await.unwrap().accounts, 0);
     store.close().await;
     other.close().await;
