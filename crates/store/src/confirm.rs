@@ -79,7 +79,10 @@ where
             }
         }
     }
-    latest.into_iter().map(|((k, row), at)| (k, row, at)).collect()
+    latest
+        .into_iter()
+        .map(|((k, row), at)| (k, row, at))
+        .collect()
 }
 
 /// The points of stored rows of one item's series. `rows` holds
@@ -104,10 +107,7 @@ where
     let inside = |t: &T| within.is_none_or(|(from, to)| *t >= from && *t <= to);
     let mut out = Vec::with_capacity(rows.len());
     for (i, (series, captured, confirmed, value)) in rows.iter().enumerate() {
-        let next = rows
-            .get(i + 1)
-            .filter(|n| n.0 == *series)
-            .map(|n| n.1);
+        let next = rows.get(i + 1).filter(|n| n.0 == *series).map(|n| n.1);
         let end = confirmed.map_or(*captured, |c| c.max(*captured));
         for t in reads.range(*captured..=end) {
             if next.is_some_and(|n| *t >= n) {
@@ -126,8 +126,10 @@ where
 pub fn expand_insight_history(
     rows: Vec<(InsightSnapshot, Option<DateTime<Utc>>)>,
 ) -> Vec<InsightSnapshot> {
-    let mut by_item: HashMap<String, Vec<((String, String), DateTime<Utc>, Option<DateTime<Utc>>, f64)>> =
-        HashMap::new();
+    let mut by_item: HashMap<
+        String,
+        Vec<((String, String), DateTime<Utc>, Option<DateTime<Utc>>, f64)>,
+    > = HashMap::new();
     for (s, confirmed) in rows {
         by_item.entry(s.ig_media_id).or_default().push((
             (s.metric, s.breakdown),
@@ -211,9 +213,6 @@ mod tests {
     fn a_confirmation_never_outlives_the_next_row() {
         // A value confirmed at 3, then replaced at 3 by a retried read with another value.
         let rows = vec![("m", 1, Some(3), 1.0), ("m", 3, None, 2.0)];
-        assert_eq!(
-            expand_item(rows, None),
-            vec![("m", 1, 1.0), ("m", 3, 2.0)]
-        );
+        assert_eq!(expand_item(rows, None), vec![("m", 1, 1.0), ("m", 3, 2.0)]);
     }
 }

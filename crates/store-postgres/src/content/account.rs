@@ -203,17 +203,25 @@ pub(crate) async fn demographics_apply(pool: &PgPool, batch: DemographicBatch) -
     }
     // Values equal to the newest row of their series (provenance included) confirm that
     // row on this day instead of appending one (`store::plan_snapshot_writes`).
-    let newest: Vec<(String, String, String, String, NaiveDate, f64, Option<String>, String)> =
-        sqlx::query_as(
-            "SELECT DISTINCT ON (metric, breakdown, timeframe, key)
+    let newest: Vec<(
+        String,
+        String,
+        String,
+        String,
+        NaiveDate,
+        f64,
+        Option<String>,
+        String,
+    )> = sqlx::query_as(
+        "SELECT DISTINCT ON (metric, breakdown, timeframe, key)
                  metric, breakdown, timeframe, key, captured_on, value, api_version, source
              FROM demographic_snapshots WHERE account_id = $1
              ORDER BY metric, breakdown, timeframe, key, captured_on DESC",
-        )
-        .bind(batch.account_id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
+    )
+    .bind(batch.account_id)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?;
     let source = batch.origin.source.as_str();
     let version = batch.origin.api_version.as_deref();
     let incoming: Vec<_> = rows

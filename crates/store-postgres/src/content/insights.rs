@@ -222,12 +222,23 @@ pub(super) async fn insights_apply(
     let incoming: Vec<((i64, &str, &str), DateTime<Utc>, (f64, Option<&str>, &str))> = rows
         .iter()
         .zip(&series)
-        .map(|(r, k)| (*k, r.captured_at, (r.value, origin.api_version.as_deref(), stored)))
+        .map(|(r, k)| {
+            (
+                *k,
+                r.captured_at,
+                (r.value, origin.api_version.as_deref(), stored),
+            )
+        })
         .collect();
     let plan = store::plan_snapshot_writes(
         newest
             .iter()
-            .map(|(k, (t, v, a, s))| ((k.0, k.1.as_str(), k.2.as_str()), (*t, (*v, a.as_deref(), s.as_str()))))
+            .map(|(k, (t, v, a, s))| {
+                (
+                    (k.0, k.1.as_str(), k.2.as_str()),
+                    (*t, (*v, a.as_deref(), s.as_str())),
+                )
+            })
             .collect(),
         &incoming,
     );
@@ -310,7 +321,6 @@ pub(super) async fn insights_apply(
         written += done.rows_affected();
     }
     if n > 0 {
-
         let mut lid = Vec::with_capacity(latest.len());
         let mut ljson = Vec::with_capacity(latest.len());
         for (id, metrics) in &latest {

@@ -201,13 +201,15 @@ pub(crate) async fn profile_snapshots(
         .collect::<Result<Vec<_>>>()?;
     Ok(store::expand_item(stored, Some((from, to)))
         .into_iter()
-        .map(|((), captured_at, (followers_count, follows_count, media_count))| ProfileSnapshot {
-            account_id,
-            captured_at,
-            followers_count,
-            follows_count,
-            media_count,
-        })
+        .map(
+            |((), captured_at, (followers_count, follows_count, media_count))| ProfileSnapshot {
+                account_id,
+                captured_at,
+                followers_count,
+                follows_count,
+                media_count,
+            },
+        )
         .collect())
 }
 

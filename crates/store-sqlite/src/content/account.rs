@@ -238,7 +238,11 @@ pub(crate) async fn demographics_apply(db: &SqliteStore, batch: DemographicBatch
             ),
             (
                 row.day("captured_on")?,
-                (row.col("value")?, row.col("api_version")?, row.col("source")?),
+                (
+                    row.col("value")?,
+                    row.col("api_version")?,
+                    row.col("source")?,
+                ),
             ),
         );
     }

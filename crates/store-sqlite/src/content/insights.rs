@@ -142,7 +142,11 @@ pub(super) async fn apply_insights(
             (row.col("id")?, row.col("metric")?, row.col("breakdown")?),
             (
                 row.col("captured_at")?,
-                (row.col("value")?, row.col("api_version")?, row.col("source")?),
+                (
+                    row.col("value")?,
+                    row.col("api_version")?,
+                    row.col("source")?,
+                ),
             ),
         );
     }
@@ -371,18 +375,20 @@ pub(super) fn sorted_history(text: &str) -> Result<Vec<InsightSnapshot>> {
         serde_json::from_str(text).map_err(|e| corrupt(format!("insight history: {e}")))?;
     let rows = rows
         .into_iter()
-        .map(|(ig_media_id, metric, breakdown, captured_at, value, confirmed)| {
-            Ok((
-                InsightSnapshot {
-                    ig_media_id,
-                    metric,
-                    breakdown,
-                    captured_at: from_micros(captured_at)?,
-                    value,
-                },
-                confirmed.map(from_micros).transpose()?,
-            ))
-        })
+        .map(
+            |(ig_media_id, metric, breakdown, captured_at, value, confirmed)| {
+                Ok((
+                    InsightSnapshot {
+                        ig_media_id,
+                        metric,
+                        breakdown,
+                        captured_at: from_micros(captured_at)?,
+                        value,
+                    },
+                    confirmed.map(from_micros).transpose()?,
+                ))
+            },
+        )
         .collect::<Result<Vec<_>>>()?;
     Ok(store::expand_insight_history(rows))
 }

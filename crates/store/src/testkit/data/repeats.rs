@@ -45,7 +45,9 @@ pub async fn snapshot_repeats_confirm_the_previous_row_and_history_stays_exact(s
 
     // Eleven hourly reads: r1's reach changes twice, its likes once, its breakdown never,
     // r2's views never; at read 8 the API version changes with the same values.
-    let reach = [100., 100., 100., 120., 120., 120., 120., 150., 150., 150., 150.];
+    let reach = [
+        100., 100., 100., 120., 120., 120., 120., 150., 150., 150., 150.,
+    ];
     let likes = [5., 5., 6., 6., 6., 6., 6., 6., 6., 6., 6.];
     let mut written: Vec<(Series, DateTime<Utc>, f64)> = Vec::new();
     let mut times = Vec::new();
@@ -72,7 +74,12 @@ pub async fn snapshot_repeats_confirm_the_previous_row_and_history_stays_exact(s
     let stored = store.totals().await.unwrap().media_insight_snapshots;
     // Rows: reach at 0, 180, 420, 480 (version); likes at 0, 120, 480; the breakdown at 0,
     // 480; views at 0, 480.
-    assert_eq!(stored, 11, "repeats are not rows ({} snapshots read)", written.len());
+    assert_eq!(
+        stored,
+        11,
+        "repeats are not rows ({} snapshots read)",
+        written.len()
+    );
 
     let history = store
         .media_insight_history(&ids(&["r1", "r2"]), &[])
@@ -81,11 +88,7 @@ pub async fn snapshot_repeats_confirm_the_previous_row_and_history_stays_exact(s
     let got = points(&history);
     for t in &times {
         for probe in [*t, *t + Duration::minutes(30)] {
-            assert_eq!(
-                as_of(&got, probe),
-                as_of(&written, probe),
-                "as of {probe}"
-            );
+            assert_eq!(as_of(&got, probe), as_of(&written, probe), "as of {probe}");
         }
     }
     // Each item's values line up read by read wherever any of them changed, and the last
@@ -163,7 +166,11 @@ pub async fn snapshot_repeats_confirm_the_previous_row_and_history_stays_exact(s
         .map(|s| ((), s.captured_at, s.followers_count as f64))
         .collect();
     for (_, t, _) in &profile_written {
-        assert_eq!(as_of(&profile_points, *t), as_of(&profile_written, *t), "as of {t}");
+        assert_eq!(
+            as_of(&profile_points, *t),
+            as_of(&profile_written, *t),
+            "as of {t}"
+        );
     }
     assert_eq!(
         profile_points.iter().map(|p| p.1).collect::<Vec<_>>(),
