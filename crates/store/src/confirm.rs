@@ -121,15 +121,15 @@ where
     out
 }
 
+/// One stored insight row of an item: (metric, breakdown), captured, confirmed, value.
+type StoredPoint = ((String, String), DateTime<Utc>, Option<DateTime<Utc>>, f64);
+
 /// Insight history rows (each with its confirmation) as the snapshots a read gives: every
 /// item's rows expanded by [`expand_item`], sorted by item, metric, breakdown and time.
 pub fn expand_insight_history(
     rows: Vec<(InsightSnapshot, Option<DateTime<Utc>>)>,
 ) -> Vec<InsightSnapshot> {
-    let mut by_item: HashMap<
-        String,
-        Vec<((String, String), DateTime<Utc>, Option<DateTime<Utc>>, f64)>,
-    > = HashMap::new();
+    let mut by_item: HashMap<String, Vec<StoredPoint>> = HashMap::new();
     for (s, confirmed) in rows {
         by_item.entry(s.ig_media_id).or_default().push((
             (s.metric, s.breakdown),

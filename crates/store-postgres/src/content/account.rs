@@ -17,6 +17,19 @@ use super::{account_exists, check_finite};
 
 // ----- account insights and demographics -----
 
+/// The newest stored row of a demographic series: metric, breakdown, timeframe, key,
+/// captured_on, value, api_version, source.
+type DemographicRow = (
+    String,
+    String,
+    String,
+    String,
+    NaiveDate,
+    f64,
+    Option<String>,
+    String,
+);
+
 pub(crate) async fn account_insights_apply(
     pool: &PgPool,
     batch: AccountInsightBatch,
@@ -203,16 +216,7 @@ pub(crate) async fn demographics_apply(pool: &PgPool, batch: DemographicBatch) -
     }
     // Values equal to the newest row of their series (provenance included) confirm that
     // row on this day instead of appending one (`store::plan_snapshot_writes`).
-    let newest: Vec<(
-        String,
-        String,
-        String,
-        String,
-        NaiveDate,
-        f64,
-        Option<String>,
-        String,
-    )> = sqlx::query_as(
+    let newest: Vec<DemographicRow> = sqlx::query_as(
         "SELECT DISTINCT ON (metric, breakdown, timeframe, key)
                  metric, breakdown, timeframe, key, captured_on, value, api_version, source
              FROM demographic_snapshots WHERE account_id = $1

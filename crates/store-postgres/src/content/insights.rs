@@ -219,7 +219,7 @@ pub(super) async fn insights_apply(
         .collect();
     let newest = newest_rows(tx, table, column, &series).await?;
     let stored = origin.source.as_str();
-    let incoming: Vec<((i64, &str, &str), DateTime<Utc>, (f64, Option<&str>, &str))> = rows
+    let incoming: Vec<(_, DateTime<Utc>, _)> = rows
         .iter()
         .zip(&series)
         .map(|(r, k)| {
@@ -242,8 +242,7 @@ pub(super) async fn insights_apply(
             .collect(),
         &incoming,
     );
-    let keys: Vec<((i64, &str, &str), DateTime<Utc>)> =
-        incoming.iter().map(|(k, t, _)| (*k, *t)).collect();
+    let keys: Vec<(_, DateTime<Utc>)> = incoming.iter().map(|(k, t, _)| (*k, *t)).collect();
     let confirmed = store::confirmations(&keys, &plan);
 
     let n = rows.len();

@@ -71,6 +71,9 @@ async fn account_exists(tx: &mut sqlx::PgConnection, id: AccountId) -> Result<()
 
 // ----- profile -----
 
+/// A stored profile snapshot: captured_at, the three counters, api_version, source.
+type ProfileRow = (DateTime<Utc>, i64, i64, i64, Option<String>, String);
+
 pub(crate) async fn profile_apply(pool: &PgPool, u: ProfileUpdate) -> Result<()> {
     let s = &u.snapshot;
     let mut tx = pool.begin().await.map_err(db)?;
@@ -104,7 +107,7 @@ pub(crate) async fn profile_apply(pool: &PgPool, u: ProfileUpdate) -> Result<()>
     }
     // The same counters and provenance as the newest snapshot confirm it instead of
     // appending a row (`store::plan_snapshot_writes`).
-    let newest: Option<(DateTime<Utc>, i64, i64, i64, Option<String>, String)> = sqlx::query_as(
+    let newest: Option<ProfileRow> = sqlx::query_as(
         "SELECT captured_at, followers_count, follows_count, media_count, api_version, source
          FROM profile_snapshots WHERE account_id = $1 ORDER BY captured_at DESC LIMIT 1",
     )
