@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "provenance",
         include_str!("../migrations/0013_provenance.sql"),
     ),
+    (
+        14,
+        "snapshot_confirmed",
+        include_str!("../migrations/0014_snapshot_confirmed.sql"),
+    ),
 ];
 
 fn checksum(sql: &str) -> String {

@@ -132,3 +132,101 @@ pub async fn table_bytes(url: &str) -> Result<Vec<(String, i64)>> {
         message: format!("cannot read the table sizes: {e}"),
     })
 }
+
+/// Snapshot rows captured at or after `since`, per snapshot table: how many there are, how
+/// many repeat the row before them for the same key (every value and the provenance equal),
+/// and how many earlier rows had their `confirmed_at` moved to or past `since` (0 where the
+/// column does not exist yet). For the day benchmark's storage figures.
+pub async fn snapshot_repeats(
+    url: &str,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(String, i64, i64, i64)>> {
+    // (table, key columns, time column, value columns)
+    const TABLES: [(&str, &str, &str, &str); 4] = [
+        (
+            "profile_snapshots",
+            "account_id",
+            "captured_at",
+            "followers_count, follows_count, media_count",
+        ),
+        (
+            "media_insight_snapshots",
+            "media_id, metric, breakdown",
+            "captured_at",
+            "value",
+        ),
+        (
+            "story_insight_snapshots",
+            "story_id, metric, breakdown",
+            "captured_at",
+            "value",
+        ),
+        (
+            "demographic_snapshots",
+            "account_id, metric, breakdown, timeframe, key",
+            "captured_on",
+            "value",
+        ),
+    ];
+    let mut conn = admin(url).await?;
+    let mut out = Vec::with_capacity(TABLES.len());
+    let fail = |e: sqlx::Error| StoreError::Other {
+        message: format!("cannot count the repeated snapshot rows: {e}"),
+    };
+    for (table, key, time, values) in TABLES {
+        let has_confirmed: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name = $1
+               AND column_name = 'confirmed_at')",
+        )
+        .bind(table)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(fail)?;
+        let since_sql = if time == "captured_on" {
+            "($1::timestamptz AT TIME ZONE 'UTC')::date"
+        } else {
+            "$1::timestamptz"
+        };
+        let cols = format!("{values}, api_version, source");
+        let same = cols
+            .split(", ")
+            .map(|c| format!("{c} IS NOT DISTINCT FROM prev_{c}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let lags = cols
+            .split(", ")
+            .map(|c| format!("lag({c}) OVER w AS prev_{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT count(*)::bigint,
+                    count(*) FILTER (WHERE has_prev AND {same})::bigint
+             FROM (SELECT {time}, {cols}, {lags},
+                          lag({time}) OVER w IS NOT NULL AS has_prev
+                   FROM {table} WINDOW w AS (PARTITION BY {key} ORDER BY {time})) s
+             WHERE {time} >= {since_sql}"
+        );
+        let (rows, repeats): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(since)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(fail)?;
+        let confirmed = if has_confirmed {
+            let sql = format!(
+                "SELECT count(*)::bigint FROM {table}
+                 WHERE confirmed_at IS NOT NULL AND confirmed_at >= {since_sql}"
+            );
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(since)
+                .fetch_one(&mut conn)
+                .await
+                .map_err(fail)?
+        } else {
+            0
+        };
+        out.push((table.to_string(), rows, repeats, confirmed));
+    }
+    let _ = conn.close().await;
+    Ok(out)
+}

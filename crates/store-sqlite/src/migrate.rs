@@ -61,6 +61,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "provenance",
         sql: include_str!("../migrations/0013_provenance.sql"),
     },
+    Migration {
+        version: 14,
+        name: "snapshot_confirmed",
+        sql: include_str!("../migrations/0014_snapshot_confirmed.sql"),
+    },
 ];
 
 /// How many migrations this build knows.

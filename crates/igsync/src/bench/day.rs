@@ -472,6 +472,11 @@ async fn run_day(
     }
     let end_stats = sim.stats().await?;
     let (bytes_end, tables) = database_bytes(db).await?;
+    let repeats = if db.sqlite_file().is_none() {
+        store_postgres::scratch::snapshot_repeats(&db.url, t1).await?
+    } else {
+        Vec::new()
+    };
 
     // The bench's own queue sampling ran in this process too: measure what one sample costs
     // on the quiet database and take it out of igsync's CPU.
@@ -594,6 +599,11 @@ async fn run_day(
             "bytes_per_row_written": bytes_per_row.map(|b| b.round()),
             "median_account_rows_per_day": median_rows,
             "tables_at_end": tables.iter().take(12).map(|(t, b)| json!({"table": t, "bytes": b})).collect::<Vec<_>>(),
+            "snapshot_rows_in_day": repeats.iter().map(|(t, rows, same, confirmed)| json!({
+                "table": t, "rows": rows, "repeating_the_previous_row": same,
+                "earlier_rows_confirmed": confirmed,
+                "rows_per_account_day": round1(*rows as f64 / account_days),
+            })).collect::<Vec<_>>(),
         },
         "freshness": freshness,
         "queue": {

@@ -17,6 +17,19 @@ use super::{account_exists, check_finite};
 
 // ----- account insights and demographics -----
 
+/// The newest stored row of a demographic series: metric, breakdown, timeframe, key,
+/// captured_on, value, api_version, source.
+type DemographicRow = (
+    String,
+    String,
+    String,
+    String,
+    NaiveDate,
+    f64,
+    Option<String>,
+    String,
+);
+
 pub(crate) async fn account_insights_apply(
     pool: &PgPool,
     batch: AccountInsightBatch,
@@ -201,6 +214,81 @@ pub(crate) async fn demographics_apply(pool: &PgPool, batch: DemographicBatch) -
         tx.commit().await.map_err(db)?;
         return Ok(0);
     }
+    // Values equal to the newest row of their series (provenance included) confirm that
+    // row on this day instead of appending one (`store::plan_snapshot_writes`).
+    let newest: Vec<DemographicRow> = sqlx::query_as(
+        "SELECT DISTINCT ON (metric, breakdown, timeframe, key)
+                 metric, breakdown, timeframe, key, captured_on, value, api_version, source
+             FROM demographic_snapshots WHERE account_id = $1
+             ORDER BY metric, breakdown, timeframe, key, captured_on DESC",
+    )
+    .bind(batch.account_id)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?;
+    let source = batch.origin.source.as_str();
+    let version = batch.origin.api_version.as_deref();
+    let incoming: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r.metric.as_str(),
+                    r.breakdown.as_str(),
+                    r.timeframe.as_str(),
+                    r.key.as_str(),
+                ),
+                batch.captured_on,
+                (r.value, version, source),
+            )
+        })
+        .collect();
+    let plan = store::plan_snapshot_writes(
+        newest
+            .iter()
+            .map(|(m, b, t, k, on, v, a, src)| {
+                (
+                    (m.as_str(), b.as_str(), t.as_str(), k.as_str()),
+                    (*on, (*v, a.as_deref(), src.as_str())),
+                )
+            })
+            .collect(),
+        &incoming,
+    );
+    let keys: Vec<_> = incoming.iter().map(|(k, on, _)| (*k, *on)).collect();
+    let confirmed = store::confirmations(&keys, &plan);
+    let mut written = 0;
+    if !confirmed.is_empty() {
+        let done = sqlx::query(
+            "UPDATE demographic_snapshots AS s SET confirmed_on = u.t
+             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::date[])
+                 AS u(m, b, tf, k, c, t)
+             WHERE s.account_id = $1 AND s.metric = u.m AND s.breakdown = u.b
+               AND s.timeframe = u.tf AND s.key = u.k AND s.captured_on = u.c
+               AND (s.confirmed_on IS NULL OR s.confirmed_on < u.t)",
+        )
+        .bind(batch.account_id)
+        .bind(confirmed.iter().map(|c| c.0.0).collect::<Vec<_>>())
+        .bind(confirmed.iter().map(|c| c.0.1).collect::<Vec<_>>())
+        .bind(confirmed.iter().map(|c| c.0.2).collect::<Vec<_>>())
+        .bind(confirmed.iter().map(|c| c.0.3).collect::<Vec<_>>())
+        .bind(confirmed.iter().map(|c| c.1).collect::<Vec<_>>())
+        .bind(confirmed.iter().map(|c| c.2).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        written += done.rows_affected();
+    }
+    let rows: Vec<&DemographicValue> = rows
+        .iter()
+        .zip(&plan)
+        .filter(|(_, w)| **w == store::SnapshotWrite::Insert)
+        .map(|(r, _)| r)
+        .collect();
+    if rows.is_empty() {
+        tx.commit().await.map_err(db)?;
+        return Ok(written);
+    }
     let metrics: Vec<&str> = rows.iter().map(|r| r.metric.as_str()).collect();
     let breakdowns: Vec<&str> = rows.iter().map(|r| r.breakdown.as_str()).collect();
     let timeframes: Vec<&str> = rows.iter().map(|r| r.timeframe.as_str()).collect();
@@ -233,7 +321,7 @@ pub(crate) async fn demographics_apply(pool: &PgPool, batch: DemographicBatch) -
     .await
     .map_err(db)?;
     tx.commit().await.map_err(db)?;
-    Ok(done.rows_affected())
+    Ok(written + done.rows_affected())
 }
 
 pub(crate) async fn demographics_latest(
@@ -241,10 +329,20 @@ pub(crate) async fn demographics_latest(
     account_id: AccountId,
 ) -> Result<Option<(NaiveDate, Vec<DemographicValue>)>> {
     let rows = sqlx::query(
-        "SELECT captured_on, metric, breakdown, timeframe, key, value FROM demographic_snapshots
-         WHERE account_id = $1 AND captured_on =
-             (SELECT max(captured_on) FROM demographic_snapshots WHERE account_id = $1)
-         ORDER BY metric, breakdown, timeframe, key",
+        // The newest row of each series, where it still held at the account's last read
+        // (its capture or its confirmation).
+        "WITH last AS (
+             SELECT max(coalesce(confirmed_on, captured_on)) AS d
+             FROM demographic_snapshots WHERE account_id = $1),
+         newest AS (
+             SELECT DISTINCT ON (metric, breakdown, timeframe, key)
+                 metric, breakdown, timeframe, key, value,
+                 coalesce(confirmed_on, captured_on) AS held_on
+             FROM demographic_snapshots WHERE account_id = $1
+             ORDER BY metric, breakdown, timeframe, key, captured_on DESC)
+         SELECT last.d AS captured_on, n.metric, n.breakdown, n.timeframe, n.key, n.value
+         FROM newest n JOIN last ON n.held_on = last.d
+         ORDER BY n.metric, n.breakdown, n.timeframe, n.key",
     )
     .bind(account_id)
     .fetch_all(pool)

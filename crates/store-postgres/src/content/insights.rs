@@ -100,6 +100,54 @@ async fn resolve_ids(
     Ok(map)
 }
 
+/// The newest stored row of each series named: series → (captured_at, value, api_version,
+/// source).
+#[allow(clippy::type_complexity)]
+async fn newest_rows(
+    tx: &mut sqlx::PgConnection,
+    table: &str,
+    column: &str,
+    series: &[(i64, &str, &str)],
+) -> Result<HashMap<(i64, String, String), (DateTime<Utc>, f64, Option<String>, String)>> {
+    let mut wanted: Vec<(i64, &str, &str)> = series.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT u.id, u.m, u.b, s.captured_at, s.value, s.api_version, s.source
+         FROM UNNEST($1::bigint[], $2::text[], $3::text[]) AS u(id, m, b)
+         JOIN LATERAL (SELECT captured_at, value, api_version, source FROM {table} s
+                       WHERE s.{column} = u.id AND s.metric = u.m AND s.breakdown = u.b
+                       ORDER BY s.captured_at DESC LIMIT 1) s ON true"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(wanted.iter().map(|w| w.0).collect::<Vec<_>>())
+        .bind(wanted.iter().map(|w| w.1).collect::<Vec<_>>())
+        .bind(wanted.iter().map(|w| w.2).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        out.insert(
+            (
+                r.try_get::<i64, _>(0).map_err(db)?,
+                r.try_get::<String, _>(1).map_err(db)?,
+                r.try_get::<String, _>(2).map_err(db)?,
+            ),
+            (
+                r.try_get(3).map_err(db)?,
+                r.try_get(4).map_err(db)?,
+                r.try_get(5).map_err(db)?,
+                r.try_get(6).map_err(db)?,
+            ),
+        );
+    }
+    Ok(out)
+}
+
 /// Appends insight snapshots and refreshes each item's latest values and error. Returns
 /// snapshot rows written (a re-applied identical row is not written again).
 pub(super) async fn insights_apply(
@@ -159,6 +207,44 @@ pub(super) async fn insights_apply(
         .filter_map(|(r, k)| k.then_some(r))
         .collect();
 
+    let (table, column) = match owner {
+        Owner::Media => ("media_insight_snapshots", "media_id"),
+        Owner::Story => ("story_insight_snapshots", "story_id"),
+    };
+    // A snapshot equal to the newest row of its series confirms that row instead of
+    // appending a new one (`store::plan_snapshot_writes`).
+    let series: Vec<(i64, &str, &str)> = rows
+        .iter()
+        .map(|r| (ids[&r.ig_media_id], r.metric.as_str(), r.breakdown.as_str()))
+        .collect();
+    let newest = newest_rows(tx, table, column, &series).await?;
+    let stored = origin.source.as_str();
+    let incoming: Vec<(_, DateTime<Utc>, _)> = rows
+        .iter()
+        .zip(&series)
+        .map(|(r, k)| {
+            (
+                *k,
+                r.captured_at,
+                (r.value, origin.api_version.as_deref(), stored),
+            )
+        })
+        .collect();
+    let plan = store::plan_snapshot_writes(
+        newest
+            .iter()
+            .map(|(k, (t, v, a, s))| {
+                (
+                    (k.0, k.1.as_str(), k.2.as_str()),
+                    (*t, (*v, a.as_deref(), s.as_str())),
+                )
+            })
+            .collect(),
+        &incoming,
+    );
+    let keys: Vec<(_, DateTime<Utc>)> = incoming.iter().map(|(k, t, _)| (*k, *t)).collect();
+    let confirmed = store::confirmations(&keys, &plan);
+
     let n = rows.len();
     let mut owner_ids = Vec::with_capacity(n);
     let mut metrics = Vec::with_capacity(n);
@@ -167,13 +253,15 @@ pub(super) async fn insights_apply(
     let mut values = Vec::with_capacity(n);
     // Latest total per item and metric within this batch.
     let mut latest: HashMap<i64, BTreeMap<&str, (DateTime<Utc>, f64)>> = HashMap::new();
-    for r in rows.iter().copied() {
+    for (r, write) in rows.iter().copied().zip(&plan) {
         let id = ids[&r.ig_media_id];
-        owner_ids.push(id);
-        metrics.push(r.metric.as_str());
-        breakdowns.push(r.breakdown.as_str());
-        times.push(r.captured_at);
-        values.push(r.value);
+        if *write == store::SnapshotWrite::Insert {
+            owner_ids.push(id);
+            metrics.push(r.metric.as_str());
+            breakdowns.push(r.breakdown.as_str());
+            times.push(r.captured_at);
+            values.push(r.value);
+        }
         if r.breakdown.is_empty() {
             let slot = latest.entry(id).or_default();
             match slot.get(r.metric.as_str()) {
@@ -186,34 +274,39 @@ pub(super) async fn insights_apply(
         latest.entry(id).or_default();
     }
     let mut written = 0;
-    if n > 0 {
-        let sql = match owner {
-            Owner::Media => {
-                "INSERT INTO media_insight_snapshots
-                     (media_id, metric, breakdown, captured_at, value, api_version, source)
-                 SELECT u.*, $6, $7 FROM UNNEST($1::bigint[], $2::text[], $3::text[],
-                     $4::timestamptz[], $5::float8[]) AS u
-                 ON CONFLICT (media_id, metric, breakdown, captured_at) DO UPDATE
-                     SET value = EXCLUDED.value, api_version = EXCLUDED.api_version,
-                         source = EXCLUDED.source
-                     WHERE media_insight_snapshots.value IS DISTINCT FROM EXCLUDED.value
-                        OR media_insight_snapshots.api_version IS DISTINCT FROM EXCLUDED.api_version
-                        OR media_insight_snapshots.source IS DISTINCT FROM EXCLUDED.source"
-            }
-            Owner::Story => {
-                "INSERT INTO story_insight_snapshots
-                     (story_id, metric, breakdown, captured_at, value, api_version, source)
-                 SELECT u.*, $6, $7 FROM UNNEST($1::bigint[], $2::text[], $3::text[],
-                     $4::timestamptz[], $5::float8[]) AS u
-                 ON CONFLICT (story_id, metric, breakdown, captured_at) DO UPDATE
-                     SET value = EXCLUDED.value, api_version = EXCLUDED.api_version,
-                         source = EXCLUDED.source
-                     WHERE story_insight_snapshots.value IS DISTINCT FROM EXCLUDED.value
-                        OR story_insight_snapshots.api_version IS DISTINCT FROM EXCLUDED.api_version
-                        OR story_insight_snapshots.source IS DISTINCT FROM EXCLUDED.source"
-            }
-        };
-        let done = sqlx::query(sql)
+    if !confirmed.is_empty() {
+        let sql = format!(
+            "UPDATE {table} AS s SET confirmed_at = u.t
+             FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::timestamptz[],
+                 $5::timestamptz[]) AS u(id, m, b, c, t)
+             WHERE s.{column} = u.id AND s.metric = u.m AND s.breakdown = u.b
+               AND s.captured_at = u.c AND (s.confirmed_at IS NULL OR s.confirmed_at < u.t)"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(confirmed.iter().map(|c| c.0.0).collect::<Vec<_>>())
+            .bind(confirmed.iter().map(|c| c.0.1).collect::<Vec<_>>())
+            .bind(confirmed.iter().map(|c| c.0.2).collect::<Vec<_>>())
+            .bind(confirmed.iter().map(|c| c.1).collect::<Vec<_>>())
+            .bind(confirmed.iter().map(|c| c.2).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        written += done.rows_affected();
+    }
+    if !owner_ids.is_empty() {
+        let sql = format!(
+            "INSERT INTO {table} ({column}, metric, breakdown, captured_at, value, api_version,
+                 source)
+             SELECT u.*, $6, $7 FROM UNNEST($1::bigint[], $2::text[], $3::text[],
+                 $4::timestamptz[], $5::float8[]) AS u
+             ON CONFLICT ({column}, metric, breakdown, captured_at) DO UPDATE
+                 SET value = EXCLUDED.value, api_version = EXCLUDED.api_version,
+                     source = EXCLUDED.source
+                 WHERE {table}.value IS DISTINCT FROM EXCLUDED.value
+                    OR {table}.api_version IS DISTINCT FROM EXCLUDED.api_version
+                    OR {table}.source IS DISTINCT FROM EXCLUDED.source"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&owner_ids)
             .bind(&metrics)
             .bind(&breakdowns)
@@ -224,8 +317,9 @@ pub(super) async fn insights_apply(
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        written = done.rows_affected();
-
+        written += done.rows_affected();
+    }
+    if n > 0 {
         let mut lid = Vec::with_capacity(latest.len());
         let mut ljson = Vec::with_capacity(latest.len());
         for (id, metrics) in &latest {
@@ -308,16 +402,6 @@ pub(crate) async fn media_insights_apply(pool: &PgPool, batch: InsightBatch) -> 
     Ok(written)
 }
 
-pub(super) fn snapshot_from(r: &PgRow) -> Result<InsightSnapshot> {
-    Ok(InsightSnapshot {
-        ig_media_id: get(r, "ig_media_id")?,
-        metric: get(r, "metric")?,
-        breakdown: get(r, "breakdown")?,
-        captured_at: get(r, "captured_at")?,
-        value: get(r, "value")?,
-    })
-}
-
 /// Snapshot history of the given media, ordered here rather than by the server.
 pub(crate) async fn media_insight_history(
     pool: &PgPool,
@@ -325,7 +409,7 @@ pub(crate) async fn media_insight_history(
     metrics: &[String],
 ) -> Result<Vec<InsightSnapshot>> {
     let rows = sqlx::query(
-        "SELECT m.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value
+        "SELECT m.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value, s.confirmed_at
          FROM media_insight_snapshots s JOIN media m ON m.id = s.media_id
          WHERE m.ig_media_id = ANY($1) AND (cardinality($2::text[]) = 0 OR s.metric = ANY($2))",
     )
@@ -354,7 +438,7 @@ pub(crate) async fn media_insight_history_window(
                  FROM media WHERE account_id = $1 AND published_at < $2
              ) earlier WHERE n <= $4
          )
-         SELECT w.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value
+         SELECT w.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value, s.confirmed_at
          FROM wanted w JOIN media_insight_snapshots s ON s.media_id = w.id
          WHERE cardinality($5::text[]) = 0 OR s.metric = ANY($5)",
     )
@@ -369,26 +453,22 @@ pub(crate) async fn media_insight_history_window(
     sorted_snapshots(&rows)
 }
 
-/// Snapshot rows (media id, metric, breakdown, captured_at, value) ordered by media,
-/// metric, breakdown and time: sorting here is cheaper than on the server.
-fn sorted_snapshots(rows: &[PgRow]) -> Result<Vec<InsightSnapshot>> {
+/// Snapshot rows (media id, metric, breakdown, captured_at, value, confirmed_at) as the
+/// points of every read, ordered by media, metric, breakdown and time
+/// (`store::expand_insight_history`): sorting here is cheaper than on the server.
+pub(super) fn sorted_snapshots(rows: &[PgRow]) -> Result<Vec<InsightSnapshot>> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        out.push(InsightSnapshot {
-            ig_media_id: row.try_get(0).map_err(db)?,
-            metric: row.try_get(1).map_err(db)?,
-            breakdown: row.try_get(2).map_err(db)?,
-            captured_at: row.try_get(3).map_err(db)?,
-            value: row.try_get(4).map_err(db)?,
-        });
+        out.push((
+            InsightSnapshot {
+                ig_media_id: row.try_get(0).map_err(db)?,
+                metric: row.try_get(1).map_err(db)?,
+                breakdown: row.try_get(2).map_err(db)?,
+                captured_at: row.try_get(3).map_err(db)?,
+                value: row.try_get(4).map_err(db)?,
+            },
+            row.try_get(5).map_err(db)?,
+        ));
     }
-    out.sort_unstable_by(|a, b| {
-        (&a.ig_media_id, &a.metric, &a.breakdown, a.captured_at).cmp(&(
-            &b.ig_media_id,
-            &b.metric,
-            &b.breakdown,
-            b.captured_at,
-        ))
-    });
-    Ok(out)
+    Ok(store::expand_insight_history(out))
 }

@@ -71,6 +71,9 @@ async fn account_exists(tx: &mut sqlx::PgConnection, id: AccountId) -> Result<()
 
 // ----- profile -----
 
+/// A stored profile snapshot: captured_at, the three counters, api_version, source.
+type ProfileRow = (DateTime<Utc>, i64, i64, i64, Option<String>, String);
+
 pub(crate) async fn profile_apply(pool: &PgPool, u: ProfileUpdate) -> Result<()> {
     let s = &u.snapshot;
     let mut tx = pool.begin().await.map_err(db)?;
@@ -84,7 +87,8 @@ pub(crate) async fn profile_apply(pool: &PgPool, u: ProfileUpdate) -> Result<()>
              media_count = CASE WHEN newer.t IS NULL THEN $7 ELSE media_count END,
              updated_at = GREATEST(updated_at, $8)
          FROM (SELECT max(captured_at) AS t FROM profile_snapshots
-               WHERE account_id = $1 AND captured_at > $8) AS newer
+               WHERE account_id = $1
+                 AND coalesce(confirmed_at, captured_at) > $8) AS newer
          WHERE id = $1",
     )
     .bind(s.account_id)
@@ -100,6 +104,44 @@ pub(crate) async fn profile_apply(pool: &PgPool, u: ProfileUpdate) -> Result<()>
     .map_err(db)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::not_found(format!("account {}", s.account_id)));
+    }
+    // The same counters and provenance as the newest snapshot confirm it instead of
+    // appending a row (`store::plan_snapshot_writes`).
+    let newest: Option<ProfileRow> = sqlx::query_as(
+        "SELECT captured_at, followers_count, follows_count, media_count, api_version, source
+         FROM profile_snapshots WHERE account_id = $1 ORDER BY captured_at DESC LIMIT 1",
+    )
+    .bind(s.account_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
+    let value = (
+        s.followers_count,
+        s.follows_count,
+        s.media_count,
+        u.origin.api_version.clone(),
+        u.origin.source.as_str().to_string(),
+    );
+    let plan = store::plan_snapshot_writes(
+        newest
+            .into_iter()
+            .map(|(t, f, g, m, a, src)| ((), (t, (f, g, m, a, src))))
+            .collect(),
+        &[((), s.captured_at, value)],
+    );
+    if let store::SnapshotWrite::Confirm { row } = plan[0] {
+        sqlx::query(
+            "UPDATE profile_snapshots SET confirmed_at = $3
+             WHERE account_id = $1 AND captured_at = $2
+               AND (confirmed_at IS NULL OR confirmed_at < $3)",
+        )
+        .bind(s.account_id)
+        .bind(row)
+        .bind(s.captured_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        return tx.commit().await.map_err(db);
     }
     sqlx::query(
         "INSERT INTO profile_snapshots
@@ -133,10 +175,11 @@ pub(crate) async fn profile_snapshots(
     to: DateTime<Utc>,
 ) -> Result<Vec<ProfileSnapshot>> {
     let rows = sqlx::query(
-        "SELECT account_id, captured_at, followers_count, follows_count, media_count
+        "SELECT account_id, captured_at, followers_count, follows_count, media_count,
+                confirmed_at
          FROM profile_snapshots
-         WHERE account_id = $1 AND captured_at >= $2 AND captured_at <= $3
-         ORDER BY captured_at",
+         WHERE account_id = $1 AND coalesce(confirmed_at, captured_at) >= $2
+           AND captured_at <= $3",
     )
     .bind(account_id)
     .bind(from)
@@ -144,17 +187,33 @@ pub(crate) async fn profile_snapshots(
     .fetch_all(pool)
     .await
     .map_err(db)?;
-    rows.iter()
+    let stored = rows
+        .iter()
         .map(|r| {
-            Ok(ProfileSnapshot {
-                account_id: get(r, "account_id")?,
-                captured_at: get(r, "captured_at")?,
-                followers_count: get(r, "followers_count")?,
-                follows_count: get(r, "follows_count")?,
-                media_count: get(r, "media_count")?,
-            })
+            Ok((
+                (),
+                get::<DateTime<Utc>>(r, "captured_at")?,
+                get::<Option<DateTime<Utc>>>(r, "confirmed_at")?,
+                (
+                    get::<i64>(r, "followers_count")?,
+                    get::<i64>(r, "follows_count")?,
+                    get::<i64>(r, "media_count")?,
+                ),
+            ))
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(store::expand_item(stored, Some((from, to)))
+        .into_iter()
+        .map(
+            |((), captured_at, (followers_count, follows_count, media_count))| ProfileSnapshot {
+                account_id,
+                captured_at,
+                followers_count,
+                follows_count,
+                media_count,
+            },
+        )
+        .collect())
 }
 
 pub(crate) async fn totals(pool: &PgPool) -> Result<StoreTotals> {

@@ -7,7 +7,7 @@ use store::{AccountId, InsightSnapshot, MediaType, Result, Story, StoryBatch, St
 use crate::accounts::get;
 use crate::error::{corrupt, db};
 
-use super::insights::{Owner, insights_apply, owned_elsewhere, snapshot_from};
+use super::insights::{Owner, insights_apply, owned_elsewhere};
 use super::media::dedup_last;
 use super::{account_exists, latest_from};
 
@@ -125,14 +125,13 @@ pub(crate) async fn story_insight_history(
     ig_media_ids: &[String],
 ) -> Result<Vec<InsightSnapshot>> {
     let rows = sqlx::query(
-        "SELECT s.ig_media_id, i.metric, i.breakdown, i.captured_at, i.value
+        "SELECT s.ig_media_id, i.metric, i.breakdown, i.captured_at, i.value, i.confirmed_at
          FROM story_insight_snapshots i JOIN stories s ON s.id = i.story_id
-         WHERE s.ig_media_id = ANY($1)
-         ORDER BY s.ig_media_id, i.metric, i.breakdown, i.captured_at",
+         WHERE s.ig_media_id = ANY($1)",
     )
     .bind(ig_media_ids)
     .fetch_all(pool)
     .await
     .map_err(db)?;
-    rows.iter().map(snapshot_from).collect()
+    super::insights::sorted_snapshots(&rows)
 }

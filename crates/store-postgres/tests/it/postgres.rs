@@ -621,7 +621,8 @@ async fn deleting_an_account_leaves_no_orphan_snapshots() {
                 metric: "reach".into(),
                 breakdown: String::new(),
                 captured_at: t0() + Duration::hours(h),
-                value: 1.0,
+                // Values that change: a repeated value would confirm the previous row.
+                value: 1.0 + h as f64,
             })
             .collect();
         store

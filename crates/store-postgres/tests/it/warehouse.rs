@@ -368,3 +368,111 @@ async fn media_comment_has_a_row_per_version_of_each_comment() {
     f.store.close().await;
     drop_database(&f.name).await;
 }
+
+/// Reads folded into a confirmation still give the warehouse a full row per read of a post:
+/// a capture where only `reach` changed carries the `likes` it confirmed, and the last read
+/// is a row of its own, as when every read was appended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_insights_keep_a_full_row_per_read_when_repeats_are_folded() {
+    use store::{
+        AccountType, Cipher, InsightBatch, InsightSnapshot, LoginKind, MediaBatch, MediaRecord,
+        MediaType, NewAccount, ProductType, SecretKey, SecretString, Store,
+    };
+    let f = PgFixture::new().await;
+    let a = f
+        .store
+        .account_upsert(NewAccount {
+            ig_user_id: "17841400000000002".into(),
+            username: "shop".into(),
+            name: None,
+            account_type: AccountType::Business,
+            login: LoginKind::Facebook,
+            page_id: None,
+            timezone: None,
+            token: Cipher::new(&SecretKey::generate().unwrap())
+                .encrypt(&SecretString::new("t"))
+                .unwrap(),
+            token_expires_at: None,
+            now: at(0),
+        })
+        .await
+        .unwrap()
+        .id;
+    f.store
+        .media_apply(MediaBatch {
+            account_id: a,
+            seen_at: at(0),
+            upserts: vec![MediaRecord {
+                ig_media_id: "17900000000000009".into(),
+                media_type: MediaType::Image,
+                product_type: ProductType::Feed,
+                published_at: at(0),
+                caption: None,
+                permalink: None,
+                media_url: None,
+                thumbnail_url: None,
+                shortcode: None,
+                like_count: None,
+                comments_count: None,
+                children: vec![],
+            }],
+            deleted: vec![],
+        })
+        .await
+        .unwrap();
+    // Reads at 10, 20, 30, 40: reach changes at 30, likes never.
+    for (minute, reach) in [(10, 100.0), (20, 100.0), (30, 120.0), (40, 120.0)] {
+        let snap = |metric: &str, value: f64| InsightSnapshot {
+            ig_media_id: "17900000000000009".into(),
+            metric: metric.into(),
+            breakdown: String::new(),
+            captured_at: at(minute),
+            value,
+        };
+        f.store
+            .media_insights_apply(InsightBatch {
+                account_id: a,
+                captured_at: at(minute),
+                rows: vec![snap("reach", reach), snap("likes", 7.0)],
+                errors: vec![],
+                origin: store::Origin::poll("v23.0"),
+            })
+            .await
+            .unwrap();
+    }
+    let pool = sqlx::PgPool::connect(&f.url).await.unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM media_insight_snapshots")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 3, "reach twice, likes once");
+    let rows = sqlx::query(
+        "SELECT _fivetran_synced, like_count, video_photo_reach FROM fivetran_media_insights \
+         ORDER BY _fivetran_synced",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let got: Vec<(chrono::NaiveDateTime, Option<i64>, Option<i64>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get("_fivetran_synced"),
+                r.get("like_count"),
+                r.get("video_photo_reach"),
+            )
+        })
+        .collect();
+    let naive = |m| at(m).naive_utc();
+    assert_eq!(
+        got,
+        vec![
+            (naive(10), Some(7), Some(100)),
+            (naive(20), Some(7), Some(100)),
+            (naive(30), Some(7), Some(120)),
+            (naive(40), Some(7), Some(120)),
+        ]
+    );
+    pool.close().await;
+    drop_database(&f.name).await;
+}

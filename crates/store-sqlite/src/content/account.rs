@@ -211,7 +211,92 @@ pub(crate) async fn demographics_apply(db: &SqliteStore, batch: DemographicBatch
     let origin = &batch.origin;
     let mut tx = db.write().await?;
     ensure_exists(&mut tx, account).await?;
-    let written = chunked_values(
+    // Values equal to the newest row of their series (provenance included) confirm that
+    // row on this day instead of appending one (`store::plan_snapshot_writes`); SQLite
+    // takes the bare columns from the row of `max`.
+    let newest_rows = sqlx::query(
+        "SELECT metric, breakdown, timeframe, key, max(captured_on) AS captured_on, value,
+                api_version, source
+         FROM demographic_snapshots WHERE account_id = ?
+         GROUP BY metric, breakdown, timeframe, key",
+    )
+    .bind(account)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    type Series = (String, String, String, String);
+    type Stored = (f64, Option<String>, String);
+    let mut newest: std::collections::HashMap<Series, (NaiveDate, Stored)> =
+        std::collections::HashMap::with_capacity(newest_rows.len());
+    for row in &newest_rows {
+        newest.insert(
+            (
+                row.col("metric")?,
+                row.col("breakdown")?,
+                row.col("timeframe")?,
+                row.col("key")?,
+            ),
+            (
+                row.day("captured_on")?,
+                (
+                    row.col("value")?,
+                    row.col("api_version")?,
+                    row.col("source")?,
+                ),
+            ),
+        );
+    }
+    let incoming: Vec<(Series, NaiveDate, Stored)> = batch
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r.metric.clone(),
+                    r.breakdown.clone(),
+                    r.timeframe.clone(),
+                    r.key.clone(),
+                ),
+                batch.captured_on,
+                (
+                    r.value,
+                    origin.api_version.clone(),
+                    origin.source.as_str().to_string(),
+                ),
+            )
+        })
+        .collect();
+    let plan = store::plan_snapshot_writes(newest, &incoming);
+    let keys: Vec<(Series, NaiveDate)> = incoming.into_iter().map(|(k, d, _)| (k, d)).collect();
+    let confirmed = store::confirmations(&keys, &plan);
+    let mut written = chunked_values(
+        &mut tx,
+        "WITH v (account_id, metric, breakdown, timeframe, key, c, t) AS (",
+        "(?, ?, ?, ?, ?, ?, ?)",
+        ") UPDATE demographic_snapshots AS d SET confirmed_on = v.t FROM v
+         WHERE d.account_id = v.account_id AND d.metric = v.metric AND d.breakdown = v.breakdown
+           AND d.timeframe = v.timeframe AND d.key = v.key AND d.captured_on = v.c
+           AND (d.confirmed_on IS NULL OR d.confirmed_on < v.t)",
+        &confirmed,
+        |q, ((m, b, tf, k), c, t)| {
+            q.bind(account)
+                .bind(m.clone())
+                .bind(b.clone())
+                .bind(tf.clone())
+                .bind(k.clone())
+                .bind(day(*c))
+                .bind(day(*t))
+        },
+    )
+    .await?;
+    let appended: Vec<&DemographicValue> = batch
+        .rows
+        .iter()
+        .zip(&plan)
+        .filter(|(_, w)| **w == store::SnapshotWrite::Insert)
+        .map(|(r, _)| r)
+        .collect();
+    written += chunked_values(
         &mut tx,
         "INSERT INTO demographic_snapshots
              (account_id, captured_on, metric, breakdown, timeframe, key, value, api_version,
@@ -220,7 +305,7 @@ pub(crate) async fn demographics_apply(db: &SqliteStore, batch: DemographicBatch
         "ON CONFLICT (account_id, captured_on, metric, breakdown, timeframe, key)
          DO UPDATE SET value = excluded.value, api_version = excluded.api_version,
              source = excluded.source",
-        &batch.rows,
+        &appended,
         |q, r| {
             q.bind(account)
                 .bind(on.clone())
@@ -243,12 +328,18 @@ pub(crate) async fn demographics_latest(
     account_id: AccountId,
 ) -> Result<Option<(NaiveDate, Vec<DemographicValue>)>> {
     let rows = sqlx::query(
-        "SELECT captured_on, metric, breakdown, timeframe, key, value
-         FROM demographic_snapshots
-         WHERE account_id = ?1
-           AND captured_on = (SELECT max(captured_on) FROM demographic_snapshots
-                              WHERE account_id = ?1)
-         ORDER BY metric, breakdown, timeframe, key",
+        // The newest row of each series, where it still held at the account's last read
+        // (its capture or its confirmation).
+        "WITH newest AS (
+             SELECT metric, breakdown, timeframe, key, max(captured_on) AS captured_on, value,
+                    confirmed_on
+             FROM demographic_snapshots WHERE account_id = ?1
+             GROUP BY metric, breakdown, timeframe, key),
+         last AS (SELECT max(coalesce(confirmed_on, captured_on)) AS d
+                  FROM demographic_snapshots WHERE account_id = ?1)
+         SELECT last.d AS captured_on, n.metric, n.breakdown, n.timeframe, n.key, n.value
+         FROM newest n JOIN last ON coalesce(n.confirmed_on, n.captured_on) = last.d
+         ORDER BY n.metric, n.breakdown, n.timeframe, n.key",
     )
     .bind(account_id)
     .fetch_all(&db.reader)

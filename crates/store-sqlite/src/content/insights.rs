@@ -117,7 +117,84 @@ pub(super) async fn apply_insights(
 
     let resolved: Vec<(i64, &InsightSnapshot)> =
         rows.iter().map(|r| (ids[&r.ig_media_id], r)).collect();
-    let written = chunked_values(
+
+    // A snapshot equal to the newest row of its series (provenance included) confirms that
+    // row instead of appending one (`store::plan_snapshot_writes`). The newest rows come
+    // from one grouped read: SQLite takes the bare columns from the row of `max`.
+    let mut item_ids: Vec<i64> = resolved.iter().map(|(id, _)| *id).collect();
+    item_ids.sort_unstable();
+    item_ids.dedup();
+    let newest_rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {item_column} AS id, metric, breakdown, max(captured_at) AS captured_at, value,
+                api_version, source
+         FROM {snapshots} WHERE {item_column} IN (SELECT value FROM json_each(?))
+         GROUP BY {item_column}, metric, breakdown"
+    )))
+    .bind(serde_json::to_string(&item_ids).map_err(|e| corrupt(e.to_string()))?)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    type Stored = (f64, Option<String>, String);
+    let mut newest: HashMap<(i64, String, String), (i64, Stored)> =
+        HashMap::with_capacity(newest_rows.len());
+    for row in &newest_rows {
+        newest.insert(
+            (row.col("id")?, row.col("metric")?, row.col("breakdown")?),
+            (
+                row.col("captured_at")?,
+                (
+                    row.col("value")?,
+                    row.col("api_version")?,
+                    row.col("source")?,
+                ),
+            ),
+        );
+    }
+    let incoming: Vec<((i64, String, String), i64, Stored)> = resolved
+        .iter()
+        .map(|(id, r)| {
+            (
+                (*id, r.metric.clone(), r.breakdown.clone()),
+                micros(r.captured_at),
+                (
+                    r.value,
+                    origin.api_version.clone(),
+                    origin.source.as_str().to_string(),
+                ),
+            )
+        })
+        .collect();
+    let plan = store::plan_snapshot_writes(newest, &incoming);
+    let keys: Vec<((i64, String, String), i64)> =
+        incoming.into_iter().map(|(k, t, _)| (k, t)).collect();
+    let confirmed = store::confirmations(&keys, &plan);
+    let mut written = chunked_values(
+        conn,
+        "WITH v (id, metric, breakdown, c, t) AS (",
+        "(?, ?, ?, ?, ?)",
+        &format!(
+            ") UPDATE {snapshots} SET confirmed_at = v.t FROM v
+             WHERE {snapshots}.{item_column} = v.id AND {snapshots}.metric = v.metric
+               AND {snapshots}.breakdown = v.breakdown AND {snapshots}.captured_at = v.c
+               AND ({snapshots}.confirmed_at IS NULL OR {snapshots}.confirmed_at < v.t)"
+        ),
+        &confirmed,
+        |q, ((id, metric, breakdown), c, t)| {
+            q.bind(*id)
+                .bind(metric.clone())
+                .bind(breakdown.clone())
+                .bind(*c)
+                .bind(*t)
+        },
+    )
+    .await?;
+    let appended: Vec<(i64, &InsightSnapshot)> = resolved
+        .iter()
+        .zip(&plan)
+        .filter(|(_, w)| **w == store::SnapshotWrite::Insert)
+        .map(|(r, _)| *r)
+        .collect();
+    written += chunked_values(
         conn,
         &format!(
             "INSERT INTO {snapshots} \
@@ -129,7 +206,7 @@ pub(super) async fn apply_insights(
              DO UPDATE SET value = excluded.value, api_version = excluded.api_version, \
              source = excluded.source"
         ),
-        &resolved,
+        &appended,
         |q, (id, r)| {
             q.bind(*id)
                 .bind(micros(r.captured_at))
@@ -233,7 +310,7 @@ pub(super) fn snapshot_from(row: &SqliteRow) -> Result<InsightSnapshot> {
 /// [`sorted_history`] decodes. Values are written with 17 significant digits: SQLite's JSON
 /// would round them to 15.
 const HISTORY_JSON: &str = "SELECT json_group_array(json_array(m.ig_media_id, s.metric,
-    s.breakdown, s.captured_at, json(printf('%!.17g', s.value))))";
+    s.breakdown, s.captured_at, json(printf('%!.17g', s.value)), s.confirmed_at))";
 
 pub(crate) async fn media_insight_history(
     db: &SqliteStore,
@@ -290,21 +367,28 @@ pub(crate) async fn media_insight_history_window(
     sorted_history(&text)
 }
 
-/// Decodes a JSON array of `[media id, metric, breakdown, captured_at µs, value]` rows and
-/// orders them by media, metric, breakdown and time.
-fn sorted_history(text: &str) -> Result<Vec<InsightSnapshot>> {
-    let mut rows: Vec<(String, String, String, i64, f64)> =
+/// Decodes a JSON array of `[media id, metric, breakdown, captured_at µs, value,
+/// confirmed_at µs]` rows into the points of every read, ordered by media, metric,
+/// breakdown and time (`store::expand_insight_history`).
+pub(super) fn sorted_history(text: &str) -> Result<Vec<InsightSnapshot>> {
+    let rows: Vec<(String, String, String, i64, f64, Option<i64>)> =
         serde_json::from_str(text).map_err(|e| corrupt(format!("insight history: {e}")))?;
-    rows.sort_unstable_by(|a, b| (&a.0, &a.1, &a.2, a.3).cmp(&(&b.0, &b.1, &b.2, b.3)));
-    rows.into_iter()
-        .map(|(ig_media_id, metric, breakdown, captured_at, value)| {
-            Ok(InsightSnapshot {
-                ig_media_id,
-                metric,
-                breakdown,
-                captured_at: from_micros(captured_at)?,
-                value,
-            })
-        })
-        .collect()
+    let rows = rows
+        .into_iter()
+        .map(
+            |(ig_media_id, metric, breakdown, captured_at, value, confirmed)| {
+                Ok((
+                    InsightSnapshot {
+                        ig_media_id,
+                        metric,
+                        breakdown,
+                        captured_at: from_micros(captured_at)?,
+                        value,
+                    },
+                    confirmed.map(from_micros).transpose()?,
+                ))
+            },
+        )
+        .collect::<Result<Vec<_>>>()?;
+    Ok(store::expand_insight_history(rows))
 }

@@ -36,28 +36,66 @@ pub(crate) async fn profile_apply(db: &SqliteStore, update: ProfileUpdate) -> Re
     let at = micros(snap.captured_at);
     let mut tx = db.write().await?;
     ensure_exists(&mut tx, snap.account_id).await?;
-    sqlx::query(
-        "INSERT INTO profile_snapshots
-             (account_id, captured_at, followers_count, follows_count, media_count,
-              api_version, source)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (account_id, captured_at) DO UPDATE SET
-             followers_count = excluded.followers_count,
-             follows_count = excluded.follows_count,
-             media_count = excluded.media_count,
-             api_version = excluded.api_version,
-             source = excluded.source",
+    // The same counters and provenance as the newest snapshot confirm it instead of
+    // appending a row (`store::plan_snapshot_writes`).
+    let newest: Option<(i64, i64, i64, i64, Option<String>, String)> = sqlx::query_as(
+        "SELECT captured_at, followers_count, follows_count, media_count, api_version, source
+         FROM profile_snapshots WHERE account_id = ? ORDER BY captured_at DESC LIMIT 1",
     )
     .bind(snap.account_id)
-    .bind(at)
-    .bind(snap.followers_count)
-    .bind(snap.follows_count)
-    .bind(snap.media_count)
-    .bind(&update.origin.api_version)
-    .bind(update.origin.source.as_str())
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await
     .map_err(db_err)?;
+    let value = (
+        snap.followers_count,
+        snap.follows_count,
+        snap.media_count,
+        update.origin.api_version.clone(),
+        update.origin.source.as_str().to_string(),
+    );
+    let plan = store::plan_snapshot_writes(
+        newest
+            .into_iter()
+            .map(|(t, f, g, m, a, src)| ((), (t, (f, g, m, a, src))))
+            .collect(),
+        &[((), at, value)],
+    );
+    if let store::SnapshotWrite::Confirm { row } = plan[0] {
+        sqlx::query(
+            "UPDATE profile_snapshots SET confirmed_at = ?3
+             WHERE account_id = ?1 AND captured_at = ?2
+               AND (confirmed_at IS NULL OR confirmed_at < ?3)",
+        )
+        .bind(snap.account_id)
+        .bind(row)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    } else {
+        sqlx::query(
+            "INSERT INTO profile_snapshots
+                 (account_id, captured_at, followers_count, follows_count, media_count,
+                  api_version, source)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (account_id, captured_at) DO UPDATE SET
+                 followers_count = excluded.followers_count,
+                 follows_count = excluded.follows_count,
+                 media_count = excluded.media_count,
+                 api_version = excluded.api_version,
+                 source = excluded.source",
+        )
+        .bind(snap.account_id)
+        .bind(at)
+        .bind(snap.followers_count)
+        .bind(snap.follows_count)
+        .bind(snap.media_count)
+        .bind(&update.origin.api_version)
+        .bind(update.origin.source.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
     // The account shows the newest read: an older snapshot applied late only adds history.
     sqlx::query(
         "UPDATE accounts SET
@@ -66,7 +104,8 @@ pub(crate) async fn profile_apply(db: &SqliteStore, update: ProfileUpdate) -> Re
              updated_at = max(updated_at, ?8)
          WHERE id = ?1
            AND NOT EXISTS (SELECT 1 FROM profile_snapshots
-                           WHERE account_id = ?1 AND captured_at > ?8)",
+                           WHERE account_id = ?1
+                             AND coalesce(confirmed_at, captured_at) > ?8)",
     )
     .bind(snap.account_id)
     .bind(&update.username)
@@ -89,10 +128,10 @@ pub(crate) async fn profile_snapshots(
     to: DateTime<Utc>,
 ) -> Result<Vec<ProfileSnapshot>> {
     let rows = sqlx::query(
-        "SELECT captured_at, followers_count, follows_count, media_count
+        "SELECT captured_at, followers_count, follows_count, media_count, confirmed_at
          FROM profile_snapshots
-         WHERE account_id = ? AND captured_at BETWEEN ? AND ?
-         ORDER BY captured_at",
+         WHERE account_id = ? AND coalesce(confirmed_at, captured_at) >= ?
+           AND captured_at <= ?",
     )
     .bind(account_id)
     .bind(micros(from))
@@ -100,17 +139,33 @@ pub(crate) async fn profile_snapshots(
     .fetch_all(&db.reader)
     .await
     .map_err(db_err)?;
-    rows.iter()
+    let stored = rows
+        .iter()
         .map(|row| {
-            Ok(ProfileSnapshot {
-                account_id,
-                captured_at: row.time("captured_at")?,
-                followers_count: row.col("followers_count")?,
-                follows_count: row.col("follows_count")?,
-                media_count: row.col("media_count")?,
-            })
+            Ok((
+                (),
+                row.time("captured_at")?,
+                row.time_opt("confirmed_at")?,
+                (
+                    row.col::<i64>("followers_count")?,
+                    row.col::<i64>("follows_count")?,
+                    row.col::<i64>("media_count")?,
+                ),
+            ))
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(store::expand_item(stored, Some((from, to)))
+        .into_iter()
+        .map(
+            |((), captured_at, (followers_count, follows_count, media_count))| ProfileSnapshot {
+                account_id,
+                captured_at,
+                followers_count,
+                follows_count,
+                media_count,
+            },
+        )
+        .collect())
 }
 
 // ----- totals -----

@@ -118,7 +118,7 @@ pub(crate) async fn story_insight_history(
     ig_media_ids: &[String],
 ) -> Result<Vec<InsightSnapshot>> {
     let rows = sqlx::query(
-        "SELECT st.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value
+        "SELECT st.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value, s.confirmed_at
          FROM stories st JOIN story_insight_snapshots s ON s.story_id = st.id
          WHERE st.ig_media_id IN (SELECT value FROM json_each(?))
          ORDER BY st.ig_media_id, s.metric, s.breakdown, s.captured_at",
@@ -127,5 +127,9 @@ pub(crate) async fn story_insight_history(
     .fetch_all(&db.reader)
     .await
     .map_err(db_err)?;
-    rows.iter().map(snapshot_from).collect()
+    let rows = rows
+        .iter()
+        .map(|row| Ok((snapshot_from(row)?, row.time_opt("confirmed_at")?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(store::expand_insight_history(rows))
 }

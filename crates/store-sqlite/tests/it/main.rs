@@ -51,7 +51,7 @@ impl Drop for TempDb {
 pub(crate) async fn fresh() -> (TempDb, SqliteStore) {
     let db = TempDb::new();
     let store = SqliteStore::open(&db.url()).await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), 9);
+    assert_eq!(store.migrate().await.unwrap(), 10);
     (db, store)
 }
 

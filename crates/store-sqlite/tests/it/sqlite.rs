@@ -310,8 +310,8 @@ async fn migrations_apply_once_even_when_raced() {
     let (x, y) = tokio::join!(a.migrate(), b.migrate());
     assert_eq!(
         x.unwrap() + y.unwrap(),
-        9,
-        "each of the nine migrations applied by exactly one"
+        10,
+        "each of the ten migrations applied by exactly one"
     );
     assert_eq!(a.migrate().await.unwrap(), 0);
     assert_eq!(b.migrate().await.unwrap(), 0);
@@ -334,6 +334,7 @@ async fn migrations_apply_once_even_when_raced() {
             (11, "competitors".into()),
             (12, "report_pdf".into()),
             (13, "provenance".into()),
+            (14, "snapshot_confirmed".into()),
         ]
     );
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
@@ -422,7 +423,7 @@ async fn urls_open_create_or_fail_with_a_clear_message() {
         let url = url_of(&db);
         let store = SqliteStore::open(&url).await.unwrap();
         assert_eq!(store.url(), url);
-        assert_eq!(store.migrate().await.unwrap(), 9);
+        assert_eq!(store.migrate().await.unwrap(), 10);
         assert!(db.path.exists(), "{url} created the file");
         store.close().await;
     }
@@ -440,7 +441,7 @@ async fn an_in_memory_database_keeps_its_data_while_open() {
     .await
     .unwrap();
     assert_eq!(store.dialect(), "sqlite");
-    assert_eq!(store.migrate().await.unwrap(), 9);
+    assert_eq!(store.migrate().await.unwrap(), 10);
     let a = store
         .account_upsert(new_account("mem", EncryptedToken(vec![7])))
         .await
@@ -449,7 +450,7 @@ async fn an_in_memory_database_keeps_its_data_while_open() {
     assert_eq!(store.totals().await.unwrap().accounts, 1);
     // A second in-memory store is a different database.
     let other = SqliteStore::open("sqlite::memory:").await.unwrap();
-    assert_eq!(other.migrate().await.unwrap(), 9);
+    assert_eq!(other.migrate().await.unwrap(), 10);
     assert_eq!(other.totals().await.unwrap().accounts, 0);
     store.close().await;
     other.close().await;

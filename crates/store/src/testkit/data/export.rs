@@ -65,8 +65,9 @@ pub async fn export_pages_follow_the_key_order(store: DynStore) {
                 at(minutes),
                 vec![
                     snap("x2", "reach", "", at(minutes), 100.0 + minutes as f64),
-                    snap("x1", "reach", "", at(minutes), 0.1 + 0.2),
-                    snap("x1", "likes", "", at(minutes), 3.0),
+                    // Values that change (a repeated value confirms the previous row).
+                    snap("x1", "reach", "", at(minutes), 0.1 + 0.2 + minutes as f64),
+                    snap("x1", "likes", "", at(minutes), 3.0 + minutes as f64),
                 ],
             ))
             .await

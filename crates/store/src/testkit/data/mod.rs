@@ -20,6 +20,7 @@ mod export;
 mod missing;
 mod ops;
 mod reads;
+mod repeats;
 mod reports;
 mod series;
 mod webhooks;
@@ -33,6 +34,7 @@ pub use export::*;
 pub use missing::*;
 pub use ops::*;
 pub use reads::*;
+pub use repeats::*;
 pub use reports::*;
 pub use series::*;
 pub use webhooks::*;
@@ -59,6 +61,7 @@ macro_rules! data_cases {
             insight_batch_twice_leaves_the_same_rows,
             insight_batch_with_a_bad_row_writes_nothing,
             insight_errors_are_recorded_and_cleared,
+            snapshot_repeats_confirm_the_previous_row_and_history_stays_exact,
             stories_and_their_snapshots,
             account_insight_days_settle_in_place,
             demographics_snapshots_by_day,
