@@ -592,9 +592,12 @@ impl StepJob {
         let results = join_all(contexts.iter().map(steps::run)).await;
         self.running().remove(&ctx.job.id);
         let cost = self.account_usage(client, &account, &before).await;
-        let rows_written: i64 = results
+        // The lead's row counts the rows the lead wrote (each other step's row, its own).
+        let rows_written: i64 = members
             .iter()
-            .map(|r| match r {
+            .zip(&results)
+            .filter(|((_, step), _)| *step == self.step)
+            .map(|(_, r)| match r {
                 Ok(r) => r.rows_written as i64,
                 Err(StepError::Incomplete { report, .. }) => report.rows_written as i64,
                 Err(_) => 0,
