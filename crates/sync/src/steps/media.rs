@@ -17,10 +17,8 @@ use crate::steps::{StepCtx, StepError, StepReport, count, media_type, product_ty
 /// listed post as its page arrives, and to every step the end of its write, with the posts
 /// it marked deleted (`None`: the step did not write).
 pub(crate) struct Link {
-    items: Mutex<(
-        Option<mpsc::UnboundedSender<MediaItem>>,
-        Option<mpsc::UnboundedReceiver<MediaItem>>,
-    )>,
+    sender: Mutex<Option<mpsc::UnboundedSender<MediaItem>>>,
+    receiver: Mutex<Option<mpsc::UnboundedReceiver<MediaItem>>>,
     written: watch::Sender<Option<Option<Vec<String>>>>,
 }
 
@@ -29,29 +27,21 @@ impl Link {
     pub(crate) fn new(items: bool) -> Link {
         let (tx, rx) = mpsc::unbounded_channel();
         Link {
-            items: Mutex::new(if items {
-                (Some(tx), Some(rx))
-            } else {
-                (None, None)
-            }),
+            sender: Mutex::new(items.then_some(tx)),
+            receiver: Mutex::new(items.then_some(rx)),
             written: watch::channel(None).0,
         }
     }
 
     fn sender(&self) -> Option<mpsc::UnboundedSender<MediaItem>> {
-        self.items
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .0
-            .take()
+        self.sender.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     /// The listed posts, once (media insights takes them).
     pub(crate) fn receiver(&self) -> Option<mpsc::UnboundedReceiver<MediaItem>> {
-        self.items
+        self.receiver
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .1
             .take()
     }
 
