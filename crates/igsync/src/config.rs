@@ -844,6 +844,10 @@ mod tests {
         let c = load(None, &[], Overrides::default()).unwrap();
         assert_eq!(c.database_url, "sqlite://igsync.db");
         assert_eq!(c.sync.concurrency, 2);
+        assert_eq!(
+            c.sync.account_concurrency,
+            sync::DEFAULT_ACCOUNT_CONCURRENCY
+        );
         assert_eq!(c.sync.max_attempts, 3);
         assert_eq!(c.sync.full_cron, "0 0 */6 * * *");
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
@@ -928,6 +932,26 @@ mod tests {
         assert!(err.contains("\"many\""), "{err}");
         assert!(err.contains("a whole number from 1 to 256"), "{err}");
         assert!(err.contains("igsync.toml"), "{err}");
+
+        // One account's requests in flight: at least one, at most 16.
+        for bad in ["0", "17"] {
+            let err = load(
+                None,
+                &[("IGSYNC_SYNC_ACCOUNT_CONCURRENCY", bad)],
+                Overrides::default(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("`sync.account_concurrency`"), "{err}");
+            assert!(err.contains("a whole number from 1 to 16"), "{err}");
+        }
+        let c = load(
+            Some("[sync]\naccount_concurrency = 1\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.sync.account_concurrency, 1);
 
         let err = load(
             None,
