@@ -43,6 +43,7 @@ keys! {
     "graph.app_secret", "IGSYNC_GRAPH_APP_SECRET", "", "Meta app secret: enables appsecret_proof on every call";
     "graph.timeout_secs", "IGSYNC_GRAPH_TIMEOUT_SECS", "30", "Timeout of one Graph API request, in seconds";
     "sync.concurrency", "IGSYNC_SYNC_CONCURRENCY", "2", "Jobs (accounts) a worker runs at a time";
+    "sync.account_concurrency", "IGSYNC_SYNC_ACCOUNT_CONCURRENCY", "4", "Graph API requests one account's sync has in flight at most (1 to 16)";
     "sync.max_attempts", "IGSYNC_SYNC_MAX_ATTEMPTS", "3", "Attempts per job before it fails for good";
     "sync.backoff_secs", "IGSYNC_SYNC_BACKOFF_SECS", "60", "First retry delay; doubles per attempt, with jitter";
     "sync.job_timeout_secs", "IGSYNC_SYNC_JOB_TIMEOUT_SECS", "600", "A job running longer than this fails its attempt";
@@ -646,6 +647,11 @@ impl Config {
         };
         let sync = sync::SyncSettings {
             concurrency: l.number("sync.concurrency", 1, 256)? as u32,
+            account_concurrency: l.number(
+                "sync.account_concurrency",
+                1,
+                u64::from(sync::MAX_ACCOUNT_CONCURRENCY),
+            )? as u32,
             max_attempts: l.number("sync.max_attempts", 1, 100)? as u32,
             backoff: Duration::from_secs(l.number("sync.backoff_secs", 0, 86_400)?),
             job_timeout: Duration::from_secs(l.number("sync.job_timeout_secs", 1, 86_400)?),
@@ -838,6 +844,10 @@ mod tests {
         let c = load(None, &[], Overrides::default()).unwrap();
         assert_eq!(c.database_url, "sqlite://igsync.db");
         assert_eq!(c.sync.concurrency, 2);
+        assert_eq!(
+            c.sync.account_concurrency,
+            sync::DEFAULT_ACCOUNT_CONCURRENCY
+        );
         assert_eq!(c.sync.max_attempts, 3);
         assert_eq!(c.sync.full_cron, "0 0 */6 * * *");
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
@@ -922,6 +932,26 @@ mod tests {
         assert!(err.contains("\"many\""), "{err}");
         assert!(err.contains("a whole number from 1 to 256"), "{err}");
         assert!(err.contains("igsync.toml"), "{err}");
+
+        // One account's requests in flight: at least one, at most 16.
+        for bad in ["0", "17"] {
+            let err = load(
+                None,
+                &[("IGSYNC_SYNC_ACCOUNT_CONCURRENCY", bad)],
+                Overrides::default(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("`sync.account_concurrency`"), "{err}");
+            assert!(err.contains("a whole number from 1 to 16"), "{err}");
+        }
+        let c = load(
+            Some("[sync]\naccount_concurrency = 1\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.sync.account_concurrency, 1);
 
         let err = load(
             None,

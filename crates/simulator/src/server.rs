@@ -437,6 +437,8 @@ async fn api_handler(
         }
         _ => {}
     }
+    // Counted from here (latency included) to the answer, per account of the token.
+    let _in_flight = InFlight::start(&st, token.as_deref(), &query, &body);
     let delay = fault::latency(&st, seq);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -491,6 +493,41 @@ async fn api_handler(
         }
     };
     into_response(reply)
+}
+
+/// One request in flight for the account its token opens (header, query or form), for
+/// `SimStats::max_in_flight_by_account`; ends when dropped.
+struct InFlight<'a> {
+    st: &'a SimState,
+    acct: Option<usize>,
+}
+
+impl<'a> InFlight<'a> {
+    fn start(st: &'a SimState, header: Option<&str>, query: &str, body: &[u8]) -> InFlight<'a> {
+        let from_query = api::params::Params::parse(query)
+            .get("access_token")
+            .map(str::to_owned);
+        let from_form = || {
+            let form = String::from_utf8_lossy(body);
+            api::params::Params::parse(&form)
+                .get("access_token")
+                .map(str::to_owned)
+        };
+        let token = header.map(str::to_owned).or(from_query).or_else(from_form);
+        let acct = token.and_then(|t| st.token(&t)).map(|t| t.acct);
+        if let Some(a) = acct {
+            st.stats().started(a);
+        }
+        InFlight { st, acct }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(a) = self.acct {
+            self.st.stats().finished(a);
+        }
+    }
 }
 
 fn into_response(r: Reply) -> Response {

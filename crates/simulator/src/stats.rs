@@ -38,6 +38,10 @@ pub struct SimStats {
     /// (uncapped; throttled calls count too), per account (`ig_user_id`).
     #[serde(default)]
     pub max_usage_percent_by_account: BTreeMap<String, u64>,
+    /// The most requests of each account (`ig_user_id`, by the token they carry) that were
+    /// in flight at the same time: how far a client's concurrency for one account went.
+    #[serde(default)]
+    pub max_in_flight_by_account: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +57,8 @@ pub(crate) struct Counters {
     throttled_total: u64,
     withdrawn_refusals: HashMap<String, u64>,
     max_usage_pct: HashMap<usize, u64>,
+    in_flight: HashMap<usize, u64>,
+    max_in_flight: HashMap<usize, u64>,
 }
 
 impl Counters {
@@ -101,6 +107,21 @@ impl Counters {
         *max = (*max).max(pct);
     }
 
+    /// A request of `acct` starts being served (call [`Counters::finished`] when it ends).
+    pub(crate) fn started(&mut self, acct: usize) {
+        let now = self.in_flight.entry(acct).or_default();
+        *now += 1;
+        let now = *now;
+        let max = self.max_in_flight.entry(acct).or_default();
+        *max = (*max).max(now);
+    }
+
+    pub(crate) fn finished(&mut self, acct: usize) {
+        if let Some(n) = self.in_flight.get_mut(&acct) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
     pub(crate) fn throttled(&mut self) {
         self.throttled_total += 1;
     }
@@ -143,6 +164,11 @@ impl Counters {
                 .collect(),
             max_usage_percent_by_account: self
                 .max_usage_pct
+                .iter()
+                .map(|(k, v)| (account_id(*k), *v))
+                .collect(),
+            max_in_flight_by_account: self
+                .max_in_flight
                 .iter()
                 .map(|(k, v)| (account_id(*k), *v))
                 .collect(),

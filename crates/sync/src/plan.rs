@@ -92,6 +92,19 @@ impl Plan {
         }
     }
 
+    /// The positions the job of step `position` runs, side by side: for the full and light
+    /// plans the media step's job runs it with every later step (media insights reads the
+    /// listing as it comes; stories, demographics and account insights need nothing of it),
+    /// so one account's reads overlap under its lanes; every other job runs its own step.
+    /// The later steps' jobs still follow in the chain, and pass on a step already done.
+    pub fn stage(self, position: usize) -> std::ops::Range<usize> {
+        let steps = self.steps();
+        match (self, steps.get(position)) {
+            (Plan::Full | Plan::Light, Some(Step::Media)) => position..steps.len(),
+            _ => position..(position + 1).min(steps.len()),
+        }
+    }
+
     /// Whether the plan reads everything its steps can: the full listing of posts (and so
     /// deletions), insights of posts whose last read failed for good, today's demographics
     /// again. True for the full plan and for a step asked for on its own.
@@ -334,6 +347,12 @@ mod tests {
             assert_eq!(Step::from_name(step.name()), Some(step));
         }
         assert_eq!(Plan::Light.unique_key(7), "sync:7:light");
+        // The media step's job runs every later step beside it; the others run alone.
+        assert_eq!(Plan::Full.stage(0), 0..1);
+        assert_eq!(Plan::Full.stage(1), 1..6);
+        assert_eq!(Plan::Full.stage(3), 3..4);
+        assert_eq!(Plan::Light.stage(1), 1..5);
+        assert_eq!(Plan::Only(Step::Media).stage(0), 0..1);
     }
 
     #[test]

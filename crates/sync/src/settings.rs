@@ -18,6 +18,13 @@ use crate::plan::{
 use crate::plan::{KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH_FAN_OUT, Plan};
 use ::queue::{CronExpr, RetryPolicy, WorkerConfig};
 
+/// Requests in flight per account by default: enough for the media listing, the insight
+/// batches of what it listed and the account-level reads to overlap.
+pub const DEFAULT_ACCOUNT_CONCURRENCY: u32 = 4;
+/// The most requests in flight per account a configuration may ask for (Meta's budget is
+/// per account and hour; more lanes only crowd it).
+pub const MAX_ACCOUNT_CONCURRENCY: u32 = 16;
+
 /// Retention of finished jobs (analytics data is never pruned).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetentionSettings {
@@ -70,6 +77,10 @@ impl Default for AlertSettings {
 pub struct SyncSettings {
     /// Jobs (accounts) one worker runs at a time.
     pub concurrency: u32,
+    /// Graph API requests one account's sync has in flight at most: the media listing, the
+    /// insight batches of the posts it lists and the other steps' reads run side by side up
+    /// to this many (1: one after another).
+    pub account_concurrency: u32,
     pub max_attempts: u32,
     /// First retry delay; doubles per attempt, ±20 % jitter.
     pub backoff: Duration,
@@ -114,6 +125,7 @@ impl Default for SyncSettings {
     fn default() -> Self {
         SyncSettings {
             concurrency: 2,
+            account_concurrency: DEFAULT_ACCOUNT_CONCURRENCY,
             max_attempts: 3,
             backoff: Duration::from_secs(60),
             job_timeout: Duration::from_secs(600),
@@ -171,6 +183,11 @@ impl SyncSettings {
             ("competitors_cron", &self.competitors.cron),
         ] {
             CronExpr::parse(cron).map_err(|e| SyncError::config(format!("{name}: {e}")))?;
+        }
+        if !(1..=MAX_ACCOUNT_CONCURRENCY).contains(&self.account_concurrency) {
+            return Err(SyncError::config(format!(
+                "account_concurrency must be from 1 to {MAX_ACCOUNT_CONCURRENCY}"
+            )));
         }
         if !(1..=59).contains(&self.token_refresh_within_days) {
             return Err(SyncError::config(

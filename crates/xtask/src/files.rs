@@ -27,6 +27,10 @@ pub const BIG_FILES: &[(&str, &str)] = &[
         "the operations table is data: one `add` per route with its parameters and statuses, in router order (the schemas are generated from types)",
     ),
     (
+        "crates/sync/src/jobs/orchestrator.rs",
+        "the chain's handlers: the orchestrator and the step job with its stage, whose every outcome (pass on, success, rejected token, snooze, retry, discard, timeout, failure) keeps the run's rows true",
+    ),
+    (
         "crates/graph/src/parse.rs",
         "every response parser with its no-panic property tests (~360 lines are tests)",
     ),

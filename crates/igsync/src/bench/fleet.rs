@@ -1,5 +1,7 @@
 //! The `sync` scenario: a fleet full sync through the real queue on SQLite and on PostgreSQL
-//! with 1..N workers, compared with the lower bound (round trips ÷ concurrency × latency).
+//! with 1..N workers, compared with the lower bound (round trips ÷ concurrency × latency);
+//! with one account, also with that account's critical path (its listing pages and two
+//! more round trips: the profile before them, the last insights batch after them).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -34,6 +36,10 @@ pub(super) struct FleetRun {
     pub(super) cpu: Duration,
     pub(super) peak_rss_mib: f64,
     pub(super) failed_runs: usize,
+    /// Media listing pages the account's sync read (one account only).
+    pub(super) listing_pages: Option<u64>,
+    /// Requests one account's sync has in flight at most (`sync.account_concurrency`).
+    pub(super) account_concurrency: u32,
 }
 
 impl FleetRun {
@@ -42,8 +48,20 @@ impl FleetRun {
         Duration::from_secs_f64(self.requests as f64 / parallel * self.latency_ms as f64 / 1000.0)
     }
 
+    /// One account's critical path: its listing pages + 2 round trips, × latency.
+    pub(super) fn critical_path(&self) -> Option<Duration> {
+        let pages = self.listing_pages?;
+        Some(Duration::from_millis((pages + 2) * self.latency_ms))
+    }
+
     pub(super) fn json(&self) -> Value {
         let lb = self.lower_bound().as_secs_f64();
+        let critical = self.critical_path().map(|c| {
+            json!({
+                "listing_pages": self.listing_pages, "critical_path_s": secs(c),
+                "ratio_to_critical_path": if c.is_zero() { 0.0 } else { round2(self.wall.as_secs_f64() / c.as_secs_f64()) },
+            })
+        });
         json!({
             "database": self.dialect, "workers": self.workers, "concurrency_per_worker": self.concurrency,
             "syncs_per_minute_limit": "off", "accounts": self.accounts, "media_per_account": self.media,
@@ -51,7 +69,8 @@ impl FleetRun {
             "rate_limit_units": self.units, "rows_written": self.rows, "cpu_s": secs(self.cpu),
             "peak_rss_mib": round1(self.peak_rss_mib), "lower_bound_s": round2(lb),
             "ratio_to_lower_bound": if lb > 0.0 { round2(self.wall.as_secs_f64() / lb) } else { 0.0 },
-            "failed_runs": self.failed_runs,
+            "failed_runs": self.failed_runs, "account_concurrency": self.account_concurrency,
+            "single_account": critical,
         })
     }
 }
@@ -192,6 +211,15 @@ pub(super) async fn measure_fleet(
         h.await??;
     }
     let stats = sim.stats().await?;
+    // One account: the pages its media step listed, for its critical path.
+    let listing_pages = match runs.as_slice() {
+        [run] => store
+            .sync_run_get(run.id)
+            .await?
+            .and_then(|(_, steps)| steps.into_iter().find(|s| s.step == "media"))
+            .and_then(|s| s.detail["pages"].as_u64()),
+        _ => None,
+    };
     Ok(FleetRun {
         dialect: dialect(&db.url),
         workers,
@@ -209,6 +237,8 @@ pub(super) async fn measure_fleet(
             .iter()
             .filter(|r| r.status != RunStatus::Succeeded)
             .count(),
+        listing_pages,
+        account_concurrency: cfg.sync.account_concurrency,
     })
 }
 
@@ -252,13 +282,29 @@ pub(super) fn print_fleet_table(runs: &[FleetRun]) {
         if r.failed_runs > 0 {
             println!("          {} run(s) did not succeed", r.failed_runs);
         }
+        if let (Some(pages), Some(critical)) = (r.listing_pages, r.critical_path()) {
+            println!(
+                "          one account: {:.2} s wall for {} requests; critical path ({pages} listing \
+                 pages + 2 round trips) x {} ms = {:.2} s; ratio {:.2}",
+                r.wall.as_secs_f64(),
+                r.requests,
+                r.latency_ms,
+                critical.as_secs_f64(),
+                r.wall.as_secs_f64() / critical.as_secs_f64().max(f64::EPSILON),
+            );
+        }
     }
 }
 
 pub(crate) async fn sync_scenario(args: &BenchArgs, config: &Config) -> anyhow::Result<Value> {
     eprintln!(
-        "sync: {} accounts x {} posts at {} ms latency, concurrency {} per worker, start limiter off",
-        args.accounts, args.media, args.latency_ms, args.concurrency
+        "sync: {} accounts x {} posts at {} ms latency, concurrency {} per worker, {} requests \
+         in flight per account, start limiter off",
+        args.accounts,
+        args.media,
+        args.latency_ms,
+        args.concurrency,
+        config.sync.account_concurrency
     );
     let sim = SimProcess::start(args.accounts, args.media, args.latency_ms, 7).await?;
     let mut runs = Vec::new();

@@ -1,6 +1,8 @@
 //! The sync chain: the `sync_account` orchestrator (marks the account `syncing`, takes a
 //! slot of the global start limiter, opens the run, inserts the first step) and one job per
-//! step, each completing by inserting the next in the same transaction. The last step sets
+//! step, each completing by inserting the next in the same transaction. The media step's
+//! job of a full or light sync runs the later steps beside it (`Plan::stage`), all their
+//! requests sharing the account's lanes; their jobs then find them done and pass on. The last step sets
 //! the account `idle` and closes the run; a step failing for good stops the chain and marks
 //! the account `failed` with the step and the reason; a rejected token marks it
 //! `needs_reauth` at once; a rate limit snoozes the chain until access is regained.
@@ -21,8 +23,9 @@ use crate::engine::Deps;
 use crate::jobs::{PRIORITY_STEP, alerts, chain_key, client_for, raise_alert, token_for};
 use crate::plan::SYNC_QUEUE;
 use crate::plan::{Plan, Scope, Step};
-use crate::steps::{self, StepCtx, StepError, StepReport};
+use crate::steps::{self, Lanes, StepCtx, StepError, StepReport};
 use ::queue::{JobContext, JobHandler, JobOutcome, QueueError};
+use futures_util::future::join_all;
 
 /// Name of the global start limiter in the store.
 const START_LIMITER: &str = "account_sync_starts";
@@ -378,20 +381,16 @@ impl JobHandler for StepJob {
 }
 
 impl StepJob {
-    async fn spent(&self, run_id: RunId) -> Spent {
+    /// The run's step rows so far, by step name.
+    async fn rows(&self, run_id: RunId) -> HashMap<String, SyncStep> {
         match self.deps.store.sync_run_get(run_id).await {
-            Ok(Some((_, steps))) => steps
-                .into_iter()
-                .find(|s| s.step == self.step.name())
-                .map(|s| Spent {
-                    calls: s.api_calls,
-                    units: s.rate_limit_units,
-                    rows: s.rows_written,
-                    started_at: Some(s.started_at),
-                })
-                .unwrap_or_default(),
-            _ => Spent::default(),
+            Ok(Some((_, steps))) => steps.into_iter().map(|s| (s.step.clone(), s)).collect(),
+            _ => HashMap::new(),
         }
+    }
+
+    async fn spent(&self, run_id: RunId) -> Spent {
+        spent_of(self.rows(run_id).await.get(self.step.name()))
     }
 
     async fn execute(&self, ctx: &JobContext) -> store::Result<JobOutcome> {
@@ -447,8 +446,57 @@ impl StepJob {
             Ok(t) => t,
             Err(e) => return Ok(JobOutcome::discard(e)),
         };
-        let spent = self.spent(run_id).await;
+        let rows = self.rows(run_id).await;
+        let done = |step: Step| {
+            rows.get(step.name())
+                .is_some_and(|r| matches!(r.status, StepStatus::Succeeded | StepStatus::Skipped))
+        };
+        let steps = plan.steps();
+        // The steps this job runs side by side (the media stage), less those an earlier
+        // attempt finished; the job's own step is the lead, whose row carries the job's cost.
+        let members: Vec<(usize, Step)> = plan
+            .stage(position)
+            .map(|p| (p, steps[p]))
+            .filter(|(_, step)| !done(*step))
+            .collect();
+        let next_job = |at: DateTime<Utc>| {
+            step_job(
+                deps,
+                account_id,
+                plan,
+                &scope,
+                &trigger,
+                run_id,
+                position + 1,
+                at,
+            )
+        };
+        if members.is_empty() {
+            // Done already (beside the media step, or by an attempt whose outcome was lost).
+            let result = Some(serde_json::json!({
+                "run_id": run_id,
+                "step": self.step.name(),
+                "done_before": true,
+            }));
+            if position + 1 < steps.len() {
+                return Ok(match next_job(ctx.now()) {
+                    Ok(job) => JobOutcome::Complete {
+                        result,
+                        next: vec![job],
+                    },
+                    Err(e) => JobOutcome::discard(e.to_string()),
+                });
+            }
+            self.finish(&account, run_id, ctx.now()).await?;
+            return Ok(JobOutcome::Complete {
+                result,
+                next: Vec::new(),
+            });
+        }
+        let lead_row = rows.get(self.step.name()).cloned();
+        let spent = spent_of(lead_row.as_ref());
         let started_at = spent.started_at.unwrap_or(now);
+        let lead_runs = !done(self.step);
         let record = |status: StepStatus,
                       report: Option<&StepReport>,
                       error: Option<String>,
@@ -481,30 +529,56 @@ impl StepJob {
                 detail
             },
         };
-        store
-            .sync_step_record(record(StepStatus::Running, None, None, spent))
-            .await?;
+        // The lead's row as finished by an earlier attempt, with this attempt's counters.
+        let lead_again = |error: Option<String>, spent: Spent| SyncStep {
+            attempts: ctx.job.attempt,
+            api_calls: spent.calls,
+            rate_limit_units: spent.units,
+            rows_written: spent.rows,
+            error,
+            ..lead_row
+                .clone()
+                .unwrap_or_else(|| record(StepStatus::Running, None, None, spent))
+        };
+        if lead_runs {
+            store
+                .sync_step_record(record(StepStatus::Running, None, None, spent))
+                .await?;
+        }
 
         let acct = AccountRef::new(account.ig_user_id.clone(), token);
         let before = client.stats();
-        let steps = plan.steps();
-        let sctx = StepCtx {
-            deps,
-            job: ctx,
-            account: &account,
-            acct,
-            client,
-            plan,
-            scope: &scope,
-            step: self.step,
-            position,
-            steps_in_plan: steps.len(),
-            // Every attempt of a step stamps its snapshots with the time the step first
-            // started: an attempt whose writes were committed but whose outcome was lost
-            // (killed worker, full disk, database gone at completion) is re-run and rewrites
-            // the same rows instead of adding a second capture to the run.
-            now: started_at,
-        };
+        let lanes = Lanes::new(deps.settings.account_concurrency);
+        // The steps beside the media step that need its listing: media insights reads it as
+        // it comes; demographics' version probe waits for it to be stored.
+        let link = members.iter().any(|(_, s)| *s == Step::Media).then(|| {
+            crate::steps::media::Link::new(members.iter().any(|(_, s)| *s == Step::MediaInsights))
+        });
+        let contexts: Vec<StepCtx<'_>> = members
+            .iter()
+            .enumerate()
+            .map(|(i, (at, step))| StepCtx {
+                deps,
+                job: ctx,
+                account: &account,
+                acct: acct.clone(),
+                client,
+                plan,
+                scope: &scope,
+                step: *step,
+                position: *at,
+                steps_in_plan: steps.len(),
+                // Every attempt of a step stamps its snapshots with the time the job's step
+                // first started: an attempt whose writes were committed but whose outcome
+                // was lost (killed worker, full disk, database gone at completion) is
+                // re-run and rewrites the same rows instead of adding a second capture.
+                now: started_at,
+                lanes: &lanes,
+                // The job's progress is its first step's (the lead's while it runs).
+                reports_progress: i == 0,
+                link: link.as_ref(),
+            })
+            .collect();
         self.running().insert(
             ctx.job.id,
             AttemptStart {
@@ -515,71 +589,135 @@ impl StepJob {
                 spent,
             },
         );
-        let result = steps::run(&sctx).await;
+        let results = join_all(contexts.iter().map(steps::run)).await;
         self.running().remove(&ctx.job.id);
         let cost = self.account_usage(client, &account, &before).await;
-        let rows = match &result {
-            Ok(r) => r.rows_written,
-            Err(StepError::Incomplete { report, .. }) => report.rows_written,
-            Err(_) => 0,
-        };
+        // The lead's row counts the rows the lead wrote (each other step's row, its own).
+        let rows_written: i64 = members
+            .iter()
+            .zip(&results)
+            .filter(|((_, step), _)| *step == self.step)
+            .map(|(_, r)| match r {
+                Ok(r) => r.rows_written as i64,
+                Err(StepError::Incomplete { report, .. }) => report.rows_written as i64,
+                Err(_) => 0,
+            })
+            .sum();
         let spent = Spent {
             calls: spent.calls + cost.0,
             units: spent.units + cost.1,
-            rows: spent.rows + rows as i64,
+            rows: spent.rows + rows_written,
             started_at: Some(started_at),
         };
 
-        match result {
-            Ok(report) => {
-                let status = if report.skipped {
+        // The other steps' rows: each finished one with what it did; its requests are
+        // counted on the lead's row (they shared the account's lanes, and the client
+        // counts per account). One that did not finish leaves no row: the stage's error
+        // and the lead's row say why, and the next attempt runs it again.
+        let mut lead_result = None;
+        let mut failures: Vec<(Step, StepError)> = Vec::new();
+        for ((_, step), result) in members.iter().zip(results) {
+            if *step == self.step {
+                lead_result = Some(result);
+                continue;
+            }
+            match result {
+                Ok(report) => {
+                    let status = if report.skipped {
+                        StepStatus::Skipped
+                    } else {
+                        StepStatus::Succeeded
+                    };
+                    let mut row = record(status, Some(&report), None, Spent::default());
+                    row.step = step.name().to_string();
+                    row.position = steps.iter().position(|s| s == step).unwrap_or(position) as i32;
+                    row.rows_written = report.rows_written as i64;
+                    if let Some(detail) = row.detail.as_object_mut() {
+                        detail.insert(
+                            "requests_counted_with".into(),
+                            serde_json::Value::from(self.step.name()),
+                        );
+                    }
+                    store.sync_step_record(row).await?;
+                }
+                Err(e) => failures.push((*step, e)),
+            }
+        }
+        let lead_report = match lead_result {
+            Some(Ok(report)) => Some(report),
+            Some(Err(e)) => {
+                failures.insert(0, (self.step, e));
+                None
+            }
+            None => None,
+        };
+        // The stage's outcome is its gravest failure: a rejected token, then a rate limit,
+        // then what a retry may mend, then what it cannot.
+        failures.sort_by_key(|(_, e)| match e {
+            StepError::Graph(e) if e.needs_reauth() => 0,
+            StepError::Graph(e) if e.is_rate_limited() => 1,
+            StepError::Graph(e) if e.is_retryable() => 2,
+            StepError::Store(_) | StepError::Incomplete { .. } => 2,
+            StepError::Graph(_) => 3,
+        });
+        // The lead's row: its own outcome when it ran, the stage's error while one is left.
+        let lead_record = |error: Option<String>, spent: Spent| match &lead_report {
+            Some(report) => record(
+                if report.skipped {
                     StepStatus::Skipped
                 } else {
                     StepStatus::Succeeded
+                },
+                Some(report),
+                error,
+                spent,
+            ),
+            None if lead_runs => record(StepStatus::Running, None, error, spent),
+            None => lead_again(error, spent),
+        };
+        let Some((failed_step, failure)) = failures.into_iter().next() else {
+            store.sync_step_record(lead_record(None, spent)).await?;
+            let result = Some(serde_json::json!({
+                "run_id": run_id,
+                "step": self.step.name(),
+                "rows_written": spent.rows,
+                "complete": lead_report.as_ref().and_then(|r| r.complete),
+            }));
+            if position + 1 < steps.len() {
+                let next = match next_job(ctx.now()) {
+                    Ok(job) => job,
+                    Err(e) => return Ok(JobOutcome::discard(e.to_string())),
                 };
-                store
-                    .sync_step_record(record(status, Some(&report), None, spent))
-                    .await?;
-                let result = Some(serde_json::json!({
-                    "run_id": run_id,
-                    "step": self.step.name(),
-                    "rows_written": report.rows_written,
-                    "complete": report.complete,
-                }));
-                if position + 1 < steps.len() {
-                    let next = match step_job(
-                        deps,
-                        account_id,
-                        plan,
-                        &scope,
-                        &trigger,
-                        run_id,
-                        position + 1,
-                        ctx.now(),
-                    ) {
-                        Ok(job) => job,
-                        Err(e) => return Ok(JobOutcome::discard(e.to_string())),
-                    };
-                    return Ok(JobOutcome::Complete {
-                        result,
-                        next: vec![next],
-                    });
-                }
-                self.finish(&account, run_id, ctx.now()).await?;
-                Ok(JobOutcome::Complete {
+                return Ok(JobOutcome::Complete {
                     result,
-                    next: Vec::new(),
-                })
+                    next: vec![next],
+                });
             }
-            Err(StepError::Graph(e)) if e.needs_reauth() => {
+            self.finish(&account, run_id, ctx.now()).await?;
+            return Ok(JobOutcome::Complete {
+                result,
+                next: Vec::new(),
+            });
+        };
+        // A failure of a step beside the lead names that step.
+        let named = |text: String| {
+            if failed_step == self.step {
+                text
+            } else {
+                format!("{failed_step}: {text}")
+            }
+        };
+        match failure {
+            StepError::Graph(e) if e.needs_reauth() => {
                 // The job's error is the reason; the run and the account say which step
                 // failed, in the words `on_failed` uses for every failed step.
                 let reason =
                     format!("Meta rejected the access token ({e}); authorize the account again");
-                let message = format!("step {} failed: {reason}", self.step);
-                store
-                    .sync_step_record(record(StepStatus::Failed, None, Some(e.to_string()), spent))
-                    .await?;
+                let message = format!("step {failed_step} failed: {reason}");
+                let mut row = lead_record(Some(named(e.to_string())), spent);
+                row.status = StepStatus::Failed;
+                row.finished_at = Some(ctx.now());
+                store.sync_step_record(row).await?;
                 store
                     .account_status_set(
                         account_id,
@@ -617,49 +755,42 @@ impl StepJob {
                 tracing::error!(account = account_id, error = %e, "token rejected: account needs re-authorization");
                 Ok(JobOutcome::discard(reason))
             }
-            Err(StepError::Graph(e)) if e.is_rate_limited() => {
+            StepError::Graph(e) if e.is_rate_limited() => {
                 let wait = e
                     .retry_after()
                     .and_then(|d| Duration::from_std(d).ok())
                     .unwrap_or(Duration::minutes(5))
                     .max(Duration::seconds(1));
                 let until = ctx.now() + wait;
-                let reason = format!("rate limited by Meta ({e}); resuming at {until}");
+                let reason = named(format!("rate limited by Meta ({e}); resuming at {until}"));
                 store
-                    .sync_step_record(record(
-                        StepStatus::Running,
-                        None,
-                        Some(reason.clone()),
-                        spent,
-                    ))
+                    .sync_step_record(lead_record(Some(reason.clone()), spent))
                     .await?;
-                tracing::warn!(account = account_id, step = %self.step, until = %until, "rate limited: chain snoozed");
+                tracing::warn!(account = account_id, step = %failed_step, until = %until, "rate limited: chain snoozed");
                 Ok(JobOutcome::Snooze { until, reason })
             }
-            Err(StepError::Graph(e)) if e.is_retryable() => {
-                let message = format!("Graph API: {e}");
+            StepError::Graph(e) if e.is_retryable() => {
+                let message = named(format!("Graph API: {e}"));
                 store
-                    .sync_step_record(record(
-                        StepStatus::Running,
-                        None,
-                        Some(message.clone()),
-                        spent,
-                    ))
+                    .sync_step_record(lead_record(Some(message.clone()), spent))
                     .await?;
                 Ok(JobOutcome::retry(message))
             }
-            Err(StepError::Graph(e)) => Ok(JobOutcome::discard(format!("Graph API: {e}"))),
-            Err(StepError::Store(e)) => Ok(JobOutcome::retry(e.to_string())),
-            Err(StepError::Incomplete { report, reason }) => {
-                let message = format!("incomplete: {reason}");
-                store
-                    .sync_step_record(record(
+            StepError::Graph(e) => Ok(JobOutcome::discard(named(format!("Graph API: {e}")))),
+            StepError::Store(e) => Ok(JobOutcome::retry(named(e.to_string()))),
+            StepError::Incomplete { report, reason } => {
+                let message = named(format!("incomplete: {reason}"));
+                let row = if failed_step == self.step {
+                    record(
                         StepStatus::Running,
                         Some(&report),
                         Some(message.clone()),
                         spent,
-                    ))
-                    .await?;
+                    )
+                } else {
+                    lead_record(Some(message.clone()), spent)
+                };
+                store.sync_step_record(row).await?;
                 Ok(JobOutcome::retry(message))
             }
         }
@@ -779,6 +910,17 @@ impl StepJob {
         }
         (requests, units)
     }
+}
+
+/// A step row's counters so far (a retried or resumed step adds to them).
+fn spent_of(row: Option<&SyncStep>) -> Spent {
+    row.map(|s| Spent {
+        calls: s.api_calls,
+        units: s.rate_limit_units,
+        rows: s.rows_written,
+        started_at: Some(s.started_at),
+    })
+    .unwrap_or_default()
 }
 
 fn usage_record(account_id: Option<AccountId>, level: &graph::UsageLevel) -> ApiUsage {

@@ -93,27 +93,30 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     };
     let days = (until - since).num_days() + 1;
     ctx.progress(0, days as u64).await;
-    let points = ctx
-        .client
-        .account_insights(
-            &ctx.acct,
-            &AccountInsightsQuery {
-                since,
-                until,
-                breakdowns: settings.account_insight_breakdowns,
-            },
-        )
-        .await?;
     // Meta keeps followers online for the 30 days before today.
     let online_since = since.max(today - Duration::days(30));
     let online_until = today - Duration::days(1);
-    let online = if online_since <= online_until {
-        ctx.client
-            .online_followers_read(&ctx.acct, online_since, online_until)
-            .await?
-    } else {
-        graph::OnlineFollowersRead::default()
+    // The daily metrics and followers online are read side by side (two lanes).
+    let query = AccountInsightsQuery {
+        since,
+        until,
+        breakdowns: settings.account_insight_breakdowns,
     };
+    let (points, online) = tokio::join!(
+        ctx.read(ctx.client.account_insights(&ctx.acct, &query)),
+        async {
+            if online_since <= online_until {
+                ctx.read(
+                    ctx.client
+                        .online_followers_read(&ctx.acct, online_since, online_until),
+                )
+                .await
+            } else {
+                Ok(graph::OnlineFollowersRead::default())
+            }
+        },
+    );
+    let (points, online) = (points?, online?);
     // Every value asked for is stored or recorded as missing with its reason.
     let followers = store
         .account_get(ctx.account.id)

@@ -39,6 +39,8 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let mut rows: Vec<DemographicValue> = Vec::new();
     // (metric, timeframe, breakdown) → Meta's message, for each breakdown Meta refused.
     let mut refused: BTreeMap<(String, String, String), String> = BTreeMap::new();
+    // One time frame after the other: a breakdown the first read learns Meta refuses is
+    // not asked again by the second (the step runs beside the listing, off its path).
     for (i, timeframe) in [
         DemographicTimeframe::ThisMonth,
         DemographicTimeframe::ThisWeek,
@@ -46,7 +48,9 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     .into_iter()
     .enumerate()
     {
-        let read = ctx.client.demographics_read(&ctx.acct, timeframe).await?;
+        let read = ctx
+            .read(ctx.client.demographics_read(&ctx.acct, timeframe))
+            .await?;
         for (metric, breakdown, message) in read.refused {
             let follower = metric == "follower_demographics";
             if follower && timeframe != DemographicTimeframe::ThisMonth {
@@ -130,12 +134,10 @@ async fn probe_newest_version(ctx: &StepCtx<'_>) -> serde_json::Value {
     };
     let probed = async {
         let on_pinned = ctx
-            .client
-            .probe_version(&ctx.acct, pinned, &samples)
+            .read(ctx.client.probe_version(&ctx.acct, pinned, &samples))
             .await?;
         let on_newest = ctx
-            .client
-            .probe_version(&ctx.acct, newest, &samples)
+            .read(ctx.client.probe_version(&ctx.acct, newest, &samples))
             .await?;
         Ok::<_, graph::GraphError>(graph::metrics_at_risk(&on_pinned, &on_newest))
     };
@@ -163,6 +165,10 @@ async fn probe_newest_version(ctx: &StepCtx<'_>) -> serde_json::Value {
 /// One stored post per media category the account has, the newest that is not deleted and
 /// has no insights refusal of its own, for the probe of media metrics.
 async fn probe_samples(ctx: &StepCtx<'_>) -> Result<Vec<graph::MediaTarget>, store::StoreError> {
+    // Beside the media step, the samples are among the posts it lists: wait for its write.
+    if let Some(link) = ctx.link {
+        link.written().await;
+    }
     let mut index = ctx.deps.store.media_index(ctx.account.id).await?;
     index.retain(|m| !m.deleted && m.insights_error.is_none());
     index.sort_by_key(|m| std::cmp::Reverse(m.published_at));

@@ -4,13 +4,72 @@
 //! (older than 48 h) and detects deletions only within the range it listed.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use chrono::Duration;
+use graph::MediaItem;
 use store::{MediaBatch, MediaChild, MediaRecord};
+use tokio::sync::{mpsc, watch};
 
 use crate::steps::{StepCtx, StepError, StepReport, count, media_type, product_type};
 
+/// What the media step hands the steps beside it in its stage: to media insights every
+/// listed post as its page arrives, and to every step the end of its write, with the posts
+/// it marked deleted (`None`: the step did not write).
+pub(crate) struct Link {
+    sender: Mutex<Option<mpsc::UnboundedSender<MediaItem>>>,
+    receiver: Mutex<Option<mpsc::UnboundedReceiver<MediaItem>>>,
+    written: watch::Sender<Option<Option<Vec<String>>>>,
+}
+
+impl Link {
+    /// A link; `items`: whether the listed posts are handed on (media insights runs too).
+    pub(crate) fn new(items: bool) -> Link {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Link {
+            sender: Mutex::new(items.then_some(tx)),
+            receiver: Mutex::new(items.then_some(rx)),
+            written: watch::channel(None).0,
+        }
+    }
+
+    fn sender(&self) -> Option<mpsc::UnboundedSender<MediaItem>> {
+        self.sender.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// The listed posts, once (media insights takes them).
+    pub(crate) fn receiver(&self) -> Option<mpsc::UnboundedReceiver<MediaItem>> {
+        self.receiver
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    /// Waits for the media step's write: the posts it marked deleted, or `None` when it
+    /// did not write (its error is the stage's).
+    pub(crate) async fn written(&self) -> Option<Vec<String>> {
+        let mut rx = self.written.subscribe();
+        match rx.wait_for(|w| w.is_some()).await {
+            Ok(w) => w.clone().flatten(),
+            Err(_) => None,
+        }
+    }
+}
+
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
+    let sender = ctx.link.and_then(Link::sender);
+    let result = list_and_store(ctx, sender).await;
+    if let Some(link) = ctx.link {
+        let deleted = result.as_ref().ok().map(|(_, deleted)| deleted.clone());
+        link.written.send_replace(Some(deleted));
+    }
+    result.map(|(report, _)| report)
+}
+
+async fn list_and_store(
+    ctx: &StepCtx<'_>,
+    sender: Option<mpsc::UnboundedSender<MediaItem>>,
+) -> Result<(StepReport, Vec<String>), StepError> {
     let store = &ctx.deps.store;
     let expected = ctx.account.media_count;
     ctx.progress(0, expected.unwrap_or(0).max(0) as u64).await;
@@ -19,15 +78,23 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
         index.iter().map(|e| (e.ig_media_id.as_str(), e)).collect();
     let settled_before = ctx.now - Duration::hours(48);
     let full = ctx.plan.is_thorough();
+    // One request at a time (each page names the next); every listed post goes on to
+    // media insights at once when they share the stage.
     let listing = ctx
-        .client
-        .list_media(&ctx.acct, |item| {
-            !full
+        .read(ctx.client.list_media(&ctx.acct, |item| {
+            let stop = !full
                 && known.get(item.id.as_str()).is_some_and(|e| {
                     !e.deleted && e.published_at < settled_before && item.timestamp < settled_before
-                })
-        })
-        .await?;
+                });
+            if !stop && let Some(tx) = &sender {
+                // Media insights may have stopped reading (its own failure): nothing lost.
+                let _ = tx.send(item.clone());
+            }
+            stop
+        }))
+        .await;
+    drop(sender);
+    let listing = listing?;
 
     let mut upserts = Vec::with_capacity(listing.items.len());
     let mut skipped = Vec::new();
@@ -109,7 +176,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
             account_id: ctx.account.id,
             seen_at: ctx.now,
             upserts,
-            deleted,
+            deleted: deleted.clone(),
         })
         .await?;
     tracing::debug!(
@@ -123,12 +190,15 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
         expected.unwrap_or(stored).max(0) as u64,
     )
     .await;
-    Ok(StepReport {
-        rows_written: rows,
-        expected,
-        stored: Some(stored),
-        complete: expected.map(|e| e == stored),
-        detail,
-        skipped: false,
-    })
+    Ok((
+        StepReport {
+            rows_written: rows,
+            expected,
+            stored: Some(stored),
+            complete: expected.map(|e| e == stored),
+            detail,
+            skipped: false,
+        },
+        deleted,
+    ))
 }

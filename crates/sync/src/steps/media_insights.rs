@@ -3,18 +3,58 @@
 //! as snapshots. Per-item errors are recorded on the item; an item that could not be read
 //! for a passing reason makes the step incomplete (retried) after storing the rest.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use graph::{InsightValue, ItemError, MAX_IDS_PER_REQUEST, MediaInsights, MediaTarget};
+use graph::{
+    GraphError, InsightValue, ItemError, MAX_IDS_PER_REQUEST, MediaCategory, MediaInsights,
+    MediaTarget,
+};
 use store::{
     InsightBatch, InsightSnapshot, MissingBatch, MissingKey, MissingKind, MissingReason,
     MissingValue,
 };
 
-use crate::steps::{StepCtx, StepError, StepReport, category, item_error_is_permanent};
+use crate::steps::{
+    StepCtx, StepError, StepReport, category, item_error_is_permanent, media, media_type,
+    product_type,
+};
 use crate::tiered::insights_due;
+
+/// Newest first within each category, categories in their order.
+fn newest_first(targets: &mut [(MediaTarget, DateTime<Utc>)]) {
+    targets.sort_by(|(a, at), (b, bt)| {
+        a.category
+            .cmp(&b.category)
+            .then(bt.cmp(at))
+            .then(a.id.cmp(&b.id))
+    });
+}
+
+/// A listed post not stored yet, as the index will have it once the media step wrote it.
+fn listed_entry(item: &graph::MediaItem) -> Option<store::MediaIndexEntry> {
+    Some(store::MediaIndexEntry {
+        ig_media_id: item.id.clone(),
+        media_type: media_type(&item.media_type)?,
+        product_type: product_type(&item.media_product_type)?,
+        published_at: item.timestamp,
+        deleted: false,
+        insights_captured_at: None,
+        insights_error: None,
+    })
+}
+
+/// Waits for the media step of the stage to have written the listing.
+async fn link_written(ctx: &StepCtx<'_>) -> Option<Vec<String>> {
+    match ctx.link {
+        Some(link) => link.written().await,
+        None => Some(Vec::new()),
+    }
+}
 
 /// One stored snapshot row of an insight value.
 pub(crate) fn snapshot_row(
@@ -140,9 +180,154 @@ fn selected(
         && insights_due(e.published_at, e.insights_captured_at, ctx.now)
 }
 
+/// One multi-ID read of ≤ 50 posts of one category, in flight.
+type Read<'c> = Pin<
+    Box<dyn Future<Output = (Vec<MediaTarget>, Result<MediaInsights, GraphError>)> + Send + 'c>,
+>;
+
+/// The reads of a run: targets come in (newest first within a category) and fill one group
+/// per category; a full group is read as soon as fewer reads than the account's lanes are in
+/// flight, the rest when the targets end. So the reads are those of the sequential grouping
+/// (one per ≤ 50 posts of a category), however many run at once.
+struct Reads<'c> {
+    ctx: &'c StepCtx<'c>,
+    /// Reads in flight at most (`sync.account_concurrency`).
+    cap: usize,
+    published: BTreeMap<String, DateTime<Utc>>,
+    filling: BTreeMap<MediaCategory, Vec<MediaTarget>>,
+    ready: VecDeque<Vec<MediaTarget>>,
+    in_flight: FuturesUnordered<Read<'c>>,
+    collected: Collected,
+    failure: Option<GraphError>,
+    /// The newest post refused as posted before the business conversion: every older post
+    /// was posted before the conversion too ("posted before the most recent time that the
+    /// user's account was converted"), so it is recorded without being asked about.
+    converted_after: Option<(DateTime<Utc>, ItemError)>,
+    due: usize,
+    done: usize,
+}
+
+impl<'c> Reads<'c> {
+    fn new(ctx: &'c StepCtx<'c>) -> Reads<'c> {
+        Reads {
+            ctx,
+            cap: ctx.deps.settings.account_concurrency.max(1) as usize,
+            published: BTreeMap::new(),
+            filling: BTreeMap::new(),
+            ready: VecDeque::new(),
+            in_flight: FuturesUnordered::new(),
+            collected: Collected::default(),
+            failure: None,
+            converted_after: None,
+            due: 0,
+            done: 0,
+        }
+    }
+
+    /// A post whose insights are due.
+    fn push(&mut self, target: MediaTarget, published_at: DateTime<Utc>) {
+        if self.published.contains_key(&target.id) {
+            return;
+        }
+        self.due += 1;
+        self.published.insert(target.id.clone(), published_at);
+        let category = target.category;
+        let group = self.filling.entry(category).or_default();
+        group.push(target);
+        if group.len() >= MAX_IDS_PER_REQUEST
+            && let Some(group) = self.filling.remove(&category)
+        {
+            self.ready.push_back(group);
+            self.pump();
+        }
+    }
+
+    /// Every group still filling is ready: no more targets come.
+    fn close(&mut self) {
+        let filling = std::mem::take(&mut self.filling);
+        self.ready.extend(filling.into_values());
+        self.pump();
+    }
+
+    /// Starts ready reads while fewer than `cap` are in flight (none after a failure).
+    fn pump(&mut self) {
+        while self.failure.is_none() && self.in_flight.len() < self.cap {
+            let Some(targets) = self.ready.pop_front() else {
+                return;
+            };
+            let mut group = Vec::with_capacity(targets.len());
+            for target in targets {
+                let at = self.published.get(&target.id).copied();
+                match (&self.converted_after, at) {
+                    (Some((refused_at, e)), Some(at)) if at < *refused_at => {
+                        self.done += 1;
+                        self.collected.add_as(
+                            MediaInsights {
+                                results: [(target.id.clone(), Err(e.clone()))].into(),
+                            },
+                            MissingKind::MediaInsights,
+                            self.ctx.now,
+                        );
+                    }
+                    _ => group.push(target),
+                }
+            }
+            if group.is_empty() {
+                continue;
+            }
+            let ctx = self.ctx;
+            self.in_flight.push(Box::pin(async move {
+                let read = ctx.read(ctx.client.media_insights(&ctx.acct, &group)).await;
+                (group, read)
+            }));
+        }
+    }
+
+    /// Takes in one finished read and starts the next.
+    async fn absorb(&mut self, group: Vec<MediaTarget>, read: Result<MediaInsights, GraphError>) {
+        match read {
+            Ok(insights) => {
+                for (id, result) in &insights.results {
+                    if let Err(e) = result
+                        && e.kind == graph::ItemErrorKind::PostedBeforeBusinessConversion
+                        && let Some(at) = self.published.get(id.as_str())
+                        && self.converted_after.as_ref().is_none_or(|(t, _)| at > t)
+                    {
+                        self.converted_after = Some((*at, e.clone()));
+                    }
+                }
+                self.collected
+                    .add_as(insights, MissingKind::MediaInsights, self.ctx.now);
+                self.done += group.len();
+            }
+            // The first failure stops the reading (the reads in flight still finish).
+            Err(e) => {
+                if self.failure.is_none() {
+                    self.failure = Some(e);
+                }
+            }
+        }
+        self.pump();
+        self.ctx.progress(self.done as u64, self.due as u64).await;
+    }
+
+    /// The next finished read, if any is in flight.
+    async fn next(&mut self) -> Option<(Vec<MediaTarget>, Result<MediaInsights, GraphError>)> {
+        self.in_flight.next().await
+    }
+
+    /// Reads every group left and waits for them.
+    async fn finish(&mut self) {
+        self.close();
+        while let Some((group, read)) = self.next().await {
+            self.absorb(group, read).await;
+        }
+    }
+}
+
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let store = &ctx.deps.store;
-    let index = store.media_index(ctx.account.id).await?;
+    let mut index = store.media_index(ctx.account.id).await?;
     let tz = match ctx.scope.since {
         Some(_) => Some(ctx.account.time_zone()?),
         None => None,
@@ -154,83 +339,81 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
         .iter()
         .map(|m| (m.key.object_id.clone(), m))
         .collect();
-    let mut targets: Vec<(MediaTarget, DateTime<Utc>)> = index
-        .iter()
-        .filter(|e| !e.deleted)
-        .filter(|e| selected(ctx, tz, &held, e))
-        .filter_map(|e| {
-            let cat = category(e.product_type, e.media_type)?;
-            (cat != graph::MediaCategory::Story)
-                .then(|| (MediaTarget::new(e.ig_media_id.clone(), cat), e.published_at))
-        })
-        .collect();
-    // One multi-ID request per ≤ 50 items of one category, newest first.
-    targets.sort_by(|(a, at), (b, bt)| {
-        a.category
-            .cmp(&b.category)
-            .then(bt.cmp(at))
-            .then(a.id.cmp(&b.id))
-    });
-    let published: BTreeMap<&str, DateTime<Utc>> =
-        targets.iter().map(|(t, at)| (t.id.as_str(), *at)).collect();
-    let due = targets.len();
-    ctx.progress(0, due as u64).await;
+    let target_of = |e: &store::MediaIndexEntry| {
+        let cat = category(e.product_type, e.media_type)?;
+        (cat != graph::MediaCategory::Story && !e.deleted && selected(ctx, tz, &held, e))
+            .then(|| (MediaTarget::new(e.ig_media_id.clone(), cat), e.published_at))
+    };
+    let mut reads = Reads::new(ctx);
+    ctx.progress(0, 0).await;
 
-    let mut collected = Collected::default();
-    let mut failure: Option<graph::GraphError> = None;
-    // The newest post refused as posted before the business conversion: every older post
-    // was posted before the conversion too ("posted before the most recent time that the
-    // user's account was converted"), so it is recorded without being asked about.
-    let mut converted_after: Option<(DateTime<Utc>, ItemError)> = None;
-    let mut done = 0usize;
-    let mut start = 0;
-    while start < targets.len() {
-        let cat = targets[start].0.category;
-        let mut group = Vec::new();
-        let mut end = start;
-        while end < targets.len()
-            && group.len() < MAX_IDS_PER_REQUEST
-            && targets[end].0.category == cat
-        {
-            let (target, at) = &targets[end];
-            match &converted_after {
-                Some((refused_at, e)) if at < refused_at => {
-                    collected.add_as(
-                        MediaInsights {
-                            results: [(target.id.clone(), Err(e.clone()))].into(),
-                        },
-                        MissingKind::MediaInsights,
-                        ctx.now,
-                    );
-                }
-                _ => group.push(target.clone()),
-            }
-            end += 1;
-        }
-        if !group.is_empty() {
-            match ctx.client.media_insights(&ctx.acct, &group).await {
-                Ok(insights) => {
-                    for (id, result) in &insights.results {
-                        if let Err(e) = result
-                            && e.kind == graph::ItemErrorKind::PostedBeforeBusinessConversion
-                            && let Some(at) = published.get(id.as_str())
-                            && converted_after.as_ref().is_none_or(|(t, _)| at > t)
-                        {
-                            converted_after = Some((*at, e.clone()));
+    match ctx.link.and_then(media::Link::receiver) {
+        // Beside the media step: each listed post is a target as soon as it is listed, so
+        // the reads go on while the listing does; the stored posts it did not list are
+        // taken once it ends, when the step has written the listing (and deletions).
+        Some(mut listed) => {
+            let stored: BTreeMap<String, store::MediaIndexEntry> = index
+                .iter()
+                .map(|e| (e.ig_media_id.clone(), e.clone()))
+                .collect();
+            let mut open = true;
+            while open || !reads.in_flight.is_empty() {
+                tokio::select! {
+                    item = listed.recv(), if open => match item {
+                        Some(item) => {
+                            let entry = match stored.get(&item.id) {
+                                Some(e) => Some(store::MediaIndexEntry {
+                                    deleted: false,
+                                    ..e.clone()
+                                }),
+                                None => listed_entry(&item),
+                            };
+                            if let Some((target, at)) = entry.as_ref().and_then(target_of) {
+                                reads.push(target, at);
+                            }
                         }
+                        None => open = false,
+                    },
+                    Some((group, read)) = reads.next(), if !reads.in_flight.is_empty() => {
+                        reads.absorb(group, read).await;
                     }
-                    collected.add_as(insights, MissingKind::MediaInsights, ctx.now);
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    break;
                 }
             }
+            if link_written(ctx).await.is_none() {
+                reads.finish().await;
+                return Err(StepError::Incomplete {
+                    report: StepReport::default(),
+                    reason: "the media listing was not stored, so neither are its posts' \
+                             insights"
+                        .into(),
+                });
+            }
+            // The listing is written: the index now says which stored posts it deleted.
+            index = store.media_index(ctx.account.id).await?;
+            let mut rest: Vec<(MediaTarget, DateTime<Utc>)> =
+                index.iter().filter_map(target_of).collect();
+            newest_first(&mut rest);
+            for (target, at) in rest {
+                reads.push(target, at);
+            }
         }
-        done = end;
-        ctx.progress(done as u64, due as u64).await;
-        start = end;
+        None => {
+            let mut targets: Vec<(MediaTarget, DateTime<Utc>)> =
+                index.iter().filter_map(target_of).collect();
+            newest_first(&mut targets);
+            for (target, at) in targets {
+                reads.push(target, at);
+            }
+        }
     }
+    reads.finish().await;
+    let Reads {
+        mut collected,
+        failure,
+        due,
+        done,
+        ..
+    } = reads;
 
     // Posts deleted since they were listed have no insights any more, for good.
     for e in index.iter().filter(|e| e.deleted) {

@@ -1,13 +1,19 @@
 //! The steps of a sync chain. Each step reads from the Graph API, then writes everything it
 //! read with ONE store `*_apply` call (one transaction, idempotent), and reports what it
 //! wrote and how complete the stored data is compared with what the API said exists.
+//!
+//! Every Graph API request of a step goes through the job's [`Lanes`]: the account's
+//! requests in flight never exceed `sync.account_concurrency`, however many steps of the
+//! job read at the same time (the media stage, `jobs::orchestrator`).
 
 mod account_insights;
 mod demographics;
-mod media;
+pub(crate) mod media;
 pub(crate) mod media_insights;
 mod profile;
 mod stories;
+
+use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use graph::{AccountRef, GraphClient, GraphError};
@@ -16,6 +22,24 @@ use store::{Account, StoreError};
 use crate::engine::Deps;
 use crate::plan::{Plan, Scope, Step};
 use ::queue::JobContext;
+
+/// The Graph API requests one account's job may have in flight: a semaphore of
+/// `sync.account_concurrency` permits, one held for each request (or each sequence of
+/// requests a client read makes one after another).
+pub(crate) struct Lanes(tokio::sync::Semaphore);
+
+impl Lanes {
+    pub(crate) fn new(cap: u32) -> Lanes {
+        Lanes(tokio::sync::Semaphore::new(cap.max(1) as usize))
+    }
+
+    /// Runs `read` once a lane is free.
+    pub(crate) async fn run<T>(&self, read: impl Future<Output = T>) -> T {
+        // The semaphore is never closed; were it, the read would run without a lane.
+        let _lane = self.0.acquire().await.ok();
+        read.await
+    }
+}
 
 /// What a step works with.
 pub(crate) struct StepCtx<'a> {
@@ -32,6 +56,13 @@ pub(crate) struct StepCtx<'a> {
     pub(crate) position: usize,
     pub(crate) steps_in_plan: usize,
     pub(crate) now: DateTime<Utc>,
+    /// The account's lanes, shared by every step the job runs.
+    pub(crate) lanes: &'a Lanes,
+    /// Whether this step's progress is the job's (the lead step of a stage); the others
+    /// running beside it keep quiet.
+    pub(crate) reports_progress: bool,
+    /// The media listing handed to media insights as it goes, when both run in one stage.
+    pub(crate) link: Option<&'a media::Link>,
 }
 
 impl StepCtx<'_> {
@@ -40,8 +71,16 @@ impl StepCtx<'_> {
         store::Origin::poll(self.client.version().to_string())
     }
 
+    /// Runs one Graph API read in one of the account's lanes.
+    pub(crate) async fn read<T>(&self, read: impl Future<Output = T>) -> T {
+        self.lanes.run(read).await
+    }
+
     /// Records "step k of n, `done` of `total` items" on the job.
     pub(crate) async fn progress(&self, done: u64, total: u64) {
+        if !self.reports_progress {
+            return;
+        }
         self.job
             .set_progress(progress_json(
                 self.step,

@@ -6,7 +6,7 @@ use crate::steps::{StepCtx, StepError, StepReport, count};
 
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     ctx.progress(0, 1).await;
-    let profile = ctx.client.profile(&ctx.acct).await?;
+    let profile = ctx.read(ctx.client.profile(&ctx.acct)).await?;
     let followers = count(profile.followers_count);
     let follows = count(profile.follows_count);
     let media = count(profile.media_count);

@@ -9,7 +9,7 @@ use crate::steps::{StepCtx, StepError, StepReport, media_type};
 
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     ctx.progress(0, 0).await;
-    let stories = ctx.client.stories(&ctx.acct).await?;
+    let stories = ctx.read(ctx.client.stories(&ctx.acct)).await?;
     let records: Vec<StoryRecord> = stories
         .iter()
         .map(|s| StoryRecord {
@@ -33,7 +33,10 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let failure = if targets.is_empty() {
         None
     } else {
-        match ctx.client.media_insights(&ctx.acct, &targets).await {
+        match ctx
+            .read(ctx.client.media_insights(&ctx.acct, &targets))
+            .await
+        {
             Ok(insights) => {
                 collected.add(insights, ctx.now);
                 None

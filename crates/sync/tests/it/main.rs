@@ -4,6 +4,7 @@
 mod accounts;
 mod chain;
 mod competitors;
+mod critical_path;
 mod db;
 mod deprecation;
 mod e2e;
