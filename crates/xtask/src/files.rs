@@ -12,7 +12,7 @@ pub const MAX_LINES: usize = 800;
 pub const BIG_FILES: &[(&str, &str)] = &[
     (
         "crates/igsync/src/cmd/export.rs",
-        "one export pipeline: incremental state, atomic staging, the reader task one page ahead and the writer, in the order a run takes them",
+        "one export pipeline: incremental state, atomic staging, the reader task ahead across accounts and the writer, in the order a run takes them",
     ),
     (
         "crates/igsync/src/cli.rs",
