@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
-use store::{AccountId, InsightBatch, InsightSnapshot, Origin, PostWindow, Result, StoreError};
+use store::{
+    AccountId, Breakdown, InsightBatch, InsightSnapshot, Origin, PostWindow, Result, StoreError,
+};
 
 use crate::accounts::get;
 use crate::error::db;
@@ -130,14 +132,14 @@ pub(super) async fn insights_apply(
     let ids = resolve_ids(tx, owner, account_id, &wanted).await?;
     // The last occurrence of a key within the batch wins (one statement cannot write a
     // row twice).
-    let mut last: HashMap<(&str, &str, &str, DateTime<Utc>), usize> =
+    let mut last: HashMap<(&str, &str, Option<&Breakdown>, DateTime<Utc>), usize> =
         HashMap::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
         last.insert(
             (
                 r.ig_media_id.as_str(),
                 r.metric.as_str(),
-                r.breakdown.as_str(),
+                r.breakdown.as_ref(),
                 r.captured_at,
             ),
             i,
@@ -171,10 +173,10 @@ pub(super) async fn insights_apply(
         let id = ids[&r.ig_media_id];
         owner_ids.push(id);
         metrics.push(r.metric.as_str());
-        breakdowns.push(r.breakdown.as_str());
+        breakdowns.push(Breakdown::to_column(r.breakdown.as_ref()));
         times.push(r.captured_at);
         values.push(r.value);
-        if r.breakdown.is_empty() {
+        if r.breakdown.is_none() {
             let slot = latest.entry(id).or_default();
             match slot.get(r.metric.as_str()) {
                 Some((t, _)) if *t > r.captured_at => {}
@@ -312,7 +314,7 @@ pub(super) fn snapshot_from(r: &PgRow) -> Result<InsightSnapshot> {
     Ok(InsightSnapshot {
         ig_media_id: get(r, "ig_media_id")?,
         metric: get(r, "metric")?,
-        breakdown: get(r, "breakdown")?,
+        breakdown: Breakdown::from_column(&get::<String>(r, "breakdown")?)?,
         captured_at: get(r, "captured_at")?,
         value: get(r, "value")?,
     })
@@ -377,7 +379,7 @@ fn sorted_snapshots(rows: &[PgRow]) -> Result<Vec<InsightSnapshot>> {
         out.push(InsightSnapshot {
             ig_media_id: row.try_get(0).map_err(db)?,
             metric: row.try_get(1).map_err(db)?,
-            breakdown: row.try_get(2).map_err(db)?,
+            breakdown: Breakdown::from_column(row.try_get(2).map_err(db)?)?,
             captured_at: row.try_get(3).map_err(db)?,
             value: row.try_get(4).map_err(db)?,
         });
