@@ -22,8 +22,15 @@ use store::{
 use crate::plan::KIND_PROCESS_WEBHOOK_EVENT;
 use crate::plan::MAINTENANCE_QUEUE;
 
-/// Legacy `story_insights` names → (current metric, breakdown as dimension and key).
-pub const LEGACY_STORY_METRICS: &[(&str, &str, Option<(&str, &str)>)] = &[
+/// A legacy `story_insights` name, the current metric and its breakdown (dimension, key).
+pub type LegacyStoryMetric = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+);
+
+/// Legacy `story_insights` names → (current metric, breakdown).
+pub const LEGACY_STORY_METRICS: &[LegacyStoryMetric] = &[
     ("impressions", "views", None),
     ("reach", "reach", None),
     ("replies", "replies", None),

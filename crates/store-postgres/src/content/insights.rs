@@ -17,6 +17,9 @@ use crate::error::db;
 use super::media::dedup_last;
 use super::{account_exists, check_finite};
 
+/// A snapshot row's natural key: media or story id, metric, breakdown, capture time.
+type SnapshotKey<'a> = (&'a str, &'a str, Option<&'a Breakdown>, DateTime<Utc>);
+
 /// Which table family an insight batch goes to.
 #[derive(Clone, Copy)]
 pub(super) enum Owner {
@@ -132,8 +135,7 @@ pub(super) async fn insights_apply(
     let ids = resolve_ids(tx, owner, account_id, &wanted).await?;
     // The last occurrence of a key within the batch wins (one statement cannot write a
     // row twice).
-    let mut last: HashMap<(&str, &str, Option<&Breakdown>, DateTime<Utc>), usize> =
-        HashMap::with_capacity(rows.len());
+    let mut last: HashMap<SnapshotKey<'_>, usize> = HashMap::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
         last.insert(
             (
