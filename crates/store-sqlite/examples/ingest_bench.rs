@@ -97,7 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|n| InsightSnapshot {
                     ig_media_id: media[(n / METRICS.len()) % media.len()].clone(),
                     metric: METRICS[n % METRICS.len()].to_owned(),
-                    breakdown: String::new(),
+                    breakdown: None,
                     captured_at,
                     value: (n * 7 % 1_000) as f64,
                 })

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::account::AccountId;
+use crate::breakdown::Breakdown;
 use crate::provenance::{Origin, ValueSource};
 
 /// The counters of a profile at one moment.
@@ -187,13 +188,13 @@ pub struct MediaIndexEntry {
     pub insights_error: Option<String>,
 }
 
-/// One insight value of a media item or story at one moment. `breakdown` is `""` for the
-/// metric's total, else `"<dimension>:<value>"` (e.g. `"action_type:BIO_LINK_CLICKED"`).
+/// One insight value of a media item or story at one moment: the metric's total, or the
+/// part of it one [`Breakdown`] counts (e.g. `action_type` = `BIO_LINK_CLICKED`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InsightSnapshot {
     pub ig_media_id: String,
     pub metric: String,
-    pub breakdown: String,
+    pub breakdown: Option<Breakdown>,
     pub captured_at: DateTime<Utc>,
     pub value: f64,
 }
@@ -248,14 +249,14 @@ pub struct StoryBatch {
     pub origin: Origin,
 }
 
-/// One account-level value for one day. `breakdown` / `key` are `""` for the total, else
-/// the dimension (e.g. `media_product_type`, `hour` for online followers) and its value.
+/// One account-level value for one day: the day's total, or the part of it one
+/// [`Breakdown`] counts (e.g. `media_product_type` = `REELS`, `hour` = `13` for online
+/// followers).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountInsightDay {
     pub metric: String,
     pub day: NaiveDate,
-    pub breakdown: String,
-    pub key: String,
+    pub breakdown: Option<Breakdown>,
     pub value: f64,
 }
 
@@ -265,8 +266,7 @@ pub struct AccountInsightDay {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountInsightReading {
     pub day: NaiveDate,
-    pub breakdown: String,
-    pub key: String,
+    pub breakdown: Option<Breakdown>,
     /// The value as known at `as_of`.
     pub value: f64,
     /// The value first read.

@@ -13,6 +13,7 @@
 
 mod access;
 mod account;
+mod breakdown;
 mod catalog;
 mod competitors;
 mod confirm;
@@ -37,6 +38,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 pub use crate::access::*;
 pub use crate::account::*;
+pub use crate::breakdown::Breakdown;
 pub use crate::catalog::*;
 pub use crate::competitors::*;
 pub use crate::confirm::*;

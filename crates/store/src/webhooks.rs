@@ -75,8 +75,8 @@ impl Provenance {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoryFinalMetric {
     pub metric: String,
-    /// `""` for the total, else `"<dimension>:<value>"` as in [`crate::InsightSnapshot`].
-    pub breakdown: String,
+    /// `None` for the total, as in [`crate::InsightSnapshot`].
+    pub breakdown: Option<crate::Breakdown>,
     pub value: Option<f64>,
     pub missing_reason: Option<String>,
 }
@@ -185,7 +185,7 @@ pub fn story_final_metrics_json(metrics: &[StoryFinalMetric]) -> serde_json::Val
         .map(|m| {
             serde_json::json!({
                 "metric": m.metric,
-                "breakdown": m.breakdown,
+                "breakdown": crate::Breakdown::to_column(m.breakdown.as_ref()),
                 "value": m.value,
                 "missing_reason": m.missing_reason,
             })
@@ -200,7 +200,7 @@ pub fn story_final_metrics_parse(v: &serde_json::Value) -> Option<Vec<StoryFinal
         .map(|m| {
             Some(StoryFinalMetric {
                 metric: m.get("metric")?.as_str()?.to_owned(),
-                breakdown: m.get("breakdown")?.as_str()?.to_owned(),
+                breakdown: crate::Breakdown::from_column(m.get("breakdown")?.as_str()?).ok()?,
                 value: match m.get("value") {
                     None | Some(serde_json::Value::Null) => None,
                     Some(v) => Some(v.as_f64()?),

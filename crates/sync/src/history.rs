@@ -11,7 +11,7 @@ use analytics::{
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::Los_Angeles;
-use store::{AccountId, InsightSnapshot, PostWindow, ProductType, Store};
+use store::{AccountId, Breakdown, InsightSnapshot, PostWindow, ProductType, Store};
 
 use crate::error::{Result, SyncError};
 
@@ -173,7 +173,7 @@ pub async fn load_account_history(
     let mut online_followers = Vec::new();
     for d in days {
         if d.metric == "online_followers" {
-            if let Ok(hour) = d.key.parse::<i64>()
+            if let Some(Ok(hour)) = d.breakdown.as_ref().map(|b| b.key.parse::<i64>())
                 && (0..24).contains(&hour)
             {
                 online_followers.push(OnlineFollowersSample {
@@ -183,7 +183,7 @@ pub async fn load_account_history(
             }
             continue;
         }
-        if let Some(metric) = account_metric(&d.metric, &d.breakdown, &d.key) {
+        if let Some(metric) = account_metric(&d.metric, d.breakdown.as_ref()) {
             daily_metrics.push(DailyMetricValue {
                 day: d.day,
                 metric,
@@ -276,7 +276,7 @@ fn post_metrics(latest: &BTreeMap<String, f64>) -> PostMetrics {
 fn attach_snapshots(posts: &mut [Post], rows: Vec<InsightSnapshot>) {
     let mut grouped: HashMap<String, BTreeMap<DateTime<Utc>, PostMetrics>> = HashMap::new();
     for r in rows {
-        if !r.breakdown.is_empty() {
+        if r.breakdown.is_some() {
             continue;
         }
         let entry = grouped
@@ -301,16 +301,16 @@ fn attach_snapshots(posts: &mut [Post], rows: Vec<InsightSnapshot>) {
 
 /// The analytics metric of a stored account insight (`None` for values analytics do not
 /// use, e.g. breakdown rows).
-fn account_metric(metric: &str, breakdown: &str, key: &str) -> Option<AccountMetric> {
-    if breakdown == "follow_type" && metric == "follows_and_unfollows" {
-        return match key {
+fn account_metric(metric: &str, breakdown: Option<&Breakdown>) -> Option<AccountMetric> {
+    if let Some(breakdown) = breakdown {
+        if breakdown.dimension != "follow_type" || metric != "follows_and_unfollows" {
+            return None;
+        }
+        return match breakdown.key.as_str() {
             "FOLLOWER" => Some(AccountMetric::Follows),
             "NON_FOLLOWER" => Some(AccountMetric::Unfollows),
             _ => None,
         };
-    }
-    if !breakdown.is_empty() {
-        return None;
     }
     Some(match metric {
         "reach" => AccountMetric::Reach,
@@ -360,13 +360,20 @@ mod tests {
 
     #[test]
     fn meta_names_map_to_domain_names() {
-        assert_eq!(account_metric("reach", "", ""), Some(AccountMetric::Reach));
+        let by = |dimension: &str, key: &str| Some(Breakdown::new(dimension, key));
+        assert_eq!(account_metric("reach", None), Some(AccountMetric::Reach));
         assert_eq!(
-            account_metric("follows_and_unfollows", "follow_type", "NON_FOLLOWER"),
+            account_metric(
+                "follows_and_unfollows",
+                by("follow_type", "NON_FOLLOWER").as_ref()
+            ),
             Some(AccountMetric::Unfollows)
         );
-        assert_eq!(account_metric("reach", "media_product_type", "REEL"), None);
-        assert_eq!(account_metric("impressions", "", ""), None);
+        assert_eq!(
+            account_metric("reach", by("media_product_type", "REEL").as_ref()),
+            None
+        );
+        assert_eq!(account_metric("impressions", None), None);
         let mut latest = BTreeMap::new();
         latest.insert("saved".to_string(), 4.0);
         latest.insert("views".to_string(), 120.4);

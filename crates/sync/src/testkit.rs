@@ -101,7 +101,7 @@ pub fn assert_post_record(m: &Media, t: &MediaTruth) {
     );
 }
 
-/// Every breakdown row stored for a post (`breakdown` is `dimension:key`) equals the truth's
+/// Every breakdown row stored for a post equals the truth's
 /// value for that metric and key. Returns how many were compared.
 pub fn assert_breakdown_rows(
     id: &str,
@@ -109,8 +109,11 @@ pub fn assert_breakdown_rows(
     breakdowns: &BTreeMap<String, BTreeMap<String, u64>>,
 ) -> usize {
     let mut n = 0;
-    for row in rows.iter().filter(|r| !r.breakdown.is_empty()) {
-        let key = row.breakdown.split_once(':').map(|(_, k)| k).unwrap_or("");
+    for row in rows.iter() {
+        let Some(breakdown) = &row.breakdown else {
+            continue;
+        };
+        let key = breakdown.key.as_str();
         let want = breakdowns.get(&row.metric).and_then(|b| b.get(key));
         assert_eq!(want.map(|v| *v as f64), Some(row.value), "{id}: {row:?}");
         n += 1;
@@ -165,7 +168,15 @@ pub fn day_map(days: &[store::AccountInsightDay]) -> BTreeMap<DayKey, f64> {
         .iter()
         .map(|d| {
             (
-                (d.metric.clone(), d.day, d.breakdown.clone(), d.key.clone()),
+                {
+                    let (breakdown, key) = store::Breakdown::to_columns(d.breakdown.as_ref());
+                    (
+                        d.metric.clone(),
+                        d.day,
+                        breakdown.to_owned(),
+                        key.to_owned(),
+                    )
+                },
                 d.value,
             )
         })

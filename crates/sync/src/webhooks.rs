@@ -15,32 +15,39 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use store::{
-    AccountId, CommentRecord, DynStore, Mention, NewJob, NewWebhookEvent, Provenance, StoryFinal,
-    StoryFinalMetric, WebhookSubscriptionUpdate,
+    AccountId, Breakdown, CommentRecord, DynStore, Mention, NewJob, NewWebhookEvent, Provenance,
+    StoryFinal, StoryFinalMetric, WebhookSubscriptionUpdate,
 };
 
 use crate::plan::KIND_PROCESS_WEBHOOK_EVENT;
 use crate::plan::MAINTENANCE_QUEUE;
 
+/// A legacy `story_insights` name, the current metric and its breakdown (dimension, key).
+pub type LegacyStoryMetric = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+);
+
 /// Legacy `story_insights` names → (current metric, breakdown).
-pub const LEGACY_STORY_METRICS: &[(&str, &str, &str)] = &[
-    ("impressions", "views", ""),
-    ("reach", "reach", ""),
-    ("replies", "replies", ""),
+pub const LEGACY_STORY_METRICS: &[LegacyStoryMetric] = &[
+    ("impressions", "views", None),
+    ("reach", "reach", None),
+    ("replies", "replies", None),
     (
         "taps_forward",
         "navigation",
-        "story_navigation_action_type:tap_forward",
+        Some(("story_navigation_action_type", "tap_forward")),
     ),
     (
         "taps_back",
         "navigation",
-        "story_navigation_action_type:tap_back",
+        Some(("story_navigation_action_type", "tap_back")),
     ),
     (
         "exits",
         "navigation",
-        "story_navigation_action_type:tap_exit",
+        Some(("story_navigation_action_type", "tap_exit")),
     ),
 ];
 
@@ -271,7 +278,7 @@ fn parse_change(field: &str, v: &Value, time: DateTime<Utc>) -> Result<Change, S
                 };
                 metrics.push(StoryFinalMetric {
                     metric: (*metric).to_owned(),
-                    breakdown: (*breakdown).to_owned(),
+                    breakdown: breakdown.map(|(dimension, key)| Breakdown::new(dimension, key)),
                     value,
                     missing_reason,
                 });
@@ -591,7 +598,7 @@ mod tests {
         let get = |m: &str, b: &str| {
             metrics
                 .iter()
-                .find(|x| x.metric == m && x.breakdown == b)
+                .find(|x| x.metric == m && Breakdown::to_column(x.breakdown.as_ref()) == b)
                 .and_then(|x| x.value)
         };
         assert_eq!(get("views", ""), Some(40.0));

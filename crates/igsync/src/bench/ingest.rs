@@ -86,7 +86,7 @@ pub(crate) async fn ingest_scenario(args: &BenchArgs) -> anyhow::Result<Value> {
                     metrics.iter().map(move |m| InsightSnapshot {
                         ig_media_id: format!("1790000{i:010}"),
                         metric: (*m).to_string(),
-                        breakdown: String::new(),
+                        breakdown: None,
                         captured_at,
                         value: (i * 7 + b) as f64,
                     })

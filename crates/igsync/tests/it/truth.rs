@@ -229,7 +229,7 @@ pub(crate) async fn assert_matches_truth(
                 let captures: BTreeSet<DateTime<Utc>> =
                     rows.iter().map(|r| r.captured_at).collect();
                 assert_eq!(captures.len(), syncs, "{}: one capture per sync", t.id);
-                let totals: Vec<_> = rows.iter().filter(|r| r.breakdown.is_empty()).collect();
+                let totals: Vec<_> = rows.iter().filter(|r| r.breakdown.is_none()).collect();
                 assert_eq!(
                     totals.len(),
                     expected.len() * syncs,
@@ -306,7 +306,7 @@ pub(crate) async fn assert_matches_truth(
                     "story {}: one capture per sync",
                     t.id
                 );
-                let totals = rows.iter().filter(|r| r.breakdown.is_empty()).count();
+                let totals = rows.iter().filter(|r| r.breakdown.is_none()).count();
                 assert_eq!(
                     totals,
                     expected.len() * syncs,

@@ -122,11 +122,10 @@ pub struct SeriesView {
 fn view(r: &AccountInsightReading, now: DateTime<Utc>) -> DayView {
     let day_end = store::pacific_day_end(r.day).unwrap_or(now);
     let provenance = reading_provenance(r, now);
-    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     DayView {
         day: r.day,
-        breakdown: some(&r.breakdown),
-        key: some(&r.key),
+        breakdown: r.breakdown.as_ref().map(|b| b.dimension.clone()),
+        key: r.breakdown.as_ref().map(|b| b.key.clone()),
         value: r.value,
         first_value: r.first_value,
         revisions: r.revisions,
@@ -186,7 +185,7 @@ async fn series(
         .await?;
     let moved = readings
         .iter()
-        .filter(|r| r.breakdown.is_empty())
+        .filter(|r| r.breakdown.is_none())
         .map(|r| r.value - r.first_value)
         .sum();
     let missing = state

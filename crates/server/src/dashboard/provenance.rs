@@ -26,7 +26,7 @@ pub(crate) async fn panel(
         .await?;
     let mut metrics: Vec<&str> = stored
         .iter()
-        .filter(|d| d.breakdown.is_empty())
+        .filter(|d| d.breakdown.is_none())
         .map(|d| d.metric.as_str())
         .collect();
     metrics.dedup();
@@ -54,7 +54,7 @@ pub(crate) async fn panel(
         for d in &days {
             match readings
                 .iter()
-                .find(|r| r.day == *d && r.breakdown.is_empty())
+                .find(|r| r.day == *d && r.breakdown.is_none())
             {
                 Some(r) => out.push_str(&format!(
                     "<td class=\"num\" title=\"{}\">{}</td>",

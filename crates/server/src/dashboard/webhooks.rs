@@ -69,7 +69,7 @@ pub(crate) async fn account_panels(
             let value = |name: &str| {
                 f.metrics
                     .iter()
-                    .find(|m| m.metric == name && m.breakdown.is_empty())
+                    .find(|m| m.metric == name && m.breakdown.is_none())
                     .map_or_else(
                         || "—".to_owned(),
                         |m| match (m.value, &m.missing_reason) {

@@ -147,7 +147,7 @@ pub(crate) fn components() -> Map<String, Value> {
     register::<AccountList>(&mut out);
     register::<AccountView>(&mut out);
     register::<SyncRequested>(&mut out);
-    register::<crate::report::ReportSchema>(&mut out);
+    register::<crate::report::ReportBody<'static>>(&mut out);
     register::<Glossary>(&mut out);
     register::<JobList>(&mut out);
     register::<JobView>(&mut out);

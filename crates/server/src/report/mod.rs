@@ -6,6 +6,7 @@
 //! four formats never disagree. Values are formatted here, from the figure's unit; a
 //! missing value is written `n/a` (JSON `null`) with the reason next to it, never `0`.
 
+mod body;
 mod csv;
 pub mod html;
 mod json;
@@ -16,7 +17,8 @@ use std::str::FromStr;
 
 use analytics::{Figure, Report, Unit};
 
-pub use self::json::{ReportSchema, report_json};
+pub use self::body::ReportBody;
+pub use self::json::report_json;
 
 /// The output formats of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -329,3 +329,58 @@ fn request_schemas_refuse_what_the_handlers_refuse() {
         }
     }
 }
+
+/// The document's `Report` schema is the report's shape, section by section: every
+/// report validates against it (the peer benchmark and an empty history included), and a
+/// figure of the wrong type or a missing section does not.
+#[test]
+fn the_report_schema_is_the_shape_of_every_report() {
+    use analytics::{AccountHistory, Period, ReportConfig, performance_report};
+    use server::report::{ReportSubject, report_json};
+
+    let doc = server::openapi::spec();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "components": doc["components"],
+            "$ref": "#/components/schemas/Report",
+        }))
+        .unwrap();
+    let subject = crate::report::fixture_subject();
+    let now = crate::report::fixture_now();
+    let empty = AccountHistory::default();
+    let empty = performance_report(
+        &empty,
+        Period::last_days(now, empty.account.time_zone, 7).unwrap(),
+        now,
+        &ReportConfig::default(),
+    );
+    let anonymous = ReportSubject {
+        name: None,
+        ..subject.clone()
+    };
+    let full = report_json(&crate::report::fixture_report_with_peers(), &subject);
+    assert!(full["peer_benchmark"]["figures"][0]["rank"].is_object());
+    for report in [
+        full.clone(),
+        report_json(&crate::report::fixture_report(), &subject),
+        report_json(&empty, &anonymous),
+    ] {
+        let errors: Vec<String> = validator
+            .iter_errors(&report)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+    }
+
+    let mut wrong = full.clone();
+    wrong["followers"]["now"]["value"] = json!("12");
+    assert!(!validator.is_valid(&wrong), "a figure's value is a number");
+    let mut wrong = full.clone();
+    wrong["posts"][0]["figures"][0]["unit"] = json!("furlongs");
+    assert!(!validator.is_valid(&wrong), "units are named");
+    let mut wrong = full;
+    wrong.as_object_mut().unwrap().remove("best_times");
+    assert!(!validator.is_valid(&wrong), "every section is required");
+}

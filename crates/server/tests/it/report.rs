@@ -656,3 +656,29 @@ fn reports_state_story_completeness() {
     };
     assert!(!server::report::render(&report, &none, ReportFormat::Table).contains("Stories:"));
 }
+
+/// [`fixture_report`] with a peer benchmark: one figure ranked, the others missing.
+pub(crate) fn fixture_report_with_peers() -> Report {
+    let mut report = fixture_report();
+    let ours = analytics::competitors::PeerAccount {
+        name: "us".into(),
+        followers: vec![],
+        posts: vec![],
+    };
+    let window = analytics::competitors::Window {
+        from: fixture_now() - Duration::days(30),
+        to: fixture_now(),
+    };
+    let mut ranks = analytics::competitors::peer_benchmark(&ours, &[], window);
+    let mut ranked = ranks[0].clone();
+    ranked.ours.value = Some(3.5);
+    ranked.rank = Some(2);
+    ranked.of = 3;
+    ranked.peer_median = Some(1.25);
+    ranks.push(ranked);
+    report.peers = Some(analytics::competitors::PeerBenchmark {
+        competitors: 2,
+        ranks,
+    });
+    report
+}

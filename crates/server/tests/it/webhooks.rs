@@ -254,7 +254,10 @@ fn login_of(a: &SimAccount) -> graph::LoginKind {
 fn numbers(f: &StoryFinal) -> BTreeMap<(String, String), Option<f64>> {
     f.metrics
         .iter()
-        .map(|m| ((m.metric.clone(), m.breakdown.clone()), m.value))
+        .map(|m| {
+            let breakdown = store::Breakdown::to_column(m.breakdown.as_ref());
+            ((m.metric.clone(), breakdown), m.value)
+        })
         .collect()
 }
 

@@ -5,8 +5,8 @@
 use chrono::NaiveDate;
 use sqlx::{PgPool, Row};
 use store::{
-    AccountId, AccountInsightBatch, AccountInsightDay, AccountInsightReading, DemographicBatch,
-    DemographicValue, Result, ValueSource,
+    AccountId, AccountInsightBatch, AccountInsightDay, AccountInsightReading, Breakdown,
+    DemographicBatch, DemographicValue, Result, ValueSource,
 };
 
 use crate::accounts::get;
@@ -36,7 +36,7 @@ pub(crate) async fn account_insights_apply(
 ) -> Result<u64> {
     check_finite(batch.rows.iter().map(|r| r.value), "account insight")?;
     let rows = dedup_last(batch.rows, |r| {
-        (r.metric.clone(), r.day, r.breakdown.clone(), r.key.clone())
+        (r.metric.clone(), r.day, r.breakdown.clone())
     });
     let mut tx = pool.begin().await.map_err(db)?;
     account_exists(&mut tx, batch.account_id).await?;
@@ -46,8 +46,10 @@ pub(crate) async fn account_insights_apply(
     }
     let metrics: Vec<&str> = rows.iter().map(|r| r.metric.as_str()).collect();
     let days: Vec<NaiveDate> = rows.iter().map(|r| r.day).collect();
-    let breakdowns: Vec<&str> = rows.iter().map(|r| r.breakdown.as_str()).collect();
-    let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+    let (breakdowns, keys): (Vec<&str>, Vec<&str>) = rows
+        .iter()
+        .map(|r| Breakdown::to_columns(r.breakdown.as_ref()))
+        .unzip();
     let values: Vec<f64> = rows.iter().map(|r| r.value).collect();
     let done = sqlx::query(
         "INSERT INTO account_insight_days
@@ -104,13 +106,15 @@ pub(crate) async fn account_insight_days(
         out.push(AccountInsightDay {
             metric: row.try_get(0).map_err(db)?,
             day: row.try_get(1).map_err(db)?,
-            breakdown: row.try_get(2).map_err(db)?,
-            key: row.try_get(3).map_err(db)?,
+            breakdown: Breakdown::from_columns(
+                row.try_get(2).map_err(db)?,
+                row.try_get(3).map_err(db)?,
+            ),
             value: row.try_get(4).map_err(db)?,
         });
     }
     out.sort_unstable_by(|a, b| {
-        (&a.metric, a.day, &a.breakdown, &a.key).cmp(&(&b.metric, b.day, &b.breakdown, &b.key))
+        (&a.metric, a.day, &a.breakdown).cmp(&(&b.metric, b.day, &b.breakdown))
     });
     Ok(out)
 }
@@ -169,8 +173,7 @@ pub(crate) async fn account_insight_as_of(
         .map(|row| {
             Ok(AccountInsightReading {
                 day: get(row, "day")?,
-                breakdown: get(row, "breakdown")?,
-                key: get(row, "key")?,
+                breakdown: Breakdown::from_columns(get(row, "breakdown")?, get(row, "key")?),
                 value: get(row, "value")?,
                 first_value: get(row, "first_value")?,
                 first_fetched_at: get(row, "first_fetched_at")?,

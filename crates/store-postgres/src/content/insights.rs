@@ -7,13 +7,18 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
-use store::{AccountId, InsightBatch, InsightSnapshot, Origin, PostWindow, Result, StoreError};
+use store::{
+    AccountId, Breakdown, InsightBatch, InsightSnapshot, Origin, PostWindow, Result, StoreError,
+};
 
 use crate::accounts::get;
 use crate::error::db;
 
 use super::media::dedup_last;
 use super::{account_exists, check_finite};
+
+/// A snapshot row's natural key: media or story id, metric, breakdown, capture time.
+type SnapshotKey<'a> = (&'a str, &'a str, Option<&'a Breakdown>, DateTime<Utc>);
 
 /// Which table family an insight batch goes to.
 #[derive(Clone, Copy)]
@@ -178,14 +183,13 @@ pub(super) async fn insights_apply(
     let ids = resolve_ids(tx, owner, account_id, &wanted).await?;
     // The last occurrence of a key within the batch wins (one statement cannot write a
     // row twice).
-    let mut last: HashMap<(&str, &str, &str, DateTime<Utc>), usize> =
-        HashMap::with_capacity(rows.len());
+    let mut last: HashMap<SnapshotKey<'_>, usize> = HashMap::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
         last.insert(
             (
                 r.ig_media_id.as_str(),
                 r.metric.as_str(),
-                r.breakdown.as_str(),
+                r.breakdown.as_ref(),
                 r.captured_at,
             ),
             i,

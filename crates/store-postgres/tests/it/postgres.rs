@@ -499,7 +499,7 @@ async fn ingest_and_claim_throughput() {
                     rows.push(InsightSnapshot {
                         ig_media_id: format!("1790{i:010}"),
                         metric: (*metric).to_string(),
-                        breakdown: String::new(),
+                        breakdown: None,
                         captured_at,
                         value: f64::from(i * 10 + m as u32 + c),
                     });
@@ -619,7 +619,7 @@ async fn deleting_an_account_leaves_no_orphan_snapshots() {
             .map(|h| InsightSnapshot {
                 ig_media_id: media.clone(),
                 metric: "reach".into(),
-                breakdown: String::new(),
+                breakdown: None,
                 captured_at: t0() + Duration::hours(h),
                 // Values that change: a repeated value would confirm the previous row.
                 value: 1.0 + h as f64,

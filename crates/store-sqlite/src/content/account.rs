@@ -4,8 +4,8 @@
 
 use chrono::NaiveDate;
 use store::{
-    AccountId, AccountInsightBatch, AccountInsightDay, AccountInsightReading, DemographicBatch,
-    DemographicValue, Result, StoreError, ValueSource,
+    AccountId, AccountInsightBatch, AccountInsightDay, AccountInsightReading, Breakdown,
+    DemographicBatch, DemographicValue, Result, StoreError, ValueSource,
 };
 
 use crate::SqliteStore;
@@ -50,11 +50,12 @@ pub(crate) async fn account_insights_apply(
          WHERE excluded.fetched_at >= account_insight_days.fetched_at",
         &batch.rows,
         |q, r| {
+            let (breakdown, key) = Breakdown::to_columns(r.breakdown.as_ref());
             q.bind(account)
                 .bind(r.metric.clone())
                 .bind(day(r.day))
-                .bind(r.breakdown.clone())
-                .bind(r.key.clone())
+                .bind(breakdown.to_owned())
+                .bind(key.to_owned())
                 .bind(r.value)
                 .bind(fetched)
                 .bind(fetched)
@@ -99,8 +100,7 @@ pub(crate) async fn account_insight_days(
             Ok(AccountInsightDay {
                 metric,
                 day: parse_day(&d)?,
-                breakdown,
-                key,
+                breakdown: Breakdown::from_columns(breakdown, key),
                 value,
             })
         })
@@ -162,8 +162,7 @@ pub(crate) async fn account_insight_as_of(
             let d: String = row.col("day")?;
             Ok(AccountInsightReading {
                 day: parse_day(&d)?,
-                breakdown: row.col("breakdown")?,
-                key: row.col("key")?,
+                breakdown: Breakdown::from_columns(row.col("breakdown")?, row.col("key")?),
                 value: row.col("value")?,
                 first_value: row.col("first_value")?,
                 first_fetched_at: from_micros(row.col("first_fetched_at")?)?,

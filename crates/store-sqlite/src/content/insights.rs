@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, SqliteConnection};
-use store::{AccountId, InsightBatch, InsightSnapshot, Origin, PostWindow, Result, StoreError};
+use store::{
+    AccountId, Breakdown, InsightBatch, InsightSnapshot, Origin, PostWindow, Result, StoreError,
+};
 
 use crate::SqliteStore;
 use crate::accounts::ensure_exists;
@@ -211,7 +213,7 @@ pub(super) async fn apply_insights(
             q.bind(*id)
                 .bind(micros(r.captured_at))
                 .bind(r.metric.clone())
-                .bind(r.breakdown.clone())
+                .bind(Breakdown::to_column(r.breakdown.as_ref()))
                 .bind(r.value)
                 .bind(origin.api_version.clone())
                 .bind(origin.source.as_str())
@@ -223,7 +225,7 @@ pub(super) async fn apply_insights(
     let mut latest: BTreeMap<i64, BTreeMap<&str, (DateTime<Utc>, f64)>> = BTreeMap::new();
     for (id, r) in &resolved {
         let metrics = latest.entry(*id).or_default();
-        if r.breakdown.is_empty() {
+        if r.breakdown.is_none() {
             let slot = metrics
                 .entry(r.metric.as_str())
                 .or_insert((r.captured_at, r.value));
@@ -299,7 +301,7 @@ pub(super) fn snapshot_from(row: &SqliteRow) -> Result<InsightSnapshot> {
     Ok(InsightSnapshot {
         ig_media_id: row.col("ig_media_id")?,
         metric: row.col("metric")?,
-        breakdown: row.col("breakdown")?,
+        breakdown: Breakdown::from_column(&row.col::<String>("breakdown")?)?,
         captured_at: row.time("captured_at")?,
         value: row.col("value")?,
     })
@@ -381,7 +383,7 @@ pub(super) fn sorted_history(text: &str) -> Result<Vec<InsightSnapshot>> {
                     InsightSnapshot {
                         ig_media_id,
                         metric,
-                        breakdown,
+                        breakdown: Breakdown::from_column(&breakdown)?,
                         captured_at: from_micros(captured_at)?,
                         value,
                     },

@@ -116,8 +116,7 @@ async fn a_read_only_database_refuses_writes_and_stays_intact() {
             rows: vec![AccountInsightDay {
                 metric: "reach".into(),
                 day: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-                breakdown: String::new(),
-                key: String::new(),
+                breakdown: None,
                 value: 1.0,
             }],
             origin: store::Origin::poll("v23.0"),
@@ -190,8 +189,7 @@ async fn two_stores_on_one_file_write_and_claim_concurrently() {
                             metric: format!("metric_{k}"),
                             day: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
                                 + chrono::Days::new(u64::from(round)),
-                            breakdown: String::new(),
-                            key: String::new(),
+                            breakdown: None,
                             value: f64::from(round),
                         })
                         .collect();

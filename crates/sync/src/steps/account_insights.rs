@@ -15,8 +15,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::America::Los_Angeles;
 use graph::{AccountInsightsQuery, CatalogScope};
 use store::{
-    AccountInsightBatch, AccountInsightDay, AccountInsightReading, MissingBatch, MissingKey,
-    MissingKind, MissingReason, MissingValue,
+    AccountInsightBatch, AccountInsightDay, AccountInsightReading, Breakdown, MissingBatch,
+    MissingKey, MissingKind, MissingReason, MissingValue,
 };
 
 use crate::steps::{StepCtx, StepError, StepReport};
@@ -49,7 +49,7 @@ const REREAD_EVERY: Duration = Duration::days(7);
 fn reread_due(readings: &[AccountInsightReading], now: DateTime<Utc>) -> bool {
     readings
         .iter()
-        .any(|r| r.breakdown.is_empty() && r.fetched_at <= now - REREAD_EVERY)
+        .any(|r| r.breakdown.is_none() && r.fetched_at <= now - REREAD_EVERY)
 }
 
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
@@ -200,18 +200,11 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let online = online.days;
     let mut rows: Vec<AccountInsightDay> = points
         .into_iter()
-        .map(|p| {
-            let (breakdown, key) = match p.breakdown {
-                Some(b) => (b.dimension, b.key),
-                None => (String::new(), String::new()),
-            };
-            AccountInsightDay {
-                metric: p.metric,
-                day: p.day,
-                breakdown,
-                key,
-                value: p.value,
-            }
+        .map(|p| AccountInsightDay {
+            metric: p.metric,
+            day: p.day,
+            breakdown: p.breakdown.map(|b| Breakdown::new(b.dimension, b.key)),
+            value: p.value,
         })
         .collect();
     let online_days = online.len();
@@ -220,8 +213,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
             rows.push(AccountInsightDay {
                 metric: "online_followers".to_string(),
                 day: day.day,
-                breakdown: "hour".to_string(),
-                key: hour.to_string(),
+                breakdown: Some(Breakdown::new("hour", hour.to_string())),
                 value,
             });
         }
@@ -244,7 +236,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
         .account_insight_days(ctx.account.id, &[ANCHOR_METRIC.to_string()], since, until)
         .await?
         .into_iter()
-        .filter(|d| d.breakdown.is_empty())
+        .filter(|d| d.breakdown.is_none())
         .map(|d| d.day)
         .collect();
     let stored = stored_days.len() as i64;

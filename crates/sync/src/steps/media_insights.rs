@@ -68,8 +68,7 @@ pub(crate) fn snapshot_row(
         breakdown: value
             .breakdown
             .as_ref()
-            .map(|b| format!("{}:{}", b.dimension, b.key))
-            .unwrap_or_default(),
+            .map(|b| store::Breakdown::new(&b.dimension, &b.key)),
         captured_at,
         value: value.value,
     }

@@ -384,7 +384,7 @@ async fn a_second_sync_adds_snapshots_without_duplicating(d: Dialect) {
                     .await
                     .unwrap();
                 let mut per: std::collections::BTreeMap<String, usize> = Default::default();
-                for r in rows.iter().filter(|r| r.breakdown.is_empty()) {
+                for r in rows.iter().filter(|r| r.breakdown.is_none()) {
                     *per.entry(r.ig_media_id.clone()).or_default() += 1;
                 }
                 per

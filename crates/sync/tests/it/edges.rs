@@ -238,10 +238,7 @@ async fn an_edge_world_syncs_every_value_or_its_reason(d: Dialect) {
         .await
         .unwrap();
     let total = |rows: &[store::AccountInsightReading]| {
-        rows.iter()
-            .find(|r| r.breakdown.is_empty())
-            .unwrap()
-            .clone()
+        rows.iter().find(|r| r.breakdown.is_none()).unwrap().clone()
     };
     let (was, now) = (total(&reach_before), total(&reach_after));
     assert_eq!(now.value, day.values["reach"] as f64);

@@ -52,7 +52,7 @@ async fn reach_of(env: &Env, account: i64, day: chrono::NaiveDate) -> AccountIns
         .await
         .unwrap()
         .into_iter()
-        .find(|r| r.breakdown.is_empty())
+        .find(|r| r.breakdown.is_none())
         .unwrap_or_else(|| panic!("reach of {day} is stored"))
 }
 
@@ -123,7 +123,7 @@ async fn a_weekly_wider_read_stores_a_late_revision(d: Dialect) {
         .unwrap();
     assert!(
         then.iter()
-            .any(|r| r.breakdown.is_empty() && r.value == first.value)
+            .any(|r| r.breakdown.is_none() && r.value == first.value)
     );
 
     // The next sync, an hour later, reads the last days only again.

@@ -343,13 +343,18 @@ pub async fn insight_snapshots_append_history_and_latest_is_newest(store: DynSto
         .media_insight_history(&ids(&["h1", "h2"]), &[])
         .await
         .unwrap();
+    let columns: Vec<String> = history
+        .iter()
+        .map(|s| crate::Breakdown::to_column(s.breakdown.as_ref()))
+        .collect();
     let got: Vec<(&str, &str, &str, DateTime<Utc>, f64)> = history
         .iter()
-        .map(|s| {
+        .zip(&columns)
+        .map(|(s, column)| {
             (
                 s.ig_media_id.as_str(),
                 s.metric.as_str(),
-                s.breakdown.as_str(),
+                column.as_str(),
                 s.captured_at,
                 s.value,
             )

@@ -135,8 +135,7 @@ pub async fn account_insight_revisions_answer_as_of(store: DynStore) {
                         .map(|(d, v)| AccountInsightDay {
                             metric: "reach".into(),
                             day: day(d),
-                            breakdown: String::new(),
-                            key: String::new(),
+                            breakdown: None,
                             value: v,
                         })
                         .collect(),

@@ -195,7 +195,7 @@ fn snap(
     InsightSnapshot {
         ig_media_id: media.to_owned(),
         metric: metric.to_owned(),
-        breakdown: breakdown.to_owned(),
+        breakdown: crate::Breakdown::from_column(breakdown).expect("dimension:key"),
         captured_at: captured,
         value,
     }
@@ -386,8 +386,7 @@ async fn populate(store: &DynStore, ig: &str) -> AccountId {
             rows: vec![AccountInsightDay {
                 metric: "reach".into(),
                 day: day(1),
-                breakdown: String::new(),
-                key: String::new(),
+                breakdown: None,
                 value: 50.0,
             }],
             origin: crate::Origin::poll("v23.0"),

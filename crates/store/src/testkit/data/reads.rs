@@ -411,8 +411,7 @@ pub async fn writes_for_an_unknown_account_are_not_found(store: DynStore) {
                 rows: vec![AccountInsightDay {
                     metric: "reach".into(),
                     day: day(1),
-                    breakdown: String::new(),
-                    key: String::new(),
+                    breakdown: None,
                     value: 1.0
                 }],
                 origin: crate::Origin::poll("v23.0"),

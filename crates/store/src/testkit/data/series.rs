@@ -132,8 +132,7 @@ pub async fn account_insight_days_settle_in_place(store: DynStore) {
     let row = |metric: &str, d: u32, breakdown: &str, key: &str, value: f64| AccountInsightDay {
         metric: metric.to_owned(),
         day: day(d),
-        breakdown: breakdown.to_owned(),
-        key: key.to_owned(),
+        breakdown: crate::Breakdown::from_columns(breakdown.to_owned(), key.to_owned()),
         value,
     };
     let first = AccountInsightBatch {

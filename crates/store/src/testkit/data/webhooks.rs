@@ -17,7 +17,7 @@ fn event(key: &str, minute: i64) -> NewWebhookEvent {
 fn metric(name: &str, breakdown: &str, value: Option<f64>) -> StoryFinalMetric {
     StoryFinalMetric {
         metric: name.to_owned(),
-        breakdown: breakdown.to_owned(),
+        breakdown: crate::Breakdown::from_column(breakdown).expect("dimension:key"),
         value,
         missing_reason: value.is_none().then(|| "too_few_viewers".to_owned()),
     }
