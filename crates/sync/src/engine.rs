@@ -19,7 +19,9 @@ use crate::clock::Clock;
 use crate::error::{Result, SyncError};
 use crate::jobs;
 use crate::plan::{MAINTENANCE_QUEUE, Plan, Scope, Step};
-pub use crate::settings::{AlertSettings, RetentionSettings, SyncSettings};
+pub use crate::settings::{
+    AlertSettings, DEFAULT_SYNCS_PER_MINUTE, RetentionSettings, SyncSettings,
+};
 use ::queue::{Scheduler, Worker, WorkerStats, worker_process_gone};
 
 /// Most media ids one scoped sync may name.

@@ -35,7 +35,7 @@ pub mod clock {
 }
 pub use ::queue::{CronExpr, Scheduler, WorkerStats, validate_cron};
 pub use engine::{
-    AlertSettings, Engine, EngineConfig, Enqueued, GraphClients, RetentionSettings,
+    AlertSettings, DEFAULT_SYNCS_PER_MINUTE, Engine, EngineConfig, Enqueued, GraphClients, RetentionSettings,
     SCHEDULE_FULL_SYNC, SCHEDULE_LIGHT_SYNC, SCHEDULE_RETENTION, SCHEDULE_TOKEN_REFRESH,
     StepProgress, StepState, SyncProgress, SyncSettings, SyncState, graph_clients,
 };
