@@ -1046,7 +1046,10 @@ mod tests {
         let c = load(None, &[], Overrides::default()).unwrap();
         assert_eq!(c.sync.syncs_per_minute, sync::DEFAULT_SYNCS_PER_MINUTE);
         let served = c.sync.accounts_served_by_limiter().unwrap().unwrap();
-        assert!(served >= 10_000, "the shipped limiter keeps {served} accounts");
+        assert!(
+            served >= 10_000,
+            "the shipped limiter keeps {served} accounts"
+        );
     }
 
     #[test]

@@ -228,8 +228,12 @@ impl SyncSettings {
             .ok_or_else(|| SyncError::config("no reference day"))?;
         let until = from + chrono::Duration::days(7);
         let mut ticks = 0u64;
-        for (name, cron) in [("full_cron", &self.full_cron), ("light_cron", &self.light_cron)] {
-            let expr = CronExpr::parse(cron).map_err(|e| SyncError::config(format!("{name}: {e}")))?;
+        for (name, cron) in [
+            ("full_cron", &self.full_cron),
+            ("light_cron", &self.light_cron),
+        ] {
+            let expr =
+                CronExpr::parse(cron).map_err(|e| SyncError::config(format!("{name}: {e}")))?;
             let mut at = from - chrono::Duration::seconds(1);
             loop {
                 at = expr

@@ -345,8 +345,9 @@ async fn run_day(
     settings.retention_cron = shipped("sync.retention_cron")?;
     settings.competitors.cron = shipped("sync.competitors_cron")?;
     settings.concurrency = plan.concurrency;
-    // The start limiter is off: at its default of 5 starts a minute it serves at most 257
-    // accounts on the default schedules (28 starts per account-day), see docs/benchmarks.md.
+    // The start limiter is off: the clock stands still within a step, so N starts a minute
+    // would grant N per step. In real time its default keeps 25,714 accounts on the default
+    // schedules (`SyncSettings::accounts_served_by_limiter`), see docs/benchmarks.md.
     settings.syncs_per_minute = 0;
     // Polling is in real time: a short interval keeps idle workers from stretching a step.
     settings.poll_interval = Duration::from_millis(20);
