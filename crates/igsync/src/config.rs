@@ -47,7 +47,7 @@ keys! {
     "sync.max_attempts", "IGSYNC_SYNC_MAX_ATTEMPTS", "3", "Attempts per job before it fails for good";
     "sync.backoff_secs", "IGSYNC_SYNC_BACKOFF_SECS", "60", "First retry delay; doubles per attempt, with jitter";
     "sync.job_timeout_secs", "IGSYNC_SYNC_JOB_TIMEOUT_SECS", "600", "A job running longer than this fails its attempt";
-    "sync.syncs_per_minute", "IGSYNC_SYNC_SYNCS_PER_MINUTE", "5", "Account syncs started per minute across all workers (0: no limit)";
+    "sync.syncs_per_minute", "IGSYNC_SYNC_SYNCS_PER_MINUTE", "500", "Account syncs started per minute across all workers (0: no limit); the default keeps 25,714 accounts on the default schedules (28 starts per account-day), N accounts need at least N × 28 ÷ 1,440";
     "sync.lease_secs", "IGSYNC_SYNC_LEASE_SECS", "30", "A running job whose worker stops heartbeating is rescued after this";
     "sync.full_cron", "IGSYNC_SYNC_FULL_CRON", "0 0 */6 * * *", "Full sync of every active account (sec min hour day month weekday, UTC); daily at 02:00 is \"0 0 2 * * *\"";
     "sync.light_cron", "IGSYNC_SYNC_LIGHT_CRON", "0 30 * * * *", "Light sync: profile, account insights, recent posts' insights, stories";
@@ -1069,6 +1069,17 @@ mod tests {
         assert!(matches!(err, ConfigError::Malformed { .. }), "{err}");
         assert!(err.to_string().contains("(line 2)"), "{err}");
         assert!(!err.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn the_shipped_start_limiter_keeps_a_ten_thousand_account_fleet_on_schedule() {
+        let c = load(None, &[], Overrides::default()).unwrap();
+        assert_eq!(c.sync.syncs_per_minute, sync::DEFAULT_SYNCS_PER_MINUTE);
+        let served = c.sync.accounts_served_by_limiter().unwrap().unwrap();
+        assert!(
+            served >= 10_000,
+            "the shipped limiter keeps {served} accounts"
+        );
     }
 
     #[test]

@@ -87,6 +87,10 @@ pub trait QueueStore: Send + Sync + 'static {
         now: DateTime<Utc>,
         accounts: Option<&[AccountId]>,
     ) -> Result<QueueSnapshot>;
+    /// Jobs the queue has in hand at `now`: pending ones due (`run_at <= now`) plus running
+    /// ones, in every queue. Read from the pending and running jobs alone (partial indexes),
+    /// so it stays cheap however many finished jobs the table keeps.
+    async fn job_due_count(&self, now: DateTime<Utc>) -> Result<i64>;
     /// Failed or cancelled jobs (and pending ones, to run now) → pending, `run_at = now`,
     /// attempts reset. Running and completed jobs are left alone. Returns how many.
     async fn jobs_retry(&self, selector: JobSelector, now: DateTime<Utc>) -> Result<u64>;

@@ -628,6 +628,10 @@ impl QueueStore for PostgresStore {
         queue::snapshot(&self.pool, now, accounts).await
     }
 
+    async fn job_due_count(&self, now: DateTime<Utc>) -> Result<i64> {
+        queue::due_count(&self.pool, now).await
+    }
+
     async fn jobs_retry(&self, selector: JobSelector, now: DateTime<Utc>) -> Result<u64> {
         queue::retry(&self.pool, selector, now).await
     }

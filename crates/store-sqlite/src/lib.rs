@@ -645,6 +645,10 @@ impl QueueStore for SqliteStore {
         queue::snapshot(self, now, accounts).await
     }
 
+    async fn job_due_count(&self, now: DateTime<Utc>) -> Result<i64> {
+        queue::due_count(self, now).await
+    }
+
     async fn jobs_retry(&self, selector: JobSelector, now: DateTime<Utc>) -> Result<u64> {
         queue::retry(self, selector, now).await
     }

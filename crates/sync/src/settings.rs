@@ -72,6 +72,14 @@ impl Default for AlertSettings {
     }
 }
 
+/// The start limiter's default: 500 account syncs a minute across all workers. The default
+/// schedules start 28 syncs per account-day (a full sync every 6 hours, a light one every
+/// hour), so it keeps 500 × 1,440 ÷ 28 = 25,714 accounts on their schedules; a fleet of
+/// 10,000 needs 195 a minute on average, and the busiest minute of its spread offsets stays
+/// well under 500 (the settings' tests compute both). It still stops a burst (every
+/// account's first sync, a schedule's run-now) from starting all at once.
+pub const DEFAULT_SYNCS_PER_MINUTE: u32 = 500;
+
 /// Everything configurable about syncing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncSettings {
@@ -89,7 +97,9 @@ pub struct SyncSettings {
     pub poll_interval: Duration,
     pub maintenance_interval: Duration,
     pub shutdown_grace: Duration,
-    /// Account syncs started per minute across all workers (0: no limit).
+    /// Account syncs started per minute across all workers (0: no limit). The default
+    /// ([`DEFAULT_SYNCS_PER_MINUTE`]) keeps 25,714 accounts on the default schedules;
+    /// [`SyncSettings::accounts_served_by_limiter`] says how many a value keeps.
     pub syncs_per_minute: u32,
     pub full_cron: String,
     pub light_cron: String,
@@ -133,7 +143,7 @@ impl Default for SyncSettings {
             poll_interval: Duration::from_secs(1),
             maintenance_interval: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
-            syncs_per_minute: 5,
+            syncs_per_minute: DEFAULT_SYNCS_PER_MINUTE,
             full_cron: DEFAULT_FULL_SYNC_CRON.to_string(),
             light_cron: DEFAULT_LIGHT_SYNC_CRON.to_string(),
             token_refresh_cron: DEFAULT_TOKEN_REFRESH_CRON.to_string(),
@@ -227,6 +237,51 @@ impl SyncSettings {
         Ok(())
     }
 
+    /// Account syncs one account starts per day on these schedules: the full and light
+    /// syncs' ticks over a week, ÷ 7 (a light sync skipped because the account's chain is
+    /// still active makes it fewer, never more).
+    pub fn sync_starts_per_account_day(&self) -> Result<f64> {
+        let from = chrono::DateTime::<chrono::Utc>::from_timestamp(1_767_225_600, 0) // 2026-01-01
+            .ok_or_else(|| SyncError::config("no reference day"))?;
+        let until = from + chrono::Duration::days(7);
+        let mut ticks = 0u64;
+        for (name, cron) in [
+            ("full_cron", &self.full_cron),
+            ("light_cron", &self.light_cron),
+        ] {
+            let expr =
+                CronExpr::parse(cron).map_err(|e| SyncError::config(format!("{name}: {e}")))?;
+            let mut at = from - chrono::Duration::seconds(1);
+            loop {
+                at = expr
+                    .next_after(at)
+                    .map_err(|e| SyncError::config(format!("{name}: {e}")))?;
+                if at >= until {
+                    break;
+                }
+                ticks += 1;
+            }
+        }
+        Ok(ticks as f64 / 7.0)
+    }
+
+    /// Accounts the start limiter keeps on their schedules: `syncs_per_minute` × 1,440 ÷
+    /// [`SyncSettings::sync_starts_per_account_day`]. None when the limiter is off (0). A
+    /// larger fleet falls behind its own schedules: its syncs wait for the limiter longer
+    /// and longer.
+    pub fn accounts_served_by_limiter(&self) -> Result<Option<u64>> {
+        if self.syncs_per_minute == 0 {
+            return Ok(None);
+        }
+        let per_day = self.sync_starts_per_account_day()?;
+        if per_day <= 0.0 {
+            return Ok(None);
+        }
+        Ok(Some(
+            (f64::from(self.syncs_per_minute) * 1440.0 / per_day).floor() as u64,
+        ))
+    }
+
     /// The schedules these settings describe.
     pub fn schedules(&self) -> Vec<ScheduleDef> {
         let def = |name: &str, cron: &str, kind: &str, args: serde_json::Value| ScheduleDef {
@@ -270,4 +325,84 @@ impl SyncSettings {
 /// The arguments of a sync schedule's fan-out (the scheduler adds `schedule` and `tick`).
 fn fan_out_args(plan: Plan) -> serde_json::Value {
     serde_json::json!({ "plan": plan.as_str() })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use chrono::{DateTime, Duration, Utc};
+
+    use super::*;
+
+    /// The fleet the default start limiter must keep on the default schedules.
+    const FLEET: i64 = 10_000;
+
+    #[test]
+    fn the_default_schedules_start_28_syncs_per_account_day() {
+        let s = SyncSettings::default();
+        assert_eq!(s.sync_starts_per_account_day().unwrap(), 28.0);
+        let daily = SyncSettings {
+            full_cron: "0 0 2 * * *".into(),
+            light_cron: "0 0 */2 * * *".into(),
+            ..SyncSettings::default()
+        };
+        assert_eq!(daily.sync_starts_per_account_day().unwrap(), 13.0);
+    }
+
+    #[test]
+    fn the_limiter_serves_its_rate_times_a_day_over_each_accounts_starts() {
+        let at = |n| SyncSettings {
+            syncs_per_minute: n,
+            ..SyncSettings::default()
+        };
+        assert_eq!(at(5).accounts_served_by_limiter().unwrap(), Some(257));
+        assert_eq!(at(500).accounts_served_by_limiter().unwrap(), Some(25_714));
+        assert_eq!(at(0).accounts_served_by_limiter().unwrap(), None);
+    }
+
+    /// Computed, no timing: with the default limiter, a 10,000-account fleet on the default
+    /// schedules is served on average with room to spare, and the day's busiest minute (its
+    /// syncs falling due at the fan-out's own offsets, `queue::spread_offset`) stays under
+    /// the limit, so no sync waits for the next minute.
+    #[test]
+    fn the_default_limiter_keeps_ten_thousand_accounts_on_their_schedules() {
+        let s = SyncSettings::default();
+        assert_eq!(s.syncs_per_minute, DEFAULT_SYNCS_PER_MINUTE);
+        let served = s.accounts_served_by_limiter().unwrap().unwrap();
+        assert!(
+            served >= 2 * FLEET as u64,
+            "the default {} starts a minute keep only {served} accounts",
+            s.syncs_per_minute
+        );
+
+        let day: DateTime<Utc> = DateTime::from_timestamp(1_767_225_600, 0).unwrap();
+        let mut per_minute: HashMap<i64, u32> = HashMap::new();
+        for (name, cron) in [
+            (SCHEDULE_FULL_SYNC, &s.full_cron),
+            (SCHEDULE_LIGHT_SYNC, &s.light_cron),
+        ] {
+            let expr = CronExpr::parse(cron).unwrap();
+            let mut tick = expr.next_after(day - Duration::seconds(1)).unwrap();
+            while tick < day + Duration::days(1) {
+                let period = expr.period_at(tick).unwrap();
+                for account in 1..=FLEET {
+                    let due = tick + ::queue::spread_offset(name, account, period);
+                    *per_minute.entry(due.timestamp() / 60).or_default() += 1;
+                }
+                tick = expr.next_after(tick).unwrap();
+            }
+        }
+        let busiest = per_minute.values().copied().max().unwrap();
+        let mean = f64::from(per_minute.values().sum::<u32>()) / 1440.0;
+        assert!(
+            (194.0..195.0).contains(&mean),
+            "{mean} starts a minute on average"
+        );
+        assert!(
+            busiest < s.syncs_per_minute,
+            "the busiest minute starts {busiest} syncs, over the limiter's {}",
+            s.syncs_per_minute
+        );
+    }
 }

@@ -284,6 +284,44 @@ pub async fn snapshot_counts_scheduled_and_oldest_due(fx: &dyn Fixture) {
     assert_eq!(later.oldest_due, vec![("q1".to_string(), at(10))]);
 }
 
+/// The due count: pending jobs due at `now` plus running ones, in every queue; scheduled,
+/// finished and cancelled jobs are not counted.
+pub async fn due_count_is_pending_due_plus_running(fx: &dyn Fixture) {
+    let store = fx.store();
+    assert_eq!(store.job_due_count(at(100)).await.unwrap(), 0);
+    completed_job(&store, "q1", t0(), at(1)).await;
+    failed_job(&store, "q2", at(3), at(4)).await;
+    let running = insert(&store, new_job("q1", "k")).await;
+    assert_eq!(claim(&store, &["q1"], "w", 1, at(2)).await, vec![running]);
+    for (queue, run_at) in [("q1", at(10)), ("q2", at(50)), ("q1", at(500))] {
+        insert(
+            &store,
+            NewJob {
+                run_at,
+                ..new_job(queue, "k")
+            },
+        )
+        .await;
+    }
+    assert_eq!(store.job_due_count(at(5)).await.unwrap(), 1);
+    assert_eq!(store.job_due_count(at(100)).await.unwrap(), 3);
+    assert_eq!(store.job_due_count(at(1000)).await.unwrap(), 4);
+    // The due count is the snapshot's pending minus scheduled, plus running.
+    let snap = store.job_snapshot(at(100), None).await.unwrap();
+    let of = |state| -> i64 {
+        snap.counts
+            .iter()
+            .filter(|c| c.state == state)
+            .map(|c| c.count)
+            .sum()
+    };
+    let scheduled: i64 = snap.scheduled.iter().map(|(_, n)| n).sum();
+    assert_eq!(
+        of(JobState::Pending) - scheduled + of(JobState::Running),
+        store.job_due_count(at(100)).await.unwrap()
+    );
+}
+
 /// A set of accounts (a workspace's) narrows the list, its total, bulk actions and the
 /// snapshot's counts; jobs without an account are outside every set.
 pub async fn an_account_set_narrows_lists_bulk_actions_and_counts(fx: &dyn Fixture) {

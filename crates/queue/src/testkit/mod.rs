@@ -43,6 +43,7 @@ macro_rules! queue_cases {
             list_filters_by_state_queue_kind_account_and_run_and_pages,
             search_is_plain_text_never_sql,
             snapshot_counts_scheduled_and_oldest_due,
+            due_count_is_pending_due_plus_running,
             an_account_set_narrows_lists_bulk_actions_and_counts,
             retry_cancel_and_delete_by_ids_follow_the_state_rules,
             bulk_actions_by_filter_apply_to_every_match,

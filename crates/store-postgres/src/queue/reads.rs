@@ -155,3 +155,16 @@ pub(crate) async fn snapshot(
         oldest_due,
     })
 }
+
+pub(crate) async fn due_count(pool: &PgPool, now: DateTime<Utc>) -> Result<i64> {
+    // Each count reads one partial index (`jobs_claim`, `jobs_lease`), never the finished
+    // jobs.
+    sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM jobs WHERE state = 'pending' AND run_at <= $1)
+              + (SELECT count(*) FROM jobs WHERE state = 'running')",
+    )
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .map_err(db)
+}

@@ -186,3 +186,16 @@ pub(crate) async fn snapshot(
         oldest_due,
     })
 }
+
+pub(crate) async fn due_count(db: &SqliteStore, now: DateTime<Utc>) -> Result<i64> {
+    // Each count reads one partial index (`jobs_claim`, `jobs_lease`), never the finished
+    // jobs.
+    sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM jobs WHERE state = 'pending' AND run_at <= ?1)
+              + (SELECT count(*) FROM jobs WHERE state = 'running')",
+    )
+    .bind(micros(now))
+    .fetch_one(&db.reader)
+    .await
+    .map_err(db_err)
+}

@@ -62,6 +62,16 @@ impl JobHandler for SyncFanOut {
             Ok(s) => s,
             Err(e) => return store_err(e),
         };
+        // The accounts whose sync chain is active (running, or due): one read of the active
+        // jobs for the whole fleet, not one per account.
+        let busy = if plan == Plan::Light {
+            match active_chains(store.as_ref(), now).await {
+                Ok(b) => b,
+                Err(e) => return store_err(e),
+            }
+        } else {
+            std::collections::HashSet::new()
+        };
         let mut jobs = Vec::new();
         let mut skipped = 0;
         for account in accounts {
@@ -71,32 +81,12 @@ impl JobHandler for SyncFanOut {
                 skipped += 1;
                 continue;
             }
-            if plan == Plan::Light {
-                let active = match store
-                    .job_list(JobQuery {
-                        account_id: Some(account.id),
-                        states: vec![JobState::Pending, JobState::Running],
-                        limit: 20,
-                        ..Default::default()
-                    })
-                    .await
-                {
-                    Ok(page) => page,
-                    Err(e) => return store_err(e),
-                };
-                // A chain that has not started because it waits for its offset in a longer
-                // period (a full sync due hours from now) does not hold the light sync back:
-                // the account's numbers stay as fresh as the light schedule promises.
-                let prefix = format!("sync:{}:", account.id);
-                if active.jobs.iter().any(|j| {
-                    j.unique_key
-                        .as_deref()
-                        .is_some_and(|k| k.starts_with(&prefix))
-                        && !waits_for_its_offset(j, now)
-                }) {
-                    skipped += 1;
-                    continue;
-                }
+            // A chain that has not started because it waits for its offset in a longer
+            // period (a full sync due hours from now) does not hold the light sync back: the
+            // account's numbers stay as fresh as the light schedule promises.
+            if busy.contains(&account.id) {
+                skipped += 1;
+                continue;
             }
             match sync_account_job(
                 &self.deps,
@@ -137,6 +127,32 @@ impl JobHandler for SyncFanOut {
             next: Vec::new(),
         }
     }
+}
+
+/// The accounts with an active sync chain: a job of the chain (`sync:{account}:…`) running,
+/// or pending and not a scheduled sync still waiting for its offset. One read of the
+/// pending and running jobs, for every account at once.
+async fn active_chains(
+    store: &dyn store::Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> store::Result<std::collections::HashSet<i64>> {
+    let active = store
+        .job_list(JobQuery {
+            states: vec![JobState::Pending, JobState::Running],
+            limit: 0,
+            ..Default::default()
+        })
+        .await?;
+    Ok(active
+        .jobs
+        .iter()
+        .filter_map(|j| {
+            let account = j.account_id?;
+            let key = j.unique_key.as_deref()?;
+            let is_chain = key.starts_with(&format!("sync:{account}:"));
+            (is_chain && !waits_for_its_offset(j, now)).then_some(account)
+        })
+        .collect())
 }
 
 /// The schedule's name, tick and period a fan-out spreads its accounts over; `None` (all at
