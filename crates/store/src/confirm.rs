@@ -122,7 +122,12 @@ where
 }
 
 /// One stored insight row of an item: (metric, breakdown), captured, confirmed, value.
-type StoredPoint = ((String, String), DateTime<Utc>, Option<DateTime<Utc>>, f64);
+type StoredPoint = (
+    (String, Option<crate::Breakdown>),
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    f64,
+);
 
 /// Insight history rows (each with its confirmation) as the snapshots a read gives: every
 /// item's rows expanded by [`expand_item`], sorted by item, metric, breakdown and time.

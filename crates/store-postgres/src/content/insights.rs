@@ -217,9 +217,14 @@ pub(super) async fn insights_apply(
     };
     // A snapshot equal to the newest row of its series confirms that row instead of
     // appending a new one (`store::plan_snapshot_writes`).
+    let columns: Vec<String> = rows
+        .iter()
+        .map(|r| Breakdown::to_column(r.breakdown.as_ref()))
+        .collect();
     let series: Vec<(i64, &str, &str)> = rows
         .iter()
-        .map(|r| (ids[&r.ig_media_id], r.metric.as_str(), r.breakdown.as_str()))
+        .zip(&columns)
+        .map(|(r, b)| (ids[&r.ig_media_id], r.metric.as_str(), b.as_str()))
         .collect();
     let newest = newest_rows(tx, table, column, &series).await?;
     let stored = origin.source.as_str();
@@ -257,16 +262,16 @@ pub(super) async fn insights_apply(
     let mut values = Vec::with_capacity(n);
     // Latest total per item and metric within this batch.
     let mut latest: HashMap<i64, BTreeMap<&str, (DateTime<Utc>, f64)>> = HashMap::new();
-    for (r, write) in rows.iter().copied().zip(&plan) {
+    for ((r, write), column) in rows.iter().copied().zip(&plan).zip(&columns) {
         let id = ids[&r.ig_media_id];
         if *write == store::SnapshotWrite::Insert {
             owner_ids.push(id);
             metrics.push(r.metric.as_str());
-            breakdowns.push(r.breakdown.as_str());
+            breakdowns.push(column.as_str());
             times.push(r.captured_at);
             values.push(r.value);
         }
-        if r.breakdown.is_empty() {
+        if r.breakdown.is_none() {
             let slot = latest.entry(id).or_default();
             match slot.get(r.metric.as_str()) {
                 Some((t, _)) if *t > r.captured_at => {}
@@ -467,7 +472,7 @@ pub(super) fn sorted_snapshots(rows: &[PgRow]) -> Result<Vec<InsightSnapshot>> {
             InsightSnapshot {
                 ig_media_id: row.try_get(0).map_err(db)?,
                 metric: row.try_get(1).map_err(db)?,
-                breakdown: row.try_get(2).map_err(db)?,
+                breakdown: Breakdown::from_column(row.try_get(2).map_err(db)?)?,
                 captured_at: row.try_get(3).map_err(db)?,
                 value: row.try_get(4).map_err(db)?,
             },

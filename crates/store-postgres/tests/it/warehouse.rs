@@ -425,7 +425,7 @@ async fn media_insights_keep_a_full_row_per_read_when_repeats_are_folded() {
         let snap = |metric: &str, value: f64| InsightSnapshot {
             ig_media_id: "17900000000000009".into(),
             metric: metric.into(),
-            breakdown: String::new(),
+            breakdown: None,
             captured_at: at(minute),
             value,
         };

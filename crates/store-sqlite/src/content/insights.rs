@@ -156,7 +156,11 @@ pub(super) async fn apply_insights(
         .iter()
         .map(|(id, r)| {
             (
-                (*id, r.metric.clone(), r.breakdown.clone()),
+                (
+                    *id,
+                    r.metric.clone(),
+                    Breakdown::to_column(r.breakdown.as_ref()),
+                ),
                 micros(r.captured_at),
                 (
                     r.value,

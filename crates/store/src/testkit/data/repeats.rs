@@ -16,7 +16,7 @@ fn as_of<S: Ord + Clone>(points: &[(S, DateTime<Utc>, f64)], t: DateTime<Utc>) -
         .collect()
 }
 
-type Series = (String, String, String);
+type Series = (String, String, Option<crate::Breakdown>);
 
 fn points(history: &[InsightSnapshot]) -> Vec<(Series, DateTime<Utc>, f64)> {
     history
