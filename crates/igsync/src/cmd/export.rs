@@ -704,6 +704,9 @@ enum Piece {
 
 type Pages = tokio::sync::mpsc::Receiver<anyhow::Result<Piece>>;
 
+/// One read of [`read_pages`]: an account and its inclusive range of partition times.
+type Read = (AccountId, (Option<DateTime<Utc>>, Option<DateTime<Utc>>));
+
 /// Pages the reader may hold ahead of the writer (each at most a page of rows, so memory
 /// stays bounded): at a typical fleet's sizes, the next account or two.
 const PAGES_AHEAD: usize = 2;
@@ -712,12 +715,7 @@ const PAGES_AHEAD: usize = 2;
 /// times), one read after the other, on a task of its own that runs up to [`PAGES_AHEAD`]
 /// pages ahead of the writer, across accounts: the database reads the next account while
 /// the writer encodes this one. Each read ends with [`Piece::End`].
-fn read_pages(
-    store: DynStore,
-    table: ExportTable,
-    reads: Vec<(AccountId, (Option<DateTime<Utc>>, Option<DateTime<Utc>>))>,
-    limit: u32,
-) -> Pages {
+fn read_pages(store: DynStore, table: ExportTable, reads: Vec<Read>, limit: u32) -> Pages {
     let (tx, rx) = tokio::sync::mpsc::channel(PAGES_AHEAD);
     tokio::spawn(async move {
         for (account, (since, until)) in reads {
