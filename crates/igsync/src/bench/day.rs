@@ -744,13 +744,26 @@ async fn freshness(
         let snaps = store
             .profile_snapshots(*id, t0 - chrono::Duration::days(1), t_end)
             .await?;
-        let mut times: Vec<DateTime<Utc>> = snaps.iter().map(|s| s.captured_at).collect();
-        times.sort_unstable();
+        // One point per read (a read equal to the row before it is stored as that row's
+        // confirmation, and read back as a point). Between two reads of the same count the
+        // counter did not change, so the count held was the live one: no lag.
+        let mut reads: Vec<(DateTime<Utc>, i64)> = snaps
+            .iter()
+            .map(|s| (s.captured_at, s.followers_count))
+            .collect();
+        reads.sort_unstable();
         let mut at = t1 + step;
         while at <= t_end {
-            let last = times.partition_point(|t| *t <= at);
+            let last = reads.partition_point(|(t, _)| *t <= at);
             if last > 0 {
-                follower_lags.push((at - times[last - 1]).num_seconds() as f64);
+                let (read_at, count) = reads[last - 1];
+                let confirmed_later = reads.get(last).is_some_and(|(_, c)| *c == count);
+                let lag = if confirmed_later {
+                    0
+                } else {
+                    (at - read_at).num_seconds()
+                };
+                follower_lags.push(lag as f64);
             }
             at += step;
         }
@@ -775,7 +788,7 @@ async fn freshness(
         },
         "followers": {
             "lag_p50_s": f_p50, "lag_p99_s": f_p99, "samples": follower_lags.len(),
-            "definition": "time since the follower counter's last capture, sampled at every step per account (the simulator's counter changes continuously)",
+            "definition": "time since the follower counter's last read, sampled at every step per account; 0 between two reads of the same count",
         },
     }))
 }
