@@ -214,18 +214,21 @@ pub async fn export_batches_equal_the_pages(store: DynStore) {
         vec![record("w1", at(-90), ProductType::Feed)],
     )
     .await;
-    // Written in an order that is neither the key order nor the primary key's.
+    // Written in an order that is neither the key order nor the primary key's. Every read
+    // changes every value, so each is a row of its own (a read equal to the row before it
+    // would only confirm that row).
     for minutes in [60, 0, 1500] {
+        let m = minutes as f64;
         store
             .media_insights_apply(insights(
                 a,
                 at(minutes),
                 vec![
-                    snap("z3", "reach", "", at(minutes), 30.0 + minutes as f64),
-                    snap("z1", "views", "", at(minutes), 2.5),
-                    snap("z2", "reach", "", at(minutes), 100.0),
-                    snap("z1", "reach", "", at(minutes), 0.1 + 0.2),
-                    snap("z1", "likes", "", at(minutes), 3.0),
+                    snap("z3", "reach", "", at(minutes), 30.0 + m),
+                    snap("z1", "views", "", at(minutes), 2.5 + m),
+                    snap("z2", "reach", "", at(minutes), 100.0 + m),
+                    snap("z1", "reach", "", at(minutes), 0.1 + 0.2 + m),
+                    snap("z1", "likes", "", at(minutes), 3.0 + m),
                 ],
             ))
             .await
