@@ -35,6 +35,9 @@ pub(crate) const LOCK_NAMESPACE: i32 = 0x6967_7379;
 /// Second keys of the advisory locks.
 pub(crate) const LOCK_MIGRATE: i32 = 1;
 pub(crate) const LOCK_CLAIM: i32 = 2;
+/// Statistics are gathered per schema: the second key is `hashtext` of the schema's name and
+/// this suffix (see `ops::statistics_refresh`).
+pub(crate) const LOCK_STATISTICS_SUFFIX: &str = " statistics";
 
 /// How to connect: pool size and timeouts.
 #[derive(Debug, Clone, PartialEq, Eq)]

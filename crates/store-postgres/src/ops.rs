@@ -13,6 +13,57 @@ use store::{
 
 use crate::accounts::get;
 use crate::error::{corrupt, db};
+use crate::{LOCK_NAMESPACE, LOCK_STATISTICS_SUFFIX};
+
+/// `Store::statistics_refresh`: analyzes the tables of the current schema whose rows changed
+/// by more than autovacuum's default analyze threshold (50 rows + 10 %) since they were last
+/// analyzed. A session advisory lock per schema keeps two workers from analyzing the same
+/// tables; the one that does not get it returns nothing.
+pub(crate) async fn statistics_refresh(pool: &PgPool) -> Result<Vec<String>> {
+    let mut conn = pool.acquire().await.map_err(db)?;
+    let locked: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext(current_schema() || $2))")
+            .bind(LOCK_NAMESPACE)
+            .bind(LOCK_STATISTICS_SUFFIX)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+    if !locked {
+        return Ok(Vec::new());
+    }
+    let outcome = analyze_stale(&mut conn).await;
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1, hashtext(current_schema() || $2))")
+        .bind(LOCK_NAMESPACE)
+        .bind(LOCK_STATISTICS_SUFFIX)
+        .execute(&mut *conn)
+        .await;
+    if unlocked.is_err() {
+        // A connection that may still hold the lock must not go back to the pool.
+        conn.detach();
+    }
+    outcome
+}
+
+async fn analyze_stale(conn: &mut sqlx::PgConnection) -> Result<Vec<String>> {
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT relname::text FROM pg_stat_user_tables \
+         WHERE schemaname = current_schema() \
+           AND n_mod_since_analyze > 50 + 0.1 * greatest(n_live_tup, 0) \
+         ORDER BY relname",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    for table in &stale {
+        // The name comes from the catalog; quoting it keeps any name a single identifier.
+        let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+        sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {quoted}")))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(stale)
+}
 
 const ALERT_COLUMNS: &str = "id, account_id, kind, severity, dedup_key, title, message, payload, \
     created_at, acknowledged_at, delivered_at, delivery_error";

@@ -27,6 +27,10 @@ impl Store for PostgresStore {
         self.run_migrations().await
     }
 
+    async fn statistics_refresh(&self) -> Result<Vec<String>> {
+        ops::statistics_refresh(&self.pool).await
+    }
+
     async fn totals(&self) -> Result<StoreTotals> {
         content::totals(&self.pool).await
     }

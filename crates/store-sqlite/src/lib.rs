@@ -50,6 +50,11 @@ impl Store for SqliteStore {
         migrate::migrate(self).await
     }
 
+    async fn statistics_refresh(&self) -> Result<Vec<String>> {
+        // SQLite's planner picks igsync's indexes without gathered statistics.
+        Ok(Vec::new())
+    }
+
     async fn totals(&self) -> Result<StoreTotals> {
         content::totals(self).await
     }

@@ -84,6 +84,14 @@ pub trait Store: QueueStore {
     async fn ping(&self) -> Result<()>;
     /// Applies pending migrations (a no-op when up to date). Returns how many were applied.
     async fn migrate(&self) -> Result<u32>;
+    /// Gathers the query planner's statistics of every table changed by more than a tenth
+    /// of its rows (and at least 50) since they were last gathered, and returns those
+    /// tables. PostgreSQL plans from these statistics, and its autovacuum daemon, which
+    /// gathers them, may be off or far behind a bulk backfill: a table never analyzed is
+    /// planned as if it were tiny, and a history read of one account then scans the fleet.
+    /// One caller at a time per database schema does the work; the others return at once
+    /// with nothing. SQLite plans from its indexes alone and returns nothing.
+    async fn statistics_refresh(&self) -> Result<Vec<String>>;
     async fn totals(&self) -> Result<StoreTotals>;
 
     // ----- accounts -----

@@ -427,6 +427,7 @@ impl Engine {
         jobs::register_all(&self.deps, &mut worker);
         worker.add_maintenance(Arc::new(self.scheduler()));
         worker.add_maintenance(Arc::new(jobs::Reconciler::new(self.deps.clone())));
+        worker.add_maintenance(Arc::new(jobs::Statistics::new(self.deps.clone())));
         worker.set_wake(self.deps.wake.clone());
         Ok(worker)
     }

@@ -164,6 +164,9 @@ pub(crate) async fn export_to(
         .with_context(|| format!("cannot create {}", target.out.display()))?;
     let state = read_state(&target.out, ext)?;
     recover(&target.out)?;
+    // The export reads every row of history by account: plans made from stale statistics
+    // (a PostgreSQL whose autovacuum is off or behind) would scan the fleet per account.
+    store.statistics_refresh().await?;
     let mut run = Run {
         store,
         out: target.out,

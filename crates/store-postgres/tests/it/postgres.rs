@@ -759,3 +759,77 @@ async fn unreadable_job_errors_flag_their_job_and_fail_no_listing() {
     assert!(!after[1].unreadable);
     Box::new(fx).teardown().await;
 }
+
+/// Tables grown past the analyze threshold get the planner's statistics gathered once,
+/// by one caller at a time, whether or not the server's autovacuum is on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_are_gathered_for_grown_tables_by_one_caller_at_a_time() {
+    let fx = PgFixture::new().await;
+    let store = fx.store.clone();
+    let pool = store.pool().clone();
+    for _ in 0..300 {
+        store.job_insert(job(None)).await.unwrap();
+    }
+    // The server publishes a backend's table counters within seconds of its transactions.
+    let started = Instant::now();
+    loop {
+        let changed: Option<i64> = sqlx::query_scalar(
+            "SELECT n_mod_since_analyze FROM pg_stat_user_tables \
+             WHERE schemaname = current_schema() AND relname = 'jobs'",
+        )
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        if changed.unwrap_or(0) >= 300 {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the server never counted the 300 inserted jobs ({changed:?})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    // Another worker holds the schema's lock: this caller leaves the work to it.
+    let mut other = pool.acquire().await.unwrap();
+    let locked: bool = sqlx::query_scalar(
+        "SELECT pg_try_advisory_lock($1, hashtext(current_schema() || ' statistics'))",
+    )
+    .bind(0x6967_7379_i32)
+    .fetch_one(&mut *other)
+    .await
+    .unwrap();
+    assert!(locked);
+    assert_eq!(store.statistics_refresh().await.unwrap(), Vec::<String>::new());
+    let estimated = |pool: sqlx::PgPool| async move {
+        sqlx::query_scalar::<_, f32>("SELECT reltuples FROM pg_class WHERE oid = 'jobs'::regclass")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert!(
+        estimated(pool.clone()).await < 300.0,
+        "nothing analyzed the jobs table while the lock was held elsewhere"
+    );
+    sqlx::query("SELECT pg_advisory_unlock_all()")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    drop(other);
+
+    let analyzed = store.statistics_refresh().await.unwrap();
+    assert!(analyzed.contains(&"jobs".to_string()), "{analyzed:?}");
+    assert_eq!(estimated(pool.clone()).await, 300.0);
+    let last: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT last_analyze FROM pg_stat_user_tables \
+         WHERE schemaname = current_schema() AND relname = 'jobs'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(last.is_some());
+    // Unchanged since: nothing to gather again.
+    let again = store.statistics_refresh().await.unwrap();
+    assert!(!again.contains(&"jobs".to_string()), "{again:?}");
+    Box::new(fx).teardown().await;
+}

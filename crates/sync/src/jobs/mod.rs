@@ -239,3 +239,36 @@ impl Maintenance for Reconciler {
         Ok(())
     }
 }
+
+/// Keeps the database's query planner informed as the history grows (see
+/// [`store::Store::statistics_refresh`]): a backfill multiplies a table's rows within
+/// minutes, and plans made for the empty table would read every account's rows for one.
+pub(crate) struct Statistics {
+    deps: Arc<Deps>,
+}
+
+impl Statistics {
+    pub(crate) fn new(deps: Arc<Deps>) -> Statistics {
+        Statistics { deps }
+    }
+}
+
+#[async_trait::async_trait]
+impl Maintenance for Statistics {
+    fn name(&self) -> &str {
+        "refresh_statistics"
+    }
+
+    async fn run(&self, _now: DateTime<Utc>) -> std::result::Result<(), ::queue::QueueError> {
+        let started = std::time::Instant::now();
+        let tables = self.deps.store.statistics_refresh().await?;
+        if !tables.is_empty() {
+            tracing::debug!(
+                tables = %tables.join(", "),
+                ms = started.elapsed().as_millis() as u64,
+                "gathered the planner's statistics"
+            );
+        }
+        Ok(())
+    }
+}
