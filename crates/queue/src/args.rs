@@ -57,6 +57,7 @@ impl Job {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::JobId;
     use serde::Deserialize;
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -76,7 +77,7 @@ mod tests {
 
     fn job(new: &NewJob) -> Job {
         Job {
-            id: 1,
+            id: JobId::new(1),
             queue: new.queue.clone(),
             kind: new.kind.clone(),
             args: new.args.clone(),

@@ -82,7 +82,7 @@ impl JobContext {
             .job_progress_set(self.job.id, &self.worker_id, progress)
             .await
         {
-            tracing::debug!(job = self.job.id, error = %e, "could not record job progress");
+            tracing::debug!(job = self.job.id.get(), error = %e, "could not record job progress");
         }
     }
 }

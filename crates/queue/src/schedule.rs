@@ -96,7 +96,11 @@ pub fn spread_offset(
     const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h = FNV_OFFSET;
-    for b in schedule.bytes().chain([0]).chain(account.to_le_bytes()) {
+    for b in schedule
+        .bytes()
+        .chain([0])
+        .chain(account.get().to_le_bytes())
+    {
         h ^= u64::from(b);
         h = h.wrapping_mul(FNV_PRIME);
     }
@@ -191,7 +195,7 @@ impl Scheduler {
                 .await?;
             match fired {
                 Some(outcome) => {
-                    tracing::info!(schedule = %name, job = outcome.id(), next = %next, "schedule fired");
+                    tracing::info!(schedule = %name, job = outcome.id().get(), next = %next, "schedule fired");
                     report.fired.push((name, outcome.id()));
                 }
                 None => report.lost.push(name),
@@ -335,21 +339,21 @@ mod tests {
         let hour = chrono::Duration::hours(1);
         // Fixed values: the offsets must never change between releases.
         assert_eq!(
-            spread_offset("light_sync", 1, hour),
-            spread_offset("light_sync", 1, hour)
+            spread_offset("light_sync", AccountId::new(1), hour),
+            spread_offset("light_sync", AccountId::new(1), hour)
         );
         let known: Vec<i64> = (1..=3)
-            .map(|a| spread_offset("light_sync", a, hour).num_milliseconds())
+            .map(|a| spread_offset("light_sync", AccountId::new(a), hour).num_milliseconds())
             .collect();
         assert_eq!(known, KNOWN_OFFSETS);
         assert_ne!(
-            spread_offset("light_sync", 7, hour),
-            spread_offset("full_sync", 7, hour),
+            spread_offset("light_sync", AccountId::new(7), hour),
+            spread_offset("full_sync", AccountId::new(7), hour),
             "each schedule has its own offsets"
         );
         let mut per_minute = [0u32; 60];
         for a in 1..=6000 {
-            let o = spread_offset("light_sync", a, hour);
+            let o = spread_offset("light_sync", AccountId::new(a), hour);
             assert!(o >= chrono::Duration::zero() && o < hour);
             per_minute[(o.num_seconds() / 60) as usize] += 1;
         }
@@ -359,7 +363,7 @@ mod tests {
             "{per_minute:?}"
         );
         assert_eq!(
-            spread_offset("x", 1, chrono::Duration::zero()),
+            spread_offset("x", AccountId::new(1), chrono::Duration::zero()),
             chrono::Duration::zero()
         );
         let six = CronExpr::parse("0 0 */6 * * *").unwrap();

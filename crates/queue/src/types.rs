@@ -17,12 +17,82 @@
 
 use chrono::{DateTime, Utc};
 
-/// Our own surrogate key for an account (the queue only carries it: one running job per
-/// account).
-pub type AccountId = i64;
-/// A sync run's id (the queue only carries it, for the run's own bookkeeping).
-pub type RunId = i64;
-pub type JobId = i64;
+/// Defines an id type: a `Copy` newtype over the stored `i64` that reads, writes, prints and
+/// parses exactly as the bare number (serde transparent, `Display` and `FromStr` of `i64`;
+/// with the feature `schemars`, the JSON Schema of `i64`), so that ids of different things
+/// cannot be swapped and nothing outside changes.
+macro_rules! id_type {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize,
+            serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(i64);
+
+        impl $name {
+            /// The id stored as `value`.
+            pub const fn new(value: i64) -> Self {
+                Self(value)
+            }
+
+            /// The number stored for this id.
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
+
+        #[cfg(feature = "schemars")]
+        impl schemars::JsonSchema for $name {
+            fn inline_schema() -> bool {
+                <i64 as schemars::JsonSchema>::inline_schema()
+            }
+
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                <i64 as schemars::JsonSchema>::schema_name()
+            }
+
+            fn schema_id() -> std::borrow::Cow<'static, str> {
+                <i64 as schemars::JsonSchema>::schema_id()
+            }
+
+            fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                <i64 as schemars::JsonSchema>::json_schema(generator)
+            }
+        }
+    };
+}
+
+id_type! {
+    /// Our own surrogate key for an account (the queue only carries it: one running job per
+    /// account).
+    AccountId
+}
+
+id_type! {
+    /// A sync run's id (the queue only carries it, for the run's own bookkeeping).
+    RunId
+}
+
+id_type! {
+    /// A job's id.
+    JobId
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum JobState {
@@ -423,6 +493,30 @@ pub struct JobMetricsQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_read_and_write_as_their_numbers() {
+        let account = AccountId::new(42);
+        assert_eq!(account.get(), 42);
+        assert_eq!(account.to_string(), "42");
+        assert_eq!(format!("#{:>4}", JobId::new(7)), "#   7");
+        assert_eq!("42".parse::<AccountId>(), Ok(account));
+        assert_eq!(
+            "x".parse::<RunId>().unwrap_err().to_string(),
+            "x".parse::<i64>().unwrap_err().to_string()
+        );
+        assert_eq!(serde_json::to_string(&account).unwrap(), "42");
+        assert_eq!(
+            serde_json::to_value(Some(RunId::new(-3))).unwrap(),
+            serde_json::json!(-3)
+        );
+        assert_eq!(
+            serde_json::from_str::<Vec<JobId>>("[1, 2]").unwrap(),
+            [JobId::new(1), JobId::new(2)]
+        );
+        assert!(serde_json::from_str::<JobId>("\"1\"").is_err());
+        assert!(JobId::new(2) > JobId::new(1));
+    }
 
     #[test]
     fn histogram_buckets_are_powers_of_two() {

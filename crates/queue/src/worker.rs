@@ -19,7 +19,9 @@ use tracing::Instrument;
 use crate::error::{QueueError, Result};
 use crate::handler::{DynHandler, JobContext, JobHandler, JobOutcome};
 use crate::policy::{RetryPolicy, WorkerConfig, random_u64};
-use crate::types::{ClaimParams, JobCompletion, JobFailure, JobId, JobState, WorkerInfo};
+use crate::types::{
+    AccountId, ClaimParams, JobCompletion, JobFailure, JobId, JobState, WorkerInfo,
+};
 use crate::{Clock, DynQueueStore};
 
 /// Periodic work every worker does besides running jobs (e.g. firing due schedules).
@@ -319,7 +321,7 @@ impl Worker {
                         }
                         for ctx in jobs {
                             let id = ctx.job.id;
-                            tracing::debug!(job = id, kind = %ctx.job.kind, attempt = ctx.job.attempt, "job claimed");
+                            tracing::debug!(job = id.get(), kind = %ctx.job.kind, attempt = ctx.job.attempt, "job claimed");
                             let handler = self.handler_for(&ctx.job.kind);
                             let abort = tasks.spawn(execute(self.shared.clone(), handler, ctx));
                             task_job.insert(abort.id(), id);
@@ -427,7 +429,7 @@ impl Worker {
                         && !abort.is_finished()
                     {
                         tracing::warn!(
-                            job = id,
+                            job = id.get(),
                             "job cancelled or taken over elsewhere: aborting it"
                         );
                         abort.abort();
@@ -464,7 +466,7 @@ impl Worker {
                 Ok(true) => Counters::bump(&self.shared.counters.released),
                 Ok(false) => {}
                 Err(e) => {
-                    tracing::warn!(job = id, error = %e, "could not release the job; the rescuer will")
+                    tracing::warn!(job = id.get(), error = %e, "could not release the job; the rescuer will")
                 }
             }
         }
@@ -501,9 +503,9 @@ impl Drop for AbortOnDrop {
 async fn execute(shared: Arc<Shared>, handler: Option<DynHandler>, ctx: JobContext) -> JobId {
     let span = tracing::error_span!(
         "job",
-        id = ctx.job.id,
+        id = ctx.job.id.get(),
         kind = %ctx.job.kind,
-        account = ctx.job.account_id,
+        account = ctx.job.account_id.map(AccountId::get),
         attempt = ctx.job.attempt,
     );
     execute_attempt(shared, handler, ctx, span.clone())
@@ -602,9 +604,9 @@ impl Shared {
                     .map(|held| {
                         if held {
                             Counters::bump(&self.counters.completed);
-                            tracing::debug!(job = job.id, kind = %job.kind, "job completed");
+                            tracing::debug!(job = job.id.get(), kind = %job.kind, "job completed");
                         } else {
-                            tracing::warn!(job = job.id, kind = %job.kind, "job finished but was no longer ours (cancelled or rescued)");
+                            tracing::warn!(job = job.id.get(), kind = %job.kind, "job finished but was no longer ours (cancelled or rescued)");
                         }
                     }),
                 JobOutcome::Snooze { until, reason } => self
@@ -614,7 +616,7 @@ impl Shared {
                     .map(|held| {
                         if held {
                             Counters::bump(&self.counters.snoozed);
-                            tracing::debug!(job = job.id, kind = %job.kind, until = %until, reason = %reason, "job snoozed");
+                            tracing::debug!(job = job.id.get(), kind = %job.kind, until = %until, reason = %reason, "job snoozed");
                         }
                     }),
                 JobOutcome::Retry { error } | JobOutcome::Discard { error } => {
@@ -635,7 +637,7 @@ impl Shared {
                     {
                         Ok(Some(JobState::Failed)) => {
                             Counters::bump(&self.counters.failed);
-                            tracing::error!(job = job.id, kind = %job.kind, attempt = job.attempt, error = %error, "job failed for good");
+                            tracing::error!(job = job.id.get(), kind = %job.kind, attempt = job.attempt, error = %error, "job failed for good");
                             if let Some(h) = handler {
                                 h.on_failed(ctx, error).await;
                             }
@@ -643,11 +645,11 @@ impl Shared {
                         }
                         Ok(Some(_)) => {
                             Counters::bump(&self.counters.retried);
-                            tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempt, error = %error, "job attempt failed; will retry");
+                            tracing::warn!(job = job.id.get(), kind = %job.kind, attempt = job.attempt, error = %error, "job attempt failed; will retry");
                             Ok(())
                         }
                         Ok(None) => {
-                            tracing::warn!(job = job.id, kind = %job.kind, "job failed but was no longer ours (cancelled or rescued)");
+                            tracing::warn!(job = job.id.get(), kind = %job.kind, "job failed but was no longer ours (cancelled or rescued)");
                             Ok(())
                         }
                         Err(e) => Err(e),
@@ -657,12 +659,12 @@ impl Shared {
             match result {
                 Ok(()) => return,
                 Err(e) if e.is_transient() && round < 5 => {
-                    tracing::warn!(job = job.id, error = %e, "recording the job outcome failed; retrying");
+                    tracing::warn!(job = job.id.get(), error = %e, "recording the job outcome failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                 }
                 Err(e) => {
-                    tracing::error!(job = job.id, error = %e, "could not record the job outcome; the rescuer will retry the job");
+                    tracing::error!(job = job.id.get(), error = %e, "could not record the job outcome; the rescuer will retry the job");
                     return;
                 }
             }

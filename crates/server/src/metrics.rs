@@ -164,7 +164,7 @@ pub async fn render(state: &AppState, only: Option<&[AccountId]>) -> AppResult<S
         units: i64,
         errors: i64,
     }
-    let mut per_account: BTreeMap<i64, CallTotals> = BTreeMap::new();
+    let mut per_account: BTreeMap<AccountId, CallTotals> = BTreeMap::new();
     for a in &accounts {
         per_account.entry(a.id).or_default();
     }

@@ -36,13 +36,16 @@ async fn with_accounts(pool: &PgPool, rows: Vec<PgRow>) -> Result<Vec<Workspace>
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let id: i64 = get(&row, "id")?;
-        let accounts: Vec<AccountId> = sqlx::query_scalar(
+        let accounts: Vec<AccountId> = sqlx::query_scalar::<_, i64>(
             "SELECT account_id FROM workspace_accounts WHERE workspace_id = $1 ORDER BY account_id",
         )
         .bind(id)
         .fetch_all(pool)
         .await
-        .map_err(db)?;
+        .map_err(db)?
+        .into_iter()
+        .map(AccountId::new)
+        .collect();
         out.push(Workspace {
             id,
             name: get(&row, "name")?,
@@ -81,7 +84,7 @@ pub(crate) async fn workspace_add_account(
          ON CONFLICT DO NOTHING",
     )
     .bind(workspace)
-    .bind(account)
+    .bind(account.get())
     .bind(at)
     .execute(pool)
     .await
@@ -97,7 +100,7 @@ pub(crate) async fn workspace_remove_account(
     let done =
         sqlx::query("DELETE FROM workspace_accounts WHERE workspace_id = $1 AND account_id = $2")
             .bind(workspace)
-            .bind(account)
+            .bind(account.get())
             .execute(pool)
             .await
             .map_err(db)?;
@@ -170,7 +173,7 @@ const LINK_COLUMNS: &str = "id, account_id, hash, created_at, expires_at, revoke
 fn link_from(r: &PgRow) -> Result<ShareLink> {
     Ok(ShareLink {
         id: get(r, "id")?,
-        account_id: get(r, "account_id")?,
+        account_id: AccountId::new(get(r, "account_id")?),
         hash: get(r, "hash")?,
         created_at: get(r, "created_at")?,
         expires_at: get(r, "expires_at")?,
@@ -186,7 +189,7 @@ pub(crate) async fn share_link_insert(pool: &PgPool, l: ShareLink) -> Result<()>
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&l.id)
-    .bind(l.account_id)
+    .bind(l.account_id.get())
     .bind(&l.hash)
     .bind(l.created_at)
     .bind(l.expires_at)

@@ -28,7 +28,7 @@ fn account_from(row: &PgRow) -> Result<Account> {
     let status: String = get(row, "status")?;
     let token: Option<Vec<u8>> = get(row, "token")?;
     Ok(Account {
-        id: get(row, "id")?,
+        id: AccountId::new(get(row, "id")?),
         ig_user_id: get(row, "ig_user_id")?,
         username: get(row, "username")?,
         name: get(row, "name")?,
@@ -95,7 +95,7 @@ pub(crate) async fn upsert(pool: &PgPool, a: NewAccount) -> Result<Account> {
 pub(crate) async fn get_by_id(pool: &PgPool, id: AccountId) -> Result<Option<Account>> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
+        .bind(id.get())
         .fetch_optional(pool)
         .await
         .map_err(db)?;
@@ -128,7 +128,7 @@ pub(crate) async fn status_set(pool: &PgPool, id: AccountId, c: StatusChange) ->
              last_synced_at = COALESCE($4, last_synced_at), updated_at = $5
          WHERE id = $1 AND (cardinality($6::text[]) = 0 OR status = ANY($6))",
     )
-    .bind(id)
+    .bind(id.get())
     .bind(c.status.as_str())
     .bind(&c.error)
     .bind(c.synced_at)
@@ -142,7 +142,7 @@ pub(crate) async fn status_set(pool: &PgPool, id: AccountId, c: StatusChange) ->
 
 pub(crate) async fn timezone_set(pool: &PgPool, id: AccountId, tz: &str) -> Result<bool> {
     let done = sqlx::query("UPDATE accounts SET timezone = $2 WHERE id = $1")
-        .bind(id)
+        .bind(id.get())
         .bind(tz)
         .execute(pool)
         .await
@@ -156,7 +156,7 @@ pub(crate) async fn token_set(pool: &PgPool, u: TokenUpdate) -> Result<bool> {
              updated_at = GREATEST(updated_at, $4)
          WHERE id = $1",
     )
-    .bind(u.account_id)
+    .bind(u.account_id.get())
     .bind(&u.token.0)
     .bind(u.expires_at)
     .bind(u.refreshed_at)
@@ -168,7 +168,7 @@ pub(crate) async fn token_set(pool: &PgPool, u: TokenUpdate) -> Result<bool> {
 
 pub(crate) async fn delete(pool: &PgPool, id: AccountId) -> Result<bool> {
     let done = sqlx::query("DELETE FROM accounts WHERE id = $1")
-        .bind(id)
+        .bind(id.get())
         .execute(pool)
         .await
         .map_err(db)?;
@@ -197,7 +197,7 @@ pub(crate) async fn tokens_reencrypt(pool: &PgPool, old: &Cipher, new: &Cipher) 
         let username: String = get(row, "username")?;
         let plain = old
             .decrypt(&EncryptedToken(sealed))
-            .map_err(|e| store::token_of_account(id, &username, e))?;
+            .map_err(|e| store::token_of_account(AccountId::new(id), &username, e))?;
         ids.push(id);
         tokens.push(new.encrypt(&plain)?.0);
     }

@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use sqlx::postgres::PgRow;
 use store::{
-    Competitor, CompetitorCapture, CompetitorFailure, CompetitorId, CompetitorMediaSnapshot,
-    CompetitorSnapshot, CompetitorStatus, NewCompetitor, Result, StoreError,
+    AccountId, Competitor, CompetitorCapture, CompetitorFailure, CompetitorId,
+    CompetitorMediaSnapshot, CompetitorSnapshot, CompetitorStatus, NewCompetitor, Result,
+    StoreError,
 };
 
 use crate::accounts::get;
@@ -19,7 +20,7 @@ fn competitor_from(r: &PgRow) -> Result<Competitor> {
     Ok(Competitor {
         id: get(r, "id")?,
         username: get(r, "username")?,
-        via_account_id: get(r, "via_account_id")?,
+        via_account_id: AccountId::new(get(r, "via_account_id")?),
         ig_user_id: get(r, "ig_user_id")?,
         name: get(r, "name")?,
         status: CompetitorStatus::parse(&status).ok_or_else(|| StoreError::Other {
@@ -36,7 +37,7 @@ fn competitor_from(r: &PgRow) -> Result<Competitor> {
 pub(crate) async fn add(pool: &PgPool, c: NewCompetitor) -> Result<Competitor> {
     let mut tx = pool.begin().await.map_err(db)?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1")
-        .bind(c.via_account_id)
+        .bind(c.via_account_id.get())
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
@@ -52,7 +53,7 @@ pub(crate) async fn add(pool: &PgPool, c: NewCompetitor) -> Result<Competitor> {
          ON CONFLICT (username) DO NOTHING RETURNING {COLUMNS}"
     )))
     .bind(&c.username)
-    .bind(c.via_account_id)
+    .bind(c.via_account_id.get())
     .bind(c.created_at)
     .fetch_optional(&mut *tx)
     .await

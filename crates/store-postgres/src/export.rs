@@ -188,7 +188,7 @@ pub(crate) async fn page(
     }
     let limit = next + query.after.as_ref().map_or(0, Vec::len);
     sql.push_str(&format!(" ORDER BY {} LIMIT ${limit}", s.keys));
-    let mut q: Q = sqlx::query(AssertSqlSafe(sql)).bind(query.account_id);
+    let mut q: Q = sqlx::query(AssertSqlSafe(sql)).bind(query.account_id.get());
     for bound in [query.since, query.until].into_iter().flatten() {
         q = if by_day {
             q.bind(bound.date_naive())
@@ -448,7 +448,7 @@ async fn parents(
         child.parent
     );
     sqlx::query_as(AssertSqlSafe(sql))
-        .bind(account)
+        .bind(account.get())
         .fetch_all(&store.pool)
         .await
         .map_err(db)
@@ -482,7 +482,7 @@ fn fill_from_parents(
         }
         ig.push_text(text);
     }
-    batch.columns[0] = ExportColumnValues::Int(vec![Some(account); ids.len()]);
+    batch.columns[0] = ExportColumnValues::Int(vec![Some(account.get()); ids.len()]);
     batch.columns[CHILD_IG_ID] = ig;
     Ok(())
 }

@@ -73,7 +73,7 @@ fn alert_from(r: &PgRow) -> Result<Alert> {
     Ok(Alert {
         id: get(r, "id")?,
         alert: NewAlert {
-            account_id: get(r, "account_id")?,
+            account_id: get::<Option<i64>>(r, "account_id")?.map(AccountId::new),
             kind: get(r, "kind")?,
             severity: Severity::parse(&severity)
                 .ok_or_else(|| corrupt(format!("severity {severity:?}")))?,
@@ -98,7 +98,7 @@ pub(crate) async fn alert_insert(pool: &PgPool, a: NewAlert) -> Result<Option<Al
          RETURNING {ALERT_COLUMNS}"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(a.account_id)
+        .bind(a.account_id.map(AccountId::get))
         .bind(&a.kind)
         .bind(a.severity.as_str())
         .bind(&a.dedup_key)
@@ -116,7 +116,7 @@ pub(crate) async fn alert_list(pool: &PgPool, q: AlertQuery) -> Result<Vec<Alert
     let mut b: QueryBuilder<Postgres> = QueryBuilder::new("SELECT ");
     b.push(ALERT_COLUMNS).push(" FROM alerts WHERE TRUE");
     if let Some(a) = q.account_id {
-        b.push(" AND account_id = ").push_bind(a);
+        b.push(" AND account_id = ").push_bind(a.get());
     }
     if let Some(k) = q.kind {
         b.push(" AND kind = ").push_bind(k);
@@ -343,7 +343,10 @@ pub(crate) async fn api_usage_record(pool: &PgPool, usage: Vec<ApiUsage>) -> Res
         return Ok(());
     }
     let rows: Vec<ApiUsage> = latest.into_values().collect();
-    let accounts: Vec<Option<i64>> = rows.iter().map(|u| u.account_id).collect();
+    let accounts: Vec<Option<i64>> = rows
+        .iter()
+        .map(|u| u.account_id.map(AccountId::get))
+        .collect();
     let observed: Vec<DateTime<Utc>> = rows.iter().map(|u| u.observed_at).collect();
     let usage_pct: Vec<f64> = rows.iter().map(|u| u.usage_pct).collect();
     let calls: Vec<f64> = rows.iter().map(|u| u.call_count_pct).collect();
@@ -388,7 +391,7 @@ pub(crate) async fn api_usage_latest(pool: &PgPool) -> Result<Vec<ApiUsage>> {
     rows.iter()
         .map(|r| {
             Ok(ApiUsage {
-                account_id: get(r, "account_id")?,
+                account_id: get::<Option<i64>>(r, "account_id")?.map(AccountId::new),
                 observed_at: get(r, "observed_at")?,
                 usage_pct: get(r, "usage_pct")?,
                 call_count_pct: get(r, "call_count_pct")?,
@@ -417,7 +420,7 @@ pub(crate) async fn api_calls_add(pool: &PgPool, deltas: Vec<ApiCallsDelta>) -> 
     let mut units = Vec::with_capacity(sums.len());
     let mut errors = Vec::with_capacity(sums.len());
     for ((a, d), (r, u, e)) in sums {
-        accounts.push(a);
+        accounts.push(a.get());
         days.push(d);
         requests.push(r);
         units.push(u);
@@ -453,7 +456,7 @@ pub(crate) async fn api_calls_days(
          WHERE ($1::bigint IS NULL OR account_id = $1) AND day >= $2 AND day <= $3
          ORDER BY day, account_id",
     )
-    .bind(account_id)
+    .bind(account_id.map(AccountId::get))
     .bind(from)
     .bind(to)
     .fetch_all(pool)
@@ -462,7 +465,7 @@ pub(crate) async fn api_calls_days(
     rows.iter()
         .map(|r| {
             Ok(ApiCallsDay {
-                account_id: get(r, "account_id")?,
+                account_id: AccountId::new(get(r, "account_id")?),
                 day: get(r, "day")?,
                 requests: get(r, "requests")?,
                 units: get(r, "units")?,

@@ -3,7 +3,8 @@
 use sqlx::PgPool;
 use sqlx::postgres::PgRow;
 use store::{
-    NewReportSchedule, ReportAttempt, ReportDelivery, ReportSchedule, ReportScheduleId, Result,
+    AccountId, NewReportSchedule, ReportAttempt, ReportDelivery, ReportSchedule, ReportScheduleId,
+    Result,
 };
 
 use crate::accounts::get;
@@ -17,7 +18,7 @@ fn schedule_from(r: &PgRow) -> Result<ReportSchedule> {
     Ok(ReportSchedule {
         id: get(r, "id")?,
         schedule: NewReportSchedule {
-            account_id: get(r, "account_id")?,
+            account_id: get::<Option<i64>>(r, "account_id")?.map(AccountId::new),
             every: get(r, "every")?,
             target: get(r, "target")?,
             format: get(r, "format")?,
@@ -30,7 +31,7 @@ fn delivery_from(r: &PgRow) -> Result<ReportDelivery> {
     Ok(ReportDelivery {
         id: get(r, "id")?,
         schedule_id: get(r, "schedule_id")?,
-        account_id: get(r, "account_id")?,
+        account_id: AccountId::new(get(r, "account_id")?),
         period_start: get(r, "period_start")?,
         period_end: get(r, "period_end")?,
         attempts: get(r, "attempts")?,
@@ -45,7 +46,7 @@ pub(crate) async fn schedule_insert(pool: &PgPool, s: NewReportSchedule) -> Resu
         "INSERT INTO report_schedules (account_id, every, target, format, created_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING {SCHEDULE_COLUMNS}"
     )))
-    .bind(s.account_id)
+    .bind(s.account_id.map(AccountId::get))
     .bind(&s.every)
     .bind(&s.target)
     .bind(&s.format)
@@ -92,7 +93,7 @@ pub(crate) async fn delivery_record(pool: &PgPool, a: ReportAttempt) -> Result<R
          RETURNING {DELIVERY_COLUMNS}"
     )))
     .bind(a.schedule_id)
-    .bind(a.account_id)
+    .bind(a.account_id.get())
     .bind(a.period_start)
     .bind(a.period_end)
     .bind(&a.error)

@@ -3,8 +3,8 @@
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use store::{
-    NewSyncRun, Result, RunFinish, RunId, RunQuery, RunStatus, StepStatus, StoreError, SyncRun,
-    SyncStep,
+    AccountId, NewSyncRun, Result, RunFinish, RunId, RunQuery, RunStatus, StepStatus, StoreError,
+    SyncRun, SyncStep,
 };
 
 use crate::accounts::get;
@@ -22,8 +22,8 @@ const RUN_SELECT: &str = "SELECT r.id, r.account_id, r.plan, r.trigger, r.steps_
 fn run_from(r: &PgRow) -> Result<SyncRun> {
     let status: String = get(r, "status")?;
     Ok(SyncRun {
-        id: get(r, "id")?,
-        account_id: get(r, "account_id")?,
+        id: RunId::new(get(r, "id")?),
+        account_id: AccountId::new(get(r, "account_id")?),
         plan: get(r, "plan")?,
         trigger: get(r, "trigger")?,
         steps_planned: get(r, "steps_planned")?,
@@ -41,7 +41,7 @@ fn run_from(r: &PgRow) -> Result<SyncRun> {
 fn step_from(r: &PgRow) -> Result<SyncStep> {
     let status: String = get(r, "status")?;
     Ok(SyncStep {
-        run_id: get(r, "run_id")?,
+        run_id: RunId::new(get(r, "run_id")?),
         step: get(r, "step")?,
         position: get(r, "position")?,
         status: StepStatus::parse(&status)
@@ -66,7 +66,7 @@ pub(crate) async fn create(pool: &PgPool, run: NewSyncRun) -> Result<RunId> {
          SELECT $1, $2, $3, $4, 'running', $5 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
          RETURNING id",
     )
-    .bind(run.account_id)
+    .bind(run.account_id.get())
     .bind(&run.plan)
     .bind(&run.trigger)
     .bind(&run.steps)
@@ -74,13 +74,14 @@ pub(crate) async fn create(pool: &PgPool, run: NewSyncRun) -> Result<RunId> {
     .fetch_optional(pool)
     .await
     .map_err(db)?;
-    id.ok_or_else(|| StoreError::not_found(format!("account {}", run.account_id)))
+    id.map(RunId::new)
+        .ok_or_else(|| StoreError::not_found(format!("account {}", run.account_id)))
 }
 
 pub(crate) async fn finish(pool: &PgPool, f: RunFinish) -> Result<bool> {
     let done =
         sqlx::query("UPDATE sync_runs SET status = $2, error = $3, finished_at = $4 WHERE id = $1")
-            .bind(f.run_id)
+            .bind(f.run_id.get())
             .bind(f.status.as_str())
             .bind(&f.error)
             .bind(f.finished_at)
@@ -106,7 +107,7 @@ pub(crate) async fn step_record(pool: &PgPool, s: SyncStep) -> Result<()> {
              stored = EXCLUDED.stored, complete = EXCLUDED.complete, error = EXCLUDED.error,
              detail = EXCLUDED.detail",
     )
-    .bind(s.run_id)
+    .bind(s.run_id.get())
     .bind(&s.step)
     .bind(s.position)
     .bind(s.status.as_str())
@@ -133,7 +134,7 @@ pub(crate) async fn step_record(pool: &PgPool, s: SyncStep) -> Result<()> {
 pub(crate) async fn get_run(pool: &PgPool, id: RunId) -> Result<Option<(SyncRun, Vec<SyncStep>)>> {
     let sql = format!("{RUN_SELECT} WHERE r.id = $1");
     let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
+        .bind(id.get())
         .fetch_optional(pool)
         .await
         .map_err(db)?
@@ -146,7 +147,7 @@ pub(crate) async fn get_run(pool: &PgPool, id: RunId) -> Result<Option<(SyncRun,
              rate_limit_units, rows_written, expected, stored, complete, error, detail
          FROM sync_steps WHERE run_id = $1 ORDER BY position, step",
     )
-    .bind(id)
+    .bind(id.get())
     .fetch_all(pool)
     .await
     .map_err(db)?;
@@ -158,18 +159,18 @@ pub(crate) async fn list(pool: &PgPool, q: RunQuery) -> Result<Vec<SyncRun>> {
     let mut b: QueryBuilder<Postgres> = QueryBuilder::new(RUN_SELECT);
     b.push(" WHERE TRUE");
     if let Some(a) = q.account_id {
-        b.push(" AND r.account_id = ").push_bind(a);
+        b.push(" AND r.account_id = ").push_bind(a.get());
     }
     if let Some(accounts) = &q.accounts {
         b.push(" AND r.account_id = ANY(")
-            .push_bind(accounts.clone())
+            .push_bind(accounts.iter().map(|id| id.get()).collect::<Vec<_>>())
             .push(")");
     }
     if let Some(s) = q.status {
         b.push(" AND r.status = ").push_bind(s.as_str());
     }
     if let Some(before) = q.before_id {
-        b.push(" AND r.id < ").push_bind(before);
+        b.push(" AND r.id < ").push_bind(before.get());
     }
     b.push(" ORDER BY r.id DESC");
     if q.limit > 0 {

@@ -30,12 +30,13 @@ async fn account_exists(conn: &mut PgConnection, ids: &[AccountId]) -> Result<()
     if ids.is_empty() {
         return Ok(());
     }
+    let stored: Vec<i64> = ids.iter().map(|id| id.get()).collect();
     let found: Vec<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = ANY($1)")
-        .bind(&ids)
+        .bind(&stored)
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-    match ids.iter().find(|id| !found.contains(id)) {
+    match ids.iter().find(|id| !found.contains(&id.get())) {
         Some(id) => Err(StoreError::not_found(format!("account {id}"))),
         None => Ok(()),
     }
@@ -148,7 +149,7 @@ async fn finals_write(conn: &mut PgConnection, finals: &[StoryFinal]) -> Result<
             .map(|f| f.ig_media_id.clone())
             .collect::<Vec<_>>(),
     )
-    .bind(rows.iter().map(|f| f.account_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|f| f.account_id.get()).collect::<Vec<_>>())
     .bind(
         rows.iter()
             .map(|f| f.provenance.as_str())
@@ -193,7 +194,7 @@ pub(crate) async fn final_list(
          FROM story_finals WHERE account_id = $1 AND expires_at BETWEEN $2 AND $3
          ORDER BY expires_at, ig_media_id",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(from)
     .bind(to)
     .fetch_all(pool)
@@ -204,7 +205,7 @@ pub(crate) async fn final_list(
             let metrics: serde_json::Value = row.try_get("metrics").map_err(db)?;
             let provenance: String = row.try_get("provenance").map_err(db)?;
             Ok(StoryFinal {
-                account_id: row.try_get("account_id").map_err(db)?,
+                account_id: AccountId::new(row.try_get("account_id").map_err(db)?),
                 ig_media_id: row.try_get("ig_media_id").map_err(db)?,
                 provenance: Provenance::parse(&provenance)
                     .ok_or_else(|| corrupt(format!("provenance {provenance:?}")))?,
@@ -267,7 +268,7 @@ pub(crate) async fn apply(pool: &PgPool, a: WebhookApply) -> Result<u64> {
                 .map(|c| c.ig_comment_id.clone())
                 .collect::<Vec<_>>(),
         )
-        .bind(cs.iter().map(|c| c.account_id).collect::<Vec<_>>())
+        .bind(cs.iter().map(|c| c.account_id.get()).collect::<Vec<_>>())
         .bind(cs.iter().map(|c| c.ig_media_id.clone()).collect::<Vec<_>>())
         .bind(
             cs.iter()
@@ -315,7 +316,7 @@ pub(crate) async fn apply(pool: &PgPool, a: WebhookApply) -> Result<u64> {
                  $5::timestamptz[])
              ON CONFLICT (account_id, mention_key) DO NOTHING",
         )
-        .bind(ms.iter().map(|m| m.account_id).collect::<Vec<_>>())
+        .bind(ms.iter().map(|m| m.account_id.get()).collect::<Vec<_>>())
         .bind(
             ms.iter()
                 .map(|m| {
@@ -349,7 +350,7 @@ pub(crate) async fn apply(pool: &PgPool, a: WebhookApply) -> Result<u64> {
              ON CONFLICT (account_id) DO UPDATE SET last_event_at =
                  GREATEST(webhook_accounts.last_event_at, EXCLUDED.last_event_at)",
         )
-        .bind(heard.keys().copied().collect::<Vec<_>>())
+        .bind(heard.keys().map(|id| id.get()).collect::<Vec<_>>())
         .bind(heard.values().copied().collect::<Vec<_>>())
         .execute(&mut *tx)
         .await
@@ -412,7 +413,7 @@ pub(crate) async fn subscription_set(pool: &PgPool, u: WebhookSubscriptionUpdate
          ON CONFLICT (account_id) DO UPDATE SET fields = EXCLUDED.fields,
              error = EXCLUDED.error, checked_at = EXCLUDED.checked_at",
     )
-    .bind(u.account_id)
+    .bind(u.account_id.get())
     .bind(&u.fields)
     .bind(u.error)
     .bind(u.checked_at)
@@ -434,7 +435,7 @@ pub(crate) async fn account_status(pool: &PgPool) -> Result<Vec<WebhookAccountSt
     rows.iter()
         .map(|r| {
             Ok(WebhookAccountStatus {
-                account_id: r.try_get("account_id").map_err(db)?,
+                account_id: AccountId::new(r.try_get("account_id").map_err(db)?),
                 fields: r.try_get("fields").map_err(db)?,
                 error: r.try_get("error").map_err(db)?,
                 checked_at: r.try_get("checked_at").map_err(db)?,
@@ -460,7 +461,7 @@ pub(crate) async fn comment_list(
          WHERE c.account_id = $1 AND ($2::text IS NULL OR c.ig_media_id = $2)
          ORDER BY c.commented_at DESC, c.ig_comment_id DESC LIMIT $3",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(ig_media_id)
     .bind(limit_of(limit))
     .fetch_all(pool)
@@ -470,7 +471,7 @@ pub(crate) async fn comment_list(
         .map(|r| {
             Ok(Comment {
                 record: CommentRecord {
-                    account_id: r.try_get("account_id").map_err(db)?,
+                    account_id: AccountId::new(r.try_get("account_id").map_err(db)?),
                     ig_comment_id: r.try_get("ig_comment_id").map_err(db)?,
                     ig_media_id: r.try_get("ig_media_id").map_err(db)?,
                     media_product_type: r.try_get("media_product_type").map_err(db)?,
@@ -497,7 +498,7 @@ pub(crate) async fn mention_list(
         "SELECT account_id, ig_media_id, ig_comment_id, mentioned_at FROM mentions
          WHERE account_id = $1 ORDER BY mentioned_at DESC, mention_key DESC LIMIT $2",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(limit_of(limit))
     .fetch_all(pool)
     .await
@@ -505,7 +506,7 @@ pub(crate) async fn mention_list(
     rows.iter()
         .map(|r| {
             Ok(Mention {
-                account_id: r.try_get("account_id").map_err(db)?,
+                account_id: AccountId::new(r.try_get("account_id").map_err(db)?),
                 ig_media_id: r.try_get("ig_media_id").map_err(db)?,
                 ig_comment_id: r.try_get("ig_comment_id").map_err(db)?,
                 mentioned_at: r.try_get("mentioned_at").map_err(db)?,

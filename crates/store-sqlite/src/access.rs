@@ -38,13 +38,16 @@ async fn with_accounts(db: &SqliteStore, rows: Vec<SqliteRow>) -> Result<Vec<Wor
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let id: i64 = row.col("id")?;
-        let accounts: Vec<AccountId> = sqlx::query_scalar(
+        let accounts: Vec<AccountId> = sqlx::query_scalar::<_, i64>(
             "SELECT account_id FROM workspace_accounts WHERE workspace_id = ? ORDER BY account_id",
         )
         .bind(id)
         .fetch_all(&db.reader)
         .await
-        .map_err(db_err)?;
+        .map_err(db_err)?
+        .into_iter()
+        .map(AccountId::new)
+        .collect();
         out.push(Workspace {
             id,
             name: row.col("name")?,
@@ -84,7 +87,7 @@ pub(crate) async fn workspace_add_account(
          ON CONFLICT DO NOTHING",
     )
     .bind(workspace)
-    .bind(account)
+    .bind(account.get())
     .bind(micros(at))
     .execute(&mut *tx)
     .await
@@ -103,7 +106,7 @@ pub(crate) async fn workspace_remove_account(
     let done =
         sqlx::query("DELETE FROM workspace_accounts WHERE workspace_id = ? AND account_id = ?")
             .bind(workspace)
-            .bind(account)
+            .bind(account.get())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?
@@ -181,7 +184,7 @@ const LINK_COLUMNS: &str = "id, account_id, hash, created_at, expires_at, revoke
 fn link_from(row: &SqliteRow) -> Result<ShareLink> {
     Ok(ShareLink {
         id: row.col("id")?,
-        account_id: row.col("account_id")?,
+        account_id: AccountId::new(row.col("account_id")?),
         hash: row.col("hash")?,
         created_at: row.time("created_at")?,
         expires_at: row.time("expires_at")?,
@@ -198,7 +201,7 @@ pub(crate) async fn share_link_insert(db: &SqliteStore, l: ShareLink) -> Result<
          VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&l.id)
-    .bind(l.account_id)
+    .bind(l.account_id.get())
     .bind(&l.hash)
     .bind(micros(l.created_at))
     .bind(micros(l.expires_at))

@@ -18,7 +18,7 @@ const COLUMNS: &str = "id, ig_user_id, username, name, account_type, login, page
 
 fn account_from(row: &SqliteRow) -> Result<Account> {
     Ok(Account {
-        id: row.col("id")?,
+        id: AccountId::new(row.col("id")?),
         ig_user_id: row.col("ig_user_id")?,
         username: row.col("username")?,
         name: row.col("name")?,
@@ -45,7 +45,7 @@ fn account_from(row: &SqliteRow) -> Result<Account> {
 /// cannot disappear before the transaction ends).
 pub(crate) async fn ensure_exists(conn: &mut SqliteConnection, id: AccountId) -> Result<()> {
     let found = sqlx::query("SELECT 1 FROM accounts WHERE id = ?")
-        .bind(id)
+        .bind(id.get())
         .fetch_optional(conn)
         .await
         .map_err(db_err)?;
@@ -99,7 +99,7 @@ pub(crate) async fn get(db: &SqliteStore, id: AccountId) -> Result<Option<Accoun
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM accounts WHERE id = ?"
     )))
-    .bind(id)
+    .bind(id.get())
     .fetch_optional(&db.reader)
     .await
     .map_err(db_err)?
@@ -149,7 +149,7 @@ pub(crate) async fn status_set(
          WHERE id = ?1
            AND (?6 = 0 OR sync_status IN (SELECT value FROM json_each(?7)))",
     )
-    .bind(id)
+    .bind(id.get())
     .bind(change.status.as_str())
     .bind(&change.error)
     .bind(micros_opt(change.synced_at))
@@ -168,7 +168,7 @@ pub(crate) async fn timezone_set(db: &SqliteStore, id: AccountId, timezone: &str
     let mut tx = db.write().await?;
     let done = sqlx::query("UPDATE accounts SET timezone = ? WHERE id = ?")
         .bind(timezone)
-        .bind(id)
+        .bind(id.get())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?
@@ -187,7 +187,7 @@ pub(crate) async fn token_set(db: &SqliteStore, update: TokenUpdate) -> Result<b
     .bind(&update.token.0)
     .bind(micros_opt(update.expires_at))
     .bind(micros(update.refreshed_at))
-    .bind(update.account_id)
+    .bind(update.account_id.get())
     .execute(&mut *tx)
     .await
     .map_err(db_err)?
@@ -199,7 +199,7 @@ pub(crate) async fn token_set(db: &SqliteStore, update: TokenUpdate) -> Result<b
 pub(crate) async fn delete(db: &SqliteStore, id: AccountId) -> Result<bool> {
     let mut tx = db.write().await?;
     let done = sqlx::query("DELETE FROM accounts WHERE id = ?")
-        .bind(id)
+        .bind(id.get())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?
@@ -224,7 +224,7 @@ pub(crate) async fn tokens_reencrypt(db: &SqliteStore, old: &Cipher, new: &Ciphe
             .map_err(db_err)?;
     let mut sealed = Vec::with_capacity(rows.len());
     for row in &rows {
-        let id: AccountId = row.col("id")?;
+        let id = AccountId::new(row.col("id")?);
         let token = EncryptedToken(row.col("token")?);
         let username: String = row.col("username")?;
         let plain = old
@@ -238,7 +238,7 @@ pub(crate) async fn tokens_reencrypt(db: &SqliteStore, old: &Cipher, new: &Ciphe
         "(?, ?)",
         ") UPDATE accounts SET token = v.token FROM v WHERE accounts.id = v.id",
         &sealed,
-        |q, (id, token)| q.bind(*id).bind(token.0.clone()),
+        |q, (id, token)| q.bind(id.get()).bind(token.0.clone()),
     )
     .await?;
     tx.commit().await.map_err(db_err)?;

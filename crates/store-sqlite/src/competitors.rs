@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use store::{
-    Competitor, CompetitorCapture, CompetitorFailure, CompetitorId, CompetitorMediaSnapshot,
-    CompetitorSnapshot, CompetitorStatus, NewCompetitor, Result, StoreError,
+    AccountId, Competitor, CompetitorCapture, CompetitorFailure, CompetitorId,
+    CompetitorMediaSnapshot, CompetitorSnapshot, CompetitorStatus, NewCompetitor, Result,
+    StoreError,
 };
 
 use crate::SqliteStore;
@@ -20,7 +21,7 @@ fn competitor_from(row: &SqliteRow) -> Result<Competitor> {
     Ok(Competitor {
         id: row.col("id")?,
         username: row.col("username")?,
-        via_account_id: row.col("via_account_id")?,
+        via_account_id: AccountId::new(row.col("via_account_id")?),
         ig_user_id: row.col("ig_user_id")?,
         name: row.col("name")?,
         status: CompetitorStatus::parse(&status)
@@ -51,7 +52,7 @@ pub(crate) async fn add(db: &SqliteStore, c: NewCompetitor) -> Result<Competitor
          VALUES (?, ?, 'pending', ?) RETURNING {COLUMNS}"
     )))
     .bind(&c.username)
-    .bind(c.via_account_id)
+    .bind(c.via_account_id.get())
     .bind(micros(c.created_at))
     .fetch_one(&mut *tx)
     .await

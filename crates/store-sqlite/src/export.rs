@@ -168,7 +168,7 @@ fn ordered_sql(query: &ExportPageQuery, order: Order) -> Result<(String, Vec<Exp
         "SELECT {} FROM {} WHERE {} = ?",
         s.select, s.from, s.account
     );
-    let mut params = vec![ExportValue::Int(query.account_id)];
+    let mut params = vec![ExportValue::Int(query.account_id.get())];
     for (bound, op) in [(query.since, ">="), (query.until, "<=")] {
         if let Some(bound) = bound {
             sql.push_str(&format!(" AND {} {op} ?", s.time));

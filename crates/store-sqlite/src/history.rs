@@ -5,8 +5,8 @@ use serde_json::Value;
 use sqlx::AssertSqlSafe;
 use sqlx::sqlite::SqliteRow;
 use store::{
-    NewSyncRun, Result, RunFinish, RunId, RunQuery, RunStatus, StepStatus, StoreError, SyncRun,
-    SyncStep,
+    AccountId, NewSyncRun, Result, RunFinish, RunId, RunQuery, RunStatus, StepStatus, StoreError,
+    SyncRun, SyncStep,
 };
 
 use crate::SqliteStore;
@@ -36,8 +36,8 @@ fn run_from(row: &SqliteRow) -> Result<SyncRun> {
         other => return Err(corrupt(format!("planned steps {other}"))),
     };
     Ok(SyncRun {
-        id: row.col("id")?,
-        account_id: row.col("account_id")?,
+        id: RunId::new(row.col("id")?),
+        account_id: AccountId::new(row.col("account_id")?),
         plan: row.col("plan")?,
         trigger: row.col("triggered_by")?,
         steps_planned: steps,
@@ -53,7 +53,7 @@ fn run_from(row: &SqliteRow) -> Result<SyncRun> {
 
 fn step_from(row: &SqliteRow) -> Result<SyncStep> {
     Ok(SyncStep {
-        run_id: row.col("run_id")?,
+        run_id: RunId::new(row.col("run_id")?),
         step: row.col("step")?,
         position: row.col("position")?,
         status: row.parsed("status", StepStatus::parse)?,
@@ -75,12 +75,12 @@ pub(crate) async fn run_create(db: &SqliteStore, run: NewSyncRun) -> Result<RunI
     let steps = Value::from(run.steps.clone()).to_string();
     let mut tx = db.write().await?;
     ensure_exists(&mut tx, run.account_id).await?;
-    let id: RunId = sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO sync_runs (account_id, plan, triggered_by, steps_planned, status, started_at)
          VALUES (?, ?, ?, ?, 'running', ?)
          RETURNING id",
     )
-    .bind(run.account_id)
+    .bind(run.account_id.get())
     .bind(&run.plan)
     .bind(&run.trigger)
     .bind(steps)
@@ -89,7 +89,7 @@ pub(crate) async fn run_create(db: &SqliteStore, run: NewSyncRun) -> Result<RunI
     .await
     .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
-    Ok(id)
+    Ok(RunId::new(id))
 }
 
 pub(crate) async fn run_finish(db: &SqliteStore, finish: RunFinish) -> Result<bool> {
@@ -99,7 +99,7 @@ pub(crate) async fn run_finish(db: &SqliteStore, finish: RunFinish) -> Result<bo
             .bind(finish.status.as_str())
             .bind(&finish.error)
             .bind(micros(finish.finished_at))
-            .bind(finish.run_id)
+            .bind(finish.run_id.get())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?
@@ -111,7 +111,7 @@ pub(crate) async fn run_finish(db: &SqliteStore, finish: RunFinish) -> Result<bo
 pub(crate) async fn step_record(db: &SqliteStore, step: SyncStep) -> Result<()> {
     let mut tx = db.write().await?;
     let run = sqlx::query("SELECT 1 FROM sync_runs WHERE id = ?")
-        .bind(step.run_id)
+        .bind(step.run_id.get())
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -138,7 +138,7 @@ pub(crate) async fn step_record(db: &SqliteStore, step: SyncStep) -> Result<()> 
              error = excluded.error,
              detail = excluded.detail",
     )
-    .bind(step.run_id)
+    .bind(step.run_id.get())
     .bind(&step.step)
     .bind(step.position)
     .bind(step.status.as_str())
@@ -166,7 +166,7 @@ pub(crate) async fn run_get(
     // One read transaction: the run and its steps come from the same snapshot.
     let mut tx = db.reader.begin().await.map_err(db_err)?;
     let Some(row) = sqlx::query(AssertSqlSafe(format!("{RUN_SELECT} WHERE r.id = ?")))
-        .bind(id)
+        .bind(id.get())
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?
@@ -179,7 +179,7 @@ pub(crate) async fn run_get(
                 rate_limit_units, rows_written, expected, stored, complete, error, detail
          FROM sync_steps WHERE run_id = ? ORDER BY position, step",
     )
-    .bind(id)
+    .bind(id.get())
     .fetch_all(&mut *tx)
     .await
     .map_err(db_err)?
@@ -193,19 +193,21 @@ pub(crate) async fn run_get(
 pub(crate) async fn runs_list(db: &SqliteStore, query: RunQuery) -> Result<Vec<SyncRun>> {
     let mut filter = Filter::default();
     if let Some(account) = query.account_id {
-        filter.and("r.account_id = ?", [Arg::Int(account)]);
+        filter.and("r.account_id = ?", [Arg::Int(account.get())]);
     }
     if let Some(accounts) = &query.accounts {
         filter.and(
             "r.account_id IN (SELECT value FROM json_each(?))",
-            [Arg::Text(crate::sql::json_ints(accounts))],
+            [Arg::Text(crate::sql::json_ints(
+                accounts.iter().map(|id| id.get()),
+            ))],
         );
     }
     if let Some(status) = query.status {
         filter.and("r.status = ?", [Arg::Text(status.as_str().into())]);
     }
     if let Some(before) = query.before_id {
-        filter.and("r.id < ?", [Arg::Int(before)]);
+        filter.and("r.id < ?", [Arg::Int(before.get())]);
     }
     let sql = format!("{RUN_SELECT}{} ORDER BY r.id DESC LIMIT ?", filter.sql());
     filter

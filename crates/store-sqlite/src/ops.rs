@@ -23,7 +23,7 @@ fn alert_from(row: &SqliteRow) -> Result<Alert> {
     Ok(Alert {
         id: row.col("id")?,
         alert: NewAlert {
-            account_id: row.col("account_id")?,
+            account_id: row.col::<Option<i64>>("account_id")?.map(AccountId::new),
             kind: row.col("kind")?,
             severity: row.parsed("severity", Severity::parse)?,
             dedup_key: row.col("dedup_key")?,
@@ -47,7 +47,7 @@ pub(crate) async fn alert_insert(db: &SqliteStore, alert: NewAlert) -> Result<Op
          ON CONFLICT (dedup_key) DO NOTHING
          RETURNING {ALERT_COLUMNS}"
     )))
-    .bind(alert.account_id)
+    .bind(alert.account_id.map(AccountId::get))
     .bind(&alert.kind)
     .bind(alert.severity.as_str())
     .bind(&alert.dedup_key)
@@ -66,7 +66,7 @@ pub(crate) async fn alert_insert(db: &SqliteStore, alert: NewAlert) -> Result<Op
 pub(crate) async fn alert_list(db: &SqliteStore, query: AlertQuery) -> Result<Vec<Alert>> {
     let mut filter = Filter::default();
     if let Some(account) = query.account_id {
-        filter.and("account_id = ?", [Arg::Int(account)]);
+        filter.and("account_id = ?", [Arg::Int(account.get())]);
     }
     if let Some(kind) = query.kind {
         filter.and("kind = ?", [Arg::Text(kind)]);
@@ -325,8 +325,8 @@ pub(crate) async fn api_usage_record(db: &SqliteStore, usage: Vec<ApiUsage>) -> 
          WHERE excluded.observed_at >= api_usage.observed_at",
         &usage,
         |q, u| {
-            q.bind(u.account_id.unwrap_or(0))
-                .bind(u.account_id)
+            q.bind(u.account_id.map_or(0, AccountId::get))
+                .bind(u.account_id.map(AccountId::get))
                 .bind(micros(u.observed_at))
                 .bind(u.usage_pct)
                 .bind(u.call_count_pct)
@@ -351,7 +351,7 @@ pub(crate) async fn api_usage_latest(db: &SqliteStore) -> Result<Vec<ApiUsage>> 
     rows.iter()
         .map(|row| {
             Ok(ApiUsage {
-                account_id: row.col("account_id")?,
+                account_id: row.col::<Option<i64>>("account_id")?.map(AccountId::new),
                 observed_at: row.time("observed_at")?,
                 usage_pct: row.col("usage_pct")?,
                 call_count_pct: row.col("call_count_pct")?,
@@ -375,7 +375,7 @@ pub(crate) async fn api_calls_add(db: &SqliteStore, deltas: Vec<ApiCallsDelta>) 
              errors = api_call_days.errors + excluded.errors",
         &deltas,
         |q, d| {
-            q.bind(d.account_id)
+            q.bind(d.account_id.get())
                 .bind(day(d.day))
                 .bind(d.requests)
                 .bind(d.units)
@@ -397,7 +397,7 @@ pub(crate) async fn api_calls_days(
          WHERE (?1 IS NULL OR account_id = ?1) AND day BETWEEN ?2 AND ?3
          ORDER BY account_id, day",
     )
-    .bind(account_id)
+    .bind(account_id.map(AccountId::get))
     .bind(day(from))
     .bind(day(to))
     .fetch_all(&db.reader)
@@ -406,7 +406,7 @@ pub(crate) async fn api_calls_days(
     rows.iter()
         .map(|row| {
             Ok(ApiCallsDay {
-                account_id: row.col("account_id")?,
+                account_id: AccountId::new(row.col("account_id")?),
                 day: row.day("day")?,
                 requests: row.col("requests")?,
                 units: row.col("units")?,

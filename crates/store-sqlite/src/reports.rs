@@ -2,7 +2,8 @@
 
 use sqlx::sqlite::SqliteRow;
 use store::{
-    NewReportSchedule, ReportAttempt, ReportDelivery, ReportSchedule, ReportScheduleId, Result,
+    AccountId, NewReportSchedule, ReportAttempt, ReportDelivery, ReportSchedule, ReportScheduleId,
+    Result,
 };
 
 use crate::SqliteStore;
@@ -13,7 +14,7 @@ fn schedule_from(row: &SqliteRow) -> Result<ReportSchedule> {
     Ok(ReportSchedule {
         id: row.col("id")?,
         schedule: NewReportSchedule {
-            account_id: row.col("account_id")?,
+            account_id: row.col::<Option<i64>>("account_id")?.map(AccountId::new),
             every: row.col("every")?,
             target: row.col("target")?,
             format: row.col("format")?,
@@ -26,7 +27,7 @@ fn delivery_from(row: &SqliteRow) -> Result<ReportDelivery> {
     Ok(ReportDelivery {
         id: row.col("id")?,
         schedule_id: row.col("schedule_id")?,
-        account_id: row.col("account_id")?,
+        account_id: AccountId::new(row.col("account_id")?),
         period_start: row.day("period_start")?,
         period_end: row.day("period_end")?,
         attempts: row.col("attempts")?,
@@ -49,7 +50,7 @@ pub(crate) async fn schedule_insert(
         "INSERT INTO report_schedules (account_id, every, target, format, created_at)
          VALUES (?, ?, ?, ?, ?) RETURNING {SCHEDULE_COLUMNS}"
     )))
-    .bind(s.account_id)
+    .bind(s.account_id.map(AccountId::get))
     .bind(&s.every)
     .bind(&s.target)
     .bind(&s.format)
@@ -101,7 +102,7 @@ pub(crate) async fn delivery_record(db: &SqliteStore, a: ReportAttempt) -> Resul
          RETURNING {DELIVERY_COLUMNS}"
     )))
     .bind(a.schedule_id)
-    .bind(a.account_id)
+    .bind(a.account_id.get())
     .bind(day(a.period_start))
     .bind(day(a.period_end))
     .bind(&a.error)

@@ -46,8 +46,8 @@ pub(crate) fn json_texts<S: AsRef<str>>(items: &[S]) -> String {
 }
 
 /// A JSON array of integers, bound as one parameter and read with `json_each`.
-pub(crate) fn json_ints(items: &[i64]) -> String {
-    serde_json::Value::from_iter(items.iter().copied()).to_string()
+pub(crate) fn json_ints(items: impl IntoIterator<Item = i64>) -> String {
+    serde_json::Value::from_iter(items).to_string()
 }
 
 /// Rejects NaN and infinities, which SQLite would store as NULL.

@@ -118,7 +118,7 @@ async fn finals_write(conn: &mut SqliteConnection, finals: &[StoryFinal]) -> Res
         finals,
         |q, f| {
             q.bind(f.ig_media_id.clone())
-                .bind(f.account_id)
+                .bind(f.account_id.get())
                 .bind(f.provenance.as_str())
                 .bind(f.provenance.rank())
                 .bind(micros(f.captured_at))
@@ -150,7 +150,7 @@ pub(crate) async fn final_list(
          FROM story_finals WHERE account_id = ? AND expires_at BETWEEN ? AND ?
          ORDER BY expires_at, ig_media_id",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(micros(from))
     .bind(micros(to))
     .fetch_all(&db.reader)
@@ -160,7 +160,7 @@ pub(crate) async fn final_list(
         .map(|row| {
             let metrics = row.json("metrics")?;
             Ok(StoryFinal {
-                account_id: row.col("account_id")?,
+                account_id: AccountId::new(row.col("account_id")?),
                 ig_media_id: row.col("ig_media_id")?,
                 provenance: row.parsed("provenance", Provenance::parse)?,
                 captured_at: row.time("captured_at")?,
@@ -210,7 +210,7 @@ pub(crate) async fn apply(db: &SqliteStore, a: WebhookApply) -> Result<u64> {
         &a.comments,
         |q, c: &CommentRecord| {
             q.bind(c.ig_comment_id.clone())
-                .bind(c.account_id)
+                .bind(c.account_id.get())
                 .bind(c.ig_media_id.clone())
                 .bind(c.media_product_type.clone())
                 .bind(c.parent_id.clone())
@@ -245,7 +245,7 @@ pub(crate) async fn apply(db: &SqliteStore, a: WebhookApply) -> Result<u64> {
         "ON CONFLICT (account_id, mention_key) DO NOTHING",
         &a.mentions,
         |q, m: &Mention| {
-            q.bind(m.account_id)
+            q.bind(m.account_id.get())
                 .bind(
                     m.ig_comment_id
                         .clone()
@@ -265,7 +265,7 @@ pub(crate) async fn apply(db: &SqliteStore, a: WebhookApply) -> Result<u64> {
              last_event_at = max(coalesce(webhook_accounts.last_event_at, 0),
                                  excluded.last_event_at)",
         &a.heard,
-        |q, (id, at)| q.bind(*id).bind(micros(*at)),
+        |q, (id, at)| q.bind(id.get()).bind(micros(*at)),
     )
     .await?;
     let marked = sqlx::query("UPDATE webhook_events SET processed_at = ?, error = ? WHERE id = ?")
@@ -329,7 +329,7 @@ pub(crate) async fn subscription_set(db: &SqliteStore, u: WebhookSubscriptionUpd
          ON CONFLICT (account_id) DO UPDATE SET fields = excluded.fields,
              error = excluded.error, checked_at = excluded.checked_at",
     )
-    .bind(u.account_id)
+    .bind(u.account_id.get())
     .bind(serde_json::Value::from_iter(u.fields.iter().map(String::as_str)).to_string())
     .bind(u.error)
     .bind(micros(u.checked_at))
@@ -352,7 +352,7 @@ pub(crate) async fn account_status(db: &SqliteStore) -> Result<Vec<WebhookAccoun
         .map(|r| {
             let fields = r.json("fields")?;
             Ok(WebhookAccountStatus {
-                account_id: r.col("account_id")?,
+                account_id: AccountId::new(r.col("account_id")?),
                 fields: fields
                     .as_array()
                     .ok_or_else(|| corrupt("webhook_accounts.fields"))?
@@ -383,7 +383,7 @@ pub(crate) async fn comment_list(
          WHERE c.account_id = ? AND (? IS NULL OR c.ig_media_id = ?)
          ORDER BY c.commented_at DESC, c.ig_comment_id DESC LIMIT ?",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(ig_media_id)
     .bind(ig_media_id)
     .bind(limit_of(limit))
@@ -394,7 +394,7 @@ pub(crate) async fn comment_list(
         .map(|r| {
             Ok(Comment {
                 record: CommentRecord {
-                    account_id: r.col("account_id")?,
+                    account_id: AccountId::new(r.col("account_id")?),
                     ig_comment_id: r.col("ig_comment_id")?,
                     ig_media_id: r.col("ig_media_id")?,
                     media_product_type: r.col("media_product_type")?,
@@ -421,7 +421,7 @@ pub(crate) async fn mention_list(
         "SELECT account_id, ig_media_id, ig_comment_id, mentioned_at FROM mentions
          WHERE account_id = ? ORDER BY mentioned_at DESC, mention_key DESC LIMIT ?",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(limit_of(limit))
     .fetch_all(&db.reader)
     .await
@@ -429,7 +429,7 @@ pub(crate) async fn mention_list(
     rows.iter()
         .map(|r| {
             Ok(Mention {
-                account_id: r.col("account_id")?,
+                account_id: AccountId::new(r.col("account_id")?),
                 ig_media_id: r.col("ig_media_id")?,
                 ig_comment_id: r.col("ig_comment_id")?,
                 mentioned_at: r.time("mentioned_at")?,

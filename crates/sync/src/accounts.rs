@@ -10,7 +10,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use graph::{AccessToken, AccountRef, GraphClient, GraphError};
-use store::{Account, AccountType, Cipher, LoginKind, NewAccount, SecretString, Store, StoreError};
+use store::{
+    Account, AccountId, AccountType, Cipher, LoginKind, NewAccount, SecretString, Store, StoreError,
+};
 
 use crate::engine::GraphClients;
 
@@ -239,7 +241,7 @@ pub async fn find(store: &dyn Store, reference: &str) -> Result<Option<Account>,
         return Ok(Some(account.clone()));
     }
     Ok(reference
-        .parse::<i64>()
+        .parse::<AccountId>()
         .ok()
         .and_then(|id| accounts.into_iter().find(|a| a.id == id)))
 }

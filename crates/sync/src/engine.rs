@@ -497,7 +497,7 @@ impl Engine {
         let plan = job.args_as::<PlanOf>().ok().map(|args| args.plan);
         let run_id = job
             .run_id
-            .or_else(|| job.result.as_ref()?["run_id"].as_i64());
+            .or_else(|| job.result.as_ref()?["run_id"].as_i64().map(RunId::new));
         let mut progress = SyncProgress {
             job_id,
             account_id: job.account_id,

@@ -346,7 +346,10 @@ mod tests {
             assert_eq!(Step::from_kind(step.kind()), Some(step));
             assert_eq!(Step::from_name(step.name()), Some(step));
         }
-        assert_eq!(Plan::Light.unique_key(7), "sync:7:light");
+        assert_eq!(
+            Plan::Light.unique_key(store::AccountId::new(7)),
+            "sync:7:light"
+        );
         // The media step's job runs every later step beside it; the others run alone.
         assert_eq!(Plan::Full.stage(0), 0..1);
         assert_eq!(Plan::Full.stage(1), 1..6);

@@ -95,18 +95,18 @@ pub async fn retries_by_account(store: &dyn Store) -> Result<HashMap<AccountId, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use store::AttemptError;
+    use store::{AccountId, AttemptError, JobId, RunId};
 
     fn job(state: JobState, errors: usize) -> Job {
         let at: DateTime<Utc> = "2026-03-01T12:00:00Z".parse().unwrap();
         Job {
-            id: 7,
+            id: JobId::new(7),
             queue: SYNC_QUEUE.to_string(),
             kind: "sync_media".to_string(),
             args: serde_json::json!({}),
-            account_id: Some(1),
+            account_id: Some(AccountId::new(1)),
             unique_key: None,
-            run_id: Some(3),
+            run_id: Some(RunId::new(3)),
             state,
             attempt: errors as i32,
             max_attempts: 3,

@@ -387,7 +387,8 @@ mod tests {
             while tick < day + Duration::days(1) {
                 let period = expr.period_at(tick).unwrap();
                 for account in 1..=FLEET {
-                    let due = tick + ::queue::spread_offset(name, account, period);
+                    let due =
+                        tick + ::queue::spread_offset(name, store::AccountId::new(account), period);
                     *per_minute.entry(due.timestamp() / 60).or_default() += 1;
                 }
                 tick = expr.next_after(tick).unwrap();

@@ -295,7 +295,7 @@ fn parse_change(field: &str, v: &Value, time: DateTime<Utc>) -> Result<Change, S
             let from = v.get("from").unwrap_or(&Value::Null);
             let media = v.get("media").unwrap_or(&Value::Null);
             Ok(Change::Comment(CommentRecord {
-                account_id: 0,
+                account_id: AccountId::new(0),
                 ig_comment_id: text(v, "id").ok_or("no id")?,
                 ig_media_id: text(media, "id"),
                 media_product_type: text(media, "media_product_type"),
@@ -307,7 +307,7 @@ fn parse_change(field: &str, v: &Value, time: DateTime<Utc>) -> Result<Change, S
             }))
         }
         "mentions" => Ok(Change::Mention(Mention {
-            account_id: 0,
+            account_id: AccountId::new(0),
             ig_media_id: text(v, "media_id").ok_or("no media_id")?,
             ig_comment_id: text(v, "comment_id"),
             mentioned_at: time,

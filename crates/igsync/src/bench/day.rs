@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use store::{Cipher, DynStore, JobQuery, JobState, MediaQuery, RunQuery, RunStatus, SecretKey};
+use store::{
+    AccountId, Cipher, DynStore, JobQuery, JobState, MediaQuery, RunQuery, RunStatus, SecretKey,
+};
 use sync::{Clock, Engine, EngineConfig, Plan};
 
 use crate::cli::{BenchArgs, BenchDbKind, BenchPreset};
@@ -408,7 +410,7 @@ async fn run_day(
                 ..Default::default()
             })
             .await?;
-        let done: std::collections::HashSet<i64> = runs
+        let done: std::collections::HashSet<AccountId> = runs
             .iter()
             .filter(|r| r.trigger == "bench" && r.status != RunStatus::Running)
             .map(|r| r.account_id)
@@ -514,7 +516,7 @@ async fn run_day(
         .into_iter()
         .filter(|r| r.started_at > t1 - chrono::Duration::microseconds(1) && r.trigger != "bench")
         .collect();
-    let mut rows_by_account: HashMap<i64, i64> = ids.iter().map(|id| (*id, 0)).collect();
+    let mut rows_by_account: HashMap<AccountId, i64> = ids.iter().map(|id| (*id, 0)).collect();
     for r in &day_runs {
         *rows_by_account.entry(r.account_id).or_default() += r.rows_written;
     }
@@ -637,14 +639,14 @@ async fn run_day(
 async fn freshness(
     store: &DynStore,
     sim: &SimProcess,
-    ids: &[i64],
+    ids: &[AccountId],
     sim_accounts: &[Value],
     t0: DateTime<Utc>,
     t1: DateTime<Utc>,
     t_end: DateTime<Utc>,
     step: chrono::Duration,
 ) -> anyhow::Result<Value> {
-    let by_ig: HashMap<String, i64> = sim_accounts
+    let by_ig: HashMap<String, AccountId> = sim_accounts
         .iter()
         .zip(ids)
         .map(|(a, id)| {
@@ -682,8 +684,8 @@ async fn freshness(
     let mut story_lags = Vec::new();
     let mut expired = 0u64;
     let mut finals = 0u64;
-    let mut stored: HashMap<i64, HashMap<String, store::Story>> = HashMap::new();
-    let mut finals_by: HashMap<i64, std::collections::HashSet<String>> = HashMap::new();
+    let mut stored: HashMap<AccountId, HashMap<String, store::Story>> = HashMap::new();
+    let mut finals_by: HashMap<AccountId, std::collections::HashSet<String>> = HashMap::new();
     for s in &stories {
         let Some(id) = s["ig_user_id"].as_str().and_then(|u| by_ig.get(u)) else {
             continue;

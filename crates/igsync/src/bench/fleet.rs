@@ -10,8 +10,8 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use serde_json::{Value, json};
 use store::{
-    AccountType, Cipher, DynStore, LoginKind, NewAccount, RunQuery, RunStatus, SecretKey,
-    SecretString,
+    AccountId, AccountType, Cipher, DynStore, LoginKind, NewAccount, RunQuery, RunStatus,
+    SecretKey, SecretString,
 };
 use sync::{Clock, Engine, EngineConfig, Plan};
 
@@ -80,7 +80,7 @@ pub(super) async fn register(
     store: &DynStore,
     cipher: &Cipher,
     accounts: &[Value],
-) -> anyhow::Result<Vec<i64>> {
+) -> anyhow::Result<Vec<AccountId>> {
     let mut ids = Vec::new();
     for a in accounts {
         let s = |k: &str| a[k].as_str().unwrap_or_default().to_string();

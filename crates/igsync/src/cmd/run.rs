@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use chrono::Utc;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use store::{Account, DynStore, RunQuery, SyncRun};
+use store::{Account, AccountId, DynStore, JobId, RunQuery, SyncRun};
 use sync::{Engine, Enqueued, Plan, Scope, Step, StepState, SyncProgress, SyncState};
 
 use crate::cli::{HistoryArgs, OnlyArg, PlanArg, SchedulesCommand, SyncArgs};
@@ -140,7 +140,7 @@ pub(crate) async fn wait_with_progress(
         bar.set_message("queued");
         bars.insert(enqueued.job_id(), bar);
     }
-    let mut last: HashMap<i64, SyncProgress> = HashMap::new();
+    let mut last: HashMap<JobId, SyncProgress> = HashMap::new();
     let mut interrupted = false;
     loop {
         let now = tokio::time::Instant::now();
@@ -485,7 +485,7 @@ async fn steps_json(store: &DynStore, run: &SyncRun) -> anyhow::Result<serde_jso
     ))
 }
 
-async fn account_names(store: &DynStore) -> anyhow::Result<HashMap<i64, String>> {
+async fn account_names(store: &DynStore) -> anyhow::Result<HashMap<AccountId, String>> {
     Ok(store
         .account_list()
         .await?

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
-use store::{AuditVia, DynStore, NewAuditEntry, Store, Workspace};
+use store::{AccountId, AuditVia, DynStore, NewAuditEntry, Store, Workspace};
 
 use crate::cli::{AuditCommand, ShareCommand, WorkspacesCommand};
 use crate::cmd::resolve_account;
@@ -87,7 +87,8 @@ pub(crate) async fn run(cmd: WorkspacesCommand, config: &Config) -> anyhow::Resu
                     "ID", "NAME", "CREATED (UTC)"
                 );
                 for w in all {
-                    let accounts: Vec<String> = w.accounts.iter().map(i64::to_string).collect();
+                    let accounts: Vec<String> =
+                        w.accounts.iter().map(AccountId::to_string).collect();
                     println!(
                         "{:<6} {:<24} {:<17} {}",
                         w.id,

@@ -31,7 +31,7 @@ both_dialects!(
 );
 
 /// The runs of an account, newest first.
-async fn runs_of(store: &dyn Store, account_id: i64) -> Vec<store::SyncRun> {
+async fn runs_of(store: &dyn Store, account_id: store::AccountId) -> Vec<store::SyncRun> {
     store
         .sync_runs_list(RunQuery {
             account_id: Some(account_id),

@@ -72,7 +72,10 @@ pub async fn job_insert_and_get_round_trip(fx: &dyn Fixture) {
 
     let other = insert(&store, new_job("instagram-sync", "sync_account")).await;
     assert!(other > id, "ids grow");
-    assert_eq!(store.job_get(other + 1000).await.unwrap(), None);
+    assert_eq!(
+        store.job_get(JobId::new(other.get() + 1000)).await.unwrap(),
+        None
+    );
 }
 
 pub async fn invalid_jobs_are_rejected(fx: &dyn Fixture) {
@@ -100,7 +103,7 @@ pub async fn invalid_jobs_are_rejected(fx: &dyn Fixture) {
     // A job naming an account that does not exist is refused.
     let ghost = store
         .job_insert(NewJob {
-            account_id: Some(987_654),
+            account_id: Some(AccountId::new(987_654)),
             ..new_job("q", "k")
         })
         .await;
@@ -220,7 +223,7 @@ pub async fn job_insert_many_merges_in_order_and_is_one_transaction(fx: &dyn Fix
         .job_insert_many(vec![
             new_job("q", "ok2"),
             NewJob {
-                account_id: Some(987_654),
+                account_id: Some(AccountId::new(987_654)),
                 ..new_job("q", "ghost")
             },
         ])

@@ -39,7 +39,7 @@ pub async fn heartbeat_extends_leases_and_drops_cancelled_jobs(fx: &dyn Fixture)
     assert_eq!(get(&store, j1).await.lease_expires_at, Some(at(600)));
     assert!(
         store
-            .job_heartbeat("w1", &[j1 + 1000], at(700))
+            .job_heartbeat("w1", &[JobId::new(j1.get() + 1000)], at(700))
             .await
             .unwrap()
             .is_empty()
@@ -168,7 +168,7 @@ pub async fn complete_is_refused_for_jobs_not_held(fx: &dyn Fixture) {
     assert_eq!(get(&store, pending).await.finished_at, Some(at(3)));
     assert!(
         !store
-            .job_complete(completion(pending + 1000, "w", at(4)))
+            .job_complete(completion(JobId::new(pending.get() + 1000), "w", at(4)))
             .await
             .unwrap()
     );

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use store::{Account, LoginKind, SecretString, StatusChange, SyncStatus};
+use store::{Account, AccountId, JobId, LoginKind, RunId, SecretString, StatusChange, SyncStatus};
 use sync::accounts::{RegisterError, Registration};
 
 use crate::api::{account_or_404, parse_timezone};
@@ -63,7 +63,7 @@ pub fn no_such_account(raw: &str) -> AppError {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(rename = "Account")]
 pub struct AccountView {
-    pub id: i64,
+    pub id: AccountId,
     pub ig_user_id: String,
     pub username: String,
     pub name: Option<String>,
@@ -136,7 +136,7 @@ pub struct RetryView {
     /// When the next attempt starts; null while it runs.
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// The job to follow (`GET /jobs/{id}`).
-    pub job_id: i64,
+    pub job_id: JobId,
 }
 
 impl RetryView {
@@ -571,7 +571,7 @@ impl SyncParams {
 /// The answer to a sync request.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SyncRequested {
-    pub account_id: i64,
+    pub account_id: AccountId,
     /// `full`, `light`, or the one kind of data synced on its own (`media_insights`…).
     #[schemars(extend("enum" = ["full", "light", "profile", "media", "media_insights", "account_insights", "stories", "demographics"]))]
     pub plan: &'static str,
@@ -579,12 +579,12 @@ pub struct SyncRequested {
     /// it is not.
     pub scope: Option<ScopeView>,
     /// The orchestrator job to follow (`GET /jobs/{id}`).
-    pub job_id: i64,
+    pub job_id: JobId,
     /// True when a sync of this plan was already queued or running for the account: the
     /// request joined it instead of queuing a second one.
     pub merged: bool,
     /// The sync run, once known.
-    pub run_id: Option<i64>,
+    pub run_id: Option<RunId>,
 }
 
 /// Requests a sync of an account through the engine (merged into an active one of the same

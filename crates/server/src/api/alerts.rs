@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 #[schemars(rename = "Alert")]
 pub struct AlertView {
     pub id: i64,
-    pub account_id: Option<i64>,
+    pub account_id: Option<AccountId>,
     pub kind: String,
     /// `info | warning | critical`.
     #[schemars(extend("enum" = ["info", "warning", "critical"]))]
@@ -60,7 +60,7 @@ impl AlertView {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
-    pub account: Option<i64>,
+    pub account: Option<AccountId>,
     pub kind: Option<String>,
     /// Only alerts not acknowledged yet.
     pub open: Option<bool>,

@@ -9,7 +9,7 @@ use axum::routing::{delete, get, post};
 use chrono::{DateTime, Duration, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use store::Competitor;
+use store::{AccountId, Competitor};
 
 use crate::api::accounts::account_by_ref;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
@@ -29,7 +29,7 @@ pub fn router() -> Router<AppState> {
 pub struct CompetitorView {
     pub id: i64,
     pub username: String,
-    pub via_account_id: i64,
+    pub via_account_id: AccountId,
     pub ig_user_id: Option<String>,
     pub name: Option<String>,
     /// `pending | ok | error`.
@@ -167,7 +167,7 @@ pub struct RankView {
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(rename = "PeerBenchmark")]
 pub struct Benchmark {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub days: i64,
     pub figures: Vec<RankView>,
 }

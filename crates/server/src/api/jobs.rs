@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use store::{Job, JobId, JobQuery, JobSelector, JobState};
+use store::{AccountId, Job, JobId, JobQuery, JobSelector, JobState, RunId};
 
 use crate::access::Access;
 use crate::api::{MAX_SEARCH_CHARS, Paging, check_limit, check_text};
@@ -41,8 +41,8 @@ pub struct JobFilter {
     pub queue: Option<String>,
     #[schemars(length(max = 100), regex(pattern = schema::NO_CONTROL_CHARACTERS))]
     pub kind: Option<String>,
-    pub account: Option<i64>,
-    pub run: Option<i64>,
+    pub account: Option<AccountId>,
+    pub run: Option<RunId>,
     /// Case-insensitive plain text matched against the kind, the arguments and the errors.
     #[schemars(length(max = MAX_SEARCH_CHARS), regex(pattern = schema::NO_CONTROL_CHARACTERS))]
     pub search: Option<String>,
@@ -102,8 +102,8 @@ pub struct JobView {
     pub state: &'static str,
     /// A pending job whose `run_at` is in the future.
     pub scheduled: bool,
-    pub account_id: Option<i64>,
-    pub run_id: Option<i64>,
+    pub account_id: Option<AccountId>,
+    pub run_id: Option<RunId>,
     pub unique_key: Option<String>,
     pub args: serde_json::Value,
     pub attempt: i32,
@@ -219,8 +219,8 @@ pub struct ListParams {
     pub state: Option<String>,
     pub queue: Option<String>,
     pub kind: Option<String>,
-    pub account: Option<i64>,
-    pub run: Option<i64>,
+    pub account: Option<AccountId>,
+    pub run: Option<RunId>,
     pub search: Option<String>,
     pub limit: Option<u32>,
     pub offset: Option<u32>,
@@ -283,7 +283,7 @@ pub async fn job_or_404(state: &AppState, access: &Access, id: JobId) -> AppResu
 async fn detail(
     State(state): State<AppState>,
     access: Access,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<JobId>,
 ) -> AppResult<ApiJson<JobView>> {
     let job = job_or_404(&state, &access, id).await?;
     Ok(ApiJson(JobView::of(&job, state.clock.now())))
@@ -334,7 +334,7 @@ async fn one(state: &AppState, access: &Access, id: JobId, action: Action) -> Ap
 async fn retry_one(
     State(state): State<AppState>,
     access: Access,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<JobId>,
 ) -> AppResult<ApiJson<JobView>> {
     one_then_view(&state, &access, id, Action::Retry).await
 }
@@ -342,7 +342,7 @@ async fn retry_one(
 async fn cancel_one(
     State(state): State<AppState>,
     access: Access,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<JobId>,
 ) -> AppResult<ApiJson<JobView>> {
     one_then_view(&state, &access, id, Action::Cancel).await
 }
@@ -362,7 +362,7 @@ async fn one_then_view(
 async fn delete_one(
     State(state): State<AppState>,
     access: Access,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<JobId>,
 ) -> AppResult<StatusCode> {
     one(&state, &access, id, Action::Delete).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -460,7 +460,7 @@ mod tests {
         use chrono::Duration;
         let t0 = Utc::now() - Duration::hours(1);
         let job = Job {
-            id: 1,
+            id: JobId::new(1),
             queue: "q".into(),
             kind: "k".into(),
             args: serde_json::json!({}),
@@ -524,7 +524,7 @@ mod tests {
     fn bulk_selection_needs_exactly_one_restriction() {
         assert!(selector_of(None, None).is_err());
         assert!(selector_of(Some(vec![]), None).is_err());
-        assert!(selector_of(Some(vec![1]), Some(JobFilter::default())).is_err());
+        assert!(selector_of(Some(vec![JobId::new(1)]), Some(JobFilter::default())).is_err());
         assert!(selector_of(None, Some(JobFilter::default())).is_err());
         let filter = JobFilter {
             state: Some("failed".into()),

@@ -10,7 +10,7 @@ use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use store::{AccountInsightReading, MissingKind, ValueProvenance};
+use store::{AccountId, AccountInsightReading, MissingKind, ValueProvenance};
 
 use crate::api::accounts::account_by_ref;
 use crate::api::missing::MissingView;
@@ -107,7 +107,7 @@ pub(crate) fn reading_provenance(r: &AccountInsightReading, now: DateTime<Utc>) 
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(rename = "MetricSeries")]
 pub struct SeriesView {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub metric: String,
     pub from: NaiveDate,
     pub to: NaiveDate,

@@ -7,7 +7,7 @@ use axum::routing::get;
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use store::{MissingKind, MissingValue};
+use store::{AccountId, MissingKind, MissingValue};
 
 use crate::api::accounts::account_by_ref;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
@@ -82,7 +82,7 @@ pub struct ListParams {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct MissingList {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub missing: Vec<MissingView>,
 }
 

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::{
-    HISTOGRAM_BUCKETS, JobMetricPoint, JobMetricsQuery, JobQuery, JobState, QueueSnapshot,
+    HISTOGRAM_BUCKETS, JobId, JobMetricPoint, JobMetricsQuery, JobQuery, JobState, QueueSnapshot,
     Resolution, histogram_quantile,
 };
 
@@ -348,7 +348,7 @@ pub struct WorkerView {
     pub started_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     /// Jobs this worker runs now.
-    pub running_jobs: Vec<i64>,
+    pub running_jobs: Vec<JobId>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

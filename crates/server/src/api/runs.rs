@@ -7,7 +7,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use store::{RunQuery, RunStatus, SyncRun, SyncStep};
+use store::{AccountId, RunId, RunQuery, RunStatus, SyncRun, SyncStep};
 
 use crate::access::Access;
 use crate::api::check_limit;
@@ -23,8 +23,8 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(rename = "Run")]
 pub struct RunView {
-    pub id: i64,
-    pub account_id: i64,
+    pub id: RunId,
+    pub account_id: AccountId,
     /// `full` or `light`.
     pub plan: String,
     /// What started it: `schedule:<name>`, `manual`, `api`…
@@ -110,19 +110,19 @@ impl StepView {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
-    pub account: Option<i64>,
+    pub account: Option<AccountId>,
     /// `running | succeeded | failed | cancelled`.
     pub status: Option<String>,
     pub limit: Option<u32>,
     /// Runs older than this run id (paging backwards).
-    pub before: Option<i64>,
+    pub before: Option<RunId>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RunList {
     pub runs: Vec<RunView>,
     /// Pass as `before` for the next page; null on the last page.
-    pub next_before: Option<i64>,
+    pub next_before: Option<RunId>,
 }
 
 /// Runs, newest first; a key of one workspace gets its accounts' runs only.
@@ -177,7 +177,7 @@ pub struct RunDetail {
 async fn detail(
     State(state): State<AppState>,
     access: Access,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<RunId>,
 ) -> AppResult<ApiJson<RunDetail>> {
     let (run, steps) = state
         .store

@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
-use store::Schedule;
+use store::{JobId, Schedule};
 
 use crate::error::{ApiJson, ApiPath, AppError, AppResult};
 use crate::state::AppState;
@@ -34,7 +34,7 @@ pub struct ScheduleView {
     /// Null while paused.
     pub next_run_at: Option<DateTime<Utc>>,
     pub last_run_at: Option<DateTime<Utc>>,
-    pub last_job_id: Option<i64>,
+    pub last_job_id: Option<JobId>,
     /// The state of the last job it inserted, when that job is still kept.
     pub last_job_state: Option<&'static str>,
 }
@@ -143,7 +143,7 @@ async fn resume(
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RunNow {
     pub schedule: String,
-    pub job_id: i64,
+    pub job_id: JobId,
     /// True when a run-now job of this schedule was still active and nothing new was queued.
     pub merged: bool,
 }

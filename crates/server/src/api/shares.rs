@@ -9,7 +9,7 @@ use axum::routing::{delete, get, post};
 use chrono::{DateTime, Duration, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use store::ShareLink;
+use store::{AccountId, ShareLink};
 
 use crate::access::Access;
 use crate::api::accounts::account_by_ref;
@@ -35,7 +35,7 @@ pub const DEFAULT_EXPIRES_IN: i64 = 7 * 86_400;
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ShareView {
     pub id: String,
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,

@@ -7,7 +7,7 @@ use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use store::{ApiCallsDay, ApiUsage};
+use store::{AccountId, ApiCallsDay, ApiUsage};
 
 use crate::error::{ApiJson, ApiQuery, AppError, AppResult};
 use crate::state::AppState;
@@ -74,7 +74,7 @@ pub struct DayView {
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct AccountUsage {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub username: String,
     /// Null until a sync has seen Meta's usage header for this account.
     pub latest: Option<UsageView>,

@@ -6,7 +6,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use chrono::{DateTime, Utc};
-use store::{Account, AlertQuery, RunQuery, RunStatus, SyncStatus};
+use store::{Account, AccountId, AlertQuery, RunQuery, RunStatus, SyncStatus};
 
 use super::form::{FormData, encode};
 use super::layout::{
@@ -51,7 +51,7 @@ fn period_of(
     analytics_api::period_of(&params, now, tz)
 }
 
-async fn account_or_404(state: &AppState, id: i64) -> Result<Account, AppError> {
+async fn account_or_404(state: &AppState, id: AccountId) -> Result<Account, AppError> {
     state
         .store
         .account_get(id)
@@ -64,7 +64,7 @@ pub(crate) async fn page(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
     access: crate::access::Access,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     RawQuery(query): RawQuery,
 ) -> PageResult {
     let now = state.clock.now();
@@ -268,7 +268,7 @@ pub(crate) async fn page(
 pub(crate) async fn sync_now(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     body: Bytes,
 ) -> PageResult {
     let form = FormData::parse(&body)?;

@@ -56,7 +56,7 @@ async fn conditions(
     let mine = |id: AccountId| only.is_none_or(|set| set.contains(&id));
     let mut accounts = state.store.account_list().await?;
     accounts.retain(|a| mine(a.id));
-    let who = |id: i64| {
+    let who = |id: AccountId| {
         accounts
             .iter()
             .find(|a| a.id == id)
@@ -229,7 +229,7 @@ pub(crate) async fn page(
     let now = state.clock.now();
     let form = FormData::parse_str(raw.as_deref().unwrap_or_default())?;
     let all = form.get("all").is_some_and(|v| v == "1");
-    let account = form.get_i64("account")?;
+    let account = form.get_id("account")?;
     let csrf = &session.csrf_token;
     let only = access.account_set();
     let current = conditions(&state, now, only.as_deref()).await?;
@@ -244,7 +244,7 @@ pub(crate) async fn page(
         only.as_deref(),
     )
     .await?;
-    let usernames: std::collections::HashMap<i64, String> = state
+    let usernames: std::collections::HashMap<AccountId, String> = state
         .store
         .account_list()
         .await?

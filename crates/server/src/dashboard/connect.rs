@@ -18,7 +18,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use store::{Account, LoginKind};
+use store::{Account, AccountId, LoginKind};
 use sync::connect::{Authorized, Callback, ConnectError, Pending};
 
 use super::form::FormData;
@@ -124,7 +124,12 @@ fn connect_error(e: ConnectError) -> (StatusCode, ConnectError) {
 }
 
 /// A link that starts a login.
-fn start_link(login: LoginKind, account: Option<i64>, rerequest: bool, label: &str) -> String {
+fn start_link(
+    login: LoginKind,
+    account: Option<AccountId>,
+    rerequest: bool,
+    label: &str,
+) -> String {
     let mut href = format!("/connect/start?login={}", login.as_str());
     if let Some(id) = account {
         href.push_str(&format!("&amp;account={id}"));
@@ -161,7 +166,7 @@ pub(crate) async fn choose(
     RawQuery(query): RawQuery,
 ) -> PageResult {
     let form = FormData::parse_str(query.as_deref().unwrap_or_default())?;
-    let account = match form.get_i64("account")? {
+    let account = match form.get_id("account")? {
         Some(id) => Some(account_or_404(&state, id).await?),
         None => None,
     };
@@ -209,7 +214,7 @@ pub(crate) async fn choose(
     ))
 }
 
-async fn account_or_404(state: &AppState, id: i64) -> Result<Account, AppError> {
+async fn account_or_404(state: &AppState, id: AccountId) -> Result<Account, AppError> {
     state
         .store
         .account_get(id)
@@ -225,7 +230,7 @@ pub(crate) async fn start(
 ) -> PageResult {
     let form = FormData::parse_str(query.as_deref().unwrap_or_default())?;
     let login = parse_login(form.get("login"))?;
-    let reconnect = match form.get_i64("account")? {
+    let reconnect = match form.get_id("account")? {
         Some(id) => {
             let account = account_or_404(&state, id).await?;
             if account.login != login {
@@ -350,7 +355,7 @@ pub(crate) async fn callback(
 async fn reconnect(
     state: &AppState,
     session: &SessionInfo,
-    id: i64,
+    id: AccountId,
     authorized: &Authorized,
 ) -> PageResult {
     let csrf = Some(session.csrf_token.as_str());

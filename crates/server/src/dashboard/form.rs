@@ -49,6 +49,12 @@ impl FormData {
 
     /// The first value of `name` as an integer; 400 when present but not a number.
     pub(crate) fn get_i64(&self, name: &str) -> Result<Option<i64>, AppError> {
+        self.get_id(name)
+    }
+
+    /// The first value of `name` as an id written as an integer (`AccountId`, `RunId`…);
+    /// 400 when present but not a number.
+    pub(crate) fn get_id<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, AppError> {
         match self.get(name) {
             None => Ok(None),
             Some(v) => v

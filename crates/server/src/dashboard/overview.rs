@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::extract::{RawQuery, State};
 use chrono::{DateTime, Duration, Utc};
-use store::{Account, AlertQuery, JobState, SyncStatus};
+use store::{Account, AccountId, AlertQuery, JobState, SyncStatus};
 
 use super::layout::{Flash, Nav, Page, PageResult, badge, clip, render, when};
 use crate::api::accounts::NextSyncs;
@@ -42,7 +42,7 @@ pub(crate) async fn page(
     let snapshot = state.store.job_snapshot(now, None).await?;
     let totals = state.store.totals().await?;
 
-    let mut open_by_account: HashMap<i64, usize> = HashMap::new();
+    let mut open_by_account: HashMap<AccountId, usize> = HashMap::new();
     for a in &alerts {
         if let Some(id) = a.alert.account_id {
             *open_by_account.entry(id).or_default() += 1;
@@ -226,7 +226,7 @@ async fn workspace_page(
     let mut accounts = state.store.account_list().await?;
     accounts.retain(|a| workspace.accounts.contains(&a.id));
     let next = NextSyncs::load(state).await?;
-    let mut open_by_account: HashMap<i64, usize> = HashMap::new();
+    let mut open_by_account: HashMap<AccountId, usize> = HashMap::new();
     for a in state
         .store
         .alert_list(AlertQuery {

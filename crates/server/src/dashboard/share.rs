@@ -6,7 +6,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Duration, Utc};
-use store::Role;
+use store::{AccountId, Role};
 
 use super::form::FormData;
 use super::layout::{Nav, Page, PageResult, csrf_field, post_button, render, see_other, when};
@@ -29,7 +29,7 @@ const LIFETIMES: [(i64, &str); 4] = [
 pub(crate) async fn section(
     state: &AppState,
     access: &Access,
-    account: i64,
+    account: AccountId,
     csrf: &str,
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
@@ -95,7 +95,7 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
     access: Access,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     body: Bytes,
 ) -> PageResult {
     let form = FormData::parse(&body)?;
@@ -143,7 +143,7 @@ pub(crate) async fn create(
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
-    Path((id, sid)): Path<(i64, String)>,
+    Path((id, sid)): Path<(AccountId, String)>,
     body: Bytes,
 ) -> PageResult {
     let form = FormData::parse(&body)?;

@@ -197,3 +197,60 @@ pub(crate) fn components() -> Map<String, Value> {
     }
     all
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::{AccountId, JobId, RunId};
+
+    // Fields holding ids, as the API's types hold them (no doc comment: it would be the
+    // schema's description).
+    #[derive(JsonSchema)]
+    #[schemars(rename = "Fields")]
+    #[allow(dead_code)]
+    struct Ids {
+        /// An account.
+        account: AccountId,
+        run: Option<RunId>,
+        jobs: Vec<JobId>,
+    }
+
+    // The same fields as the integers the ids are stored as.
+    #[derive(JsonSchema)]
+    #[schemars(rename = "Fields")]
+    #[allow(dead_code)]
+    struct Ints {
+        /// An account.
+        account: i64,
+        run: Option<i64>,
+        jobs: Vec<i64>,
+    }
+
+    /// An id is documented exactly as the integer it is written as (`integer`, `int64`),
+    /// plain, optional or in a list, in answers and in request bodies alike.
+    #[test]
+    fn ids_are_documented_as_their_integers() {
+        for contract in [Contract::Serialize, Contract::Deserialize] {
+            let schema_of = |f: fn(&mut SchemaGenerator) -> Schema| {
+                f(&mut SchemaGenerator::new(settings(contract.clone())))
+            };
+            assert_eq!(
+                schema_of(|g| g.subschema_for::<AccountId>()),
+                json_schema!({"type": "integer", "format": "int64"})
+            );
+            assert_eq!(
+                schema_of(|g| g.subschema_for::<AccountId>()),
+                schema_of(|g| g.subschema_for::<i64>())
+            );
+            assert_eq!(
+                schema_of(|g| g.subschema_for::<Option<JobId>>()),
+                schema_of(|g| g.subschema_for::<Option<i64>>())
+            );
+            assert_eq!(
+                schema_of(|g| g.subschema_for::<Vec<RunId>>()),
+                schema_of(|g| g.subschema_for::<Vec<i64>>())
+            );
+            assert_eq!(schema_of(Ids::json_schema), schema_of(Ints::json_schema));
+        }
+    }
+}

@@ -63,7 +63,7 @@ pub struct ReportBody<'a> {
 #[schemars(rename = "ReportAccount")]
 pub(super) struct ReportAccount<'a> {
     /// igsync's account id.
-    pub(super) id: i64,
+    pub(super) id: store::AccountId,
     pub(super) username: &'a str,
     pub(super) name: Option<&'a str>,
 }

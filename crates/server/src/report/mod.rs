@@ -99,7 +99,7 @@ impl FromStr for ReportFormat {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportSubject {
     /// igsync's account id.
-    pub account_id: i64,
+    pub account_id: store::AccountId,
     /// Instagram username.
     pub username: String,
     /// Display name, if any.

@@ -101,7 +101,7 @@ fn concrete_with(rule: &Rule, account: AccountId, item: Option<i64>) -> String {
 }
 
 /// A new pending job of the account.
-async fn job_of_account(app: &TestApp, account: AccountId) -> i64 {
+async fn job_of_account(app: &TestApp, account: AccountId) -> store::JobId {
     let now = chrono::Utc::now();
     app.store
         .job_insert(store::NewJob {
@@ -286,12 +286,12 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
                     let item = if !is_item(rule) {
                         None
                     } else if rule.path.contains("/runs/") {
-                        Some(run_of[&account])
+                        Some(run_of[&account].get())
                     } else if rule.method == "DELETE" {
                         // A job of its own for each deletion, so later routes keep theirs.
-                        Some(job_of_account(app, account).await)
+                        Some(job_of_account(app, account).await.get())
                     } else {
-                        Some(job_of[&account])
+                        Some(job_of[&account].get())
                     };
                     let path = concrete_with(rule, account, item);
                     let (status, body) = call(app, caller, rule.method, &path, page).await;
@@ -361,11 +361,11 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
         StatusCode::OK,
     )
     .await;
-    let seen: Vec<i64> = listed["accounts"]
+    let seen: Vec<AccountId> = listed["accounts"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| a["id"].as_i64().unwrap())
+        .map(|a| AccountId::new(a["id"].as_i64().unwrap()))
         .collect();
     assert_eq!(seen, ids[..2].to_vec());
     // Its alerts: its accounts' only, and none of an account outside it.
@@ -395,7 +395,7 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|a| a["account_id"].as_i64().unwrap())
+                .map(|a| AccountId::new(a["account_id"].as_i64().unwrap()))
                 .collect::<Vec<_>>()
         }
     };
@@ -403,7 +403,7 @@ async fn every_route_and_page_answers_each_role_of_each_workspace_as_the_route_t
     assert_eq!(scoped_alerts, vec![ids[1], ids[0]], "newest first, its own");
     assert_eq!(
         alerts_of(&format!("/api/v1/alerts?account={}", ids[2])).await,
-        Vec::<i64>::new()
+        Vec::<AccountId>::new()
     );
     assert_eq!(
         alerts_of("/api/v1/alerts?kind=token_expiring&limit=1").await,

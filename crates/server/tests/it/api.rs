@@ -5,8 +5,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::ServerSettings;
 use store::{
-    ApiCallsDelta, ApiUsage, NewAlert, NewSyncRun, ScheduleDef, Severity, StepStatus, Store,
-    SyncStep,
+    AccountId, ApiCallsDelta, ApiUsage, NewAlert, NewSyncRun, ScheduleDef, Severity, StepStatus,
+    Store, SyncStep,
 };
 
 use crate::support::{SimApp, TestApp, assert_error, json_of, pg};
@@ -474,7 +474,7 @@ async fn unknown_ids_traversal_and_injection_are_plain_data() {
     // Everything is still there, and search still works.
     let body = app.get_json("/api/v1/jobs?search=BOOM").await;
     assert_eq!(body["total"], 1);
-    assert_eq!(body["jobs"][0]["id"], job);
+    assert_eq!(body["jobs"][0]["id"], job.get());
     assert_eq!(
         app.get_json("/api/v1/accounts").await["accounts"]
             .as_array()
@@ -499,7 +499,7 @@ async fn accounts_can_be_added_listed_rezoned_paused_resumed_and_removed() {
         )
         .await;
     let added = json_of(res, StatusCode::CREATED).await;
-    let id = added["id"].as_i64().unwrap();
+    let id = AccountId::new(added["id"].as_i64().unwrap());
     assert_eq!(added["username"], "new_acct");
     assert_eq!(added["timezone"], "Europe/Berlin");
     assert_eq!(added["status"], "idle");
@@ -622,17 +622,17 @@ async fn jobs_are_searchable_and_show_their_details() {
 
     let all = app.get_json("/api/v1/jobs").await;
     assert_eq!(all["total"], 3);
-    assert_eq!(all["jobs"][0]["id"], pending, "newest first");
-    assert_eq!(all["jobs"][1]["id"], completed);
+    assert_eq!(all["jobs"][0]["id"], pending.get(), "newest first");
+    assert_eq!(all["jobs"][1]["id"], completed.get());
 
     let only_failed = app.get_json("/api/v1/jobs?state=failed").await;
     assert_eq!(only_failed["total"], 1);
-    assert_eq!(only_failed["jobs"][0]["id"], failed);
+    assert_eq!(only_failed["jobs"][0]["id"], failed.get());
     let two = app.get_json("/api/v1/jobs?state=failed,pending").await;
     assert_eq!(two["total"], 2);
     assert_eq!(
         app.get_json("/api/v1/jobs?kind=retention").await["jobs"][0]["id"],
-        pending
+        pending.get()
     );
     assert_eq!(
         app.get_json("/api/v1/jobs?search=QVFIUk").await["total"],
@@ -967,7 +967,7 @@ async fn sync_history_alerts_and_usage() {
     let runs = app
         .get_json(&format!("/api/v1/runs?account={}", account.id))
         .await;
-    assert_eq!(runs["runs"][0]["id"], run);
+    assert_eq!(runs["runs"][0]["id"], run.get());
     assert_eq!(runs["runs"][0]["status"], "running");
     let detail = app.get_json(&format!("/api/v1/runs/{run}")).await;
     assert_eq!(detail["steps"][0]["step"], "profile");
@@ -1050,7 +1050,7 @@ async fn sync_history_alerts_and_usage() {
         .unwrap();
     let usage = app.get_json("/api/v1/usage?days=3").await;
     let acct = &usage["accounts"][0];
-    assert_eq!(acct["account_id"], account.id);
+    assert_eq!(acct["account_id"], account.id.get());
     assert_eq!(acct["latest"]["usage_pct"], 92.0);
     assert_eq!(acct["latest"]["pressure"], "critical");
     assert_eq!(acct["days"][0]["units"], 130);
@@ -1309,7 +1309,7 @@ async fn a_retrying_sync_shows_its_last_error_and_next_attempt() {
     assert_eq!(retrying["step"], "profile", "{account}");
     assert_eq!(retrying["failed_attempts"], 1);
     assert_eq!(retrying["max_attempts"], 3);
-    assert_eq!(retrying["job_id"], step.id);
+    assert_eq!(retrying["job_id"], step.id.get());
     let error = retrying["last_error"].as_str().unwrap();
     assert!(error.contains("Graph API"), "{error}");
     assert_eq!(
@@ -1375,7 +1375,7 @@ async fn one_kind_of_data_is_synced_on_its_own_through_the_api() {
         StatusCode::ACCEPTED,
     )
     .await;
-    assert_eq!(asked["account_id"], id);
+    assert_eq!(asked["account_id"], id.get());
     assert_eq!(asked["plan"], "media_insights");
     assert_eq!(asked["scope"]["media"], json!(ids));
     env.engine.run_until_idle().await.unwrap();
@@ -1442,7 +1442,7 @@ async fn account_routes_take_the_instagram_user_id_or_username_too() {
         "Ref_Me".to_owned(),
     ] {
         let body = app.get_json(&format!("/api/v1/accounts/{reference}")).await;
-        assert_eq!(body["id"], account.id, "{reference}");
+        assert_eq!(body["id"], account.id.get(), "{reference}");
         let res = app
             .get(&format!("/api/v1/accounts/{reference}/report?days=7"))
             .await;
@@ -1826,7 +1826,7 @@ async fn the_api_takes_what_its_document_admits_and_refuses_what_it_refuses() {
         .send_json(
             Method::POST,
             "/api/v1/jobs/bulk",
-            &json!({"action": "retry", "ids": [job as f64]}),
+            &json!({"action": "retry", "ids": [job.get() as f64]}),
         )
         .await;
     assert_eq!(json_of(res, StatusCode::OK).await["affected"], 1);

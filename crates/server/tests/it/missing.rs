@@ -52,7 +52,7 @@ async fn the_api_lists_missing_values_with_their_reasons() {
             sim_account.username
         ))
         .await;
-    assert_eq!(body["account_id"], id);
+    assert_eq!(body["account_id"], id.get());
     let listed = body["missing"].as_array().unwrap();
     let got: BTreeSet<(String, String, String, String)> = listed
         .iter()

@@ -214,7 +214,7 @@ pub(crate) fn fixture_report() -> Report {
 
 pub(crate) fn fixture_subject() -> ReportSubject {
     ReportSubject {
-        account_id: 7,
+        account_id: store::AccountId::new(7),
         username: "cafe_<b>morning</b>".to_owned(),
         name: Some("Café & Co".to_owned()),
         stories: Some(
@@ -530,7 +530,7 @@ fn an_empty_history_renders_in_every_format_without_made_up_numbers() {
     let period = Period::last_days(now, history.account.time_zone, 7).unwrap();
     let report = performance_report(&history, period, now, &ReportConfig::default());
     let subject = ReportSubject {
-        account_id: 1,
+        account_id: store::AccountId::new(1),
         username: "empty".into(),
         name: None,
         stories: None,

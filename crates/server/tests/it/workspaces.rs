@@ -6,7 +6,7 @@
 use reqwest::header::COOKIE;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use store::{AccountId, JobId, NewJob, NewSyncRun, Role, SecretString};
+use store::{AccountId, JobId, NewJob, NewSyncRun, Role, RunId, SecretString};
 
 use crate::dashboard::{csrf_of, form_body};
 use crate::support::{TestApp, assert_error, json_of, new_job};
@@ -49,12 +49,12 @@ async fn get(app: &TestApp, key: &Key, path: &str) -> Value {
     .await
 }
 
-fn ids_of(v: &Value, list: &str, field: &str) -> Vec<i64> {
+fn ids_of<T: serde::de::DeserializeOwned>(v: &Value, list: &str, field: &str) -> Vec<T> {
     v[list]
         .as_array()
         .unwrap_or_else(|| panic!("{list} in {v}"))
         .iter()
-        .map(|x| x[field].as_i64().unwrap())
+        .map(|x| serde_json::from_value(x[field].clone()).unwrap())
         .collect()
 }
 
@@ -68,7 +68,7 @@ struct World {
     south: i64,
     jobs: Vec<JobId>,
     global_job: JobId,
-    runs: Vec<i64>,
+    runs: Vec<RunId>,
 }
 
 async fn world() -> World {
@@ -142,11 +142,14 @@ async fn a_workspace_key_sees_and_acts_on_its_own_accounts_jobs_runs_and_counts_
 
     // Jobs: its accounts' only, newest first, the total of those; paging counts them alone.
     let mine = get(app, &viewer, "/api/v1/jobs").await;
-    assert_eq!(ids_of(&mine, "jobs", "id"), vec![w.jobs[1], w.jobs[0]]);
+    assert_eq!(
+        ids_of::<JobId>(&mine, "jobs", "id"),
+        vec![w.jobs[1], w.jobs[0]]
+    );
     assert_eq!(mine["total"], 2);
     let page = get(app, &viewer, "/api/v1/jobs?limit=1&offset=1").await;
     assert_eq!(
-        (ids_of(&page, "jobs", "id"), &page["total"]),
+        (ids_of::<JobId>(&page, "jobs", "id"), &page["total"]),
         (vec![w.jobs[0]], &json!(2))
     );
     let all = get(app, &everyone, "/api/v1/jobs").await;
@@ -162,8 +165,8 @@ async fn a_workspace_key_sees_and_acts_on_its_own_accounts_jobs_runs_and_counts_
 
     // One job: another workspace's, or one without an account, is a job that does not exist.
     let own = get(app, &viewer, &format!("/api/v1/jobs/{}", w.jobs[0])).await;
-    assert_eq!(own["id"], w.jobs[0]);
-    let missing = |id: i64| format!("job {id} not found");
+    assert_eq!(own["id"], w.jobs[0].get());
+    let missing = |id: JobId| format!("job {id} not found");
     for hidden in [w.jobs[2], w.global_job] {
         for (method, suffix) in [
             (Method::GET, ""),
@@ -189,7 +192,7 @@ async fn a_workspace_key_sees_and_acts_on_its_own_accounts_jobs_runs_and_counts_
         "not_found",
     )
     .await;
-    assert_eq!(absent, missing(987654));
+    assert_eq!(absent, missing(JobId::new(987654)));
 
     // Its operator cancels and retries its own job.
     let cancelled = json_of(
@@ -264,7 +267,7 @@ async fn a_workspace_key_sees_and_acts_on_its_own_accounts_jobs_runs_and_counts_
     assert_eq!(all_queue["totals"]["pending"], 3, "{all_queue}");
     let overview = get(app, &viewer, "/api/v1/overview").await;
     assert_eq!(
-        ids_of(&overview, "accounts", "id"),
+        ids_of::<AccountId>(&overview, "accounts", "id"),
         w.accounts[..2].to_vec()
     );
     assert_eq!(overview["queue"]["totals"], queue["totals"]);
@@ -278,9 +281,12 @@ async fn a_workspace_key_sees_and_acts_on_its_own_accounts_jobs_runs_and_counts_
 
     // Runs: its accounts' only; another workspace's run does not exist for it.
     let runs = get(app, &viewer, "/api/v1/runs").await;
-    assert_eq!(ids_of(&runs, "runs", "id"), vec![w.runs[1], w.runs[0]]);
+    assert_eq!(
+        ids_of::<RunId>(&runs, "runs", "id"),
+        vec![w.runs[1], w.runs[0]]
+    );
     let run = get(app, &viewer, &format!("/api/v1/runs/{}", w.runs[0])).await;
-    assert_eq!(run["id"], w.runs[0]);
+    assert_eq!(run["id"], w.runs[0].get());
     let hidden = assert_error(
         call(
             app,
@@ -598,7 +604,7 @@ async fn a_workspace_admin_manages_its_own_workspaces_accounts_keys_and_audit() 
         StatusCode::CREATED,
     )
     .await;
-    let new_id = added["id"].as_i64().unwrap();
+    let new_id = AccountId::new(added["id"].as_i64().unwrap());
     let ws = app.store.workspace_get(w.north).await.unwrap().unwrap();
     assert!(ws.accounts.contains(&new_id), "{:?}", ws.accounts);
     let listed = get(app, &admin, "/api/v1/accounts").await;

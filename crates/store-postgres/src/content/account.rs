@@ -65,7 +65,7 @@ pub(crate) async fn account_insights_apply(
                 OR (account_insight_days.fetched_at = EXCLUDED.fetched_at
                     AND account_insight_days.value IS DISTINCT FROM EXCLUDED.value)",
     )
-    .bind(batch.account_id)
+    .bind(batch.account_id.get())
     .bind(batch.fetched_at)
     .bind(&metrics)
     .bind(&days)
@@ -94,7 +94,7 @@ pub(crate) async fn account_insight_days(
          WHERE account_id = $1 AND (cardinality($2::text[]) = 0 OR metric = ANY($2))
              AND day >= $3 AND day <= $4",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(metrics)
     .bind(from)
     .bind(to)
@@ -161,7 +161,7 @@ pub(crate) async fn account_insight_as_of(
           AND nr.revised_at = days.next_revision
          ORDER BY days.day, days.breakdown COLLATE \"C\", days.key COLLATE \"C\"",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(metric)
     .bind(from)
     .bind(to)
@@ -194,7 +194,7 @@ pub(crate) async fn account_insight_last_day(
     sqlx::query_scalar(
         "SELECT max(day) FROM account_insight_days WHERE account_id = $1 AND metric = $2",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(metric)
     .fetch_one(pool)
     .await
@@ -225,7 +225,7 @@ pub(crate) async fn demographics_apply(pool: &PgPool, batch: DemographicBatch) -
              FROM demographic_snapshots WHERE account_id = $1
              ORDER BY metric, breakdown, timeframe, key, captured_on DESC",
     )
-    .bind(batch.account_id)
+    .bind(batch.account_id.get())
     .fetch_all(&mut *tx)
     .await
     .map_err(db)?;
@@ -270,7 +270,7 @@ pub(crate) async fn demographics_apply(pool: &PgPool, batch: DemographicBatch) -
                AND s.timeframe = u.tf AND s.key = u.k AND s.captured_on = u.c
                AND (s.confirmed_on IS NULL OR s.confirmed_on < u.t)",
         )
-        .bind(batch.account_id)
+        .bind(batch.account_id.get())
         .bind(confirmed.iter().map(|c| c.0.0).collect::<Vec<_>>())
         .bind(confirmed.iter().map(|c| c.0.1).collect::<Vec<_>>())
         .bind(confirmed.iter().map(|c| c.0.2).collect::<Vec<_>>())
@@ -311,7 +311,7 @@ pub(crate) async fn demographics_apply(pool: &PgPool, batch: DemographicBatch) -
                 OR demographic_snapshots.api_version IS DISTINCT FROM EXCLUDED.api_version
                 OR demographic_snapshots.source IS DISTINCT FROM EXCLUDED.source",
     )
-    .bind(batch.account_id)
+    .bind(batch.account_id.get())
     .bind(batch.captured_on)
     .bind(&metrics)
     .bind(&breakdowns)
@@ -347,7 +347,7 @@ pub(crate) async fn demographics_latest(
          FROM newest n JOIN last ON n.held_on = last.d
          ORDER BY n.metric, n.breakdown, n.timeframe, n.key",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .fetch_all(pool)
     .await
     .map_err(db)?;

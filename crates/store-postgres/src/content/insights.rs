@@ -55,7 +55,7 @@ pub(super) async fn owned_elsewhere(
         }
     };
     let taken: Option<String> = sqlx::query_scalar(sql)
-        .bind(account_id)
+        .bind(account_id.get())
         .bind(ig_ids)
         .fetch_optional(&mut *tx)
         .await
@@ -87,7 +87,7 @@ async fn resolve_ids(
         }
     };
     let rows = sqlx::query(sql)
-        .bind(account_id)
+        .bind(account_id.get())
         .bind(ig_ids)
         .fetch_all(&mut *tx)
         .await
@@ -451,7 +451,7 @@ pub(crate) async fn media_insight_history_window(
          FROM wanted w JOIN media_insight_snapshots s ON s.media_id = w.id
          WHERE cardinality($5::text[]) = 0 OR s.metric = ANY($5)",
     )
-    .bind(window.account_id)
+    .bind(window.account_id.get())
     .bind(window.from)
     .bind(window.to)
     .bind(baseline)

@@ -66,7 +66,7 @@ fn media_from(row: &PgRow) -> Result<Media> {
     let mt: String = get(row, "media_type")?;
     let pt: String = get(row, "product_type")?;
     Ok(Media {
-        account_id: get(row, "account_id")?,
+        account_id: AccountId::new(get(row, "account_id")?),
         record: MediaRecord {
             ig_media_id: get(row, "ig_media_id")?,
             media_type: MediaType::parse(&mt)
@@ -171,7 +171,7 @@ pub(crate) async fn media_apply(pool: &PgPool, batch: MediaBatch) -> Result<u64>
                  deleted_at = NULL
              WHERE media.account_id = EXCLUDED.account_id",
         )
-        .bind(batch.account_id)
+        .bind(batch.account_id.get())
         .bind(batch.seen_at)
         .bind(&ids)
         .bind(&mts)
@@ -195,7 +195,7 @@ pub(crate) async fn media_apply(pool: &PgPool, batch: MediaBatch) -> Result<u64>
             "UPDATE media SET deleted_at = $2
              WHERE account_id = $1 AND ig_media_id = ANY($3) AND deleted_at IS NULL",
         )
-        .bind(batch.account_id)
+        .bind(batch.account_id.get())
         .bind(batch.seen_at)
         .bind(&batch.deleted)
         .execute(&mut *tx)
@@ -217,7 +217,7 @@ pub(crate) async fn media_index(
          FROM media WHERE account_id = $1
          ORDER BY published_at DESC, ig_media_id",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .fetch_all(pool)
     .await
     .map_err(db)?;
@@ -245,7 +245,7 @@ pub(crate) async fn media_list(pool: &PgPool, q: MediaQuery) -> Result<Vec<Media
     let mut b: QueryBuilder<Postgres> = QueryBuilder::new("SELECT ");
     b.push(MEDIA_COLUMNS).push(" FROM media WHERE TRUE");
     if let Some(a) = q.account_id {
-        b.push(" AND account_id = ").push_bind(a);
+        b.push(" AND account_id = ").push_bind(a.get());
     }
     if let Some(from) = q.published_from {
         b.push(" AND published_at >= ").push_bind(from);
@@ -303,7 +303,7 @@ async fn summaries_part(
                 deleted_at IS NOT NULL, like_count, comments_count, latest::text
          FROM media WHERE account_id = $1 AND id % 2 = $2",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(part)
     .fetch_all(pool)
     .await

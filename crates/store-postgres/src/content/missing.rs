@@ -68,7 +68,7 @@ pub(crate) async fn missing_apply(pool: &PgPool, batch: MissingBatch) -> Result<
                  checked_at = EXCLUDED.checked_at,
                  next_retry_at = EXCLUDED.next_retry_at",
         )
-        .bind(batch.account_id)
+        .bind(batch.account_id.get())
         .bind(&kinds)
         .bind(&objects)
         .bind(&days)
@@ -100,7 +100,7 @@ pub(crate) async fn missing_apply(pool: &PgPool, batch: MissingBatch) -> Result<
              WHERE v.account_id = $1 AND v.kind = u.k AND v.object_id = u.o AND v.day = u.d
                AND v.metric = u.m AND v.timeframe = u.t AND v.breakdown = u.b",
         )
-        .bind(batch.account_id)
+        .bind(batch.account_id.get())
         .bind(&kinds)
         .bind(&objects)
         .bind(&days)
@@ -134,7 +134,7 @@ pub(crate) async fn missing_list(
          ORDER BY kind COLLATE \"C\", object_id COLLATE \"C\", day COLLATE \"C\",
                   metric COLLATE \"C\", timeframe COLLATE \"C\", breakdown COLLATE \"C\"",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(&kinds)
     .fetch_all(pool)
     .await

@@ -59,7 +59,7 @@ fn latest_from(row: &PgRow) -> Result<BTreeMap<String, f64>> {
 
 async fn account_exists(tx: &mut sqlx::PgConnection, id: AccountId) -> Result<()> {
     let found: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1")
-        .bind(id)
+        .bind(id.get())
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
@@ -91,7 +91,7 @@ pub(crate) async fn profile_apply(pool: &PgPool, u: ProfileUpdate) -> Result<()>
                  AND coalesce(confirmed_at, captured_at) > $8) AS newer
          WHERE id = $1",
     )
-    .bind(s.account_id)
+    .bind(s.account_id.get())
     .bind(&u.username)
     .bind(&u.name)
     .bind(&u.profile_picture_url)
@@ -111,7 +111,7 @@ pub(crate) async fn profile_apply(pool: &PgPool, u: ProfileUpdate) -> Result<()>
         "SELECT captured_at, followers_count, follows_count, media_count, api_version, source
          FROM profile_snapshots WHERE account_id = $1 ORDER BY captured_at DESC LIMIT 1",
     )
-    .bind(s.account_id)
+    .bind(s.account_id.get())
     .fetch_optional(&mut *tx)
     .await
     .map_err(db)?;
@@ -135,7 +135,7 @@ pub(crate) async fn profile_apply(pool: &PgPool, u: ProfileUpdate) -> Result<()>
              WHERE account_id = $1 AND captured_at = $2
                AND (confirmed_at IS NULL OR confirmed_at < $3)",
         )
-        .bind(s.account_id)
+        .bind(s.account_id.get())
         .bind(row)
         .bind(s.captured_at)
         .execute(&mut *tx)
@@ -155,7 +155,7 @@ pub(crate) async fn profile_apply(pool: &PgPool, u: ProfileUpdate) -> Result<()>
              api_version = EXCLUDED.api_version,
              source = EXCLUDED.source",
     )
-    .bind(s.account_id)
+    .bind(s.account_id.get())
     .bind(s.captured_at)
     .bind(s.followers_count)
     .bind(s.follows_count)
@@ -181,7 +181,7 @@ pub(crate) async fn profile_snapshots(
          WHERE account_id = $1 AND coalesce(confirmed_at, captured_at) >= $2
            AND captured_at <= $3",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(from)
     .bind(to)
     .fetch_all(pool)

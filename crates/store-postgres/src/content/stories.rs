@@ -50,7 +50,7 @@ pub(crate) async fn stories_apply(pool: &PgPool, batch: StoryBatch) -> Result<u6
                  last_seen_at = GREATEST(stories.last_seen_at, EXCLUDED.last_seen_at)
              WHERE stories.account_id = EXCLUDED.account_id",
         )
-        .bind(batch.account_id)
+        .bind(batch.account_id.get())
         .bind(batch.captured_at)
         .bind(&ids)
         .bind(&mts)
@@ -90,7 +90,7 @@ pub(crate) async fn story_list(
          WHERE account_id = $1 AND published_at >= $2 AND published_at <= $3
          ORDER BY published_at DESC, id DESC",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(from)
     .bind(to)
     .fetch_all(pool)
@@ -100,7 +100,7 @@ pub(crate) async fn story_list(
         .map(|r| {
             let mt: String = get(r, "media_type")?;
             Ok(Story {
-                account_id: get(r, "account_id")?,
+                account_id: AccountId::new(get(r, "account_id")?),
                 record: StoryRecord {
                     ig_media_id: get(r, "ig_media_id")?,
                     media_type: MediaType::parse(&mt)

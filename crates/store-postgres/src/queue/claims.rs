@@ -83,6 +83,7 @@ pub(crate) async fn heartbeat(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
     let mut held: Vec<i64> = sqlx::query_scalar(
         "UPDATE jobs SET lease_expires_at = GREATEST(lease_expires_at, $3)
          WHERE id = ANY($1) AND state = 'running' AND locked_by = $2
@@ -95,5 +96,5 @@ pub(crate) async fn heartbeat(
     .await
     .map_err(db)?;
     held.sort_unstable();
-    Ok(held)
+    Ok(held.into_iter().map(JobId::new).collect())
 }

@@ -56,9 +56,9 @@ pub(crate) async fn insert_jobs(
             queues.push(j.queue.as_str());
             kinds.push(j.kind.as_str());
             args.push(j.args.to_string());
-            accounts.push(j.account_id);
+            accounts.push(j.account_id.map(AccountId::get));
             keys.push(j.unique_key.as_deref());
-            runs.push(j.run_id);
+            runs.push(j.run_id.map(RunId::get));
             run_ats.push(j.run_at);
             maxes.push(j.max_attempts);
             prios.push(j.priority);
@@ -96,7 +96,7 @@ pub(crate) async fn insert_jobs(
         let mut merged_keys = Vec::new();
         for (slot, &i) in todo.iter().enumerate() {
             if inserted.contains(&ids[slot]) {
-                outcomes[i] = Some(InsertOutcome::Inserted(ids[slot]));
+                outcomes[i] = Some(InsertOutcome::Inserted(JobId::new(ids[slot])));
             } else if let Some(key) = &jobs[i].unique_key {
                 merged_keys.push(key.clone());
             }
@@ -117,7 +117,7 @@ pub(crate) async fn insert_jobs(
             if outcomes[i].is_none()
                 && let Some(id) = jobs[i].unique_key.as_ref().and_then(|k| holders.get(k))
             {
-                outcomes[i] = Some(InsertOutcome::Merged(*id));
+                outcomes[i] = Some(InsertOutcome::Merged(JobId::new(*id)));
             }
         }
     }

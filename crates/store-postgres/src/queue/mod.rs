@@ -15,7 +15,7 @@ use store::{
     AccountId, AttemptError, ClaimParams, HISTOGRAM_BUCKETS, InsertOutcome, Job, JobCompletion,
     JobCount, JobFailure, JobId, JobMetricPoint, JobMetricsQuery, JobPage, JobQuery, JobSelector,
     JobState, NewJob, PruneReport, QueueSnapshot, RateDecision, RescueReport, Resolution, Result,
-    Schedule, ScheduleDef, ScheduleFire, StoreError, WorkerInfo, histogram_bucket,
+    RunId, Schedule, ScheduleDef, ScheduleFire, StoreError, WorkerInfo, histogram_bucket,
 };
 
 use crate::accounts::get;
@@ -62,13 +62,13 @@ fn job_from(r: &PgRow) -> Result<Job> {
     let created_at: DateTime<Utc> = get(r, "created_at")?;
     let attempted_at: Option<DateTime<Utc>> = get(r, "attempted_at")?;
     Ok(Job {
-        id: get(r, "id")?,
+        id: JobId::new(get(r, "id")?),
         queue: get(r, "queue")?,
         kind: get(r, "kind")?,
         args: get(r, "args")?,
-        account_id: get(r, "account_id")?,
+        account_id: get::<Option<i64>>(r, "account_id")?.map(AccountId::new),
         unique_key: get(r, "unique_key")?,
-        run_id: get(r, "run_id")?,
+        run_id: get::<Option<i64>>(r, "run_id")?.map(RunId::new),
         state: state_from(&state)?,
         attempt: get(r, "attempt")?,
         max_attempts: get(r, "max_attempts")?,

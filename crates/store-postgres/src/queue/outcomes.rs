@@ -36,7 +36,7 @@ pub(super) async fn metrics_add(conn: &mut PgConnection, finished: &[Finished]) 
             truncate(f.finished_at, 60),
             f.queue.clone(),
             f.kind.clone(),
-            (f.id.rem_euclid(METRIC_SHARDS)) as i16,
+            (f.id.get().rem_euclid(METRIC_SHARDS)) as i16,
         );
         let g = groups
             .entry(key)
@@ -86,7 +86,7 @@ pub(super) fn finished_from(
     completed: bool,
 ) -> Result<Finished> {
     Ok(Finished {
-        id: get(r, "id")?,
+        id: JobId::new(get(r, "id")?),
         queue: get(r, "queue")?,
         kind: get(r, "kind")?,
         created_at: get(r, "created_at")?,
@@ -105,7 +105,7 @@ pub(crate) async fn complete(pool: &PgPool, c: JobCompletion) -> Result<bool> {
          WHERE id = $1 AND state = 'running' AND locked_by = $2
          RETURNING id, queue, kind, created_at, run_at, attempted_at",
     )
-    .bind(c.id)
+    .bind(c.id.get())
     .bind(&c.worker_id)
     .bind(c.finished_at)
     .bind(&c.result)
@@ -129,7 +129,7 @@ pub(crate) async fn fail(pool: &PgPool, f: JobFailure) -> Result<Option<JobState
         "SELECT id, attempt, max_attempts, queue, kind, created_at, run_at, attempted_at FROM jobs
          WHERE id = $1 AND state = 'running' AND locked_by = $2 FOR UPDATE",
     )
-    .bind(f.id)
+    .bind(f.id.get())
     .bind(&f.worker_id)
     .fetch_optional(&mut *tx)
     .await
@@ -147,7 +147,7 @@ pub(crate) async fn fail(pool: &PgPool, f: JobFailure) -> Result<Option<JobState
                      lease_expires_at = NULL, errors = errors || $3::jsonb
                  WHERE id = $1",
             )
-            .bind(f.id)
+            .bind(f.id.get())
             .bind(retry_at)
             .bind(&entry)
             .execute(&mut *tx)
@@ -161,7 +161,7 @@ pub(crate) async fn fail(pool: &PgPool, f: JobFailure) -> Result<Option<JobState
                      errors = errors || $3::jsonb
                  WHERE id = $1",
             )
-            .bind(f.id)
+            .bind(f.id.get())
             .bind(f.at)
             .bind(&entry)
             .execute(&mut *tx)
@@ -188,7 +188,7 @@ pub(crate) async fn snooze(
              snooze_reason = $4
          WHERE id = $1 AND state = 'running' AND locked_by = $2",
     )
-    .bind(id)
+    .bind(id.get())
     .bind(worker_id)
     .bind(until)
     .bind(reason)
@@ -207,7 +207,7 @@ pub(crate) async fn progress_set(
     let done = sqlx::query(
         "UPDATE jobs SET progress = $3 WHERE id = $1 AND state = 'running' AND locked_by = $2",
     )
-    .bind(id)
+    .bind(id.get())
     .bind(worker_id)
     .bind(&progress)
     .execute(pool)

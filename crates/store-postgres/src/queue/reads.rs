@@ -5,7 +5,7 @@ use super::*;
 pub(crate) async fn get_job(pool: &PgPool, id: JobId) -> Result<Option<Job>> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
+        .bind(id.get())
         .fetch_optional(pool)
         .await
         .map_err(db)?;
@@ -40,19 +40,19 @@ pub(super) fn push_filter(b: &mut QueryBuilder<Postgres>, q: &JobQuery) {
         b.push(" AND j.kind = ").push_bind(kind.clone());
     }
     if let Some(a) = q.account_id {
-        b.push(" AND j.account_id = ").push_bind(a);
+        b.push(" AND j.account_id = ").push_bind(a.get());
     }
     if let Some(r) = q.run_id {
-        b.push(" AND j.run_id = ").push_bind(r);
+        b.push(" AND j.run_id = ").push_bind(r.get());
     }
     if !q.ids.is_empty() {
         b.push(" AND j.id = ANY(")
-            .push_bind(q.ids.clone())
+            .push_bind(q.ids.iter().map(|id| id.get()).collect::<Vec<_>>())
             .push(")");
     }
     if let Some(accounts) = &q.accounts {
         b.push(" AND j.account_id = ANY(")
-            .push_bind(accounts.clone())
+            .push_bind(accounts.iter().map(|id| id.get()).collect::<Vec<_>>())
             .push(")");
     }
     if let Some(search) = q.search.as_deref().filter(|s| !s.is_empty()) {
@@ -74,7 +74,9 @@ pub(super) fn push_filter(b: &mut QueryBuilder<Postgres>, q: &JobQuery) {
 pub(super) fn push_selector(b: &mut QueryBuilder<Postgres>, selector: &JobSelector) {
     match selector {
         JobSelector::Ids(ids) => {
-            b.push(" AND j.id = ANY(").push_bind(ids.clone()).push(")");
+            b.push(" AND j.id = ANY(")
+                .push_bind(ids.iter().map(|id| id.get()).collect::<Vec<_>>())
+                .push(")");
         }
         JobSelector::Filter(q) => push_filter(b, q),
     }
@@ -108,7 +110,7 @@ pub(crate) async fn snapshot(
     accounts: Option<&[AccountId]>,
 ) -> Result<QueueSnapshot> {
     // Every job, or only those of the accounts named (`$1` NULL: no narrowing).
-    let accounts: Option<Vec<AccountId>> = accounts.map(<[AccountId]>::to_vec);
+    let accounts: Option<Vec<i64>> = accounts.map(|ids| ids.iter().map(|id| id.get()).collect());
     let counts: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT queue, state, count(*) FROM jobs
          WHERE $1::bigint[] IS NULL OR account_id = ANY($1)

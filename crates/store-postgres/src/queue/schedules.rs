@@ -17,7 +17,7 @@ pub(super) fn schedule_from(r: &PgRow) -> Result<Schedule> {
         paused: get(r, "paused")?,
         next_run_at: get(r, "next_run_at")?,
         last_run_at: get(r, "last_run_at")?,
-        last_job_id: get(r, "last_job_id")?,
+        last_job_id: get::<Option<i64>>(r, "last_job_id")?.map(JobId::new),
     })
 }
 
@@ -117,7 +117,7 @@ pub(crate) async fn schedule_fire(
         .ok_or_else(|| corrupt("schedule job insert returned nothing"))?;
     sqlx::query("UPDATE schedules SET last_job_id = $2 WHERE name = $1")
         .bind(&fire.name)
-        .bind(outcome.id())
+        .bind(outcome.id().get())
         .execute(&mut *tx)
         .await
         .map_err(db)?;

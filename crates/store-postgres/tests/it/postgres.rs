@@ -11,9 +11,9 @@ use serde_json::json;
 use sqlx::Row;
 use store::testkit::Fixture;
 use store::{
-    AccountType, Cipher, ClaimParams, InsightBatch, InsightSnapshot, JobCompletion, JobQuery,
-    JobState, LoginKind, MediaBatch, MediaRecord, MediaType, NewAccount, NewJob, ProductType,
-    QueueStore, SecretKey, SecretString, Store, StoreError,
+    AccountId, AccountType, Cipher, ClaimParams, InsightBatch, InsightSnapshot, JobCompletion,
+    JobId, JobQuery, JobState, LoginKind, MediaBatch, MediaRecord, MediaType, NewAccount, NewJob,
+    ProductType, QueueStore, SecretKey, SecretString, Store, StoreError,
 };
 use store_postgres::{MIGRATIONS, PostgresOptions, PostgresStore};
 
@@ -38,7 +38,7 @@ fn new_account(n: u32, cipher: &Cipher, token: &str) -> NewAccount {
     }
 }
 
-fn job(account_id: Option<i64>) -> NewJob {
+fn job(account_id: Option<AccountId>) -> NewJob {
     NewJob {
         queue: "instagram-sync".into(),
         kind: "sync_account".into(),
@@ -191,7 +191,7 @@ async fn two_pools_claim_concurrently_without_duplicates() {
     for t in tasks {
         all.extend(t.await.unwrap());
     }
-    let unique: HashSet<i64> = all.iter().copied().collect();
+    let unique: HashSet<JobId> = all.iter().copied().collect();
     assert_eq!(all.len(), 200, "each job ran once");
     assert_eq!(unique.len(), 200);
     let done = first
@@ -661,7 +661,7 @@ async fn unreadable_job_errors_flag_their_job_and_fail_no_listing() {
         .await
         .unwrap()
         .id;
-    let ids: Vec<i64> = store
+    let ids: Vec<JobId> = store
         .job_insert_many((0..4).map(|_| job(Some(acc))).collect())
         .await
         .unwrap()
@@ -682,7 +682,7 @@ async fn unreadable_job_errors_flag_their_job_and_fail_no_listing() {
     ] {
         sqlx::query("UPDATE jobs SET errors = $1 WHERE id = $2")
             .bind(stored)
-            .bind(id)
+            .bind(id.get())
             .execute(store.pool())
             .await
             .unwrap();
@@ -696,7 +696,7 @@ async fn unreadable_job_errors_flag_their_job_and_fail_no_listing() {
         .await
         .unwrap();
     assert_eq!(page.total, 4);
-    let of = |id: i64| page.jobs.iter().find(|j| j.id == id).unwrap().clone();
+    let of = |id: JobId| page.jobs.iter().find(|j| j.id == id).unwrap().clone();
     let first = of(ids[0]);
     assert_eq!(first.errors.len(), 1);
     assert!(first.errors[0].unreadable);
@@ -800,7 +800,10 @@ async fn statistics_are_gathered_for_grown_tables_by_one_caller_at_a_time() {
     .await
     .unwrap();
     assert!(locked);
-    assert_eq!(store.statistics_refresh().await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        store.statistics_refresh().await.unwrap(),
+        Vec::<String>::new()
+    );
     let estimated = |pool: sqlx::PgPool| async move {
         sqlx::query_scalar::<_, f32>("SELECT reltuples FROM pg_class WHERE oid = 'jobs'::regclass")
             .fetch_one(&pool)

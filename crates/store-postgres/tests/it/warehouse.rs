@@ -230,7 +230,7 @@ async fn warehouse_names_must_be_plain_identifiers_and_not_igsyncs_schema() {
     drop_database(&f.name).await;
 }
 
-fn comment(a: i64, id: &str, minute: i64, text: Option<&str>) -> store::CommentRecord {
+fn comment(a: store::AccountId, id: &str, minute: i64, text: Option<&str>) -> store::CommentRecord {
     store::CommentRecord {
         account_id: a,
         ig_comment_id: id.to_owned(),

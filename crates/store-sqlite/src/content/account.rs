@@ -51,7 +51,7 @@ pub(crate) async fn account_insights_apply(
         &batch.rows,
         |q, r| {
             let (breakdown, key) = Breakdown::to_columns(r.breakdown.as_ref());
-            q.bind(account)
+            q.bind(account.get())
                 .bind(r.metric.clone())
                 .bind(day(r.day))
                 .bind(breakdown.to_owned())
@@ -84,7 +84,7 @@ pub(crate) async fn account_insight_days(
          WHERE account_id = ?1 AND day BETWEEN ?2 AND ?3
            AND (?4 = 0 OR metric IN (SELECT value FROM json_each(?5)))",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(day(from))
     .bind(day(to))
     .bind(metrics.len() as i64)
@@ -149,7 +149,7 @@ pub(crate) async fn account_insight_as_of(
           AND nr.revised_at = days.next_revision
          ORDER BY days.day, days.breakdown, days.key",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(metric)
     .bind(day(from))
     .bind(day(to))
@@ -183,7 +183,7 @@ pub(crate) async fn account_insight_last_day(
     let last: Option<String> = sqlx::query_scalar(
         "SELECT max(day) FROM account_insight_days WHERE account_id = ? AND metric = ?",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(metric)
     .fetch_one(&db.reader)
     .await
@@ -219,7 +219,7 @@ pub(crate) async fn demographics_apply(db: &SqliteStore, batch: DemographicBatch
          FROM demographic_snapshots WHERE account_id = ?
          GROUP BY metric, breakdown, timeframe, key",
     )
-    .bind(account)
+    .bind(account.get())
     .fetch_all(&mut *tx)
     .await
     .map_err(db_err)?;
@@ -278,7 +278,7 @@ pub(crate) async fn demographics_apply(db: &SqliteStore, batch: DemographicBatch
            AND (d.confirmed_on IS NULL OR d.confirmed_on < v.t)",
         &confirmed,
         |q, ((m, b, tf, k), c, t)| {
-            q.bind(account)
+            q.bind(account.get())
                 .bind(m.clone())
                 .bind(b.clone())
                 .bind(tf.clone())
@@ -306,7 +306,7 @@ pub(crate) async fn demographics_apply(db: &SqliteStore, batch: DemographicBatch
              source = excluded.source",
         &appended,
         |q, r| {
-            q.bind(account)
+            q.bind(account.get())
                 .bind(on.clone())
                 .bind(r.metric.clone())
                 .bind(r.breakdown.clone())
@@ -340,7 +340,7 @@ pub(crate) async fn demographics_latest(
          FROM newest n JOIN last ON coalesce(n.confirmed_on, n.captured_on) = last.d
          ORDER BY n.metric, n.breakdown, n.timeframe, n.key",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .fetch_all(&db.reader)
     .await
     .map_err(db_err)?;

@@ -90,7 +90,7 @@ pub(super) async fn apply_insights(
          WHERE ig_media_id IN (SELECT value FROM json_each(?)) AND +account_id = ?"
     )))
     .bind(json_texts(&wanted))
-    .bind(account)
+    .bind(account.get())
     .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -361,7 +361,7 @@ pub(crate) async fn media_insight_history_window(
          WHERE ?5 = 0 OR s.metric IN (SELECT value FROM json_each(?6))"
     );
     let text: String = sqlx::query_scalar(AssertSqlSafe(sql))
-        .bind(window.account_id)
+        .bind(window.account_id.get())
         .bind(micros(window.from))
         .bind(micros(window.to))
         .bind(baseline)

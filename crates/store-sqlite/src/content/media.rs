@@ -58,7 +58,7 @@ fn children_from(value: Value) -> Result<Vec<MediaChild>> {
 
 fn media_from(row: &SqliteRow) -> Result<Media> {
     Ok(Media {
-        account_id: row.col("account_id")?,
+        account_id: AccountId::new(row.col("account_id")?),
         record: MediaRecord {
             ig_media_id: row.col("ig_media_id")?,
             media_type: row.parsed("media_type", MediaType::parse)?,
@@ -123,7 +123,7 @@ pub(crate) async fn media_apply(db: &SqliteStore, batch: MediaBatch) -> Result<u
          WHERE media.account_id = excluded.account_id",
         &batch.upserts,
         |q, m| {
-            q.bind(account)
+            q.bind(account.get())
                 .bind(m.ig_media_id.clone())
                 .bind(m.media_type.as_str())
                 .bind(m.product_type.as_str())
@@ -156,7 +156,7 @@ pub(crate) async fn media_apply(db: &SqliteStore, batch: MediaBatch) -> Result<u
         )
         .bind(seen)
         .bind(json_texts(&batch.deleted))
-        .bind(account)
+        .bind(account.get())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?
@@ -176,7 +176,7 @@ pub(crate) async fn media_index(
          FROM media WHERE account_id = ?
          ORDER BY published_at DESC, id DESC",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .fetch_all(&db.reader)
     .await
     .map_err(db_err)?;
@@ -198,7 +198,7 @@ pub(crate) async fn media_index(
 pub(crate) async fn media_list(db: &SqliteStore, query: MediaQuery) -> Result<Vec<Media>> {
     let mut filter = Filter::default();
     if let Some(account) = query.account_id {
-        filter.and("account_id = ?", [Arg::Int(account)]);
+        filter.and("account_id = ?", [Arg::Int(account.get())]);
     }
     if let Some(from) = query.published_from {
         filter.and("published_at >= ?", [Arg::Int(micros(from))]);
@@ -257,7 +257,7 @@ pub(crate) async fn media_summaries(
                     json(latest)))
          FROM media WHERE account_id = ?",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .fetch_one(&db.reader)
     .await
     .map_err(db_err)?;

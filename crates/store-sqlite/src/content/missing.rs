@@ -51,7 +51,7 @@ pub(crate) async fn missing_apply(db: &SqliteStore, batch: MissingBatch) -> Resu
              next_retry_at = excluded.next_retry_at",
         &missing,
         |q, m| {
-            q.bind(account)
+            q.bind(account.get())
                 .bind(m.key.kind.as_str())
                 .bind(m.key.object_id.clone())
                 .bind(day_text(m.key.day))
@@ -94,7 +94,7 @@ pub(crate) async fn missing_apply(db: &SqliteStore, batch: MissingBatch) -> Resu
                              AND json_extract(j.value, '$[4]') = missing_values.timeframe
                              AND json_extract(j.value, '$[5]') = missing_values.breakdown)",
         )
-        .bind(account)
+        .bind(account.get())
         .bind(format!("[{}]", keys.join(",")))
         .execute(&mut *tx)
         .await
@@ -122,7 +122,7 @@ pub(crate) async fn missing_list(
          WHERE account_id = ?1 AND kind IN (SELECT value FROM json_each(?2))
          ORDER BY kind, object_id, day, metric, timeframe, breakdown",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(json_texts(&kinds))
     .fetch_all(&db.reader)
     .await

@@ -42,7 +42,7 @@ pub(crate) async fn profile_apply(db: &SqliteStore, update: ProfileUpdate) -> Re
         "SELECT captured_at, followers_count, follows_count, media_count, api_version, source
          FROM profile_snapshots WHERE account_id = ? ORDER BY captured_at DESC LIMIT 1",
     )
-    .bind(snap.account_id)
+    .bind(snap.account_id.get())
     .fetch_optional(&mut *tx)
     .await
     .map_err(db_err)?;
@@ -66,7 +66,7 @@ pub(crate) async fn profile_apply(db: &SqliteStore, update: ProfileUpdate) -> Re
              WHERE account_id = ?1 AND captured_at = ?2
                AND (confirmed_at IS NULL OR confirmed_at < ?3)",
         )
-        .bind(snap.account_id)
+        .bind(snap.account_id.get())
         .bind(row)
         .bind(at)
         .execute(&mut *tx)
@@ -85,7 +85,7 @@ pub(crate) async fn profile_apply(db: &SqliteStore, update: ProfileUpdate) -> Re
                  api_version = excluded.api_version,
                  source = excluded.source",
         )
-        .bind(snap.account_id)
+        .bind(snap.account_id.get())
         .bind(at)
         .bind(snap.followers_count)
         .bind(snap.follows_count)
@@ -107,7 +107,7 @@ pub(crate) async fn profile_apply(db: &SqliteStore, update: ProfileUpdate) -> Re
                            WHERE account_id = ?1
                              AND coalesce(confirmed_at, captured_at) > ?8)",
     )
-    .bind(snap.account_id)
+    .bind(snap.account_id.get())
     .bind(&update.username)
     .bind(&update.name)
     .bind(&update.profile_picture_url)
@@ -133,7 +133,7 @@ pub(crate) async fn profile_snapshots(
          WHERE account_id = ? AND coalesce(confirmed_at, captured_at) >= ?
            AND captured_at <= ?",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(micros(from))
     .bind(micros(to))
     .fetch_all(&db.reader)

@@ -40,7 +40,7 @@ pub(crate) async fn stories_apply(db: &SqliteStore, batch: StoryBatch) -> Result
          WHERE stories.account_id = excluded.account_id",
         &batch.stories,
         |q, s| {
-            q.bind(account)
+            q.bind(account.get())
                 .bind(s.ig_media_id.clone())
                 .bind(s.media_type.as_str())
                 .bind(micros(s.published_at))
@@ -85,7 +85,7 @@ pub(crate) async fn story_list(
          WHERE account_id = ? AND published_at BETWEEN ? AND ?
          ORDER BY published_at DESC, id DESC",
     )
-    .bind(account_id)
+    .bind(account_id.get())
     .bind(micros(from))
     .bind(micros(to))
     .fetch_all(&db.reader)
@@ -94,7 +94,7 @@ pub(crate) async fn story_list(
     rows.iter()
         .map(|row| {
             Ok(Story {
-                account_id: row.col("account_id")?,
+                account_id: AccountId::new(row.col("account_id")?),
                 record: StoryRecord {
                     ig_media_id: row.col("ig_media_id")?,
                     media_type: row.parsed("media_type", MediaType::parse)?,

@@ -55,7 +55,7 @@ pub(crate) async fn heartbeat(
         return Ok(Vec::new());
     }
     let mut tx = db.write().await?;
-    let mut held: Vec<JobId> = sqlx::query_scalar(
+    let mut held: Vec<JobId> = sqlx::query_scalar::<_, i64>(
         "UPDATE jobs SET lease_expires_at = ?
          WHERE state = 'running' AND locked_by = ?
            AND id IN (SELECT value FROM json_each(?))
@@ -63,10 +63,13 @@ pub(crate) async fn heartbeat(
     )
     .bind(micros(lease_until))
     .bind(worker_id)
-    .bind(json_ints(ids))
+    .bind(json_ints(ids.iter().map(|id| id.get())))
     .fetch_all(&mut *tx)
     .await
-    .map_err(db_err)?;
+    .map_err(db_err)?
+    .into_iter()
+    .map(JobId::new)
+    .collect();
     tx.commit().await.map_err(db_err)?;
     held.sort_unstable();
     Ok(held)

@@ -38,7 +38,7 @@ pub(super) async fn insert_jobs(
         .await
         .map_err(db_err)?;
         for row in &rows {
-            holders.insert(row.col("unique_key")?, row.col("id")?);
+            holders.insert(row.col("unique_key")?, JobId::new(row.col("id")?));
         }
     }
 
@@ -86,9 +86,9 @@ pub(super) async fn insert_jobs(
                 .bind(job.queue.clone())
                 .bind(job.kind.clone())
                 .bind(job.args.to_string())
-                .bind(job.account_id)
+                .bind(job.account_id.map(AccountId::get))
                 .bind(job.unique_key.clone())
-                .bind(job.run_id)
+                .bind(job.run_id.map(RunId::get))
                 .bind(job.max_attempts)
                 .bind(job.priority)
                 .bind(micros(job.run_at))
@@ -99,7 +99,7 @@ pub(super) async fn insert_jobs(
             .await
             .map_err(db_err)?
             .iter()
-            .map(|row| row.col("id"))
+            .map(|row| row.col("id").map(JobId::new))
             .collect::<Result<_>>()?;
         // AUTOINCREMENT assigns ascending ids in VALUES order; RETURNING's order is
         // unspecified, so sorting restores the input order.

@@ -16,7 +16,8 @@ use store::{
     AccountId, AttemptError, ClaimParams, HISTOGRAM_BUCKETS, InsertOutcome, Job, JobCompletion,
     JobCount, JobFailure, JobId, JobMetricPoint, JobMetricsQuery, JobPage, JobQuery, JobSelector,
     JobState, NewJob, PruneReport, QueueSnapshot, RateDecision, RescueReport, Resolution, Result,
-    RetentionPolicy, Schedule, ScheduleDef, ScheduleFire, StoreError, WorkerInfo, histogram_bucket,
+    RetentionPolicy, RunId, Schedule, ScheduleDef, ScheduleFire, StoreError, WorkerInfo,
+    histogram_bucket,
 };
 
 use crate::SqliteStore;
@@ -54,13 +55,13 @@ fn job_from(row: &SqliteRow) -> Result<Job> {
         .unwrap_or_else(|_| Some("(a value that is not text)".to_owned()));
     let errors = errors_from(stored, attempted_at.unwrap_or(created_at));
     Ok(Job {
-        id: row.col("id")?,
+        id: JobId::new(row.col("id")?),
         queue: row.col("queue")?,
         kind: row.col("kind")?,
         args: row.json("args")?,
-        account_id: row.col("account_id")?,
+        account_id: row.col::<Option<i64>>("account_id")?.map(AccountId::new),
         unique_key: row.col("unique_key")?,
-        run_id: row.col("run_id")?,
+        run_id: row.col::<Option<i64>>("run_id")?.map(RunId::new),
         state: row.parsed("state", JobState::parse)?,
         attempt: row.col("attempt")?,
         max_attempts: row.col("max_attempts")?,

@@ -79,7 +79,7 @@ pub(crate) async fn complete(db: &SqliteStore, completion: JobCompletion) -> Res
     )
     .bind(finished_at)
     .bind(completion.result.as_ref().map(Value::to_string))
-    .bind(completion.id)
+    .bind(completion.id.get())
     .bind(&completion.worker_id)
     .fetch_optional(&mut *tx)
     .await
@@ -119,7 +119,7 @@ pub(crate) async fn fail(db: &SqliteStore, failure: JobFailure) -> Result<Option
     )
     .bind(failure.retry_at.map(micros))
     .bind(at)
-    .bind(failure.id)
+    .bind(failure.id.get())
     .bind(&failure.worker_id)
     .bind(&failure.error)
     .fetch_optional(&mut *tx)
@@ -152,7 +152,7 @@ pub(crate) async fn snooze(
     )
     .bind(micros(until))
     .bind(reason)
-    .bind(id)
+    .bind(id.get())
     .bind(worker_id)
     .execute(&mut *tx)
     .await
@@ -173,7 +173,7 @@ pub(crate) async fn progress_set(
         "UPDATE jobs SET progress = ? WHERE id = ? AND state = 'running' AND locked_by = ?",
     )
     .bind(progress.to_string())
-    .bind(id)
+    .bind(id.get())
     .bind(worker_id)
     .execute(&mut *tx)
     .await

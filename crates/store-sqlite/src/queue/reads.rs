@@ -6,7 +6,7 @@ pub(crate) async fn get(db: &SqliteStore, id: JobId) -> Result<Option<Job>> {
     sqlx::query(AssertSqlSafe(format!(
         "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"
     )))
-    .bind(id)
+    .bind(id.get())
     .fetch_optional(&db.reader)
     .await
     .map_err(db_err)?
@@ -45,21 +45,21 @@ pub(super) fn job_filter(query: &JobQuery) -> Filter {
         filter.and("kind = ?", [Arg::Text(kind.clone())]);
     }
     if let Some(account) = query.account_id {
-        filter.and("account_id = ?", [Arg::Int(account)]);
+        filter.and("account_id = ?", [Arg::Int(account.get())]);
     }
     if let Some(run) = query.run_id {
-        filter.and("run_id = ?", [Arg::Int(run)]);
+        filter.and("run_id = ?", [Arg::Int(run.get())]);
     }
     if !query.ids.is_empty() {
         filter.and(
             "id IN (SELECT value FROM json_each(?))",
-            [Arg::Text(json_ints(&query.ids))],
+            [Arg::Text(json_ints(query.ids.iter().map(|id| id.get())))],
         );
     }
     if let Some(accounts) = &query.accounts {
         filter.and(
             "account_id IN (SELECT value FROM json_each(?))",
-            [Arg::Text(json_ints(accounts))],
+            [Arg::Text(json_ints(accounts.iter().map(|id| id.get())))],
         );
     }
     if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
@@ -87,7 +87,7 @@ pub(super) fn selector_filter(selector: &JobSelector) -> Filter {
             let mut filter = Filter::default();
             filter.and(
                 "id IN (SELECT value FROM json_each(?))",
-                [Arg::Text(json_ints(ids))],
+                [Arg::Text(json_ints(ids.iter().map(|id| id.get())))],
             );
             filter
         }
@@ -130,7 +130,7 @@ pub(crate) async fn snapshot(
 ) -> Result<QueueSnapshot> {
     let now = micros(now);
     // Every job, or only those of the accounts named (`?1` NULL: no narrowing).
-    let accounts = accounts.map(json_ints);
+    let accounts = accounts.map(|ids| json_ints(ids.iter().map(|id| id.get())));
     let mut tx = db.reader.begin().await.map_err(db_err)?;
     let mut counts = sqlx::query(
         "SELECT queue, state, count(*) AS n FROM jobs

@@ -14,7 +14,7 @@ pub(super) fn schedule_from(row: &SqliteRow) -> Result<Schedule> {
         paused: row.col("paused")?,
         next_run_at: row.time("next_run_at")?,
         last_run_at: row.time_opt("last_run_at")?,
-        last_job_id: row.col("last_job_id")?,
+        last_job_id: row.col::<Option<i64>>("last_job_id")?.map(JobId::new),
     })
 }
 
@@ -127,7 +127,7 @@ pub(crate) async fn schedule_fire(
         .pop()
         .ok_or_else(|| corrupt("no outcome for a scheduled job"))?;
     sqlx::query("UPDATE schedules SET last_job_id = ? WHERE name = ?")
-        .bind(outcome.id())
+        .bind(outcome.id().get())
         .bind(&fire.name)
         .execute(&mut *tx)
         .await

@@ -9,9 +9,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::json;
 use sqlx::{Connection, Row, SqliteConnection};
 use store::{
-    AccountInsightBatch, AccountInsightDay, AccountType, Cipher, ClaimParams, EncryptedToken,
-    JobCompletion, JobQuery, JobState, LoginKind, NewAccount, NewJob, QueueStore, SecretKey,
-    SecretString, Store, StoreError,
+    AccountId, AccountInsightBatch, AccountInsightDay, AccountType, Cipher, ClaimParams,
+    EncryptedToken, JobCompletion, JobId, JobQuery, JobState, LoginKind, NewAccount, NewJob,
+    QueueStore, SecretKey, SecretString, Store, StoreError,
 };
 use store_sqlite::{SqliteOptions, SqliteStore};
 
@@ -111,7 +111,7 @@ async fn a_read_only_database_refuses_writes_and_stays_intact() {
     assert!(!err.is_transient());
     let err = read_only
         .account_insights_apply(AccountInsightBatch {
-            account_id: 1,
+            account_id: AccountId::new(1),
             fetched_at: t0(),
             rows: vec![AccountInsightDay {
                 metric: "reach".into(),
@@ -140,7 +140,7 @@ async fn a_read_only_database_refuses_writes_and_stays_intact() {
     conn.close().await.unwrap();
 }
 
-fn job(account: i64, n: usize) -> NewJob {
+fn job(account: AccountId, n: usize) -> NewJob {
     NewJob {
         queue: "instagram-sync".into(),
         kind: "sync_media".into(),
@@ -217,8 +217,8 @@ async fn two_stores_on_one_file_write_and_claim_concurrently() {
     // Claimers: 200 jobs of 20 accounts, 4 claimers per store.
     let jobs: Vec<NewJob> = (0..200).map(|n| job(accounts[n % 20], n)).collect();
     first.job_insert_many(jobs).await.unwrap();
-    let running: Arc<Mutex<HashSet<i64>>> = Arc::default();
-    let claimed: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let running: Arc<Mutex<HashSet<AccountId>>> = Arc::default();
+    let claimed: Arc<Mutex<Vec<JobId>>> = Arc::default();
     let mut tasks = Vec::new();
     for (s, store) in stores.iter().enumerate() {
         for w in 0..4 {
@@ -465,7 +465,7 @@ async fn unreadable_job_errors_flag_their_job_and_fail_no_listing() {
         .await
         .unwrap()
         .id;
-    let ids: Vec<i64> = store
+    let ids: Vec<JobId> = store
         .job_insert_many((0..4).map(|n| job(account, n)).collect())
         .await
         .unwrap()
@@ -486,7 +486,7 @@ async fn unreadable_job_errors_flag_their_job_and_fail_no_listing() {
     ] {
         sqlx::query("UPDATE jobs SET errors = ? WHERE id = ?")
             .bind(stored)
-            .bind(id)
+            .bind(id.get())
             .execute(&mut conn)
             .await
             .unwrap();
@@ -501,7 +501,7 @@ async fn unreadable_job_errors_flag_their_job_and_fail_no_listing() {
         .await
         .unwrap();
     assert_eq!(page.total, 4);
-    let of = |id: i64| page.jobs.iter().find(|j| j.id == id).unwrap().clone();
+    let of = |id: JobId| page.jobs.iter().find(|j| j.id == id).unwrap().clone();
     let first = of(ids[0]);
     assert_eq!(first.errors.len(), 1);
     assert!(first.errors[0].unreadable);

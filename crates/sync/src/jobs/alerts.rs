@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use store::{Account, Alert, NewAlert, NewJob, RunId, Severity};
+use store::{Account, AccountId, Alert, NewAlert, NewJob, RunId, Severity};
 
 use crate::args::DeliverWebhookArgs;
 use crate::engine::Deps;
@@ -85,10 +85,10 @@ pub(crate) async fn raise_alert(deps: &Deps, alert: NewAlert) -> Option<Alert> {
     let a = &inserted.alert;
     match a.severity {
         Severity::Critical | Severity::Warning => {
-            tracing::warn!(alert = inserted.id, kind = %a.kind, account = a.account_id, "{}", a.message)
+            tracing::warn!(alert = inserted.id, kind = %a.kind, account = a.account_id.map(AccountId::get), "{}", a.message)
         }
         Severity::Info => {
-            tracing::info!(alert = inserted.id, kind = %a.kind, account = a.account_id, "{}", a.message)
+            tracing::info!(alert = inserted.id, kind = %a.kind, account = a.account_id.map(AccountId::get), "{}", a.message)
         }
     }
     if deps.settings.alerts.webhook_url.is_some() {
@@ -157,7 +157,7 @@ pub(crate) async fn after_sync(deps: &Deps, account: &Account, run_id: RunId, no
     let history = match load_account_history(deps.store.as_ref(), account.id, window).await {
         Ok(h) => h,
         Err(e) => {
-            tracing::warn!(account = account.id, error = %e, "could not load history for alerts");
+            tracing::warn!(account = account.id.get(), error = %e, "could not load history for alerts");
             return;
         }
     };

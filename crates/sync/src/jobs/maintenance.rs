@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use store::{
-    JobQuery, JobState, NewAlert, NewJob, RetentionPolicy, Severity, StatusChange, SyncStatus,
-    TokenUpdate,
+    AccountId, JobQuery, JobState, NewAlert, NewJob, RetentionPolicy, Severity, StatusChange,
+    SyncStatus, TokenUpdate,
 };
 
 use crate::args::{RetentionArgs, SyncFanOutArgs, TokenRefreshArgs, TokenRefreshFanOutArgs};
@@ -135,7 +135,7 @@ impl JobHandler for SyncFanOut {
 async fn active_chains(
     store: &dyn store::Store,
     now: chrono::DateTime<chrono::Utc>,
-) -> store::Result<std::collections::HashSet<i64>> {
+) -> store::Result<std::collections::HashSet<AccountId>> {
     let active = store
         .job_list(JobQuery {
             states: vec![JobState::Pending, JobState::Running],
@@ -292,7 +292,7 @@ impl JobHandler for TokenRefresh {
                     .await
                 {
                     Ok(_) => {
-                        tracing::info!(account = account_id, expires_at = ?expires_at, "token refreshed");
+                        tracing::info!(account = account_id.get(), expires_at = ?expires_at, "token refreshed");
                         JobOutcome::Complete {
                             result: Some(serde_json::json!({
                                 "expires_at": expires_at.map(|t| t.to_rfc3339()),

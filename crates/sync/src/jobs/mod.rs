@@ -231,7 +231,7 @@ impl Maintenance for Reconciler {
                     .await?;
             }
             tracing::warn!(
-                account = account.id,
+                account = account.id.get(),
                 status = status.as_str(),
                 "settled an account whose sync chain had no active job"
             );

@@ -154,7 +154,7 @@ impl SyncAccount {
                     .await?
             }
         };
-        tracing::info!(account = account_id, run = run_id, plan = %plan, trigger = %trigger, "sync started");
+        tracing::info!(account = account_id.get(), run = run_id.get(), plan = %plan, trigger = %trigger, "sync started");
         let first = match step_job(deps, account_id, plan, &scope, &trigger, run_id, 0, now) {
             Ok(job) => job,
             Err(e) => return Ok(JobOutcome::discard(e.to_string())),
@@ -292,7 +292,7 @@ impl JobHandler for StepJob {
             detail: serde_json::json!({}),
         };
         if let Err(e) = self.deps.store.sync_step_record(record).await {
-            tracing::warn!(job = ctx.job.id, error = %e, "could not record the calls of a timed-out attempt");
+            tracing::warn!(job = ctx.job.id.get(), error = %e, "could not record the calls of a timed-out attempt");
         }
     }
 
@@ -752,7 +752,7 @@ impl StepJob {
                     },
                 )
                 .await;
-                tracing::error!(account = account_id, error = %e, "token rejected: account needs re-authorization");
+                tracing::error!(account = account_id.get(), error = %e, "token rejected: account needs re-authorization");
                 Ok(JobOutcome::discard(reason))
             }
             StepError::Graph(e) if e.is_rate_limited() => {
@@ -766,7 +766,7 @@ impl StepJob {
                 store
                     .sync_step_record(lead_record(Some(reason.clone()), spent))
                     .await?;
-                tracing::warn!(account = account_id, step = %failed_step, until = %until, "rate limited: chain snoozed");
+                tracing::warn!(account = account_id.get(), step = %failed_step, until = %until, "rate limited: chain snoozed");
                 Ok(JobOutcome::Snooze { until, reason })
             }
             StepError::Graph(e) if e.is_retryable() => {
@@ -824,7 +824,11 @@ impl StepJob {
                 finished_at: now,
             })
             .await?;
-        tracing::info!(account = account.id, run = run_id, "sync finished");
+        tracing::info!(
+            account = account.id.get(),
+            run = run_id.get(),
+            "sync finished"
+        );
         alerts::after_sync(&self.deps, account, run_id, now).await;
         Ok(())
     }

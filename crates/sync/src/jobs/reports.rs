@@ -266,7 +266,7 @@ pub(crate) async fn enqueue_due(deps: &Deps, now: DateTime<Utc>) -> Result<usize
             let (start, end) = match period_for(&account, every, now) {
                 Ok(p) => p,
                 Err(e) => {
-                    tracing::warn!(account = account.id, error = %e, "no report period");
+                    tracing::warn!(account = account.id.get(), error = %e, "no report period");
                     continue;
                 }
             };

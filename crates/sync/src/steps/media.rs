@@ -180,7 +180,7 @@ async fn list_and_store(
         })
         .await?;
     tracing::debug!(
-        account = ctx.account.id,
+        account = ctx.account.id.get(),
         listed = listing.items.len(),
         deleted = deleted_count,
         "media listed"

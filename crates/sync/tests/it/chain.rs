@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 use simulator::{ApiVersion, FaultMix};
-use store::{JobState, MediaQuery, RunStatus, StepStatus, SyncStatus};
+use store::{AccountId, JobState, MediaQuery, RunId, RunStatus, StepStatus, SyncStatus};
 use sync::{Plan, SyncState};
 
 use crate::both_dialects;
@@ -61,7 +61,7 @@ async fn the_orchestrator_enqueues_exactly_the_steps_in_order(d: Dialect) {
         jobs.iter()
             .all(|j| j.unique_key.as_deref() == Some(&*format!("sync:{a}:full")))
     );
-    let run_id = jobs[0].result.as_ref().unwrap()["run_id"].as_i64().unwrap();
+    let run_id = RunId::new(jobs[0].result.as_ref().unwrap()["run_id"].as_i64().unwrap());
     assert!(jobs[1..].iter().all(|j| j.run_id == Some(run_id)));
     // Each step started after the previous one finished.
     for pair in jobs.windows(2) {
@@ -455,7 +455,7 @@ async fn paused_accounts_are_refused_and_a_pause_mid_chain_stops_it(d: Dialect) 
     assert!(err.to_string().contains("paused"), "{err}");
     let err = env
         .engine
-        .enqueue_sync(999_999, Plan::Full, "manual")
+        .enqueue_sync(AccountId::new(999_999), Plan::Full, "manual")
         .await
         .unwrap_err();
     assert!(err.to_string().contains("999999"), "{err}");

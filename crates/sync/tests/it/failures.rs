@@ -6,7 +6,9 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use simulator::ApiVersion;
-use store::{ClaimParams, JobSelector, JobState, RunQuery, RunStatus, StepStatus, SyncStatus};
+use store::{
+    AccountId, ClaimParams, JobSelector, JobState, RunQuery, RunStatus, StepStatus, SyncStatus,
+};
 use sync::{Clock, Engine, EngineConfig, Plan};
 
 use crate::both_dialects;
@@ -351,7 +353,7 @@ async fn two_workers_never_run_the_same_account_at_once(d: Dialect) {
                     })
                     .await
                     .unwrap();
-                let mut accounts: Vec<i64> =
+                let mut accounts: Vec<AccountId> =
                     running.jobs.iter().filter_map(|j| j.account_id).collect();
                 let n = accounts.len();
                 accounts.sort();

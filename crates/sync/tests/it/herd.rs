@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use store::{JobQuery, JobSelector, JobState, SecretString, StatusChange, SyncStatus};
+use store::{
+    AccountId, JobId, JobQuery, JobSelector, JobState, SecretString, StatusChange, SyncStatus,
+};
 use sync::{Plan, SCHEDULE_LIGHT_SYNC};
 
 use crate::both_dialects;
@@ -38,7 +40,7 @@ async fn pending_sync_jobs(env: &Env) -> Vec<store::Job> {
 }
 
 /// The pending `sync_account` jobs, by account.
-async fn pending_syncs(env: &Env) -> BTreeMap<i64, DateTime<Utc>> {
+async fn pending_syncs(env: &Env) -> BTreeMap<AccountId, DateTime<Utc>> {
     pending_sync_jobs(env)
         .await
         .into_iter()
@@ -53,7 +55,7 @@ fn of_plan(job: &store::Job, plan: Plan) -> bool {
 }
 
 /// `n` accounts synced half an hour ago, with tokens, ids starting with `ig_prefix`.
-async fn synced_fleet(env: &Env, n: usize, ig_prefix: &str, name: &str) -> Vec<i64> {
+async fn synced_fleet(env: &Env, n: usize, ig_prefix: &str, name: &str) -> Vec<AccountId> {
     let now = env.now();
     let mut fleet = Vec::new();
     for i in 0..n {
@@ -131,7 +133,7 @@ async fn an_hourly_schedule_spreads_a_thousand_accounts_over_its_hour(d: Dialect
 
     let hour = Duration::hours(1);
     let mean = FLEET as f64 / 60.0;
-    let mut runs: BTreeMap<i64, Vec<DateTime<Utc>>> = BTreeMap::new();
+    let mut runs: BTreeMap<AccountId, Vec<DateTime<Utc>>> = BTreeMap::new();
     for k in 0..PERIODS {
         let tick = first_tick + hour * k as i32;
         env.advance_engine(tick - env.now());
@@ -230,7 +232,7 @@ async fn a_full_sync_waiting_for_its_offset_does_not_hold_the_light_sync_back(d:
     env.engine.run_until_idle().await.unwrap();
     let light_due = pending_of_plan(&env, Plan::Light).await;
     let tick = env.now();
-    let waiting: Vec<i64> = fleet
+    let waiting: Vec<AccountId> = fleet
         .iter()
         .copied()
         .filter(|id| {
@@ -254,7 +256,7 @@ async fn a_full_sync_waiting_for_its_offset_does_not_hold_the_light_sync_back(d:
 }
 
 /// The pending `sync_account` jobs of one plan, by account.
-async fn pending_of_plan(env: &Env, plan: Plan) -> BTreeMap<i64, DateTime<Utc>> {
+async fn pending_of_plan(env: &Env, plan: Plan) -> BTreeMap<AccountId, DateTime<Utc>> {
     pending_sync_jobs(env)
         .await
         .into_iter()
@@ -264,7 +266,7 @@ async fn pending_of_plan(env: &Env, plan: Plan) -> BTreeMap<i64, DateTime<Utc>> 
 }
 
 async fn drop_pending_plan(env: &Env, plan: Plan) {
-    let ids: Vec<i64> = pending_sync_jobs(env)
+    let ids: Vec<JobId> = pending_sync_jobs(env)
         .await
         .into_iter()
         .filter(|j| of_plan(j, plan))

@@ -2,7 +2,7 @@
 //! still run, and a job whose arguments do not decode is discarded with the reason on it.
 
 use serde_json::json;
-use store::{JobQuery, JobState, NewJob, RunStatus};
+use store::{AccountId, JobQuery, JobState, NewJob, RunStatus};
 
 use crate::both_dialects;
 use crate::db::Dialect;
@@ -18,7 +18,7 @@ fn raw_job(
     queue: &str,
     kind: &str,
     args: serde_json::Value,
-    account_id: Option<i64>,
+    account_id: Option<AccountId>,
     env: &Env,
 ) -> NewJob {
     NewJob {

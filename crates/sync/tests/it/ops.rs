@@ -4,7 +4,9 @@
 
 use chrono::Duration;
 use simulator::ApiVersion;
-use store::{AlertQuery, JobQuery, JobState, RunQuery, SecretString, StatusChange, SyncStatus};
+use store::{
+    AccountId, AlertQuery, JobQuery, JobState, RunQuery, SecretString, StatusChange, SyncStatus,
+};
 use sync::{HistoryWindow, Plan, load_account_history};
 
 use crate::both_dialects;
@@ -99,7 +101,7 @@ async fn schedules_fan_out_once_across_workers_and_once_after_a_clock_jump(d: Di
     assert_eq!(fan_outs[0].args["plan"], "light");
     env.engine.run_until_idle().await.unwrap();
     let syncs = jobs_of_kind(&env, "sync_account").await;
-    let mut light_syncs: Vec<(i64, String)> = syncs
+    let mut light_syncs: Vec<(AccountId, String)> = syncs
         .iter()
         .filter(|j| j.args["plan"] == "light")
         .map(|j| {
@@ -466,7 +468,7 @@ async fn trending_posts_are_alerted_once_each(d: Dialect) {
             })
             .await
             .unwrap();
-        let mut found: Vec<(i64, String)> = alerts
+        let mut found: Vec<(AccountId, String)> = alerts
             .iter()
             .filter(|a| a.alert.kind == "trending_post")
             .map(|a| {
@@ -670,7 +672,7 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
         .metric(analytics::AccountMetric::Reach)
         .unwrap();
     assert_eq!(reach.daily.len(), 30);
-    let err = load_account_history(env.db.store.as_ref(), 424_242, window)
+    let err = load_account_history(env.db.store.as_ref(), AccountId::new(424_242), window)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("424242"));

@@ -11,8 +11,8 @@ use ::queue::{JobContext, JobHandler, JobOutcome, Worker, WorkerConfig};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
 use store::{
-    AccountId, ClaimParams, DynStore, EncryptedToken, JobQuery, JobState, LoginKind, NewAccount,
-    NewJob,
+    AccountId, ClaimParams, DynStore, EncryptedToken, JobId, JobQuery, JobState, LoginKind,
+    NewAccount, NewJob,
 };
 use sync::Clock;
 
@@ -40,8 +40,8 @@ pub(crate) fn t0() -> DateTime<Utc> {
 /// What the test handlers saw.
 #[derive(Default)]
 pub(crate) struct Log {
-    pub(crate) runs: Mutex<Vec<(i64, String, i32)>>,
-    pub(crate) failed: Mutex<Vec<(i64, String)>>,
+    pub(crate) runs: Mutex<Vec<(JobId, String, i32)>>,
+    pub(crate) failed: Mutex<Vec<(JobId, String)>>,
     pub(crate) finished: AtomicBool,
     pub(crate) intervals: Mutex<HashMap<AccountId, Vec<(std::time::Instant, std::time::Instant)>>>,
     pub(crate) snoozes: AtomicU32,

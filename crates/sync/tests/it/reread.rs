@@ -5,7 +5,7 @@
 
 use chrono::Duration;
 use simulator::ApiVersion;
-use store::{AccountInsightReading, RunQuery, SyncStep};
+use store::{AccountId, AccountInsightReading, RunQuery, SyncStep};
 use sync::Plan;
 
 use crate::both_dialects;
@@ -21,7 +21,7 @@ async fn light_sync(env: &Env) {
 }
 
 /// The account insights step of the account's latest sync.
-async fn account_insights_step(env: &Env, account: i64) -> SyncStep {
+async fn account_insights_step(env: &Env, account: AccountId) -> SyncStep {
     let runs = env
         .db
         .store
@@ -45,7 +45,7 @@ async fn account_insights_step(env: &Env, account: i64) -> SyncStep {
         .expect("an account insights step")
 }
 
-async fn reach_of(env: &Env, account: i64, day: chrono::NaiveDate) -> AccountInsightReading {
+async fn reach_of(env: &Env, account: AccountId, day: chrono::NaiveDate) -> AccountInsightReading {
     env.db
         .store
         .account_insight_as_of(account, "reach", day, day, None)

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDate};
 use chrono_tz::America::Los_Angeles;
-use store::{JobState, RunQuery, RunStatus, StepStatus, SyncRun, SyncStep};
+use store::{AccountId, JobState, RunQuery, RunStatus, StepStatus, SyncRun, SyncStep};
 use sync::{Plan, Scope, Step, SyncError};
 
 use crate::both_dialects;
@@ -20,7 +20,7 @@ both_dialects!(
 );
 
 /// The newest run of the account with its steps.
-async fn last_run(env: &Env, account: i64) -> (SyncRun, Vec<SyncStep>) {
+async fn last_run(env: &Env, account: AccountId) -> (SyncRun, Vec<SyncStep>) {
     let runs = env
         .db
         .store

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use store::{JobSelector, JobState};
+use store::{JobId, JobSelector, JobState};
 
 use crate::access::Access;
 use crate::auth::{RequireSession, verify_csrf};
@@ -73,7 +73,7 @@ pub(crate) async fn bulk(
                 .all("ids")
                 .map(|v| {
                     v.trim()
-                        .parse::<i64>()
+                        .parse::<JobId>()
                         .map_err(|_| AppError::bad_request(format!("job id {v:?} is not a number")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -111,7 +111,7 @@ pub(crate) async fn job_action(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
     access: Access,
-    Path((id, action)): Path<(i64, String)>,
+    Path((id, action)): Path<(JobId, String)>,
     body: Bytes,
 ) -> PageResult {
     let form = FormData::parse(&body)?;

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use serde_json::Value;
-use store::JobState;
+use store::{JobId, JobState};
 
 use crate::access::Access;
 use crate::auth::RequireSession;
@@ -23,7 +23,7 @@ pub(crate) async fn job_page(
     State(state): State<AppState>,
     RequireSession(session): RequireSession,
     access: Access,
-    Path(id): Path<i64>,
+    Path(id): Path<JobId>,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     let now = state.clock.now();

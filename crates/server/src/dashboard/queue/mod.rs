@@ -18,7 +18,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
-use store::{JobQuery, JobState, QueueSnapshot, Resolution};
+use store::{AccountId, JobQuery, JobState, QueueSnapshot, Resolution, RunId};
 
 use crate::access::Access;
 use crate::auth::RequireSession;
@@ -42,8 +42,8 @@ struct Filter {
     state: Option<JobState>,
     queue: Option<String>,
     kind: Option<String>,
-    account: Option<i64>,
-    run: Option<i64>,
+    account: Option<AccountId>,
+    run: Option<RunId>,
     search: Option<String>,
 }
 
@@ -71,8 +71,8 @@ impl Filter {
             state,
             queue: text("queue")?,
             kind: text("kind")?,
-            account: form.get_i64(&key("account"))?,
-            run: form.get_i64(&key("run"))?,
+            account: form.get_id(&key("account"))?,
+            run: form.get_id(&key("run"))?,
             search: text("q")?,
         })
     }
@@ -280,7 +280,7 @@ pub(crate) async fn page(
         .store
         .job_list(filter.query(&access, PAGE_SIZE, (page_no - 1) * PAGE_SIZE))
         .await?;
-    let accounts: HashMap<i64, String> = state
+    let accounts: HashMap<AccountId, String> = state
         .store
         .account_list()
         .await?

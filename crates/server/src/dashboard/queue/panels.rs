@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use store::{HISTOGRAM_BUCKETS, Job, JobMetricsQuery, JobState, histogram_quantile};
+use store::{AccountId, HISTOGRAM_BUCKETS, Job, JobMetricsQuery, JobState, histogram_quantile};
 
 use crate::charts::{
     LineChart, PercentilePoint, TimeSeries, ValueFormat, escape, format_count, percentile_chart,
@@ -170,7 +170,7 @@ pub(super) fn jobs_panel(
     filter: &Filter,
     jobs: &store::JobPage,
     page_no: u32,
-    accounts: &HashMap<i64, String>,
+    accounts: &HashMap<AccountId, String>,
     csrf: &str,
     now: DateTime<Utc>,
 ) -> String {
@@ -361,7 +361,7 @@ fn meter_class(pct: f64) -> String {
 pub(super) async fn usage_panel(
     state: &AppState,
     now: DateTime<Utc>,
-    accounts: &HashMap<i64, String>,
+    accounts: &HashMap<AccountId, String>,
 ) -> Result<String, AppError> {
     let usage = state.store.api_usage_latest().await?;
     let today = now.date_naive();
@@ -369,7 +369,7 @@ pub(super) async fn usage_panel(
         .store
         .api_calls_days(None, today - Duration::days(6), today)
         .await?;
-    let mut by_account: BTreeMap<i64, (i64, i64, i64, i64)> = BTreeMap::new();
+    let mut by_account: BTreeMap<AccountId, (i64, i64, i64, i64)> = BTreeMap::new();
     for c in &calls {
         let e = by_account.entry(c.account_id).or_default();
         e.0 += c.requests;
@@ -391,7 +391,7 @@ pub(super) async fn usage_panel(
         "<div class=\"table-wrap\"><table><thead><tr><th>budget</th><th>used</th><th class=\"num\">calls today</th>\
          <th class=\"num\">calls 7 days</th><th class=\"num\">errors 7 days</th></tr></thead><tbody>",
     );
-    let name = |id: Option<i64>| match id {
+    let name = |id: Option<AccountId>| match id {
         None => "app (all accounts)".to_owned(),
         Some(id) => accounts
             .get(&id)

@@ -136,7 +136,7 @@ pub async fn audit_entries_are_kept_newest_first(store: DynStore) {
     }
     let of = crate::AuditOf {
         actors: vec!["key:ours".into()],
-        accounts: vec![42],
+        accounts: vec![AccountId::new(42)],
     };
     let ours: Vec<(String, String)> = store
         .audit_list(0, Some(&of))

@@ -53,7 +53,7 @@ pub async fn accounts_upsert_get_and_list(store: DynStore) {
     );
     assert_eq!(
         store
-            .account_get(created.id + other.id + 1000)
+            .account_get(AccountId::new(created.id.get() + other.id.get() + 1000))
             .await
             .unwrap(),
         None
@@ -191,7 +191,10 @@ pub async fn account_status_guard_and_timezone(store: DynStore) {
 
     assert!(
         !store
-            .account_status_set(a.id + 100, change(SyncStatus::Idle, vec![]))
+            .account_status_set(
+                AccountId::new(a.id.get() + 100),
+                change(SyncStatus::Idle, vec![])
+            )
             .await
             .unwrap()
     );
@@ -206,7 +209,12 @@ pub async fn account_status_guard_and_timezone(store: DynStore) {
         store.account_get(a.id).await.unwrap().unwrap().timezone,
         "Australia/Sydney"
     );
-    assert!(!store.account_timezone_set(a.id + 100, "UTC").await.unwrap());
+    assert!(
+        !store
+            .account_timezone_set(AccountId::new(a.id.get() + 100), "UTC")
+            .await
+            .unwrap()
+    );
 }
 
 pub async fn account_token_update_and_count(store: DynStore) {
@@ -236,7 +244,7 @@ pub async fn account_token_update_and_count(store: DynStore) {
     assert!(
         !store
             .account_token_set(TokenUpdate {
-                account_id: a.id + b.id + 100,
+                account_id: AccountId::new(a.id.get() + b.id.get() + 100),
                 token: sealed,
                 expires_at: None,
                 refreshed_at: at(3),

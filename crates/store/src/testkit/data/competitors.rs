@@ -59,7 +59,7 @@ pub async fn competitors_keep_status_and_append_snapshots(store: DynStore) {
     assert!(matches!(
         store
             .competitor_add(NewCompetitor {
-                via_account_id: 999_999,
+                via_account_id: AccountId::new(999_999),
                 ..new("nobody")
             })
             .await,

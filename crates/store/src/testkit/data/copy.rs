@@ -64,7 +64,7 @@ pub async fn copy_reads_writes_and_describes_every_table(store: DynStore) {
         .iter()
         .position(|c| c.name == "id")
         .unwrap();
-    assert_eq!(rows[0][id], CopyValue::Int(a.id));
+    assert_eq!(rows[0][id], CopyValue::Int(a.id.get()));
     let created = accounts
         .columns
         .iter()
@@ -91,7 +91,7 @@ pub async fn copy_reads_writes_and_describes_every_table(store: DynStore) {
         .unwrap();
     assert_eq!(second, vec![rows[1].clone()]);
     let last = store.copy_last_key("accounts", &[]).await.unwrap().unwrap();
-    assert_eq!(last, vec![CopyValue::Int(b.id)]);
+    assert_eq!(last, vec![CopyValue::Int(b.id.get())]);
     assert!(
         store
             .copy_read("accounts", &[], Some(&last), 10)

@@ -92,7 +92,7 @@ pub async fn export_pages_follow_the_key_order(store: DynStore) {
     );
     assert_eq!(whole[5][1], ExportValue::Time(at(60)));
     for row in &whole {
-        assert_eq!(row[0], ExportValue::Int(a));
+        assert_eq!(row[0], ExportValue::Int(a.get()));
     }
     let x1_reach = whole
         .iter()
@@ -118,7 +118,7 @@ pub async fn export_pages_follow_the_key_order(store: DynStore) {
     for table in ExportTable::ALL {
         let rows = all_pages(&store, table, other, None, None, 1).await;
         for row in &rows {
-            assert_eq!(row[0], ExportValue::Int(other), "{}", table.name());
+            assert_eq!(row[0], ExportValue::Int(other.get()), "{}", table.name());
         }
     }
     let media = all_pages(&store, ExportTable::Media, a, None, None, 1).await;
@@ -269,7 +269,7 @@ pub async fn export_batches_equal_the_pages(store: DynStore) {
         row[i].clone()
     };
     for row in &rows {
-        assert_eq!(named(row, "account_id"), ExportValue::Int(a));
+        assert_eq!(named(row, "account_id"), ExportValue::Int(a.get()));
         assert_eq!(named(row, "api_version"), ExportValue::Text("v23.0".into()));
         assert_eq!(named(row, "source"), ExportValue::Text("poll".into()));
     }

@@ -110,7 +110,7 @@ pub async fn missing_values_keep_their_reason_until_present(store: DynStore) {
     // Unknown accounts are NotFound; deleting an account removes its rows.
     let err = store
         .missing_apply(MissingBatch {
-            account_id: a + 987_654,
+            account_id: AccountId::new(a.get() + 987_654),
             missing: vec![post],
             present: vec![],
         })

@@ -105,7 +105,7 @@ use crate::{
     ApiCallsDelta, ApiKey, ApiUsage, Cipher, DemographicBatch, DemographicValue, DynStore,
     EncryptedToken, InsightBatch, InsightSnapshot, LoginKind, MediaBatch, MediaChild, MediaQuery,
     MediaRecord, MediaSummary, MediaType, NewAccount, NewAlert, NewJob, NewSyncRun, PostWindow,
-    ProductType, ProfileSnapshot, ProfileUpdate, RunFinish, RunQuery, RunStatus, SecretKey,
+    ProductType, ProfileSnapshot, ProfileUpdate, RunFinish, RunId, RunQuery, RunStatus, SecretKey,
     SecretString, Session, Severity, StatusChange, StepStatus, StoreError, StoryBatch, StoryRecord,
     SyncStatus, SyncStep, TokenUpdate,
 };
@@ -244,7 +244,7 @@ fn profile(
     }
 }
 
-fn job(account: Option<AccountId>, run: Option<i64>) -> NewJob {
+fn job(account: Option<AccountId>, run: Option<RunId>) -> NewJob {
     NewJob {
         queue: "instagram-sync".into(),
         kind: "sync_profile".into(),
@@ -272,7 +272,7 @@ fn alert(account: Option<AccountId>, kind: &str, key: &str, created: DateTime<Ut
     }
 }
 
-fn step(run: i64, name: &str, position: i32, calls: i64) -> SyncStep {
+fn step(run: RunId, name: &str, position: i32, calls: i64) -> SyncStep {
     SyncStep {
         run_id: run,
         step: name.to_owned(),

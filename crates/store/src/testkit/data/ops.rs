@@ -36,7 +36,12 @@ pub async fn sync_runs_and_steps(store: DynStore) {
     };
     store.sync_step_record(retried.clone()).await.unwrap();
     let err = store
-        .sync_step_record(step(r1 + r2 + r3 + 100, "profile", 0, 1))
+        .sync_step_record(step(
+            RunId::new(r1.get() + r2.get() + r3.get() + 100),
+            "profile",
+            0,
+            1,
+        ))
         .await;
     assert!(err.is_err(), "a step needs its run");
 
@@ -76,7 +81,7 @@ pub async fn sync_runs_and_steps(store: DynStore) {
     assert!(
         !store
             .sync_run_finish(RunFinish {
-                run_id: r3 + 100,
+                run_id: RunId::new(r3.get() + 100),
                 status: RunStatus::Succeeded,
                 error: None,
                 finished_at: at(9)
@@ -92,7 +97,13 @@ pub async fn sync_runs_and_steps(store: DynStore) {
     let (empty, no_steps) = store.sync_run_get(r2).await.unwrap().unwrap();
     assert_eq!((empty.api_calls, empty.rows_written), (0, 0));
     assert!(no_steps.is_empty());
-    assert_eq!(store.sync_run_get(r3 + 100).await.unwrap(), None);
+    assert_eq!(
+        store
+            .sync_run_get(RunId::new(r3.get() + 100))
+            .await
+            .unwrap(),
+        None
+    );
 
     let list = |query: RunQuery| {
         let store = store.clone();
@@ -159,7 +170,7 @@ pub async fn sync_runs_and_steps(store: DynStore) {
             ..Default::default()
         })
         .await,
-        Vec::<i64>::new()
+        Vec::<RunId>::new()
     );
     let listed = store
         .sync_runs_list(RunQuery {

@@ -187,7 +187,13 @@ pub async fn media_summaries_match_the_full_listing(store: DynStore) {
         0.1 + 0.2,
         "exact values"
     );
-    assert!(store.media_summaries(999_999).await.unwrap().is_empty());
+    assert!(
+        store
+            .media_summaries(AccountId::new(999_999))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn history_window_selects_the_period_and_each_types_baseline(store: DynStore) {
@@ -272,7 +278,7 @@ pub async fn history_window_selects_the_period_and_each_types_baseline(store: Dy
     let nobody = store
         .media_insight_history_window(
             PostWindow {
-                account_id: 999_999,
+                account_id: AccountId::new(999_999),
                 ..window
             },
             &[],
@@ -356,7 +362,13 @@ pub async fn media_index_lists_what_planning_needs(store: DynStore) {
             ),
         ]
     );
-    assert!(store.media_index(a + 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .media_index(AccountId::new(a.get() + 100))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn totals_count_rows(store: DynStore) {
@@ -382,7 +394,7 @@ pub async fn totals_count_rows(store: DynStore) {
 }
 
 pub async fn writes_for_an_unknown_account_are_not_found(store: DynStore) {
-    let ghost = account(&store, "17001").await.id + 1000;
+    let ghost = AccountId::new(account(&store, "17001").await.id.get() + 1000);
     let not_found = |r: Result<u64, StoreError>| matches!(r, Err(StoreError::NotFound { .. }));
     assert!(not_found(
         store

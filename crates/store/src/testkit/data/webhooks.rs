@@ -77,7 +77,7 @@ pub async fn webhook_events_are_stored_once_and_processed_atomically(store: DynS
     let bad = WebhookApply {
         event_id: id,
         processed_at: at(2),
-        comments: vec![comment(a + 1000, "c0", 1, "x")],
+        comments: vec![comment(AccountId::new(a.get() + 1000), "c0", 1, "x")],
         finals: vec![fin(a, "s1", Provenance::Webhook, 1, Some(9.0))],
         ..Default::default()
     };
@@ -168,7 +168,7 @@ pub async fn webhook_events_are_stored_once_and_processed_atomically(store: DynS
     assert!(
         store
             .webhook_subscription_set(WebhookSubscriptionUpdate {
-                account_id: a + 1000,
+                account_id: AccountId::new(a.get() + 1000),
                 fields: vec![],
                 error: Some("refused".into()),
                 checked_at: at(5),
@@ -280,7 +280,13 @@ pub async fn story_finals_keep_the_strongest_provenance(store: DynStore) {
     assert!(store.story_finals_apply(vec![bad]).await.is_err());
     assert!(
         store
-            .story_finals_apply(vec![fin(b + 100, "s3", Provenance::Poll, 1, Some(1.0))])
+            .story_finals_apply(vec![fin(
+                AccountId::new(b.get() + 100),
+                "s3",
+                Provenance::Poll,
+                1,
+                Some(1.0)
+            )])
             .await
             .is_err()
     );
