@@ -800,7 +800,10 @@ async fn statistics_are_gathered_for_grown_tables_by_one_caller_at_a_time() {
     .await
     .unwrap();
     assert!(locked);
-    assert_eq!(store.statistics_refresh().await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        store.statistics_refresh().await.unwrap(),
+        Vec::<String>::new()
+    );
     let estimated = |pool: sqlx::PgPool| async move {
         sqlx::query_scalar::<_, f32>("SELECT reltuples FROM pg_class WHERE oid = 'jobs'::regclass")
             .fetch_one(&pool)
