@@ -727,6 +727,11 @@ pub(crate) struct BenchArgs {
     /// `day`: a named set of sizes instead of --accounts, --hours and --workers.
     #[arg(long, value_enum)]
     pub(crate) preset: Option<BenchPreset>,
+    /// `day`: measure nothing; print the table and draw the charts against fleet size from
+    /// the runs of earlier results (`bench-results/day.json` or `day-partial.json` files),
+    /// e.g. a 10,000-account run next to smaller fleets measured by another invocation.
+    #[arg(long, value_delimiter = ',', value_name = "FILE,...")]
+    pub(crate) from_results: Vec<PathBuf>,
 }
 
 /// The database of `igsync bench day`.

@@ -92,7 +92,7 @@ pub(super) fn figure_chart(title: &str, unit: &str, points: &[(f64, Option<f64>)
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\
          <title>{t}</title><rect width=\"{w}\" height=\"{h}\" fill=\"white\"/>\
-         <text x=\"{left}\" y=\"20\" font-size=\"13\">{t} ({u}) vs fleet size, one simulated day</text>\
+         <text x=\"{left}\" y=\"20\" font-size=\"13\">{t} ({u}) vs fleet size</text>\
          <line x1=\"{left}\" y1=\"{bottom}\" x2=\"{right}\" y2=\"{bottom}\" stroke=\"#333\"/>\
          <line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{bottom}\" stroke=\"#333\"/>",
         t = esc(title),

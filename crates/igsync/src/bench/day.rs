@@ -9,8 +9,8 @@
 //! connection pool (as separate `igsync worker` processes would have); the simulator runs in
 //! a child process so its CPU is not igsync's.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -86,6 +86,9 @@ impl DayPlan {
 }
 
 pub(crate) async fn day_scenario(args: &BenchArgs, config: &Config) -> anyhow::Result<Value> {
+    if !args.from_results.is_empty() {
+        return from_results(&args.from_results, Path::new("bench-results"));
+    }
     let plan = DayPlan::from_args(args)?;
     let mut runs = Vec::new();
     // The smaller fleets first (with the first worker count), then the fleet of --accounts
@@ -109,38 +112,79 @@ pub(crate) async fn day_scenario(args: &BenchArgs, config: &Config) -> anyhow::R
         partial(&runs);
     }
     print_day_table(&runs);
-    // Each figure against fleet size, with the first worker count.
-    let mut by_size: Vec<&Value> = runs
-        .iter()
-        .filter(|r| r["workers"].as_u64() == Some(u64::from(plan.workers[0])))
-        .collect();
-    by_size.sort_by_key(|r| r["accounts"].as_u64());
-    if by_size.len() >= 2 {
-        for (key, title, unit) in CHARTED {
-            let points: Vec<(f64, Option<f64>)> = by_size
-                .iter()
-                .map(|r| {
-                    (
-                        r["accounts"].as_f64().unwrap_or(0.0),
-                        pointer(r, key).and_then(Value::as_f64),
-                    )
-                })
-                .collect();
-            let svg = figure_chart(title, unit, &points);
-            let path = PathBuf::from(format!(
-                "bench-results/day-{}.svg",
-                key.trim_start_matches('/').replace('/', "-")
-            ));
-            std::fs::write(&path, svg)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("wrote {}", path.display());
-        }
-    }
+    write_charts(&runs, plan.workers[0], Path::new("bench-results"))?;
     Ok(json!({
         "database": match plan.db { BenchDbKind::Postgres => "postgres", BenchDbKind::Sqlite => "sqlite" },
         "hours": plan.hours, "step_minutes": plan.step_minutes,
         "median_posts": MEDIAN_POSTS, "story_share": STORY_SHARE,
         "concurrency_per_worker": plan.concurrency, "runs": runs,
+    }))
+}
+
+/// Draws each charted figure against fleet size, from the runs with `workers` workers (one
+/// per fleet size, the last one kept), when there are at least two sizes, into `dir`.
+fn write_charts(runs: &[Value], workers: u32, dir: &Path) -> anyhow::Result<()> {
+    let mut by_size: BTreeMap<u64, &Value> = BTreeMap::new();
+    for run in runs {
+        if run["workers"].as_u64() == Some(u64::from(workers))
+            && let Some(accounts) = run["accounts"].as_u64()
+        {
+            by_size.insert(accounts, run);
+        }
+    }
+    if by_size.len() < 2 {
+        return Ok(());
+    }
+    for (key, title, unit) in CHARTED {
+        let points: Vec<(f64, Option<f64>)> = by_size
+            .iter()
+            .map(|(accounts, r)| (*accounts as f64, pointer(r, key).and_then(Value::as_f64)))
+            .collect();
+        let svg = figure_chart(title, unit, &points);
+        let path = dir.join(format!(
+            "day-{}.svg",
+            key.trim_start_matches('/').replace('/', "-")
+        ));
+        std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// `--from-results`: the runs of earlier `bench day` results, printed and charted together
+/// (the first worker count found), without measuring anything.
+fn from_results(files: &[PathBuf], charts: &Path) -> anyhow::Result<Value> {
+    let mut runs: Vec<Value> = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let value: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", file.display()))?;
+        // A whole result holds its runs under "runs"; the partial file is the array itself.
+        let Some(found) = value.get("runs").unwrap_or(&value).as_array() else {
+            bail!("{} holds no runs of `igsync bench day`", file.display());
+        };
+        for run in found {
+            if run["accounts"].as_u64().is_none() || run.get("per_account_day").is_none() {
+                bail!(
+                    "{} holds a run that is not one of `igsync bench day`",
+                    file.display()
+                );
+            }
+            runs.push(run.clone());
+        }
+    }
+    runs.sort_by_key(|r| (r["accounts"].as_u64(), r["workers"].as_u64()));
+    print_day_table(&runs);
+    let workers = runs
+        .iter()
+        .filter_map(|r| r["workers"].as_u64())
+        .min()
+        .unwrap_or(1);
+    write_charts(&runs, u32::try_from(workers).unwrap_or(1), charts)?;
+    Ok(json!({
+        "from_results": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+        "runs": runs,
     }))
 }
 
@@ -218,11 +262,18 @@ async fn depth(store: &DynStore, now: DateTime<Utc>) -> anyhow::Result<i64> {
     Ok(store.job_due_count(now).await?)
 }
 
-/// Fires the due schedules, then waits until no job is due or running (two samples in a
-/// row), sampling the queue depth.
-async fn settle(engine: &Engine, store: &DynStore, probe: &mut QueueProbe) -> anyhow::Result<()> {
+/// Fires the due schedules (with `fire`), then waits until no job is due or running (two
+/// samples in a row), sampling the queue depth. Returns the real time it took.
+async fn settle(
+    engine: &Engine,
+    store: &DynStore,
+    probe: &mut QueueProbe,
+    fire: bool,
+) -> anyhow::Result<f64> {
     let started = Instant::now();
-    engine.maintain().await?;
+    if fire {
+        engine.maintain().await?;
+    }
     let now = engine.clock().now();
     let mut quiet = 0;
     loop {
@@ -238,8 +289,7 @@ async fn settle(engine: &Engine, store: &DynStore, probe: &mut QueueProbe) -> an
         }
         tokio::time::sleep(Duration::from_millis(if d == 0 { 5 } else { 25 })).await;
     }
-    probe.step_walls.push(started.elapsed().as_secs_f64());
-    Ok(())
+    Ok(started.elapsed().as_secs_f64())
 }
 
 /// Bytes of the database: every table with its indexes on PostgreSQL, the file on SQLite.
@@ -403,7 +453,8 @@ async fn run_day(
     let mut backfill_probe = QueueProbe::default();
     let mut backfill_steps = 0u32;
     loop {
-        settle(&driver, &store, &mut backfill_probe).await?;
+        let wall = settle(&driver, &store, &mut backfill_probe, true).await?;
+        backfill_probe.step_walls.push(wall);
         let runs = store
             .sync_runs_list(RunQuery {
                 limit: 1_000_000,
@@ -456,9 +507,17 @@ async fn run_day(
     let cpu_day_start = cpu_time();
     let day_started = Instant::now();
     let steps_per_hour = (60 / plan.step_minutes).max(1);
+    let second = chrono::Duration::seconds(1);
     for i in 0..steps {
-        clocks.advance(step).await?;
-        settle(&driver, &store, &mut probe).await?;
+        // The jobs that fell due within the step run at its last second, before the ticks of
+        // its instant fire, as they would in real time: an hourly light sync due at 01:29
+        // has run when the 01:30 fan-out looks for the accounts whose chain is still active
+        // (at the same instant it would be counted as active, and skipped for that hour).
+        clocks.advance(step - second).await?;
+        let due = settle(&driver, &store, &mut probe, false).await?;
+        clocks.advance(second).await?;
+        let ticks = settle(&driver, &store, &mut probe, true).await?;
+        probe.step_walls.push(due + ticks);
         if (i + 1) % steps_per_hour == 0 {
             eprintln!(
                 "day: {} of {} simulated hours, {:.0} s, {:.1} igsync CPU-s",
@@ -831,5 +890,64 @@ fn print_day_table(runs: &[Value]) {
         {
             println!("         {n} throttled call(s)");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(accounts: u64, workers: u64, cpu: f64) -> Value {
+        json!({
+            "accounts": accounts, "workers": workers, "hours": 1,
+            "per_account_day": { "api_requests": 200.0, "cpu_s": cpu },
+        })
+    }
+
+    /// Runs of two invocations (a whole result and a partial file) are charted together,
+    /// each fleet size once; a file of something else is refused with its name.
+    #[test]
+    fn earlier_results_are_charted_together() {
+        let dir = std::env::temp_dir().join(format!("igsync-day-results-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let whole = dir.join("day-small.json");
+        let partial = dir.join("day-partial.json");
+        std::fs::write(
+            &whole,
+            json!({ "runs": [run(300, 1, 0.47), run(100, 1, 0.49)] }).to_string(),
+        )
+        .unwrap();
+        std::fs::write(
+            &partial,
+            json!([run(10_000, 1, 0.52), run(10_000, 2, 0.6)]).to_string(),
+        )
+        .unwrap();
+
+        let merged = from_results(&[whole.clone(), partial.clone()], &dir).unwrap();
+        let sizes: Vec<(u64, u64)> = merged["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["accounts"].as_u64().unwrap(),
+                    r["workers"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(sizes, vec![(100, 1), (300, 1), (10_000, 1), (10_000, 2)]);
+        let svg = std::fs::read_to_string(dir.join("day-per_account_day-cpu_s.svg")).unwrap();
+        for label in [">100<", ">300<", ">10000<"] {
+            assert!(svg.contains(label), "{label} missing from the chart");
+        }
+        // Three points of one worker: the 2-worker run is not charted.
+        assert_eq!(svg.matches("<circle").count(), 3);
+
+        let other = dir.join("other.json");
+        std::fs::write(&other, json!({ "runs": [{ "name": "sync" }] }).to_string()).unwrap();
+        let err = from_results(&[other], &dir).unwrap_err().to_string();
+        assert!(err.contains("other.json"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
