@@ -20,26 +20,16 @@ pub trait JobArgs: Serialize + DeserializeOwned {
 }
 
 impl NewJob {
-    /// A job of kind `A::KIND` with `args` encoded: on the default queue, for no account,
-    /// without unique key or run, due at `now`, three attempts, priority 0. Set the other
+    /// A job of kind `A::KIND` with `args` encoded, on the default queue, as
+    /// [`NewJob::new`] makes it: for no account, without unique key or run, due at `now`,
+    /// three attempts, priority 0. Set the other
     /// fields with struct update syntax (`NewJob { queue, ..NewJob::typed(&args, now)? }`).
     pub fn typed<A: JobArgs>(args: &A, now: DateTime<Utc>) -> Result<NewJob, QueueError> {
         let args = serde_json::to_value(args).map_err(|e| QueueError::Args {
             kind: A::KIND.to_string(),
             message: format!("cannot encode: {e}"),
         })?;
-        Ok(NewJob {
-            queue: DEFAULT_QUEUE.to_string(),
-            kind: A::KIND.to_string(),
-            args,
-            account_id: None,
-            unique_key: None,
-            run_id: None,
-            run_at: now,
-            max_attempts: 3,
-            priority: 0,
-            now,
-        })
+        Ok(NewJob::new(DEFAULT_QUEUE, A::KIND, args, now))
     }
 }
 

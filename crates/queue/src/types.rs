@@ -152,6 +152,31 @@ pub struct NewJob {
     pub now: DateTime<Utc>,
 }
 
+impl NewJob {
+    /// A job of `kind` on `queue` with `args`: for no account, without unique key or run,
+    /// due at `now`, three attempts, priority 0. Set the other fields with struct update
+    /// syntax (`NewJob { account_id, ..NewJob::new(queue, kind, args, now) }`).
+    pub fn new(
+        queue: impl Into<String>,
+        kind: impl Into<String>,
+        args: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> NewJob {
+        NewJob {
+            queue: queue.into(),
+            kind: kind.into(),
+            args,
+            account_id: None,
+            unique_key: None,
+            run_id: None,
+            run_at: now,
+            max_attempts: 3,
+            priority: 0,
+            now,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertOutcome {
     Inserted(JobId),
@@ -480,6 +505,56 @@ pub enum Resolution {
     Minute,
     Hour,
     Day,
+}
+
+impl Resolution {
+    /// Start of the minute, hour or day (UTC) holding `at`.
+    pub fn bucket_start(self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let width = match self {
+            Resolution::Minute => 60,
+            Resolution::Hour => 3_600,
+            Resolution::Day => 86_400,
+        };
+        let s = at.timestamp();
+        DateTime::from_timestamp(s - s.rem_euclid(width), 0).unwrap_or(at)
+    }
+}
+
+impl JobMetricPoint {
+    /// Stored points (minutes, one row per shard) summed per bucket of `resolution`, queue
+    /// and kind, in that order: the one roll-up of both dialects' `job_metrics`.
+    pub fn roll_up(
+        stored: impl IntoIterator<Item = JobMetricPoint>,
+        resolution: Resolution,
+    ) -> Vec<JobMetricPoint> {
+        let mut points: std::collections::BTreeMap<
+            (DateTime<Utc>, String, String),
+            JobMetricPoint,
+        > = std::collections::BTreeMap::new();
+        for row in stored {
+            let start = resolution.bucket_start(row.bucket_start);
+            let point = points
+                .entry((start, row.queue.clone(), row.kind.clone()))
+                .or_insert_with(|| JobMetricPoint {
+                    bucket_start: start,
+                    queue: row.queue,
+                    kind: row.kind,
+                    completed: 0,
+                    failed: 0,
+                    wait_histogram: vec![0; HISTOGRAM_BUCKETS],
+                    run_histogram: vec![0; HISTOGRAM_BUCKETS],
+                });
+            point.completed += row.completed;
+            point.failed += row.failed;
+            for (sum, n) in point.wait_histogram.iter_mut().zip(row.wait_histogram) {
+                *sum += n;
+            }
+            for (sum, n) in point.run_histogram.iter_mut().zip(row.run_histogram) {
+                *sum += n;
+            }
+        }
+        points.into_values().collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -136,18 +136,7 @@ fn at(seconds: i64) -> DateTime<Utc> {
 }
 
 fn new_job(queue: &str, kind: &str) -> NewJob {
-    NewJob {
-        queue: queue.to_string(),
-        kind: kind.to_string(),
-        args: json!({}),
-        account_id: None,
-        unique_key: None,
-        run_id: None,
-        run_at: t0(),
-        max_attempts: 3,
-        priority: 0,
-        now: t0(),
-    }
+    NewJob::new(queue, kind, json!({}), t0())
 }
 
 async fn insert(store: &DynQueueStore, job: NewJob) -> JobId {

@@ -210,18 +210,7 @@ pub(crate) fn http_client() -> reqwest::Client {
 }
 
 pub(crate) fn new_job(queue: &str, kind: &str, args: Value, now: DateTime<Utc>) -> NewJob {
-    NewJob {
-        queue: queue.into(),
-        kind: kind.into(),
-        args,
-        account_id: None,
-        unique_key: None,
-        run_id: None,
-        run_at: now,
-        max_attempts: 3,
-        priority: 0,
-        now,
-    }
+    NewJob::new(queue, kind, args, now)
 }
 
 /// Asserts the status and returns the JSON body.
@@ -247,6 +236,39 @@ pub(crate) async fn assert_error(res: Response, status: StatusCode, code: &str) 
     assert!(!message.is_empty());
     assert_eq!(body.as_object().unwrap().len(), 1, "only `error`: {body}");
     message
+}
+
+/// A migrated SQLite store in a fresh temporary directory named after `prefix`.
+pub(crate) async fn sqlite_store(prefix: &str) -> DynStore {
+    let dir = temp_dir(prefix);
+    let store = SqliteStore::open(&format!("sqlite://{}", dir.join("igsync.db").display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    Arc::new(store)
+}
+
+/// An engine on `store` with the tests' settings: three workers, no start limiter, quick
+/// polling.
+pub(crate) fn test_engine(
+    store: &DynStore,
+    graph: &sync::GraphClients,
+    cipher: &Cipher,
+    clock: &sync::Clock,
+) -> sync::Engine {
+    sync::Engine::new(sync::EngineConfig {
+        store: store.clone(),
+        graph: graph.clone(),
+        cipher: Some(cipher.clone()),
+        settings: sync::SyncSettings {
+            concurrency: 3,
+            syncs_per_minute: 0,
+            poll_interval: std::time::Duration::from_millis(20),
+            ..sync::SyncSettings::default()
+        },
+        clock: clock.clone(),
+    })
+    .unwrap()
 }
 
 pub(crate) fn temp_dir(prefix: &str) -> PathBuf {
@@ -303,12 +325,7 @@ impl SimApp {
             simulator::SimServer::start(config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await
                 .unwrap();
-        let dir = temp_dir("igsync-server-sim");
-        let sqlite = SqliteStore::open(&format!("sqlite://{}", dir.join("igsync.db").display()))
-            .await
-            .unwrap();
-        sqlite.migrate().await.unwrap();
-        let store: DynStore = Arc::new(sqlite);
+        let store = sqlite_store("igsync-server-sim").await;
         let clock = sync::Clock::manual(sim.now());
         let graph_clock = graph::Clock::offset();
         let clients = testsupport::sim_clients(&sim.url(), &graph_clock, None);
@@ -321,19 +338,7 @@ impl SimApp {
                 }
             })
             .await;
-        let engine = sync::Engine::new(sync::EngineConfig {
-            store: store.clone(),
-            graph: clients.clone(),
-            cipher: Some(cipher.clone()),
-            settings: sync::SyncSettings {
-                concurrency: 3,
-                syncs_per_minute: 0,
-                poll_interval: std::time::Duration::from_millis(20),
-                ..sync::SyncSettings::default()
-            },
-            clock: clock.clone(),
-        })
-        .unwrap();
+        let engine = test_engine(&store, &clients, &cipher, &clock);
         let (key, secret) = server::auth::create_api_key(&*store, "tests", chrono::Utc::now())
             .await
             .unwrap();

@@ -19,33 +19,22 @@ pub(crate) async fn metrics(pool: &PgPool, q: JobMetricsQuery) -> Result<Vec<Job
     .fetch_all(pool)
     .await
     .map_err(db)?;
-    let width = match q.resolution {
-        Resolution::Minute => 60,
-        Resolution::Hour => 3_600,
-        Resolution::Day => 86_400,
+    let counts = |hist: Vec<i64>| -> Vec<u64> {
+        hist.iter()
+            .take(HISTOGRAM_BUCKETS)
+            .map(|n| (*n).max(0) as u64)
+            .collect()
     };
-    let mut points: BTreeMap<(DateTime<Utc>, String, String), JobMetricPoint> = BTreeMap::new();
-    for (bucket, queue, kind, completed, failed, wait, run) in rows {
-        let start = truncate(bucket, width);
-        let p = points
-            .entry((start, queue.clone(), kind.clone()))
-            .or_insert_with(|| JobMetricPoint {
-                bucket_start: start,
-                queue,
-                kind,
-                completed: 0,
-                failed: 0,
-                wait_histogram: vec![0; HISTOGRAM_BUCKETS],
-                run_histogram: vec![0; HISTOGRAM_BUCKETS],
-            });
-        p.completed += completed.max(0) as u64;
-        p.failed += failed.max(0) as u64;
-        for (i, n) in wait.iter().enumerate().take(HISTOGRAM_BUCKETS) {
-            p.wait_histogram[i] += (*n).max(0) as u64;
-        }
-        for (i, n) in run.iter().enumerate().take(HISTOGRAM_BUCKETS) {
-            p.run_histogram[i] += (*n).max(0) as u64;
-        }
-    }
-    Ok(points.into_values().collect())
+    let stored = rows.into_iter().map(
+        |(bucket_start, queue, kind, completed, failed, wait, run)| JobMetricPoint {
+            bucket_start,
+            queue,
+            kind,
+            completed: completed.max(0) as u64,
+            failed: failed.max(0) as u64,
+            wait_histogram: counts(wait),
+            run_histogram: counts(run),
+        },
+    );
+    Ok(JobMetricPoint::roll_up(stored, q.resolution))
 }

@@ -3,12 +3,6 @@
 
 use super::*;
 
-/// Start of the minute (or hour, or day) holding `t`, in UTC.
-pub(super) fn truncate(t: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
-    let s = t.timestamp();
-    DateTime::from_timestamp(s - s.rem_euclid(seconds), 0).unwrap_or(t)
-}
-
 pub(super) fn millis(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     (to - from).num_milliseconds().max(0)
 }
@@ -33,7 +27,7 @@ pub(super) async fn metrics_add(conn: &mut PgConnection, finished: &[Finished]) 
     let mut groups: BTreeMap<Key, (i64, i64, Vec<i64>, Vec<i64>)> = BTreeMap::new();
     for f in finished {
         let key = (
-            truncate(f.finished_at, 60),
+            Resolution::Minute.bucket_start(f.finished_at),
             f.queue.clone(),
             f.kind.clone(),
             (f.id.get().rem_euclid(METRIC_SHARDS)) as i16,

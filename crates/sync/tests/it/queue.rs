@@ -132,18 +132,7 @@ impl JobHandler for TestHandler {
 }
 
 pub(crate) fn new_job(kind: &str, args: serde_json::Value, now: DateTime<Utc>) -> NewJob {
-    NewJob {
-        queue: "test".into(),
-        kind: kind.into(),
-        args,
-        account_id: None,
-        unique_key: None,
-        run_id: None,
-        run_at: now,
-        max_attempts: 3,
-        priority: 0,
-        now,
-    }
+    NewJob::new("test", kind, args, now)
 }
 
 pub(crate) fn config() -> WorkerConfig {
@@ -170,6 +159,22 @@ pub(crate) fn worker(
     w
 }
 
+/// Inserts a job of `kind` on the test queue, due at the clock's now.
+async fn insert(store: &DynStore, kind: &str, args: serde_json::Value, clock: &Clock) -> JobId {
+    store
+        .job_insert(new_job(kind, args, clock.now()))
+        .await
+        .unwrap()
+        .id()
+}
+
+/// Waits until the job is running.
+async fn until_running(store: &DynStore, id: JobId) {
+    while store.job_get(id).await.unwrap().unwrap().state != JobState::Running {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub(crate) async fn account(store: &DynStore, n: i64) -> AccountId {
     store
         .account_upsert(NewAccount {
@@ -194,12 +199,7 @@ async fn retries_with_backoff_then_fails_for_good_and_reports_it(d: Dialect) {
     let clock = Clock::manual(t0());
     let log = Arc::new(Log::default());
     let w = worker(&db.store, config(), &clock, &log);
-    let id = db
-        .store
-        .job_insert(new_job("a", json!({ "fail_until": 99 }), clock.now()))
-        .await
-        .unwrap()
-        .id();
+    let id = insert(&db.store, "a", json!({ "fail_until": 99 }), &clock).await;
 
     // Attempt 1 fails: retried after 60 s ± 20 %.
     let stats = w.run_until_idle().await.unwrap();
@@ -245,12 +245,7 @@ async fn retries_with_backoff_then_fails_for_good_and_reports_it(d: Dialect) {
     assert_eq!(w.run_until_idle().await.unwrap().claimed, 0);
 
     // A discarded job fails at once, without using its other attempts.
-    let id = db
-        .store
-        .job_insert(new_job("b", json!({ "discard": true }), clock.now()))
-        .await
-        .unwrap()
-        .id();
+    let id = insert(&db.store, "b", json!({ "discard": true }), &clock).await;
     w.run_until_idle().await.unwrap();
     let job = db.store.job_get(id).await.unwrap().unwrap();
     assert_eq!((job.state, job.attempt), (JobState::Failed, 1));
@@ -326,12 +321,7 @@ async fn timeout_fails_the_attempt_and_stops_the_handler(d: Dialect) {
     let mut cfg = config();
     cfg.job_timeout = Duration::from_millis(200);
     let w = worker(&db.store, cfg, &clock, &log);
-    let id = db
-        .store
-        .job_insert(new_job("a", json!({ "sleep_ms": 1500 }), clock.now()))
-        .await
-        .unwrap()
-        .id();
+    let id = insert(&db.store, "a", json!({ "sleep_ms": 1500 }), &clock).await;
     let stats = w.run_until_idle().await.unwrap();
     assert_eq!(stats.retried, 1);
     let job = db.store.job_get(id).await.unwrap().unwrap();
@@ -401,21 +391,10 @@ async fn a_cancelled_running_job_is_aborted(d: Dialect) {
     let mut cfg = config();
     cfg.lease = Duration::from_millis(600);
     let w = worker(&db.store, cfg, &clock, &log);
-    let id = db
-        .store
-        .job_insert(new_job("a", json!({ "sleep_ms": 4000 }), clock.now()))
-        .await
-        .unwrap()
-        .id();
+    let id = insert(&db.store, "a", json!({ "sleep_ms": 4000 }), &clock).await;
     let store = db.store.clone();
     let canceller = tokio::spawn(async move {
-        loop {
-            let job = store.job_get(id).await.unwrap().unwrap();
-            if job.state == JobState::Running {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        until_running(&store, id).await;
         store
             .jobs_cancel(store::JobSelector::Ids(vec![id]), Utc::now())
             .await
@@ -439,18 +418,8 @@ async fn shutdown_lets_running_jobs_finish_within_the_grace_period(d: Dialect) {
     let mut cfg = config();
     cfg.shutdown_grace = Duration::from_secs(20);
     let w = worker(&db.store, cfg, &clock, &log);
-    let id = db
-        .store
-        .job_insert(new_job("a", json!({ "sleep_ms": 700 }), clock.now()))
-        .await
-        .unwrap()
-        .id();
-    let store = db.store.clone();
-    let shutdown = async move {
-        while store.job_get(id).await.unwrap().unwrap().state != JobState::Running {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
+    let id = insert(&db.store, "a", json!({ "sleep_ms": 700 }), &clock).await;
+    let shutdown = until_running(&db.store, id);
     let stats = w.run(shutdown).await.unwrap();
     assert_eq!((stats.completed, stats.released), (1, 0));
     assert_eq!(
@@ -474,18 +443,8 @@ async fn shutdown_hands_back_jobs_that_outlive_the_grace_period(d: Dialect) {
     let mut cfg = config();
     cfg.shutdown_grace = Duration::from_millis(200);
     let w = worker(&db.store, cfg, &clock, &log);
-    let id = db
-        .store
-        .job_insert(new_job("a", json!({ "sleep_ms": 5000 }), clock.now()))
-        .await
-        .unwrap()
-        .id();
-    let store = db.store.clone();
-    let shutdown = async move {
-        while store.job_get(id).await.unwrap().unwrap().state != JobState::Running {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
+    let id = insert(&db.store, "a", json!({ "sleep_ms": 5000 }), &clock).await;
+    let shutdown = until_running(&db.store, id);
     let stats = w.run(shutdown).await.unwrap();
     assert_eq!((stats.completed, stats.released), (0, 1));
     let job = db.store.job_get(id).await.unwrap().unwrap();
@@ -541,18 +500,8 @@ async fn unknown_kinds_and_panics_are_failed_attempts_not_crashes(d: Dialect) {
     let clock = Clock::manual(t0());
     let log = Arc::new(Log::default());
     let w = worker(&db.store, config(), &clock, &log);
-    let unknown = db
-        .store
-        .job_insert(new_job("no_such_kind", json!({}), clock.now()))
-        .await
-        .unwrap()
-        .id();
-    let panics = db
-        .store
-        .job_insert(new_job("a", json!({ "panic": true }), clock.now()))
-        .await
-        .unwrap()
-        .id();
+    let unknown = insert(&db.store, "no_such_kind", json!({}), &clock).await;
+    let panics = insert(&db.store, "a", json!({ "panic": true }), &clock).await;
     w.run_until_idle().await.unwrap();
     let job = db.store.job_get(unknown).await.unwrap().unwrap();
     assert_eq!(job.state, JobState::Failed);
