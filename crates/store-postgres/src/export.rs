@@ -156,7 +156,7 @@ pub(crate) async fn page(
 ) -> Result<Vec<Vec<ExportValue>>> {
     let table = query.table;
     let s = spec(table);
-    let by_day = table.columns()[table.time_column()].kind == ExportKind::Day;
+    let by_day = table.partitioned_by_day();
     let mut sql = format!(
         "SELECT {} FROM {} WHERE {} = $1",
         s.select, s.from, s.account
@@ -170,15 +170,7 @@ pub(crate) async fn page(
         sql.push_str(&format!(" AND {} <= ${next}", s.time));
         next += 1;
     }
-    if let Some(after) = &query.after {
-        if after.len() != table.key_columns().len() {
-            return Err(StoreError::invalid(format!(
-                "the order key of {} has {} values, not {}",
-                table.name(),
-                table.key_columns().len(),
-                after.len()
-            )));
-        }
+    if let Some(after) = query.after_key()? {
         let first = 2 + usize::from(query.since.is_some()) + usize::from(query.until.is_some());
         let marks = (first..first + after.len())
             .map(|n| format!("${n}"))
@@ -302,7 +294,7 @@ const CHILD_IG_ID: usize = 5;
 fn copy_sql(query: &ExportPageQuery, parents: Option<&[i64]>, order: Order) -> Result<String> {
     let table = query.table;
     let s = spec(table);
-    let by_day = table.columns()[table.time_column()].kind == ExportKind::Day;
+    let by_day = table.partitioned_by_day();
     let (select, fields, from, filter) = match (child(table), parents) {
         (Some(c), Some(ids)) => {
             let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
@@ -359,15 +351,7 @@ fn copy_sql(query: &ExportPageQuery, parents: Option<&[i64]>, order: Order) -> R
             sql.push_str(&format!(" AND {} {op} {bound}", s.time));
         }
     }
-    if let Some(after) = &query.after {
-        if after.len() != table.key_columns().len() {
-            return Err(StoreError::invalid(format!(
-                "the order key of {} has {} values, not {}",
-                table.name(),
-                table.key_columns().len(),
-                after.len()
-            )));
-        }
+    if let Some(after) = query.after_key()? {
         let values = after
             .iter()
             .map(|v| literal(v, false))

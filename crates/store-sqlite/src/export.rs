@@ -163,7 +163,7 @@ fn page_sql(query: &ExportPageQuery) -> Result<(String, Vec<ExportValue>)> {
 fn ordered_sql(query: &ExportPageQuery, order: Order) -> Result<(String, Vec<ExportValue>)> {
     let table = query.table;
     let s = spec(table);
-    let by_day = table.columns()[table.time_column()].kind == ExportKind::Day;
+    let by_day = table.partitioned_by_day();
     let mut sql = format!(
         "SELECT {} FROM {} WHERE {} = ?",
         s.select, s.from, s.account
@@ -179,15 +179,7 @@ fn ordered_sql(query: &ExportPageQuery, order: Order) -> Result<(String, Vec<Exp
             });
         }
     }
-    if let Some(after) = &query.after {
-        if after.len() != table.key_columns().len() {
-            return Err(StoreError::invalid(format!(
-                "the order key of {} has {} values, not {}",
-                table.name(),
-                table.key_columns().len(),
-                after.len()
-            )));
-        }
+    if let Some(after) = query.after_key()? {
         let marks = vec!["?"; after.len()].join(", ");
         sql.push_str(&format!(" AND ({}) > ({marks})", s.keys));
         params.extend(after.iter().cloned());

@@ -160,6 +160,34 @@ pub fn expand_insight_history(
     out
 }
 
+/// One account's profile snapshot rows `(captured, confirmed, (followers, follows, media))`
+/// as the snapshots a read of `from..=to` gives: expanded by [`expand_item`], in time order.
+pub fn expand_profile_history(
+    account_id: crate::AccountId,
+    rows: Vec<(DateTime<Utc>, Option<DateTime<Utc>>, (i64, i64, i64))>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<crate::ProfileSnapshot> {
+    let rows = rows
+        .into_iter()
+        .map(|(captured, confirmed, counts)| ((), captured, confirmed, counts))
+        .collect();
+    expand_item(rows, Some((from, to)))
+        .into_iter()
+        .map(
+            |((), captured_at, (followers_count, follows_count, media_count))| {
+                crate::ProfileSnapshot {
+                    account_id,
+                    captured_at,
+                    followers_count,
+                    follows_count,
+                    media_count,
+                }
+            },
+        )
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -227,6 +227,12 @@ impl ExportTable {
         }
     }
 
+    /// Whether the partition time is a day: a `since` or `until` bound then compares with
+    /// the instant's UTC day.
+    pub fn partitioned_by_day(self) -> bool {
+        self.columns()[self.time_column()].kind == ExportKind::Day
+    }
+
     /// The order key within an account: these columns, in this order, are unique per row.
     pub fn key_columns(self) -> &'static [usize] {
         match self {
@@ -279,6 +285,24 @@ pub struct ExportPageQuery {
     /// Only rows whose partition time is at or before this instant (inclusive).
     pub until: Option<DateTime<Utc>>,
     pub limit: u32,
+}
+
+impl ExportPageQuery {
+    /// The order key to continue after, which must have a value for each of the table's
+    /// [`ExportTable::key_columns`].
+    pub fn after_key(&self) -> crate::Result<Option<&[ExportValue]>> {
+        match &self.after {
+            Some(after) if after.len() != self.table.key_columns().len() => {
+                Err(crate::StoreError::invalid(format!(
+                    "the order key of {} has {} values, not {}",
+                    self.table.name(),
+                    self.table.key_columns().len(),
+                    after.len()
+                )))
+            }
+            after => Ok(after.as_deref()),
+        }
+    }
 }
 
 /// The order key of a row of `table`.

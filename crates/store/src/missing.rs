@@ -48,6 +48,17 @@ impl MissingKind {
     pub fn parse(s: &str) -> Option<MissingKind> {
         MissingKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
+    /// The stored names of `kinds`, or of every kind when `kinds` is empty (a listing's
+    /// filter).
+    pub fn names_or_all(kinds: &[MissingKind]) -> Vec<&'static str> {
+        let kinds = if kinds.is_empty() {
+            &MissingKind::ALL[..]
+        } else {
+            kinds
+        };
+        kinds.iter().map(|k| k.as_str()).collect()
+    }
 }
 
 /// Why Meta gives no value.
@@ -275,4 +286,23 @@ pub struct MissingBatch {
     pub account_id: AccountId,
     pub missing: Vec<MissingValue>,
     pub present: Vec<MissingKey>,
+}
+
+impl MissingBatch {
+    /// The batch's values to upsert and keys to remove, each key once: the last word on a
+    /// key wins within one batch (a key both missing and present stays missing). The
+    /// values are in key order.
+    pub fn last_words(self) -> (Vec<MissingValue>, Vec<MissingKey>) {
+        let missing: std::collections::BTreeMap<MissingKey, MissingValue> = self
+            .missing
+            .into_iter()
+            .map(|m| (m.key.clone(), m))
+            .collect();
+        let present: Vec<MissingKey> = self
+            .present
+            .into_iter()
+            .filter(|k| !missing.contains_key(k))
+            .collect();
+        (missing.into_values().collect(), present)
+    }
 }

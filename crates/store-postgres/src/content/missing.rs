@@ -2,8 +2,6 @@
 //! natural key, removed once the value is present; and the metric catalog decisions learnt
 //! from the API's refusals (`catalog_decisions`).
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use store::{
@@ -20,20 +18,10 @@ fn day_text(d: Option<chrono::NaiveDate>) -> String {
 }
 
 pub(crate) async fn missing_apply(pool: &PgPool, batch: MissingBatch) -> Result<u64> {
-    // The last word on a key wins within one batch.
-    let missing: BTreeMap<MissingKey, MissingValue> = batch
-        .missing
-        .into_iter()
-        .map(|m| (m.key.clone(), m))
-        .collect();
-    let present: Vec<MissingKey> = batch
-        .present
-        .into_iter()
-        .filter(|k| !missing.contains_key(k))
-        .collect();
-    let missing: Vec<MissingValue> = missing.into_values().collect();
+    let account_id = batch.account_id;
+    let (missing, present) = batch.last_words();
     let mut tx = pool.begin().await.map_err(db)?;
-    account_exists(&mut tx, batch.account_id).await?;
+    account_exists(&mut tx, account_id).await?;
     let mut written = 0;
     if !missing.is_empty() {
         let kinds: Vec<&str> = missing.iter().map(|m| m.key.kind.as_str()).collect();
@@ -68,7 +56,7 @@ pub(crate) async fn missing_apply(pool: &PgPool, batch: MissingBatch) -> Result<
                  checked_at = EXCLUDED.checked_at,
                  next_retry_at = EXCLUDED.next_retry_at",
         )
-        .bind(batch.account_id.get())
+        .bind(account_id.get())
         .bind(&kinds)
         .bind(&objects)
         .bind(&days)
@@ -100,7 +88,7 @@ pub(crate) async fn missing_apply(pool: &PgPool, batch: MissingBatch) -> Result<
              WHERE v.account_id = $1 AND v.kind = u.k AND v.object_id = u.o AND v.day = u.d
                AND v.metric = u.m AND v.timeframe = u.t AND v.breakdown = u.b",
         )
-        .bind(batch.account_id.get())
+        .bind(account_id.get())
         .bind(&kinds)
         .bind(&objects)
         .bind(&days)
@@ -121,11 +109,7 @@ pub(crate) async fn missing_list(
     account_id: AccountId,
     kinds: &[MissingKind],
 ) -> Result<Vec<MissingValue>> {
-    let kinds: Vec<&str> = if kinds.is_empty() {
-        MissingKind::ALL.iter().map(|k| k.as_str()).collect()
-    } else {
-        kinds.iter().map(|k| k.as_str()).collect()
-    };
+    let kinds = MissingKind::names_or_all(kinds);
     let rows = sqlx::query(
         "SELECT kind, object_id, day, metric, timeframe, breakdown, reason, dropped, detail,
                 since, checked_at, next_retry_at

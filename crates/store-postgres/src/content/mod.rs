@@ -191,7 +191,6 @@ pub(crate) async fn profile_snapshots(
         .iter()
         .map(|r| {
             Ok((
-                (),
                 get::<DateTime<Utc>>(r, "captured_at")?,
                 get::<Option<DateTime<Utc>>>(r, "confirmed_at")?,
                 (
@@ -202,18 +201,7 @@ pub(crate) async fn profile_snapshots(
             ))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(store::expand_item(stored, Some((from, to)))
-        .into_iter()
-        .map(
-            |((), captured_at, (followers_count, follows_count, media_count))| ProfileSnapshot {
-                account_id,
-                captured_at,
-                followers_count,
-                follows_count,
-                media_count,
-            },
-        )
-        .collect())
+    Ok(store::expand_profile_history(account_id, stored, from, to))
 }
 
 pub(crate) async fn totals(pool: &PgPool) -> Result<StoreTotals> {

@@ -2,8 +2,6 @@
 //! natural key, removed once the value is present; and the metric catalog decisions learnt
 //! from the API's refusals (`catalog_decisions`).
 
-use std::collections::BTreeMap;
-
 use store::{
     AccountId, MissingBatch, MissingKey, MissingKind, MissingReason, MissingValue, Result,
 };
@@ -19,18 +17,7 @@ fn day_text(d: Option<chrono::NaiveDate>) -> String {
 
 pub(crate) async fn missing_apply(db: &SqliteStore, batch: MissingBatch) -> Result<u64> {
     let account = batch.account_id;
-    // The last word on a key wins within one batch.
-    let missing: BTreeMap<MissingKey, MissingValue> = batch
-        .missing
-        .into_iter()
-        .map(|m| (m.key.clone(), m))
-        .collect();
-    let present: Vec<MissingKey> = batch
-        .present
-        .into_iter()
-        .filter(|k| !missing.contains_key(k))
-        .collect();
-    let missing: Vec<MissingValue> = missing.into_values().collect();
+    let (missing, present) = batch.last_words();
     let mut tx = db.write().await?;
     ensure_exists(&mut tx, account).await?;
     let mut written = chunked_values(
@@ -110,11 +97,7 @@ pub(crate) async fn missing_list(
     account_id: AccountId,
     kinds: &[MissingKind],
 ) -> Result<Vec<MissingValue>> {
-    let kinds: Vec<&str> = if kinds.is_empty() {
-        MissingKind::ALL.iter().map(|k| k.as_str()).collect()
-    } else {
-        kinds.iter().map(|k| k.as_str()).collect()
-    };
+    let kinds = MissingKind::names_or_all(kinds);
     let rows = sqlx::query(
         "SELECT kind, object_id, day, metric, timeframe, breakdown, reason, dropped, detail,
                 since, checked_at, next_retry_at

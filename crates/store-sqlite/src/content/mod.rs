@@ -143,7 +143,6 @@ pub(crate) async fn profile_snapshots(
         .iter()
         .map(|row| {
             Ok((
-                (),
                 row.time("captured_at")?,
                 row.time_opt("confirmed_at")?,
                 (
@@ -154,18 +153,7 @@ pub(crate) async fn profile_snapshots(
             ))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(store::expand_item(stored, Some((from, to)))
-        .into_iter()
-        .map(
-            |((), captured_at, (followers_count, follows_count, media_count))| ProfileSnapshot {
-                account_id,
-                captured_at,
-                followers_count,
-                follows_count,
-                media_count,
-            },
-        )
-        .collect())
+    Ok(store::expand_profile_history(account_id, stored, from, to))
 }
 
 // ----- totals -----
