@@ -9,7 +9,7 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 use sqlx::Row;
-use store::testkit::Fixture;
+use store::testkit::{Fixture, RawJobErrors};
 use store::{
     AccountId, AccountType, Cipher, ClaimParams, InsightBatch, InsightSnapshot, JobCompletion,
     JobId, JobQuery, JobState, LoginKind, MediaBatch, MediaRecord, MediaType, NewAccount, NewJob,
@@ -40,16 +40,8 @@ fn new_account(n: u32, cipher: &Cipher, token: &str) -> NewAccount {
 
 fn job(account_id: Option<AccountId>) -> NewJob {
     NewJob {
-        queue: "instagram-sync".into(),
-        kind: "sync_account".into(),
-        args: json!({}),
         account_id,
-        unique_key: None,
-        run_id: None,
-        run_at: t0(),
-        max_attempts: 3,
-        priority: 0,
-        now: t0(),
+        ..NewJob::new("instagram-sync", "sync_account", json!({}), t0())
     }
 }
 
@@ -648,115 +640,43 @@ async fn deleting_an_account_leaves_no_orphan_snapshots() {
     Box::new(fx).teardown().await;
 }
 
-/// A job whose stored errors cannot be read (not an array, an entry of the wrong shape) is
-/// still listed, found and retried: each unreadable entry is flagged with what is stored,
-/// and the other jobs and entries are untouched.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreadable_job_errors_flag_their_job_and_fail_no_listing() {
-    let fx = PgFixture::new().await;
-    let store = fx.store.clone();
-    let cipher = Cipher::new(&SecretKey::generate().unwrap());
-    let acc = store
-        .account_upsert(new_account(1, &cipher, "t"))
-        .await
-        .unwrap()
-        .id;
-    let ids: Vec<JobId> = store
-        .job_insert_many((0..4).map(|_| job(Some(acc))).collect())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.id())
-        .collect();
-    for (id, stored) in [
-        (ids[0], json!({"error": "an object, not a list"})),
-        (
-            ids[1],
-            json!([
-                {"attempt": 1, "at": "2025-03-01T08:00:00.000000Z", "worker_id": "w1", "error": "boom"},
-                {"attempt": "two"},
-                "text"
-            ]),
-        ),
-        (ids[2], json!("a bare string")),
-    ] {
-        sqlx::query("UPDATE jobs SET errors = $1 WHERE id = $2")
+/// PostgreSQL holds a job's `errors` as `jsonb`: what it can hold that is no list of
+/// entries is JSON of another shape.
+struct PgJobErrors {
+    pool: sqlx::PgPool,
+}
+
+#[async_trait::async_trait]
+impl RawJobErrors for PgJobErrors {
+    fn unreadable(&self) -> [&'static str; 2] {
+        [r#"{"error":"an object, not a list"}"#, r#""a bare string""#]
+    }
+
+    fn at(&self, at: DateTime<Utc>) -> serde_json::Value {
+        json!(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    }
+
+    async fn write(&self, id: JobId, stored: &str) {
+        sqlx::query("UPDATE jobs SET errors = $1::jsonb WHERE id = $2")
             .bind(stored)
             .bind(id.get())
-            .execute(store.pool())
+            .execute(&self.pool)
             .await
             .unwrap();
     }
+}
 
-    let page = store
-        .job_list(JobQuery {
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(page.total, 4);
-    let of = |id: JobId| page.jobs.iter().find(|j| j.id == id).unwrap().clone();
-    let first = of(ids[0]);
-    assert_eq!(first.errors.len(), 1);
-    assert!(first.errors[0].unreadable);
-    assert!(
-        first.errors[0].error.contains("an object, not a list"),
-        "{first:?}"
-    );
-    assert_eq!(first.errors[0].at, t0(), "dated by the job");
-    let second = of(ids[1]);
-    assert_eq!(second.errors.len(), 3);
-    assert!(!second.errors[0].unreadable);
-    assert_eq!(second.errors[0].error, "boom");
-    assert_eq!(second.errors[0].at, t0());
-    assert!(second.errors[1].unreadable && second.errors[2].unreadable);
-    assert!(second.errors[1].error.contains(r#""attempt":"two""#));
-    assert!(of(ids[2]).errors[0].unreadable);
-    assert!(of(ids[3]).errors.is_empty());
-    assert_eq!(store.job_get(ids[0]).await.unwrap().unwrap(), first);
-
-    let found = store
-        .job_list(JobQuery {
-            search: Some("boom".into()),
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        found.jobs.iter().map(|j| j.id).collect::<Vec<_>>(),
-        [ids[1]]
-    );
-
-    // A failure is recorded after what is stored, which is kept.
-    let claimed = store
-        .job_claim(ClaimParams {
-            queues: vec!["instagram-sync".into()],
-            worker_id: "w2".into(),
-            limit: 4,
-            now: t0(),
-            lease_until: t0() + Duration::minutes(5),
-        })
-        .await
-        .unwrap();
-    assert_eq!(claimed.len(), 1, "one job of the account at a time");
-    assert_eq!(claimed[0].id, ids[0]);
-    store
-        .job_fail(store::JobFailure {
-            id: ids[0],
-            worker_id: "w2".into(),
-            at: t0() + Duration::seconds(1),
-            error: "second failure".into(),
-            retry_at: Some(t0() + Duration::minutes(1)),
-        })
-        .await
-        .unwrap();
-    let after = store.job_get(ids[0]).await.unwrap().unwrap().errors;
-    assert_eq!(after.len(), 2, "{after:?}");
-    assert!(after[0].unreadable && after[0].error.contains("an object, not a list"));
-    assert_eq!(after[1].error, "second failure");
-    assert!(!after[1].unreadable);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_job_errors_flag_their_job_and_fail_no_listing() {
+    let fx = PgFixture::new().await;
+    let raw = PgJobErrors {
+        pool: fx.store.pool().clone(),
+    };
+    store::testkit::unreadable_job_errors_flag_their_job_and_fail_no_listing(
+        fx.store.clone(),
+        &raw,
+    )
+    .await;
     Box::new(fx).teardown().await;
 }
 

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::json;
 use sqlx::{Connection, Row, SqliteConnection};
+use store::testkit::RawJobErrors;
 use store::{
     AccountId, AccountInsightBatch, AccountInsightDay, AccountType, Cipher, ClaimParams,
     EncryptedToken, JobCompletion, JobId, JobQuery, JobState, LoginKind, NewAccount, NewJob,
@@ -142,16 +143,8 @@ async fn a_read_only_database_refuses_writes_and_stays_intact() {
 
 fn job(account: AccountId, n: usize) -> NewJob {
     NewJob {
-        queue: "instagram-sync".into(),
-        kind: "sync_media".into(),
-        args: json!({"n": n}),
         account_id: Some(account),
-        unique_key: None,
-        run_id: None,
-        run_at: t0(),
-        max_attempts: 3,
-        priority: 0,
-        now: t0(),
+        ..NewJob::new("instagram-sync", "sync_media", json!({"n": n}), t0())
     }
 }
 
@@ -454,121 +447,40 @@ async fn an_in_memory_database_keeps_its_data_while_open() {
     other.close().await;
 }
 
-/// A job whose stored errors cannot be read (not JSON, not an array, an entry of the wrong
-/// shape) is still listed, found and retried: each unreadable entry is flagged with what is
-/// stored, and the other jobs and entries are untouched.
-#[tokio::test]
-async fn unreadable_job_errors_flag_their_job_and_fail_no_listing() {
-    let (db, store) = fresh().await;
-    let account = store
-        .account_upsert(new_account("errs", EncryptedToken(vec![1])))
-        .await
-        .unwrap()
-        .id;
-    let ids: Vec<JobId> = store
-        .job_insert_many((0..4).map(|n| job(account, n)).collect())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.id())
-        .collect();
-    let mut conn = raw(&db).await;
-    for (id, stored) in [
-        (ids[0], "not json at all".to_owned()),
-        (
-            ids[1],
-            format!(
-                r#"[{{"attempt":1,"at":{},"worker_id":"w1","error":"boom"}},{{"attempt":"two"}},"text"]"#,
-                t0().timestamp_micros()
-            ),
-        ),
-        (ids[2], r#"{"error":"an object, not a list"}"#.to_owned()),
-    ] {
+/// SQLite holds a job's `errors` as text: what it can hold that is no list of entries is
+/// text that is not JSON, or JSON of another shape.
+struct SqliteJobErrors {
+    url: String,
+}
+
+#[async_trait::async_trait]
+impl RawJobErrors for SqliteJobErrors {
+    fn unreadable(&self) -> [&'static str; 2] {
+        ["not json at all", r#"{"error":"an object, not a list"}"#]
+    }
+
+    fn at(&self, at: DateTime<Utc>) -> serde_json::Value {
+        json!(at.timestamp_micros())
+    }
+
+    async fn write(&self, id: JobId, stored: &str) {
+        let mut conn = SqliteConnection::connect(&self.url).await.unwrap();
         sqlx::query("UPDATE jobs SET errors = ? WHERE id = ?")
             .bind(stored)
             .bind(id.get())
             .execute(&mut conn)
             .await
             .unwrap();
+        conn.close().await.unwrap();
     }
-    conn.close().await.unwrap();
+}
 
-    let page = store
-        .job_list(JobQuery {
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(page.total, 4);
-    let of = |id: JobId| page.jobs.iter().find(|j| j.id == id).unwrap().clone();
-    let first = of(ids[0]);
-    assert_eq!(first.errors.len(), 1);
-    assert!(first.errors[0].unreadable);
-    assert_eq!(
-        first.errors[0].error,
-        "unreadable error entry: not json at all"
-    );
-    assert_eq!(first.errors[0].at, t0(), "dated by the job");
-    let second = of(ids[1]);
-    assert_eq!(second.errors.len(), 3);
-    assert!(!second.errors[0].unreadable);
-    assert_eq!(second.errors[0].error, "boom");
-    assert_eq!(second.errors[0].worker_id.as_deref(), Some("w1"));
-    assert!(second.errors[1].unreadable && second.errors[2].unreadable);
-    assert!(second.errors[1].error.contains(r#""attempt":"two""#));
-    assert!(of(ids[2]).errors[0].unreadable);
-    assert!(of(ids[3]).errors.is_empty());
-    assert_eq!(store.job_get(ids[0]).await.unwrap().unwrap(), first);
-
-    // Searching still works, over the readable entries.
-    let found = store
-        .job_list(JobQuery {
-            search: Some("boom".into()),
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        found.jobs.iter().map(|j| j.id).collect::<Vec<_>>(),
-        [ids[1]]
-    );
-
-    // A failure is recorded after what is stored, which is kept.
-    let claimed = store
-        .job_claim(ClaimParams {
-            queues: vec!["instagram-sync".into()],
-            worker_id: "w2".into(),
-            limit: 4,
-            now: t0(),
-            lease_until: t0() + Duration::minutes(5),
-        })
-        .await
-        .unwrap();
-    assert_eq!(claimed.len(), 1, "one job of the account at a time");
-    let claimed = claimed[0].id;
-    assert_eq!(
-        claimed, ids[0],
-        "the oldest job: the one stored as plain text"
-    );
-    let before = store.job_get(claimed).await.unwrap().unwrap().errors;
-    store
-        .job_fail(store::JobFailure {
-            id: claimed,
-            worker_id: "w2".into(),
-            at: t0() + Duration::seconds(1),
-            error: "second failure".into(),
-            retry_at: Some(t0() + Duration::minutes(1)),
-        })
-        .await
-        .unwrap();
-    let after = store.job_get(claimed).await.unwrap().unwrap().errors;
-    assert_eq!(after.len(), before.len() + 1, "{after:?}");
-    assert_eq!(after.last().unwrap().error, "second failure");
-    assert!(!after.last().unwrap().unreadable);
-    assert!(after[0].unreadable, "{after:?}");
-    assert!(after[0].error.contains("not json at all"), "{after:?}");
+#[tokio::test]
+async fn unreadable_job_errors_flag_their_job_and_fail_no_listing() {
+    let (db, store) = fresh().await;
+    let raw = SqliteJobErrors { url: db.url() };
+    store::testkit::unreadable_job_errors_flag_their_job_and_fail_no_listing(Arc::new(store), &raw)
+        .await;
 }
 
 /// The PDF migration rebuilds `report_schedules` (SQLite cannot change a CHECK in place):

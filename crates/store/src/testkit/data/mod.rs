@@ -17,6 +17,7 @@ mod competitors;
 mod content;
 mod copy;
 mod export;
+mod jobs;
 mod missing;
 mod ops;
 mod reads;
@@ -31,6 +32,7 @@ pub use competitors::*;
 pub use content::*;
 pub use copy::*;
 pub use export::*;
+pub use jobs::*;
 pub use missing::*;
 pub use ops::*;
 pub use reads::*;
@@ -246,16 +248,14 @@ fn profile(
 
 fn job(account: Option<AccountId>, run: Option<RunId>) -> NewJob {
     NewJob {
-        queue: "instagram-sync".into(),
-        kind: "sync_profile".into(),
-        args: json!({"account": account}),
         account_id: account,
-        unique_key: None,
         run_id: run,
-        run_at: at(0),
-        max_attempts: 3,
-        priority: 0,
-        now: at(0),
+        ..NewJob::new(
+            "instagram-sync",
+            "sync_profile",
+            json!({"account": account}),
+            at(0),
+        )
     }
 }
 
