@@ -3,7 +3,7 @@
 //! that adds snapshots without duplicating anything.
 
 use chrono::Duration;
-use simulator::{ApiVersion, FaultMix};
+use simulator::FaultMix;
 use store::{AccountId, JobState, MediaQuery, RunId, RunStatus, StepStatus, SyncStatus};
 use sync::{Plan, SyncState};
 
@@ -214,16 +214,7 @@ async fn a_second_request_while_a_chain_is_active_merges_into_it(d: Dialect) {
     env.engine.run_until_idle().await.unwrap();
     let jobs = env.jobs_of(a).await;
     assert_eq!(jobs.len(), FULL.len(), "one chain, not two");
-    let runs = env
-        .db
-        .store
-        .sync_runs_list(store::RunQuery {
-            account_id: Some(a),
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let runs = env.runs(Some(a)).await;
     assert_eq!(runs.len(), 1);
     // Once finished, a new request starts a new chain.
     let later = env.engine.enqueue_sync(a, Plan::Full, "api").await.unwrap();
@@ -299,11 +290,7 @@ async fn a_failure_mid_chain_stops_it_and_records_the_error(d: Dialect) {
 
     // The API recovers: the next sync succeeds and clears the error.
     env.sim.set_faults(0.0, FaultMix::none());
-    env.engine
-        .enqueue_sync(a, Plan::Full, "manual")
-        .await
-        .unwrap();
-    env.run_until_settled(3).await;
+    env.full_sync(a, 3).await;
     let account = env.db.store.account_get(a).await.unwrap().unwrap();
     assert_eq!(
         (account.status, account.last_sync_error),
@@ -321,10 +308,7 @@ async fn a_second_sync_adds_snapshots_without_duplicating(d: Dialect) {
     let first = env.db.store.totals().await.unwrap();
     let mut first_demographics = Vec::new();
     for (_, sim_account) in &env.accounts {
-        let truth = env
-            .sim
-            .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
-            .unwrap();
+        let truth = env.truth(sim_account);
         first_demographics.push(truth.demographics);
     }
 
@@ -350,10 +334,7 @@ async fn a_second_sync_adds_snapshots_without_duplicating(d: Dialect) {
     );
 
     for (n, (id, sim_account)) in env.accounts.iter().enumerate() {
-        let mut truth = env
-            .sim
-            .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
-            .unwrap();
+        let mut truth = env.truth(sim_account);
         // Demographics are a daily snapshot: the second sync of the day kept the first.
         truth.demographics = first_demographics[n].clone();
         assert_matches_truth(&env, *id, &truth).await;
@@ -467,11 +448,7 @@ async fn deleted_posts_are_detected_and_light_syncs_stop_at_known_posts(d: Diale
     sim.history_days = 20;
     let env = Env::new(d, sim, test_settings()).await;
     let (a, sim_account) = env.account(0);
-    env.engine
-        .enqueue_sync(a, Plan::Full, "manual")
-        .await
-        .unwrap();
-    env.run_until_settled(3).await;
+    env.full_sync(a, 3).await;
     let media = env
         .db
         .store
@@ -538,18 +515,11 @@ async fn deleted_posts_are_detected_and_light_syncs_stop_at_known_posts(d: Diale
     assert!(!kept.is_empty());
 
     // A full sync lists everything and finds the old deletion too.
-    env.engine
-        .enqueue_sync(a, Plan::Full, "manual")
-        .await
-        .unwrap();
-    env.run_until_settled(3).await;
+    env.full_sync(a, 3).await;
     assert!(get(old).await.deleted_at.is_some());
     // Stored live posts are exactly the simulator's (insight values of posts not due in
     // this run are, by design, those of their last capture).
-    let truth = env
-        .sim
-        .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
-        .unwrap();
+    let truth = env.truth(sim_account);
     let live: std::collections::BTreeSet<String> = env
         .db
         .store

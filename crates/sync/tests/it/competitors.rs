@@ -4,8 +4,8 @@
 //! refused before any request.
 
 use chrono::Duration;
-use simulator::{CompetitorKind, LoginKind};
-use store::CompetitorStatus;
+use simulator::{CompetitorKind, LoginKind, SimAccount};
+use store::{AccountId, CompetitorStatus};
 
 use crate::both_dialects;
 use crate::db::Dialect;
@@ -18,20 +18,19 @@ both_dialects!(
     competitor_posts_far_above_their_median_raise_one_alert_each,
 );
 
+/// The first registered account of a login flavour, with its simulated account.
+fn first_on(env: &Env, login: LoginKind) -> (AccountId, SimAccount) {
+    env.accounts
+        .iter()
+        .find(|(_, a)| a.login == login)
+        .map(|(id, a)| (*id, a.clone()))
+        .unwrap()
+}
+
 async fn competitors_snapshotted_daily_equal_the_truth(d: Dialect) {
     let env = Env::new(d, sim_config(1801, 2, 10), test_settings()).await;
-    let via = env
-        .accounts
-        .iter()
-        .find(|(_, a)| a.login == LoginKind::Facebook)
-        .map(|(id, _)| *id)
-        .unwrap();
-    let ig_login = env
-        .accounts
-        .iter()
-        .find(|(_, a)| a.login == LoginKind::Instagram)
-        .map(|(id, _)| *id)
-        .unwrap();
+    let (via, _) = first_on(&env, LoginKind::Facebook);
+    let (ig_login, _) = first_on(&env, LoginKind::Instagram);
     let all = env.sim.competitors();
     let served: Vec<String> = all
         .iter()
@@ -156,12 +155,7 @@ async fn competitor_posts_far_above_their_median_raise_one_alert_each(d: Dialect
     settings.alerts.follower_growth_threshold = u32::MAX;
     settings.alerts.competitor_post_multiple = 2;
     let env = Env::new(d, sim_config(1802, 2, 10), settings).await;
-    let via = env
-        .accounts
-        .iter()
-        .find(|(_, a)| a.login == LoginKind::Facebook)
-        .map(|(id, _)| *id)
-        .unwrap();
+    let (via, _) = first_on(&env, LoginKind::Facebook);
     let served: Vec<String> = env
         .sim
         .competitors()
@@ -251,12 +245,7 @@ async fn competitors_wait_while_the_via_account_uses_its_budget(d: Dialect) {
     sim.tight_budget_accounts = 2;
     sim.tight_budget = 50;
     let env = Env::new(d, sim, settings).await;
-    let (via, via_sim) = env
-        .accounts
-        .iter()
-        .find(|(_, a)| a.login == LoginKind::Facebook)
-        .map(|(id, a)| (*id, a.clone()))
-        .unwrap();
+    let (via, via_sim) = first_on(&env, LoginKind::Facebook);
     let names: Vec<String> = env
         .sim
         .competitors()
@@ -348,12 +337,7 @@ async fn competitors_never_push_the_via_account_past_the_throttle_while_it_syncs
             .throttle()
             .slow_down_at_percent,
     );
-    let (via, via_sim) = env
-        .accounts
-        .iter()
-        .find(|(_, a)| a.login == LoginKind::Facebook)
-        .map(|(id, a)| (*id, a.clone()))
-        .unwrap();
+    let (via, via_sim) = first_on(&env, LoginKind::Facebook);
     let names: Vec<String> = env
         .sim
         .competitors()
@@ -376,17 +360,8 @@ async fn competitors_never_push_the_via_account_past_the_throttle_while_it_syncs
     env.engine.run_until_idle().await.unwrap();
 
     // The own sync is done and equals the truth; no competitor was read beside it.
-    let account = env.db.store.account_get(via).await.unwrap().unwrap();
-    assert_eq!(
-        account.status,
-        store::SyncStatus::Idle,
-        "{:?}",
-        account.last_sync_error
-    );
-    let mut truth = env
-        .sim
-        .ground_truth(&via_sim.ig_user_id, simulator::ApiVersion::V25)
-        .unwrap();
+    env.idle_account(via).await;
+    let mut truth = env.truth(&via_sim);
     // The account insights backfilled: the last five complete days and today's partial day.
     let backfilled = truth
         .account_insights

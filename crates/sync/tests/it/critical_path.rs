@@ -7,8 +7,6 @@
 
 use std::time::Duration as StdDuration;
 
-use simulator::ApiVersion;
-use store::SyncStatus;
 use sync::{Plan, SyncSettings};
 
 use crate::both_dialects;
@@ -43,17 +41,8 @@ async fn full_sync(d: Dialect, cap: u32) -> Cost {
         .await
         .unwrap();
     env.engine.run_until_idle().await.unwrap();
-    let account = env.db.store.account_get(a).await.unwrap().unwrap();
-    assert_eq!(
-        account.status,
-        SyncStatus::Idle,
-        "{:?}",
-        account.last_sync_error
-    );
-    let truth = env
-        .sim
-        .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
-        .unwrap();
+    env.idle_account(a).await;
+    let truth = env.truth(sim_account);
     assert_matches_truth(&env, a, &truth).await;
     let stats = env.sim.stats();
     let cost = Cost {

@@ -4,7 +4,6 @@
 //! catalog, and still read on the pinned version.
 
 use simulator::ApiVersion;
-use store::RunQuery;
 use sync::Plan;
 
 use crate::both_dialects;
@@ -22,18 +21,9 @@ async fn a_metric_the_newest_version_refuses_is_named_at_risk(d: Dialect) {
     env.engine.enqueue_all(Plan::Full, "test").await.unwrap();
     env.run_until_settled(50).await;
     let (id, sim_account) = env.account(0);
-    let account = env.db.store.account_get(id).await.unwrap().unwrap();
-    assert_eq!(
-        account.status,
-        store::SyncStatus::Idle,
-        "{:?}",
-        account.last_sync_error
-    );
+    env.idle_account(id).await;
     // The pinned version (v25) still serves it: every value is stored.
-    let truth = env
-        .sim
-        .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
-        .unwrap();
+    let truth = env.truth(sim_account);
     assert!(
         truth
             .account_insights
@@ -42,24 +32,7 @@ async fn a_metric_the_newest_version_refuses_is_named_at_risk(d: Dialect) {
     );
     crate::e2e::assert_matches_truth(&env, id, &truth).await;
 
-    let runs = env
-        .db
-        .store
-        .sync_runs_list(RunQuery {
-            account_id: Some(id),
-            limit: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let (_, steps) = env
-        .db
-        .store
-        .sync_run_get(runs[0].id)
-        .await
-        .unwrap()
-        .unwrap();
-    let step = steps.iter().find(|s| s.step == "demographics").unwrap();
+    let step = env.last_run_step(id, "demographics").await;
     let probe = &step.detail["version_probe"];
     assert_eq!(probe["pinned"], "v25.0", "{probe}");
     assert_eq!(probe["newest"], "v26.0", "{probe}");
@@ -113,24 +86,7 @@ async fn media_metrics_and_online_followers_are_probed(d: Dialect) {
     env.engine.enqueue_all(Plan::Full, "test").await.unwrap();
     env.run_until_settled(50).await;
     let (id, _) = env.account(0);
-    let runs = env
-        .db
-        .store
-        .sync_runs_list(RunQuery {
-            account_id: Some(id),
-            limit: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let (_, steps) = env
-        .db
-        .store
-        .sync_run_get(runs[0].id)
-        .await
-        .unwrap()
-        .unwrap();
-    let step = steps.iter().find(|s| s.step == "demographics").unwrap();
+    let step = env.last_run_step(id, "demographics").await;
     let probe = &step.detail["version_probe"];
     let at_risk: Vec<(String, String)> = probe["at_risk"]
         .as_array()

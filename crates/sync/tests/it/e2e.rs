@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Duration;
-use simulator::{ApiVersion, GroundTruth, InsightsTruth};
-use store::{AccountId, MediaQuery, RunQuery, RunStatus, SyncStatus};
+use simulator::{GroundTruth, InsightsTruth};
+use store::{AccountId, MediaQuery, RunStatus};
 use sync::{Plan, SyncState, testkit};
 
 use crate::both_dialects;
@@ -206,18 +206,9 @@ async fn a_full_sync_stores_exactly_the_ground_truth(d: Dialect) {
     let stats = env.engine.run_until_idle().await.unwrap();
     assert_eq!(stats.failed, 0, "{stats:?}");
     for (id, sim_account) in &env.accounts {
-        let account = env.db.store.account_get(*id).await.unwrap().unwrap();
-        assert_eq!(
-            account.status,
-            SyncStatus::Idle,
-            "{:?}",
-            account.last_sync_error
-        );
+        let account = env.idle_account(*id).await;
         assert_eq!(account.last_synced_at, Some(env.now()));
-        let truth = env
-            .sim
-            .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
-            .unwrap();
+        let truth = env.truth(sim_account);
         assert_matches_truth(&env, *id, &truth).await;
     }
     for e in &enqueued {
@@ -230,15 +221,7 @@ async fn a_full_sync_stores_exactly_the_ground_truth(d: Dialect) {
             "{p:?}"
         );
     }
-    let runs = env
-        .db
-        .store
-        .sync_runs_list(RunQuery {
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let runs = env.runs(None).await;
     assert_eq!(runs.len(), 3);
     assert!(runs.iter().all(|r| r.status == RunStatus::Succeeded));
     env.teardown().await;

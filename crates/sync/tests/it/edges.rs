@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use simulator::{ApiVersion, GroundTruth, MissingKind as SimKind, SimConfig};
+use simulator::{GroundTruth, MissingKind as SimKind, SimConfig};
 use store::{AccountId, MissingKind};
 use sync::Plan;
 
@@ -115,17 +115,8 @@ async fn an_edge_world_syncs_every_value_or_its_reason(d: Dialect) {
     let edge_requests = full_sync(&env).await;
     let mut kinds = BTreeMap::new();
     for (id, sim_account) in &env.accounts {
-        let account = env.db.store.account_get(*id).await.unwrap().unwrap();
-        assert_eq!(
-            account.status,
-            store::SyncStatus::Idle,
-            "{:?}",
-            account.last_sync_error
-        );
-        let truth = env
-            .sim
-            .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
-            .unwrap();
+        env.idle_account(*id).await;
+        let truth = env.truth(sim_account);
         crate::e2e::assert_matches_truth(&env, *id, &truth).await;
         let expected = expected_missing(&truth);
         let stored = stored_missing(&env, *id).await;
@@ -162,10 +153,7 @@ async fn an_edge_world_syncs_every_value_or_its_reason(d: Dialect) {
     // Meta withdraws a metric, revises yesterday and a post disappears; a later run stores
     // the revision beside the earlier value, records the deletion and loses nothing.
     let (first_id, first_account) = env.account(0);
-    let truth = env
-        .sim
-        .ground_truth(&first_account.ig_user_id, ApiVersion::V25)
-        .unwrap();
+    let truth = env.truth(first_account);
     let deleted = truth.media[0].id.clone();
     assert!(env.sim.delete_media(&deleted));
     let yesterday = env
@@ -189,17 +177,8 @@ async fn an_edge_world_syncs_every_value_or_its_reason(d: Dialect) {
         "the withdrawn metric was asked for once: {refusals:?}"
     );
     for (id, sim_account) in &env.accounts {
-        let account = env.db.store.account_get(*id).await.unwrap().unwrap();
-        assert_eq!(
-            account.status,
-            store::SyncStatus::Idle,
-            "{:?}",
-            account.last_sync_error
-        );
-        let truth = env
-            .sim
-            .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
-            .unwrap();
+        env.idle_account(*id).await;
+        let truth = env.truth(sim_account);
         let expected = expected_missing(&truth);
         let stored = stored_missing(&env, *id).await;
         assert_eq!(
@@ -222,10 +201,7 @@ async fn an_edge_world_syncs_every_value_or_its_reason(d: Dialect) {
         "{gone:?}"
     );
     // The revision: yesterday's values are the revised ones, the first read is kept.
-    let truth = env
-        .sim
-        .ground_truth(&first_account.ig_user_id, ApiVersion::V25)
-        .unwrap();
+    let truth = env.truth(first_account);
     let day = truth
         .account_insights
         .iter()
@@ -298,17 +274,8 @@ async fn a_refused_breakdown_costs_the_other_breakdowns_nothing(d: Dialect) {
         .refuse_breakdown("reached_audience_demographics", "city");
     full_sync(&env).await;
     let (id, sim_account) = env.account(0);
-    let account = env.db.store.account_get(id).await.unwrap().unwrap();
-    assert_eq!(
-        account.status,
-        store::SyncStatus::Idle,
-        "{:?}",
-        account.last_sync_error
-    );
-    let truth = env
-        .sim
-        .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
-        .unwrap();
+    env.idle_account(id).await;
+    let truth = env.truth(sim_account);
     // The combined breakdown of the other metrics is served, and the refused ones are not.
     assert!(
         truth

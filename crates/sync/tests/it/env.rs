@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use simulator::{SimAccount, SimConfig, SimServer};
-use store::{AccountId, Cipher, SecretKey};
-use sync::{Clock, Engine, EngineConfig, SyncSettings};
+use simulator::{ApiVersion, GroundTruth, SimAccount, SimConfig, SimServer};
+use store::{Account, AccountId, Cipher, RunQuery, SecretKey, SyncRun, SyncStatus, SyncStep};
+use sync::{Clock, Engine, EngineConfig, Plan, SyncSettings};
 
 use crate::db::{Dialect, TestDb};
 
@@ -138,6 +138,16 @@ impl Env {
         panic!("jobs still pending after {max_jumps} clock jumps");
     }
 
+    /// Queues a full manual sync of the account and runs it to the end
+    /// ([`Env::run_until_settled`] with at most `max_jumps` clock jumps).
+    pub(crate) async fn full_sync(&self, account: AccountId, max_jumps: usize) -> usize {
+        self.engine
+            .enqueue_sync(account, Plan::Full, "manual")
+            .await
+            .unwrap();
+        self.run_until_settled(max_jumps).await
+    }
+
     pub(crate) fn account(&self, n: usize) -> (AccountId, &SimAccount) {
         let (id, a) = &self.accounts[n];
         (*id, a)
@@ -157,6 +167,67 @@ impl Env {
             .jobs;
         jobs.sort_by_key(|j| j.id);
         jobs
+    }
+
+    /// The account as stored, which must be idle: otherwise its last error is the message.
+    pub(crate) async fn idle_account(&self, account: AccountId) -> Account {
+        let account = self.db.store.account_get(account).await.unwrap().unwrap();
+        assert_eq!(
+            account.status,
+            SyncStatus::Idle,
+            "{:?}",
+            account.last_sync_error
+        );
+        account
+    }
+
+    /// The simulator's ground truth of an account on the pinned version (v25).
+    pub(crate) fn truth(&self, sim_account: &SimAccount) -> GroundTruth {
+        self.sim
+            .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
+            .unwrap()
+    }
+
+    /// The runs of the account (of every account with `None`), newest first.
+    pub(crate) async fn runs(&self, account: Option<AccountId>) -> Vec<SyncRun> {
+        self.db
+            .store
+            .sync_runs_list(RunQuery {
+                account_id: account,
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    }
+
+    /// The newest run of the account with its steps.
+    pub(crate) async fn last_run(&self, account: AccountId) -> (SyncRun, Vec<SyncStep>) {
+        let runs = self
+            .db
+            .store
+            .sync_runs_list(RunQuery {
+                account_id: Some(account),
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        self.db
+            .store
+            .sync_run_get(runs[0].id)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// The step named `step` of the account's newest run.
+    pub(crate) async fn last_run_step(&self, account: AccountId, step: &str) -> SyncStep {
+        let (_, steps) = self.last_run(account).await;
+        steps
+            .into_iter()
+            .find(|s| s.step == step)
+            .unwrap_or_else(|| panic!("a {step} step"))
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {

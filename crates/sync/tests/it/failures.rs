@@ -5,10 +5,7 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use simulator::ApiVersion;
-use store::{
-    AccountId, ClaimParams, JobSelector, JobState, RunQuery, RunStatus, StepStatus, SyncStatus,
-};
+use store::{AccountId, ClaimParams, JobSelector, JobState, RunStatus, StepStatus, SyncStatus};
 use sync::{Clock, Engine, EngineConfig, Plan};
 
 use crate::both_dialects;
@@ -47,25 +44,13 @@ async fn api_faults_end_in_complete_data_or_a_clear_failure(d: Dialect) {
     let mut succeeded = 0;
     for (id, sim_account) in &env.accounts {
         let account = env.db.store.account_get(*id).await.unwrap().unwrap();
-        let runs = env
-            .db
-            .store
-            .sync_runs_list(RunQuery {
-                account_id: Some(*id),
-                limit: 5,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let runs = env.runs(Some(*id)).await;
         assert_eq!(runs.len(), 1);
         match account.status {
             SyncStatus::Idle => {
                 succeeded += 1;
                 assert_eq!(runs[0].status, RunStatus::Succeeded);
-                let truth = env
-                    .sim
-                    .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
-                    .unwrap();
+                let truth = env.truth(sim_account);
                 assert_matches_truth(&env, *id, &truth).await;
                 let (_, steps) = env
                     .db
@@ -106,13 +91,7 @@ async fn a_rate_limited_account_is_snoozed_and_the_others_go_on(d: Dialect) {
 
     for n in 0..2 {
         let (id, _) = env.account(n);
-        let account = env.db.store.account_get(id).await.unwrap().unwrap();
-        assert_eq!(
-            account.status,
-            SyncStatus::Idle,
-            "{:?}",
-            account.last_sync_error
-        );
+        env.idle_account(id).await;
     }
     let account = env.db.store.account_get(tight).await.unwrap().unwrap();
     assert_eq!(account.status, SyncStatus::Syncing);
@@ -163,13 +142,7 @@ async fn a_rate_limited_account_is_snoozed_and_the_others_go_on(d: Dialect) {
     // Access is regained: the chain resumes where it stopped and completes.
     env.sim.reset_budgets();
     env.run_until_settled(5).await;
-    let account = env.db.store.account_get(tight).await.unwrap().unwrap();
-    assert_eq!(
-        account.status,
-        SyncStatus::Idle,
-        "{:?}",
-        account.last_sync_error
-    );
+    env.idle_account(tight).await;
     let kinds: Vec<String> = env
         .jobs_of(tight)
         .await
@@ -210,16 +183,7 @@ async fn a_rejected_token_marks_the_account_needs_reauth_at_once(d: Dialect) {
         profile.errors
     );
     assert_eq!(jobs.len(), 2);
-    let runs = env
-        .db
-        .store
-        .sync_runs_list(RunQuery {
-            account_id: Some(bad),
-            limit: 5,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let runs = env.runs(Some(bad)).await;
     assert_eq!(runs[0].status, RunStatus::Failed);
     // One wording everywhere, naming the step once.
     let said = runs[0].error.as_deref().unwrap();
@@ -301,10 +265,7 @@ async fn a_killed_workers_chain_resumes_after_restart_without_duplicates(d: Dial
         "{:?}",
         media.errors
     );
-    let truth = env
-        .sim
-        .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
-        .unwrap();
+    let truth = env.truth(sim_account);
     assert_matches_truth(&env, a, &truth).await;
     let totals = env.db.store.totals().await.unwrap();
     assert_eq!(totals.media, truth.media.len() as i64);
@@ -432,16 +393,7 @@ async fn a_cancelled_chain_leaves_the_account_idle(d: Dialect) {
     env.engine.maintain().await.unwrap();
     let account = env.db.store.account_get(a).await.unwrap().unwrap();
     assert_eq!(account.status, SyncStatus::Idle);
-    let runs = env
-        .db
-        .store
-        .sync_runs_list(RunQuery {
-            account_id: Some(a),
-            limit: 5,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let runs = env.runs(Some(a)).await;
     assert_eq!(runs[0].status, RunStatus::Cancelled);
     env.teardown().await;
 }
@@ -460,22 +412,9 @@ async fn the_calls_of_timed_out_attempts_are_counted(d: Dialect) {
     };
     let env = Env::new(d, sim, settings).await;
     let (a, sim_account) = env.account(0);
-    env.engine
-        .enqueue_sync(a, Plan::Full, "manual")
-        .await
-        .unwrap();
-    env.run_until_settled(10).await;
+    env.full_sync(a, 10).await;
 
-    let runs = env
-        .db
-        .store
-        .sync_runs_list(RunQuery {
-            account_id: Some(a),
-            limit: 5,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let runs = env.runs(Some(a)).await;
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, RunStatus::Failed, "{runs:?}");
     let (run, steps) = env

@@ -3,7 +3,6 @@
 //! and the history loader.
 
 use chrono::Duration;
-use simulator::ApiVersion;
 use store::{
     AccountId, AlertQuery, JobQuery, JobState, RunQuery, SecretString, StatusChange, SyncStatus,
 };
@@ -315,11 +314,7 @@ async fn an_injected_spike_is_alerted_once_with_a_link_to_the_chart(d: Dialect) 
     let env = Env::new(d, config, test_settings()).await;
     let (id, _) = env.account(0);
     for _ in 0..2 {
-        env.engine
-            .enqueue_sync(id, Plan::Full, "manual")
-            .await
-            .unwrap();
-        env.run_until_settled(5).await;
+        env.full_sync(id, 5).await;
     }
     let alerts = env
         .db
@@ -367,19 +362,9 @@ async fn alerts_are_raised_once_and_delivered_signed_to_the_webhook(d: Dialect) 
     env.run_until_settled(5).await;
 
     // Followers move on; the next sync of the good account sees the growth.
-    let followers_before = env
-        .sim
-        .ground_truth(&good_sim.ig_user_id, ApiVersion::V25)
-        .unwrap()
-        .profile
-        .followers_count;
+    let followers_before = env.truth(good_sim).profile.followers_count;
     env.advance(Duration::days(3));
-    let followers_after = env
-        .sim
-        .ground_truth(&good_sim.ig_user_id, ApiVersion::V25)
-        .unwrap()
-        .profile
-        .followers_count;
+    let followers_after = env.truth(good_sim).profile.followers_count;
     assert!(
         followers_after > followers_before + 1,
         "{followers_before} → {followers_after}"
@@ -566,15 +551,8 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
     sim.history_days = 60;
     let env = Env::new(d, sim, test_settings()).await;
     let (id, sim_account) = env.account(0);
-    env.engine
-        .enqueue_sync(id, Plan::Full, "manual")
-        .await
-        .unwrap();
-    env.run_until_settled(3).await;
-    let truth = env
-        .sim
-        .ground_truth(&sim_account.ig_user_id, ApiVersion::V25)
-        .unwrap();
+    env.full_sync(id, 3).await;
+    let truth = env.truth(sim_account);
     let window = HistoryWindow::trailing(env.now(), 30);
     let history = load_account_history(env.db.store.as_ref(), id, window)
         .await
@@ -708,15 +686,7 @@ async fn a_worker_service_fires_due_schedules_and_syncs_until_shut_down(d: Diale
         .count() as u64;
     assert!(report_ticks <= 1);
     assert_eq!(stats.completed, 1 + 2 * 6 + report_ticks, "{stats:?}");
-    let runs = env
-        .db
-        .store
-        .sync_runs_list(RunQuery {
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let runs = env.runs(None).await;
     assert_eq!(runs.len(), 2);
     assert!(
         runs.iter()

@@ -5,7 +5,7 @@
 
 use chrono::Duration;
 use simulator::ApiVersion;
-use store::{AccountId, AccountInsightReading, RunQuery, SyncStep};
+use store::{AccountId, AccountInsightReading};
 use sync::Plan;
 
 use crate::both_dialects;
@@ -18,31 +18,6 @@ both_dialects!(a_weekly_wider_read_stores_a_late_revision);
 async fn light_sync(env: &Env) {
     env.engine.enqueue_all(Plan::Light, "test").await.unwrap();
     env.run_until_settled(50).await;
-}
-
-/// The account insights step of the account's latest sync.
-async fn account_insights_step(env: &Env, account: AccountId) -> SyncStep {
-    let runs = env
-        .db
-        .store
-        .sync_runs_list(RunQuery {
-            account_id: Some(account),
-            limit: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let (_, steps) = env
-        .db
-        .store
-        .sync_run_get(runs[0].id)
-        .await
-        .unwrap()
-        .unwrap();
-    steps
-        .into_iter()
-        .find(|s| s.step == "account_insights")
-        .expect("an account insights step")
 }
 
 async fn reach_of(env: &Env, account: AccountId, day: chrono::NaiveDate) -> AccountInsightReading {
@@ -83,7 +58,7 @@ async fn a_weekly_wider_read_stores_a_late_revision(d: Dialect) {
     // A sync two hours later reads only the last days: the revision is not seen yet.
     env.advance(Duration::hours(2));
     light_sync(&env).await;
-    let step = account_insights_step(&env, id).await;
+    let step = env.last_run_step(id, "account_insights").await;
     assert_eq!(step.detail["reread"], false, "{step:?}");
     assert_eq!(
         step.detail["since"],
@@ -95,7 +70,7 @@ async fn a_weekly_wider_read_stores_a_late_revision(d: Dialect) {
     // revision of the first read, which `as_of` still answers.
     env.advance(Duration::days(7));
     light_sync(&env).await;
-    let step = account_insights_step(&env, id).await;
+    let step = env.last_run_step(id, "account_insights").await;
     assert_eq!(step.detail["reread"], true, "{step:?}");
     let week_later = today + Duration::days(7);
     assert_eq!(
@@ -129,7 +104,7 @@ async fn a_weekly_wider_read_stores_a_late_revision(d: Dialect) {
     // The next sync, an hour later, reads the last days only again.
     env.advance(Duration::hours(1));
     light_sync(&env).await;
-    let step = account_insights_step(&env, id).await;
+    let step = env.last_run_step(id, "account_insights").await;
     assert_eq!(step.detail["reread"], false, "{step:?}");
     env.teardown().await;
 }

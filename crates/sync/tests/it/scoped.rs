@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDate};
 use chrono_tz::America::Los_Angeles;
-use store::{AccountId, JobState, RunQuery, RunStatus, StepStatus, SyncRun, SyncStep};
+use store::{JobState, RunStatus, StepStatus};
 use sync::{Plan, Scope, Step, SyncError};
 
 use crate::both_dialects;
@@ -18,26 +18,6 @@ both_dialects!(
     a_step_on_its_own_reads_exactly_its_scope_and_is_recorded,
     scopes_that_do_not_fit_are_refused_with_a_reason,
 );
-
-/// The newest run of the account with its steps.
-async fn last_run(env: &Env, account: AccountId) -> (SyncRun, Vec<SyncStep>) {
-    let runs = env
-        .db
-        .store
-        .sync_runs_list(RunQuery {
-            account_id: Some(account),
-            limit: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    env.db
-        .store
-        .sync_run_get(runs[0].id)
-        .await
-        .unwrap()
-        .unwrap()
-}
 
 /// Posts whose insights were captured at `at`.
 async fn captured_at(
@@ -59,11 +39,7 @@ async fn captured_at(
 async fn a_step_on_its_own_reads_exactly_its_scope_and_is_recorded(d: Dialect) {
     let env = Env::new(d, sim_config(41, 1, 30), test_settings()).await;
     let (a, _) = env.account(0);
-    env.engine
-        .enqueue_sync(a, Plan::Full, "manual")
-        .await
-        .unwrap();
-    env.run_until_settled(5).await;
+    env.full_sync(a, 5).await;
     let index = env.db.store.media_index(a).await.unwrap();
     let posts: Vec<&store::MediaIndexEntry> = index
         .iter()
@@ -89,7 +65,7 @@ async fn a_step_on_its_own_reads_exactly_its_scope_and_is_recorded(d: Dialect) {
         .await
         .unwrap();
     env.run_until_settled(5).await;
-    let (run, steps) = last_run(&env, a).await;
+    let (run, steps) = env.last_run(a).await;
     assert_eq!(run.plan, "media_insights");
     assert_eq!(run.steps_planned, ["media_insights"]);
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
@@ -141,7 +117,7 @@ async fn a_step_on_its_own_reads_exactly_its_scope_and_is_recorded(d: Dialect) {
         .await
         .unwrap();
     env.run_until_settled(5).await;
-    let (run, steps) = last_run(&env, a).await;
+    let (run, steps) = env.last_run(a).await;
     assert_eq!(run.status, RunStatus::Succeeded);
     assert_eq!(steps[0].expected, Some(in_range.len() as i64));
     assert_eq!(
@@ -167,7 +143,7 @@ async fn a_step_on_its_own_reads_exactly_its_scope_and_is_recorded(d: Dialect) {
         .await
         .unwrap();
     env.run_until_settled(5).await;
-    let (run, steps) = last_run(&env, a).await;
+    let (run, steps) = env.last_run(a).await;
     assert_eq!(
         (run.plan.as_str(), run.trigger.as_str()),
         ("account_insights", "api")
@@ -191,7 +167,7 @@ async fn a_step_on_its_own_reads_exactly_its_scope_and_is_recorded(d: Dialect) {
             .await
             .unwrap();
         env.run_until_settled(5).await;
-        let (run, steps) = last_run(&env, a).await;
+        let (run, steps) = env.last_run(a).await;
         assert_eq!(run.plan, plan);
         assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
         assert_eq!(steps.len(), 1);
@@ -199,16 +175,7 @@ async fn a_step_on_its_own_reads_exactly_its_scope_and_is_recorded(d: Dialect) {
     }
     let account = env.db.store.account_get(a).await.unwrap().unwrap();
     assert_eq!(account.status, store::SyncStatus::Idle);
-    let runs = env
-        .db
-        .store
-        .sync_runs_list(RunQuery {
-            account_id: Some(a),
-            limit: 50,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let runs = env.runs(Some(a)).await;
     assert_eq!(runs.len(), 8, "each sync is one run in the history");
     assert!(
         env.jobs_of(a)
@@ -222,11 +189,7 @@ async fn a_step_on_its_own_reads_exactly_its_scope_and_is_recorded(d: Dialect) {
 async fn scopes_that_do_not_fit_are_refused_with_a_reason(d: Dialect) {
     let env = Env::new(d, sim_config(42, 1, 10), test_settings()).await;
     let (a, _) = env.account(0);
-    env.engine
-        .enqueue_sync(a, Plan::Full, "manual")
-        .await
-        .unwrap();
-    env.run_until_settled(5).await;
+    env.full_sync(a, 5).await;
     let known = env.db.store.media_index(a).await.unwrap()[0]
         .ig_media_id
         .clone();
