@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use simulator::{FaultKind, FaultMix};
 use store::{
-    AlertQuery, JobQuery, JobSelector, JobState, RunQuery, RunStatus, StepStatus, Store, SyncStatus,
+    AlertQuery, JobQuery, JobSelector, JobState, RunStatus, StepStatus, Store, SyncStatus,
 };
 
 use crate::both_dialects;
@@ -20,7 +20,7 @@ use crate::support::{
 };
 use crate::truth::{
     Catalogs, Checked, VERSION, assert_fleet_matches_truth, assert_matches_truth,
-    assert_run_complete, last_succeeded_run,
+    assert_run_complete, idle_account, last_succeeded_run, runs_of,
 };
 
 both_dialects!(
@@ -31,17 +31,6 @@ both_dialects!(
 );
 
 /// The runs of an account, newest first.
-async fn runs_of(store: &dyn Store, account_id: store::AccountId) -> Vec<store::SyncRun> {
-    store
-        .sync_runs_list(RunQuery {
-            account_id: Some(account_id),
-            limit: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-}
-
 /// Every failed account carries a one-line reason naming the step, its run failed with that
 /// reason, and no step after the failure claims complete data.
 async fn assert_clear_failure(store: &dyn Store, account: &store::Account) {
@@ -392,17 +381,7 @@ async fn a_token_expiring_mid_sync_fails_that_account_clearly_and_only_it(d: Dia
     let catalogs = Catalogs::new(&sim);
     let mut checked = Checked::default();
     for a in &sim.accounts()[1..] {
-        let account = store
-            .account_get_by_ig(&a.ig_user_id)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            account.status,
-            SyncStatus::Idle,
-            "{:?}",
-            account.last_sync_error
-        );
+        let account = idle_account(&*store, &a.ig_user_id).await;
         let truth = sim.ground_truth(&a.ig_user_id, VERSION).unwrap();
         checked.add(assert_matches_truth(&store, &catalogs, account.id, &truth, 1).await);
     }
@@ -454,17 +433,7 @@ async fn a_metric_withdrawn_between_two_syncs_costs_nothing_but_its_values(d: Di
         .ok(&["--log-format", "json", "sync", "--all", "--wait"], None)
         .await;
     for a in &accounts {
-        let account = store
-            .account_get_by_ig(&a.ig_user_id)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            account.status,
-            SyncStatus::Idle,
-            "{:?}",
-            account.last_sync_error
-        );
+        let account = idle_account(&*store, &a.ig_user_id).await;
         let (run, steps) = last_succeeded_run(&store, account.id).await;
         assert!(
             run.started_at >= before,

@@ -8,14 +8,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::Utc;
-use store::{JobState, RunQuery, RunStatus, SyncStatus};
+use store::{JobState, RunStatus};
 
 use crate::support::{
     Dialect, Harness, all_jobs, completions_in_metrics, eventually, fleet_settled, pick,
     record_figures, sim_config, start_sim,
 };
 use crate::truth::{
-    Catalogs, Checked, VERSION, assert_matches_truth, assert_run_complete, last_succeeded_run,
+    Catalogs, Checked, VERSION, assert_matches_truth, assert_run_complete, idle_account,
+    last_succeeded_run, runs_of,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -95,21 +96,8 @@ async fn killed_sync_wait(d: Dialect) {
         "a dead worker is not waited for: {second}"
     );
 
-    let account = store.account_get_by_ig(&who).await.unwrap().unwrap();
-    assert_eq!(
-        account.status,
-        SyncStatus::Idle,
-        "{:?}",
-        account.last_sync_error
-    );
-    let runs = store
-        .sync_runs_list(RunQuery {
-            account_id: Some(account.id),
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let account = idle_account(&*store, &who).await;
+    let runs = runs_of(&*store, account.id).await;
     assert_eq!(runs.len(), 1, "the interrupted run is resumed, not doubled");
     assert_eq!(runs[0].status, RunStatus::Succeeded);
     let jobs = all_jobs(&*store).await;
@@ -269,17 +257,7 @@ async fn killed_workers(d: Dialect) {
         );
         jobs_completed += jobs.len();
         for a in sim.accounts() {
-            let account = store
-                .account_get_by_ig(&a.ig_user_id)
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(
-                account.status,
-                SyncStatus::Idle,
-                "{:?}",
-                account.last_sync_error
-            );
+            let account = idle_account(&*store, &a.ig_user_id).await;
             let account_jobs: Vec<_> = jobs
                 .iter()
                 .filter(|j| j.account_id == Some(account.id))
@@ -293,14 +271,7 @@ async fn killed_workers(d: Dialect) {
                 "@{}: the orchestrator and six steps, each completed once: {kinds:?}",
                 account.username
             );
-            let runs = store
-                .sync_runs_list(RunQuery {
-                    account_id: Some(account.id),
-                    limit: 10,
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
+            let runs = runs_of(&*store, account.id).await;
             assert_eq!(runs.len(), 1, "@{}: one run", account.username);
             assert_eq!(runs[0].status, RunStatus::Succeeded);
             let (_, steps) = last_succeeded_run(&store, account.id).await;

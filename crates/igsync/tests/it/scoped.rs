@@ -3,9 +3,10 @@
 //! clear error line.
 
 use chrono::Duration;
-use store::{RunQuery, RunStatus};
+use store::RunStatus;
 
 use crate::support::{Dialect, Harness, sim_config, start_sim};
+use crate::truth::runs_of;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sync_only_one_kind_of_data_and_see_it_in_the_history() {
@@ -88,14 +89,7 @@ async fn sync_only_one_kind_of_data_and_see_it_in_the_history() {
         .await;
     assert!(run.stdout.contains("sync succeeded"), "{run}");
 
-    let runs = store
-        .sync_runs_list(RunQuery {
-            account_id: Some(account.id),
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let runs = runs_of(&*store, account.id).await;
     let plans: Vec<&str> = runs.iter().map(|r| r.plan.as_str()).collect();
     assert_eq!(plans, ["account_insights", "media_insights", "full"]);
     assert!(

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use graph::{GraphClient, GraphConfig, MediaCategory};
 use simulator::{GroundTruth, InsightsTruth, SimServer};
-use store::{AccountId, DynStore, MediaQuery, RunQuery, RunStatus, StepStatus, SyncStatus};
+use store::{AccountId, DynStore, MediaQuery, RunQuery, RunStatus, StepStatus, Store, SyncStatus};
 use sync::testkit;
 
 /// The Graph API version the binary pins by default (`graph.api_version`).
@@ -84,6 +84,31 @@ fn requested(
     )
 }
 
+/// The account of the simulator's `ig_user_id` as stored, which must be idle: otherwise its
+/// last error is the message.
+pub(crate) async fn idle_account(store: &dyn Store, ig_user_id: &str) -> store::Account {
+    let account = store.account_get_by_ig(ig_user_id).await.unwrap().unwrap();
+    assert_eq!(
+        account.status,
+        SyncStatus::Idle,
+        "{:?}",
+        account.last_sync_error
+    );
+    account
+}
+
+/// The account's runs, newest first.
+pub(crate) async fn runs_of(store: &dyn Store, account_id: AccountId) -> Vec<store::SyncRun> {
+    store
+        .sync_runs_list(RunQuery {
+            account_id: Some(account_id),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
 /// The last succeeded run of the account and its steps.
 pub(crate) async fn last_succeeded_run(
     store: &DynStore,
@@ -132,17 +157,7 @@ pub(crate) async fn assert_fleet_matches_truth(
 ) -> Checked {
     let mut checked = Checked::default();
     for a in sim.accounts() {
-        let account = store
-            .account_get_by_ig(&a.ig_user_id)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            account.status,
-            SyncStatus::Idle,
-            "{:?}",
-            account.last_sync_error
-        );
+        let account = idle_account(&**store, &a.ig_user_id).await;
         let (_, steps) = last_succeeded_run(store, account.id).await;
         assert_run_complete(&steps, &account.username);
         let truth = sim.ground_truth(&a.ig_user_id, VERSION).unwrap();
