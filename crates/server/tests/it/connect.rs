@@ -8,20 +8,18 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 use server::{AppState, ServerSettings};
 use simulator::{LoginAuto, LoginKind as SimLogin, SimConfig, SimServer};
-use store::{Cipher, DynStore, LoginKind, SecretKey, Store, SyncStatus};
-use store_sqlite::SqliteStore;
+use store::{Cipher, DynStore, LoginKind, SecretKey, SyncStatus};
 use sync::connect::{ConnectError, Logins, Pending};
-use sync::{Clock, Engine, EngineConfig, GraphClients, SyncSettings};
+use sync::{Clock, Engine, GraphClients};
 
 use crate::dashboard::{Browser, csrf_of, form_body};
-use crate::support::{TestApp, http_client, temp_dir};
+use crate::support::{TestApp, http_client, sqlite_store, test_engine};
 
 pub(crate) struct ConnectApp {
     pub(crate) app: TestApp,
@@ -65,29 +63,12 @@ pub(crate) async fn connect_app(public_url: bool, secret: bool) -> ConnectApp {
     let sim = SimServer::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
-    let dir = temp_dir("igsync-connect-test");
-    let sqlite = SqliteStore::open(&format!("sqlite://{}", dir.join("igsync.db").display()))
-        .await
-        .unwrap();
-    sqlite.migrate().await.unwrap();
-    let store: DynStore = Arc::new(sqlite);
+    let store = sqlite_store("igsync-connect-test").await;
     let clock = Clock::manual(sim.now());
     let graph_clock = graph::Clock::offset();
     let graph = clients(&sim, &graph_clock, secret);
     let cipher = Cipher::new(&SecretKey::generate().unwrap());
-    let engine = Engine::new(EngineConfig {
-        store: store.clone(),
-        graph: graph.clone(),
-        cipher: Some(cipher.clone()),
-        settings: SyncSettings {
-            concurrency: 3,
-            syncs_per_minute: 0,
-            poll_interval: Duration::from_millis(20),
-            ..SyncSettings::default()
-        },
-        clock: clock.clone(),
-    })
-    .unwrap();
+    let engine = test_engine(&store, &graph, &cipher, &clock);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let settings = ServerSettings {

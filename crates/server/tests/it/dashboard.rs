@@ -4,21 +4,18 @@
 //! actions, schedules, alerts, "sync now" and escaping.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use server::{AppState, ServerSettings};
 use simulator::{SimAccount, SimConfig, SimServer};
 use store::{
-    Account, AccountId, Cipher, DynStore, JobQuery, JobState, NewAccount, SecretKey, SecretString,
-    Store, SyncStatus,
+    Account, AccountId, Cipher, JobQuery, JobState, NewAccount, SecretKey, SecretString, Store,
+    SyncStatus,
 };
-use store_sqlite::SqliteStore;
-use sync::{Clock, Engine, EngineConfig, SyncSettings};
+use sync::{Clock, Engine};
 
-use crate::support::{TestApp, temp_dir};
+use crate::support::{TestApp, sqlite_store, test_engine};
 
 /// The application with history synced from the simulator.
 pub(crate) struct SyncedApp {
@@ -50,12 +47,7 @@ pub(crate) async fn synced_app_over(days: u32) -> SyncedApp {
     let sim = SimServer::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
-    let dir = temp_dir("igsync-dashboard-test");
-    let sqlite = SqliteStore::open(&format!("sqlite://{}", dir.join("igsync.db").display()))
-        .await
-        .unwrap();
-    sqlite.migrate().await.unwrap();
-    let store: DynStore = Arc::new(sqlite);
+    let store = sqlite_store("igsync-dashboard-test").await;
     let clock = Clock::manual(sim.now());
     let graph_clock = graph::Clock::offset();
     let clients = testsupport::sim_clients(&sim.url(), &graph_clock, None);
@@ -73,20 +65,7 @@ pub(crate) async fn synced_app_over(days: u32) -> SyncedApp {
     let broken = registered.pop().unwrap();
     sim.expire_token(&broken.1.ig_user_id);
 
-    let settings = SyncSettings {
-        concurrency: 3,
-        syncs_per_minute: 0,
-        poll_interval: Duration::from_millis(20),
-        ..SyncSettings::default()
-    };
-    let engine = Engine::new(EngineConfig {
-        store: store.clone(),
-        graph: clients,
-        cipher: Some(cipher.clone()),
-        settings,
-        clock: clock.clone(),
-    })
-    .unwrap();
+    let engine = test_engine(&store, &clients, &cipher, &clock);
     engine.install_schedules().await.unwrap();
     for (id, _) in registered.iter().chain(std::iter::once(&broken)) {
         engine

@@ -11,12 +11,11 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use reqwest::StatusCode;
 use server::ServerSettings;
-use store::{ApiKey, DynStore, SecretString, Store};
-use store_sqlite::SqliteStore;
+use store::{ApiKey, SecretString, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
-use crate::support::{TestApp, assert_error, json_of, pg, temp_dir};
+use crate::support::{TestApp, assert_error, json_of, pg, sqlite_store};
 
 /// An HTTP client whose connections come from `ip` (any address of 127.0.0.0/8).
 fn client_from(ip: &str) -> reqwest::Client {
@@ -27,15 +26,6 @@ fn client_from(ip: &str) -> reqwest::Client {
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap()
-}
-
-async fn sqlite_store() -> DynStore {
-    let dir = temp_dir("igsync-server-hardening");
-    let store = SqliteStore::open(&format!("sqlite://{}", dir.join("igsync.db").display()))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    Arc::new(store)
 }
 
 /// An argon2 hash of a key's secret part, as keys created before the digest format carry.
@@ -87,7 +77,11 @@ async fn status_of(client: &reqwest::Client, app: &TestApp, key: &str) -> Status
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn keys_are_digests_and_legacy_argon2_keys_work_once_then_are_upgraded() {
-    let app = TestApp::spawn_on(sqlite_store().await, ServerSettings::default()).await;
+    let app = TestApp::spawn_on(
+        sqlite_store("igsync-server-hardening").await,
+        ServerSettings::default(),
+    )
+    .await;
     // New keys: a SHA-256 digest of the whole key, nothing of the secret.
     let stored = app.store.api_key_get(&app.key_id).await.unwrap().unwrap();
     assert_eq!(stored.hash, server::auth::key_hash(app.key.expose()));
@@ -128,7 +122,11 @@ async fn keys_are_digests_and_legacy_argon2_keys_work_once_then_are_upgraded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flood_on_a_legacy_key_runs_at_most_the_allowed_argon2_verifications() {
-    let app = TestApp::spawn_on(sqlite_store().await, ServerSettings::default()).await;
+    let app = TestApp::spawn_on(
+        sqlite_store("igsync-server-hardening").await,
+        ServerSettings::default(),
+    )
+    .await;
     let legacy = legacy_key(&*app.store, "aabbccddeeff0011").await;
     let bad = wrong(&legacy);
     // 60 wrong secrets at once from 3 hosts: at most `LEGACY_QUEUE` wait for the one argon2
@@ -193,7 +191,7 @@ async fn failed_keys_are_throttled_per_client_and_per_key_id_but_never_lock_out_
         auth_failures_per_key: 3,
         ..ServerSettings::default()
     };
-    let app = TestApp::spawn_on(sqlite_store().await, settings).await;
+    let app = TestApp::spawn_on(sqlite_store("igsync-server-hardening").await, settings).await;
     let good = app.key.expose().to_owned();
     let (_, unproven) = server::auth::create_api_key(&*app.store, "unproven", chrono::Utc::now())
         .await
@@ -255,7 +253,7 @@ async fn sign_ins_are_throttled_and_refused_from_other_sites() {
         auth_failures_per_key: 3,
         ..ServerSettings::default()
     };
-    let app = TestApp::spawn_on(sqlite_store().await, settings).await;
+    let app = TestApp::spawn_on(sqlite_store("igsync-server-hardening").await, settings).await;
     let host = app.base.trim_start_matches("http://").to_owned();
     let sign_in = |client: reqwest::Client, key: String, headers: Vec<(&'static str, String)>| {
         let url = app.url("/login");
@@ -376,7 +374,7 @@ async fn half_sent_requests_are_closed_and_connections_are_capped() {
         max_connections_per_client: 4,
         ..ServerSettings::default()
     };
-    let app = TestApp::spawn_on(sqlite_store().await, settings).await;
+    let app = TestApp::spawn_on(sqlite_store("igsync-server-hardening").await, settings).await;
     let addr: SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
 
     // Ten half-sent requests from one host: four are held (its cap), six closed at once.

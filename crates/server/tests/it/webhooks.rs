@@ -16,10 +16,9 @@ use serde_json::Value;
 use server::{AppState, ServerSettings, WebhookSettings};
 use simulator::{InsightsTruth, LoginKind as SimLogin, SimAccount, SimServer, WebhookConfig};
 use store::{AccountId, Cipher, DynStore, Provenance, SecretKey, SecretString, Store, StoryFinal};
-use store_sqlite::SqliteStore;
 use sync::{Plan, Step};
 
-use crate::support::{http_client, pg, temp_dir};
+use crate::support::{http_client, pg, sqlite_store, test_engine};
 
 const VERIFY: &str = "verify-token-of-the-test";
 
@@ -56,14 +55,7 @@ struct Env {
 
 async fn store_for(d: Dialect) -> (DynStore, Option<String>) {
     match d {
-        Dialect::Sqlite => {
-            let dir = temp_dir("igsync-webhooks");
-            let s = SqliteStore::open(&format!("sqlite://{}", dir.join("igsync.db").display()))
-                .await
-                .unwrap();
-            s.migrate().await.unwrap();
-            (Arc::new(s), None)
-        }
+        Dialect::Sqlite => (sqlite_store("igsync-webhooks").await, None),
         Dialect::Postgres => {
             let (name, url) = pg::create().await;
             let s = store_postgres::PostgresStore::connect(&url).await.unwrap();
@@ -96,19 +88,7 @@ impl Env {
         let cipher = Cipher::new(&SecretKey::generate().unwrap());
         let accounts =
             testsupport::register_sim_accounts(&store, &sim, &cipher, clock.now(), |n| n).await;
-        let engine = sync::Engine::new(sync::EngineConfig {
-            store: store.clone(),
-            graph: clients.clone(),
-            cipher: Some(cipher.clone()),
-            settings: sync::SyncSettings {
-                concurrency: 3,
-                syncs_per_minute: 0,
-                poll_interval: std::time::Duration::from_millis(20),
-                ..sync::SyncSettings::default()
-            },
-            clock: clock.clone(),
-        })
-        .unwrap();
+        let engine = test_engine(&store, &clients, &cipher, &clock);
         let settings = ServerSettings {
             webhooks: Some(WebhookSettings {
                 verify_token: SecretString::new(VERIFY),
