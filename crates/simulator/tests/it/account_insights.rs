@@ -328,12 +328,7 @@ async fn online_followers_and_demographics() {
         ),
     )
     .await;
-    let names: Vec<&str> = r.ok()["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = r.data_texts("name");
     assert_eq!(names, ["reach"]);
     let r = get(
         &server,

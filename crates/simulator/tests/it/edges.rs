@@ -309,12 +309,7 @@ async fn thresholds_and_the_top_45_are_missing_values_not_zeros() {
         ),
     )
     .await;
-    let names: Vec<&str> = r.ok()["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = r.data_texts("name");
     assert_eq!(names, vec!["reach"]);
     let r = get(
         &server,

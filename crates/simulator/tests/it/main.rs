@@ -95,6 +95,16 @@ impl Resp {
         assert_eq!(self.status, StatusCode::OK, "body: {}", self.body);
         &self.body
     }
+
+    /// The text `field` of each entry of a successful answer's `data`, in order.
+    pub(crate) fn data_texts(&self, field: &str) -> Vec<&str> {
+        self.ok()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d[field].as_str().unwrap())
+            .collect()
+    }
 }
 
 /// `GET {url}{path_and_query}`; the body must be JSON.

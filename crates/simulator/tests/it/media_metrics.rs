@@ -308,12 +308,7 @@ async fn album_children_have_no_insights() {
         ),
     )
     .await;
-    let kids: Vec<&str> = r.ok()["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["id"].as_str().unwrap())
-        .collect();
+    let kids: Vec<&str> = r.data_texts("id");
     assert_eq!(
         kids,
         album

@@ -133,12 +133,7 @@ async fn check_stories(server: &SimServer, a: &SimAccount, t: &GroundTruth) {
         ),
     )
     .await;
-    let served: Vec<&str> = r.ok()["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let served: Vec<&str> = r.data_texts("id");
     assert_eq!(
         served,
         t.stories.iter().map(|s| s.id.as_str()).collect::<Vec<_>>()

@@ -248,17 +248,12 @@ fn at(minute: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(1_780_000_000 + minute * 60, 0).unwrap()
 }
 
-#[tokio::test]
-async fn media_comment_has_a_row_per_version_of_each_comment() {
-    use store::{
-        AccountType, Cipher, LoginKind, NewAccount, NewWebhookEvent, SecretKey, SecretString,
-        Store, WebhookApply,
-    };
-    let f = PgFixture::new().await;
-    let account = f
-        .store
+/// A business account `@shop` on Facebook Login.
+async fn shop(f: &PgFixture, ig_user_id: &str) -> store::AccountId {
+    use store::{AccountType, Cipher, LoginKind, NewAccount, SecretKey, SecretString, Store};
+    f.store
         .account_upsert(NewAccount {
-            ig_user_id: "17841400000000001".into(),
+            ig_user_id: ig_user_id.into(),
             username: "shop".into(),
             name: None,
             account_type: AccountType::Business,
@@ -272,8 +267,15 @@ async fn media_comment_has_a_row_per_version_of_each_comment() {
             now: at(0),
         })
         .await
-        .unwrap();
-    let a = account.id;
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn media_comment_has_a_row_per_version_of_each_comment() {
+    use store::{NewWebhookEvent, Store, WebhookApply};
+    let f = PgFixture::new().await;
+    let a = shop(&f, "17841400000000001").await;
     let (event_id, _) = f
         .store
         .webhook_event_insert(NewWebhookEvent {
@@ -375,29 +377,10 @@ async fn media_comment_has_a_row_per_version_of_each_comment() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_insights_keep_a_full_row_per_read_when_repeats_are_folded() {
     use store::{
-        AccountType, Cipher, InsightBatch, InsightSnapshot, LoginKind, MediaBatch, MediaRecord,
-        MediaType, NewAccount, ProductType, SecretKey, SecretString, Store,
+        InsightBatch, InsightSnapshot, MediaBatch, MediaRecord, MediaType, ProductType, Store,
     };
     let f = PgFixture::new().await;
-    let a = f
-        .store
-        .account_upsert(NewAccount {
-            ig_user_id: "17841400000000002".into(),
-            username: "shop".into(),
-            name: None,
-            account_type: AccountType::Business,
-            login: LoginKind::Facebook,
-            page_id: None,
-            timezone: None,
-            token: Cipher::new(&SecretKey::generate().unwrap())
-                .encrypt(&SecretString::new("t"))
-                .unwrap(),
-            token_expires_at: None,
-            now: at(0),
-        })
-        .await
-        .unwrap()
-        .id;
+    let a = shop(&f, "17841400000000002").await;
     f.store
         .media_apply(MediaBatch {
             account_id: a,
