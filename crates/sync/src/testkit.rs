@@ -77,6 +77,20 @@ pub fn assert_profile_counters(account: &Account, truth: &GroundTruth) {
     );
 }
 
+/// The stored posts by id, whose ids are the truth's.
+pub fn posts_by_id<'a>(media: &'a [Media], truth: &GroundTruth) -> BTreeMap<&'a str, &'a Media> {
+    let who = &truth.profile.username;
+    let by_id: BTreeMap<&str, &Media> = media
+        .iter()
+        .map(|m| (m.record.ig_media_id.as_str(), m))
+        .collect();
+    let stored_ids: std::collections::BTreeSet<&str> = by_id.keys().copied().collect();
+    let truth_ids: std::collections::BTreeSet<&str> =
+        truth.media.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(stored_ids, truth_ids, "{who}: media ids");
+    by_id
+}
+
 /// A stored post's fields, counters and children equal the truth's.
 pub fn assert_post_record(m: &Media, t: &MediaTruth) {
     let r = &m.record;

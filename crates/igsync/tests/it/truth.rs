@@ -203,17 +203,8 @@ pub(crate) async fn assert_matches_truth(
         })
         .await
         .unwrap();
-    let stored_ids: BTreeSet<&str> = media
-        .iter()
-        .map(|m| m.record.ig_media_id.as_str())
-        .collect();
-    let truth_ids: BTreeSet<&str> = truth.media.iter().map(|m| m.id.as_str()).collect();
-    assert_eq!(stored_ids, truth_ids, "{who}: media ids");
+    let by_id = testkit::posts_by_id(&media, truth);
     assert_eq!(media.len(), truth.media.len(), "{who}: media rows");
-    let by_id: BTreeMap<&str, &store::Media> = media
-        .iter()
-        .map(|m| (m.record.ig_media_id.as_str(), m))
-        .collect();
     let ids: Vec<String> = truth.media.iter().map(|m| m.id.clone()).collect();
     let history = store.media_insight_history(&ids, &[]).await.unwrap();
     let mut snapshots: BTreeMap<&str, Vec<&store::InsightSnapshot>> = BTreeMap::new();

@@ -42,17 +42,8 @@ pub(crate) async fn assert_matches_truth(env: &Env, account_id: AccountId, truth
         })
         .await
         .unwrap();
-    let stored_ids: BTreeSet<&str> = media
-        .iter()
-        .map(|m| m.record.ig_media_id.as_str())
-        .collect();
-    let truth_ids: BTreeSet<&str> = truth.media.iter().map(|m| m.id.as_str()).collect();
-    assert_eq!(stored_ids, truth_ids, "{who}: media ids");
+    let by_id = testkit::posts_by_id(&media, truth);
     assert_eq!(media.len() as u64, truth.profile.media_count, "{who}");
-    let by_id: BTreeMap<&str, &store::Media> = media
-        .iter()
-        .map(|m| (m.record.ig_media_id.as_str(), m))
-        .collect();
     let mut checked_insights = 0;
     for t in &truth.media {
         let m = by_id[t.id.as_str()];

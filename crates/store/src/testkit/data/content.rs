@@ -233,15 +233,7 @@ pub async fn media_deletions_are_marked_and_history_kept(store: DynStore) {
     assert_eq!(store.totals().await.unwrap().media_deleted, 1);
 
     // Marking again keeps the first deletion time.
-    store
-        .media_apply(MediaBatch {
-            account_id: a,
-            seen_at: at(20),
-            upserts: vec![],
-            deleted: ids(&["d1"]),
-        })
-        .await
-        .unwrap();
+    delete_media(&store, a, at(20), &["d1"]).await;
     assert_eq!(
         store.media_get("d1").await.unwrap().unwrap().deleted_at,
         Some(at(10))

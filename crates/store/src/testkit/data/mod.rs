@@ -187,6 +187,24 @@ async fn add_media(store: &DynStore, account: AccountId, records: Vec<MediaRecor
         .unwrap();
 }
 
+/// Marks the account's posts `deleted` as gone, as a listing seen at `seen_at` would.
+async fn delete_media(
+    store: &DynStore,
+    account: AccountId,
+    seen_at: DateTime<Utc>,
+    deleted: &[&str],
+) {
+    store
+        .media_apply(MediaBatch {
+            account_id: account,
+            seen_at,
+            upserts: vec![],
+            deleted: ids(deleted),
+        })
+        .await
+        .unwrap();
+}
+
 fn snap(
     media: &str,
     metric: &str,

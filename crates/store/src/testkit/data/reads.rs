@@ -20,15 +20,7 @@ pub async fn media_list_filters_and_paging(store: DynStore) {
         .collect();
     add_media(&store, a, records).await;
     add_media(&store, b, vec![record("other", at(25), ProductType::Feed)]).await;
-    store
-        .media_apply(MediaBatch {
-            account_id: a,
-            seen_at: at(100),
-            upserts: vec![],
-            deleted: ids(&["l4"]),
-        })
-        .await
-        .unwrap();
+    delete_media(&store, a, at(100), &["l4"]).await;
 
     let list = |query: MediaQuery| {
         let store = store.clone();
@@ -139,15 +131,7 @@ pub async fn media_summaries_match_the_full_listing(store: DynStore) {
         ))
         .await
         .unwrap();
-    store
-        .media_apply(MediaBatch {
-            account_id: a,
-            seen_at: at(2),
-            upserts: vec![],
-            deleted: ids(&["s3"]),
-        })
-        .await
-        .unwrap();
+    delete_media(&store, a, at(2), &["s3"]).await;
 
     let summaries = store.media_summaries(a).await.unwrap();
     let full = store
@@ -308,15 +292,7 @@ pub async fn media_index_lists_what_planning_needs(store: DynStore) {
         ))
         .await
         .unwrap();
-    store
-        .media_apply(MediaBatch {
-            account_id: a,
-            seen_at: at(2),
-            upserts: vec![],
-            deleted: ids(&["x3"]),
-        })
-        .await
-        .unwrap();
+    delete_media(&store, a, at(2), &["x3"]).await;
 
     let mut index = store.media_index(a).await.unwrap();
     index.sort_by(|x, y| x.ig_media_id.cmp(&y.ig_media_id));
