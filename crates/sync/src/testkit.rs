@@ -57,6 +57,16 @@ pub fn requested(
     out
 }
 
+/// The account is idle: a failed sync's error is the message otherwise.
+pub fn assert_idle(account: &Account) {
+    assert_eq!(
+        account.status,
+        store::SyncStatus::Idle,
+        "{:?}",
+        account.last_sync_error
+    );
+}
+
 /// The profile counters stored on the account equal the truth's.
 pub fn assert_profile_counters(account: &Account, truth: &GroundTruth) {
     let who = &truth.profile.username;

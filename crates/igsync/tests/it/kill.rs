@@ -4,14 +4,13 @@
 //! and no account is left `syncing`. A `sync --wait` killed mid-run is finished by the next
 //! `sync --wait`, which does not wait for the dead process's worker.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::Utc;
 use store::{JobState, RunStatus};
 
 use crate::support::{
-    Dialect, Harness, all_jobs, completions_in_metrics, eventually, fleet_settled, pick,
+    Dialect, Harness, all_jobs, assert_completions_recorded, eventually, fleet_settled, pick,
     record_figures, sim_config, start_sim,
 };
 use crate::truth::{
@@ -235,26 +234,14 @@ async fn killed_workers(d: Dialect) {
         // Everything completed exactly once, and matches the ground truth.
         let catalogs = Catalogs::new(&sim);
         let jobs = all_jobs(&*store).await;
-        let mut completed_by_kind: BTreeMap<String, u64> = BTreeMap::new();
+        assert_completions_recorded(&*store, &jobs, started).await;
         for j in &jobs {
-            assert_eq!(j.state, JobState::Completed, "{j:?}");
-            *completed_by_kind.entry(j.kind.clone()).or_default() += 1;
             rescued_attempts += j
                 .errors
                 .iter()
                 .filter(|e| e.error.to_lowercase().contains("lost"))
                 .count();
         }
-        let in_metrics = completions_in_metrics(
-            &*store,
-            started - chrono::Duration::days(1),
-            Utc::now() + chrono::Duration::days(1),
-        )
-        .await;
-        assert_eq!(
-            in_metrics, completed_by_kind,
-            "one recorded completion per completed job"
-        );
         jobs_completed += jobs.len();
         for a in sim.accounts() {
             let account = idle_account(&*store, &a.ig_user_id).await;

@@ -433,26 +433,35 @@ pub(crate) async fn all_jobs(store: &dyn Store) -> Vec<store::Job> {
     jobs
 }
 
-/// Completions recorded in the persisted queue metrics between `from` and `to`.
-pub(crate) async fn completions_in_metrics(
+/// Every job completed, and each completion is in the persisted metrics once (read by day,
+/// from the day before `started` to the day after now).
+pub(crate) async fn assert_completions_recorded(
     store: &dyn Store,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> BTreeMap<String, u64> {
+    jobs: &[store::Job],
+    started: DateTime<Utc>,
+) {
+    let mut completed_by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    for j in jobs {
+        assert_eq!(j.state, store::JobState::Completed, "{j:?}");
+        *completed_by_kind.entry(j.kind.clone()).or_default() += 1;
+    }
     let points = store
         .job_metrics(store::JobMetricsQuery {
-            from,
-            to,
+            from: started - chrono::Duration::days(1),
+            to: Utc::now() + chrono::Duration::days(1),
             resolution: store::Resolution::Day,
             queue: None,
         })
         .await
         .unwrap();
-    let mut out = BTreeMap::new();
+    let mut in_metrics: BTreeMap<String, u64> = BTreeMap::new();
     for p in points {
-        *out.entry(p.kind).or_default() += p.completed;
+        *in_metrics.entry(p.kind).or_default() += p.completed;
     }
-    out
+    assert_eq!(
+        in_metrics, completed_by_kind,
+        "one recorded completion per completed job"
+    );
 }
 
 /// Text that must never show up in the given output, with where it did.

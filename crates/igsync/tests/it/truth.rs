@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use graph::{GraphClient, GraphConfig, MediaCategory};
 use simulator::{GroundTruth, InsightsTruth, SimServer};
-use store::{AccountId, DynStore, MediaQuery, RunQuery, RunStatus, StepStatus, Store, SyncStatus};
+use store::{AccountId, DynStore, MediaQuery, RunQuery, RunStatus, StepStatus, Store};
 use sync::testkit;
 
 /// The Graph API version the binary pins by default (`graph.api_version`).
@@ -88,12 +88,7 @@ fn requested(
 /// last error is the message.
 pub(crate) async fn idle_account(store: &dyn Store, ig_user_id: &str) -> store::Account {
     let account = store.account_get_by_ig(ig_user_id).await.unwrap().unwrap();
-    assert_eq!(
-        account.status,
-        SyncStatus::Idle,
-        "{:?}",
-        account.last_sync_error
-    );
+    testkit::assert_idle(&account);
     account
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use simulator::{ApiVersion, GroundTruth, SimAccount, SimConfig, SimServer};
-use store::{Account, AccountId, Cipher, RunQuery, SecretKey, SyncRun, SyncStatus, SyncStep};
+use store::{Account, AccountId, Cipher, RunQuery, SecretKey, SyncRun, SyncStep};
 use sync::{Clock, Engine, EngineConfig, Plan, SyncSettings};
 
 use crate::db::{Dialect, TestDb};
@@ -172,12 +172,7 @@ impl Env {
     /// The account as stored, which must be idle: otherwise its last error is the message.
     pub(crate) async fn idle_account(&self, account: AccountId) -> Account {
         let account = self.db.store.account_get(account).await.unwrap().unwrap();
-        assert_eq!(
-            account.status,
-            SyncStatus::Idle,
-            "{:?}",
-            account.last_sync_error
-        );
+        sync::testkit::assert_idle(&account);
         account
     }
 
