@@ -160,11 +160,14 @@ pub fn expand_insight_history(
     out
 }
 
-/// One account's profile snapshot rows `(captured, confirmed, (followers, follows, media))`
-/// as the snapshots a read of `from..=to` gives: expanded by [`expand_item`], in time order.
+/// A stored profile snapshot row: captured, confirmed, and followers, follows and media.
+pub type StoredProfileRow = (DateTime<Utc>, Option<DateTime<Utc>>, (i64, i64, i64));
+
+/// One account's profile snapshot rows as the snapshots a read of `from..=to` gives:
+/// expanded by [`expand_item`], in time order.
 pub fn expand_profile_history(
     account_id: crate::AccountId,
-    rows: Vec<(DateTime<Utc>, Option<DateTime<Utc>>, (i64, i64, i64))>,
+    rows: Vec<StoredProfileRow>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Vec<crate::ProfileSnapshot> {
