@@ -54,7 +54,8 @@ pub use alert::{
 };
 pub use anomaly::{
     Anomaly, AnomalyConfig, Baseline, BaselineKind, Direction, NoBaseline, PostAnomaly,
-    SeriesAnomaly, SeriesKind, account_anomalies, assess_day, detect_anomalies, post_anomalies,
+    CHECKED_METRICS, SeriesAnomaly, SeriesKind, account_anomalies, assess_day, detect_anomalies,
+    post_anomalies,
 };
 pub use best_time::{
     BestTimeCell, BestTimeConfig, BestTimes, Confidence, OnlineSlot, PostSlot, RecommendationBasis,

@@ -133,9 +133,30 @@ pub async fn table_bytes(url: &str) -> Result<Vec<(String, i64)>> {
     })
 }
 
-/// Snapshot rows captured at or after `since`, per snapshot table: how many there are, how
+/// What the database at `url` has done so far, from `pg_stat_database`: transactions
+/// committed, and rows inserted, updated, deleted and read (returned by scans). Each backend
+/// reports its counts at the end of a transaction, at most once a second, so a difference of
+/// two readings taken while connections are busy lags by up to that. For benchmarks that
+/// report the database's work per account.
+pub async fn database_activity(url: &str) -> Result<[i64; 5]> {
+    let mut conn = admin(url).await?;
+    let row: std::result::Result<(i64, i64, i64, i64, i64), sqlx::Error> = sqlx::query_as(
+        "SELECT xact_commit::bigint, tup_inserted::bigint, tup_updated::bigint, \
+                tup_deleted::bigint, tup_returned::bigint \
+         FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .fetch_one(&mut conn)
+    .await;
+    let _ = conn.close().await;
+    row.map(|(c, i, u, d, r)| [c, i, u, d, r])
+        .map_err(|e| StoreError::Other {
+            message: format!("cannot read the database's activity: {e}"),
+        })
+}
+
+/// Snapshot rows captured after `since` (on a later day, for a table of days), per snapshot table: how many there are, how
 /// many repeat the row before them for the same key (every value and the provenance equal),
-/// and how many earlier rows had their `confirmed_at` moved to or past `since` (0 where the
+/// and how many earlier rows had their `confirmed_at` moved past `since` (0 where the
 /// column does not exist yet). For the day benchmark's storage figures.
 pub async fn snapshot_repeats(
     url: &str,
@@ -183,6 +204,7 @@ pub async fn snapshot_repeats(
         .fetch_one(&mut conn)
         .await
         .map_err(fail)?;
+        // Strictly after: `since` is the end of a backfill, whose captures stand at it.
         let since_sql = if time == "captured_on" {
             "($1::timestamptz AT TIME ZONE 'UTC')::date"
         } else {
@@ -205,7 +227,7 @@ pub async fn snapshot_repeats(
              FROM (SELECT {time}, {cols}, {lags},
                           lag({time}) OVER w IS NOT NULL AS has_prev
                    FROM {table} WINDOW w AS (PARTITION BY {key} ORDER BY {time})) s
-             WHERE {time} >= {since_sql}"
+             WHERE {time} > {since_sql}"
         );
         let (rows, repeats): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(since)
@@ -215,7 +237,7 @@ pub async fn snapshot_repeats(
         let confirmed = if has_confirmed {
             let sql = format!(
                 "SELECT count(*)::bigint FROM {table}
-                 WHERE confirmed_at IS NOT NULL AND confirmed_at >= {since_sql}"
+                 WHERE confirmed_at IS NOT NULL AND confirmed_at > {since_sql}"
             );
             sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(since)

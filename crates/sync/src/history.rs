@@ -2,6 +2,7 @@
 //! account's posts (latest values for all, snapshot history only for the posts a report or
 //! the trending baseline needs), follower samples, daily account metrics, followers online
 //! and the latest demographics, and maps Meta's metric names to analytics' domain names.
+//! [`load_alert_history`] reads only what the alert detectors look at, after every sync.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -74,6 +75,35 @@ pub async fn load_account_history(
     account_id: AccountId,
     window: HistoryWindow,
 ) -> Result<AccountHistory> {
+    load(store, account_id, window, Parts::Everything).await
+}
+
+/// Loads what the alert detectors (`analytics::detect_alerts`, `analytics::account_anomalies`)
+/// read about one account for `window`: [`load_account_history`]'s posts, stories and
+/// follower samples, and of the daily metrics only the series the anomaly detector checks
+/// (`analytics::CHECKED_METRICS`); no followers online, no demographics. It runs after every
+/// sync, so it reads a fraction of the rows (a day of followers online alone is 24).
+pub async fn load_alert_history(
+    store: &dyn Store,
+    account_id: AccountId,
+    window: HistoryWindow,
+) -> Result<AccountHistory> {
+    load(store, account_id, window, Parts::Alerts).await
+}
+
+/// Which parts of an account's history a load reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parts {
+    Everything,
+    Alerts,
+}
+
+async fn load(
+    store: &dyn Store,
+    account_id: AccountId,
+    window: HistoryWindow,
+    parts: Parts,
+) -> Result<AccountHistory> {
     if window.to < window.from {
         return Err(SyncError::Invalid(
             "the history window ends before it starts".to_string(),
@@ -89,6 +119,21 @@ pub async fn load_account_history(
         from: window.trending_from,
         to: window.to,
         baseline: BASELINE_POSTS,
+    };
+    // Every stored metric (an empty list), or the names behind the checked series.
+    let day_metrics: Vec<String> = match parts {
+        Parts::Everything => Vec::new(),
+        Parts::Alerts => ACCOUNT_METRICS
+            .iter()
+            .filter(|(_, m)| analytics::CHECKED_METRICS.contains(m))
+            .map(|(name, _)| name.to_string())
+            .chain(
+                analytics::CHECKED_METRICS
+                    .iter()
+                    .any(|m| matches!(m, AccountMetric::Follows | AccountMetric::Unfollows))
+                    .then(|| FOLLOWS_AND_UNFOLLOWS.to_string()),
+            )
+            .collect(),
     };
     let (account, media, post_rows, stories, samples, days, demographics) = tokio::join!(
         store.account_get(account_id),
@@ -108,8 +153,13 @@ pub async fn load_account_history(
             Ok::<_, store::StoreError>((stories, rows))
         },
         store.profile_snapshots(account_id, window.from - Duration::days(30), window.to),
-        store.account_insight_days(account_id, &[], first_day, last_day),
-        store.demographics_latest(account_id),
+        store.account_insight_days(account_id, &day_metrics, first_day, last_day),
+        async {
+            match parts {
+                Parts::Everything => store.demographics_latest(account_id).await,
+                Parts::Alerts => Ok(None),
+            }
+        },
     );
     let account = account?.ok_or(SyncError::UnknownAccount(account_id))?;
     let (media, post_rows, (stories, story_rows), samples, days, demographics) =
@@ -301,9 +351,29 @@ fn attach_snapshots(posts: &mut [Post], rows: Vec<InsightSnapshot>) {
 
 /// The analytics metric of a stored account insight (`None` for values analytics do not
 /// use, e.g. breakdown rows).
+/// Meta's daily account metrics without a breakdown and the analytics series each fills.
+const ACCOUNT_METRICS: &[(&str, AccountMetric)] = &[
+    ("reach", AccountMetric::Reach),
+    ("views", AccountMetric::Views),
+    ("accounts_engaged", AccountMetric::AccountsEngaged),
+    ("total_interactions", AccountMetric::TotalInteractions),
+    ("likes", AccountMetric::Likes),
+    ("comments", AccountMetric::Comments),
+    ("saves", AccountMetric::Saves),
+    ("shares", AccountMetric::Shares),
+    ("replies", AccountMetric::Replies),
+    ("profile_views", AccountMetric::ProfileViews),
+    ("website_clicks", AccountMetric::WebsiteClicks),
+    ("profile_links_taps", AccountMetric::ProfileLinksTaps),
+    ("follower_count", AccountMetric::NetNewFollowers),
+];
+
+/// The metric whose `follow_type` breakdown gives follows and unfollows.
+const FOLLOWS_AND_UNFOLLOWS: &str = "follows_and_unfollows";
+
 fn account_metric(metric: &str, breakdown: Option<&Breakdown>) -> Option<AccountMetric> {
     if let Some(breakdown) = breakdown {
-        if breakdown.dimension != "follow_type" || metric != "follows_and_unfollows" {
+        if breakdown.dimension != "follow_type" || metric != FOLLOWS_AND_UNFOLLOWS {
             return None;
         }
         return match breakdown.key.as_str() {
@@ -312,22 +382,10 @@ fn account_metric(metric: &str, breakdown: Option<&Breakdown>) -> Option<Account
             _ => None,
         };
     }
-    Some(match metric {
-        "reach" => AccountMetric::Reach,
-        "views" => AccountMetric::Views,
-        "accounts_engaged" => AccountMetric::AccountsEngaged,
-        "total_interactions" => AccountMetric::TotalInteractions,
-        "likes" => AccountMetric::Likes,
-        "comments" => AccountMetric::Comments,
-        "saves" => AccountMetric::Saves,
-        "shares" => AccountMetric::Shares,
-        "replies" => AccountMetric::Replies,
-        "profile_views" => AccountMetric::ProfileViews,
-        "website_clicks" => AccountMetric::WebsiteClicks,
-        "profile_links_taps" => AccountMetric::ProfileLinksTaps,
-        "follower_count" => AccountMetric::NetNewFollowers,
-        _ => return None,
-    })
+    ACCOUNT_METRICS
+        .iter()
+        .find(|(name, _)| *name == metric)
+        .map(|(_, m)| *m)
 }
 
 /// The UTC instant of the Pacific midnight that starts `day` (Meta's day buckets).

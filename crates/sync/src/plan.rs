@@ -96,7 +96,9 @@ impl Plan {
     /// plans the media step's job runs it with every later step (media insights reads the
     /// listing as it comes; stories, demographics and account insights need nothing of it),
     /// so one account's reads overlap under its lanes; every other job runs its own step.
-    /// The later steps' jobs still follow in the chain, and pass on a step already done.
+    /// The chain goes on after the stage once all of it is done: the later steps get no job
+    /// of their own (a failure beside the lead retries or fails the job as a whole, and a
+    /// retry runs the steps left).
     pub fn stage(self, position: usize) -> std::ops::Range<usize> {
         let steps = self.steps();
         match (self, steps.get(position)) {

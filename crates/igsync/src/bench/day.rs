@@ -303,6 +303,14 @@ async fn database_bytes(db: &BenchDb) -> anyhow::Result<(i64, Vec<(String, i64)>
     Ok((tables.iter().map(|(_, b)| b).sum(), tables))
 }
 
+/// The database's activity counters (PostgreSQL); None for SQLite, which keeps none.
+async fn database_activity(db: &BenchDb) -> anyhow::Result<Option<[i64; 5]>> {
+    if db.sqlite_file().is_some() {
+        return Ok(None);
+    }
+    Ok(Some(store_postgres::scratch::database_activity(&db.url).await?))
+}
+
 fn stat(stats: &Value, key: &str) -> i64 {
     stats[key].as_i64().unwrap_or(0)
 }
@@ -446,6 +454,7 @@ async fn run_day(
 
     // ----- the backfill -----
     let cpu_start = cpu_time();
+    let (sim_cpu_start, machine_start) = (sim.cpu_time(), machine_busy_time());
     let backfill_started = Instant::now();
     for id in &ids {
         driver.enqueue_sync(*id, Plan::Full, "bench").await?;
@@ -487,6 +496,7 @@ async fn run_day(
     }
     let backfill_wall = backfill_started.elapsed();
     let backfill_cpu = cpu_time().saturating_sub(cpu_start);
+    let backfill_split = CpuSplit::since(backfill_cpu, sim, sim_cpu_start, machine_start);
     let backfill_runs = store
         .sync_runs_list(RunQuery {
             limit: 1_000_000,
@@ -505,6 +515,8 @@ async fn run_day(
     let mut probe = QueueProbe::default();
     let steps = plan.hours * 60 / plan.step_minutes;
     let cpu_day_start = cpu_time();
+    let (sim_cpu_day_start, machine_day_start) = (sim.cpu_time(), machine_busy_time());
+    let activity_start = database_activity(db).await?;
     let day_started = Instant::now();
     let steps_per_hour = (60 / plan.step_minutes).max(1);
     let second = chrono::Duration::seconds(1);
@@ -530,6 +542,8 @@ async fn run_day(
     }
     let day_wall = day_started.elapsed();
     let cpu_day = cpu_time().saturating_sub(cpu_day_start);
+    let day_split = CpuSplit::since(cpu_day, sim, sim_cpu_day_start, machine_day_start);
+    let activity_end = database_activity(db).await?;
     let t_end = clocks.engine.now();
     let _ = stop_tx.send(true);
     for h in handles {
@@ -555,6 +569,17 @@ async fn run_day(
     let igsync_cpu = (cpu_day.as_secs_f64() - probe_cpu).max(0.0);
 
     let account_days = accounts as f64 * f64::from(plan.hours) / 24.0;
+    let activity = match (activity_start, activity_end) {
+        (Some(a), Some(b)) => {
+            let per = |i: usize| round1((b[i] - a[i]) as f64 / account_days);
+            json!({
+                "source": "pg_stat_database, differences over the window",
+                "transactions": per(0), "rows_inserted": per(1), "rows_updated": per(2),
+                "rows_deleted": per(3), "rows_read": per(4),
+            })
+        }
+        _ => Value::Null,
+    };
     let requests = stat(&end_stats, "requests_total") - stat(&backfill_stats, "requests_total");
     let units = stat(&end_stats, "rate_limit_units_total")
         - stat(&backfill_stats, "rate_limit_units_total");
@@ -640,6 +665,7 @@ async fn run_day(
             "rate_limit_units": stat(&backfill_stats, "rate_limit_units_total"),
             "peak_queue_depth": backfill_probe.peak_depth,
             "throttled": throttled_backfill,
+            "machine_cpu_s": backfill_split.json(),
         },
         "day": {
             "wall_s": secs(day_wall), "api_requests": requests, "rate_limit_units": units,
@@ -648,12 +674,14 @@ async fn run_day(
             "cpu_s": round2(igsync_cpu),
             "sync_runs": day_runs.len(), "sync_runs_failed": failed_day_runs,
             "rows_written": rows_day,
+            "machine_cpu_s": day_split.json(),
         },
         "per_account_day": {
             "api_requests": round2(requests as f64 / account_days),
             "rate_limit_units": round2(units as f64 / account_days),
             "cpu_s": (cpu_per_account_day * 10_000.0).round() / 10_000.0,
             "rows_written": round1(rows_day as f64 / account_days),
+            "database": activity,
         },
         "storage": {
             "measure": if db.sqlite_file().is_some() { "SQLite file and WAL" } else { "pg_total_relation_size of every table (rows, indexes, TOAST)" },
@@ -688,6 +716,36 @@ async fn run_day(
             "median_account_year_arithmetic": bytes_per_row.map(|b| format!("{median_rows:.0} rows per day x 365 days x {b:.0} bytes per row (the fleet's growth / rows written) / 1e6")),
         },
     }))
+}
+
+/// Where the machine's CPU went over a stretch of the run: igsync (this process), the
+/// simulator (its child process), and the rest of the machine's busy time, which on a machine
+/// running nothing else is PostgreSQL's (its backends come and go with the pools'
+/// connections, so they are measured as the remainder).
+struct CpuSplit {
+    igsync: Duration,
+    simulator: Duration,
+    machine: Duration,
+}
+
+impl CpuSplit {
+    fn since(igsync: Duration, sim: &SimProcess, sim_start: Duration, machine_start: Duration) -> CpuSplit {
+        CpuSplit {
+            igsync,
+            simulator: sim.cpu_time().saturating_sub(sim_start),
+            machine: machine_busy_time().saturating_sub(machine_start),
+        }
+    }
+
+    fn json(&self) -> Value {
+        let rest = self.machine.saturating_sub(self.igsync + self.simulator);
+        json!({
+            "igsync": secs(self.igsync),
+            "simulator": secs(self.simulator),
+            "database_and_rest": secs(rest),
+            "machine_busy": secs(self.machine),
+        })
+    }
 }
 
 /// Freshness of what changed during the day: new posts (publication → first capture),
@@ -885,6 +943,24 @@ fn print_day_table(runs: &[Value]) {
             f("/queue/peak_depth"),
             f("/wall_s"),
         );
+        if r.pointer("/day/machine_cpu_s").is_some() {
+            println!(
+                "         day CPU-s: igsync {:.1}, simulator {:.1}, database and rest {:.1}, machine {:.1}",
+                f("/day/machine_cpu_s/igsync"),
+                f("/day/machine_cpu_s/simulator"),
+                f("/day/machine_cpu_s/database_and_rest"),
+                f("/day/machine_cpu_s/machine_busy"),
+            );
+        }
+        if r.pointer("/per_account_day/database/transactions").is_some() {
+            println!(
+                "         database per account-day: {:.0} transactions, {:.0} rows inserted, {:.0} updated, {:.0} read",
+                f("/per_account_day/database/transactions"),
+                f("/per_account_day/database/rows_inserted"),
+                f("/per_account_day/database/rows_updated"),
+                f("/per_account_day/database/rows_read"),
+            );
+        }
         if let Some(n) = r.pointer("/throttled/total").and_then(Value::as_i64)
             && n > 0
         {

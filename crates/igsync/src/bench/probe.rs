@@ -8,7 +8,13 @@ use serde_json::{Value, json};
 
 /// CPU time (user + system) of this process so far.
 pub(super) fn cpu_time() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+    process_cpu_time("self")
+}
+
+/// CPU time (user + system) of process `pid` (a number, or `self`) so far; zero when it
+/// cannot be read.
+pub(super) fn process_cpu_time(pid: &str) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return Duration::ZERO;
     };
     // Fields after the command name (which may hold spaces) start after the last ')'.
@@ -22,6 +28,31 @@ pub(super) fn cpu_time() -> Duration {
     };
     // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// CPU time the whole machine spent busy so far, all cores together (every field of
+/// `/proc/stat`'s `cpu` line but idle and iowait; guest time is already in user).
+pub(super) fn machine_busy_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+        return Duration::ZERO;
+    };
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return Duration::ZERO;
+    };
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal guest guest_nice
+    let busy: u64 = ticks
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, t)| t)
+        .sum();
+    Duration::from_millis(busy * 10)
 }
 
 /// Peak resident set size of this process since the last [`reset_peak_rss`], in MiB.

@@ -80,6 +80,13 @@ impl SimProcess {
         })
     }
 
+    /// The simulator process's CPU time (user + system) so far.
+    pub(super) fn cpu_time(&self) -> Duration {
+        self.child.id().map_or(Duration::ZERO, |pid| {
+            super::probe::process_cpu_time(&pid.to_string())
+        })
+    }
+
     pub(super) async fn accounts(&self) -> anyhow::Result<Vec<Value>> {
         let v: Value = self
             .http

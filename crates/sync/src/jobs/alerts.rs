@@ -11,7 +11,7 @@ use store::{Account, AccountId, Alert, NewAlert, NewJob, RunId, Severity};
 
 use crate::args::DeliverWebhookArgs;
 use crate::engine::Deps;
-use crate::history::{HistoryWindow, load_account_history};
+use crate::history::{HistoryWindow, load_alert_history};
 use crate::jobs::PRIORITY_MAINTENANCE;
 use crate::plan::KIND_DELIVER_WEBHOOK;
 use crate::plan::MAINTENANCE_QUEUE;
@@ -154,7 +154,7 @@ pub(crate) async fn after_sync(deps: &Deps, account: &Account, run_id: RunId, no
         to: now,
         trending_from,
     };
-    let history = match load_account_history(deps.store.as_ref(), account.id, window).await {
+    let history = match load_alert_history(deps.store.as_ref(), account.id, window).await {
         Ok(h) => h,
         Err(e) => {
             tracing::warn!(account = account.id.get(), error = %e, "could not load history for alerts");

@@ -2,10 +2,12 @@
 //! slot of the global start limiter, opens the run, inserts the first step) and one job per
 //! step, each completing by inserting the next in the same transaction. The media step's
 //! job of a full or light sync runs the later steps beside it (`Plan::stage`), all their
-//! requests sharing the account's lanes; their jobs then find them done and pass on. The last step sets
-//! the account `idle` and closes the run; a step failing for good stops the chain and marks
-//! the account `failed` with the step and the reason; a rejected token marks it
-//! `needs_reauth` at once; a rate limit snoozes the chain until access is regained.
+//! requests sharing the account's lanes, and the chain goes on after them once they are all
+//! done (a failure beside the lead retries or fails the job as a whole; a retry runs the steps
+//! left). The last step sets the account `idle` and closes the run; a step failing for good
+//! stops the chain and marks the account `failed` with the step and the reason; a rejected
+//! token marks it `needs_reauth` at once; a rate limit snoozes the chain until access is
+//! regained.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -459,6 +461,9 @@ impl StepJob {
             .map(|p| (p, steps[p]))
             .filter(|(_, step)| !done(*step))
             .collect();
+        // The position after this job's stage: when the stage ends done, the chain goes on
+        // there, with no job for the steps that ran beside this one.
+        let after = plan.stage(position).end;
         let next_job = |at: DateTime<Utc>| {
             step_job(
                 deps,
@@ -467,7 +472,7 @@ impl StepJob {
                 &scope,
                 &trigger,
                 run_id,
-                position + 1,
+                after,
                 at,
             )
         };
@@ -478,7 +483,7 @@ impl StepJob {
                 "step": self.step.name(),
                 "done_before": true,
             }));
-            if position + 1 < steps.len() {
+            if after < steps.len() {
                 return Ok(match next_job(ctx.now()) {
                     Ok(job) => JobOutcome::Complete {
                         result,
@@ -683,7 +688,7 @@ impl StepJob {
                 "rows_written": spent.rows,
                 "complete": lead_report.as_ref().and_then(|r| r.complete),
             }));
-            if position + 1 < steps.len() {
+            if after < steps.len() {
                 let next = match next_job(ctx.now()) {
                     Ok(job) => job,
                     Err(e) => return Ok(JobOutcome::discard(e.to_string())),

@@ -6,7 +6,7 @@ use chrono::Duration;
 use store::{
     AccountId, AlertQuery, JobQuery, JobState, RunQuery, SecretString, StatusChange, SyncStatus,
 };
-use sync::{HistoryWindow, Plan, load_account_history};
+use sync::{HistoryWindow, Plan, load_account_history, load_alert_history};
 
 use crate::both_dialects;
 use crate::db::Dialect;
@@ -529,13 +529,14 @@ async fn retention_prunes_finished_jobs_and_never_analytics_data(d: Dialect) {
                 .total
         }
     };
-    assert_eq!(completed(&env).await, 14);
+    // Two chains of three jobs: orchestrator, profile, media (the later steps beside it).
+    assert_eq!(completed(&env).await, 6);
     env.advance_engine(Duration::days(2));
     env.engine.scheduler().run_now("retention").await.unwrap();
     env.engine.run_until_idle().await.unwrap();
     let retention = jobs_of_kind(&env, "retention").await;
     assert_eq!(retention[0].state, JobState::Completed);
-    assert_eq!(retention[0].result.as_ref().unwrap()["completed"], 14 - 3);
+    assert_eq!(retention[0].result.as_ref().unwrap()["completed"], 6 - 3);
     assert_eq!(
         completed(&env).await,
         4,
@@ -650,6 +651,54 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
         .metric(analytics::AccountMetric::Reach)
         .unwrap();
     assert_eq!(reach.daily.len(), 30);
+
+    // The alerts' load reads only what the detectors look at, and they find the same.
+    let now = env.now();
+    let window = HistoryWindow {
+        from: now - Duration::days(70),
+        to: now,
+        trending_from: now - Duration::days(7),
+    };
+    let store = env.db.store.as_ref();
+    let full = load_account_history(store, id, window).await.unwrap();
+    let lean = load_alert_history(store, id, window).await.unwrap();
+    assert_eq!(lean.account, full.account);
+    assert_eq!(lean.posts, full.posts);
+    assert_eq!(lean.follower_samples, full.follower_samples);
+    let checked: Vec<_> = full
+        .daily_metrics
+        .iter()
+        .filter(|m| analytics::CHECKED_METRICS.contains(&m.metric))
+        .cloned()
+        .collect();
+    assert!(checked.len() >= 60, "{}", checked.len());
+    assert!(checked.len() < full.daily_metrics.len());
+    // The checked series (and unfollows, read with follows), in the same order.
+    let lean_checked: Vec<_> = lean
+        .daily_metrics
+        .iter()
+        .filter(|m| analytics::CHECKED_METRICS.contains(&m.metric))
+        .cloned()
+        .collect();
+    assert!(lean_checked == checked, "the checked series differ");
+    assert!(lean.daily_metrics.iter().all(|m| full.daily_metrics.contains(m)));
+    assert!(lean.daily_metrics.len() < full.daily_metrics.len());
+    assert!(lean.online_followers.is_empty() && !full.online_followers.is_empty());
+    assert!(lean.demographics.is_empty() && !full.demographics.is_empty());
+    let config = analytics::AlertConfig::default();
+    let last_final_day = (now - Duration::days(2)).date_naive();
+    let anomalies = |h: &analytics::AccountHistory| {
+        format!(
+            "{:?}",
+            analytics::account_anomalies(h, last_final_day, 60, &analytics::AnomalyConfig::default())
+        )
+    };
+    assert_eq!(anomalies(&lean), anomalies(&full));
+    assert_eq!(
+        format!("{:?}", analytics::detect_alerts(&lean, now, &config)),
+        format!("{:?}", analytics::detect_alerts(&full, now, &config))
+    );
+
     let err = load_account_history(env.db.store.as_ref(), AccountId::new(424_242), window)
         .await
         .unwrap_err();
@@ -677,15 +726,16 @@ async fn a_worker_service_fires_due_schedules_and_syncs_until_shut_down(d: Diale
         }
     };
     let stats = env.engine.run_worker(shutdown).await.unwrap();
-    // One fan-out, two orchestrators and five light steps each, and the hourly report tick
-    // when it ran before the shutdown.
+    // One fan-out, two orchestrators with the profile and media steps' jobs each (the later
+    // light steps run beside the media step), and the hourly report tick when it ran before
+    // the shutdown.
     let report_ticks = jobs_of_kind(&env, sync::KIND_REPORTS_DUE)
         .await
         .iter()
         .filter(|j| j.state == JobState::Completed)
         .count() as u64;
     assert!(report_ticks <= 1);
-    assert_eq!(stats.completed, 1 + 2 * 6 + report_ticks, "{stats:?}");
+    assert_eq!(stats.completed, 1 + 2 * 3 + report_ticks, "{stats:?}");
     let runs = env.runs(None).await;
     assert_eq!(runs.len(), 2);
     assert!(
