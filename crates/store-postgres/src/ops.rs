@@ -17,7 +17,8 @@ use crate::{LOCK_NAMESPACE, LOCK_STATISTICS_SUFFIX};
 
 /// `Store::statistics_refresh`: analyzes the tables of the current schema whose rows changed
 /// by more than autovacuum's default analyze threshold (50 rows + 10 %) since they were last
-/// analyzed. A session advisory lock per schema keeps two workers from analyzing the same
+/// analyzed, and where autovacuum is off, vacuums those past its vacuum threshold (50 dead
+/// row versions + 20 %). A session advisory lock per schema keeps two workers from analyzing the same
 /// tables; the one that does not get it returns nothing.
 pub(crate) async fn statistics_refresh(pool: &PgPool) -> Result<Vec<String>> {
     let mut conn = pool.acquire().await.map_err(db)?;
@@ -45,24 +46,41 @@ pub(crate) async fn statistics_refresh(pool: &PgPool) -> Result<Vec<String>> {
 }
 
 async fn analyze_stale(conn: &mut sqlx::PgConnection) -> Result<Vec<String>> {
-    let stale: Vec<String> = sqlx::query_scalar(
-        "SELECT relname::text FROM pg_stat_user_tables \
-         WHERE schemaname = current_schema() \
-           AND n_mod_since_analyze > 50 + 0.1 * greatest(n_live_tup, 0) \
-         ORDER BY relname",
+    // Autovacuum's default thresholds: statistics after 50 rows + 10 % changed; dead row
+    // versions reclaimed after 50 + 20 %, but only here where the server's autovacuum is off
+    // (for the server, or for the table): left alone, an hourly upsert's old versions pile up
+    // in the indexes and every later lookup of the row walks them all.
+    let stale: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT relname, needs_vacuum FROM ( \
+             SELECT s.relname::text AS relname, \
+                    s.n_mod_since_analyze > 50 + 0.1 * greatest(s.n_live_tup, 0) AS needs_analyze, \
+                    s.n_dead_tup > 50 + 0.2 * greatest(s.n_live_tup, 0) \
+                    AND (current_setting('autovacuum') = 'off' \
+                         OR coalesce(c.reloptions, '{}') @> ARRAY['autovacuum_enabled=false']) \
+                    AS needs_vacuum \
+             FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid \
+             WHERE s.schemaname = current_schema()) t \
+         WHERE needs_analyze OR needs_vacuum ORDER BY relname",
     )
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    for table in &stale {
+    let mut done = Vec::with_capacity(stale.len());
+    for (table, vacuum) in stale {
         // The name comes from the catalog; quoting it keeps any name a single identifier.
         let quoted = format!("\"{}\"", table.replace('"', "\"\""));
-        sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {quoted}")))
+        let sql = if vacuum {
+            format!("VACUUM (ANALYZE) {quoted}")
+        } else {
+            format!("ANALYZE {quoted}")
+        };
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(&mut *conn)
             .await
             .map_err(db)?;
+        done.push(table);
     }
-    Ok(stale)
+    Ok(done)
 }
 
 const ALERT_COLUMNS: &str = "id, account_id, kind, severity, dedup_key, title, message, payload, \

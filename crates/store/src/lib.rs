@@ -89,6 +89,8 @@ pub trait Store: QueueStore {
     /// tables. PostgreSQL plans from these statistics, and its autovacuum daemon, which
     /// gathers them, may be off or far behind a bulk backfill: a table never analyzed is
     /// planned as if it were tiny, and a history read of one account then scans the fleet.
+    /// Where the server's autovacuum is off, tables past its vacuum threshold are vacuumed
+    /// too (the dead row versions an hourly upsert leaves would otherwise slow every lookup).
     /// One caller at a time per database schema does the work; the others return at once
     /// with nothing. SQLite plans from its indexes alone and returns nothing.
     async fn statistics_refresh(&self) -> Result<Vec<String>>;

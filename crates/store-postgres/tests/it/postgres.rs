@@ -754,5 +754,50 @@ async fn statistics_are_gathered_for_grown_tables_by_one_caller_at_a_time() {
     // Unchanged since: nothing to gather again.
     let again = store.statistics_refresh().await.unwrap();
     assert!(!again.contains(&"jobs".to_string()), "{again:?}");
+
+    // With autovacuum off for the table, the refresh reclaims the dead row versions of
+    // updates past autovacuum's threshold (50 + 20 % of 300 rows) itself.
+    sqlx::query("ALTER TABLE jobs SET (autovacuum_enabled = false)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        sqlx::query("UPDATE jobs SET priority = priority + 1")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let dead = |pool: sqlx::PgPool| async move {
+        sqlx::query_as::<_, (i64, Option<DateTime<Utc>>)>(
+            "SELECT n_dead_tup, last_vacuum FROM pg_stat_user_tables \
+             WHERE schemaname = current_schema() AND relname = 'jobs'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let started = Instant::now();
+    while dead(pool.clone()).await.0 < 600 {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the server never counted the dead row versions"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(dead(pool.clone()).await.1, None, "never vacuumed before");
+    let vacuumed = store.statistics_refresh().await.unwrap();
+    assert!(vacuumed.contains(&"jobs".to_string()), "{vacuumed:?}");
+    let started = Instant::now();
+    loop {
+        let (n_dead, last) = dead(pool.clone()).await;
+        if last.is_some() && n_dead == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the jobs table was not vacuumed ({n_dead} dead, last {last:?})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     Box::new(fx).teardown().await;
 }
