@@ -53,8 +53,8 @@ pub use alert::{
     Alert, AlertConfig, AlertKind, detect_alerts, detect_follower_growth, detect_trending_posts,
 };
 pub use anomaly::{
-    Anomaly, AnomalyConfig, Baseline, BaselineKind, Direction, NoBaseline, PostAnomaly,
-    CHECKED_METRICS, SeriesAnomaly, SeriesKind, account_anomalies, assess_day, detect_anomalies,
+    Anomaly, AnomalyConfig, Baseline, BaselineKind, CHECKED_METRICS, Direction, NoBaseline,
+    PostAnomaly, SeriesAnomaly, SeriesKind, account_anomalies, assess_day, detect_anomalies,
     post_anomalies,
 };
 pub use best_time::{

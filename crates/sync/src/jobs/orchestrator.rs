@@ -465,16 +465,7 @@ impl StepJob {
         // there, with no job for the steps that ran beside this one.
         let after = plan.stage(position).end;
         let next_job = |at: DateTime<Utc>| {
-            step_job(
-                deps,
-                account_id,
-                plan,
-                &scope,
-                &trigger,
-                run_id,
-                after,
-                at,
-            )
+            step_job(deps, account_id, plan, &scope, &trigger, run_id, after, at)
         };
         if members.is_empty() {
             // Done already (beside the media step, or by an attempt whose outcome was lost).

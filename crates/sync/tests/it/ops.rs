@@ -681,7 +681,11 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
         .cloned()
         .collect();
     assert!(lean_checked == checked, "the checked series differ");
-    assert!(lean.daily_metrics.iter().all(|m| full.daily_metrics.contains(m)));
+    assert!(
+        lean.daily_metrics
+            .iter()
+            .all(|m| full.daily_metrics.contains(m))
+    );
     assert!(lean.daily_metrics.len() < full.daily_metrics.len());
     assert!(lean.online_followers.is_empty() && !full.online_followers.is_empty());
     assert!(lean.demographics.is_empty() && !full.demographics.is_empty());
@@ -690,7 +694,12 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
     let anomalies = |h: &analytics::AccountHistory| {
         format!(
             "{:?}",
-            analytics::account_anomalies(h, last_final_day, 60, &analytics::AnomalyConfig::default())
+            analytics::account_anomalies(
+                h,
+                last_final_day,
+                60,
+                &analytics::AnomalyConfig::default()
+            )
         )
     };
     assert_eq!(anomalies(&lean), anomalies(&full));
