@@ -308,7 +308,9 @@ async fn database_activity(db: &BenchDb) -> anyhow::Result<Option<[i64; 5]>> {
     if db.sqlite_file().is_some() {
         return Ok(None);
     }
-    Ok(Some(store_postgres::scratch::database_activity(&db.url).await?))
+    Ok(Some(
+        store_postgres::scratch::database_activity(&db.url).await?,
+    ))
 }
 
 fn stat(stats: &Value, key: &str) -> i64 {
@@ -729,7 +731,12 @@ struct CpuSplit {
 }
 
 impl CpuSplit {
-    fn since(igsync: Duration, sim: &SimProcess, sim_start: Duration, machine_start: Duration) -> CpuSplit {
+    fn since(
+        igsync: Duration,
+        sim: &SimProcess,
+        sim_start: Duration,
+        machine_start: Duration,
+    ) -> CpuSplit {
         CpuSplit {
             igsync,
             simulator: sim.cpu_time().saturating_sub(sim_start),
@@ -952,7 +959,9 @@ fn print_day_table(runs: &[Value]) {
                 f("/day/machine_cpu_s/machine_busy"),
             );
         }
-        if r.pointer("/per_account_day/database/transactions").is_some() {
+        if r.pointer("/per_account_day/database/transactions")
+            .is_some()
+        {
             println!(
                 "         database per account-day: {:.0} transactions, {:.0} rows inserted, {:.0} updated, {:.0} read",
                 f("/per_account_day/database/transactions"),
