@@ -18,8 +18,8 @@ use crate::{LOCK_NAMESPACE, LOCK_STATISTICS_SUFFIX};
 /// `Store::statistics_refresh`: analyzes the tables of the current schema whose rows changed
 /// by more than autovacuum's default analyze threshold (50 rows + 10 %) since they were last
 /// analyzed, and where autovacuum is off, vacuums those past its vacuum threshold (50 dead
-/// row versions + 20 %). A session advisory lock per schema keeps two workers from analyzing the same
-/// tables; the one that does not get it returns nothing.
+/// row versions + 20 %). A session advisory lock per schema keeps two workers from analyzing
+/// the same tables; the one that does not get it returns nothing.
 pub(crate) async fn statistics_refresh(pool: &PgPool) -> Result<Vec<String>> {
     let mut conn = pool.acquire().await.map_err(db)?;
     let locked: bool =

@@ -154,10 +154,11 @@ pub async fn database_activity(url: &str) -> Result<[i64; 5]> {
         })
 }
 
-/// Snapshot rows captured after `since` (on a later day, for a table of days), per snapshot table: how many there are, how
-/// many repeat the row before them for the same key (every value and the provenance equal),
-/// and how many earlier rows had their `confirmed_at` moved past `since` (0 where the
-/// column does not exist yet). For the day benchmark's storage figures.
+/// Snapshot rows captured after `since` (on a later day, for a table of days), per snapshot
+/// table: how many there are, how many repeat the row before them for the same key (every
+/// value and the provenance equal), and how many earlier rows had their `confirmed_at` moved
+/// past `since` (0 where the column does not exist yet). For the day benchmark's storage
+/// figures.
 pub async fn snapshot_repeats(
     url: &str,
     since: chrono::DateTime<chrono::Utc>,
