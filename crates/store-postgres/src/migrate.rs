@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "snapshot_confirmed",
         include_str!("../migrations/0014_snapshot_confirmed.sql"),
     ),
+    (
+        15,
+        "page_room",
+        include_str!("../migrations/0015_page_room.sql"),
+    ),
 ];
 
 fn checksum(sql: &str) -> String {

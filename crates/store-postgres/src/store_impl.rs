@@ -231,6 +231,16 @@ impl Store for PostgresStore {
         content::account_insight_last_day(&self.pool, account_id, metric).await
     }
 
+    async fn account_insight_oldest_read(
+        &self,
+        account_id: AccountId,
+        metric: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Option<DateTime<Utc>>> {
+        content::account_insight_oldest_read(&self.pool, account_id, metric, from, to).await
+    }
+
     async fn demographics_apply(&self, batch: DemographicBatch) -> Result<u64> {
         content::demographics_apply(&self.pool, batch).await
     }

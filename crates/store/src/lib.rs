@@ -192,6 +192,16 @@ pub trait Store: QueueStore {
         account_id: AccountId,
         metric: &str,
     ) -> Result<Option<NaiveDate>>;
+    /// When the least recently read total (no breakdown) of a metric's days in the
+    /// inclusive range was last read; `None` when none of those days is stored. Decides
+    /// whether older days are due to be read again, without reading their history.
+    async fn account_insight_oldest_read(
+        &self,
+        account_id: AccountId,
+        metric: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Option<DateTime<Utc>>>;
 
     async fn demographics_apply(&self, batch: DemographicBatch) -> Result<u64>;
     /// The most recent snapshot day and its values, if any.

@@ -89,18 +89,21 @@ pub(crate) async fn account_insight_days(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<AccountInsightDay>> {
-    let rows = sqlx::query(
+    // Named metrics are a condition of the key's index (with the days), so only their rows
+    // are read; a test of an empty list beside them would make the index serve the account
+    // alone and read every metric's days.
+    let sql = if metrics.is_empty() {
         "SELECT metric, day, breakdown, key, value FROM account_insight_days
-         WHERE account_id = $1 AND (cardinality($2::text[]) = 0 OR metric = ANY($2))
-             AND day >= $3 AND day <= $4",
-    )
-    .bind(account_id.get())
-    .bind(metrics)
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
+         WHERE account_id = $1 AND day >= $2 AND day <= $3"
+    } else {
+        "SELECT metric, day, breakdown, key, value FROM account_insight_days
+         WHERE account_id = $1 AND day >= $2 AND day <= $3 AND metric = ANY($4)"
+    };
+    let mut query = sqlx::query(sql).bind(account_id.get()).bind(from).bind(to);
+    if !metrics.is_empty() {
+        query = query.bind(metrics);
+    }
+    let rows = query.fetch_all(pool).await.map_err(db)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         out.push(AccountInsightDay {
@@ -196,6 +199,26 @@ pub(crate) async fn account_insight_last_day(
     )
     .bind(account_id.get())
     .bind(metric)
+    .fetch_one(pool)
+    .await
+    .map_err(db)
+}
+
+pub(crate) async fn account_insight_oldest_read(
+    pool: &PgPool,
+    account_id: AccountId,
+    metric: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    sqlx::query_scalar(
+        "SELECT min(fetched_at) FROM account_insight_days
+         WHERE account_id = $1 AND metric = $2 AND day >= $3 AND day <= $4 AND breakdown = ''",
+    )
+    .bind(account_id.get())
+    .bind(metric)
+    .bind(from)
+    .bind(to)
     .fetch_one(pool)
     .await
     .map_err(db)

@@ -77,21 +77,29 @@ pub(crate) async fn account_insight_days(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<AccountInsightDay>> {
-    let text: String = sqlx::query_scalar(
+    // Named metrics are a condition of the key's index (with the days), so only their rows
+    // are read; a test of an empty list beside them would make the index serve the account
+    // alone and read every metric's days.
+    let sql = if metrics.is_empty() {
+        "SELECT json_group_array(json_array(metric, day, breakdown, key,
+                    json(printf('%!.17g', value))))
+         FROM account_insight_days
+         WHERE account_id = ?1 AND day BETWEEN ?2 AND ?3"
+    } else {
         "SELECT json_group_array(json_array(metric, day, breakdown, key,
                     json(printf('%!.17g', value))))
          FROM account_insight_days
          WHERE account_id = ?1 AND day BETWEEN ?2 AND ?3
-           AND (?4 = 0 OR metric IN (SELECT value FROM json_each(?5)))",
-    )
-    .bind(account_id.get())
-    .bind(day(from))
-    .bind(day(to))
-    .bind(metrics.len() as i64)
-    .bind(json_texts(metrics))
-    .fetch_one(&db.reader)
-    .await
-    .map_err(db_err)?;
+           AND metric IN (SELECT value FROM json_each(?4))"
+    };
+    let mut query = sqlx::query_scalar(sql)
+        .bind(account_id.get())
+        .bind(day(from))
+        .bind(day(to));
+    if !metrics.is_empty() {
+        query = query.bind(json_texts(metrics));
+    }
+    let text: String = query.fetch_one(&db.reader).await.map_err(db_err)?;
     let mut rows: Vec<(String, String, String, String, f64)> =
         serde_json::from_str(&text).map_err(|e| corrupt(format!("account insight days: {e}")))?;
     rows.sort_unstable_by(|a, b| (&a.0, &a.1, &a.2, &a.3).cmp(&(&b.0, &b.1, &b.2, &b.3)));
@@ -189,6 +197,27 @@ pub(crate) async fn account_insight_last_day(
     .await
     .map_err(db_err)?;
     last.as_deref().map(crate::sql::parse_day).transpose()
+}
+
+pub(crate) async fn account_insight_oldest_read(
+    db: &SqliteStore,
+    account_id: AccountId,
+    metric: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let oldest: Option<i64> = sqlx::query_scalar(
+        "SELECT min(fetched_at) FROM account_insight_days
+         WHERE account_id = ? AND metric = ? AND day BETWEEN ? AND ? AND breakdown = ''",
+    )
+    .bind(account_id.get())
+    .bind(metric)
+    .bind(day(from))
+    .bind(day(to))
+    .fetch_one(&db.reader)
+    .await
+    .map_err(db_err)?;
+    oldest.map(crate::sql::from_micros).transpose()
 }
 
 // ----- demographics -----

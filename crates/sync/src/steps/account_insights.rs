@@ -15,8 +15,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::America::Los_Angeles;
 use graph::{AccountInsightsQuery, CatalogScope};
 use store::{
-    AccountInsightBatch, AccountInsightDay, AccountInsightReading, Breakdown, MissingBatch,
-    MissingKey, MissingKind, MissingReason, MissingValue,
+    AccountInsightBatch, AccountInsightDay, Breakdown, MissingBatch, MissingKey, MissingKind,
+    MissingReason, MissingValue,
 };
 
 use crate::steps::{StepCtx, StepError, StepReport};
@@ -45,11 +45,9 @@ pub(crate) fn days_to_read(
 const REREAD_EVERY: Duration = Duration::days(7);
 
 /// Whether the days before the usual window are due to be read again: some day's total
-/// was last read `REREAD_EVERY` ago or longer.
-fn reread_due(readings: &[AccountInsightReading], now: DateTime<Utc>) -> bool {
-    readings
-        .iter()
-        .any(|r| r.breakdown.is_none() && r.fetched_at <= now - REREAD_EVERY)
+/// was last read `REREAD_EVERY` ago or longer (`oldest_read`: the least recent read).
+fn reread_due(oldest_read: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    oldest_read.is_some_and(|at| at <= now - REREAD_EVERY)
 }
 
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
@@ -74,16 +72,15 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
             // The weekly wider re-read, for Meta's later revisions.
             let wide = today - Duration::days(settings.account_insights_reread_days as i64);
             if last.is_some() && wide < since {
-                let readings = store
-                    .account_insight_as_of(
+                let oldest = store
+                    .account_insight_oldest_read(
                         ctx.account.id,
                         ANCHOR_METRIC,
                         wide,
                         since - Duration::days(1),
-                        None,
                     )
                     .await?;
-                if reread_due(&readings, ctx.now) {
+                if reread_due(oldest, ctx.now) {
                     since = wide;
                     reread = true;
                 }

@@ -229,6 +229,20 @@ pub async fn account_insight_days_settle_in_place(store: DynStore) {
         store.account_insight_last_day(a, "views").await.unwrap(),
         None
     );
+    // The least recent read of a range's totals (day 1 read first; day 3's breakdown row,
+    // read first too, is no total).
+    let oldest =
+        |from: u32, to: u32| store.account_insight_oldest_read(a, "reach", day(from), day(to));
+    assert_eq!(oldest(1, 4).await.unwrap(), Some(at(0)));
+    assert_eq!(oldest(2, 4).await.unwrap(), Some(at(60)));
+    assert_eq!(oldest(5, 9).await.unwrap(), None);
+    assert_eq!(
+        store
+            .account_insight_oldest_read(a, "views", day(1), day(4))
+            .await
+            .unwrap(),
+        None
+    );
 
     let err = store
         .account_insights_apply(AccountInsightBatch {
