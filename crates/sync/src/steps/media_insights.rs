@@ -3,7 +3,7 @@
 //! as snapshots. Per-item errors are recorded on the item; an item that could not be read
 //! for a passing reason makes the step incomplete (retried) after storing the rest.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -355,6 +355,10 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
                 .iter()
                 .map(|e| (e.ig_media_id.clone(), e.clone()))
                 .collect();
+            // What the listing makes of the index once written: its posts are stored and not
+            // deleted, the new ones added.
+            let mut listed_ids: HashSet<String> = HashSet::new();
+            let mut listed_new: Vec<store::MediaIndexEntry> = Vec::new();
             let mut open = true;
             while open || !reads.in_flight.is_empty() {
                 tokio::select! {
@@ -370,6 +374,12 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
                             if let Some((target, at)) = entry.as_ref().and_then(target_of) {
                                 reads.push(target, at);
                             }
+                            if let Some(entry) = entry
+                                && listed_ids.insert(item.id)
+                                && !stored.contains_key(&entry.ig_media_id)
+                            {
+                                listed_new.push(entry);
+                            }
                         }
                         None => open = false,
                     },
@@ -378,7 +388,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
                     }
                 }
             }
-            if link_written(ctx).await.is_none() {
+            let Some(deleted) = link_written(ctx).await else {
                 reads.finish().await;
                 return Err(StepError::Incomplete {
                     report: StepReport::default(),
@@ -386,9 +396,18 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
                              insights"
                         .into(),
                 });
+            };
+            // The listing is written: the index as it now stands, with the stored posts it
+            // marked deleted (as the store would read it again).
+            let deleted: HashSet<String> = deleted.into_iter().collect();
+            for e in &mut index {
+                if listed_ids.contains(&e.ig_media_id) {
+                    e.deleted = false;
+                } else if deleted.contains(&e.ig_media_id) {
+                    e.deleted = true;
+                }
             }
-            // The listing is written: the index now says which stored posts it deleted.
-            index = store.media_index(ctx.account.id).await?;
+            index.extend(listed_new);
             let mut rest: Vec<(MediaTarget, DateTime<Utc>)> =
                 index.iter().filter_map(target_of).collect();
             newest_first(&mut rest);

@@ -490,6 +490,26 @@ async fn deleted_posts_are_detected_and_light_syncs_stop_at_known_posts(d: Diale
         get(old.clone()).await.deleted_at.is_none(),
         "outside the light listing's range"
     );
+    // Media insights, beside the listing, saw the index as the listing left it: every
+    // stored post, and the young deletion as the lasting reason its insights are missing.
+    let insights = steps.iter().find(|s| s.step == "media_insights").unwrap();
+    assert_eq!(
+        insights.detail["known_media"],
+        env.db.store.media_index(a).await.unwrap().len(),
+        "{insights:?}"
+    );
+    let missing = env
+        .db
+        .store
+        .missing_list(a, &[store::MissingKind::MediaInsights])
+        .await
+        .unwrap();
+    assert!(
+        missing
+            .iter()
+            .any(|m| m.key.object_id == young && m.reason == store::MissingReason::Deleted),
+        "{missing:?}"
+    );
     // Deleted posts keep their history.
     let kept = env
         .db
