@@ -550,6 +550,7 @@ impl StepJob {
         let link = members.iter().any(|(_, s)| *s == Step::Media).then(|| {
             crate::steps::media::Link::new(members.iter().any(|(_, s)| *s == Step::MediaInsights))
         });
+        let catalog = store.catalog_decisions_list().await?;
         let contexts: Vec<StepCtx<'_>> = members
             .iter()
             .enumerate()
@@ -573,6 +574,7 @@ impl StepJob {
                 // The job's progress is its first step's (the lead's while it runs).
                 reports_progress: i == 0,
                 link: link.as_ref(),
+                catalog: &catalog,
             })
             .collect();
         self.running().insert(

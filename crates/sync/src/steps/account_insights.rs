@@ -115,10 +115,9 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     );
     let (points, online) = (points?, online?);
     // Every value asked for is stored or recorded as missing with its reason.
-    let followers = store
-        .account_get(ctx.account.id)
-        .await?
-        .and_then(|a| a.followers_count);
+    // The account as its job found it: after the plan's profile step, which runs in an
+    // earlier job of the chain.
+    let followers = ctx.account.followers_count;
     let mut seen: BTreeSet<(String, NaiveDate)> = points
         .iter()
         .filter(|p| p.breakdown.is_none())

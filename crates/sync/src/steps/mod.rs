@@ -63,6 +63,8 @@ pub(crate) struct StepCtx<'a> {
     pub(crate) reports_progress: bool,
     /// The media listing handed to media insights as it goes, when both run in one stage.
     pub(crate) link: Option<&'a media::Link>,
+    /// The metric catalog's stored decisions, read once for the steps the job runs.
+    pub(crate) catalog: &'a [store::CatalogDecisionRecord],
 }
 
 impl StepCtx<'_> {
@@ -160,13 +162,13 @@ impl std::fmt::Display for StepError {
 }
 
 /// Runs a step with the metric catalog other runs and processes learnt: the stored
-/// decisions are adopted before, and what the step learnt (a metric Meta refused) is stored
+/// decisions (read once by the job) are adopted before, and what the step learnt (a metric Meta refused) is stored
 /// after, whatever the step's outcome.
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let client = ctx.client;
     let login = client.login().as_str();
-    let stored = ctx.deps.store.catalog_decisions_list().await?;
-    let known: Vec<graph::CatalogDecision> = stored
+    let known: Vec<graph::CatalogDecision> = ctx
+        .catalog
         .iter()
         .filter(|d| d.login == login)
         .filter_map(|d| {
