@@ -26,18 +26,25 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// Installs Debian's Chromium and its driver when they are missing; fails (never skips)
 /// with what to do when that is impossible.
 fn ensure_chromium() {
+    // The browser tests of this process install one at a time; another process's install
+    // holds dpkg's lock, and apt waits for it (`DPkg::Lock::Timeout`) instead of failing.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
         return;
     }
     let install = || {
         std::process::Command::new("apt-get")
+            .args(["-o", "DPkg::Lock::Timeout=600"])
             .args(["install", "-y", "chromium", "chromium-driver"])
             .env("DEBIAN_FRONTEND", "noninteractive")
             .status()
     };
     let ok = matches!(install(), Ok(s) if s.success())
         || (matches!(
-            std::process::Command::new("apt-get").arg("update").status(),
+            std::process::Command::new("apt-get")
+                .args(["-o", "DPkg::Lock::Timeout=600", "update"])
+                .status(),
             Ok(s) if s.success()
         ) && matches!(install(), Ok(s) if s.success()));
     assert!(
