@@ -6,13 +6,14 @@ use crate::error::ApiError;
 use crate::hash::{h, hs, unit};
 use crate::state::SimState;
 
-/// The fault (if any) of request number `seq`.
-pub(crate) fn decide(st: &SimState, seq: u64) -> Option<FaultKind> {
-    let (rate, mix) = {
+/// The fault (if any) of request number `seq`, for `path`.
+pub(crate) fn decide(st: &SimState, seq: u64, path: &str) -> Option<FaultKind> {
+    let (rate, mix, aimed) = {
         let m = st.read();
-        (m.fault_rate, m.fault_mix)
+        let aimed = m.fault_path.as_deref().is_none_or(|p| path.ends_with(p));
+        (m.fault_rate, m.fault_mix, aimed)
     };
-    if rate <= 0.0 {
+    if rate <= 0.0 || !aimed {
         return None;
     }
     let seed = st.config.seed;

@@ -116,6 +116,12 @@ impl SimServer {
         m.fault_mix = mix;
     }
 
+    /// Aims fault injection at the requests whose path ends with `suffix` (e.g. `/media`,
+    /// an account's listing of posts); `None` aims it at every request again.
+    pub fn set_fault_path(&self, suffix: Option<&str>) {
+        self.state.write().fault_path = suffix.map(str::to_owned);
+    }
+
     /// Expires every token of the account: the next calls get 190 / 463.
     pub fn expire_token(&self, ig_user_id: &str) {
         if let Some(acct) = self.state.account_index(ig_user_id) {
@@ -419,7 +425,7 @@ async fn api_handler(
     let path = uri.path().to_owned();
     let query = uri.query().unwrap_or("").to_owned();
     let token = header_token(&headers);
-    let kind = fault::decide(&st, seq);
+    let kind = fault::decide(&st, seq, &path);
     if let Some(k) = kind {
         st.stats().fault(k);
     }

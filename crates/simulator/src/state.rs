@@ -140,6 +140,8 @@ pub(crate) struct Mutable {
     pub(crate) deleted: HashSet<MediaRef>,
     pub(crate) fault_rate: f64,
     pub(crate) fault_mix: FaultMix,
+    /// Faults hit only requests whose path ends with this (e.g. `/media`); all when None.
+    pub(crate) fault_path: Option<String>,
     pub(crate) edges: bool,
     /// Revisions asked for through the control API: (account, day) → (from when, factor).
     pub(crate) revisions: HashMap<(usize, NaiveDate), Vec<(i64, f64)>>,
@@ -285,6 +287,7 @@ impl SimState {
                 refused_breakdowns: HashSet::new(),
                 deleted: HashSet::new(),
                 fault_rate: config.fault_rate,
+                fault_path: None,
                 fault_mix: config.faults,
                 edges: config.edges,
                 revisions: HashMap::new(),

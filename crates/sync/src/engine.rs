@@ -266,7 +266,7 @@ impl Engine {
                         .jobs_retry(store::JobSelector::Ids(vec![id]), now)
                         .await?;
                 }
-                job.and_then(|j| j.run_id)
+                job.as_ref().and_then(crate::steps::run_of)
             }
         };
         self.deps.wake.notify_one();
@@ -495,9 +495,7 @@ impl Engine {
             .ok_or_else(|| SyncError::Invalid(format!("job {job_id} does not exist")))?;
         // The plan of a sync_account job or of one of its steps (both carry `plan`).
         let plan = job.args_as::<PlanOf>().ok().map(|args| args.plan);
-        let run_id = job
-            .run_id
-            .or_else(|| job.result.as_ref()?["run_id"].as_i64().map(RunId::new));
+        let run_id = crate::steps::run_of(&job);
         let mut progress = SyncProgress {
             job_id,
             account_id: job.account_id,
@@ -577,8 +575,13 @@ impl Engine {
                 ..Default::default()
             })
             .await?;
-        for job in &active.jobs {
-            let Some(step) = Step::from_kind(&job.kind) else {
+        // The jobs of the run still at work: a `sync_account` job running its stages (its
+        // progress names the step), or a step job of a chain queued by an earlier version.
+        let asked = matches!(job.state, JobState::Pending | JobState::Running).then_some(&job);
+        for job in active.jobs.iter().chain(asked) {
+            let Some(step) =
+                Step::from_kind(&job.kind).or_else(|| crate::steps::progress_step(job))
+            else {
                 continue;
             };
             if let Some(slot) = progress.steps.iter_mut().find(|s| s.step == step) {

@@ -17,7 +17,7 @@ use crate::plan::Step;
 pub struct RetryState {
     pub job_id: JobId,
     pub kind: String,
-    /// The step the job runs (None for the orchestrator that starts a sync).
+    /// The step the job was at (None when a sync had not started its first step).
     pub step: Option<Step>,
     /// Attempts that failed so far (a lost worker counts).
     pub failed_attempts: usize,
@@ -40,7 +40,7 @@ impl RetryState {
         Some(RetryState {
             job_id: job.id,
             kind: job.kind.clone(),
-            step: Step::from_kind(&job.kind),
+            step: Step::from_kind(&job.kind).or_else(|| crate::steps::progress_step(job)),
             failed_attempts: job.errors.len(),
             max_attempts: job.max_attempts,
             last_error: last.error.clone(),

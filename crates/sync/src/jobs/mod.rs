@@ -35,7 +35,7 @@ pub(crate) const PRIORITY_STEP: i16 = 0;
 pub(crate) const PRIORITY_MAINTENANCE: i16 = 5;
 
 pub(crate) fn register_all(deps: &Arc<Deps>, worker: &mut Worker) {
-    worker.register(Arc::new(orchestrator::SyncAccount { deps: deps.clone() }));
+    worker.register(Arc::new(orchestrator::SyncAccount::new(deps.clone())));
     for step in Step::ALL {
         worker.register(Arc::new(orchestrator::StepJob::new(deps.clone(), step)));
     }

@@ -1,13 +1,17 @@
-//! The sync chain: the `sync_account` orchestrator (marks the account `syncing`, takes a
-//! slot of the global start limiter, opens the run, inserts the first step) and one job per
-//! step, each completing by inserting the next in the same transaction. The media step's
-//! job of a full or light sync runs the later steps beside it (`Plan::stage`), all their
-//! requests sharing the account's lanes, and the chain goes on after them once they are all
-//! done (a failure beside the lead retries or fails the job as a whole; a retry runs the steps
-//! left). The last step sets the account `idle` and closes the run; a step failing for good
-//! stops the chain and marks the account `failed` with the step and the reason; a rejected
-//! token marks it `needs_reauth` at once; a rate limit snoozes the chain until access is
-//! regained.
+//! The sync chain. A sync is one `sync_account` job: it marks the account `syncing`, takes a
+//! slot of the global start limiter, opens the run and runs the plan's stages one after
+//! another in the same attempt — the profile step, then the media step with every later
+//! step beside it (`Plan::stage`), all their requests sharing the account's lanes. Each
+//! step's row records what it did as it ends; a retried attempt reopens its run and runs
+//! only the steps left. The last stage sets the account `idle` and closes the run; a step
+//! failing for good stops the chain and marks the account `failed` with the step and the
+//! reason; a rejected token marks it `needs_reauth` at once; a rate limit snoozes the job
+//! until access is regained.
+//!
+//! One job per sync keeps the queue's own work (a claim, a completion, their bookkeeping)
+//! to one per sync. Chains queued by earlier versions went on as one job per stage
+//! (`sync_profile`, `sync_media`, …): those kinds still run, each stage completing by
+//! inserting the next one's job.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,9 +19,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use graph::{AccountRef, GraphClient};
 use store::{
-    Account, AccountId, ApiCallsDelta, ApiUsage, JobId, NewAlert, NewJob, NewSyncRun, RateDecision,
-    RunFinish, RunId, RunQuery, RunStatus, Severity, StatusChange, StepStatus, SyncStatus,
-    SyncStep,
+    Account, AccountId, ApiCallsDelta, ApiUsage, CatalogDecisionRecord, JobId, NewAlert, NewJob,
+    NewSyncRun, RateDecision, RunFinish, RunId, RunQuery, RunStatus, Severity, StatusChange,
+    StepStatus, SyncStatus, SyncStep,
 };
 
 use crate::args::{StepArgs, SyncAccountArgs};
@@ -32,9 +36,27 @@ use futures_util::future::join_all;
 /// Name of the global start limiter in the store.
 const START_LIMITER: &str = "account_sync_starts";
 
-/// `SyncAllInstagramData(account)`.
+/// The attempts of chain jobs running in this process, by job: what a timed-out attempt had
+/// spent before it started, so the calls it made still reach its step's counters.
+type Running = std::sync::Mutex<HashMap<JobId, AttemptStart>>;
+
+fn running(map: &Running) -> std::sync::MutexGuard<'_, HashMap<JobId, AttemptStart>> {
+    map.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `SyncAllInstagramData(account)`: the whole sync of one account.
 pub(crate) struct SyncAccount {
-    pub(crate) deps: Arc<Deps>,
+    deps: Arc<Deps>,
+    running: Running,
+}
+
+impl SyncAccount {
+    pub(crate) fn new(deps: Arc<Deps>) -> SyncAccount {
+        SyncAccount {
+            deps,
+            running: Default::default(),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -50,13 +72,46 @@ impl JobHandler for SyncAccount {
         }
     }
 
+    async fn on_timeout(&self, ctx: &JobContext) {
+        timed_out(&self.deps, &self.running, ctx).await;
+    }
+
     async fn on_failed(&self, ctx: &JobContext, error: &str) {
         let Some(account_id) = ctx.job.account_id else {
             return;
         };
-        let _ = self
-            .deps
-            .store
+        let store = &self.deps.store;
+        let plan = ctx.args::<SyncAccountArgs>().ok().map(|args| args.plan);
+        let run = match plan {
+            Some(plan) => open_run(&self.deps, account_id, plan, ctx.job.created_at)
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        if let (Some(plan), Some(run_id)) = (plan, run) {
+            // The stage that failed: the first with a step not done; its lead's row says it.
+            let rows = rows_of(&self.deps, run_id).await;
+            let steps = plan.steps();
+            let mut position = 0;
+            while position < steps.len() {
+                let stage = plan.stage(position);
+                if steps[stage.clone()].iter().any(|s| !is_done(&rows, *s)) {
+                    break;
+                }
+                position = stage.end;
+            }
+            let position = position.min(steps.len().saturating_sub(1));
+            if let Some(step) = steps.get(position) {
+                let spent = spent_of(rows.get(step.name()));
+                chain_failed(
+                    &self.deps, ctx, account_id, run_id, *step, position, spent, error,
+                )
+                .await;
+                return;
+            }
+        }
+        let _ = store
             .account_status_set(
                 account_id,
                 StatusChange {
@@ -69,6 +124,29 @@ impl JobHandler for SyncAccount {
             )
             .await;
     }
+}
+
+/// The running run a sync job opened in an earlier attempt (a retry or a snoozed job goes on
+/// with it).
+async fn open_run(
+    deps: &Deps,
+    account_id: AccountId,
+    plan: Plan,
+    job_created_at: DateTime<Utc>,
+) -> store::Result<Option<RunId>> {
+    Ok(deps
+        .store
+        .sync_runs_list(RunQuery {
+            account_id: Some(account_id),
+            accounts: None,
+            status: Some(RunStatus::Running),
+            limit: 5,
+            before_id: None,
+        })
+        .await?
+        .into_iter()
+        .find(|r| r.plan == plan.as_str() && r.started_at >= job_created_at)
+        .map(|r| r.id))
 }
 
 impl SyncAccount {
@@ -89,14 +167,28 @@ impl SyncAccount {
                 "account {account_id} no longer exists"
             )));
         };
+        // A retried or snoozed job goes on with the run its earlier attempt opened (it
+        // took its start slot then). A snooze gives its attempt back, so a job that ran a
+        // step before says so by its progress.
+        let ran_before = ctx.job.attempt > 1
+            || !ctx.job.errors.is_empty()
+            || crate::steps::run_of(&ctx.job).is_some();
+        let reopened = if ran_before {
+            open_run(deps, account_id, plan, ctx.job.created_at).await?
+        } else {
+            None
+        };
         if let Some(reason) = skip_reason(&account) {
+            if let Some(run_id) = reopened {
+                return stopped(deps, &account, run_id, plan.steps()[0], now).await;
+            }
             return Ok(JobOutcome::Complete {
                 result: Some(serde_json::json!({ "skipped": reason })),
                 next: Vec::new(),
             });
         }
         let per_minute = deps.settings.syncs_per_minute;
-        if per_minute > 0 {
+        if per_minute > 0 && reopened.is_none() {
             match store
                 .rate_limit_acquire(START_LIMITER, per_minute, Duration::minutes(1), now)
                 .await?
@@ -130,20 +222,8 @@ impl SyncAccount {
                 next: Vec::new(),
             });
         }
-        // A retried orchestrator reuses the run its earlier attempt opened.
-        let existing = store
-            .sync_runs_list(RunQuery {
-                account_id: Some(account_id),
-                accounts: None,
-                status: Some(RunStatus::Running),
-                limit: 5,
-                before_id: None,
-            })
-            .await?
-            .into_iter()
-            .find(|r| r.plan == plan.as_str() && r.started_at >= ctx.job.created_at);
-        let run_id = match existing {
-            Some(run) => run.id,
+        let run_id = match reopened {
+            Some(run_id) => run_id,
             None => {
                 store
                     .sync_run_create(NewSyncRun {
@@ -157,14 +237,67 @@ impl SyncAccount {
             }
         };
         tracing::info!(account = account_id.get(), run = run_id.get(), plan = %plan, trigger = %trigger, "sync started");
-        let first = match step_job(deps, account_id, plan, &scope, &trigger, run_id, 0, now) {
-            Ok(job) => job,
-            Err(e) => return Ok(JobOutcome::discard(e.to_string())),
+        let client = match client_for(deps, &account) {
+            Ok(c) => c,
+            Err(e) => return Ok(JobOutcome::discard(e)),
         };
-        Ok(JobOutcome::Complete {
-            result: Some(serde_json::json!({ "run_id": run_id })),
-            next: vec![first],
-        })
+        let chain = Chain {
+            deps,
+            running: &self.running,
+            job: ctx,
+            run_id,
+            plan,
+            scope: &scope,
+            rows: match reopened {
+                Some(run_id) => rows_of(deps, run_id).await,
+                None => HashMap::new(),
+            },
+            catalog: store.catalog_decisions_list().await?,
+            before: client.stats(),
+        };
+        let steps = plan.steps();
+        let mut account = account;
+        let mut position = 0;
+        let outcome = loop {
+            let end = match chain.stage(&account, position).await {
+                Ok(end) => end,
+                Err(e) => break JobOutcome::retry(e.to_string()),
+            };
+            match end {
+                StageEnd::Stop(outcome) => break outcome,
+                StageEnd::Done { after, result } if after >= steps.len() => {
+                    break match finish(deps, &account, run_id, ctx.now()).await {
+                        Ok(()) => JobOutcome::Complete {
+                            result: Some(result),
+                            next: Vec::new(),
+                        },
+                        Err(e) => JobOutcome::retry(e.to_string()),
+                    };
+                }
+                StageEnd::Done { after, .. } => {
+                    position = after;
+                    // The next stage sees the account as the last left it (the profile
+                    // step stores its counters), and stops if it was paused meanwhile.
+                    account = match store.account_get(account_id).await {
+                        Ok(Some(account)) => account,
+                        Ok(None) => {
+                            break JobOutcome::discard(format!(
+                                "account {account_id} no longer exists"
+                            ));
+                        }
+                        Err(e) => break JobOutcome::retry(e.to_string()),
+                    };
+                    if skip_reason(&account).is_some() {
+                        break match stopped(deps, &account, run_id, steps[after], ctx.now()).await {
+                            Ok(outcome) => outcome,
+                            Err(e) => JobOutcome::retry(e.to_string()),
+                        };
+                    }
+                }
+            }
+        };
+        record_usage(deps, client, &account, &chain.before).await;
+        Ok(outcome)
     }
 }
 
@@ -176,7 +309,36 @@ fn skip_reason(account: &Account) -> Option<&'static str> {
     }
 }
 
-/// The job of step `position` of a chain.
+/// The chain stops before `step` because the account was paused or needs authorizing again:
+/// the run is closed (cancelled or failed) and the job ends.
+async fn stopped(
+    deps: &Deps,
+    account: &Account,
+    run_id: RunId,
+    step: Step,
+    now: DateTime<Utc>,
+) -> store::Result<JobOutcome> {
+    let reason = skip_reason(account).unwrap_or("the account is not active");
+    let status = if account.status == SyncStatus::Paused {
+        RunStatus::Cancelled
+    } else {
+        RunStatus::Failed
+    };
+    deps.store
+        .sync_run_finish(RunFinish {
+            run_id,
+            status,
+            error: Some(format!("stopped before {step}: {reason}")),
+            finished_at: now,
+        })
+        .await?;
+    Ok(JobOutcome::Complete {
+        result: Some(serde_json::json!({ "stopped": reason })),
+        next: Vec::new(),
+    })
+}
+
+/// The job of step `position` of a chain (the shape of chains queued by earlier versions).
 #[allow(clippy::too_many_arguments)]
 fn step_job(
     deps: &Deps,
@@ -206,13 +368,12 @@ fn step_job(
     })
 }
 
-/// One step of the chain.
+/// One stage of a chain queued by an earlier version as its own job: it runs the stage,
+/// then inserts the next stage's job (or ends the chain).
 pub(crate) struct StepJob {
-    pub(crate) deps: Arc<Deps>,
-    pub(crate) step: Step,
-    /// The attempts running in this process, by job: what a timed-out attempt had spent
-    /// before it started, so the calls it made still reach the step's counters.
-    pub(crate) running: std::sync::Mutex<HashMap<JobId, AttemptStart>>,
+    deps: Arc<Deps>,
+    step: Step,
+    running: Running,
 }
 
 impl StepJob {
@@ -223,18 +384,18 @@ impl StepJob {
             running: Default::default(),
         }
     }
-
-    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, AttemptStart>> {
-        self.running.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
-/// Where a running attempt of a step started from.
-pub(crate) struct AttemptStart {
+/// Where a running attempt of a stage started from.
+struct AttemptStart {
     account: Account,
     run_id: RunId,
+    step: Step,
     position: usize,
+    /// The client's counters when the stage started (its step row's cost) and when the
+    /// job did (the account's usage the job records).
     before: graph::CallStats,
+    job_before: graph::CallStats,
     spent: Spent,
 }
 
@@ -261,140 +422,166 @@ impl JobHandler for StepJob {
     }
 
     async fn on_timeout(&self, ctx: &JobContext) {
-        let Some(start) = self.running().remove(&ctx.job.id) else {
-            return;
-        };
-        let Ok(client) = client_for(&self.deps, &start.account) else {
-            return;
-        };
-        let cost = self
-            .account_usage(client, &start.account, &start.before)
-            .await;
-        let spent = start.spent;
-        let started_at = spent.started_at.unwrap_or_else(|| ctx.now());
-        let record = SyncStep {
-            run_id: start.run_id,
-            step: self.step.name().to_string(),
-            position: start.position as i32,
-            status: StepStatus::Running,
-            attempts: ctx.job.attempt,
-            started_at,
-            finished_at: None,
-            api_calls: spent.calls + cost.0,
-            rate_limit_units: spent.units + cost.1,
-            rows_written: spent.rows,
-            expected: None,
-            stored: None,
-            complete: None,
-            error: Some(format!(
-                "attempt {} timed out after {}s",
-                ctx.job.attempt,
-                self.deps.settings.job_timeout.as_secs_f64()
-            )),
-            detail: serde_json::json!({}),
-        };
-        if let Err(e) = self.deps.store.sync_step_record(record).await {
-            tracing::warn!(job = ctx.job.id.get(), error = %e, "could not record the calls of a timed-out attempt");
-        }
+        timed_out(&self.deps, &self.running, ctx).await;
     }
 
     async fn on_failed(&self, ctx: &JobContext, error: &str) {
         let (Some(account_id), Some(run_id)) = (ctx.job.account_id, ctx.job.run_id) else {
             return;
         };
-        let store = &self.deps.store;
-        let now = ctx.now();
-        let account = store.account_get(account_id).await.ok().flatten();
         // A job whose arguments did not decode failed at its step's place in the full plan.
         let position = match ctx.args::<StepArgs>() {
             Ok(args) => args.position,
             Err(_) => Step::ALL.iter().position(|s| *s == self.step).unwrap_or(0),
-        } as i32;
-        let spent = self.spent(run_id).await;
-        let _ = store
-            .sync_step_record(SyncStep {
-                run_id,
-                step: self.step.name().to_string(),
-                position,
-                status: StepStatus::Failed,
-                attempts: ctx.job.attempt,
-                started_at: spent.started_at.unwrap_or(now),
-                finished_at: Some(now),
-                api_calls: spent.calls,
-                rate_limit_units: spent.units,
-                rows_written: spent.rows,
-                expected: None,
-                stored: None,
-                complete: Some(false),
-                error: Some(error.to_string()),
-                detail: serde_json::json!({}),
-            })
-            .await;
-        let message = format!("step {} failed: {error}", self.step.name());
-        let _ = store
-            .sync_run_finish(RunFinish {
-                run_id,
-                status: RunStatus::Failed,
-                error: Some(message.clone()),
-                finished_at: now,
-            })
-            .await;
-        if account
-            .as_ref()
-            .is_some_and(|a| a.status == SyncStatus::NeedsReauth)
-        {
-            return;
-        }
-        let changed = store
-            .account_status_set(
-                account_id,
-                StatusChange {
-                    status: SyncStatus::Failed,
-                    error: Some(message.clone()),
-                    synced_at: None,
-                    only_if: vec![SyncStatus::Syncing],
-                    now,
-                },
-            )
-            .await
-            .unwrap_or(false);
-        if changed {
-            let username = account.map(|a| a.username).unwrap_or_default();
-            raise_alert(
-                &self.deps,
-                NewAlert {
-                    account_id: Some(account_id),
-                    kind: "sync_failed".to_string(),
-                    severity: Severity::Warning,
-                    dedup_key: format!("sync_failed:{run_id}"),
-                    title: format!("Sync of @{username} failed"),
-                    message: message.clone(),
-                    payload: serde_json::json!({
-                        "run_id": run_id,
-                        "step": self.step.name(),
-                        "error": error,
-                    }),
-                    created_at: now,
-                },
-            )
-            .await;
-        }
+        };
+        let spent = spent_of(rows_of(&self.deps, run_id).await.get(self.step.name()));
+        chain_failed(
+            &self.deps, ctx, account_id, run_id, self.step, position, spent, error,
+        )
+        .await;
     }
 }
 
+/// An attempt of a chain's job ran out of time: its step's row keeps the calls it made.
+async fn timed_out(deps: &Deps, map: &Running, ctx: &JobContext) {
+    let Some(start) = running(map).remove(&ctx.job.id) else {
+        return;
+    };
+    let Ok(client) = client_for(deps, &start.account) else {
+        return;
+    };
+    record_usage(deps, client, &start.account, &start.job_before).await;
+    let cost = cost_since(client, &start.account, &start.before);
+    let spent = start.spent;
+    let started_at = spent.started_at.unwrap_or_else(|| ctx.now());
+    let record = SyncStep {
+        run_id: start.run_id,
+        step: start.step.name().to_string(),
+        position: start.position as i32,
+        status: StepStatus::Running,
+        attempts: ctx.job.attempt,
+        started_at,
+        finished_at: None,
+        api_calls: spent.calls + cost.0,
+        rate_limit_units: spent.units + cost.1,
+        rows_written: spent.rows,
+        expected: None,
+        stored: None,
+        complete: None,
+        error: Some(format!(
+            "attempt {} timed out after {}s",
+            ctx.job.attempt,
+            deps.settings.job_timeout.as_secs_f64()
+        )),
+        detail: serde_json::json!({}),
+    };
+    if let Err(e) = deps.store.sync_step_record(record).await {
+        tracing::warn!(job = ctx.job.id.get(), error = %e, "could not record the calls of a timed-out attempt");
+    }
+}
+
+/// A chain's job failed for good at `step`: its row, the run and the account say so, and a
+/// `sync_failed` alert is raised (not for an account that needs authorizing again, which
+/// has its own).
+#[allow(clippy::too_many_arguments)]
+async fn chain_failed(
+    deps: &Deps,
+    ctx: &JobContext,
+    account_id: AccountId,
+    run_id: RunId,
+    step: Step,
+    position: usize,
+    spent: Spent,
+    error: &str,
+) {
+    let store = &deps.store;
+    let now = ctx.now();
+    let account = store.account_get(account_id).await.ok().flatten();
+    let _ = store
+        .sync_step_record(SyncStep {
+            run_id,
+            step: step.name().to_string(),
+            position: position as i32,
+            status: StepStatus::Failed,
+            attempts: ctx.job.attempt,
+            started_at: spent.started_at.unwrap_or(now),
+            finished_at: Some(now),
+            api_calls: spent.calls,
+            rate_limit_units: spent.units,
+            rows_written: spent.rows,
+            expected: None,
+            stored: None,
+            complete: Some(false),
+            error: Some(error.to_string()),
+            detail: serde_json::json!({}),
+        })
+        .await;
+    let message = format!("step {} failed: {error}", step.name());
+    let _ = store
+        .sync_run_finish(RunFinish {
+            run_id,
+            status: RunStatus::Failed,
+            error: Some(message.clone()),
+            finished_at: now,
+        })
+        .await;
+    if account
+        .as_ref()
+        .is_some_and(|a| a.status == SyncStatus::NeedsReauth)
+    {
+        return;
+    }
+    let changed = store
+        .account_status_set(
+            account_id,
+            StatusChange {
+                status: SyncStatus::Failed,
+                error: Some(message.clone()),
+                synced_at: None,
+                only_if: vec![SyncStatus::Syncing],
+                now,
+            },
+        )
+        .await
+        .unwrap_or(false);
+    if changed {
+        let username = account.map(|a| a.username).unwrap_or_default();
+        raise_alert(
+            deps,
+            NewAlert {
+                account_id: Some(account_id),
+                kind: "sync_failed".to_string(),
+                severity: Severity::Warning,
+                dedup_key: format!("sync_failed:{run_id}"),
+                title: format!("Sync of @{username} failed"),
+                message: message.clone(),
+                payload: serde_json::json!({
+                    "run_id": run_id,
+                    "step": step.name(),
+                    "error": error,
+                }),
+                created_at: now,
+            },
+        )
+        .await;
+    }
+}
+
+/// The run's step rows so far, by step name.
+async fn rows_of(deps: &Deps, run_id: RunId) -> HashMap<String, SyncStep> {
+    match deps.store.sync_run_get(run_id).await {
+        Ok(Some((_, steps))) => steps.into_iter().map(|s| (s.step.clone(), s)).collect(),
+        _ => HashMap::new(),
+    }
+}
+
+/// Whether the run's rows say `step` is done (succeeded or skipped).
+fn is_done(rows: &HashMap<String, SyncStep>, step: Step) -> bool {
+    rows.get(step.name())
+        .is_some_and(|r| matches!(r.status, StepStatus::Succeeded | StepStatus::Skipped))
+}
+
 impl StepJob {
-    /// The run's step rows so far, by step name.
-    async fn rows(&self, run_id: RunId) -> HashMap<String, SyncStep> {
-        match self.deps.store.sync_run_get(run_id).await {
-            Ok(Some((_, steps))) => steps.into_iter().map(|s| (s.step.clone(), s)).collect(),
-            _ => HashMap::new(),
-        }
-    }
-
-    async fn spent(&self, run_id: RunId) -> Spent {
-        spent_of(self.rows(run_id).await.get(self.step.name()))
-    }
-
     async fn execute(&self, ctx: &JobContext) -> store::Result<JobOutcome> {
         let deps = &self.deps;
         let store = &deps.store;
@@ -421,84 +608,128 @@ impl StepJob {
                 "account {account_id} no longer exists"
             )));
         };
-        if let Some(reason) = skip_reason(&account) {
-            let status = if account.status == SyncStatus::Paused {
-                RunStatus::Cancelled
-            } else {
-                RunStatus::Failed
-            };
-            store
-                .sync_run_finish(RunFinish {
-                    run_id,
-                    status,
-                    error: Some(format!("stopped before {}: {reason}", self.step)),
-                    finished_at: now,
-                })
-                .await?;
-            return Ok(JobOutcome::Complete {
-                result: Some(serde_json::json!({ "stopped": reason })),
-                next: Vec::new(),
-            });
+        if skip_reason(&account).is_some() {
+            return stopped(deps, &account, run_id, self.step, now).await;
         }
         let client = match client_for(deps, &account) {
             Ok(c) => c,
             Err(e) => return Ok(JobOutcome::discard(e)),
         };
-        let token = match token_for(deps, &account) {
+        let chain = Chain {
+            deps,
+            running: &self.running,
+            job: ctx,
+            run_id,
+            plan,
+            scope: &scope,
+            rows: rows_of(deps, run_id).await,
+            catalog: store.catalog_decisions_list().await?,
+            before: client.stats(),
+        };
+        let end = chain.stage(&account, position).await;
+        record_usage(deps, client, &account, &chain.before).await;
+        match end? {
+            StageEnd::Stop(outcome) => Ok(outcome),
+            StageEnd::Done { after, result } if after < plan.steps().len() => Ok(
+                match step_job(deps, account_id, plan, &scope, &trigger, run_id, after, now) {
+                    Ok(job) => JobOutcome::Complete {
+                        result: Some(result),
+                        next: vec![job],
+                    },
+                    Err(e) => JobOutcome::discard(e.to_string()),
+                },
+            ),
+            StageEnd::Done { result, .. } => {
+                finish(deps, &account, run_id, ctx.now()).await?;
+                Ok(JobOutcome::Complete {
+                    result: Some(result),
+                    next: Vec::new(),
+                })
+            }
+        }
+    }
+}
+
+/// What one job of a chain runs against: its run, plan and what the run did so far.
+struct Chain<'a> {
+    deps: &'a Deps,
+    running: &'a Running,
+    job: &'a JobContext,
+    run_id: RunId,
+    plan: Plan,
+    scope: &'a Scope,
+    /// The run's step rows when the job started (a retry skips the steps done).
+    rows: HashMap<String, SyncStep>,
+    /// The metric catalog's stored decisions, read once per job.
+    catalog: Vec<CatalogDecisionRecord>,
+    /// The Graph client's counters when the job started: the job records the account's
+    /// usage since then once, as it ends (or times out).
+    before: graph::CallStats,
+}
+
+/// How a stage of the chain ended.
+enum StageEnd {
+    /// Every step of the stage is done: the chain goes on at `after` (the plan's length
+    /// when it is over).
+    Done {
+        after: usize,
+        result: serde_json::Value,
+    },
+    /// The job ends here with this outcome (a retry, a snooze, a failure).
+    Stop(JobOutcome),
+}
+
+impl Chain<'_> {
+    /// Runs the stage that starts at `position`: its steps not done yet, side by side.
+    async fn stage(&self, account: &Account, position: usize) -> store::Result<StageEnd> {
+        let deps = self.deps;
+        let store = &deps.store;
+        let ctx = self.job;
+        let now = ctx.now();
+        let (plan, run_id, scope) = (self.plan, self.run_id, self.scope);
+        let lead = plan.steps()[position];
+        let client = match client_for(deps, account) {
+            Ok(c) => c,
+            Err(e) => return Ok(StageEnd::Stop(JobOutcome::discard(e))),
+        };
+        let token = match token_for(deps, account) {
             Ok(t) => t,
-            Err(e) => return Ok(JobOutcome::discard(e)),
+            Err(e) => return Ok(StageEnd::Stop(JobOutcome::discard(e))),
         };
-        let rows = self.rows(run_id).await;
-        let done = |step: Step| {
-            rows.get(step.name())
-                .is_some_and(|r| matches!(r.status, StepStatus::Succeeded | StepStatus::Skipped))
-        };
+        let account_id = account.id;
+        let rows = &self.rows;
+        let done = |step: Step| is_done(rows, step);
         let steps = plan.steps();
-        // The steps this job runs side by side (the media stage), less those an earlier
-        // attempt finished; the job's own step is the lead, whose row carries the job's cost.
+        // The steps the stage runs side by side (the media stage), less those an earlier
+        // attempt finished; its first step is the lead, whose row carries the stage's cost.
         let members: Vec<(usize, Step)> = plan
             .stage(position)
             .map(|p| (p, steps[p]))
             .filter(|(_, step)| !done(*step))
             .collect();
-        // The position after this job's stage: when the stage ends done, the chain goes on
-        // there, with no job for the steps that ran beside this one.
+        // The position after this stage: when it ends done, the chain goes on there.
         let after = plan.stage(position).end;
-        let next_job = |at: DateTime<Utc>| {
-            step_job(deps, account_id, plan, &scope, &trigger, run_id, after, at)
-        };
         if members.is_empty() {
             // Done already (beside the media step, or by an attempt whose outcome was lost).
-            let result = Some(serde_json::json!({
-                "run_id": run_id,
-                "step": self.step.name(),
-                "done_before": true,
-            }));
-            if after < steps.len() {
-                return Ok(match next_job(ctx.now()) {
-                    Ok(job) => JobOutcome::Complete {
-                        result,
-                        next: vec![job],
-                    },
-                    Err(e) => JobOutcome::discard(e.to_string()),
-                });
-            }
-            self.finish(&account, run_id, ctx.now()).await?;
-            return Ok(JobOutcome::Complete {
-                result,
-                next: Vec::new(),
+            return Ok(StageEnd::Done {
+                after,
+                result: serde_json::json!({
+                    "run_id": run_id,
+                    "step": lead.name(),
+                    "done_before": true,
+                }),
             });
         }
-        let lead_row = rows.get(self.step.name()).cloned();
+        let lead_row = rows.get(lead.name()).cloned();
         let spent = spent_of(lead_row.as_ref());
         let started_at = spent.started_at.unwrap_or(now);
-        let lead_runs = !done(self.step);
+        let lead_runs = !done(lead);
         let record = |status: StepStatus,
                       report: Option<&StepReport>,
                       error: Option<String>,
                       spent: Spent| SyncStep {
             run_id,
-            step: self.step.name().to_string(),
+            step: lead.name().to_string(),
             position: position as i32,
             status,
             attempts: ctx.job.attempt,
@@ -550,14 +781,13 @@ impl StepJob {
         let link = members.iter().any(|(_, s)| *s == Step::Media).then(|| {
             crate::steps::media::Link::new(members.iter().any(|(_, s)| *s == Step::MediaInsights))
         });
-        let catalog = store.catalog_decisions_list().await?;
         let contexts: Vec<StepCtx<'_>> = members
             .iter()
             .enumerate()
             .map(|(i, (at, step))| StepCtx {
                 deps,
                 job: ctx,
-                account: &account,
+                account,
                 acct: acct.clone(),
                 client,
                 plan,
@@ -571,30 +801,33 @@ impl StepJob {
                 // re-run and rewrites the same rows instead of adding a second capture.
                 now: started_at,
                 lanes: &lanes,
-                // The job's progress is its first step's (the lead's while it runs).
+                // The job's progress is its stage's first step's (the lead's while it runs).
                 reports_progress: i == 0,
+                run_id,
                 link: link.as_ref(),
-                catalog: &catalog,
+                catalog: &self.catalog,
             })
             .collect();
-        self.running().insert(
+        running(self.running).insert(
             ctx.job.id,
             AttemptStart {
                 account: account.clone(),
                 run_id,
+                step: lead,
                 position,
                 before: before.clone(),
+                job_before: self.before.clone(),
                 spent,
             },
         );
         let results = join_all(contexts.iter().map(steps::run)).await;
-        self.running().remove(&ctx.job.id);
-        let cost = self.account_usage(client, &account, &before).await;
+        running(self.running).remove(&ctx.job.id);
+        let cost = cost_since(client, account, &before);
         // The lead's row counts the rows the lead wrote (each other step's row, its own).
         let rows_written: i64 = members
             .iter()
             .zip(&results)
-            .filter(|((_, step), _)| *step == self.step)
+            .filter(|((_, step), _)| *step == lead)
             .map(|(_, r)| match r {
                 Ok(r) => r.rows_written as i64,
                 Err(StepError::Incomplete { report, .. }) => report.rows_written as i64,
@@ -615,7 +848,7 @@ impl StepJob {
         let mut lead_result = None;
         let mut failures: Vec<(Step, StepError)> = Vec::new();
         for ((_, step), result) in members.iter().zip(results) {
-            if *step == self.step {
+            if *step == lead {
                 lead_result = Some(result);
                 continue;
             }
@@ -633,7 +866,7 @@ impl StepJob {
                     if let Some(detail) = row.detail.as_object_mut() {
                         detail.insert(
                             "requests_counted_with".into(),
-                            serde_json::Value::from(self.step.name()),
+                            serde_json::Value::from(lead.name()),
                         );
                     }
                     store.sync_step_record(row).await?;
@@ -644,7 +877,7 @@ impl StepJob {
         let lead_report = match lead_result {
             Some(Ok(report)) => Some(report),
             Some(Err(e)) => {
-                failures.insert(0, (self.step, e));
+                failures.insert(0, (lead, e));
                 None
             }
             None => None,
@@ -675,31 +908,19 @@ impl StepJob {
         };
         let Some((failed_step, failure)) = failures.into_iter().next() else {
             store.sync_step_record(lead_record(None, spent)).await?;
-            let result = Some(serde_json::json!({
-                "run_id": run_id,
-                "step": self.step.name(),
-                "rows_written": spent.rows,
-                "complete": lead_report.as_ref().and_then(|r| r.complete),
-            }));
-            if after < steps.len() {
-                let next = match next_job(ctx.now()) {
-                    Ok(job) => job,
-                    Err(e) => return Ok(JobOutcome::discard(e.to_string())),
-                };
-                return Ok(JobOutcome::Complete {
-                    result,
-                    next: vec![next],
-                });
-            }
-            self.finish(&account, run_id, ctx.now()).await?;
-            return Ok(JobOutcome::Complete {
-                result,
-                next: Vec::new(),
+            return Ok(StageEnd::Done {
+                after,
+                result: serde_json::json!({
+                    "run_id": run_id,
+                    "step": lead.name(),
+                    "rows_written": spent.rows,
+                    "complete": lead_report.as_ref().and_then(|r| r.complete),
+                }),
             });
         };
         // A failure of a step beside the lead names that step.
         let named = |text: String| {
-            if failed_step == self.step {
+            if failed_step == lead {
                 text
             } else {
                 format!("{failed_step}: {text}")
@@ -751,7 +972,7 @@ impl StepJob {
                 )
                 .await;
                 tracing::error!(account = account_id.get(), error = %e, "token rejected: account needs re-authorization");
-                Ok(JobOutcome::discard(reason))
+                Ok(StageEnd::Stop(JobOutcome::discard(reason)))
             }
             StepError::Graph(e) if e.is_rate_limited() => {
                 let wait = e
@@ -765,20 +986,22 @@ impl StepJob {
                     .sync_step_record(lead_record(Some(reason.clone()), spent))
                     .await?;
                 tracing::warn!(account = account_id.get(), step = %failed_step, until = %until, "rate limited: chain snoozed");
-                Ok(JobOutcome::Snooze { until, reason })
+                Ok(StageEnd::Stop(JobOutcome::Snooze { until, reason }))
             }
             StepError::Graph(e) if e.is_retryable() => {
                 let message = named(format!("Graph API: {e}"));
                 store
                     .sync_step_record(lead_record(Some(message.clone()), spent))
                     .await?;
-                Ok(JobOutcome::retry(message))
+                Ok(StageEnd::Stop(JobOutcome::retry(message)))
             }
-            StepError::Graph(e) => Ok(JobOutcome::discard(named(format!("Graph API: {e}")))),
-            StepError::Store(e) => Ok(JobOutcome::retry(named(e.to_string()))),
+            StepError::Graph(e) => Ok(StageEnd::Stop(JobOutcome::discard(named(format!(
+                "Graph API: {e}"
+            ))))),
+            StepError::Store(e) => Ok(StageEnd::Stop(JobOutcome::retry(named(e.to_string())))),
             StepError::Incomplete { report, reason } => {
                 let message = named(format!("incomplete: {reason}"));
-                let row = if failed_step == self.step {
+                let row = if failed_step == lead {
                     record(
                         StepStatus::Running,
                         Some(&report),
@@ -789,129 +1012,140 @@ impl StepJob {
                     lead_record(Some(message.clone()), spent)
                 };
                 store.sync_step_record(row).await?;
-                Ok(JobOutcome::retry(message))
+                Ok(StageEnd::Stop(JobOutcome::retry(message)))
             }
         }
     }
+}
 
-    /// The chain succeeded: the account is idle and synced, the run closed, alerts raised.
-    async fn finish(
-        &self,
-        account: &Account,
-        run_id: RunId,
-        now: DateTime<Utc>,
-    ) -> store::Result<()> {
-        let store = &self.deps.store;
-        store
-            .account_status_set(
-                account.id,
-                StatusChange {
-                    status: SyncStatus::Idle,
-                    error: None,
-                    synced_at: Some(now),
-                    only_if: vec![SyncStatus::Syncing],
-                    now,
-                },
-            )
-            .await?;
-        store
-            .sync_run_finish(RunFinish {
-                run_id,
-                status: RunStatus::Succeeded,
+/// The chain succeeded: the account is idle and synced, the run closed, alerts raised.
+async fn finish(
+    deps: &Deps,
+    account: &Account,
+    run_id: RunId,
+    now: DateTime<Utc>,
+) -> store::Result<()> {
+    let store = &deps.store;
+    store
+        .account_status_set(
+            account.id,
+            StatusChange {
+                status: SyncStatus::Idle,
                 error: None,
-                finished_at: now,
-            })
-            .await?;
-        tracing::info!(
-            account = account.id.get(),
-            run = run_id.get(),
-            "sync finished"
-        );
-        alerts::after_sync(&self.deps, account, run_id, now).await;
-        Ok(())
-    }
+                synced_at: Some(now),
+                only_if: vec![SyncStatus::Syncing],
+                now,
+            },
+        )
+        .await?;
+    store
+        .sync_run_finish(RunFinish {
+            run_id,
+            status: RunStatus::Succeeded,
+            error: None,
+            finished_at: now,
+        })
+        .await?;
+    tracing::info!(
+        account = account.id.get(),
+        run = run_id.get(),
+        "sync finished"
+    );
+    alerts::after_sync(deps, account, run_id, now).await;
+    Ok(())
+}
 
-    /// Records the Graph API usage of this step (calls, units, errors; the usage headers)
-    /// and returns (requests, units) spent.
-    async fn account_usage(
-        &self,
-        client: &GraphClient,
-        account: &Account,
-        before: &graph::CallStats,
-    ) -> (i64, i64) {
-        let deps = &self.deps;
-        let now = deps.clock.now();
-        let delta = client.stats().since(before);
-        let spent = delta
-            .accounts
-            .get(&account.ig_user_id)
-            .cloned()
-            .unwrap_or_default();
-        let (requests, units, errors) = (
-            spent.http_requests as i64,
-            spent.units as i64,
-            spent.errors as i64,
-        );
-        if requests + units + errors > 0
-            && let Err(e) = deps
-                .store
-                .api_calls_add(vec![ApiCallsDelta {
-                    account_id: account.id,
-                    day: now.date_naive(),
-                    requests,
-                    units,
-                    errors,
-                }])
-                .await
-        {
-            tracing::debug!(error = %e, "could not record API calls");
-        }
-        let usage = client.usage();
-        let mut records = Vec::new();
-        let mut highest: Option<u32> = None;
-        if let Some(level) = usage
-            .accounts
-            .get(&account.ig_user_id)
-            .and_then(|u| u.usage.as_ref())
-        {
-            highest = Some(level.percent());
-            records.push(usage_record(Some(account.id), level));
-        }
-        if let Some(level) = &usage.app {
-            records.push(usage_record(None, level));
-        }
-        if !records.is_empty()
-            && let Err(e) = deps.store.api_usage_record(records).await
-        {
-            tracing::debug!(error = %e, "could not record API usage");
-        }
-        if let Some(pct) = highest
-            && pct >= deps.settings.alerts.usage_pressure_percent
-        {
-            raise_alert(
-                deps,
-                NewAlert {
-                    account_id: Some(account.id),
-                    kind: "rate_limit_pressure".to_string(),
-                    severity: Severity::Warning,
-                    dedup_key: format!("rate_limit_pressure:{}:{}", account.id, now.date_naive()),
-                    title: format!(
-                        "@{} is using {pct}% of its Graph API budget",
-                        account.username
-                    ),
-                    message: format!(
-                        "Meta reports {pct}% of the rate-limit budget used for @{}; syncs slow \
-                         down and pause when it reaches 100%.",
-                        account.username
-                    ),
-                    payload: serde_json::json!({ "usage_percent": pct }),
-                    created_at: now,
-                },
-            )
-            .await;
-        }
-        (requests, units)
+/// The Graph API requests and rate-limit units the account spent since `before`.
+fn cost_since(client: &GraphClient, account: &Account, before: &graph::CallStats) -> (i64, i64) {
+    let spent = client
+        .stats()
+        .since(before)
+        .accounts
+        .get(&account.ig_user_id)
+        .cloned()
+        .unwrap_or_default();
+    (spent.http_requests as i64, spent.units as i64)
+}
+
+/// Records the account's Graph API usage since `before` (calls, units, errors; the usage
+/// headers), once per job, and returns the (requests, units) spent.
+async fn record_usage(
+    deps: &Deps,
+    client: &GraphClient,
+    account: &Account,
+    before: &graph::CallStats,
+) -> (i64, i64) {
+    let now = deps.clock.now();
+    let delta = client.stats().since(before);
+    let spent = delta
+        .accounts
+        .get(&account.ig_user_id)
+        .cloned()
+        .unwrap_or_default();
+    let (requests, units, errors) = (
+        spent.http_requests as i64,
+        spent.units as i64,
+        spent.errors as i64,
+    );
+    if requests + units + errors > 0
+        && let Err(e) = deps
+            .store
+            .api_calls_add(vec![ApiCallsDelta {
+                account_id: account.id,
+                day: now.date_naive(),
+                requests,
+                units,
+                errors,
+            }])
+            .await
+    {
+        tracing::debug!(error = %e, "could not record API calls");
     }
+    let usage = client.usage();
+    let mut records = Vec::new();
+    let mut highest: Option<u32> = None;
+    if let Some(level) = usage
+        .accounts
+        .get(&account.ig_user_id)
+        .and_then(|u| u.usage.as_ref())
+    {
+        highest = Some(level.percent());
+        records.push(usage_record(Some(account.id), level));
+    }
+    if let Some(level) = &usage.app {
+        records.push(usage_record(None, level));
+    }
+    if !records.is_empty()
+        && let Err(e) = deps.store.api_usage_record(records).await
+    {
+        tracing::debug!(error = %e, "could not record API usage");
+    }
+    if let Some(pct) = highest
+        && pct >= deps.settings.alerts.usage_pressure_percent
+    {
+        raise_alert(
+            deps,
+            NewAlert {
+                account_id: Some(account.id),
+                kind: "rate_limit_pressure".to_string(),
+                severity: Severity::Warning,
+                dedup_key: format!("rate_limit_pressure:{}:{}", account.id, now.date_naive()),
+                title: format!(
+                    "@{} is using {pct}% of its Graph API budget",
+                    account.username
+                ),
+                message: format!(
+                    "Meta reports {pct}% of the rate-limit budget used for @{}; syncs slow \
+                         down and pause when it reaches 100%.",
+                    account.username
+                ),
+                payload: serde_json::json!({ "usage_percent": pct }),
+                created_at: now,
+            },
+        )
+        .await;
+    }
+    (requests, units)
 }
 
 /// A step row's counters so far (a retried or resumed step adds to them).

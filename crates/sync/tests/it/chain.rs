@@ -1,4 +1,4 @@
-//! The orchestrator chain against the simulator: the exact jobs in the exact order, merged
+//! The sync chain against the simulator: one job running the steps in their order, merged
 //! duplicate requests, a failure mid-chain that stops it and says why, and a second sync
 //! that adds snapshots without duplicating anything.
 
@@ -13,7 +13,7 @@ use crate::e2e::assert_matches_truth;
 use crate::env::{Env, sim_config, test_settings};
 
 both_dialects!(
-    the_orchestrator_enqueues_exactly_the_steps_in_order,
+    a_sync_is_one_job_that_runs_the_steps_in_order,
     a_second_request_while_a_chain_is_active_merges_into_it,
     a_failure_mid_chain_stops_it_and_records_the_error,
     a_second_sync_adds_snapshots_without_duplicating,
@@ -21,11 +21,11 @@ both_dialects!(
     deleted_posts_are_detected_and_light_syncs_stop_at_known_posts,
 );
 
-/// The jobs of a full sync's chain: the media step's job runs every later step beside it,
-/// and the chain ends with it (the steps' rows are the run's, below).
-const FULL: [&str; 3] = ["sync_account", "sync_profile", "sync_media"];
+/// The jobs of a full sync: one, running the profile step, then the media step with every
+/// later step beside it (the steps' rows are the run's, below).
+const FULL: [&str; 1] = ["sync_account"];
 
-async fn the_orchestrator_enqueues_exactly_the_steps_in_order(d: Dialect) {
+async fn a_sync_is_one_job_that_runs_the_steps_in_order(d: Dialect) {
     let env = Env::new(d, sim_config(21, 2, 40), test_settings()).await;
     let (a, _) = env.account(0);
     let (b, _) = env.account(1);
@@ -56,14 +56,20 @@ async fn the_orchestrator_enqueues_exactly_the_steps_in_order(d: Dialect) {
             .all(|j| j.unique_key.as_deref() == Some(&*format!("sync:{a}:full")))
     );
     let run_id = RunId::new(jobs[0].result.as_ref().unwrap()["run_id"].as_i64().unwrap());
-    assert!(jobs[1..].iter().all(|j| j.run_id == Some(run_id)));
-    // Each step started after the previous one finished.
-    for pair in jobs.windows(2) {
-        assert!(pair[1].created_at >= pair[0].attempted_at.unwrap());
-        assert!(pair[1].attempted_at.unwrap() >= pair[0].finished_at.unwrap());
-    }
-
     let (run, steps) = env.db.store.sync_run_get(run_id).await.unwrap().unwrap();
+    // The media stage started once the profile step was done.
+    let profile_done = steps
+        .iter()
+        .find(|s| s.step == "profile")
+        .unwrap()
+        .finished_at;
+    assert!(
+        steps
+            .iter()
+            .filter(|s| s.step != "profile")
+            .all(|s| Some(s.started_at) >= profile_done),
+        "{steps:?}"
+    );
     assert_eq!(
         (run.status, run.plan.as_str(), run.trigger.as_str()),
         (RunStatus::Succeeded, "full", "manual")
@@ -182,13 +188,17 @@ async fn a_second_request_while_a_chain_is_active_merges_into_it(d: Dialect) {
         .unwrap();
     let again = env.engine.enqueue_sync(a, Plan::Full, "api").await.unwrap();
     assert_eq!(again.outcome, store::InsertOutcome::Merged(first.job_id()));
-    // Let the chain start, then ask again: the request joins the running chain.
+    // Let the chain start and fail an attempt at the media step (its profile step done),
+    // then ask again: the request joins the chain waiting for its next attempt.
+    env.sim.set_fault_path(Some("/media"));
+    env.sim
+        .set_faults(1.0, FaultMix::only(&[simulator::FaultKind::ServerError]));
     let worker = env.engine.worker().unwrap();
     worker.run_once().await.unwrap();
-    worker.run_once().await.unwrap();
+    env.sim.set_faults(0.0, FaultMix::default());
     let mid = env.engine.enqueue_sync(a, Plan::Full, "api").await.unwrap();
     assert!(matches!(mid.outcome, store::InsertOutcome::Merged(_)));
-    assert_ne!(mid.job_id(), first.job_id());
+    assert_eq!(mid.job_id(), first.job_id(), "the sync is one job");
     let run_id = mid
         .run_id
         .expect("a merged request names the running chain's run");
@@ -196,9 +206,11 @@ async fn a_second_request_while_a_chain_is_active_merges_into_it(d: Dialect) {
     assert_eq!(p.run_id, Some(run_id));
     assert_eq!(p.state, SyncState::Running);
     assert_eq!(p.steps[0].status, sync::StepState::Succeeded);
-    env.engine.run_until_idle().await.unwrap();
+    assert_eq!(p.steps[1].status, sync::StepState::Running);
+    env.run_until_settled(3).await;
     let jobs = env.jobs_of(a).await;
     assert_eq!(jobs.len(), FULL.len(), "one chain, not two");
+    assert_eq!((jobs[0].state, jobs[0].attempt), (JobState::Completed, 2));
     let runs = env.runs(Some(a)).await;
     assert_eq!(runs.len(), 1);
     // Once finished, a new request starts a new chain.
@@ -215,11 +227,12 @@ async fn a_failure_mid_chain_stops_it_and_records_the_error(d: Dialect) {
         .enqueue_sync(a, Plan::Full, "manual")
         .await
         .unwrap();
-    assert_eq!(worker.run_once().await.unwrap(), 1); // orchestrator
-    assert_eq!(worker.run_once().await.unwrap(), 1); // profile
-    // The API breaks for good before the media step.
+    // The account's listing of posts breaks for good: the profile step succeeds, the
+    // media step fails.
+    env.sim.set_fault_path(Some("/media"));
     env.sim
         .set_faults(1.0, FaultMix::only(&[simulator::FaultKind::ServerError]));
+    assert_eq!(worker.run_once().await.unwrap(), 1);
     env.run_until_settled(10).await;
 
     let account = env.db.store.account_get(a).await.unwrap().unwrap();
@@ -229,12 +242,8 @@ async fn a_failure_mid_chain_stops_it_and_records_the_error(d: Dialect) {
     assert!(error.contains("Graph API"), "{error}");
     let jobs = env.jobs_of(a).await;
     let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
-    assert_eq!(
-        kinds,
-        ["sync_account", "sync_profile", "sync_media"],
-        "the chain stopped"
-    );
-    let media = &jobs[2];
+    assert_eq!(kinds, FULL, "the chain stopped");
+    let media = &jobs[0];
     assert_eq!((media.state, media.attempt), (JobState::Failed, 3));
     assert_eq!(media.errors.len(), 3);
     // Retries waited with exponential backoff.
@@ -245,9 +254,15 @@ async fn a_failure_mid_chain_stops_it_and_records_the_error(d: Dialect) {
         "{gap1} {gap2}"
     );
 
-    let run_id = media.run_id.unwrap();
+    let run_id = RunId::new(media.progress.as_ref().unwrap()["run_id"].as_i64().unwrap());
     let (run, steps) = env.db.store.sync_run_get(run_id).await.unwrap().unwrap();
     assert_eq!(run.status, RunStatus::Failed);
+    let profile = steps.iter().find(|s| s.step == "profile").unwrap();
+    assert_eq!(
+        (profile.status, profile.attempts),
+        (StepStatus::Succeeded, 1),
+        "the retries ran only the steps left"
+    );
     assert_eq!(run.error.as_deref(), Some(error.as_str()));
     let step = steps.iter().find(|s| s.step == "media").unwrap();
     assert_eq!(
@@ -255,10 +270,13 @@ async fn a_failure_mid_chain_stops_it_and_records_the_error(d: Dialect) {
         (StepStatus::Failed, 3, Some(false))
     );
     assert!(step.error.is_some());
+    // The steps beside it that need nothing of the listing ran; none is left running.
     assert!(
         steps
             .iter()
-            .all(|s| s.step == "profile" || s.step == "media")
+            .filter(|s| s.step != "media")
+            .all(|s| matches!(s.status, StepStatus::Succeeded | StepStatus::Skipped)),
+        "{steps:?}"
     );
     let alerts = env
         .db
@@ -393,24 +411,41 @@ async fn paused_accounts_are_refused_and_a_pause_mid_chain_stops_it(d: Dialect) 
         .enqueue_sync(a, Plan::Full, "manual")
         .await
         .unwrap();
+    // The first attempt stops at the media step; the account is paused before the next.
+    env.sim.set_fault_path(Some("/media"));
+    env.sim
+        .set_faults(1.0, FaultMix::only(&[simulator::FaultKind::ServerError]));
     let worker = env.engine.worker().unwrap();
     worker.run_once().await.unwrap();
-    worker.run_once().await.unwrap();
+    env.sim.set_faults(0.0, FaultMix::default());
     env.db
         .store
         .account_status_set(a, pause(SyncStatus::Paused))
         .await
         .unwrap();
-    env.engine.run_until_idle().await.unwrap();
+    env.run_until_settled(3).await;
     let jobs = env.jobs_of(a).await;
+    assert_eq!(jobs.len(), 1);
     assert_eq!(
-        jobs.len(),
-        3,
+        jobs[0].result.as_ref().unwrap()["stopped"],
+        "the account is paused"
+    );
+    let runs = env.runs(Some(a)).await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Cancelled);
+    let (_, steps) = env
+        .db
+        .store
+        .sync_run_get(runs[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        steps
+            .iter()
+            .all(|s| s.step != "media" || s.status != StepStatus::Succeeded),
         "the chain stopped at the step after the pause"
     );
-    let run_id = jobs[2].run_id.unwrap();
-    let (run, _) = env.db.store.sync_run_get(run_id).await.unwrap().unwrap();
-    assert_eq!(run.status, RunStatus::Cancelled);
     let account = env.db.store.account_get(a).await.unwrap().unwrap();
     assert_eq!(account.status, SyncStatus::Paused);
     let err = env

@@ -5,7 +5,9 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use store::{AccountId, ClaimParams, JobSelector, JobState, RunStatus, StepStatus, SyncStatus};
+use store::{
+    AccountId, ClaimParams, JobSelector, JobState, RunId, RunStatus, StepStatus, SyncStatus,
+};
 use sync::{Clock, Engine, EngineConfig, Plan};
 
 use crate::both_dialects;
@@ -104,18 +106,13 @@ async fn a_rate_limited_account_is_snoozed_and_the_others_go_on(d: Dialect) {
     );
     assert_eq!(waiting.attempt, 0, "a snooze does not use an attempt");
     assert!(waiting.errors.is_empty());
-    let (_, steps) = env
-        .db
-        .store
-        .sync_run_get(waiting.run_id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    // The job's progress names its run and the stage's step that carries the error.
+    let progress = waiting.progress.as_ref().unwrap();
+    let run_id = RunId::new(progress["run_id"].as_i64().unwrap());
+    let (_, steps) = env.db.store.sync_run_get(run_id).await.unwrap().unwrap();
     let step = steps
         .iter()
-        .find(|s| {
-            s.step == Plan::Full.steps()[waiting.args["position"].as_u64().unwrap() as usize].name()
-        })
+        .find(|s| s.step == progress["step"].as_str().unwrap())
         .unwrap();
     assert!(
         step.error.as_deref().unwrap_or("").contains("rate limited"),
@@ -149,8 +146,17 @@ async fn a_rate_limited_account_is_snoozed_and_the_others_go_on(d: Dialect) {
         .iter()
         .map(|j| j.kind.clone())
         .collect();
-    // The orchestrator, the profile and the media step's job (the rest ran beside it).
-    assert_eq!(kinds.len(), 3, "no step ran twice: {kinds:?}");
+    // The same job went on with the same run, each step done once.
+    assert_eq!(kinds, ["sync_account"]);
+    let runs = env.runs(Some(tight)).await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].id, run_id);
+    let (_, steps) = env.db.store.sync_run_get(run_id).await.unwrap().unwrap();
+    assert_eq!(steps.len(), Plan::Full.steps().len());
+    assert!(
+        steps.iter().all(|s| s.status == StepStatus::Succeeded),
+        "{steps:?}"
+    );
     env.teardown().await;
 }
 
@@ -171,19 +177,15 @@ async fn a_rejected_token_marks_the_account_needs_reauth_at_once(d: Dialect) {
             .contains("authorize the account again")
     );
     let jobs = env.jobs_of(bad).await;
-    let profile = &jobs[1];
-    assert_eq!(profile.kind, "sync_profile");
+    assert_eq!(jobs.len(), 1);
+    let sync = &jobs[0];
+    assert_eq!(sync.kind, "sync_account");
     assert_eq!(
-        (profile.state, profile.attempt),
+        (sync.state, sync.attempt),
         (JobState::Failed, 1),
         "no blind retries"
     );
-    assert!(
-        profile.errors[0].error.contains("190"),
-        "{:?}",
-        profile.errors
-    );
-    assert_eq!(jobs.len(), 2);
+    assert!(sync.errors[0].error.contains("190"), "{:?}", sync.errors);
     let runs = env.runs(Some(bad)).await;
     assert_eq!(runs[0].status, RunStatus::Failed);
     // One wording everywhere, naming the step once.
@@ -227,10 +229,18 @@ async fn a_killed_workers_chain_resumes_after_restart_without_duplicates(d: Dial
         .enqueue_sync(a, Plan::Full, "manual")
         .await
         .unwrap();
+    // The first attempt stores the profile and fails at the media step.
+    env.sim.set_fault_path(Some("/media"));
+    env.sim.set_faults(
+        1.0,
+        simulator::FaultMix::only(&[simulator::FaultKind::ServerError]),
+    );
     let worker = env.engine.worker().unwrap();
     worker.run_once().await.unwrap();
-    worker.run_once().await.unwrap();
-    // A worker claims the media step and is killed (no heartbeat, no outcome).
+    env.sim.set_faults(0.0, simulator::FaultMix::default());
+    let retry_at = env.jobs_of(a).await[0].run_at;
+    env.advance_engine(retry_at - env.now() + Duration::milliseconds(1));
+    // A worker claims the second attempt and is killed (no heartbeat, no outcome).
     let claimed = env
         .db
         .store
@@ -244,28 +254,27 @@ async fn a_killed_workers_chain_resumes_after_restart_without_duplicates(d: Dial
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
-    assert_eq!(claimed[0].kind, "sync_media");
+    assert_eq!(claimed[0].kind, "sync_account");
     drop(worker);
 
     // After a restart (a new process: another connection and worker id), nothing can run
-    // until the lease expires; then the rescuer hands the step back and the chain completes.
+    // until the lease expires; then the rescuer hands the job back and the chain completes
+    // from the media step.
     let restarted = env.second_engine(test_settings()).await;
     assert_eq!(restarted.run_until_idle().await.unwrap().claimed, 0);
     env.advance_engine(Duration::seconds(31));
     restarted.maintain().await.unwrap();
     let stats = restarted.run_until_idle().await.unwrap();
-    // The media step's job, which runs the later steps beside it and ends the chain.
     assert_eq!((stats.completed, stats.failed), (1, 0));
 
     let jobs = env.jobs_of(a).await;
-    assert_eq!(jobs.len(), 3);
-    assert!(jobs.iter().all(|j| j.state == JobState::Completed));
-    let media = jobs.iter().find(|j| j.kind == "sync_media").unwrap();
-    assert_eq!(media.attempt, 2);
+    assert_eq!(jobs.len(), 1);
+    let sync = &jobs[0];
+    assert_eq!((sync.state, sync.attempt), (JobState::Completed, 3));
     assert!(
-        media.errors[0].error.to_lowercase().contains("lost"),
+        sync.errors[1].error.to_lowercase().contains("lost"),
         "{:?}",
-        media.errors
+        sync.errors
     );
     let truth = env.truth(sim_account);
     assert_matches_truth(&env, a, &truth).await;
@@ -353,7 +362,7 @@ async fn two_workers_never_run_the_same_account_at_once(d: Dialect) {
     for (id, _) in &env.accounts {
         let jobs = env.jobs_of(*id).await;
         total += jobs.len() as u64;
-        assert_eq!(jobs.len(), 6, "a full and a light chain of three jobs each");
+        assert_eq!(jobs.len(), 2, "a full and a light sync, one job each");
         assert!(
             jobs.iter()
                 .all(|j| j.state == JobState::Completed && j.attempt == 1)
@@ -372,8 +381,13 @@ async fn a_cancelled_chain_leaves_the_account_idle(d: Dialect) {
         .enqueue_sync(a, Plan::Full, "manual")
         .await
         .unwrap();
+    // The first attempt fails at the media step; the chain is cancelled while it waits.
+    env.sim.set_fault_path(Some("/media"));
+    env.sim.set_faults(
+        1.0,
+        simulator::FaultMix::only(&[simulator::FaultKind::ServerError]),
+    );
     let worker = env.engine.worker().unwrap();
-    worker.run_once().await.unwrap();
     worker.run_once().await.unwrap();
     let cancelled = env
         .db
@@ -484,12 +498,13 @@ async fn a_retrying_chain_shows_its_last_error_and_next_attempt(d: Dialect) {
         .enqueue_sync(a, Plan::Full, "manual")
         .await
         .unwrap();
-    let worker = env.engine.worker().unwrap();
-    worker.run_once().await.unwrap();
+    // The profile step succeeds, the media step fails an attempt.
+    env.sim.set_fault_path(Some("/media"));
     env.sim.set_faults(
         1.0,
         simulator::FaultMix::only(&[simulator::FaultKind::ServerError]),
     );
+    let worker = env.engine.worker().unwrap();
     worker.run_once().await.unwrap();
     let retries = sync::retries_by_account(env.db.store.as_ref())
         .await
@@ -503,7 +518,7 @@ async fn a_retrying_chain_shows_its_last_error_and_next_attempt(d: Dialect) {
         .find(|j| j.state == JobState::Pending)
         .unwrap();
     assert_eq!(retry.job_id, job.id);
-    assert_eq!(retry.step, Some(sync::Step::Profile));
+    assert_eq!(retry.step, Some(sync::Step::Media));
     assert_eq!((retry.failed_attempts, retry.max_attempts), (1, 3));
     assert!(retry.last_error.contains("Graph API"), "{retry:?}");
     assert_eq!(retry.next_attempt_at, Some(job.run_at));

@@ -57,6 +57,30 @@ async fn jobs_queued_with_the_old_json_shape_still_run(d: Dialect) {
         ))
         .await
         .unwrap();
+    // A full sync's chain as earlier versions queued it, one job per stage: its run and
+    // the job of its first step.
+    let old_run = store
+        .sync_run_create(store::NewSyncRun {
+            account_id: a,
+            plan: "full".into(),
+            trigger: "manual".into(),
+            steps: sync::Plan::Full
+                .steps()
+                .iter()
+                .map(|s| s.name().to_string())
+                .collect(),
+            started_at: env.now(),
+        })
+        .await
+        .unwrap();
+    let first_step = json!({ "plan": "full", "trigger": "manual", "position": 0 });
+    store
+        .job_insert(NewJob {
+            run_id: Some(old_run),
+            ..raw_job("instagram-sync", "sync_profile", first_step, Some(a), &env)
+        })
+        .await
+        .unwrap();
     // A light sync schedule's tick, with the fields the scheduler adds.
     let tick = json!({ "plan": "light", "schedule": "light_sync", "tick": env.now().to_rfc3339() });
     store
@@ -79,7 +103,8 @@ async fn jobs_queued_with_the_old_json_shape_still_run(d: Dialect) {
         .filter(|j| j.state != JobState::Completed && j.kind != "story_final_read")
         .collect();
     assert!(failed.is_empty(), "{failed:?}");
-    // The scoped chain ran its one step; the fan-out started a light sync of each account.
+    // The scoped sync ran as one job; the old chain went on with its media stage's job;
+    // the fan-out started a light sync of each account.
     let kinds_of = |account| {
         let mut kinds: Vec<&str> = all
             .iter()
@@ -89,12 +114,14 @@ async fn jobs_queued_with_the_old_json_shape_still_run(d: Dialect) {
         kinds.sort();
         kinds
     };
-    assert!(
-        kinds_of(a).contains(&"sync_account_insights"),
-        "{:?}",
-        kinds_of(a)
+    assert_eq!(
+        kinds_of(a),
+        ["sync_account", "sync_account", "sync_media", "sync_profile"]
     );
-    assert!(kinds_of(b).contains(&"sync_media"), "{:?}", kinds_of(b));
+    assert_eq!(kinds_of(b), ["sync_account"]);
+    let (run, steps) = store.sync_run_get(old_run).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Succeeded);
+    assert_eq!(steps.len(), sync::Plan::Full.steps().len(), "{steps:?}");
     let runs = store
         .sync_runs_list(store::RunQuery {
             account_id: Some(b),

@@ -505,7 +505,7 @@ async fn trending_posts_are_alerted_once_each(d: Dialect) {
 
 async fn retention_prunes_finished_jobs_and_never_analytics_data(d: Dialect) {
     let mut settings = test_settings();
-    settings.retention.completed_keep = 3;
+    settings.retention.completed_keep = 1;
     settings.retention.completed_max_age = std::time::Duration::from_secs(86_400);
     // A margin past the stories' lifetime queues no final reads: the counts below are the
     // jobs of the syncs alone.
@@ -529,18 +529,18 @@ async fn retention_prunes_finished_jobs_and_never_analytics_data(d: Dialect) {
                 .total
         }
     };
-    // Two chains of three jobs: orchestrator, profile, media (the later steps beside it).
-    assert_eq!(completed(&env).await, 6);
+    // Two syncs, one job each.
+    assert_eq!(completed(&env).await, 2);
     env.advance_engine(Duration::days(2));
     env.engine.scheduler().run_now("retention").await.unwrap();
     env.engine.run_until_idle().await.unwrap();
     let retention = jobs_of_kind(&env, "retention").await;
     assert_eq!(retention[0].state, JobState::Completed);
-    assert_eq!(retention[0].result.as_ref().unwrap()["completed"], 6 - 3);
+    assert_eq!(retention[0].result.as_ref().unwrap()["completed"], 2 - 1);
     assert_eq!(
         completed(&env).await,
-        4,
-        "the 3 newest kept, plus the retention job"
+        2,
+        "the newest kept, plus the retention job"
     );
     let after = env.db.store.totals().await.unwrap();
     assert_eq!(after, totals, "analytics data is never pruned");
@@ -735,8 +735,7 @@ async fn a_worker_service_fires_due_schedules_and_syncs_until_shut_down(d: Diale
         }
     };
     let stats = env.engine.run_worker(shutdown).await.unwrap();
-    // One fan-out, two orchestrators with the profile and media steps' jobs each (the later
-    // light steps run beside the media step), and the hourly report tick when it ran before
+    // One fan-out, one sync job per account, and the hourly report tick when it ran before
     // the shutdown.
     let report_ticks = jobs_of_kind(&env, sync::KIND_REPORTS_DUE)
         .await
@@ -744,7 +743,7 @@ async fn a_worker_service_fires_due_schedules_and_syncs_until_shut_down(d: Diale
         .filter(|j| j.state == JobState::Completed)
         .count() as u64;
     assert!(report_ticks <= 1);
-    assert_eq!(stats.completed, 1 + 2 * 3 + report_ticks, "{stats:?}");
+    assert_eq!(stats.completed, 1 + 2 + report_ticks, "{stats:?}");
     let runs = env.runs(None).await;
     assert_eq!(runs.len(), 2);
     assert!(
