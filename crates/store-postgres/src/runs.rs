@@ -62,15 +62,22 @@ fn step_from(r: &PgRow) -> Result<SyncStep> {
 
 pub(crate) async fn create(pool: &PgPool, run: NewSyncRun) -> Result<RunId> {
     let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO sync_runs (account_id, plan, trigger, steps_planned, status, started_at)
-         SELECT $1, $2, $3, $4, 'running', $5 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
-         RETURNING id",
+        "WITH run AS (
+             INSERT INTO sync_runs (account_id, plan, trigger, steps_planned, status, started_at)
+             SELECT $1, $2, $3, $4, 'running', $5
+             WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
+             RETURNING id
+         ), linked AS (
+             UPDATE jobs SET run_id = (SELECT id FROM run) WHERE id = $6 AND EXISTS (SELECT 1 FROM run)
+         )
+         SELECT id FROM run",
     )
     .bind(run.account_id.get())
     .bind(&run.plan)
     .bind(&run.trigger)
     .bind(&run.steps)
     .bind(run.started_at)
+    .bind(run.job_id.map(|j| j.get()))
     .fetch_optional(pool)
     .await
     .map_err(db)?;

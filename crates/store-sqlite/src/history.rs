@@ -88,6 +88,14 @@ pub(crate) async fn run_create(db: &SqliteStore, run: NewSyncRun) -> Result<RunI
     .fetch_one(&mut *tx)
     .await
     .map_err(db_err)?;
+    if let Some(job) = run.job_id {
+        sqlx::query("UPDATE jobs SET run_id = ? WHERE id = ?")
+            .bind(id)
+            .bind(job.get())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
     tx.commit().await.map_err(db_err)?;
     Ok(RunId::new(id))
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::account::AccountId;
 
-use queue::types::RunId;
+use queue::types::{JobId, RunId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RunStatus {
@@ -46,6 +46,9 @@ pub struct NewSyncRun {
     /// The steps the run will execute, in order.
     pub steps: Vec<String>,
     pub started_at: DateTime<Utc>,
+    /// The job that runs the sync: its `run_id` is set to the new run in the same
+    /// transaction, so the job names its run from the moment it exists.
+    pub job_id: Option<JobId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

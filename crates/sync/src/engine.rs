@@ -577,8 +577,7 @@ impl Engine {
             .await?;
         // The jobs of the run still at work: a `sync_account` job running its stages (its
         // progress names the step), or a step job of a chain queued by an earlier version.
-        let asked = matches!(job.state, JobState::Pending | JobState::Running).then_some(&job);
-        for job in active.jobs.iter().chain(asked) {
+        for job in &active.jobs {
             let Some(step) =
                 Step::from_kind(&job.kind).or_else(|| crate::steps::progress_step(job))
             else {

@@ -941,6 +941,7 @@ async fn sync_history_alerts_and_usage() {
             trigger: "api".into(),
             steps: vec!["profile".into(), "media".into()],
             started_at: now,
+            job_id: None,
         })
         .await
         .unwrap();

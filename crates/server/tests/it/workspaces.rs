@@ -115,6 +115,7 @@ async fn world() -> World {
                     trigger: "manual".into(),
                     steps: vec!["profile".into()],
                     started_at: now,
+                    job_id: None,
                 })
                 .await
                 .unwrap(),

@@ -104,6 +104,7 @@ impl QueueFixture for QueueOfStore {
                 trigger: "manual".into(),
                 steps: vec!["profile".into()],
                 started_at: Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap(),
+                job_id: None,
             })
             .await
             .unwrap()

@@ -82,12 +82,14 @@ impl JobHandler for SyncAccount {
         };
         let store = &self.deps.store;
         let plan = ctx.args::<SyncAccountArgs>().ok().map(|args| args.plan);
-        let run = match plan {
-            Some(plan) => open_run(&self.deps, account_id, plan, ctx.job.created_at)
+        // The attempt that opened the run started before it was linked to the job.
+        let run = match (ctx.job.run_id, plan) {
+            (Some(run_id), _) => Some(run_id),
+            (None, Some(plan)) => open_run(&self.deps, account_id, plan, ctx.job.created_at)
                 .await
                 .ok()
                 .flatten(),
-            None => None,
+            (None, None) => None,
         };
         if let (Some(plan), Some(run_id)) = (plan, run) {
             // The stage that failed: the first with a step not done; its lead's row says it.
@@ -167,16 +169,15 @@ impl SyncAccount {
                 "account {account_id} no longer exists"
             )));
         };
-        // A retried or snoozed job goes on with the run its earlier attempt opened (it
-        // took its start slot then). A snooze gives its attempt back, so a job that ran a
-        // step before says so by its progress.
-        let ran_before = ctx.job.attempt > 1
-            || !ctx.job.errors.is_empty()
-            || crate::steps::run_of(&ctx.job).is_some();
-        let reopened = if ran_before {
-            open_run(deps, account_id, plan, ctx.job.created_at).await?
-        } else {
-            None
+        // A retried or snoozed job goes on with the run its earlier attempt opened and
+        // linked to it (it took its start slot then); one queued by an earlier version,
+        // which did not link it, finds it by its account and plan.
+        let reopened = match ctx.job.run_id {
+            Some(run_id) => Some(run_id),
+            None if ctx.job.attempt > 1 => {
+                open_run(deps, account_id, plan, ctx.job.created_at).await?
+            }
+            None => None,
         };
         if let Some(reason) = skip_reason(&account) {
             if let Some(run_id) = reopened {
@@ -232,6 +233,7 @@ impl SyncAccount {
                         trigger: trigger.clone(),
                         steps: plan.steps().iter().map(|s| s.name().to_string()).collect(),
                         started_at: now,
+                        job_id: Some(ctx.job.id),
                     })
                     .await?
             }
@@ -791,7 +793,7 @@ impl Chain<'_> {
                 acct: acct.clone(),
                 client,
                 plan,
-                scope: &scope,
+                scope,
                 step: *step,
                 position: *at,
                 steps_in_plan: steps.len(),
@@ -803,7 +805,6 @@ impl Chain<'_> {
                 lanes: &lanes,
                 // The job's progress is its stage's first step's (the lead's while it runs).
                 reports_progress: i == 0,
-                run_id,
                 link: link.as_ref(),
                 catalog: &self.catalog,
             })

@@ -61,9 +61,6 @@ pub(crate) struct StepCtx<'a> {
     /// Whether this step's progress is the job's (the lead step of a stage); the others
     /// running beside it keep quiet.
     pub(crate) reports_progress: bool,
-    /// The run the step belongs to (named in the job's progress: a `sync_account` job
-    /// carries no run of its own).
-    pub(crate) run_id: store::RunId,
     /// The media listing handed to media insights as it goes, when both run in one stage.
     pub(crate) link: Option<&'a media::Link>,
     /// The metric catalog's stored decisions, read once for the steps the job runs.
@@ -88,7 +85,6 @@ impl StepCtx<'_> {
         }
         self.job
             .set_progress(progress_json(
-                self.run_id,
                 self.step,
                 self.position,
                 self.steps_in_plan,
@@ -102,7 +98,6 @@ impl StepCtx<'_> {
 /// A step's progress as recorded on its job (shown by `sync --wait`, the API's job JSON
 /// and the queue monitor): which step of how many, and how many of its items are done.
 pub(crate) fn progress_json(
-    run_id: store::RunId,
     step: Step,
     position: usize,
     steps_in_plan: usize,
@@ -110,7 +105,6 @@ pub(crate) fn progress_json(
     items_total: u64,
 ) -> serde_json::Value {
     serde_json::json!({
-        "run_id": run_id,
         "step": step.name(),
         "step_number": position + 1,
         "steps_in_plan": steps_in_plan,
@@ -120,13 +114,12 @@ pub(crate) fn progress_json(
     })
 }
 
-/// The run of a sync's job: a step job carries it; a `sync_account` job names it in its
-/// progress once a step started and in its result once done.
+/// The run of a sync's job: the job carries it from the moment the run is opened; a
+/// `sync_account` job of an earlier version named it only in its result.
 pub(crate) fn run_of(job: &store::Job) -> Option<store::RunId> {
-    let named = |v: &Option<serde_json::Value>| v.as_ref()?["run_id"].as_i64();
     job.run_id.or_else(|| {
-        named(&job.progress)
-            .or_else(|| named(&job.result))
+        job.result.as_ref()?["run_id"]
+            .as_i64()
             .map(store::RunId::new)
     })
 }

@@ -254,7 +254,7 @@ async fn a_failure_mid_chain_stops_it_and_records_the_error(d: Dialect) {
         "{gap1} {gap2}"
     );
 
-    let run_id = RunId::new(media.progress.as_ref().unwrap()["run_id"].as_i64().unwrap());
+    let run_id = media.run_id.unwrap();
     let (run, steps) = env.db.store.sync_run_get(run_id).await.unwrap().unwrap();
     assert_eq!(run.status, RunStatus::Failed);
     let profile = steps.iter().find(|s| s.step == "profile").unwrap();

@@ -5,9 +5,7 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use store::{
-    AccountId, ClaimParams, JobSelector, JobState, RunId, RunStatus, StepStatus, SyncStatus,
-};
+use store::{AccountId, ClaimParams, JobSelector, JobState, RunStatus, StepStatus, SyncStatus};
 use sync::{Clock, Engine, EngineConfig, Plan};
 
 use crate::both_dialects;
@@ -106,9 +104,9 @@ async fn a_rate_limited_account_is_snoozed_and_the_others_go_on(d: Dialect) {
     );
     assert_eq!(waiting.attempt, 0, "a snooze does not use an attempt");
     assert!(waiting.errors.is_empty());
-    // The job's progress names its run and the stage's step that carries the error.
+    // The job names its run, and its progress the stage's step that carries the error.
     let progress = waiting.progress.as_ref().unwrap();
-    let run_id = RunId::new(progress["run_id"].as_i64().unwrap());
+    let run_id = waiting.run_id.unwrap();
     let (_, steps) = env.db.store.sync_run_get(run_id).await.unwrap().unwrap();
     let step = steps
         .iter()

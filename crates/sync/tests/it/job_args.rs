@@ -70,6 +70,7 @@ async fn jobs_queued_with_the_old_json_shape_still_run(d: Dialect) {
                 .map(|s| s.name().to_string())
                 .collect(),
             started_at: env.now(),
+            job_id: None,
         })
         .await
         .unwrap();

@@ -433,6 +433,7 @@ async fn populate(store: &DynStore, ig: &str) -> AccountId {
             trigger: "manual".into(),
             steps: vec!["profile".into()],
             started_at: at(0),
+            job_id: None,
         })
         .await
         .unwrap();

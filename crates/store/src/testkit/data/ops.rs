@@ -11,11 +11,32 @@ pub async fn sync_runs_and_steps(store: DynStore) {
         trigger: "schedule:full-sync".into(),
         steps: ids(&["profile", "media", "media_insights"]),
         started_at: at(minute),
+        job_id: None,
     };
     let r1 = store.sync_run_create(new_run(a, 0)).await.unwrap();
     let r2 = store.sync_run_create(new_run(b, 1)).await.unwrap();
-    let r3 = store.sync_run_create(new_run(a, 2)).await.unwrap();
+    // The job that opens a run names it from then on.
+    let opener = store.job_insert(job(Some(a), None)).await.unwrap().id();
+    let r3 = store
+        .sync_run_create(NewSyncRun {
+            job_id: Some(opener),
+            ..new_run(a, 2)
+        })
+        .await
+        .unwrap();
     assert!(r1 < r2 && r2 < r3);
+    let opener = store.job_get(opener).await.unwrap().unwrap();
+    assert_eq!(opener.run_id, Some(r3));
+    // A run of an account that does not exist is refused, and links no job.
+    let other = store.job_insert(job(None, None)).await.unwrap().id();
+    let gone = store
+        .sync_run_create(NewSyncRun {
+            job_id: Some(other),
+            ..new_run(AccountId::new(a.get() + b.get() + 1_000), 3)
+        })
+        .await;
+    assert!(gone.is_err());
+    assert_eq!(store.job_get(other).await.unwrap().unwrap().run_id, None);
 
     store
         .sync_step_record(step(r1, "media", 1, 3))

@@ -439,7 +439,8 @@ pub async fn writes_for_an_unknown_account_are_not_found(store: DynStore) {
                 plan: "full".into(),
                 trigger: "manual".into(),
                 steps: vec![],
-                started_at: at(0)
+                started_at: at(0),
+                job_id: None,
             })
             .await,
         Err(StoreError::NotFound { .. })
