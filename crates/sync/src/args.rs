@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::{self, Plan, Scope, Step};
 
-/// `sync_account`: the orchestrator of one account sync.
+/// `sync_account`: one account sync, every step of its plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncAccountArgs {
     pub plan: Plan,

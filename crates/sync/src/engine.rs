@@ -81,7 +81,7 @@ pub struct Engine {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Enqueued {
     pub account_id: AccountId,
-    /// `Inserted` for a new orchestrator job, `Merged` when a chain of the same plan was
+    /// `Inserted` for a new sync job, `Merged` when a sync of the same plan was
     /// already active for the account (its job id is given).
     pub outcome: InsertOutcome,
     /// The run, when already known (a merged request joins a running chain).

@@ -1,5 +1,5 @@
 //! The sync engine: the durable job queue (executor, retries, snoozes, leases, rescuer,
-//! pruner), cron schedules, the orchestrator chain of sync steps per account, token refresh,
+//! pruner), cron schedules, one job per account sync running its steps in stages, token refresh,
 //! alerts and the sync history.
 //!
 //! Jobs talk to the Graph API through `graph` and to the database through the `store` trait

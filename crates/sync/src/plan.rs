@@ -20,7 +20,7 @@ pub const DEFAULT_TOKEN_REFRESH_CRON: &str = "0 30 3 * * *";
 /// Retention (queue pruning, expired sessions) once a day.
 pub const DEFAULT_RETENTION_CRON: &str = "0 45 3 * * *";
 
-/// The orchestrator: one per account sync; creates the run and inserts the first step.
+/// One account sync: opens the run and runs the plan's stages (see `jobs::orchestrator`).
 pub const KIND_SYNC_ACCOUNT: &str = "sync_account";
 /// A schedule tick: one `sync_account` job per active account.
 pub const KIND_SYNC_FAN_OUT: &str = "sync_fan_out";

@@ -28,7 +28,7 @@ pub const BIG_FILES: &[(&str, &str)] = &[
     ),
     (
         "crates/sync/src/jobs/orchestrator.rs",
-        "the chain's handlers: the orchestrator and the step job with its stage, whose every outcome (pass on, success, rejected token, snooze, retry, discard, timeout, failure) keeps the run's rows true",
+        "a sync's job, running the plan's stages (and the step job of chains queued by earlier versions), whose every outcome (stage done, success, rejected token, snooze, retry, discard, timeout, failure) keeps the run's rows true",
     ),
     (
         "crates/graph/src/parse.rs",

@@ -578,7 +578,7 @@ pub struct SyncRequested {
     /// What a sync of one kind of data is narrowed to: `{media, since, until}`; null when
     /// it is not.
     pub scope: Option<ScopeView>,
-    /// The orchestrator job to follow (`GET /jobs/{id}`).
+    /// The sync's job to follow (`GET /jobs/{id}`).
     pub job_id: JobId,
     /// True when a sync of this plan was already queued or running for the account: the
     /// request joined it instead of queuing a second one.

@@ -1,4 +1,5 @@
-//! The engine's job handlers: the orchestrator and the steps of a sync chain, schedule
+//! The engine's job handlers: a sync's job (and the step jobs of chains queued by earlier
+//! versions), schedule
 //! fan-outs, token refresh, retention and webhook delivery; and the reconciler that settles
 //! accounts whose chain was lost.
 
@@ -58,7 +59,7 @@ pub(crate) fn register_all(deps: &Arc<Deps>, worker: &mut Worker) {
     }));
 }
 
-/// The orchestrator job of one account sync.
+/// The job of one account sync (it runs every step of the plan).
 pub(crate) fn sync_account_job(
     deps: &Deps,
     account_id: AccountId,
