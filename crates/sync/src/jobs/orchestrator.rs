@@ -243,20 +243,19 @@ impl SyncAccount {
             Ok(c) => c,
             Err(e) => return Ok(JobOutcome::discard(e)),
         };
-        let chain = Chain {
-            deps,
-            running: &self.running,
-            job: ctx,
-            run_id,
-            plan,
-            scope: &scope,
-            rows: match reopened {
-                Some(run_id) => rows_of(deps, run_id).await,
-                None => HashMap::new(),
-            },
-            catalog: store.catalog_decisions_list().await?,
-            before: client.stats(),
+        let rows = match reopened {
+            Some(run_id) => rows_of(deps, run_id).await,
+            None => HashMap::new(),
         };
+        let chain = Chain::new(
+            deps,
+            &self.running,
+            ctx,
+            (run_id, plan, &scope),
+            rows,
+            client,
+        )
+        .await?;
         let steps = plan.steps();
         let mut account = account;
         let mut position = 0;
@@ -617,17 +616,16 @@ impl StepJob {
             Ok(c) => c,
             Err(e) => return Ok(JobOutcome::discard(e)),
         };
-        let chain = Chain {
+        let rows = rows_of(deps, run_id).await;
+        let chain = Chain::new(
             deps,
-            running: &self.running,
-            job: ctx,
-            run_id,
-            plan,
-            scope: &scope,
-            rows: rows_of(deps, run_id).await,
-            catalog: store.catalog_decisions_list().await?,
-            before: client.stats(),
-        };
+            &self.running,
+            ctx,
+            (run_id, plan, &scope),
+            rows,
+            client,
+        )
+        .await?;
         let end = chain.stage(&account, position).await;
         record_usage(deps, client, &account, &chain.before).await;
         match end? {
@@ -681,7 +679,29 @@ enum StageEnd {
     Stop(JobOutcome),
 }
 
-impl Chain<'_> {
+impl<'a> Chain<'a> {
+    /// The chain a job runs: it reads the metric catalog's decisions once.
+    async fn new(
+        deps: &'a Deps,
+        running: &'a Running,
+        job: &'a JobContext,
+        (run_id, plan, scope): (RunId, Plan, &'a Scope),
+        rows: HashMap<String, SyncStep>,
+        client: &GraphClient,
+    ) -> store::Result<Chain<'a>> {
+        Ok(Chain {
+            deps,
+            running,
+            job,
+            run_id,
+            plan,
+            scope,
+            rows,
+            catalog: deps.store.catalog_decisions_list().await?,
+            before: client.stats(),
+        })
+    }
+
     /// Runs the stage that starts at `position`: its steps not done yet, side by side.
     async fn stage(&self, account: &Account, position: usize) -> store::Result<StageEnd> {
         let deps = self.deps;
