@@ -430,16 +430,9 @@ async fn paused_accounts_are_refused_and_a_pause_mid_chain_stops_it(d: Dialect) 
         jobs[0].result.as_ref().unwrap()["stopped"],
         "the account is paused"
     );
-    let runs = env.runs(Some(a)).await;
-    assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].status, RunStatus::Cancelled);
-    let (_, steps) = env
-        .db
-        .store
-        .sync_run_get(runs[0].id)
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(env.runs(Some(a)).await.len(), 1);
+    let (run, steps) = env.last_run(a).await;
+    assert_eq!(run.status, RunStatus::Cancelled);
     assert!(
         steps
             .iter()
