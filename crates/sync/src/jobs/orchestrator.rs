@@ -181,7 +181,11 @@ impl SyncAccount {
         };
         if let Some(reason) = skip_reason(&account) {
             if let Some(run_id) = reopened {
-                return stopped(deps, &account, run_id, plan.steps()[0], now).await;
+                // The run stops before the first step its earlier attempts left.
+                let rows = rows_of(deps, run_id).await;
+                let steps = plan.steps();
+                let next = steps.iter().copied().find(|s| !is_done(&rows, *s));
+                return stopped(deps, &account, run_id, next.unwrap_or(steps[0]), now).await;
             }
             return Ok(JobOutcome::Complete {
                 result: Some(serde_json::json!({ "skipped": reason })),

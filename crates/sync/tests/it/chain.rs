@@ -433,6 +433,10 @@ async fn paused_accounts_are_refused_and_a_pause_mid_chain_stops_it(d: Dialect) 
     assert_eq!(env.runs(Some(a)).await.len(), 1);
     let (run, steps) = env.last_run(a).await;
     assert_eq!(run.status, RunStatus::Cancelled);
+    assert_eq!(
+        run.error.as_deref(),
+        Some("stopped before media: the account is paused")
+    );
     assert!(
         steps
             .iter()
