@@ -578,9 +578,7 @@ impl Engine {
         // The jobs of the run still at work: a `sync_account` job running its stages (its
         // progress names the step), or a step job of a chain queued by an earlier version.
         for job in &active.jobs {
-            let Some(step) =
-                Step::from_kind(&job.kind).or_else(|| crate::steps::progress_step(job))
-            else {
+            let Some(step) = crate::steps::step_of(job) else {
                 continue;
             };
             if let Some(slot) = progress.steps.iter_mut().find(|s| s.step == step) {

@@ -40,7 +40,7 @@ impl RetryState {
         Some(RetryState {
             job_id: job.id,
             kind: job.kind.clone(),
-            step: Step::from_kind(&job.kind).or_else(|| crate::steps::progress_step(job)),
+            step: crate::steps::step_of(job),
             failed_attempts: job.errors.len(),
             max_attempts: job.max_attempts,
             last_error: last.error.clone(),

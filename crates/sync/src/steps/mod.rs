@@ -124,9 +124,10 @@ pub(crate) fn run_of(job: &store::Job) -> Option<store::RunId> {
     })
 }
 
-/// The step a job's progress names ([`progress_json`]).
-pub(crate) fn progress_step(job: &store::Job) -> Option<Step> {
-    Step::from_name(job.progress.as_ref()?["step"].as_str()?)
+/// The step a sync's job is at: a step job's own, or the one a `sync_account` job's
+/// progress names ([`progress_json`]).
+pub(crate) fn step_of(job: &store::Job) -> Option<Step> {
+    Step::from_kind(&job.kind).or_else(|| Step::from_name(job.progress.as_ref()?["step"].as_str()?))
 }
 
 /// What a step did.
