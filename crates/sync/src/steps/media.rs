@@ -8,15 +8,17 @@ use std::sync::Mutex;
 
 use chrono::Duration;
 use graph::MediaItem;
-use store::{MediaBatch, MediaChild, MediaRecord};
-use tokio::sync::{mpsc, watch};
+use store::{MediaBatch, MediaChild, MediaIndexEntry, MediaRecord};
+use tokio::sync::{OnceCell, mpsc, watch};
 
 use crate::steps::{StepCtx, StepError, StepReport, count, media_type, product_type};
 
-/// What the media step hands the steps beside it in its stage: to media insights every
-/// listed post as its page arrives, and to every step the end of its write, with the posts
-/// it marked deleted (`None`: the step did not write).
+/// What the media step shares with the steps beside it in its stage: the account's stored
+/// posts as they stood before the listing (read once, by whichever step asks first), to
+/// media insights every listed post as its page arrives, and to every step the end of its
+/// write, with the posts it marked deleted (`None`: the step did not write).
 pub(crate) struct Link {
+    index: OnceCell<Vec<MediaIndexEntry>>,
     sender: Mutex<Option<mpsc::UnboundedSender<MediaItem>>>,
     receiver: Mutex<Option<mpsc::UnboundedReceiver<MediaItem>>>,
     written: watch::Sender<Option<Option<Vec<String>>>>,
@@ -27,6 +29,7 @@ impl Link {
     pub(crate) fn new(items: bool) -> Link {
         let (tx, rx) = mpsc::unbounded_channel();
         Link {
+            index: OnceCell::new(),
             sender: Mutex::new(items.then_some(tx)),
             receiver: Mutex::new(items.then_some(rx)),
             written: watch::channel(None).0,
@@ -45,6 +48,16 @@ impl Link {
             .take()
     }
 
+    /// The account's stored posts before the media step writes its listing: read at the
+    /// first call, the same entries at every later one. The media step writes only after
+    /// its listing, which needs the entries first, so they never include that write.
+    async fn index(&self, ctx: &StepCtx<'_>) -> store::Result<&[MediaIndexEntry]> {
+        self.index
+            .get_or_try_init(|| ctx.deps.store.media_index(ctx.account.id))
+            .await
+            .map(Vec::as_slice)
+    }
+
     /// Waits for the media step's write: the posts it marked deleted, or `None` when it
     /// did not write (its error is the stage's).
     pub(crate) async fn written(&self) -> Option<Vec<String>> {
@@ -53,6 +66,15 @@ impl Link {
             Ok(w) => w.clone().flatten(),
             Err(_) => None,
         }
+    }
+}
+
+/// The account's stored posts before this stage's listing is written: shared with the
+/// media step when the stage has one, else read now.
+pub(crate) async fn stored_index(ctx: &StepCtx<'_>) -> store::Result<Vec<MediaIndexEntry>> {
+    match ctx.link {
+        Some(link) => link.index(ctx).await.map(<[_]>::to_vec),
+        None => ctx.deps.store.media_index(ctx.account.id).await,
     }
 }
 
@@ -73,7 +95,14 @@ async fn list_and_store(
     let store = &ctx.deps.store;
     let expected = ctx.account.media_count;
     ctx.progress(0, expected.unwrap_or(0).max(0) as u64).await;
-    let index = store.media_index(ctx.account.id).await?;
+    let read;
+    let index: &[MediaIndexEntry] = match ctx.link {
+        Some(link) => link.index(ctx).await?,
+        None => {
+            read = store.media_index(ctx.account.id).await?;
+            &read
+        }
+    };
     let known: HashMap<&str, &store::MediaIndexEntry> =
         index.iter().map(|e| (e.ig_media_id.as_str(), e)).collect();
     let settled_before = ctx.now - Duration::hours(48);
