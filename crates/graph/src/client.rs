@@ -13,7 +13,7 @@ use crate::config::{ApiVersion, GraphConfig, LoginKind};
 use crate::error::{ApiError, ErrorClass, GraphError, scrub};
 use crate::model::MediaCategory;
 use crate::parse;
-use crate::stats::{CallStats, Stats};
+use crate::stats::{AccountCallStats, CallStats, Stats};
 use crate::throttle::{Throttle, UsageSnapshot};
 use crate::token::{AccessToken, appsecret_proof};
 
@@ -166,9 +166,22 @@ impl GraphClient {
         self.inner.stats.snapshot()
     }
 
+    /// One account's call counters since the client was built (subtract two readings with
+    /// [`AccountCallStats::since`]); cheaper than [`stats`](Self::stats) in a client that
+    /// serves many accounts.
+    pub fn account_stats(&self, ig_user_id: &str) -> AccountCallStats {
+        self.inner.stats.account(ig_user_id)
+    }
+
     /// Current usage of every budget seen in the usage headers, and active pauses.
     pub fn usage(&self) -> UsageSnapshot {
         self.inner.throttle.snapshot()
+    }
+
+    /// The app's budget and one account's, as [`usage`](Self::usage) gives them (its
+    /// `accounts` holds that account alone, when the client has seen its budget).
+    pub fn usage_of(&self, ig_user_id: &str) -> UsageSnapshot {
+        self.inner.throttle.snapshot_of(ig_user_id)
     }
 
     /// Metrics the client stopped requesting after the API rejected them.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// Per-account counters.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AccountCallStats {
     /// HTTP requests sent for this account.
     pub http_requests: u64,
@@ -15,6 +15,17 @@ pub struct AccountCallStats {
     pub units: u64,
     /// Failed requests (after which the client may have retried).
     pub errors: u64,
+}
+
+impl AccountCallStats {
+    /// `self − earlier`: what the account spent between two readings.
+    pub fn since(&self, earlier: &AccountCallStats) -> AccountCallStats {
+        AccountCallStats {
+            http_requests: self.http_requests.saturating_sub(earlier.http_requests),
+            units: self.units.saturating_sub(earlier.units),
+            errors: self.errors.saturating_sub(earlier.errors),
+        }
+    }
 }
 
 /// A snapshot of the counters.
@@ -58,12 +69,7 @@ impl CallStats {
                 .accounts
                 .iter()
                 .filter_map(|(k, a)| {
-                    let b = earlier.accounts.get(k).cloned().unwrap_or_default();
-                    let d = AccountCallStats {
-                        http_requests: a.http_requests.saturating_sub(b.http_requests),
-                        units: a.units.saturating_sub(b.units),
-                        errors: a.errors.saturating_sub(b.errors),
-                    };
+                    let d = a.since(&earlier.accounts.get(k).copied().unwrap_or_default());
                     (d != AccountCallStats::default()).then(|| (k.clone(), d))
                 })
                 .collect(),
@@ -95,9 +101,9 @@ impl Stats {
             if retry {
                 s.retries += 1;
             }
-            *s.by_endpoint.entry(endpoint.to_owned()).or_default() += 1;
+            *counter(&mut s.by_endpoint, endpoint) += 1;
             if let Some(id) = account {
-                let a = s.accounts.entry(id.to_owned()).or_default();
+                let a = counter(&mut s.accounts, id);
                 a.http_requests += 1;
                 a.units += units;
             }
@@ -106,9 +112,9 @@ impl Stats {
 
     pub(crate) fn error(&self, label: &str, account: Option<&str>) {
         self.with(|s| {
-            *s.errors_by_code.entry(label.to_owned()).or_default() += 1;
+            *counter(&mut s.errors_by_code, label) += 1;
             if let Some(id) = account {
-                s.accounts.entry(id.to_owned()).or_default().errors += 1;
+                counter(&mut s.accounts, id).errors += 1;
             }
         });
     }
@@ -120,6 +126,22 @@ impl Stats {
     pub(crate) fn snapshot(&self) -> CallStats {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
+
+    /// One account's counters: a copy of three numbers, however many accounts the client
+    /// serves (a whole snapshot copies every account's).
+    pub(crate) fn account(&self, id: &str) -> AccountCallStats {
+        let s = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        s.accounts.get(id).copied().unwrap_or_default()
+    }
+}
+
+/// The counter under `key`, added at 0 the first time: the key is copied only then, not at
+/// every request.
+fn counter<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
 }
 
 #[cfg(test)]
@@ -143,5 +165,22 @@ mod tests {
         assert_eq!(d.accounts["a"].units, 50);
         assert_eq!(d.accounts["b"].errors, 1);
         assert_eq!(d.errors_by_code["2"], 1);
+    }
+
+    #[test]
+    fn one_accounts_counters_are_its_entry_of_the_snapshot() {
+        let s = Stats::default();
+        s.request("media", Some("a"), 1, false);
+        s.request("batch", Some("b"), 3, false);
+        s.error("4", Some("a"));
+        let snapshot = s.snapshot();
+        assert_eq!(s.account("a"), snapshot.accounts["a"]);
+        assert_eq!(s.account("b"), snapshot.accounts["b"]);
+        assert_eq!(s.account("unknown"), AccountCallStats::default());
+        let before = s.account("a");
+        s.request("media", Some("a"), 2, true);
+        let d = s.account("a").since(&before);
+        assert_eq!((d.http_requests, d.units, d.errors), (1, 2, 0));
+        assert_eq!(s.snapshot().by_endpoint["media"], 2);
     }
 }

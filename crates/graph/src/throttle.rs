@@ -64,11 +64,36 @@ struct AccountState {
     paused_until: Option<Instant>,
 }
 
+impl AccountState {
+    fn usage_at(&self, now: Instant) -> AccountUsage {
+        AccountUsage {
+            usage: self.usage.clone(),
+            paused_for: remaining(self.paused_until, now),
+        }
+    }
+}
+
+/// The time left until `until`, when it is still ahead of `now`.
+fn remaining(until: Option<Instant>, now: Instant) -> Option<Duration> {
+    until.filter(|u| *u > now).map(|u| u - now)
+}
+
 #[derive(Default)]
 struct State {
     app: Option<UsageLevel>,
     app_paused_until: Option<Instant>,
     accounts: HashMap<String, AccountState>,
+}
+
+impl State {
+    /// The app-wide part of a snapshot (no account).
+    fn app_usage_at(&self, now: Instant) -> UsageSnapshot {
+        UsageSnapshot {
+            app: self.app.clone(),
+            app_paused_for: remaining(self.app_paused_until, now),
+            accounts: BTreeMap::new(),
+        }
+    }
 }
 
 pub(crate) struct Throttle {
@@ -216,24 +241,30 @@ impl Throttle {
 
     pub(crate) fn snapshot(&self) -> UsageSnapshot {
         let now = self.clock.instant();
-        let remaining = |until: Option<Instant>| until.filter(|u| *u > now).map(|u| u - now);
         let state = self.lock();
         UsageSnapshot {
-            app: state.app.clone(),
-            app_paused_for: remaining(state.app_paused_until),
             accounts: state
                 .accounts
                 .iter()
-                .map(|(id, s)| {
-                    (
-                        id.clone(),
-                        AccountUsage {
-                            usage: s.usage.clone(),
-                            paused_for: remaining(s.paused_until),
-                        },
-                    )
-                })
+                .map(|(id, s)| (id.clone(), s.usage_at(now)))
                 .collect(),
+            ..state.app_usage_at(now)
+        }
+    }
+
+    /// The app's budget and the one account's: a copy of one entry, however many accounts
+    /// the client serves.
+    pub(crate) fn snapshot_of(&self, account: &str) -> UsageSnapshot {
+        let now = self.clock.instant();
+        let state = self.lock();
+        UsageSnapshot {
+            accounts: state
+                .accounts
+                .get_key_value(account)
+                .map(|(id, s)| (id.clone(), s.usage_at(now)))
+                .into_iter()
+                .collect(),
+            ..state.app_usage_at(now)
         }
     }
 }

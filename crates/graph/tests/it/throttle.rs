@@ -78,11 +78,42 @@ async fn a_rate_limited_account_is_paused_while_others_go_on() {
             >= 100
     );
 
+    // The one-account readings are the whole snapshot's entry for that account alone.
+    let one = client.usage_of(&tight.ig_user_id);
+    assert_eq!(one.accounts.len(), 1);
+    let (read_once, read_all) = (
+        &one.accounts[&tight.ig_user_id],
+        &usage.accounts[&tight.ig_user_id],
+    );
+    assert_eq!(read_once.usage, read_all.usage);
+    // Read a moment later: the pause has a moment less to run.
+    assert!(read_once.paused_for.unwrap() <= read_all.paused_for.unwrap());
+    assert_eq!(one.app, usage.app);
+    let before = client.stats();
+    assert_eq!(
+        client.account_stats(&tight.ig_user_id),
+        before.accounts[&tight.ig_user_id]
+    );
+
     // The other account goes on.
+    let normal_before = client.account_stats(&normal.ig_user_id);
     for _ in 0..5 {
         client.profile(&normal).await.unwrap();
     }
     assert_eq!(sim.stats().requests_total, 5);
+    let spent = client
+        .account_stats(&normal.ig_user_id)
+        .since(&normal_before);
+    assert_eq!(spent.http_requests, 5);
+    assert_eq!(
+        spent,
+        client.stats().since(&before).accounts[&normal.ig_user_id]
+    );
+    assert_eq!(
+        client.account_stats(&tight.ig_user_id),
+        before.accounts[&tight.ig_user_id],
+        "the paused account spent nothing"
+    );
     assert!(
         client.usage().accounts[&normal.ig_user_id]
             .paused_for

@@ -167,7 +167,7 @@ async fn snapshot(deps: &Deps, id: CompetitorId, now: DateTime<Utc>) -> JobOutco
         }
         Err(e) => return JobOutcome::retry(e.to_string()),
     }
-    let usage = client.usage();
+    let usage = client.usage_of(&via.ig_user_id);
     let level = usage.accounts.get(&via.ig_user_id);
     // Meta's usage covers a rolling hour: a reading older than that says nothing about now
     // (measured on the client's clock, the one that stamped the reading).

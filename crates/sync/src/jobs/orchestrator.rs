@@ -257,7 +257,7 @@ impl SyncAccount {
             ctx,
             (run_id, plan, &scope),
             rows,
-            client,
+            client.account_stats(&account.ig_user_id),
         )
         .await?;
         let steps = plan.steps();
@@ -397,10 +397,10 @@ struct AttemptStart {
     run_id: RunId,
     step: Step,
     position: usize,
-    /// The client's counters when the stage started (its step row's cost) and when the
-    /// job did (the account's usage the job records).
-    before: graph::CallStats,
-    job_before: graph::CallStats,
+    /// The account's call counters when the stage started (its step row's cost) and when
+    /// the job did (the account's usage the job records).
+    before: graph::AccountCallStats,
+    job_before: graph::AccountCallStats,
     spent: Spent,
 }
 
@@ -627,7 +627,7 @@ impl StepJob {
             ctx,
             (run_id, plan, &scope),
             rows,
-            client,
+            client.account_stats(&account.ig_user_id),
         )
         .await?;
         let end = chain.stage(&account, position).await;
@@ -668,7 +668,7 @@ struct Chain<'a> {
     catalog: Vec<CatalogDecisionRecord>,
     /// The Graph client's counters when the job started: the job records the account's
     /// usage since then once, as it ends (or times out).
-    before: graph::CallStats,
+    before: graph::AccountCallStats,
 }
 
 /// How a stage of the chain ended.
@@ -691,7 +691,7 @@ impl<'a> Chain<'a> {
         job: &'a JobContext,
         (run_id, plan, scope): (RunId, Plan, &'a Scope),
         rows: HashMap<String, SyncStep>,
-        client: &GraphClient,
+        before: graph::AccountCallStats,
     ) -> store::Result<Chain<'a>> {
         Ok(Chain {
             deps,
@@ -702,7 +702,7 @@ impl<'a> Chain<'a> {
             scope,
             rows,
             catalog: deps.store.catalog_decisions_list().await?,
-            before: client.stats(),
+            before,
         })
     }
 
@@ -800,7 +800,7 @@ impl<'a> Chain<'a> {
         }
 
         let acct = AccountRef::new(account.ig_user_id.clone(), token);
-        let before = client.stats();
+        let before = client.account_stats(&account.ig_user_id);
         let lanes = Lanes::new(deps.settings.account_concurrency);
         // The steps beside the media step that need its listing: media insights reads it as
         // it comes; demographics' version probe waits for it to be stored.
@@ -840,8 +840,8 @@ impl<'a> Chain<'a> {
                 run_id,
                 step: lead,
                 position,
-                before: before.clone(),
-                job_before: self.before.clone(),
+                before,
+                job_before: self.before,
                 spent,
             },
         );
@@ -1081,14 +1081,12 @@ async fn finish(
 }
 
 /// The Graph API requests and rate-limit units the account spent since `before`.
-fn cost_since(client: &GraphClient, account: &Account, before: &graph::CallStats) -> (i64, i64) {
-    let spent = client
-        .stats()
-        .since(before)
-        .accounts
-        .get(&account.ig_user_id)
-        .cloned()
-        .unwrap_or_default();
+fn cost_since(
+    client: &GraphClient,
+    account: &Account,
+    before: &graph::AccountCallStats,
+) -> (i64, i64) {
+    let spent = client.account_stats(&account.ig_user_id).since(before);
     (spent.http_requests as i64, spent.units as i64)
 }
 
@@ -1098,15 +1096,10 @@ async fn record_usage(
     deps: &Deps,
     client: &GraphClient,
     account: &Account,
-    before: &graph::CallStats,
+    before: &graph::AccountCallStats,
 ) -> (i64, i64) {
     let now = deps.clock.now();
-    let delta = client.stats().since(before);
-    let spent = delta
-        .accounts
-        .get(&account.ig_user_id)
-        .cloned()
-        .unwrap_or_default();
+    let spent = client.account_stats(&account.ig_user_id).since(before);
     let (requests, units, errors) = (
         spent.http_requests as i64,
         spent.units as i64,
@@ -1126,7 +1119,7 @@ async fn record_usage(
     {
         tracing::debug!(error = %e, "could not record API calls");
     }
-    let usage = client.usage();
+    let usage = client.usage_of(&account.ig_user_id);
     let mut records = Vec::new();
     let mut highest: Option<u32> = None;
     if let Some(level) = usage
