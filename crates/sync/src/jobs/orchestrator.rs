@@ -666,7 +666,7 @@ struct Chain<'a> {
     rows: HashMap<String, SyncStep>,
     /// The metric catalog's stored decisions, read once per job.
     catalog: Vec<CatalogDecisionRecord>,
-    /// The Graph client's counters when the job started: the job records the account's
+    /// The account's call counters when the job started: the job records the account's
     /// usage since then once, as it ends (or times out).
     before: graph::AccountCallStats,
 }
