@@ -3,6 +3,7 @@
 //! missing from the listing as deleted; a light sync stops at the first already-known post whose numbers have settled
 //! (older than 48 h) and detects deletions only within the range it listed.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -69,12 +70,19 @@ impl Link {
     }
 }
 
-/// The account's stored posts before this stage's listing is written: shared with the
-/// media step when the stage has one, else read now.
-pub(crate) async fn stored_index(ctx: &StepCtx<'_>) -> store::Result<Vec<MediaIndexEntry>> {
+/// The account's stored posts before this stage's listing is written: shared by the steps
+/// of a stage with the media step, else read now.
+pub(crate) async fn stored_index<'c>(
+    ctx: &'c StepCtx<'_>,
+) -> store::Result<Cow<'c, [MediaIndexEntry]>> {
     match ctx.link {
-        Some(link) => link.index(ctx).await.map(<[_]>::to_vec),
-        None => ctx.deps.store.media_index(ctx.account.id).await,
+        Some(link) => link.index(ctx).await.map(Cow::Borrowed),
+        None => ctx
+            .deps
+            .store
+            .media_index(ctx.account.id)
+            .await
+            .map(Cow::Owned),
     }
 }
 
@@ -95,14 +103,7 @@ async fn list_and_store(
     let store = &ctx.deps.store;
     let expected = ctx.account.media_count;
     ctx.progress(0, expected.unwrap_or(0).max(0) as u64).await;
-    let read;
-    let index: &[MediaIndexEntry] = match ctx.link {
-        Some(link) => link.index(ctx).await?,
-        None => {
-            read = store.media_index(ctx.account.id).await?;
-            &read
-        }
-    };
+    let index = stored_index(ctx).await?;
     let known: HashMap<&str, &store::MediaIndexEntry> =
         index.iter().map(|e| (e.ig_media_id.as_str(), e)).collect();
     let settled_before = ctx.now - Duration::hours(48);

@@ -326,7 +326,7 @@ impl<'c> Reads<'c> {
 
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let store = &ctx.deps.store;
-    let mut index = media::stored_index(ctx).await?;
+    let mut index = media::stored_index(ctx).await?.into_owned();
     let tz = match ctx.scope.since {
         Some(_) => Some(ctx.account.time_zone()?),
         None => None,
