@@ -257,7 +257,7 @@ impl SyncAccount {
             ctx,
             (run_id, plan, &scope),
             rows,
-            client.account_stats(&account.ig_user_id),
+            (client, &account),
         )
         .await?;
         let steps = plan.steps();
@@ -627,7 +627,7 @@ impl StepJob {
             ctx,
             (run_id, plan, &scope),
             rows,
-            client.account_stats(&account.ig_user_id),
+            (client, &account),
         )
         .await?;
         let end = chain.stage(&account, position).await;
@@ -684,14 +684,15 @@ enum StageEnd {
 }
 
 impl<'a> Chain<'a> {
-    /// The chain a job runs: it reads the metric catalog's decisions once.
+    /// The chain a job runs: it reads the metric catalog's decisions once, and the account's
+    /// call counters as the job starts.
     async fn new(
         deps: &'a Deps,
         running: &'a Running,
         job: &'a JobContext,
         (run_id, plan, scope): (RunId, Plan, &'a Scope),
         rows: HashMap<String, SyncStep>,
-        before: graph::AccountCallStats,
+        (client, account): (&GraphClient, &Account),
     ) -> store::Result<Chain<'a>> {
         Ok(Chain {
             deps,
@@ -702,7 +703,7 @@ impl<'a> Chain<'a> {
             scope,
             rows,
             catalog: deps.store.catalog_decisions_list().await?,
-            before,
+            before: client.account_stats(&account.ig_user_id),
         })
     }
 
