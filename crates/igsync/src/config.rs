@@ -53,6 +53,7 @@ keys! {
     "sync.light_cron", "IGSYNC_SYNC_LIGHT_CRON", "0 30 * * * *", "Light sync: profile, account insights, recent posts' insights, stories";
     "sync.token_refresh_cron", "IGSYNC_SYNC_TOKEN_REFRESH_CRON", "0 15 3 * * *", "Refresh of tokens expiring soon";
     "sync.retention_cron", "IGSYNC_SYNC_RETENTION_CRON", "0 45 4 * * *", "Pruning of finished jobs";
+    "sync.reports_cron", "IGSYNC_SYNC_REPORTS_CRON", "0 5 * * * *", "Delivery of the scheduled reports whose period has ended";
     "sync.token_refresh_within_days", "IGSYNC_SYNC_TOKEN_REFRESH_WITHIN_DAYS", "7", "Refresh tokens that expire within this many days";
     "sync.account_insights_backfill_days", "IGSYNC_SYNC_ACCOUNT_INSIGHTS_BACKFILL_DAYS", "90", "Complete days of account insights read on an account's first sync, plus today's partial day";
     "sync.account_insights_settling_days", "IGSYNC_SYNC_ACCOUNT_INSIGHTS_SETTLING_DAYS", "3", "Recent days of account insights read again on every sync";
@@ -661,6 +662,7 @@ impl Config {
             light_cron: l.cron("sync.light_cron")?,
             token_refresh_cron: l.cron("sync.token_refresh_cron")?,
             retention_cron: l.cron("sync.retention_cron")?,
+            reports_cron: l.cron("sync.reports_cron")?,
             token_refresh_within_days: l.number("sync.token_refresh_within_days", 1, 59)? as u32,
             account_insights_backfill_days: l.number(
                 "sync.account_insights_backfill_days",

@@ -105,6 +105,8 @@ pub struct SyncSettings {
     pub light_cron: String,
     pub token_refresh_cron: String,
     pub retention_cron: String,
+    /// The tick that enqueues the scheduled reports whose period has ended.
+    pub reports_cron: String,
     /// Refresh tokens that expire within this many days.
     pub token_refresh_within_days: u32,
     /// Complete days of account insights read on an account's first sync (today's partial
@@ -148,6 +150,7 @@ impl Default for SyncSettings {
             light_cron: DEFAULT_LIGHT_SYNC_CRON.to_string(),
             token_refresh_cron: DEFAULT_TOKEN_REFRESH_CRON.to_string(),
             retention_cron: DEFAULT_RETENTION_CRON.to_string(),
+            reports_cron: jobs::reports::DEFAULT_REPORTS_CRON.to_string(),
             token_refresh_within_days: 7,
             account_insights_backfill_days: 90,
             account_insights_settling_days: 3,
@@ -190,6 +193,7 @@ impl SyncSettings {
             ("light_cron", &self.light_cron),
             ("token_refresh_cron", &self.token_refresh_cron),
             ("retention_cron", &self.retention_cron),
+            ("reports_cron", &self.reports_cron),
             ("competitors_cron", &self.competitors.cron),
         ] {
             CronExpr::parse(cron).map_err(|e| SyncError::config(format!("{name}: {e}")))?;
@@ -316,7 +320,7 @@ impl SyncSettings {
                 KIND_RETENTION,
                 serde_json::json!({}),
             ),
-            jobs::reports::schedule(),
+            jobs::reports::schedule(&self.reports_cron),
             jobs::competitors::schedule(&self.competitors),
         ]
     }

@@ -405,6 +405,7 @@ async fn run_day(
     settings.light_cron = shipped("sync.light_cron")?;
     settings.token_refresh_cron = shipped("sync.token_refresh_cron")?;
     settings.retention_cron = shipped("sync.retention_cron")?;
+    settings.reports_cron = shipped("sync.reports_cron")?;
     settings.competitors.cron = shipped("sync.competitors_cron")?;
     settings.concurrency = plan.concurrency;
     // The start limiter is off: the clock stands still within a step, so N starts a minute

@@ -94,6 +94,8 @@ impl Harness {
             ("IGSYNC_SYNC_LIGHT_CRON", NEVER),
             ("IGSYNC_SYNC_TOKEN_REFRESH_CRON", NEVER),
             ("IGSYNC_SYNC_RETENTION_CRON", NEVER),
+            ("IGSYNC_SYNC_REPORTS_CRON", NEVER),
+            ("IGSYNC_SYNC_COMPETITORS_CRON", NEVER),
             ("NO_COLOR", "1"),
         ] {
             env.insert(k.to_string(), v.to_string());

@@ -32,16 +32,17 @@ pub use render::{FigureRow, PeerRow, PeerSection, RenderedReport, ReportChart, r
 pub const KIND_REPORTS_DUE: &str = "reports_due";
 /// The kind of one delivery.
 pub const KIND_DELIVER_REPORT: &str = "deliver_report";
-/// The tick's schedule: hourly, so a new period is delivered within the hour after it ends
-/// in the account's time zone.
+/// The tick's schedule.
 pub const SCHEDULE_REPORTS: &str = "reports";
+/// Hourly by default, so a new period is delivered within the hour after it ends in the
+/// account's time zone.
 pub const DEFAULT_REPORTS_CRON: &str = "0 5 * * * *";
 
-/// The hourly tick's schedule.
-pub(crate) fn schedule() -> store::ScheduleDef {
+/// The tick's schedule, on `cron` (`sync.reports_cron`).
+pub(crate) fn schedule(cron: &str) -> store::ScheduleDef {
     store::ScheduleDef {
         name: SCHEDULE_REPORTS.to_string(),
-        cron: DEFAULT_REPORTS_CRON.to_string(),
+        cron: cron.trim().to_string(),
         queue: MAINTENANCE_QUEUE.to_string(),
         kind: KIND_REPORTS_DUE.to_string(),
         args: serde_json::json!({}),
