@@ -389,7 +389,7 @@ impl Engine {
         Ok(out)
     }
 
-    /// Creates or updates the full sync, light sync, token refresh and retention schedules.
+    /// Creates or updates every schedule of [`crate::settings::SyncSettings::schedules`].
     pub async fn install_schedules(&self) -> Result<()> {
         self.scheduler()
             .install(&self.deps.settings.schedules())

@@ -242,8 +242,8 @@ async fn concurrent_worker_processes_never_duplicate_a_scheduled_run(d: Dialect)
         for p in &mut procs {
             assert!(p.terminate().await.success(), "{}", p.stderr());
         }
-        // The full sync's runs only: the other schedules (reports every five minutes) may
-        // fire during a round too.
+        // The full sync's runs only: a round counts that schedule's ticks, whatever else
+        // the workers' configuration schedules.
         let fan_outs = scheduled_jobs(&*store, Some("full_sync")).await;
         assert_eq!(
             fan_outs.len(),
