@@ -112,6 +112,10 @@ impl Store for PostgresStore {
         content::media_summaries(&self.pool, account_id).await
     }
 
+    async fn media_summaries_window(&self, window: PostWindow) -> Result<Vec<MediaSummary>> {
+        content::media_summaries_window(&self.pool, window).await
+    }
+
     async fn media_insights_apply(&self, batch: InsightBatch) -> Result<u64> {
         content::media_insights_apply(&self.pool, batch).await
     }

@@ -136,6 +136,10 @@ impl Store for SqliteStore {
         content::media_summaries(self, account_id).await
     }
 
+    async fn media_summaries_window(&self, window: PostWindow) -> Result<Vec<MediaSummary>> {
+        content::media_summaries_window(self, window).await
+    }
+
     async fn media_insights_apply(&self, batch: InsightBatch) -> Result<u64> {
         content::media_insights_apply(self, batch).await
     }

@@ -136,6 +136,11 @@ pub trait Store: QueueStore {
     /// Every post of an account (deleted ones included), newest first, with only what the
     /// analytics need: the same values [`Store::media_list`] gives, lighter to read.
     async fn media_summaries(&self, account_id: AccountId) -> Result<Vec<MediaSummary>>;
+    /// The summaries of a [`PostWindow`]'s posts (the posts
+    /// [`Store::media_insight_history_window`] reads the history of), in
+    /// [`Store::media_summaries`]' order: a read bounded by the window, not by the account's
+    /// history.
+    async fn media_summaries_window(&self, window: PostWindow) -> Result<Vec<MediaSummary>>;
     /// Returns rows written. Fails as a whole (nothing written) if any row names unknown
     /// media or holds a non-finite value.
     async fn media_insights_apply(&self, batch: InsightBatch) -> Result<u64>;

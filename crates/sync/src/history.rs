@@ -79,10 +79,13 @@ pub async fn load_account_history(
 }
 
 /// Loads what the alert detectors (`analytics::detect_alerts`, `analytics::account_anomalies`)
-/// read about one account for `window`: [`load_account_history`]'s posts, stories and
-/// follower samples, and of the daily metrics only the series the anomaly detector checks
-/// (`analytics::CHECKED_METRICS`); no followers online, no demographics. It runs after every
-/// sync, so it reads a fraction of the rows (a day of followers online alone is 24).
+/// read about one account for `window`: of the posts, only those whose snapshots
+/// [`load_account_history`] loads (the window's and their baselines; the detectors look at
+/// no other), its stories and follower samples, and of the daily metrics only the series the
+/// anomaly detector checks (`analytics::CHECKED_METRICS`); no followers online, no
+/// demographics. It runs after every sync, so it reads a fraction of the rows (a day of
+/// followers online alone is 24), and the same number of posts for an account of 5,000 as
+/// for one of 300.
 pub async fn load_alert_history(
     store: &dyn Store,
     account_id: AccountId,
@@ -137,7 +140,13 @@ async fn load(
     };
     let (account, media, post_rows, stories, samples, days, demographics) = tokio::join!(
         store.account_get(account_id),
-        store.media_summaries(account_id),
+        async {
+            match parts {
+                Parts::Everything => store.media_summaries(account_id).await,
+                // The detectors compare the window's posts with their baselines only.
+                Parts::Alerts => store.media_summaries_window(snapshot_window).await,
+            }
+        },
         store.media_insight_history_window(snapshot_window, &metrics),
         async {
             let stories = store.story_list(account_id, window.from, window.to).await?;

@@ -41,7 +41,7 @@ pub use engine::{
     SyncProgress, SyncSettings, SyncState, graph_clients,
 };
 pub use error::{Result, SyncError};
-pub use history::{HistoryWindow, load_account_history, load_alert_history};
+pub use history::{BASELINE_POSTS, HistoryWindow, load_account_history, load_alert_history};
 pub use jobs::competitors::{
     CompetitorSettings, DEFAULT_COMPETITORS_CRON, KIND_COMPETITOR_SNAPSHOT, KIND_COMPETITORS_DUE,
     SCHEDULE_COMPETITORS, normalize_username,

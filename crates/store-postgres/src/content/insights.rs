@@ -15,7 +15,7 @@ use crate::accounts::get;
 use crate::error::db;
 
 use super::media::dedup_last;
-use super::{account_exists, check_finite};
+use super::{WINDOW_POSTS, account_exists, check_finite};
 
 /// A snapshot row's natural key: media or story id, metric, breakdown, capture time.
 type SnapshotKey<'a> = (&'a str, &'a str, Option<&'a Breakdown>, DateTime<Utc>);
@@ -436,29 +436,21 @@ pub(crate) async fn media_insight_history_window(
     metrics: &[String],
 ) -> Result<Vec<InsightSnapshot>> {
     let baseline = i64::try_from(window.baseline).unwrap_or(i64::MAX);
-    let rows = sqlx::query(
-        "WITH wanted AS (
-             SELECT id, ig_media_id FROM media
-             WHERE account_id = $1 AND published_at >= $2 AND published_at <= $3
-             UNION ALL
-             SELECT id, ig_media_id FROM (
-                 SELECT id, ig_media_id, row_number() OVER (
-                     PARTITION BY product_type ORDER BY published_at DESC, ig_media_id DESC) AS n
-                 FROM media WHERE account_id = $1 AND published_at < $2
-             ) earlier WHERE n <= $4
-         )
+    let sql = format!(
+        "{WINDOW_POSTS}
          SELECT w.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value, s.confirmed_at
          FROM wanted w JOIN media_insight_snapshots s ON s.media_id = w.id
-         WHERE cardinality($5::text[]) = 0 OR s.metric = ANY($5)",
-    )
-    .bind(window.account_id.get())
-    .bind(window.from)
-    .bind(window.to)
-    .bind(baseline)
-    .bind(metrics)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
+         WHERE cardinality($5::text[]) = 0 OR s.metric = ANY($5)"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(window.account_id.get())
+        .bind(window.from)
+        .bind(window.to)
+        .bind(baseline)
+        .bind(metrics)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
     sorted_snapshots(&rows)
 }
 

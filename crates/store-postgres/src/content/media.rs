@@ -9,14 +9,14 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use store::{
     AccountId, Media, MediaBatch, MediaChild, MediaIndexEntry, MediaQuery, MediaRecord,
-    MediaSummary, MediaType, ProductType, Result, StoreError,
+    MediaSummary, MediaType, PostWindow, ProductType, Result, StoreError,
 };
 
 use crate::accounts::get;
 use crate::error::{corrupt, db};
 
 use super::insights::{Owner, owned_elsewhere};
-use super::{account_exists, latest_from};
+use super::{WINDOW_POSTS, account_exists, latest_from};
 
 // ----- media -----
 
@@ -298,41 +298,67 @@ async fn summaries_part(
     account_id: AccountId,
     part: i64,
 ) -> Result<Vec<(i64, MediaSummary)>> {
-    let rows = sqlx::query(
-        "SELECT id, ig_media_id, media_type, product_type, published_at, caption, permalink,
-                deleted_at IS NOT NULL, like_count, comments_count, latest::text
-         FROM media WHERE account_id = $1 AND id % 2 = $2",
-    )
-    .bind(account_id.get())
-    .bind(part)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
-    let mut out: Vec<(i64, MediaSummary)> = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mt: &str = row.try_get(2).map_err(db)?;
-        let pt: &str = row.try_get(3).map_err(db)?;
-        let latest: &str = row.try_get(10).map_err(db)?;
-        out.push((
-            row.try_get(0).map_err(db)?,
-            MediaSummary {
-                ig_media_id: row.try_get(1).map_err(db)?,
-                media_type: MediaType::parse(mt)
-                    .ok_or_else(|| corrupt(format!("media type {mt:?}")))?,
-                product_type: ProductType::parse(pt)
-                    .ok_or_else(|| corrupt(format!("product type {pt:?}")))?,
-                published_at: row.try_get(4).map_err(db)?,
-                caption: row.try_get(5).map_err(db)?,
-                permalink: row.try_get(6).map_err(db)?,
-                deleted: row.try_get(7).map_err(db)?,
-                like_count: row.try_get(8).map_err(db)?,
-                comments_count: row.try_get(9).map_err(db)?,
-                latest: serde_json::from_str(latest)
-                    .map_err(|e| corrupt(format!("latest values: {e}")))?,
-            },
-        ));
-    }
-    Ok(out)
+    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM media WHERE account_id = $1 AND id % 2 = $2");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account_id.get())
+        .bind(part)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    rows.iter().map(summary_from).collect()
+}
+
+/// The summaries of a [`PostWindow`]'s posts, newest first: what the alerts after a sync
+/// compare, however long the account's history.
+pub(crate) async fn media_summaries_window(
+    pool: &PgPool,
+    window: PostWindow,
+) -> Result<Vec<MediaSummary>> {
+    let baseline = i64::try_from(window.baseline).unwrap_or(i64::MAX);
+    let sql = format!(
+        "{WINDOW_POSTS}
+         SELECT {SUMMARY_COLUMNS} FROM media WHERE id IN (SELECT id FROM wanted)"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(window.account_id.get())
+        .bind(window.from)
+        .bind(window.to)
+        .bind(baseline)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    let mut out = rows.iter().map(summary_from).collect::<Result<Vec<_>>>()?;
+    out.sort_unstable_by_key(|it| std::cmp::Reverse((it.1.published_at, it.0)));
+    Ok(out.into_iter().map(|(_, s)| s).collect())
+}
+
+/// What [`summary_from`] decodes, in its order.
+const SUMMARY_COLUMNS: &str = "id, ig_media_id, media_type, product_type, published_at, caption,
+    permalink, deleted_at IS NOT NULL, like_count, comments_count, latest::text";
+
+/// A post's summary, with its row id, from a row of [`SUMMARY_COLUMNS`].
+fn summary_from(row: &PgRow) -> Result<(i64, MediaSummary)> {
+    let mt: &str = row.try_get(2).map_err(db)?;
+    let pt: &str = row.try_get(3).map_err(db)?;
+    let latest: &str = row.try_get(10).map_err(db)?;
+    Ok((
+        row.try_get(0).map_err(db)?,
+        MediaSummary {
+            ig_media_id: row.try_get(1).map_err(db)?,
+            media_type: MediaType::parse(mt)
+                .ok_or_else(|| corrupt(format!("media type {mt:?}")))?,
+            product_type: ProductType::parse(pt)
+                .ok_or_else(|| corrupt(format!("product type {pt:?}")))?,
+            published_at: row.try_get(4).map_err(db)?,
+            caption: row.try_get(5).map_err(db)?,
+            permalink: row.try_get(6).map_err(db)?,
+            deleted: row.try_get(7).map_err(db)?,
+            like_count: row.try_get(8).map_err(db)?,
+            comments_count: row.try_get(9).map_err(db)?,
+            latest: serde_json::from_str(latest)
+                .map_err(|e| corrupt(format!("latest values: {e}")))?,
+        },
+    ))
 }
 
 pub(crate) async fn media_get(pool: &PgPool, ig_media_id: &str) -> Result<Option<Media>> {

@@ -16,7 +16,9 @@ pub(crate) use account::{
 pub(crate) use insights::{
     media_insight_history, media_insight_history_window, media_insights_apply,
 };
-pub(crate) use media::{media_apply, media_get, media_index, media_list, media_summaries};
+pub(crate) use media::{
+    media_apply, media_get, media_index, media_list, media_summaries, media_summaries_window,
+};
 pub(crate) use missing::{
     catalog_decisions_list, catalog_decisions_record, missing_apply, missing_list,
 };
@@ -31,6 +33,20 @@ use store::{AccountId, ProfileSnapshot, ProfileUpdate, Result, StoreError, Store
 
 use crate::accounts::get;
 use crate::error::{corrupt, db};
+
+/// The posts of a [`store::PostWindow`] as the CTE `wanted (id, ig_media_id)`: those
+/// published in `$2..=$3` by account `$1`, and the `$4` newest of each product type before
+/// `$2` (ties by `ig_media_id`, descending).
+const WINDOW_POSTS: &str = "WITH wanted AS (
+         SELECT id, ig_media_id FROM media
+         WHERE account_id = $1 AND published_at >= $2 AND published_at <= $3
+         UNION ALL
+         SELECT id, ig_media_id FROM (
+             SELECT id, ig_media_id, row_number() OVER (
+                 PARTITION BY product_type ORDER BY published_at DESC, ig_media_id DESC) AS n
+             FROM media WHERE account_id = $1 AND published_at < $2
+         ) earlier WHERE n <= $4
+     )";
 
 fn check_finite(values: impl IntoIterator<Item = f64>, what: &str) -> Result<()> {
     for v in values {

@@ -11,6 +11,7 @@ use store::{
     AccountId, Breakdown, InsightBatch, InsightSnapshot, Origin, PostWindow, Result, StoreError,
 };
 
+use super::WINDOW_POSTS;
 use crate::SqliteStore;
 use crate::accounts::ensure_exists;
 use crate::error::{corrupt, db_err};
@@ -346,16 +347,7 @@ pub(crate) async fn media_insight_history_window(
 ) -> Result<Vec<InsightSnapshot>> {
     let baseline = i64::try_from(window.baseline).unwrap_or(i64::MAX);
     let sql = format!(
-        "WITH wanted AS (
-             SELECT id, ig_media_id FROM media
-             WHERE account_id = ?1 AND published_at >= ?2 AND published_at <= ?3
-             UNION ALL
-             SELECT id, ig_media_id FROM (
-                 SELECT id, ig_media_id, row_number() OVER (
-                     PARTITION BY product_type ORDER BY published_at DESC, ig_media_id DESC) AS n
-                 FROM media WHERE account_id = ?1 AND published_at < ?2
-             ) WHERE n <= ?4
-         )
+        "{WINDOW_POSTS}
          {HISTORY_JSON}
          FROM wanted m JOIN media_insight_snapshots s ON s.media_id = m.id
          WHERE ?5 = 0 OR s.metric IN (SELECT value FROM json_each(?6))"

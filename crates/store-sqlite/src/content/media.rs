@@ -8,9 +8,10 @@ use sqlx::AssertSqlSafe;
 use sqlx::sqlite::SqliteRow;
 use store::{
     AccountId, Media, MediaBatch, MediaChild, MediaIndexEntry, MediaQuery, MediaRecord,
-    MediaSummary, MediaType, ProductType, Result, StoreError,
+    MediaSummary, MediaType, PostWindow, ProductType, Result, StoreError,
 };
 
+use super::WINDOW_POSTS;
 use crate::SqliteStore;
 use crate::accounts::ensure_exists;
 use crate::error::{corrupt, db_err};
@@ -250,19 +251,45 @@ pub(crate) async fn media_summaries(
     db: &SqliteStore,
     account_id: AccountId,
 ) -> Result<Vec<MediaSummary>> {
-    let text: String = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(id, ig_media_id, media_type, product_type,
-                    published_at, caption, permalink,
-                    json(iif(deleted_at IS NULL, 'false', 'true')), like_count, comments_count,
-                    json(latest)))
-         FROM media WHERE account_id = ?",
-    )
-    .bind(account_id.get())
-    .fetch_one(&db.reader)
-    .await
-    .map_err(db_err)?;
+    let sql = format!("{SUMMARIES_JSON} FROM media WHERE account_id = ?");
+    let text: String = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(account_id.get())
+        .fetch_one(&db.reader)
+        .await
+        .map_err(db_err)?;
+    summaries_from_json(&text)
+}
+
+/// The summaries of a [`PostWindow`]'s posts, newest first: what the alerts after a sync
+/// compare, however long the account's history.
+pub(crate) async fn media_summaries_window(
+    db: &SqliteStore,
+    window: PostWindow,
+) -> Result<Vec<MediaSummary>> {
+    let sql = format!(
+        "{WINDOW_POSTS}
+         {SUMMARIES_JSON} FROM media WHERE id IN (SELECT id FROM wanted)"
+    );
+    let text: String = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(window.account_id.get())
+        .bind(micros(window.from))
+        .bind(micros(window.to))
+        .bind(i64::try_from(window.baseline).unwrap_or(i64::MAX))
+        .fetch_one(&db.reader)
+        .await
+        .map_err(db_err)?;
+    summaries_from_json(&text)
+}
+
+/// The aggregate of [`SummaryJson`] arrays that [`summaries_from_json`] decodes.
+const SUMMARIES_JSON: &str = "SELECT json_group_array(json_array(id, ig_media_id, media_type,
+    product_type, published_at, caption, permalink,
+    json(iif(deleted_at IS NULL, 'false', 'true')), like_count, comments_count, json(latest)))";
+
+/// Posts' summaries from a [`SUMMARIES_JSON`] aggregate, newest first.
+fn summaries_from_json(text: &str) -> Result<Vec<MediaSummary>> {
     let mut rows: Vec<SummaryJson> =
-        serde_json::from_str(&text).map_err(|e| corrupt(format!("media summaries: {e}")))?;
+        serde_json::from_str(text).map_err(|e| corrupt(format!("media summaries: {e}")))?;
     // Sorting here is cheaper than asking the aggregate to sort the JSON it builds.
     rows.sort_unstable_by_key(|it| std::cmp::Reverse((it.4, it.0)));
     rows.into_iter()

@@ -548,7 +548,8 @@ async fn retention_prunes_finished_jobs_and_never_analytics_data(d: Dialect) {
 }
 
 async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
-    let mut sim = sim_config(46, 1, 80);
+    // More posts of each type before the trending window than the alerts' baseline reads.
+    let mut sim = sim_config(46, 1, 320);
     sim.history_days = 60;
     let env = Env::new(d, sim, test_settings()).await;
     let (id, sim_account) = env.account(0);
@@ -663,7 +664,36 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
     let full = load_account_history(store, id, window).await.unwrap();
     let lean = load_alert_history(store, id, window).await.unwrap();
     assert_eq!(lean.account, full.account);
-    assert_eq!(lean.posts, full.posts);
+    // The posts of the trending window and, per type, the baseline's posts before it: the
+    // same values as in the full load, in the same order, and no other post.
+    let key = |p: &analytics::Post| (p.published_at, p.ig_media_id.clone());
+    let oldest_in_baseline = |product| {
+        let mut earlier: Vec<_> = full
+            .posts
+            .iter()
+            .filter(|p| p.product_type == product && p.published_at < window.trending_from)
+            .map(key)
+            .collect();
+        earlier.sort_unstable_by(|a, b| b.cmp(a));
+        earlier.get(sync::BASELINE_POSTS - 1).cloned()
+    };
+    let expected: Vec<_> = full
+        .posts
+        .iter()
+        .filter(|p| {
+            p.product_type == analytics::MediaProductType::Story
+                || p.published_at >= window.trending_from
+                || oldest_in_baseline(p.product_type).is_none_or(|b| key(p) >= b)
+        })
+        .cloned()
+        .collect();
+    assert!(
+        expected.len() < full.posts.len(),
+        "the account has posts beyond the baselines ({} of {})",
+        expected.len(),
+        full.posts.len()
+    );
+    assert_eq!(lean.posts, expected);
     assert_eq!(lean.follower_samples, full.follower_samples);
     let checked: Vec<_> = full
         .daily_metrics
@@ -703,9 +733,25 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
         )
     };
     assert_eq!(anomalies(&lean), anomalies(&full));
-    assert_eq!(
-        format!("{:?}", analytics::detect_alerts(&lean, now, &config)),
-        format!("{:?}", analytics::detect_alerts(&full, now, &config))
+    // The same findings; a trending assessment's index is into the history it was given.
+    let alerts = |h: &analytics::AccountHistory| {
+        let found = analytics::detect_alerts(h, now, &config);
+        found
+            .into_iter()
+            .map(|mut a| {
+                if let analytics::AlertKind::PostTrending { assessment } = &mut a.kind {
+                    assessment.post_idx = 0;
+                }
+                format!("{a:?}")
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(alerts(&lean), alerts(&full));
+    let trending =
+        analytics::assess_trending(&lean.posts, 0..lean.posts.len(), now, &config.trending);
+    assert!(
+        trending.iter().any(|t| t.baseline_posts > 0),
+        "the window's posts were compared with a baseline"
     );
 
     let err = load_account_history(env.db.store.as_ref(), AccountId::new(424_242), window)

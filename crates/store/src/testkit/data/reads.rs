@@ -246,6 +246,19 @@ pub async fn history_window_selects_the_period_and_each_types_baseline(store: Dy
         assert_eq!(got.len(), wanted.len() * per_post, "metrics {metrics:?}");
         assert!(got.iter().any(|r| r.value == 0.1 + 0.2), "exact values");
     }
+    // The same posts' summaries, in the full summaries' order and with their values.
+    let summaries: Vec<MediaSummary> = store
+        .media_summaries(a)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| wanted.contains(&s.ig_media_id))
+        .collect();
+    assert_eq!(summaries.len(), wanted.len());
+    assert_eq!(
+        store.media_summaries_window(window).await.unwrap(),
+        summaries
+    );
     let period_only = store
         .media_insight_history_window(
             PostWindow {
@@ -259,6 +272,17 @@ pub async fn history_window_selects_the_period_and_each_types_baseline(store: Dy
     let media: std::collections::BTreeSet<&str> =
         period_only.iter().map(|r| r.ig_media_id.as_str()).collect();
     assert_eq!(media.into_iter().collect::<Vec<_>>(), ["w0", "w1", "w2"]);
+    let period_posts: Vec<String> = store
+        .media_summaries_window(PostWindow {
+            baseline: 0,
+            ..window
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.ig_media_id)
+        .collect();
+    assert_eq!(period_posts, ["w2", "w1", "w0"], "newest first");
     let nobody = store
         .media_insight_history_window(
             PostWindow {
@@ -267,6 +291,14 @@ pub async fn history_window_selects_the_period_and_each_types_baseline(store: Dy
             },
             &[],
         )
+        .await
+        .unwrap();
+    assert!(nobody.is_empty());
+    let nobody = store
+        .media_summaries_window(PostWindow {
+            account_id: AccountId::new(999_999),
+            ..window
+        })
         .await
         .unwrap();
     assert!(nobody.is_empty());
