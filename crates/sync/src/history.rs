@@ -84,8 +84,8 @@ pub async fn load_account_history(
 /// no other), its stories and follower samples, and of the daily metrics only the series the
 /// anomaly detector checks (`analytics::CHECKED_METRICS`); no followers online, no
 /// demographics. It runs after every sync, so it reads a fraction of the rows (a day of
-/// followers online alone is 24), and the same number of posts for an account of 5,000 as
-/// for one of 300.
+/// followers online alone is 24), and at most the window's posts and 100 of each type
+/// before them, for an account of 5,000 posts as for one of 300.
 pub async fn load_alert_history(
     store: &dyn Store,
     account_id: AccountId,
