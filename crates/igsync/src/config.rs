@@ -58,6 +58,7 @@ keys! {
     "sync.account_insights_backfill_days", "IGSYNC_SYNC_ACCOUNT_INSIGHTS_BACKFILL_DAYS", "90", "Complete days of account insights read on an account's first sync, plus today's partial day";
     "sync.account_insights_settling_days", "IGSYNC_SYNC_ACCOUNT_INSIGHTS_SETTLING_DAYS", "3", "Recent days of account insights read again on every sync";
     "sync.account_insights_reread_days", "IGSYNC_SYNC_ACCOUNT_INSIGHTS_REREAD_DAYS", "28", "Days of account insights read again once a week for Meta's later revisions (0: off)";
+    "sync.account_insights_light_every_hours", "IGSYNC_SYNC_ACCOUNT_INSIGHTS_LIGHT_EVERY_HOURS", "6", "Hours a light sync leaves the account insights alone after they were read, 0 to 24 (0: every light sync reads them); full syncs and a new Pacific day read them always";
     "retention.completed_keep", "IGSYNC_RETENTION_COMPLETED_KEEP", "100", "Completed jobs always kept";
     "retention.completed_max_age_days", "IGSYNC_RETENTION_COMPLETED_MAX_AGE_DAYS", "7", "Older completed jobs beyond the kept ones are deleted";
     "retention.failed_keep", "IGSYNC_RETENTION_FAILED_KEEP", "500", "Failed jobs always kept";
@@ -676,6 +677,9 @@ impl Config {
             )? as u32,
             account_insights_reread_days: l.number("sync.account_insights_reread_days", 0, 90)?
                 as u32,
+            account_insights_light_interval: Duration::from_secs(
+                3600 * l.number("sync.account_insights_light_every_hours", 0, 24)?,
+            ),
             retention,
             alerts,
             story_final_read_margin: Duration::from_secs(

@@ -20,8 +20,8 @@ use crate::error::{Result, SyncError};
 use crate::jobs;
 use crate::plan::{MAINTENANCE_QUEUE, Plan, Scope, Step};
 pub use crate::settings::{
-    AlertSettings, DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_SYNCS_PER_MINUTE, MAX_ACCOUNT_CONCURRENCY,
-    RetentionSettings, SyncSettings,
+    AlertSettings, DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_ACCOUNT_INSIGHTS_LIGHT_INTERVAL,
+    DEFAULT_SYNCS_PER_MINUTE, MAX_ACCOUNT_CONCURRENCY, RetentionSettings, SyncSettings,
 };
 use ::queue::{Scheduler, Worker, WorkerStats, worker_process_gone};
 

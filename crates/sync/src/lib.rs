@@ -35,10 +35,11 @@ pub mod clock {
 }
 pub use ::queue::{CronExpr, Scheduler, WorkerStats, validate_cron};
 pub use engine::{
-    AlertSettings, DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_SYNCS_PER_MINUTE, Engine, EngineConfig,
-    Enqueued, GraphClients, MAX_ACCOUNT_CONCURRENCY, RetentionSettings, SCHEDULE_FULL_SYNC,
-    SCHEDULE_LIGHT_SYNC, SCHEDULE_RETENTION, SCHEDULE_TOKEN_REFRESH, StepProgress, StepState,
-    SyncProgress, SyncSettings, SyncState, graph_clients,
+    AlertSettings, DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_ACCOUNT_INSIGHTS_LIGHT_INTERVAL,
+    DEFAULT_SYNCS_PER_MINUTE, Engine, EngineConfig, Enqueued, GraphClients,
+    MAX_ACCOUNT_CONCURRENCY, RetentionSettings, SCHEDULE_FULL_SYNC, SCHEDULE_LIGHT_SYNC,
+    SCHEDULE_RETENTION, SCHEDULE_TOKEN_REFRESH, StepProgress, StepState, SyncProgress,
+    SyncSettings, SyncState, graph_clients,
 };
 pub use error::{Result, SyncError};
 pub use history::{BASELINE_POSTS, HistoryWindow, load_account_history, load_alert_history};

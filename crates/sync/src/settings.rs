@@ -80,6 +80,11 @@ impl Default for AlertSettings {
 /// account's first sync, a schedule's run-now) from starting all at once.
 pub const DEFAULT_SYNCS_PER_MINUTE: u32 = 500;
 
+/// The account insights' rest between two reads by light syncs by default: the full
+/// schedule's period, so on the default schedules light syncs read them only when a new
+/// Pacific day begins.
+pub const DEFAULT_ACCOUNT_INSIGHTS_LIGHT_INTERVAL: Duration = Duration::from_secs(6 * 3600);
+
 /// Everything configurable about syncing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncSettings {
@@ -116,6 +121,11 @@ pub struct SyncSettings {
     pub account_insights_settling_days: u32,
     /// Days of account insights read again once a week, for Meta's later revisions (0: off).
     pub account_insights_reread_days: u32,
+    /// How long a light sync leaves the account insights alone after they were read (zero:
+    /// every light sync reads them). Meta's numbers are daily and settle over about 48 h, so
+    /// an hourly read of the same days mostly rewrites what was stored; full syncs, a new
+    /// Pacific day and the step asked for on its own read them whatever this says.
+    pub account_insights_light_interval: Duration,
     /// Also read per-day breakdowns of account insights (media product type, follow type…).
     pub account_insight_breakdowns: bool,
     pub retention: RetentionSettings,
@@ -155,6 +165,7 @@ impl Default for SyncSettings {
             account_insights_backfill_days: 90,
             account_insights_settling_days: 3,
             account_insights_reread_days: 28,
+            account_insights_light_interval: DEFAULT_ACCOUNT_INSIGHTS_LIGHT_INTERVAL,
             account_insight_breakdowns: true,
             retention: RetentionSettings::default(),
             alerts: AlertSettings::default(),
@@ -221,6 +232,11 @@ impl SyncSettings {
         if self.account_insights_reread_days > 90 {
             return Err(SyncError::config(
                 "account_insights_reread_days must be from 0 to 90",
+            ));
+        }
+        if self.account_insights_light_interval > Duration::from_secs(24 * 3600) {
+            return Err(SyncError::config(
+                "account_insights_light_interval must be from 0 to 24 hours",
             ));
         }
         if !(1..=100).contains(&self.competitors.usage_ceiling_percent) {

@@ -7,7 +7,8 @@
 //! re-read days (28 by default): Meta revises numbers later than 48 h now and then, and a
 //! changed value is stored as a revision of the earlier one. Days are Pacific-time days
 //! (Meta's buckets); the series is kept forever. Followers online per hour come along for
-//! the last 30 days.
+//! the last 30 days. A light sync reads them only once its configured rest since the last
+//! read is over, or a new Pacific day has begun.
 
 use std::collections::BTreeSet;
 
@@ -58,6 +59,33 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let last = store
         .account_insight_last_day(ctx.account.id, ANCHOR_METRIC)
         .await?;
+    // A light sync leaves today's values alone for a while after they were read: they are
+    // daily numbers, and an hourly read mostly rewrites what is stored. A new Pacific day
+    // is always read (yesterday's last partial values, today's first).
+    let rest = settings.account_insights_light_interval;
+    if !ctx.plan.is_thorough()
+        && ctx.scope.since.is_none()
+        && !rest.is_zero()
+        && last == Some(today)
+        && let Some(read_at) = store
+            .account_insight_oldest_read(ctx.account.id, ANCHOR_METRIC, today, today)
+            .await?
+        && let Some(due_at) = Duration::from_std(rest).ok().map(|rest| read_at + rest)
+        && ctx.now < due_at
+    {
+        return Ok(StepReport {
+            rows_written: 0,
+            expected: None,
+            stored: None,
+            complete: None,
+            detail: serde_json::json!({
+                "skipped": "read recently",
+                "read_at": read_at,
+                "due_at": due_at,
+            }),
+            skipped: true,
+        });
+    }
     let mut reread = false;
     let (since, until) = match ctx.scope.since {
         // Asked for on its own with a range of days: exactly those (checked when enqueued).

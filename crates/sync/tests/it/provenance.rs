@@ -91,7 +91,8 @@ async fn synced_values_carry_the_clients_version_and_poll(d: Dialect) {
         .sim
         .revise_day(&sim_account.ig_user_id, None, 1.5)
         .expect("a day to revise");
-    env.advance(chrono::Duration::hours(2));
+    // A light sync once the account insights' rest is over reads the day again.
+    env.advance(chrono::Duration::hours(6));
     env.engine.enqueue_all(Plan::Light, "test").await.unwrap();
     env.run_until_settled(50).await;
     for (as_of, revisions) in [(None, 1), (Some(first_read), 0)] {

@@ -6,13 +6,16 @@
 use chrono::Duration;
 use simulator::ApiVersion;
 use store::{AccountId, AccountInsightReading};
-use sync::Plan;
+use sync::{Plan, SyncSettings};
 
 use crate::both_dialects;
 use crate::db::Dialect;
 use crate::env::{Env, sim_config, test_settings};
 
-both_dialects!(a_weekly_wider_read_stores_a_late_revision);
+both_dialects!(
+    a_weekly_wider_read_stores_a_late_revision,
+    light_syncs_read_account_insights_after_their_rest_or_on_a_new_day
+);
 
 /// A light sync of every account, run to the end.
 async fn light_sync(env: &Env) {
@@ -32,7 +35,12 @@ async fn reach_of(env: &Env, account: AccountId, day: chrono::NaiveDate) -> Acco
 }
 
 async fn a_weekly_wider_read_stores_a_late_revision(d: Dialect) {
-    let env = Env::new(d, sim_config(45, 1, 20), test_settings()).await;
+    // Every light sync reads the account insights: this test follows the windows they read.
+    let settings = SyncSettings {
+        account_insights_light_interval: std::time::Duration::ZERO,
+        ..test_settings()
+    };
+    let env = Env::new(d, sim_config(45, 1, 20), settings).await;
     env.engine.enqueue_all(Plan::Full, "test").await.unwrap();
     env.run_until_settled(50).await;
     let (id, sim_account) = env.account(0);
@@ -106,5 +114,125 @@ async fn a_weekly_wider_read_stores_a_late_revision(d: Dialect) {
     light_sync(&env).await;
     let step = env.last_run_step(id, "account_insights").await;
     assert_eq!(step.detail["reread"], false, "{step:?}");
+    env.teardown().await;
+}
+
+/// When today's account insights were last read.
+async fn read_at(
+    env: &Env,
+    id: AccountId,
+    today: chrono::NaiveDate,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    env.db
+        .store
+        .account_insight_oldest_read(id, "reach", today, today)
+        .await
+        .unwrap()
+}
+
+/// Account-insight requests the clients made so far.
+fn account_insight_requests(env: &Env) -> u64 {
+    env.clients.values().fold(0, |n, c| {
+        n + c
+            .stats()
+            .by_endpoint
+            .get("account_insights")
+            .copied()
+            .unwrap_or(0)
+    })
+}
+
+/// Meta's account insights are daily numbers: a light sync reads them again only once the
+/// configured rest (6 hours by default) has passed since their last read, or when a new
+/// Pacific day has begun; in between it asks nothing and the stored read stays as it was.
+async fn light_syncs_read_account_insights_after_their_rest_or_on_a_new_day(d: Dialect) {
+    let settings = test_settings();
+    assert_eq!(
+        settings.account_insights_light_interval,
+        std::time::Duration::from_secs(6 * 3600),
+        "the default rest"
+    );
+    // The simulated world starts at noon UTC: 04:00 in Los Angeles.
+    let env = Env::new(d, sim_config(46, 1, 20), settings).await;
+    env.engine.enqueue_all(Plan::Full, "test").await.unwrap();
+    env.run_until_settled(50).await;
+    let (id, _) = env.account(0);
+    let start = env.now();
+    let today = start
+        .with_timezone(&chrono_tz::America::Los_Angeles)
+        .date_naive();
+    assert_eq!(
+        read_at(&env, id, today).await,
+        Some(start),
+        "the full sync read today"
+    );
+
+    // (hours after the full sync, whether the light sync reads the account insights)
+    let mut last_read = start;
+    for (hours, reads) in [
+        (1, false),
+        (5, false),
+        (6, true),
+        (7, false),
+        (12, true),
+        (18, true),
+    ] {
+        env.advance(Duration::hours(hours) - (env.now() - start));
+        let before = account_insight_requests(&env);
+        light_sync(&env).await;
+        let step = env.last_run_step(id, "account_insights").await;
+        let asked = account_insight_requests(&env) - before;
+        if reads {
+            assert_eq!(
+                step.status,
+                store::StepStatus::Succeeded,
+                "+{hours} h: {step:?}"
+            );
+            assert!(asked > 0, "+{hours} h: Meta is asked");
+            last_read = env.now();
+        } else {
+            assert_eq!(
+                step.status,
+                store::StepStatus::Skipped,
+                "+{hours} h: {step:?}"
+            );
+            assert_eq!(step.detail["skipped"], "read recently");
+            assert_eq!(asked, 0, "+{hours} h: nothing asked");
+        }
+        assert_eq!(
+            read_at(&env, id, today).await,
+            Some(last_read),
+            "+{hours} h"
+        );
+        let (run, _) = env.last_run(id).await;
+        assert_eq!(run.status, store::RunStatus::Succeeded, "+{hours} h");
+    }
+
+    // Two hours after the last read, but a new day in Los Angeles (08:00 UTC): yesterday's
+    // last partial values and today's first are read.
+    env.advance(Duration::hours(20) + Duration::minutes(5) - (env.now() - start));
+    let before = account_insight_requests(&env);
+    light_sync(&env).await;
+    let step = env.last_run_step(id, "account_insights").await;
+    assert_eq!(step.status, store::StepStatus::Succeeded, "{step:?}");
+    assert!(account_insight_requests(&env) > before);
+    assert_eq!(
+        step.detail["since"],
+        (today - Duration::days(1)).to_string()
+    );
+    assert_eq!(
+        read_at(&env, id, today).await,
+        Some(env.now()),
+        "yesterday read again"
+    );
+
+    // A full sync reads them whatever the rest.
+    env.advance(Duration::minutes(30));
+    let before = account_insight_requests(&env);
+    env.engine.enqueue_all(Plan::Full, "test").await.unwrap();
+    env.run_until_settled(50).await;
+    let step = env.last_run_step(id, "account_insights").await;
+    assert_eq!(step.status, store::StepStatus::Succeeded, "{step:?}");
+    assert!(account_insight_requests(&env) > before);
     env.teardown().await;
 }
