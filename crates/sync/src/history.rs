@@ -86,19 +86,34 @@ pub async fn load_account_history(
 /// demographics. It runs after every sync, so it reads a fraction of the rows (a day of
 /// followers online alone is 24), and at most the window's posts and 100 of each type
 /// before them, for an account of 5,000 posts as for one of 300.
+///
+/// With [`DailySeries::Unchanged`] the daily series are not read at all (the history has
+/// none): the sync read no account insights, so the anomaly detector would check what it
+/// checked after the sync that last read them.
 pub async fn load_alert_history(
     store: &dyn Store,
     account_id: AccountId,
     window: HistoryWindow,
+    days: DailySeries,
 ) -> Result<AccountHistory> {
-    load(store, account_id, window, Parts::Alerts).await
+    load(store, account_id, window, Parts::Alerts(days)).await
+}
+
+/// Whether a sync read the account's daily series (account insights), and so whether the
+/// alerts after it load and check them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DailySeries {
+    /// Read by this sync: loaded and checked.
+    Read,
+    /// Left alone by this sync (a light sync within the account insights' rest).
+    Unchanged,
 }
 
 /// Which parts of an account's history a load reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Parts {
     Everything,
-    Alerts,
+    Alerts(DailySeries),
 }
 
 async fn load(
@@ -126,7 +141,7 @@ async fn load(
     // Every stored metric (an empty list), or the names behind the checked series.
     let day_metrics: Vec<String> = match parts {
         Parts::Everything => Vec::new(),
-        Parts::Alerts => ACCOUNT_METRICS
+        Parts::Alerts(_) => ACCOUNT_METRICS
             .iter()
             .filter(|(_, m)| analytics::CHECKED_METRICS.contains(m))
             .map(|(name, _)| name.to_string())
@@ -144,7 +159,7 @@ async fn load(
             match parts {
                 Parts::Everything => store.media_summaries(account_id).await,
                 // The detectors compare the window's posts with their baselines only.
-                Parts::Alerts => store.media_summaries_window(snapshot_window).await,
+                Parts::Alerts(_) => store.media_summaries_window(snapshot_window).await,
             }
         },
         store.media_insight_history_window(snapshot_window, &metrics),
@@ -162,11 +177,20 @@ async fn load(
             Ok::<_, store::StoreError>((stories, rows))
         },
         store.profile_snapshots(account_id, window.from - Duration::days(30), window.to),
-        store.account_insight_days(account_id, &day_metrics, first_day, last_day),
+        async {
+            match parts {
+                Parts::Alerts(DailySeries::Unchanged) => Ok(Vec::new()),
+                _ => {
+                    store
+                        .account_insight_days(account_id, &day_metrics, first_day, last_day)
+                        .await
+                }
+            }
+        },
         async {
             match parts {
                 Parts::Everything => store.demographics_latest(account_id).await,
-                Parts::Alerts => Ok(None),
+                Parts::Alerts(_) => Ok(None),
             }
         },
     );

@@ -42,7 +42,9 @@ pub use engine::{
     SyncSettings, SyncState, graph_clients,
 };
 pub use error::{Result, SyncError};
-pub use history::{BASELINE_POSTS, HistoryWindow, load_account_history, load_alert_history};
+pub use history::{
+    BASELINE_POSTS, DailySeries, HistoryWindow, load_account_history, load_alert_history,
+};
 pub use jobs::competitors::{
     CompetitorSettings, DEFAULT_COMPETITORS_CRON, KIND_COMPETITOR_SNAPSHOT, KIND_COMPETITORS_DUE,
     SCHEDULE_COMPETITORS, normalize_username,

@@ -11,7 +11,7 @@ use store::{Account, AccountId, Alert, NewAlert, NewJob, RunId, Severity};
 
 use crate::args::DeliverWebhookArgs;
 use crate::engine::Deps;
-use crate::history::{HistoryWindow, load_alert_history};
+use crate::history::{DailySeries, HistoryWindow, load_alert_history};
 use crate::jobs::PRIORITY_MAINTENANCE;
 use crate::plan::KIND_DELIVER_WEBHOOK;
 use crate::plan::MAINTENANCE_QUEUE;
@@ -141,7 +141,13 @@ pub fn webhook_signature(secret: &str, body: &[u8]) -> String {
 /// Runs the analytics detectors over the account's history after a successful sync: follower
 /// growth above the threshold, newly trending posts and anomalous days of the daily series
 /// (each with a link to the chart).
-pub(crate) async fn after_sync(deps: &Deps, account: &Account, run_id: RunId, now: DateTime<Utc>) {
+pub(crate) async fn after_sync(
+    deps: &Deps,
+    account: &Account,
+    run_id: RunId,
+    now: DateTime<Utc>,
+    days: DailySeries,
+) {
     let config = analytics::AlertConfig {
         follower_growth_threshold: deps.settings.alerts.follower_growth_threshold as i64,
         ..analytics::AlertConfig::default()
@@ -154,7 +160,7 @@ pub(crate) async fn after_sync(deps: &Deps, account: &Account, run_id: RunId, no
         to: now,
         trending_from,
     };
-    let history = match load_alert_history(deps.store.as_ref(), account.id, window).await {
+    let history = match load_alert_history(deps.store.as_ref(), account.id, window, days).await {
         Ok(h) => h,
         Err(e) => {
             tracing::warn!(account = account.id.get(), error = %e, "could not load history for alerts");
@@ -203,7 +209,11 @@ pub(crate) async fn after_sync(deps: &Deps, account: &Account, run_id: RunId, no
         .await;
     }
     // Meta revises account days for 48 hours: only final days are checked, the last few of
-    // them (each day alerts once, whichever sync sees it first).
+    // them (each day alerts once, whichever sync sees it first), by the syncs that read
+    // them: a light sync that left them alone would check what the last reader checked.
+    if days == DailySeries::Unchanged {
+        return;
+    }
     let last_final_day = (now - Duration::days(2)).date_naive();
     let found = analytics::account_anomalies(
         &history,

@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use graph::{AccountRef, GraphClient};
@@ -26,6 +27,7 @@ use store::{
 
 use crate::args::{StepArgs, SyncAccountArgs};
 use crate::engine::Deps;
+use crate::history::DailySeries;
 use crate::jobs::{PRIORITY_STEP, alerts, chain_key, client_for, raise_alert, token_for};
 use crate::plan::SYNC_QUEUE;
 use crate::plan::{Plan, Scope, Step};
@@ -271,7 +273,9 @@ impl SyncAccount {
             match end {
                 StageEnd::Stop(outcome) => break outcome,
                 StageEnd::Done { after, result } if after >= steps.len() => {
-                    break match finish(deps, &account, run_id, ctx.now()).await {
+                    break match finish(deps, &account, run_id, ctx.now(), chain.daily_series())
+                        .await
+                    {
                         Ok(()) => JobOutcome::Complete {
                             result: Some(result),
                             next: Vec::new(),
@@ -644,7 +648,7 @@ impl StepJob {
                 },
             ),
             StageEnd::Done { result, .. } => {
-                finish(deps, &account, run_id, ctx.now()).await?;
+                finish(deps, &account, run_id, ctx.now(), chain.daily_series()).await?;
                 Ok(JobOutcome::Complete {
                     result: Some(result),
                     next: Vec::new(),
@@ -669,6 +673,9 @@ struct Chain<'a> {
     /// The account's call counters when the job started: the job records the account's
     /// usage since then once, as it ends (or times out).
     before: graph::AccountCallStats,
+    /// Whether the run read the account insights (in this job or an earlier attempt): the
+    /// alerts after it check the daily series only then.
+    days_read: AtomicBool,
 }
 
 /// How a stage of the chain ended.
@@ -694,6 +701,9 @@ impl<'a> Chain<'a> {
         rows: HashMap<String, SyncStep>,
         (client, account): (&GraphClient, &Account),
     ) -> store::Result<Chain<'a>> {
+        let days_read = rows
+            .get(Step::AccountInsights.name())
+            .is_some_and(|row| row.status == StepStatus::Succeeded);
         Ok(Chain {
             deps,
             running,
@@ -701,10 +711,20 @@ impl<'a> Chain<'a> {
             run_id,
             plan,
             scope,
+            days_read: AtomicBool::new(days_read),
             rows,
             catalog: deps.store.catalog_decisions_list().await?,
             before: client.account_stats(&account.ig_user_id),
         })
+    }
+
+    /// Whether the run read the account's daily series, for the alerts after it.
+    fn daily_series(&self) -> DailySeries {
+        if self.days_read.load(Ordering::Relaxed) {
+            DailySeries::Read
+        } else {
+            DailySeries::Unchanged
+        }
     }
 
     /// Runs the stage that starts at `position`: its steps not done yet, side by side.
@@ -880,6 +900,9 @@ impl<'a> Chain<'a> {
             }
             match result {
                 Ok(report) => {
+                    if *step == Step::AccountInsights && !report.skipped {
+                        self.days_read.store(true, Ordering::Relaxed);
+                    }
                     let status = if report.skipped {
                         StepStatus::Skipped
                     } else {
@@ -901,7 +924,12 @@ impl<'a> Chain<'a> {
             }
         }
         let lead_report = match lead_result {
-            Some(Ok(report)) => Some(report),
+            Some(Ok(report)) => {
+                if lead == Step::AccountInsights && !report.skipped {
+                    self.days_read.store(true, Ordering::Relaxed);
+                }
+                Some(report)
+            }
             Some(Err(e)) => {
                 failures.insert(0, (lead, e));
                 None
@@ -1050,6 +1078,7 @@ async fn finish(
     account: &Account,
     run_id: RunId,
     now: DateTime<Utc>,
+    days: DailySeries,
 ) -> store::Result<()> {
     let store = &deps.store;
     store
@@ -1077,7 +1106,7 @@ async fn finish(
         run = run_id.get(),
         "sync finished"
     );
-    alerts::after_sync(deps, account, run_id, now).await;
+    alerts::after_sync(deps, account, run_id, now, days).await;
     Ok(())
 }
 

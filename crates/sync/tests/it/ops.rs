@@ -6,7 +6,7 @@ use chrono::Duration;
 use store::{
     AccountId, AlertQuery, JobQuery, JobState, RunQuery, SecretString, StatusChange, SyncStatus,
 };
-use sync::{HistoryWindow, Plan, load_account_history, load_alert_history};
+use sync::{DailySeries, HistoryWindow, Plan, load_account_history, load_alert_history};
 
 use crate::both_dialects;
 use crate::db::Dialect;
@@ -19,6 +19,7 @@ both_dialects!(
     alerts_are_raised_once_and_delivered_signed_to_the_webhook,
     trending_posts_are_alerted_once_each,
     an_injected_spike_is_alerted_once_with_a_link_to_the_chart,
+    anomalies_are_checked_by_the_syncs_that_read_the_daily_series,
     retention_prunes_finished_jobs_and_never_analytics_data,
     the_history_loader_maps_stored_rows_to_analytics_inputs,
     a_worker_service_fires_due_schedules_and_syncs_until_shut_down,
@@ -273,17 +274,32 @@ async fn expiring_tokens_are_refreshed_and_a_failed_refresh_alerts(d: Dialect) {
 /// the detector checks after a sync at the simulator's start (two to four days back), large
 /// enough to stand out of the account's own series.
 fn seed_with_a_recent_spike() -> (simulator::SimConfig, chrono::NaiveDate) {
+    seed_with_a_spike(5.0, |day, last_final| {
+        day <= last_final && day > last_final - Duration::days(3)
+    })
+}
+
+/// A seed whose first account has an injected spike of its reach, `k` robust deviations
+/// out of its series at least, on a day that `wanted(day, last final day at the
+/// simulator's start)` accepts.
+fn seed_with_a_spike(
+    k: f64,
+    wanted: impl Fn(chrono::NaiveDate, chrono::NaiveDate) -> bool,
+) -> (simulator::SimConfig, chrono::NaiveDate) {
     for seed in 1..2000 {
         let mut config = sim_config(seed, 1, 30);
         config.anomalies = true;
         config.history_days = 80;
         let last_final = (config.now - Duration::days(2)).date_naive();
-        let series = simulator::daily_series(&config).remove(0);
-        let Some(spike) = series.anomalies.iter().find(|a| {
-            a.kind == simulator::InjectedKind::Spike
-                && a.day <= last_final
-                && a.day > last_final - Duration::days(3)
-        }) else {
+        // The series as settled three days after the start: it reaches the start's eve.
+        let mut later = config.clone();
+        later.now += Duration::days(3);
+        let series = simulator::daily_series(&later).remove(0);
+        let Some(spike) = series
+            .anomalies
+            .iter()
+            .find(|a| a.kind == simulator::InjectedKind::Spike && wanted(a.day, last_final))
+        else {
             continue;
         };
         let reach = analytics::DailySeries::new(
@@ -297,7 +313,7 @@ fn seed_with_a_recent_spike() -> (simulator::SimConfig, chrono::NaiveDate) {
             continue;
         };
         let strict = analytics::AnomalyConfig {
-            k: 5.0,
+            k,
             ..Default::default()
         };
         if let Ok(Some(_)) =
@@ -306,7 +322,80 @@ fn seed_with_a_recent_spike() -> (simulator::SimConfig, chrono::NaiveDate) {
             return (config, spike.day);
         }
     }
-    panic!("no seed below 2000 has a clear recent spike");
+    panic!("no seed below 2000 has a clear spike on the day wanted");
+}
+
+/// The anomaly detector checks the daily series after the syncs that read them: a light
+/// sync that leaves the account insights alone (within their rest) checks nothing, even on
+/// the day a spike it holds becomes final; the next sync that reads them alerts it.
+async fn anomalies_are_checked_by_the_syncs_that_read_the_daily_series(d: Dialect) {
+    // A spike the day before the simulator's start: final (checked) from the next UTC day.
+    let k = analytics::AnomalyConfig::default().k;
+    let (config, day) =
+        seed_with_a_spike(k, |day, last_final| day == last_final + Duration::days(1));
+    // Light syncs read the account insights on a new day in Los Angeles only.
+    let settings = sync::SyncSettings {
+        account_insights_light_interval: std::time::Duration::from_secs(24 * 3600),
+        ..test_settings()
+    };
+    let env = Env::new(d, config, settings).await;
+    let (id, _) = env.account(0);
+    let start = env.now();
+    let key = format!("{id}:anomaly:reach:{day}");
+    let spike_alerts = |env: &Env| {
+        let store = env.db.store.clone();
+        let key = key.clone();
+        async move {
+            store
+                .alert_list(AlertQuery {
+                    kind: Some("anomaly".into()),
+                    limit: 100,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|a| a.alert.dedup_key == key)
+                .count()
+        }
+    };
+    let light = |env: &Env| {
+        let engine = env.engine.clone();
+        async move { engine.enqueue_sync(id, Plan::Light, "test").await.unwrap() }
+    };
+    // Noon UTC: the full sync reads the spike's day, not final yet; eleven hours later the
+    // account insights are read on their own, the day nearly settled.
+    env.full_sync(id, 5).await;
+    env.advance(Duration::hours(11));
+    env.engine
+        .enqueue_sync(id, Plan::Only(sync::Step::AccountInsights), "test")
+        .await
+        .unwrap();
+    env.run_until_settled(5).await;
+    assert_eq!(spike_alerts(&env).await, 0, "not final yet");
+
+    // Just after midnight UTC the day is final, and the stored series holds the spike; the
+    // light sync leaves the account insights alone (same day in Los Angeles) and checks
+    // nothing.
+    env.advance(Duration::hours(12) + Duration::minutes(5) - (env.now() - start));
+    light(&env).await;
+    env.run_until_settled(5).await;
+    let step = env.last_run_step(id, "account_insights").await;
+    assert_eq!(step.status, store::StepStatus::Skipped, "{step:?}");
+    assert_eq!(
+        spike_alerts(&env).await,
+        0,
+        "checked by a sync that read nothing"
+    );
+
+    // A new day in Los Angeles: the light sync reads the days again and alerts the spike.
+    env.advance(Duration::hours(20) + Duration::minutes(5) - (env.now() - start));
+    light(&env).await;
+    env.run_until_settled(5).await;
+    let step = env.last_run_step(id, "account_insights").await;
+    assert_eq!(step.status, store::StepStatus::Succeeded, "{step:?}");
+    assert_eq!(spike_alerts(&env).await, 1);
+    env.teardown().await;
 }
 
 async fn an_injected_spike_is_alerted_once_with_a_link_to_the_chart(d: Dialect) {
@@ -662,7 +751,9 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
     };
     let store = env.db.store.as_ref();
     let full = load_account_history(store, id, window).await.unwrap();
-    let lean = load_alert_history(store, id, window).await.unwrap();
+    let lean = load_alert_history(store, id, window, DailySeries::Read)
+        .await
+        .unwrap();
     assert_eq!(lean.account, full.account);
     // The posts of the trending window and, per type, the baseline's posts before it: the
     // same values as in the full load, in the same order, and no other post.
@@ -747,6 +838,15 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
             .collect::<Vec<_>>()
     };
     assert_eq!(alerts(&lean), alerts(&full));
+    // After a sync that left the account insights alone, the same without the daily series:
+    // the post and follower detectors find the same, the anomaly detector gets nothing.
+    let unchanged = load_alert_history(store, id, window, DailySeries::Unchanged)
+        .await
+        .unwrap();
+    assert!(unchanged.daily_metrics.is_empty());
+    assert_eq!(unchanged.posts, lean.posts);
+    assert_eq!(unchanged.follower_samples, lean.follower_samples);
+    assert_eq!(alerts(&unchanged), alerts(&lean));
     let trending =
         analytics::assess_trending(&lean.posts, 0..lean.posts.len(), now, &config.trending);
     assert!(
