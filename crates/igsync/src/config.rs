@@ -50,7 +50,7 @@ keys! {
     "sync.syncs_per_minute", "IGSYNC_SYNC_SYNCS_PER_MINUTE", "500", "Account syncs started per minute across all workers (0: no limit); the default keeps 25,714 accounts on the default schedules (28 starts per account-day), N accounts need at least N × 28 ÷ 1,440";
     "sync.lease_secs", "IGSYNC_SYNC_LEASE_SECS", "30", "A running job whose worker stops heartbeating is rescued after this";
     "sync.full_cron", "IGSYNC_SYNC_FULL_CRON", "0 0 */6 * * *", "Full sync of every active account (sec min hour day month weekday, UTC); daily at 02:00 is \"0 0 2 * * *\"";
-    "sync.light_cron", "IGSYNC_SYNC_LIGHT_CRON", "0 30 * * * *", "Light sync: profile, account insights, recent posts' insights, stories";
+    "sync.light_cron", "IGSYNC_SYNC_LIGHT_CRON", "0 30 * * * *", "Light sync: profile, recent posts' insights, stories, and account insights when due";
     "sync.token_refresh_cron", "IGSYNC_SYNC_TOKEN_REFRESH_CRON", "0 15 3 * * *", "Refresh of tokens expiring soon";
     "sync.retention_cron", "IGSYNC_SYNC_RETENTION_CRON", "0 45 4 * * *", "Pruning of finished jobs";
     "sync.reports_cron", "IGSYNC_SYNC_REPORTS_CRON", "0 5 * * * *", "Delivery of the scheduled reports whose period has ended";

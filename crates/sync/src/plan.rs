@@ -13,7 +13,7 @@ pub const MAINTENANCE_QUEUE: &str = "maintenance";
 
 /// Full sync every 6 hours. For a daily full sync at 02:00 UTC use `0 0 2 * * *`.
 pub const DEFAULT_FULL_SYNC_CRON: &str = "0 0 */6 * * *";
-/// Light sync (profile, account insights, recent posts' insights, stories) every hour.
+/// Light sync (profile, recent posts' insights, stories, account insights when due) every hour.
 pub const DEFAULT_LIGHT_SYNC_CRON: &str = "0 0 * * * *";
 /// Token refresh fan-out once a day.
 pub const DEFAULT_TOKEN_REFRESH_CRON: &str = "0 30 3 * * *";
@@ -50,7 +50,7 @@ pub enum Plan {
     /// profile → media → media insights → stories → demographics → account insights.
     Full,
     /// profile → media (until known) → media insights (due only) → stories → account
-    /// insights.
+    /// insights (due only: after their rest, or on a new Pacific day).
     Light,
     /// One step on its own, asked for by hand (`sync --only media-insights`), optionally
     /// narrowed by a [`Scope`]. Persisted as the step's name (`media_insights`).
