@@ -868,6 +868,12 @@ impl<'a> Chain<'a> {
         );
         let results = join_all(contexts.iter().map(steps::run)).await;
         running(self.running).remove(&ctx.job.id);
+        let read_days = members.iter().zip(&results).any(|((_, step), result)| {
+            *step == Step::AccountInsights && result.as_ref().is_ok_and(|r| !r.skipped)
+        });
+        if read_days {
+            self.days_read.store(true, Ordering::Relaxed);
+        }
         let cost = cost_since(client, account, &before);
         // The lead's row counts the rows the lead wrote (each other step's row, its own).
         let rows_written: i64 = members
@@ -900,9 +906,6 @@ impl<'a> Chain<'a> {
             }
             match result {
                 Ok(report) => {
-                    if *step == Step::AccountInsights && !report.skipped {
-                        self.days_read.store(true, Ordering::Relaxed);
-                    }
                     let status = if report.skipped {
                         StepStatus::Skipped
                     } else {
@@ -924,12 +927,7 @@ impl<'a> Chain<'a> {
             }
         }
         let lead_report = match lead_result {
-            Some(Ok(report)) => {
-                if lead == Step::AccountInsights && !report.skipped {
-                    self.days_read.store(true, Ordering::Relaxed);
-                }
-                Some(report)
-            }
+            Some(Ok(report)) => Some(report),
             Some(Err(e)) => {
                 failures.insert(0, (lead, e));
                 None
