@@ -128,14 +128,7 @@ async fn a_sync_is_one_job_that_runs_the_steps_in_order(d: Dialect) {
     let insights = steps.iter().find(|s| s.step == "media_insights").unwrap();
     let due = insights.expected.unwrap();
     // (Counted by the client for both accounts' syncs, stories' insights included.)
-    let requests = env.clients.values().fold(0, |n, c| {
-        n + c
-            .stats()
-            .by_endpoint
-            .get("media_insights")
-            .copied()
-            .unwrap_or(0)
-    });
+    let requests = env.requests_to("media_insights");
     assert!(
         requests <= 2 * (due as u64 / 50 + 5),
         "{insights:?}: {requests}"

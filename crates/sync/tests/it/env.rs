@@ -225,6 +225,13 @@ impl Env {
             .unwrap_or_else(|| panic!("a {step} step"))
     }
 
+    /// Requests the Graph clients (both login flavours) made to `endpoint` so far.
+    pub(crate) fn requests_to(&self, endpoint: &str) -> u64 {
+        self.clients.values().fold(0, |n, c| {
+            n + c.stats().by_endpoint.get(endpoint).copied().unwrap_or(0)
+        })
+    }
+
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }

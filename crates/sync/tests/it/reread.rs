@@ -130,18 +130,6 @@ async fn read_at(
         .unwrap()
 }
 
-/// Account-insight requests the clients made so far.
-fn account_insight_requests(env: &Env) -> u64 {
-    env.clients.values().fold(0, |n, c| {
-        n + c
-            .stats()
-            .by_endpoint
-            .get("account_insights")
-            .copied()
-            .unwrap_or(0)
-    })
-}
-
 /// Meta's account insights are daily numbers: a light sync reads them again only once the
 /// configured rest (6 hours by default) has passed since their last read, or when a new
 /// Pacific day has begun; in between it asks nothing and the stored read stays as it was.
@@ -178,10 +166,10 @@ async fn light_syncs_read_account_insights_after_their_rest_or_on_a_new_day(d: D
         (18, true),
     ] {
         env.advance(Duration::hours(hours) - (env.now() - start));
-        let before = account_insight_requests(&env);
+        let before = env.requests_to("account_insights");
         light_sync(&env).await;
         let step = env.last_run_step(id, "account_insights").await;
-        let asked = account_insight_requests(&env) - before;
+        let asked = env.requests_to("account_insights") - before;
         if reads {
             assert_eq!(
                 step.status,
@@ -211,11 +199,11 @@ async fn light_syncs_read_account_insights_after_their_rest_or_on_a_new_day(d: D
     // Two hours after the last read, but a new day in Los Angeles (08:00 UTC): yesterday's
     // last partial values and today's first are read.
     env.advance(Duration::hours(20) + Duration::minutes(5) - (env.now() - start));
-    let before = account_insight_requests(&env);
+    let before = env.requests_to("account_insights");
     light_sync(&env).await;
     let step = env.last_run_step(id, "account_insights").await;
     assert_eq!(step.status, store::StepStatus::Succeeded, "{step:?}");
-    assert!(account_insight_requests(&env) > before);
+    assert!(env.requests_to("account_insights") > before);
     assert_eq!(
         step.detail["since"],
         (today - Duration::days(1)).to_string()
@@ -228,11 +216,11 @@ async fn light_syncs_read_account_insights_after_their_rest_or_on_a_new_day(d: D
 
     // A full sync reads them whatever the rest.
     env.advance(Duration::minutes(30));
-    let before = account_insight_requests(&env);
+    let before = env.requests_to("account_insights");
     env.engine.enqueue_all(Plan::Full, "test").await.unwrap();
     env.run_until_settled(50).await;
     let step = env.last_run_step(id, "account_insights").await;
     assert_eq!(step.status, store::StepStatus::Succeeded, "{step:?}");
-    assert!(account_insight_requests(&env) > before);
+    assert!(env.requests_to("account_insights") > before);
     env.teardown().await;
 }
