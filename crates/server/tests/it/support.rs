@@ -162,12 +162,17 @@ impl TestApp {
         id
     }
 
-    /// Inserts a job and completes it (which records its wait and run times).
+    /// Inserts a job and completes it (which records its wait and run times). The job was
+    /// due three seconds ago, so its finish (1.3 s after it was due) is already in the past and
+    /// counted by any read of the metrics up to now.
     pub(crate) async fn seed_completed_job(&self, kind: &str) -> JobId {
+        let now = Utc::now() - Duration::seconds(3);
         let id = self
-            .seed_job("maintenance", kind, serde_json::json!({}))
-            .await;
-        let now = Utc::now();
+            .store
+            .job_insert(new_job("maintenance", kind, serde_json::json!({}), now))
+            .await
+            .unwrap()
+            .id();
         self.claim(id, now).await;
         assert!(
             self.store
