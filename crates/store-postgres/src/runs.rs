@@ -98,13 +98,62 @@ pub(crate) async fn finish(pool: &PgPool, f: RunFinish) -> Result<bool> {
     Ok(done.rows_affected() > 0)
 }
 
-pub(crate) async fn step_record(pool: &PgPool, s: SyncStep) -> Result<()> {
+pub(crate) async fn steps_record(pool: &PgPool, steps: Vec<SyncStep>) -> Result<()> {
+    let steps = SyncStep::last_of_each(steps);
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let mut runs = Vec::with_capacity(steps.len());
+    let mut names = Vec::with_capacity(steps.len());
+    let mut positions = Vec::with_capacity(steps.len());
+    let mut statuses = Vec::with_capacity(steps.len());
+    let mut attempts = Vec::with_capacity(steps.len());
+    let mut started = Vec::with_capacity(steps.len());
+    let mut finished = Vec::with_capacity(steps.len());
+    let mut calls = Vec::with_capacity(steps.len());
+    let mut units = Vec::with_capacity(steps.len());
+    let mut rows = Vec::with_capacity(steps.len());
+    let mut expected = Vec::with_capacity(steps.len());
+    let mut stored = Vec::with_capacity(steps.len());
+    let mut complete = Vec::with_capacity(steps.len());
+    let mut errors = Vec::with_capacity(steps.len());
+    let mut details = Vec::with_capacity(steps.len());
+    for s in &steps {
+        runs.push(s.run_id.get());
+        names.push(s.step.as_str());
+        positions.push(s.position);
+        statuses.push(s.status.as_str());
+        attempts.push(s.attempts);
+        started.push(s.started_at);
+        finished.push(s.finished_at);
+        calls.push(s.api_calls);
+        units.push(s.rate_limit_units);
+        rows.push(s.rows_written);
+        expected.push(s.expected);
+        stored.push(s.stored);
+        complete.push(s.complete);
+        errors.push(s.error.as_deref());
+        details.push(s.detail.to_string());
+    }
+    // One statement, so all or nothing: no row is written when a step's run is missing.
     let done = sqlx::query(
-        "INSERT INTO sync_steps (run_id, step, position, status, attempts, started_at,
+        "WITH input AS (
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[],
+                 $6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::bigint[],
+                 $10::bigint[], $11::bigint[], $12::bigint[], $13::bool[], $14::text[],
+                 $15::text[])
+                 AS u(run_id, step, position, status, attempts, started_at, finished_at,
+                     api_calls, rate_limit_units, rows_written, expected, stored, complete,
+                     error, detail)
+         )
+         INSERT INTO sync_steps (run_id, step, position, status, attempts, started_at,
              finished_at, api_calls, rate_limit_units, rows_written, expected, stored, complete,
              error, detail)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
-         WHERE EXISTS (SELECT 1 FROM sync_runs WHERE id = $1)
+         SELECT run_id, step, position, status, attempts, started_at, finished_at, api_calls,
+             rate_limit_units, rows_written, expected, stored, complete, error, detail::jsonb
+         FROM input
+         WHERE NOT EXISTS (
+             SELECT 1 FROM input i WHERE NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.id = i.run_id))
          ON CONFLICT (run_id, step) DO UPDATE SET
              position = EXCLUDED.position, status = EXCLUDED.status,
              attempts = EXCLUDED.attempts, started_at = EXCLUDED.started_at,
@@ -114,28 +163,37 @@ pub(crate) async fn step_record(pool: &PgPool, s: SyncStep) -> Result<()> {
              stored = EXCLUDED.stored, complete = EXCLUDED.complete, error = EXCLUDED.error,
              detail = EXCLUDED.detail",
     )
-    .bind(s.run_id.get())
-    .bind(&s.step)
-    .bind(s.position)
-    .bind(s.status.as_str())
-    .bind(s.attempts)
-    .bind(s.started_at)
-    .bind(s.finished_at)
-    .bind(s.api_calls)
-    .bind(s.rate_limit_units)
-    .bind(s.rows_written)
-    .bind(s.expected)
-    .bind(s.stored)
-    .bind(s.complete)
-    .bind(&s.error)
-    .bind(&s.detail)
+    .bind(&runs)
+    .bind(&names)
+    .bind(&positions)
+    .bind(&statuses)
+    .bind(&attempts)
+    .bind(&started)
+    .bind(&finished)
+    .bind(&calls)
+    .bind(&units)
+    .bind(&rows)
+    .bind(&expected)
+    .bind(&stored)
+    .bind(&complete)
+    .bind(&errors)
+    .bind(&details)
     .execute(pool)
     .await
     .map_err(db)?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::not_found(format!("sync run {}", s.run_id)));
+        return Err(StoreError::not_found(missing_runs(&steps)));
     }
     Ok(())
+}
+
+/// What a refused batch of steps names: its runs, one of which does not exist.
+fn missing_runs(steps: &[SyncStep]) -> String {
+    let mut runs: Vec<i64> = steps.iter().map(|s| s.run_id.get()).collect();
+    runs.sort_unstable();
+    runs.dedup();
+    let runs: Vec<String> = runs.iter().map(i64::to_string).collect();
+    format!("sync run {}", runs.join(" or "))
 }
 
 pub(crate) async fn get_run(pool: &PgPool, id: RunId) -> Result<Option<(SyncRun, Vec<SyncStep>)>> {

@@ -304,8 +304,8 @@ impl Store for PostgresStore {
         runs::finish(&self.pool, finish).await
     }
 
-    async fn sync_step_record(&self, step: SyncStep) -> Result<()> {
-        runs::step_record(&self.pool, step).await
+    async fn sync_steps_record(&self, steps: Vec<SyncStep>) -> Result<()> {
+        runs::steps_record(&self.pool, steps).await
     }
 
     async fn sync_run_get(&self, id: RunId) -> Result<Option<(SyncRun, Vec<SyncStep>)>> {

@@ -116,54 +116,65 @@ pub(crate) async fn run_finish(db: &SqliteStore, finish: RunFinish) -> Result<bo
     Ok(done > 0)
 }
 
-pub(crate) async fn step_record(db: &SqliteStore, step: SyncStep) -> Result<()> {
+pub(crate) async fn steps_record(db: &SqliteStore, steps: Vec<SyncStep>) -> Result<()> {
+    let steps = SyncStep::last_of_each(steps);
+    if steps.is_empty() {
+        return Ok(());
+    }
+    // One transaction: a missing run refuses the whole batch.
     let mut tx = db.write().await?;
-    let run = sqlx::query("SELECT 1 FROM sync_runs WHERE id = ?")
+    let mut known: Vec<RunId> = Vec::new();
+    for step in steps {
+        if !known.contains(&step.run_id) {
+            let run = sqlx::query("SELECT 1 FROM sync_runs WHERE id = ?")
+                .bind(step.run_id.get())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if run.is_none() {
+                return Err(StoreError::not_found(format!("sync run {}", step.run_id)));
+            }
+            known.push(step.run_id);
+        }
+        sqlx::query(
+            "INSERT INTO sync_steps (run_id, step, position, status, attempts, started_at,
+                 finished_at, api_calls, rate_limit_units, rows_written, expected, stored,
+                 complete, error, detail)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (run_id, step) DO UPDATE SET
+                 position = excluded.position,
+                 status = excluded.status,
+                 attempts = excluded.attempts,
+                 started_at = excluded.started_at,
+                 finished_at = excluded.finished_at,
+                 api_calls = excluded.api_calls,
+                 rate_limit_units = excluded.rate_limit_units,
+                 rows_written = excluded.rows_written,
+                 expected = excluded.expected,
+                 stored = excluded.stored,
+                 complete = excluded.complete,
+                 error = excluded.error,
+                 detail = excluded.detail",
+        )
         .bind(step.run_id.get())
-        .fetch_optional(&mut *tx)
+        .bind(&step.step)
+        .bind(step.position)
+        .bind(step.status.as_str())
+        .bind(step.attempts)
+        .bind(micros(step.started_at))
+        .bind(micros_opt(step.finished_at))
+        .bind(step.api_calls)
+        .bind(step.rate_limit_units)
+        .bind(step.rows_written)
+        .bind(step.expected)
+        .bind(step.stored)
+        .bind(step.complete)
+        .bind(&step.error)
+        .bind(step.detail.to_string())
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-    if run.is_none() {
-        return Err(StoreError::not_found(format!("sync run {}", step.run_id)));
     }
-    sqlx::query(
-        "INSERT INTO sync_steps (run_id, step, position, status, attempts, started_at,
-             finished_at, api_calls, rate_limit_units, rows_written, expected, stored,
-             complete, error, detail)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (run_id, step) DO UPDATE SET
-             position = excluded.position,
-             status = excluded.status,
-             attempts = excluded.attempts,
-             started_at = excluded.started_at,
-             finished_at = excluded.finished_at,
-             api_calls = excluded.api_calls,
-             rate_limit_units = excluded.rate_limit_units,
-             rows_written = excluded.rows_written,
-             expected = excluded.expected,
-             stored = excluded.stored,
-             complete = excluded.complete,
-             error = excluded.error,
-             detail = excluded.detail",
-    )
-    .bind(step.run_id.get())
-    .bind(&step.step)
-    .bind(step.position)
-    .bind(step.status.as_str())
-    .bind(step.attempts)
-    .bind(micros(step.started_at))
-    .bind(micros_opt(step.finished_at))
-    .bind(step.api_calls)
-    .bind(step.rate_limit_units)
-    .bind(step.rows_written)
-    .bind(step.expected)
-    .bind(step.stored)
-    .bind(step.complete)
-    .bind(&step.error)
-    .bind(step.detail.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
     tx.commit().await.map_err(db_err)
 }
 

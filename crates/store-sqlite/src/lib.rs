@@ -328,8 +328,8 @@ impl Store for SqliteStore {
         history::run_finish(self, finish).await
     }
 
-    async fn sync_step_record(&self, step: SyncStep) -> Result<()> {
-        history::step_record(self, step).await
+    async fn sync_steps_record(&self, steps: Vec<SyncStep>) -> Result<()> {
+        history::steps_record(self, steps).await
     }
 
     async fn sync_run_get(&self, id: RunId) -> Result<Option<(SyncRun, Vec<SyncStep>)>> {

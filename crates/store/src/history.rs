@@ -121,6 +121,24 @@ pub struct SyncStep {
     pub detail: serde_json::Value,
 }
 
+impl SyncStep {
+    /// The rows a batch writes: the last of each `(run_id, step)`, in the order of their
+    /// first appearance (an upsert cannot touch one row twice in a statement).
+    pub fn last_of_each(steps: Vec<SyncStep>) -> Vec<SyncStep> {
+        let mut out: Vec<SyncStep> = Vec::with_capacity(steps.len());
+        for step in steps {
+            match out
+                .iter_mut()
+                .find(|s| s.run_id == step.run_id && s.step == step.step)
+            {
+                Some(earlier) => *earlier = step,
+                None => out.push(step),
+            }
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunFinish {
     pub run_id: RunId,

@@ -290,7 +290,10 @@ pub trait Store: QueueStore {
 
     async fn sync_run_create(&self, run: NewSyncRun) -> Result<RunId>;
     async fn sync_run_finish(&self, finish: RunFinish) -> Result<bool>;
-    async fn sync_step_record(&self, step: SyncStep) -> Result<()>;
+    /// Upserts steps' rows in one transaction: a stage's steps as they finish together.
+    /// Refuses the whole batch (`NotFound`, nothing written) when a step's run does not
+    /// exist; of two rows of one step in a batch, the later wins.
+    async fn sync_steps_record(&self, steps: Vec<SyncStep>) -> Result<()>;
     async fn sync_run_get(&self, id: RunId) -> Result<Option<(SyncRun, Vec<SyncStep>)>>;
     async fn sync_runs_list(&self, query: RunQuery) -> Result<Vec<SyncRun>>;
 

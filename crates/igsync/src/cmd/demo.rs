@@ -277,23 +277,21 @@ async fn cancel_deferred(
         if let Some(run_id) = progress.run_id {
             // The step the rate limit held ends with the run, saying so.
             if let Some((_, steps)) = store.sync_run_get(run_id).await? {
-                for step in steps
+                let ended = steps
                     .into_iter()
                     .filter(|s| s.status == StepStatus::Running)
-                {
-                    store
-                        .sync_step_record(SyncStep {
-                            status: StepStatus::Failed,
-                            finished_at: Some(now),
-                            complete: Some(false),
-                            error: Some(format!(
-                                "cancelled when the demo ended ({})",
-                                step.error.as_deref().unwrap_or("deferred")
-                            )),
-                            ..step
-                        })
-                        .await?;
-                }
+                    .map(|step| SyncStep {
+                        status: StepStatus::Failed,
+                        finished_at: Some(now),
+                        complete: Some(false),
+                        error: Some(format!(
+                            "cancelled when the demo ended ({})",
+                            step.error.as_deref().unwrap_or("deferred")
+                        )),
+                        ..step
+                    })
+                    .collect();
+                store.sync_steps_record(ended).await?;
             }
             store
                 .sync_run_finish(RunFinish {

@@ -946,7 +946,7 @@ async fn sync_history_alerts_and_usage() {
         .await
         .unwrap();
     app.store
-        .sync_step_record(SyncStep {
+        .sync_steps_record(vec![SyncStep {
             run_id: run,
             step: "profile".into(),
             position: 0,
@@ -962,7 +962,7 @@ async fn sync_history_alerts_and_usage() {
             complete: Some(true),
             error: None,
             detail: json!({}),
-        })
+        }])
         .await
         .unwrap();
     let runs = app

@@ -484,7 +484,7 @@ async fn timed_out(deps: &Deps, map: &Running, ctx: &JobContext) {
         )),
         detail: serde_json::json!({}),
     };
-    if let Err(e) = deps.store.sync_step_record(record).await {
+    if let Err(e) = deps.store.sync_steps_record(vec![record]).await {
         tracing::warn!(job = ctx.job.id.get(), error = %e, "could not record the calls of a timed-out attempt");
     }
 }
@@ -507,7 +507,7 @@ async fn chain_failed(
     let now = ctx.now();
     let account = store.account_get(account_id).await.ok().flatten();
     let _ = store
-        .sync_step_record(SyncStep {
+        .sync_steps_record(vec![SyncStep {
             run_id,
             step: step.name().to_string(),
             position: position as i32,
@@ -523,7 +523,7 @@ async fn chain_failed(
             complete: Some(false),
             error: Some(error.to_string()),
             detail: serde_json::json!({}),
-        })
+        }])
         .await;
     let message = format!("step {} failed: {error}", step.name());
     let _ = store
@@ -816,7 +816,7 @@ impl<'a> Chain<'a> {
         };
         if lead_runs {
             store
-                .sync_step_record(record(StepStatus::Running, None, None, spent))
+                .sync_steps_record(vec![record(StepStatus::Running, None, None, spent)])
                 .await?;
         }
 
@@ -896,7 +896,9 @@ impl<'a> Chain<'a> {
         // The other steps' rows: each finished one with what it did; its requests are
         // counted on the lead's row (they shared the account's lanes, and the client
         // counts per account). One that did not finish leaves no row: the stage's error
-        // and the lead's row say why, and the next attempt runs it again.
+        // and the lead's row say why, and the next attempt runs it again. They are written
+        // with the lead's row, in one transaction, whatever the stage's outcome.
+        let mut rows: Vec<SyncStep> = Vec::with_capacity(members.len());
         let mut lead_result = None;
         let mut failures: Vec<(Step, StepError)> = Vec::new();
         for ((_, step), result) in members.iter().zip(results) {
@@ -921,7 +923,7 @@ impl<'a> Chain<'a> {
                             serde_json::Value::from(lead.name()),
                         );
                     }
-                    store.sync_step_record(row).await?;
+                    rows.push(row);
                 }
                 Err(e) => failures.push((*step, e)),
             }
@@ -959,7 +961,8 @@ impl<'a> Chain<'a> {
             None => lead_again(error, spent),
         };
         let Some((failed_step, failure)) = failures.into_iter().next() else {
-            store.sync_step_record(lead_record(None, spent)).await?;
+            rows.push(lead_record(None, spent));
+            store.sync_steps_record(rows).await?;
             return Ok(StageEnd::Done {
                 after,
                 result: serde_json::json!({
@@ -988,7 +991,8 @@ impl<'a> Chain<'a> {
                 let mut row = lead_record(Some(named(e.to_string())), spent);
                 row.status = StepStatus::Failed;
                 row.finished_at = Some(ctx.now());
-                store.sync_step_record(row).await?;
+                rows.push(row);
+                store.sync_steps_record(rows).await?;
                 store
                     .account_status_set(
                         account_id,
@@ -1034,23 +1038,27 @@ impl<'a> Chain<'a> {
                     .max(Duration::seconds(1));
                 let until = ctx.now() + wait;
                 let reason = named(format!("rate limited by Meta ({e}); resuming at {until}"));
-                store
-                    .sync_step_record(lead_record(Some(reason.clone()), spent))
-                    .await?;
+                rows.push(lead_record(Some(reason.clone()), spent));
+                store.sync_steps_record(rows).await?;
                 tracing::warn!(account = account_id.get(), step = %failed_step, until = %until, "rate limited: chain snoozed");
                 Ok(StageEnd::Stop(JobOutcome::Snooze { until, reason }))
             }
             StepError::Graph(e) if e.is_retryable() => {
                 let message = named(format!("Graph API: {e}"));
-                store
-                    .sync_step_record(lead_record(Some(message.clone()), spent))
-                    .await?;
+                rows.push(lead_record(Some(message.clone()), spent));
+                store.sync_steps_record(rows).await?;
                 Ok(StageEnd::Stop(JobOutcome::retry(message)))
             }
-            StepError::Graph(e) => Ok(StageEnd::Stop(JobOutcome::discard(named(format!(
-                "Graph API: {e}"
-            ))))),
-            StepError::Store(e) => Ok(StageEnd::Stop(JobOutcome::retry(named(e.to_string())))),
+            StepError::Graph(e) => {
+                store.sync_steps_record(rows).await?;
+                Ok(StageEnd::Stop(JobOutcome::discard(named(format!(
+                    "Graph API: {e}"
+                )))))
+            }
+            StepError::Store(e) => {
+                store.sync_steps_record(rows).await?;
+                Ok(StageEnd::Stop(JobOutcome::retry(named(e.to_string()))))
+            }
             StepError::Incomplete { report, reason } => {
                 let message = named(format!("incomplete: {reason}"));
                 let row = if failed_step == lead {
@@ -1063,7 +1071,8 @@ impl<'a> Chain<'a> {
                 } else {
                     lead_record(Some(message.clone()), spent)
                 };
-                store.sync_step_record(row).await?;
+                rows.push(row);
+                store.sync_steps_record(rows).await?;
                 Ok(StageEnd::Stop(JobOutcome::retry(message)))
             }
         }

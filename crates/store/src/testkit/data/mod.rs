@@ -438,7 +438,7 @@ async fn populate(store: &DynStore, ig: &str) -> AccountId {
         .await
         .unwrap();
     store
-        .sync_step_record(step(run, "profile", 0, 1))
+        .sync_steps_record(vec![step(run, "profile", 0, 1)])
         .await
         .unwrap();
     store.job_insert(job(Some(a), Some(run))).await.unwrap();

@@ -38,14 +38,12 @@ pub async fn sync_runs_and_steps(store: DynStore) {
     assert!(gone.is_err());
     assert_eq!(store.job_get(other).await.unwrap().unwrap().run_id, None);
 
+    // A stage's steps are recorded together.
     store
-        .sync_step_record(step(r1, "media", 1, 3))
+        .sync_steps_record(vec![step(r1, "media", 1, 3), step(r1, "profile", 0, 1)])
         .await
         .unwrap();
-    store
-        .sync_step_record(step(r1, "profile", 0, 1))
-        .await
-        .unwrap();
+    store.sync_steps_record(Vec::new()).await.unwrap();
     // A retried step overwrites its row.
     let retried = SyncStep {
         status: StepStatus::Failed,
@@ -55,16 +53,43 @@ pub async fn sync_runs_and_steps(store: DynStore) {
         stored: Some(40),
         ..step(r1, "media", 1, 5)
     };
-    store.sync_step_record(retried.clone()).await.unwrap();
+    store
+        .sync_steps_record(vec![retried.clone()])
+        .await
+        .unwrap();
+    // A step needs its run, and a batch with a step of a missing run writes nothing.
+    let missing = RunId::new(r1.get() + r2.get() + r3.get() + 100);
     let err = store
-        .sync_step_record(step(
-            RunId::new(r1.get() + r2.get() + r3.get() + 100),
-            "profile",
-            0,
-            1,
-        ))
-        .await;
-    assert!(err.is_err(), "a step needs its run");
+        .sync_steps_record(vec![
+            step(r2, "profile", 0, 1),
+            step(missing, "profile", 0, 1),
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound { .. })
+            && err.to_string().contains(&missing.to_string()),
+        "{err}"
+    );
+    // Of two rows of one step in a batch, the later is kept.
+    let running = SyncStep {
+        status: StepStatus::Running,
+        finished_at: None,
+        ..step(r3, "profile", 0, 1)
+    };
+    store
+        .sync_steps_record(vec![
+            running,
+            step(r3, "media", 1, 1),
+            step(r3, "profile", 0, 4),
+        ])
+        .await
+        .unwrap();
+    let (_, r3_steps) = store.sync_run_get(r3).await.unwrap().unwrap();
+    assert_eq!(
+        r3_steps,
+        vec![step(r3, "profile", 0, 4), step(r3, "media", 1, 1)]
+    );
 
     let (run, steps) = store.sync_run_get(r1).await.unwrap().unwrap();
     assert_eq!(run.account_id, a);
