@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "page_room",
         include_str!("../migrations/0015_page_room.sql"),
     ),
+    (
+        16,
+        "window_posts",
+        include_str!("../migrations/0016_window_posts.sql"),
+    ),
 ];
 
 fn checksum(sql: &str) -> String {

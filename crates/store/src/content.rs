@@ -73,6 +73,14 @@ pub enum ProductType {
 }
 
 impl ProductType {
+    /// Every product type.
+    pub const ALL: [ProductType; 4] = [
+        ProductType::Feed,
+        ProductType::Reels,
+        ProductType::Story,
+        ProductType::Ad,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ProductType::Feed => "FEED",

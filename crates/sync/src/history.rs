@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use analytics::{
     AccountHistory, AccountInfo, AccountMetric, Audience, DailyMetricValue, DemographicDimension,
-    FollowerSample, OnlineFollowersSample, Post, PostMetrics, PostSnapshot,
+    FollowerSample, OnlineFollowersSample, Post, PostMetrics, PostSnapshot, TrendMetric,
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::Los_Angeles;
@@ -90,13 +90,33 @@ pub async fn load_account_history(
 /// With [`DailySeries::Unchanged`] the daily series are not read at all (the history has
 /// none): the sync read no account insights, so the anomaly detector would check what it
 /// checked after the sync that last read them.
+///
+/// The posts' snapshots carry only the metrics `trend` is computed from (for engagement:
+/// likes, comments, saves and shares): the trending detector's curves are built from that
+/// metric alone, and a snapshot without it is no point of a curve.
 pub async fn load_alert_history(
     store: &dyn Store,
     account_id: AccountId,
     window: HistoryWindow,
     days: DailySeries,
+    trend: TrendMetric,
 ) -> Result<AccountHistory> {
-    load(store, account_id, window, Parts::Alerts(days)).await
+    load(store, account_id, window, Parts::Alerts(days, trend)).await
+}
+
+/// The stored post metrics `trend` is computed from: those whose value alone gives it a
+/// value other than it has without them.
+fn snapshot_metrics_of(trend: TrendMetric) -> Vec<String> {
+    let without = trend.value(&PostMetrics::default());
+    POST_METRICS
+        .iter()
+        .filter(|(_, field)| {
+            let mut metrics = PostMetrics::default();
+            *field(&mut metrics) = Some(1);
+            trend.value(&metrics) != without
+        })
+        .map(|(name, _)| name.to_string())
+        .collect()
 }
 
 /// Whether a sync read the account's daily series (account insights), and so whether the
@@ -113,7 +133,7 @@ pub enum DailySeries {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Parts {
     Everything,
-    Alerts(DailySeries),
+    Alerts(DailySeries, TrendMetric),
 }
 
 async fn load(
@@ -131,7 +151,10 @@ async fn load(
     // needed, so their history is read alongside the posts themselves.
     let first_day = window.from.date_naive() - Duration::days(1);
     let last_day = window.to.date_naive() + Duration::days(1);
-    let metrics: Vec<String> = POST_METRICS.iter().map(|(m, _)| m.to_string()).collect();
+    let metrics: Vec<String> = match parts {
+        Parts::Everything => POST_METRICS.iter().map(|(m, _)| m.to_string()).collect(),
+        Parts::Alerts(_, trend) => snapshot_metrics_of(trend),
+    };
     let snapshot_window = PostWindow {
         account_id,
         from: window.trending_from,
@@ -141,7 +164,7 @@ async fn load(
     // Every stored metric (an empty list), or the names behind the checked series.
     let day_metrics: Vec<String> = match parts {
         Parts::Everything => Vec::new(),
-        Parts::Alerts(_) => ACCOUNT_METRICS
+        Parts::Alerts(..) => ACCOUNT_METRICS
             .iter()
             .filter(|(_, m)| analytics::CHECKED_METRICS.contains(m))
             .map(|(name, _)| name.to_string())
@@ -159,7 +182,7 @@ async fn load(
             match parts {
                 Parts::Everything => store.media_summaries(account_id).await,
                 // The detectors compare the window's posts with their baselines only.
-                Parts::Alerts(_) => store.media_summaries_window(snapshot_window).await,
+                Parts::Alerts(..) => store.media_summaries_window(snapshot_window).await,
             }
         },
         store.media_insight_history_window(snapshot_window, &metrics),
@@ -179,7 +202,7 @@ async fn load(
         store.profile_snapshots(account_id, window.from - Duration::days(30), window.to),
         async {
             match parts {
-                Parts::Alerts(DailySeries::Unchanged) => Ok(Vec::new()),
+                Parts::Alerts(DailySeries::Unchanged, _) => Ok(Vec::new()),
                 _ => {
                     store
                         .account_insight_days(account_id, &day_metrics, first_day, last_day)
@@ -190,7 +213,7 @@ async fn load(
         async {
             match parts {
                 Parts::Everything => store.demographics_latest(account_id).await,
-                Parts::Alerts(_) => Ok(None),
+                Parts::Alerts(..) => Ok(None),
             }
         },
     );

@@ -436,21 +436,30 @@ pub(crate) async fn media_insight_history_window(
     metrics: &[String],
 ) -> Result<Vec<InsightSnapshot>> {
     let baseline = i64::try_from(window.baseline).unwrap_or(i64::MAX);
+    // Named metrics are a condition of the key's index (`media_id, metric, …`): the rows of
+    // the other metrics are never fetched.
+    let filter = if metrics.is_empty() {
+        ""
+    } else {
+        "WHERE s.metric = ANY($5)"
+    };
     let sql = format!(
         "{WINDOW_POSTS}
          SELECT w.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value, s.confirmed_at
          FROM wanted w JOIN media_insight_snapshots s ON s.media_id = w.id
-         WHERE cardinality($5::text[]) = 0 OR s.metric = ANY($5)"
+         {filter}"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(window.account_id.get())
         .bind(window.from)
         .bind(window.to)
-        .bind(baseline)
-        .bind(metrics)
-        .fetch_all(pool)
-        .await
-        .map_err(db)?;
+        .bind(baseline);
+    let query = if metrics.is_empty() {
+        query
+    } else {
+        query.bind(metrics)
+    };
+    let rows = query.fetch_all(pool).await.map_err(db)?;
     sorted_snapshots(&rows)
 }
 

@@ -36,16 +36,22 @@ use crate::error::{corrupt, db};
 
 /// The posts of a [`store::PostWindow`] as the CTE `wanted (id, ig_media_id)`: those
 /// published in `$2..=$3` by account `$1`, and the `$4` newest of each product type before
-/// `$2` (ties by `ig_media_id`, descending).
+/// `$2` (ties by `ig_media_id`, descending). Each product type's newest posts are the first
+/// entries of the index `media_account_type_published` (migration 0016), so the baseline
+/// costs its own posts, not the account's whole history. The product types are every
+/// [`store::ProductType`] (a test checks the list).
 const WINDOW_POSTS: &str = "WITH wanted AS (
          SELECT id, ig_media_id FROM media
          WHERE account_id = $1 AND published_at >= $2 AND published_at <= $3
          UNION ALL
-         SELECT id, ig_media_id FROM (
-             SELECT id, ig_media_id, row_number() OVER (
-                 PARTITION BY product_type ORDER BY published_at DESC, ig_media_id DESC) AS n
-             FROM media WHERE account_id = $1 AND published_at < $2
-         ) earlier WHERE n <= $4
+         SELECT earlier.id, earlier.ig_media_id
+         FROM (VALUES ('FEED'), ('REELS'), ('STORY'), ('AD')) AS t(product_type)
+         CROSS JOIN LATERAL (
+             SELECT id, ig_media_id FROM media
+             WHERE account_id = $1 AND product_type = t.product_type AND published_at < $2
+             ORDER BY published_at DESC, ig_media_id DESC
+             LIMIT $4
+         ) earlier
      )";
 
 fn check_finite(values: impl IntoIterator<Item = f64>, what: &str) -> Result<()> {
@@ -251,4 +257,20 @@ pub(crate) async fn totals(pool: &PgPool) -> Result<StoreTotals> {
         sync_runs: get(&r, "sync_runs")?,
         alerts: get(&r, "alerts")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use store::ProductType;
+
+    #[test]
+    fn the_window_posts_cover_every_product_type() {
+        for t in ProductType::ALL {
+            let value = format!("('{}')", t.as_str());
+            assert!(
+                super::WINDOW_POSTS.contains(&value),
+                "{value} is missing from WINDOW_POSTS"
+            );
+        }
+    }
 }

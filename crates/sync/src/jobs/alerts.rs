@@ -160,7 +160,14 @@ pub(crate) async fn after_sync(
         to: now,
         trending_from,
     };
-    let history = match load_alert_history(deps.store.as_ref(), account.id, window, days).await {
+    let loaded = load_alert_history(
+        deps.store.as_ref(),
+        account.id,
+        window,
+        days,
+        config.trending.metric,
+    );
+    let history = match loaded.await {
         Ok(h) => h,
         Err(e) => {
             tracing::warn!(account = account.id.get(), error = %e, "could not load history for alerts");

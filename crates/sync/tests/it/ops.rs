@@ -751,7 +751,9 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
     };
     let store = env.db.store.as_ref();
     let full = load_account_history(store, id, window).await.unwrap();
-    let lean = load_alert_history(store, id, window, DailySeries::Read)
+    let config = analytics::AlertConfig::default();
+    let trend = config.trending.metric;
+    let lean = load_alert_history(store, id, window, DailySeries::Read, trend)
         .await
         .unwrap();
     assert_eq!(lean.account, full.account);
@@ -768,6 +770,27 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
         earlier.sort_unstable_by(|a, b| b.cmp(a));
         earlier.get(sync::BASELINE_POSTS - 1).cloned()
     };
+    // The posts' snapshots carry the trend metric's sources alone (engagement: likes,
+    // comments, saves, shares), and a capture with none of them is no snapshot; stories
+    // come with all of theirs.
+    let engagement_only = |p: &analytics::Post| {
+        let mut p = p.clone();
+        if p.product_type == analytics::MediaProductType::Story {
+            return p;
+        }
+        p.snapshots.retain_mut(|s| {
+            let m = s.metrics;
+            s.metrics = analytics::PostMetrics {
+                likes: m.likes,
+                comments: m.comments,
+                saves: m.saves,
+                shares: m.shares,
+                ..Default::default()
+            };
+            s.metrics != analytics::PostMetrics::default()
+        });
+        p
+    };
     let expected: Vec<_> = full
         .posts
         .iter()
@@ -776,8 +799,14 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
                 || p.published_at >= window.trending_from
                 || oldest_in_baseline(p.product_type).is_none_or(|b| key(p) >= b)
         })
-        .cloned()
+        .map(engagement_only)
         .collect();
+    assert!(
+        full.posts
+            .iter()
+            .any(|p| p.snapshots.iter().any(|s| s.metrics.reach.is_some())),
+        "the full load has snapshots of other metrics"
+    );
     assert!(
         expected.len() < full.posts.len(),
         "the account has posts beyond the baselines ({} of {})",
@@ -810,7 +839,6 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
     assert!(lean.daily_metrics.len() < full.daily_metrics.len());
     assert!(lean.online_followers.is_empty() && !full.online_followers.is_empty());
     assert!(lean.demographics.is_empty() && !full.demographics.is_empty());
-    let config = analytics::AlertConfig::default();
     let last_final_day = (now - Duration::days(2)).date_naive();
     let anomalies = |h: &analytics::AccountHistory| {
         format!(
@@ -840,7 +868,7 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
     assert_eq!(alerts(&lean), alerts(&full));
     // After a sync that left the account insights alone, the same without the daily series:
     // the post and follower detectors find the same, the anomaly detector gets nothing.
-    let unchanged = load_alert_history(store, id, window, DailySeries::Unchanged)
+    let unchanged = load_alert_history(store, id, window, DailySeries::Unchanged, trend)
         .await
         .unwrap();
     assert!(unchanged.daily_metrics.is_empty());
@@ -853,6 +881,24 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
         trending.iter().any(|t| t.baseline_posts > 0),
         "the window's posts were compared with a baseline"
     );
+    // Every window post is assessed the same from either load, verdict and figures alike.
+    let assessed = |h: &analytics::AccountHistory| {
+        let window_posts =
+            (0..h.posts.len()).filter(|i| h.posts[*i].published_at >= window.trending_from);
+        let mut found: Vec<String> =
+            analytics::assess_trending(&h.posts, window_posts, now, &config.trending)
+                .into_iter()
+                .map(|mut it| {
+                    it.post_idx = 0;
+                    format!("{it:?}")
+                })
+                .collect();
+        found.sort_unstable();
+        found
+    };
+    let lean_assessed = assessed(&lean);
+    assert!(!lean_assessed.is_empty());
+    assert_eq!(lean_assessed, assessed(&full));
 
     let err = load_account_history(env.db.store.as_ref(), AccountId::new(424_242), window)
         .await
