@@ -168,6 +168,7 @@ impl Rng {
 
 async fn killed_workers(d: Dialect) {
     let target = pick(3, 20);
+    let max_attempts = target + 1;
     let mut rng = Rng::from_env();
     let seed = rng.seed();
     let mut kills = 0;
@@ -187,9 +188,11 @@ async fn killed_workers(d: Dialect) {
         let mut h = Harness::new(d, "kill").await;
         h.graph(&sim);
         // A lost attempt counts: a job killed `max_attempts` times in a row fails for good
-        // (it might be what kills its workers). Twenty random kills can hit one long step
-        // three times, so this fleet allows more attempts.
-        h.set("IGSYNC_SYNC_MAX_ATTEMPTS", "10");
+        // (it might be what kills its workers). On a loaded machine one step can outlast
+        // every worker's life (0.2–2.5 s, start-up included), so every kill may land on the
+        // same job: one attempt more than the test's kills in all means no job can fail from
+        // the kills alone, and a failed job is a real loss.
+        h.set("IGSYNC_SYNC_MAX_ATTEMPTS", &max_attempts.to_string());
         h.register(&sim).await;
         let store = h.db.open().await;
         let started = Utc::now();
@@ -280,7 +283,7 @@ async fn killed_workers(d: Dialect) {
         &format!("kill_{}", d.name()),
         serde_json::json!({
             "seed": seed,
-            "max_attempts": 10,
+            "max_attempts": max_attempts,
             "kills": kills,
             "jobs_running_when_killed": interrupted_jobs,
             "attempts_rescued_after_lease_expiry": rescued_attempts,
