@@ -1,7 +1,8 @@
 //! What a job handler is: a [`JobHandler`] keyed by its stable `kind`, given a
 //! [`JobContext`] and returning a [`JobOutcome`] the worker applies through the store.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::types::{Job, NewJob};
 use crate::{Clock, DynQueueStore};
@@ -56,6 +57,30 @@ pub struct JobContext {
     /// The queue's persistence only: a handler keeps its own handle to anything else.
     pub store: DynQueueStore,
     pub clock: Clock,
+    /// Progress set but not yet written (see [`JobContext::set_progress`]).
+    pub(crate) progress: Arc<Mutex<HeldProgress>>,
+}
+
+/// How often at most an attempt's progress is written while it runs; the first write waits
+/// as long after the claim. Most jobs end sooner, and their last progress is written with
+/// their outcome instead: a statement and a commit each less.
+pub(crate) const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// An attempt's progress between its writes.
+#[derive(Debug)]
+pub(crate) struct HeldProgress {
+    /// When the attempt was claimed, then when its progress was last written.
+    since: Instant,
+    held: Option<serde_json::Value>,
+}
+
+impl HeldProgress {
+    pub(crate) fn new() -> Arc<Mutex<HeldProgress>> {
+        Arc::new(Mutex::new(HeldProgress {
+            since: Instant::now(),
+            held: None,
+        }))
+    }
 }
 
 impl JobContext {
@@ -74,9 +99,36 @@ impl JobContext {
         self.job.attempt >= self.job.max_attempts
     }
 
-    /// Records progress on the job (shown by the CLI and the queue monitor). Best effort:
-    /// a failure to record progress never fails the job.
+    /// Records progress on the job (shown by the CLI and the queue monitor). Written at most
+    /// once a second, from a second after the claim on; the last progress
+    /// not written by then is written with the attempt's outcome, so a finished job always
+    /// shows the last progress its attempt set. Best effort: a failure to record progress
+    /// never fails the job.
     pub async fn set_progress(&self, progress: serde_json::Value) {
+        {
+            let mut slot = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            if now.duration_since(slot.since) < PROGRESS_EVERY {
+                slot.held = Some(progress);
+                return;
+            }
+            slot.since = now;
+            slot.held = None;
+        }
+        self.write_progress(progress).await;
+    }
+
+    /// The progress set since the last write, taken: the worker stores it with the outcome.
+    pub(crate) fn take_held_progress(&self) -> Option<serde_json::Value> {
+        self.progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .held
+            .take()
+    }
+
+    /// Writes progress now (the held progress before a failure or a snooze).
+    pub(crate) async fn write_progress(&self, progress: serde_json::Value) {
         if let Err(e) = self
             .store
             .job_progress_set(self.job.id, &self.worker_id, progress)

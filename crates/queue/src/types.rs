@@ -307,6 +307,10 @@ pub struct JobCompletion {
     pub finished_at: DateTime<Utc>,
     pub result: Option<serde_json::Value>,
     pub next: Vec<NewJob>,
+    /// The attempt's last progress when it was not written yet (see
+    /// [`JobContext::set_progress`](crate::JobContext::set_progress)): stored with the
+    /// completion; None keeps the stored progress.
+    pub progress: Option<serde_json::Value>,
 }
 
 /// Record a failed attempt of a running job. With `retry_at` the job goes back to

@@ -285,6 +285,7 @@ impl Worker {
                 worker_id: self.id().to_string(),
                 store: self.shared.store.clone(),
                 clock: self.shared.clock.clone(),
+                progress: crate::handler::HeldProgress::new(),
             })
             .collect())
     }
@@ -587,6 +588,17 @@ impl Shared {
     /// unavailable (if it stays down the lease expires and the rescuer takes over).
     async fn apply(&self, handler: Option<&dyn JobHandler>, ctx: &JobContext, outcome: JobOutcome) {
         let job = &ctx.job;
+        // The attempt's last progress, if not written yet: a completion carries it; a
+        // failure or a snooze (rarer) writes it first.
+        let held = ctx.take_held_progress();
+        let held = match (&outcome, held) {
+            (JobOutcome::Complete { .. }, held) => held,
+            (_, Some(progress)) => {
+                ctx.write_progress(progress).await;
+                None
+            }
+            (_, None) => None,
+        };
         let mut delay = Duration::from_millis(100);
         for round in 0..6 {
             let now = self.clock.now();
@@ -599,6 +611,7 @@ impl Shared {
                         finished_at: now,
                         result: result.clone(),
                         next: next.clone(),
+                        progress: held.clone(),
                     })
                     .await
                     .map(|held| {

@@ -183,6 +183,7 @@ fn completion(id: JobId, worker: &str, at: DateTime<Utc>) -> JobCompletion {
         finished_at: at,
         result: None,
         next: Vec::new(),
+        progress: None,
     }
 }
 

@@ -357,6 +357,42 @@ pub async fn progress_is_kept_on_the_job(fx: &dyn Fixture) {
             .await
             .unwrap()
     );
+
+    // A completion carrying the attempt's last progress (not written while it ran)
+    // stores it; a completion of another worker changes nothing.
+    let second = insert(&store, new_job("q", "k")).await;
+    assert_eq!(claim(&store, &["q"], "w", 1, at(3)).await, vec![second]);
+    assert!(
+        store
+            .job_progress_set(second, "w", json!({"done": 1, "of": 4}))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .job_complete(JobCompletion {
+                progress: Some(json!({"done": 9, "of": 9})),
+                ..completion(second, "other", at(4))
+            })
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        get(&store, second).await.progress,
+        Some(json!({"done": 1, "of": 4}))
+    );
+    assert!(
+        store
+            .job_complete(JobCompletion {
+                progress: Some(json!({"done": 4, "of": 4})),
+                ..completion(second, "w", at(4))
+            })
+            .await
+            .unwrap()
+    );
+    let done = get(&store, second).await;
+    assert_eq!(done.state, JobState::Completed);
+    assert_eq!(done.progress, Some(json!({"done": 4, "of": 4})));
 }
 
 pub async fn rescue_returns_expired_leases_to_pending_or_fails_them(fx: &dyn Fixture) {

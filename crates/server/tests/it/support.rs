@@ -182,6 +182,7 @@ impl TestApp {
                     finished_at: now + Duration::milliseconds(1300),
                     result: Some(serde_json::json!({"ok": true})),
                     next: vec![],
+                    progress: None,
                 })
                 .await
                 .unwrap()

@@ -417,17 +417,32 @@ pub(crate) async fn media_insight_history(
     ig_media_ids: &[String],
     metrics: &[String],
 ) -> Result<Vec<InsightSnapshot>> {
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT m.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value, s.confirmed_at
          FROM media_insight_snapshots s JOIN media m ON m.id = s.media_id
-         WHERE m.ig_media_id = ANY($1) AND (cardinality($2::text[]) = 0 OR s.metric = ANY($2))",
-    )
-    .bind(ig_media_ids)
-    .bind(metrics)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
+         WHERE m.ig_media_id = ANY($1) {}",
+        named_metrics(metrics, "AND", 2)
+    );
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ig_media_ids);
+    let query = if metrics.is_empty() {
+        query
+    } else {
+        query.bind(metrics)
+    };
+    let rows = query.fetch_all(pool).await.map_err(db)?;
     sorted_snapshots(&rows)
+}
+
+/// The condition on the snapshots' metric for `metrics` bound as parameter `$param`, or
+/// nothing (and no parameter to bind) when every metric is wanted. Named metrics are a
+/// condition of the key's index (`media_id, metric, …`), so the other metrics' rows are never
+/// fetched; a `cardinality(…) = 0 OR` in one statement would hide that from the planner.
+fn named_metrics(metrics: &[String], keyword: &str, param: u8) -> String {
+    if metrics.is_empty() {
+        String::new()
+    } else {
+        format!("{keyword} s.metric = ANY(${param})")
+    }
 }
 
 pub(crate) async fn media_insight_history_window(
@@ -436,13 +451,7 @@ pub(crate) async fn media_insight_history_window(
     metrics: &[String],
 ) -> Result<Vec<InsightSnapshot>> {
     let baseline = i64::try_from(window.baseline).unwrap_or(i64::MAX);
-    // Named metrics are a condition of the key's index (`media_id, metric, …`): the rows of
-    // the other metrics are never fetched.
-    let filter = if metrics.is_empty() {
-        ""
-    } else {
-        "WHERE s.metric = ANY($5)"
-    };
+    let filter = named_metrics(metrics, "WHERE", 5);
     let sql = format!(
         "{WINDOW_POSTS}
          SELECT w.ig_media_id, s.metric, s.breakdown, s.captured_at, s.value, s.confirmed_at

@@ -95,7 +95,7 @@ pub(crate) async fn complete(pool: &PgPool, c: JobCompletion) -> Result<bool> {
     let mut tx = pool.begin().await.map_err(db)?;
     let row = sqlx::query(
         "UPDATE jobs SET state = 'completed', finished_at = $3, result = $4,
-             lease_expires_at = NULL
+             lease_expires_at = NULL, progress = COALESCE($5, progress)
          WHERE id = $1 AND state = 'running' AND locked_by = $2
          RETURNING id, queue, kind, created_at, run_at, attempted_at",
     )
@@ -103,6 +103,7 @@ pub(crate) async fn complete(pool: &PgPool, c: JobCompletion) -> Result<bool> {
     .bind(&c.worker_id)
     .bind(c.finished_at)
     .bind(&c.result)
+    .bind(&c.progress)
     .fetch_optional(&mut *tx)
     .await
     .map_err(db)?;

@@ -170,6 +170,7 @@ async fn two_pools_claim_concurrently_without_duplicates() {
                                 finished_at: t0() + Duration::seconds(1),
                                 result: None,
                                 next: vec![],
+                                progress: None,
                             })
                             .await
                             .unwrap()
@@ -551,6 +552,7 @@ async fn ingest_and_claim_throughput() {
                     finished_at: t0(),
                     result: None,
                     next: vec![],
+                    progress: None,
                 })
                 .await
                 .unwrap()

@@ -73,12 +73,13 @@ pub(crate) async fn complete(db: &SqliteStore, completion: JobCompletion) -> Res
     let mut tx = db.write().await?;
     let row = sqlx::query(
         "UPDATE jobs SET state = 'completed', finished_at = ?, result = ?,
-             lease_expires_at = NULL
+             lease_expires_at = NULL, progress = COALESCE(?, progress)
          WHERE id = ? AND state = 'running' AND locked_by = ?
          RETURNING queue, kind, run_at, created_at, attempted_at",
     )
     .bind(finished_at)
     .bind(completion.result.as_ref().map(Value::to_string))
+    .bind(completion.progress.as_ref().map(Value::to_string))
     .bind(completion.id.get())
     .bind(&completion.worker_id)
     .fetch_optional(&mut *tx)

@@ -259,6 +259,7 @@ async fn two_stores_on_one_file_write_and_claim_concurrently() {
                                 finished_at: t0() + Duration::seconds(1),
                                 result: None,
                                 next: vec![],
+                                progress: None,
                             })
                             .await
                             .unwrap();

@@ -31,6 +31,7 @@ both_dialects!(
     one_running_job_per_account_across_two_workers,
     unknown_kinds_and_panics_are_failed_attempts_not_crashes,
     a_warning_inside_a_job_names_its_job_and_account,
+    progress_is_written_once_a_second_and_the_last_with_the_outcome,
 );
 
 pub(crate) fn t0() -> DateTime<Utc> {
@@ -45,13 +46,16 @@ pub(crate) struct Log {
     pub(crate) finished: AtomicBool,
     pub(crate) intervals: Mutex<HashMap<AccountId, Vec<(std::time::Instant, std::time::Instant)>>>,
     pub(crate) snoozes: AtomicU32,
+    /// The progress the store held right after each `set_progress` of a job.
+    pub(crate) stored_progress: Mutex<Vec<(JobId, Option<serde_json::Value>)>>,
 }
 
 /// A handler whose behaviour is given by the job's args:
 /// `{"fail_until": n}` fails attempts below n (retry), `{"discard": true}` discards,
 /// `{"sleep_ms": n}` sleeps first, `{"next": ["kind", ...]}` chains the next kind,
 /// `{"snooze_once": true}` snoozes the first run for 10 minutes, `{"panic": true}` panics,
-/// `{"warn": "text"}` logs a warning.
+/// `{"warn": "text"}` logs a warning, `{"progress_steps": n, "progress_gap_ms": m}` sets
+/// progress `{"done": 1..=n}` m ms apart and logs what the store holds after each.
 pub(crate) struct TestHandler {
     pub(crate) kind: &'static str,
     pub(crate) log: Arc<Log>,
@@ -85,6 +89,17 @@ impl JobHandler for TestHandler {
         }
         if let Some(text) = args["warn"].as_str() {
             tracing::warn!("{text}");
+        }
+        for done in 1..=args["progress_steps"].as_u64().unwrap_or(0) {
+            ctx.set_progress(json!({ "done": done })).await;
+            let stored = ctx.store.job_get(job.id).await.unwrap().unwrap().progress;
+            self.log
+                .stored_progress
+                .lock()
+                .unwrap()
+                .push((job.id, stored));
+            let gap = args["progress_gap_ms"].as_u64().unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(gap)).await;
         }
         if let Some(ms) = args["sleep_ms"].as_u64() {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -667,4 +682,59 @@ mod spans {
             });
         }
     }
+}
+
+/// A job's progress is written while it runs at most once a second, from a second after its
+/// claim on; what was not written yet is stored with the outcome, so a finished job shows
+/// the last progress of its attempt whether it completed or failed.
+async fn progress_is_written_once_a_second_and_the_last_with_the_outcome(d: Dialect) {
+    let db = TestDb::new(d).await;
+    let clock = Clock::manual(t0());
+    let log = Arc::new(Log::default());
+    let w = worker(&db.store, config(), &clock, &log);
+    let quick = insert(&db.store, "a", json!({ "progress_steps": 3 }), &clock).await;
+    let slow = insert(
+        &db.store,
+        "b",
+        json!({ "progress_steps": 3, "progress_gap_ms": 600 }),
+        &clock,
+    )
+    .await;
+    let mut broken = new_job(
+        "c",
+        json!({ "progress_steps": 2, "discard": true }),
+        clock.now(),
+    );
+    broken.max_attempts = 1;
+    let broken = db.store.job_insert(broken).await.unwrap().id();
+    let stats = w.run_until_idle().await.unwrap();
+    assert_eq!((stats.completed, stats.failed), (2, 1));
+
+    let seen = |id: JobId| -> Vec<Option<serde_json::Value>> {
+        log.stored_progress
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(j, _)| *j == id)
+            .map(|(_, p)| p.clone())
+            .collect()
+    };
+    // Within its first second nothing was written: no statement per step.
+    assert_eq!(seen(quick), vec![None, None, None]);
+    assert_eq!(seen(broken), vec![None, None]);
+    // The slow job's third step came 1.2 s after its claim: written at once.
+    let slow_seen = seen(slow);
+    assert_eq!(slow_seen.len(), 3);
+    assert_eq!(slow_seen[2], Some(json!({ "done": 3 })));
+
+    for (id, state, last) in [
+        (quick, JobState::Completed, 3),
+        (slow, JobState::Completed, 3),
+        (broken, JobState::Failed, 2),
+    ] {
+        let job = db.store.job_get(id).await.unwrap().unwrap();
+        assert_eq!(job.state, state, "{job:?}");
+        assert_eq!(job.progress, Some(json!({ "done": last })), "{job:?}");
+    }
+    db.teardown().await;
 }
