@@ -72,6 +72,8 @@ pub(crate) struct HeldProgress {
     /// When the attempt was claimed, then when its progress was last written.
     since: Instant,
     held: Option<serde_json::Value>,
+    /// Whether a timer will write the held progress at `since` + [`PROGRESS_EVERY`].
+    timer: bool,
 }
 
 impl HeldProgress {
@@ -79,6 +81,7 @@ impl HeldProgress {
         Arc::new(Mutex::new(HeldProgress {
             since: Instant::now(),
             held: None,
+            timer: false,
         }))
     }
 }
@@ -100,22 +103,56 @@ impl JobContext {
     }
 
     /// Records progress on the job (shown by the CLI and the queue monitor). Written at most
-    /// once a second, from a second after the claim on; the last progress
-    /// not written by then is written with the attempt's outcome, so a finished job always
-    /// shows the last progress its attempt set. Best effort: a failure to record progress
-    /// never fails the job.
+    /// once a second, from a second after the claim on: progress set sooner is held, and
+    /// written when that second is up (by a timer, if the attempt sets none later) or with
+    /// the attempt's outcome if it ends first, so a job that ends within its first second
+    /// writes none but still shows the last progress its attempt set. Best effort: a failure
+    /// to record progress never fails the job.
     pub async fn set_progress(&self, progress: serde_json::Value) {
-        {
+        enum Then {
+            Write(serde_json::Value),
+            ArmTimer(Duration),
+            Hold,
+        }
+        let then = {
             let mut slot = self.progress.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
-            if now.duration_since(slot.since) < PROGRESS_EVERY {
+            let due = slot.since + PROGRESS_EVERY;
+            if now >= due {
+                slot.since = now;
+                slot.held = None;
+                Then::Write(progress)
+            } else {
                 slot.held = Some(progress);
-                return;
+                if std::mem::replace(&mut slot.timer, true) {
+                    Then::Hold
+                } else {
+                    Then::ArmTimer(due - now)
+                }
             }
-            slot.since = now;
-            slot.held = None;
+        };
+        match then {
+            Then::Write(progress) => self.write_progress(progress).await,
+            Then::Hold => {}
+            Then::ArmTimer(wait) => {
+                let ctx = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    let held = {
+                        let mut slot = ctx.progress.lock().unwrap_or_else(|e| e.into_inner());
+                        slot.timer = false;
+                        let held = slot.held.take();
+                        if held.is_some() {
+                            slot.since = Instant::now();
+                        }
+                        held
+                    };
+                    if let Some(progress) = held {
+                        ctx.write_progress(progress).await;
+                    }
+                });
+            }
         }
-        self.write_progress(progress).await;
     }
 
     /// The progress set since the last write, taken: the worker stores it with the outcome.

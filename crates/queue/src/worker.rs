@@ -590,8 +590,7 @@ impl Shared {
         let job = &ctx.job;
         // The attempt's last progress, if not written yet: a completion carries it; a
         // failure or a snooze (rarer) writes it first.
-        let held = ctx.take_held_progress();
-        let held = match (&outcome, held) {
+        let last_progress = match (&outcome, ctx.take_held_progress()) {
             (JobOutcome::Complete { .. }, held) => held,
             (_, Some(progress)) => {
                 ctx.write_progress(progress).await;
@@ -611,7 +610,7 @@ impl Shared {
                         finished_at: now,
                         result: result.clone(),
                         next: next.clone(),
-                        progress: held.clone(),
+                        progress: last_progress.clone(),
                     })
                     .await
                     .map(|held| {

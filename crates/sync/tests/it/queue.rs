@@ -55,7 +55,8 @@ pub(crate) struct Log {
 /// `{"sleep_ms": n}` sleeps first, `{"next": ["kind", ...]}` chains the next kind,
 /// `{"snooze_once": true}` snoozes the first run for 10 minutes, `{"panic": true}` panics,
 /// `{"warn": "text"}` logs a warning, `{"progress_steps": n, "progress_gap_ms": m}` sets
-/// progress `{"done": 1..=n}` m ms apart and logs what the store holds after each.
+/// progress `{"done": 1..=n}` (m ms apart, if m is given) and logs what the store holds
+/// after each and after each wait.
 pub(crate) struct TestHandler {
     pub(crate) kind: &'static str,
     pub(crate) log: Arc<Log>,
@@ -92,14 +93,11 @@ impl JobHandler for TestHandler {
         }
         for done in 1..=args["progress_steps"].as_u64().unwrap_or(0) {
             ctx.set_progress(json!({ "done": done })).await;
-            let stored = ctx.store.job_get(job.id).await.unwrap().unwrap().progress;
-            self.log
-                .stored_progress
-                .lock()
-                .unwrap()
-                .push((job.id, stored));
-            let gap = args["progress_gap_ms"].as_u64().unwrap_or(0);
-            tokio::time::sleep(Duration::from_millis(gap)).await;
+            self.log_stored_progress(&ctx).await;
+            if let Some(gap) = args["progress_gap_ms"].as_u64() {
+                tokio::time::sleep(Duration::from_millis(gap)).await;
+                self.log_stored_progress(&ctx).await;
+            }
         }
         if let Some(ms) = args["sleep_ms"].as_u64() {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -143,6 +141,23 @@ impl JobHandler for TestHandler {
             .lock()
             .unwrap()
             .push((ctx.job.id, error.to_string()));
+    }
+}
+
+impl TestHandler {
+    async fn log_stored_progress(&self, ctx: &JobContext) {
+        let stored = ctx
+            .store
+            .job_get(ctx.job.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .progress;
+        self.log
+            .stored_progress
+            .lock()
+            .unwrap()
+            .push((ctx.job.id, stored));
     }
 }
 
@@ -685,8 +700,9 @@ mod spans {
 }
 
 /// A job's progress is written while it runs at most once a second, from a second after its
-/// claim on; what was not written yet is stored with the outcome, so a finished job shows
-/// the last progress of its attempt whether it completed or failed.
+/// claim on: progress set sooner is written when that second is up even if none follows,
+/// and what was not written yet is stored with the outcome, so a finished job shows the last
+/// progress of its attempt whether it completed or failed.
 async fn progress_is_written_once_a_second_and_the_last_with_the_outcome(d: Dialect) {
     let db = TestDb::new(d).await;
     let clock = Clock::manual(t0());
@@ -696,7 +712,7 @@ async fn progress_is_written_once_a_second_and_the_last_with_the_outcome(d: Dial
     let slow = insert(
         &db.store,
         "b",
-        json!({ "progress_steps": 3, "progress_gap_ms": 600 }),
+        json!({ "progress_steps": 2, "progress_gap_ms": 1500 }),
         &clock,
     )
     .await;
@@ -722,14 +738,17 @@ async fn progress_is_written_once_a_second_and_the_last_with_the_outcome(d: Dial
     // Within its first second nothing was written: no statement per step.
     assert_eq!(seen(quick), vec![None, None, None]);
     assert_eq!(seen(broken), vec![None, None]);
-    // The slow job's third step came 1.2 s after its claim: written at once.
+    // The slow job's first progress, set at once, was written when its first second was up
+    // though nothing followed it for 1.5 s; the second, after its wait, is stored too.
     let slow_seen = seen(slow);
-    assert_eq!(slow_seen.len(), 3);
-    assert_eq!(slow_seen[2], Some(json!({ "done": 3 })));
+    assert_eq!(slow_seen.len(), 4, "{slow_seen:?}");
+    assert_eq!(slow_seen[0], None);
+    assert_eq!(slow_seen[1], Some(json!({ "done": 1 })));
+    assert_eq!(slow_seen[3], Some(json!({ "done": 2 })));
 
     for (id, state, last) in [
         (quick, JobState::Completed, 3),
-        (slow, JobState::Completed, 3),
+        (slow, JobState::Completed, 2),
         (broken, JobState::Failed, 2),
     ] {
         let job = db.store.job_get(id).await.unwrap().unwrap();
