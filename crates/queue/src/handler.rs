@@ -138,10 +138,12 @@ impl JobContext {
                 let ctx = self.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(wait).await;
+                    // Kept as held too: should the attempt end while this write is on its
+                    // way, its outcome carries the same progress.
                     let held = {
                         let mut slot = ctx.progress.lock().unwrap_or_else(|e| e.into_inner());
                         slot.timer = false;
-                        let held = slot.held.take();
+                        let held = slot.held.clone();
                         if held.is_some() {
                             slot.since = Instant::now();
                         }
@@ -155,7 +157,9 @@ impl JobContext {
         }
     }
 
-    /// The progress set since the last write, taken: the worker stores it with the outcome.
+    /// The attempt's last progress unless it was written at once, taken: the worker stores
+    /// it with the outcome (held progress the timer wrote is kept, as its write may still be
+    /// on its way).
     pub(crate) fn take_held_progress(&self) -> Option<serde_json::Value> {
         self.progress
             .lock()
