@@ -424,12 +424,10 @@ pub(crate) async fn media_insight_history(
         named_metrics(metrics, "AND", 2)
     );
     let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ig_media_ids);
-    let query = if metrics.is_empty() {
-        query
-    } else {
-        query.bind(metrics)
-    };
-    let rows = query.fetch_all(pool).await.map_err(db)?;
+    let rows = bind_named_metrics(query, metrics)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
     sorted_snapshots(&rows)
 }
 
@@ -442,6 +440,19 @@ fn named_metrics(metrics: &[String], keyword: &str, param: u8) -> String {
         String::new()
     } else {
         format!("{keyword} s.metric = ANY(${param})")
+    }
+}
+
+/// Binds `metrics` for [`named_metrics`]' condition: the last parameter, and only when the
+/// condition is there.
+fn bind_named_metrics<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    metrics: &'q [String],
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    if metrics.is_empty() {
+        query
+    } else {
+        query.bind(metrics)
     }
 }
 
@@ -463,12 +474,10 @@ pub(crate) async fn media_insight_history_window(
         .bind(window.from)
         .bind(window.to)
         .bind(baseline);
-    let query = if metrics.is_empty() {
-        query
-    } else {
-        query.bind(metrics)
-    };
-    let rows = query.fetch_all(pool).await.map_err(db)?;
+    let rows = bind_named_metrics(query, metrics)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
     sorted_snapshots(&rows)
 }
 
