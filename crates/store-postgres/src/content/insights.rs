@@ -36,30 +36,38 @@ impl Owner {
     }
 }
 
-/// Fails with `Conflict` when any of the ids belongs to another account.
-pub(super) async fn owned_elsewhere(
+/// Fails with `NotFound` when the account is not stored, then with `Conflict` when any of
+/// the ids belongs to another account: one statement for both checks.
+pub(super) async fn account_owns(
     tx: &mut sqlx::PgConnection,
     owner: Owner,
     account_id: AccountId,
     ig_ids: &[String],
 ) -> Result<()> {
     if ig_ids.is_empty() {
-        return Ok(());
+        return account_exists(tx, account_id).await;
     }
     let sql = match owner {
         Owner::Media => {
-            "SELECT ig_media_id FROM media WHERE ig_media_id = ANY($2) AND account_id <> $1 LIMIT 1"
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1),
+                 (SELECT ig_media_id FROM media
+                  WHERE ig_media_id = ANY($2) AND account_id <> $1 LIMIT 1)"
         }
         Owner::Story => {
-            "SELECT ig_media_id FROM stories WHERE ig_media_id = ANY($2) AND account_id <> $1 LIMIT 1"
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1),
+                 (SELECT ig_media_id FROM stories
+                  WHERE ig_media_id = ANY($2) AND account_id <> $1 LIMIT 1)"
         }
     };
-    let taken: Option<String> = sqlx::query_scalar(sql)
+    let (exists, taken): (bool, Option<String>) = sqlx::query_as(sql)
         .bind(account_id.get())
         .bind(ig_ids)
-        .fetch_optional(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
+    if !exists {
+        return Err(StoreError::not_found(format!("account {account_id}")));
+    }
     match taken {
         Some(id) => Err(StoreError::Conflict {
             message: format!("{} {id} belongs to another account", owner.noun()),
@@ -69,7 +77,8 @@ pub(super) async fn owned_elsewhere(
 }
 
 /// Resolves Instagram ids of one account to row ids, locking the rows against deletion
-/// until the transaction ends; fails naming the first unknown one.
+/// until the transaction ends; fails naming the first unknown one, or with `NotFound` when
+/// the account itself is not stored (checked only then: a stored id proves its account).
 async fn resolve_ids(
     tx: &mut sqlx::PgConnection,
     owner: Owner,
@@ -97,6 +106,7 @@ async fn resolve_ids(
         map.insert(get::<String>(r, "ig_media_id")?, get::<i64>(r, "id")?);
     }
     if let Some(missing) = ig_ids.iter().find(|id| !map.contains_key(*id)) {
+        account_exists(tx, account_id).await?;
         return Err(StoreError::invalid(format!(
             "{} {missing} is not stored for account {account_id}",
             owner.noun()
@@ -396,7 +406,10 @@ pub(super) async fn insights_apply(
 
 pub(crate) async fn media_insights_apply(pool: &PgPool, batch: InsightBatch) -> Result<u64> {
     let mut tx = pool.begin().await.map_err(db)?;
-    account_exists(&mut tx, batch.account_id).await?;
+    // A batch with posts proves its account as it resolves them (`resolve_ids`).
+    if batch.rows.is_empty() && batch.errors.is_empty() {
+        account_exists(&mut tx, batch.account_id).await?;
+    }
     let written = insights_apply(
         &mut tx,
         Owner::Media,

@@ -15,8 +15,8 @@ use store::{
 use crate::accounts::get;
 use crate::error::{corrupt, db};
 
-use super::insights::{Owner, owned_elsewhere};
-use super::{WINDOW_POSTS, account_exists, latest_from};
+use super::insights::{Owner, account_owns};
+use super::{WINDOW_POSTS, latest_from};
 
 // ----- media -----
 
@@ -141,8 +141,7 @@ pub(crate) async fn media_apply(pool: &PgPool, batch: MediaBatch) -> Result<u64>
         children.push(children_json(&m.children));
     }
     let mut tx = pool.begin().await.map_err(db)?;
-    account_exists(&mut tx, batch.account_id).await?;
-    owned_elsewhere(&mut tx, Owner::Media, batch.account_id, &ids).await?;
+    account_owns(&mut tx, Owner::Media, batch.account_id, &ids).await?;
     let mut written = 0;
     if n > 0 {
         let done = sqlx::query(

@@ -7,9 +7,9 @@ use store::{AccountId, InsightSnapshot, MediaType, Result, Story, StoryBatch, St
 use crate::accounts::get;
 use crate::error::{corrupt, db};
 
-use super::insights::{Owner, insights_apply, owned_elsewhere};
+use super::insights::{Owner, account_owns, insights_apply};
+use super::latest_from;
 use super::media::dedup_last;
-use super::{account_exists, latest_from};
 
 // ----- stories -----
 
@@ -31,8 +31,7 @@ pub(crate) async fn stories_apply(pool: &PgPool, batch: StoryBatch) -> Result<u6
         urls.push(s.media_url);
     }
     let mut tx = pool.begin().await.map_err(db)?;
-    account_exists(&mut tx, batch.account_id).await?;
-    owned_elsewhere(&mut tx, Owner::Story, batch.account_id, &ids).await?;
+    account_owns(&mut tx, Owner::Story, batch.account_id, &ids).await?;
     let mut written = 0;
     if n > 0 {
         let done = sqlx::query(

@@ -460,6 +460,42 @@ pub async fn writes_for_an_unknown_account_are_not_found(store: DynStore) {
             })
             .await
     ));
+    // An empty batch too, and an unknown account before a post stored for another one.
+    assert!(not_found(
+        store
+            .media_insights_apply(insights(ghost, at(0), vec![]))
+            .await
+    ));
+    let real = account(&store, "17001").await.id;
+    store
+        .media_apply(MediaBatch {
+            account_id: real,
+            seen_at: at(0),
+            upserts: vec![record("r1", at(0), ProductType::Feed)],
+            deleted: vec![],
+        })
+        .await
+        .unwrap();
+    assert!(not_found(
+        store
+            .media_apply(MediaBatch {
+                account_id: ghost,
+                seen_at: at(0),
+                upserts: vec![record("r1", at(0), ProductType::Feed)],
+                deleted: vec![]
+            })
+            .await
+    ));
+    assert!(not_found(
+        store
+            .media_apply(MediaBatch {
+                account_id: ghost,
+                seen_at: at(0),
+                upserts: vec![],
+                deleted: vec![]
+            })
+            .await
+    ));
     assert!(matches!(
         store.profile_apply(profile(ghost, at(0), 1, "ghost")).await,
         Err(StoreError::NotFound { .. })
