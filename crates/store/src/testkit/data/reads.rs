@@ -404,14 +404,15 @@ pub async fn totals_count_rows(store: DynStore) {
 pub async fn writes_for_an_unknown_account_are_not_found(store: DynStore) {
     let ghost = AccountId::new(account(&store, "17001").await.id.get() + 1000);
     let not_found = |r: Result<u64, StoreError>| matches!(r, Err(StoreError::NotFound { .. }));
+    let ghost_media = |upserts: Vec<MediaRecord>| MediaBatch {
+        account_id: ghost,
+        seen_at: at(0),
+        upserts,
+        deleted: vec![],
+    };
     assert!(not_found(
         store
-            .media_apply(MediaBatch {
-                account_id: ghost,
-                seen_at: at(0),
-                upserts: vec![record("g1", at(0), ProductType::Feed)],
-                deleted: vec![]
-            })
+            .media_apply(ghost_media(vec![record("g1", at(0), ProductType::Feed)]))
             .await
     ));
     assert!(not_found(
@@ -467,35 +468,13 @@ pub async fn writes_for_an_unknown_account_are_not_found(store: DynStore) {
             .await
     ));
     let real = account(&store, "17001").await.id;
-    store
-        .media_apply(MediaBatch {
-            account_id: real,
-            seen_at: at(0),
-            upserts: vec![record("r1", at(0), ProductType::Feed)],
-            deleted: vec![],
-        })
-        .await
-        .unwrap();
+    add_media(&store, real, vec![record("r1", at(0), ProductType::Feed)]).await;
     assert!(not_found(
         store
-            .media_apply(MediaBatch {
-                account_id: ghost,
-                seen_at: at(0),
-                upserts: vec![record("r1", at(0), ProductType::Feed)],
-                deleted: vec![]
-            })
+            .media_apply(ghost_media(vec![record("r1", at(0), ProductType::Feed)]))
             .await
     ));
-    assert!(not_found(
-        store
-            .media_apply(MediaBatch {
-                account_id: ghost,
-                seen_at: at(0),
-                upserts: vec![],
-                deleted: vec![]
-            })
-            .await
-    ));
+    assert!(not_found(store.media_apply(ghost_media(vec![])).await));
     assert!(matches!(
         store.profile_apply(profile(ghost, at(0), 1, "ghost")).await,
         Err(StoreError::NotFound { .. })
