@@ -251,16 +251,61 @@ pub(crate) async fn run_command(
         pipe.write_all(text.as_bytes()).await.unwrap();
         drop(pipe);
     }
-    let out = tokio::time::timeout(Duration::from_secs(600), child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("igsync {args:?} did not finish within 10 minutes"))
-        .unwrap();
+    let stdout = read_all(child.stdout.take());
+    let stderr = read_all(child.stderr.take());
+    let status = match tokio::time::timeout(Duration::from_secs(600), child.wait()).await {
+        Ok(status) => status.unwrap(),
+        Err(_) => {
+            // What the process was waiting on, then what it had said before it was killed.
+            let waits = child.id().map(threads_waiting_on).unwrap_or_default();
+            let _ = child.kill().await;
+            panic!(
+                "igsync {args:?} did not finish within 10 minutes; its threads wait in \
+                 {waits}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                stdout.await.unwrap(),
+                stderr.await.unwrap()
+            );
+        }
+    };
     Run {
         args: args.iter().map(|s| s.to_string()).collect(),
-        status: out.status,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status,
+        stdout: stdout.await.unwrap(),
+        stderr: stderr.await.unwrap(),
     }
+}
+
+/// Everything a child's pipe says until it closes, read beside the child.
+fn read_all<R>(pipe: Option<R>) -> tokio::task::JoinHandle<String>
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    use tokio::io::AsyncReadExt;
+    tokio::spawn(async move {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes).await;
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// The kernel function each thread of process `pid` sleeps in (`/proc/PID/task/*/wchan`,
+/// with the thread's name), for a process that hangs.
+fn threads_waiting_on(pid: u32) -> String {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return "(unknown)".into();
+    };
+    let read = |path: PathBuf| std::fs::read_to_string(path).unwrap_or_default();
+    let mut waits: Vec<String> = tasks
+        .filter_map(|t| t.ok())
+        .map(|t| {
+            let name = read(t.path().join("comm"));
+            format!("{}: {}", name.trim(), read(t.path().join("wchan")).trim())
+        })
+        .collect();
+    waits.sort();
+    waits.join(", ")
 }
 
 /// A background `igsync` process whose standard output and error go to `NAME.log` files;
