@@ -51,6 +51,7 @@ macro_rules! queue_cases {
             deleting_an_account_deletes_its_jobs,
             prune_keeps_the_newest_and_deletes_only_old_jobs,
             metrics_count_finished_jobs_per_minute_and_roll_up,
+            metrics_put_each_wait_and_run_in_its_histogram_bucket,
             rate_limit_grants_up_to_the_limit_then_names_the_next_slot,
             rate_limit_never_exceeds_the_limit_under_concurrency,
             schedule_upsert_keeps_state_and_replaces_next_run_only_on_cron_change,

@@ -82,6 +82,72 @@ pub async fn prune_keeps_the_newest_and_deletes_only_old_jobs(fx: &dyn Fixture) 
     assert!(store.job_get(f[2]).await.unwrap().is_some());
 }
 
+/// Completions whose waits and runs sit on the histogram's bucket edges (under a
+/// millisecond, one either side of a power of two, past the last bucket) count in the
+/// bucket [`histogram_bucket`] gives them, whatever way the store adds them up.
+pub async fn metrics_put_each_wait_and_run_in_its_histogram_bucket(fx: &dyn Fixture) {
+    let store = fx.store();
+    let ms = |m: i64| t0() + Duration::milliseconds(m);
+    let edges: [(i64, i64); 6] = [
+        (0, 1),
+        (1, 2),
+        (3, 1_023),
+        (1_024, 4_095),
+        (4_096, 1 << 23),
+        ((1 << 24) + 7, (1 << 30) + 1),
+    ];
+    let mut wait = vec![0u64; HISTOGRAM_BUCKETS];
+    let mut run = vec![0u64; HISTOGRAM_BUCKETS];
+    let mut from = 0;
+    for (i, (w, r)) in edges.into_iter().enumerate() {
+        let id = insert(
+            &store,
+            NewJob {
+                run_at: ms(from),
+                now: ms(from),
+                ..new_job(&format!("edges-{i}"), "k")
+            },
+        )
+        .await;
+        let queue = format!("edges-{i}");
+        assert_eq!(
+            claim(&store, &[queue.as_str()], "w", 1, ms(from + w)).await,
+            vec![id]
+        );
+        assert!(
+            store
+                .job_complete(completion(id, "w", ms(from + w + r)))
+                .await
+                .unwrap()
+        );
+        wait[histogram_bucket(w)] += 1;
+        run[histogram_bucket(r)] += 1;
+        from += w + r + 1;
+    }
+    let points = store
+        .job_metrics(JobMetricsQuery {
+            from: t0(),
+            to: ms(from + 86_400_000),
+            resolution: Resolution::Day,
+            queue: None,
+        })
+        .await
+        .unwrap();
+    let sum = |pick: fn(&crate::JobMetricPoint) -> &Vec<u64>| {
+        points
+            .iter()
+            .fold(vec![0u64; HISTOGRAM_BUCKETS], |mut acc, p| {
+                for (a, b) in acc.iter_mut().zip(pick(p)) {
+                    *a += b;
+                }
+                acc
+            })
+    };
+    assert_eq!(points.iter().map(|p| p.completed).sum::<u64>(), 6);
+    assert_eq!(sum(|p| &p.wait_histogram), wait, "waits");
+    assert_eq!(sum(|p| &p.run_histogram), run, "runs");
+}
+
 pub async fn metrics_count_finished_jobs_per_minute_and_roll_up(fx: &dyn Fixture) {
     let store = fx.store();
     let ms = |m: i64| t0() + Duration::milliseconds(m);

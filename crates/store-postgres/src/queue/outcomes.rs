@@ -22,6 +22,15 @@ pub(super) struct Finished {
     completed: bool,
 }
 
+/// How a minute's metrics row takes in more finished jobs: counts and histograms add up.
+const METRICS_ADD: &str = "ON CONFLICT (bucket_start, queue, kind, shard) DO UPDATE SET
+    completed = job_metrics.completed + EXCLUDED.completed,
+    failed = job_metrics.failed + EXCLUDED.failed,
+    wait_hist = ARRAY(SELECT a + b FROM unnest(job_metrics.wait_hist,
+        EXCLUDED.wait_hist) WITH ORDINALITY AS t(a, b, o) ORDER BY o),
+    run_hist = ARRAY(SELECT a + b FROM unnest(job_metrics.run_hist,
+        EXCLUDED.run_hist) WITH ORDINALITY AS t(a, b, o) ORDER BY o)";
+
 pub(super) async fn metrics_add(conn: &mut PgConnection, finished: &[Finished]) -> Result<()> {
     type Key = (DateTime<Utc>, String, String, i16);
     let mut groups: BTreeMap<Key, (i64, i64, Vec<i64>, Vec<i64>)> = BTreeMap::new();
@@ -47,29 +56,24 @@ pub(super) async fn metrics_add(conn: &mut PgConnection, finished: &[Finished]) 
         }
     }
     for ((bucket, queue, kind, shard), (completed, failed, wait, run)) in groups {
-        sqlx::query(
+        let sql = format!(
             "INSERT INTO job_metrics (bucket_start, queue, kind, shard, completed, failed,
                  wait_hist, run_hist)
              VALUES ($1, $2, $3, $8, $4, $5, $6, $7)
-             ON CONFLICT (bucket_start, queue, kind, shard) DO UPDATE SET
-                 completed = job_metrics.completed + EXCLUDED.completed,
-                 failed = job_metrics.failed + EXCLUDED.failed,
-                 wait_hist = ARRAY(SELECT a + b FROM unnest(job_metrics.wait_hist,
-                     EXCLUDED.wait_hist) WITH ORDINALITY AS t(a, b, o) ORDER BY o),
-                 run_hist = ARRAY(SELECT a + b FROM unnest(job_metrics.run_hist,
-                     EXCLUDED.run_hist) WITH ORDINALITY AS t(a, b, o) ORDER BY o)",
-        )
-        .bind(bucket)
-        .bind(&queue)
-        .bind(&kind)
-        .bind(completed)
-        .bind(failed)
-        .bind(&wait)
-        .bind(&run)
-        .bind(shard)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+             {METRICS_ADD}"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(bucket)
+            .bind(&queue)
+            .bind(&kind)
+            .bind(completed)
+            .bind(failed)
+            .bind(&wait)
+            .bind(&run)
+            .bind(shard)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
     }
     Ok(())
 }
@@ -91,7 +95,60 @@ pub(super) fn finished_from(
     })
 }
 
+/// The lower edges of the histogram buckets after the first (2, 4, 8, … ms): with
+/// `width_bucket` they put a duration in the bucket [`histogram_bucket`] gives it.
+fn bucket_edges() -> Vec<i64> {
+    (1..HISTOGRAM_BUCKETS).map(|i| 1i64 << i).collect()
+}
+
+/// A completion that queues no next job, as one statement: the job's update and its
+/// minute's metrics (the wait from due to claim, the run from claim to completion, each
+/// in its bucket, counted in SQL from the row the update returns).
+async fn complete_alone(pool: &PgPool, c: &JobCompletion) -> Result<bool> {
+    let sql = format!(
+        "WITH done AS (
+             UPDATE jobs SET state = 'completed', finished_at = $3, result = $4,
+                 lease_expires_at = NULL, progress = COALESCE($5, progress)
+             WHERE id = $1 AND state = 'running' AND locked_by = $2
+             RETURNING id, queue, kind, attempted_at,
+                 GREATEST(run_at, created_at) AS due, finished_at
+         ), timed AS (
+             SELECT queue, kind, (id % $7)::smallint AS shard, attempted_at IS NOT NULL AS claimed,
+                 width_bucket(GREATEST(0, floor(extract(epoch FROM attempted_at - due)
+                     * 1000))::bigint, $8::bigint[]) AS wait,
+                 width_bucket(GREATEST(0, floor(extract(epoch FROM finished_at - attempted_at)
+                     * 1000))::bigint, $8::bigint[]) AS run
+             FROM done
+         )
+         INSERT INTO job_metrics (bucket_start, queue, kind, shard, completed, failed,
+             wait_hist, run_hist)
+         SELECT $6, queue, kind, shard, 1, 0,
+             ARRAY(SELECT (claimed AND g = wait)::int::bigint FROM generate_series(0, $9) g),
+             ARRAY(SELECT (claimed AND g = run)::int::bigint FROM generate_series(0, $9) g)
+         FROM timed
+         {METRICS_ADD}
+         RETURNING 1"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(c.id.get())
+        .bind(&c.worker_id)
+        .bind(c.finished_at)
+        .bind(&c.result)
+        .bind(&c.progress)
+        .bind(Resolution::Minute.bucket_start(c.finished_at))
+        .bind(METRIC_SHARDS)
+        .bind(bucket_edges())
+        .bind(HISTOGRAM_BUCKETS as i32 - 1)
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
+    Ok(done.is_some())
+}
+
 pub(crate) async fn complete(pool: &PgPool, c: JobCompletion) -> Result<bool> {
+    if c.next.is_empty() {
+        return complete_alone(pool, &c).await;
+    }
     let mut tx = pool.begin().await.map_err(db)?;
     let row = sqlx::query(
         "UPDATE jobs SET state = 'completed', finished_at = $3, result = $4,
