@@ -121,22 +121,32 @@ pub(crate) async fn list(pool: &PgPool) -> Result<Vec<Account>> {
     rows.iter().map(account_from).collect()
 }
 
-pub(crate) async fn status_set(pool: &PgPool, id: AccountId, c: StatusChange) -> Result<bool> {
+/// An account's status change ([`StatusChange`]) as an `UPDATE` over parameters `$1` (the
+/// account) to `$6`, bound by [`bind_status`]; other statements put it in a CTE.
+pub(crate) const STATUS_SET: &str = "UPDATE accounts SET status = $2, last_sync_error = $3,
+         last_synced_at = COALESCE($4, last_synced_at), updated_at = $5
+     WHERE id = $1 AND (cardinality($6::text[]) = 0 OR status = ANY($6))";
+
+/// Binds [`STATUS_SET`]'s six parameters.
+pub(crate) fn bind_status<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    id: AccountId,
+    c: &'q StatusChange,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
     let only_if: Vec<&str> = c.only_if.iter().map(|s| s.as_str()).collect();
-    let done = sqlx::query(
-        "UPDATE accounts SET status = $2, last_sync_error = $3,
-             last_synced_at = COALESCE($4, last_synced_at), updated_at = $5
-         WHERE id = $1 AND (cardinality($6::text[]) = 0 OR status = ANY($6))",
-    )
-    .bind(id.get())
-    .bind(c.status.as_str())
-    .bind(&c.error)
-    .bind(c.synced_at)
-    .bind(c.now)
-    .bind(&only_if)
-    .execute(pool)
-    .await
-    .map_err(db)?;
+    q.bind(id.get())
+        .bind(c.status.as_str())
+        .bind(&c.error)
+        .bind(c.synced_at)
+        .bind(c.now)
+        .bind(only_if)
+}
+
+pub(crate) async fn status_set(pool: &PgPool, id: AccountId, c: StatusChange) -> Result<bool> {
+    let done = bind_status(sqlx::query(STATUS_SET), id, &c)
+        .execute(pool)
+        .await
+        .map_err(db)?;
     Ok(done.rows_affected() > 0)
 }
 

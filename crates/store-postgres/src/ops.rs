@@ -8,7 +8,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use store::{
     AccountId, Alert, AlertId, AlertQuery, ApiCallsDay, ApiCallsDelta, ApiKey, ApiUsage, NewAlert,
-    Result, Session, Severity, StoreError,
+    Result, Session, Severity,
 };
 
 use crate::accounts::get;
@@ -335,47 +335,71 @@ pub(crate) async fn session_prune(pool: &PgPool, now: DateTime<Utc>) -> Result<u
     Ok(done.rows_affected())
 }
 
-pub(crate) async fn api_usage_record(pool: &PgPool, usage: Vec<ApiUsage>) -> Result<()> {
-    for u in &usage {
-        let values = [
-            u.usage_pct,
-            u.call_count_pct,
-            u.total_cputime_pct,
-            u.total_time_pct,
-        ];
-        if values.iter().any(|v| !v.is_finite()) {
-            return Err(StoreError::invalid("API usage percentages must be finite"));
-        }
-    }
-    // The latest observation per scope (account, or the app as a whole).
-    let mut latest: HashMap<Option<AccountId>, ApiUsage> = HashMap::new();
-    for u in usage {
-        match latest.get(&u.account_id) {
-            Some(prev) if prev.observed_at > u.observed_at => {}
-            _ => {
-                latest.insert(u.account_id, u);
+/// The latest observation per scope (the account, or the app as a whole), as the columns
+/// [`usage_upsert`] binds; None when there is none.
+struct UsageColumns {
+    accounts: Vec<Option<i64>>,
+    observed: Vec<DateTime<Utc>>,
+    usage_pct: Vec<f64>,
+    calls: Vec<f64>,
+    cpu: Vec<f64>,
+    time: Vec<f64>,
+    regain: Vec<Option<i64>>,
+}
+
+impl UsageColumns {
+    fn of(usage: Vec<ApiUsage>) -> Result<Option<UsageColumns>> {
+        ApiUsage::check_all(&usage)?;
+        let mut latest: HashMap<Option<AccountId>, ApiUsage> = HashMap::new();
+        for u in usage {
+            match latest.get(&u.account_id) {
+                Some(prev) if prev.observed_at > u.observed_at => {}
+                _ => {
+                    latest.insert(u.account_id, u);
+                }
             }
         }
+        if latest.is_empty() {
+            return Ok(None);
+        }
+        let rows: Vec<ApiUsage> = latest.into_values().collect();
+        Ok(Some(UsageColumns {
+            accounts: rows
+                .iter()
+                .map(|u| u.account_id.map(AccountId::get))
+                .collect(),
+            observed: rows.iter().map(|u| u.observed_at).collect(),
+            usage_pct: rows.iter().map(|u| u.usage_pct).collect(),
+            calls: rows.iter().map(|u| u.call_count_pct).collect(),
+            cpu: rows.iter().map(|u| u.total_cputime_pct).collect(),
+            time: rows.iter().map(|u| u.total_time_pct).collect(),
+            regain: rows.iter().map(|u| u.regain_access_minutes).collect(),
+        }))
     }
-    if latest.is_empty() {
-        return Ok(());
+
+    fn bind<'q>(
+        &'q self,
+        q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+        q.bind(&self.accounts)
+            .bind(&self.observed)
+            .bind(&self.usage_pct)
+            .bind(&self.calls)
+            .bind(&self.cpu)
+            .bind(&self.time)
+            .bind(&self.regain)
     }
-    let rows: Vec<ApiUsage> = latest.into_values().collect();
-    let accounts: Vec<Option<i64>> = rows
-        .iter()
-        .map(|u| u.account_id.map(AccountId::get))
-        .collect();
-    let observed: Vec<DateTime<Utc>> = rows.iter().map(|u| u.observed_at).collect();
-    let usage_pct: Vec<f64> = rows.iter().map(|u| u.usage_pct).collect();
-    let calls: Vec<f64> = rows.iter().map(|u| u.call_count_pct).collect();
-    let cpu: Vec<f64> = rows.iter().map(|u| u.total_cputime_pct).collect();
-    let time: Vec<f64> = rows.iter().map(|u| u.total_time_pct).collect();
-    let regain: Vec<Option<i64>> = rows.iter().map(|u| u.regain_access_minutes).collect();
-    sqlx::query(
+}
+
+/// The upsert of [`UsageColumns`] bound from parameter `$first` on: only a newer
+/// observation replaces the stored one.
+fn usage_upsert(first: usize) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    format!(
         "INSERT INTO api_usage (account_id, observed_at, usage_pct, call_count_pct,
              total_cputime_pct, total_time_pct, regain_access_minutes)
-         SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::float8[], $4::float8[],
-             $5::float8[], $6::float8[], $7::bigint[])
+         SELECT * FROM UNNEST({}::bigint[], {}::timestamptz[], {}::float8[], {}::float8[],
+             {}::float8[], {}::float8[], {}::bigint[])
          ON CONFLICT ((COALESCE(account_id, 0))) DO UPDATE SET
              observed_at = EXCLUDED.observed_at, usage_pct = EXCLUDED.usage_pct,
              call_count_pct = EXCLUDED.call_count_pct,
@@ -383,18 +407,18 @@ pub(crate) async fn api_usage_record(pool: &PgPool, usage: Vec<ApiUsage>) -> Res
              total_time_pct = EXCLUDED.total_time_pct,
              regain_access_minutes = EXCLUDED.regain_access_minutes
          WHERE api_usage.observed_at <= EXCLUDED.observed_at",
+        p(0),
+        p(1),
+        p(2),
+        p(3),
+        p(4),
+        p(5),
+        p(6)
     )
-    .bind(&accounts)
-    .bind(&observed)
-    .bind(&usage_pct)
-    .bind(&calls)
-    .bind(&cpu)
-    .bind(&time)
-    .bind(&regain)
-    .execute(pool)
-    .await
-    .map_err(db)?;
-    Ok(())
+}
+
+pub(crate) async fn api_usage_record(pool: &PgPool, usage: Vec<ApiUsage>) -> Result<()> {
+    api_spend_record(pool, Vec::new(), usage).await
 }
 
 pub(crate) async fn api_usage_latest(pool: &PgPool) -> Result<Vec<ApiUsage>> {
@@ -421,46 +445,87 @@ pub(crate) async fn api_usage_latest(pool: &PgPool) -> Result<Vec<ApiUsage>> {
         .collect()
 }
 
+/// Call counters summed per account and day, as the columns [`CALLS_ADD`] binds; None
+/// when there are none.
+struct CallColumns {
+    accounts: Vec<i64>,
+    days: Vec<NaiveDate>,
+    requests: Vec<i64>,
+    units: Vec<i64>,
+    errors: Vec<i64>,
+}
+
+impl CallColumns {
+    fn of(deltas: Vec<ApiCallsDelta>) -> Option<CallColumns> {
+        let mut sums: HashMap<(AccountId, NaiveDate), (i64, i64, i64)> = HashMap::new();
+        for d in deltas {
+            let e = sums.entry((d.account_id, d.day)).or_default();
+            e.0 = e.0.saturating_add(d.requests);
+            e.1 = e.1.saturating_add(d.units);
+            e.2 = e.2.saturating_add(d.errors);
+        }
+        if sums.is_empty() {
+            return None;
+        }
+        let mut c = CallColumns {
+            accounts: Vec::with_capacity(sums.len()),
+            days: Vec::with_capacity(sums.len()),
+            requests: Vec::with_capacity(sums.len()),
+            units: Vec::with_capacity(sums.len()),
+            errors: Vec::with_capacity(sums.len()),
+        };
+        for ((a, d), (r, u, e)) in sums {
+            c.accounts.push(a.get());
+            c.days.push(d);
+            c.requests.push(r);
+            c.units.push(u);
+            c.errors.push(e);
+        }
+        Some(c)
+    }
+
+    fn bind<'q>(
+        &'q self,
+        q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+        q.bind(&self.accounts)
+            .bind(&self.days)
+            .bind(&self.requests)
+            .bind(&self.units)
+            .bind(&self.errors)
+    }
+}
+
+/// Adds [`CallColumns`] (parameters `$1` to `$5`) to the daily counters.
+const CALLS_ADD: &str = "INSERT INTO api_calls_days (account_id, day, requests, units, errors)
+     SELECT * FROM UNNEST($1::bigint[], $2::date[], $3::bigint[], $4::bigint[], $5::bigint[])
+     ON CONFLICT (account_id, day) DO UPDATE SET
+         requests = api_calls_days.requests + EXCLUDED.requests,
+         units = api_calls_days.units + EXCLUDED.units,
+         errors = api_calls_days.errors + EXCLUDED.errors";
+
 pub(crate) async fn api_calls_add(pool: &PgPool, deltas: Vec<ApiCallsDelta>) -> Result<()> {
-    let mut sums: HashMap<(AccountId, NaiveDate), (i64, i64, i64)> = HashMap::new();
-    for d in deltas {
-        let e = sums.entry((d.account_id, d.day)).or_default();
-        e.0 = e.0.saturating_add(d.requests);
-        e.1 = e.1.saturating_add(d.units);
-        e.2 = e.2.saturating_add(d.errors);
-    }
-    if sums.is_empty() {
-        return Ok(());
-    }
-    let mut accounts = Vec::with_capacity(sums.len());
-    let mut days = Vec::with_capacity(sums.len());
-    let mut requests = Vec::with_capacity(sums.len());
-    let mut units = Vec::with_capacity(sums.len());
-    let mut errors = Vec::with_capacity(sums.len());
-    for ((a, d), (r, u, e)) in sums {
-        accounts.push(a.get());
-        days.push(d);
-        requests.push(r);
-        units.push(u);
-        errors.push(e);
-    }
-    sqlx::query(
-        "INSERT INTO api_calls_days (account_id, day, requests, units, errors)
-         SELECT * FROM UNNEST($1::bigint[], $2::date[], $3::bigint[], $4::bigint[], $5::bigint[])
-         ON CONFLICT (account_id, day) DO UPDATE SET
-             requests = api_calls_days.requests + EXCLUDED.requests,
-             units = api_calls_days.units + EXCLUDED.units,
-             errors = api_calls_days.errors + EXCLUDED.errors",
-    )
-    .bind(&accounts)
-    .bind(&days)
-    .bind(&requests)
-    .bind(&units)
-    .bind(&errors)
-    .execute(pool)
-    .await
-    .map_err(db)?;
-    Ok(())
+    api_spend_record(pool, deltas, Vec::new()).await
+}
+
+/// A job's calls and the usage it saw, in one statement (the usage checked first).
+pub(crate) async fn api_spend_record(
+    pool: &PgPool,
+    deltas: Vec<ApiCallsDelta>,
+    usage: Vec<ApiUsage>,
+) -> Result<()> {
+    let query = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql));
+    let (usage_sql, calls_sql) = (usage_upsert(6), CALLS_ADD.to_string());
+    let done = match (CallColumns::of(deltas), UsageColumns::of(usage)?) {
+        (Some(calls), Some(usage)) => {
+            let sql = format!("WITH calls AS ({calls_sql}) {usage_sql}");
+            usage.bind(calls.bind(query(sql))).execute(pool).await
+        }
+        (Some(calls), None) => calls.bind(query(calls_sql)).execute(pool).await,
+        (None, Some(usage)) => usage.bind(query(usage_upsert(1))).execute(pool).await,
+        (None, None) => return Ok(()),
+    };
+    done.map(drop).map_err(db)
 }
 
 pub(crate) async fn api_calls_days(

@@ -3,11 +3,11 @@
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use store::{
-    AccountId, NewSyncRun, Result, RunFinish, RunId, RunQuery, RunStatus, StepStatus, StoreError,
-    SyncRun, SyncStep,
+    AccountId, NewSyncRun, Result, RunFinish, RunId, RunQuery, RunStatus, StatusChange, StepStatus,
+    StoreError, SyncRun, SyncStep,
 };
 
-use crate::accounts::get;
+use crate::accounts::{STATUS_SET, bind_status, get};
 use crate::error::{corrupt, db};
 
 const RUN_SELECT: &str = "SELECT r.id, r.account_id, r.plan, r.trigger, r.steps_planned, \
@@ -83,6 +83,66 @@ pub(crate) async fn create(pool: &PgPool, run: NewSyncRun) -> Result<RunId> {
     .map_err(db)?;
     id.map(RunId::new)
         .ok_or_else(|| StoreError::not_found(format!("account {}", run.account_id)))
+}
+
+/// Marks the account and, when it was marked, opens its run: one statement.
+pub(crate) async fn open(
+    pool: &PgPool,
+    change: StatusChange,
+    run: NewSyncRun,
+) -> Result<Option<RunId>> {
+    let sql = format!(
+        "WITH marked AS (
+             {STATUS_SET} RETURNING id
+         ), run AS (
+             INSERT INTO sync_runs (account_id, plan, trigger, steps_planned, status, started_at)
+             SELECT id, $7, $8, $9, 'running', $10 FROM marked
+             RETURNING id
+         ), linked AS (
+             UPDATE jobs SET run_id = (SELECT id FROM run) WHERE id = $11 AND EXISTS (SELECT 1 FROM run)
+         )
+         SELECT id FROM run"
+    );
+    let id: Option<i64> = bind_status(
+        sqlx::query(sqlx::AssertSqlSafe(sql)),
+        run.account_id,
+        &change,
+    )
+    .bind(&run.plan)
+    .bind(&run.trigger)
+    .bind(&run.steps)
+    .bind(run.started_at)
+    .bind(run.job_id.map(|j| j.get()))
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?
+    .map(|row| get(&row, "id"))
+    .transpose()?;
+    Ok(id.map(RunId::new))
+}
+
+/// Closes the run and sets its account's status: one statement.
+pub(crate) async fn close(
+    pool: &PgPool,
+    account_id: AccountId,
+    change: StatusChange,
+    f: RunFinish,
+) -> Result<bool> {
+    let sql = format!(
+        "WITH marked AS (
+             {STATUS_SET}
+         )
+         UPDATE sync_runs SET status = $8, error = $9, finished_at = $10 WHERE id = $7"
+    );
+    let done = bind_status(sqlx::query(sqlx::AssertSqlSafe(sql)), account_id, &change)
+        .bind(f.run_id.get())
+        .bind(f.status.as_str())
+        .bind(&f.error)
+        .bind(f.finished_at)
+        .execute(pool)
+        .await
+        .map_err(db)?;
+    Ok(done.rows_affected() > 0)
 }
 
 pub(crate) async fn finish(pool: &PgPool, f: RunFinish) -> Result<bool> {

@@ -245,6 +245,15 @@ impl Store for PostgresStore {
         content::account_insight_oldest_read(&self.pool, account_id, metric, from, to).await
     }
 
+    async fn account_insight_freshness(
+        &self,
+        account_id: AccountId,
+        metric: &str,
+        day: NaiveDate,
+    ) -> Result<(Option<NaiveDate>, Option<DateTime<Utc>>)> {
+        content::account_insight_freshness(&self.pool, account_id, metric, day).await
+    }
+
     async fn demographics_apply(&self, batch: DemographicBatch) -> Result<u64> {
         content::demographics_apply(&self.pool, batch).await
     }
@@ -302,6 +311,19 @@ impl Store for PostgresStore {
 
     async fn sync_run_finish(&self, finish: RunFinish) -> Result<bool> {
         runs::finish(&self.pool, finish).await
+    }
+
+    async fn sync_run_open(&self, change: StatusChange, run: NewSyncRun) -> Result<Option<RunId>> {
+        runs::open(&self.pool, change, run).await
+    }
+
+    async fn sync_run_close(
+        &self,
+        account_id: AccountId,
+        change: StatusChange,
+        finish: RunFinish,
+    ) -> Result<bool> {
+        runs::close(&self.pool, account_id, change, finish).await
     }
 
     async fn sync_steps_record(&self, steps: Vec<SyncStep>) -> Result<()> {
@@ -508,6 +530,14 @@ impl Store for PostgresStore {
 
     async fn api_calls_add(&self, deltas: Vec<ApiCallsDelta>) -> Result<()> {
         ops::api_calls_add(&self.pool, deltas).await
+    }
+
+    async fn api_spend_record(
+        &self,
+        deltas: Vec<ApiCallsDelta>,
+        usage: Vec<ApiUsage>,
+    ) -> Result<()> {
+        ops::api_spend_record(&self.pool, deltas, usage).await
     }
 
     async fn api_calls_days(

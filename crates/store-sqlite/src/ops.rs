@@ -12,7 +12,7 @@ use store::{
 use crate::SqliteStore;
 use crate::error::db_err;
 use crate::history::limit;
-use crate::sql::{Arg, Filter, RowExt, check_finite, chunked_values, day, micros, micros_opt};
+use crate::sql::{Arg, Filter, RowExt, chunked_values, day, micros, micros_opt};
 
 // ----- alerts -----
 
@@ -298,16 +298,7 @@ pub(crate) async fn session_prune(db: &SqliteStore, now: DateTime<Utc>) -> Resul
 // ----- Graph API usage -----
 
 pub(crate) async fn api_usage_record(db: &SqliteStore, usage: Vec<ApiUsage>) -> Result<()> {
-    for u in &usage {
-        for (what, value) in [
-            ("usage_pct", u.usage_pct),
-            ("call_count_pct", u.call_count_pct),
-            ("total_cputime_pct", u.total_cputime_pct),
-            ("total_time_pct", u.total_time_pct),
-        ] {
-            check_finite(&format!("API usage {what}"), value)?;
-        }
-    }
+    ApiUsage::check_all(&usage)?;
     let mut tx = db.write().await?;
     // Only a newer observation replaces the stored one.
     chunked_values(

@@ -207,6 +207,21 @@ pub trait Store: QueueStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Option<DateTime<Utc>>>;
+    /// What a sync asks before reading a metric's days: the latest day stored
+    /// ([`Store::account_insight_last_day`]) and when `day`'s total was last read
+    /// ([`Store::account_insight_oldest_read`] of that day). A dialect may ask both at once.
+    async fn account_insight_freshness(
+        &self,
+        account_id: AccountId,
+        metric: &str,
+        day: NaiveDate,
+    ) -> Result<(Option<NaiveDate>, Option<DateTime<Utc>>)> {
+        let last = self.account_insight_last_day(account_id, metric).await?;
+        let read = self
+            .account_insight_oldest_read(account_id, metric, day, day)
+            .await?;
+        Ok((last, read))
+    }
 
     async fn demographics_apply(&self, batch: DemographicBatch) -> Result<u64>;
     /// The most recent snapshot day and its values, if any.
@@ -290,6 +305,28 @@ pub trait Store: QueueStore {
 
     async fn sync_run_create(&self, run: NewSyncRun) -> Result<RunId>;
     async fn sync_run_finish(&self, finish: RunFinish) -> Result<bool>;
+    /// A sync's start: marks the run's account per `change` and, when it was marked, opens
+    /// the run (as [`Store::sync_run_create`]). None, with nothing written, when the account
+    /// does not exist or its status is not one `change.only_if` allows. A dialect may do
+    /// both in one statement.
+    async fn sync_run_open(&self, change: StatusChange, run: NewSyncRun) -> Result<Option<RunId>> {
+        if !self.account_status_set(run.account_id, change).await? {
+            return Ok(None);
+        }
+        self.sync_run_create(run).await.map(Some)
+    }
+    /// A sync's end: closes the run (as [`Store::sync_run_finish`]) and sets its account's
+    /// status per `change` (as [`Store::account_status_set`]). Returns whether the run was
+    /// found. A dialect may do both in one statement.
+    async fn sync_run_close(
+        &self,
+        account_id: AccountId,
+        change: StatusChange,
+        finish: RunFinish,
+    ) -> Result<bool> {
+        self.account_status_set(account_id, change).await?;
+        self.sync_run_finish(finish).await
+    }
     /// Upserts steps' rows in one transaction: a stage's steps as they finish together.
     /// Refuses the whole batch (`NotFound`, nothing written) when a step's run does not
     /// exist; of two rows of one step in a batch, the later wins.
@@ -409,6 +446,23 @@ pub trait Store: QueueStore {
     async fn api_usage_latest(&self) -> Result<Vec<ApiUsage>>;
     /// Adds to the per-account daily call counters.
     async fn api_calls_add(&self, deltas: Vec<ApiCallsDelta>) -> Result<()>;
+    /// What a job spent and saw: [`Store::api_calls_add`] and [`Store::api_usage_record`]
+    /// together (the usage is checked before anything is written). A dialect may do both in
+    /// one statement.
+    async fn api_spend_record(
+        &self,
+        deltas: Vec<ApiCallsDelta>,
+        usage: Vec<ApiUsage>,
+    ) -> Result<()> {
+        ApiUsage::check_all(&usage)?;
+        if !deltas.is_empty() {
+            self.api_calls_add(deltas).await?;
+        }
+        if !usage.is_empty() {
+            self.api_usage_record(usage).await?;
+        }
+        Ok(())
+    }
     async fn api_calls_days(
         &self,
         account_id: Option<AccountId>,

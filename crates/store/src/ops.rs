@@ -111,6 +111,27 @@ pub struct ApiUsage {
     pub regain_access_minutes: Option<i64>,
 }
 
+impl ApiUsage {
+    /// Refuses (`Invalid`) a record with a percentage that is NaN or infinite.
+    pub fn check_all(usage: &[ApiUsage]) -> crate::Result<()> {
+        for u in usage {
+            for (what, value) in [
+                ("usage_pct", u.usage_pct),
+                ("call_count_pct", u.call_count_pct),
+                ("total_cputime_pct", u.total_cputime_pct),
+                ("total_time_pct", u.total_time_pct),
+            ] {
+                if !value.is_finite() {
+                    return Err(crate::StoreError::invalid(format!(
+                        "API usage {what} has a non-finite value ({value})"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// API calls spent, added to the per-account daily counters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiCallsDelta {

@@ -224,6 +224,25 @@ pub(crate) async fn account_insight_oldest_read(
     .map_err(db)
 }
 
+pub(crate) async fn account_insight_freshness(
+    pool: &PgPool,
+    account_id: AccountId,
+    metric: &str,
+    day: NaiveDate,
+) -> Result<(Option<NaiveDate>, Option<chrono::DateTime<chrono::Utc>>)> {
+    sqlx::query_as(
+        "SELECT (SELECT max(day) FROM account_insight_days WHERE account_id = $1 AND metric = $2),
+             (SELECT min(fetched_at) FROM account_insight_days
+              WHERE account_id = $1 AND metric = $2 AND day = $3 AND breakdown = '')",
+    )
+    .bind(account_id.get())
+    .bind(metric)
+    .bind(day)
+    .fetch_one(pool)
+    .await
+    .map_err(db)
+}
+
 pub(crate) async fn demographics_apply(pool: &PgPool, batch: DemographicBatch) -> Result<u64> {
     check_finite(batch.rows.iter().map(|r| r.value), "demographic")?;
     let rows = dedup_last(batch.rows, |r| {

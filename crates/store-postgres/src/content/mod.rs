@@ -10,8 +10,9 @@ mod missing;
 mod stories;
 
 pub(crate) use account::{
-    account_insight_as_of, account_insight_days, account_insight_last_day,
-    account_insight_oldest_read, account_insights_apply, demographics_apply, demographics_latest,
+    account_insight_as_of, account_insight_days, account_insight_freshness,
+    account_insight_last_day, account_insight_oldest_read, account_insights_apply,
+    demographics_apply, demographics_latest,
 };
 pub(crate) use insights::{
     media_insight_history, media_insight_history_window, media_insights_apply,

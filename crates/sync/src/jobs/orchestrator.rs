@@ -211,54 +211,53 @@ impl SyncAccount {
                 }
             }
         }
-        let marked = store
-            .account_status_set(
-                account_id,
-                StatusChange {
-                    status: SyncStatus::Syncing,
-                    error: account.last_sync_error.clone(),
-                    synced_at: None,
-                    only_if: vec![SyncStatus::Idle, SyncStatus::Failed, SyncStatus::Syncing],
-                    now,
-                },
-            )
-            .await?;
-        if !marked {
+        // The account is marked syncing (unless it was paused meanwhile) and, on a first
+        // attempt, its run opened, in one write.
+        let mark = StatusChange {
+            status: SyncStatus::Syncing,
+            error: account.last_sync_error.clone(),
+            synced_at: None,
+            only_if: vec![SyncStatus::Idle, SyncStatus::Failed, SyncStatus::Syncing],
+            now,
+        };
+        let run_id = match reopened {
+            Some(run_id) => store
+                .account_status_set(account_id, mark)
+                .await?
+                .then_some(run_id),
+            None => {
+                let run = NewSyncRun {
+                    account_id,
+                    plan: plan.as_str().to_string(),
+                    trigger: trigger.clone(),
+                    steps: plan.steps().iter().map(|s| s.name().to_string()).collect(),
+                    started_at: now,
+                    job_id: Some(ctx.job.id),
+                };
+                store.sync_run_open(mark, run).await?
+            }
+        };
+        let Some(run_id) = run_id else {
             return Ok(JobOutcome::Complete {
                 result: Some(serde_json::json!({ "skipped": "the account was paused" })),
                 next: Vec::new(),
             });
-        }
-        let run_id = match reopened {
-            Some(run_id) => run_id,
-            None => {
-                store
-                    .sync_run_create(NewSyncRun {
-                        account_id,
-                        plan: plan.as_str().to_string(),
-                        trigger: trigger.clone(),
-                        steps: plan.steps().iter().map(|s| s.name().to_string()).collect(),
-                        started_at: now,
-                        job_id: Some(ctx.job.id),
-                    })
-                    .await?
-            }
         };
         tracing::info!(account = account_id.get(), run = run_id.get(), plan = %plan, trigger = %trigger, "sync started");
         let client = match client_for(deps, &account) {
             Ok(c) => c,
             Err(e) => return Ok(JobOutcome::discard(e)),
         };
-        let rows = match reopened {
-            Some(run_id) => rows_of(deps, run_id).await,
-            None => HashMap::new(),
+        let (run_started_at, rows) = match reopened {
+            Some(run_id) => run_so_far(deps, run_id).await,
+            None => (Some(now), HashMap::new()),
         };
         let chain = Chain::new(
             deps,
             &self.running,
             ctx,
             (run_id, plan, &scope),
-            rows,
+            (run_started_at, rows),
             (client, &account),
         )
         .await?;
@@ -578,9 +577,20 @@ async fn chain_failed(
 
 /// The run's step rows so far, by step name.
 async fn rows_of(deps: &Deps, run_id: RunId) -> HashMap<String, SyncStep> {
+    run_so_far(deps, run_id).await.1
+}
+
+/// When the run started (None when it cannot be read) and its step rows so far.
+async fn run_so_far(
+    deps: &Deps,
+    run_id: RunId,
+) -> (Option<DateTime<Utc>>, HashMap<String, SyncStep>) {
     match deps.store.sync_run_get(run_id).await {
-        Ok(Some((_, steps))) => steps.into_iter().map(|s| (s.step.clone(), s)).collect(),
-        _ => HashMap::new(),
+        Ok(Some((run, steps))) => (
+            Some(run.started_at),
+            steps.into_iter().map(|s| (s.step.clone(), s)).collect(),
+        ),
+        _ => (None, HashMap::new()),
     }
 }
 
@@ -624,13 +634,14 @@ impl StepJob {
             Ok(c) => c,
             Err(e) => return Ok(JobOutcome::discard(e)),
         };
+        // A chain of an earlier version writes each stage's "running" row as before.
         let rows = rows_of(deps, run_id).await;
         let chain = Chain::new(
             deps,
             &self.running,
             ctx,
             (run_id, plan, &scope),
-            rows,
+            (None, rows),
             (client, &account),
         )
         .await?;
@@ -668,6 +679,9 @@ struct Chain<'a> {
     scope: &'a Scope,
     /// The run's step rows when the job started (a retry skips the steps done).
     rows: HashMap<String, SyncStep>,
+    /// When the run started, as stored with it: the first stage's start (see
+    /// [`Chain::stage`]). None for a chain queued by an earlier version.
+    run_started_at: Option<DateTime<Utc>>,
     /// The metric catalog's stored decisions, read once per job.
     catalog: Vec<CatalogDecisionRecord>,
     /// The account's call counters when the job started: the job records the account's
@@ -698,7 +712,7 @@ impl<'a> Chain<'a> {
         running: &'a Running,
         job: &'a JobContext,
         (run_id, plan, scope): (RunId, Plan, &'a Scope),
-        rows: HashMap<String, SyncStep>,
+        (run_started_at, rows): (Option<DateTime<Utc>>, HashMap<String, SyncStep>),
         (client, account): (&GraphClient, &Account),
     ) -> store::Result<Chain<'a>> {
         let days_read = rows
@@ -713,6 +727,7 @@ impl<'a> Chain<'a> {
             scope,
             days_read: AtomicBool::new(days_read),
             rows,
+            run_started_at,
             catalog: deps.store.catalog_decisions_list().await?,
             before: client.account_stats(&account.ig_user_id),
         })
@@ -769,7 +784,12 @@ impl<'a> Chain<'a> {
         }
         let lead_row = rows.get(lead.name()).cloned();
         let spent = spent_of(lead_row.as_ref());
-        let started_at = spent.started_at.unwrap_or(now);
+        // The run's first stage starts with the run: every attempt finds that time in the
+        // run itself, so the stage needs no "running" row to stamp its captures alike (it
+        // ends within a request or two; its row is written as it ends). A later stage's
+        // "running" row is its start, which a retry finds.
+        let run_start = self.run_started_at.filter(|_| position == 0);
+        let started_at = spent.started_at.or(run_start).unwrap_or(now);
         let lead_runs = !done(lead);
         let record = |status: StepStatus,
                       report: Option<&StepReport>,
@@ -814,7 +834,7 @@ impl<'a> Chain<'a> {
                 .clone()
                 .unwrap_or_else(|| record(StepStatus::Running, None, None, spent))
         };
-        if lead_runs {
+        if lead_runs && (lead_row.is_some() || run_start.is_none()) {
             store
                 .sync_steps_record(vec![record(StepStatus::Running, None, None, spent)])
                 .await?;
@@ -863,7 +883,11 @@ impl<'a> Chain<'a> {
                 position,
                 before,
                 job_before: self.before,
-                spent,
+                // A timed-out attempt's row keeps the stage's start, which the retry reuses.
+                spent: Spent {
+                    started_at: Some(started_at),
+                    ..spent
+                },
             },
         );
         let results = join_all(contexts.iter().map(steps::run)).await;
@@ -1087,9 +1111,8 @@ async fn finish(
     now: DateTime<Utc>,
     days: DailySeries,
 ) -> store::Result<()> {
-    let store = &deps.store;
-    store
-        .account_status_set(
+    deps.store
+        .sync_run_close(
             account.id,
             StatusChange {
                 status: SyncStatus::Idle,
@@ -1098,15 +1121,13 @@ async fn finish(
                 only_if: vec![SyncStatus::Syncing],
                 now,
             },
+            RunFinish {
+                run_id,
+                status: RunStatus::Succeeded,
+                error: None,
+                finished_at: now,
+            },
         )
-        .await?;
-    store
-        .sync_run_finish(RunFinish {
-            run_id,
-            status: RunStatus::Succeeded,
-            error: None,
-            finished_at: now,
-        })
         .await?;
     tracing::info!(
         account = account.id.get(),
@@ -1142,19 +1163,15 @@ async fn record_usage(
         spent.units as i64,
         spent.errors as i64,
     );
-    if requests + units + errors > 0
-        && let Err(e) = deps
-            .store
-            .api_calls_add(vec![ApiCallsDelta {
-                account_id: account.id,
-                day: now.date_naive(),
-                requests,
-                units,
-                errors,
-            }])
-            .await
-    {
-        tracing::debug!(error = %e, "could not record API calls");
+    let mut calls = Vec::new();
+    if requests + units + errors > 0 {
+        calls.push(ApiCallsDelta {
+            account_id: account.id,
+            day: now.date_naive(),
+            requests,
+            units,
+            errors,
+        });
     }
     let usage = client.usage_of(&account.ig_user_id);
     let mut records = Vec::new();
@@ -1170,10 +1187,8 @@ async fn record_usage(
     if let Some(level) = &usage.app {
         records.push(usage_record(None, level));
     }
-    if !records.is_empty()
-        && let Err(e) = deps.store.api_usage_record(records).await
-    {
-        tracing::debug!(error = %e, "could not record API usage");
+    if let Err(e) = deps.store.api_spend_record(calls, records).await {
+        tracing::debug!(error = %e, "could not record API calls and usage");
     }
     if let Some(pct) = highest
         && pct >= deps.settings.alerts.usage_pressure_percent

@@ -281,16 +281,17 @@ pub(crate) async fn after_poll(
     }
     let margin = chrono::Duration::from_std(deps.settings.story_final_read_margin)
         .unwrap_or(chrono::Duration::minutes(30));
-    for (id, expires_at) in expiring {
-        let run_at = expires_at - margin;
-        if run_at <= now {
-            continue;
-        }
-        deps.store
-            .job_insert(final_read_job(
-                deps, account_id, &id, expires_at, run_at, now,
-            ))
-            .await?;
+    // One insert for the account's stories: a story seen before merges into its pending
+    // final read (the job's unique key).
+    let jobs: Vec<NewJob> = expiring
+        .iter()
+        .filter(|(_, expires_at)| *expires_at - margin > now)
+        .map(|(id, expires_at)| {
+            final_read_job(deps, account_id, id, *expires_at, *expires_at - margin, now)
+        })
+        .collect();
+    if !jobs.is_empty() {
+        deps.store.job_insert_many(jobs).await?;
     }
     Ok(())
 }

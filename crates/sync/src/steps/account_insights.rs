@@ -56,8 +56,8 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let settings = &ctx.deps.settings;
     // Today's (partial) values are read too; the settling window reads them again.
     let today = ctx.now.with_timezone(&Los_Angeles).date_naive();
-    let last = store
-        .account_insight_last_day(ctx.account.id, ANCHOR_METRIC)
+    let (last, read_today) = store
+        .account_insight_freshness(ctx.account.id, ANCHOR_METRIC, today)
         .await?;
     // A light sync leaves today's values alone for a while after they were read: they are
     // daily numbers, and an hourly read mostly rewrites what is stored. A new Pacific day
@@ -67,9 +67,7 @@ pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
         && ctx.scope.since.is_none()
         && !rest.is_zero()
         && last == Some(today)
-        && let Some(read_at) = store
-            .account_insight_oldest_read(ctx.account.id, ANCHOR_METRIC, today, today)
-            .await?
+        && let Some(read_at) = read_today
         && let Some(due_at) = Duration::from_std(rest).ok().map(|rest| read_at + rest)
         && ctx.now < due_at
     {

@@ -81,6 +81,7 @@ macro_rules! data_cases {
             sessions_and_prune,
             api_usage_keeps_the_latest_per_scope,
             api_call_days_add_up,
+            a_sync_opens_and_closes_its_run_with_its_account,
             media_list_filters_and_paging,
             media_index_lists_what_planning_needs,
             media_summaries_match_the_full_listing,

@@ -230,6 +230,210 @@ pub async fn sync_runs_and_steps(store: DynStore) {
     assert_eq!(store.totals().await.unwrap().sync_runs, 3);
 }
 
+/// A sync's start marks its account and opens its run together (nothing written for a
+/// paused or missing account); its end closes the run and sets the account's status; what
+/// it spent and saw is recorded together, or not at all when the usage is invalid.
+pub async fn a_sync_opens_and_closes_its_run_with_its_account(store: DynStore) {
+    let a = account(&store, "10101").await.id;
+    let syncing = |minute: i64| StatusChange {
+        status: SyncStatus::Syncing,
+        error: Some("the last sync failed".into()),
+        synced_at: None,
+        only_if: vec![SyncStatus::Idle, SyncStatus::Failed, SyncStatus::Syncing],
+        now: at(minute),
+    };
+    let new_run = |account: AccountId, job_id: Option<crate::JobId>| NewSyncRun {
+        account_id: account,
+        plan: "light".into(),
+        trigger: "schedule:light-sync".into(),
+        steps: ids(&["profile", "media"]),
+        started_at: at(1),
+        job_id,
+    };
+    let runs_of = |store: DynStore| async move {
+        store
+            .sync_runs_list(RunQuery {
+                account_id: Some(a),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    };
+    let opener = store.job_insert(job(Some(a), None)).await.unwrap().id();
+    let run = store
+        .sync_run_open(syncing(1), new_run(a, Some(opener)))
+        .await
+        .unwrap()
+        .expect("an idle account's run opens");
+    let acct = store.account_get(a).await.unwrap().unwrap();
+    assert_eq!(acct.status, SyncStatus::Syncing);
+    assert_eq!(
+        acct.last_sync_error.as_deref(),
+        Some("the last sync failed")
+    );
+    assert_eq!(
+        store.job_get(opener).await.unwrap().unwrap().run_id,
+        Some(run)
+    );
+    let (opened, _) = store.sync_run_get(run).await.unwrap().unwrap();
+    assert_eq!(
+        (opened.status, opened.plan.as_str(), opened.started_at),
+        (RunStatus::Running, "light", at(1))
+    );
+
+    // Paused meanwhile: nothing written, no run, no link.
+    assert!(
+        store
+            .account_status_set(
+                a,
+                StatusChange {
+                    status: SyncStatus::Paused,
+                    error: None,
+                    synced_at: None,
+                    only_if: Vec::new(),
+                    now: at(2),
+                },
+            )
+            .await
+            .unwrap()
+    );
+    let other = store.job_insert(job(Some(a), None)).await.unwrap().id();
+    assert_eq!(
+        store
+            .sync_run_open(syncing(3), new_run(a, Some(other)))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(runs_of(store.clone()).await.len(), 1);
+    assert_eq!(
+        store.account_get(a).await.unwrap().unwrap().status,
+        SyncStatus::Paused
+    );
+    assert_eq!(store.job_get(other).await.unwrap().unwrap().run_id, None);
+    let missing = AccountId::new(a.get() + 1_000);
+    assert_eq!(
+        store
+            .sync_run_open(syncing(3), new_run(missing, None))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // The end: the run closes; the account becomes idle only if it is still syncing.
+    let idle = |minute: i64| StatusChange {
+        status: SyncStatus::Idle,
+        error: None,
+        synced_at: Some(at(minute)),
+        only_if: vec![SyncStatus::Syncing],
+        now: at(minute),
+    };
+    let finish = |run_id: RunId, minute: i64| RunFinish {
+        run_id,
+        status: RunStatus::Succeeded,
+        error: None,
+        finished_at: at(minute),
+    };
+    assert!(
+        store
+            .sync_run_close(a, idle(4), finish(run, 4))
+            .await
+            .unwrap()
+    );
+    let acct = store.account_get(a).await.unwrap().unwrap();
+    assert_eq!(
+        (acct.status, acct.last_synced_at),
+        (SyncStatus::Paused, None)
+    );
+    let (closed, _) = store.sync_run_get(run).await.unwrap().unwrap();
+    assert_eq!(
+        (closed.status, closed.finished_at),
+        (RunStatus::Succeeded, Some(at(4)))
+    );
+    assert!(!store.account_status_set(a, syncing(5)).await.unwrap());
+    assert!(
+        store
+            .account_status_set(
+                a,
+                StatusChange {
+                    only_if: Vec::new(),
+                    ..syncing(5)
+                }
+            )
+            .await
+            .unwrap()
+    );
+    let second = store
+        .sync_run_open(syncing(6), new_run(a, None))
+        .await
+        .unwrap()
+        .expect("a syncing account's run opens");
+    assert!(
+        store
+            .sync_run_close(a, idle(7), finish(second, 7))
+            .await
+            .unwrap()
+    );
+    let acct = store.account_get(a).await.unwrap().unwrap();
+    assert_eq!(
+        (acct.status, acct.last_synced_at, acct.last_sync_error),
+        (SyncStatus::Idle, Some(at(7)), None)
+    );
+    assert!(
+        !store
+            .sync_run_close(a, idle(8), finish(RunId::new(second.get() + 1_000), 8))
+            .await
+            .unwrap(),
+        "a missing run is not closed"
+    );
+
+    // What a job spent and saw.
+    let spend = |requests: i64| ApiCallsDelta {
+        account_id: a,
+        day: at(0).date_naive(),
+        requests,
+        units: requests * 2,
+        errors: 0,
+    };
+    let seen = |pct: f64, minute: i64| ApiUsage {
+        account_id: Some(a),
+        observed_at: at(minute),
+        usage_pct: pct,
+        call_count_pct: pct,
+        total_cputime_pct: 1.0,
+        total_time_pct: 1.0,
+        regain_access_minutes: None,
+    };
+    store
+        .api_spend_record(vec![spend(3)], vec![seen(12.0, 9)])
+        .await
+        .unwrap();
+    store
+        .api_spend_record(vec![spend(2)], Vec::new())
+        .await
+        .unwrap();
+    store
+        .api_spend_record(Vec::new(), Vec::new())
+        .await
+        .unwrap();
+    let err = store
+        .api_spend_record(vec![spend(100)], vec![seen(f64::INFINITY, 10)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err:?}");
+    let day = at(0).date_naive();
+    let counted: Vec<_> = store
+        .api_calls_days(Some(a), day, day)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.requests, d.units))
+        .collect();
+    assert_eq!(counted, vec![(5, 10)], "the refused record added nothing");
+    assert_eq!(store.api_usage_latest().await.unwrap(), vec![seen(12.0, 9)]);
+}
+
 pub async fn alerts_dedup_filters_ack_and_delivery(store: DynStore) {
     let a = account(&store, "11001").await.id;
     let first = store

@@ -236,6 +236,18 @@ pub async fn account_insight_days_settle_in_place(store: DynStore) {
     assert_eq!(oldest(1, 4).await.unwrap(), Some(at(0)));
     assert_eq!(oldest(2, 4).await.unwrap(), Some(at(60)));
     assert_eq!(oldest(5, 9).await.unwrap(), None);
+    // Both at once, as a sync asks them.
+    let fresh = |metric: &'static str, d: u32| store.account_insight_freshness(a, metric, day(d));
+    assert_eq!(
+        fresh("reach", 4).await.unwrap(),
+        (Some(day(4)), Some(at(60)))
+    );
+    assert_eq!(
+        fresh("reach", 1).await.unwrap(),
+        (Some(day(4)), Some(at(0)))
+    );
+    assert_eq!(fresh("reach", 7).await.unwrap(), (Some(day(4)), None));
+    assert_eq!(fresh("views", 4).await.unwrap(), (None, None));
     assert_eq!(
         store
             .account_insight_oldest_read(a, "views", day(1), day(4))
