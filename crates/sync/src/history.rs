@@ -4,6 +4,7 @@
 //! and the latest demographics, and maps Meta's metric names to analytics' domain names.
 //! [`load_alert_history`] reads only what the alert detectors look at, after every sync.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use analytics::{
@@ -12,7 +13,7 @@ use analytics::{
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::Los_Angeles;
-use store::{AccountId, Breakdown, InsightSnapshot, PostWindow, ProductType, Store};
+use store::{Account, AccountId, Breakdown, InsightSnapshot, PostWindow, ProductType, Store};
 
 use crate::error::{Result, SyncError};
 
@@ -75,7 +76,20 @@ pub async fn load_account_history(
     account_id: AccountId,
     window: HistoryWindow,
 ) -> Result<AccountHistory> {
-    load(store, account_id, window, Parts::Everything).await
+    load(
+        store,
+        Subject::Stored(account_id),
+        window,
+        Parts::Everything,
+    )
+    .await
+}
+
+/// The account a load is about: read with the rest, or given by the caller.
+#[derive(Clone, Copy)]
+enum Subject<'a> {
+    Stored(AccountId),
+    Known(&'a Account),
 }
 
 /// Loads what the alert detectors (`analytics::detect_alerts`, `analytics::account_anomalies`)
@@ -94,14 +108,23 @@ pub async fn load_account_history(
 /// The posts' snapshots carry only the metrics `trend` is computed from (for engagement:
 /// likes, comments, saves and shares): the trending detector's curves are built from that
 /// metric alone, and a snapshot without it is no point of a curve.
+///
+/// The account is the caller's (a sync has just read it): its time zone and follower count
+/// are taken as they are, not read again.
 pub async fn load_alert_history(
     store: &dyn Store,
-    account_id: AccountId,
+    account: &Account,
     window: HistoryWindow,
     days: DailySeries,
     trend: TrendMetric,
 ) -> Result<AccountHistory> {
-    load(store, account_id, window, Parts::Alerts(days, trend)).await
+    load(
+        store,
+        Subject::Known(account),
+        window,
+        Parts::Alerts(days, trend),
+    )
+    .await
 }
 
 /// The stored post metrics `trend` is computed from: those whose value alone gives it a
@@ -138,10 +161,14 @@ enum Parts {
 
 async fn load(
     store: &dyn Store,
-    account_id: AccountId,
+    subject: Subject<'_>,
     window: HistoryWindow,
     parts: Parts,
 ) -> Result<AccountHistory> {
+    let account_id = match subject {
+        Subject::Stored(id) => id,
+        Subject::Known(account) => account.id,
+    };
     if window.to < window.from {
         return Err(SyncError::Invalid(
             "the history window ends before it starts".to_string(),
@@ -177,7 +204,12 @@ async fn load(
             .collect(),
     };
     let (account, media, post_rows, stories, samples, days, demographics) = tokio::join!(
-        store.account_get(account_id),
+        async {
+            match subject {
+                Subject::Stored(id) => store.account_get(id).await.map(|a| a.map(Cow::Owned)),
+                Subject::Known(account) => Ok(Some(Cow::Borrowed(account))),
+            }
+        },
         async {
             match parts {
                 Parts::Everything => store.media_summaries(account_id).await,

@@ -162,7 +162,7 @@ pub(crate) async fn after_sync(
     };
     let loaded = load_alert_history(
         deps.store.as_ref(),
-        account.id,
+        account,
         window,
         days,
         config.trending.metric,

@@ -753,7 +753,8 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
     let full = load_account_history(store, id, window).await.unwrap();
     let config = analytics::AlertConfig::default();
     let trend = config.trending.metric;
-    let lean = load_alert_history(store, id, window, DailySeries::Read, trend)
+    let account = store.account_get(id).await.unwrap().unwrap();
+    let lean = load_alert_history(store, &account, window, DailySeries::Read, trend)
         .await
         .unwrap();
     assert_eq!(lean.account, full.account);
@@ -868,7 +869,7 @@ async fn the_history_loader_maps_stored_rows_to_analytics_inputs(d: Dialect) {
     assert_eq!(alerts(&lean), alerts(&full));
     // After a sync that left the account insights alone, the same without the daily series:
     // the post and follower detectors find the same, the anomaly detector gets nothing.
-    let unchanged = load_alert_history(store, id, window, DailySeries::Unchanged, trend)
+    let unchanged = load_alert_history(store, &account, window, DailySeries::Unchanged, trend)
         .await
         .unwrap();
     assert!(unchanged.daily_metrics.is_empty());
