@@ -60,28 +60,73 @@ fn step_from(r: &PgRow) -> Result<SyncStep> {
     })
 }
 
-pub(crate) async fn create(pool: &PgPool, run: NewSyncRun) -> Result<RunId> {
-    let id: Option<i64> = sqlx::query_scalar(
-        "WITH run AS (
+/// Opens a run for each row of the CTE `src (id)` it follows (`head`: `WITH src AS (…)`),
+/// with the run's plan, trigger, steps and start bound from parameter `$first` on and the job
+/// to link after them ([`bind_run`]); returns the new run's id.
+fn run_open_sql(head: &str, first: usize) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    format!(
+        "{head}, run AS (
              INSERT INTO sync_runs (account_id, plan, trigger, steps_planned, status, started_at)
-             SELECT $1, $2, $3, $4, 'running', $5
-             WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
+             SELECT id, {}, {}, {}, 'running', {} FROM src
              RETURNING id
          ), linked AS (
-             UPDATE jobs SET run_id = (SELECT id FROM run) WHERE id = $6 AND EXISTS (SELECT 1 FROM run)
+             UPDATE jobs SET run_id = (SELECT id FROM run) WHERE id = {} AND EXISTS (SELECT 1 FROM run)
          )
          SELECT id FROM run",
+        p(0),
+        p(1),
+        p(2),
+        p(3),
+        p(4)
     )
-    .bind(run.account_id.get())
-    .bind(&run.plan)
-    .bind(&run.trigger)
-    .bind(&run.steps)
-    .bind(run.started_at)
-    .bind(run.job_id.map(|j| j.get()))
-    .fetch_optional(pool)
-    .await
-    .map_err(db)?;
-    id.map(RunId::new)
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds [`run_open_sql`]'s parameters.
+fn bind_run<'q>(q: PgQuery<'q>, run: &'q NewSyncRun) -> PgQuery<'q> {
+    q.bind(&run.plan)
+        .bind(&run.trigger)
+        .bind(&run.steps)
+        .bind(run.started_at)
+        .bind(run.job_id.map(|j| j.get()))
+}
+
+/// Closes run `${first}` with the status, error and end bound after it ([`bind_finish`]).
+fn run_finish_sql(first: usize) -> String {
+    format!(
+        "UPDATE sync_runs SET status = ${}, error = ${}, finished_at = ${} WHERE id = ${first}",
+        first + 1,
+        first + 2,
+        first + 3
+    )
+}
+
+/// Binds [`run_finish_sql`]'s parameters.
+fn bind_finish<'q>(q: PgQuery<'q>, f: &'q RunFinish) -> PgQuery<'q> {
+    q.bind(f.run_id.get())
+        .bind(f.status.as_str())
+        .bind(&f.error)
+        .bind(f.finished_at)
+}
+
+/// The new run's id, when a run was opened.
+async fn opened(pool: &PgPool, q: PgQuery<'_>) -> Result<Option<RunId>> {
+    let id: Option<i64> = q
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?
+        .map(|row| get(&row, "id"))
+        .transpose()?;
+    Ok(id.map(RunId::new))
+}
+
+pub(crate) async fn create(pool: &PgPool, run: NewSyncRun) -> Result<RunId> {
+    let sql = run_open_sql("WITH src AS (SELECT id FROM accounts WHERE id = $1)", 2);
+    let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(run.account_id.get());
+    opened(pool, bind_run(q, &run))
+        .await?
         .ok_or_else(|| StoreError::not_found(format!("account {}", run.account_id)))
 }
 
@@ -91,34 +136,13 @@ pub(crate) async fn open(
     change: StatusChange,
     run: NewSyncRun,
 ) -> Result<Option<RunId>> {
-    let sql = format!(
-        "WITH marked AS (
-             {STATUS_SET} RETURNING id
-         ), run AS (
-             INSERT INTO sync_runs (account_id, plan, trigger, steps_planned, status, started_at)
-             SELECT id, $7, $8, $9, 'running', $10 FROM marked
-             RETURNING id
-         ), linked AS (
-             UPDATE jobs SET run_id = (SELECT id FROM run) WHERE id = $11 AND EXISTS (SELECT 1 FROM run)
-         )
-         SELECT id FROM run"
-    );
-    let id: Option<i64> = bind_status(
+    let sql = run_open_sql(&format!("WITH src AS ({STATUS_SET} RETURNING id)"), 7);
+    let q = bind_status(
         sqlx::query(sqlx::AssertSqlSafe(sql)),
         run.account_id,
         &change,
-    )
-    .bind(&run.plan)
-    .bind(&run.trigger)
-    .bind(&run.steps)
-    .bind(run.started_at)
-    .bind(run.job_id.map(|j| j.get()))
-    .fetch_optional(pool)
-    .await
-    .map_err(db)?
-    .map(|row| get(&row, "id"))
-    .transpose()?;
-    Ok(id.map(RunId::new))
+    );
+    opened(pool, bind_run(q, &run)).await
 }
 
 /// Closes the run and sets its account's status: one statement.
@@ -128,33 +152,15 @@ pub(crate) async fn close(
     change: StatusChange,
     f: RunFinish,
 ) -> Result<bool> {
-    let sql = format!(
-        "WITH marked AS (
-             {STATUS_SET}
-         )
-         UPDATE sync_runs SET status = $8, error = $9, finished_at = $10 WHERE id = $7"
-    );
-    let done = bind_status(sqlx::query(sqlx::AssertSqlSafe(sql)), account_id, &change)
-        .bind(f.run_id.get())
-        .bind(f.status.as_str())
-        .bind(&f.error)
-        .bind(f.finished_at)
-        .execute(pool)
-        .await
-        .map_err(db)?;
+    let sql = format!("WITH marked AS ({STATUS_SET}) {}", run_finish_sql(7));
+    let q = bind_status(sqlx::query(sqlx::AssertSqlSafe(sql)), account_id, &change);
+    let done = bind_finish(q, &f).execute(pool).await.map_err(db)?;
     Ok(done.rows_affected() > 0)
 }
 
 pub(crate) async fn finish(pool: &PgPool, f: RunFinish) -> Result<bool> {
-    let done =
-        sqlx::query("UPDATE sync_runs SET status = $2, error = $3, finished_at = $4 WHERE id = $1")
-            .bind(f.run_id.get())
-            .bind(f.status.as_str())
-            .bind(&f.error)
-            .bind(f.finished_at)
-            .execute(pool)
-            .await
-            .map_err(db)?;
+    let q = sqlx::query(sqlx::AssertSqlSafe(run_finish_sql(1)));
+    let done = bind_finish(q, &f).execute(pool).await.map_err(db)?;
     Ok(done.rows_affected() > 0)
 }
 
