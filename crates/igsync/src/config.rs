@@ -331,7 +331,9 @@ fn invalid(key: &str, origin: &Origin, value: &str, expected: &str) -> ConfigErr
         key: key.to_string(),
         origin: origin.to_string(),
         value: shown,
-        expected: expected.to_string(),
+        // A validator's reason may quote the value, whose line breaks would break the
+        // error's one line: they are written as escapes.
+        expected: expected.replace('\r', "\\r").replace('\n', "\\n"),
     }
 }
 
@@ -923,6 +925,21 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("server.public_url"), "{err}");
+    }
+
+    #[test]
+    fn a_value_with_line_breaks_gives_a_one_line_error() {
+        // The cron validator quotes the expression in its reason.
+        let err = load(
+            Some("[sync]\nfull_cron = \"0 0\\n* *\\r\"\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains('\n') && !err.contains('\r'), "{err}");
+        assert!(err.contains("`sync.full_cron`"), "{err}");
+        assert!(err.contains("`0 0\\n* *`"), "{err}");
     }
 
     #[test]
