@@ -129,10 +129,10 @@ pub(crate) const STATUS_SET: &str = "UPDATE accounts SET status = $2, last_sync_
 
 /// Binds [`STATUS_SET`]'s six parameters.
 pub(crate) fn bind_status<'q>(
-    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    q: crate::PgQuery<'q>,
     id: AccountId,
     c: &'q StatusChange,
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+) -> crate::PgQuery<'q> {
     let only_if: Vec<&str> = c.only_if.iter().map(|s| s.as_str()).collect();
     q.bind(id.get())
         .bind(c.status.as_str())

@@ -30,6 +30,9 @@ use store::{Result, StoreError};
 pub use crate::migrate::MIGRATIONS;
 pub use store::redact_url;
 
+/// A query with its bound arguments, as the helpers that bind shared parameters take it.
+pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
 /// Namespace of igsync's advisory locks (the first key of the two-key form): "igsy".
 pub(crate) const LOCK_NAMESPACE: i32 = 0x6967_7379;
 /// Second keys of the advisory locks.

@@ -377,10 +377,7 @@ impl UsageColumns {
         }))
     }
 
-    fn bind<'q>(
-        &'q self,
-        q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
-    ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    fn bind<'q>(&'q self, q: crate::PgQuery<'q>) -> crate::PgQuery<'q> {
         q.bind(&self.accounts)
             .bind(&self.observed)
             .bind(&self.usage_pct)
@@ -484,10 +481,7 @@ impl CallColumns {
         Some(c)
     }
 
-    fn bind<'q>(
-        &'q self,
-        q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
-    ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    fn bind<'q>(&'q self, q: crate::PgQuery<'q>) -> crate::PgQuery<'q> {
         q.bind(&self.accounts)
             .bind(&self.days)
             .bind(&self.requests)
@@ -515,13 +509,12 @@ pub(crate) async fn api_spend_record(
     usage: Vec<ApiUsage>,
 ) -> Result<()> {
     let query = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql));
-    let (usage_sql, calls_sql) = (usage_upsert(6), CALLS_ADD.to_string());
     let done = match (CallColumns::of(deltas), UsageColumns::of(usage)?) {
         (Some(calls), Some(usage)) => {
-            let sql = format!("WITH calls AS ({calls_sql}) {usage_sql}");
+            let sql = format!("WITH calls AS ({CALLS_ADD}) {}", usage_upsert(6));
             usage.bind(calls.bind(query(sql))).execute(pool).await
         }
-        (Some(calls), None) => calls.bind(query(calls_sql)).execute(pool).await,
+        (Some(calls), None) => calls.bind(sqlx::query(CALLS_ADD)).execute(pool).await,
         (None, Some(usage)) => usage.bind(query(usage_upsert(1))).execute(pool).await,
         (None, None) => return Ok(()),
     };

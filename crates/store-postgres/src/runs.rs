@@ -7,6 +7,7 @@ use store::{
     StoreError, SyncRun, SyncStep,
 };
 
+use crate::PgQuery;
 use crate::accounts::{STATUS_SET, bind_status, get};
 use crate::error::{corrupt, db};
 
@@ -81,8 +82,6 @@ fn run_open_sql(head: &str, first: usize) -> String {
         p(4)
     )
 }
-
-type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
 /// Binds [`run_open_sql`]'s parameters.
 fn bind_run<'q>(q: PgQuery<'q>, run: &'q NewSyncRun) -> PgQuery<'q> {

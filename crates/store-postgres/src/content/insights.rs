@@ -458,10 +458,7 @@ fn named_metrics(metrics: &[String], keyword: &str, param: u8) -> String {
 
 /// Binds `metrics` for [`named_metrics`]' condition: the last parameter, and only when the
 /// condition is there.
-fn bind_named_metrics<'q>(
-    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    metrics: &'q [String],
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+fn bind_named_metrics<'q>(query: crate::PgQuery<'q>, metrics: &'q [String]) -> crate::PgQuery<'q> {
     if metrics.is_empty() {
         query
     } else {
