@@ -292,6 +292,17 @@ fn parse_day(value: &str) -> Result<chrono::NaiveDate, String> {
         .map_err(|_| format!("expected a date YYYY-MM-DD, got {value:?}"))
 }
 
+/// An instant in RFC 3339 (`2026-12-08T00:00:00Z`), to the whole second.
+fn parse_instant(value: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let at = chrono::DateTime::parse_from_rfc3339(value.trim())
+        .map_err(|_| format!("expected a time like 2026-12-08T00:00:00Z, got {value:?}"))?
+        .with_timezone(&chrono::Utc);
+    if at.timestamp_subsec_nanos() != 0 {
+        return Err(format!("expected a whole second, got {value:?}"));
+    }
+    Ok(at)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum PlanArg {
     /// Profile, media, media insights, stories, demographics, account insights.
@@ -646,6 +657,11 @@ pub(crate) struct SimulateArgs {
     /// Share of accounts (0 to 1) that publish stories.
     #[arg(long, default_value_t = 1.0)]
     pub(crate) story_share: f64,
+    /// Start of the simulated clock, e.g. 2026-12-08T00:00:00Z (default: now). The clock
+    /// stands still unless moved (`POST /__sim/clock`): the same seed and start give the
+    /// same world.
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub(crate) start: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -714,6 +730,11 @@ pub(crate) struct BenchArgs {
     /// `day`: simulated hours of schedules after the backfill.
     #[arg(long, default_value_t = 24, value_name = "H")]
     pub(crate) hours: u32,
+    /// `day`: when the simulated day starts, e.g. 2026-12-08T00:00:00Z (default: the next
+    /// midnight UTC). Runs from the same start meet the same schedules at the same times of
+    /// day, so their counted figures compare; runs from different times of day do not.
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub(crate) start: Option<chrono::DateTime<chrono::Utc>>,
     /// `day`: simulated minutes the shared clock moves per step.
     #[arg(long, default_value_t = 5, value_name = "MIN")]
     pub(crate) step_minutes: u32,

@@ -261,7 +261,7 @@ pub enum ConfigError {
     #[error("fault_rate must be between 0.0 and 1.0, got {0}")]
     FaultRate(f64),
     /// A clock start outside 2010–2150.
-    #[error("now must be between 2010 and 2150, got {0}")]
+    #[error("the clock must start (now, --start) between 2010 and 2150, got {0}")]
     Clock(DateTime<Utc>),
     /// A story share outside 0.0..=1.0.
     #[error("story_share must be between 0.0 and 1.0, got {0}")]

@@ -44,6 +44,8 @@ pub(crate) struct DayPlan {
     pub(crate) sizes: Vec<usize>,
     pub(crate) concurrency: u32,
     pub(crate) db: BenchDbKind,
+    /// When the simulated world's clock starts (the backfill's instant).
+    pub(crate) start: DateTime<Utc>,
 }
 
 impl DayPlan {
@@ -56,6 +58,7 @@ impl DayPlan {
             sizes: args.fleet_sizes.clone(),
             concurrency: args.concurrency,
             db: args.db,
+            start: args.start.unwrap_or_else(|| next_midnight(Utc::now())),
         };
         if args.preset == Some(BenchPreset::Ci) {
             plan.accounts = 60;
@@ -83,6 +86,14 @@ impl DayPlan {
         }
         Ok(plan)
     }
+}
+
+/// The first midnight UTC after `now`: the default start of a simulated day, so that runs
+/// on different hours of the wall clock meet the schedules at the same times of day (the
+/// simulated clock runs ahead of the wall clock, as it always has).
+fn next_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+    today + chrono::Duration::days(1)
 }
 
 pub(crate) async fn day_scenario(args: &BenchArgs, config: &Config) -> anyhow::Result<Value> {
@@ -115,7 +126,7 @@ pub(crate) async fn day_scenario(args: &BenchArgs, config: &Config) -> anyhow::R
     write_charts(&runs, plan.workers[0], Path::new("bench-results"))?;
     Ok(json!({
         "database": match plan.db { BenchDbKind::Postgres => "postgres", BenchDbKind::Sqlite => "sqlite" },
-        "hours": plan.hours, "step_minutes": plan.step_minutes,
+        "hours": plan.hours, "step_minutes": plan.step_minutes, "start": plan.start,
         "median_posts": MEDIAN_POSTS, "story_share": STORY_SHARE,
         "concurrency_per_worker": plan.concurrency, "runs": runs,
     }))
@@ -348,8 +359,12 @@ async fn measure_day(
     workers: u32,
 ) -> anyhow::Result<Value> {
     eprintln!(
-        "day: {accounts} accounts (median {MEDIAN_POSTS} posts, long tail), {} h in {} min steps, {workers} worker(s) x {} at a time",
-        plan.hours, plan.step_minutes, plan.concurrency
+        "day: {accounts} accounts (median {MEDIAN_POSTS} posts, long tail), {} h from {} in {} min steps, {workers} worker(s) x {} at a time",
+        plan.hours,
+        plan.start
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        plan.step_minutes,
+        plan.concurrency
     );
     let wall_started = Instant::now();
     let sim = SimProcess::start_with(
@@ -362,6 +377,9 @@ async fn measure_day(
             "long-tail".into(),
             "--story-share".into(),
             STORY_SHARE.to_string(),
+            "--start".into(),
+            plan.start
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ],
     )
     .await?;
@@ -421,6 +439,9 @@ async fn run_day(
         graph: Clock::offset(),
         sim,
     };
+    // The Graph clients' clock starts at the simulated start too (it runs in real time
+    // between the steps, as Meta's does).
+    clocks.graph.advance(t0 - Utc::now());
     let graph = crate::cmd::graph::clients_on(&cfg, &clocks.graph)?;
     let store = db.open().await?;
     let sim_accounts = sim.accounts().await?;
@@ -988,6 +1009,19 @@ mod tests {
             "accounts": accounts, "workers": workers, "hours": 1,
             "per_account_day": { "api_requests": 200.0, "cpu_s": cpu },
         })
+    }
+
+    #[test]
+    fn a_day_starts_by_default_at_the_next_midnight_utc() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(
+            next_midnight(at("2026-12-07T14:43:09Z")),
+            at("2026-12-08T00:00:00Z")
+        );
+        assert_eq!(
+            next_midnight(at("2026-12-31T00:00:00Z")),
+            at("2027-01-01T00:00:00Z")
+        );
     }
 
     /// Runs of two invocations (a whole result and a partial file) are charted together,

@@ -45,6 +45,9 @@ pub(crate) async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     config.latency = Duration::from_millis(args.latency_ms);
     config.jitter = Duration::from_millis(args.jitter_ms);
     config.fault_rate = args.fault_rate;
+    if let Some(start) = args.start {
+        config.now = start;
+    }
     config
         .validate()
         .map_err(|e| anyhow::anyhow!("invalid simulator settings: {e}"))?;

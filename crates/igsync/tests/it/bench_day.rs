@@ -23,6 +23,8 @@ async fn bench_day_ci_preset_backfills_every_account_and_reports_every_figure() 
                 "postgres",
                 "--postgres-url",
                 &postgres,
+                "--start",
+                "2026-12-01T00:00:00Z",
             ],
             None,
         )
@@ -40,6 +42,10 @@ async fn bench_day_ci_preset_backfills_every_account_and_reports_every_figure() 
             .unwrap_or_else(|| panic!("{p} is missing from {r:#}"))
     };
     assert_eq!(f("/accounts"), 60.0);
+    // The simulated world starts when asked: its day is measured from there.
+    assert_eq!(json["start"], "2026-12-01T00:00:00Z", "{json}");
+    let from = r["simulated_from"].as_str().unwrap_or_default();
+    assert!(from.starts_with("2026-12-01T0"), "{r:#}");
     assert_eq!(f("/account_days"), 15.0);
 
     // Every account ended its backfill, and none failed.

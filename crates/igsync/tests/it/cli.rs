@@ -72,6 +72,12 @@ const CASES: &[Case] = &[
     case(&["simulate", "--fault-rate", "2"], "fault-rate"),
     case(&["simulate", "--listen", "nowhere"], "nowhere"),
     case(&["simulate", "--accounts", "0"], "--accounts"),
+    case(&["simulate", "--start", "yesterday"], "yesterday"),
+    case(&["simulate", "--start", "1970-01-01T00:00:00Z"], "1970"),
+    case(
+        &["bench", "day", "--start", "2026-12-08T00:00:00.5Z"],
+        "whole second",
+    ),
     case(&["demo", "--accounts", "0"], "--accounts"),
     case(&["demo", "--media", "999999999"], "--media"),
     case(&["bench", "warp"], "warp"),
