@@ -1,7 +1,7 @@
 //! Sync history: runs and their steps, with totals summed from the steps.
 
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use store::{
     AccountId, NewSyncRun, Result, RunFinish, RunId, RunQuery, RunStatus, StatusChange, StepStatus,
     StoreError, SyncRun, SyncStep,
@@ -144,17 +144,41 @@ pub(crate) async fn open(
     opened(pool, bind_run(q, &run)).await
 }
 
-/// Closes the run and sets its account's status: one statement.
+/// Closes the run and sets its account's status, with the run's last step rows when there
+/// are any: one statement.
 pub(crate) async fn close(
     pool: &PgPool,
     account_id: AccountId,
     change: StatusChange,
     f: RunFinish,
+    steps: Vec<SyncStep>,
 ) -> Result<bool> {
-    let sql = format!("WITH marked AS ({STATUS_SET}) {}", run_finish_sql(7));
+    SyncStep::all_of_run(&steps, f.run_id)?;
+    let steps = SyncStep::last_of_each(steps);
+    if steps.is_empty() {
+        let sql = format!("WITH marked AS ({STATUS_SET}) {}", run_finish_sql(7));
+        let q = bind_status(sqlx::query(sqlx::AssertSqlSafe(sql)), account_id, &change);
+        let done = bind_finish(q, &f).execute(pool).await.map_err(db)?;
+        return Ok(done.rows_affected() > 0);
+    }
+    // The rows are written only with their run (found and closed by `fin`).
+    let sql = format!(
+        "WITH marked AS ({STATUS_SET}), fin AS ({} RETURNING id), {}, written AS ({})
+         SELECT count(*) FROM fin",
+        run_finish_sql(7),
+        steps_input_sql(11),
+        steps_upsert_sql("EXISTS (SELECT 1 FROM fin)"),
+    );
+    let columns = StepColumns::of(&steps);
     let q = bind_status(sqlx::query(sqlx::AssertSqlSafe(sql)), account_id, &change);
-    let done = bind_finish(q, &f).execute(pool).await.map_err(db)?;
-    Ok(done.rows_affected() > 0)
+    let found: i64 = columns
+        .bind(bind_finish(q, &f))
+        .fetch_one(pool)
+        .await
+        .map_err(db)?
+        .try_get(0)
+        .map_err(db)?;
+    Ok(found > 0)
 }
 
 pub(crate) async fn finish(pool: &PgPool, f: RunFinish) -> Result<bool> {
@@ -163,62 +187,112 @@ pub(crate) async fn finish(pool: &PgPool, f: RunFinish) -> Result<bool> {
     Ok(done.rows_affected() > 0)
 }
 
-pub(crate) async fn steps_record(pool: &PgPool, steps: Vec<SyncStep>) -> Result<()> {
-    let steps = SyncStep::last_of_each(steps);
-    if steps.is_empty() {
-        return Ok(());
+/// A batch of step rows as the arrays [`steps_input_sql`] unnests.
+struct StepColumns<'a> {
+    runs: Vec<i64>,
+    names: Vec<&'a str>,
+    positions: Vec<i32>,
+    statuses: Vec<&'static str>,
+    attempts: Vec<i32>,
+    started: Vec<chrono::DateTime<chrono::Utc>>,
+    finished: Vec<Option<chrono::DateTime<chrono::Utc>>>,
+    calls: Vec<i64>,
+    units: Vec<i64>,
+    rows: Vec<i64>,
+    expected: Vec<Option<i64>>,
+    stored: Vec<Option<i64>>,
+    complete: Vec<Option<bool>>,
+    errors: Vec<Option<&'a str>>,
+    details: Vec<String>,
+}
+
+impl<'a> StepColumns<'a> {
+    fn of(steps: &'a [SyncStep]) -> StepColumns<'a> {
+        StepColumns {
+            runs: steps.iter().map(|s| s.run_id.get()).collect(),
+            names: steps.iter().map(|s| s.step.as_str()).collect(),
+            positions: steps.iter().map(|s| s.position).collect(),
+            statuses: steps.iter().map(|s| s.status.as_str()).collect(),
+            attempts: steps.iter().map(|s| s.attempts).collect(),
+            started: steps.iter().map(|s| s.started_at).collect(),
+            finished: steps.iter().map(|s| s.finished_at).collect(),
+            calls: steps.iter().map(|s| s.api_calls).collect(),
+            units: steps.iter().map(|s| s.rate_limit_units).collect(),
+            rows: steps.iter().map(|s| s.rows_written).collect(),
+            expected: steps.iter().map(|s| s.expected).collect(),
+            stored: steps.iter().map(|s| s.stored).collect(),
+            complete: steps.iter().map(|s| s.complete).collect(),
+            errors: steps.iter().map(|s| s.error.as_deref()).collect(),
+            details: steps.iter().map(|s| s.detail.to_string()).collect(),
+        }
     }
-    let mut runs = Vec::with_capacity(steps.len());
-    let mut names = Vec::with_capacity(steps.len());
-    let mut positions = Vec::with_capacity(steps.len());
-    let mut statuses = Vec::with_capacity(steps.len());
-    let mut attempts = Vec::with_capacity(steps.len());
-    let mut started = Vec::with_capacity(steps.len());
-    let mut finished = Vec::with_capacity(steps.len());
-    let mut calls = Vec::with_capacity(steps.len());
-    let mut units = Vec::with_capacity(steps.len());
-    let mut rows = Vec::with_capacity(steps.len());
-    let mut expected = Vec::with_capacity(steps.len());
-    let mut stored = Vec::with_capacity(steps.len());
-    let mut complete = Vec::with_capacity(steps.len());
-    let mut errors = Vec::with_capacity(steps.len());
-    let mut details = Vec::with_capacity(steps.len());
-    for s in &steps {
-        runs.push(s.run_id.get());
-        names.push(s.step.as_str());
-        positions.push(s.position);
-        statuses.push(s.status.as_str());
-        attempts.push(s.attempts);
-        started.push(s.started_at);
-        finished.push(s.finished_at);
-        calls.push(s.api_calls);
-        units.push(s.rate_limit_units);
-        rows.push(s.rows_written);
-        expected.push(s.expected);
-        stored.push(s.stored);
-        complete.push(s.complete);
-        errors.push(s.error.as_deref());
-        details.push(s.detail.to_string());
+
+    /// Binds the fifteen arrays, in [`steps_input_sql`]'s order.
+    fn bind<'q>(&'q self, q: PgQuery<'q>) -> PgQuery<'q> {
+        q.bind(&self.runs)
+            .bind(&self.names)
+            .bind(&self.positions)
+            .bind(&self.statuses)
+            .bind(&self.attempts)
+            .bind(&self.started)
+            .bind(&self.finished)
+            .bind(&self.calls)
+            .bind(&self.units)
+            .bind(&self.rows)
+            .bind(&self.expected)
+            .bind(&self.stored)
+            .bind(&self.complete)
+            .bind(&self.errors)
+            .bind(&self.details)
     }
-    // One statement, so all or nothing: no row is written when a step's run is missing.
-    let done = sqlx::query(
-        "WITH input AS (
-             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[],
-                 $6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::bigint[],
-                 $10::bigint[], $11::bigint[], $12::bigint[], $13::bool[], $14::text[],
-                 $15::text[])
+}
+
+/// The CTE `input`: a batch of step rows, from the fifteen arrays bound from `$first` on
+/// ([`StepColumns::bind`]).
+fn steps_input_sql(first: usize) -> String {
+    let types = [
+        "bigint",
+        "text",
+        "int",
+        "text",
+        "int",
+        "timestamptz",
+        "timestamptz",
+        "bigint",
+        "bigint",
+        "bigint",
+        "bigint",
+        "bigint",
+        "bool",
+        "text",
+        "text",
+    ];
+    let arrays: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("${}::{t}[]", first + i))
+        .collect();
+    format!(
+        "input AS (
+             SELECT * FROM UNNEST({})
                  AS u(run_id, step, position, status, attempts, started_at, finished_at,
                      api_calls, rate_limit_units, rows_written, expected, stored, complete,
                      error, detail)
-         )
-         INSERT INTO sync_steps (run_id, step, position, status, attempts, started_at,
+         )",
+        arrays.join(", ")
+    )
+}
+
+/// The upsert of `input`'s rows, all of them when `guard` holds and none otherwise.
+fn steps_upsert_sql(guard: &str) -> String {
+    format!(
+        "INSERT INTO sync_steps (run_id, step, position, status, attempts, started_at,
              finished_at, api_calls, rate_limit_units, rows_written, expected, stored, complete,
              error, detail)
          SELECT run_id, step, position, status, attempts, started_at, finished_at, api_calls,
              rate_limit_units, rows_written, expected, stored, complete, error, detail::jsonb
          FROM input
-         WHERE NOT EXISTS (
-             SELECT 1 FROM input i WHERE NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.id = i.run_id))
+         WHERE {guard}
          ON CONFLICT (run_id, step) DO UPDATE SET
              position = EXCLUDED.position, status = EXCLUDED.status,
              attempts = EXCLUDED.attempts, started_at = EXCLUDED.started_at,
@@ -226,26 +300,30 @@ pub(crate) async fn steps_record(pool: &PgPool, steps: Vec<SyncStep>) -> Result<
              rate_limit_units = EXCLUDED.rate_limit_units,
              rows_written = EXCLUDED.rows_written, expected = EXCLUDED.expected,
              stored = EXCLUDED.stored, complete = EXCLUDED.complete, error = EXCLUDED.error,
-             detail = EXCLUDED.detail",
+             detail = EXCLUDED.detail"
     )
-    .bind(&runs)
-    .bind(&names)
-    .bind(&positions)
-    .bind(&statuses)
-    .bind(&attempts)
-    .bind(&started)
-    .bind(&finished)
-    .bind(&calls)
-    .bind(&units)
-    .bind(&rows)
-    .bind(&expected)
-    .bind(&stored)
-    .bind(&complete)
-    .bind(&errors)
-    .bind(&details)
-    .execute(pool)
-    .await
-    .map_err(db)?;
+}
+
+pub(crate) async fn steps_record(pool: &PgPool, steps: Vec<SyncStep>) -> Result<()> {
+    let steps = SyncStep::last_of_each(steps);
+    if steps.is_empty() {
+        return Ok(());
+    }
+    // One statement, so all or nothing: no row is written when a step's run is missing.
+    let sql = format!(
+        "WITH {} {}",
+        steps_input_sql(1),
+        steps_upsert_sql(
+            "NOT EXISTS (SELECT 1 FROM input i
+                 WHERE NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.id = i.run_id))"
+        )
+    );
+    let columns = StepColumns::of(&steps);
+    let done = columns
+        .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .execute(pool)
+        .await
+        .map_err(db)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::not_found(missing_runs(&steps)));
     }

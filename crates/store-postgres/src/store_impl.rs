@@ -322,8 +322,9 @@ impl Store for PostgresStore {
         account_id: AccountId,
         change: StatusChange,
         finish: RunFinish,
+        steps: Vec<SyncStep>,
     ) -> Result<bool> {
-        runs::close(&self.pool, account_id, change, finish).await
+        runs::close(&self.pool, account_id, change, finish, steps).await
     }
 
     async fn sync_steps_record(&self, steps: Vec<SyncStep>) -> Result<()> {

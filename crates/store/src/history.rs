@@ -137,6 +137,18 @@ impl SyncStep {
         }
         out
     }
+
+    /// Refuses a row of another run than `run`: the rows written with a run's close are
+    /// its own.
+    pub fn all_of_run(steps: &[SyncStep], run: RunId) -> crate::Result<()> {
+        match steps.iter().find(|s| s.run_id != run) {
+            Some(other) => Err(crate::StoreError::invalid(format!(
+                "step {} of run {} cannot be written with the close of run {run}",
+                other.step, other.run_id
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

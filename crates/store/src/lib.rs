@@ -315,16 +315,26 @@ pub trait Store: QueueStore {
         }
         self.sync_run_create(run).await.map(Some)
     }
-    /// A sync's end: closes the run (as [`Store::sync_run_finish`]) and sets its account's
-    /// status per `change` (as [`Store::account_status_set`]). Returns whether the run was
-    /// found. A dialect may do both in one statement.
+    /// A sync's end: closes the run (as [`Store::sync_run_finish`]) with the rows of its
+    /// last steps (as [`Store::sync_steps_record`]; `InvalidInput` when a row is of another
+    /// run) and sets its account's status per `change` (as [`Store::account_status_set`]).
+    /// Returns whether the run was found; when it was not, no step row is written. A dialect
+    /// may do it all in one statement.
     async fn sync_run_close(
         &self,
         account_id: AccountId,
         change: StatusChange,
         finish: RunFinish,
+        steps: Vec<SyncStep>,
     ) -> Result<bool> {
+        SyncStep::all_of_run(&steps, finish.run_id)?;
         self.account_status_set(account_id, change).await?;
+        if !steps.is_empty() {
+            match self.sync_steps_record(steps).await {
+                Err(StoreError::NotFound { .. }) => return Ok(false),
+                done => done?,
+            }
+        }
         self.sync_run_finish(finish).await
     }
     /// Upserts steps' rows in one transaction: a stage's steps as they finish together.

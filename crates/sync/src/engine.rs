@@ -69,6 +69,8 @@ pub(crate) struct Deps {
     pub(crate) clock: Clock,
     pub(crate) wake: Arc<Notify>,
     pub(crate) http: reqwest::Client,
+    /// The metric catalog's stored decisions, as this worker last read them.
+    pub(crate) catalog: crate::steps::CatalogCache,
 }
 
 /// The sync engine. Cheap to clone.
@@ -175,6 +177,7 @@ impl Engine {
                 clock: config.clock,
                 wake: Arc::new(Notify::new()),
                 http,
+                catalog: Default::default(),
             }),
         })
     }

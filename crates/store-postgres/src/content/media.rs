@@ -111,82 +111,133 @@ pub(super) fn dedup_last<T, K: std::hash::Hash + Eq>(
     out
 }
 
+/// A batch's posts as the arrays [`MEDIA_UPSERT`] unnests.
+struct MediaColumns {
+    ids: Vec<String>,
+    mts: Vec<&'static str>,
+    pts: Vec<&'static str>,
+    published: Vec<DateTime<Utc>>,
+    captions: Vec<Option<String>>,
+    permalinks: Vec<Option<String>>,
+    urls: Vec<Option<String>>,
+    thumbs: Vec<Option<String>>,
+    shortcodes: Vec<Option<String>>,
+    likes: Vec<Option<i64>>,
+    comments: Vec<Option<i64>>,
+    children: Vec<String>,
+}
+
+impl MediaColumns {
+    fn of(upserts: Vec<MediaRecord>) -> MediaColumns {
+        let n = upserts.len();
+        let mut c = MediaColumns {
+            ids: Vec::with_capacity(n),
+            mts: Vec::with_capacity(n),
+            pts: Vec::with_capacity(n),
+            published: Vec::with_capacity(n),
+            captions: Vec::with_capacity(n),
+            permalinks: Vec::with_capacity(n),
+            urls: Vec::with_capacity(n),
+            thumbs: Vec::with_capacity(n),
+            shortcodes: Vec::with_capacity(n),
+            likes: Vec::with_capacity(n),
+            comments: Vec::with_capacity(n),
+            children: Vec::with_capacity(n),
+        };
+        for m in upserts {
+            c.children.push(children_json(&m.children));
+            c.ids.push(m.ig_media_id);
+            c.mts.push(m.media_type.as_str());
+            c.pts.push(m.product_type.as_str());
+            c.published.push(m.published_at);
+            c.captions.push(m.caption);
+            c.permalinks.push(m.permalink);
+            c.urls.push(m.media_url);
+            c.thumbs.push(m.thumbnail_url);
+            c.shortcodes.push(m.shortcode);
+            c.likes.push(m.like_count);
+            c.comments.push(m.comments_count);
+        }
+        c
+    }
+
+    /// [`MEDIA_UPSERT`] with its parameters: the account, the time seen, the arrays.
+    fn upsert(&self, account_id: AccountId, seen_at: DateTime<Utc>) -> crate::PgQuery<'_> {
+        sqlx::query(MEDIA_UPSERT)
+            .bind(account_id.get())
+            .bind(seen_at)
+            .bind(&self.ids)
+            .bind(&self.mts)
+            .bind(&self.pts)
+            .bind(&self.published)
+            .bind(&self.captions)
+            .bind(&self.permalinks)
+            .bind(&self.urls)
+            .bind(&self.thumbs)
+            .bind(&self.shortcodes)
+            .bind(&self.likes)
+            .bind(&self.comments)
+            .bind(&self.children)
+    }
+}
+
+/// Upserts a batch's posts for account `$1`, all of them or none: none when the account is
+/// not stored or one of the posts is stored for another account (a post stored for another
+/// account meanwhile is left alone by the conflict's condition).
+const MEDIA_UPSERT: &str = "INSERT INTO media (account_id, ig_media_id, media_type, product_type,
+         published_at, caption, permalink, media_url, thumbnail_url, shortcode, like_count,
+         comments_count, children, first_seen_at, last_seen_at)
+     SELECT $1, u.id, u.mt, u.pt, u.pa, u.cap, u.pl, u.mu, u.tu, u.sc, u.lc, u.cc,
+         u.ch::jsonb, $2, $2
+     FROM UNNEST($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
+         $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[],
+         $13::bigint[], $14::text[])
+         AS u(id, mt, pt, pa, cap, pl, mu, tu, sc, lc, cc, ch)
+     WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
+       AND NOT EXISTS (SELECT 1 FROM media WHERE ig_media_id = ANY($3) AND account_id <> $1)
+     ON CONFLICT (ig_media_id) DO UPDATE SET
+         media_type = EXCLUDED.media_type,
+         product_type = EXCLUDED.product_type,
+         published_at = EXCLUDED.published_at,
+         caption = EXCLUDED.caption,
+         permalink = EXCLUDED.permalink,
+         media_url = EXCLUDED.media_url,
+         thumbnail_url = EXCLUDED.thumbnail_url,
+         shortcode = EXCLUDED.shortcode,
+         like_count = EXCLUDED.like_count,
+         comments_count = EXCLUDED.comments_count,
+         children = EXCLUDED.children,
+         last_seen_at = EXCLUDED.last_seen_at,
+         deleted_at = NULL
+     WHERE media.account_id = EXCLUDED.account_id";
+
 pub(crate) async fn media_apply(pool: &PgPool, batch: MediaBatch) -> Result<u64> {
     let upserts = dedup_last(batch.upserts, |m| m.ig_media_id.clone());
-    let n = upserts.len();
-    let mut ids = Vec::with_capacity(n);
-    let mut mts = Vec::with_capacity(n);
-    let mut pts = Vec::with_capacity(n);
-    let mut published = Vec::with_capacity(n);
-    let mut captions = Vec::with_capacity(n);
-    let mut permalinks = Vec::with_capacity(n);
-    let mut urls = Vec::with_capacity(n);
-    let mut thumbs = Vec::with_capacity(n);
-    let mut shortcodes = Vec::with_capacity(n);
-    let mut likes = Vec::with_capacity(n);
-    let mut comments = Vec::with_capacity(n);
-    let mut children = Vec::with_capacity(n);
-    for m in upserts {
-        ids.push(m.ig_media_id);
-        mts.push(m.media_type.as_str());
-        pts.push(m.product_type.as_str());
-        published.push(m.published_at);
-        captions.push(m.caption);
-        permalinks.push(m.permalink);
-        urls.push(m.media_url);
-        thumbs.push(m.thumbnail_url);
-        shortcodes.push(m.shortcode);
-        likes.push(m.like_count);
-        comments.push(m.comments_count);
-        children.push(children_json(&m.children));
+    let n = upserts.len() as u64;
+    let columns = MediaColumns::of(upserts);
+    let (account_id, seen_at) = (batch.account_id, batch.seen_at);
+    // Posts and no deletions (every light sync's listing): one statement, whose conditions
+    // are the checks below. When it writes fewer rows than it was given, the transaction
+    // below finds which check fails, or writes them (upserts are idempotent).
+    if n > 0 && batch.deleted.is_empty() {
+        let done = columns
+            .upsert(account_id, seen_at)
+            .execute(pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == n {
+            return Ok(n);
+        }
     }
     let mut tx = pool.begin().await.map_err(db)?;
-    account_owns(&mut tx, Owner::Media, batch.account_id, &ids).await?;
+    account_owns(&mut tx, Owner::Media, account_id, &columns.ids).await?;
     let mut written = 0;
     if n > 0 {
-        let done = sqlx::query(
-            "INSERT INTO media (account_id, ig_media_id, media_type, product_type, published_at,
-                 caption, permalink, media_url, thumbnail_url, shortcode, like_count,
-                 comments_count, children, first_seen_at, last_seen_at)
-             SELECT $1, u.id, u.mt, u.pt, u.pa, u.cap, u.pl, u.mu, u.tu, u.sc, u.lc, u.cc,
-                 u.ch::jsonb, $2, $2
-             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
-                 $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[],
-                 $13::bigint[], $14::text[])
-                 AS u(id, mt, pt, pa, cap, pl, mu, tu, sc, lc, cc, ch)
-             ON CONFLICT (ig_media_id) DO UPDATE SET
-                 media_type = EXCLUDED.media_type,
-                 product_type = EXCLUDED.product_type,
-                 published_at = EXCLUDED.published_at,
-                 caption = EXCLUDED.caption,
-                 permalink = EXCLUDED.permalink,
-                 media_url = EXCLUDED.media_url,
-                 thumbnail_url = EXCLUDED.thumbnail_url,
-                 shortcode = EXCLUDED.shortcode,
-                 like_count = EXCLUDED.like_count,
-                 comments_count = EXCLUDED.comments_count,
-                 children = EXCLUDED.children,
-                 last_seen_at = EXCLUDED.last_seen_at,
-                 deleted_at = NULL
-             WHERE media.account_id = EXCLUDED.account_id",
-        )
-        .bind(batch.account_id.get())
-        .bind(batch.seen_at)
-        .bind(&ids)
-        .bind(&mts)
-        .bind(&pts)
-        .bind(&published)
-        .bind(&captions)
-        .bind(&permalinks)
-        .bind(&urls)
-        .bind(&thumbs)
-        .bind(&shortcodes)
-        .bind(&likes)
-        .bind(&comments)
-        .bind(&children)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        let done = columns
+            .upsert(account_id, seen_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         written += done.rows_affected();
     }
     if !batch.deleted.is_empty() {
@@ -194,8 +245,8 @@ pub(crate) async fn media_apply(pool: &PgPool, batch: MediaBatch) -> Result<u64>
             "UPDATE media SET deleted_at = $2
              WHERE account_id = $1 AND ig_media_id = ANY($3) AND deleted_at IS NULL",
         )
-        .bind(batch.account_id.get())
-        .bind(batch.seen_at)
+        .bind(account_id.get())
+        .bind(seen_at)
         .bind(&batch.deleted)
         .execute(&mut *tx)
         .await

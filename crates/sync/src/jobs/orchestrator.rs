@@ -272,9 +272,7 @@ impl SyncAccount {
             match end {
                 StageEnd::Stop(outcome) => break outcome,
                 StageEnd::Done { after, result } if after >= steps.len() => {
-                    break match finish(deps, &account, run_id, ctx.now(), chain.daily_series())
-                        .await
-                    {
+                    break match finish(deps, &account, run_id, ctx.now(), &chain).await {
                         Ok(()) => JobOutcome::Complete {
                             result: Some(result),
                             next: Vec::new(),
@@ -296,6 +294,9 @@ impl SyncAccount {
                         Err(e) => break JobOutcome::retry(e.to_string()),
                     };
                     if skip_reason(&account).is_some() {
+                        if let Err(e) = chain.flush().await {
+                            break JobOutcome::retry(e.to_string());
+                        }
                         break match stopped(deps, &account, run_id, steps[after], ctx.now()).await {
                             Ok(outcome) => outcome,
                             Err(e) => JobOutcome::retry(e.to_string()),
@@ -304,6 +305,10 @@ impl SyncAccount {
                 }
             }
         };
+        // The rows of a stage the chain did not go on from (an error between two stages).
+        if let Err(e) = chain.flush().await {
+            tracing::warn!(account = account_id.get(), run = run_id.get(), error = %e, "could not record a finished stage's steps");
+        }
         record_usage(deps, client, &account, &chain.before).await;
         Ok(outcome)
     }
@@ -649,17 +654,18 @@ impl StepJob {
         record_usage(deps, client, &account, &chain.before).await;
         match end? {
             StageEnd::Stop(outcome) => Ok(outcome),
-            StageEnd::Done { after, result } if after < plan.steps().len() => Ok(
+            StageEnd::Done { after, result } if after < plan.steps().len() => Ok({
+                chain.flush().await?;
                 match step_job(deps, account_id, plan, &scope, &trigger, run_id, after, now) {
                     Ok(job) => JobOutcome::Complete {
                         result: Some(result),
                         next: vec![job],
                     },
                     Err(e) => JobOutcome::discard(e.to_string()),
-                },
-            ),
+                }
+            }),
             StageEnd::Done { result, .. } => {
-                finish(deps, &account, run_id, ctx.now(), chain.daily_series()).await?;
+                finish(deps, &account, run_id, ctx.now(), &chain).await?;
                 Ok(JobOutcome::Complete {
                     result: Some(result),
                     next: Vec::new(),
@@ -682,14 +688,17 @@ struct Chain<'a> {
     /// When the run started, as stored with it: the first stage's start (see
     /// [`Chain::stage`]). None for a chain queued by an earlier version.
     run_started_at: Option<DateTime<Utc>>,
-    /// The metric catalog's stored decisions, read once per job.
-    catalog: Vec<CatalogDecisionRecord>,
+    /// The metric catalog's stored decisions, as the worker last read them.
+    catalog: Arc<Vec<CatalogDecisionRecord>>,
     /// The account's call counters when the job started: the job records the account's
     /// usage since then once, as it ends (or times out).
     before: graph::AccountCallStats,
     /// Whether the run read the account insights (in this job or an earlier attempt): the
     /// alerts after it check the daily series only then.
     days_read: AtomicBool,
+    /// A finished stage's step rows, written with the run's next write: the next stage's
+    /// "running" row, its end, or the run's close ([`Chain::defer`]).
+    pending: std::sync::Mutex<Vec<SyncStep>>,
 }
 
 /// How a stage of the chain ended.
@@ -705,8 +714,8 @@ enum StageEnd {
 }
 
 impl<'a> Chain<'a> {
-    /// The chain a job runs: it reads the metric catalog's decisions once, and the account's
-    /// call counters as the job starts.
+    /// The chain a job runs: it takes the metric catalog's decisions (as the worker last
+    /// read them), and the account's call counters as the job starts.
     async fn new(
         deps: &'a Deps,
         running: &'a Running,
@@ -726,11 +735,44 @@ impl<'a> Chain<'a> {
             plan,
             scope,
             days_read: AtomicBool::new(days_read),
+            pending: std::sync::Mutex::new(Vec::new()),
             rows,
             run_started_at,
-            catalog: deps.store.catalog_decisions_list().await?,
+            catalog: deps.catalog.get(deps.store.as_ref(), job.now()).await?,
             before: client.account_stats(&account.ig_user_id),
         })
+    }
+
+    /// Keeps a stage's finished rows to write with the run's next write: the stage after it
+    /// starts at once (its "running" row), and the last stage's rows close the run. A
+    /// worker that dies in between leaves the stage without rows, so the retry runs it
+    /// again, stamping its captures alike.
+    fn defer(&self, rows: Vec<SyncStep>) {
+        self.pending_rows().extend(rows);
+    }
+
+    /// The rows kept by [`Chain::defer`], now to be written by the caller.
+    fn take_pending(&self) -> Vec<SyncStep> {
+        std::mem::take(&mut *self.pending_rows())
+    }
+
+    fn pending_rows(&self) -> std::sync::MutexGuard<'_, Vec<SyncStep>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes `rows` after the rows kept by [`Chain::defer`], in one batch.
+    async fn record(&self, rows: Vec<SyncStep>) -> store::Result<()> {
+        let mut all = self.take_pending();
+        all.extend(rows);
+        self.deps.store.sync_steps_record(all).await
+    }
+
+    /// Writes the rows kept by [`Chain::defer`] when the chain goes no further in this job.
+    async fn flush(&self) -> store::Result<()> {
+        if self.pending_rows().is_empty() {
+            return Ok(());
+        }
+        self.record(Vec::new()).await
     }
 
     /// Whether the run read the account's daily series, for the alerts after it.
@@ -835,8 +877,8 @@ impl<'a> Chain<'a> {
                 .unwrap_or_else(|| record(StepStatus::Running, None, None, spent))
         };
         if lead_runs && (lead_row.is_some() || run_start.is_none()) {
-            store
-                .sync_steps_record(vec![record(StepStatus::Running, None, None, spent)])
+            // With the rows the stage before left to write (see [`Chain::defer`]).
+            self.record(vec![record(StepStatus::Running, None, None, spent)])
                 .await?;
         }
 
@@ -986,7 +1028,7 @@ impl<'a> Chain<'a> {
         };
         let Some((failed_step, failure)) = failures.into_iter().next() else {
             rows.push(lead_record(None, spent));
-            store.sync_steps_record(rows).await?;
+            self.defer(rows);
             return Ok(StageEnd::Done {
                 after,
                 result: serde_json::json!({
@@ -1016,7 +1058,7 @@ impl<'a> Chain<'a> {
                 row.status = StepStatus::Failed;
                 row.finished_at = Some(ctx.now());
                 rows.push(row);
-                store.sync_steps_record(rows).await?;
+                self.record(rows).await?;
                 store
                     .account_status_set(
                         account_id,
@@ -1063,24 +1105,24 @@ impl<'a> Chain<'a> {
                 let until = ctx.now() + wait;
                 let reason = named(format!("rate limited by Meta ({e}); resuming at {until}"));
                 rows.push(lead_record(Some(reason.clone()), spent));
-                store.sync_steps_record(rows).await?;
+                self.record(rows).await?;
                 tracing::warn!(account = account_id.get(), step = %failed_step, until = %until, "rate limited: chain snoozed");
                 Ok(StageEnd::Stop(JobOutcome::Snooze { until, reason }))
             }
             StepError::Graph(e) if e.is_retryable() => {
                 let message = named(format!("Graph API: {e}"));
                 rows.push(lead_record(Some(message.clone()), spent));
-                store.sync_steps_record(rows).await?;
+                self.record(rows).await?;
                 Ok(StageEnd::Stop(JobOutcome::retry(message)))
             }
             StepError::Graph(e) => {
-                store.sync_steps_record(rows).await?;
+                self.record(rows).await?;
                 Ok(StageEnd::Stop(JobOutcome::discard(named(format!(
                     "Graph API: {e}"
                 )))))
             }
             StepError::Store(e) => {
-                store.sync_steps_record(rows).await?;
+                self.record(rows).await?;
                 Ok(StageEnd::Stop(JobOutcome::retry(named(e.to_string()))))
             }
             StepError::Incomplete { report, reason } => {
@@ -1096,21 +1138,23 @@ impl<'a> Chain<'a> {
                     lead_record(Some(message.clone()), spent)
                 };
                 rows.push(row);
-                store.sync_steps_record(rows).await?;
+                self.record(rows).await?;
                 Ok(StageEnd::Stop(JobOutcome::retry(message)))
             }
         }
     }
 }
 
-/// The chain succeeded: the account is idle and synced, the run closed, alerts raised.
+/// The chain succeeded: the account is idle and synced, the run closed with its last step
+/// rows, alerts raised.
 async fn finish(
     deps: &Deps,
     account: &Account,
     run_id: RunId,
     now: DateTime<Utc>,
-    days: DailySeries,
+    chain: &Chain<'_>,
 ) -> store::Result<()> {
+    let days = chain.daily_series();
     deps.store
         .sync_run_close(
             account.id,
@@ -1127,6 +1171,7 @@ async fn finish(
                 error: None,
                 finished_at: now,
             },
+            chain.take_pending(),
         )
         .await?;
     tracing::info!(

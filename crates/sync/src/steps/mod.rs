@@ -14,6 +14,7 @@ mod profile;
 mod stories;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use graph::{AccountRef, GraphClient, GraphError};
@@ -177,8 +178,45 @@ impl std::fmt::Display for StepError {
     }
 }
 
+/// How long a worker keeps the metric catalog's stored decisions before it reads them again.
+/// What its own jobs learn is in its Graph clients at once; another process's decisions reach
+/// it within this time, and until then a step that asks for a refused metric learns the
+/// refusal itself, as the first process did.
+const CATALOG_REFRESH: chrono::Duration = chrono::Duration::minutes(1);
+
+/// The metric catalog's stored decisions as a worker last read them (see [`CATALOG_REFRESH`]).
+#[derive(Default)]
+pub(crate) struct CatalogCache(
+    std::sync::Mutex<Option<(DateTime<Utc>, Arc<Vec<store::CatalogDecisionRecord>>)>>,
+);
+
+impl CatalogCache {
+    /// The stored decisions, read again when the last read is older than
+    /// [`CATALOG_REFRESH`] at `now` (or after it: a clock set back reads again).
+    pub(crate) async fn get(
+        &self,
+        store: &dyn store::Store,
+        now: DateTime<Utc>,
+    ) -> store::Result<Arc<Vec<store::CatalogDecisionRecord>>> {
+        let fresh = |(at, _): &(DateTime<Utc>, _)| *at <= now && now - *at < CATALOG_REFRESH;
+        if let Some((_, list)) = self.lock().as_ref().filter(|read| fresh(read)) {
+            return Ok(list.clone());
+        }
+        let list = Arc::new(store.catalog_decisions_list().await?);
+        *self.lock() = Some((now, list.clone()));
+        Ok(list)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<(DateTime<Utc>, Arc<Vec<store::CatalogDecisionRecord>>)>>
+    {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// Runs a step with the metric catalog other runs and processes learnt: the stored
-/// decisions (read once by the job) are adopted before, and what the step learnt (a metric Meta refused) is stored
+/// decisions (as the worker last read them, [`CatalogCache`]) are adopted before, and what the step learnt (a metric Meta refused) is stored
 /// after, whatever the step's outcome.
 pub(crate) async fn run(ctx: &StepCtx<'_>) -> Result<StepReport, StepError> {
     let client = ctx.client;
@@ -284,4 +322,53 @@ pub(crate) fn item_error_is_permanent(e: &graph::ItemError) -> bool {
             | graph::ItemErrorKind::AlbumChild
             | graph::ItemErrorKind::StoryExpired
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker reads the stored decisions again once its copy is a minute old (or when its
+    /// clock went back), and keeps its copy within the minute.
+    #[tokio::test]
+    async fn the_catalog_is_read_again_after_a_minute() {
+        let db = testsupport::TestDb::new(testsupport::Dialect::Sqlite, "catalog-cache").await;
+        let store = db.open().await;
+        let t0 = Utc::now();
+        let decision = |metric: &str| store::CatalogDecisionRecord {
+            api_version: "v25.0".into(),
+            login: "facebook".into(),
+            scope: "media/REELS".into(),
+            metric: metric.into(),
+            reason: "refused".into(),
+            decided_at: t0,
+        };
+        let metrics = |list: &[store::CatalogDecisionRecord]| -> Vec<String> {
+            list.iter().map(|d| d.metric.clone()).collect()
+        };
+        let cache = CatalogCache::default();
+        assert!(cache.get(store.as_ref(), t0).await.unwrap().is_empty());
+        store
+            .catalog_decisions_record(vec![decision("plays")])
+            .await
+            .unwrap();
+        let within = t0 + chrono::Duration::seconds(59);
+        assert!(cache.get(store.as_ref(), within).await.unwrap().is_empty());
+        let later = t0 + CATALOG_REFRESH;
+        assert_eq!(
+            metrics(&cache.get(store.as_ref(), later).await.unwrap()),
+            ["plays"]
+        );
+        store
+            .catalog_decisions_record(vec![decision("impressions")])
+            .await
+            .unwrap();
+        let mut read = metrics(&cache.get(store.as_ref(), t0).await.unwrap());
+        read.sort();
+        assert_eq!(
+            read,
+            ["impressions", "plays"],
+            "a clock set back reads again"
+        );
+    }
 }

@@ -337,7 +337,7 @@ pub async fn a_sync_opens_and_closes_its_run_with_its_account(store: DynStore) {
     };
     assert!(
         store
-            .sync_run_close(a, idle(4), finish(run, 4))
+            .sync_run_close(a, idle(4), finish(run, 4), Vec::new())
             .await
             .unwrap()
     );
@@ -369,9 +369,30 @@ pub async fn a_sync_opens_and_closes_its_run_with_its_account(store: DynStore) {
         .await
         .unwrap()
         .expect("a syncing account's run opens");
+    // A close writes the run's last step rows with it (of two rows of a step, the later).
+    let mut first_media = step(second, "media", 1, 3);
+    first_media.status = StepStatus::Running;
+    let (media, stories) = (step(second, "media", 1, 4), step(second, "stories", 2, 1));
+    let err = store
+        .sync_run_close(
+            a,
+            idle(7),
+            finish(second, 7),
+            vec![media.clone(), step(run, "media", 1, 9)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+    let (open, steps) = store.sync_run_get(second).await.unwrap().unwrap();
+    assert_eq!((open.status, steps.len()), (RunStatus::Running, 0));
     assert!(
         store
-            .sync_run_close(a, idle(7), finish(second, 7))
+            .sync_run_close(
+                a,
+                idle(7),
+                finish(second, 7),
+                vec![first_media, stories.clone(), media.clone()],
+            )
             .await
             .unwrap()
     );
@@ -380,9 +401,26 @@ pub async fn a_sync_opens_and_closes_its_run_with_its_account(store: DynStore) {
         (acct.status, acct.last_synced_at, acct.last_sync_error),
         (SyncStatus::Idle, Some(at(7)), None)
     );
+    let (closed, steps) = store.sync_run_get(second).await.unwrap().unwrap();
+    assert_eq!(closed.status, RunStatus::Succeeded);
+    assert_eq!(steps, vec![media, stories]);
+    assert_eq!((closed.api_calls, closed.rows_written), (5, 50));
+    let missing_run = RunId::new(second.get() + 1_000);
     assert!(
         !store
-            .sync_run_close(a, idle(8), finish(RunId::new(second.get() + 1_000), 8))
+            .sync_run_close(
+                a,
+                idle(8),
+                finish(missing_run, 8),
+                vec![step(missing_run, "profile", 0, 1)]
+            )
+            .await
+            .unwrap(),
+        "a missing run is not closed"
+    );
+    assert!(
+        !store
+            .sync_run_close(a, idle(8), finish(missing_run, 8), Vec::new())
             .await
             .unwrap(),
         "a missing run is not closed"
