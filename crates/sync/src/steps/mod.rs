@@ -185,10 +185,12 @@ impl std::fmt::Display for StepError {
 const CATALOG_REFRESH: chrono::Duration = chrono::Duration::minutes(1);
 
 /// The metric catalog's stored decisions as a worker last read them (see [`CATALOG_REFRESH`]).
+/// The jobs a worker starts together wait for one read.
 #[derive(Default)]
-pub(crate) struct CatalogCache(
-    std::sync::Mutex<Option<(DateTime<Utc>, Arc<Vec<store::CatalogDecisionRecord>>)>>,
-);
+pub(crate) struct CatalogCache(tokio::sync::Mutex<Option<CatalogRead>>);
+
+/// The stored decisions, and when they were read.
+type CatalogRead = (DateTime<Utc>, Arc<Vec<store::CatalogDecisionRecord>>);
 
 impl CatalogCache {
     /// The stored decisions, read again when the last read is older than
@@ -198,20 +200,16 @@ impl CatalogCache {
         store: &dyn store::Store,
         now: DateTime<Utc>,
     ) -> store::Result<Arc<Vec<store::CatalogDecisionRecord>>> {
-        let fresh = |(at, _): &(DateTime<Utc>, _)| *at <= now && now - *at < CATALOG_REFRESH;
-        if let Some((_, list)) = self.lock().as_ref().filter(|read| fresh(read)) {
+        let mut read = self.0.lock().await;
+        if let Some((at, list)) = read.as_ref()
+            && *at <= now
+            && now - *at < CATALOG_REFRESH
+        {
             return Ok(list.clone());
         }
         let list = Arc::new(store.catalog_decisions_list().await?);
-        *self.lock() = Some((now, list.clone()));
+        *read = Some((now, list.clone()));
         Ok(list)
-    }
-
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, Option<(DateTime<Utc>, Arc<Vec<store::CatalogDecisionRecord>>)>>
-    {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
