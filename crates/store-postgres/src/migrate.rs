@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "window_posts",
         include_str!("../migrations/0016_window_posts.sql"),
     ),
+    (
+        17,
+        "claim_function",
+        include_str!("../migrations/0017_claim_function.sql"),
+    ),
 ];
 
 fn checksum(sql: &str) -> String {

@@ -106,6 +106,31 @@ pub async fn claim_never_runs_two_jobs_of_one_account(fx: &dyn Fixture) {
     assert_eq!(claim(&store, &["q"], "w2", 10, at(4)).await, vec![j2]);
 }
 
+pub async fn a_claim_looks_past_one_accounts_backlog(fx: &dyn Fixture) {
+    let store = fx.store();
+    let busy = fx.account(1).await;
+    let other = fx.account(2).await;
+    let of = |acc: Option<AccountId>, priority: i16| NewJob {
+        account_id: acc,
+        priority,
+        ..new_job("q", "k")
+    };
+    // More due jobs of one account than a claim first looks at (4 × its limit, at least
+    // 32), all before the other account's and the account-less one in the order.
+    let mut backlog = Vec::new();
+    for _ in 0..200 {
+        backlog.push(insert(&store, of(Some(busy), 0)).await);
+    }
+    let behind = insert(&store, of(Some(other), 1)).await;
+    let loose = insert(&store, of(None, 2)).await;
+    assert_eq!(
+        claim(&store, &["q"], "w1", 3, at(1)).await,
+        vec![backlog[0], behind, loose]
+    );
+    // With the account running, nothing of it is taken, however deep its backlog.
+    assert!(claim(&store, &["q"], "w2", 3, at(2)).await.is_empty());
+}
+
 pub async fn concurrent_claimers_never_double_claim_or_overlap_an_account(fx: &dyn Fixture) {
     let store = fx.store();
     const ACCOUNTS: u32 = 20;

@@ -31,6 +31,7 @@ macro_rules! queue_cases {
             claim_orders_by_priority_run_at_and_id_and_skips_future_and_other_queues,
             claim_sets_lease_worker_and_attempt,
             claim_never_runs_two_jobs_of_one_account,
+            a_claim_looks_past_one_accounts_backlog,
             concurrent_claimers_never_double_claim_or_overlap_an_account,
             heartbeat_extends_leases_and_drops_cancelled_jobs,
             complete_stores_result_and_inserts_next_atomically,

@@ -48,16 +48,20 @@ pub(super) async fn account_owns(
         return account_exists(tx, account_id).await;
     }
     let sql = match owner {
-        Owner::Media => {
-            "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1),
-                 (SELECT ig_media_id FROM media
-                  WHERE ig_media_id = ANY($2) AND account_id <> $1 LIMIT 1)"
-        }
-        Owner::Story => {
-            "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1),
-                 (SELECT ig_media_id FROM stories
-                  WHERE ig_media_id = ANY($2) AND account_id <> $1 LIMIT 1)"
-        }
+        Owner::Media => concat!(
+            "SELECT ",
+            account_is_stored!(),
+            ", (",
+            owned_by_another!("media", "$2"),
+            " LIMIT 1)"
+        ),
+        Owner::Story => concat!(
+            "SELECT ",
+            account_is_stored!(),
+            ", (",
+            owned_by_another!("stories", "$2"),
+            " LIMIT 1)"
+        ),
     };
     let (exists, taken): (bool, Option<String>) = sqlx::query_as(sql)
         .bind(account_id.get())

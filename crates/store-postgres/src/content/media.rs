@@ -182,9 +182,11 @@ impl MediaColumns {
 }
 
 /// Upserts a batch's posts for account `$1`, all of them or none: none when the account is
-/// not stored or one of the posts is stored for another account (a post stored for another
-/// account meanwhile is left alone by the conflict's condition).
-const MEDIA_UPSERT: &str = "INSERT INTO media (account_id, ig_media_id, media_type, product_type,
+/// not stored or one of the posts is stored for another account (the checks of
+/// `account_owns`, as its condition; a post stored for another account meanwhile is left
+/// alone by the conflict's condition).
+const MEDIA_UPSERT: &str = concat!(
+    "INSERT INTO media (account_id, ig_media_id, media_type, product_type,
          published_at, caption, permalink, media_url, thumbnail_url, shortcode, like_count,
          comments_count, children, first_seen_at, last_seen_at)
      SELECT $1, u.id, u.mt, u.pt, u.pa, u.cap, u.pl, u.mu, u.tu, u.sc, u.lc, u.cc,
@@ -193,8 +195,11 @@ const MEDIA_UPSERT: &str = "INSERT INTO media (account_id, ig_media_id, media_ty
          $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[],
          $13::bigint[], $14::text[])
          AS u(id, mt, pt, pa, cap, pl, mu, tu, sc, lc, cc, ch)
-     WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
-       AND NOT EXISTS (SELECT 1 FROM media WHERE ig_media_id = ANY($3) AND account_id <> $1)
+     WHERE ",
+    account_is_stored!(),
+    " AND NOT EXISTS (",
+    owned_by_another!("media", "$3"),
+    ")
      ON CONFLICT (ig_media_id) DO UPDATE SET
          media_type = EXCLUDED.media_type,
          product_type = EXCLUDED.product_type,
@@ -209,7 +214,8 @@ const MEDIA_UPSERT: &str = "INSERT INTO media (account_id, ig_media_id, media_ty
          children = EXCLUDED.children,
          last_seen_at = EXCLUDED.last_seen_at,
          deleted_at = NULL
-     WHERE media.account_id = EXCLUDED.account_id";
+     WHERE media.account_id = EXCLUDED.account_id"
+);
 
 pub(crate) async fn media_apply(pool: &PgPool, batch: MediaBatch) -> Result<u64> {
     let upserts = dedup_last(batch.upserts, |m| m.ig_media_id.clone());

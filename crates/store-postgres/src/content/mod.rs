@@ -3,6 +3,28 @@
 //! is one transaction of multi-row `INSERT … SELECT FROM UNNEST(…) ON CONFLICT …` statements;
 //! snapshots are appended (keys include `captured_at`), never overwritten by later captures.
 
+/// SQL of the check that account `$1` is stored, shared by `insights::account_owns` and the
+/// statements that carry the check as their condition.
+macro_rules! account_is_stored {
+    () => {
+        "EXISTS (SELECT 1 FROM accounts WHERE id = $1)"
+    };
+}
+
+/// SQL that finds an item of `$table` among the Instagram ids `$ids` stored for an account
+/// other than `$1`, shared like [`account_is_stored`].
+macro_rules! owned_by_another {
+    ($table:literal, $ids:literal) => {
+        concat!(
+            "SELECT ig_media_id FROM ",
+            $table,
+            " WHERE ig_media_id = ANY(",
+            $ids,
+            ") AND account_id <> $1"
+        )
+    };
+}
+
 mod account;
 mod insights;
 mod media;
