@@ -47,21 +47,20 @@ pub(super) async fn account_owns(
     if ig_ids.is_empty() {
         return account_exists(tx, account_id).await;
     }
+    macro_rules! checks_of {
+        ($table:literal) => {
+            concat!(
+                "SELECT ",
+                account_is_stored!(),
+                ", (",
+                owned_by_another!($table, "$2"),
+                " LIMIT 1)"
+            )
+        };
+    }
     let sql = match owner {
-        Owner::Media => concat!(
-            "SELECT ",
-            account_is_stored!(),
-            ", (",
-            owned_by_another!("media", "$2"),
-            " LIMIT 1)"
-        ),
-        Owner::Story => concat!(
-            "SELECT ",
-            account_is_stored!(),
-            ", (",
-            owned_by_another!("stories", "$2"),
-            " LIMIT 1)"
-        ),
+        Owner::Media => checks_of!("media"),
+        Owner::Story => checks_of!("stories"),
     };
     let (exists, taken): (bool, Option<String>) = sqlx::query_as(sql)
         .bind(account_id.get())
