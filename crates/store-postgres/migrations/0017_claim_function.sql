@@ -19,8 +19,8 @@ CREATE FUNCTION igsync_claim_jobs(
     p_lock_key integer
 ) RETURNS SETOF jobs LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    v_scan integer := greatest(p_limit * 4, 32);
-    v_seen integer;
+    v_scan bigint := greatest(p_limit::bigint * 4, 32);
+    v_seen bigint;
     v_picked bigint[];
     v_accounts bigint[];
     v_due record;
