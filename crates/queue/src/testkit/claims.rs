@@ -75,20 +75,24 @@ pub async fn claim_sets_lease_worker_and_attempt(fx: &dyn Fixture) {
     assert!(claim(&store, &["q"], "other", 5, at(8)).await.is_empty());
 }
 
+/// A job of queue "q" for `account` (or none) at `priority`.
+fn job_of(account: Option<AccountId>, priority: i16) -> NewJob {
+    NewJob {
+        account_id: account,
+        priority,
+        ..new_job("q", "k")
+    }
+}
+
 pub async fn claim_never_runs_two_jobs_of_one_account(fx: &dyn Fixture) {
     let store = fx.store();
     let a1 = fx.account(1).await;
     let a2 = fx.account(2).await;
-    let of = |acc: Option<AccountId>, priority: i16| NewJob {
-        account_id: acc,
-        priority,
-        ..new_job("q", "k")
-    };
-    let j1 = insert(&store, of(Some(a1), 0)).await;
-    let j2 = insert(&store, of(Some(a1), 1)).await;
-    let j3 = insert(&store, of(Some(a2), 2)).await;
-    let j4 = insert(&store, of(None, 3)).await;
-    let j5 = insert(&store, of(None, 3)).await;
+    let j1 = insert(&store, job_of(Some(a1), 0)).await;
+    let j2 = insert(&store, job_of(Some(a1), 1)).await;
+    let j3 = insert(&store, job_of(Some(a2), 2)).await;
+    let j4 = insert(&store, job_of(None, 3)).await;
+    let j5 = insert(&store, job_of(None, 3)).await;
 
     // One claim never takes two jobs of one account, whatever its limit.
     assert_eq!(
@@ -110,19 +114,14 @@ pub async fn a_claim_looks_past_one_accounts_backlog(fx: &dyn Fixture) {
     let store = fx.store();
     let busy = fx.account(1).await;
     let other = fx.account(2).await;
-    let of = |acc: Option<AccountId>, priority: i16| NewJob {
-        account_id: acc,
-        priority,
-        ..new_job("q", "k")
-    };
     // More due jobs of one account than a claim first looks at (4 × its limit, at least
     // 32), all before the other account's and the account-less one in the order.
     let mut backlog = Vec::new();
     for _ in 0..200 {
-        backlog.push(insert(&store, of(Some(busy), 0)).await);
+        backlog.push(insert(&store, job_of(Some(busy), 0)).await);
     }
-    let behind = insert(&store, of(Some(other), 1)).await;
-    let loose = insert(&store, of(None, 2)).await;
+    let behind = insert(&store, job_of(Some(other), 1)).await;
+    let loose = insert(&store, job_of(None, 2)).await;
     assert_eq!(
         claim(&store, &["q"], "w1", 3, at(1)).await,
         vec![backlog[0], behind, loose]
