@@ -47,10 +47,10 @@ keys! {
     "sync.max_attempts", "IGSYNC_SYNC_MAX_ATTEMPTS", "3", "Attempts per job before it fails for good";
     "sync.backoff_secs", "IGSYNC_SYNC_BACKOFF_SECS", "60", "First retry delay; doubles per attempt, with jitter";
     "sync.job_timeout_secs", "IGSYNC_SYNC_JOB_TIMEOUT_SECS", "600", "A job running longer than this fails its attempt";
-    "sync.syncs_per_minute", "IGSYNC_SYNC_SYNCS_PER_MINUTE", "500", "Account syncs started per minute across all workers (0: no limit); the default keeps 25,714 accounts on the default schedules (28 starts per account-day), N accounts need at least N × 28 ÷ 1,440";
+    "sync.syncs_per_minute", "IGSYNC_SYNC_SYNCS_PER_MINUTE", "500", "Account syncs started per minute across all workers (0: no limit); the default keeps 30,000 accounts on the default schedules (24 starts per account-day), N accounts need at least N × 24 ÷ 1,440";
     "sync.lease_secs", "IGSYNC_SYNC_LEASE_SECS", "30", "A running job whose worker stops heartbeating is rescued after this";
     "sync.full_cron", "IGSYNC_SYNC_FULL_CRON", "0 0 */6 * * *", "Full sync of every active account (sec min hour day month weekday, UTC); daily at 02:00 is \"0 0 2 * * *\"";
-    "sync.light_cron", "IGSYNC_SYNC_LIGHT_CRON", "0 30 * * * *", "Light sync: profile, recent posts' insights, stories, and account insights when due";
+    "sync.light_cron", "IGSYNC_SYNC_LIGHT_CRON", "0 0 * * * *", "Light sync: profile, recent posts' insights, stories, and account insights when due; a full sync whose tick falls on one of its ticks stands in for it";
     "sync.token_refresh_cron", "IGSYNC_SYNC_TOKEN_REFRESH_CRON", "0 15 3 * * *", "Refresh of tokens expiring soon";
     "sync.retention_cron", "IGSYNC_SYNC_RETENTION_CRON", "0 45 4 * * *", "Pruning of finished jobs";
     "sync.reports_cron", "IGSYNC_SYNC_REPORTS_CRON", "0 5 * * * *", "Delivery of the scheduled reports whose period has ended";

@@ -18,6 +18,7 @@ pub mod history;
 mod jobs;
 mod missing;
 pub mod peers;
+mod phase;
 pub mod plan;
 pub mod report;
 pub mod retry;

@@ -73,10 +73,10 @@ impl Default for AlertSettings {
 }
 
 /// The start limiter's default: 500 account syncs a minute across all workers. The default
-/// schedules start 28 syncs per account-day (a full sync every 6 hours, a light one every
-/// hour), so it keeps 500 × 1,440 ÷ 28 = 25,714 accounts on their schedules; a fleet of
-/// 10,000 needs 195 a minute on average, and the busiest minute of its spread offsets stays
-/// well under 500 (the settings' tests compute both). It still stops a burst (every
+/// schedules start 24 syncs per account-day (a light one every hour, and a full sync every 6
+/// hours standing in for one of them), so it keeps 500 × 1,440 ÷ 24 = 30,000 accounts on
+/// their schedules; a fleet of 10,000 needs 167 a minute on average, and the busiest minute
+/// of its spread offsets (196) stays well under 500 (the settings' tests compute both). It still stops a burst (every
 /// account's first sync, a schedule's run-now) from starting all at once.
 pub const DEFAULT_SYNCS_PER_MINUTE: u32 = 500;
 
@@ -103,7 +103,7 @@ pub struct SyncSettings {
     pub maintenance_interval: Duration,
     pub shutdown_grace: Duration,
     /// Account syncs started per minute across all workers (0: no limit). The default
-    /// ([`DEFAULT_SYNCS_PER_MINUTE`]) keeps 25,714 accounts on the default schedules;
+    /// ([`DEFAULT_SYNCS_PER_MINUTE`]) keeps 30,000 accounts on the default schedules;
     /// [`SyncSettings::accounts_served_by_limiter`] says how many a value keeps.
     pub syncs_per_minute: u32,
     pub full_cron: String,
@@ -257,32 +257,17 @@ impl SyncSettings {
         Ok(())
     }
 
-    /// Account syncs one account starts per day on these schedules: the full and light
-    /// syncs' ticks over a week, ÷ 7 (a light sync skipped because the account's chain is
-    /// still active makes it fewer, never more).
+    /// Account syncs one account starts per day on these schedules: its full syncs and the
+    /// light syncs no full sync stands in for (`phase`), over a week, ÷ 7 (a light sync
+    /// skipped because the account's chain is still active makes it fewer, never more).
     pub fn sync_starts_per_account_day(&self) -> Result<f64> {
         let from = chrono::DateTime::<chrono::Utc>::from_timestamp(1_767_225_600, 0) // 2026-01-01
             .ok_or_else(|| SyncError::config("no reference day"))?;
-        let until = from + chrono::Duration::days(7);
-        let mut ticks = 0u64;
-        for (name, cron) in [
-            ("full_cron", &self.full_cron),
-            ("light_cron", &self.light_cron),
-        ] {
-            let expr =
-                CronExpr::parse(cron).map_err(|e| SyncError::config(format!("{name}: {e}")))?;
-            let mut at = from - chrono::Duration::seconds(1);
-            loop {
-                at = expr
-                    .next_after(at)
-                    .map_err(|e| SyncError::config(format!("{name}: {e}")))?;
-                if at >= until {
-                    break;
-                }
-                ticks += 1;
-            }
-        }
-        Ok(ticks as f64 / 7.0)
+        let full = CronExpr::parse(&self.full_cron)
+            .map_err(|e| SyncError::config(format!("full_cron: {e}")))?;
+        let light = CronExpr::parse(&self.light_cron)
+            .map_err(|e| SyncError::config(format!("light_cron: {e}")))?;
+        crate::phase::starts_per_account_day(&full, &light, from).map_err(SyncError::config)
     }
 
     /// Accounts the start limiter keeps on their schedules: `syncs_per_minute` × 1,440 ÷
@@ -359,15 +344,16 @@ mod tests {
     const FLEET: i64 = 10_000;
 
     #[test]
-    fn the_default_schedules_start_28_syncs_per_account_day() {
+    fn the_default_schedules_start_24_syncs_per_account_day() {
+        // 4 full syncs, each standing in for one of the 24 light syncs.
         let s = SyncSettings::default();
-        assert_eq!(s.sync_starts_per_account_day().unwrap(), 28.0);
+        assert_eq!(s.sync_starts_per_account_day().unwrap(), 24.0);
         let daily = SyncSettings {
             full_cron: "0 0 2 * * *".into(),
             light_cron: "0 0 */2 * * *".into(),
             ..SyncSettings::default()
         };
-        assert_eq!(daily.sync_starts_per_account_day().unwrap(), 13.0);
+        assert_eq!(daily.sync_starts_per_account_day().unwrap(), 12.0);
     }
 
     #[test]
@@ -376,14 +362,15 @@ mod tests {
             syncs_per_minute: n,
             ..SyncSettings::default()
         };
-        assert_eq!(at(5).accounts_served_by_limiter().unwrap(), Some(257));
-        assert_eq!(at(500).accounts_served_by_limiter().unwrap(), Some(25_714));
+        assert_eq!(at(5).accounts_served_by_limiter().unwrap(), Some(300));
+        assert_eq!(at(500).accounts_served_by_limiter().unwrap(), Some(30_000));
         assert_eq!(at(0).accounts_served_by_limiter().unwrap(), None);
     }
 
     /// Computed, no timing: with the default limiter, a 10,000-account fleet on the default
     /// schedules is served on average with room to spare, and the day's busiest minute (its
-    /// syncs falling due at the fan-out's own offsets, `queue::spread_offset`) stays under
+    /// syncs falling due at the fan-out's own offsets, `phase::due_at`, less the light syncs
+    /// a full sync stands in for) stays under
     /// the limit, so no sync waits for the next minute.
     #[test]
     fn the_default_limiter_keeps_ten_thousand_accounts_on_their_schedules() {
@@ -398,18 +385,22 @@ mod tests {
 
         let day: DateTime<Utc> = DateTime::from_timestamp(1_767_225_600, 0).unwrap();
         let mut per_minute: HashMap<i64, u32> = HashMap::new();
-        for (name, cron) in [
-            (SCHEDULE_FULL_SYNC, &s.full_cron),
-            (SCHEDULE_LIGHT_SYNC, &s.light_cron),
-        ] {
-            let expr = CronExpr::parse(cron).unwrap();
+        let full = CronExpr::parse(&s.full_cron).unwrap();
+        let light = CronExpr::parse(&s.light_cron).unwrap();
+        for (expr, is_light) in [(&full, false), (&light, true)] {
             let mut tick = expr.next_after(day - Duration::seconds(1)).unwrap();
             while tick < day + Duration::days(1) {
                 let period = expr.period_at(tick).unwrap();
-                for account in 1..=FLEET {
-                    let due =
-                        tick + ::queue::spread_offset(name, store::AccountId::new(account), period);
-                    *per_minute.entry(due.timestamp() / 60).or_default() += 1;
+                let covering = if is_light {
+                    crate::phase::Covering::of(std::slice::from_ref(&full), tick, period)
+                } else {
+                    crate::phase::Covering::default()
+                };
+                for account in (1..=FLEET).map(store::AccountId::new) {
+                    let due = crate::phase::due_at(tick, account, period);
+                    if !covering.covers(account, due) {
+                        *per_minute.entry(due.timestamp() / 60).or_default() += 1;
+                    }
                 }
                 tick = expr.next_after(tick).unwrap();
             }
@@ -417,7 +408,7 @@ mod tests {
         let busiest = per_minute.values().copied().max().unwrap();
         let mean = f64::from(per_minute.values().sum::<u32>()) / 1440.0;
         assert!(
-            (194.0..195.0).contains(&mean),
+            (166.0..167.0).contains(&mean),
             "{mean} starts a minute on average"
         );
         assert!(

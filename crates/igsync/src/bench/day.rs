@@ -427,7 +427,7 @@ async fn run_day(
     settings.competitors.cron = shipped("sync.competitors_cron")?;
     settings.concurrency = plan.concurrency;
     // The start limiter is off: the clock stands still within a step, so N starts a minute
-    // would grant N per step. In real time its default keeps 25,714 accounts on the default
+    // would grant N per step. In real time its default keeps 30,000 accounts on the default
     // schedules (`SyncSettings::accounts_served_by_limiter`), see docs/benchmarks.md.
     settings.syncs_per_minute = 0;
     // Polling is in real time: a short interval keeps idle workers from stretching a step.
@@ -546,8 +546,8 @@ async fn run_day(
     let second = chrono::Duration::seconds(1);
     for i in 0..steps {
         // The jobs that fell due within the step run at its last second, before the ticks of
-        // its instant fire, as they would in real time: an hourly light sync due at 01:29
-        // has run when the 01:30 fan-out looks for the accounts whose chain is still active
+        // its instant fire, as they would in real time: an hourly light sync due at 01:59
+        // has run when the 02:00 fan-out looks for the accounts whose chain is still active
         // (at the same instant it would be counted as active, and skipped for that hour).
         clocks.advance(step - second).await?;
         let due = settle(&driver, &store, &mut probe, false).await?;

@@ -15,6 +15,7 @@ use crate::jobs::{
     PRIORITY_MAINTENANCE, client_for, raise_alert, sync_account_job, token_for,
     waits_for_its_offset,
 };
+use crate::phase::{self, Covering};
 use crate::plan::MAINTENANCE_QUEUE;
 use crate::plan::{
     KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH, KIND_TOKEN_REFRESH_FAN_OUT, Plan,
@@ -31,10 +32,15 @@ fn store_err(e: store::StoreError) -> JobOutcome {
 /// only waits for its offset later in its period.
 ///
 /// No thundering herd: each account's job is due at the tick plus the account's stable
-/// offset within the period the tick opens (`queue::spread_offset` of the schedule's name and
-/// the account), so a fleet's syncs spread over the period and each account's runs stay one
-/// period apart. An account never synced yet runs at once, and so does every account of a
-/// schedule's run-now or of a fan-out without a schedule's tick.
+/// offset within the period the tick opens (`phase::due_at`: `queue::spread_offset` of the
+/// account under the one key of every sync schedule), so a fleet's syncs spread over the
+/// period and each account's runs stay one period apart. An account never synced yet runs at
+/// once, and so does every account of a schedule's run-now or of a fan-out without a
+/// schedule's tick.
+///
+/// A light sync due at the same instant as a full sync of the account (a schedule of the
+/// full plan, not paused, whose tick and period put the account's full sync there:
+/// `phase::Covering`) is not queued: the full sync stands in for it.
 pub(crate) struct SyncFanOut {
     pub(crate) deps: Arc<Deps>,
 }
@@ -72,8 +78,16 @@ impl JobHandler for SyncFanOut {
         } else {
             std::collections::HashSet::new()
         };
+        let covering = match (&spread, plan) {
+            (Some((tick, period)), Plan::Light) => match full_schedules(store.as_ref()).await {
+                Ok(fulls) => Covering::of(&fulls, *tick, *period),
+                Err(e) => return store_err(e),
+            },
+            _ => Covering::default(),
+        };
         let mut jobs = Vec::new();
         let mut skipped = 0;
+        let mut covered = 0;
         for account in accounts {
             if matches!(account.status, SyncStatus::Paused | SyncStatus::NeedsReauth)
                 || account.token.is_none()
@@ -97,10 +111,14 @@ impl JobHandler for SyncFanOut {
                 now,
             ) {
                 Ok(mut job) => {
-                    if let Some((name, tick, period)) = &spread
+                    if let Some((tick, period)) = &spread
                         && account.last_synced_at.is_some()
                     {
-                        let at = *tick + ::queue::spread_offset(name, account.id, *period);
+                        let at = phase::due_at(*tick, account.id, *period);
+                        if covering.covers(account.id, at) {
+                            covered += 1;
+                            continue;
+                        }
                         job.run_at = at.max(now);
                     }
                     jobs.push(job)
@@ -123,6 +141,7 @@ impl JobHandler for SyncFanOut {
                 "inserted": inserted,
                 "merged": outcomes.len() - inserted,
                 "skipped": skipped,
+                "covered": covered,
             })),
             next: Vec::new(),
         }
@@ -155,13 +174,13 @@ async fn active_chains(
         .collect())
 }
 
-/// The schedule's name, tick and period a fan-out spreads its accounts over; `None` (all at
-/// once) for a run-now, a fan-out without a schedule's tick, or a schedule no longer stored
-/// or whose period cannot be computed.
+/// The tick and period a fan-out spreads its accounts over; `None` (all at once) for a
+/// run-now, a fan-out without a schedule's tick, or a schedule no longer stored or whose
+/// period cannot be computed.
 async fn spread_of(
     store: &dyn store::Store,
     args: &SyncFanOutArgs,
-) -> store::Result<Option<(String, chrono::DateTime<chrono::Utc>, Duration)>> {
+) -> store::Result<Option<(chrono::DateTime<chrono::Utc>, Duration)>> {
     let (Some(name), Some(tick), false) = (&args.schedule, &args.tick, args.run_now) else {
         return Ok(None);
     };
@@ -173,7 +192,23 @@ async fn spread_of(
         return Ok(None);
     };
     let period = ::queue::CronExpr::parse(&schedule.def.cron).and_then(|c| c.period_at(tick));
-    Ok(period.ok().map(|p| (name.clone(), tick, p)))
+    Ok(period.ok().map(|p| (tick, p)))
+}
+
+/// The crons of the stored sync schedules of the full plan that are not paused: the full
+/// syncs that may stand in for a light tick's syncs.
+async fn full_schedules(store: &dyn store::Store) -> store::Result<Vec<::queue::CronExpr>> {
+    Ok(store
+        .schedule_list()
+        .await?
+        .into_iter()
+        .filter(|s| !s.paused && s.def.kind == KIND_SYNC_FAN_OUT)
+        .filter(|s| {
+            serde_json::from_value::<SyncFanOutArgs>(s.def.args.clone())
+                .is_ok_and(|args| args.plan == Plan::Full)
+        })
+        .filter_map(|s| ::queue::CronExpr::parse(&s.def.cron).ok())
+        .collect())
 }
 
 /// The token refresh schedule's tick: one `token_refresh` job per account whose token

@@ -2,7 +2,8 @@
 //! spread over each hour (the jobs falling due per minute stay within twice their mean),
 //! each account's consecutive runs are exactly one hour apart, an account never synced runs
 //! at the tick, and a run-now — an account's or the schedule's — is due at once. A full sync
-//! waiting hours for its offset does not hold the hourly light sync back.
+//! waiting hours for its offset does not hold the hourly light sync back, and a full sync
+//! falls due on the minute of one of the account's light syncs and stands in for it.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,8 @@ use crate::env::{Env, sim_config, test_settings};
 
 both_dialects!(
     an_hourly_schedule_spreads_a_thousand_accounts_over_its_hour,
-    a_full_sync_waiting_for_its_offset_does_not_hold_the_light_sync_back
+    a_full_sync_waiting_for_its_offset_does_not_hold_the_light_sync_back,
+    a_full_sync_stands_in_for_the_light_sync_of_its_hour
 );
 
 const FLEET: usize = 1000;
@@ -252,6 +254,81 @@ async fn a_full_sync_waiting_for_its_offset_does_not_hold_the_light_sync_back(d:
             .unwrap_or_else(|| panic!("account {id} has no light sync: {light_due:?}"));
         assert!(*at >= tick && *at < tick + Duration::hours(1), "{at}");
     }
+    env.teardown().await;
+}
+
+/// With the default full sync every six hours and the light sync every hour, each account
+/// runs exactly one sync an hour, always on the same minute: in the hour its full sync falls
+/// due, at that light sync's very time, the full sync runs and no light sync is queued.
+async fn a_full_sync_stands_in_for_the_light_sync_of_its_hour(d: Dialect) {
+    let mut settings = test_settings();
+    settings.queues = vec![sync::plan::MAINTENANCE_QUEUE.to_string()];
+    settings.full_cron = "0 0 */6 * * *".into();
+    let env = Env::new(d, sim_config(2103, 1, 1), settings).await;
+    let fleet = synced_fleet(&env, 120, "1787", "covered").await;
+    env.engine.install_schedules().await.unwrap();
+    let full = env
+        .db
+        .store
+        .schedule_get(sync::SCHEDULE_FULL_SYNC)
+        .await
+        .unwrap()
+        .unwrap();
+    let hour = Duration::hours(1);
+    // The light schedule's ticks before the full one's go by first.
+    env.advance_engine(full.next_run_at - hour - env.now());
+    env.engine.maintain().await.unwrap();
+    env.engine.run_until_idle().await.unwrap();
+    drop_pending_syncs(&env).await;
+    env.advance_engine(hour);
+    let first = env.now();
+    assert_eq!(first, full.next_run_at);
+    // Every sync queued in each of six hours from the full sync's tick: (hour, plan, due).
+    let mut due: BTreeMap<AccountId, Vec<(i32, Plan, DateTime<Utc>)>> = BTreeMap::new();
+    for h in 0..6 {
+        if h > 0 {
+            env.advance_engine(hour);
+        }
+        env.engine.maintain().await.unwrap();
+        env.engine.run_until_idle().await.unwrap();
+        for plan in [Plan::Full, Plan::Light] {
+            for (id, at) in pending_of_plan(&env, plan).await {
+                due.entry(id).or_default().push((h, plan, at));
+            }
+        }
+        drop_pending_syncs(&env).await;
+    }
+    let mut fulls_by_hour = [0; 6];
+    for id in &fleet {
+        let syncs = &due[id];
+        let fulls: Vec<_> = syncs.iter().filter(|s| s.1 == Plan::Full).collect();
+        assert_eq!(fulls.len(), 1, "account {id}: {syncs:?}");
+        let full_at = fulls[0].2;
+        let full_hour = ((full_at - first).num_seconds() / 3600) as i32;
+        fulls_by_hour[full_hour as usize] += 1;
+        // The minute of the hour every sync of the account falls due at.
+        let offset = full_at - (first + hour * full_hour);
+        for h in 0..6 {
+            let start = first + hour * h;
+            let in_hour: Vec<_> = syncs
+                .iter()
+                .filter(|s| s.2 >= start && s.2 < start + hour)
+                .collect();
+            assert_eq!(in_hour.len(), 1, "account {id}, hour {h}: {syncs:?}");
+            assert_eq!(in_hour[0].2, start + offset, "account {id}, hour {h}");
+            let expected = if h == full_hour {
+                Plan::Full
+            } else {
+                Plan::Light
+            };
+            assert_eq!(in_hour[0].1, expected, "account {id}, hour {h}");
+        }
+    }
+    // The full syncs spread over their six hours.
+    assert!(
+        fulls_by_hour.iter().all(|n| *n > 0),
+        "full syncs by hour: {fulls_by_hour:?}"
+    );
     env.teardown().await;
 }
 
