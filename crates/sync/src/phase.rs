@@ -60,8 +60,51 @@ fn ticks_between(
     }
 }
 
-/// The full syncs due within one light tick's period: the ticks of the full schedules whose
-/// periods overlap it.
+/// A schedule of the full plan, and which of its ticks fire.
+#[derive(Debug, Clone)]
+pub(crate) struct FullSchedule {
+    cron: ::queue::CronExpr,
+    /// When it last fired: the tick whose period holds that instant has fired.
+    last_run_at: Option<DateTime<Utc>>,
+    /// Its next tick: every tick from it on will fire. `None`: every tick fires (a schedule
+    /// that has always run).
+    next_run_at: Option<DateTime<Utc>>,
+}
+
+impl FullSchedule {
+    /// A schedule every tick of which fires.
+    pub(crate) fn steady(cron: ::queue::CronExpr) -> FullSchedule {
+        FullSchedule {
+            cron,
+            last_run_at: None,
+            next_run_at: None,
+        }
+    }
+
+    /// A stored schedule: of its ticks before now, only the one it last fired counts (one
+    /// installed, resumed or skipped past later fired none of the others).
+    pub(crate) fn stored(
+        cron: ::queue::CronExpr,
+        last_run_at: Option<DateTime<Utc>>,
+        next_run_at: DateTime<Utc>,
+    ) -> FullSchedule {
+        FullSchedule {
+            cron,
+            last_run_at,
+            next_run_at: Some(next_run_at),
+        }
+    }
+
+    fn fires(&self, tick: DateTime<Utc>, period: Duration) -> bool {
+        self.next_run_at.is_none_or(|next| tick >= next)
+            || self
+                .last_run_at
+                .is_some_and(|fired| tick <= fired && fired < tick + period)
+    }
+}
+
+/// The full syncs due within one light tick's period: the fired or future ticks of the full
+/// schedules whose periods overlap it.
 #[derive(Debug, Default)]
 pub(crate) struct Covering {
     ticks: Vec<(DateTime<Utc>, Duration)>,
@@ -70,14 +113,13 @@ pub(crate) struct Covering {
 impl Covering {
     /// The full syncs of the schedules `fulls` due within the period of `period` that the
     /// light tick `tick` opens.
-    pub(crate) fn of(
-        fulls: &[::queue::CronExpr],
-        tick: DateTime<Utc>,
-        period: Duration,
-    ) -> Covering {
+    pub(crate) fn of(fulls: &[FullSchedule], tick: DateTime<Utc>, period: Duration) -> Covering {
         let mut covering = Covering::default();
-        for cron in fulls {
-            if let Some(ticks) = ticks_between(cron, tick - LOOKBACK, tick + period, MAX_TICKS) {
+        for full in fulls {
+            if let Some(mut ticks) =
+                ticks_between(&full.cron, tick - LOOKBACK, tick + period, MAX_TICKS)
+            {
+                ticks.retain(|(t, p)| full.fires(*t, *p));
                 covering.add(&ticks, tick, period);
             }
         }
@@ -149,7 +191,7 @@ mod tests {
     /// and no other light sync of the account is covered.
     #[test]
     fn a_full_sync_falls_on_one_light_sync_of_its_period() {
-        let (full, light) = (cron("0 0 */6 * * *"), cron("0 0 * * * *"));
+        let full = FullSchedule::steady(cron("0 0 */6 * * *"));
         let day = at("2026-12-01T00:00:00Z");
         let hour = Duration::hours(1);
         for account in (1..=500).map(AccountId::new) {
@@ -179,7 +221,7 @@ mod tests {
         let tick = day + hour * 3;
         let a = AccountId::new(7);
         assert!(!Covering::of(&[], tick, hour).covers(a, due_at(tick, a, hour)));
-        let off = cron("0 30 */6 * * *");
+        let off = FullSchedule::steady(cron("0 30 */6 * * *"));
         let covered = (0..24)
             .map(|h| day + hour * h)
             .filter(|t| {
@@ -187,6 +229,44 @@ mod tests {
             })
             .count();
         assert_eq!(covered, 0);
+    }
+
+    /// A stored full schedule covers with the tick it last fired and the ticks to come, never
+    /// with a tick from before it was installed or while it was paused.
+    #[test]
+    fn only_a_fired_or_coming_full_tick_covers() {
+        let day = at("2026-12-01T00:00:00Z");
+        let (hour, six) = (Duration::hours(1), Duration::hours(6));
+        // An account whose full sync of 00:00 falls in the third hour.
+        let a = (1..)
+            .map(AccountId::new)
+            .find(|a| (due_at(day, *a, six) - day).num_hours() == 2)
+            .unwrap();
+        let tick = day + hour * 2;
+        let due = due_at(tick, a, hour);
+        let covers = |last: Option<&str>, next: &str| {
+            let full = FullSchedule::stored(cron("0 0 */6 * * *"), last.map(at), at(next));
+            Covering::of(&[full], tick, hour).covers(a, due)
+        };
+        // Installed at 00:00 after its tick: the first to fire is 06:00.
+        assert!(!covers(None, "2026-12-01T06:00:00Z"));
+        // Fired at 00:00 (a few seconds late).
+        assert!(covers(Some("2026-12-01T00:00:03Z"), "2026-12-01T06:00:00Z"));
+        // Last fired the day before, then paused and resumed: 00:00 did not fire.
+        assert!(!covers(
+            Some("2026-11-30T18:00:01Z"),
+            "2026-12-01T06:00:00Z"
+        ));
+        // Not fired yet at the light tick's fan-out, but due: the two fan-outs of one instant
+        // may run in either order.
+        let full =
+            FullSchedule::stored(cron("0 0 */6 * * *"), Some(at("2026-11-30T18:00:00Z")), day);
+        let at_midnight = |a| due_at(day, a, hour);
+        let b = (1..)
+            .map(AccountId::new)
+            .find(|b| due_at(day, *b, six) < day + hour)
+            .unwrap();
+        assert!(Covering::of(&[full], day, hour).covers(b, at_midnight(b)));
     }
 
     #[test]

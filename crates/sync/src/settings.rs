@@ -392,7 +392,11 @@ mod tests {
             while tick < day + Duration::days(1) {
                 let period = expr.period_at(tick).unwrap();
                 let covering = if is_light {
-                    crate::phase::Covering::of(std::slice::from_ref(&full), tick, period)
+                    crate::phase::Covering::of(
+                        &[crate::phase::FullSchedule::steady(full.clone())],
+                        tick,
+                        period,
+                    )
                 } else {
                     crate::phase::Covering::default()
                 };

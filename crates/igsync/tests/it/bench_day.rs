@@ -65,9 +65,10 @@ async fn bench_day_ci_preset_backfills_every_account_and_reports_every_figure() 
     assert!(
         (f("/per_account_day/rate_limit_units") - f("/day/rate_limit_units") / 15.0).abs() < 0.01
     );
-    // Six hours of hourly light syncs and a full sync every six hours, each account at its own
-    // offset in the period (the last tick's may fall after the end): at least five runs per
-    // account, none failed.
+    // Six hours from midnight: the light syncs of 01:00 to 05:00, each account at its own
+    // offset in the hour (the schedules, installed at midnight, first tick after it; the full
+    // sync of 06:00 falls at the end and stands in for one of the next light syncs): five
+    // runs per account, none failed.
     assert!(f("/day/sync_runs") >= 300.0, "{r:#}");
     assert_eq!(f("/day/sync_runs_failed"), 0.0, "{r:#}");
 

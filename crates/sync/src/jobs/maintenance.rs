@@ -15,7 +15,7 @@ use crate::jobs::{
     PRIORITY_MAINTENANCE, client_for, raise_alert, sync_account_job, token_for,
     waits_for_its_offset,
 };
-use crate::phase::{self, Covering};
+use crate::phase::{self, Covering, FullSchedule};
 use crate::plan::MAINTENANCE_QUEUE;
 use crate::plan::{
     KIND_RETENTION, KIND_SYNC_FAN_OUT, KIND_TOKEN_REFRESH, KIND_TOKEN_REFRESH_FAN_OUT, Plan,
@@ -195,9 +195,9 @@ async fn spread_of(
     Ok(period.ok().map(|p| (tick, p)))
 }
 
-/// The crons of the stored sync schedules of the full plan that are not paused: the full
-/// syncs that may stand in for a light tick's syncs.
-async fn full_schedules(store: &dyn store::Store) -> store::Result<Vec<::queue::CronExpr>> {
+/// The stored sync schedules of the full plan that are not paused: the full syncs that may
+/// stand in for a light tick's syncs.
+async fn full_schedules(store: &dyn store::Store) -> store::Result<Vec<FullSchedule>> {
     Ok(store
         .schedule_list()
         .await?
@@ -207,7 +207,10 @@ async fn full_schedules(store: &dyn store::Store) -> store::Result<Vec<::queue::
             serde_json::from_value::<SyncFanOutArgs>(s.def.args.clone())
                 .is_ok_and(|args| args.plan == Plan::Full)
         })
-        .filter_map(|s| ::queue::CronExpr::parse(&s.def.cron).ok())
+        .filter_map(|s| {
+            let cron = ::queue::CronExpr::parse(&s.def.cron).ok()?;
+            Some(FullSchedule::stored(cron, s.last_run_at, s.next_run_at))
+        })
         .collect())
 }
 
