@@ -204,15 +204,21 @@ async fn an_hourly_schedule_spreads_a_thousand_accounts_over_its_hour(d: Dialect
     env.teardown().await;
 }
 
-/// With a full sync every six hours spread over its period, an account whose full sync waits
-/// hours for its offset still gets its hourly light sync: the waiting chain does not hold the
-/// light schedule back.
-async fn a_full_sync_waiting_for_its_offset_does_not_hold_the_light_sync_back(d: Dialect) {
+/// `n` synced accounts on a full sync every six hours and the hourly light sync, whose
+/// schedules are installed; only the maintenance queue is worked (the syncs stay pending to
+/// be looked at). Returns the full sync's schedule too.
+async fn six_hourly_fleet(
+    d: Dialect,
+    seed: u64,
+    n: usize,
+    ig_prefix: &str,
+    name: &str,
+) -> (Env, Vec<AccountId>, store::Schedule) {
     let mut settings = test_settings();
     settings.queues = vec![sync::plan::MAINTENANCE_QUEUE.to_string()];
     settings.full_cron = "0 0 */6 * * *".into();
-    let env = Env::new(d, sim_config(2102, 1, 1), settings).await;
-    let fleet = synced_fleet(&env, 40, "1786", "waiting").await;
+    let env = Env::new(d, sim_config(seed, 1, 1), settings).await;
+    let fleet = synced_fleet(&env, n, ig_prefix, name).await;
     env.engine.install_schedules().await.unwrap();
     let full = env
         .db
@@ -221,6 +227,14 @@ async fn a_full_sync_waiting_for_its_offset_does_not_hold_the_light_sync_back(d:
         .await
         .unwrap()
         .unwrap();
+    (env, fleet, full)
+}
+
+/// With a full sync every six hours spread over its period, an account whose full sync waits
+/// hours for its offset still gets its hourly light sync: the waiting chain does not hold the
+/// light schedule back.
+async fn a_full_sync_waiting_for_its_offset_does_not_hold_the_light_sync_back(d: Dialect) {
+    let (env, fleet, full) = six_hourly_fleet(d, 2102, 40, "1786", "waiting").await;
     // The full sync's tick: each account's full sync falls due within the six hours after it.
     env.advance_engine(full.next_run_at - env.now());
     env.engine.maintain().await.unwrap();
@@ -261,19 +275,7 @@ async fn a_full_sync_waiting_for_its_offset_does_not_hold_the_light_sync_back(d:
 /// runs exactly one sync an hour, always on the same minute: in the hour its full sync falls
 /// due, at that light sync's very time, the full sync runs and no light sync is queued.
 async fn a_full_sync_stands_in_for_the_light_sync_of_its_hour(d: Dialect) {
-    let mut settings = test_settings();
-    settings.queues = vec![sync::plan::MAINTENANCE_QUEUE.to_string()];
-    settings.full_cron = "0 0 */6 * * *".into();
-    let env = Env::new(d, sim_config(2103, 1, 1), settings).await;
-    let fleet = synced_fleet(&env, 120, "1787", "covered").await;
-    env.engine.install_schedules().await.unwrap();
-    let full = env
-        .db
-        .store
-        .schedule_get(sync::SCHEDULE_FULL_SYNC)
-        .await
-        .unwrap()
-        .unwrap();
+    let (env, fleet, full) = six_hourly_fleet(d, 2103, 120, "1787", "covered").await;
     let hour = Duration::hours(1);
     // The light schedule's ticks before the full one's go by first.
     env.advance_engine(full.next_run_at - hour - env.now());
