@@ -73,6 +73,7 @@ pub(crate) struct FullSchedule {
 
 impl FullSchedule {
     /// A schedule every tick of which fires.
+    #[cfg(test)]
     pub(crate) fn steady(cron: ::queue::CronExpr) -> FullSchedule {
         FullSchedule {
             cron,
