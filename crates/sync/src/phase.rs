@@ -39,7 +39,7 @@ pub(crate) fn due_at(tick: DateTime<Utc>, account: AccountId, period: Duration) 
 
 /// The ticks of `cron` from `from` (exclusive) to `until` (exclusive), each with the period it
 /// opens; `None` when there are more than `max` or one cannot be computed.
-fn ticks_between(
+pub(crate) fn ticks_between(
     cron: &::queue::CronExpr,
     from: DateTime<Utc>,
     until: DateTime<Utc>,

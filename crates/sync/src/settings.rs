@@ -76,8 +76,9 @@ impl Default for AlertSettings {
 /// schedules start 24 syncs per account-day (a light one every hour, and a full sync every 6
 /// hours standing in for one of them), so it keeps 500 × 1,440 ÷ 24 = 30,000 accounts on
 /// their schedules; a fleet of 10,000 needs 167 a minute on average, and the busiest minute
-/// of its spread offsets (196) stays well under 500 (the settings' tests compute both). It still stops a burst (every
-/// account's first sync, a schedule's run-now) from starting all at once.
+/// of its spread offsets (196) stays well under 500 (the settings' tests compute both). It
+/// still stops a burst (every account's first sync, a schedule's run-now) from starting all
+/// at once.
 pub const DEFAULT_SYNCS_PER_MINUTE: u32 = 500;
 
 /// The account insights' rest between two reads by light syncs by default: the full
@@ -370,8 +371,7 @@ mod tests {
     /// Computed, no timing: with the default limiter, a 10,000-account fleet on the default
     /// schedules is served on average with room to spare, and the day's busiest minute (its
     /// syncs falling due at the fan-out's own offsets, `phase::due_at`, less the light syncs
-    /// a full sync stands in for) stays under
-    /// the limit, so no sync waits for the next minute.
+    /// a full sync stands in for) stays under the limit, so no sync waits for the next minute.
     #[test]
     fn the_default_limiter_keeps_ten_thousand_accounts_on_their_schedules() {
         let s = SyncSettings::default();
@@ -388,9 +388,14 @@ mod tests {
         let full = CronExpr::parse(&s.full_cron).unwrap();
         let light = CronExpr::parse(&s.light_cron).unwrap();
         for (expr, is_light) in [(&full, false), (&light, true)] {
-            let mut tick = expr.next_after(day - Duration::seconds(1)).unwrap();
-            while tick < day + Duration::days(1) {
-                let period = expr.period_at(tick).unwrap();
+            let ticks = crate::phase::ticks_between(
+                expr,
+                day - Duration::seconds(1),
+                day + Duration::days(1),
+                usize::MAX,
+            )
+            .unwrap();
+            for (tick, period) in ticks {
                 let covering = if is_light {
                     crate::phase::Covering::of(
                         &[crate::phase::FullSchedule::steady(full.clone())],
@@ -406,7 +411,6 @@ mod tests {
                         *per_minute.entry(due.timestamp() / 60).or_default() += 1;
                     }
                 }
-                tick = expr.next_after(tick).unwrap();
             }
         }
         let busiest = per_minute.values().copied().max().unwrap();
