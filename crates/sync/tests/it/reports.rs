@@ -202,9 +202,10 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
     settings.alerts.webhook_secret = Some(SecretString::new("s3cret"));
     let env = Env::new(d, sim_config(61, 1, 12), settings).await;
     let (id, _) = env.account(0);
-    // A sync (and so a follower sample) every day until a Monday two weeks later or more,
+    // A sync (and so a follower sample) every day until a Monday more than two weeks later,
     // except on the last week's Wednesday: the report's chart has a line with a gap, and
-    // enough history for the forecast's band.
+    // enough history for the forecast's band (14 days with a value before that Monday, even
+    // when the first day is itself a Monday).
     let tz = env
         .db
         .store
@@ -216,7 +217,7 @@ async fn scheduled_reports_are_delivered_by_smtp_and_webhook_once_per_period(d: 
         .unwrap();
     let today = |env: &Env| env.now().with_timezone(&tz).date_naive();
     let first = today(&env);
-    let monday = (14..21)
+    let monday = (15..22)
         .map(|n| first + chrono::Duration::days(n))
         .find(|d| d.weekday() == chrono::Weekday::Mon)
         .unwrap();
