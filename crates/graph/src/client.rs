@@ -428,9 +428,10 @@ impl GraphClient {
             self.inner
                 .stats
                 .request(req.endpoint, req.account, req.units, attempt > 1);
+            let sent = self.inner.throttle.sending();
             let err = match self.send_once(req).await {
                 Ok((status, headers, body)) => {
-                    let regain = self.inner.throttle.observe(req.account, &headers);
+                    let regain = self.inner.throttle.observe(req.account, sent, &headers);
                     if status.is_success() {
                         match parse(&body) {
                             Ok(v) => return Ok(v),

@@ -3,9 +3,16 @@
 //! a rate limit until Meta's time to regain access, and exports the current usage.
 //!
 //! State is shared by every clone of a client, so concurrent tasks see the same budgets.
+//!
+//! Concurrent calls reach Meta, and their answers come back, in any order, so the last
+//! answer read is not always the latest level. A budget's level is replaced by an answer to a
+//! call sent after that level was read (Meta counted it later), and otherwise only by a
+//! higher level: within a burst of concurrent calls usage only grows, so a slow answer with
+//! a lower figure never hides the budget filling up.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -16,7 +23,7 @@ use crate::config::ThrottleConfig;
 use crate::error::{GraphError, RateLimitScope};
 use ::clock::Clock;
 
-/// Usage of one budget as last reported by Meta (percentages, 0–100+).
+/// Usage of one budget as Meta reported it (percentages, 0–100+).
 #[derive(Clone, Debug, PartialEq)]
 pub struct UsageLevel {
     /// `call_count` percentage.
@@ -41,7 +48,7 @@ impl UsageLevel {
 /// Usage and pause of one account.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccountUsage {
-    /// Last BUC usage seen for the account.
+    /// The account's BUC usage, the latest Meta reported (see the module's note on order).
     pub usage: Option<UsageLevel>,
     /// Remaining pause, when calls for this account currently fail fast.
     pub paused_for: Option<Duration>,
@@ -50,7 +57,7 @@ pub struct AccountUsage {
 /// A snapshot of every budget the client knows, for monitoring.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsageSnapshot {
-    /// Last `X-App-Usage`.
+    /// `X-App-Usage`, the latest Meta reported.
     pub app: Option<UsageLevel>,
     /// Remaining app-wide pause.
     pub app_paused_for: Option<Duration>,
@@ -61,6 +68,8 @@ pub struct UsageSnapshot {
 #[derive(Default)]
 struct AccountState {
     usage: Option<UsageLevel>,
+    /// Calls sent before `usage` was read (see [`newer`]).
+    usage_mark: u64,
     paused_until: Option<Instant>,
 }
 
@@ -81,6 +90,8 @@ fn remaining(until: Option<Instant>, now: Instant) -> Option<Duration> {
 #[derive(Default)]
 struct State {
     app: Option<UsageLevel>,
+    /// Calls sent before `app` was read.
+    app_mark: u64,
     app_paused_until: Option<Instant>,
     accounts: HashMap<String, AccountState>,
 }
@@ -96,10 +107,16 @@ impl State {
     }
 }
 
+/// The order in which a call was sent among every call of the client (from 1), taken just
+/// before the request leaves and handed back with its answer's headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Sent(u64);
+
 pub(crate) struct Throttle {
     cfg: ThrottleConfig,
     clock: Clock,
     state: Mutex<State>,
+    sent: AtomicU64,
 }
 
 impl Throttle {
@@ -108,7 +125,13 @@ impl Throttle {
             cfg,
             clock,
             state: Mutex::new(State::default()),
+            sent: AtomicU64::new(0),
         }
+    }
+
+    /// A ticket for a call about to be sent.
+    pub(crate) fn sending(&self) -> Sent {
+        Sent(self.sent.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -165,9 +188,16 @@ impl Throttle {
         self.cfg.max_delay.mul_f64(fraction.clamp(0.0, 1.0))
     }
 
-    /// After a response: records the usage headers. Returns the time to regain access that
-    /// applies to `account` (or to the app), when the headers give one.
-    pub(crate) fn observe(&self, account: Option<&str>, headers: &HeaderMap) -> Option<Duration> {
+    /// After a response to the call sent as `sent`: records the usage headers, unless a call
+    /// sent later already reported that budget's level (a pause they give applies either
+    /// way). Returns the time to regain access that applies to `account` (or to the app),
+    /// when the headers give one.
+    pub(crate) fn observe(
+        &self,
+        account: Option<&str>,
+        sent: Sent,
+        headers: &HeaderMap,
+    ) -> Option<Duration> {
         let observed_at = self.clock.now();
         let now = self.clock.instant();
         let app = headers
@@ -184,8 +214,12 @@ impl Throttle {
         }
         let mut state = self.lock();
         let mut regain = None;
-        if let Some(app) = app {
+        let mark = self.sent.load(Ordering::Relaxed);
+        if let Some(app) = app
+            && newer(&app, sent, state.app.as_ref(), state.app_mark)
+        {
             state.app = Some(app);
+            state.app_mark = mark;
         }
         let single = buc.len() == 1;
         for (id, level) in buc {
@@ -202,7 +236,10 @@ impl Throttle {
             if is_caller && !level.regain_access_in.is_zero() {
                 regain = Some(level.regain_access_in);
             }
-            entry.usage = Some(level);
+            if newer(&level, sent, entry.usage.as_ref(), entry.usage_mark) {
+                entry.usage = Some(level);
+                entry.usage_mark = mark;
+            }
         }
         regain
     }
@@ -266,6 +303,16 @@ impl Throttle {
                 .collect(),
             ..state.app_usage_at(now)
         }
+    }
+}
+
+/// Whether `level`, read from the answer to the call sent as `sent`, replaces `stored`, read
+/// when `mark` calls had been sent: yes when the call left after `stored` was read (Meta
+/// counted it later), else (the two calls were in flight together) when it is no lower.
+fn newer(level: &UsageLevel, sent: Sent, stored: Option<&UsageLevel>, mark: u64) -> bool {
+    match stored {
+        None => true,
+        Some(stored) => sent.0 > mark || level.percent() >= stored.percent(),
     }
 }
 
@@ -381,7 +428,7 @@ mod tests {
             "x-business-use-case-usage",
             HeaderValue::from_static(r#"{"a":[{"type":"instagram","call_count":90,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":0}]}"#),
         );
-        t.observe(Some("a"), &h);
+        t.observe(Some("a"), t.sending(), &h);
         let d = t.gate(Some("a")).unwrap();
         assert!(d > Duration::ZERO && d < ThrottleConfig::STANDARD.max_delay);
         assert_eq!(t.gate(Some("b")).unwrap(), Duration::ZERO);
@@ -397,5 +444,44 @@ mod tests {
         assert!(t.snapshot().accounts["a"].paused_for.is_some());
         clock.advance(chrono::Duration::seconds(121));
         assert!(t.gate(Some("a")).is_ok());
+    }
+
+    fn buc(pct: u32) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let v = format!(
+            r#"{{"a":[{{"type":"instagram","call_count":{pct},"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":0}}]}}"#
+        );
+        h.insert(
+            "x-business-use-case-usage",
+            HeaderValue::from_str(&v).unwrap(),
+        );
+        h.insert(
+            "x-app-usage",
+            HeaderValue::from_str(&format!(r#"{{"call_count":{pct}}}"#)).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn an_answer_from_the_same_burst_does_not_lower_the_level() {
+        let t = Throttle::new(ThrottleConfig::STANDARD, Clock::offset());
+        let level = |t: &Throttle| {
+            let s = t.snapshot_of("a");
+            (
+                s.accounts["a"].usage.as_ref().unwrap().percent(),
+                s.app.unwrap().percent(),
+            )
+        };
+        // Three calls in flight together; Meta counts them in another order than they
+        // left, and their answers arrive in yet another.
+        let (first, second, third) = (t.sending(), t.sending(), t.sending());
+        t.observe(Some("a"), second, &buc(60));
+        t.observe(Some("a"), first, &buc(100));
+        t.observe(Some("a"), third, &buc(73));
+        assert_eq!(level(&t), (100, 100));
+        // A call sent after those answers were read reports the level again, even lower
+        // (the rolling window let usage go).
+        t.observe(Some("a"), t.sending(), &buc(40));
+        assert_eq!(level(&t), (40, 40));
     }
 }
