@@ -56,6 +56,7 @@ pub use jobs::reports::{
     ReportTarget, SCHEDULE_REPORTS, SmtpSettings, SmtpTls, render_report,
 };
 pub use jobs::{StoryFinalReadArgs, WebhookUrl, webhook_signature};
+pub use phase::SyncStarts;
 pub use plan::{Plan, Scope, Step};
 pub use report::build_report;
 pub use retry::{RetryState, retries_by_account};

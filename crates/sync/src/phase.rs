@@ -145,6 +145,24 @@ impl Covering {
     }
 }
 
+/// An account's syncs per day on a full and a light schedule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SyncStarts {
+    /// Full syncs.
+    pub full: f64,
+    /// Light syncs due, the ones a full sync stands in for among them.
+    pub light: f64,
+    /// Light syncs a full sync due at the same instant stands in for (never started).
+    pub covered: f64,
+}
+
+impl SyncStarts {
+    /// Syncs started: the full ones and the light ones no full sync stands in for.
+    pub fn started(&self) -> f64 {
+        self.full + self.light - self.covered
+    }
+}
+
 /// Sync starts per account-day of a full and a light schedule over the week from `from`:
 /// every full sync, and every light sync no full sync stands in for, averaged over accounts
 /// 1 to 100 (where the full schedule's periods are whole numbers of the light's and its ticks
@@ -153,7 +171,7 @@ pub(crate) fn starts_per_account_day(
     full: &::queue::CronExpr,
     light: &::queue::CronExpr,
     from: DateTime<Utc>,
-) -> Result<f64, String> {
+) -> Result<SyncStarts, String> {
     const SAMPLE: i64 = 100;
     let until = from + Duration::days(7);
     let too_many = |name: &str| format!("the {name} schedule ticks too often to count its syncs");
@@ -162,16 +180,21 @@ pub(crate) fn starts_per_account_day(
     let lights = ticks_between(light, from - Duration::seconds(1), until, MAX_COUNTED)
         .ok_or_else(|| too_many("light"))?;
     let full_starts = fulls.iter().filter(|(t, _)| *t >= from).count() as f64;
-    let mut light_starts = 0u64;
-    for (tick, period) in &lights {
+    let light_ticks = lights.iter().filter(|(t, _)| *t >= from).count() as f64;
+    let mut covered = 0u64;
+    for (tick, period) in lights.iter().filter(|(t, _)| *t >= from) {
         let mut covering = Covering::default();
         covering.add(&fulls, *tick, *period);
-        light_starts += (1..=SAMPLE)
+        covered += (1..=SAMPLE)
             .map(AccountId::new)
-            .filter(|a| !covering.covers(*a, due_at(*tick, *a, *period)))
+            .filter(|a| covering.covers(*a, due_at(*tick, *a, *period)))
             .count() as u64;
     }
-    Ok((full_starts + light_starts as f64 / SAMPLE as f64) / 7.0)
+    Ok(SyncStarts {
+        full: full_starts / 7.0,
+        light: light_ticks / 7.0,
+        covered: covered as f64 / SAMPLE as f64 / 7.0,
+    })
 }
 
 #[cfg(test)]
@@ -274,12 +297,22 @@ mod tests {
     fn starts_per_account_day_count_each_full_sync_once_and_the_light_syncs_it_covers_never() {
         let from = at("2026-01-01T00:00:00Z");
         let starts = |f, l| starts_per_account_day(&cron(f), &cron(l), from).unwrap();
+        let counts = |s: SyncStarts| (s.full, s.light, s.covered, s.started());
         // 4 full syncs and 24 light syncs a day, 4 of them covered.
-        assert_eq!(starts("0 0 */6 * * *", "0 0 * * * *"), 24.0);
+        assert_eq!(
+            counts(starts("0 0 */6 * * *", "0 0 * * * *")),
+            (4.0, 24.0, 4.0, 24.0)
+        );
         // A daily full sync and a light one every two hours: 1 + 12 − 1.
-        assert_eq!(starts("0 0 2 * * *", "0 0 */2 * * *"), 12.0);
+        assert_eq!(
+            counts(starts("0 0 2 * * *", "0 0 */2 * * *")),
+            (1.0, 12.0, 1.0, 12.0)
+        );
         // Full syncs off the light ticks cover nothing: 4 + 24.
-        assert_eq!(starts("0 30 */6 * * *", "0 0 * * * *"), 28.0);
+        assert_eq!(
+            counts(starts("0 30 */6 * * *", "0 0 * * * *")),
+            (4.0, 24.0, 0.0, 28.0)
+        );
         let e = starts_per_account_day(&cron("* * * * * *"), &cron("0 0 * * * *"), from);
         assert!(e.unwrap_err().contains("full schedule ticks too often"));
     }

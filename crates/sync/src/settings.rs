@@ -262,6 +262,12 @@ impl SyncSettings {
     /// light syncs no full sync stands in for (`phase`), over a week, ÷ 7 (a light sync
     /// skipped because the account's chain is still active makes it fewer, never more).
     pub fn sync_starts_per_account_day(&self) -> Result<f64> {
+        Ok(self.sync_starts()?.started())
+    }
+
+    /// One account's full syncs, light syncs and light syncs a full sync stands in for, per
+    /// day on these schedules (see [`SyncSettings::sync_starts_per_account_day`]).
+    pub fn sync_starts(&self) -> Result<crate::SyncStarts> {
         let from = chrono::DateTime::<chrono::Utc>::from_timestamp(1_767_225_600, 0) // 2026-01-01
             .ok_or_else(|| SyncError::config("no reference day"))?;
         let full = CronExpr::parse(&self.full_cron)

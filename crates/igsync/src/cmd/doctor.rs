@@ -1,5 +1,6 @@
-//! `igsync doctor`: checks configuration, database, token key, Graph API reachability and
-//! accounts, and prints what is wrong and how to fix it.
+//! `igsync doctor`: checks configuration, database, token key, the sync schedules against the
+//! start limiter, Graph API reachability and accounts, and prints what is wrong and how to fix
+//! it.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -25,7 +26,7 @@ pub(crate) fn print_config(config: &Config) {
 }
 
 /// One finding.
-enum Check {
+pub(crate) enum Check {
     Ok(String),
     Warn(String, String),
     Fail(String, String),
@@ -107,7 +108,9 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
         }
         let now = Utc::now();
         let graph = super::graph::clients(config).ok();
-        for a in store.account_list().await.unwrap_or_default() {
+        let accounts = store.account_list().await.unwrap_or_default();
+        checks.extend(schedules(config, active(&accounts)));
+        for a in accounts {
             let renewable = graph
                 .as_ref()
                 .is_none_or(|g| sync::accounts::can_refresh_login(g, a.login));
@@ -187,6 +190,86 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Accounts the sync schedules start syncs for: all but the paused ones and those whose token
+/// Meta rejected.
+pub(crate) fn active(accounts: &[store::Account]) -> usize {
+    accounts
+        .iter()
+        .filter(|a| !matches!(a.status, SyncStatus::Paused | SyncStatus::NeedsReauth))
+        .count()
+}
+
+/// What the sync schedules cost: the syncs an account starts a day, whether a full sync
+/// stands in for the light sync it falls due with, and whether the start limiter keeps
+/// `active` accounts on their schedules.
+pub(crate) fn schedules(config: &Config, active: usize) -> Vec<Check> {
+    let sync = &config.sync;
+    let starts = match sync.sync_starts() {
+        Ok(s) => s,
+        Err(e) => {
+            return vec![Check::Fail(
+                format!("the sync schedules cannot be counted: {e}"),
+                "set sync.full_cron and sync.light_cron to schedules that tick at most once a minute"
+                    .into(),
+            )];
+        }
+    };
+    let mut checks = Vec::new();
+    let per_day = starts.started();
+    if starts.full > 0.0 && starts.light > 0.0 && starts.covered == 0.0 {
+        checks.push(Check::Warn(
+            format!(
+                "no full sync stands in for a light sync: sync.light_cron `{}` never falls due \
+                 with sync.full_cron `{}`, so an account starts {per_day:.1} syncs a day \
+                 ({:.1} full, {:.1} light)",
+                sync.light_cron, sync.full_cron, starts.full, starts.light
+            ),
+            "tick the light sync on the full sync's minute and second (the defaults: full \
+             `0 0 */6 * * *`, light `0 0 * * * *`); each full sync then stands in for the light \
+             sync of its hour"
+                .into(),
+        ));
+    } else {
+        checks.push(Check::Ok(format!(
+            "sync schedules: an account starts {per_day:.1} syncs a day ({:.1} full, {:.1} \
+             light; a full sync stands in for {:.1} light syncs)",
+            starts.full,
+            starts.light - starts.covered,
+            starts.covered
+        )));
+    }
+    let need = active as f64 * per_day / 1440.0;
+    match sync.accounts_served_by_limiter() {
+        Ok(None) => checks.push(Check::Ok(format!(
+            "no start limiter (sync.syncs_per_minute = 0): {active} active account(s) start \
+             {need:.1} syncs a minute on average"
+        ))),
+        Ok(Some(served)) if active as u64 > served => checks.push(Check::Warn(
+            format!(
+                "{active} active accounts need {need:.1} sync starts a minute on these \
+                 schedules, but sync.syncs_per_minute is {}: their syncs fall further behind \
+                 their schedules every day",
+                sync.syncs_per_minute
+            ),
+            format!(
+                "raise sync.syncs_per_minute to at least {} (the Graph API budget permitting), \
+                 or sync less often (sync.light_cron, sync.full_cron)",
+                need.ceil() as u64
+            ),
+        )),
+        Ok(Some(served)) => checks.push(Check::Ok(format!(
+            "the start limiter ({} syncs a minute) keeps {served} accounts on these schedules; \
+             {active} active",
+            sync.syncs_per_minute
+        ))),
+        Err(e) => checks.push(Check::Fail(
+            format!("the start limiter's capacity cannot be counted: {e}"),
+            "check sync.full_cron and sync.light_cron".into(),
+        )),
+    }
+    checks
 }
 
 /// The Graph API answers an unauthenticated request with its own error JSON: that proves

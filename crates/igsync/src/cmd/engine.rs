@@ -29,7 +29,24 @@ pub(crate) async fn build(config: &Config, store: DynStore) -> anyhow::Result<En
 /// to report once at start, not a failed sync and an alert for every account.
 pub(crate) async fn build_for_workers(config: &Config, store: DynStore) -> anyhow::Result<Engine> {
     check_secret_key(config, &store).await?;
+    warn_schedules(config, &store).await;
     build(config, store).await
+}
+
+/// Logs, once at start, what `igsync doctor` warns of in the sync schedules: no full sync
+/// standing in for a light sync, a start limiter too low for the active accounts.
+async fn warn_schedules(config: &Config, store: &DynStore) {
+    let Ok(accounts) = store.account_list().await else {
+        return;
+    };
+    for check in super::doctor::schedules(config, super::doctor::active(&accounts)) {
+        match check {
+            super::doctor::Check::Warn(what, fix) | super::doctor::Check::Fail(what, fix) => {
+                tracing::warn!(fix = %fix, "{what}");
+            }
+            super::doctor::Check::Ok(_) => {}
+        }
+    }
 }
 
 /// Checks, as `igsync doctor` does, that the configured secret key opens the stored account

@@ -677,3 +677,101 @@ async fn webhooks_status_lists_every_account() {
     assert_eq!(v["accounts"][0]["subscribed_fields"], serde_json::json!([]));
     assert_eq!(v["events_waiting"], 0);
 }
+
+/// `doctor` counts what the sync schedules start, says when no full sync stands in for a
+/// light sync and when the start limiter is too low for the active accounts; a worker logs
+/// the same warnings once at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_counts_the_schedules_syncs_against_the_start_limiter() {
+    let mut h = Harness::new(Dialect::Sqlite, "doctor-schedules").await;
+    let sim = crate::support::start_sim(crate::support::sim_config(5, 1, 2)).await;
+    h.graph(&sim);
+    h.ok(&["migrate"], None).await;
+    for id in [
+        "17841400000000095",
+        "17841400000000096",
+        "17841400000000097",
+    ] {
+        h.ok(
+            &[
+                "accounts",
+                "add",
+                "--ig-user-id",
+                id,
+                "--token-stdin",
+                "--no-verify",
+            ],
+            Some("EAAG-doctor-token"),
+        )
+        .await;
+    }
+    h.ok(&["accounts", "pause", "17841400000000097"], None)
+        .await;
+    h.set("IGSYNC_SYNC_FULL_CRON", "0 0 */6 * * *");
+    h.set("IGSYNC_SYNC_SYNCS_PER_MINUTE", "500");
+
+    // The defaults: each 6-hourly full sync stands in for the light sync of its hour.
+    h.set("IGSYNC_SYNC_LIGHT_CRON", "0 0 * * * *");
+    let doctor = h.run(&["doctor"], None).await;
+    for line in [
+        "ok    sync schedules: an account starts 24.0 syncs a day (4.0 full, 20.0 light; a full \
+         sync stands in for 4.0 light syncs)",
+        "ok    the start limiter (500 syncs a minute) keeps 30000 accounts on these schedules; \
+         2 active",
+    ] {
+        assert!(doctor.stdout.contains(line), "no {line:?} in {doctor}");
+    }
+    for warning in ["stands in", "behind"] {
+        assert!(
+            !doctor
+                .stdout
+                .lines()
+                .any(|l| l.contains("warn") && l.contains(warning)),
+            "{doctor}"
+        );
+    }
+
+    // A light sync at :30 never falls due with a full sync: four syncs more a day.
+    h.set("IGSYNC_SYNC_LIGHT_CRON", "0 30 * * * *");
+    let doctor = h.run(&["doctor"], None).await;
+    assert!(
+        doctor.stdout.contains(
+            "warn  no full sync stands in for a light sync: sync.light_cron `0 30 * * * *` never \
+             falls due with sync.full_cron `0 0 */6 * * *`, so an account starts 28.0 syncs a day \
+             (4.0 full, 24.0 light)"
+        ),
+        "{doctor}"
+    );
+
+    // A light sync every minute: 1,440 starts a day per account, and a limiter of one a
+    // minute keeps one account, not the two active ones (the paused one does not count).
+    h.set("IGSYNC_SYNC_LIGHT_CRON", "0 * * * * *");
+    h.set("IGSYNC_SYNC_SYNCS_PER_MINUTE", "1");
+    let doctor = h.run(&["doctor"], None).await;
+    let behind = "2 active accounts need 2.0 sync starts a minute on these schedules, but \
+                  sync.syncs_per_minute is 1: their syncs fall further behind their schedules \
+                  every day";
+    assert!(
+        doctor.stdout.contains(&format!("warn  {behind}")),
+        "{doctor}"
+    );
+    assert!(
+        doctor
+            .stdout
+            .contains("fix: raise sync.syncs_per_minute to at least 2 (the Graph API budget"),
+        "{doctor}"
+    );
+    assert!(
+        doctor.status.success(),
+        "warnings do not fail doctor: {doctor}"
+    );
+
+    // A worker says so once at start, and runs.
+    let mut worker = h.spawn(&["worker"]);
+    let log = worker
+        .wait_for_output(behind, std::time::Duration::from_secs(30))
+        .await;
+    assert!(log.contains("raise sync.syncs_per_minute"), "{log}");
+    assert!(worker.alive(), "{log}");
+    worker.terminate().await;
+}
