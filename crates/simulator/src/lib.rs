@@ -43,7 +43,7 @@ pub use config::{
 };
 pub use dialog::LoginAuto;
 pub use login::{LoginPage, LoginUser};
-pub use series::{AccountSeries, SERIES_METRICS, daily_series};
+pub use series::{AccountSeries, SERIES_METRICS, daily_series, daily_series_as_of};
 pub use server::{SimServer, serve};
 pub use shape::{InjectedAnomaly, InjectedKind};
 pub use state::SimAccount;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::config::SimConfig;
 use crate::numbers::account_day_revised;
@@ -45,9 +45,18 @@ pub struct AccountSeries {
 /// Every account's series from the first whole Pacific day of the history to the last day
 /// settled (48 h) before the clock's start, as the world of `config` has them.
 pub fn daily_series(config: &SimConfig) -> Vec<AccountSeries> {
+    daily_series_as_of(config, config.now)
+}
+
+/// [`daily_series`] as the running simulator of `config` serves them once its clock reads
+/// `as_of` (not before the start): the same world, with the days settled by then. (A
+/// configuration whose start is `as_of` is another world: its history starts elsewhere and
+/// its numbers differ.)
+pub fn daily_series_as_of(config: &SimConfig, as_of: DateTime<Utc>) -> Vec<AccountSeries> {
     let world = World::generate(config);
-    let now = world.start;
-    let first_day = pacific_date(now - i64::from(world.history_days) * DAY) + chrono::Days::new(1);
+    let now = world.start.max(as_of.timestamp());
+    let first_day =
+        pacific_date(world.start - i64::from(world.history_days) * DAY) + chrono::Days::new(1);
     let last_day = pacific_date(now - 3 * DAY);
     let days: Vec<NaiveDate> = first_day
         .iter_days()
@@ -104,6 +113,15 @@ mod tests {
             }
         }
         assert!(all.iter().map(|s| s.anomalies.len()).sum::<usize>() > 0);
+        // Three days on, the same world: the same days' numbers, three days more.
+        let later = daily_series_as_of(&config, config.now + chrono::Duration::days(3));
+        for (now, on) in all.iter().zip(&later) {
+            assert_eq!(on.first_day, now.first_day);
+            assert_eq!(on.followers.len(), now.followers.len() + 3);
+            let n = now.followers.len();
+            assert_eq!(on.metrics["reach"][..n], now.metrics["reach"][..]);
+            assert_eq!(on.followers[..n], now.followers[..]);
+        }
         // Off: the same world without labels.
         config.anomalies = false;
         assert!(daily_series(&config).iter().all(|s| s.anomalies.is_empty()));

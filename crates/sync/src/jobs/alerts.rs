@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use store::{Account, AccountId, Alert, NewAlert, NewJob, RunId, Severity};
@@ -221,7 +221,7 @@ pub(crate) async fn after_sync(
     if days == DailySeries::Unchanged {
         return;
     }
-    let last_final_day = (now - Duration::days(2)).date_naive();
+    let last_final_day = last_final_day(now);
     let found = analytics::account_anomalies(
         &history,
         last_final_day,
@@ -326,6 +326,17 @@ pub(crate) async fn after_competitor_snapshot(
     }
 }
 
+/// The last account day Meta no longer revises at `now`: account days are Pacific days
+/// (`America/Los_Angeles`), revised for 48 hours after their end, so the last final day is
+/// the one before the Pacific day of 48 hours ago. (The UTC date of 48 hours ago would take
+/// a day still being revised for final, for up to a day after Pacific midnight.)
+fn last_final_day(now: DateTime<Utc>) -> NaiveDate {
+    (now - Duration::hours(48))
+        .with_timezone(&chrono_tz::America::Los_Angeles)
+        .date_naive()
+        - Duration::days(1)
+}
+
 /// Days of stored daily series loaded for the anomaly detector: the weekday baseline's eight
 /// weeks before the days checked, and a margin.
 const ANOMALY_HISTORY_DAYS: i64 = 8 * 7 + 14;
@@ -416,6 +427,22 @@ mod tests {
     use super::*;
 
     const SLACK: &str = "https://hooks.slack.com/services/T0001/B0002/XXXXsecretXXXX";
+
+    /// A Pacific day is final 48 hours after its end (Pacific midnight: 08:00 UTC in winter,
+    /// 07:00 in summer), not 48 hours after the UTC day's.
+    #[test]
+    fn an_account_day_is_final_48_hours_after_its_pacific_end() {
+        let final_at = |now: &str| last_final_day(now.parse().unwrap()).to_string();
+        // 7 December ends at 08:00 UTC on the 8th: final from 08:00 UTC on the 10th.
+        assert_eq!(final_at("2026-12-10T07:55:00Z"), "2026-12-06");
+        assert_eq!(final_at("2026-12-10T08:05:00Z"), "2026-12-07");
+        // The UTC date of 48 hours before took 8 December for final a day early.
+        assert_eq!(final_at("2026-12-11T07:55:00Z"), "2026-12-07");
+        assert_eq!(final_at("2026-12-11T08:00:00Z"), "2026-12-08");
+        // Summer time: Pacific midnight is 07:00 UTC.
+        assert_eq!(final_at("2027-07-10T06:55:00Z"), "2027-07-06");
+        assert_eq!(final_at("2027-07-10T07:05:00Z"), "2027-07-07");
+    }
 
     #[test]
     fn webhook_urls_print_without_their_credential() {

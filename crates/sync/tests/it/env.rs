@@ -39,9 +39,20 @@ pub(crate) fn sim_config(seed: u64, accounts: usize, media: usize) -> SimConfig 
     let mut c = SimConfig::new(seed, accounts, media);
     c.timeout_hold = Duration::from_millis(1500);
     // Noon UTC yesterday: a few hours of simulated time never cross a day boundary.
-    let yesterday = (Utc::now() - chrono::Duration::days(1)).date_naive();
+    let yesterday = today() - chrono::Duration::days(1);
     c.now = yesterday.and_hms_opt(12, 0, 0).unwrap().and_utc();
     c
+}
+
+/// The day the tests take for today: `IGSYNC_TEST_TODAY` (`YYYY-MM-DD`) when set, to run
+/// the tests as on another day (a month's or a year's end, a Monday), else today (UTC).
+fn today() -> chrono::NaiveDate {
+    match std::env::var("IGSYNC_TEST_TODAY") {
+        Ok(day) => day
+            .parse()
+            .unwrap_or_else(|e| panic!("IGSYNC_TEST_TODAY={day:?} is not YYYY-MM-DD: {e}")),
+        Err(_) => Utc::now().date_naive(),
+    }
 }
 
 impl Env {
@@ -51,7 +62,10 @@ impl Env {
             .await
             .unwrap();
         let clock = Clock::manual(sim.now());
+        // The clients' clock (tokens' lifetimes) runs on the wall clock, moved to the day
+        // the tests take for today.
         let graph_clock = graph::Clock::offset();
+        graph_clock.advance(today() - Utc::now().date_naive());
         let clients = testsupport::sim_clients(&sim.url(), &graph_clock, Some("test-app-secret"));
         let cipher = Cipher::new(&SecretKey::generate().unwrap());
         let accounts =

@@ -271,11 +271,12 @@ async fn expiring_tokens_are_refreshed_and_a_failed_refresh_alerts(d: Dialect) {
 }
 
 /// A seed whose first account has an injected spike of its reach on one of the final days
-/// the detector checks after a sync at the simulator's start (two to four days back), large
-/// enough to stand out of the account's own series.
+/// the detector checks after a sync at the simulator's start (noon UTC: the Pacific days
+/// three to five days back, the last one Meta no longer revises and the two before it),
+/// large enough to stand out of the account's own series.
 fn seed_with_a_recent_spike() -> (simulator::SimConfig, chrono::NaiveDate) {
     seed_with_a_spike(5.0, |day, last_final| {
-        day <= last_final && day > last_final - Duration::days(3)
+        day < last_final && day >= last_final - Duration::days(3)
     })
 }
 
@@ -292,9 +293,8 @@ fn seed_with_a_spike(
         config.history_days = 80;
         let last_final = (config.now - Duration::days(2)).date_naive();
         // The series as settled three days after the start: it reaches the start's eve.
-        let mut later = config.clone();
-        later.now += Duration::days(3);
-        let series = simulator::daily_series(&later).remove(0);
+        let series =
+            simulator::daily_series_as_of(&config, config.now + Duration::days(3)).remove(0);
         let Some(spike) = series
             .anomalies
             .iter()
@@ -325,11 +325,13 @@ fn seed_with_a_spike(
     panic!("no seed below 2000 has a clear spike on the day wanted");
 }
 
-/// The anomaly detector checks the daily series after the syncs that read them: a light
-/// sync that leaves the account insights alone (within their rest) checks nothing, even on
-/// the day a spike it holds becomes final; the next sync that reads them alerts it.
+/// The anomaly detector checks the daily series after the syncs that read them, and only
+/// the days Meta no longer revises (48 hours after their Pacific end): a read just before
+/// that checks nothing, nor does a sync that leaves the account insights alone once the
+/// spike is final; the next sync that reads them alerts it.
 async fn anomalies_are_checked_by_the_syncs_that_read_the_daily_series(d: Dialect) {
-    // A spike the day before the simulator's start: final (checked) from the next UTC day.
+    // A spike the day before the simulator's start (noon UTC on day D): final from Pacific
+    // midnight two days after its end, on D + 2 at 08:00 UTC (07:00 in summer time).
     let k = analytics::AnomalyConfig::default().k;
     let (config, day) =
         seed_with_a_spike(k, |day, last_final| day == last_final + Duration::days(1));
@@ -363,33 +365,48 @@ async fn anomalies_are_checked_by_the_syncs_that_read_the_daily_series(d: Dialec
         let engine = env.engine.clone();
         async move { engine.enqueue_sync(id, Plan::Light, "test").await.unwrap() }
     };
-    // Noon UTC: the full sync reads the spike's day, not final yet; eleven hours later the
-    // account insights are read on their own, the day nearly settled.
+    let at = |env: &Env, after_start: Duration| env.advance(after_start - (env.now() - start));
+    // Noon UTC: the full sync reads the spike's day, not final yet. The day after, just
+    // before midnight UTC (the UTC date of 48 hours before is the spike's), and on D + 2 at
+    // 06:50 UTC, ten minutes before it is final in summer time, the account insights are
+    // read on their own: not final yet.
     env.full_sync(id, 5).await;
-    env.advance(Duration::hours(11));
+    for after_start in [
+        Duration::hours(35) + Duration::minutes(50),
+        Duration::minutes(42 * 60 + 50),
+    ] {
+        at(&env, after_start);
+        env.engine
+            .enqueue_sync(id, Plan::Only(sync::Step::AccountInsights), "test")
+            .await
+            .unwrap();
+        env.run_until_settled(5).await;
+        let step = env.last_run_step(id, "account_insights").await;
+        assert_eq!(step.status, store::StepStatus::Succeeded, "{step:?}");
+        assert_eq!(
+            spike_alerts(&env).await,
+            0,
+            "not final yet at {}",
+            env.now()
+        );
+    }
+
+    // On D + 2 at 08:05 UTC the day is final, and the stored series holds the spike; a sync
+    // of the profile alone leaves the account insights alone and checks nothing.
+    at(&env, Duration::hours(44) + Duration::minutes(5));
     env.engine
-        .enqueue_sync(id, Plan::Only(sync::Step::AccountInsights), "test")
+        .enqueue_sync(id, Plan::Only(sync::Step::Profile), "test")
         .await
         .unwrap();
     env.run_until_settled(5).await;
-    assert_eq!(spike_alerts(&env).await, 0, "not final yet");
-
-    // Just after midnight UTC the day is final, and the stored series holds the spike; the
-    // light sync leaves the account insights alone (same day in Los Angeles) and checks
-    // nothing.
-    env.advance(Duration::hours(12) + Duration::minutes(5) - (env.now() - start));
-    light(&env).await;
-    env.run_until_settled(5).await;
-    let step = env.last_run_step(id, "account_insights").await;
-    assert_eq!(step.status, store::StepStatus::Skipped, "{step:?}");
     assert_eq!(
         spike_alerts(&env).await,
         0,
         "checked by a sync that read nothing"
     );
 
-    // A new day in Los Angeles: the light sync reads the days again and alerts the spike.
-    env.advance(Duration::hours(20) + Duration::minutes(5) - (env.now() - start));
+    // The light sync (a new day in Los Angeles) reads the days again and alerts the spike.
+    at(&env, Duration::hours(44) + Duration::minutes(10));
     light(&env).await;
     env.run_until_settled(5).await;
     let step = env.last_run_step(id, "account_insights").await;
