@@ -55,18 +55,8 @@ impl Probe {
 async fn the_api_rejects_bad_requests_and_treats_hostile_strings_as_data(d: Dialect) {
     let h = Harness::new(d, "api").await;
     h.ok(&["migrate"], None).await;
-    h.ok(
-        &[
-            "accounts",
-            "add",
-            "--ig-user-id",
-            "17841400000000042",
-            "--token-stdin",
-            "--no-verify",
-        ],
-        Some("EAAG-api-test-token"),
-    )
-    .await;
+    h.add_unverified("17841400000000042", "EAAG-api-test-token")
+        .await;
     h.ok(&["sync", "--all"], None).await;
     let key = api_key(&h, "api").await;
     let revoked = api_key(&h, "revoked").await;

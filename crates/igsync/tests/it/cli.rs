@@ -251,18 +251,8 @@ const CASES: &[Case] = &[
 async fn every_invalid_invocation_gives_one_clear_line_and_a_non_zero_exit() {
     let h = Harness::new(Dialect::Sqlite, "cli").await;
     h.ok(&["migrate"], None).await;
-    h.ok(
-        &[
-            "accounts",
-            "add",
-            "--ig-user-id",
-            "17841400000000091",
-            "--token-stdin",
-            "--no-verify",
-        ],
-        Some("EAAG-cli-token"),
-    )
-    .await;
+    h.add_unverified("17841400000000091", "EAAG-cli-token")
+        .await;
     let config_path = h.dir.path().join("igsync.toml");
     let mut failures = Vec::new();
     for c in CASES {
@@ -320,18 +310,8 @@ async fn every_invalid_invocation_gives_one_clear_line_and_a_non_zero_exit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_output_pipe_ends_a_listing_quietly() {
     let h = Harness::new(Dialect::Sqlite, "pipe").await;
-    h.ok(
-        &[
-            "accounts",
-            "add",
-            "--ig-user-id",
-            "17841400000000092",
-            "--token-stdin",
-            "--no-verify",
-        ],
-        Some("EAAG-pipe-token"),
-    )
-    .await;
+    h.add_unverified("17841400000000092", "EAAG-pipe-token")
+        .await;
     for args in [
         &["history", "--steps"][..],
         &["schedules", "list"],
@@ -489,18 +469,7 @@ async fn a_database_port_without_postgresql_is_named_as_such() {
 async fn workers_refuse_to_start_with_a_key_that_opens_no_stored_token() {
     let h = Harness::new(Dialect::Sqlite, "key-check").await;
     for id in ["17841400000000093", "17841400000000094"] {
-        h.ok(
-            &[
-                "accounts",
-                "add",
-                "--ig-user-id",
-                id,
-                "--token-stdin",
-                "--no-verify",
-            ],
-            Some("EAAG-key-check-token"),
-        )
-        .await;
+        h.add_unverified(id, "EAAG-key-check-token").await;
     }
     let wrong = store::SecretKey::generate()
         .unwrap()
@@ -569,18 +538,8 @@ async fn workers_refuse_to_start_with_a_key_that_opens_no_stored_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csv_reports_guard_formula_cells_unless_raw_is_asked() {
     let h = Harness::new(Dialect::Sqlite, "csv").await;
-    h.ok(
-        &[
-            "accounts",
-            "add",
-            "--ig-user-id",
-            "17841400000000095",
-            "--token-stdin",
-            "--no-verify",
-        ],
-        Some("EAAG-csv-token"),
-    )
-    .await;
+    h.add_unverified("17841400000000095", "EAAG-csv-token")
+        .await;
     let report = [
         "report",
         "--account",
@@ -647,18 +606,8 @@ fn bench_analytics_reports_accuracy_from_the_labelled_series() {
 async fn webhooks_status_lists_every_account() {
     let h = Harness::new(Dialect::Sqlite, "webhooks-status").await;
     h.ok(&["migrate"], None).await;
-    h.ok(
-        &[
-            "accounts",
-            "add",
-            "--ig-user-id",
-            "17841400000000092",
-            "--token-stdin",
-            "--no-verify",
-        ],
-        Some("EAAG-webhooks-token"),
-    )
-    .await;
+    h.add_unverified("17841400000000092", "EAAG-webhooks-token")
+        .await;
     let run = h.ok(&["webhooks", "status"], None).await;
     assert!(
         run.stdout.contains("receiver /webhooks/meta: disabled"),
@@ -692,18 +641,7 @@ async fn doctor_counts_the_schedules_syncs_against_the_start_limiter() {
         "17841400000000096",
         "17841400000000097",
     ] {
-        h.ok(
-            &[
-                "accounts",
-                "add",
-                "--ig-user-id",
-                id,
-                "--token-stdin",
-                "--no-verify",
-            ],
-            Some("EAAG-doctor-token"),
-        )
-        .await;
+        h.add_unverified(id, "EAAG-doctor-token").await;
     }
     h.ok(&["accounts", "pause", "17841400000000097"], None)
         .await;

@@ -435,18 +435,8 @@ async fn no_secret_in_any_output_of_a_full_demo_run() {
 async fn dashboard_forms_need_the_csrf_token_and_every_answer_has_security_headers() {
     let h = Harness::new(Dialect::Sqlite, "csrf").await;
     h.ok(&["migrate"], None).await;
-    h.ok(
-        &[
-            "accounts",
-            "add",
-            "--ig-user-id",
-            "17841400000000077",
-            "--token-stdin",
-            "--no-verify",
-        ],
-        Some("EAAG-some-token"),
-    )
-    .await;
+    h.add_unverified("17841400000000077", "EAAG-some-token")
+        .await;
     let key = api_key(&h, "browser").await;
     let (mut server, base) = serve(&h, &["--no-worker"]).await;
     let client = http();

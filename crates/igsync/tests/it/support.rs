@@ -158,6 +158,23 @@ impl Harness {
         run
     }
 
+    /// Adds an account with `igsync accounts add --token-stdin --no-verify` (Meta is not
+    /// asked whose token it is), and fails the test unless it succeeded.
+    pub(crate) async fn add_unverified(&self, ig_user_id: &str, token: &str) -> Run {
+        self.ok(
+            &[
+                "accounts",
+                "add",
+                "--ig-user-id",
+                ig_user_id,
+                "--token-stdin",
+                "--no-verify",
+            ],
+            Some(token),
+        )
+        .await
+    }
+
     /// Starts `igsync ARGS` in the background, its output going to log files.
     pub(crate) fn spawn(&self, args: &[&str]) -> Proc {
         self.spawn_command(self.command(args), args)
