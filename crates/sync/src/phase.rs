@@ -28,9 +28,15 @@ const LOOKBACK: Duration = Duration::days(31);
 /// that ticks more often over [`LOOKBACK`] covers nothing (both syncs run).
 const MAX_TICKS: usize = 5_000;
 
-/// At most this many ticks of one schedule are counted for a week's sync starts (a tick a
-/// second is 604,800).
-const MAX_COUNTED: usize = 1_000_000;
+/// A sync schedule the count accepts ticks at most this often in its first hour: once a
+/// minute. A schedule that ticks more often is refused by the count before a week of its
+/// ticks is walked (a tick every 5 seconds is 720 an hour, 120,960 a week).
+const MAX_TICKS_AN_HOUR: usize = 60;
+
+/// At most this many ticks of one schedule are counted for a week's sync starts and the
+/// month before it (a tick a minute over both is 54,720), so the count stays quick whatever
+/// the schedule.
+const MAX_COUNTED: usize = 60_000;
 
 /// When `account` falls due in the period `period` that `tick` opens.
 pub(crate) fn due_at(tick: DateTime<Utc>, account: AccountId, period: Duration) -> DateTime<Utc> {
@@ -127,14 +133,13 @@ impl Covering {
         covering
     }
 
-    /// Adds those of `ticks` (a full schedule's ticks with their periods) whose periods
-    /// overlap the light period from `tick`.
+    /// Adds those of `ticks` (a full schedule's ticks with their periods, in order) whose
+    /// periods overlap the light period from `tick`: found by bisection, since both a tick
+    /// and its period's end (the next tick) grow along the list.
     fn add(&mut self, ticks: &[(DateTime<Utc>, Duration)], tick: DateTime<Utc>, period: Duration) {
-        self.ticks.extend(
-            ticks
-                .iter()
-                .filter(|(t, p)| *t < tick + period && *t + *p > tick),
-        );
+        let first = ticks.partition_point(|(t, p)| *t + *p <= tick);
+        let end = ticks.partition_point(|(t, _)| *t < tick + period);
+        self.ticks.extend(ticks.get(first..end).unwrap_or_default());
     }
 
     /// Whether a full sync of `account` is due at `due`, the time of its light sync.
@@ -174,7 +179,15 @@ pub(crate) fn starts_per_account_day(
 ) -> Result<SyncStarts, String> {
     const SAMPLE: i64 = 100;
     let until = from + Duration::days(7);
-    let too_many = |name: &str| format!("the {name} schedule ticks too often to count its syncs");
+    let too_many = |name: &str| {
+        format!("the {name} schedule ticks too often to count its syncs (more than once a minute)")
+    };
+    for (name, cron) in [("full", full), ("light", light)] {
+        let hour = from + Duration::hours(1);
+        if ticks_between(cron, from - Duration::seconds(1), hour, MAX_TICKS_AN_HOUR).is_none() {
+            return Err(too_many(name));
+        }
+    }
     let fulls =
         ticks_between(full, from - LOOKBACK, until, MAX_COUNTED).ok_or_else(|| too_many("full"))?;
     let lights = ticks_between(light, from - Duration::seconds(1), until, MAX_COUNTED)
@@ -315,5 +328,8 @@ mod tests {
         );
         let e = starts_per_account_day(&cron("* * * * * *"), &cron("0 0 * * * *"), from);
         assert!(e.unwrap_err().contains("full schedule ticks too often"));
+        // A light sync every 30 seconds is refused from its first hour, not counted.
+        let e = starts_per_account_day(&cron("0 0 */6 * * *"), &cron("*/30 * * * * *"), from);
+        assert!(e.unwrap_err().contains("light schedule ticks too often"));
     }
 }

@@ -209,9 +209,10 @@ pub(crate) fn schedules(config: &Config, active: usize) -> Vec<Check> {
     let starts = match sync.sync_starts() {
         Ok(s) => s,
         Err(e) => {
-            return vec![Check::Fail(
-                format!("the sync schedules cannot be counted: {e}"),
-                "set sync.full_cron and sync.light_cron to schedules that tick at most once a minute"
+            return vec![Check::Warn(
+                format!("the sync schedules' syncs are not counted: {e}"),
+                "a sync schedule ticking more often starts an account's next sync before the \
+                 last can end; let sync.full_cron and sync.light_cron tick at most once a minute"
                     .into(),
             )];
         }
@@ -264,8 +265,9 @@ pub(crate) fn schedules(config: &Config, active: usize) -> Vec<Check> {
              {active} active",
             sync.syncs_per_minute
         ))),
-        Err(e) => checks.push(Check::Fail(
-            format!("the start limiter's capacity cannot be counted: {e}"),
+        // The same count as above, which succeeded.
+        Err(e) => checks.push(Check::Warn(
+            format!("the start limiter's capacity is not counted: {e}"),
             "check sync.full_cron and sync.light_cron".into(),
         )),
     }

@@ -704,6 +704,19 @@ async fn doctor_counts_the_schedules_syncs_against_the_start_limiter() {
         "warnings do not fail doctor: {doctor}"
     );
 
+    // A full sync every five seconds is not counted, and said so.
+    h.set("IGSYNC_SYNC_FULL_CRON", "*/5 * * * * *");
+    let doctor = h.run(&["doctor"], None).await;
+    assert!(
+        doctor.stdout.contains(
+            "warn  the sync schedules' syncs are not counted: invalid sync configuration: the \
+             full schedule ticks too often to count its syncs (more than once a minute)"
+        ),
+        "{doctor}"
+    );
+    assert!(doctor.status.success(), "{doctor}");
+    h.set("IGSYNC_SYNC_FULL_CRON", "0 0 */6 * * *");
+
     // A worker says so once at start, and runs.
     let mut worker = h.spawn(&["worker"]);
     let log = worker
