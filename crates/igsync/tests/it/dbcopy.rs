@@ -32,22 +32,6 @@ async fn reports(url: &str, accounts: &[String], now: DateTime<Utc>) -> Vec<anal
     out
 }
 
-/// Registers an account (unverified) in the database at `url`, through the binary.
-async fn add_account(h: &Harness, url: &str, ig_user_id: &str) {
-    let args = [
-        "accounts",
-        "add",
-        "--ig-user-id",
-        ig_user_id,
-        "--token-stdin",
-        "--no-verify",
-    ];
-    let mut cmd = h.command(&args);
-    cmd.env("IGSYNC_DATABASE_URL", url);
-    let run = crate::support::run_command(cmd, &args, Some("EAAG-copy-test-token")).await;
-    assert!(run.status.success(), "{run}");
-}
-
 /// The per-table lines of a copy's report: table → (source rows, target rows, result).
 fn table_lines(run: &Run) -> BTreeMap<String, (i64, i64, String)> {
     run.stdout
@@ -174,7 +158,8 @@ async fn a_synced_fleet_goes_sqlite_to_postgres_and_back_with_every_row_equal() 
     assert_eq!(reports(&back.url, &accounts, now).await, from_source);
 
     // The sequences moved past the copied ids.
-    add_account(&h, &pg.url, "17841499999999999").await;
+    h.add_unverified_to(Some(&pg.url), "17841499999999999", "EAAG-copy-test-token")
+        .await;
     let added = pg_store
         .account_get_by_ig("17841499999999999")
         .await
@@ -405,6 +390,11 @@ async fn postgres_is_backed_up_with_pg_dump_and_restored_with_pg_restore() {
         reports(&h.db.url, &accounts, now).await
     );
     // A working igsync database: new ids do not collide with restored ones.
-    add_account(&h, &target.url, "17841499999999998").await;
+    h.add_unverified_to(
+        Some(&target.url),
+        "17841499999999998",
+        "EAAG-copy-test-token",
+    )
+    .await;
     target.teardown().await;
 }

@@ -161,18 +161,31 @@ impl Harness {
     /// Adds an account with `igsync accounts add --token-stdin --no-verify` (Meta is not
     /// asked whose token it is), and fails the test unless it succeeded.
     pub(crate) async fn add_unverified(&self, ig_user_id: &str, token: &str) -> Run {
-        self.ok(
-            &[
-                "accounts",
-                "add",
-                "--ig-user-id",
-                ig_user_id,
-                "--token-stdin",
-                "--no-verify",
-            ],
-            Some(token),
-        )
-        .await
+        self.add_unverified_to(None, ig_user_id, token).await
+    }
+
+    /// [`Harness::add_unverified`] into the database at `url` (`None`: the harness's own).
+    pub(crate) async fn add_unverified_to(
+        &self,
+        url: Option<&str>,
+        ig_user_id: &str,
+        token: &str,
+    ) -> Run {
+        let args = [
+            "accounts",
+            "add",
+            "--ig-user-id",
+            ig_user_id,
+            "--token-stdin",
+            "--no-verify",
+        ];
+        let mut cmd = self.command(&args);
+        if let Some(url) = url {
+            cmd.env("IGSYNC_DATABASE_URL", url);
+        }
+        let run = run_command(cmd, &args, Some(token)).await;
+        assert!(run.status.success(), "igsync {args:?} failed: {run}");
+        run
     }
 
     /// Starts `igsync ARGS` in the background, its output going to log files.
