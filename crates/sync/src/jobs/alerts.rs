@@ -328,8 +328,9 @@ pub(crate) async fn after_competitor_snapshot(
 
 /// The last account day Meta no longer revises at `now`: account days are Pacific days
 /// (`America/Los_Angeles`), revised for 48 hours after their end, so the last final day is
-/// the one before the Pacific day of 48 hours ago. (The UTC date of 48 hours ago would take
-/// a day still being revised for final, for up to a day after Pacific midnight.)
+/// the one before the Pacific day of 48 hours ago. (The UTC date of 48 hours ago takes a day
+/// for final 16 hours after its Pacific end: 32 hours before Meta stops revising it, 31 in
+/// summer time.)
 fn last_final_day(now: DateTime<Utc>) -> NaiveDate {
     (now - Duration::hours(48))
         .with_timezone(&chrono_tz::America::Los_Angeles)
@@ -436,7 +437,8 @@ mod tests {
         // 7 December ends at 08:00 UTC on the 8th: final from 08:00 UTC on the 10th.
         assert_eq!(final_at("2026-12-10T07:55:00Z"), "2026-12-06");
         assert_eq!(final_at("2026-12-10T08:05:00Z"), "2026-12-07");
-        // The UTC date of 48 hours before took 8 December for final a day early.
+        // The UTC date of 48 hours before took 8 December for final from midnight UTC on
+        // the 10th, 32 hours early.
         assert_eq!(final_at("2026-12-11T07:55:00Z"), "2026-12-07");
         assert_eq!(final_at("2026-12-11T08:00:00Z"), "2026-12-08");
         // Summer time: Pacific midnight is 07:00 UTC.
