@@ -193,9 +193,8 @@ pub(crate) fn starts_per_account_day(
     let lights = ticks_between(light, from - Duration::seconds(1), until, MAX_COUNTED)
         .ok_or_else(|| too_many("light"))?;
     let full_starts = fulls.iter().filter(|(t, _)| *t >= from).count() as f64;
-    let light_ticks = lights.iter().filter(|(t, _)| *t >= from).count() as f64;
     let mut covered = 0u64;
-    for (tick, period) in lights.iter().filter(|(t, _)| *t >= from) {
+    for (tick, period) in &lights {
         let mut covering = Covering::default();
         covering.add(&fulls, *tick, *period);
         covered += (1..=SAMPLE)
@@ -205,7 +204,7 @@ pub(crate) fn starts_per_account_day(
     }
     Ok(SyncStarts {
         full: full_starts / 7.0,
-        light: light_ticks / 7.0,
+        light: lights.len() as f64 / 7.0,
         covered: covered as f64 / SAMPLE as f64 / 7.0,
     })
 }

@@ -285,13 +285,16 @@ impl SyncSettings {
         if self.syncs_per_minute == 0 {
             return Ok(None);
         }
-        let per_day = self.sync_starts_per_account_day()?;
-        if per_day <= 0.0 {
-            return Ok(None);
+        Ok(self.accounts_served_at(self.sync_starts_per_account_day()?))
+    }
+
+    /// [`SyncSettings::accounts_served_by_limiter`] for accounts that each start `per_day`
+    /// syncs a day (as [`SyncSettings::sync_starts`] counted them).
+    pub fn accounts_served_at(&self, per_day: f64) -> Option<u64> {
+        if self.syncs_per_minute == 0 || per_day <= 0.0 {
+            return None;
         }
-        Ok(Some(
-            (f64::from(self.syncs_per_minute) * 1440.0 / per_day).floor() as u64,
-        ))
+        Some((f64::from(self.syncs_per_minute) * 1440.0 / per_day).floor() as u64)
     }
 
     /// The schedules these settings describe.
