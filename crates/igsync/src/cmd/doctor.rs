@@ -243,9 +243,14 @@ pub(crate) fn schedules(config: &Config, active: usize) -> Vec<Check> {
     }
     let need = active as f64 * per_day / 1440.0;
     match sync.accounts_served_at(per_day) {
-        None => checks.push(Check::Ok(format!(
+        None if sync.syncs_per_minute == 0 => checks.push(Check::Ok(format!(
             "no start limiter (sync.syncs_per_minute = 0): {active} active account(s) start \
              {need:.1} syncs a minute on average"
+        ))),
+        None => checks.push(Check::Ok(format!(
+            "the sync schedules start no sync in a week: the start limiter ({} syncs a minute) \
+             has nothing to keep",
+            sync.syncs_per_minute
         ))),
         Some(served) if active as u64 > served => checks.push(Check::Warn(
             format!(
