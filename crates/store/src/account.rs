@@ -128,6 +128,12 @@ pub struct Account {
 }
 
 impl Account {
+    /// Whether the sync schedules start syncs for the account: it holds a token, is not
+    /// paused and its token was not rejected.
+    pub fn takes_scheduled_syncs(&self) -> bool {
+        self.token.is_some() && !matches!(self.status, SyncStatus::Paused | SyncStatus::NeedsReauth)
+    }
+
     /// The account's IANA time zone. A stored name that is not one (written around igsync's
     /// checks) is an error naming the account, never a silent UTC.
     pub fn time_zone(&self) -> crate::Result<chrono_tz::Tz> {

@@ -192,12 +192,11 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Accounts the sync schedules start syncs for: all but the paused ones and those whose token
-/// Meta rejected.
+/// Accounts the sync schedules start syncs for (`Account::takes_scheduled_syncs`).
 pub(crate) fn active(accounts: &[store::Account]) -> usize {
     accounts
         .iter()
-        .filter(|a| !matches!(a.status, SyncStatus::Paused | SyncStatus::NeedsReauth))
+        .filter(|a| a.takes_scheduled_syncs())
         .count()
 }
 

@@ -89,9 +89,7 @@ impl JobHandler for SyncFanOut {
         let mut skipped = 0;
         let mut covered = 0;
         for account in accounts {
-            if matches!(account.status, SyncStatus::Paused | SyncStatus::NeedsReauth)
-                || account.token.is_none()
-            {
+            if !account.takes_scheduled_syncs() {
                 skipped += 1;
                 continue;
             }
