@@ -28,18 +28,23 @@ pub(crate) async fn build(config: &Config, store: DynStore) -> anyhow::Result<En
 /// [`check_secret_key`]: a key that cannot open the stored tokens is a configuration error
 /// to report once at start, not a failed sync and an alert for every account.
 pub(crate) async fn build_for_workers(config: &Config, store: DynStore) -> anyhow::Result<Engine> {
-    check_secret_key(config, &store).await?;
-    warn_schedules(config, &store).await;
+    let accounts = read_accounts(&store).await?;
+    check_secret_key_of(config, &store, &accounts).await?;
+    warn_schedules(config, &accounts);
     build(config, store).await
+}
+
+async fn read_accounts(store: &DynStore) -> anyhow::Result<Vec<store::Account>> {
+    store
+        .account_list()
+        .await
+        .context("cannot read the accounts")
 }
 
 /// Logs, once at start, what `igsync doctor` warns of in the sync schedules: no full sync
 /// standing in for a light sync, a start limiter too low for the active accounts.
-async fn warn_schedules(config: &Config, store: &DynStore) {
-    let Ok(accounts) = store.account_list().await else {
-        return;
-    };
-    for check in super::doctor::schedules(config, super::doctor::active(&accounts)) {
+fn warn_schedules(config: &Config, accounts: &[store::Account]) {
+    for check in super::doctor::schedules(config, super::doctor::active(accounts)) {
         match check {
             super::doctor::Check::Warn(what, fix) | super::doctor::Check::Fail(what, fix) => {
                 tracing::warn!(fix = %fix, "{what}");
@@ -53,10 +58,15 @@ async fn warn_schedules(config: &Config, store: &DynStore) {
 /// tokens: no key while tokens are stored, or a key that opens none of them, is refused in
 /// one line; a key that opens only some is logged as a warning naming the others.
 pub(crate) async fn check_secret_key(config: &Config, store: &DynStore) -> anyhow::Result<()> {
-    let accounts = store
-        .account_list()
-        .await
-        .context("cannot read the accounts")?;
+    check_secret_key_of(config, store, &read_accounts(store).await?).await
+}
+
+/// [`check_secret_key`] over the accounts already read.
+async fn check_secret_key_of(
+    config: &Config,
+    store: &DynStore,
+    accounts: &[store::Account],
+) -> anyhow::Result<()> {
     let sealed: Vec<_> = accounts.iter().filter(|a| a.token.is_some()).collect();
     if sealed.is_empty() {
         return Ok(());
