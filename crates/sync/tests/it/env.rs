@@ -110,6 +110,11 @@ impl Env {
         self.sim.advance_clock(by);
     }
 
+    /// [`Env::advance`] to the instant `at` (not before now).
+    pub(crate) fn advance_to(&self, at: DateTime<Utc>) {
+        self.advance(at - self.now());
+    }
+
     /// Moves the engine's and the clients' clocks only: the simulated world (and so its
     /// ground truth) stays where it is.
     pub(crate) fn advance_engine(&self, by: chrono::Duration) {

@@ -365,7 +365,6 @@ async fn anomalies_are_checked_by_the_syncs_that_read_the_daily_series(d: Dialec
         let engine = env.engine.clone();
         async move { engine.enqueue_sync(id, Plan::Light, "test").await.unwrap() }
     };
-    let at = |env: &Env, after_start: Duration| env.advance(after_start - (env.now() - start));
     // Noon UTC: the full sync reads the spike's day, not final yet. The day after, just
     // before midnight UTC (the UTC date of 48 hours before is the spike's), and on D + 2 at
     // 06:50 UTC, ten minutes before it is final in summer time, the account insights are
@@ -373,9 +372,9 @@ async fn anomalies_are_checked_by_the_syncs_that_read_the_daily_series(d: Dialec
     env.full_sync(id, 5).await;
     for after_start in [
         Duration::hours(35) + Duration::minutes(50),
-        Duration::minutes(42 * 60 + 50),
+        Duration::hours(42) + Duration::minutes(50),
     ] {
-        at(&env, after_start);
+        env.advance_to(start + after_start);
         env.engine
             .enqueue_sync(id, Plan::Only(sync::Step::AccountInsights), "test")
             .await
@@ -393,7 +392,7 @@ async fn anomalies_are_checked_by_the_syncs_that_read_the_daily_series(d: Dialec
 
     // On D + 2 at 08:05 UTC the day is final, and the stored series holds the spike; a sync
     // of the profile alone leaves the account insights alone and checks nothing.
-    at(&env, Duration::hours(44) + Duration::minutes(5));
+    env.advance_to(start + Duration::hours(44) + Duration::minutes(5));
     env.engine
         .enqueue_sync(id, Plan::Only(sync::Step::Profile), "test")
         .await
@@ -406,7 +405,7 @@ async fn anomalies_are_checked_by_the_syncs_that_read_the_daily_series(d: Dialec
     );
 
     // The light sync (a new day in Los Angeles) reads the days again and alerts the spike.
-    at(&env, Duration::hours(44) + Duration::minutes(10));
+    env.advance_to(start + Duration::hours(44) + Duration::minutes(10));
     light(&env).await;
     env.run_until_settled(5).await;
     let step = env.last_run_step(id, "account_insights").await;

@@ -165,7 +165,7 @@ async fn light_syncs_read_account_insights_after_their_rest_or_on_a_new_day(d: D
         (12, true),
         (18, true),
     ] {
-        env.advance(Duration::hours(hours) - (env.now() - start));
+        env.advance_to(start + Duration::hours(hours));
         let before = env.requests_to("account_insights");
         light_sync(&env).await;
         let step = env.last_run_step(id, "account_insights").await;
@@ -198,7 +198,7 @@ async fn light_syncs_read_account_insights_after_their_rest_or_on_a_new_day(d: D
 
     // Two hours after the last read, but a new day in Los Angeles (08:00 UTC): yesterday's
     // last partial values and today's first are read.
-    env.advance(Duration::hours(20) + Duration::minutes(5) - (env.now() - start));
+    env.advance_to(start + Duration::hours(20) + Duration::minutes(5));
     let before = env.requests_to("account_insights");
     light_sync(&env).await;
     let step = env.last_run_step(id, "account_insights").await;
